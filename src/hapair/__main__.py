@@ -1,0 +1,3 @@
+from hapair.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The `hapair` command line."""

@@ -1,0 +1,1 @@
+"""Configuration languages hapair reads: keepalived's (`keepalived`), and later nginx's."""

@@ -1,0 +1,1 @@
+"""keepalived 2.2.7's configuration language: reader, keywords, typed model and `-t` checks."""

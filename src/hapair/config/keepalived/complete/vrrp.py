@@ -1,0 +1,9 @@
+"""Completion checks: vrrp."""
+
+from __future__ import annotations
+
+from .context import Completion
+
+
+def complete(completion: Completion) -> None:
+    del completion

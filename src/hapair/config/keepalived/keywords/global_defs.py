@@ -1,0 +1,9 @@
+"""Keywords: global_defs."""
+
+from __future__ import annotations
+
+from ..engine import Keyword
+
+
+def roots() -> list[Keyword]:
+    return []

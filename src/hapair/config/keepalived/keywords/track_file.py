@@ -1,0 +1,9 @@
+"""Keywords: track_file."""
+
+from __future__ import annotations
+
+from ..engine import Keyword
+
+
+def roots() -> list[Keyword]:
+    return []

@@ -1,0 +1,110 @@
+"""Read a keepalived configuration as keepalived 2.2.7 does, into the typed model, with every message.
+
+keepalived reads the files twice: its parent process with only `global_defs` and the other process-wide
+keywords active, writing a comment-stripped copy; then its VRRP, checker and BFD processes read that copy
+with their own keywords active. hapair does the same two readings (so `\\#` escapes, comments produced by
+parameters and the like behave as in keepalived), then runs keepalived's completion checks. A message
+keepalived prints once per process is reported once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from . import complete as completion_checks
+from .diagnostics import (
+    EXIT_MISSING_PARAMETER,
+    Diagnostic,
+    MissingParameterError,
+    Report,
+    Severity,
+    exit_status,
+)
+from .engine import Parser
+from .host import Host
+from .keywords import CHILD_GROUPS, GLOBAL, all_roots
+from .model import KeepalivedConfig
+from .reader import CopySource, FileSource, Reader
+
+
+@dataclass
+class LoadResult:
+    config: KeepalivedConfig
+    report: Report = field(default_factory=Report)
+    missing_parameter: bool = False
+    file_found: bool = True
+
+    @property
+    def exit_status(self) -> int:
+        """The status `keepalived -t` exits with (hapair's: a missing file is an error, status 4)."""
+        if self.missing_parameter:
+            return EXIT_MISSING_PARAMETER
+        return exit_status(self.report.worst)
+
+
+def short_hostname(host: Host) -> str:
+    return host.hostname().split(".", 1)[0]
+
+
+def load(
+    path: str,
+    host: Host,
+    *,
+    config_id: str | None = None,
+    config_test: bool = True,
+    cwd: str | None = None,
+) -> LoadResult:
+    """Read `path` (a file name or glob) and everything it includes; `config_id` defaults to the short host
+    name, as keepalived's `-i`."""
+    config = KeepalivedConfig()
+    result = LoadResult(config)
+    cwd = cwd or os.getcwd()
+    config_id = config_id if config_id is not None else short_hostname(host)
+
+    def report(severity: Severity, message: str, file: str | None, line: int | None) -> None:
+        result.report.add(Diagnostic(severity, message, file, line))
+
+    source = FileSource(path, cwd, report)
+    if not source.opened:
+        result.file_found = False
+        return result
+    if len(source.matches) > 1:
+        report(
+            Severity.MULTIPLE_FILES,
+            f"WARNING, multiple configuration file matches of {path}, starting with {source.matches[0]}",
+            None,
+            None,
+        )
+    first = Reader(source, config_id, report, copy=source.copy)
+    if not _read(first, {GLOBAL}, config, host, config_test=config_test, result=result):
+        return result
+    second = Reader(CopySource(source.copy, path, cwd), config_id, report, copy=None)
+    if not _read(second, CHILD_GROUPS, config, host, config_test=config_test, result=result):
+        return result
+    completion_checks.complete(
+        completion_checks.Completion(config, host, config_test, lambda sev, msg: report(sev, msg, None, None))
+    )
+    return result
+
+
+def _read(
+    reader: Reader,
+    active: set[str],
+    config: KeepalivedConfig,
+    host: Host,
+    *,
+    config_test: bool,
+    result: LoadResult,
+) -> bool:
+    parser = Parser(reader, all_roots(), active, config, host, config_test=config_test)
+    try:
+        parser.run()
+    except MissingParameterError as err:
+        reader.report(Severity.MISSING_PARAMETER, str(err))
+        result.missing_parameter = True
+        return False
+    depth = reader.state.block_depth
+    if depth > 0:
+        reader.report(Severity.MISSING_EOB, f"There are {depth} missing '}}'s or extra '{{'s")
+    return True

@@ -1,0 +1,10 @@
+"""Model: checkers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class CheckData:
+    pass

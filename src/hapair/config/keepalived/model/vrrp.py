@@ -1,0 +1,10 @@
+"""Model: vrrp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class VrrpData:
+    pass
