@@ -54,10 +54,14 @@ def exit_status(worst: Severity) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
+    """One message. `log` marks a message keepalived only writes to its log (its `-t` does not print it);
+    hapair's `-t` prints it too, since it says what was ignored, without counting it as an error."""
+
     severity: Severity
     message: str
     file: str | None = None
     line: int | None = None
+    log: bool = False
 
     def render(self) -> str:
         """keepalived's form: `(file: Line N) message`, or the bare message when it has no place."""

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .host import Host
     from .model import KeepalivedConfig
     from .reader import Reader
+    from .session import Session
 
 BOB, EOB = "{", "}"
 
@@ -103,33 +104,35 @@ class RootKeyword:
 class Parser:
     """One reading of the configuration, with the keywords of some groups active.
 
-    Handlers build `config`, look at the machine through `host`, report through `error`/`warn`, read numbers
-    with `read_int`/`read_unsigned`/`read_timer`… and value blocks with `value_block`.
+    Handlers build `config`, look at the machine through `host`, report through `error`/`warn`/`log`, read
+    numbers with `read_int`/`read_unsigned`/`read_timer`… and value blocks with `value_block`. `session`
+    holds what both readings of one configuration share.
     """
 
-    def __init__(
-        self,
-        reader: Reader,
-        roots: list[RootKeyword],
-        active: set[str],
-        config: KeepalivedConfig,
-        host: Host,
-        *,
-        config_test: bool,
-    ) -> None:
+    def __init__(self, reader: Reader, roots: list[RootKeyword], active: set[str], session: Session) -> None:
         self.reader = reader
         self.table = KeywordTable()
         self.active_roots: set[str] = set()
         for root in roots:
             if self.table.add(root.keyword) is root.keyword and root.group in active:
                 self.active_roots.add(root.keyword.name)
-        self.config = config
-        self.host = host
-        self.config_test = config_test
+        self.session = session
         self.raw_line = ""
         self._kw_level = 0
         self._skip_sublevel = 0
         self._skip_unknown = 0
+
+    @property
+    def config(self) -> KeepalivedConfig:
+        return self.session.config
+
+    @property
+    def host(self) -> Host:
+        return self.session.host
+
+    @property
+    def config_test(self) -> bool:
+        return self.session.config_test
 
     # -- reporting -----------------------------------------------------------------------------------
     def report(self, severity: Severity, message: str) -> None:
@@ -142,8 +145,15 @@ class Parser:
         self.report(Severity.WARNING, message)
 
     def log(self, message: str) -> None:
-        """A message keepalived logs without counting it as a configuration error."""
-        self.report(Severity.OK, message)
+        """A message keepalived only logs: shown by hapair's `-t` too, but not counted as an error."""
+        self.reader.report(Severity.OK, message, log=True)
+
+    def report_command_error(self, err: CommandSyntaxError) -> None:
+        message, is_config_error = err.args
+        if is_config_error:
+            self.report(Severity.UNMATCHED_QUOTE, message)
+        else:
+            self.log(message)
 
     # -- numbers (keepalived's read_* with this reading's reporter and -t mode) ------------------------
     def read_int(
@@ -191,10 +201,9 @@ class Parser:
     def command_words(self) -> list[str] | None:
         """The current raw line split shell-like (quotes, escapes), for script and notify commands."""
         try:
-            return split_command(self.raw_line)
+            return split_command(self.raw_line) or None
         except CommandSyntaxError as err:
-            message, is_config_error = err.args
-            self.report(Severity.UNMATCHED_QUOTE if is_config_error else Severity.OK, message)
+            self.report_command_error(err)
             return None
 
     # -- the stream ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from .host import Host
 from .keywords import CHILD_GROUPS, GLOBAL, all_roots
 from .model import KeepalivedConfig
 from .reader import CopySource, FileSource, Reader
+from .session import Session
 
 
 @dataclass
@@ -60,44 +61,31 @@ def load(
     config = KeepalivedConfig()
     result = LoadResult(config)
     cwd = cwd or os.getcwd()
-    config_id = config_id if config_id is not None else short_hostname(host)
+    session = Session(config, host, config_test, config_id if config_id is not None else short_hostname(host))
 
-    def report(severity: Severity, message: str, file: str | None, line: int | None) -> None:
-        result.report.add(Diagnostic(severity, message, file, line))
+    def report(
+        severity: Severity, message: str, file: str | None, line: int | None, log: bool = False
+    ) -> None:
+        result.report.add(Diagnostic(severity, message, file, line, log))
 
     source = FileSource(path, cwd, report)
     if not source.opened:
         result.file_found = False
         return result
     if len(source.matches) > 1:
-        report(
-            Severity.MULTIPLE_FILES,
-            f"WARNING, multiple configuration file matches of {path}, starting with {source.matches[0]}",
-            None,
-            None,
-        )
-    first = Reader(source, config_id, report, copy=source.copy)
-    if not _read(first, {GLOBAL}, config, host, config_test=config_test, result=result):
+        message = f"WARNING, multiple configuration file matches of {path}, starting with {source.matches[0]}"
+        report(Severity.MULTIPLE_FILES, message, None, None, False)
+    if not _read(Reader(source, session.config_id, report, copy=source.copy), {GLOBAL}, session, result):
         return result
-    second = Reader(CopySource(source.copy, path, cwd), config_id, report, copy=None)
-    if not _read(second, CHILD_GROUPS, config, host, config_test=config_test, result=result):
+    copy = CopySource(source.copy, path, cwd)
+    if not _read(Reader(copy, session.config_id, report, copy=None), CHILD_GROUPS, session, result):
         return result
-    completion_checks.complete(
-        completion_checks.Completion(config, host, config_test, lambda sev, msg: report(sev, msg, None, None))
-    )
+    completion_checks.complete(completion_checks.Completion(session, report))
     return result
 
 
-def _read(
-    reader: Reader,
-    active: set[str],
-    config: KeepalivedConfig,
-    host: Host,
-    *,
-    config_test: bool,
-    result: LoadResult,
-) -> bool:
-    parser = Parser(reader, all_roots(), active, config, host, config_test=config_test)
+def _read(reader: Reader, active: set[str], session: Session, result: LoadResult) -> bool:
+    parser = Parser(reader, all_roots(), active, session)
     try:
         parser.run()
     except MissingParameterError as err:

@@ -40,7 +40,7 @@ MAX_SUBSTITUTIONS = 1000
 # keepalived generates any number of lines from one ~SEQ; hapair refuses more than this.
 MAX_SEQUENCE = 100_000
 
-Report = Callable[[Severity, str, str | None, int | None], None]
+Report = Callable[[Severity, str, str | None, int | None, bool], None]
 
 
 def decomment(text: str, report: Callable[[str], None]) -> str:
@@ -139,7 +139,7 @@ class FileSource:
         include_type = self._stack[-1].include_type if self._stack else 0
         fatal = (self.include_check | include_type) & error_type
         file, line = self.location()
-        self._report(Severity.FILE_NOT_FOUND if fatal else Severity.OK, message, file, line)
+        self._report(Severity.FILE_NOT_FOUND if fatal else Severity.OK, message, file, line, False)
 
     def open_glob(self, pattern: str, include_type: int, cwd: str) -> bool:
         entry = IncludeEntry(pattern, [], include_type, self.include_check, cwd)
@@ -298,9 +298,10 @@ class Reader:
         self._rng = random.Random()
         self._add_builtins()
 
-    def report(self, severity: Severity, message: str) -> None:
+    def report(self, severity: Severity, message: str, *, log: bool = False) -> None:
+        """Report at the current file and line; `log` marks what keepalived only logs (see Diagnostic)."""
         file, line = self.source.location()
-        self._report_at(severity, message, file, line)
+        self._report_at(severity, message, file, line, log)
 
     # -- built-in parameters -------------------------------------------------------------------------
     def _add_builtins(self) -> None:
@@ -322,7 +323,8 @@ class Reader:
             if len(numbers) > 1:
                 high = int(numbers[1])
             if len(numbers) > 2:
-                self.report(Severity.OK, f"Too many parameters or extra text for ${{_RANDOM {params}}}")
+                message = f"Too many parameters or extra text for ${{_RANDOM {params}}}"
+                self.report(Severity.OK, message, log=True)
         if high < low:
             return str(low)
         return str(self._rng.randint(low, high))
@@ -546,7 +548,9 @@ class Reader:
                 state.multiline_rest = next_rest
             if len(buf) - (after - pos) + len(replacement) >= MAXBUF:
                 self.report(
-                    Severity.OK, f"Parameter substitution on line '{buf}' would exceed maximum line length"
+                    Severity.OK,
+                    f"Parameter substitution on line '{buf}' would exceed maximum line length",
+                    log=True,
                 )
                 return False, buf, substitutions
             buf = buf[:pos] + replacement + buf[after:]
