@@ -283,21 +283,23 @@ class Parser:
 
     def _run_keyword(self, keyword: Keyword, words: Words, line: str, *, active: bool) -> None:
         if not active:
+            # keepalived installs no sub-keywords for an inactive root: its block is skipped in this stream
             self._skip_sublevel = 1 if words[-1] == BOB else -1
+            return
         bob_needed = False
         if keyword.sub is not None:
             if words[-1] == BOB:
                 words = Words(words[:-1])
             else:
                 bob_needed = True
-        if active and keyword.handler is not None:
+        if keyword.handler is not None:
             self.raw_line = line
             keyword.handler(self, words)
         if keyword.sub is not None:
             self._kw_level += 1
             skipped = self._process_stream(keyword.sub, need_bob=bob_needed)
             self._kw_level -= 1
-            if not skipped and active and keyword.close is not None:
+            if not skipped and keyword.close is not None:
                 keyword.close(self)
 
     # -- value blocks ----------------------------------------------------------------------------------

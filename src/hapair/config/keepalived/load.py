@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from . import complete as completion_checks
 from .diagnostics import (
+    EXIT_FATAL,
     EXIT_MISSING_PARAMETER,
     Diagnostic,
     MissingParameterError,
@@ -34,13 +35,17 @@ class LoadResult:
     config: KeepalivedConfig
     report: Report = field(default_factory=Report)
     missing_parameter: bool = False
-    file_found: bool = True
+    file_error: bool = False
 
     @property
     def exit_status(self) -> int:
-        """The status `keepalived -t` exits with (hapair's: a missing file is an error, status 4)."""
+        """The status `keepalived -t` exits with, except where keepalived 2.2.7 is wrong: a missing main
+        file (keepalived: 0) and a missing required include (keepalived: 6, its `-t` code for script
+        security) both give 4 here."""
         if self.missing_parameter:
             return EXIT_MISSING_PARAMETER
+        if self.file_error:
+            return EXIT_FATAL
         return exit_status(self.report.worst)
 
 
@@ -70,12 +75,16 @@ def load(
 
     source = FileSource(path, cwd, report)
     if not source.opened:
-        result.file_found = False
+        result.file_error = True
         return result
     if len(source.matches) > 1:
         message = f"WARNING, multiple configuration file matches of {path}, starting with {source.matches[0]}"
         report(Severity.MULTIPLE_FILES, message, None, None, False)
     if not _read(Reader(source, session.config_id, report, copy=source.copy), {GLOBAL}, session, result):
+        return result
+    if source.fatal_error:
+        # keepalived's parent stops here when an include it was told to require is missing or unreadable
+        result.file_error = True
         return result
     copy = CopySource(source.copy, path, cwd)
     if not _read(Reader(copy, session.config_id, report, copy=None), CHILD_GROUPS, session, result):
@@ -94,5 +103,5 @@ def _read(reader: Reader, active: set[str], session: Session, result: LoadResult
         return False
     depth = reader.state.block_depth
     if depth > 0:
-        reader.report(Severity.MISSING_EOB, f"There are {depth} missing '}}'s or extra '{{'s")
+        result.report.add(Diagnostic(Severity.MISSING_EOB, f"There are {depth} missing '}}'s or extra '{{'s"))
     return True

@@ -11,6 +11,7 @@ Every message is reported with the file and line it came from.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ _INCLUDE_TYPES = {
 }
 # keepalived loops for ever on a self-referencing parameter ($A=$A); hapair stops after this many.
 MAX_SUBSTITUTIONS = 1000
+# A multiline parameter that expands to itself loops for ever too, one line at a time: hapair also stops
+# substituting for the rest of a reading after this many substitutions in all.
+MAX_TOTAL_SUBSTITUTIONS = 1_000_000
 # keepalived generates any number of lines from one ~SEQ; hapair refuses more than this.
 MAX_SEQUENCE = 100_000
 
@@ -76,22 +80,37 @@ def decomment(text: str, report: Callable[[str], None]) -> str:
     return result + "\\" if cont else result
 
 
-def physical_lines(data: bytes) -> list[str]:
-    """What successive `fgets(buf, 1024)` calls return: lines, with over-long ones cut into 1023-byte pieces
-    (only the last piece ends in a newline) and each piece ending at its first NUL byte."""
-    pieces: list[str] = []
-    for line in data.splitlines(keepends=True):
-        for start in range(0, len(line), MAXBUF - 1):
-            chunk = line[start : start + MAXBUF - 1].split(b"\0", 1)[0]
-            pieces.append(chunk.decode("utf-8", "surrogateescape"))
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """What one `fgets(buf, 1024)` call returns, without its line end: over-long lines come in 1023-byte
+    pieces, and a piece ends at its first NUL byte. `starts_line` is False for the later pieces of a line
+    (keepalived counts a line when a piece ends in a newline; hapair counts physical lines, so a last line
+    without a newline, or a long line, keeps its own number)."""
+
+    text: str
+    starts_line: bool
+
+
+def physical_lines(data: bytes) -> list[Piece]:
+    pieces: list[Piece] = []
+    for line in data.split(b"\n"):
+        for start in range(0, max(len(line), 1), MAXBUF - 1):
+            chunk = line[start : start + MAXBUF - 1].split(b"\0", 1)[0].rstrip(b"\r")
+            pieces.append(Piece(chunk.decode("utf-8", "surrogateescape"), start == 0))
+    if data.endswith(b"\n") or not data:
+        pieces.pop()
     return pieces
+
+
+CONTINUATION = "\0"  # marks, in the copy, a piece that continues the previous physical line
 
 
 @dataclass
 class OpenFile:
-    lines: list[str]
+    lines: list[Piece]
     display_name: str
     cwd: str
+    real_path: str = ""
     line_no: int = 0
     pos: int = 0
 
@@ -118,6 +137,8 @@ class FileSource:
         self._stack: list[IncludeEntry] = []
         self.include_check = INCLUDE
         self.copy: list[str] = []
+        self.fatal_error = False  # an include the include type or include_check requires could not be read
+        self.continuation = ""  # what the copy puts before the current piece
         self.opened = self.open_glob(main_file, INCLUDE_R | INCLUDE_M | INCLUDE_W, cwd)
         self.matches = self._stack[0].paths if self._stack else []
 
@@ -138,6 +159,7 @@ class FileSource:
         """keepalived's `file_config_error`: fatal only if the include type or `include_check` asks."""
         include_type = self._stack[-1].include_type if self._stack else 0
         fatal = (self.include_check | include_type) & error_type
+        self.fatal_error = self.fatal_error or bool(fatal)
         file, line = self.location()
         self._report(Severity.FILE_NOT_FOUND if fatal else Severity.OK, message, file, line, False)
 
@@ -176,34 +198,44 @@ class FileSource:
                     INCLUDE_R, f"Configuration file '{path}' is not a regular non-executable file - skipping"
                 )
                 continue
+            full_path = Path(entry.cwd_before) / path
+            real_path = os.path.realpath(full_path)
+            if self._being_read(real_path):
+                # keepalived recurses until it runs out of file descriptors
+                self.file_error(INCLUDE_R, f"Configuration file '{path}' includes itself - skipping")
+                continue
             try:
-                data = (Path(entry.cwd_before) / path).read_bytes()
+                data = full_path.read_bytes()
             except OSError as err:
-                self.file_error(
-                    INCLUDE_R, f"Configuration file '{path}' open problem ({err.strerror}) - skipping"
-                )
+                message = f"Configuration file '{path}' open problem ({err.strerror}) - skipping"
+                self.file_error(INCLUDE_R, message)
                 continue
             self.copy.append(f"# {path}")
             entry.num_matches += 1
-            entry.file = OpenFile(physical_lines(data), path, files.directory_of(path, entry.cwd_before))
+            directory = files.directory_of(path, entry.cwd_before)
+            entry.file = OpenFile(physical_lines(data), path, directory, real_path)
             return True
         return False
+
+    def _being_read(self, real_path: str) -> bool:
+        return any(entry.file is not None and entry.file.real_path == real_path for entry in self._stack)
 
     def include(self, pattern: str, include_type: int) -> None:
         self.open_glob(pattern, include_type, self.cwd)
 
-    def next_line(self) -> tuple[str, bool] | None:
-        """The next physical line without its end-of-line characters, and whether it was empty."""
+    def next_line(self) -> str | None:
+        """The next piece of a physical line, without its line end; the copy marks continuations."""
         while self._stack:
             entry = self._stack[-1]
             file = entry.file
             assert file is not None
             if file.pos < len(file.lines):
-                raw = file.lines[file.pos]
+                piece = file.lines[file.pos]
                 file.pos += 1
-                if raw.endswith("\n"):
+                if piece.starts_line:
                     file.line_no += 1
-                return raw.rstrip("\r\n"), True
+                self.continuation = "" if piece.starts_line else CONTINUATION
+                return piece.text
             self._end_file(entry)
         return None
 
@@ -223,6 +255,7 @@ class CopySource:
         self._pos = 0
         self._stack = [OpenFile([], main_file, cwd)]
         self.include_check = INCLUDE
+        self.continuation = ""
 
     @property
     def cwd(self) -> str:
@@ -235,7 +268,7 @@ class CopySource:
     def include(self, pattern: str, include_type: int) -> None:
         """Included files already appear in the copy, in place."""
 
-    def next_line(self) -> tuple[str, bool] | None:
+    def next_line(self) -> str | None:
         while self._pos < len(self._lines):
             line = self._lines[self._pos]
             self._pos += 1
@@ -247,8 +280,10 @@ class CopySource:
                 if len(self._stack) > 1:
                     self._stack.pop()
                 continue
+            if line.startswith(CONTINUATION):
+                return line[1:]
             self._stack[-1].line_no += 1
-            return line, True
+            return line
         return None
 
 
@@ -295,6 +330,8 @@ class Reader:
         self._report_at = report
         self._copy = copy  # where the first reading records what the second will read
         self.state = ReaderState()
+        self._line_substitutions = 0
+        self._total_substitutions = 0
         self._rng = random.Random()
         self._add_builtins()
 
@@ -333,8 +370,8 @@ class Reader:
     def read_line(self) -> str | None:
         """The next logical line, or None at the end of the configuration."""
         state = self.state
-        substitutions = 0
         while True:
+            from_residue = state.residue is not None
             buf = self._next_raw()
             if buf is None:
                 return None
@@ -343,7 +380,9 @@ class Reader:
                 continue
             if not buf:
                 continue
-            buf, substitutions = self._process(buf, substitutions)
+            if not from_residue:  # the text after a brace counts with its line, or `${A}` could regrow for ever
+                self._line_substitutions = 0
+            buf = self._process(buf)
             if not buf or self._check_include(buf):
                 continue
             return self._split_braces(buf)
@@ -361,19 +400,15 @@ class Reader:
 
     def _next_source_line(self) -> str | None:
         while True:
-            got = self.source.next_line()
-            if got is None:
+            text = self.source.next_line()
+            if text is None:
                 return None
-            text, _ = got
             if not text and self.state.defining is not None:
                 self._end_definition()
-            if not text:
-                if self._copy is not None:
-                    self._copy.append("")
-                continue
-            text = decomment(text, lambda msg: self.report(Severity.GENERAL_ERROR, msg))
+            if text:
+                text = decomment(text, lambda msg: self.report(Severity.GENERAL_ERROR, msg))
             if self._copy is not None:
-                self._copy.append("" if is_include(text) else text)
+                self._copy.append(self.source.continuation + ("" if is_include(text) else text))
             if text:
                 return text
 
@@ -448,28 +483,28 @@ class Reader:
         return True
 
     # -- @id, $NAME=, ~SEQ and $NAME on one line -----------------------------------------------------
-    def _process(self, buf: str, substitutions: int) -> tuple[str, int]:
+    def _process(self, buf: str) -> str:
         while True:
             if buf.startswith("@"):
                 buf = self._conditional(buf)
                 if not buf:
-                    return "", substitutions
+                    return ""
             if buf.startswith("$") and self._check_definition(buf):
-                return "", substitutions
+                return ""
             if buf.startswith(("~SEQ", "~LST")):
                 if buf[1] == "S" and not self._add_seq(buf):
                     self.report(Severity.GENERAL_ERROR, f"Invalid ~SEQ specification '{buf}'")
                 elif buf[1] == "L" and not self._add_lst(buf):
                     self.report(Severity.GENERAL_ERROR, f"Invalid ~LST specification '{buf}'")
-                return "", substitutions
+                return ""
             if buf.startswith("~") or "$" not in buf:
-                return buf, substitutions
-            replaced, buf, substitutions = self._replace_params(buf, substitutions)
+                return buf
+            replaced, buf = self._replace_params(buf)
             if not replaced:
-                return buf, substitutions
+                return buf
             buf = decomment(buf, lambda msg: self.report(Severity.GENERAL_ERROR, msg))
             if not (buf.startswith("@") or "$" in buf):
-                return buf, substitutions
+                return buf
 
     def _conditional(self, buf: str) -> str:
         """`@id rest` keeps `rest` when id is the config id; `@^id rest` when it is not."""
@@ -519,7 +554,23 @@ class Reader:
             return None
         return definition, after, params
 
-    def _replace_params(self, buf: str, substitutions: int) -> tuple[bool, str, int]:
+    def _substitution_refused(self, buf: str) -> str | None:
+        """Count one substitution. None if it may go ahead, else what the line becomes: dropped ("") after
+        too many on this line, left as it is once the whole reading has had too many."""
+        if self._total_substitutions >= MAX_TOTAL_SUBSTITUTIONS:
+            return buf
+        self._total_substitutions += 1
+        self._line_substitutions += 1
+        if self._total_substitutions == MAX_TOTAL_SUBSTITUTIONS:
+            message = f"Parameter substitution stopped after {MAX_TOTAL_SUBSTITUTIONS} substitutions"
+            self.report(Severity.GENERAL_ERROR, message)
+            return buf
+        if self._line_substitutions >= MAX_SUBSTITUTIONS:
+            self.report(Severity.GENERAL_ERROR, f"Parameter substitution on line '{buf}' does not terminate")
+            return ""
+        return None
+
+    def _replace_params(self, buf: str) -> tuple[bool, str]:
         state = self.state
         pos = buf.find("$")
         found = False
@@ -530,12 +581,9 @@ class Reader:
                 pos = buf.find("$", pos + 1)
                 continue
             definition, after, params = use
-            substitutions += 1
-            if substitutions > MAX_SUBSTITUTIONS:
-                self.report(
-                    Severity.GENERAL_ERROR, f"Parameter substitution on line '{buf}' does not terminate"
-                )
-                return False, "", substitutions
+            refused = self._substitution_refused(buf)
+            if refused is not None:
+                return False, refused
             found = True
             value = definition.builtin(definition, params) if definition.builtin else definition.value
             replacement = value
@@ -552,14 +600,14 @@ class Reader:
                     f"Parameter substitution on line '{buf}' would exceed maximum line length",
                     log=True,
                 )
-                return False, buf, substitutions
+                return False, buf
             buf = buf[:pos] + replacement + buf[after:]
             if value.lstrip(" \t").startswith("~"):
                 break
             pos = buf.find("$", pos)
         if found:
             state.multiline_rest = next_rest
-        return found, buf, substitutions
+        return found, buf
 
     # -- ~SEQ and ~LST ---------------------------------------------------------------------------------
     def _add_seq(self, buf: str) -> bool:
@@ -571,7 +619,7 @@ class Reader:
     def _substitute_plain(self, text: str) -> str | None:
         """Parameters in ~SEQ arguments; None if one is a multiline definition."""
         before = self.state.multiline_rest
-        _, text, _ = self._replace_params(text, 0)
+        _, text = self._replace_params(text)
         if self.state.multiline_rest is not before:
             self.state.multiline_rest = before
             return None

@@ -1,0 +1,4 @@
+#!/bin/sh
+if [ -z "$(pidof nginx)" ]; then
+  exit 1
+fi
