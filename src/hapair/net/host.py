@@ -9,21 +9,35 @@ import shutil
 import socket
 from collections.abc import Mapping
 
+from pyroute2 import IPRoute
+
 from hapair.config.keepalived.host import FileStatus, Interface, User
 
 from .interfaces import list_interfaces
 
+NETNS_DIR = "/run/netns"
+
 
 class LocalHost:
-    """This machine: interfaces over netlink (in the current network namespace), users from NSS."""
+    """This machine: interfaces over netlink (in the current network namespace, or in `netns`), users
+    from NSS."""
 
-    def __init__(self) -> None:
+    def __init__(self, netns: str | None = None) -> None:
+        self._netns = netns
         self._interfaces: dict[str, Interface] | None = None
 
     def interfaces(self) -> Mapping[str, Interface]:
         if self._interfaces is None:
-            self._interfaces = {i.name: i for i in list_interfaces()}
+            self._interfaces = {i.name: i for i in list_interfaces(self._netns)}
         return self._interfaces
+
+    def network_namespace(self, name: str) -> LocalHost | None:
+        if not os.path.isfile(os.path.join(NETNS_DIR, name)):
+            return None
+        return LocalHost(name)
+
+    def process_ids(self) -> tuple[int, int]:
+        return os.geteuid(), os.getegid()
 
     def user(self, name: str) -> User | None:
         try:
@@ -59,3 +73,52 @@ class LocalHost:
 
     def hostname(self) -> str:
         return socket.gethostname()
+
+    def lstat(self, path: str) -> FileStatus | None:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        return FileStatus(st.st_mode, st.st_uid, st.st_gid)
+
+    def readlink(self, path: str) -> str | None:
+        try:
+            return os.readlink(path)
+        except OSError:
+            return None
+
+    def search_path(self) -> str:
+        return os.environ.get("PATH") or os.confstr("CS_PATH") or ""
+
+    def resolve(self, name: str) -> str | None:
+        try:
+            return str(socket.getaddrinfo(name, None)[0][4][0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def canonical_name(self) -> str | None:
+        try:
+            return socket.getaddrinfo(os.uname().nodename, None, flags=socket.AI_CANONNAME)[0][3] or None
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def cpu_count(self) -> int:
+        return os.sysconf("SC_NPROCESSORS_ONLN")
+
+    def read_text(self, path: str) -> str | None:
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape") as file:
+                return file.read()
+        except OSError:
+            return None
+
+    def vrf_table(self, ifname: str) -> int | None:
+        with IPRoute() as ipr:
+            indexes = ipr.link_lookup(ifname=ifname)
+            if not indexes:
+                return None
+            info = ipr.get_links(indexes[0])[0].get_attr("IFLA_LINKINFO")
+        if info is None or info.get_attr("IFLA_INFO_KIND") != "vrf":
+            return None
+        table = info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_VRF_TABLE")
+        return None if table is None else int(table)

@@ -10,8 +10,9 @@ IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 
 
-def list_interfaces() -> list[Interface]:
-    with IPRoute() as ipr:
+def list_interfaces(netns: str | None = None) -> list[Interface]:
+    """Interfaces of the current network namespace, or of the named one (as `ip netns` names them)."""
+    with IPRoute(netns=netns) if netns else IPRoute() as ipr:
         links = ipr.get_links()
         addresses = ipr.get_addr()
     by_index: dict[int, dict[int, list[str]]] = {}

@@ -272,14 +272,16 @@ class Parser:
                 self.report(Severity.UNEXPECTED_BOB, "Unexpected '{' - ignoring")
                 continue
             if first == EOB and self._kw_level > 0:
-                break
+                return False
             keyword = table.get(first)
             if keyword is None:
                 self.report(Severity.UNKNOWN_KEYWORD, f"Unknown keyword '{first}'")
                 self._skip_unknown = 1 if words[-1] == BOB else -1
                 continue
             self._run_keyword(keyword, words, line, active=not top or first in self.active_roots)
-        return False
+        # The end of the configuration while a block is being skipped: it must not be closed (keepalived
+        # runs its close handler on an object it never made, and crashes)
+        return self._skip_sublevel != 0
 
     def _run_keyword(self, keyword: Keyword, words: Words, line: str, *, active: bool) -> None:
         if not active:
@@ -295,16 +297,21 @@ class Parser:
         if keyword.handler is not None:
             self.raw_line = line
             keyword.handler(self, words)
+        # A handler that refused its block (skip_block) made no object for a close handler to finish;
+        # keepalived closes it anyway when no `{` follows, on whatever object came before, or crashes.
+        refused = self._skip_sublevel != 0
         if keyword.sub is not None:
             self._kw_level += 1
             skipped = self._process_stream(keyword.sub, need_bob=bob_needed)
             self._kw_level -= 1
-            if not skipped and keyword.close is not None:
+            if not (skipped or refused) and keyword.close is not None:
                 keyword.close(self)
 
     # -- value blocks ----------------------------------------------------------------------------------
-    def value_block(self, words: Words, item: Callable[[Words], None]) -> None:
-        """Read `KEYWORD { item \\n item … }`, calling `item` with the words of each line."""
+    def value_block(self, words: Words, item: Callable[[Words], None], *, unnamed: bool = False) -> None:
+        """Read `KEYWORD { item \\n item … }`, calling `item` with the words of each line. `unnamed`: the
+        block's first word is not its name (keepalived passes no name, and its messages that would name the
+        block stop the read as a missing parameter)."""
         need_bob = True
         first: Words | None = None
         had_eob = False
@@ -317,6 +324,7 @@ class Parser:
                         first = Words(first[:-1])
                         had_eob = True
             else:
+                self._block_name(words, unnamed)
                 self.error(f"Block {words[0]} has extra parameters {words[1]} ...")
         while True:
             if first is not None:
@@ -335,7 +343,7 @@ class Parser:
                             continue
                         entry = Words(entry[1:])
                     else:
-                        self.log(f"'{{' missing from beginning of block {words[0]}")
+                        self.log(f"'{{' missing from beginning of block {self._block_name(words, unnamed)}")
                 if entry[-1] == EOB:
                     if len(entry) == 1:
                         return
@@ -345,6 +353,10 @@ class Parser:
                 item(entry)
             if had_eob:
                 return
+
+    @staticmethod
+    def _block_name(words: Words, unnamed: bool) -> str:
+        return Words(()).arg(0) if unnamed else words[0]
 
     def value_list(self, words: Words) -> list[str]:
         """keepalived's `read_value_block`: every word of every line of the block, in order."""

@@ -27,6 +27,7 @@ from .host import Host
 from .keywords import CHILD_GROUPS, GLOBAL, all_roots
 from .model import KeepalivedConfig
 from .reader import CopySource, FileSource, Reader
+from .reader import Report as ReportAt
 from .session import Session
 
 
@@ -35,16 +36,17 @@ class LoadResult:
     config: KeepalivedConfig
     report: Report = field(default_factory=Report)
     missing_parameter: bool = False
-    file_error: bool = False
+    stopped: bool = False  # reading stopped at a fatal error
 
     @property
     def exit_status(self) -> int:
         """The status `keepalived -t` exits with, except where keepalived 2.2.7 is wrong: a missing main
-        file (keepalived: 0) and a missing required include (keepalived: 6, its `-t` code for script
-        security) both give 4 here."""
+        file (keepalived: 0), a missing required include (keepalived: 6, its `-t` status for script
+        security) and a `net_namespace` that does not exist (keepalived: 0, having checked nothing) all
+        give 4 here."""
         if self.missing_parameter:
             return EXIT_MISSING_PARAMETER
-        if self.file_error:
+        if self.stopped:
             return EXIT_FATAL
         return exit_status(self.report.worst)
 
@@ -67,6 +69,7 @@ def load(
     result = LoadResult(config)
     cwd = cwd or os.getcwd()
     session = Session(config, host, config_test, config_id if config_id is not None else short_hostname(host))
+    session.script_users.our_uid, session.script_users.our_gid = host.process_ids()
 
     def report(
         severity: Severity, message: str, file: str | None, line: int | None, log: bool = False
@@ -75,7 +78,7 @@ def load(
 
     source = FileSource(path, cwd, report)
     if not source.opened:
-        result.file_error = True
+        result.stopped = True
         return result
     if len(source.matches) > 1:
         message = f"WARNING, multiple configuration file matches of {path}, starting with {source.matches[0]}"
@@ -84,13 +87,29 @@ def load(
         return result
     if source.fatal_error:
         # keepalived's parent stops here when an include it was told to require is missing or unreadable
-        result.file_error = True
+        result.stopped = True
+        return result
+    if not _enter_network_namespace(session, report):
+        result.stopped = True
         return result
     copy = CopySource(source.copy, path, cwd)
     if not _read(Reader(copy, session.config_id, report, copy=None), CHILD_GROUPS, session, result):
         return result
     completion_checks.complete(completion_checks.Completion(session, report))
     return result
+
+
+def _enter_network_namespace(session: Session, report: ReportAt) -> bool:
+    """keepalived's processes run in the `net_namespace` the parent's reading named; so do the checks."""
+    name = session.config.global_defs.network_namespace
+    if not name:
+        return True
+    inside = session.host.network_namespace(name)
+    if inside is None:
+        report(Severity.FATAL, f"Unable to set network namespace {name} - exiting", None, None, False)
+        return False
+    session.host = inside
+    return True
 
 
 def _read(reader: Reader, active: set[str], session: Session, result: LoadResult) -> bool:

@@ -156,6 +156,9 @@ def read_unsigned64(
 
 
 def _fixed(value: int, shift: int) -> str:
+    """C's `%lu.%*.*lu` of value / 10**shift and its remainder (no fraction digit when shift is 0)."""
+    if not shift:
+        return f"{value}."
     scale = 10**shift
     return f"{value // scale}.{value % scale:0{shift}d}"
 

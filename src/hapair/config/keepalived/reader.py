@@ -338,6 +338,8 @@ class Reader:
     def report(self, severity: Severity, message: str, *, log: bool = False) -> None:
         """Report at the current file and line; `log` marks what keepalived only logs (see Diagnostic)."""
         file, line = self.source.location()
+        if not line:  # before a file's first line or after the last file: keepalived gives no place
+            file = line = None
         self._report_at(severity, message, file, line, log)
 
     # -- built-in parameters -------------------------------------------------------------------------
@@ -380,7 +382,7 @@ class Reader:
                 continue
             if not buf:
                 continue
-            if not from_residue:  # the text after a brace counts with its line, or `${A}` could regrow for ever
+            if not from_residue:  # text after a brace counts with its line, or `${A}` could regrow for ever
                 self._line_substitutions = 0
             buf = self._process(buf)
             if not buf or self._check_include(buf):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .engine import Words
 from .model.scripts import NotifyScript
 from .words import CommandSyntaxError, split_command
 
@@ -91,9 +92,12 @@ def read_notify_script(parser: Parser, kind: str) -> NotifyScript | None:
     if words is None:
         parser.log("Unable to parse notify script")
         return None
-    args = command_args(parser, words[1]) if len(words) >= 2 else None
+    # keepalived's message for a command it cannot split names the command with strvec_slot, so a keyword
+    # without one stops the whole read (exit status 2)
+    command = Words(words).arg(1)
+    args = command_args(parser, command)
     if args is None:
-        parser.log(f"Unable to parse script '{words[1] if len(words) > 1 else ''}' - ignoring")
+        parser.log(f"Unable to parse script '{command}' - ignoring")
         return None
     if len(words) > 2:
         ids = resolve_user(parser, words[2], words[3] if len(words) > 3 else None)
