@@ -2,7 +2,7 @@
 vrrp_iprule.c): the messages and the model of every option and error path.
 
 Expected messages are those keepalived 2.2.7 printed for the same lines (`keepalived -t` in a namespace with
-eth0..eth3, the `/work/scratch/cmp` oracle, and keepalived-evidence/samples_configtest_2.2.7.txt for the
+eth0..eth3, `tools/keepalived-compare`, and keepalived-evidence/samples_configtest_2.2.7.txt for the
 doc/samples files); expected values come from keepalived's own configuration dump (`-d`) where it shows
 them.
 """

@@ -1,6 +1,6 @@
 """`bfd_instance` blocks, as keepalived 2.2.7's BFD, VRRP and checker processes each read them.
 
-Expected messages come from runs of the real keepalived binary (`/work/scratch/cmp`) on these
+Expected messages come from runs of the real keepalived binary (`tools/keepalived-compare`) on these
 configurations; where hapair deliberately differs (keepalived bugs), the test says so.
 """
 

@@ -2,7 +2,7 @@
 health checkers, read and completed as keepalived 2.2.7's checker process does.
 
 Expected messages are keepalived's own: the recorded `-t` runs over its doc/samples
-(keepalived-evidence/samples_configtest_2.2.7.txt) and runs of the real binary (`/work/scratch/cmp`) on the
+(keepalived-evidence/samples_configtest_2.2.7.txt) and real-binary runs (tools/keepalived-compare) on the
 configurations below. Where hapair deliberately differs (keepalived bugs), the test says so.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import stat
 from ipaddress import IPv4Address, IPv6Address
-from pathlib import Path
 
 import pytest
 
@@ -38,11 +37,10 @@ from hapair.config.keepalived.model.checkers import (
     UdpCheck,
     ip_text,
 )
+from tests.reference import EVIDENCE, SAMPLES
 
 from .conftest import errors, lab_host, rendered
 
-REFERENCE = Path("/work/shared/reference")
-SAMPLES = REFERENCE / "keepalived-samples"
 SECONDS = 1_000_000
 
 
@@ -50,7 +48,7 @@ def recorded_runs() -> dict[str, tuple[list[str], int]]:
     """The messages and exit status of each sample's recorded `keepalived -t` run."""
     runs: dict[str, tuple[list[str], int]] = {}
     name, lines = "", []
-    for line in (REFERENCE / "keepalived-evidence" / "samples_configtest_2.2.7.txt").read_text().splitlines():
+    for line in (EVIDENCE / "samples_configtest_2.2.7.txt").read_text().splitlines():
         if line.startswith("### keepalived -t -f "):
             name, lines = line.split()[4], []
         elif line.startswith("rc="):

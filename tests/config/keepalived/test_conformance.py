@@ -25,12 +25,10 @@ import pytest
 
 from hapair.config.keepalived.host import FileStatus, StaticHost, User
 from hapair.config.keepalived.load import LoadResult, load
+from tests.reference import EVIDENCE, SAMPLES
 
 from .conftest import lab_host
 
-REFERENCE = Path("/work/shared/reference")
-EVIDENCE = REFERENCE / "keepalived-evidence"
-SAMPLES = REFERENCE / "keepalived-samples"
 RECORDINGS = [EVIDENCE / "configtest_results.txt", EVIDENCE / "samples_configtest_2.2.7.txt"]
 PLACE = re.compile(r"^\((?:[^()]*: )?Line \d+\) ")
 

@@ -16,7 +16,7 @@ import pytest
 from hapair.config.keepalived import complete as completion_checks
 from hapair.config.keepalived import load as load_module
 from hapair.config.keepalived.diagnostics import MissingParameterError, Severity
-from hapair.config.keepalived.engine import Keyword, KeywordTable, Parser, RootKeyword, Words
+from hapair.config.keepalived.engine import Keyword, KeywordTable, Parser, ReadingState, RootKeyword, Words
 from hapair.config.keepalived.load import LoadResult, load
 from hapair.config.keepalived.reader import FileSource
 
@@ -42,6 +42,13 @@ class Toy:
     def read(self, text: str, *, config_test: bool = True) -> LoadResult:
         (self.tmp_path / MAIN).write_text(textwrap.dedent(text))
         return load(MAIN, lab_host(), config_test=config_test, cwd=str(self.tmp_path))
+
+
+@dataclass
+class Counted(ReadingState):
+    """A toy reading's state: how many `count` lines it has read."""
+
+    seen: int = 0
 
 
 def toy_roots(toy: Toy) -> list[RootKeyword]:
@@ -73,6 +80,10 @@ def toy_roots(toy: Toy) -> list[RootKeyword]:
     def log(parser: Parser, words: Words) -> None:
         parser.log(f"logged {words[1]}")
 
+    def count(state: Counted, parser: Parser, _words: Words) -> None:
+        state.seen += 1
+        toy.record(parser, "count", (str(state.seen),))
+
     def closer(name: str) -> object:
         return lambda parser: toy.record(parser, f"close {name}", ())
 
@@ -84,6 +95,7 @@ def toy_roots(toy: Toy) -> list[RootKeyword]:
         recorder("name"),
         Keyword("nested", lambda p, w: toy.record(p, "nested", w), sub=leaf, close=closer("nested")),
         Keyword("need", needs_two),
+        Keyword("count", Counted.bind(count)),
     ):
         global_table.add(keyword)
     child_table = KeywordTable()
@@ -97,6 +109,7 @@ def toy_roots(toy: Toy) -> list[RootKeyword]:
         Keyword("command", command),
         Keyword("log", log),
         Keyword("skipped", skipped, sub=leaf, close=closer("skipped")),
+        Keyword("count", Counted.bind(count)),
     ):
         child_table.add(keyword)
     return [
@@ -147,6 +160,16 @@ def test_each_reading_runs_its_own_keywords(toy: Toy) -> None:
     ]
     assert messages(result) == []
     assert result.exit_status == 0
+
+
+def test_each_reading_keeps_its_own_state(toy: Toy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What keepalived keeps in statics while it reads lives as long as one reading (Parser.reading_state),
+    not in the keyword tables, which both readings may share."""
+    roots = toy_roots(toy)
+    monkeypatch.setattr(load_module, "all_roots", lambda: roots)
+    toy.read("toy_global {\n count\n count\n}\ntoy_child {\n count\n}\ntoy_child {\n count\n}\n")
+    assert [words for name, words in toy.seen("parent") if name == "count"] == [("1",), ("2",)]
+    assert [words for name, words in toy.seen("child") if name == "count"] == [("1",), ("2",)]
 
 
 def test_first_keyword_of_a_name_wins(toy: Toy) -> None:
@@ -307,6 +330,22 @@ def test_skip_block_skips_the_rest_and_the_close_handler(toy: Toy) -> None:
         ("close toy_child", ()),
     ]
     assert messages(result) == []
+
+
+def test_a_refused_block_without_its_brace_is_not_read_as_its_keywords(toy: Toy) -> None:
+    """keepalived reads the lines after a refused block keyword with no `{` as that block's keywords, on a
+    leftover object (a crash for a vrrp_instance with two names); hapair reads them where they stand."""
+    result = toy.read("toy_child {\n skipped dup\n leaf 1\n value 3\n}\n")
+    assert toy.seen("child") == [
+        ("toy_child", ("toy_child",)),
+        ("skipped", ("skipped", "dup")),
+        ("value", ("value", "3")),
+        ("close toy_child", ()),
+    ]
+    assert messages(result) == [
+        (Severity.MISSING_BOB, "Missing '{' at beginning of configuration block", 3),
+        (Severity.UNKNOWN_KEYWORD, "Unknown keyword 'leaf'", 3),
+    ]
 
 
 def test_inactive_roots_skip_their_block_in_each_reading(toy: Toy) -> None:

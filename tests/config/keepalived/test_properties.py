@@ -15,14 +15,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from hapair.config.keepalived.load import LoadResult, load
+from tests.reference import EVIDENCE, SAMPLES
 
 from .conftest import lab_host
 from .test_reader import time_limit
 
-REFERENCE = Path("/work/shared/reference")
-SOURCES = sorted((REFERENCE / "keepalived-samples").iterdir()) + sorted(
-    (REFERENCE / "keepalived-evidence").glob("*.conf")
-)
+SOURCES = sorted(SAMPLES.iterdir()) + sorted(EVIDENCE.glob("*.conf"))
 CONFIGS = {path.name: path.read_bytes() for path in SOURCES}
 
 # Inserted as text into a line, or as a line of their own.

@@ -21,10 +21,10 @@ import pytest
 
 from hapair.config.keepalived.diagnostics import Diagnostic, Report, Severity
 from hapair.config.keepalived.reader import MAXBUF, CopySource, FileSource, Reader
+from tests.reference import EVIDENCE, SAMPLES
 
 from .conftest import ReadConfig, errors
 
-EVIDENCE = Path("/work/shared/reference/keepalived-evidence")
 MAIN = "keepalived.conf"
 
 # keepalived 2.2.7 exits 6 (KEEPALIVED_EXIT_NO_CONFIG) when a required include is missing; hapair uses 4,
@@ -794,7 +794,7 @@ def test_conditional_definition(tmp_path: Path) -> None:
 
 
 def test_conditional_conf_sample(tmp_path: Path) -> None:
-    sample = Path("/work/shared/reference/keepalived-samples/keepalived.conf.conditional_conf").read_text()
+    sample = (SAMPLES / "keepalived.conf.conditional_conf").read_text()
     high = [
         line
         for line in read_lines(tmp_path, sample, config_id="high").texts

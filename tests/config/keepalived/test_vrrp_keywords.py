@@ -190,6 +190,19 @@ def test_duplicate_and_unnamed_instances_are_skipped(read_config: ReadConfig) ->
     assert [vi.base_priority for vi in result.config.vrrp.instances] == [100]
 
 
+def test_an_instance_with_two_names_and_no_brace_is_refused_cleanly(read_config: ReadConfig) -> None:
+    """keepalived prints these, then runs `interface` on no instance; hapair reads it at the top level."""
+    result = read_config("vrrp_instance a b\ninterface eth0\n}\n")
+    assert sorted(errors(result)) == [
+        "Extra '}' found",
+        "Missing '{' at beginning of configuration block",
+        "Unknown keyword 'interface'",
+        "Unknown keyword '}'",
+        "vrrp_instance must have a name",
+    ]
+    assert result.config.vrrp.instances == []
+
+
 def test_configtest_t1_auth_pass_is_truncated_to_8_bytes(read_config: ReadConfig) -> None:
     result = read_config(
         instance(

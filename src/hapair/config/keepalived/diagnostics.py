@@ -6,6 +6,7 @@ chosen from the numerically largest severity reported, so the order is part of t
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -70,6 +71,28 @@ class Diagnostic:
         return self.message
 
 
+class Reporting(ABC):
+    """What reports configuration messages: `report` is keepalived's `report_config_error`, `error` and
+    `warn` its most common severities, `log` keepalived's `log_message`."""
+
+    @abstractmethod
+    def _emit(self, severity: Severity, message: str, *, log: bool) -> None:
+        """Record one message (`log`: see Diagnostic)."""
+
+    def report(self, severity: Severity, message: str) -> None:
+        self._emit(severity, message, log=False)
+
+    def error(self, message: str) -> None:
+        self.report(Severity.GENERAL_ERROR, message)
+
+    def warn(self, message: str) -> None:
+        self.report(Severity.WARNING, message)
+
+    def log(self, message: str) -> None:
+        """A message keepalived only logs: shown by hapair's `-t` too, but not counted as an error."""
+        self._emit(Severity.OK, message, log=True)
+
+
 class MissingParameterError(Exception):
     """A keyword lacks a parameter: keepalived stops reading at once and exits with status 2."""
 
@@ -95,6 +118,3 @@ class Report:
 
     def __len__(self) -> int:
         return len(self.diagnostics)
-
-    def messages(self) -> list[str]:
-        return [d.message for d in self.diagnostics]

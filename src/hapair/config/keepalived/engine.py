@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast, overload
 
 from . import numbers
-from .diagnostics import MissingParameterError, Severity
+from .diagnostics import MissingParameterError, Reporting, Severity
 from .words import CommandSyntaxError, UnmatchedQuoteError, split_command, split_words
 
 if TYPE_CHECKING:
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from .session import Session
 
 BOB, EOB = "{", "}"
+State = TypeVar("State")
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
 
 
 class Words(Sequence[str]):
@@ -101,12 +104,28 @@ class RootKeyword:
     group: str
 
 
-class Parser:
+class ReadingState:
+    """Base of a reading's own state whose methods are keyword handlers: `bind` makes a handler of one, run
+    on the object this reading keeps (`Parser.reading_state`), so that keyword tables hold no state."""
+
+    @classmethod
+    def bind(
+        cls: type[State], method: Callable[Concatenate[State, Parser, Params], Result]
+    ) -> Callable[Concatenate[Parser, Params], Result]:
+        """`method` run on the reading's object: a keyword handler, close handler or target."""
+
+        def bound(parser: Parser, /, *args: Params.args, **kwargs: Params.kwargs) -> Result:
+            return method(parser.reading_state(cls), parser, *args, **kwargs)
+
+        return bound
+
+
+class Parser(Reporting):
     """One reading of the configuration, with the keywords of some groups active.
 
     Handlers build `config`, look at the machine through `host`, report through `error`/`warn`/`log`, read
     numbers with `read_int`/`read_unsigned`/`read_timer`… and value blocks with `value_block`. `session`
-    holds what both readings of one configuration share.
+    holds what both readings of one configuration share, `reading_state` what only this one keeps.
     """
 
     def __init__(self, reader: Reader, roots: list[RootKeyword], active: set[str], session: Session) -> None:
@@ -117,10 +136,12 @@ class Parser:
             if self.table.add(root.keyword) is root.keyword and root.group in active:
                 self.active_roots.add(root.keyword.name)
         self.session = session
+        self._states: dict[type, object] = {}
         self.raw_line = ""
         self._kw_level = 0
         self._skip_sublevel = 0
         self._skip_unknown = 0
+        self._refused_block = False  # the skip is of a block whose keyword is known but was refused
 
     @property
     def config(self) -> KeepalivedConfig:
@@ -134,19 +155,17 @@ class Parser:
     def config_test(self) -> bool:
         return self.session.config_test
 
+    def reading_state(self, kind: type[State]) -> State:
+        """This reading's `kind` object, made on first use: what a keepalived process keeps in static
+        variables while it reads (the block being read, counters, caches)."""
+        state = self._states.get(kind)
+        if state is None:
+            state = self._states[kind] = kind()
+        return cast(State, state)
+
     # -- reporting -----------------------------------------------------------------------------------
-    def report(self, severity: Severity, message: str) -> None:
-        self.reader.report(severity, message)
-
-    def error(self, message: str) -> None:
-        self.report(Severity.GENERAL_ERROR, message)
-
-    def warn(self, message: str) -> None:
-        self.report(Severity.WARNING, message)
-
-    def log(self, message: str) -> None:
-        """A message keepalived only logs: shown by hapair's `-t` too, but not counted as an error."""
-        self.reader.report(Severity.OK, message, log=True)
+    def _emit(self, severity: Severity, message: str, *, log: bool) -> None:
+        self.reader.report(severity, message, log=log)
 
     def report_command_error(self, err: CommandSyntaxError) -> None:
         message, is_config_error = err.args
@@ -238,6 +257,8 @@ class Parser:
         if self._skip_unknown == -1:
             if words[0] != BOB:
                 self._skip_unknown = 0
+                if self._refused_block:
+                    self.report(Severity.MISSING_BOB, "Missing '{' at beginning of configuration block")
                 return False
             self._skip_unknown = 1
             return True
@@ -277,6 +298,7 @@ class Parser:
             if keyword is None:
                 self.report(Severity.UNKNOWN_KEYWORD, f"Unknown keyword '{first}'")
                 self._skip_unknown = 1 if words[-1] == BOB else -1
+                self._refused_block = False
                 continue
             self._run_keyword(keyword, words, line, active=not top or first in self.active_roots)
         # The end of the configuration while a block is being skipped: it must not be closed (keepalived
@@ -297,15 +319,22 @@ class Parser:
         if keyword.handler is not None:
             self.raw_line = line
             keyword.handler(self, words)
-        # A handler that refused its block (skip_block) made no object for a close handler to finish;
-        # keepalived closes it anyway when no `{` follows, on whatever object came before, or crashes.
-        refused = self._skip_sublevel != 0
-        if keyword.sub is not None:
-            self._kw_level += 1
-            skipped = self._process_stream(keyword.sub, need_bob=bob_needed)
-            self._kw_level -= 1
-            if not (skipped or refused) and keyword.close is not None:
-                keyword.close(self)
+        if keyword.sub is None:
+            return
+        if self._skip_sublevel == -1:
+            # The handler refused its block (skip_block) and made no object for the block's keywords.
+            # keepalived, when no `{` follows, reads the next lines as the block's keywords anyway, on
+            # whatever object came before, and may crash; hapair skips a block if one follows and
+            # otherwise reads on at this level.
+            self._skip_sublevel = 0
+            self._skip_unknown = -1 if bob_needed else 1
+            self._refused_block = True
+            return
+        self._kw_level += 1
+        skipped = self._process_stream(keyword.sub, need_bob=bob_needed)
+        self._kw_level -= 1
+        if not skipped and keyword.close is not None:
+            keyword.close(self)
 
     # -- value blocks ----------------------------------------------------------------------------------
     def value_block(self, words: Words, item: Callable[[Words], None], *, unnamed: bool = False) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .diagnostics import Severity
+from .words import WHITE_SPACE
 
 Reporter = Callable[[Severity, str], None]
 
@@ -21,7 +22,6 @@ UINT_MAX = 2**32 - 1
 TIMER_HZ = 1_000_000
 TIMER_HZ_DIGITS = 6
 TIMER_MAXIMUM = ULONG_MAX - 1
-_SPACE = " \t\n\v\f\r"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ def _digits_for(base: int) -> str:
 def strtol(text: str, base: int = 10, *, unsigned: bool = False) -> Parsed:
     """C's strtol/strtoul: skip blanks, a sign, an optional 0x/0 prefix for base 0 or 16, then digits."""
     pos = 0
-    while pos < len(text) and text[pos] in _SPACE:
+    while pos < len(text) and text[pos] in WHITE_SPACE:
         pos += 1
     negative = False
     if pos < len(text) and text[pos] in "+-":
@@ -78,6 +78,59 @@ def _warn_prefix(lenient: bool, config_test: bool) -> str:
     return "WARNING - " if lenient and not config_test else ""
 
 
+@dataclass(frozen=True, slots=True)
+class _WholeNumber:
+    """What sets keepalived's `read_int_func`, `read_unsigned_func` and `read_unsigned64_func` apart."""
+
+    unsigned: bool  # leading blanks skipped and a `-` refused before strtoul
+    limits: tuple[int, int]  # the range of the C type read into
+    limits_name: str  # "number '…' outside {limits_name} range"
+    warn_outside_range: bool  # only read_unsigned_func prefixes the [low, high] message with the warning
+
+
+_INT = _WholeNumber(
+    unsigned=False, limits=(INT_MIN, INT_MAX), limits_name="integer", warn_outside_range=False
+)
+_UNSIGNED = _WholeNumber(
+    unsigned=True, limits=(0, UINT_MAX), limits_name="unsigned integer", warn_outside_range=True
+)
+_UNSIGNED64 = _WholeNumber(
+    unsigned=True, limits=(0, ULONG_MAX), limits_name="unsigned 64 bit", warn_outside_range=False
+)
+
+
+def _read_whole(
+    kind: _WholeNumber,
+    text: str,
+    low: int,
+    high: int,
+    report: Reporter,
+    *,
+    lenient: bool,
+    config_test: bool,
+    base: int,
+) -> int | None:
+    warn = _warn_prefix(lenient, config_test)
+    number = text.lstrip(WHITE_SPACE) if kind.unsigned else text
+    parsed = strtol(number, base, unsigned=kind.unsigned)
+    value = parsed.value
+    low_limit, high_limit = kind.limits
+    if kind.unsigned and number.startswith("-"):
+        report(Severity.INVALID_NUMBER, f"{warn}negative number '{text}'")
+    elif parsed.rest:
+        report(Severity.INVALID_NUMBER, f"{warn}invalid number '{text}'")
+    elif parsed.overflow or not low_limit <= value <= high_limit:
+        report(Severity.INVALID_NUMBER, f"{warn}number '{text}' outside {kind.limits_name} range")
+    elif not low <= value <= high:
+        range_warn = warn if kind.warn_outside_range else ""
+        report(Severity.INVALID_NUMBER, f"{range_warn}number '{text}' outside range [{low}, {high}]")
+    else:
+        return value
+    if lenient and low <= value <= high and not config_test:
+        return value
+    return None
+
+
 def read_int(
     text: str,
     low: int,
@@ -88,20 +141,7 @@ def read_int(
     config_test: bool = True,
     base: int = 10,
 ) -> int | None:
-    warn = _warn_prefix(lenient, config_test)
-    parsed = strtol(text, base)
-    value = parsed.value
-    if parsed.rest:
-        report(Severity.INVALID_NUMBER, f"{warn}invalid number '{text}'")
-    elif parsed.overflow or not INT_MIN <= value <= INT_MAX:
-        report(Severity.INVALID_NUMBER, f"{warn}number '{text}' outside integer range")
-    elif not low <= value <= high:
-        report(Severity.INVALID_NUMBER, f"number '{text}' outside range [{low}, {high}]")
-    else:
-        return value
-    if lenient and low <= value <= high and not config_test:
-        return value
-    return None
+    return _read_whole(_INT, text, low, high, report, lenient=lenient, config_test=config_test, base=base)
 
 
 def read_unsigned(
@@ -114,45 +154,17 @@ def read_unsigned(
     config_test: bool = True,
     base: int = 10,
 ) -> int | None:
-    warn = _warn_prefix(lenient, config_test)
-    stripped = text.lstrip(" \t\f\n\r\v")
-    parsed = strtol(stripped, base, unsigned=True)
-    value = parsed.value
-    if stripped.startswith("-"):
-        report(Severity.INVALID_NUMBER, f"{warn}negative number '{text}'")
-    elif parsed.rest:
-        report(Severity.INVALID_NUMBER, f"{warn}invalid number '{text}'")
-    elif parsed.overflow or value > UINT_MAX:
-        report(Severity.INVALID_NUMBER, f"{warn}number '{text}' outside unsigned integer range")
-    elif not low <= value <= high:
-        report(Severity.INVALID_NUMBER, f"{warn}number '{text}' outside range [{low}, {high}]")
-    else:
-        return value
-    if lenient and low <= value <= high and not config_test:
-        return value
-    return None
+    return _read_whole(
+        _UNSIGNED, text, low, high, report, lenient=lenient, config_test=config_test, base=base
+    )
 
 
 def read_unsigned64(
     text: str, low: int, high: int, report: Reporter, *, lenient: bool = False, config_test: bool = True
 ) -> int | None:
-    warn = _warn_prefix(lenient, config_test)
-    stripped = text.lstrip(" \t\f\n\r\v")
-    parsed = strtol(stripped, 10, unsigned=True)
-    value = parsed.value
-    if stripped.startswith("-"):
-        report(Severity.INVALID_NUMBER, f"{warn}negative number '{text}'")
-    elif parsed.rest:
-        report(Severity.INVALID_NUMBER, f"{warn}invalid number '{text}'")
-    elif parsed.overflow:
-        report(Severity.INVALID_NUMBER, f"{warn}number '{text}' outside unsigned 64 bit range")
-    elif not low <= value <= high:
-        report(Severity.INVALID_NUMBER, f"number '{text}' outside range [{low}, {high}]")
-    else:
-        return value
-    if lenient and low <= value <= high and not config_test:
-        return value
-    return None
+    return _read_whole(
+        _UNSIGNED64, text, low, high, report, lenient=lenient, config_test=config_test, base=10
+    )
 
 
 def _fixed(value: int, shift: int) -> str:

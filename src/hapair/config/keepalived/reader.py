@@ -125,7 +125,6 @@ class IncludeEntry:
     saved_include_check: int
     cwd_before: str
     next_path: int = 0
-    num_matches: int = 0
     file: OpenFile | None = None
 
 
@@ -211,7 +210,6 @@ class FileSource:
                 self.file_error(INCLUDE_R, message)
                 continue
             self.copy.append(f"# {path}")
-            entry.num_matches += 1
             directory = files.directory_of(path, entry.cwd_before)
             entry.file = OpenFile(physical_lines(data), path, directory, real_path)
             return True

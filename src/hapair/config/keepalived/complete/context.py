@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..diagnostics import Severity
+from ..diagnostics import Reporting, Severity
 from ..host import Host
 from ..model import KeepalivedConfig
+from ..reader import Report
 from ..session import Session
-
-Report = Callable[[Severity, str, str | None, int | None, bool], None]
 
 
 @dataclass
-class Completion:
+class Completion(Reporting):
     """Completion checks report without a place: keepalived runs them after the files are closed."""
 
     session: Session
@@ -28,15 +26,5 @@ class Completion:
     def host(self) -> Host:
         return self.session.host
 
-    def report(self, severity: Severity, message: str) -> None:
-        self._report(severity, message, None, None, False)
-
-    def error(self, message: str) -> None:
-        self.report(Severity.GENERAL_ERROR, message)
-
-    def warn(self, message: str) -> None:
-        self.report(Severity.WARNING, message)
-
-    def log(self, message: str) -> None:
-        """What keepalived only logs (see Diagnostic.log)."""
-        self._report(Severity.OK, message, None, None, True)
+    def _emit(self, severity: Severity, message: str, *, log: bool) -> None:
+        self._report(severity, message, None, None, log)

@@ -15,20 +15,21 @@ taken to be a VMAC keepalived could reuse.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..diagnostics import Severity
 from ..host import Interface
 from ..model.addresses import IpAddress
+from ..model.global_defs import DEFAULT_NFTABLES_TABLE
 from ..model.scripts import SC_EXECUTABLE, SC_INHIBIT, SC_INSECURE, SC_ISSCRIPT, SC_NOTFOUND, SC_SYSTEM
 from ..model.vrrp import (
     ADVERT_INT_DEFAULT_US,
     DOWN_TIMER_ADVERTS_DEFAULT,
+    IFNAMSIZ,
     IP_TTL,
     NOT_TRACK_IF,
     PRIORITY_DEFAULT,
     PRIORITY_OWNER,
-    TIMER_HZ,
     AuthType,
     IpAddressValue,
     LinkbeatType,
@@ -46,16 +47,13 @@ from ..model.vrrp import (
     VrrpSyncGroup,
     effective_priority,
 )
+from ..numbers import TIMER_HZ
 from .context import Completion
 from .scripts import check_script_secure, script_allowed
 
 Tracked = TrackedScript | TrackedFile | TrackedProcess | TrackedBfd
 TIMER_CENTI_HZ = TIMER_HZ // 100
-DEFAULT_MTU = 1500
 MAX_ADDRESSES = 255  # the advert's address count is 8 bits wide
-IFNAMSIZ = 16
-DEFAULT_NFTABLES_TABLE = "keepalived"
-RFC_MAC_PREFIX = bytes((0x00, 0x00, 0x5E, 0x00))
 # Header sizes: Ethernet, IPv4, IPv6, VRRP, VRRPv2 authentication data, IPsec AH
 ETHER_HEADER, IP_HEADER, IP6_HEADER, VRRP_HEADER, AUTH_LEN, AH_HEADER = 14, 20, 40, 8, 8, 24
 INSTANCE_NOTIFIES = ("backup", "master", "fault", "stop", "deleted", "notify", "master_rx_lower_pri")
@@ -225,18 +223,7 @@ class _VrrpCompletion:
         if instance.strict_mode is None:
             instance.strict_mode = defaults.vrrp_strict
         strict = instance.strict_mode
-        if instance.family == 6:
-            if instance.version == 2 and strict:
-                self.error(f"({name}) cannot use IPv6 with VRRP version 2; setting version 3")
-                instance.version = 3
-            elif not instance.version:
-                instance.version = 3
-        if not instance.family:
-            instance.family = 4
-        if not instance.version:
-            instance.version = defaults.vrrp_version
-        if instance.family == 4 and instance.ttl == -1:
-            instance.ttl = IP_TTL
+        self.set_version(instance)
         if not instance.vips:
             if instance.version == 3 or strict:
                 self.error(f"({name}) No VIP specified; at least one is required")
@@ -253,20 +240,7 @@ class _VrrpCompletion:
             instance.wantstate = VrrpState.MASTER if instance.owner else VrrpState.BACKUP
         self.check_authentication(instance)
 
-        # keepalived's refusal of unicast peers in strict mode tests the unicast flag before setting it
-        # just below, so 2.2.7 never applies it; nor, after chk_min_cfg, can the interface be missing here
-        if instance.unicast_configured:
-            if instance.unicast_peers:
-                instance.unicast = True
-            elif instance.unicast_fault_no_peer:
-                self.log(f"({name}) Cannot use unicast without any peers - going to fault state")
-                instance.num_config_faults += 1
-            else:
-                self.completion.report(
-                    Severity.DEPRECATED,
-                    f"({name}) A unicast keyword has been specified without any unicast peers. Defaulting to "
-                    "multicast. This usage is deprecated - please update your configuration.",
-                )
+        self.set_unicast(instance)
         if strict and instance.vmac_mac is not None:
             self.error(f"({name}): cannot specify MAC address with strict mode - clearing")
             instance.vmac_mac = None
@@ -290,28 +264,7 @@ class _VrrpCompletion:
             instance.vrf_interface = None
         self.limit_vips(instance)
 
-        if instance.owner and instance.nopreempt:
-            self.error(
-                f"({name}) nopreempt is incompatible with priority {PRIORITY_OWNER}. resetting nopreempt"
-            )
-            instance.nopreempt = False
-        instance.effective_priority = instance.total_priority = instance.base_priority
-        if instance.wantstate == VrrpState.MASTER:
-            if instance.nopreempt:
-                self.error(f"({name}) Warning - nopreempt will not work with initial state MASTER - clearing")
-                instance.nopreempt = False
-            if instance.preempt_delay_us:
-                self.error(
-                    f"({name}) Warning - preempt delay will not work with initial state MASTER - clearing"
-                )
-                instance.preempt_delay_us = 0
-        if instance.preempt_delay_us:
-            if strict:
-                self.error(f"({name}) preempt_delay is incompatible with strict mode - resetting")
-                instance.preempt_delay_us = 0
-            if instance.nopreempt:
-                self.error(f"({name}) preempt_delay is incompatible with nopreempt mode - resetting")
-                instance.preempt_delay_us = 0
+        self.check_preemption(instance)
         if instance.down_timer_adverts != DOWN_TIMER_ADVERTS_DEFAULT and strict:
             self.error(f"({name}) down_timer_adverts is incompatible with strict mode - resetting")
             instance.down_timer_adverts = DOWN_TIMER_ADVERTS_DEFAULT
@@ -345,18 +298,7 @@ class _VrrpCompletion:
         if instance.use_vmac or instance.use_ipvlan:
             self.name_vmac(instance)
         if instance.use_ipvlan:
-            if instance.family == 4 and instance.ipvlan_address is None:
-                self.error(
-                    f"({name}) IPv4 ipvlan requires a source ip address to be configured. setting instance "
-                    "to fault state"
-                )
-                instance.num_config_faults += 1
-            elif instance.ipvlan_address is not None and instance.ipvlan_address.family != instance.family:
-                self.error(
-                    f"({name}) IPv4 ipvlan address family does not match instance. setting instance to "
-                    "fault state"
-                )
-                instance.num_config_faults += 1
+            self.check_ipvlan_address(instance)
         self.track_own_interfaces(instance)
         if instance.vmac_xmit_base and not instance.use_vmac:
             self.error(f"({name}) vmac_xmit_base is only valid with a vmac")
@@ -385,6 +327,83 @@ class _VrrpCompletion:
         self.drop_weights(instance)
         self.attach_trackers(instance)
         return True
+
+    def set_version(self, instance: VrrpInstance) -> None:
+        """The VRRP version and address family (IPv6 needs version 3), and the IPv4 TTL."""
+        if instance.family == 6:
+            if instance.version == 2 and instance.strict_mode:
+                self.error(f"({instance.name}) cannot use IPv6 with VRRP version 2; setting version 3")
+                instance.version = 3
+            elif not instance.version:
+                instance.version = 3
+        if not instance.family:
+            instance.family = 4
+        if not instance.version:
+            instance.version = self.defaults.vrrp_version
+        if instance.family == 4 and instance.ttl == -1:
+            instance.ttl = IP_TTL
+
+    def set_unicast(self, instance: VrrpInstance) -> None:
+        """Unicast adverts need peers. keepalived's refusal of unicast peers in strict mode tests the unicast
+        flag before setting it here, so 2.2.7 never applies it; nor, after chk_min_cfg, can the interface
+        be missing here."""
+        if not instance.unicast_configured:
+            return
+        if instance.unicast_peers:
+            instance.unicast = True
+        elif instance.unicast_fault_no_peer:
+            self.log(f"({instance.name}) Cannot use unicast without any peers - going to fault state")
+            instance.num_config_faults += 1
+        else:
+            self.completion.report(
+                Severity.DEPRECATED,
+                f"({instance.name}) A unicast keyword has been specified without any unicast peers. "
+                "Defaulting to multicast. This usage is deprecated - please update your configuration.",
+            )
+
+    def check_preemption(self, instance: VrrpInstance) -> None:
+        """nopreempt and preempt_delay, which the address owner, an initial MASTER state and strict mode
+        rule out; sets the starting priorities."""
+        name = instance.name
+        if instance.owner and instance.nopreempt:
+            self.error(
+                f"({name}) nopreempt is incompatible with priority {PRIORITY_OWNER}. resetting nopreempt"
+            )
+            instance.nopreempt = False
+        instance.effective_priority = instance.total_priority = instance.base_priority
+        if instance.wantstate == VrrpState.MASTER:
+            if instance.nopreempt:
+                self.error(f"({name}) Warning - nopreempt will not work with initial state MASTER - clearing")
+                instance.nopreempt = False
+            if instance.preempt_delay_us:
+                self.error(
+                    f"({name}) Warning - preempt delay will not work with initial state MASTER - clearing"
+                )
+                instance.preempt_delay_us = 0
+        if instance.preempt_delay_us:
+            if instance.strict_mode:
+                self.error(f"({name}) preempt_delay is incompatible with strict mode - resetting")
+                instance.preempt_delay_us = 0
+            if instance.nopreempt:
+                self.error(f"({name}) preempt_delay is incompatible with nopreempt mode - resetting")
+                instance.preempt_delay_us = 0
+
+    def check_ipvlan_address(self, instance: VrrpInstance) -> None:
+        """An IPv4 ipvlan needs an address, and any ipvlan address the instance's family; else the instance
+        is kept in FAULT."""
+        name = instance.name
+        if instance.family == 4 and instance.ipvlan_address is None:
+            self.error(
+                f"({name}) IPv4 ipvlan requires a source ip address to be configured. setting instance "
+                "to fault state"
+            )
+            instance.num_config_faults += 1
+        elif instance.ipvlan_address is not None and instance.ipvlan_address.family != instance.family:
+            self.error(
+                f"({name}) IPv4 ipvlan address family does not match instance. setting instance to "
+                "fault state"
+            )
+            instance.num_config_faults += 1
 
     def check_authentication(self, instance: VrrpInstance) -> None:
         name = instance.name
@@ -897,15 +916,15 @@ class _VrrpCompletion:
                 self.data.track_groups.remove(group)
         for kind, items, interfaces in self.static_items():
             for item, interface in zip(items, interfaces, strict=True):
-                group = self.data.track_group(item.track_group) if item.track_group else None
-                if group is None:
+                item_group = self.data.track_group(item.track_group) if item.track_group else None
+                if item_group is None:
                     # keepalived 2.2.7 goes on using a group it has just freed; hapair leaves it out
                     continue
                 if item.dont_track:
                     self.log(f"Static {kind} has both track_group and no_track set - not tracking")
                     continue
                 if interface is not None:
-                    for name in group.instances:
+                    for name in item_group.instances:
                         member = self.data.instance(name)
                         if member is not None:
                             self.add_tracking(member, interface, 0, STATIC_TRACK[kind])
@@ -956,7 +975,7 @@ class _VrrpCompletion:
         return next((v for v in (defaults.smtp_alert_vrrp, defaults.smtp_alert) if v is not None), False)
 
     @staticmethod
-    def tracked_objects(track: Trackers) -> list[tuple[str, list[Tracked]]]:
+    def tracked_objects(track: Trackers) -> list[tuple[str, Sequence[Tracked]]]:
         """The scripts, files, processes and BFDs tracked, by the name of their target field."""
         return [
             ("script", track.scripts),

@@ -1,4 +1,7 @@
-"""Keyword tables, one module per keepalived process that reads them, in keepalived's install order."""
+"""Keyword tables, one module per keepalived process that reads them, in keepalived's install order.
+
+The tables hold no state: what keepalived keeps in statics while it reads lives in the reading's Parser
+(`Parser.reading_state`), so one set of tables may serve any number of readings."""
 
 from __future__ import annotations
 

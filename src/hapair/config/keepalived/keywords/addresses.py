@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import weakref
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, NoReturn
@@ -39,15 +38,14 @@ from ..model.addresses import (
     Rule,
     RuleAction,
 )
+from ..model.vrrp import IFNAMSIZ
 from ..words import WHITE_SPACE, UnmatchedQuoteError, split_words
 
 if TYPE_CHECKING:
     from ..engine import Parser, Words
-    from ..session import Session
 
 UINT8_MAX, UINT16_MAX, UINT32_MAX, UINT64_MAX = 0xFF, 0xFFFF, 0xFFFFFFFF, 2**64 - 1
 INT32_MAX = 2**31 - 1
-IFNAMSIZ = 16
 DEFAULT_INTERFACE = "eth0"  # keepalived's DFLT_INT
 
 
@@ -56,25 +54,12 @@ DEFAULT_INTERFACE = "eth0"  # keepalived's DFLT_INT
 
 @dataclass
 class _ReadState:
-    """What keepalived keeps in static variables for one reading of the configuration."""
+    """What keepalived's VRRP process keeps in static variables while it reads (`Parser.reading_state`)."""
 
     next_rule_priority: dict[int, int] = field(
         default_factory=lambda: {4: RULE_START_PRIORITY, 6: RULE_START_PRIORITY}
     )
     names: dict[str, dict[str, int]] = field(default_factory=dict)  # iproute2 file -> name -> id
-
-
-# Keyed by id(): a Session is an unhashable dataclass. The entry goes when its session does.
-_states: dict[int, _ReadState] = {}
-
-
-def _state(session: Session) -> _ReadState:
-    key = id(session)
-    state = _states.get(key)
-    if state is None:
-        state = _states[key] = _ReadState()
-        weakref.finalize(session, _states.pop, key, None)
-    return state
 
 
 # -- interfaces and track groups --------------------------------------------------------------------
@@ -193,9 +178,9 @@ def _read_names(parser: Parser, names: _NameFile) -> dict[str, int]:
             words = err.args[1]
         if len(words) != 2:
             continue
-        number = words[0].lstrip(" \t")
-        parsed = numbers.strtol(number, 0, unsigned=True)
-        if number and not number.startswith("-") and not parsed.rest and parsed.value <= names.max_id:
+        text = words[0].lstrip(" \t")
+        parsed = numbers.strtol(text, 0, unsigned=True)
+        if text and not text.startswith("-") and not parsed.rest and parsed.value <= names.max_id:
             entries.append((parsed.value, words[1]))
     listed = {number for number, _ in entries}
     entries.extend((number, name) for number, name in names.defaults if number not in listed)
@@ -212,7 +197,7 @@ def find_name(parser: Parser, names: _NameFile, text: str) -> int | None:
     if text and not parsed.rest:
         value = parsed.value & UINT32_MAX
         return value if value <= names.max_id else None
-    cache = _state(parser.session).names
+    cache = parser.reading_state(_ReadState).names
     if names.name not in cache:
         cache[names.name] = _read_names(parser, names)
     return cache[names.name].get(text)
@@ -519,7 +504,7 @@ def alloc_ipaddress(parser: Parser, words: Words, *, static_addr: bool) -> IpAdd
                 broadcast_from = words[i]
             else:
                 broadcast = _inet_pton(4, words[i])
-                if broadcast is None:
+                if not isinstance(broadcast, IPv4Address):
                     parser.error(f"VRRP is trying to assign invalid broadcast {words[i]}. skipping VIP...")
                     return None
                 new.broadcast = broadcast if int(broadcast) else None
@@ -861,6 +846,11 @@ class _RouteReader(_WordReader):
             self.nexthops()
         elif self.i < len(self.words):
             self.fail(f"Route has trailing nonsense - {self.words[self.i]}")
+        return self.finish()
+
+    def finish(self) -> Route:
+        """keepalived's checks of the whole route once its line is read."""
+        route = self.route
         if self.dst is None:
             self.fail("Route must have a destination")
         if not route.dont_track:
@@ -1277,15 +1267,19 @@ class _RuleReader(_WordReader):
             elif word == "no_track":
                 rule.dont_track = True
             elif self.allow_track_group and word == "track_group":
-                group = self.next()
+                group_name = self.next()
                 if rule.track_group is not None:
-                    parser.error(f"track_group {group} is a duplicate")
+                    parser.error(f"track_group {group_name} is a duplicate")
                     break
-                rule.track_group = _track_group(parser, group)
+                rule.track_group = _track_group(parser, group_name)
             else:
                 self.action(word)
             self.i += 1
+        return self.finish()
 
+    def finish(self) -> Rule:
+        """keepalived's checks of the whole rule once its line is read."""
+        rule, parser = self.rule, self.parser
         if rule.action == RuleAction.GOTO:
             if not self.has_priority:
                 self.fail(f"Invalid rule - goto target {rule.goto_target} specified without preference")
@@ -1309,7 +1303,7 @@ class _RuleReader(_WordReader):
         rule.from_addr = None if self.from_addr is None else self.from_addr.resolve(rule.family)
         rule.to_addr = None if self.to_addr is None else self.to_addr.resolve(rule.family)
         if not self.has_priority:
-            counters = _state(parser.session).next_rule_priority
+            counters = parser.reading_state(_ReadState).next_rule_priority
             rule.priority = counters[rule.family]
             counters[rule.family] = (rule.priority - 1) & UINT32_MAX
             parser.error(

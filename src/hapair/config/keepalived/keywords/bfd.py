@@ -14,9 +14,10 @@ same family" message are both printed (keepalived prints one of them twice).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..engine import Handler, Keyword, KeywordTable, Parser, Words
+from ..engine import Keyword, KeywordTable, Parser, ReadingState, Words
 from ..model.bfd import (
     BFD_CONTROL_HOPLIMIT,
     BFD_CONTROL_TTL,
@@ -25,16 +26,16 @@ from ..model.bfd import (
 )
 from ..model.checkers import ip_text
 from ..model.vrrp import VrrpTrackedBfd
+from ..numbers import UINT_MAX
 from .checkers import parse_ip
 
-UINT32_MAX = 2**32 - 1
 TTL_MAX = 255
 MAX_SENSIBLE_MS = 10_000
 EVENT_PROCESSES = ("vrrp", "checker")
 
 
 @dataclass
-class _BfdReading:
+class _BfdReading(ReadingState):
     """One reading's state: the block being read as each process keeps it (None: that process dropped it)."""
 
     session: BfdInstance | None = None
@@ -222,13 +223,14 @@ class _BfdReading:
             else:
                 tracked.weight_reverse = True
 
-    def interval(self, field_name: str, low_ms: int) -> Handler:
+    @staticmethod
+    def interval(field_name: str, low_ms: int) -> _Method:
         """min_rx, min_tx, idle_tx: milliseconds with 3 decimals, kept in microseconds."""
         keyword = field_name.removesuffix("_us")
-        high_ms = UINT32_MAX // 1000
+        high_ms = UINT_MAX // 1000
 
-        def handler(parser: Parser, words: Words) -> None:
-            if (bfd := self.session) is None:
+        def handler(reading: _BfdReading, parser: Parser, words: Words) -> None:
+            if (bfd := reading.session) is None:
                 return
             value = parser.read_decimal(words.arg(1), low_ms * 1000, high_ms * 1000, 3)
             if value is None:
@@ -246,11 +248,12 @@ class _BfdReading:
 
         return handler
 
-    def small_unsigned(self, field_name: str, label: str) -> Handler:
+    @staticmethod
+    def small_unsigned(field_name: str, label: str) -> _Method:
         """multiplier, ttl/hoplimit: 1..255."""
 
-        def handler(parser: Parser, words: Words) -> None:
-            if (bfd := self.session) is None:
+        def handler(reading: _BfdReading, parser: Parser, words: Words) -> None:
+            if (bfd := reading.session) is None:
                 return
             value = parser.read_unsigned(words.arg(1), 1, TTL_MAX)
             if value is None:
@@ -268,24 +271,27 @@ class _BfdReading:
         self.events.add(words[0])
 
 
+_Method = Callable[[_BfdReading, Parser, Words], None]
+
+
 def roots() -> list[Keyword]:
-    reading = _BfdReading()
-    ttl = reading.small_unsigned("ttl", "ttl/hoplimit")
+    r, on = _BfdReading, _BfdReading.bind
+    ttl = on(r.small_unsigned("ttl", "ttl/hoplimit"))
     table = KeywordTable()
     for name, handler in (
-        ("source_ip", reading.source_ip),
-        ("neighbor_ip", reading.neighbor_ip),
-        ("neighbour_ip", reading.neighbor_ip),
-        ("min_rx", reading.interval("min_rx_us", 1)),
-        ("min_tx", reading.interval("min_tx_us", 1)),
-        ("idle_tx", reading.interval("idle_tx_us", 1000)),
-        ("multiplier", reading.small_unsigned("multiplier", "multiplier")),
-        ("passive", reading.passive),
+        ("source_ip", on(r.source_ip)),
+        ("neighbor_ip", on(r.neighbor_ip)),
+        ("neighbour_ip", on(r.neighbor_ip)),
+        ("min_rx", on(r.interval("min_rx_us", 1))),
+        ("min_tx", on(r.interval("min_tx_us", 1))),
+        ("idle_tx", on(r.interval("idle_tx_us", 1000))),
+        ("multiplier", on(r.small_unsigned("multiplier", "multiplier"))),
+        ("passive", on(r.passive)),
         ("ttl", ttl),
         ("hoplimit", ttl),
-        ("max_hops", reading.max_hops),
-        ("weight", reading.weight),
-        *((process, reading.event_process) for process in EVENT_PROCESSES),
+        ("max_hops", on(r.max_hops)),
+        ("weight", on(r.weight)),
+        *((process, on(r.event_process)) for process in EVENT_PROCESSES),
     ):
         table.add(Keyword(name, handler))
-    return [Keyword("bfd_instance", reading.start, sub=table, close=reading.end)]
+    return [Keyword("bfd_instance", on(r.start), sub=table, close=on(r.end))]

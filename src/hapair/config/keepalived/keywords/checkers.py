@@ -28,13 +28,15 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import TypeVar
 
 from ..diagnostics import Severity
-from ..engine import Handler, Keyword, KeywordTable, Parser, Words
+from ..engine import Handler, Keyword, KeywordTable, Parser, ReadingState, Words
+from ..model.bfd import BFD_NAME_MAX
 from ..model.checkers import (
     DNS_TYPES,
     HTTP_DEFAULT_STATUS_CODES,
     HTTP_STATUS_MAX,
     HTTP_STATUS_MIN,
     IPVS_WEIGHT_MAX,
+    LVS_MAX_TIMEOUT,
     PERSISTENT_TIMEOUT,
     SCHEDULERS,
     AddressRange,
@@ -64,19 +66,16 @@ from ..model.checkers import (
     script_text,
 )
 from ..model.scripts import NotifyScript
-from ..numbers import UINT_MAX, strtol
+from ..numbers import TIMER_HZ, UINT_MAX, strtol
 from ..scripts import command_args, read_notify_script, resolve_user
 
 IPAddress = IPv4Address | IPv6Address
 T = TypeVar("T")
 
 UINT16_MAX = 0xFFFF
-LVS_MAX_TIMEOUT = 86400 * 31
 PERSISTENCE_ENGINE_MAX = 16
 INTERFACE_NAME_MAX = 15
-BFD_NAME_MAX = 31
 MD5_HEX_LENGTH = 32
-TIMER_HZ = 1_000_000
 
 # PCRE2 compile options by name; the bit of each is 1 << its index (pcre2.h).
 REGEX_OPTIONS = (
@@ -111,8 +110,11 @@ def port_text(port: str | None) -> str | None:
 def read_socket_address(parser: Parser, ip: str, port: str | None) -> SocketAddress | None:
     """keepalived's `inet_stosockaddr(ip, port)`: the port (1-65535) is checked first."""
     number = 0
-    if port is not None and (number := parser.read_unsigned(port, 1, 65535, lenient=True)) is None:
-        return None
+    if port is not None:
+        read = parser.read_unsigned(port, 1, 65535, lenient=True)
+        if read is None:
+            return None
+        number = read
     address = parse_ip(ip)
     return None if address is None else SocketAddress(address, number)
 
@@ -284,6 +286,20 @@ def _tunnelled(server: RealServer) -> bool:
     return server.forwarding is not None and server.forwarding.method == "TUN"
 
 
+def _same_family(parser: Parser, vs: VirtualServer, server: RealServer, kind: str) -> bool:
+    """A virtual server without an address family takes its `kind` ("real", "sorry") server's; False
+    (reported) when they differ."""
+    if vs.family is None:
+        vs.family = server.address.family
+    elif vs.family != server.address.family:
+        parser.error(
+            f"Address family of virtual server and {kind} server {ip_text(server.address.address)} don't "
+            f"match - skipping {kind} server."
+        )
+        return False
+    return True
+
+
 # -- forwarding -------------------------------------------------------------------------------------------
 def read_forwarding(
     parser: Parser, words: Words, current: Forwarding | None, server: str
@@ -347,8 +363,9 @@ SERVICE_FLAG_KEYWORDS = ("hashed", *SERVICE_FLAGS, "sh-port", "sh-fallback", "mh
 
 # -- the reading ------------------------------------------------------------------------------------------
 @dataclass
-class _CheckReading:
-    """What keepalived keeps in statics while reading a checker block."""
+class _CheckReading(ReadingState):
+    """What keepalived keeps in statics while reading a checker block; the handlers that use it are its
+    methods, bound to each reading's own object in `roots()`."""
 
     current_vs: VirtualServer | None = None  # None: the virtual server block was refused
     current_rs: RealServer | None = None
@@ -371,11 +388,12 @@ class _CheckReading:
     def connection(self, parser: Parser) -> Connection | None:
         return self.checker.connection if self.checker is not None else None
 
-    def of(self, kind: type[T]) -> Callable[[Parser], T | None]:
+    @staticmethod
+    def of(kind: type[T]) -> Callable[[_CheckReading, Parser], T | None]:
         """The checker being read, if it is of `kind`."""
 
-        def target(parser: Parser) -> T | None:
-            return self.checker if isinstance(self.checker, kind) else None
+        def target(reading: _CheckReading, parser: Parser) -> T | None:
+            return reading.checker if isinstance(reading.checker, kind) else None
 
         return target
 
@@ -406,13 +424,14 @@ class _CheckReading:
         return handler
 
     # -- virtual_server_group ----------------------------------------------------------------------------
-    def group(self, parser: Parser, words: Words) -> None:
+    @staticmethod
+    def group(parser: Parser, words: Words) -> None:
         group = VirtualServerGroup(words.arg(1))
         data = parser.config.checkers
         data.groups.append(group)
         parser.value_block(
             Words(["virtual_server_group", *words[2:]]),
-            lambda entry: self.group_entry(parser, group, entry),
+            lambda entry: _CheckReading.group_entry(parser, group, entry),
             unnamed=True,
         )
         if not group.ranges and not group.fwmarks:
@@ -488,15 +507,8 @@ class _CheckReading:
         if (vs := self.vs(parser)) is None:
             return
         sorry = vs.sorry_server
-        if sorry is not None and not _tunnelled(sorry):
-            if vs.family is None:
-                vs.family = sorry.address.family
-            elif vs.family != sorry.address.family:
-                parser.error(
-                    f"Address family of virtual server and sorry server {ip_text(sorry.address.address)} "
-                    "don't match - skipping sorry server."
-                )
-                vs.sorry_server = None
+        if sorry is not None and not _tunnelled(sorry) and not _same_family(parser, vs, sorry, "sorry"):
+            vs.sorry_server = None
         if vs.family is None and vs.group_name is None:
             families = {s.address.family for s in ([vs.sorry_server] if vs.sorry_server else [])}
             families |= {rs.address.family for rs in vs.real_servers}
@@ -590,7 +602,8 @@ class _CheckReading:
         else:
             vs.protocol = protocol
 
-    def virtualhost(self, target: Target, message: str) -> Handler:
+    @staticmethod
+    def virtualhost(target: Target, message: str) -> Handler:
         def handler(parser: Parser, words: Words) -> None:
             if (obj := target(parser)) is None:
                 return
@@ -601,7 +614,8 @@ class _CheckReading:
 
         return handler
 
-    def snmp_name(self, target: Target, server: str) -> Handler:
+    @staticmethod
+    def snmp_name(target: Target, server: str) -> Handler:
         def handler(parser: Parser, words: Words) -> None:
             if (obj := target(parser)) is None:
                 return
@@ -612,9 +626,10 @@ class _CheckReading:
 
         return handler
 
-    def quorum_script(self, attr: str) -> Handler:
-        def handler(parser: Parser, words: Words) -> None:
-            if (vs := self.vs(parser)) is None:
+    @staticmethod
+    def quorum_script(attr: str) -> _Method:
+        def handler(reading: _CheckReading, parser: Parser, words: Words) -> None:
+            if (vs := reading.vs(parser)) is None:
                 return
             if getattr(vs, attr) is not None:
                 parser.error(
@@ -681,13 +696,7 @@ class _CheckReading:
         vs, rs = self.vs(parser), self.rs(parser)
         if vs is None or rs is None or _tunnelled(rs):
             return
-        if vs.family is None:
-            vs.family = rs.address.family
-        elif vs.family != rs.address.family:
-            parser.error(
-                f"Address family of virtual server and real server {ip_text(rs.address.address)} don't match "
-                "- skipping real server."
-            )
+        if not _same_family(parser, vs, rs, "real"):
             vs.real_servers.remove(rs)
 
     def rs_forwarding(self, parser: Parser, words: Words) -> None:
@@ -695,9 +704,10 @@ class _CheckReading:
             return
         rs.forwarding = read_forwarding(parser, words, rs.forwarding, "real")
 
-    def notify_script(self, attr: str) -> Handler:
-        def handler(parser: Parser, words: Words) -> None:
-            vs, rs = self.vs(parser), self.rs(parser)
+    @staticmethod
+    def notify_script(attr: str) -> _Method:
+        def handler(reading: _CheckReading, parser: Parser, words: Words) -> None:
+            vs, rs = reading.vs(parser), reading.rs(parser)
             if vs is None or rs is None:
                 return
             if getattr(rs, attr) is not None:
@@ -726,9 +736,10 @@ class _CheckReading:
             rs.checkers.remove(self.checker)
         self.checker = None
 
-    def checker_block(self, kind: Callable[[], Checker], *, connects: bool = True) -> Handler:
-        def handler(parser: Parser, words: Words) -> None:
-            self.start_checker(kind(), parser, connects=connects)
+    @staticmethod
+    def checker_block(kind: Callable[[], Checker], *, connects: bool = True) -> _Method:
+        def handler(reading: _CheckReading, parser: Parser, words: Words) -> None:
+            reading.start_checker(kind(), parser, connects=connects)
 
         return handler
 
@@ -975,9 +986,10 @@ class _CheckReading:
     def regex_options_keyword(self, parser: Parser, words: Words) -> None:
         self.regex_options.update(w for w in words[1:] if w in REGEX_OPTIONS)
 
-    def regex_offset(self, which: str) -> Handler:
-        def handler(parser: Parser, words: Words) -> None:
-            if (url := self.url(parser)) is None:
+    @staticmethod
+    def regex_offset(which: str) -> _Method:
+        def handler(reading: _CheckReading, parser: Parser, words: Words) -> None:
+            if (url := reading.url(parser)) is None:
                 return
             if len(words) != 2:
                 parser.log(f"Missing or too may options for regex_{which}_offset")
@@ -1244,6 +1256,7 @@ class _CheckReading:
 
 
 Target = Callable[[Parser], object | None]
+_Method = Callable[[_CheckReading, Parser, Words], None]
 
 
 def _table(*keywords: Keyword) -> KeywordTable:
@@ -1253,131 +1266,130 @@ def _table(*keywords: Keyword) -> KeywordTable:
     return table
 
 
-def _checker_common(reading: _CheckReading, *, connection: bool) -> list[Keyword]:
+def _checker_common(*, connection: bool) -> list[Keyword]:
     """keepalived's `install_checker_common_keywords`."""
-    checker, co = reading.current, reading.connection
+    r, on = _CheckReading, _CheckReading.bind
+    checker, co = on(r.current), on(r.connection)
     connection_keywords = [
-        Keyword("connect_ip", reading.connect_ip),
+        Keyword("connect_ip", on(r.connect_ip)),
         Keyword(
             "connect_port",
-            reading.unsigned(co, "port", 1, 65535, "Invalid checker connect_port '{}'", lenient=True),
+            r.unsigned(co, "port", 1, 65535, "Invalid checker connect_port '{}'", lenient=True),
         ),
-        Keyword("bindto", reading.bindto),
+        Keyword("bindto", on(r.bindto)),
         Keyword(
             "bind_port",
-            reading.unsigned(co, "bind_port", 1, 65535, "Invalid checker bind_port '{}'", lenient=True),
+            r.unsigned(co, "bind_port", 1, 65535, "Invalid checker bind_port '{}'", lenient=True),
         ),
-        Keyword("bind_if", reading.bind_if),
+        Keyword("bind_if", on(r.bind_if)),
         Keyword(
             "connect_timeout",
-            reading.timer(co, "timeout_us", 1, UINT_MAX, "connect_timeout {} invalid - ignoring"),
+            r.timer(co, "timeout_us", 1, UINT_MAX, "connect_timeout {} invalid - ignoring"),
         ),
         Keyword(
             "fwmark",
-            reading.unsigned(co, "fwmark", 0, UINT_MAX, "Invalid fwmark connection value '{}'", lenient=True),
+            r.unsigned(co, "fwmark", 0, UINT_MAX, "Invalid fwmark connection value '{}'", lenient=True),
         ),
     ]
     return [
         *(connection_keywords if connection else []),
         Keyword(
             "retry",
-            reading.unsigned(
-                checker, "retry", 0, UINT_MAX, "Invalid retry connection value '{}'", lenient=True
-            ),
+            r.unsigned(checker, "retry", 0, UINT_MAX, "Invalid retry connection value '{}'", lenient=True),
         ),
         Keyword(
             "delay_before_retry",
-            reading.timer(
+            r.timer(
                 checker, "delay_before_retry_us", 0, 0, "Invalid delay_before_retry connection value '{}'"
             ),
         ),
-        Keyword("warmup", reading.timer(checker, "warmup_us", 0, 0, "Invalid warmup connection value '{}'")),
+        Keyword("warmup", r.timer(checker, "warmup_us", 0, 0, "Invalid warmup connection value '{}'")),
         Keyword(
             "delay_loop",
-            reading.timer(checker, "delay_loop_us", 1, 0, "delay_loop '{}' is invalid - ignoring"),
+            r.timer(checker, "delay_loop_us", 1, 0, "delay_loop '{}' is invalid - ignoring"),
         ),
-        Keyword("alpha", reading.boolean(checker, "alpha", "Invalid alpha parameter {}")),
+        Keyword("alpha", r.boolean(checker, "alpha", "Invalid alpha parameter {}")),
         Keyword(
             "log_all_failures",
-            reading.boolean(checker, "log_all_failures", "Invalid log_all_failures parameter {}"),
+            r.boolean(checker, "log_all_failures", "Invalid log_all_failures parameter {}"),
         ),
     ]
 
 
-def _checkers(reading: _CheckReading) -> list[Keyword]:
+def _checkers() -> list[Keyword]:
     """keepalived's `install_checkers_keyword`: the checker blocks of a real server."""
-    r = reading
-    http = r.of(HttpCheck)
+    r, on = _CheckReading, _CheckReading.bind
+    http = on(r.of(HttpCheck))
     url_keywords = _table(
-        Keyword("path", r.path),
-        Keyword("digest", r.digest),
-        Keyword("status_code", r.status_code),
-        Keyword("virtualhost", r.virtualhost(r.url, "Missing HTTP_GET virtualhost name")),
-        Keyword("regex", r.regex),
-        Keyword("regex_no_match", r.regex_no_match),
-        Keyword("regex_options", r.regex_options_keyword),
-        Keyword("regex_min_offset", r.regex_offset("min")),
-        Keyword("regex_max_offset", r.regex_offset("max")),
-        Keyword("regex_stack", r.regex_stack),
+        Keyword("path", on(r.path)),
+        Keyword("digest", on(r.digest)),
+        Keyword("status_code", on(r.status_code)),
+        Keyword("virtualhost", r.virtualhost(on(r.url), "Missing HTTP_GET virtualhost name")),
+        Keyword("regex", on(r.regex)),
+        Keyword("regex_no_match", on(r.regex_no_match)),
+        Keyword("regex_options", on(r.regex_options_keyword)),
+        Keyword("regex_min_offset", on(r.regex_offset("min"))),
+        Keyword("regex_max_offset", on(r.regex_offset("max"))),
+        Keyword("regex_stack", on(r.regex_stack)),
     )
     http_keywords = _table(
-        *_checker_common(r, connection=True),
-        Keyword("nb_get_retry", r.nb_get_retry),
+        *_checker_common(connection=True),
+        Keyword("nb_get_retry", on(r.nb_get_retry)),
         Keyword("virtualhost", r.virtualhost(http, "HTTP_GET virtualhost name missing")),
-        Keyword("http_protocol", r.http_protocol),
+        Keyword("http_protocol", on(r.http_protocol)),
         Keyword("enable_sni", r.boolean(http, "enable_sni", "Invalid enable_sni parameter {}")),
         Keyword("fast_recovery", r.boolean(http, "fast_recovery", "Invalid fast_recovery parameter {}")),
-        Keyword("url", r.url_start, sub=url_keywords, close=r.url_end),
+        Keyword("url", on(r.url_start), sub=url_keywords, close=on(r.url_end)),
     )
-    misc = r.of(MiscCheck)
-    udp = r.of(UdpCheck)
+    misc = on(r.of(MiscCheck))
+    udp = on(r.of(UdpCheck))
     return [
         Keyword(
             "MISC_CHECK",
-            r.misc_check,
+            on(r.misc_check),
             sub=_table(
-                *_checker_common(r, connection=False),
-                Keyword("misc_path", r.misc_path),
-                Keyword("misc_timeout", r.misc_timeout),
+                *_checker_common(connection=False),
+                Keyword("misc_path", on(r.misc_path)),
+                Keyword("misc_timeout", on(r.misc_timeout)),
                 Keyword("misc_dynamic", r.switch(misc, "dynamic")),
-                Keyword("user", r.misc_user),
+                Keyword("user", on(r.misc_user)),
             ),
-            close=r.misc_end,
+            close=on(r.misc_end),
         ),
         Keyword(
             "SMTP_CHECK",
-            r.smtp_check,
+            on(r.smtp_check),
             sub=_table(
-                Keyword("helo_name", r.helo_name),
-                *_checker_common(r, connection=True),
+                Keyword("helo_name", on(r.helo_name)),
+                *_checker_common(connection=True),
                 Keyword(
                     "host",
-                    r.smtp_host,
-                    sub=_table(*_checker_common(r, connection=True)),
-                    close=r.smtp_host_end,
+                    on(r.smtp_host),
+                    sub=_table(*_checker_common(connection=True)),
+                    close=on(r.smtp_host_end),
                 ),
             ),
-            close=r.smtp_end,
+            close=on(r.smtp_end),
         ),
         Keyword(
             "TCP_CHECK",
-            r.checker_block(TcpCheck),
-            sub=_table(*_checker_common(r, connection=True)),
-            close=r.end_connecting,
+            on(r.checker_block(TcpCheck)),
+            sub=_table(*_checker_common(connection=True)),
+            close=on(r.end_connecting),
         ),
         Keyword(
             "PING_CHECK",
-            r.checker_block(PingCheck),
-            sub=_table(*_checker_common(r, connection=True)),
-            close=r.end_connecting,
+            on(r.checker_block(PingCheck)),
+            sub=_table(*_checker_common(connection=True)),
+            close=on(r.end_connecting),
         ),
         Keyword(
             "UDP_CHECK",
-            r.checker_block(UdpCheck),
+            on(r.checker_block(UdpCheck)),
             sub=_table(
-                *_checker_common(r, connection=True),
-                Keyword("payload", r.payload),
-                Keyword("require_reply", r.require_reply),
+                *_checker_common(connection=True),
+                Keyword("payload", on(r.payload)),
+                Keyword("require_reply", on(r.require_reply)),
                 Keyword(
                     "min_reply_length",
                     r.unsigned(
@@ -1401,41 +1413,46 @@ def _checkers(reading: _CheckReading) -> list[Keyword]:
                     ),
                 ),
             ),
-            close=r.udp_end,
+            close=on(r.udp_end),
         ),
-        Keyword("HTTP_GET", r.checker_block(HttpCheck), sub=http_keywords, close=r.http_end),
-        Keyword("SSL_GET", r.checker_block(lambda: HttpCheck(ssl=True)), sub=http_keywords, close=r.http_end),
+        Keyword("HTTP_GET", on(r.checker_block(HttpCheck)), sub=http_keywords, close=on(r.http_end)),
+        Keyword(
+            "SSL_GET",
+            on(r.checker_block(lambda: HttpCheck(ssl=True))),
+            sub=http_keywords,
+            close=on(r.http_end),
+        ),
         Keyword(
             "DNS_CHECK",
-            r.dns_check,
+            on(r.dns_check),
             sub=_table(
-                *_checker_common(r, connection=True),
-                Keyword("type", r.dns_type),
-                Keyword("name", r.dns_name),
+                *_checker_common(connection=True),
+                Keyword("type", on(r.dns_type)),
+                Keyword("name", on(r.dns_name)),
             ),
-            close=r.end_connecting,
+            close=on(r.end_connecting),
         ),
         Keyword(
             "FILE_CHECK",
-            r.file_check,
-            sub=_table(Keyword("track_file", r.track_file), Keyword("weight", r.file_weight)),
-            close=r.file_end,
+            on(r.file_check),
+            sub=_table(Keyword("track_file", on(r.track_file)), Keyword("weight", on(r.file_weight))),
+            close=on(r.file_end),
         ),
         Keyword(
             "BFD_CHECK",
-            r.checker_block(BfdCheck, connects=False),
+            on(r.checker_block(BfdCheck, connects=False)),
             sub=_table(
-                Keyword("name", r.bfd_name),
-                Keyword("alpha", r.boolean(r.of(BfdCheck), "alpha", "Invalid alpha parameter {}")),
+                Keyword("name", on(r.bfd_name)),
+                Keyword("alpha", r.boolean(on(r.of(BfdCheck)), "alpha", "Invalid alpha parameter {}")),
             ),
-            close=r.bfd_end,
+            close=on(r.bfd_end),
         ),
     ]
 
 
 def roots() -> list[Keyword]:
-    r = _CheckReading()
-    vs, rs = r.vs, r.rs
+    r, on = _CheckReading, _CheckReading.bind
+    vs, rs = on(r.vs), on(r.rs)
     weight_max = IPVS_WEIGHT_MAX
     real_server = _table(
         Keyword(
@@ -1449,7 +1466,7 @@ def roots() -> list[Keyword]:
                 lenient=True,
             ),
         ),
-        Keyword("lvs_method", r.rs_forwarding),
+        Keyword("lvs_method", on(r.rs_forwarding)),
         Keyword(
             "uthreshold",
             r.unsigned(
@@ -1476,8 +1493,8 @@ def roots() -> list[Keyword]:
             "inhibit_on_failure",
             r.boolean(rs, "inhibit_on_failure", "Invalid inhibit_on_failure parameter {}"),
         ),
-        Keyword("notify_up", r.notify_script("notify_up")),
-        Keyword("notify_down", r.notify_script("notify_down")),
+        Keyword("notify_up", on(r.notify_script("notify_up"))),
+        Keyword("notify_down", on(r.notify_script("notify_down"))),
         Keyword("alpha", r.boolean(rs, "alpha", "Invalid alpha parameter {}")),
         Keyword("retry", r.unsigned(rs, "retry", 1, UINT_MAX, "retry value invalid - {}", lenient=False)),
         Keyword(
@@ -1499,10 +1516,10 @@ def roots() -> list[Keyword]:
         Keyword("smtp_alert", r.boolean(rs, "smtp_alert", "Invalid real_server smtp_alert parameter {}")),
         Keyword("virtualhost", r.virtualhost(rs, "real server virtualhost missing")),
         Keyword("snmp_name", r.snmp_name(rs, "real")),
-        *_checkers(r),
+        *_checkers(),
     )
     virtual_server = _table(
-        Keyword("ip_family", r.ip_family),
+        Keyword("ip_family", on(r.ip_family)),
         Keyword("retry", r.unsigned(vs, "retry", 1, UINT_MAX, "retry value invalid - {}", lenient=False)),
         Keyword(
             "delay_before_retry",
@@ -1522,24 +1539,24 @@ def roots() -> list[Keyword]:
             r.timer(vs, "delay_loop_us", 1, 0, "virtual server delay loop '{}' invalid - ignoring"),
         ),
         Keyword("inhibit_on_failure", r.switch(vs, "inhibit_on_failure")),
-        Keyword("lb_algo", r.scheduler),
-        Keyword("lvs_sched", r.scheduler),
-        *(Keyword(flag, r.service_flag) for flag in SERVICE_FLAG_KEYWORDS),
-        Keyword("lb_kind", r.vs_forwarding),
-        Keyword("lvs_method", r.vs_forwarding),
-        Keyword("persistence_engine", r.persistence_engine),
-        Keyword("persistence_timeout", r.persistence_timeout),
-        Keyword("persistence_granularity", r.persistence_granularity),
-        Keyword("protocol", r.protocol),
+        Keyword("lb_algo", on(r.scheduler)),
+        Keyword("lvs_sched", on(r.scheduler)),
+        *(Keyword(flag, on(r.service_flag)) for flag in SERVICE_FLAG_KEYWORDS),
+        Keyword("lb_kind", on(r.vs_forwarding)),
+        Keyword("lvs_method", on(r.vs_forwarding)),
+        Keyword("persistence_engine", on(r.persistence_engine)),
+        Keyword("persistence_timeout", on(r.persistence_timeout)),
+        Keyword("persistence_granularity", on(r.persistence_granularity)),
+        Keyword("protocol", on(r.protocol)),
         Keyword("ha_suspend", r.switch(vs, "ha_suspend")),
         Keyword("smtp_alert", r.boolean(vs, "smtp_alert", "Invalid virtual_server smtp_alert parameter {}")),
         Keyword("virtualhost", r.virtualhost(vs, "virtual server virtualhost missing")),
         Keyword("snmp_name", r.snmp_name(vs, "virtual")),
         Keyword("alpha", r.switch(vs, "alpha")),
         Keyword("omega", r.switch(vs, "omega")),
-        Keyword("quorum_up", r.quorum_script("quorum_up")),
-        Keyword("quorum_down", r.quorum_script("quorum_down")),
-        Keyword("quorum", r.quorum),
+        Keyword("quorum_up", on(r.quorum_script("quorum_up"))),
+        Keyword("quorum_down", on(r.quorum_script("quorum_down"))),
+        Keyword("quorum", on(r.quorum)),
         Keyword(
             "hysteresis",
             r.unsigned(
@@ -1562,10 +1579,10 @@ def roots() -> list[Keyword]:
                 lenient=True,
             ),
         ),
-        Keyword("sorry_server", r.sorry_server),
-        Keyword("sorry_server_inhibit", r.sorry_server_inhibit),
-        Keyword("sorry_server_lvs_method", r.sorry_forwarding),
-        Keyword("real_server", r.real_server, sub=real_server, close=r.real_server_end),
+        Keyword("sorry_server", on(r.sorry_server)),
+        Keyword("sorry_server_inhibit", on(r.sorry_server_inhibit)),
+        Keyword("sorry_server_lvs_method", on(r.sorry_forwarding)),
+        Keyword("real_server", on(r.real_server), sub=real_server, close=on(r.real_server_end)),
     )
     ssl = _table(
         Keyword("password", r.ssl_file("password", "password")),
@@ -1576,5 +1593,5 @@ def roots() -> list[Keyword]:
     return [
         Keyword("SSL", r.ssl, sub=ssl),
         Keyword("virtual_server_group", r.group),
-        Keyword("virtual_server", r.virtual_server, sub=virtual_server, close=r.virtual_server_end),
+        Keyword("virtual_server", on(r.virtual_server), sub=virtual_server, close=on(r.virtual_server_end)),
     ]

@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from ..diagnostics import Severity
 from ..engine import Handler, Keyword, KeywordTable, Parser, Words
+from ..model.checkers import LVS_MAX_TIMEOUT
 from ..model.global_defs import (
     DEFAULT_IPVS_NF_START_FWMARK,
     DEFAULT_NFTABLES_IPVS_TABLE,
@@ -33,7 +34,6 @@ from ..scripts import read_notify_script, resolve_user
 
 TASK_COMM_LEN = 16  # the kernel's limit on a process name, with its NUL
 SCHED_RR_MIN, SCHED_RR_MAX = 1, 99  # sched_get_priority_min/max(SCHED_RR) on Linux
-LVS_MAX_TIMEOUT = 86400 * 31
 IP_VS_IFNAME_MAXLEN = 16
 NFT_TABLE_MAXNAMELEN = 256  # NFT_NAME_MAXLEN of the kernel headers keepalived was built with
 PATH_MAX = 4096
@@ -314,16 +314,21 @@ def _min_auto_priority_delay(parser: Parser, words: Words) -> None:
 
 
 # -- top-level keywords -------------------------------------------------------------------------------
-def _net_namespace(parser: Parser, words: Words) -> None:
-    if len(words) < 2:
-        parser.error("net_namespace name missing - ignoring")
-        return
-    defs = _defs(parser)
-    if defs.network_namespace is None:
-        defs.network_namespace = words[1]
-        defs.use_pid_dir = True
-    else:
-        parser.error(f"Duplicate net_namespace definition {words[1]} - ignoring")
+def _pid_dir_name(attr: str, keyword: str) -> Handler:
+    """`net_namespace` and `instance`: a name, given once, that also puts the pid files in a directory."""
+
+    def handler(parser: Parser, words: Words) -> None:
+        if len(words) < 2:
+            parser.error(f"{keyword} name missing - ignoring")
+            return
+        defs = _defs(parser)
+        if getattr(defs, attr) is None:
+            setattr(defs, attr, words[1])
+            defs.use_pid_dir = True
+        else:
+            parser.error(f"Duplicate {keyword} definition {words[1]} - ignoring")
+
+    return handler
 
 
 def _net_namespace_ipvs(parser: Parser, words: Words) -> None:
@@ -332,18 +337,6 @@ def _net_namespace_ipvs(parser: Parser, words: Words) -> None:
         parser.error(f"Duplicate net_namespace_ipvs definition {words.arg(1)} - ignoring")
         return
     defs.network_namespace_ipvs = words[1] if len(words) >= 2 else ""
-
-
-def _instance(parser: Parser, words: Words) -> None:
-    if len(words) < 2:
-        parser.error("instance name missing - ignoring")
-        return
-    defs = _defs(parser)
-    if defs.instance_name is None:
-        defs.instance_name = words[1]
-        defs.use_pid_dir = True
-    else:
-        parser.error(f"Duplicate instance definition {words[1]} - ignoring")
 
 
 # -- SMTP ---------------------------------------------------------------------------------------------------
@@ -1150,11 +1143,11 @@ def roots() -> list[Keyword]:
     )
     return [
         Keyword("linkbeat_use_polling", _flag("linkbeat_use_polling")),
-        Keyword("net_namespace", _net_namespace),
+        Keyword("net_namespace", _pid_dir_name("network_namespace", "net_namespace")),
         Keyword("net_namespace_ipvs", _net_namespace_ipvs),
         Keyword("namespace_with_ipsets", _flag("namespace_with_ipsets")),
         Keyword("use_pid_dir", _flag("use_pid_dir")),
-        Keyword("instance", _instance),
+        Keyword("instance", _pid_dir_name("instance_name", "instance")),
         Keyword("child_wait_time", child_wait_time),
         Keyword("global_defs", sub=_table(_global_defs_keywords())),
     ]

@@ -9,38 +9,33 @@ from __future__ import annotations
 import stat
 from dataclasses import dataclass
 
-from ..engine import Keyword, KeywordTable, Parser, Words
+from ..engine import Keyword, KeywordTable, Parser, ReadingState, Words
 from ..model.vrrp import TrackFile, TrackFileInit
 from ..numbers import INT_MAX, INT_MIN
-
-WHITE_SPACE = " \t\f\n\r\v"
+from ..words import WHITE_SPACE
 
 
 @dataclass
-class _Reading:
+class _Reading(ReadingState):
     """keepalived's `cur_track_file` and its `init_file` request."""
 
-    file: TrackFile | None = None
+    current: TrackFile | None = None
     init: TrackFileInit = TrackFileInit.NONE
     init_value: int = 0
 
+    def root(self, parser: Parser, words: Words) -> None:
+        self.current = TrackFile(words.arg(1))
+        self.init = TrackFileInit.NONE
 
-def roots() -> list[Keyword]:
-    reading = _Reading()
-
-    def root(parser: Parser, words: Words) -> None:
-        reading.file = TrackFile(words.arg(1))
-        reading.init = TrackFileInit.NONE
-
-    def deprecated_root(parser: Parser, words: Words) -> None:
+    def deprecated_root(self, parser: Parser, words: Words) -> None:
         parser.log('"vrrp_track_file" is deprecated, please use "track_file"')
-        root(parser, words)
+        self.root(parser, words)
 
-    def file(parser: Parser, words: Words) -> None:
+    def path(self, parser: Parser, words: Words) -> None:
         if len(words) < 2:
             parser.error("track file file name missing")
             return
-        current = reading.file
+        current = self.current
         if current is None:
             return
         if current.path is not None:
@@ -48,8 +43,8 @@ def roots() -> list[Keyword]:
             return
         current.path = words[1]
 
-    def weight(parser: Parser, words: Words) -> None:
-        current = reading.file
+    def weight(self, parser: Parser, words: Words) -> None:
+        current = self.current
         if current is None:
             return
         if len(words) < 2:
@@ -72,12 +67,12 @@ def roots() -> list[Keyword]:
             else:
                 parser.error(f"track_file {current.name} unknown weight option {words[2]}")
 
-    def init_file(parser: Parser, words: Words) -> None:
-        current = reading.file
+    def init_file(self, parser: Parser, words: Words) -> None:
+        current = self.current
         if current is None:
             return
-        reading.init = TrackFileInit.CREATE
-        reading.init_value = 0
+        self.init = TrackFileInit.CREATE
+        self.init_value = 0
         for text in words[1:]:
             word = text.lstrip(WHITE_SPACE)
             if word[:1].isdigit() or word[:1] == "-":
@@ -89,21 +84,21 @@ def roots() -> list[Keyword]:
                     parser.error(
                         f"Track file {current.name} init value {value} is outside sensible range [-254, 254]"
                     )
-                reading.init_value = value
+                self.init_value = value
             elif word == "overwrite":
-                reading.init = TrackFileInit.OVERWRITE
+                self.init = TrackFileInit.OVERWRITE
             else:
                 parser.error(f"Unknown track file init option {word}")
 
-    def end(parser: Parser) -> None:
-        current = reading.file
+    def end(self, parser: Parser) -> None:
+        current = self.current
         if current is None:
             return
         if current.path is None:
             parser.error(f"No file set for track_file {current.name} - ignoring")
             return
-        reading.file = None
-        current.init, current.init_value = reading.init, reading.init_value
+        self.current = None
+        current.init, current.init_value = self.init, self.init_value
         parser.config.vrrp.track_files.append(current)
         if current.init == TrackFileInit.NONE:
             return
@@ -114,17 +109,17 @@ def roots() -> list[Keyword]:
         elif status is not None and current.init == TrackFileInit.CREATE:
             current.init = TrackFileInit.NONE  # it exists: nothing to write
 
-    def table() -> KeywordTable:
-        keywords = KeywordTable()
-        for keyword in (
-            Keyword("file", file),
-            Keyword("weight", weight),
-            Keyword("init_file", init_file),
-        ):
-            keywords.add(keyword)
-        return keywords
 
+def roots() -> list[Keyword]:
+    r, on = _Reading, _Reading.bind
+    keywords = KeywordTable()
+    for keyword in (
+        Keyword("file", on(r.path)),
+        Keyword("weight", on(r.weight)),
+        Keyword("init_file", on(r.init_file)),
+    ):
+        keywords.add(keyword)
     return [
-        Keyword("track_file", root, sub=table(), close=end),
-        Keyword("vrrp_track_file", deprecated_root, sub=table(), close=end),
+        Keyword("track_file", on(r.root), sub=keywords, close=on(r.end)),
+        Keyword("vrrp_track_file", on(r.deprecated_root), sub=keywords, close=on(r.end)),
     ]

@@ -11,16 +11,17 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TypeVar
 
 from ..diagnostics import Severity
 from ..engine import Keyword, KeywordTable, Parser, Words
 from ..model.addresses import IpAddress
 from ..model.scripts import NotifyScript
 from ..model.vrrp import (
+    IFNAMSIZ,
     PRIORITY_DEFAULT,
     PRIORITY_OWNER,
-    TIMER_HZ,
-    UINT_MAX,
+    RFC_MAC_PREFIX,
     AuthType,
     ChecksumCompat,
     GarpGroup,
@@ -36,6 +37,7 @@ from ..model.vrrp import (
     TrackedProcess,
     TrackedScript,
     Trackers,
+    TrackFile,
     TrackProcess,
     UnicastPeer,
     VrrpData,
@@ -43,17 +45,16 @@ from ..model.vrrp import (
     VrrpScript,
     VrrpState,
     VrrpSyncGroup,
+    VrrpTrackedBfd,
 )
-from ..numbers import INT_MAX, strtol
+from ..numbers import INT_MAX, TIMER_HZ, UINT_MAX, strtol
 from ..scripts import command_args, read_notify_script, resolve_user
 from . import addresses
 from .addresses import find_interface
 
 Handler = Callable[[Parser, Words], None]
-IFNAMSIZ = 16
 TIMER_MAX_SEC = 1000
 ETH_ALEN = 6
-RFC_MAC_PREFIX = bytes((0x00, 0x00, 0x5E, 0x00))  # 00:00:5e:00:01:VRID / 00:00:5e:00:02:VRID
 
 
 # -- shared helpers ------------------------------------------------------------------------------------
@@ -117,6 +118,10 @@ def _instance(parser: Parser) -> VrrpInstance:
 
 def _group(parser: Parser) -> VrrpSyncGroup:
     return parser.config.vrrp.sync_groups[-1]
+
+
+def _static_track_group(parser: Parser) -> StaticTrackGroup:
+    return parser.config.vrrp.track_groups[-1]
 
 
 def _script(parser: Parser) -> VrrpScript:
@@ -276,61 +281,65 @@ def _track_interface(parser: Parser, name: str, trackers: Trackers, words: Words
         trackers.interfaces.append(TrackedInterface(interface, *options))
 
 
-def _track_script(parser: Parser, name: str, trackers: Trackers, words: Words) -> None:
-    script = _data(parser).script(words[0])
-    if script is None:
-        parser.error(TRACK_SCRIPT.not_found.format(name=name, tracked=words[0]))
-    elif any(t.script is script for t in trackers.scripts):
-        parser.error(TRACK_SCRIPT.duplicate.format(name=name, tracked=words[0]))
-    elif options := _tracker_weight(
-        parser, words, TRACK_SCRIPT, name, weight=script.weight, reverse=script.weight_reverse
-    ):
-        trackers.scripts.append(TrackedScript(script, *options))
-
-
-def _track_file(parser: Parser, name: str, trackers: Trackers, words: Words) -> None:
-    file = next((f for f in _data(parser).track_files if f.name == words[0]), None)
-    if file is None:
-        parser.error(TRACK_FILE.not_found.format(name=name, tracked=words[0]))
-    elif any(t.file is file for t in trackers.files):
-        parser.error(TRACK_FILE.duplicate.format(name=name, tracked=words[0]))
-    elif options := _tracker_weight(
-        parser, words, TRACK_FILE, name, weight=file.weight, reverse=file.weight_reverse
-    ):
-        trackers.files.append(TrackedFile(file, *options))
-
-
-def _track_process(parser: Parser, name: str, trackers: Trackers, words: Words) -> None:
-    process = next((p for p in _data(parser).track_processes if p.name == words[0]), None)
-    if process is None:
-        parser.error(TRACK_PROCESS.not_found.format(name=name, tracked=words[0]))
-    elif any(t.process is process for t in trackers.processes):
-        parser.error(TRACK_PROCESS.duplicate.format(name=name, tracked=words[0]))
-    elif options := _tracker_weight(
-        parser, words, TRACK_PROCESS, name, weight=process.weight, reverse=process.weight_reverse
-    ):
-        trackers.processes.append(TrackedProcess(process, *options))
-
-
-def _track_bfd(parser: Parser, name: str, trackers: Trackers, words: Words) -> None:
-    bfd = next((b for b in _data(parser).tracked_bfds if b.name == words[0]), None)
-    if bfd is None:
-        parser.error(TRACK_BFD.not_found.format(name=name, tracked=words[0]))
-    elif any(t.bfd is bfd for t in trackers.bfds):
-        parser.error(TRACK_BFD.duplicate.format(name=name, tracked=words[0]))
-    elif options := _tracker_weight(
-        parser, words, TRACK_BFD, name, weight=bfd.weight, reverse=bfd.weight_reverse
-    ):
-        trackers.bfds.append(TrackedBfd(bfd, *options))
-
-
 TrackEntry = Callable[[Parser, str, Trackers, Words], None]
+_Trackable = TypeVar("_Trackable", VrrpScript, TrackFile, TrackProcess, VrrpTrackedBfd)
+_Tracked = TypeVar("_Tracked", TrackedScript, TrackedFile, TrackedProcess, TrackedBfd)
+
+
+def _track_object(
+    kind: TrackerKind,
+    known: Callable[[VrrpData], list[_Trackable]],
+    entries: Callable[[Trackers], list[_Tracked]],
+    entry: Callable[[_Trackable, int, bool], _Tracked],
+    tracked: Callable[[_Tracked], _Trackable],
+) -> TrackEntry:
+    """A track_script/file/process/bfd entry: a `known` object, tracked once, with its own weight and
+    reverse as the defaults of the entry's options."""
+
+    def track(parser: Parser, name: str, trackers: Trackers, words: Words) -> None:
+        target = next((t for t in known(_data(parser)) if t.name == words[0]), None)
+        if target is None:
+            parser.error(kind.not_found.format(name=name, tracked=words[0]))
+        elif any(tracked(t) is target for t in entries(trackers)):
+            parser.error(kind.duplicate.format(name=name, tracked=words[0]))
+        elif options := _tracker_weight(
+            parser, words, kind, name, weight=target.weight, reverse=target.weight_reverse
+        ):
+            entries(trackers).append(entry(target, *options))
+
+    return track
+
+
 TRACK_KEYWORDS: dict[str, TrackEntry] = {
     "track_interface": _track_interface,
-    "track_script": _track_script,
-    "track_file": _track_file,
-    "track_process": _track_process,
-    "track_bfd": _track_bfd,
+    "track_script": _track_object(
+        TRACK_SCRIPT,
+        known=lambda data: data.scripts,
+        entries=lambda track: track.scripts,
+        entry=TrackedScript,
+        tracked=lambda t: t.script,
+    ),
+    "track_file": _track_object(
+        TRACK_FILE,
+        known=lambda data: data.track_files,
+        entries=lambda track: track.files,
+        entry=TrackedFile,
+        tracked=lambda t: t.file,
+    ),
+    "track_process": _track_object(
+        TRACK_PROCESS,
+        known=lambda data: data.track_processes,
+        entries=lambda track: track.processes,
+        entry=TrackedProcess,
+        tracked=lambda t: t.process,
+    ),
+    "track_bfd": _track_object(
+        TRACK_BFD,
+        known=lambda data: data.tracked_bfds,
+        entries=lambda track: track.bfds,
+        entry=TrackedBfd,
+        tracked=lambda t: t.bfd,
+    ),
 }
 
 
@@ -368,6 +377,20 @@ def _notify_keywords(owner: Callable[[Parser], VrrpInstance | VrrpSyncGroup], *k
     return [_notify(kind, "notify" if kind == "notify" else f"notify_{kind}", owner) for kind in kinds]
 
 
+def _smtp_alert(owner: Callable[[Parser], VrrpInstance | VrrpSyncGroup], block: str) -> Handler:
+    """`smtp_alert [on|off]` of an instance or a sync group (`block` names it in the message)."""
+
+    def handler(parser: Parser, words: Words) -> None:
+        value = _optional_bool(words)
+        if value is None:
+            parser.error(f"Invalid {block} smtp_alert parameter {words.arg(1)}")
+            return
+        owner(parser).smtp_alert = value
+        _data(parser).smtp_alert_count += 1
+
+    return handler
+
+
 # -- static items, track groups, linkbeat, garp groups, up/down delays ----------------------------------
 
 
@@ -384,22 +407,29 @@ def _track_group_root(parser: Parser, words: Words) -> None:
         data.track_groups.append(StaticTrackGroup(name))
 
 
-def _track_group_members(parser: Parser, words: Words) -> None:
-    group = _data(parser).track_groups[-1]
-    if group.instance_names is not None:
-        parser.error(f"Group list already specified for sync group {group.name}")
-        parser.skip_block()
-        return
-    names = parser.value_list(words)
-    group.instance_names = names or None
-    if not names:
-        parser.error(f"Warning - track group {group.name} has empty group block")
+def _group_members(owner: Callable[[Parser], StaticTrackGroup | VrrpSyncGroup], kind: str) -> Handler:
+    """The `group { INSTANCE … }` block of a track group or a sync group (`kind` "track" or "sync")."""
+
+    def handler(parser: Parser, words: Words) -> None:
+        group = owner(parser)
+        if group.instance_names is not None:
+            parser.error(f"Group list already specified for sync group {group.name}")
+            parser.skip_block()
+            return
+        names = parser.value_list(words)
+        group.instance_names = names or None
+        if not names:
+            parser.error(f"Warning - {kind} group {group.name} has empty group block")
+
+    return handler
 
 
-Parse = Callable[[Parser, Words], object]
+Item = TypeVar("Item")
 
 
-def _item_block(target: Callable[[Parser], list[object]], parse: Parse) -> Handler:
+def _item_block(
+    target: Callable[[Parser], list[Item]], parse: Callable[[Parser, Words], Item | None]
+) -> Handler:
     """A block of addresses, routes or rules: each line parsed, and kept unless keepalived drops it."""
 
     def handler(parser: Parser, words: Words) -> None:
@@ -541,27 +571,6 @@ def _sync_group_root(parser: Parser, words: Words) -> None:
         data.sync_groups.append(VrrpSyncGroup(name))
 
 
-def _sync_group_members(parser: Parser, words: Words) -> None:
-    group = _group(parser)
-    if group.instance_names is not None:
-        parser.error(f"Group list already specified for sync group {group.name}")
-        parser.skip_block()
-        return
-    names = parser.value_list(words)
-    group.instance_names = names or None
-    if not names:
-        parser.error(f"Warning - sync group {group.name} has empty group block")
-
-
-def _sync_group_smtp_alert(parser: Parser, words: Words) -> None:
-    value = _optional_bool(words)
-    if value is None:
-        parser.error(f"Invalid vrrp_group smtp_alert parameter {words.arg(1)}")
-        return
-    _group(parser).smtp_alert = value
-    _data(parser).smtp_alert_count += 1
-
-
 def _sync_group_global_tracking(parser: Parser, words: Words) -> None:
     group = _group(parser)
     parser.error(
@@ -699,16 +708,7 @@ def _use_vmac(parser: Parser, words: Words) -> None:
         if not _dev_name_valid(word):
             parser.error(f"VMAC interface name '{word}' too long or invalid characters - ignoring")
             continue
-        if _vmac_name_used(parser, instance, word):
-            continue
-        instance.vmac_interface = word
-        # no existing interface is taken to be a private macvlan keepalived could use
-        if existing_interface(parser, word) is not None:
-            parser.error(
-                f"({instance.name}) interface {word} already exists and is not a private macvlan; "
-                "ignoring vmac if_name"
-            )
-            instance.vmac_interface = ""
+        _vmac_interface_name(parser, instance, word, "a private macvlan", "vmac")
 
 
 def _vmac_mac(parser: Parser, instance: VrrpInstance, text: str) -> None:
@@ -757,12 +757,19 @@ def _dev_name_valid(name: str) -> bool:
     return not any(char in "/:" or char.isspace() for char in name)
 
 
-def _vmac_name_used(parser: Parser, instance: VrrpInstance, name: str) -> bool:
+def _vmac_interface_name(parser: Parser, instance: VrrpInstance, name: str, usable: str, kind: str) -> None:
+    """The name of the VMAC or ipvlan interface to create: not another instance's, nor an existing
+    interface (keepalived would take one that is `usable` already; none here is taken to be)."""
     other = next((o for o in _data(parser).instances if o.vmac_interface == name), None)
     if other is not None:
         parser.error(f"({instance.name}) VRRP instance {other.name} is already using {name} - ignoring name")
-        return True
-    return False
+        return
+    instance.vmac_interface = name
+    if existing_interface(parser, name) is not None:
+        parser.error(
+            f"({instance.name}) interface {name} already exists and is not {usable}; ignoring {kind} if_name"
+        )
+        instance.vmac_interface = ""
 
 
 def _use_ipvlan(parser: Parser, words: Words) -> None:
@@ -791,16 +798,7 @@ def _use_ipvlan(parser: Parser, words: Words) -> None:
         if len(word.encode("utf-8", "surrogateescape")) >= IFNAMSIZ:
             parser.error(f"({instance.name}) IPVLAN interface name '{word}' too long - ignoring")
             continue
-        if _vmac_name_used(parser, instance, word):
-            continue
-        instance.vmac_interface = word
-        # no existing interface is taken to be an l2 ipvlan keepalived could use
-        if existing_interface(parser, word) is not None:
-            parser.error(
-                f"({instance.name}) interface {word} already exists and is not an l2 ipvlan; ignoring ipvlan "
-                "if_name"
-            )
-            instance.vmac_interface = ""
+        _vmac_interface_name(parser, instance, word, "an l2 ipvlan", "ipvlan")
 
 
 def _ipvlan_address(parser: Parser, instance: VrrpInstance, address: IpAddress, word: str) -> None:
@@ -1066,15 +1064,6 @@ def _notify_deleted(parser: Parser, words: Words) -> None:
     instance.notify_deleted = True
 
 
-def _smtp_alert(parser: Parser, words: Words) -> None:
-    value = _optional_bool(words)
-    if value is None:
-        parser.error(f"Invalid vrrp_instance smtp_alert parameter {words.arg(1)}")
-        return
-    _instance(parser).smtp_alert = value
-    _data(parser).smtp_alert_count += 1
-
-
 def _lvs_sync_daemon_interface(parser: Parser, words: Words) -> None:
     instance = _instance(parser)
     parser.error(f"({instance.name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.")
@@ -1243,7 +1232,7 @@ def _instance_table() -> KeywordTable:
         *_notify_keywords(_instance, "backup", "master", "fault", "stop"),
         Keyword("notify_deleted", _notify_deleted),
         *_notify_keywords(_instance, "notify", "master_rx_lower_pri"),
-        Keyword("smtp_alert", _smtp_alert),
+        Keyword("smtp_alert", _smtp_alert(_instance, "vrrp_instance")),
         Keyword(
             "notify_priority_changes",
             _instance_bool(
@@ -1576,10 +1565,10 @@ def _process_end(parser: Parser) -> None:
 
 def _sync_group_table() -> KeywordTable:
     return _table(
-        Keyword("group", _sync_group_members),
+        Keyword("group", _group_members(_group, "sync")),
         *_track_blocks(_group),
         *_notify_keywords(_group, "backup", "master", "fault", "stop", "notify"),
-        Keyword("smtp_alert", _sync_group_smtp_alert),
+        Keyword("smtp_alert", _smtp_alert(_group, "vrrp_group")),
         Keyword("global_tracking", _sync_group_global_tracking),
         Keyword("sync_group_tracking_weight", _sync_group_tracking_weight),
         Keyword("notify_priority_changes", _sync_group_notify_priority_changes),
@@ -1588,7 +1577,11 @@ def _sync_group_table() -> KeywordTable:
 
 def roots() -> list[Keyword]:
     return [
-        Keyword("track_group", _track_group_root, sub=_table(Keyword("group", _track_group_members))),
+        Keyword(
+            "track_group",
+            _track_group_root,
+            sub=_table(Keyword("group", _group_members(_static_track_group, "track"))),
+        ),
         Keyword(
             "static_ipaddress",
             _item_block(

@@ -14,13 +14,14 @@ from enum import Enum, IntFlag
 from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar
 
+from ..numbers import TIMER_HZ
 from .scripts import NotifyScript
 
 IPAddress = IPv4Address | IPv6Address
 
-TIMER_HZ = 1_000_000
 DEFAULT_SCHEDULER = "wlc"
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos")
+LVS_MAX_TIMEOUT = 86400 * 31  # seconds: the longest IPVS timeout
 PERSISTENT_TIMEOUT = 6 * 60  # seconds, when persistence is asked for without a timeout
 HTTP_STATUS_MIN, HTTP_STATUS_MAX = 100, 599
 HTTP_DEFAULT_STATUS_CODES = frozenset(range(200, 300))

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from ipaddress import IPv4Address, IPv6Address
 
+from ..numbers import TIMER_HZ
 from .scripts import NotifyScript
 
 IPAddress = IPv4Address | IPv6Address
 
-TIMER_HZ = 1_000_000
 RT_RLIMIT_DEFAULT = 10_000  # µs of real-time CPU before SIGXCPU (RLIMIT_RTTIME)
 DEFAULT_NFTABLES_TABLE = "keepalived"
 DEFAULT_NFTABLES_IPVS_TABLE = "keepalived_ipvs"

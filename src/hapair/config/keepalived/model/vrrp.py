@@ -11,12 +11,12 @@ import ipaddress
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
+from ..numbers import TIMER_HZ, UINT_MAX
 from .addresses import IpAddress, Route, Rule
 from .scripts import NotifyScript
 
 IpAddressValue = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-TIMER_HZ = 1_000_000
 PRIORITY_OWNER = 255  # the address owner's priority (VRRP_PRIO_OWNER)
 PRIORITY_DEFAULT = 100
 ADVERT_INT_DEFAULT_US = TIMER_HZ
@@ -24,7 +24,8 @@ DOWN_TIMER_ADVERTS_DEFAULT = 3
 IP_TTL = 255
 # the weight of an interface an instance is attached to but does not track (dont_track_primary)
 NOT_TRACK_IF = 255
-UINT_MAX = 2**32 - 1
+IFNAMSIZ = 16  # the kernel's buffer for an interface name, with its NUL
+RFC_MAC_PREFIX = bytes((0x00, 0x00, 0x5E, 0x00))  # 00:00:5e:00:01:VRID / 00:00:5e:00:02:VRID
 
 
 class VrrpState(IntEnum):
@@ -401,9 +402,6 @@ class VrrpData:
 
     def instance(self, name: str) -> VrrpInstance | None:
         return next((i for i in self.instances if i.name == name), None)
-
-    def script(self, name: str) -> VrrpScript | None:
-        return next((s for s in self.scripts if s.name == name), None)
 
     def sync_group(self, name: str) -> VrrpSyncGroup | None:
         return next((g for g in self.sync_groups if g.name == name), None)
