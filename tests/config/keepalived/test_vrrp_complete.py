@@ -80,7 +80,7 @@ def test_an_ipv6_instance_is_vrrp_version_3(read_config: ReadConfig) -> None:
 def test_the_first_ipv6_vip_should_be_link_local(read_config: ReadConfig) -> None:
     result = read_config(instance(vips("2001:db8::5")))
     assert [d.render() for d in result.report if d.log] == [
-        "(VI_1) the first IPv6 VIP address should be link local"
+        "(keepalived.conf: Line 1) (VI_1) the first IPv6 VIP address should be link local"
     ]
     assert errors(result) == []
 
@@ -137,10 +137,10 @@ def test_configtest_t5_duplicate_vrid_own_track_interface_and_v3_rounding(read_c
     assert vi3.advert_int_us == 20_000 and vi3.track.interfaces == []
 
 
-def test_configtest_t6_no_vip_is_reported_twice(read_config: ReadConfig) -> None:
+def test_configtest_t6_no_vip_is_reported_once_at_the_higher_severity(read_config: ReadConfig) -> None:
+    """keepalived checks it twice, as an error and as a warning, and prints it twice."""
     result = read_config(instance(""))
     assert [(d.severity, d.message) for d in result.report] == [
-        (Severity.GENERAL_ERROR, "(VI_1) No VIP specified; at least one is sensible"),
         (Severity.WARNING, "(VI_1) No VIP specified; at least one is sensible"),
     ]
     assert result.exit_status == 5

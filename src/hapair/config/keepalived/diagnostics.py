@@ -99,15 +99,21 @@ class MissingParameterError(Exception):
 
 @dataclass
 class Report:
-    """Every message of one configuration read, in the order they were found, each once."""
+    """Every message of one configuration read, in the order they were found, each once: the same text at
+    the same place again (keepalived repeats messages once per process, and some checks twice at two
+    severities) is kept once, with the higher severity."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    _seen: set[Diagnostic] = field(default_factory=set)
+    _index: dict[tuple[str, str | None, int | None, bool], int] = field(default_factory=dict)
 
     def add(self, diagnostic: Diagnostic) -> None:
-        if diagnostic not in self._seen:
-            self._seen.add(diagnostic)
+        key = (diagnostic.message, diagnostic.file, diagnostic.line, diagnostic.log)
+        index = self._index.get(key)
+        if index is None:
+            self._index[key] = len(self.diagnostics)
             self.diagnostics.append(diagnostic)
+        elif diagnostic.severity > self.diagnostics[index].severity:
+            self.diagnostics[index] = diagnostic
 
     @property
     def worst(self) -> Severity:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast, overloa
 
 from . import numbers
 from .diagnostics import MissingParameterError, Reporting, Severity
+from .model.place import Place
 from .words import CommandSyntaxError, UnmatchedQuoteError, split_command, split_words
 
 if TYPE_CHECKING:
@@ -166,6 +167,11 @@ class Parser(Reporting):
     # -- reporting -----------------------------------------------------------------------------------
     def _emit(self, severity: Severity, message: str, *, log: bool) -> None:
         self.reader.report(severity, message, log=log)
+
+    def place(self) -> Place | None:
+        """The file and line being read, for objects to remember where they were defined."""
+        file, line = self.reader.source.location()
+        return Place(file, line) if file is not None and line else None
 
     def report_command_error(self, err: CommandSyntaxError) -> None:
         message, is_config_error = err.args

@@ -35,7 +35,7 @@ UINT32_MASK = 0xFFFFFFFF
 def complete(completion: Completion) -> None:
     data = completion.config.checkers
     link_groups(completion, data)
-    for vs in list(data.virtual_servers):
+    for vs in completion.each(list(data.virtual_servers)):
         validate_virtual_server(completion, data, vs)
     inherit_checker_settings(data)
     check_script_security(completion, data)
@@ -45,7 +45,7 @@ def complete(completion: Completion) -> None:
 def link_groups(completion: Completion, data: CheckData) -> None:
     """Each `virtual_server group NAME` gets its group and the family of its addresses; the virtual servers
     of a group are numbered in order."""
-    for vs in list(data.virtual_servers):
+    for vs in completion.each(list(data.virtual_servers)):
         if vs.group_name is None:
             continue
         group = vs.group = data.find_group(vs.group_name)
@@ -294,19 +294,15 @@ def check_script_security(completion: Completion, data: CheckData) -> None:
         return
     flags = 0
     for vs in data.virtual_servers:
-        for rs in vs.real_servers:
+        for rs in completion.each(vs.real_servers):
             for misc in [c for c in rs.checkers if isinstance(c, MiscCheck)]:
                 flags |= _check_misc_script(completion, rs, misc)
     for vs in data.virtual_servers:
         for owner, attr in [(vs, "quorum_up"), (vs, "quorum_down")] + [
             (rs, kind) for rs in vs.real_servers for kind in ("notify_up", "notify_down")
         ]:
-            script = getattr(owner, attr)
-            if script is not None:
-                checked = check_script_secure(completion, script)
-                flags |= checked
-                if not script_allowed(checked):
-                    setattr(owner, attr, None)
+            with completion.about(owner):
+                flags |= _check_notify_script(completion, owner, attr)
     defaults = completion.config.global_defs
     for fifo in (defaults.notify_fifo, defaults.lvs_notify_fifo):
         # The VRRP process's checks drop an insecure fifo script from the shared settings later.
@@ -319,6 +315,17 @@ def check_script_security(completion: Completion, data: CheckData) -> None:
             "SECURITY VIOLATION - check scripts are being executed but script_security not enabled."
             + insecure,
         )
+
+
+def _check_notify_script(completion: Completion, owner: VirtualServer | RealServer, attr: str) -> int:
+    """A quorum or notify script of a server: dropped if it may not run."""
+    script = getattr(owner, attr)
+    if script is None:
+        return 0
+    checked = check_script_secure(completion, script)
+    if not script_allowed(checked):
+        setattr(owner, attr, None)
+    return checked
 
 
 def _check_misc_script(completion: Completion, rs: RealServer, misc: MiscCheck) -> int:

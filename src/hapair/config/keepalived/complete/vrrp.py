@@ -95,10 +95,11 @@ class _VrrpCompletion:
     # -- the sequence ----------------------------------------------------------------------------------
     def run(self) -> None:
         self.check_script_security()
-        if not all(self.minimal_configuration(instance) for instance in self.data.instances):
+        instances = self.completion.each(self.data.instances)
+        if not all(self.minimal_configuration(instance) for instance in instances):
             return
         self.link_sync_groups()
-        for instance in self.data.instances:
+        for instance in self.completion.each(self.data.instances):
             if not self.complete_instance(instance):
                 return
         if self.vrid_conflicts():
@@ -119,7 +120,7 @@ class _VrrpCompletion:
         if not self.data.instances:
             return
         flags = 0
-        for script in self.data.scripts:
+        for script in self.completion.each(self.data.scripts):
             checked = check_script_secure(self.completion, script.script)
             flags |= checked
             if checked & SC_INHIBIT:
@@ -130,14 +131,14 @@ class _VrrpCompletion:
                 script.insecure = True
             elif not checked & (SC_EXECUTABLE | SC_SYSTEM):
                 script.insecure = True
-        owners: list[tuple[NotifyScripts, tuple[str, ...], list]] = [
-            (instance.notify, INSTANCE_NOTIFIES, instance.track.scripts) for instance in self.data.instances
-        ]
-        owners += [(group.notify, GROUP_NOTIFIES, group.track.scripts) for group in self.data.sync_groups]
-        for notify, kinds, tracked in owners:
-            for kind in kinds:
-                flags |= self.check_notify_script(notify, kind)
-            tracked[:] = [t for t in tracked if not t.script.insecure]
+        for owner, kinds in [
+            *((instance, INSTANCE_NOTIFIES) for instance in self.data.instances),
+            *((group, GROUP_NOTIFIES) for group in self.data.sync_groups),
+        ]:
+            with self.completion.about(owner):
+                for kind in kinds:
+                    flags |= self.check_notify_script(owner.notify, kind)
+            owner.track.scripts = [t for t in owner.track.scripts if not t.script.insecure]
         for fifo in (self.defaults.notify_fifo, self.defaults.vrrp_notify_fifo):
             if fifo.script is not None:
                 checked = check_script_secure(self.completion, fifo.script)
@@ -175,7 +176,7 @@ class _VrrpCompletion:
 
     # -- sync groups (vrrp_sync_set_group) ---------------------------------------------------------------
     def link_sync_groups(self) -> None:
-        for group in list(self.data.sync_groups):
+        for group in self.completion.each(list(self.data.sync_groups)):
             if group.instance_names is None:
                 self.error(f"Sync group {group.name} has no virtual router(s). removing")
                 self.data.sync_groups.remove(group)
@@ -773,7 +774,7 @@ class _VrrpCompletion:
         had_error = False
         instances = self.data.instances
         for index, first in enumerate(instances):
-            for second in instances[index + 1 :]:
+            for second in self.completion.each(instances[index + 1 :]):
                 if (
                     first.family != second.family
                     or first.vrid != second.vrid
@@ -830,7 +831,7 @@ class _VrrpCompletion:
     # -- check_vmac_conflicts --------------------------------------------------------------------------
     def check_vmac_conflicts(self) -> None:
         instances = self.data.instances
-        for index, instance in enumerate(instances):
+        for index, instance in enumerate(self.completion.each(instances)):
             for other in instances[:index]:
                 if instance.vrid != other.vrid or (
                     instance.sync_group and instance.sync_group == other.sync_group
@@ -939,7 +940,7 @@ class _VrrpCompletion:
     def sync_group_tracking(self) -> None:
         """Link the members of each sync group to what the group tracks; with an address owner among
         them, the group's weights are cleared."""
-        for group in self.data.sync_groups:
+        for group in self.completion.each(self.data.sync_groups):
             members = [m for m in (self.data.instance(n) for n in group.instances) if m is not None]
             if not members:
                 continue
@@ -1013,7 +1014,7 @@ class _VrrpCompletion:
             syncd.sync_id = instance.vrid
 
     def remove_unused_scripts(self) -> None:
-        for script in list(self.data.scripts):
+        for script in self.completion.each(list(self.data.scripts)):
             if not script.tracking:
                 self.error(f"Warning - script {script.name} is not used")
                 self.data.scripts.remove(script)

@@ -67,7 +67,7 @@ class _BfdReading(ReadingState):
         if any(b.name == name for b in sessions):
             parser.error(f"Configuration error: BFD instance {name} already configured - ignoring")
             return None
-        sessions.append(BfdInstance(name))
+        sessions.append(BfdInstance(name, defined_at=parser.place()))
         return sessions[-1]
 
     @staticmethod

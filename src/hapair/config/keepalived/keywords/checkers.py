@@ -426,7 +426,7 @@ class _CheckReading(ReadingState):
     # -- virtual_server_group ----------------------------------------------------------------------------
     @staticmethod
     def group(parser: Parser, words: Words) -> None:
-        group = VirtualServerGroup(words.arg(1))
+        group = VirtualServerGroup(words.arg(1), defined_at=parser.place())
         data = parser.config.checkers
         data.groups.append(group)
         parser.value_block(
@@ -475,7 +475,7 @@ class _CheckReading(ReadingState):
     def virtual_server(self, parser: Parser, words: Words) -> None:
         first = words.arg(1)
         self.current_vs = self.current_rs = None
-        vs = VirtualServer()
+        vs = VirtualServer(defined_at=parser.place())
         if first == "group":
             vs.group_name = words.arg(2)
         elif first == "fwmark":
@@ -658,7 +658,9 @@ class _CheckReading(ReadingState):
         if address is None:
             parser.error(f"Invalid sorry server IP address {ip} - skipping")
             return
-        vs.sorry_server = RealServer(address, weight=1, forwarding=vs.forwarding, inhibit_on_failure=False)
+        vs.sorry_server = RealServer(
+            address, weight=1, forwarding=vs.forwarding, inhibit_on_failure=False, defined_at=parser.place()
+        )
 
     def sorry_server_inhibit(self, parser: Parser, words: Words) -> None:
         if (vs := self.vs(parser)) is None:
@@ -689,7 +691,7 @@ class _CheckReading(ReadingState):
             )
             parser.skip_block()
             return
-        self.current_rs = RealServer(address, forwarding=vs.forwarding)
+        self.current_rs = RealServer(address, forwarding=vs.forwarding, defined_at=parser.place())
         vs.real_servers.append(self.current_rs)
 
     def real_server_end(self, parser: Parser) -> None:

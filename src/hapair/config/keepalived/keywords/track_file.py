@@ -24,7 +24,7 @@ class _Reading(ReadingState):
     init_value: int = 0
 
     def root(self, parser: Parser, words: Words) -> None:
-        self.current = TrackFile(words.arg(1))
+        self.current = TrackFile(words.arg(1), defined_at=parser.place())
         self.init = TrackFileInit.NONE
 
     def deprecated_root(self, parser: Parser, words: Words) -> None:

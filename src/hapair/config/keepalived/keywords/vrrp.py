@@ -568,7 +568,7 @@ def _sync_group_root(parser: Parser, words: Words) -> None:
         "vrrp sync group {name} already defined",
     )
     if name is not None:
-        data.sync_groups.append(VrrpSyncGroup(name))
+        data.sync_groups.append(VrrpSyncGroup(name, defined_at=parser.place()))
 
 
 def _sync_group_global_tracking(parser: Parser, words: Words) -> None:
@@ -612,6 +612,7 @@ def _instance_root(parser: Parser, words: Words) -> None:
     data.instances.append(
         VrrpInstance(
             name,
+            defined_at=parser.place(),
             garp_rep=defaults.vrrp_garp_rep,
             garp_refresh_us=defaults.vrrp_garp_refresh_us,
             garp_refresh_rep=defaults.vrrp_garp_refresh_rep,
@@ -1329,7 +1330,7 @@ def _script_keywords() -> Keyword:
     block = _ScriptBlock()
 
     def root(parser: Parser, words: Words) -> None:
-        _data(parser).scripts.append(VrrpScript(words.arg(1)))
+        _data(parser).scripts.append(VrrpScript(words.arg(1), defined_at=parser.place()))
         block.user_set = block.remove = False
 
     def script(parser: Parser, words: Words) -> None:
@@ -1437,7 +1438,7 @@ def _script_keywords() -> Keyword:
 
 
 def _process_root(parser: Parser, words: Words) -> None:
-    _data(parser).track_processes.append(TrackProcess(words.arg(1)))
+    _data(parser).track_processes.append(TrackProcess(words.arg(1), defined_at=parser.place()))
 
 
 def _process_process(parser: Parser, words: Words) -> None:

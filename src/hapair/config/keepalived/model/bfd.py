@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
+from .place import Place
+
 IPAddress = IPv4Address | IPv6Address
 
 BFD_CONTROL_PORT = 3784
@@ -35,6 +37,7 @@ class BfdInstance:
     max_hops: int = 0
     to_vrrp: bool = True
     to_checker: bool = True
+    defined_at: Place | None = field(default=None, compare=False, repr=False)  # where the block starts
 
 
 @dataclass

@@ -15,6 +15,7 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar
 
 from ..numbers import TIMER_HZ
+from .place import Place
 from .scripts import NotifyScript
 
 IPAddress = IPv4Address | IPv6Address
@@ -121,6 +122,7 @@ class VirtualServerGroup:
     name: str
     ranges: list[AddressRange] = field(default_factory=list)
     fwmarks: list[FwmarkEntry] = field(default_factory=list)
+    defined_at: Place | None = field(default=None, compare=False, repr=False)  # where the block starts
 
     @property
     def have_ipv4(self) -> bool:
@@ -311,6 +313,7 @@ class RealServer:
     snmp_name: str | None = None
     checkers: list[Checker] = field(default_factory=list)
     file_checks: list[FileCheck] = field(default_factory=list)
+    defined_at: Place | None = field(default=None, compare=False, repr=False)  # where the block starts
 
 
 @dataclass(eq=False)
@@ -355,6 +358,7 @@ class VirtualServer:
     sorry_server: RealServer | None = None
     sorry_server_is_real_server: bool = False  # the sorry server is also one of the real servers
     real_servers: list[RealServer] = field(default_factory=list)
+    defined_at: Place | None = field(default=None, compare=False, repr=False)  # where the block starts
 
     @property
     def name(self) -> str:

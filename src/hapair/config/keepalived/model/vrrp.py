@@ -13,6 +13,7 @@ from enum import IntEnum, IntFlag
 
 from ..numbers import TIMER_HZ, UINT_MAX
 from .addresses import IpAddress, Route, Rule
+from .place import Place
 from .scripts import NotifyScript
 
 IpAddressValue = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -133,6 +134,7 @@ class VrrpScript:
     init_fail: bool = False  # `init_fail`: treated as failed until it first succeeds
     insecure: bool = False  # must not be run (script security)
     tracking: list[TrackingObj] = field(default_factory=list)
+    defined_at: Place | None = field(default=None, compare=False, repr=False)  # where the block starts
 
 
 @dataclass
@@ -148,6 +150,7 @@ class TrackFile:
     init: TrackFileInit = TrackFileInit.NONE
     init_value: int = 0
     tracking: list[TrackingObj] = field(default_factory=list)
+    defined_at: Place | None = field(default=None, compare=False, repr=False)  # where the block starts
 
 
 @dataclass
@@ -166,6 +169,7 @@ class TrackProcess:
     terminate_delay_us: int = 0
     full_command: bool = False
     tracking: list[TrackingObj] = field(default_factory=list)
+    defined_at: Place | None = field(default=None, compare=False, repr=False)  # where the block starts
 
 
 @dataclass
@@ -317,6 +321,7 @@ class VrrpInstance:
     track: Trackers = field(default_factory=Trackers)
     sync_group: str | None = None
     num_config_faults: int = 0  # configuration problems that keep the instance in FAULT
+    defined_at: Place | None = field(default=None, compare=False, repr=False)  # where the block starts
 
     @property
     def owner(self) -> bool:
@@ -344,6 +349,7 @@ class VrrpSyncGroup:
     tracking_weight: bool = False  # sync_group_tracking_weight: members keep their weights
     notify_priority_changes: bool | None = None
     state: VrrpState = VrrpState.INIT
+    defined_at: Place | None = field(default=None, compare=False, repr=False)  # where the block starts
 
 
 @dataclass
