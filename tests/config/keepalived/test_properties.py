@@ -87,7 +87,7 @@ INCLUDED = {
 }
 
 CHECKED = settings(
-    max_examples=120,
+    max_examples=300,
     deadline=timedelta(seconds=3),
     suppress_health_check=[HealthCheck.too_slow],
     # a failing example is reported as found: shrinking one that hangs would take minutes
