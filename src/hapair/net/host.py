@@ -5,7 +5,6 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import shutil
 import socket
 from collections.abc import Mapping
 
@@ -65,11 +64,6 @@ class LocalHost:
         except OSError:
             return None
         return FileStatus(st.st_mode, st.st_uid, st.st_gid)
-
-    def which(self, program: str) -> str | None:
-        if "/" in program:
-            return program if os.path.exists(program) else None
-        return shutil.which(program)
 
     def hostname(self) -> str:
         return socket.gethostname()

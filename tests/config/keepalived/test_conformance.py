@@ -16,7 +16,6 @@ import grp
 import os
 import pwd
 import re
-import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,7 +148,6 @@ def recorded_host() -> StaticHost:
     host.files["/"] = _status("/")
     for path in sorted(paths):
         _record_path(host, path)
-    host.programs = {word: found for word in sorted(words) if (found := shutil.which(word, path=host.path))}
     return host
 
 

@@ -47,7 +47,6 @@ class Host(Protocol):
     def user_by_uid(self, uid: int) -> User | None: ...
     def group(self, name: str) -> int | None: ...
     def stat(self, path: str) -> FileStatus | None: ...
-    def which(self, program: str) -> str | None: ...
     def hostname(self) -> str: ...
 
     def lstat(self, path: str) -> FileStatus | None:
@@ -100,7 +99,6 @@ class StaticHost:
     users: dict[str, User] = field(default_factory=lambda: {"root": User("root", 0, 0)})
     groups: dict[str, int] = field(default_factory=lambda: {"root": 0})
     files: dict[str, FileStatus] = field(default_factory=dict)
-    programs: dict[str, str] = field(default_factory=dict)
     name: str = "localhost"
     symlinks: dict[str, str] = field(default_factory=dict)  # path -> target
     path: str = DEFAULT_SEARCH_PATH
@@ -125,11 +123,6 @@ class StaticHost:
 
     def stat(self, path: str) -> FileStatus | None:
         return self.files.get(path)
-
-    def which(self, program: str) -> str | None:
-        if "/" in program:
-            return program if program in self.files else None
-        return self.programs.get(program)
 
     def hostname(self) -> str:
         return self.name

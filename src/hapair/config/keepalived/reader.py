@@ -119,7 +119,6 @@ class OpenFile:
 class IncludeEntry:
     """One `include` (or the main file): a glob's matches, read one after the other."""
 
-    pattern: str
     paths: list[str]
     include_type: int
     saved_include_check: int
@@ -163,7 +162,7 @@ class FileSource:
         self._report(Severity.FILE_NOT_FOUND if fatal else Severity.OK, message, file, line, False)
 
     def open_glob(self, pattern: str, include_type: int, cwd: str) -> bool:
-        entry = IncludeEntry(pattern, [], include_type, self.include_check, cwd)
+        entry = IncludeEntry([], include_type, self.include_check, cwd)
         self._stack.append(entry)
         found = files.find_files(pattern, cwd)
         if not found.paths:
