@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from hapair.config.keepalived.load import load
 from hapair.net.host import LocalHost
+from hapair.vrrp.daemon import DaemonOptions, run_daemon
+from hapair.vrrp.log import FACILITIES, configure_logging
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
+DEFAULT_PID_FILE = "/run/hapair_vrrp.pid"
 
 
 def register(commands: Any) -> None:
@@ -44,14 +50,63 @@ def register(commands: Any) -> None:
         metavar="ID",
         help="id matched by @ID / @^ID lines (default: the short host name)",
     )
+    parser.add_argument("-l", "--log-console", action="store_true", help="log to the console (stderr)")
+    parser.add_argument("-D", "--log-detail", action="store_true", help="detailed log messages")
+    parser.add_argument(
+        "-S",
+        "--log-facility",
+        default="daemon",
+        choices=sorted(FACILITIES),
+        metavar="{0-7|local0-7|user|daemon}",
+        help="syslog facility (default daemon)",
+    )
+    parser.add_argument("-g", "--log-file", metavar="FILE", help="also write log lines to FILE")
+    parser.add_argument("-G", "--no-syslog", action="store_true", help="do not log to syslog")
+    parser.add_argument("-n", "--dont-fork", action="store_true", help="stay in the foreground")
+    parser.add_argument(
+        "-p", "--pid", default=DEFAULT_PID_FILE, metavar="FILE", help=f"pid file (default {DEFAULT_PID_FILE})"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.config_test is None:
-        print("hapair vrrp: only --config-test (-t) is available so far", file=sys.stderr)
-        return 1
-    return config_test(args.config, args.config_id, args.config_test)
+    if args.config_test is not None:
+        return config_test(args.config, args.config_id, args.config_test)
+    if not args.dont_fork and _daemonized_parent():
+        return 0
+    logger = configure_logging(
+        console=args.log_console,
+        syslog=not args.no_syslog,
+        facility=args.log_facility,
+        log_file=args.log_file,
+    )
+    options = DaemonOptions(config=args.config, config_id=args.config_id, detail=args.log_detail)
+    with _pid_file(args.pid):
+        return run_daemon(options, logger)
+
+
+def _daemonized_parent() -> bool:
+    """Fork into the background as keepalived does without -n: True in the parent, which should exit."""
+    if os.fork():
+        return True
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    os.chdir("/")
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    return False
+
+
+@contextmanager
+def _pid_file(path: str) -> Iterator[None]:
+    with open(path, "w", encoding="ascii") as out:
+        out.write(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        os.unlink(path)
 
 
 def config_test(path: str, config_id: str | None, logfile: str) -> int:

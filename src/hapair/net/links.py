@@ -1,0 +1,162 @@
+"""Interface state over rtnetlink: snapshots (is a link up, which address is an interface's VRRP source)
+and a watcher of link up/down and IPv4 address events for the asyncio loop."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface
+from types import TracebackType
+
+from pyroute2 import AsyncIPRoute
+from pyroute2.netlink import nlmsg
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import (
+    RTM_DELADDR,
+    RTM_DELLINK,
+    RTM_GETADDR,
+    RTM_GETLINK,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+    RTMGRP_IPV4_IFADDR,
+    RTMGRP_LINK,
+)
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+from pyroute2.netlink.rtnl.ifinfmsg import IFF_RUNNING, IFF_UP, ifinfmsg
+
+from .rtnl import Rtnetlink, interface_index, local_address
+
+
+@dataclass(frozen=True)
+class LinkEvent:
+    """An interface went up or down (or appeared, or went away: down)."""
+
+    ifname: str
+    index: int
+    up: bool
+
+
+@dataclass(frozen=True)
+class AddressEvent:
+    """An IPv4 address was added to or removed from an interface."""
+
+    ifname: str
+    address: IPv4Interface
+    added: bool
+
+
+Event = LinkEvent | AddressEvent
+
+
+def flags_up(flags: int) -> bool:
+    """keepalived's FLAGS_UP (vrrp_if.h): administratively up and running."""
+    return flags & (IFF_UP | IFF_RUNNING) == IFF_UP | IFF_RUNNING
+
+
+def link_is_up(ifname: str) -> bool:
+    """Whether the interface is up as keepalived judges it; False when there is no such interface."""
+    with Rtnetlink() as rtnl:
+        for link in rtnl.dump(ifinfmsg(), RTM_GETLINK):
+            if link.get_attr("IFLA_IFNAME") == ifname:
+                return flags_up(link["flags"])
+    return False
+
+
+def primary_ipv4(ifname: str, ignored: Collection[IPv4Address] = ()) -> IPv4Address | None:
+    """The address keepalived takes as an instance's source on this interface: the first IPv4 address
+    the kernel lists for it (primaries come before secondaries), skipping the `ignored` ones (the
+    instances' virtual addresses). None if it has none, or there is no such interface."""
+    try:
+        index = interface_index(ifname)
+    except OSError:
+        return None
+    query = ifaddrmsg()
+    query["family"] = socket.AF_INET
+    with Rtnetlink() as rtnl:
+        for message in rtnl.dump(query, RTM_GETADDR):
+            local = local_address(message)
+            if message["index"] == index and local is not None and IPv4Address(local) not in ignored:
+                return IPv4Address(local)
+    return None
+
+
+@dataclass
+class _Link:
+    name: str
+    up: bool
+
+
+class LinkWatcher:
+    """Link and IPv4 address events of the current network namespace, as an async iterator; enter it with
+    `async with` inside the event loop. A LinkEvent is reported when an interface's up state (flags_up)
+    changes, when an interface appears, and when an up interface is deleted. Address events are passed
+    on as the kernel sends them: an address whose attributes change may be reported as added again."""
+
+    def __init__(self) -> None:
+        self._ipr = AsyncIPRoute()
+        self._links: dict[int, _Link] = {}
+        self._closed = False
+
+    async def __aenter__(self) -> LinkWatcher:
+        try:
+            await self._ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR)
+            async for link in await self._ipr.get_links():
+                self._links[link["index"]] = _Link(link.get_attr("IFLA_IFNAME"), flags_up(link["flags"]))
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Event]:
+        try:
+            while True:
+                async for message in self._ipr.get():
+                    event = self._event(message)
+                    if event is not None:
+                        yield event
+        except NetlinkError:
+            if not self._closed:
+                raise
+
+    def _event(self, message: nlmsg) -> Event | None:
+        kind = message["header"]["type"]
+        if kind in (RTM_NEWLINK, RTM_DELLINK):
+            return self._link_event(message, deleted=kind == RTM_DELLINK)
+        if kind in (RTM_NEWADDR, RTM_DELADDR) and message["family"] == socket.AF_INET:
+            return self._address_event(message, added=kind == RTM_NEWADDR)
+        return None
+
+    def _link_event(self, message: nlmsg, *, deleted: bool) -> LinkEvent | None:
+        index, name = message["index"], message.get_attr("IFLA_IFNAME")
+        known = self._links.get(index)
+        if deleted:
+            self._links.pop(index, None)
+            return LinkEvent(name, index, False) if known is not None and known.up else None
+        up = flags_up(message["flags"])
+        self._links[index] = _Link(name, up)
+        if known is not None and known.up == up:
+            return None
+        return LinkEvent(name, index, up)
+
+    def _address_event(self, message: nlmsg, *, added: bool) -> AddressEvent | None:
+        link, local = self._links.get(message["index"]), local_address(message)
+        if link is None or local is None:
+            return None
+        return AddressEvent(link.name, IPv4Interface((local, message["prefixlen"])), added)
+
+    def close(self) -> None:
+        """Close the watcher; an iteration in progress ends."""
+        self._closed = True
+        self._ipr.close()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,84 @@
+"""A synchronous rtnetlink conversation in the current network namespace (pyroute2's IPRSocket, which no
+event loop drives): pyroute2's synchronous IPRoute cannot be called from inside a running asyncio loop, and
+the kernel answers these requests at once."""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import socket
+from collections.abc import Iterator
+from types import TracebackType
+
+from pyroute2 import IPRSocket
+from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, nlmsg
+
+
+def local_address(message: nlmsg) -> str | None:
+    """An address message's own address (IFA_LOCAL, or IFA_ADDRESS without it, as keepalived reads it)."""
+    return message.get_attr("IFA_LOCAL") or message.get_attr("IFA_ADDRESS")
+
+
+def interface_index(ifname: str) -> int:
+    """The index of the interface in the current network namespace; OSError ENODEV when there is none."""
+    try:
+        return socket.if_nametoindex(ifname)
+    except OSError:
+        raise OSError(errno.ENODEV, os.strerror(errno.ENODEV), ifname) from None
+
+
+def is_error(reply: nlmsg) -> bool:
+    """An NLMSG_ERROR message: an acknowledgement (error 0) or a refusal."""
+    return reply["header"]["type"] == NLMSG_ERROR
+
+
+class Rtnetlink:
+    """A synchronous rtnetlink conversation in the current network namespace: requests answered by an
+    acknowledgement, and dumps."""
+
+    def __init__(self) -> None:
+        self._socket = IPRSocket()
+        self._sequence = itertools.count(1)
+
+    def request(self, message: nlmsg, kind: int) -> int:
+        """Send a request and return the kernel's answer: 0 when done, else the errno."""
+        sequence = self._send(message, kind, NLM_F_REQUEST | NLM_F_ACK)
+        return next(-reply["error"] for reply in self._replies(sequence) if is_error(reply))
+
+    def dump(self, message: nlmsg, kind: int) -> list[nlmsg]:
+        """The objects a dump request returns, all read (the kernel refuses another dump on the socket
+        while one is unfinished); OSError if the kernel refuses it."""
+        sequence = self._send(message, kind, NLM_F_REQUEST | NLM_F_DUMP)
+        objects = []
+        replies = self._replies(sequence)
+        while (reply := next(replies))["header"]["type"] != NLMSG_DONE:
+            if is_error(reply):
+                raise OSError(-reply["error"], os.strerror(-reply["error"]))
+            objects.append(reply)
+        return objects
+
+    def _send(self, message: nlmsg, kind: int, flags: int) -> int:
+        sequence = next(self._sequence)
+        self._socket.put(message, kind, flags, msg_seq=sequence)
+        return sequence
+
+    def _replies(self, sequence: int) -> Iterator[nlmsg]:
+        while True:
+            for reply in self._socket.get():
+                if reply["header"]["sequence_number"] == sequence:
+                    yield reply
+
+    def close(self) -> None:
+        self._socket.close()
+
+    def __enter__(self) -> Rtnetlink:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

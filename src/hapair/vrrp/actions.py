@@ -1,0 +1,76 @@
+"""What the state machine asks its surroundings to do. The router returns these; the daemon carries them out
+in order (send packets, change addresses, run commands, write the log, re-arm the instance's timer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ..config.keepalived.model.addresses import IpAddress
+from .packet import Advertisement
+
+
+@dataclass(frozen=True)
+class SendAdvert:
+    """Send this advertisement (to the multicast group or to each unicast peer)."""
+
+    advert: Advertisement
+
+
+@dataclass(frozen=True)
+class SetVips:
+    """Add these addresses (an instance's virtual and excluded addresses)."""
+
+    addresses: tuple[IpAddress, ...]
+
+
+@dataclass(frozen=True)
+class RemoveVips:
+    """Remove these addresses; at start-up (`force`) they may be left over from an earlier run."""
+
+    addresses: tuple[IpAddress, ...]
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class SendGratuitousArps:
+    """`repeat` rounds of one gratuitous ARP per address, back to back."""
+
+    repeat: int
+
+
+class NotifyEvent(Enum):
+    """What a notify command is told; the values are the words keepalived passes to `notify`."""
+
+    BACKUP = "BACKUP"
+    MASTER = "MASTER"
+    FAULT = "FAULT"
+    STOP = "STOP"
+    DELETED = "DELETED"
+    MASTER_RX_LOWER_PRI = "MASTER_RX_LOWER_PRI"
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Run the instance's notify commands for `event`; `priority` is its effective priority then."""
+
+    event: NotifyEvent
+    priority: int
+
+
+@dataclass(frozen=True)
+class Log:
+    """A log line, already prefixed; `detail` lines are written only with -D/--log-detail."""
+
+    text: str
+    detail: bool = False
+
+
+@dataclass(frozen=True)
+class ArmTimer:
+    """The instance's next wake-up, in microseconds on the caller's clock; None: nothing to wait for."""
+
+    at: int | None
+
+
+Action = SendAdvert | SetVips | RemoveVips | SendGratuitousArps | Notify | Log | ArmTimer

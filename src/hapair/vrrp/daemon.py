@@ -1,0 +1,259 @@
+"""The `hapair vrrp` process: reads keepalived.conf, runs it, and answers keepalived's signals (SIGTERM/SIGINT
+stop, SIGHUP reload, SIGUSR1/SIGUSR2/SIGRTMIN+2 dumps)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import platform
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from .. import __version__
+from ..config.keepalived.diagnostics import Severity
+from ..config.keepalived.load import LoadResult, load
+from ..config.keepalived.model import KeepalivedConfig
+from ..config.keepalived.model.vrrp import VrrpInstance, VrrpState
+from ..net.addresses import AddressManager
+from ..net.host import LocalHost
+from ..net.links import LinkWatcher
+from . import dumps
+from .commands import DEFAULT_UMASK, ScriptRunner
+from .router import VirtualRouter
+from .runtime import SECOND_US, Runtime, StartError
+from .stats import Stats
+from .support import unsupported_features
+from .tracking import InitState, ScriptState
+
+SIGJSON = signal.SIGRTMIN + 2
+EXIT_CONFIG = 1  # the configuration cannot run (keepalived: KEEPALIVED_EXIT_CONFIG)
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    config: str
+    config_id: str | None = None
+    detail: bool = False
+
+
+class VrrpDaemon:
+    """One run of the VRRP daemon, from start-up to the end of its stop sequence."""
+
+    def __init__(self, options: DaemonOptions, logger: logging.Logger) -> None:
+        self.options = options
+        self.logger = logger
+        self.runtime: Runtime | None = None
+        self._stopping = asyncio.Event()
+        self._runner: ScriptRunner | None = None
+
+    def log(self, text: str) -> None:
+        self.logger.info(text)
+
+    async def run(self) -> int:
+        self.log(f"Starting hapair VRRP v{__version__} (keepalived 2.2.7 compatible)")
+        self.log(f"Running on {platform.system()} {platform.release()} {platform.version()}")
+        self.log(f"Configuration file {self.options.config}")
+        config = self._read()
+        if config is None:
+            return EXIT_CONFIG
+        runner = self._runner = ScriptRunner(self.log, umask=_umask(config))
+        with AddressManager() as addresses:
+            try:
+                runtime = Runtime(
+                    config, log=self.log, detail=self.options.detail, runner=runner, addresses=addresses
+                )
+                runtime.prepare()
+            except StartError as error:
+                self.log(str(error))
+                return EXIT_CONFIG
+            self.runtime = runtime
+            self._install_signals()
+            self.log("Startup complete")
+            runtime.start()
+            async with LinkWatcher() as watcher:
+                watching = asyncio.ensure_future(self._watch_links(watcher))
+                await self._stopping.wait()
+                watching.cancel()
+            self._stop()
+            await asyncio.wait_for(runner.wait_all(), timeout=5)
+        self.log("Stopped")
+        return 0
+
+    # ----- configuration
+
+    def _read(self) -> KeepalivedConfig | None:
+        """Read the configuration; None (after saying why) when it cannot run."""
+        result = load(self.options.config, LocalHost(), config_id=self.options.config_id, config_test=False)
+        for diagnostic in result.report:
+            self.log(diagnostic.render())
+        if _fatal(result):
+            self.log(f"Configuration {self.options.config} cannot be used - exiting")
+            return None
+        problems = unsupported_features(result.config)
+        for problem in problems:
+            self.log(problem)
+        return None if problems else result.config
+
+    # ----- signals
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
+        loop.add_signal_handler(signal.SIGUSR1, self._write_data)
+        loop.add_signal_handler(signal.SIGUSR2, self._write_stats)
+        loop.add_signal_handler(SIGJSON, self._write_json)
+
+    def _stop(self) -> None:
+        self.log("Stopping")
+        if self.runtime is not None:
+            self.runtime.stop()
+            self.runtime.close()
+
+    def _reload(self) -> None:
+        """SIGHUP: re-read the configuration; matched instances keep their state and addresses. A
+        configuration that cannot be used leaves the running one as it is."""
+        old = self.runtime
+        if old is None or self._runner is None:
+            return
+        self.log("Reloading")
+        old.advertise_before_reload()
+        config = self._read()
+        if config is None:
+            self.log("Reload failed - keeping the running configuration")
+            return
+        new = Runtime(
+            config, log=self.log, detail=self.options.detail, runner=self._runner, addresses=old.addresses
+        )
+        try:
+            new.prepare()
+        except StartError as error:
+            self.log(f"{error} - keeping the running configuration")
+            return
+        new.start(previous=old)
+        old.retire_unmatched()
+        old.close()
+        self.runtime = new
+        self.log("Reload complete")
+
+    async def _watch_links(self, watcher: LinkWatcher) -> None:
+        async for event in watcher:
+            if self.runtime is not None:
+                self.runtime.link_changed(event)
+
+    # ----- dumps
+
+    def _dump_path(self, suffix: str) -> Path:
+        return Path(tempfile.gettempdir()) / f"keepalived.{suffix}"
+
+    def _views(self) -> list[RouterSnapshot]:
+        runtime = self.runtime
+        if runtime is None:
+            return []
+        return [RouterSnapshot.of(router, runtime.now()) for router in runtime.routers.values()]
+
+    def _write_data(self) -> None:
+        self.log(f"Printing VRRP data for process({os.getpid()}) on signal")
+        runtime = self.runtime
+        if runtime is None:
+            return
+        scripts = {name: ScriptSnapshot.of(state) for name, state in runtime.scripts.items()}
+        text = dumps.data_text(runtime.config, self._views(), scripts=scripts)
+        self._dump_path("data").write_text(text)
+
+    def _write_stats(self) -> None:
+        self.log(f"Printing VRRP stats for process({os.getpid()}) on signal")
+        self._dump_path("stats").write_text(dumps.stats_text(self._views()))
+
+    def _write_json(self) -> None:
+        self.log(f"Printing VRRP as json for process({os.getpid()}) on signal")
+        views = self._views()
+        if views:
+            self._dump_path("json").write_text(dumps.json_text(views))
+
+
+def _fatal(result: LoadResult) -> bool:
+    if result.stopped or result.missing_parameter:
+        return True
+    return any(d.severity >= Severity.FATAL_ERROR for d in result.report)
+
+
+def _umask(config: KeepalivedConfig) -> int:
+    umask = config.global_defs.umask
+    return DEFAULT_UMASK if umask is None else umask
+
+
+@dataclass(frozen=True)
+class RouterSnapshot:
+    """A router as the dumps show it, times turned into epoch seconds."""
+
+    instance: VrrpInstance
+    state: VrrpState
+    wantstate: VrrpState
+    effective_priority: int
+    total_priority: int
+    master_priority: int
+    master_advert_int_us: int
+    master_address: IPv4Address | None
+    last_transition: float
+    read_timeout: float | None
+    master_down_timer_us: int
+    num_script_if_fault: int
+    num_script_init: int
+    vips_set: bool
+    stats: Stats
+
+    @classmethod
+    def of(cls, router: VirtualRouter, now_us: int) -> RouterSnapshot:
+        def epoch(at_us: int) -> float:
+            return time.time() - (now_us - at_us) / SECOND_US
+
+        return cls(
+            instance=router.instance,
+            state=router.state,
+            wantstate=router.wantstate,
+            effective_priority=router.effective_priority,
+            total_priority=router.total_priority,
+            master_priority=router.master_priority,
+            master_advert_int_us=router.master_advert_int_us,
+            master_address=router.master_address,
+            last_transition=epoch(router.last_transition_us),
+            read_timeout=None if router.sands is None else epoch(router.sands),
+            master_down_timer_us=router.down_timer_us,
+            num_script_if_fault=len(router.faults),
+            num_script_init=len(router.waiting),
+            vips_set=router.vips_set,
+            stats=router.stats,
+        )
+
+
+_INIT_STATES = {
+    InitState.INIT: dumps.ScriptInitState.INIT,
+    InitState.FAILED: dumps.ScriptInitState.FAILED,
+    InitState.DONE: dumps.ScriptInitState.DONE,
+}
+
+
+@dataclass(frozen=True)
+class ScriptSnapshot:
+    result: int
+    init_state: dumps.ScriptInitState
+    state: dumps.ScriptState
+
+    @classmethod
+    def of(cls, state: ScriptState) -> ScriptSnapshot:
+        return cls(state.result, _INIT_STATES[state.init_state], dumps.ScriptState.IDLE)
+
+
+def run_daemon(options: DaemonOptions, logger: logging.Logger) -> int:
+    daemon = VrrpDaemon(options, logger)
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(daemon.run())
+    return 0

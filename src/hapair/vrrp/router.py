@@ -1,0 +1,633 @@
+"""One VRRP instance's state machine (keepalived 2.2.7's vrrp_t and the functions of vrrp.c and
+vrrp_scheduler.c that change it). Pure: every entry point takes the time (`now`, integer microseconds on a
+monotonic clock) and returns the actions to carry out; nothing here reads a clock or touches the system.
+
+Every state change happens in this module. The entry points are the events the daemon sees:
+`start`, `receive` (an advert for our VRID), `wake` (the armed timer fired), `tracker_down` / `tracker_up`
+/ `tracker_ready` (a tracked interface or script changed), `set_total_priority` and `stop`.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from ..config.keepalived.model.addresses import IpAddress
+from ..config.keepalived.model.vrrp import (
+    PRIORITY_OWNER,
+    AuthType,
+    ChecksumCompat,
+    VrrpInstance,
+    VrrpState,
+    effective_priority,
+)
+from ..config.keepalived.numbers import TIMER_HZ
+from .actions import (
+    Action,
+    ArmTimer,
+    Log,
+    Notify,
+    NotifyEvent,
+    RemoveVips,
+    SendAdvert,
+    SendGratuitousArps,
+    SetVips,
+)
+from .checks import OLD_CHECKSUM_NOTICE, Expectation, Peer, adopts_old_checksum, check_advert
+from .packet import VRRP_GROUP, Advertisement, ReceivedPacket
+from .stats import Stats
+
+PRIORITY_STOP = 0
+TIMER_CENTI_HZ = TIMER_HZ // 100
+
+_NOTIFY_EVENTS = {
+    VrrpState.BACKUP: NotifyEvent.BACKUP,
+    VrrpState.MASTER: NotifyEvent.MASTER,
+    VrrpState.FAULT: NotifyEvent.FAULT,
+}
+
+
+class VirtualRouter:
+    """A VRRP instance running: its state, priorities, timers and counters."""
+
+    def __init__(
+        self,
+        instance: VrrpInstance,
+        source: IPv4Address,
+        *,
+        group: IPv4Address = VRRP_GROUP,
+        check_unicast_src: bool = False,
+    ) -> None:
+        """`group` and `check_unicast_src` are global_defs' vrrp_mcast_group4 and vrrp_check_unicast_src."""
+        self.instance = instance
+        self.name = instance.name
+        self.source = source  # our address in adverts and in the tie-break
+        self.group = instance.mcast_dst if isinstance(instance.mcast_dst, IPv4Address) else group
+        self.check_unicast_src = check_unicast_src or instance.check_unicast_src
+        self.unicast_checksum_compat = instance.unicast_checksum_compat
+        self.state = VrrpState.INIT
+        self.wantstate = instance.wantstate
+        self.base_priority = instance.base_priority
+        self.total_priority = instance.total_priority
+        self.effective_priority = instance.effective_priority
+        self.master_priority = 0
+        self.master_advert_int_us = instance.advert_int_us
+        self.master_address: IPv4Address | None = None
+        self.vips_set = False
+        self.stats = Stats()
+        self.last_transition_us = 0
+        self.down_timer_us = 0  # keepalived's ms_down_timer
+        self.sands: int | None = None  # the instance timer: next advert (MASTER) or master down (BACKUP)
+        self.garp_at: int | None = None  # the delayed second gratuitous ARP burst
+        self.lower_prio_garp_at: int | None = None
+        self.garp_refresh_at: int | None = None
+        self.preempt_at: int | None = None  # end of preempt_delay once it has started
+        self.faults: set[str] = set()  # trackers holding the instance in FAULT
+        self.waiting: set[str] = set()  # weight-0 scripts that have not reported yet
+        self._actions: list[Action] = []
+        self._armed: int | None = None
+
+    # ----- derived values
+
+    @property
+    def advert_int_us(self) -> int:
+        return self.instance.advert_int_us
+
+    @property
+    def addresses(self) -> tuple[IpAddress, ...]:
+        """The addresses the instance holds as master: its VIPs then its eVIPs."""
+        return (*self.instance.vips, *self.instance.evips)
+
+    @property
+    def vips(self) -> tuple[IPv4Address, ...]:
+        return tuple(vip.address.ip for vip in self.instance.vips if isinstance(vip.address.ip, IPv4Address))
+
+    def skew_us(self, priority: int | None = None) -> int:
+        """Skew_Time for `256 - priority` (keepalived's VRRP_TIMER_SKEW_CALC)."""
+        value = 256 - (self.effective_priority if priority is None else priority)
+        if self.instance.version == 3:
+            return value * (self.master_advert_int_us // TIMER_CENTI_HZ) * 625 // 16
+        return value * TIMER_HZ // 256
+
+    def master_down_us(self) -> int:
+        return self.instance.down_timer_adverts * self.master_advert_int_us + self.skew_us()
+
+    def deadline(self) -> int | None:
+        pending = [t for t in (self.sands, self.garp_at, self.lower_prio_garp_at) if t is not None]
+        return min(pending, default=None)
+
+    # ----- events
+
+    def start(
+        self, now: int, *, faults: set[str] | None = None, waiting: set[str] | None = None
+    ) -> list[Action]:
+        """Begin: remove addresses left from an earlier run, then BACKUP (init), FAULT, or straight to
+        MASTER for an address owner that wants it (keepalived's vrrp_init_state). `faults` are the
+        trackers down at start (the caller has logged why), `waiting` the weight-0 scripts not yet run."""
+        self.faults = set(faults or ())
+        self.waiting = set(waiting or ())
+        self._remove_vips(force=True)
+        is_up = not self.faults
+        if (
+            is_up
+            and not self.waiting
+            and self.base_priority == PRIORITY_OWNER
+            and self.wantstate == VrrpState.MASTER
+        ):
+            self.state = VrrpState.BACKUP
+            self.down_timer_us = 1
+        else:
+            if self.wantstate == VrrpState.MASTER:
+                self.down_timer_us = self.master_advert_int_us + self.skew_us(255)
+            else:
+                self.down_timer_us = self.master_down_us()
+            if is_up and not self.waiting:
+                self.state = VrrpState.BACKUP
+                self._log(f"({self.name}) Entering BACKUP STATE (init)")
+            else:
+                self.state = VrrpState.FAULT
+            self.last_transition_us = now
+            if self.state != VrrpState.FAULT or self.faults:
+                self._notify()
+        self._init_sands(now)
+        return self._flush()
+
+    def receive(self, packet: ReceivedPacket, now: int) -> list[Action]:
+        """An advert for our VRID arrived (keepalived's vrrp_dispatcher_read for one packet)."""
+        if self.state in (VrrpState.FAULT, VrrpState.INIT):
+            return self._flush()
+        if self.state == VrrpState.BACKUP:
+            self._backup_receive(packet, now)
+        elif self._master_receive(packet, now):
+            self._leave_master(now, send_priority_zero=False)
+        if self.state != VrrpState.MASTER or not self._lower_prio_no_advert:
+            self._init_sands(now)
+        return self._flush()
+
+    def wake(self, now: int) -> list[Action]:
+        """The armed timer fired: run whatever is due."""
+        if self.garp_at is not None and self.garp_at <= now:
+            self.garp_at = None
+            self._send_link_update(self.instance.garp_rep)
+        if self.lower_prio_garp_at is not None and self.lower_prio_garp_at <= now:
+            self.lower_prio_garp_at = None
+            self._send_link_update(self._garp_lower_prio_rep)
+        if self.sands is not None and self.sands <= now:
+            if self.state == VrrpState.BACKUP:
+                self._log(f"({self.name}) Receive advertisement timeout", detail=True)
+                self.wantstate = VrrpState.MASTER
+                self._goto_master(now)
+            elif self.state == VrrpState.MASTER:
+                self._master_transmit(now)
+            self._init_sands(now)
+        return self._flush()
+
+    def tracker_down(self, now: int, reason: str) -> list[Action]:
+        """A weight-0 tracker failed (keepalived's down_instance); `reason` names it in logs."""
+        first = not self.faults
+        self.faults.add(reason)
+        if first or self.state == VrrpState.INIT:
+            self.wantstate = VrrpState.FAULT
+            if self.state == VrrpState.MASTER:
+                self._leave_master(now, send_priority_zero=True)
+            else:
+                self._leave_fault(now)
+        return self._flush()
+
+    def tracker_up(self, now: int, reason: str) -> list[Action]:
+        """A weight-0 tracker recovered (keepalived's try_up_instance)."""
+        if reason not in self.faults:
+            return self._flush()
+        self.faults.discard(reason)
+        if self.faults or self.waiting:
+            if not self.faults:
+                self.wantstate = VrrpState.BACKUP
+            return self._flush()
+        self._come_up(now)
+        return self._flush()
+
+    def tracker_ready(self, now: int, reason: str, ok: bool) -> list[Action]:
+        """A weight-0 script reported for the first time: the instance may leave its initial wait."""
+        if reason not in self.waiting:
+            return self.tracker_up(now, reason) if ok else self.tracker_down(now, reason)
+        self.waiting.discard(reason)
+        if not ok:
+            return self.tracker_down(now, reason)
+        if not self.waiting and not self.faults:
+            self._come_up(now)
+        return self._flush()
+
+    def set_total_priority(self, now: int, total: int) -> list[Action]:
+        """Weighted trackers moved the priority (keepalived's vrrp_set_effective_priority)."""
+        self.total_priority = total
+        if self.base_priority == PRIORITY_OWNER:
+            return self._flush()
+        new = effective_priority(self.base_priority, total)
+        if new != self.effective_priority:
+            self._log(f"({self.name}) Changing effective priority from {self.effective_priority} to {new}")
+            self.effective_priority = new
+            old_down_timer = self.down_timer_us
+            self.down_timer_us = self.master_down_us()
+            if self.state == VrrpState.BACKUP and self.sands is not None:
+                self.sands += self.down_timer_us - old_down_timer
+        return self._flush()
+
+    def advertise_before_reload(self) -> list[Action]:
+        """A master tells the LAN it is alive before re-reading its configuration."""
+        if self.state == VrrpState.MASTER:
+            self._send_advert(self.effective_priority)
+        return self._flush()
+
+    def resume(self, old: VirtualRouter, now: int, *, faults: set[str], waiting: set[str]) -> list[Action]:
+        """Take over from `old`, the same instance before a reload (keepalived's restore_vrrp_state and
+        vrrp_init_state for a matched instance): its state, addresses and counters carry on; addresses it no
+        longer has are removed, new ones added and announced; a master advertises at once."""
+        self.stats = old.stats
+        self.faults, self.waiting = set(faults), set(waiting)
+        if old.state == VrrpState.FAULT or self.faults or self.waiting:
+            return self.start(now, faults=self.faults, waiting=self.waiting)
+        self.state = self.wantstate = old.state
+        self.master_address, self.master_priority = old.master_address, old.master_priority
+        self.last_transition_us = old.last_transition_us
+        self.vips_set = old.vips_set
+        if self.vips_set:
+            self._log(f"({self.name}) setting VIPs.", detail=True)
+            gone = tuple(a for a in old.addresses if a not in self.addresses)
+            if gone:
+                self._actions.append(RemoveVips(gone))
+            self._actions.append(SetVips(self.addresses))
+            if set(self.vips) - set(old.vips):
+                self._send_link_update(self.instance.garp_rep)
+            if self.instance.garp_refresh_us:
+                self.garp_refresh_at = now + self.instance.garp_refresh_us
+        if self.state == VrrpState.MASTER:
+            self.sands = now
+        else:
+            self.down_timer_us = self.master_down_us()
+            self._init_sands(now)
+        return self._flush()
+
+    def retire(self, now: int) -> list[Action]:
+        """The instance is gone from a reloaded configuration (keepalived's clear_diff_vrrp)."""
+        if self.state == VrrpState.MASTER:
+            self._restore_interface(send_priority_zero=True)
+        if self.instance.notify_deleted:
+            self._actions.append(Notify(NotifyEvent.DELETED, self.effective_priority))
+        elif self.state != VrrpState.FAULT:
+            self._actions.append(Notify(NotifyEvent.FAULT, self.effective_priority))
+        self.sands = self.garp_at = self.lower_prio_garp_at = None
+        return self._flush()
+
+    def stop(self, now: int) -> list[Action]:
+        """Shut down: a master says priority 0 and drops its addresses; then notify STOP."""
+        if self.state == VrrpState.MASTER:
+            self._restore_interface(send_priority_zero=True)
+        self.sands = self.garp_at = self.lower_prio_garp_at = None
+        self._actions.append(Notify(NotifyEvent.STOP, self.effective_priority))
+        self.last_transition_us = now
+        return self._flush()
+
+    # ----- receiving
+
+    def _expectation(self, check_addresses: bool) -> Expectation:
+        instance = self.instance
+        return Expectation(
+            version=instance.version,
+            auth_type=int(instance.auth_type),
+            auth_data=instance.auth_data,
+            advert_int_us=instance.advert_int_us,
+            vips=self.vips,
+            check_addresses=check_addresses,
+            unicast=instance.unicast,
+            unicast_peers=tuple(
+                Peer(p.address, p.min_ttl, p.max_ttl)
+                for p in instance.unicast_peers
+                if isinstance(p.address, IPv4Address)
+            ),
+            check_unicast_src=self.check_unicast_src,
+            unicast_checksum_compat=self.unicast_checksum_compat,
+            group=self.group,
+            accept_rfc9568_checksum=True,
+        )
+
+    def _accepts(self, packet: ReceivedPacket, check_addresses: bool) -> bool:
+        expectation = self._expectation(check_addresses)
+        if adopts_old_checksum(packet, expectation):
+            self._log(f"({self.name}) {OLD_CHECKSUM_NOTICE}")
+            self.unicast_checksum_compat = ChecksumCompat.AUTO
+        rejection = check_advert(packet, expectation)
+        if rejection is None:
+            self.stats.advert_rcvd += 1
+            if packet.priority == PRIORITY_STOP:
+                self.stats.pri_zero_rcvd += 1
+            return True
+        if rejection.advert_counted:
+            self.stats.advert_rcvd += 1
+        if rejection.counter is not None:
+            self.stats.count(rejection.counter)
+        if rejection.message is not None:
+            self._log(f"({self.name}) {rejection.message}")
+        return False
+
+    @property
+    def uses_old_unicast_checksum(self) -> bool:
+        """Whether our VRRPv3 unicast adverts carry keepalived 1.3.5's checksum (group in pseudo-header)."""
+        return self.instance.unicast and self.unicast_checksum_compat >= ChecksumCompat.CONFIG
+
+    def _backup_receive(self, packet: ReceivedPacket, now: int) -> None:
+        source = packet.source
+        check_addresses = not self.instance.skip_check_adv_addr or source != self.master_address
+        ignore = False
+        if not self._accepts(packet, check_addresses):
+            ignore = True
+        elif packet.priority == PRIORITY_STOP:
+            self._log(f"({self.name}) Backup received priority 0 advertisement", detail=True)
+            self.down_timer_us = self.skew_us()
+        elif (
+            self.instance.nopreempt
+            or packet.priority >= self.effective_priority
+            or (self.instance.preempt_delay_us and (self.preempt_at is None or self.preempt_at > now))
+        ):
+            self._adopt_master_interval(packet)
+            self.down_timer_us = self.master_down_us()
+            self.master_address = source
+            self.master_priority = packet.priority
+            self._track_preempt_delay(packet, now)
+            self.wantstate = VrrpState.BACKUP
+        else:
+            self._log(
+                f"({self.name}) received lower priority ({packet.priority}) advert from {source} - discarding"
+            )
+            ignore = True
+            self.master_address = source
+        if ignore and self.sands is not None:
+            self.down_timer_us = max(0, self.sands - now)
+
+    def _track_preempt_delay(self, packet: ReceivedPacket, now: int) -> None:
+        delay = self.instance.preempt_delay_us
+        if not delay:
+            return
+        if packet.priority >= self.effective_priority:
+            if self.preempt_at is not None:
+                self._log(f"({self.name}) stop preempt delay", detail=True)
+                self.preempt_at = None
+        elif self.preempt_at is None:
+            seconds, micros = divmod(delay, TIMER_HZ)
+            self._log(f"({self.name}) start preempt delay ({seconds}.{micros:06d})", detail=True)
+            self.preempt_at = now + delay
+
+    def _adopt_master_interval(self, packet: ReceivedPacket) -> None:
+        """VRRPv3: a backup times the master with the master's advertised interval (RFC 5798)."""
+        if self.instance.version != 3 or packet.advert_int_us == self.master_advert_int_us:
+            return
+        self._log(
+            f"({self.name}) advertisement interval updated from {self.master_advert_int_us // 1000}ms"
+            f" to {packet.advert_int_us // 1000}ms by master",
+            detail=True,
+        )
+        self.master_advert_int_us = packet.advert_int_us
+
+    def _master_receive(self, packet: ReceivedPacket, now: int) -> bool:
+        """keepalived's vrrp_state_master_rx: True when we must leave MASTER."""
+        if self.wantstate == VrrpState.FAULT:
+            self.master_advert_int_us = self.advert_int_us
+            self.down_timer_us = self.master_down_us()
+            self.state = VrrpState.FAULT
+            self._notify()
+            self.last_transition_us = now
+            return True
+        if not self._accepts(packet, check_addresses=True):
+            return False
+        source = packet.source
+        ours = self.effective_priority
+        address_order = (int(source) > int(self.source)) - (int(source) < int(self.source))
+        higher = packet.priority > ours or (packet.priority == ours and address_order > 0)
+        if packet.priority == PRIORITY_STOP or (self._higher_prio_send_advert and higher):
+            self._send_advert(self.effective_priority)
+            if packet.priority == PRIORITY_STOP:
+                self._log(f"({self.name}) Master received priority 0 message", detail=True)
+                return False
+        if packet.priority == ours:
+            if address_order == 0:
+                self._log(
+                    f"({self.name}) WARNING - equal priority advert received from remote host"
+                    " with our IP address."
+                )
+            elif ours == PRIORITY_OWNER:
+                self._log(
+                    f"({self.name}) CONFIGURATION ERROR: local instance and a remote instance are both"
+                    " configured as address owner, please fix - reducing local priority"
+                )
+                self.effective_priority = self.base_priority = PRIORITY_OWNER - 1
+                ours = self.effective_priority
+                higher = packet.priority > ours
+        if packet.priority < ours or (packet.priority == ours and address_order < 0):
+            self._answer_lower_priority(packet, now)
+            return False
+        if higher:
+            if packet.priority > ours:
+                self._log(
+                    f"({self.name}) Master received advert from {source} with higher priority"
+                    f" {packet.priority}, ours {ours}"
+                )
+            else:
+                self._log(
+                    f"({self.name}) Master received advert from {source} with same priority"
+                    f" {packet.priority} but higher IP address than ours"
+                )
+            self._adopt_master_interval(packet)
+            self.down_timer_us = self.master_down_us()
+            self.master_priority = packet.priority
+            self.wantstate = self.state = VrrpState.BACKUP
+            return True
+        return False
+
+    def _answer_lower_priority(self, packet: ReceivedPacket, now: int) -> None:
+        """Another master with a lower priority: stay, re-advertise and re-announce our addresses."""
+        election = "" if self._lower_prio_no_advert else ", forcing new election"
+        self._log(
+            f"({self.name}) Received advert from {packet.source} with lower priority {packet.priority},"
+            f" ours {self.effective_priority}{election}"
+        )
+        if not self._lower_prio_no_advert:
+            self._send_advert(self.effective_priority)
+        repeat = self._garp_lower_prio_rep
+        if repeat:
+            self._send_link_update(repeat)
+            if self._garp_lower_prio_delay_us:
+                self.lower_prio_garp_at = now + self._garp_lower_prio_delay_us
+        self._actions.append(Notify(NotifyEvent.MASTER_RX_LOWER_PRI, self.effective_priority))
+
+    # ----- transitions
+
+    def _goto_master(self, now: int) -> None:
+        self.state = VrrpState.MASTER
+        self._init_sands(now)
+        self._master_transmit(now)
+
+    def _master_transmit(self, now: int) -> None:
+        """keepalived's vrrp_state_master_tx: advertise; the first time, take the addresses."""
+        self._send_advert(self.effective_priority)
+        if not self.vips_set:
+            self._log(f"({self.name}) Entering MASTER STATE")
+            self._become_master(now)
+            if self.instance.garp_delay_us:
+                self.garp_at = now + self.instance.garp_delay_us
+        elif (
+            self.instance.garp_refresh_us and self.garp_refresh_at is not None and now > self.garp_refresh_at
+        ):
+            self._send_link_update(self.instance.garp_refresh_rep)
+            self.garp_refresh_at = now + self.instance.garp_refresh_us
+
+    def _become_master(self, now: int) -> None:
+        self.stats.become_master += 1
+        if self.instance.version == 3 and self.master_advert_int_us != self.advert_int_us:
+            self._log(
+                f"({self.name}) changing advert interval from {self.master_advert_int_us // 1000}ms"
+                f" to locally configured {self.advert_int_us // 1000}ms",
+                detail=True,
+            )
+            self.master_advert_int_us = self.advert_int_us
+        self._log(f"({self.name}) setting VIPs.", detail=True)
+        if self.instance.evips:
+            self._log(f"({self.name}) setting E-VIPs.", detail=True)
+        self._actions.append(SetVips(self.addresses))
+        self.vips_set = True
+        self._send_link_update(self.instance.garp_rep)
+        if self.instance.garp_refresh_us:
+            self.garp_refresh_at = now + self.instance.garp_refresh_us
+        self._notify()
+        self.last_transition_us = now
+
+    def _leave_master(self, now: int, *, send_priority_zero: bool) -> None:
+        """keepalived's vrrp_state_leave_master, towards `wantstate` (BACKUP or FAULT)."""
+        if self.wantstate == VrrpState.BACKUP:
+            self._log(f"({self.name}) Entering BACKUP STATE")
+            self.preempt_at = None
+        else:
+            self._log(f"({self.name}) Entering FAULT STATE")
+            self._send_advert(PRIORITY_STOP)
+        self._restore_interface(send_priority_zero=send_priority_zero)
+        self.state = self.wantstate
+        self._notify()
+        self.down_timer_us = self.master_down_us()
+        self._init_sands(now)
+        self.stats.release_master += 1
+        self.last_transition_us = now
+
+    def _leave_fault(self, now: int) -> None:
+        """keepalived's vrrp_state_leave_fault, towards `wantstate`."""
+        if self.wantstate == VrrpState.MASTER:
+            self._goto_master(now)
+        else:
+            if self.state != self.wantstate:
+                word = "BACKUP" if self.wantstate == VrrpState.BACKUP else "FAULT"
+                self._log(f"({self.name}) Entering {word} STATE")
+            if self.wantstate == VrrpState.FAULT and self.state == VrrpState.MASTER:
+                self._send_advert(PRIORITY_STOP)
+                self._restore_interface(send_priority_zero=False)
+            self.state = self.wantstate
+            self._notify()
+            if self.state == VrrpState.BACKUP:
+                self.preempt_at = None
+        self.master_advert_int_us = self.advert_int_us
+        self.down_timer_us = self.master_down_us()
+        self._init_sands(now)
+        self.last_transition_us = now
+
+    def _come_up(self, now: int) -> None:
+        """Every fault cleared (keepalived's try_up_instance for an instance without a sync group)."""
+        wantstate = self.wantstate
+        if not (self.wantstate == VrrpState.MASTER and self.base_priority == PRIORITY_OWNER):
+            self.wantstate = VrrpState.BACKUP
+        self.master_advert_int_us = self.advert_int_us
+        if self.wantstate == VrrpState.MASTER and self.base_priority == PRIORITY_OWNER:
+            self.down_timer_us = self.master_advert_int_us + self.skew_us()
+        else:
+            self.down_timer_us = self.master_down_us()
+        self._leave_fault(now)
+        self.wantstate = wantstate
+
+    def _restore_interface(self, *, send_priority_zero: bool) -> None:
+        if send_priority_zero:
+            self._send_advert(PRIORITY_STOP)
+            self.stats.pri_zero_sent += 1
+            self._log(f"({self.name}) sent 0 priority", detail=True)
+        self.garp_at = self.lower_prio_garp_at = None
+        if self.vips_set:
+            self._remove_vips(force=False)
+
+    def _remove_vips(self, *, force: bool) -> None:
+        if self.instance.vips:
+            self._log(f"({self.name}) removing VIPs.", detail=True)
+        if self.instance.evips:
+            self._log(f"({self.name}) removing E-VIPs.", detail=True)
+        self._actions.append(RemoveVips(self.addresses, force=force))
+        self.vips_set = False
+
+    # ----- output
+
+    def _advert(self, priority: int) -> Advertisement:
+        instance = self.instance
+        v2 = instance.version == 2
+        return Advertisement(
+            version=instance.version,
+            vrid=instance.vrid,
+            priority=priority,
+            addresses=self.vips,
+            advert_int_us=instance.advert_int_us,
+            auth_type=int(instance.auth_type) if v2 else int(AuthType.NONE),
+            auth_data=instance.auth_data if v2 and instance.auth_type == AuthType.PASS else bytes(8),
+        )
+
+    def _send_advert(self, priority: int) -> None:
+        self._actions.append(SendAdvert(self._advert(priority)))
+        self.stats.advert_sent += 1
+
+    def _send_link_update(self, repeat: int) -> None:
+        if self.vips_set and repeat:
+            self._actions.append(SendGratuitousArps(repeat))
+
+    def _notify(self) -> None:
+        event = _NOTIFY_EVENTS.get(self.state)
+        if event is not None:
+            self._actions.append(Notify(event, self.effective_priority))
+
+    def _log(self, text: str, *, detail: bool = False) -> None:
+        self._actions.append(Log(text, detail))
+
+    def _init_sands(self, now: int) -> None:
+        """keepalived's vrrp_init_instance_sands: re-arm the instance timer for the current state."""
+        if self.state == VrrpState.MASTER:
+            self.sands = now + self.advert_int_us
+        elif self.state == VrrpState.BACKUP:
+            self.sands = now + self.down_timer_us
+        else:
+            self.sands = None
+
+    def _flush(self) -> list[Action]:
+        deadline = self.deadline()
+        if deadline != self._armed:
+            self._armed = deadline
+            self._actions.append(ArmTimer(deadline))
+        actions, self._actions = self._actions, []
+        return actions
+
+    # ----- instance options with global defaults applied at completion
+
+    @property
+    def _lower_prio_no_advert(self) -> bool:
+        return bool(self.instance.lower_prio_no_advert)
+
+    @property
+    def _higher_prio_send_advert(self) -> bool:
+        return bool(self.instance.higher_prio_send_advert)
+
+    @property
+    def _garp_lower_prio_rep(self) -> int:
+        rep = self.instance.garp_lower_prio_rep
+        return self.instance.garp_rep if rep is None else rep
+
+    @property
+    def _garp_lower_prio_delay_us(self) -> int:
+        delay = self.instance.garp_lower_prio_delay_us
+        return self.instance.garp_delay_us if delay is None else delay

@@ -1,0 +1,420 @@
+"""One loaded keepalived.conf, running: its routers wired to sockets, addresses, gratuitous ARP, scripts,
+notify commands, link state and the event loop's timers. The daemon makes one at start and one per reload;
+this module carries out the routers' actions and feeds them what happens."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from ..config.keepalived.model import KeepalivedConfig
+from ..config.keepalived.model.addresses import IpAddress
+from ..config.keepalived.model.scripts import NotifyScript
+from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript
+from ..net.addresses import AddressManager
+from ..net.arp import ArpSender
+from ..net.links import AddressEvent, LinkEvent, link_is_up, primary_ipv4
+from ..net.vrrp_socket import VrrpSocket
+from .actions import (
+    Action,
+    ArmTimer,
+    Log,
+    Notify,
+    NotifyEvent,
+    RemoveVips,
+    SendAdvert,
+    SendGratuitousArps,
+    SetVips,
+)
+from .commands import ScriptRunner
+from .packet import PacketTooShort, decode_ipv4, encode_ipv4
+from .router import VirtualRouter
+from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
+
+SECOND_US = 1_000_000
+STOP_NOTIFY_KILL_S = 1.0  # keepalived kills STOP notifies still running after a second
+
+
+class StartError(Exception):
+    """The configuration cannot run here; the message says why."""
+
+
+def fault_reason(fault: Fault) -> str:
+    """How a router names a fault: keepalived's wording after `entering FAULT state`."""
+    if fault.kind is FaultKind.SCRIPT:
+        return f"due to script {fault.name}"
+    return f"(interface {fault.name} down)"
+
+
+def script_reason(name: str) -> str:
+    return f"due to script {name}"
+
+
+@dataclass(frozen=True)
+class SocketKey:
+    """Instances share a socket when they share an interface and a unicast source (None: multicast)."""
+
+    interface: str
+    unicast_source: IPv4Address | None
+
+
+class Runtime:
+    """The running form of one configuration."""
+
+    def __init__(
+        self,
+        config: KeepalivedConfig,
+        *,
+        log: Callable[[str], None],
+        detail: bool,
+        runner: ScriptRunner,
+        addresses: AddressManager,
+    ) -> None:
+        self.config = config
+        self._log = log
+        self.detail = detail
+        self.runner = runner
+        self.addresses = addresses
+        self.loop = asyncio.get_running_loop()
+        self.routers: dict[str, VirtualRouter] = {}
+        self.trackings: dict[str, InstanceTracking] = {}
+        self.scripts = {script.name: ScriptState(script) for script in config.vrrp.scripts}
+        self.interfaces_up: dict[str, bool] = {}
+        self._sockets: dict[SocketKey, VrrpSocket] = {}
+        self._by_vrid: dict[SocketKey, dict[int, VirtualRouter]] = {}
+        self._socket_of: dict[str, SocketKey] = {}
+        self._arp: dict[str, ArpSender] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._ident: dict[str, int] = {}
+        self._script_tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
+
+    # ----- life cycle
+
+    def now(self) -> int:
+        return int(self.loop.time() * SECOND_US)
+
+    def prepare(self) -> None:
+        """Resolve interfaces and sources, open sockets; StartError if the configuration cannot run."""
+        vips = {vip.address.ip for i in self.config.vrrp.instances for vip in (*i.vips, *i.evips)}
+        for instance in self.config.vrrp.instances:
+            self.routers[instance.name] = VirtualRouter(
+                instance,
+                self._source(instance, vips),
+                group=self.config.global_defs.vrrp_mcast_group4,
+                check_unicast_src=self.config.global_defs.vrrp_check_unicast_src,
+            )
+            self.trackings[instance.name] = InstanceTracking(instance, self.config.vrrp)
+        for interface in self.config.vrrp.interface_tracking:
+            self.interfaces_up[interface] = link_is_up(interface)
+        try:
+            for router in self.routers.values():
+                self._open_socket(router)
+        except OSError as error:
+            self.close()
+            raise StartError(f"cannot open a VRRP socket: {error.strerror}") from error
+
+    def start(self, previous: Runtime | None = None) -> None:
+        """Start every router (taking over the matching ones of `previous` after a reload) and the scripts."""
+        now = self.now()
+        for name, router in self.routers.items():
+            result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
+            faults = {fault_reason(f) for f in result.faults}
+            waiting = {script_reason(s) for s in result.waiting}
+            router.total_priority = result.total_priority
+            old = previous.matching(router.instance) if previous else None
+            if old is not None:
+                self._carry_out(router, router.resume(old, now, faults=faults, waiting=waiting))
+                continue
+            for fault in result.faults:
+                self._log(fault.startup_log(name))
+            self._carry_out(router, router.start(now, faults=faults, waiting=waiting))
+        for state in self.scripts.values():
+            script = next(s for s in self.config.vrrp.scripts if s.name == state.name)
+            self._script_tasks.append(asyncio.ensure_future(self._run_script(script)))
+
+    def matching(self, instance: VrrpInstance) -> VirtualRouter | None:
+        """The router that a reloaded `instance` continues (keepalived's vrrp_exist: same VRID, family,
+        interface, unicast or not, unicast source, multicast group), taken out of this runtime."""
+        for name, router in self.routers.items():
+            old = router.instance
+            same = (
+                old.vrid == instance.vrid
+                and old.family == instance.family
+                and old.interface == instance.interface
+                and old.unicast == instance.unicast
+                and (
+                    old.source_address == instance.source_address
+                    if old.unicast
+                    else old.mcast_dst == instance.mcast_dst
+                )
+                and old.use_vmac == instance.use_vmac
+            )
+            if same:
+                del self.routers[name]
+                return router
+        return None
+
+    def advertise_before_reload(self) -> None:
+        for router in self.routers.values():
+            self._carry_out(router, router.advertise_before_reload())
+
+    def retire_unmatched(self) -> None:
+        """After a reload: the routers no new instance continued are gone from the configuration."""
+        now = self.now()
+        for router in self.routers.values():
+            self._carry_out(router, router.retire(now))
+
+    def stop(self) -> None:
+        """SIGTERM: masters hand over with priority 0 and drop their addresses; notify STOP."""
+        self._stopped = True
+        now = self.now()
+        self.runner.terminate_all()
+        for router in self.routers.values():
+            self._carry_out(router, router.stop(now))
+
+    def close(self) -> None:
+        """Let go of sockets, timers and script loops (the routers' state is left as it is)."""
+        for task in self._script_tasks:
+            task.cancel()
+        for handle in self._timers.values():
+            handle.cancel()
+        for key, sock in self._sockets.items():
+            self.loop.remove_reader(sock.fileno())
+            sock.close()
+            self._by_vrid.pop(key, None)
+        self._sockets.clear()
+        for sender in self._arp.values():
+            sender.close()
+        self._arp.clear()
+
+    # ----- what happens outside
+
+    def link_changed(self, event: LinkEvent | AddressEvent) -> None:
+        if not isinstance(event, LinkEvent) or event.ifname not in self.interfaces_up:
+            return
+        if self.interfaces_up[event.ifname] == event.up:
+            return
+        self.interfaces_up[event.ifname] = event.up
+        self._log(f"Netlink reports {event.ifname} {'up' if event.up else 'down'}")
+        for name in self._tracking_interface(event.ifname):
+            self._update_tracking(self.routers[name])
+
+    def script_reported(self, name: str, outcome: ScriptOutcome) -> None:
+        state = self.scripts[name]
+        report = state.record(outcome)
+        for line in report.log:
+            self._log(line)
+        if report.became_ok is None:
+            return
+        for router in self.routers.values():
+            if any(link.name == name for link in self.trackings[router.name].scripts):
+                self._update_tracking(router)
+
+    def _tracking_interface(self, interface: str) -> list[str]:
+        return [name for name, t in self.trackings.items() if any(i.name == interface for i in t.interfaces)]
+
+    def _update_tracking(self, router: VirtualRouter) -> None:
+        now = self.now()
+        result = self.trackings[router.name].evaluate(self._scripts_ok(), self.interfaces_up)
+        faults = {fault_reason(f) for f in result.faults}
+        waiting = {script_reason(s) for s in result.waiting}
+        actions: list[Action] = []
+        for reason in sorted(router.waiting - waiting):
+            actions += router.tracker_ready(now, reason, ok=reason not in faults)
+        for reason in sorted(faults - router.faults):
+            actions += router.tracker_down(now, reason)
+        for reason in sorted(router.faults - faults):
+            actions += router.tracker_up(now, reason)
+        actions += router.set_total_priority(now, result.total_priority)
+        self._carry_out(router, actions)
+
+    def _scripts_ok(self) -> dict[str, bool | None]:
+        return {name: state.ok for name, state in self.scripts.items()}
+
+    async def _run_script(self, script: VrrpScript) -> None:
+        """Run a vrrp_script every `interval`, counted from the start of each run."""
+        interval = script.interval_us / SECOND_US
+        while not self._stopped:
+            started = self.loop.time()
+            outcome = await self.runner.run_check(script)
+            if self._stopped:
+                return
+            self.script_reported(script.name, outcome)
+            await asyncio.sleep(max(0.0, started + interval - self.loop.time()))
+
+    # ----- sockets
+
+    def _source(self, instance: VrrpInstance, vips: set[object]) -> IPv4Address:
+        if isinstance(instance.source_address, IPv4Address):
+            return instance.source_address
+        assert instance.interface is not None  # the configuration refuses an instance without one
+        source = primary_ipv4(instance.interface, [v for v in vips if isinstance(v, IPv4Address)])
+        if source is None:
+            raise StartError(f"({instance.name}) interface {instance.interface} has no IPv4 address")
+        return source
+
+    def _open_socket(self, router: VirtualRouter) -> None:
+        instance = router.instance
+        assert instance.interface is not None
+        key = SocketKey(instance.interface, router.source if instance.unicast else None)
+        if key not in self._sockets:
+            group = instance.mcast_dst if isinstance(instance.mcast_dst, IPv4Address) else None
+            sock = VrrpSocket(
+                key.interface,
+                group=group or self.config.global_defs.vrrp_mcast_group4,
+                unicast_source=key.unicast_source,
+            )
+            self._sockets[key] = sock
+            self._by_vrid[key] = {}
+            self.loop.add_reader(sock.fileno(), self._readable, key)
+        self._by_vrid[key][instance.vrid] = router
+        self._socket_of[router.name] = key
+
+    def _readable(self, key: SocketKey) -> None:
+        sock = self._sockets.get(key)
+        while sock is not None and (data := sock.receive()) is not None:
+            try:
+                packet = decode_ipv4(data)
+            except PacketTooShort as error:
+                self._log(str(error))
+                continue
+            router = self._by_vrid[key].get(packet.vrid)
+            if router is None:
+                if self.config.global_defs.log_unknown_vrids:
+                    self._log(
+                        f"Unknown VRID({packet.vrid}) received on interface({key.interface}). ignoring..."
+                    )
+                continue
+            self._carry_out(router, router.receive(packet, self.now()))
+
+    # ----- carrying out actions
+
+    def _carry_out(self, router: VirtualRouter, actions: Iterable[Action]) -> None:
+        for action in actions:
+            match action:
+                case SendAdvert(advert):
+                    self._send(router, advert)
+                case SetVips(addresses):
+                    self._set_addresses(router, addresses)
+                case RemoveVips(addresses, _force):
+                    self._remove_addresses(router, addresses)
+                case SendGratuitousArps(repeat):
+                    self._send_gratuitous_arps(router, repeat)
+                case Notify(event, priority):
+                    self._notify(router, event, priority)
+                case Log(text, detail):
+                    if self.detail or not detail:
+                        self._log(text)
+                case ArmTimer(at):
+                    self._arm(router, at)
+
+    def _send(self, router: VirtualRouter, advert: object) -> None:
+        instance = router.instance
+        sock = self._sockets.get(self._socket_of[router.name])
+        if sock is None:
+            return
+        ident = self._ident.get(router.name, 0) % 0xFFFF + 1
+        self._ident[router.name] = ident
+        ttl = instance.ttl if instance.unicast and instance.ttl >= 0 else 255
+        group = self._group(instance)
+        destinations = [peer.address for peer in instance.unicast_peers] if instance.unicast else [group]
+        for destination in destinations:
+            assert isinstance(destination, IPv4Address)
+            packet = encode_ipv4(
+                advert,  # type: ignore[arg-type]
+                source=router.source,
+                destination=destination,
+                ttl=ttl,
+                ident=ident,
+                checksum_destination=group if router.uses_old_unicast_checksum else None,
+            )
+            try:
+                sock.send(packet, destination)
+            except OSError as error:
+                if error.errno == errno.ENETUNREACH and not self.interfaces_up.get(
+                    instance.interface or "", True
+                ):
+                    continue
+                if instance.unicast:
+                    self._log(f"({router.name}) Cant send advert to {destination} ({error.strerror})")
+                else:
+                    self._log(f"({router.name}): send advert error {error.errno} ({error.strerror})")
+
+    def _group(self, instance: VrrpInstance) -> IPv4Address:
+        if isinstance(instance.mcast_dst, IPv4Address):
+            return instance.mcast_dst
+        return self.config.global_defs.vrrp_mcast_group4
+
+    def _interface_of(self, router: VirtualRouter, address: IpAddress) -> str:
+        interface = address.ifname or router.instance.interface
+        assert interface is not None
+        return interface
+
+    def _set_addresses(self, router: VirtualRouter, addresses: tuple[IpAddress, ...]) -> None:
+        for address in addresses:
+            try:
+                self.addresses.add(address, self._interface_of(router, address))
+            except OSError as error:
+                self._log(f"({router.name}) cannot add {address.address}: {error.strerror}")
+
+    def _remove_addresses(self, router: VirtualRouter, addresses: tuple[IpAddress, ...]) -> None:
+        for address in addresses:
+            try:
+                self.addresses.remove(address, self._interface_of(router, address))
+            except OSError as error:
+                self._log(f"({router.name}) cannot remove {address.address}: {error.strerror}")
+
+    def _send_gratuitous_arps(self, router: VirtualRouter, repeat: int) -> None:
+        for round_number in range(repeat):
+            for address in router.addresses:
+                ip = address.address.ip
+                if not isinstance(ip, IPv4Address):
+                    continue
+                interface = self._interface_of(router, address)
+                if round_number == 0 and self.detail:
+                    self._log(f"({router.name}) Sending/queueing gratuitous ARPs on {interface} for {ip}")
+                if self._arp_sender(interface).send(ip) and self.detail:
+                    self._log(f"Sending gratuitous ARP on {interface} for {ip}")
+
+    def _arp_sender(self, interface: str) -> ArpSender:
+        sender = self._arp.get(interface)
+        if sender is None:
+            sender = self._arp[interface] = ArpSender(interface)
+        return sender
+
+    def _notify(self, router: VirtualRouter, event: NotifyEvent, priority: int) -> None:
+        scripts = router.instance.notify
+        specific: NotifyScript | None = {
+            NotifyEvent.BACKUP: scripts.backup,
+            NotifyEvent.MASTER: scripts.master,
+            NotifyEvent.FAULT: scripts.fault,
+            NotifyEvent.STOP: scripts.stop,
+            NotifyEvent.DELETED: scripts.deleted,
+            NotifyEvent.MASTER_RX_LOWER_PRI: scripts.master_rx_lower_pri,
+        }[event]
+        kill_after = STOP_NOTIFY_KILL_S if event is NotifyEvent.STOP else None
+        if specific is not None:
+            self.runner.notify(specific, [], kill_after_s=kill_after)
+        if scripts.notify is not None and event is not NotifyEvent.MASTER_RX_LOWER_PRI:
+            arguments = ["INSTANCE", router.name, event.value, str(priority)]
+            self.runner.notify(scripts.notify, arguments, kill_after_s=kill_after)
+
+    def _arm(self, router: VirtualRouter, at: int | None) -> None:
+        handle = self._timers.pop(router.name, None)
+        if handle is not None:
+            handle.cancel()
+        if at is not None:
+            self._timers[router.name] = self.loop.call_at(at / SECOND_US, self._wake, router)
+
+    def _wake(self, router: VirtualRouter) -> None:
+        self._timers.pop(router.name, None)
+        self._carry_out(router, router.wake(self.now()))
+
+
+def pid() -> int:
+    return os.getpid()

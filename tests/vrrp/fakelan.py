@@ -1,0 +1,148 @@
+"""A fake LAN for the VRRP state machine: several routers on one segment, a fake clock, and packets that
+really go through the codec (encoded by the sender, decoded by each receiver). Elections, preemption and
+master-down timers run in microseconds of real time."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from hapair.config.keepalived.host import Interface, StaticHost
+from hapair.config.keepalived.load import load
+from hapair.config.keepalived.model.vrrp import VrrpInstance, VrrpState
+from hapair.vrrp.actions import (
+    Action,
+    ArmTimer,
+    Log,
+    Notify,
+    RemoveVips,
+    SendAdvert,
+    SendGratuitousArps,
+    SetVips,
+)
+from hapair.vrrp.packet import VRRP_GROUP, decode_ipv4, encode_ipv4
+from hapair.vrrp.router import VirtualRouter
+
+SECOND = 1_000_000
+LATENCY = 100  # microseconds from one node to the others
+
+
+def read_instance(text: str, address: str, tmp_path: Path, interface: str = "eth0") -> VrrpInstance:
+    """The first vrrp_instance of a keepalived.conf, read for a host whose `interface` has `address`/24."""
+    host = StaticHost(
+        interface_map={
+            "lo": Interface("lo", 1, loopback=True, ipv4=("127.0.0.1/8",)),
+            interface: Interface(interface, 2, ipv4=(f"{address}/24",)),
+        },
+        name="node.example",
+    )
+    path = tmp_path / f"keepalived-{address}.conf"
+    path.write_text(textwrap.dedent(text))
+    result = load(str(path), host, config_test=False, cwd=str(tmp_path))
+    return result.config.vrrp.instances[0]
+
+
+@dataclass
+class Node:
+    """One router on the LAN and what it has done."""
+
+    lan: FakeLan
+    name: str
+    address: IPv4Address
+    router: VirtualRouter
+    connected: bool = True
+    holds_vips: bool = False
+    logs: list[str] = field(default_factory=list)
+    log_times: list[int] = field(default_factory=list)
+    notifies: list[tuple[str, int]] = field(default_factory=list)
+    garp_rounds: list[tuple[int, int]] = field(default_factory=list)  # (time, repeat)
+    sent: list[tuple[int, int]] = field(default_factory=list)  # (time, priority)
+    timer: int | None = None
+
+    @property
+    def state(self) -> VrrpState:
+        return self.router.state
+
+    def apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case SendAdvert(advert):
+                    self.sent.append((self.lan.now, advert.priority))
+                    if self.connected:
+                        data = encode_ipv4(advert, source=self.address, destination=VRRP_GROUP)
+                        self.lan.broadcast(self, data)
+                case SetVips(_):
+                    self.holds_vips = True
+                case RemoveVips(_):
+                    self.holds_vips = False
+                case SendGratuitousArps(repeat):
+                    self.garp_rounds.append((self.lan.now, repeat))
+                case Notify(event, priority):
+                    self.notifies.append((event.value, priority))
+                case Log(text, _detail):
+                    self.logs.append(text)
+                    self.log_times.append(self.lan.now)
+                case ArmTimer(at):
+                    self.timer = at
+                    if at is not None:
+                        self.lan.schedule(at, self.wake_if_due)
+
+    def wake_if_due(self) -> None:
+        if self.timer is not None and self.timer <= self.lan.now:
+            self.apply(self.router.wake(self.lan.now))
+
+    def receive(self, data: bytes) -> None:
+        if not self.connected:
+            return
+        packet = decode_ipv4(data)
+        if packet.vrid == self.router.instance.vrid:
+            self.apply(self.router.receive(packet, self.lan.now))
+
+
+class FakeLan:
+    """A segment and a clock; `run_for` advances time, delivering packets and firing timers in order."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.nodes: list[Node] = []
+        self._queue: list[tuple[int, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+
+    def add(self, name: str, instance: VrrpInstance, address: str) -> Node:
+        node = Node(self, name, IPv4Address(address), VirtualRouter(instance, IPv4Address(address)))
+        self.nodes.append(node)
+        return node
+
+    def start(self, node: Node, **kwargs: set[str]) -> None:
+        node.apply(node.router.start(self.now, **kwargs))
+
+    def schedule(self, at: int, callback: Callable[[], None]) -> None:
+        heapq.heappush(self._queue, (at, next(self._order), callback))
+
+    def broadcast(self, sender: Node, data: bytes) -> None:
+        for node in self.nodes:
+            if node is not sender:
+                self.schedule(self.now + LATENCY, lambda node=node: node.receive(data))
+
+    def run_for(self, duration: int) -> None:
+        self.run_until(self.now + duration)
+
+    def run_until(self, end: int) -> None:
+        while self._queue and self._queue[0][0] <= end:
+            at, _, callback = heapq.heappop(self._queue)
+            self.now = max(self.now, at)
+            callback()
+        self.now = end
+
+    def masters(self) -> list[Node]:
+        return [node for node in self.nodes if node.state == VrrpState.MASTER]
+
+    @staticmethod
+    def when(node: Node, text: str) -> int | None:
+        """When `node` first logged a line containing `text`."""
+        return next((t for t, line in zip(node.log_times, node.logs, strict=True) if text in line), None)
