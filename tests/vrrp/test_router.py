@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from hapair.config.keepalived.model.vrrp import VrrpState
-from hapair.vrrp.actions import ArmTimer, Log, Notify, NotifyEvent, RemoveVips, SendAdvert
+from hapair.vrrp.actions import (
+    Action,
+    ArmTimer,
+    Log,
+    Notify,
+    NotifyEvent,
+    RemoveVips,
+    SendAdvert,
+    SendGratuitousArps,
+)
+from hapair.vrrp.router import VirtualRouter
 
 from .fakelan import SECOND, FakeLan, Node, read_instance
 
@@ -94,10 +104,10 @@ def test_the_address_owner_with_state_master_takes_over_at_once(lan, node):
     assert "(VI_1) Entering BACKUP STATE (init)" not in a.logs
 
 
-def test_a_non_owner_with_state_master_still_waits_in_backup_for_one_advert_and_the_minimum_skew(lan, node):
+def test_a_non_owner_with_state_master_still_waits_the_whole_master_down_interval(lan, node):
     a = node(A, config(priority=150, state="MASTER"))
     assert "(VI_1) Entering BACKUP STATE (init)" in a.logs
-    lan.run_until(SECOND + SECOND // 256 - 1)
+    lan.run_until(3 * SECOND + skew(150) - 1)
     assert a.state == VrrpState.BACKUP
     lan.run_for(1)
     assert a.state == VrrpState.MASTER
@@ -363,3 +373,58 @@ def test_counters_follow_the_traffic(lan, node):
     assert a.router.stats.become_master == 1
     assert a.router.stats.advert_sent == len(a.sent)
     assert b.router.stats.advert_rcvd == len([t for t, _ in a.sent if t >= 0])
+
+
+def reload(lan: FakeLan, node: Node, text: str, tmp_path: Path) -> list[Action]:
+    """Replace `node`'s router by one read from `text` that resumes from it, as a SIGHUP does."""
+    old = node.router
+    node.apply(old.advertise_before_reload())
+    node.router = VirtualRouter(read_instance(text, str(node.address), tmp_path), node.address)
+    actions = node.router.resume(old, lan.now, faults=set(), waiting=set())
+    node.apply(actions)
+    return actions
+
+
+def test_a_reloaded_master_stays_master_with_its_addresses_and_advertises_at_once(lan, node, tmp_path):
+    a = node(A, config(priority=150))
+    b = node(B, config(priority=100))
+    lan.run_for(10 * SECOND)
+    sent = len(a.sent)
+    actions = reload(lan, a, config(priority=150), tmp_path)
+    assert not any(isinstance(action, RemoveVips) for action in actions)
+    assert not any(isinstance(action, SendGratuitousArps) for action in actions)
+    assert a.router.state == VrrpState.MASTER and a.holds_vips
+    lan.run_for(1)
+    assert len(a.sent) == sent + 2  # the advert before reading the configuration, and one at once after
+    lan.run_for(10 * SECOND)
+    assert (a.state, b.state) == (VrrpState.MASTER, VrrpState.BACKUP)
+    assert a.router.stats.become_master == 1
+
+
+def test_a_reload_removes_dropped_addresses_and_announces_new_ones(lan, node, tmp_path):
+    a = node(A, config(priority=150, vips=("10.77.0.100/24", "10.77.0.101/24")))
+    lan.run_for(5 * SECOND)
+    actions = reload(lan, a, config(priority=150, vips=("10.77.0.100/24", "10.77.0.102/24")), tmp_path)
+    removed = next(action for action in actions if isinstance(action, RemoveVips))
+    assert [str(address.address) for address in removed.addresses] == ["10.77.0.101/24"]
+    assert SendGratuitousArps(5) in actions
+
+
+def test_a_reloaded_backup_stays_backup_without_a_new_init(lan, node, tmp_path):
+    a = node(A, config(priority=150))
+    b = node(B, config(priority=100))
+    lan.run_for(10 * SECOND)
+    reload(lan, b, config(priority=100), tmp_path)
+    assert b.state == VrrpState.BACKUP
+    assert b.logs.count("(VI_1) Entering BACKUP STATE (init)") == 1
+    lan.run_for(10 * SECOND)
+    assert (a.state, b.state) == (VrrpState.MASTER, VrrpState.BACKUP)
+
+
+def test_an_instance_gone_from_the_configuration_hands_over_and_notifies_fault(lan, node):
+    a = node(A, config(priority=150))
+    lan.run_for(5 * SECOND)
+    actions = a.router.retire(lan.now)
+    assert any(isinstance(action, SendAdvert) and action.advert.priority == 0 for action in actions)
+    assert any(isinstance(action, RemoveVips) for action in actions)
+    assert Notify(NotifyEvent.FAULT, 150) in actions

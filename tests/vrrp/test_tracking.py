@@ -69,6 +69,30 @@ def test_at_start_the_first_failure_counts_whatever_fall_is() -> None:
     )
 
 
+def test_a_script_that_never_reported_is_still_waiting_after_a_reload() -> None:
+    old = ScriptState(VrrpScript("chk", rise=2))
+    new = ScriptState(VrrpScript("chk", rise=3))
+    assert new.carry_over(old) is None
+    assert (new.ok, new.result) == (None, 2)
+
+
+def test_a_good_script_stays_good_across_a_reload_with_other_rise_and_fall() -> None:
+    old = ScriptState(VrrpScript("chk", rise=2, fall=2))
+    feed(old, OK)
+    new = ScriptState(VrrpScript("chk", rise=3, fall=4))
+    assert new.carry_over(old) == "VRRP_Script(chk) considered successful on reload"
+    assert (new.ok, new.result) == (True, 6)
+    assert new.record(FAIL).became_ok is None  # one failure of four
+
+
+def test_a_failed_script_stays_failed_across_a_reload() -> None:
+    old = ScriptState(VrrpScript("chk"))
+    feed(old, FAIL)
+    new = ScriptState(VrrpScript("chk", rise=2))
+    assert new.carry_over(old) == "VRRP_Script(chk) considered unsuccessful on reload"
+    assert (new.ok, new.result) == (False, 0)
+
+
 def test_a_good_script_fails_after_fall_consecutive_failures() -> None:
     state = ScriptState(VrrpScript("chk", rise=2, fall=3))
     state.record(OK)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from types import TracebackType
 
 from pyroute2.netlink.rtnl import RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR
 from pyroute2.netlink.rtnl.ifaddrmsg import (
@@ -21,6 +20,7 @@ from pyroute2.netlink.rtnl.ifaddrmsg import (
 
 from hapair.config.keepalived.model.addresses import INFINITY_LIFE_TIME, IpAddress
 
+from .resource import Resource
 from .rtnl import Rtnetlink, interface_index, local_address
 
 Attribute = list[object]
@@ -85,7 +85,7 @@ def address_message(address: IpAddress, index: int, attributes: list[Attribute])
     return message
 
 
-class AddressManager:
+class AddressManager(Resource):
     """Adds and removes the addresses keepalived would, in the current network namespace. Interface
     indexes are cached by name and looked up again when the kernel no longer knows the cached one.
 
@@ -150,14 +150,3 @@ class AddressManager:
 
     def close(self) -> None:
         self._rtnl.close()
-
-    def __enter__(self) -> AddressManager:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -7,8 +7,8 @@ import fcntl
 import socket
 import struct
 from ipaddress import IPv4Address
-from types import TracebackType
 
+from .resource import Resource
 from .vrrp_socket import discard_input
 
 ETH_P_ARP = 0x0806
@@ -32,7 +32,7 @@ def gratuitous_arp_frame(mac: bytes, address: IPv4Address) -> bytes:
     return ethernet + arp + mac + address.packed + BROADCAST_MAC + address.packed
 
 
-class ArpSender:
+class ArpSender(Resource):
     """Sends gratuitous ARPs on one interface (AF_PACKET, bound to it, receiving nothing)."""
 
     def __init__(self, ifname: str) -> None:
@@ -71,14 +71,3 @@ class ArpSender:
 
     def close(self) -> None:
         self._socket.close()
-
-    def __enter__(self) -> ArpSender:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -9,10 +9,11 @@ import itertools
 import os
 import socket
 from collections.abc import Iterator
-from types import TracebackType
 
 from pyroute2 import IPRSocket
 from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, nlmsg
+
+from .resource import Resource
 
 
 def local_address(message: nlmsg) -> str | None:
@@ -33,7 +34,7 @@ def is_error(reply: nlmsg) -> bool:
     return reply["header"]["type"] == NLMSG_ERROR
 
 
-class Rtnetlink:
+class Rtnetlink(Resource):
     """A synchronous rtnetlink conversation in the current network namespace: requests answered by an
     acknowledgement, and dumps."""
 
@@ -71,14 +72,3 @@ class Rtnetlink:
 
     def close(self) -> None:
         self._socket.close()
-
-    def __enter__(self) -> Rtnetlink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -8,9 +8,10 @@ import ctypes
 import socket
 import struct
 from ipaddress import IPv4Address
-from types import TracebackType
 
 from hapair.vrrp.packet import VRRP_GROUP, VRRP_PROTOCOL
+
+from .resource import Resource
 
 IP_MULTICAST_ALL = 49  # not in Python's socket module
 SO_ATTACH_FILTER = 26
@@ -78,7 +79,7 @@ def _open_sender(ifname: str, ifindex: int, *, multicast: bool) -> socket.socket
     return sock
 
 
-class VrrpSocket:
+class VrrpSocket(Resource):
     """The VRRP sockets of one interface, non-blocking.
 
     Multicast (no `unicast_source`): the receiving socket joins `group` on the interface and is bound to
@@ -119,14 +120,3 @@ class VrrpSocket:
     def close(self) -> None:
         self._receiver.close()
         self._sender.close()
-
-    def __enter__(self) -> VrrpSocket:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

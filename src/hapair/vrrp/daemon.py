@@ -32,6 +32,7 @@ from .support import unsupported_features
 from .tracking import InitState, ScriptState
 
 SIGJSON = signal.SIGRTMIN + 2
+FATAL_SEVERITIES = (Severity.FILE_NOT_FOUND, Severity.BAD_IF, Severity.FATAL)
 EXIT_CONFIG = 1  # the configuration cannot run (keepalived: KEEPALIVED_EXIT_CONFIG)
 
 
@@ -180,9 +181,11 @@ class VrrpDaemon:
 
 
 def _fatal(result: LoadResult) -> bool:
-    if result.stopped or result.missing_parameter:
+    """Whether keepalived would not run this configuration: reading stopped, a keyword lacks its
+    parameter, a file or interface is missing, or the VRRP process would exit at completion."""
+    if result.stopped or result.missing_parameter or not result.config.vrrp.runnable:
         return True
-    return any(d.severity >= Severity.FATAL_ERROR for d in result.report)
+    return any(d.severity in FATAL_SEVERITIES for d in result.report)
 
 
 def _umask(config: KeepalivedConfig) -> int:
@@ -234,22 +237,15 @@ class RouterSnapshot:
         )
 
 
-_INIT_STATES = {
-    InitState.INIT: dumps.ScriptInitState.INIT,
-    InitState.FAILED: dumps.ScriptInitState.FAILED,
-    InitState.DONE: dumps.ScriptInitState.DONE,
-}
-
-
 @dataclass(frozen=True)
 class ScriptSnapshot:
     result: int
-    init_state: dumps.ScriptInitState
+    init_state: InitState
     state: dumps.ScriptState
 
     @classmethod
     def of(cls, state: ScriptState) -> ScriptSnapshot:
-        return cls(state.result, _INIT_STATES[state.init_state], dumps.ScriptState.IDLE)
+        return cls(state.result, state.init_state, dumps.ScriptState.IDLE)
 
 
 def run_daemon(options: DaemonOptions, logger: logging.Logger) -> int:

@@ -62,6 +62,7 @@ from hapair.config.keepalived.model.vrrp import (
 from hapair.config.keepalived.numbers import TIMER_HZ
 
 from .stats import Stats
+from .tracking import InitState
 
 DEFAULT_INTERFACE = "eth0"  # keepalived's DFLT_INT
 DEFAULT_UMASK = 0o177  # S_IXUSR | S_IRWXG | S_IRWXO
@@ -94,15 +95,6 @@ _CHECKSUM_COMPAT_NAMES = {
 }
 
 
-class ScriptInitState(Enum):
-    """Where a vrrp_script is in its start-up (keepalived's SCRIPT_INIT_STATE_*)."""
-
-    INIT = auto()  # no result yet
-    FAILED = auto()  # no result yet, and `init_fail` counts it as failed
-    INIT_RELOAD = auto()  # no result yet since a reload
-    DONE = auto()
-
-
 class ScriptState(Enum):
     """Whether a vrrp_script's command is running (keepalived's SCRIPT_STATE_*)."""
 
@@ -113,10 +105,9 @@ class ScriptState(Enum):
 
 
 _INIT_STATE_NAMES = {
-    ScriptInitState.INIT: "INIT",
-    ScriptInitState.FAILED: "INIT/FAILED",
-    ScriptInitState.INIT_RELOAD: "INIT/RELOAD",
-    ScriptInitState.DONE: "unknown",
+    InitState.INIT: "INIT",
+    InitState.FAILED: "INIT/FAILED",
+    InitState.DONE: "unknown",
 }
 _SCRIPT_STATE_NAMES = {
     ScriptState.IDLE: "idle",
@@ -150,7 +141,7 @@ class ScriptView(Protocol):
     """A vrrp_script's state. `result` counts as keepalived's does: GOOD from `rise` up to rise+fall-1."""
 
     result: int
-    init_state: ScriptInitState
+    init_state: InitState
     state: ScriptState
 
 
@@ -954,7 +945,7 @@ def _sync_group_lines(group: VrrpSyncGroup, view: SyncGroupView) -> list[str]:
 def _script_lines(script: VrrpScript, view: ScriptView | None) -> list[str]:
     if view is None:
         result = 0 if script.init_fail else script.rise - 1
-        init_state = ScriptInitState.FAILED if script.init_fail else ScriptInitState.INIT
+        init_state = InitState.FAILED if script.init_fail else InitState.INIT
         state = ScriptState.IDLE
     else:
         result, init_state, state = view.result, view.init_state, view.state
@@ -1165,7 +1156,6 @@ def _join(lines: Iterable[str]) -> str:
 __all__ = [
     "InterfaceView",
     "RouterView",
-    "ScriptInitState",
     "ScriptState",
     "ScriptView",
     "SyncGroupView",

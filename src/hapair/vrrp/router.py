@@ -136,10 +136,9 @@ class VirtualRouter:
             self.state = VrrpState.BACKUP
             self.down_timer_us = 1
         else:
-            if self.wantstate == VrrpState.MASTER:
-                self.down_timer_us = self.master_advert_int_us + self.skew_us(255)
-            else:
-                self.down_timer_us = self.master_down_us()
+            # keepalived waits one advert only for a sync group member wanting MASTER in a BACKUP group;
+            # a lone instance with state MASTER waits the whole Master_Down_Interval (run1_nodeA: 3 s)
+            self.down_timer_us = self.master_down_us()
             if is_up and not self.waiting:
                 self.state = VrrpState.BACKUP
                 self._log(f"({self.name}) Entering BACKUP STATE (init)")

@@ -120,6 +120,8 @@ class Runtime:
 
     def start(self, previous: Runtime | None = None) -> None:
         """Start every router (taking over the matching ones of `previous` after a reload) and the scripts."""
+        if previous is not None:
+            self._carry_over_scripts(previous)
         now = self.now()
         for name, router in self.routers.items():
             result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
@@ -136,6 +138,14 @@ class Runtime:
         for state in self.scripts.values():
             script = next(s for s in self.config.vrrp.scripts if s.name == state.name)
             self._script_tasks.append(asyncio.ensure_future(self._run_script(script)))
+
+    def _carry_over_scripts(self, previous: Runtime) -> None:
+        """Scripts kept across a reload keep their results, so that their instances keep their state."""
+        for name, state in self.scripts.items():
+            old = previous.scripts.get(name)
+            line = state.carry_over(old) if old is not None else None
+            if line is not None:
+                self._log(line)
 
     def matching(self, instance: VrrpInstance) -> VirtualRouter | None:
         """The router that a reloaded `instance` continues (keepalived's vrrp_exist: same VRID, family,

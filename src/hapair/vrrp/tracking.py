@@ -85,6 +85,25 @@ class ScriptState:
         log.append(f"VRRP_Script({self.name}) {verdict}")
         return ScriptReport(success, tuple(log))
 
+    def carry_over(self, old: ScriptState) -> str | None:
+        """Continue `old`, this script before a reload (keepalived's clear_diff_script): its status is kept,
+        its result counter rescaled to this rise and fall; the line keepalived logs, if any."""
+        if old.init_state is InitState.INIT:
+            self.init_state = InitState.INIT
+            self.result = self.rise - 1
+            return None
+        full = self.rise + self.fall - 1
+        if old.result < old.rise:
+            self.result = 0 if old.result == 0 else max(0, self.rise - (old.rise - old.result))
+            verdict = "unsuccessful"
+        else:
+            at_full = old.result == old.rise + old.fall - 1
+            self.result = full if at_full else min(full, self.rise + old.result - old.rise)
+            verdict = "successful"
+        self.last_status = old.last_status
+        self.init_state = InitState.DONE
+        return f"VRRP_Script({self.name}) considered {verdict} on reload"
+
     def count_success(self) -> bool:
         """Count a success; True when the script has just become good."""
         if self.result < self.rise - 1:

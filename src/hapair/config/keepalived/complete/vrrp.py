@@ -95,14 +95,8 @@ class _VrrpCompletion:
     # -- the sequence ----------------------------------------------------------------------------------
     def run(self) -> None:
         self.check_script_security()
-        instances = self.completion.each(self.data.instances)
-        if not all(self.minimal_configuration(instance) for instance in instances):
-            return
-        self.link_sync_groups()
-        for instance in self.completion.each(self.data.instances):
-            if not self.complete_instance(instance):
-                return
-        if self.vrid_conflicts():
+        self.data.runnable = self.complete_instances()
+        if not self.data.runnable:
             return
         self.check_vmac_conflicts()
         self.set_source_addresses()
@@ -161,6 +155,16 @@ class _VrrpCompletion:
         if not script_allowed(flags):
             setattr(notify, kind, None)
         return flags
+
+    def complete_instances(self) -> bool:
+        """keepalived's vrrp_complete_init up to the VRID checks: False where the VRRP process exits."""
+        instances = self.completion.each(self.data.instances)
+        if not all(self.minimal_configuration(instance) for instance in instances):
+            return False
+        self.link_sync_groups()
+        if not all(self.complete_instance(i) for i in self.completion.each(self.data.instances)):
+            return False
+        return not self.vrid_conflicts()
 
     # -- chk_min_cfg -----------------------------------------------------------------------------------
     def minimal_configuration(self, instance: VrrpInstance) -> bool:

@@ -401,6 +401,7 @@ class VrrpData:
     use_process_cmdline: bool = False
     use_process_comm: bool = False
     # facts of the reading
+    runnable: bool = True  # False: keepalived's VRRP process would exit (vrrp_complete_init failed)
     nonexistent_interface: bool = False  # an interface that does not exist was named
     created_interfaces: list[str] = field(default_factory=list)  # missing ones kept (dynamic_interfaces)
     # built by the completion: which instances each interface affects

@@ -1,0 +1,116 @@
+"""The `hapair vrrp` process on one host: start-up refusals, the dump signals, a reload that fails, the pid
+file and the stop sequence."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.topology import HAPAIR, Daemon, Host, Lan, wait_until
+
+pytestmark = pytest.mark.netns
+
+INSTANCE = """
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 77
+    priority 150
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass secret12
+    }
+    virtual_ipaddress {
+        10.101.1.10/24
+    }
+}
+"""
+
+
+def start(host: Host, config: str, *, env: dict[str, str] | None = None) -> Daemon:
+    directory = host.lan.directory
+    path = directory / "keepalived.conf"
+    path.write_text(config)
+    args = [HAPAIR, "vrrp", "-n", "-l", "-G", "-f", str(path), "-p", str(directory / "vrrp.pid")]
+    return host.start(args, log_name="vrrp.log", env=env)
+
+
+@pytest.fixture
+def node(lan: Lan) -> Host:
+    return lan.host("n1", "10.101.1.11")
+
+
+def test_a_master_logs_keepalived_lines_with_its_console_time_stamp(node):
+    daemon = start(node, INSTANCE)
+    daemon.wait_for("(VI_1) Entering MASTER STATE")
+    first = daemon.log().splitlines()[0]
+    assert first.endswith(": Starting hapair VRRP v0.1.0 (keepalived 2.2.7 compatible)")
+    stamp = first.split(": ", 1)[0]
+    assert len(stamp.split()) == 5  # Thu Nov 26 04:51:58 2026
+    assert "10.101.1.10" in node.addresses()
+    assert (node.lan.directory / "vrrp.pid").read_text().strip() == str(daemon.pid)
+
+
+def test_stop_drops_the_addresses_removes_the_pid_file_and_exits_zero(node):
+    daemon = start(node, INSTANCE)
+    daemon.wait_for("(VI_1) Entering MASTER STATE")
+    assert daemon.stop() == 0
+    assert daemon.lines()[-1] == "Stopped"
+    assert "10.101.1.10" not in node.addresses()
+    assert not (node.lan.directory / "vrrp.pid").exists()
+
+
+def test_a_configuration_it_cannot_run_is_refused_with_its_place(node):
+    config = INSTANCE + "vrrp_sync_group G1 {\n group {\n VI_1\n }\n}\n"
+    daemon = start(node, config)
+    assert daemon.process.wait(30) == 1
+    path = node.lan.directory / "keepalived.conf"
+    assert f"({path}: Line 16) vrrp_sync_group G1 is not supported by hapair yet" in daemon.lines()
+
+
+def test_a_configuration_keepalived_would_not_run_is_refused(node):
+    daemon = start(node, INSTANCE.replace("virtual_router_id 77", ""))
+    assert daemon.process.wait(30) == 1
+    assert any("(VI_1) the virtual router id must be set" in line for line in daemon.lines())
+
+
+def test_a_reload_that_fails_keeps_the_running_configuration(node):
+    daemon = start(node, INSTANCE)
+    daemon.wait_for("(VI_1) Entering MASTER STATE")
+    (node.lan.directory / "keepalived.conf").write_text(INSTANCE.replace("virtual_router_id 77", ""))
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for("Reload failed - keeping the running configuration")
+    assert "10.101.1.10" in node.addresses()
+    daemon.wait_for("(VI_1) Entering MASTER STATE")
+    assert daemon.lines().count("(VI_1) Entering MASTER STATE") == 1
+    assert daemon.stop() == 0
+
+
+def test_the_dump_signals_write_keepalived_files_in_tmpdir(node, tmp_path):
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    daemon = start(node, INSTANCE, env={**os.environ, "TMPDIR": str(dumps)})
+    daemon.wait_for("(VI_1) Entering MASTER STATE")
+    for signum, name in ((signal.SIGUSR1, "data"), (signal.SIGUSR2, "stats"), (signal.SIGRTMIN + 2, "json")):
+        daemon.signal(signum)
+        wait_until((dumps / f"keepalived.{name}").exists, 10, f"keepalived.{name}")
+    daemon.wait_for(f"Printing VRRP as json for process({daemon.pid}) on signal")
+    data = (dumps / "keepalived.data").read_text().splitlines()
+    assert " VRRP Instance = VI_1" in data
+    assert "   State = MASTER" in data
+    assert (dumps / "keepalived.stats").read_text().startswith("VRRP Instance: VI_1\n")
+    (instance,) = json.loads((dumps / "keepalived.json").read_text())
+    assert instance["data"]["state"] == 2
+    assert instance["stats"]["become_master"] == 1
+
+
+def test_a_missing_configuration_file_is_refused(node: Host):
+    args = [HAPAIR, "vrrp", "-n", "-l", "-G", "-f", "/nonexistent/keepalived.conf", "-p", "/nonexistent.pid"]
+    result = node.run(args)
+    assert result.returncode == 1
+    assert Path("/nonexistent.pid").exists() is False
