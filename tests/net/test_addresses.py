@@ -44,6 +44,19 @@ def child_add_then_remove(ifname: str) -> None:
             )
 
 
+def child_prepared_add_then_remove(ifname: str) -> None:
+    with AddressManager() as manager:
+        for address in (VIP, PEERED):
+            manager.prepare(address, ifname)
+            manager.add(address, ifname)
+            manager.add(address, ifname)
+            print(
+                manager.present(address, ifname),
+                manager.remove(address, ifname),
+                manager.remove(address, ifname),
+            )
+
+
 def child_missing_interface() -> None:
     with AddressManager() as manager:
         try:
@@ -104,6 +117,13 @@ def test_remove_says_whether_the_address_was_there(pair, spawn):
 
 
 @pytest.mark.netns
+def test_prepared_requests_add_and_remove_as_the_built_ones_do(pair, spawn):
+    assert spawn(pair.a, child_prepared_add_then_remove, "va").finish() == [
+        "True True False",
+        "True True False",
+    ]
+
+
 def test_missing_interface_refuses_add_and_has_nothing_to_remove(pair, spawn):
     assert spawn(pair.a, child_missing_interface).finish() == [str(errno.ENODEV), "False False"]
 

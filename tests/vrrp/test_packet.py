@@ -19,6 +19,7 @@ from hapair.vrrp.packet import (
     decode_ipv4,
     encode_ipv4,
     internet_checksum,
+    with_ident,
 )
 
 NODE_A = IPv4Address("10.77.0.1")
@@ -318,3 +319,13 @@ def test_no_checksum_form_for_an_unknown_version():
     data = bytearray(KEEPALIVED_V3_MULTICAST)
     data[20] = 0x41
     assert checksum_form(decode_ipv4(bytes(data))) is None
+
+
+def test_with_ident_changes_the_ip_id_and_keeps_the_header_checksum_right():
+    advert = Advertisement(2, 77, 150, (IPv4Address("10.77.0.100"),), 1_000_000, 1, b"secret12")
+    source, destination = IPv4Address("10.77.0.1"), IPv4Address("224.0.0.18")
+    once = encode_ipv4(advert, source=source, destination=destination, ident=1)
+    for ident in (2, 0x1234, 0xFFFF):
+        assert with_ident(once, ident) == encode_ipv4(
+            advert, source=source, destination=destination, ident=ident
+        )

@@ -96,6 +96,15 @@ class AddressManager(Resource):
     def __init__(self) -> None:
         self._rtnl = Rtnetlink()
         self._indexes: dict[str, int] = {}
+        self._prepared: dict[tuple[str, int, str], bytes] = {}  # (ifname, kind, address) -> request
+
+    def prepare(self, address: IpAddress, ifname: str) -> None:
+        """Build the add and remove requests for the address now, so that `add` and `remove` only send
+        them (the way to taking over a virtual address stays short)."""
+        index = self._index(ifname)
+        for kind, attributes in ((RTM_NEWADDR, add_attributes), (RTM_DELADDR, remove_attributes)):
+            message = address_message(address, index, attributes(address))
+            self._prepared[(ifname, kind, str(address.address))] = self._rtnl.encode(message, kind)
 
     def add(self, address: IpAddress, ifname: str) -> None:
         """Add the address; an address already there (EEXIST) is left as it is."""
@@ -131,8 +140,13 @@ class AddressManager(Resource):
     ) -> bool:
         """Send the request, looking the interface up again once if the kernel no longer knows its cached
         index. True if the kernel did it, False if it answered with the tolerated error."""
-        code = self._rtnl.request(address_message(address, self._index(ifname), attributes), kind)
+        prepared = self._prepared.get((ifname, kind, str(address.address)))
+        if prepared is not None:
+            code = self._rtnl.request_encoded(prepared)
+        else:
+            code = self._rtnl.request(address_message(address, self._index(ifname), attributes), kind)
         if code == errno.ENODEV:
+            self._prepared = {key: data for key, data in self._prepared.items() if key[0] != ifname}
             index = self._index(ifname, fresh=True)
             code = self._rtnl.request(address_message(address, index, attributes), kind)
         if code == tolerated:

@@ -8,12 +8,14 @@ import contextlib
 import logging
 import os
 import platform
+import selectors
 import signal
 import tempfile
 import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
+from types import FrameType
 
 from .. import __version__
 from ..config.keepalived.diagnostics import Severity
@@ -32,6 +34,7 @@ from .support import unsupported_features
 from .tracking import InitState, ScriptState
 
 SIGJSON = signal.SIGRTMIN + 2
+_SELECTOR_WAIT = selectors.DefaultSelector.select.__code__  # where the idle event loop waits
 FATAL_SEVERITIES = (Severity.FILE_NOT_FOUND, Severity.BAD_IF, Severity.FATAL)
 EXIT_CONFIG = 1  # the configuration cannot run (keepalived: KEEPALIVED_EXIT_CONFIG)
 
@@ -81,7 +84,7 @@ class VrrpDaemon:
                 watching = asyncio.ensure_future(self._watch_links(watcher))
                 await self._stopping.wait()
                 watching.cancel()
-            self._stop()
+            runtime.close()
             await asyncio.wait_for(runner.wait_all(), timeout=5)
         self.log("Stopped")
         return 0
@@ -106,17 +109,29 @@ class VrrpDaemon:
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self._stopping.set)
+            signal.signal(signum, self._on_stop_signal)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
         loop.add_signal_handler(signal.SIGUSR1, self._write_data)
         loop.add_signal_handler(signal.SIGUSR2, self._write_stats)
         loop.add_signal_handler(SIGJSON, self._write_json)
 
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT, as Python delivers it: when it interrupts the event loop waiting in its selector,
+        nothing of ours is half done, so the masters hand over at once (going through the loop first costs
+        several milliseconds of failover); otherwise the stop waits for the loop's next turn."""
+        if frame is not None and frame.f_code is _SELECTOR_WAIT:
+            self._stop()
+        else:
+            asyncio.get_running_loop().call_soon_threadsafe(self._stop)
+
     def _stop(self) -> None:
-        self.log("Stopping")
+        """SIGTERM/SIGINT: the masters hand over at once, from the signal handler; the rest of the stop
+        sequence follows in `run`."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
         if self.runtime is not None:
             self.runtime.stop()
-            self.runtime.close()
 
     def _reload(self) -> None:
         """SIGHUP: re-read the configuration; matched instances keep their state and addresses. A

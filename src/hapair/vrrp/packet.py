@@ -209,6 +209,22 @@ def _ip_header(
     return header(internet_checksum(header(0)))
 
 
+_IDENT_AND_CHECKSUM = struct.Struct("!H4xH")  # bytes 4-11 of the IP header: ID, (flags, TTL, proto), checksum
+
+
+def with_ident(packet: bytes, ident: int) -> bytes:
+    """An encoded packet with another IP ID and its header checksum updated (RFC 1624), so that an advert
+    encoded once can be sent again and again as keepalived sends it, each with the next ID."""
+    if not 1 <= ident <= 0xFFFF:
+        raise ValueError(f"IP ID {ident} is not in 1-65535")
+    old_ident, old_checksum = _IDENT_AND_CHECKSUM.unpack_from(packet, 4)
+    total = (~old_checksum & 0xFFFF) + (~old_ident & 0xFFFF) + ident
+    total = (total & 0xFFFF) + (total >> 16)
+    total = (total & 0xFFFF) + (total >> 16)
+    checksum = ~total & 0xFFFF
+    return packet[:4] + struct.pack("!H", ident) + packet[6:10] + struct.pack("!H", checksum) + packet[12:]
+
+
 @dataclass(frozen=True)
 class ReceivedPacket:
     """A received IPv4 VRRP packet, every field as it came (nothing is validated here but the minimum

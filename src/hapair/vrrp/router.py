@@ -85,6 +85,7 @@ class VirtualRouter:
         self.waiting: set[str] = set()  # weight-0 scripts that have not reported yet
         self._actions: list[Action] = []
         self._armed: int | None = None
+        self._adverts: dict[int, Advertisement] = {}
 
     # ----- derived values
 
@@ -565,7 +566,14 @@ class VirtualRouter:
 
     # ----- output
 
-    def _advert(self, priority: int) -> Advertisement:
+    def advert(self, priority: int) -> Advertisement:
+        """The instance's advertisement at `priority` (kept: the same object each time)."""
+        advert = self._adverts.get(priority)
+        if advert is None:
+            advert = self._adverts[priority] = self._build_advert(priority)
+        return advert
+
+    def _build_advert(self, priority: int) -> Advertisement:
         instance = self.instance
         v2 = instance.version == 2
         return Advertisement(
@@ -579,7 +587,7 @@ class VirtualRouter:
         )
 
     def _send_advert(self, priority: int) -> None:
-        self._actions.append(SendAdvert(self._advert(priority)))
+        self._actions.append(SendAdvert(self.advert(priority)))
         self.stats.advert_sent += 1
 
     def _send_link_update(self, repeat: int) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -31,7 +32,7 @@ from .actions import (
     SetVips,
 )
 from .commands import ScriptRunner
-from .packet import PacketTooShort, decode_ipv4, encode_ipv4
+from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, with_ident
 from .router import VirtualRouter
 from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
 
@@ -75,7 +76,9 @@ class Runtime:
         addresses: AddressManager,
     ) -> None:
         self.config = config
-        self._log = log
+        self._write_log = log
+        self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
+        self._packets: dict[tuple[object, ...], bytes] = {}  # encoded adverts, by what they depend on
         self.detail = detail
         self.runner = runner
         self.addresses = addresses
@@ -114,6 +117,7 @@ class Runtime:
         try:
             for router in self.routers.values():
                 self._open_socket(router)
+                self._prepare_addresses(router)
         except OSError as error:
             self.close()
             raise StartError(f"cannot open a VRRP socket: {error.strerror}") from error
@@ -180,12 +184,14 @@ class Runtime:
             self._carry_out(router, router.retire(now))
 
     def stop(self) -> None:
-        """SIGTERM: masters hand over with priority 0 and drop their addresses; notify STOP."""
+        """SIGTERM: `Stopping`; masters hand over with priority 0 and drop their addresses; notify STOP."""
         self._stopped = True
         now = self.now()
+        with self._logs_held_back():
+            self._log("Stopping")
+            for router in self.routers.values():
+                self._carry_out(router, router.stop(now))
         self.runner.terminate_all()
-        for router in self.routers.values():
-            self._carry_out(router, router.stop(now))
 
     def close(self) -> None:
         """Let go of sockets, timers and script loops (the routers' state is left as it is)."""
@@ -285,6 +291,14 @@ class Runtime:
         self._by_vrid[key][instance.vrid] = router
         self._socket_of[router.name] = key
 
+    def _prepare_addresses(self, router: VirtualRouter) -> None:
+        """Build the address requests now, and the adverts of the instance's priorities so far."""
+        for address in router.addresses:
+            self.addresses.prepare(address, self._interface_of(router, address))
+        for priority in {router.effective_priority, 0}:
+            for destination in self._destinations(router):
+                self._encoded(router, router.advert(priority), destination)
+
     def _readable(self, key: SocketKey) -> None:
         sock = self._sockets.get(key)
         while sock is not None and (data := sock.receive()) is not None:
@@ -304,45 +318,59 @@ class Runtime:
 
     # ----- carrying out actions
 
-    def _carry_out(self, router: VirtualRouter, actions: Iterable[Action]) -> None:
-        for action in actions:
-            match action:
-                case SendAdvert(advert):
-                    self._send(router, advert)
-                case SetVips(addresses):
-                    self._set_addresses(router, addresses)
-                case RemoveVips(addresses, _force):
-                    self._remove_addresses(router, addresses)
-                case SendGratuitousArps(repeat):
-                    self._send_gratuitous_arps(router, repeat)
-                case Notify(event, priority):
-                    self._notify(router, event, priority)
-                case Log(text, detail):
-                    if self.detail or not detail:
-                        self._log(text)
-                case ArmTimer(at):
-                    self._arm(router, at)
+    def _log(self, text: str) -> None:
+        if self._deferred is not None:
+            self._deferred.append(text)
+        else:
+            self._write_log(text)
 
-    def _send(self, router: VirtualRouter, advert: object) -> None:
+    @contextmanager
+    def _logs_held_back(self) -> Iterator[None]:
+        """Write the log lines of the block after it, in order, so that the adverts and addresses of a
+        take-over or a stop are not held up by writing logs."""
+        if self._deferred is not None:
+            yield
+            return
+        self._deferred = []
+        try:
+            yield
+        finally:
+            lines, self._deferred = self._deferred, None
+            for line in lines:
+                self._write_log(line)
+
+    def _carry_out(self, router: VirtualRouter, actions: Iterable[Action]) -> None:
+        with self._logs_held_back():
+            for action in actions:
+                self._carry_out_one(router, action)
+
+    def _carry_out_one(self, router: VirtualRouter, action: Action) -> None:
+        match action:
+            case SendAdvert(advert):
+                self._send(router, advert)
+            case SetVips(addresses):
+                self._set_addresses(router, addresses)
+            case RemoveVips(addresses, _force):
+                self._remove_addresses(router, addresses)
+            case SendGratuitousArps(repeat):
+                self._send_gratuitous_arps(router, repeat)
+            case Notify(event, priority):
+                self._notify(router, event, priority)
+            case Log(text, detail):
+                if self.detail or not detail:
+                    self._log(text)
+            case ArmTimer(at):
+                self._arm(router, at)
+
+    def _send(self, router: VirtualRouter, advert: Advertisement) -> None:
         instance = router.instance
         sock = self._sockets.get(self._socket_of[router.name])
         if sock is None:
             return
         ident = self._ident.get(router.name, 0) % 0xFFFF + 1
         self._ident[router.name] = ident
-        ttl = instance.ttl if instance.unicast and instance.ttl >= 0 else 255
-        group = self._group(instance)
-        destinations = [peer.address for peer in instance.unicast_peers] if instance.unicast else [group]
-        for destination in destinations:
-            assert isinstance(destination, IPv4Address)
-            packet = encode_ipv4(
-                advert,  # type: ignore[arg-type]
-                source=router.source,
-                destination=destination,
-                ttl=ttl,
-                ident=ident,
-                checksum_destination=group if router.uses_old_unicast_checksum else None,
-            )
+        for destination in self._destinations(router):
+            packet = with_ident(self._encoded(router, advert, destination), ident)
             try:
                 sock.send(packet, destination)
             except OSError as error:
@@ -354,6 +382,27 @@ class Runtime:
                     self._log(f"({router.name}) Cant send advert to {destination} ({error.strerror})")
                 else:
                     self._log(f"({router.name}): send advert error {error.errno} ({error.strerror})")
+
+    def _destinations(self, router: VirtualRouter) -> list[IPv4Address]:
+        instance = router.instance
+        if not instance.unicast:
+            return [self._group(instance)]
+        return [peer.address for peer in instance.unicast_peers if isinstance(peer.address, IPv4Address)]
+
+    def _encoded(self, router: VirtualRouter, advert: Advertisement, destination: IPv4Address) -> bytes:
+        """The advert as a packet to `destination`, encoded once and kept: encoding is slow in Python, and
+        the first advert of a take-over must go out at once."""
+        instance = router.instance
+        ttl = instance.ttl if instance.unicast and instance.ttl >= 0 else 255
+        checksum_destination = self._group(instance) if router.uses_old_unicast_checksum else None
+        key = (advert, router.source, destination, ttl, checksum_destination)
+        encoded = self._packets.get(key)
+        if encoded is None:
+            encoded = self._packets[key] = encode_ipv4(
+                advert, source=router.source, destination=destination, ttl=ttl,
+                checksum_destination=checksum_destination,
+            )  # fmt: skip
+        return encoded
 
     def _group(self, instance: VrrpInstance) -> IPv4Address:
         if isinstance(instance.mcast_dst, IPv4Address):

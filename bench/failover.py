@@ -1,0 +1,528 @@
+"""Failover timing: how long after a fault the virtual IP answers on the other node, for hapair and for
+keepalived, in one run on the same network namespaces, with the seed's configurations and timers.
+
+    sudo .venv/bin/python bench/failover.py [--runs 5] [--faults link-cut,sigterm,track-script]
+                                             [--seed 1] [--logs DIR]
+
+The LAN is tests/topology.py's (a bridge namespace, the seed's two nodes and a client), each node run by
+tests/seed.py's start_seed_node, with hapair or with the real keepalived (both nodes run the same one):
+this script puts the repository root on sys.path to import `tests.topology` and `tests.seed`. Needs root,
+iproute2, unshare, nsenter, ping and keepalived.
+
+The client runs bench/arp_probe.py, which broadcasts an ARP request for the VIP every 2 ms and time-stamps
+every reply (and every VRRP advert it hears) on the monotonic clock that this script reads as well. A
+run's time is from just before the fault is injected to the first ARP reply for the VIP that comes from
+node 2's MAC (so within 2 ms of the VIP being there). The faults, on node 1 (the master):
+
+    link-cut      its cable is pulled (its bridge port goes down); undone by plugging it back
+    sigterm       its daemon gets SIGTERM; undone by starting it again
+    track-script  its "nginx" is killed, so that the seed's check_nginx.sh fails at its next run (every
+                  3 s); undone by starting "nginx" again
+
+For each fault, hapair then keepalived: both nodes start, the fault is injected --runs times, both stop.
+Before each run node 1 is master again (its log in MASTER and node 2's in BACKUP, the VIP on node 1 only,
+only node 1 answering, the client's ARP entry for the VIP pointing at node 1, one more advert from node 1),
+then the script waits a random part of 3 s (the same sequence for both implementations, --seed) so that
+the fault falls at a random point of the advert and check timers. The "after cue" column takes that phase
+out: the time from the last thing node 2 could react to (node 1's last advert before the cut; its
+priority-0 advert after SIGTERM or the failed check) to the answer.
+
+Everything runs in namespaces and a temporary directory (--logs keeps the daemons' logs, the prober's
+output and faults.log, the raw times), all removed at the end, also after Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import contextlib
+import datetime
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.seed import CLIENT_ADDRESS, NODE_ADDRESSES, VIP, start_seed_node  # noqa: E402
+from tests.topology import Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
+
+PROBER = Path(__file__).resolve().with_name("arp_probe.py")
+PROBE_INTERVAL_S = 0.002
+CHECK_INTERVAL_S = 3.0  # the seed's check_nginx interval: also the span of the random phase
+QUIET_S = 1.0  # before a run, no answer from node 2 for this long
+ANSWER_TIMEOUT_S = 20.0
+STEADY_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 30.0
+FAULTS = ("link-cut", "sigterm", "track-script")
+PRIORITY_STOP = 0
+STATE_ENTERED = re.compile(r" Entering (MASTER|BACKUP|FAULT) STATE")
+
+
+@dataclass(frozen=True)
+class Answer:
+    at: float
+    mac: str
+
+
+@dataclass(frozen=True)
+class Advert:
+    at: float
+    source: str
+    priority: int
+
+
+class Probe:
+    """What bench/arp_probe.py has seen so far, read from its output as it grows."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.answers: list[Answer] = []
+        self.adverts: list[Advert] = []
+        self._offset = 0
+        self._partial = ""
+
+    def poll(self) -> None:
+        with open(self.daemon.log_path, "rb") as output:
+            output.seek(self._offset)
+            data = output.read()
+        self._offset += len(data)
+        lines = (self._partial + data.decode(errors="replace")).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            words = line.split()
+            if len(words) == 3 and words[0] == "A":
+                self.answers.append(Answer(float(words[1]), words[2]))
+            elif len(words) == 5 and words[0] == "V":
+                self.adverts.append(Advert(float(words[1]), words[2], int(words[4])))
+
+    def first_answer(self, mac: str, after: float) -> Answer | None:
+        start = bisect.bisect_right(self.answers, after, key=time_of)
+        return next((a for a in self.answers[start:] if a.mac == mac), None)
+
+    def last_answer(self) -> Answer | None:
+        return self.answers[-1] if self.answers else None
+
+    def answered_since(self, mac: str, since: float) -> bool:
+        start = bisect.bisect_left(self.answers, since, key=time_of)
+        return any(a.mac == mac for a in self.answers[start:])
+
+    def last_advert_before(self, source: str, before: float) -> Advert | None:
+        end = bisect.bisect_right(self.adverts, before, key=time_of)
+        return next((a for a in reversed(self.adverts[:end]) if a.source == source), None)
+
+    def advertised_since(self, source: str, since: float) -> bool:
+        start = bisect.bisect_right(self.adverts, since, key=time_of)
+        return any(a.source == source for a in self.adverts[start:])
+
+    def first_stop_advert(self, source: str, after: float) -> Advert | None:
+        start = bisect.bisect_right(self.adverts, after, key=time_of)
+        stops = (a for a in self.adverts[start:] if a.priority == PRIORITY_STOP)
+        return next((a for a in stops if a.source == source), None)
+
+
+def time_of(event: Answer | Advert) -> float:
+    return event.at
+
+
+@dataclass
+class Lab:
+    """The LAN and what runs on it for one implementation."""
+
+    lan: Lan
+    nodes: dict[int, Host]
+    client: Host
+    probe: Probe
+    keepalived: bool
+    daemons: dict[int, Daemon] = field(default_factory=dict)
+    archived: int = 0
+
+    @property
+    def implementation(self) -> str:
+        return "keepalived" if self.keepalived else "hapair"
+
+    def start(self, node: int) -> None:
+        """Start node `node`'s daemon and wait until it has started (its signal handlers are in place)."""
+        daemon = self.daemons[node] = start_seed_node(self.nodes[node], node, keepalived=self.keepalived)
+        daemon.wait_for("Startup complete", timeout=STARTUP_TIMEOUT_S)
+
+    def archive_log(self, node: int) -> None:
+        """Keep a stopped daemon's log (start_seed_node writes the next one under the same name)."""
+        log = self.daemons[node].log_path
+        if log.exists():
+            self.archived += 1
+            log.rename(log.with_name(f"{self.implementation}-{self.archived:02d}-{log.name}"))
+
+    def stop(self) -> None:
+        for node, daemon in self.daemons.items():
+            daemon.stop()
+            self.archive_log(node)
+        self.daemons.clear()
+
+    def journal(self, line: str) -> None:
+        """Note a run's raw times (monotonic seconds, as in the prober's output) beside the logs."""
+        with open(self.lan.directory / "faults.log", "a") as journal:
+            journal.write(line + "\n")
+
+    def nginx_pid(self) -> int:
+        daemon = self.daemons[1]
+        pid = daemon.host.pid_of("nginx", below=daemon.process.pid)
+        assert pid is not None, "node 1's nginx is not running"
+        return pid
+
+    def restart_nginx(self) -> None:
+        """Start node 1's "nginx" again inside its daemon's mount and PID namespaces, where the seed's
+        check_nginx.sh looks for it (it ends up a child of the namespace's first process, the daemon)."""
+        nginx = self.lan.directory / "bin" / "nginx"
+        subprocess.run(
+            ["nsenter", "--target", str(self.daemons[1].pid), "--mount", "--pid", "--",
+             "sh", "-c", f"{nginx} infinity >/dev/null 2>&1 &"],
+            check=True, timeout=10,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Run:
+    """One fault's outcome: seconds from the fault (and from node 2's cue) to node 2's first answer."""
+
+    elapsed: float | None
+    after_cue: float | None
+
+
+# ----- faults: each prepares its injection (so that no look-up is timed) and undoes it
+
+
+def prepare_link_cut(lab: Lab) -> Callable[[], None]:
+    return lab.nodes[1].cut
+
+
+def recover_link_cut(lab: Lab) -> None:
+    lab.nodes[1].restore()
+
+
+def prepare_sigterm(lab: Lab) -> Callable[[], None]:
+    pid = lab.daemons[1].pid
+    return lambda: os.kill(pid, signal.SIGTERM)
+
+
+def recover_sigterm(lab: Lab) -> None:
+    lab.daemons[1].process.wait(timeout=15)
+    lab.archive_log(1)
+    lab.start(1)
+
+
+def prepare_track_script(lab: Lab) -> Callable[[], None]:
+    pid = lab.nginx_pid()  # as tests/seed.py's kill_nginx, with the /proc walk before the clock starts
+    return lambda: os.kill(pid, signal.SIGKILL)
+
+
+def recover_track_script(lab: Lab) -> None:
+    lab.restart_nginx()
+
+
+INJECT: dict[str, Callable[[Lab], Callable[[], None]]] = {
+    "link-cut": prepare_link_cut,
+    "sigterm": prepare_sigterm,
+    "track-script": prepare_track_script,
+}
+RECOVER: dict[str, Callable[[Lab], None]] = {
+    "link-cut": recover_link_cut,
+    "sigterm": recover_sigterm,
+    "track-script": recover_track_script,
+}
+
+
+def cue(lab: Lab, fault: str, fault_at: float) -> float | None:
+    """When node 2 could first know: node 1's last advert before a cut, else its priority-0 advert."""
+    node1 = NODE_ADDRESSES[1]
+    if fault == "link-cut":
+        advert = lab.probe.last_advert_before(node1, fault_at)
+    else:
+        advert = lab.probe.first_stop_advert(node1, fault_at)
+    return advert.at if advert is not None else None
+
+
+# ----- runs
+
+
+def last_state(daemon: Daemon) -> str | None:
+    """The state the daemon's log last entered: MASTER, BACKUP or FAULT."""
+    for line in reversed(daemon.lines()):
+        entered = STATE_ENTERED.search(line)
+        if entered:
+            return entered.group(1)
+    return None
+
+
+def wait_steady(lab: Lab) -> None:
+    """Until node 1 is master again: node 1's log in MASTER and node 2's in BACKUP, the VIP on node 1
+    only, only node 1 answering for it (node 2 quiet for QUIET_S), the client's ARP entry for the VIP
+    pointing at node 1; and, all that holding, one more advert from node 1, which node 2 has heard as a
+    backup (its master-down timer runs from there)."""
+    node1, node2 = lab.nodes[1], lab.nodes[2]
+    mac1, mac2 = node1.mac(), node2.mac()
+    settled: list[float] = []
+
+    def holds(now: float) -> bool:
+        if last_state(lab.daemons[1]) != "MASTER" or last_state(lab.daemons[2]) != "BACKUP":
+            return False
+        last = lab.probe.last_answer()
+        if last is None or last.mac != mac1 or now - last.at > 0.2:
+            return False
+        if lab.probe.answered_since(mac2, now - QUIET_S):
+            return False
+        if VIP not in node1.addresses() or VIP in node2.addresses():
+            return False
+        if lab.client.neighbour_mac(VIP) != mac1:
+            lab.client.run(["ping", "-c1", "-W1", VIP])  # makes or refreshes the client's entry
+            return False
+        return True
+
+    def steady() -> bool:
+        lab.probe.poll()
+        now = time.monotonic()
+        if not holds(now):
+            settled.clear()
+            return False
+        if not settled:
+            settled.append(now)
+        return lab.probe.advertised_since(NODE_ADDRESSES[1], settled[0])
+
+    wait_until(steady, STEADY_TIMEOUT_S, f"node 1 ({lab.implementation}) to be master again", interval=0.05)
+
+
+def run_once(lab: Lab, fault: str, phase: float) -> Run:
+    wait_steady(lab)
+    time.sleep(phase)
+    inject = INJECT[fault](lab)
+    mac2 = lab.nodes[2].mac()
+    fault_at = time.monotonic()
+    inject()
+
+    def answered() -> Answer | None:
+        lab.probe.poll()
+        return lab.probe.first_answer(mac2, fault_at)
+
+    try:
+        answer = wait_until(answered, ANSWER_TIMEOUT_S, "node 2 to answer for the VIP", interval=0.01)
+    except AssertionError:
+        answer = None
+    finally:
+        RECOVER[fault](lab)
+    answered_at = answer.at if isinstance(answer, Answer) else None
+    cued = cue(lab, fault, fault_at) if answered_at is not None else None
+    lab.journal(f"{lab.implementation} {fault} fault {fault_at:.6f} cue {cued} answer {answered_at}")
+    if answered_at is None:
+        return Run(None, None)
+    return Run(answered_at - fault_at, None if cued is None else answered_at - cued)
+
+
+def bench_fault(lab: Lab, fault: str, phases: list[float], report: Callable[[str], None]) -> list[Run]:
+    """Start both nodes with the lab's implementation, run the fault once per phase, stop them."""
+    lab.start(1)
+    lab.start(2)
+    try:
+        runs = []
+        for number, phase in enumerate(phases, start=1):
+            run = run_once(lab, fault, phase)
+            runs.append(run)
+            report(f"{lab.implementation:10} {fault:12} run {number}: {seconds(run.elapsed)} s"
+                   f" (after cue {seconds(run.after_cue)} s)")  # fmt: skip
+        return runs
+    finally:
+        lab.stop()
+
+
+def seconds(value: float | None) -> str:
+    return "timeout" if value is None else f"{value:.3f}"
+
+
+# ----- the machine and the table
+
+
+def keepalived_version() -> str:
+    """`keepalived -v`'s first line, and the Debian package's version when there is one."""
+    output = subprocess.run(["keepalived", "-v"], capture_output=True, text=True, check=False)
+    version = next(iter((output.stderr + output.stdout).splitlines()), "?").strip()
+    package = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Version}", "keepalived"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return f"{version}, Debian package {package}" if package else version
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def machine() -> list[str]:
+    return [
+        f"date: {datetime.date.today().isoformat()}",
+        f"machine: {os.cpu_count()} CPUs ({cpu_model()}), kernel {platform.release()},"
+        f" Python {platform.python_version()}",
+        f"keepalived: {keepalived_version()}",
+    ]
+
+
+def table(results: dict[str, dict[str, list[Run]]], faults: list[str]) -> list[str]:
+    header = ("fault", "implementation", "runs", "median s", "min s", "max s", "after cue (median) s")
+    rows = [header]
+    for fault in faults:
+        for implementation, by_fault in results.items():
+            runs = by_fault.get(fault, [])
+            times = [r.elapsed for r in runs if r.elapsed is not None]
+            cues = [r.after_cue for r in runs if r.after_cue is not None]
+            timeouts = len(runs) - len(times)
+            count = f"{len(times)}" + (f" (+{timeouts} timed out)" if timeouts else "")
+            if times:
+                figures = [f"{statistics.median(times):.3f}", f"{min(times):.3f}", f"{max(times):.3f}"]
+            else:
+                figures = ["-", "-", "-"]
+            cue_median = f"{statistics.median(cues):.3f}" if cues else "-"
+            rows.append((fault, implementation, count, *figures, cue_median))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+# ----- set-up and clean-up
+
+
+def remove_leftover_namespaces(prefix: str) -> None:
+    """Whatever an interruption left half-made (a host whose creation was cut short)."""
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    for line in listing.splitlines():
+        name = line.split()[0] if line.split() else ""
+        if name.startswith(prefix):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def laboratory(directory: Path) -> Iterator[Lan]:
+    """The LAN, closed however the block ends; a second Ctrl-C does not cut the clean-up short."""
+    lan = Lan(directory)
+    try:
+        yield lan
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        try:
+            lan.close()
+        finally:
+            remove_leftover_namespaces(lan.prefix)
+
+
+@contextlib.contextmanager
+def log_directory(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="hapair-bench-") as scratch:
+        yield Path(scratch)
+
+
+def missing() -> str | None:
+    reason = missing_lab_requirements()
+    if reason:
+        return reason
+    for program in ("nsenter", "keepalived", "ping"):
+        if shutil.which(program) is None:
+            return f"needs {program}"
+    return None
+
+
+def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[str]:
+    faults = options.faults
+    rng = random.Random(options.seed)
+    phases = [rng.uniform(0, CHECK_INTERVAL_S) for _ in range(options.runs)]
+    results: dict[str, dict[str, list[Run]]] = {}
+    with log_directory(options.logs) as directory, laboratory(directory) as lan:
+        nodes = {node: lan.host(f"node{node}", address) for node, address in NODE_ADDRESSES.items()}
+        client = lan.host("client", CLIENT_ADDRESS)
+        prober = client.start(
+            [sys.executable, str(PROBER), "eth0", CLIENT_ADDRESS, VIP, str(PROBE_INTERVAL_S)],
+            log_name="probe.log",
+        )
+        probe = Probe(prober)
+        labs = [Lab(lan=lan, nodes=nodes, client=client, probe=probe, keepalived=k) for k in (False, True)]
+        for fault in faults:  # the implementations one after the other for each fault: alike conditions
+            for lab in labs:
+                results.setdefault(lab.implementation, {})[fault] = bench_fault(lab, fault, phases, report)
+    return [*machine(), "", *table(results, faults)]
+
+
+def fault_list(text: str) -> list[str]:
+    faults = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in faults if name not in FAULTS]
+    if unknown or not faults:
+        raise argparse.ArgumentTypeError(f"faults are among {', '.join(FAULTS)}")
+    return faults
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return value
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Time how long after a fault on node 1 the VIP answers on node 2, hapair and keepalived."
+    )
+    parser.add_argument("--runs", type=positive, default=5, help="runs per fault and implementation (5)")
+    parser.add_argument(
+        "--faults", type=fault_list, default=list(FAULTS), help=f"comma-separated, among {','.join(FAULTS)}"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the random phases (1)")
+    parser.add_argument("--logs", type=Path, help="keep the logs and raw times in this directory")
+    return parser.parse_args(argv)
+
+
+def interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str]) -> int:
+    options = parse(argv)
+    reason = missing()
+    if reason:
+        print(f"failover: {reason}", file=sys.stderr)
+        return 1
+
+    def report(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):  # both end the bench through its clean-up
+        signal.signal(signum, interrupt)
+
+    try:
+        lines = bench(options, report)
+    except KeyboardInterrupt:
+        print("failover: interrupted; everything it started is gone", file=sys.stderr)
+        return 130
+    except AssertionError as error:  # a wait that timed out: the lab never got where a run starts
+        print(f"failover: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
