@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from hapair import __version__
 
-from . import vrrp
+from . import proxy, vrrp
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hapair {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     vrrp.register(commands)
+    proxy.register(commands)
     return parser
 
 

@@ -96,7 +96,8 @@ class AddressManager(Resource):
     def __init__(self) -> None:
         self._rtnl = Rtnetlink()
         self._indexes: dict[str, int] = {}
-        self._prepared: dict[tuple[str, int, str], bytes] = {}  # (ifname, kind, address) -> request
+        # (ifname, kind, id(address)) -> (address, request); the address is kept so that its id stays its own
+        self._prepared: dict[tuple[str, int, int], tuple[IpAddress, bytes]] = {}
 
     def prepare(self, address: IpAddress, ifname: str) -> None:
         """Build the add and remove requests for the address now, so that `add` and `remove` only send
@@ -104,7 +105,7 @@ class AddressManager(Resource):
         index = self._index(ifname)
         for kind, attributes in ((RTM_NEWADDR, add_attributes), (RTM_DELADDR, remove_attributes)):
             message = address_message(address, index, attributes(address))
-            self._prepared[(ifname, kind, str(address.address))] = self._rtnl.encode(message, kind)
+            self._prepared[(ifname, kind, id(address))] = (address, self._rtnl.encode(message, kind))
 
     def add(self, address: IpAddress, ifname: str) -> None:
         """Add the address; an address already there (EEXIST) is left as it is."""
@@ -140,9 +141,9 @@ class AddressManager(Resource):
     ) -> bool:
         """Send the request, looking the interface up again once if the kernel no longer knows its cached
         index. True if the kernel did it, False if it answered with the tolerated error."""
-        prepared = self._prepared.get((ifname, kind, str(address.address)))
-        if prepared is not None:
-            code = self._rtnl.request_encoded(prepared)
+        prepared = self._prepared.get((ifname, kind, id(address)))
+        if prepared is not None and prepared[0] is address:
+            code = self._rtnl.request_encoded(prepared[1])
         else:
             code = self._rtnl.request(address_message(address, self._index(ifname), attributes), kind)
         if code == errno.ENODEV:

@@ -129,9 +129,9 @@ class VrrpDaemon:
         sequence follows in `run`."""
         if self._stopping.is_set():
             return
-        self._stopping.set()
         if self.runtime is not None:
             self.runtime.stop()
+        self._stopping.set()
 
     def _reload(self) -> None:
         """SIGHUP: re-read the configuration; matched instances keep their state and addresses. A

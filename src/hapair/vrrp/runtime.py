@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -34,6 +32,7 @@ from .actions import (
 from .commands import ScriptRunner
 from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, with_ident
 from .router import VirtualRouter
+from .timer import PreciseTimer
 from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
 
 SECOND_US = 1_000_000
@@ -78,7 +77,7 @@ class Runtime:
         self.config = config
         self._write_log = log
         self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
-        self._packets: dict[tuple[object, ...], bytes] = {}  # encoded adverts, by what they depend on
+        self._packets: dict[tuple[str, int, bool], list[tuple[IPv4Address, bytes]]] = {}
         self.detail = detail
         self.runner = runner
         self.addresses = addresses
@@ -91,7 +90,7 @@ class Runtime:
         self._by_vrid: dict[SocketKey, dict[int, VirtualRouter]] = {}
         self._socket_of: dict[str, SocketKey] = {}
         self._arp: dict[str, ArpSender] = {}
-        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._timers: dict[str, PreciseTimer] = {}
         self._ident: dict[str, int] = {}
         self._script_tasks: list[asyncio.Task[None]] = []
         self._stopped = False
@@ -187,18 +186,21 @@ class Runtime:
         """SIGTERM: `Stopping`; masters hand over with priority 0 and drop their addresses; notify STOP."""
         self._stopped = True
         now = self.now()
-        with self._logs_held_back():
-            self._log("Stopping")
+        self._deferred = ["Stopping"]
+        try:
             for router in self.routers.values():
                 self._carry_out(router, router.stop(now))
+        finally:
+            self._write_deferred()
         self.runner.terminate_all()
 
     def close(self) -> None:
         """Let go of sockets, timers and script loops (the routers' state is left as it is)."""
         for task in self._script_tasks:
             task.cancel()
-        for handle in self._timers.values():
-            handle.cancel()
+        for timer in self._timers.values():
+            timer.close()
+        self._timers.clear()
         for key, sock in self._sockets.items():
             self.loop.remove_reader(sock.fileno())
             sock.close()
@@ -296,10 +298,12 @@ class Runtime:
         for address in router.addresses:
             self.addresses.prepare(address, self._interface_of(router, address))
         for priority in {router.effective_priority, 0}:
-            for destination in self._destinations(router):
-                self._encoded(router, router.advert(priority), destination)
+            self._packets_for(router, router.advert(priority))
 
     def _readable(self, key: SocketKey) -> None:
+        """Adverts arrived. The time is read once, before decoding them: the timers they restart count
+        from their arrival, not from when Python got through them."""
+        arrived = self.now()
         sock = self._sockets.get(key)
         while sock is not None and (data := sock.receive()) is not None:
             try:
@@ -314,7 +318,7 @@ class Runtime:
                         f"Unknown VRID({packet.vrid}) received on interface({key.interface}). ignoring..."
                     )
                 continue
-            self._carry_out(router, router.receive(packet, self.now()))
+            self._carry_out(router, router.receive(packet, arrived))
 
     # ----- carrying out actions
 
@@ -324,25 +328,23 @@ class Runtime:
         else:
             self._write_log(text)
 
-    @contextmanager
-    def _logs_held_back(self) -> Iterator[None]:
-        """Write the log lines of the block after it, in order, so that the adverts and addresses of a
-        take-over or a stop are not held up by writing logs."""
-        if self._deferred is not None:
-            yield
-            return
-        self._deferred = []
-        try:
-            yield
-        finally:
-            lines, self._deferred = self._deferred, None
-            for line in lines:
-                self._write_log(line)
-
     def _carry_out(self, router: VirtualRouter, actions: Iterable[Action]) -> None:
-        with self._logs_held_back():
+        """Carry out the actions in order. Their log lines are written after them, in order, so that the
+        adverts and addresses of a take-over or a stop are not held up by writing logs."""
+        outermost = self._deferred is None
+        if outermost:
+            self._deferred = []
+        try:
             for action in actions:
                 self._carry_out_one(router, action)
+        finally:
+            if outermost:
+                self._write_deferred()
+
+    def _write_deferred(self) -> None:
+        lines, self._deferred = self._deferred or [], None
+        for line in lines:
+            self._write_log(line)
 
     def _carry_out_one(self, router: VirtualRouter, action: Action) -> None:
         match action:
@@ -369,8 +371,8 @@ class Runtime:
             return
         ident = self._ident.get(router.name, 0) % 0xFFFF + 1
         self._ident[router.name] = ident
-        for destination in self._destinations(router):
-            packet = with_ident(self._encoded(router, advert, destination), ident)
+        for destination, encoded in self._packets_for(router, advert):
+            packet = with_ident(encoded, ident)
             try:
                 sock.send(packet, destination)
             except OSError as error:
@@ -389,20 +391,30 @@ class Runtime:
             return [self._group(instance)]
         return [peer.address for peer in instance.unicast_peers if isinstance(peer.address, IPv4Address)]
 
-    def _encoded(self, router: VirtualRouter, advert: Advertisement, destination: IPv4Address) -> bytes:
-        """The advert as a packet to `destination`, encoded once and kept: encoding is slow in Python, and
-        the first advert of a take-over must go out at once."""
-        instance = router.instance
-        ttl = instance.ttl if instance.unicast and instance.ttl >= 0 else 255
-        checksum_destination = self._group(instance) if router.uses_old_unicast_checksum else None
-        key = (advert, router.source, destination, ttl, checksum_destination)
-        encoded = self._packets.get(key)
-        if encoded is None:
-            encoded = self._packets[key] = encode_ipv4(
-                advert, source=router.source, destination=destination, ttl=ttl,
-                checksum_destination=checksum_destination,
-            )  # fmt: skip
-        return encoded
+    def _packets_for(self, router: VirtualRouter, advert: Advertisement) -> list[tuple[IPv4Address, bytes]]:
+        """The advert as packets to each destination, encoded once and kept: encoding is slow in Python,
+        and the first advert of a take-over must go out at once. An instance's advert at a priority never
+        changes, so the priority (and the checksum form) names it."""
+        key = (router.name, advert.priority, router.uses_old_unicast_checksum)
+        packets = self._packets.get(key)
+        if packets is None:
+            instance = router.instance
+            ttl = instance.ttl if instance.unicast and instance.ttl >= 0 else 255
+            checksum_destination = self._group(instance) if router.uses_old_unicast_checksum else None
+            packets = self._packets[key] = [
+                (
+                    destination,
+                    encode_ipv4(
+                        advert,
+                        source=router.source,
+                        destination=destination,
+                        ttl=ttl,
+                        checksum_destination=checksum_destination,
+                    ),
+                )
+                for destination in self._destinations(router)
+            ]
+        return packets
 
     def _group(self, instance: VrrpInstance) -> IPv4Address:
         if isinstance(instance.mcast_dst, IPv4Address):
@@ -464,16 +476,13 @@ class Runtime:
             self.runner.notify(scripts.notify, arguments, kill_after_s=kill_after)
 
     def _arm(self, router: VirtualRouter, at: int | None) -> None:
-        handle = self._timers.pop(router.name, None)
-        if handle is not None:
-            handle.cancel()
-        if at is not None:
-            self._timers[router.name] = self.loop.call_at(at / SECOND_US, self._wake, router)
+        timer = self._timers.get(router.name)
+        if timer is None:
+            timer = self._timers[router.name] = PreciseTimer(self.loop, lambda: self._wake(router))
+        timer.arm(at)
 
     def _wake(self, router: VirtualRouter) -> None:
-        self._timers.pop(router.name, None)
-        self._carry_out(router, router.wake(self.now()))
-
-
-def pid() -> int:
-    return os.getpid()
+        # the timer fired, so its time has come, even if the clock reads a microsecond short of it
+        deadline = router.deadline()
+        now = self.now() if deadline is None else max(self.now(), deadline)
+        self._carry_out(router, router.wake(now))

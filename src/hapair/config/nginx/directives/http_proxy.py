@@ -1,0 +1,146 @@
+"""The proxy module: `proxy_pass`, `proxy_set_header`, timeouts, `proxy_next_upstream`,
+`proxy_http_version` and `proxy_ssl_*` (ngx_http_proxy_module.c)."""
+
+from __future__ import annotations
+
+from ..context import Block, Directive, Handler, Reading
+from ..fields import (
+    PROXY_CONNECT_TIMEOUT,
+    PROXY_HTTP_VERSION,
+    PROXY_NEXT_UPSTREAM,
+    PROXY_NEXT_UPSTREAM_TIMEOUT,
+    PROXY_NEXT_UPSTREAM_TRIES,
+    PROXY_READ_TIMEOUT,
+    PROXY_SEND_TIMEOUT,
+    PROXY_SET_HEADER,
+    PROXY_SSL_CERTIFICATE,
+    PROXY_SSL_CERTIFICATE_KEY,
+    PROXY_SSL_CIPHERS,
+    PROXY_SSL_NAME,
+    PROXY_SSL_PROTOCOLS,
+    PROXY_SSL_SERVER_NAME,
+    PROXY_SSL_SESSION_REUSE,
+    PROXY_SSL_TRUSTED_CERTIFICATE,
+    PROXY_SSL_VERIFY,
+    PROXY_SSL_VERIFY_DEPTH,
+    HeaderSetting,
+)
+from ..model.http import LocationMatch
+from ..settings import Placed, Slot
+from ..state import ProxyPassState
+from ..urls import UrlError, UrlRules, parse_url
+from ..variables import compile_template, has_variables
+from . import setters
+from .upstream import upstream_add
+
+NEXT_UPSTREAM_CONDITIONS = (
+    "error",
+    "timeout",
+    "invalid_header",
+    "non_idempotent",
+    "http_500",
+    "http_502",
+    "http_503",
+    "http_504",
+    "http_403",
+    "http_404",
+    "http_429",
+    "updating",
+    "off",
+)
+TLS_PROTOCOL_NAMES = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+_SCHEMES = (("http://", "http", 80), ("https://", "https", 443))
+_NO_URI_HERE = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS, LocationMatch.NAMED)
+
+
+def proxy_pass(block: Block, directive: Directive, reading: Reading) -> None:
+    location, http_state = block.location, block.http
+    assert location is not None and http_state is not None
+    if location.proxy_pass is not None:
+        raise directive.invalid("is duplicate")
+    url = directive.args[0]
+    if has_variables(url):
+        raise directive.unsupported("variables")
+    prefix, scheme, port = _scheme(directive, url)
+    rest = url[len(prefix) :]
+    try:
+        parsed = parse_url(
+            rest, UrlRules(uri_part=True, no_resolve=True, default_port=port), block.main.system
+        )
+    except UrlError as exc:
+        raise directive.error(f'{exc} in upstream "{rest}"') from exc
+    group = upstream_add(http_state.upstreams, parsed, directive.place, explicit=False)
+    uri = parsed.uri if parsed.has_uri else None
+    if uri and location.match in _NO_URI_HERE:
+        raise directive.error(
+            '"proxy_pass" cannot have URI part in location given by regular expression, '
+            'or inside named location, or inside "if" statement, or inside "limit_except" block'
+        )
+    location.proxy_pass = Placed(ProxyPassState(url, scheme, group, uri), directive.place)
+
+
+def _scheme(directive: Directive, url: str) -> tuple[str, str, int]:
+    for prefix, scheme, port in _SCHEMES:
+        if url[: len(prefix)].lower() == prefix:
+            return prefix, scheme, port
+    raise directive.error("invalid URL prefix")
+
+
+def proxy_set_header(block: Block, directive: Directive, reading: Reading) -> None:
+    """Added to the level's list; compiled when the http block ends, as nginx does."""
+    level = block.level()
+    here = level.here(PROXY_SET_HEADER)
+    headers = here.value if here is not None else ()
+    name, value = directive.args
+    header = HeaderSetting(name, value, directive.place)
+    level.set(PROXY_SET_HEADER, (*headers, header), here.place if here is not None else directive.place)
+
+
+def certificate_path(slot: Slot[str]) -> Handler:
+    """`proxy_ssl_certificate` and its key: a file; variables in it are not supported."""
+
+    def handle(block: Block, directive: Directive, reading: Reading) -> None:
+        level = block.level()
+        if level.here(slot) is not None:
+            raise directive.invalid("is duplicate")
+        if has_variables(directive.args[0]):
+            raise directive.unsupported("variables")
+        level.set(slot, directive.args[0], directive.place)
+
+    return handle
+
+
+def proxy_ssl_name(block: Block, directive: Directive, reading: Reading) -> None:
+    level = block.level()
+    if level.here(PROXY_SSL_NAME) is not None:
+        raise directive.invalid("is duplicate")
+    assert block.http is not None
+    template = compile_template(directive.args[0], block.http.variables, directive.place, directive.place)
+    level.set(PROXY_SSL_NAME, template, directive.place)
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("ngx_http_proxy_module", "proxy_pass"): proxy_pass,
+    ("ngx_http_proxy_module", "proxy_set_header"): proxy_set_header,
+    ("ngx_http_proxy_module", "proxy_connect_timeout"): setters.msec(PROXY_CONNECT_TIMEOUT),
+    ("ngx_http_proxy_module", "proxy_read_timeout"): setters.msec(PROXY_READ_TIMEOUT),
+    ("ngx_http_proxy_module", "proxy_send_timeout"): setters.msec(PROXY_SEND_TIMEOUT),
+    ("ngx_http_proxy_module", "proxy_next_upstream"): setters.bitmask(
+        PROXY_NEXT_UPSTREAM, NEXT_UPSTREAM_CONDITIONS
+    ),
+    ("ngx_http_proxy_module", "proxy_next_upstream_tries"): setters.number(PROXY_NEXT_UPSTREAM_TRIES),
+    ("ngx_http_proxy_module", "proxy_next_upstream_timeout"): setters.msec(PROXY_NEXT_UPSTREAM_TIMEOUT),
+    ("ngx_http_proxy_module", "proxy_http_version"): setters.choice(PROXY_HTTP_VERSION, ("1.0", "1.1")),
+    ("ngx_http_proxy_module", "proxy_ssl_certificate"): certificate_path(PROXY_SSL_CERTIFICATE),
+    ("ngx_http_proxy_module", "proxy_ssl_certificate_key"): certificate_path(PROXY_SSL_CERTIFICATE_KEY),
+    ("ngx_http_proxy_module", "proxy_ssl_protocols"): setters.bitmask(
+        PROXY_SSL_PROTOCOLS, TLS_PROTOCOL_NAMES
+    ),
+    ("ngx_http_proxy_module", "proxy_ssl_ciphers"): setters.string(PROXY_SSL_CIPHERS),
+    ("ngx_http_proxy_module", "proxy_ssl_verify"): setters.flag(PROXY_SSL_VERIFY),
+    ("ngx_http_proxy_module", "proxy_ssl_trusted_certificate"): setters.string(PROXY_SSL_TRUSTED_CERTIFICATE),
+    ("ngx_http_proxy_module", "proxy_ssl_verify_depth"): setters.number(PROXY_SSL_VERIFY_DEPTH),
+    ("ngx_http_proxy_module", "proxy_ssl_session_reuse"): setters.flag(PROXY_SSL_SESSION_REUSE),
+    ("ngx_http_proxy_module", "proxy_ssl_server_name"): setters.flag(PROXY_SSL_SERVER_NAME),
+    ("ngx_http_proxy_module", "proxy_ssl_name"): proxy_ssl_name,
+}

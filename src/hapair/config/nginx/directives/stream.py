@@ -1,0 +1,126 @@
+"""The stream modules: `stream`, `server`, `listen`, `proxy_pass`, `proxy_connect_timeout`,
+`proxy_timeout`, `log_format`, `access_log`, `error_log` (ngx_stream.c, ngx_stream_core_module.c,
+ngx_stream_proxy_module.c, ngx_stream_log_module.c)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..context import Block, Directive, Handler, Reading
+from ..errors import ConfigError
+from ..fields import STREAM_PROXY_CONNECT_TIMEOUT, STREAM_PROXY_TIMEOUT
+from ..finish.stream import finish_stream
+from ..flags import STREAM_MAIN_CONF, STREAM_SRV_CONF, ModuleKind
+from ..numbers import atoi
+from ..settings import Level, Placed
+from ..state import StreamListenState, StreamServerState, StreamState
+from ..urls import UrlError, UrlRules, parse_url
+from ..variables import STREAM_CATALOG, VariableUses, has_variables
+from . import setters
+from .logs import access_log, level_error_log, log_format
+from .upstream import upstream_add
+
+_UNSUPPORTED_LISTEN = frozenset(
+    {"udp", "ssl", "proxy_protocol", "fastopen=", "rcvbuf=", "sndbuf=", "so_keepalive="}
+)
+
+
+def stream(block: Block, directive: Directive, reading: Reading) -> None:
+    main = block.main
+    if main.stream is not None:
+        raise directive.invalid("is duplicate")
+    main.modules_used = True
+    state = StreamState(place=directive.place, level=Level(), variables=VariableUses(STREAM_CATALOG))
+    main.stream = state
+    reading.parse_block(block.inner(ModuleKind.STREAM, STREAM_MAIN_CONF, stream=state))
+    main.stream_config = finish_stream(state, main)
+
+
+def server(block: Block, directive: Directive, reading: Reading) -> None:
+    stream_state = block.stream
+    assert stream_state is not None
+    state = StreamServerState(place=directive.place, level=Level(stream_state.level))
+    stream_state.servers.append(state)
+    reading.parse_block(block.inner(ModuleKind.STREAM, STREAM_SRV_CONF, stream_server=state))
+    if not state.listens:
+        raise ConfigError.after_reading('no "listen" is defined for server', state.place)
+
+
+def listen(block: Block, directive: Directive, reading: Reading) -> None:
+    stream_state, server_state = block.stream, block.stream_server
+    assert stream_state is not None and server_state is not None
+    text = directive.args[0]
+    try:
+        url = parse_url(text, UrlRules(listen=True), block.main.system)
+    except UrlError as exc:
+        raise directive.error(f'{exc} in "{text}" of the "listen" directive') from exc
+    options = StreamListenState(url.addresses[0], directive.place)
+    for arg in directive.args[1:]:
+        _listen_parameter(directive, options, arg)
+    for address in url.addresses:
+        if any(other.address == address for other in stream_state.listens):
+            raise directive.error(f'duplicate "{address.text}" address and port pair')
+        declared = replace(options, address=address)
+        stream_state.listens.append(declared)
+        server_state.listens.append(declared)
+
+
+def _listen_parameter(directive: Directive, options: StreamListenState, arg: str) -> None:
+    if arg == "bind":
+        options.bind = True
+    elif arg == "reuseport":
+        options.reuseport = options.bind = True
+    elif arg.startswith("backlog="):
+        backlog = atoi(arg[8:])
+        if not backlog:
+            raise directive.error(f'invalid backlog "{arg}"')
+        options.backlog = backlog
+        options.bind = True
+    elif arg.startswith("ipv6only=o"):
+        if arg[10:] not in ("n", "ff"):
+            raise directive.error(f'invalid ipv6only flags "{arg[9:]}"')
+        options.ipv6only = arg[10:] == "n"
+        options.bind = True
+    elif arg in _UNSUPPORTED_LISTEN or arg.split("=", 1)[0] + "=" in _UNSUPPORTED_LISTEN:
+        raise directive.unsupported(f'the "{arg.split("=", 1)[0]}" parameter')
+    else:
+        raise directive.error(f'the invalid "{arg}" parameter')
+
+
+def proxy_pass(block: Block, directive: Directive, reading: Reading) -> None:
+    stream_state, server_state = block.stream, block.stream_server
+    assert stream_state is not None and server_state is not None
+    if server_state.proxy_pass is not None:
+        raise directive.invalid("is duplicate")
+    text = directive.args[0]
+    if has_variables(text):
+        raise directive.unsupported("variables")
+    try:
+        url = parse_url(text, UrlRules(no_resolve=True), block.main.system)
+    except UrlError as exc:
+        raise directive.error(f'{exc} in upstream "{text}"') from exc
+    group = upstream_add(stream_state.upstreams, url, directive.place, explicit=False, stream=True)
+    server_state.proxy_pass = Placed(group, directive.place)
+
+
+def stream_log_format(block: Block, directive: Directive, reading: Reading) -> None:
+    assert block.stream is not None
+    log_format(block.stream.log_formats, block.stream.variables, directive)
+
+
+def stream_access_log(block: Block, directive: Directive, reading: Reading) -> None:
+    assert block.stream is not None
+    access_log(block, directive, block.stream.log_formats, block.stream.variables, default_format=False)
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("ngx_stream_module", "stream"): stream,
+    ("ngx_stream_core_module", "server"): server,
+    ("ngx_stream_core_module", "listen"): listen,
+    ("ngx_stream_core_module", "error_log"): level_error_log,
+    ("ngx_stream_proxy_module", "proxy_pass"): proxy_pass,
+    ("ngx_stream_proxy_module", "proxy_connect_timeout"): setters.msec(STREAM_PROXY_CONNECT_TIMEOUT),
+    ("ngx_stream_proxy_module", "proxy_timeout"): setters.msec(STREAM_PROXY_TIMEOUT),
+    ("ngx_stream_log_module", "log_format"): stream_log_format,
+    ("ngx_stream_log_module", "access_log"): stream_access_log,
+}

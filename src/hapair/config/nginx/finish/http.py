@@ -1,0 +1,306 @@
+"""The end of the `http` block (the rest of ngx_http_block): each module's merge in nginx's module order
+(core, log, upstream, ssl, proxy), the location trees, the ssl module's `listen ... ssl` check, the
+variables, the server names; then the model. Errors come in the order nginx finds them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..context import Reading
+from ..errors import ConfigError
+from ..fields import (
+    ACCESS_LOGS,
+    CLIENT_MAX_BODY_SIZE,
+    ERROR_LOGS,
+    PROXY_CONNECT_TIMEOUT,
+    PROXY_HTTP_VERSION,
+    PROXY_NEXT_UPSTREAM,
+    PROXY_NEXT_UPSTREAM_TIMEOUT,
+    PROXY_NEXT_UPSTREAM_TRIES,
+    PROXY_READ_TIMEOUT,
+    PROXY_SEND_TIMEOUT,
+    PROXY_SET_HEADER,
+    SSL_CERTIFICATE,
+    AccessLogs,
+    HeaderSetting,
+)
+from ..model.http import (
+    Header,
+    HttpConfig,
+    Listen,
+    Listener,
+    Location,
+    Proxy,
+    ProxyPass,
+    Server,
+    Settings,
+)
+from ..model.logging import AccessLog, LogEscape, LogFormat
+from ..model.place import Place
+from ..model.templates import Literal, Template, Variable
+from ..model.tls import ServerTls
+from ..model.upstream import Upstream
+from ..settings import Level, Placed
+from ..state import (
+    HttpState,
+    Listening,
+    ListenOptions,
+    LocationState,
+    MainState,
+    ProxyPassState,
+    ServerState,
+)
+from ..variables import VariableUses, compile_template
+from .listeners import ArrangedAddress, arrange_addresses
+from .locations import check_duplicate_locations
+from .tls import server_tls, upstream_tls
+from .upstreams import build_upstream
+
+DEFAULT_ACCESS_LOG = "/var/log/nginx/access.log"  # Debian's --http-log-path
+DEFAULT_CLIENT_MAX_BODY_SIZE = 1024 * 1024
+DEFAULT_TIMEOUT = 60_000
+NEXT_UPSTREAM_DEFAULT = frozenset({"error", "timeout"})
+# the headers nginx sends unless proxy_set_header names them (ngx_http_proxy_headers)
+DEFAULT_PROXY_HEADERS = (
+    ("Host", "$proxy_host"),
+    ("Connection", "close"),
+    ("Content-Length", "$proxy_internal_body_length"),
+    ("Transfer-Encoding", "$proxy_internal_chunked"),
+    ("TE", ""),
+    ("Keep-Alive", ""),
+    ("Expect", ""),
+    ("Upgrade", ""),
+)
+COMBINED = LogFormat(
+    "combined",
+    LogEscape.DEFAULT,
+    Template(
+        '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+        '"$http_referer" "$http_user_agent"',
+        (
+            Variable("remote_addr"),
+            Literal(" - "),
+            Variable("remote_user"),
+            Literal(" ["),
+            Variable("time_local"),
+            Literal('] "'),
+            Variable("request"),
+            Literal('" '),
+            Variable("status"),
+            Literal(" "),
+            Variable("body_bytes_sent"),
+            Literal(' "'),
+            Variable("http_referer"),
+            Literal('" "'),
+            Variable("http_user_agent"),
+            Literal('"'),
+        ),
+    ),
+    None,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """A server's own level, or one of its locations: what nginx merges with its parent."""
+
+    level: Level
+    location: LocationState | None
+
+
+def _scopes(state: HttpState) -> Iterator[_Scope]:
+    """In nginx's merge order: each server, then its locations depth first."""
+    for server in state.servers:
+        yield _Scope(server.level, None)
+        yield from _location_scopes(server.locations)
+
+
+def _location_scopes(locations: list[LocationState]) -> Iterator[_Scope]:
+    for location in locations:
+        yield _Scope(location.level, location)
+        yield from _location_scopes(location.locations)
+
+
+@dataclass(frozen=True, slots=True)
+class _Merged:
+    """What each module's merge made, by level (keyed by `id`) or by server."""
+
+    access_logs: dict[int, tuple[AccessLog, ...]]
+    upstreams: dict[int, Upstream]
+    tls: list[ServerTls | None]
+    proxies: dict[int, Proxy]
+
+
+def finish_http(state: HttpState, main: MainState, end: Place, reading: Reading) -> HttpConfig:
+    """`end`: where nginx is in the files when it merges, and reports what it finds then."""
+    merged = _merge(state, main, end)
+    for server in state.servers:
+        check_duplicate_locations(server.locations)
+    _check_ssl_listens(state)
+    state.variables.check()
+    arranged = arrange_addresses(state, lambda text: reading.warn(text, None))
+    main.listening.extend(
+        Listening(item.address.options.address, item.address.options.ipv6only, item.address.options.place)
+        for item in arranged
+        if item.own_socket
+    )
+    return _Builder(merged).http(state, arranged)
+
+
+def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
+    """The modules' merges, in nginx's module order: log, upstream, ssl, proxy."""
+    scopes = list(_scopes(state))
+    access_logs = {id(scope.level): _access_logs(scope.level, main) for scope in scopes}
+    upstreams = {id(group): build_upstream(group, main.system) for group in state.upstreams}
+    tls = [server_tls(server.level, main.paths) for server in state.servers]
+    headers = _HeaderCompiler(state.variables, end)
+    proxies = {id(scope.level): _proxy(scope, upstreams, headers, main) for scope in scopes}
+    return _Merged(access_logs, upstreams, tls, proxies)
+
+
+class _Builder:
+    """The model, from the merged levels."""
+
+    def __init__(self, merged: _Merged) -> None:
+        self._merged = merged
+
+    def http(self, state: HttpState, arranged: list[ArrangedAddress]) -> HttpConfig:
+        servers = {
+            id(server): self._server(server, tls)
+            for server, tls in zip(state.servers, self._merged.tls, strict=True)
+        }
+        return HttpConfig(
+            servers=tuple(servers.values()),
+            listeners=tuple(_listener(item, servers) for item in arranged),
+            upstreams=tuple(self._merged.upstreams.values()),
+            log_formats=tuple(state.log_formats.values()),
+            place=state.place,
+        )
+
+    def _server(self, server: ServerState, tls: ServerTls | None) -> Server:
+        return Server(
+            names=tuple(server.names),
+            listens=tuple(_listen(options) for options in server.listens),
+            tls=tls,
+            settings=self._settings(server.level),
+            locations=tuple(self._location(location) for location in server.locations),
+            place=server.place,
+        )
+
+    def _location(self, location: LocationState) -> Location:
+        nested = tuple(self._location(inner) for inner in location.locations)
+        settings = self._settings(location.level)
+        return Location(location.match, location.name, location.pattern, settings, nested, location.place)
+
+    def _settings(self, level: Level) -> Settings:
+        return Settings(
+            client_max_body_size=level.value(CLIENT_MAX_BODY_SIZE, DEFAULT_CLIENT_MAX_BODY_SIZE),
+            access_logs=self._merged.access_logs[id(level)],
+            error_logs=level.value(ERROR_LOGS, ()),
+            proxy=self._merged.proxies[id(level)],
+            defined=level.defined(),
+        )
+
+
+def _listener(item: ArrangedAddress, servers: dict[int, Server]) -> Listener:
+    options = item.address.options
+    return Listener(
+        address=options.address,
+        servers=tuple(servers[id(server)] for server in item.address.servers),
+        default_server=servers[id(item.address.default_server)],
+        ssl=options.ssl,
+        reuseport=options.reuseport,
+        backlog=options.backlog,
+        ipv6only=options.ipv6only,
+        own_socket=item.own_socket,
+    )
+
+
+def _access_logs(level: Level, main: MainState) -> tuple[AccessLog, ...]:
+    """The log module's merge: the nearest `access_log`, else nginx's default log in `combined`."""
+    found = level.find(ACCESS_LOGS)
+    logs = found.value if found is not None else AccessLogs(off=False, logs=())
+    if logs.off:
+        return ()
+    if logs.logs:
+        return logs.logs
+    main.open_file(DEFAULT_ACCESS_LOG, None)
+    return (AccessLog(DEFAULT_ACCESS_LOG, COMBINED, 0, 0, None, None),)
+
+
+class _HeaderCompiler:
+    """ngx_http_proxy_init_headers: each `proxy_set_header` list is compiled once, where it is first in
+    force in merge order; malformed variables are reported at the end of the http block."""
+
+    def __init__(self, uses: VariableUses, end: Place) -> None:
+        self._uses = uses
+        self._end = end
+        self._compiled: dict[tuple[HeaderSetting, ...], tuple[Header, ...]] = {}
+
+    def headers(self, configured: tuple[HeaderSetting, ...]) -> tuple[Header, ...]:
+        if configured not in self._compiled:
+            self._compiled[configured] = self._compile(configured)
+        return self._compiled[configured]
+
+    def _compile(self, configured: tuple[HeaderSetting, ...]) -> tuple[Header, ...]:
+        named = {header.name.lower() for header in configured}
+        merged = [(header.name, header.value, header.place) for header in configured]
+        merged += [(name, value, None) for name, value in DEFAULT_PROXY_HEADERS if name.lower() not in named]
+        out = []
+        for name, value, place in merged:
+            template = compile_template(value, self._uses, place or self._end, self._end)
+            out.append(Header(name, template))
+        return tuple(out)
+
+
+def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompiler, main: MainState) -> Proxy:
+    """The proxy module's merge of one level: TLS to upstream servers when `proxy_pass` is https, then
+    the headers."""
+    level = scope.level
+    target = scope.location.proxy_pass if scope.location is not None else None
+    tls = upstream_tls(level, main.paths, checked=target is not None and target.value.scheme == "https")
+    found = level.find(PROXY_SET_HEADER)
+    next_upstream = level.value(PROXY_NEXT_UPSTREAM, NEXT_UPSTREAM_DEFAULT)
+    return Proxy(
+        target=None if target is None else _proxy_pass(target, upstreams),
+        headers=headers.headers(found.value if found is not None else ()),
+        connect_timeout=level.value(PROXY_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
+        read_timeout=level.value(PROXY_READ_TIMEOUT, DEFAULT_TIMEOUT),
+        send_timeout=level.value(PROXY_SEND_TIMEOUT, DEFAULT_TIMEOUT),
+        next_upstream=frozenset() if "off" in next_upstream else next_upstream,
+        next_upstream_tries=level.value(PROXY_NEXT_UPSTREAM_TRIES, 0),
+        next_upstream_timeout=level.value(PROXY_NEXT_UPSTREAM_TIMEOUT, 0),
+        http_version=level.value(PROXY_HTTP_VERSION, "1.0"),
+        tls=tls,
+    )
+
+
+def _proxy_pass(target: Placed[ProxyPassState], upstreams: dict[int, Upstream]) -> ProxyPass:
+    passing = target.value
+    return ProxyPass(passing.url, passing.scheme, upstreams[id(passing.upstream)], passing.uri, target.place)
+
+
+def _check_ssl_listens(state: HttpState) -> None:
+    """The ssl module's postconfiguration: an address listened on with `ssl` needs a certificate in its
+    default server."""
+    for port in state.ports:
+        for address in port.addresses:
+            server: ServerState = address.default_server
+            if address.options.ssl and server.level.find(SSL_CERTIFICATE) is None:
+                raise ConfigError.after_reading(
+                    'no "ssl_certificate" is defined for the "listen ... ssl" directive', server.place
+                )
+
+
+def _listen(options: ListenOptions) -> Listen:
+    return Listen(
+        address=options.address,
+        default_server=options.default_server,
+        ssl=options.ssl,
+        reuseport=options.reuseport,
+        backlog=options.backlog,
+        bind=options.bind,
+        ipv6only=options.ipv6only,
+        place=options.place,
+    )

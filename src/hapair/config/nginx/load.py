@@ -1,0 +1,158 @@
+"""Reading a configuration as `nginx -t` reads it, into the model.
+
+The file given may be one of three things (`detect_form`):
+
+- a whole nginx.conf: it has an `events` block at its top level;
+- the inside of an `http {}` block, as the seed's `conf.d/k8sapi.conf` is (Debian's nginx.conf includes
+  conf.d/*.conf inside `http {}`): its first top-level directive, not counting `include` and `error_log`
+  (which both contexts take), is one nginx allows in `http` and not at the top of nginx.conf
+  (`upstream`, `server`, `log_format`, `proxy_*`...). It is read as the inside of an `http` block with
+  nginx's defaults;
+- main-level directives without `events`, as the seed's `tcpconf.d/k8sapi.conf` (a `stream {}` block) is:
+  read as a whole nginx.conf whose `events {}` is empty. nginx itself refuses a whole configuration
+  without `events`; hapair reads it this way.
+
+Relative paths follow nginx: includes and certificates from the directory of the file given, log files
+from the prefix (`-p`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .context import Block
+from .directives import HANDLERS
+from .directives.http_core import close_http, open_http
+from .errors import ConfigError, Message
+from .flags import HTTP_MAIN_CONF, MAIN_CONF, ModuleKind
+from .known import DIRECTIVES
+from .lexer import End, Lexer
+from .model.config import InputForm, NginxConfig
+from .model.logging import ErrorLevel, ErrorLog
+from .model.place import Place
+from .paths import Paths
+from .reader import Parser
+from .startup import start
+from .state import DEFAULT_WORKER_CONNECTIONS, MainState
+from .system import LocalSystem, System
+
+DEFAULT_PID = "/run/nginx.pid"  # Debian's --pid-path
+DEFAULT_ERROR_LOG = ErrorLog("stderr", ErrorLevel.ERROR, (), None)  # Debian's --error-log-path=stderr
+_BOTH_CONTEXTS = frozenset({"include", "error_log"})
+_MAIN_DIRECTIVES = frozenset(d.name for d in DIRECTIVES if d.kind is ModuleKind.CORE and d.flags & MAIN_CONF)
+_HTTP_DIRECTIVES = frozenset(
+    d.name for d in DIRECTIVES if d.kind is ModuleKind.HTTP and d.flags & HTTP_MAIN_CONF
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """`reading`: messages while the files were read; `starting`: messages after (nginx prints "syntax is
+    ok" between the two when reading succeeded). `error` is the message that stopped it, if any."""
+
+    conf_file: str
+    config: NginxConfig | None
+    reading: tuple[Message, ...]
+    syntax_ok: bool
+    starting: tuple[Message, ...]
+    error: ConfigError | None
+
+
+def load(
+    conf_file: str, prefix: str | None = None, system: System | None = None, *, test: bool = False
+) -> LoadResult:
+    """Read `conf_file` (relative to `prefix`, as nginx's -c and -p); with `test`, also bind the listening
+    sockets for a moment, as `nginx -t` does."""
+    paths = Paths.for_config(conf_file, prefix)
+    main = MainState(paths, system or LocalSystem())
+    parser = Parser(paths, HANDLERS)
+    form = detect_form(paths.conf_file)
+    try:
+        _read(parser, main, form)
+    except ConfigError as exc:
+        return LoadResult(paths.conf_file, None, (*parser.warnings, exc.message), False, (), exc)
+    reading = tuple(parser.warnings)
+    try:
+        start(main, test=test)
+    except ConfigError as exc:
+        return LoadResult(paths.conf_file, None, reading, True, (exc.message,), exc)
+    config = _config(main, form, tuple(parser.files))
+    return LoadResult(paths.conf_file, config, reading, True, (), None)
+
+
+def _read(parser: Parser, main: MainState, form: InputForm) -> None:
+    top = Block(ModuleKind.CORE, MAIN_CONF, main)
+    path = main.paths.conf_file
+    if form is not InputForm.HTTP_SNIPPET:
+        parser.parse_file(path, top)
+        return
+    inner = open_http(top, Place(path, 1))
+    end = parser.parse_file(path, inner)
+    close_http(inner, end, parser)
+
+
+def detect_form(path: str) -> InputForm:
+    """See the module's documentation; a file that cannot be read or tokenized is taken as a whole
+    nginx.conf, and reading it reports the problem."""
+    try:
+        with open(path, "rb") as conf:
+            lexer = Lexer(conf.read(), path)
+        return _form(lexer)
+    except (OSError, ConfigError):
+        return InputForm.WHOLE
+
+
+def _form(lexer: Lexer) -> InputForm:
+    first = True
+    while True:
+        end, words = lexer.read()
+        if end in (End.FILE_DONE, End.BLOCK_DONE):
+            return InputForm.MAIN_SNIPPET
+        name = words[0]
+        if name == "events":
+            return InputForm.WHOLE
+        if first and name not in _BOTH_CONTEXTS:
+            first = False
+            if name in _HTTP_DIRECTIVES and name not in _MAIN_DIRECTIVES:
+                return InputForm.HTTP_SNIPPET
+        if end is End.BLOCK_START:
+            _skip_block(lexer)
+
+
+def _skip_block(lexer: Lexer) -> None:
+    depth = 1
+    while depth:
+        end, _ = lexer.read()
+        if end is End.FILE_DONE:
+            return
+        depth += {End.BLOCK_START: 1, End.BLOCK_DONE: -1}.get(end, 0)
+
+
+def _config(main: MainState, form: InputForm, files: tuple[str, ...]) -> NginxConfig:
+    workers = main.worker_processes
+    connections = main.worker_connections
+    return NginxConfig(
+        conf_file=main.paths.conf_file,
+        prefix=main.paths.prefix,
+        form=form,
+        files=files,
+        worker_processes=workers.value if workers is not None else 1,
+        worker_processes_auto=main.worker_processes_auto,
+        worker_connections=connections.value if connections is not None else DEFAULT_WORKER_CONNECTIONS,
+        pid=main.paths.from_prefix(main.pid.value if main.pid is not None else DEFAULT_PID),
+        error_logs=tuple(main.error_logs) or (DEFAULT_ERROR_LOG,),
+        http=main.http_config,
+        stream=main.stream_config,
+        defined=_defined(main),
+    )
+
+
+def _defined(main: MainState) -> dict[str, Place]:
+    places = {
+        "worker_processes": main.worker_processes.place if main.worker_processes else None,
+        "pid": main.pid.place if main.pid else None,
+        "events": main.events,
+        "worker_connections": main.worker_connections.place if main.worker_connections else None,
+        "load_module": main.stream_loaded,
+    }
+    return {name: place for name, place in places.items() if place is not None}

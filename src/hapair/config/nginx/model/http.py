@@ -1,0 +1,130 @@
+"""The `http` block: servers, their locations, and what a request handled at each of them gets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from .addresses import SocketAddress
+from .logging import AccessLog, ErrorLog, LogFormat
+from .place import Place
+from .templates import Template
+from .tls import ServerTls, UpstreamTls
+from .upstream import Upstream
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A request header sent upstream; an empty value means the header is not sent."""
+
+    name: str
+    value: Template
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyPass:
+    url: str  # as written
+    scheme: str  # "http" or "https"
+    upstream: Upstream
+    uri: str | None  # replaces the part of the request URI the location matched; None: URI passed as is
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """The proxy module's settings at one level (times in milliseconds)."""
+
+    target: ProxyPass | None  # `proxy_pass`; not inherited by nested locations
+    headers: tuple[Header, ...]  # the `proxy_set_header` in force, then nginx's defaults not overridden
+    connect_timeout: int
+    read_timeout: int
+    send_timeout: int
+    next_upstream: frozenset[str]  # "error", "timeout", "http_502"...; empty for `off`
+    next_upstream_tries: int  # 0: no limit
+    next_upstream_timeout: int  # 0: no limit
+    http_version: str  # "1.0" or "1.1"
+    tls: UpstreamTls
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What applies to a request handled at a server or location."""
+
+    client_max_body_size: int  # bytes; 0: no limit
+    access_logs: tuple[AccessLog, ...]  # empty: `access_log off`
+    error_logs: tuple[ErrorLog, ...]  # empty: the main context's (NginxConfig.error_logs)
+    proxy: Proxy
+    defined: Mapping[str, Place]  # the directive that set each value not left at nginx's default
+
+
+class LocationMatch(Enum):
+    PREFIX = ""
+    EXACT = "="
+    PREFIX_NO_REGEX = "^~"  # a prefix that, when it is the longest match, skips regular expressions
+    REGEX = "~"
+    REGEX_CASELESS = "~*"
+    NAMED = "@"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    match: LocationMatch
+    path: str  # the prefix, the exact URI, the regular expression or the name
+    pattern: re.Pattern[str] | None  # compiled for REGEX and REGEX_CASELESS
+    settings: Settings
+    locations: tuple[Location, ...]
+    place: Place
+
+
+NGX_LISTEN_BACKLOG = 511
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """One address of a `listen` directive (a host name or a port range gives several)."""
+
+    address: SocketAddress
+    default_server: bool
+    ssl: bool
+    reuseport: bool
+    backlog: int
+    bind: bool
+    ipv6only: bool
+    place: Place | None  # None: the `listen *:80` nginx gives a server without one
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    names: tuple[str, ...]  # lower case; ("",) when none is given; regular expressions start with "~"
+    listens: tuple[Listen, ...]
+    tls: ServerTls | None  # None when no certificate is configured for the server
+    settings: Settings  # for requests no location matches
+    locations: tuple[Location, ...]
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """An address:port the http servers listen on, as nginx groups them: the servers whose `listen` names
+    it, the default one (for requests with no matching server name), and the socket options (taken from
+    the one `listen` of that address that sets options)."""
+
+    address: SocketAddress
+    servers: tuple[Server, ...]
+    default_server: Server
+    ssl: bool
+    reuseport: bool
+    backlog: int
+    ipv6only: bool
+    own_socket: bool  # False: served by the wildcard socket of the same port (no `bind`)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    servers: tuple[Server, ...]
+    listeners: tuple[Listener, ...]
+    upstreams: tuple[Upstream, ...]
+    log_formats: tuple[LogFormat, ...]
+    place: Place

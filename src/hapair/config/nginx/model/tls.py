@@ -1,0 +1,52 @@
+"""TLS: the certificates and settings a server presents (`ssl_*`) and the ones used towards upstream
+servers (`proxy_ssl_*`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .templates import Template
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    certificate: str  # absolute paths
+    key: str
+
+
+class SessionCacheMode(Enum):
+    OFF = "off"  # sessions may not be reused
+    NONE = "none"  # clients are told sessions may be reused, but none are stored
+    ON = "on"  # sessions are stored in the built-in and/or the shared cache
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCache:
+    mode: SessionCacheMode
+    builtin: int | None  # sessions kept per worker; None: no built-in cache
+    shared_name: str | None
+    shared_size: int  # bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTls:
+    certificates: tuple[Certificate, ...]
+    protocols: frozenset[str]  # "TLSv1.2", "TLSv1.3"...
+    ciphers: str  # an OpenSSL cipher list
+    prefer_server_ciphers: bool
+    session_cache: SessionCache
+    session_timeout: int  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamTls:
+    certificate: Certificate | None  # the client certificate presented to upstream servers
+    protocols: frozenset[str]
+    ciphers: str
+    verify: bool
+    trusted_certificate: str | None  # absolute path of the CA bundle used with `verify`
+    verify_depth: int
+    session_reuse: bool
+    server_name: bool  # send SNI
+    name: Template  # the name sent and verified; `$proxy_host` by default

@@ -1,0 +1,189 @@
+"""What the reader fills while it reads: nginx's configuration structures, one per block, before they are
+merged and turned into the model. Handlers (`directives/`) write them; `finish_http` and `finish_stream`
+read them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .model.addresses import SocketAddress
+from .model.http import NGX_LISTEN_BACKLOG, HttpConfig, LocationMatch
+from .model.logging import ErrorLog, LogFormat
+from .model.place import Place
+from .model.stream import StreamConfig
+from .model.upstream import Balancing, UpstreamServer
+from .paths import Paths
+from .settings import Level, Placed
+from .system import System
+from .variables import VariableUses
+
+DEFAULT_WORKER_CONNECTIONS = 512
+
+
+@dataclass
+class OpenFile:
+    """A file nginx opens once the configuration is read (cycle->open_files): logs."""
+
+    path: str
+    origin: Place | None
+    buffering: tuple[int, int] | None = None  # (buffer, flush) of the buffered access logs written to it
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    """A socket nginx opens for the configuration (cycle->listening)."""
+
+    address: SocketAddress
+    ipv6only: bool
+    origin: Place | None
+
+
+@dataclass
+class UpstreamState:
+    """An upstream group: an `upstream` block (explicit), or one nginx makes for a `proxy_pass` naming a
+    host (ngx_http_upstream_srv_conf_t)."""
+
+    name: str
+    place: Place
+    explicit: bool
+    port: int = 0
+    no_port: bool = False
+    servers: list[UpstreamServer] | None = None  # None: an implicit group, resolved when the block ends
+    level: Level = field(default_factory=Level)  # keepalive_timeout & co.
+    balancing: Balancing = Balancing.ROUND_ROBIN
+    method_set: bool = False  # a balancing method or keepalive has been configured
+    keepalive: Placed[int] | None = None
+    keepalive_active: bool = False  # a later balancing method disables keepalive, as in nginx
+
+
+@dataclass
+class ListenOptions:
+    """One address of a `listen` directive with its parameters (ngx_http_listen_opt_t)."""
+
+    address: SocketAddress
+    place: Place | None
+    default_server: bool = False
+    ssl: bool = False
+    reuseport: bool = False
+    backlog: int = NGX_LISTEN_BACKLOG
+    bind: bool = False
+    ipv6only: bool = True
+    set: bool = False  # a parameter that applies to the socket was given
+
+
+@dataclass
+class AddressState:
+    """The servers listening on one address:port (ngx_http_conf_addr_t)."""
+
+    options: ListenOptions
+    servers: list[ServerState]
+    default_server: ServerState
+
+
+@dataclass
+class PortState:
+    family: int
+    port: int
+    addresses: list[AddressState] = field(default_factory=list)
+
+
+@dataclass
+class ProxyPassState:
+    url: str
+    scheme: str
+    upstream: UpstreamState
+    uri: str | None
+
+
+@dataclass
+class LocationState:
+    place: Place
+    match: LocationMatch
+    name: str
+    pattern: re.Pattern[str] | None
+    level: Level
+    proxy_pass: Placed[ProxyPassState] | None = None
+    locations: list[LocationState] = field(default_factory=list)
+
+
+@dataclass
+class ServerState:
+    place: Place
+    level: Level
+    listens: list[ListenOptions] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    captures: bool = False  # a regular expression server name has groups
+    locations: list[LocationState] = field(default_factory=list)
+
+
+@dataclass
+class HttpState:
+    place: Place
+    level: Level
+    variables: VariableUses
+    log_formats: dict[str, LogFormat]
+    upstreams: list[UpstreamState] = field(default_factory=list)
+    servers: list[ServerState] = field(default_factory=list)
+    ports: list[PortState] = field(default_factory=list)
+
+
+@dataclass
+class StreamListenState:
+    address: SocketAddress
+    place: Place
+    reuseport: bool = False
+    backlog: int = NGX_LISTEN_BACKLOG
+    bind: bool = False
+    ipv6only: bool = True
+
+
+@dataclass
+class StreamServerState:
+    place: Place
+    level: Level
+    listens: list[StreamListenState] = field(default_factory=list)
+    proxy_pass: Placed[UpstreamState] | None = None
+
+
+@dataclass
+class StreamState:
+    place: Place
+    level: Level
+    variables: VariableUses
+    log_formats: dict[str, LogFormat] = field(default_factory=dict)
+    upstreams: list[UpstreamState] = field(default_factory=list)
+    servers: list[StreamServerState] = field(default_factory=list)
+    listens: list[StreamListenState] = field(default_factory=list)
+
+
+@dataclass
+class MainState:
+    """The main context (ngx_core_conf_t, ngx_event_conf_t and the cycle's lists)."""
+
+    paths: Paths
+    system: System
+    worker_processes: Placed[int] | None = None
+    worker_processes_auto: bool = False
+    pid: Placed[str] | None = None
+    error_logs: list[ErrorLog] = field(default_factory=list)
+    events: Place | None = None
+    worker_connections: Placed[int] | None = None
+    stream_loaded: Place | None = None
+    modules_used: bool = False  # a block has counted the modules: `load_module` is too late
+    http: HttpState | None = None
+    stream: StreamState | None = None
+    http_config: HttpConfig | None = None  # the model of the http block, made when the block ends
+    stream_config: StreamConfig | None = None
+    open_files: list[OpenFile] = field(default_factory=list)
+    listening: list[Listening] = field(default_factory=list)
+    shared_zones: dict[str, int] = field(default_factory=dict)  # shared memory zones by name: size
+
+    def open_file(self, path: str, origin: Place | None) -> OpenFile:
+        """Register a file to open once reading ends (ngx_conf_open_file: each path once)."""
+        for opened in self.open_files:
+            if opened.path == path:
+                return opened
+        opened = OpenFile(path, origin)
+        self.open_files.append(opened)
+        return opened

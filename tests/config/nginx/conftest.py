@@ -1,0 +1,182 @@
+"""Shared fixtures: configurations written under tmp_path and read there, on a described machine, with
+certificates made for the session."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from hapair.config.nginx.load import LoadResult, load
+from hapair.config.nginx.model.addresses import IpAddress, SocketAddress
+from hapair.config.nginx.model.config import NginxConfig
+from hapair.config.nginx.model.http import HttpConfig, Location, Server
+from hapair.config.nginx.model.stream import StreamConfig
+from hapair.config.nginx.system import HostNotFoundError, LocalSystem
+
+LAB_HOSTS = {
+    "localhost": ["127.0.0.1", "::1"],
+    "backend.example": ["192.0.2.10", "192.0.2.11"],
+    "k8s-api.example": ["192.0.2.20"],
+}
+
+
+@dataclass
+class LabSystem(LocalSystem):
+    """A machine with known names, 4 CPUs, running as root; log files and sockets are recorded, not
+    opened, unless a test names some that fail."""
+
+    hosts: dict[str, list[str]] = field(default_factory=lambda: dict(LAB_HOSTS))
+    root: bool = True
+    opened: list[str] = field(default_factory=list)
+    bound: list[str] = field(default_factory=list)
+    unwritable: set[str] = field(default_factory=set)
+
+    def resolve(self, host: str) -> list[IpAddress]:
+        if host not in self.hosts:
+            raise HostNotFoundError(host)
+        return [ipaddress.ip_address(ip) for ip in self.hosts[host]]
+
+    def cpu_count(self) -> int:
+        return 4
+
+    def is_root(self) -> bool:
+        return self.root
+
+    def hostname(self) -> str:
+        return "Node1.Example"
+
+    def open_append(self, path: str) -> None:
+        if path in self.unwritable:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        self.opened.append(path)
+
+    def try_bind(self, address: SocketAddress, ipv6only: bool) -> None:
+        self.bound.append(address.text)
+
+
+Read = Callable[..., LoadResult]
+
+
+@pytest.fixture
+def conf_dir(tmp_path: Path) -> Path:
+    (tmp_path / "logs").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def read(conf_dir: Path) -> Read:
+    """`read(text, name="nginx.conf", files={name: text}, system=LabSystem(), test=False)`: write the
+    (dedented) files under tmp_path and read `name` with tmp_path as the prefix."""
+
+    def read_config(
+        text: str,
+        *,
+        name: str = "nginx.conf",
+        files: dict[str, str] | None = None,
+        system: LocalSystem | None = None,
+        test: bool = False,
+    ) -> LoadResult:
+        for file_name, content in (files or {}).items():
+            target = conf_dir / file_name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(textwrap.dedent(content))
+        (conf_dir / name).write_text(textwrap.dedent(text))
+        return load(name, f"{conf_dir}/", system or LabSystem(), test=test)
+
+    return read_config
+
+
+def config(result: LoadResult) -> NginxConfig:
+    assert result.error is None, result.error
+    assert result.config is not None
+    return result.config
+
+
+def http(result: LoadResult) -> HttpConfig:
+    model = config(result).http
+    assert model is not None
+    return model
+
+
+def stream(result: LoadResult) -> StreamConfig:
+    model = config(result).stream
+    assert model is not None
+    return model
+
+
+def server(result: LoadResult, index: int = 0) -> Server:
+    return http(result).servers[index]
+
+
+def location(result: LoadResult, server_index: int = 0, index: int = 0) -> Location:
+    return server(result, server_index).locations[index]
+
+
+def error(result: LoadResult) -> str:
+    """The error as nginx prints it."""
+    assert result.error is not None, "the configuration was accepted"
+    return result.error.message.render()
+
+
+@dataclass(frozen=True)
+class Pair:
+    certificate: Path
+    key: Path
+
+
+@dataclass(frozen=True)
+class Certificates:
+    server: Pair
+    client: Pair
+    other_key: Path  # a key that belongs to neither certificate
+    junk: Path  # a file with no PEM data
+
+
+def _make_pair(directory: Path, name: str) -> Pair:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pair = Pair(directory / f"{name}.crt", directory / f"{name}.key")
+    pair.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    pair.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return pair
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    directory = tmp_path_factory.mktemp("certificates")
+    junk = directory / "junk.pem"
+    junk.write_text("not a certificate\n")
+    return Certificates(
+        server=_make_pair(directory, "k8sapiserver"),
+        client=_make_pair(directory, "k8sapiclient"),
+        other_key=_make_pair(directory, "other").key,
+        junk=junk,
+    )
