@@ -428,3 +428,11 @@ def test_an_instance_gone_from_the_configuration_hands_over_and_notifies_fault(l
     assert any(isinstance(action, SendAdvert) and action.advert.priority == 0 for action in actions)
     assert any(isinstance(action, RemoveVips) for action in actions)
     assert Notify(NotifyEvent.FAULT, 150) in actions
+
+
+def test_the_priority_the_trackers_give_at_start_is_taken_quietly(lan, node):
+    a = node(A, config(priority=100), start=False)
+    a.router.assume_total_priority(300)
+    lan.start(a)
+    assert a.router.effective_priority == 254
+    assert not any("Changing effective priority" in line for line in a.logs)

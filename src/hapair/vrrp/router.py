@@ -216,6 +216,12 @@ class VirtualRouter:
             self._come_up(now)
         return self._flush()
 
+    def assume_total_priority(self, total: int) -> None:
+        """Before `start` or `resume`: the priority the trackers give the instance to begin with (no log,
+        no timer to move)."""
+        self.total_priority = total
+        self.effective_priority = effective_priority(self.base_priority, total)
+
     def set_total_priority(self, now: int, total: int) -> list[Action]:
         """Weighted trackers moved the priority (keepalived's vrrp_set_effective_priority)."""
         self.total_priority = total

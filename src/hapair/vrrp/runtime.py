@@ -119,7 +119,7 @@ class Runtime:
                 self._prepare_addresses(router)
         except OSError as error:
             self.close()
-            raise StartError(f"cannot open a VRRP socket: {error.strerror}") from error
+            raise StartError(f"cannot set up the VRRP sockets and addresses: {error.strerror}") from error
 
     def start(self, previous: Runtime | None = None) -> None:
         """Start every router (taking over the matching ones of `previous` after a reload) and the scripts."""
@@ -130,7 +130,7 @@ class Runtime:
             result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
             faults = {fault_reason(f) for f in result.faults}
             waiting = {script_reason(s) for s in result.waiting}
-            router.total_priority = result.total_priority
+            router.assume_total_priority(result.total_priority)
             old = previous.matching(router.instance) if previous else None
             if old is not None:
                 self._carry_out(router, router.resume(old, now, faults=faults, waiting=waiting))
@@ -138,8 +138,7 @@ class Runtime:
             for fault in result.faults:
                 self._log(fault.startup_log(name))
             self._carry_out(router, router.start(now, faults=faults, waiting=waiting))
-        for state in self.scripts.values():
-            script = next(s for s in self.config.vrrp.scripts if s.name == state.name)
+        for script in self.config.vrrp.scripts:
             self._script_tasks.append(asyncio.ensure_future(self._run_script(script)))
 
     def _carry_over_scripts(self, previous: Runtime) -> None:
@@ -281,12 +280,7 @@ class Runtime:
         assert instance.interface is not None
         key = SocketKey(instance.interface, router.source if instance.unicast else None)
         if key not in self._sockets:
-            group = instance.mcast_dst if isinstance(instance.mcast_dst, IPv4Address) else None
-            sock = VrrpSocket(
-                key.interface,
-                group=group or self.config.global_defs.vrrp_mcast_group4,
-                unicast_source=key.unicast_source,
-            )
+            sock = VrrpSocket(key.interface, group=self._group(instance), unicast_source=key.unicast_source)
             self._sockets[key] = sock
             self._by_vrid[key] = {}
             self.loop.add_reader(sock.fileno(), self._readable, key)
