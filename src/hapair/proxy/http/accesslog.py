@@ -1,0 +1,129 @@
+"""Access log files: lines rendered by `hapair.proxy.logformat` and written in batches.
+
+nginx writes each line at once unless `access_log ... buffer=` is given; hapair always gathers lines
+and writes them together, when `buffer` bytes are waiting (at least 64 KiB) or at the latest `flush`
+after the first waiting line (at most one second, also without `flush=`), and when the service closes.
+A file several `access_log` lines name is opened once, in append mode, as nginx does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hapair.config.nginx.model.logging import AccessLog, LogFormat
+
+from ..logformat import LineFormat
+from .variables import CompiledTemplate, lookup
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+
+_MIN_BUFFER = 64 * 1024
+_MAX_DELAY = 1.0
+
+
+class LogFile:
+    """One file, written by whichever locations log to it."""
+
+    __slots__ = ("_buffer", "_delay", "_fd", "_limit", "_loop", "_size", "_timer", "path")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, path: str) -> None:
+        self._loop = loop
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._buffer: list[bytes] = []
+        self._size = 0
+        self._limit = _MIN_BUFFER
+        self._delay = _MAX_DELAY
+        self._timer: asyncio.TimerHandle | None = None
+
+    def adopt(self, log: AccessLog) -> None:
+        """Take the largest buffer and the shortest delay the `access_log` lines of this file ask for."""
+        self._limit = max(self._limit, log.buffer)
+        if log.flush:
+            self._delay = min(self._delay, log.flush / 1000)
+
+    def write(self, line: bytes) -> None:
+        if self._fd < 0:
+            return  # closed with the service; a connection closing after it has nothing to log to
+        self._buffer.append(line)
+        self._size += len(line)
+        if self._size >= self._limit:
+            self.flush()
+        elif self._timer is None:
+            self._timer = self._loop.call_later(self._delay, self.flush)
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._buffer:
+            return
+        data = b"".join(self._buffer)
+        self._buffer.clear()
+        self._size = 0
+        try:
+            while data:
+                written = os.write(self._fd, data)
+                data = data[written:]
+        except OSError:
+            return  # nginx goes on serving when a log cannot be written
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self.flush()
+            os.close(self._fd)
+            self._fd = -1
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One `access_log` of a location: where, in which format, and under which condition."""
+
+    file: LogFile
+    format: LineFormat
+    condition: CompiledTemplate | None
+
+    def write(self, exchange: Exchange) -> None:
+        if self.condition is not None:
+            value = self.condition.evaluate(exchange)
+            if not value or value == "0":
+                return
+        self.file.write(self.format.render_bytes(lambda name: lookup(exchange, name)))
+
+
+class AccessLogFiles:
+    """The open log files of a service, by path."""
+
+    __slots__ = ("_files", "_formats", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._files: dict[str, LogFile] = {}
+        self._formats: dict[LogFormat, LineFormat] = {}
+
+    def entries(self, logs: tuple[AccessLog, ...]) -> tuple[LogEntry, ...]:
+        return tuple(self._entry(log) for log in logs)
+
+    def _entry(self, log: AccessLog) -> LogEntry:
+        file = self._files.get(log.path)
+        if file is None:
+            file = self._files[log.path] = LogFile(self._loop, log.path)
+        file.adopt(log)
+        line_format = self._formats.get(log.format)
+        if line_format is None:
+            line_format = self._formats[log.format] = LineFormat(log.format.template, log.format.escape)
+        condition = CompiledTemplate(log.condition) if log.condition is not None else None
+        return LogEntry(file, line_format, condition)
+
+    def flush(self) -> None:
+        for file in self._files.values():
+            file.flush()
+
+    def close(self) -> None:
+        for file in self._files.values():
+            file.close()
+        self._files.clear()

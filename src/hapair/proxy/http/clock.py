@@ -1,0 +1,67 @@
+"""The wall-clock texts nginx writes (ngx_times.c), rebuilt at most once a second."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(seconds: int) -> str:
+    """`Thu, 26 Nov 2026 06:10:25 GMT`."""
+    t = time.gmtime(seconds)
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
+
+
+def _offset(t: time.struct_time) -> tuple[str, int, int]:
+    offset = t.tm_gmtoff // 60
+    sign = "-" if offset < 0 else "+"
+    return sign, abs(offset) // 60, abs(offset) % 60
+
+
+@lru_cache(maxsize=4)
+def time_local(seconds: int) -> str:
+    """`26/Nov/2026:06:10:25 +0000` ($time_local)."""
+    t = time.localtime(seconds)
+    sign, hours, minutes = _offset(t)
+    return (
+        f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} "
+        f"{sign}{hours:02d}{minutes:02d}"
+    )
+
+
+@lru_cache(maxsize=4)
+def time_iso8601(seconds: int) -> str:
+    """`2026-11-26T06:10:25+00:00` ($time_iso8601)."""
+    t = time.localtime(seconds)
+    sign, hours, minutes = _offset(t)
+    return (
+        f"{t.tm_year}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+        f"{sign}{hours:02d}:{minutes:02d}"
+    )
+
+
+class Clock:
+    """`server_date` is the `Server` and `Date` header lines of a response at the current second."""
+
+    __slots__ = ("_second", "_server", "server_date")
+
+    def __init__(self, server: bytes) -> None:
+        self._server = b"Server: " + server + b"\r\n"
+        self._second = -1
+        self.server_date = b""
+        self.now()
+
+    def now(self) -> float:
+        """The time, after bringing the texts up to date."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self.server_date = self._server + b"Date: " + http_date(second).encode() + b"\r\n"
+        return now

@@ -1,0 +1,123 @@
+"""The request head sent upstream (ngx_http_proxy_create_request): the request line with
+`proxy_http_version`, the `proxy_set_header` headers in force (a header whose value is empty is not sent),
+then the client's headers that none of those names.
+
+nginx's default headers (the model's list ends with the ones `proxy_set_header` did not override) are
+handled by hapair as follows, so that upstream connections can be kept and reused:
+
+- `Host: $proxy_host` as nginx;
+- `Connection: close` is replaced: nothing for HTTP/1.1 (keep-alive is HTTP/1.1's default),
+  `Connection: keep-alive` for HTTP/1.0, and `Connection: upgrade` for a request asking to upgrade;
+- `Upgrade` is the client's when the request asks to upgrade (`Upgrade` and `Connection: upgrade`):
+  WebSocket and other upgrades are tunnelled without the `proxy_set_header Upgrade/Connection` lines
+  nginx needs, and such a request is sent as HTTP/1.1;
+- `Content-Length` and `Transfer-Encoding` frame the body as hapair sends it (a `proxy_set_header` of
+  either is ignored: hapair frames bodies itself);
+- `TE`, `Keep-Alive` and `Expect` are not sent (hapair answers `Expect: 100-continue` itself).
+
+A `proxy_set_header` line identical to one of nginx's defaults and placed last cannot be told from the
+default in the model; it is taken as the default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from hapair.config.nginx.finish.http import DEFAULT_PROXY_HEADERS
+from hapair.config.nginx.model.http import Header, Proxy
+
+from .variables import CompiledTemplate
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+
+_DEFAULTS = {(name.lower(), value) for name, value in DEFAULT_PROXY_HEADERS}
+_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+
+
+class BodyFraming(Enum):
+    """How the request body goes upstream."""
+
+    NONE = "none"
+    LENGTH = "content-length"  # the client's length, or the length of a chunked body read whole
+    CHUNKED = "chunked"  # a chunked body streamed to an HTTP/1.1 upstream
+
+
+@dataclass(frozen=True, slots=True)
+class _SetHeader:
+    name: bytes
+    value: CompiledTemplate
+
+
+def split_defaults(headers: tuple[Header, ...]) -> tuple[tuple[Header, ...], frozenset[str]]:
+    """The headers `proxy_set_header` set, and the lower-case names of nginx's defaults left in force."""
+    end = len(headers)
+    seen: set[str] = set()
+    while end > 0:
+        header = headers[end - 1]
+        key = header.name.lower()
+        if (key, header.value.source) not in _DEFAULTS or key in seen:
+            break
+        seen.add(key)
+        end -= 1
+    return headers[:end], frozenset(seen)
+
+
+class RequestHead:
+    """What one location sends upstream, made ready once."""
+
+    __slots__ = ("_host", "_keep_alive", "_set", "_skip", "_upgrade_default", "_version", "http11")
+
+    def __init__(self, proxy: Proxy, proxy_host: str) -> None:
+        configured, defaults = split_defaults(proxy.headers)
+        self.http11 = proxy.http_version == "1.1"
+        self._version = b" HTTP/1.1\r\n" if self.http11 else b" HTTP/1.0\r\n"
+        self._set = tuple(
+            _SetHeader(header.name.encode("latin-1"), CompiledTemplate(header.value))
+            for header in configured
+            if header.name.lower().encode("latin-1") not in _FRAMING
+        )
+        self._host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n" if "host" in defaults else b""
+        if "connection" not in defaults:
+            self._keep_alive = b""
+        else:
+            self._keep_alive = b"" if self.http11 else b"Connection: keep-alive\r\n"
+        self._upgrade_default = "upgrade" in defaults and "connection" in defaults
+        names = {header.name.lower().encode("latin-1") for header in proxy.headers}
+        self._skip = frozenset(names | _FRAMING | {b"host", b"connection", b"upgrade", b"te", b"keep-alive"})
+
+    def build(self, ex: Exchange, uri: str, framing: BodyFraming, length: int) -> bytes:
+        request = ex.request
+        upgrade = request.upgrade and self._upgrade_default
+        out = [
+            request.method,
+            b" ",
+            uri.encode("latin-1"),
+            b" HTTP/1.1\r\n" if upgrade else self._version,
+            self._host,
+        ]
+        for header in self._set:
+            value = header.value.evaluate(ex)
+            if value:
+                out += (header.name, b": ", value.encode("latin-1"), b"\r\n")
+        if upgrade:
+            out += (b"Connection: upgrade\r\nUpgrade: ", _upgrade_value(ex), b"\r\n")
+        else:
+            out.append(self._keep_alive)
+        if framing is BodyFraming.LENGTH:
+            out += (b"Content-Length: ", str(length).encode(), b"\r\n")
+        elif framing is BodyFraming.CHUNKED:
+            out.append(b"Transfer-Encoding: chunked\r\n")
+        skip = self._skip
+        for name, value in request.headers:
+            if name.lower() not in skip:
+                out += (name, b": ", value, b"\r\n")
+        out.append(b"\r\n")
+        return b"".join(out)
+
+
+def _upgrade_value(ex: Exchange) -> bytes:
+    values = ex.request.header_values("upgrade")
+    return values[0] if values else b""

@@ -1,0 +1,40 @@
+"""The limits and timeouts of the HTTP data plane that the configuration model does not carry.
+
+The values are nginx 1.22's defaults for the directives hapair does not read (`client_header_timeout`,
+`client_body_timeout`, `keepalive_timeout`, `send_timeout`, `keepalive_requests`,
+`large_client_header_buffers 4 8k`, `lingering_time`, `lingering_timeout`), and hapair's own for its
+upstream connection pool. Tests pass shorter ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KIB = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Times in seconds, sizes in bytes."""
+
+    client_header_timeout: float = 60.0
+    client_body_timeout: float = 60.0
+    keepalive_timeout: float = 75.0
+    send_timeout: float = 60.0
+    keepalive_requests: int = 1000
+    # large_client_header_buffers 4 8k: the request line and each header line fit in 8k, all headers in 32k
+    request_line: int = 8 * KIB
+    header_line: int = 8 * KIB
+    headers_total: int = 32 * KIB
+    lingering_time: float = 30.0
+    lingering_timeout: float = 5.0
+    # hapair's pool: idle connections kept per upstream peer when the upstream has no `keepalive`
+    idle_per_peer: int = 32
+    idle_timeout: float = 60.0
+    # flow control: a transport holding more than this waiting to be sent pauses the other side's reading
+    high_water: int = 64 * KIB
+    # a request body is kept for a retry on the next upstream while it is not larger than this
+    replay_limit: int = 1024 * KIB
+
+
+DEFAULT_LIMITS = Limits()

@@ -1,0 +1,407 @@
+"""The HTTP service of one worker process: listeners started from the model's `Listener`s, and what
+their connections share (balancers, the upstream connection pool, TLS contexts, log files, the clock).
+
+Everything a location needs per request is made once, when the service starts: a `Route` per location
+(and one per server for requests no location matches, answered 404: hapair serves no files).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from hapair.config.nginx.model.addresses import InetAddress, SocketAddress, UnixAddress
+from hapair.config.nginx.model.http import (
+    HttpConfig,
+    Listener,
+    Location,
+    LocationMatch,
+    ProxyPass,
+    Server,
+    Settings,
+)
+from hapair.config.nginx.model.tls import UpstreamTls
+from hapair.config.nginx.model.upstream import Upstream
+from hapair.proxy.balancer import Balancer, Peer
+
+from .accesslog import AccessLogFiles, LogEntry
+from .client import ClientConnection
+from .clock import Clock
+from .exchange import Exchange
+from .headers import BodyFraming, RequestHead
+from .limits import DEFAULT_LIMITS, Limits
+from .pages import SERVER
+from .pool import ConnectionPool, KeepPolicy, PoolKey
+from .request import Request
+from .routing import LocationTree, ServerNames
+from .tls import UpstreamContext, server_context, upstream_context, with_sni
+from .upstream import UpstreamConnection
+from .uri import replace_prefix
+from .variables import CompiledTemplate
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def proxy_host(target: ProxyPass) -> tuple[str, str]:
+    """`$proxy_host` and `$proxy_port` of a `proxy_pass` URL: the host as written, with the port when
+    one is written and is not the scheme's default (ngx_http_proxy_set_vars)."""
+    rest = target.url.split("://", 1)[1]
+    end = len(rest)
+    for stop in "/?":
+        found = rest.find(stop, rest.find("]") + 1 if rest.startswith("[") else 0)
+        if found >= 0:
+            end = min(end, found)
+    authority = rest[:end]
+    default = _DEFAULT_PORTS[target.scheme]
+    if authority.lower().startswith("unix:"):
+        return "localhost", ""
+    host, port = authority, ""
+    close = authority.rfind("]")
+    colon = authority.rfind(":")
+    if colon > close:
+        host, port = authority[:colon], authority[colon + 1 :]
+    if not port or int(port) == default:
+        return host, str(default)
+    return f"{host}:{port}", port
+
+
+class Route:
+    """A location (or a server without one matching), ready to serve requests."""
+
+    __slots__ = (
+        "_contexts",
+        "_keys",
+        "_loop",
+        "_name",
+        "_replacement",
+        "_tls",
+        "balancer",
+        "connect_timeout",
+        "head",
+        "high_water",
+        "keep_policy",
+        "location",
+        "logs",
+        "max_body",
+        "next_upstream",
+        "next_upstream_timeout",
+        "pool",
+        "proxy_host",
+        "proxy_port",
+        "read_timeout",
+        "replay_limit",
+        "send_timeout",
+        "server_name",
+        "tries",
+        "upstream_name",
+    )
+
+    def __init__(
+        self, service: Service, server: Server, settings: Settings, location: Location | None
+    ) -> None:
+        proxy = settings.proxy
+        target = proxy.target if location is not None else None
+        limits = service.limits
+        self._loop = service.loop
+        self.location = location
+        self.server_name = server.names[0] if server.names and not server.names[0].startswith("~") else ""
+        self.max_body = settings.client_max_body_size
+        self.logs: tuple[LogEntry, ...] = service.logs.entries(settings.access_logs)
+        self.high_water = limits.high_water
+        self.replay_limit = limits.replay_limit
+        self.connect_timeout = proxy.connect_timeout / 1000
+        self.read_timeout = proxy.read_timeout / 1000
+        self.send_timeout = proxy.send_timeout / 1000
+        self.next_upstream = proxy.next_upstream
+        self.next_upstream_timeout = proxy.next_upstream_timeout / 1000
+        self.pool = service.pool
+        self.head: RequestHead | None = None
+        self.proxy_host, self.proxy_port = "", ""
+        self._replacement: str | None = None
+        self._tls: UpstreamTls | None = None
+        self._name: CompiledTemplate | None = None
+        self._contexts: dict[Peer, UpstreamContext] = {}
+        self._keys: dict[Peer, PoolKey] = {}
+        self.upstream_name = ""
+        self.tries = 0
+        if target is None:
+            return
+        self.proxy_host, self.proxy_port = proxy_host(target)
+        self.head = RequestHead(proxy, self.proxy_host)
+        self._replacement = target.uri
+        self.upstream_name = target.upstream.name
+        self.balancer = service.balancer(target.upstream)
+        self.keep_policy = KeepPolicy.of(target.upstream, limits)
+        tries = self.balancer.tries
+        self.tries = min(tries, proxy.next_upstream_tries) if proxy.next_upstream_tries else tries
+        if target.scheme == "https":
+            self._tls = proxy.tls
+            if proxy.tls.server_name or proxy.tls.verify:
+                self._name = CompiledTemplate(proxy.tls.name)
+
+    def upstream_uri(self, request: Request, match: object) -> str:
+        """The URI of the request line sent upstream."""
+        target = request.target
+        if self._replacement is None:
+            raw = request.raw_target
+            if raw.startswith(b"/"):
+                return raw.decode("latin-1")
+            return target.path if target.query is None else f"{target.path}?{target.query}"
+        location = self.location
+        assert location is not None
+        matched = len(location.path) if location.match is not LocationMatch.NAMED else 0
+        return replace_prefix(target.uri, matched, self._replacement, target.query)
+
+    def body_framing(self, request: Request) -> BodyFraming:
+        if not request.has_body:
+            return BodyFraming.NONE
+        if request.chunked and self.head is not None and self.head.http11:
+            return BodyFraming.CHUNKED
+        return BodyFraming.LENGTH
+
+    def pool_key(self, peer: Peer, exchange: Exchange) -> PoolKey:
+        key = self._keys.get(peer)
+        if key is not None:
+            return key
+        context = None
+        if self._tls is not None:
+            context = self._contexts.get(peer)
+            if context is None:
+                context = self._contexts[peer] = upstream_context(self._tls)
+        name = self._name.evaluate(exchange) if self._name is not None else None
+        key = PoolKey(peer, context, name or None)
+        if self._name is None or self._name.constant is not None:
+            self._keys[peer] = key
+        return key
+
+    def open(self, peer: Peer, key: Any) -> Coroutine[Any, Any, UpstreamConnection]:
+        return _open(self._loop, peer, key, self.pool, self.high_water)
+
+    def log(self, exchange: Exchange) -> None:
+        for entry in self.logs:
+            entry.write(exchange)
+
+
+async def _open(
+    loop: asyncio.AbstractEventLoop, peer: Peer, key: PoolKey, pool: ConnectionPool, high_water: int
+) -> UpstreamConnection:
+    def factory() -> UpstreamConnection:
+        return UpstreamConnection(loop, peer, key, pool)
+
+    address = peer.address
+    tls = key.tls
+    # "" (no SNI) is turned into None by UpstreamContext.wrap_bio
+    hostname = (key.server_hostname or "") if tls is not None else None
+    if isinstance(address, UnixAddress):
+        _, conn = await loop.create_unix_connection(factory, address.path, ssl=tls, server_hostname=hostname)
+    else:
+        _, conn = await loop.create_connection(
+            factory, str(address.ip), address.port, ssl=tls, server_hostname=hostname
+        )
+    conn.set_limits(high_water)
+    pool.born(conn)
+    return conn
+
+
+class ServerRoutes:
+    """A server's locations, and its answer when none matches."""
+
+    __slots__ = ("fallback", "tree")
+
+    def __init__(self, service: Service, server: Server) -> None:
+        self.tree = LocationTree(
+            server.locations, lambda location: Route(service, server, location.settings, location)
+        )
+        self.fallback = Route(service, server, server.settings, None)
+
+
+class ListenerRoutes:
+    """The servers of one listening address."""
+
+    __slots__ = ("_service", "default", "names")
+
+    def __init__(self, service: Service, listener: Listener) -> None:
+        self._service = service
+        self.names = ServerNames(listener.servers, listener.default_server)
+        self.default = service.server_routes(listener.default_server)
+
+    def route(self, request: Request) -> tuple[Route, Any]:
+        server = self.names.find(request.host)
+        routes = self._service.server_routes(server)
+        found = routes.tree.find(request.target.uri)
+        if found is None:
+            return routes.fallback, None
+        return found.value, found.match
+
+
+class Service:
+    """What the connections of one worker's HTTP listeners share."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, limits: Limits) -> None:
+        self.loop = loop
+        self.limits = limits
+        self.clock = Clock(SERVER)
+        self.connections: set[ClientConnection] = set()
+        self.pool = ConnectionPool(loop)
+        self.logs = AccessLogFiles(loop)
+        self._balancers: dict[Upstream, Balancer] = {}
+        self._servers: dict[int, ServerRoutes] = {}
+
+    def balancer(self, upstream: Upstream) -> Balancer:
+        balancer = self._balancers.get(upstream)
+        if balancer is None:
+            balancer = self._balancers[upstream] = Balancer(upstream)
+        return balancer
+
+    def server_routes(self, server: Server) -> ServerRoutes:
+        routes = self._servers.get(id(server))
+        if routes is None:
+            routes = self._servers[id(server)] = ServerRoutes(self, server)
+        return routes
+
+    def log_rejected(self, routes: ListenerRoutes, client: ClientConnection, status: int, sent: int) -> None:
+        """The access log line of a request refused before it was read whole (the default server's)."""
+        fallback = routes.default.fallback
+        if not fallback.logs:
+            return
+        exchange = Exchange(client, Request.unparsed(time.time()), fallback, None, pipelined=False)
+        exchange.status = status
+        exchange.bytes_sent = sent
+        fallback.log(exchange)
+
+
+class _ListenerGroup:
+    """The addresses one listening socket serves (a wildcard socket also serves the addresses of its
+    port that have no socket of their own)."""
+
+    __slots__ = ("_by_address", "_only")
+
+    def __init__(self, service: Service, owner: Listener, served: list[Listener]) -> None:
+        self._only = ListenerRoutes(service, owner)
+        self._by_address = {listener.address: ListenerRoutes(service, listener) for listener in served}
+
+    def routes(self, sockname: object) -> ListenerRoutes:
+        if not self._by_address or not isinstance(sockname, tuple):
+            return self._only
+        for address, routes in self._by_address.items():
+            if isinstance(address, InetAddress) and (str(address.ip), address.port) == sockname[:2]:
+                return routes
+        return self._only
+
+
+class HttpService:
+    """The running listeners of one worker: `drain()` stops accepting and waits for the requests under
+    way; `close()` stops everything at once."""
+
+    def __init__(self, service: Service, servers: list[asyncio.AbstractServer]) -> None:
+        self._service = service
+        self._servers = servers
+
+    @property
+    def connections(self) -> int:
+        return len(self._service.connections)
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        for connection in list(self._service.connections):
+            connection.close()
+        self._service.pool.close()
+        self._service.logs.close()
+
+    async def wait_closed(self) -> None:
+        for server in self._servers:
+            await server.wait_closed()
+        while self._service.connections:
+            await asyncio.sleep(0.01)
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Stop accepting; answer the requests under way, closing each connection after its answer;
+        then close (at `timeout` seconds, whatever is left is closed)."""
+        for server in self._servers:
+            server.close()
+        for connection in list(self._service.connections):
+            connection.drain()
+        deadline = None if timeout is None else self._service.loop.time() + timeout
+        while self._service.connections and (deadline is None or self._service.loop.time() < deadline):
+            await asyncio.sleep(0.05)
+        self.close()
+
+
+def _listening_socket(listener: Listener, reuse_port: bool) -> socket.socket:
+    address: SocketAddress = listener.address
+    sock = socket.socket(address.family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port or listener.reuseport:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if address.family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(listener.ipv6only))
+        sock.bind(address.sockaddr)
+        sock.listen(listener.backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _served_by(owner: Listener, listeners: tuple[Listener, ...]) -> list[Listener]:
+    """The addresses without a socket of their own that a wildcard listener's socket serves."""
+    address = owner.address
+    if not isinstance(address, InetAddress) or not address.wildcard:
+        return []
+    return [
+        listener
+        for listener in listeners
+        if not listener.own_socket
+        and isinstance(listener.address, InetAddress)
+        and listener.address.port == address.port
+        and listener.address.family == address.family
+    ]
+
+
+def _server_tls(listener: Listener, names: ServerNames) -> Any:
+    """The TLS context of an `ssl` listener: its default server's, switching by SNI to the server of
+    the name asked for."""
+    contexts: dict[int, Any] = {}
+
+    def context_of(server: Server) -> Any:
+        if id(server) not in contexts:
+            contexts[id(server)] = server_context(server.tls) if server.tls is not None else None
+        return contexts[id(server)]
+
+    default = context_of(listener.default_server)
+    if len(listener.servers) == 1:
+        return default
+    return with_sni(default, lambda name: context_of(names.find(name)))
+
+
+async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = DEFAULT_LIMITS) -> HttpService:
+    """Listen on the model's listeners (with SO_REUSEPORT when `reuse_port`, so that several worker
+    processes can each have their own sockets) and serve them on the running event loop."""
+    loop = asyncio.get_running_loop()
+    service = Service(loop, limits)
+    servers: list[asyncio.AbstractServer] = []
+    try:
+        for listener in config.listeners:
+            if not listener.own_socket:
+                continue
+            group = _ListenerGroup(service, listener, _served_by(listener, config.listeners))
+            names = ServerNames(listener.servers, listener.default_server)
+            tls = _server_tls(listener, names) if listener.ssl else None
+            sock = _listening_socket(listener, reuse_port)
+
+            def factory(group: _ListenerGroup = group) -> ClientConnection:
+                return ClientConnection(service, group.routes)
+
+            servers.append(await loop.create_server(factory, sock=sock, ssl=tls, backlog=listener.backlog))
+    except BaseException:
+        for server in servers:
+            server.close()
+        service.logs.close()
+        raise
+    return HttpService(service, servers)

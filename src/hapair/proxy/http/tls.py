@@ -1,0 +1,118 @@
+"""ssl.SSLContexts from the model's TLS settings: the listeners' (`ssl_*`) and the upstreams' (`proxy_ssl_*`).
+
+What Python's `ssl` cannot do as nginx does, and what hapair does instead:
+
+- `ssl_protocols` / `proxy_ssl_protocols` set the lowest and highest version of the set: a set with a hole
+  (TLSv1 and TLSv1.2 without TLSv1.1) also allows the missing one. SSLv2/SSLv3 are never offered.
+- `ssl_session_cache`: OpenSSL's built-in cache of each worker process is used (Python cannot size it or
+  share it between processes: `shared:NAME:SIZE` is not shared); `off` also turns session tickets off.
+  `ssl_session_timeout` is not applied (OpenSSL's default, 300 s, is nginx's default too).
+- `proxy_ssl_verify_depth` is not enforced (OpenSSL's default depth, 100, applies).
+- With `proxy_ssl_verify on`, the name checked is also sent as SNI, even with `proxy_ssl_server_name off`.
+- `proxy_ssl_session_reuse`: the last session of each upstream peer is offered on its next connection.
+"""
+
+from __future__ import annotations
+
+import ssl
+import weakref
+from collections.abc import Callable
+
+from hapair.config.nginx.model.tls import ServerTls, SessionCacheMode, UpstreamTls
+
+_VERSIONS = {
+    "TLSv1": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+_ORDER = list(_VERSIONS)
+_HTTP_ALPN = ["http/1.1"]
+
+
+def _set_protocols(context: ssl.SSLContext, protocols: frozenset[str]) -> None:
+    known = sorted((name for name in protocols if name in _VERSIONS), key=_ORDER.index)
+    if not known:
+        raise ssl.SSLError(f"no TLS version hapair supports in {sorted(protocols)}")
+    context.minimum_version = _VERSIONS[known[0]]
+    context.maximum_version = _VERSIONS[known[-1]]
+
+
+def server_context(tls: ServerTls) -> ssl.SSLContext:
+    """The context a listener's server presents (`ssl_certificate`... of one server block)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    _set_protocols(context, tls.protocols)
+    context.set_ciphers(tls.ciphers)
+    if tls.prefer_server_ciphers:
+        context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    if tls.session_cache.mode is SessionCacheMode.OFF:
+        context.options |= ssl.OP_NO_TICKET
+    for pair in tls.certificates:
+        context.load_cert_chain(pair.certificate, pair.key)
+    context.set_alpn_protocols(_HTTP_ALPN)
+    return context
+
+
+SniChooser = Callable[[str], ssl.SSLContext | None]
+# the name each TLS connection asked for ($ssl_server_name)
+SERVER_NAMES: weakref.WeakKeyDictionary[ssl.SSLObject, str] = weakref.WeakKeyDictionary()
+
+
+def with_sni(context: ssl.SSLContext, choose: SniChooser) -> ssl.SSLContext:
+    """`context`, switching to the context `choose` gives for the name a client asks for (the server
+    block of that name, when it has its own certificate)."""
+
+    def switch(sock: ssl.SSLObject, name: str | None, _: ssl.SSLContext) -> None:
+        if name:
+            SERVER_NAMES[sock] = name
+            chosen = choose(name.lower().rstrip("."))
+            if chosen is not None and chosen is not context:
+                sock.context = chosen
+
+    context.sni_callback = switch  # type: ignore[assignment]
+    return context
+
+
+class UpstreamContext(ssl.SSLContext):
+    """A client context towards one upstream peer that offers that peer's last session again
+    (`proxy_ssl_session_reuse`): the event loop wraps every connection through `wrap_bio`."""
+
+    session: ssl.SSLSession | None
+    reuse: bool
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        offered = session if session is not None else (self.session if self.reuse else None)
+        return super().wrap_bio(incoming, outgoing, server_side, server_hostname, offered)
+
+    def remember(self, sslobj: ssl.SSLObject | None) -> None:
+        """Keep the session of a connection that worked."""
+        if self.reuse and sslobj is not None and sslobj.session is not None:
+            self.session = sslobj.session
+
+
+def upstream_context(tls: UpstreamTls) -> UpstreamContext:
+    """One per upstream peer and TLS setting (sessions are per peer, as nginx keeps them)."""
+    context = UpstreamContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.session = None
+    context.reuse = tls.session_reuse
+    _set_protocols(context, tls.protocols)
+    context.set_ciphers(tls.ciphers)
+    if tls.verify:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.check_hostname = True
+        if tls.trusted_certificate is not None:
+            context.load_verify_locations(tls.trusted_certificate)
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if tls.certificate is not None:
+        context.load_cert_chain(tls.certificate.certificate, tls.certificate.key)
+    context.set_alpn_protocols(_HTTP_ALPN)
+    return context

@@ -1,0 +1,103 @@
+"""Request targets: the path and query of a request line, nginx's normalized `$uri`
+(ngx_http_parse_complex_uri: `%XX` decoded, `//` merged, `.` and `..` segments resolved), and the URI
+sent upstream when `proxy_pass` names one (the matched part of `$uri` replaced, the rest escaped as
+ngx_escape_uri's NGX_ESCAPE_URI does).
+
+Paths are `str` holding one character per byte (latin-1), as everywhere in the data plane.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+# NGX_ESCAPE_URI: controls, space, `#`, `%`, `?`, DEL and every byte from 0x80
+_URI_ESCAPED = frozenset([*range(0x21), 0x23, 0x25, 0x3F, *range(0x7F, 0x100)])
+_URI_TABLE = {code: f"%{code:02X}" for code in _URI_ESCAPED}
+
+
+class BadTargetError(ValueError):
+    """nginx answers 400: a target that is not a path, or `..` above the root."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """`path` and `query` as the client sent them (no `?`: query None), `uri` the normalized path."""
+
+    path: str
+    query: str | None
+    uri: str
+
+
+def parse_target(raw: bytes) -> Target:
+    """The origin form (`/a?b`) or the absolute form (`http://host/a?b`: host left to the caller)."""
+    text = raw.decode("latin-1")
+    if not text.startswith("/"):
+        text = _strip_authority(text)
+    path, mark, query = text.partition("?")
+    path, _, _ = path.partition("#")
+    return Target(path, query if mark else None, normalize(path))
+
+
+def authority(raw: bytes) -> str | None:
+    """The host of an absolute-form target (`http://Host:80/x` gives `Host:80`), else None."""
+    text = raw.decode("latin-1")
+    scheme, sep, rest = text.partition("://")
+    if not sep or not scheme.isalpha():
+        return None
+    end = len(rest)
+    for stop in "/?#":
+        found = rest.find(stop)
+        if found >= 0:
+            end = min(end, found)
+    return rest[:end]
+
+
+def _strip_authority(text: str) -> str:
+    scheme, sep, rest = text.partition("://")
+    if not sep or not scheme.isalpha() or scheme.lower() not in ("http", "https"):
+        raise BadTargetError(text)
+    slash = rest.find("/")
+    question = rest.find("?")
+    if slash < 0 or (0 <= question < slash):
+        return "/" + (rest[question:] if question >= 0 else "")
+    return rest[slash:]
+
+
+def normalize(path: str) -> str:
+    """nginx's `$uri` of a path; raises BadTargetError for `..` above the root or a decoded NUL."""
+    if "%" in path:
+        path = _PERCENT.sub(lambda match: chr(int(match.group(1), 16)), path)
+        if "\x00" in path:
+            raise BadTargetError(path)
+    if "//" not in path and "/." not in path:
+        return path
+    segments: list[str] = []
+    parts = path.split("/")
+    for index, segment in enumerate(parts[1:], start=1):
+        last = index == len(parts) - 1
+        if segment == "..":
+            if not segments:
+                raise BadTargetError(path)
+            segments.pop()
+            if last:
+                segments.append("")
+        elif segment == ".":
+            if last:
+                segments.append("")
+        elif segment or last:
+            segments.append(segment)
+    return "/" + "/".join(segments)
+
+
+def escape_uri(text: str) -> str:
+    """ngx_escape_uri with NGX_ESCAPE_URI."""
+    return text.translate(_URI_TABLE)
+
+
+def replace_prefix(uri: str, matched: int, replacement: str, query: str | None) -> str:
+    """The URI sent upstream for `proxy_pass http://up/replacement`: the first `matched` characters of
+    `uri` (the location's name) replaced, the rest escaped, the query kept."""
+    out = replacement + escape_uri(uri[matched:])
+    return out if query is None else f"{out}?{query}"

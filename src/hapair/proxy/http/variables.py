@@ -1,0 +1,237 @@
+"""The values of nginx's variables for one proxied request, and templates (`proxy_set_header` values,
+`access_log ... if=`) made ready to evaluate.
+
+`lookup(exchange, name)` gives a variable's value, or None where nginx's variable is "not found" (a
+header the request did not have, `$args` without a query, `$upstream_*` of a request no upstream saw...).
+Values are `str` with one character per byte (latin-1). Where hapair's value differs from nginx's:
+`$nginx_version` is nginx's version that hapair follows; `$sent_http_NAME` looks at the upstream
+response's headers and the ones hapair adds (`Server`, `Date`, `Connection`, `Transfer-Encoding`);
+`$request_id` is 32 random hex digits as nginx's, made when first asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
+
+from .clock import time_iso8601, time_local
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+
+NGINX_VERSION = "1.22.1"
+_HOSTNAME = socket.gethostname()
+
+
+def _header(ex: Exchange, variable: str) -> str | None:
+    values = ex.request.header_values(variable)
+    if not values:
+        return None
+    if variable == "cookie":
+        return b"; ".join(values).decode("latin-1")
+    if variable == "x_forwarded_for":
+        return b", ".join(values).decode("latin-1")
+    return values[0].decode("latin-1")
+
+
+def _remote_addr(ex: Exchange) -> str | None:
+    return ex.client.remote_addr
+
+
+def _proxy_add_x_forwarded_for(ex: Exchange) -> str | None:
+    forwarded = _header(ex, "x_forwarded_for")
+    address = ex.client.remote_addr
+    return address if forwarded is None else f"{forwarded}, {address}"
+
+
+def _host(ex: Exchange) -> str | None:
+    return ex.request.host or ex.server_name
+
+
+def _request_line(ex: Exchange) -> str | None:
+    request = ex.request
+    if not request.method:
+        return None
+    return f"{request.method.decode('latin-1')} {request.raw_target.decode('latin-1')} HTTP/{request.version}"
+
+
+def _args(ex: Exchange) -> str | None:
+    return ex.request.target.query or None
+
+
+def _remote_user(ex: Exchange) -> str | None:
+    """The user of a Basic `Authorization` header."""
+    value = _header(ex, "authorization")
+    if value is None or value[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(value[6:].strip(), validate=True).decode("latin-1")
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, _ = decoded.partition(":")
+    return user if colon else None
+
+
+def _argument(ex: Exchange, name: str) -> str | None:
+    query = ex.request.target.query
+    if not query:
+        return None
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _cookie(ex: Exchange, name: str) -> str | None:
+    for value in ex.request.header_values("cookie"):
+        for pair in value.decode("latin-1").split(";"):
+            key, _, found = pair.strip().partition("=")
+            if key.lower() == name:
+                return found
+    return None
+
+
+def _response_header(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
+    for key, value in headers:
+        if key.decode("latin-1").lower().replace("-", "_") == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _upstream_list(ex: Exchange, field: Callable[..., str]) -> str | None:
+    """`$upstream_*`: one value per upstream tried, joined by `, ` as nginx does."""
+    if not ex.attempts:
+        return None
+    return ", ".join(field(attempt) for attempt in ex.attempts)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _ssl(ex: Exchange, field: Callable[..., str | None]) -> str | None:
+    ssl_object = ex.client.ssl_object
+    return None if ssl_object is None else field(ssl_object)
+
+
+_SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
+    "remote_addr": _remote_addr,
+    "remote_port": lambda ex: str(ex.client.remote_port),
+    "binary_remote_addr": lambda ex: ex.client.binary_remote_addr,
+    "server_addr": lambda ex: ex.client.server_addr,
+    "server_port": lambda ex: str(ex.client.server_port),
+    "server_name": lambda ex: ex.server_name,
+    "server_protocol": lambda ex: f"HTTP/{ex.request.version}",
+    "scheme": lambda ex: ex.client.scheme,
+    "https": lambda ex: "on" if ex.client.ssl_object is not None else "",
+    "host": _host,
+    "hostname": lambda ex: _HOSTNAME,
+    "request": _request_line,
+    "request_method": lambda ex: ex.request.method.decode("latin-1"),
+    "request_uri": lambda ex: ex.request.raw_target.decode("latin-1"),
+    "uri": lambda ex: ex.request.target.uri,
+    "document_uri": lambda ex: ex.request.target.uri,
+    "args": _args,
+    "query_string": _args,
+    "is_args": lambda ex: "?" if ex.request.target.query else "",
+    "content_length": lambda ex: _header(ex, "content_length"),
+    "content_type": lambda ex: _header(ex, "content_type"),
+    "remote_user": _remote_user,
+    "proxy_add_x_forwarded_for": _proxy_add_x_forwarded_for,
+    "proxy_host": lambda ex: ex.route.proxy_host,
+    "proxy_port": lambda ex: ex.route.proxy_port,
+    "status": lambda ex: f"{ex.status:03d}",
+    "bytes_sent": lambda ex: str(ex.bytes_sent),
+    "body_bytes_sent": lambda ex: str(ex.body_bytes_sent),
+    "request_length": lambda ex: str(ex.request.head_length + ex.body_received),
+    "request_time": lambda ex: f"{max(0.0, time.time() - ex.request.started):.3f}",
+    "msec": lambda ex: f"{time.time():.3f}",
+    "time_local": lambda ex: time_local(int(time.time())),
+    "time_iso8601": lambda ex: time_iso8601(int(time.time())),
+    "connection": lambda ex: str(ex.client.number),
+    "connection_requests": lambda ex: str(ex.client.requests),
+    "pipe": lambda ex: "p" if ex.pipelined else ".",
+    "pid": lambda ex: str(os.getpid()),
+    "nginx_version": lambda ex: NGINX_VERSION,
+    "request_id": lambda ex: ex.request_id(),
+    "ssl_protocol": lambda ex: _ssl(ex, lambda s: s.version()),
+    "ssl_cipher": lambda ex: _ssl(ex, lambda s: s.cipher()[0] if s.cipher() else None),
+    "ssl_server_name": lambda ex: ex.client.server_name_indication,
+    "ssl_session_reused": lambda ex: _ssl(ex, lambda s: "r" if s.session_reused else "."),
+    "upstream_addr": lambda ex: _upstream_list(ex, lambda a: a.address),
+    "upstream_status": lambda ex: _upstream_list(ex, lambda a: str(a.status) if a.status else "-"),
+    "upstream_connect_time": lambda ex: _upstream_list(ex, lambda a: _seconds(a.connect_time)),
+    "upstream_header_time": lambda ex: _upstream_list(ex, lambda a: _seconds(a.header_time)),
+    "upstream_response_time": lambda ex: _upstream_list(ex, lambda a: _seconds(a.response_time)),
+    "upstream_bytes_sent": lambda ex: _upstream_list(ex, lambda a: str(a.bytes_sent)),
+    "upstream_bytes_received": lambda ex: _upstream_list(ex, lambda a: str(a.bytes_received)),
+    "upstream_response_length": lambda ex: _upstream_list(ex, lambda a: str(a.response_length)),
+    # nginx's internal variables of the default proxy headers: hapair frames bodies itself
+    "proxy_internal_body_length": lambda ex: None,
+    "proxy_internal_chunked": lambda ex: None,
+}
+
+_PREFIXED: tuple[tuple[str, Callable[[Exchange, str], str | None]], ...] = (
+    ("http_", _header),
+    ("arg_", _argument),
+    ("cookie_", _cookie),
+    ("upstream_http_", lambda ex, name: _response_header(ex.response_headers, name)),
+    ("sent_http_", lambda ex, name: _response_header(ex.sent_headers(), name)),
+)
+
+
+def lookup(ex: Exchange, name: str) -> str | None:
+    simple = _SIMPLE.get(name)
+    if simple is not None:
+        return simple(ex)
+    for prefix, by_name in _PREFIXED:
+        if name.startswith(prefix):
+            return by_name(ex, name[len(prefix) :])
+    return None
+
+
+class CompiledTemplate:
+    """A template made ready to evaluate: `constant` is its text when it has no variables."""
+
+    __slots__ = ("_parts", "constant")
+
+    def __init__(self, template: Template) -> None:
+        parts: list[tuple[int, str | int]] = []
+        for part in template.parts:
+            if isinstance(part, Literal):
+                parts.append((0, part.text))
+            elif isinstance(part, Variable):
+                parts.append((1, part.name))
+            elif isinstance(part, Capture):
+                parts.append((2, part.number))
+        self._parts = tuple(parts)
+        literal = all(kind == 0 for kind, _ in parts)
+        self.constant: str | None = "".join(str(text) for _, text in parts) if literal else None
+
+    def evaluate(self, ex: Exchange) -> str:
+        if self.constant is not None:
+            return self.constant
+        out: list[str] = []
+        for kind, value in self._parts:
+            if kind == 0:
+                out.append(value)  # type: ignore[arg-type]
+            elif kind == 1:
+                out.append(lookup(ex, value) or "")  # type: ignore[arg-type]
+            else:
+                out.append(_capture(ex, value))  # type: ignore[arg-type]
+        return "".join(out)
+
+
+def _capture(ex: Exchange, number: int) -> str:
+    match = ex.match
+    if match is None or number > (match.re.groups or 0):
+        return ""
+    return match.group(number) or ""

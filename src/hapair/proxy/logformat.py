@@ -1,0 +1,99 @@
+"""Access log lines as nginx writes them (ngx_http_log_module / ngx_stream_log_module): pure.
+
+A `LineFormat` is a log format made ready to render: its template's literal text is kept as is, and each
+variable is looked up by name through a function the data plane gives, returning the value or None when
+nginx's variable would be "not found" (a header the request did not have, `$args` of a request without
+a query, `$upstream_addr` of a request that reached no upstream...). Values are `str` holding one
+character per byte (bytes decoded as latin-1), so that escaping works on bytes as nginx's does.
+
+Escaping, by `log_format ... escape=`:
+
+- `default`: `"`, `\\`, bytes below 0x20 and from 0x7f up become `\\xHH` (upper-case hex); a value not found
+  is written `-`;
+- `json`: `"` and `\\` are preceded by `\\`; `\\n \\r \\t \\b \\f` for those controls, `\\u00HH`
+  (upper-case hex) for the other bytes below 0x20; a value not found is written as nothing;
+- `none`: values as they are; not found is nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hapair.config.nginx.model.logging import LogEscape
+from hapair.config.nginx.model.templates import Literal, Template, Variable
+
+Lookup = Callable[[str], str | None]
+
+_DEFAULT_ESCAPED = frozenset([*range(0x20), 0x22, 0x5C, *range(0x7F, 0x100)])
+_DEFAULT_TABLE = {code: f"\\x{code:02X}" for code in _DEFAULT_ESCAPED}
+_JSON_SHORT = {0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x08: "\\b", 0x0C: "\\f"}
+_JSON_TABLE = {code: _JSON_SHORT.get(code, f"\\u00{code:02X}") for code in [*range(0x20), 0x22, 0x5C]}
+_NEEDS_DEFAULT_ESCAPE = frozenset(chr(code) for code in _DEFAULT_ESCAPED)
+_NEEDS_JSON_ESCAPE = frozenset(chr(code) for code in _JSON_TABLE)
+
+
+def _bytes_of(value: str) -> str:
+    """A value with characters above U+00FF (not from the wire) as their UTF-8 bytes, one per char."""
+    if value.isascii() or max(value) <= "\xff":
+        return value
+    return value.encode("utf-8", "replace").decode("latin-1")
+
+
+def escape_default(value: str) -> str:
+    """ngx_http_log_escape."""
+    if _NEEDS_DEFAULT_ESCAPE.isdisjoint(value):
+        return value
+    return _bytes_of(value).translate(_DEFAULT_TABLE)
+
+
+def escape_json(value: str) -> str:
+    """ngx_escape_json."""
+    if _NEEDS_JSON_ESCAPE.isdisjoint(value):
+        return value
+    return value.translate(_JSON_TABLE)
+
+
+def _escape_none(value: str) -> str:
+    return value
+
+
+_ESCAPES: dict[LogEscape, tuple[Callable[[str], str], str]] = {
+    LogEscape.DEFAULT: (escape_default, "-"),
+    LogEscape.JSON: (escape_json, ""),
+    LogEscape.NONE: (_escape_none, ""),
+}
+
+
+class LineFormat:
+    """A log format ready to render lines; `variables` are the names it looks up."""
+
+    __slots__ = ("_escape", "_missing", "_parts", "variables")
+
+    def __init__(self, template: Template, escape: LogEscape = LogEscape.DEFAULT) -> None:
+        self._escape, self._missing = _ESCAPES[escape]
+        parts: list[tuple[bool, str]] = []
+        for part in template.parts:
+            if isinstance(part, Literal):
+                parts.append((False, part.text))
+            elif isinstance(part, Variable):
+                parts.append((True, part.name))
+            else:  # a capture cannot be in a log format: the reader only makes names there
+                raise ValueError(f"a log format cannot use ${part.number}")
+        self._parts = tuple(parts)
+        self.variables = tuple(text for is_variable, text in parts if is_variable)
+
+    def render(self, lookup: Lookup) -> str:
+        """The line, without its newline."""
+        out: list[str] = []
+        escape, missing = self._escape, self._missing
+        for is_variable, text in self._parts:
+            if not is_variable:
+                out.append(text)
+                continue
+            value = lookup(text)
+            out.append(missing if value is None else escape(_bytes_of(value)))
+        return "".join(out)
+
+    def render_bytes(self, lookup: Lookup) -> bytes:
+        """The line and its newline, as written to the file."""
+        return (self.render(lookup) + "\n").encode("latin-1")

@@ -1,0 +1,86 @@
+"""Writing stream access log lines to their files (`access_log path format [buffer=] [flush=] [if=]`).
+
+Files are opened as nginx opens them (O_WRONLY | O_APPEND | O_CREAT, mode 0644), once per path however
+many `access_log` lines name it. A line is written at once with one write(2), or, with `buffer=`, kept
+until the buffer would overflow, `flush=` has passed, or the log is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from hapair.config.nginx.model.logging import AccessLog
+
+from .logline import SessionRecord, StreamCondition, StreamLogLine
+
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+
+
+class LogFiles:
+    """The open log files of one service, by path."""
+
+    __slots__ = ("_fds",)
+
+    def __init__(self) -> None:
+        self._fds: dict[str, int] = {}
+
+    def fd(self, path: str) -> int:
+        fd = self._fds.get(path)
+        if fd is None:
+            fd = self._fds[path] = os.open(path, _OPEN_FLAGS, 0o644)
+        return fd
+
+    def reopen(self) -> None:
+        """Open every file again by its path (after log rotation: nginx's SIGUSR1)."""
+        for path, old in list(self._fds.items()):
+            self._fds[path] = os.open(path, _OPEN_FLAGS, 0o644)
+            os.close(old)
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+
+class AccessLogWriter:
+    """One `access_log` of a stream server."""
+
+    __slots__ = ("_buffer", "_condition", "_files", "_flush_timer", "_format", "_loop", "_path", "_settings")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, log: AccessLog, files: LogFiles, *, hostname: str, pid: int
+    ) -> None:
+        self._loop = loop
+        self._settings = log
+        self._path = log.path
+        self._files = files
+        files.fd(log.path)  # open it now: a file that cannot be opened stops the start, as in nginx
+        self._format = StreamLogLine(log.format, hostname=hostname, pid=pid)
+        self._condition = (
+            StreamCondition(log.condition, hostname=hostname, pid=pid) if log.condition else None
+        )
+        self._buffer = bytearray()
+        self._flush_timer: asyncio.TimerHandle | None = None
+
+    def write(self, record: SessionRecord) -> None:
+        if self._condition is not None and not self._condition.holds(record):
+            return
+        line = self._format.line(record)
+        size = self._settings.buffer
+        if len(self._buffer) + len(line) > size:
+            self.flush()
+        if len(line) > size:
+            os.write(self._files.fd(self._path), line)
+            return
+        self._buffer += line
+        if self._settings.flush and self._flush_timer is None:
+            self._flush_timer = self._loop.call_later(self._settings.flush / 1000, self.flush)
+
+    def flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if self._buffer:
+            os.write(self._files.fd(self._path), self._buffer)
+            self._buffer.clear()

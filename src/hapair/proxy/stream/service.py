@@ -1,0 +1,303 @@
+"""The stream servers of a configuration running in one process: listening sockets, one balancer per
+upstream, access logs, and the sessions in progress.
+
+Listening follows nginx: an address with its own socket is bound; a `listen` without one (a specific
+address on a port some wildcard listen also has, without `bind`) is served by the wildcard socket, which
+looks at each connection's local address to find its server. The process model may bind the sockets
+itself (`bind_listeners`, e.g. once in a master process, or again for a reload) and pass them in;
+`StreamService.close` closes only the ones it bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import logging
+import os
+import socket
+from collections.abc import Collection, Mapping
+
+from hapair.config.nginx.model.addresses import InetAddress, SocketAddress
+from hapair.config.nginx.model.stream import StreamConfig, StreamListen, StreamServer
+from hapair.proxy.balancer import Balancer
+
+from .accesslog import AccessLogWriter, LogFiles
+from .relay import PipePool
+from .session import SessionSettings, StreamSession
+
+log = logging.getLogger(__name__)
+
+ACCEPT_BATCH = 64  # connections accepted per readiness event
+ACCEPT_PAUSE_S = 0.5  # nginx stops accepting for 500 ms when out of file descriptors
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+def bind_listeners(
+    config: StreamConfig, *, reuse_port: bool = False, skip: Collection[SocketAddress] = ()
+) -> dict[SocketAddress, socket.socket]:
+    """A listening, non-blocking socket for every stream `listen` that has its own socket, except the
+    addresses in `skip`. `reuse_port` sets SO_REUSEPORT on all of them (one socket per worker process);
+    a `listen ... reuseport` has it anyway."""
+    sockets: dict[SocketAddress, socket.socket] = {}
+    try:
+        for server in config.servers:
+            for listen in server.listens:
+                if listen.own_socket and listen.address not in sockets and listen.address not in skip:
+                    sockets[listen.address] = _listening_socket(
+                        listen, reuse_port=reuse_port or listen.reuseport
+                    )
+    except OSError:
+        for sock in sockets.values():
+            sock.close()
+        raise
+    return sockets
+
+
+def _listening_socket(listen: StreamListen, *, reuse_port: bool) -> socket.socket:
+    address = listen.address
+    sock = socket.socket(address.family, socket.SOCK_STREAM)
+    try:
+        if isinstance(address, InetAddress):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if address.family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(listen.ipv6only))
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address.sockaddr)
+        sock.listen(listen.backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _Listener:
+    """One listening socket and the server(s) it accepts connections for."""
+
+    __slots__ = ("_loop", "_service", "owned", "routes", "settings", "sock")
+
+    def __init__(
+        self,
+        service: StreamService,
+        sock: socket.socket,
+        settings: SessionSettings,
+        routes: dict[InetAddress, SessionSettings],
+        *,
+        owned: bool,
+    ) -> None:
+        self._service = service
+        self._loop = service.loop
+        self.sock = sock
+        self.settings = settings
+        self.routes = routes  # servers of specific addresses served by this wildcard socket
+        self.owned = owned
+
+    def start(self) -> None:
+        self._loop.add_reader(self.sock.fileno(), self._accept)
+
+    def stop(self) -> None:
+        self._loop.remove_reader(self.sock.fileno())
+        if self.owned:
+            self.sock.close()
+
+    def _accept(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                client, remote = self.sock.accept()
+            except BlockingIOError:
+                return
+            except OSError as error:
+                if error.errno in _OUT_OF_RESOURCES:
+                    log.critical("accept() failed (%s: %s)", error.errno, error.strerror)
+                    self._loop.remove_reader(self.sock.fileno())
+                    self._loop.call_later(ACCEPT_PAUSE_S, self._resume)
+                    return
+                continue  # the client gave up before accept (ECONNABORTED...)
+            self._service.begin(client, remote, self._settings_for(client))
+
+    def _resume(self) -> None:
+        if not self._service.closing:
+            self.start()
+
+    def _settings_for(self, client: socket.socket) -> SessionSettings:
+        if not self.routes:
+            return self.settings
+        host, port = client.getsockname()[:2]
+        local = InetAddress(ipaddress.ip_address(host.partition("%")[0]), port)
+        return self.routes.get(local, self.settings)
+
+
+class StreamService:
+    """The running stream servers. `close()` stops accepting; sessions in progress go on until they end
+    (or `abort()` ends them); `await wait_closed()` returns when none is left, logs flushed."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        config: StreamConfig,
+        sockets: Mapping[SocketAddress, socket.socket],
+        *,
+        owned: Collection[SocketAddress],
+        half_close: bool,
+        splice: bool,
+    ) -> None:
+        self.loop = loop
+        self.pipes = PipePool()
+        self.sessions: set[StreamSession] = set()
+        self.closing = False
+        self._files = LogFiles()
+        self._writers: list[AccessLogWriter] = []
+        self._connections = 0
+        self._drained = asyncio.Event()
+        try:
+            balancers: dict[int, Balancer] = {}
+            settings = {
+                id(server): self._settings(server, balancers, half_close=half_close, splice=splice)
+                for server in config.servers
+            }
+        except OSError:
+            self._files.close()
+            raise
+        self._listeners = _listeners(self, config, settings, sockets, owned)
+
+    def start(self) -> None:
+        for listener in self._listeners:
+            listener.start()
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        """The listening sockets (their `getsockname()` tells the ports chosen for port 0)."""
+        return [listener.sock for listener in self._listeners]
+
+    def begin(self, client: socket.socket, remote: object, settings: SessionSettings) -> None:
+        """Start relaying a connection just accepted."""
+        client.setblocking(False)
+        if client.family != socket.AF_UNIX:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._connections += 1
+        session = StreamSession(self.loop, client, remote, settings, host=self, connection=self._connections)
+        self.sessions.add(session)
+        session.start()
+
+    def session_finished(self, session: StreamSession) -> None:
+        self.sessions.discard(session)
+        if self.closing and not self.sessions:
+            self._drained.set()
+
+    def close(self) -> None:
+        """Stop accepting connections (nginx's graceful shutdown, SIGQUIT)."""
+        if self.closing:
+            return
+        self.closing = True
+        for listener in self._listeners:
+            listener.stop()
+        if not self.sessions:
+            self._drained.set()
+
+    def abort(self) -> None:
+        """Stop accepting and end every session now (SIGTERM)."""
+        self.close()
+        for session in list(self.sessions):
+            session.close()
+
+    async def wait_closed(self) -> None:
+        await self._drained.wait()
+        for writer in self._writers:
+            writer.flush()
+        self._files.close()
+        self.pipes.close()
+
+    def reopen_logs(self) -> None:
+        """Reopen the access log files (after rotation)."""
+        for writer in self._writers:
+            writer.flush()
+        self._files.reopen()
+
+    def _settings(
+        self, server: StreamServer, balancers: dict[int, Balancer], *, half_close: bool, splice: bool
+    ) -> SessionSettings:
+        proxy = server.proxy
+        balancer = balancers.get(id(proxy.upstream))
+        if balancer is None:
+            balancer = balancers[id(proxy.upstream)] = Balancer(proxy.upstream)
+        hostname, pid = socket.gethostname(), os.getpid()
+        writers = tuple(
+            AccessLogWriter(self.loop, access_log, self._files, hostname=hostname, pid=pid)
+            for access_log in server.access_logs
+        )
+        self._writers.extend(writers)
+        return SessionSettings(
+            balancer=balancer,
+            connect_timeout_s=proxy.connect_timeout / 1000,
+            idle_timeout_s=proxy.timeout / 1000,
+            half_close=half_close,
+            splice=splice,
+            logs=writers,
+            server=server.listens[0].address.text,
+        )
+
+
+def _listeners(
+    service: StreamService,
+    config: StreamConfig,
+    settings: dict[int, SessionSettings],
+    sockets: Mapping[SocketAddress, socket.socket],
+    owned: Collection[SocketAddress],
+) -> list[_Listener]:
+    routes: dict[SocketAddress, dict[InetAddress, SessionSettings]] = {}
+    for server in config.servers:
+        for listen in server.listens:
+            if not listen.own_socket and isinstance(listen.address, InetAddress):
+                routes.setdefault(_wildcard_of(listen.address), {})[listen.address] = settings[id(server)]
+    return [
+        _Listener(
+            service,
+            sockets[listen.address],
+            settings[id(server)],
+            routes.get(listen.address, {}),
+            owned=listen.address in owned,
+        )
+        for server in config.servers
+        for listen in server.listens
+        if listen.own_socket
+    ]
+
+
+def _wildcard_of(address: InetAddress) -> InetAddress:
+    unspecified = ipaddress.ip_address("::" if address.ip.version == 6 else "0.0.0.0")
+    return InetAddress(unspecified, address.port)
+
+
+async def serve_stream(
+    config: StreamConfig,
+    *,
+    reuse_port: bool = False,
+    half_close: bool = False,
+    splice: bool = True,
+    listening: Mapping[SocketAddress, socket.socket] | None = None,
+) -> StreamService:
+    """Start the stream servers of `config` on the running loop.
+
+    `listening`: sockets already bound by `bind_listeners` (left open by `close`); the others are bound
+    here. `half_close`: pass each side's EOF on and relay until both have ended (nginx's
+    `proxy_half_close on`; off is nginx's default, and the model has no such directive yet). `splice`:
+    False moves bytes by buffered copies instead (kept for TLS; tests force it)."""
+    given = dict(listening or {})
+    bound = bind_listeners(config, reuse_port=reuse_port, skip=given.keys())
+    try:
+        service = StreamService(
+            asyncio.get_running_loop(),
+            config,
+            {**given, **bound},
+            owned=bound.keys(),
+            half_close=half_close,
+            splice=splice,
+        )
+    except BaseException:
+        for sock in bound.values():
+            sock.close()
+        raise
+    service.start()
+    return service

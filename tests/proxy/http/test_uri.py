@@ -1,0 +1,53 @@
+"""Request targets: nginx's `$uri` normalization and `proxy_pass` URI replacement."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hapair.proxy.http.uri import BadTargetError, normalize, parse_target, replace_prefix
+
+
+@pytest.mark.parametrize(
+    ("path", "uri"),
+    [
+        ("/", "/"),
+        ("/a//b", "/a/b"),
+        ("/a/./b/", "/a/b/"),
+        ("/a/b/..", "/a/"),
+        ("/a/../b", "/b"),
+        ("/%61%2Fb", "/a/b"),
+        ("/.hidden", "/.hidden"),
+    ],
+)
+def test_normalize_as_nginx(path: str, uri: str) -> None:
+    assert normalize(path) == uri
+
+
+@pytest.mark.parametrize("path", ["/..", "/a/../..", "/%2e%2e", "/a%00"])
+def test_targets_nginx_refuses(path: str) -> None:
+    with pytest.raises(BadTargetError):
+        normalize(path)
+
+
+def test_absolute_form_target() -> None:
+    target = parse_target(b"http://Host:80/a/b?x=1")
+    assert (target.path, target.query, target.uri) == ("/a/b", "x=1", "/a/b")
+
+
+def test_proxy_pass_uri_replaces_the_location_prefix() -> None:
+    assert (
+        replace_prefix("/api/v1 pods", len("/api/"), "/backend/", "watch=1") == "/backend/v1%20pods?watch=1"
+    )
+
+
+@given(st.lists(st.sampled_from(["a", "b", ".", "..", "", "%2e", "%2F", "%41"]), max_size=8))
+def test_normalized_uri_has_no_dot_segments_or_double_slashes(segments: list[str]) -> None:
+    path = "/" + "/".join(segments)
+    try:
+        uri = normalize(path)
+    except BadTargetError:
+        return
+    assert uri.startswith("/") and "//" not in uri
+    assert all(segment not in (".", "..") for segment in uri.split("/"))
