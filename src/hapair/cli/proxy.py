@@ -9,6 +9,7 @@ from typing import Any
 
 from hapair.config.nginx.load import LoadResult, load
 from hapair.config.nginx.paths import DEFAULT_CONFIG, DEFAULT_PREFIX
+from hapair.proxy.server import run_proxy
 
 
 def register(commands: Any) -> None:
@@ -40,8 +41,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.test:
         return config_test(args.config, args.prefix)
-    _write(["hapair proxy: the data plane is not built yet; only -t is available"])
-    return 1
+    return run_proxy(args.config, args.prefix)
 
 
 def config_test(config: str, prefix: str | None) -> int:

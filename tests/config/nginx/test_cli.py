@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,11 @@ def test_the_configuration_file_is_relative_to_the_prefix(tmp_path: Path) -> Non
     assert result.stderr.splitlines()[0] == f"nginx: the configuration file {tmp_path}/lb.conf syntax is ok"
 
 
-def test_without_t_it_says_the_data_plane_is_not_built(tmp_path: Path, capsys: object) -> None:
+def test_without_t_a_missing_file_stops_the_start_with_nginx_s_emerg_line(
+    tmp_path: Path, capsys: object
+) -> None:
     assert main(["proxy", "-c", str(tmp_path / "lb.conf")]) == 1
-    assert capsys.readouterr().err == "hapair proxy: the data plane is not built yet; only -t is available\n"  # type: ignore[attr-defined]
+    error = capsys.readouterr().err  # type: ignore[attr-defined]
+    stamp = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[emerg\] \d+#\d+: "
+    line = stamp + r'open\(\) ".*/lb.conf" failed \(2: No such file or directory\)'
+    assert re.fullmatch(line, error.strip())
