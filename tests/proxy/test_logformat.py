@@ -80,3 +80,12 @@ def test_values_beyond_latin1_are_written_as_utf8_bytes(text: str, wide: str) ->
     value = text + wide
     line = LineFormat(bracketed("v"), LogEscape.NONE).render_bytes({"v": value}.get)
     assert line == b"[" + value.encode("utf-8") + b"]\n"
+
+
+@given(st.dictionaries(st.sampled_from(["a", "b", "c"]), st.text()), st.sampled_from(list(LogEscape)))
+def test_bound_format_renders_the_same_line_as_lookups_by_name(
+    values: dict[str, str], escape: LogEscape
+) -> None:
+    line_format = LineFormat(bracketed("a", "b", "c", "a"), escape)
+    bound = line_format.bind(lambda name: lambda source: source.get(name))
+    assert bound.render_bytes(values) == line_format.render_bytes(values.get)

@@ -18,11 +18,14 @@ Escaping, by `log_format ... escape=`:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from hapair.config.nginx.model.logging import LogEscape
 from hapair.config.nginx.model.templates import Literal, Template, Variable
 
 Lookup = Callable[[str], str | None]
+S = TypeVar("S")
+Getter = Callable[[S], str | None]
 
 _DEFAULT_ESCAPED = frozenset([*range(0x20), 0x22, 0x5C, *range(0x7F, 0x100)])
 _DEFAULT_TABLE = {code: f"\\x{code:02X}" for code in _DEFAULT_ESCAPED}
@@ -97,3 +100,33 @@ class LineFormat:
     def render_bytes(self, lookup: Lookup) -> bytes:
         """The line and its newline, as written to the file."""
         return (self.render(lookup) + "\n").encode("latin-1")
+
+    def bind(self, resolve: Callable[[str], Getter[S]]) -> BoundFormat[S]:
+        """The format with each variable's name resolved once to a getter of its value from a source
+        (what a data plane renders per request, without looking names up each time)."""
+        return BoundFormat(self, resolve)
+
+
+class BoundFormat(Generic[S]):
+    """A `LineFormat` whose variables are getters: renders lines from a source object."""
+
+    __slots__ = ("_escape", "_missing", "_parts")
+
+    def __init__(self, line_format: LineFormat, resolve: Callable[[str], Getter[S]]) -> None:
+        self._escape, self._missing = line_format._escape, line_format._missing
+        self._parts: tuple[str | Getter[S], ...] = tuple(
+            resolve(text) if is_variable else text for is_variable, text in line_format._parts
+        )
+
+    def render_bytes(self, source: S) -> bytes:
+        """The line and its newline, as written to the file."""
+        out: list[str] = []
+        escape, missing = self._escape, self._missing
+        for part in self._parts:
+            if type(part) is str:
+                out.append(part)
+                continue
+            value = part(source)  # type: ignore[operator]
+            out.append(missing if value is None else escape(_bytes_of(value)))
+        out.append("\n")
+        return "".join(out).encode("latin-1")

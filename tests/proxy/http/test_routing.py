@@ -88,3 +88,15 @@ def test_server_names_exact_wildcards_regex_default(tmp_path: Path) -> None:
     assert pick("example.org") == ".example.org" and pick("a.example.org") == ".example.org"
     assert pick("node12.lan") == "~^node\\d+\\.lan$"
     assert pick("unknown") == "default.example" and pick("") == "default.example"
+
+
+def test_only_location_slash_matches_every_uri_but_nested_locations_are_searched(tmp_path: Path) -> None:
+    single = locations(tmp_path, "location / { }")
+    assert found(single, "/") == "/" and found(single, "/a/b?c") == "/"
+    nested = locations(tmp_path, "location / { location /api/ { } }")
+    assert found(nested, "/api/x") == "/api/"
+    assert found(nested, "/other") == "/"
+
+
+def test_server_with_only_a_named_location_matches_no_uri(tmp_path: Path) -> None:
+    assert found(locations(tmp_path, "location @fallback { }"), "/") is None

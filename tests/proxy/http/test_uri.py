@@ -51,3 +51,10 @@ def test_normalized_uri_has_no_dot_segments_or_double_slashes(segments: list[str
         return
     assert uri.startswith("/") and "//" not in uri
     assert all(segment not in (".", "..") for segment in uri.split("/"))
+
+
+def test_long_and_repeated_targets_parse_alike() -> None:
+    long_path = "/" + "a/" * 200 + "../b"
+    target = parse_target(f"{long_path}?q=1".encode())
+    assert (target.path, target.query, target.uri) == (long_path, "q=1", "/" + "a/" * 199 + "b")
+    assert parse_target(b"/x/./y?z").uri == parse_target(b"/x/./y?z").uri == "/x/y"  # the cached one too

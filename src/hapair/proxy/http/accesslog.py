@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from hapair.config.nginx.model.logging import AccessLog, LogFormat
 
-from ..logformat import LineFormat
-from .variables import CompiledTemplate, lookup
+from ..logformat import BoundFormat, LineFormat
+from .variables import CompiledTemplate, resolver
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -84,7 +84,7 @@ class LogEntry:
     """One `access_log` of a location: where, in which format, and under which condition."""
 
     file: LogFile
-    format: LineFormat
+    format: BoundFormat[Exchange]
     condition: CompiledTemplate | None
 
     def write(self, exchange: Exchange) -> None:
@@ -92,7 +92,7 @@ class LogEntry:
             value = self.condition.evaluate(exchange)
             if not value or value == "0":
                 return
-        self.file.write(self.format.render_bytes(lambda name: lookup(exchange, name)))
+        self.file.write(self.format.render_bytes(exchange))
 
 
 class AccessLogFiles:
@@ -103,7 +103,7 @@ class AccessLogFiles:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._files: dict[str, LogFile] = {}
-        self._formats: dict[LogFormat, LineFormat] = {}
+        self._formats: dict[LogFormat, BoundFormat[Exchange]] = {}
 
     def entries(self, logs: tuple[AccessLog, ...]) -> tuple[LogEntry, ...]:
         return tuple(self._entry(log) for log in logs)
@@ -115,7 +115,9 @@ class AccessLogFiles:
         file.adopt(log)
         line_format = self._formats.get(log.format)
         if line_format is None:
-            line_format = self._formats[log.format] = LineFormat(log.format.template, log.format.escape)
+            line_format = self._formats[log.format] = LineFormat(log.format.template, log.format.escape).bind(
+                resolver
+            )
         condition = CompiledTemplate(log.condition) if log.condition is not None else None
         return LogEntry(file, line_format, condition)
 

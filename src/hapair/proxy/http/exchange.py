@@ -191,7 +191,7 @@ class Exchange:
         self._tunnel = False
         self._tunnel_eof = [False, False]  # client side, upstream side
         self._early: list[bytes] = []
-        self._uri = ""
+        self._uri = b""
 
     # -- the client side
 

@@ -47,8 +47,20 @@ class BodyFraming(Enum):
 
 @dataclass(frozen=True, slots=True)
 class _SetHeader:
-    name: bytes
+    """A `proxy_set_header` line: `line` is the whole line when its value has no variables, else
+    `prefix` (`Name: `) comes before the evaluated value."""
+
+    line: bytes | None
+    prefix: bytes
     value: CompiledTemplate
+
+
+def _set_header(header: Header) -> _SetHeader:
+    name = header.name.encode("latin-1")
+    value = CompiledTemplate(header.value)
+    constant = value.constant
+    line = None if constant is None else name + b": " + constant.encode("latin-1") + b"\r\n"
+    return _SetHeader(line, name + b": ", value)
 
 
 def split_defaults(headers: tuple[Header, ...]) -> tuple[tuple[Header, ...], frozenset[str]]:
@@ -75,9 +87,10 @@ class RequestHead:
         self.http11 = proxy.http_version == "1.1"
         self._version = b" HTTP/1.1\r\n" if self.http11 else b" HTTP/1.0\r\n"
         self._set = tuple(
-            _SetHeader(header.name.encode("latin-1"), CompiledTemplate(header.value))
-            for header in configured
-            if header.name.lower().encode("latin-1") not in _FRAMING
+            entry
+            for entry in map(_set_header, configured)
+            if entry.value.constant != ""  # an empty value: the header is not sent
+            and entry.prefix[:-2].lower() not in _FRAMING
         )
         self._host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n" if "host" in defaults else b""
         if "connection" not in defaults:
@@ -88,20 +101,24 @@ class RequestHead:
         names = {header.name.lower().encode("latin-1") for header in proxy.headers}
         self._skip = frozenset(names | _FRAMING | {b"host", b"connection", b"upgrade", b"te", b"keep-alive"})
 
-    def build(self, ex: Exchange, uri: str, framing: BodyFraming, length: int) -> bytes:
+    def build(self, ex: Exchange, uri: bytes, framing: BodyFraming, length: int) -> bytes:
         request = ex.request
         upgrade = request.upgrade and self._upgrade_default
         out = [
             request.method,
             b" ",
-            uri.encode("latin-1"),
+            uri,
             b" HTTP/1.1\r\n" if upgrade else self._version,
             self._host,
         ]
         for header in self._set:
+            line = header.line
+            if line is not None:
+                out.append(line)
+                continue
             value = header.value.evaluate(ex)
             if value:
-                out += (header.name, b": ", value.encode("latin-1"), b"\r\n")
+                out += (header.prefix, value.encode("latin-1"), b"\r\n")
         if upgrade:
             out += (b"Connection: upgrade\r\nUpgrade: ", _upgrade_value(ex), b"\r\n")
         else:

@@ -28,8 +28,9 @@ class Limits:
     headers_total: int = 32 * KIB
     lingering_time: float = 30.0
     lingering_timeout: float = 5.0
-    # hapair's pool: idle connections kept per upstream peer when the upstream has no `keepalive`
-    idle_per_peer: int = 32
+    # hapair's pool: idle connections kept per upstream peer when the upstream has no `keepalive`; enough
+    # for the requests one worker has under way at once, or new connections are opened as old ones close
+    idle_per_peer: int = 256
     idle_timeout: float = 60.0
     # flow control: a transport holding more than this waiting to be sent pauses the other side's reading
     high_water: int = 64 * KIB

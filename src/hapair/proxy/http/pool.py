@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Peer
 
 from .limits import Limits
+from .timers import IdleTimer
 from .tls import UpstreamContext
 from .upstream import UpstreamConnection
 
@@ -52,21 +54,22 @@ class KeepPolicy:
 
 
 class ConnectionPool:
-    """Idle connections by key, most recently used first out."""
+    """Idle connections by key, most recently used first out. Each connection's idle timer is made
+    once and costs a timer handle per idle period, not one per request."""
 
     __slots__ = ("_born", "_idle", "_loop", "_timers")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._idle: dict[PoolKey, list[UpstreamConnection]] = {}
-        self._timers: dict[UpstreamConnection, asyncio.TimerHandle] = {}
+        self._timers: dict[UpstreamConnection, IdleTimer] = {}  # running while the connection is idle
         self._born: dict[UpstreamConnection, float] = {}
 
     def take(self, key: PoolKey) -> UpstreamConnection | None:
         idle = self._idle.get(key)
         while idle:
             connection = idle.pop()
-            self._timers.pop(connection).cancel()
+            self._timers[connection].stop()
             if not connection.closed:
                 connection.reused = True
                 return connection
@@ -89,7 +92,10 @@ class ConnectionPool:
         if len(idle) >= policy.idle:
             self._close(idle.pop(0))
         idle.append(connection)
-        self._timers[connection] = self._loop.call_later(policy.idle_timeout, self._expire, connection)
+        timer = self._timers.get(connection)
+        if timer is None:
+            timer = self._timers[connection] = IdleTimer(self._loop, partial(self._expire, connection))
+        timer.start(policy.idle_timeout)
 
     def forget(self, connection: UpstreamConnection) -> None:
         """`connection` is closed: it is no longer kept."""
@@ -97,7 +103,10 @@ class ConnectionPool:
         timer = self._timers.pop(connection, None)
         if timer is None:
             return
+        was_idle = timer.running
         timer.cancel()
+        if not was_idle:
+            return
         idle = self._idle.get(connection.key)
         if idle is not None and connection in idle:
             idle.remove(connection)
@@ -109,11 +118,10 @@ class ConnectionPool:
         self._idle.clear()
 
     def _expire(self, connection: UpstreamConnection) -> None:
-        self._timers.pop(connection, None)
         idle = self._idle.get(connection.key)
         if idle is not None and connection in idle:
             idle.remove(connection)
-        connection.close()
+        self._close(connection)
 
     def _close(self, connection: UpstreamConnection) -> None:
         self.forget(connection)

@@ -114,12 +114,15 @@ class _Level(Generic[T]):
 
 
 class _Node(Generic[T]):
-    __slots__ = ("children", "location", "value")
+    """A location; `found` is what finding it without a regular expression's match gives (made once)."""
+
+    __slots__ = ("children", "found", "location", "value")
 
     def __init__(self, location: Location, make: Callable[[Location], T]) -> None:
         self.location = location
         self.value = make(location)
         self.children = _Level(location.locations, make)
+        self.found = Found(self.value, location, None)
 
 
 class _Search(Generic[T]):
@@ -141,17 +144,26 @@ class LocationTree(Generic[T]):
         self._root = _Level(locations, make)
         root = self._root
         # the common configuration: one `location /` and nothing else
-        only = len(locations) == 1 and not root.exact and not root.regexes and not root.prefixes[0].children
-        self._single = root.prefixes[0] if only and root.prefixes[0].location.path == "/" else None
+        only = (
+            len(locations) == 1
+            and len(root.prefixes) == 1
+            and not root.exact
+            and not root.regexes
+            and not root.prefixes[0].location.locations
+        )
+        self._single = root.prefixes[0].found if only and root.prefixes[0].location.path == "/" else None
 
     def find(self, uri: str) -> Found[T] | None:
         if self._single is not None and uri.startswith("/"):
-            return Found(self._single.value, self._single.location, None)
+            return self._single
         search: _Search[T] = _Search()
         _find(self._root, uri, search)
-        if search.node is None:
+        node = search.node
+        if node is None:
             return None
-        return Found(search.node.value, search.node.location, search.match)
+        if search.match is None:
+            return node.found
+        return Found(node.value, node.location, search.match)
 
 
 _EXACT, _PREFIX, _DECLINED = 0, 1, 2

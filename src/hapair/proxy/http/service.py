@@ -142,18 +142,19 @@ class Route:
             if proxy.tls.server_name or proxy.tls.verify:
                 self._name = CompiledTemplate(proxy.tls.name)
 
-    def upstream_uri(self, request: Request, match: object) -> str:
+    def upstream_uri(self, request: Request, match: object) -> bytes:
         """The URI of the request line sent upstream."""
         target = request.target
         if self._replacement is None:
             raw = request.raw_target
             if raw.startswith(b"/"):
-                return raw.decode("latin-1")
-            return target.path if target.query is None else f"{target.path}?{target.query}"
+                return raw
+            uri = target.path if target.query is None else f"{target.path}?{target.query}"
+            return uri.encode("latin-1")
         location = self.location
         assert location is not None
         matched = len(location.path) if location.match is not LocationMatch.NAMED else 0
-        return replace_prefix(target.uri, matched, self._replacement, target.query)
+        return replace_prefix(target.uri, matched, self._replacement, target.query).encode("latin-1")
 
     def body_framing(self, request: Request) -> BodyFraming:
         if not request.has_body:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 # NGX_ESCAPE_URI: controls, space, `#`, `%`, `?`, DEL and every byte from 0x80
@@ -30,14 +31,25 @@ class Target:
     uri: str
 
 
+_CACHED_TARGET = 256  # longer targets are parsed each time: the cache stays small
+
+
 def parse_target(raw: bytes) -> Target:
-    """The origin form (`/a?b`) or the absolute form (`http://host/a?b`: host left to the caller)."""
+    """The origin form (`/a?b`) or the absolute form (`http://host/a?b`: host left to the caller).
+    Short targets are cached: the same few come again and again, and a `Target` is immutable."""
+    return _parse_cached(raw) if len(raw) <= _CACHED_TARGET else _parse(raw)
+
+
+def _parse(raw: bytes) -> Target:
     text = raw.decode("latin-1")
     if not text.startswith("/"):
         text = _strip_authority(text)
     path, mark, query = text.partition("?")
     path, _, _ = path.partition("#")
     return Target(path, query if mark else None, normalize(path))
+
+
+_parse_cached = lru_cache(maxsize=1024)(_parse)
 
 
 def authority(raw: bytes) -> str | None:

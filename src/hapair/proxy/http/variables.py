@@ -1,8 +1,9 @@
 """The values of nginx's variables for one proxied request, and templates (`proxy_set_header` values,
 `access_log ... if=`) made ready to evaluate.
 
-`lookup(exchange, name)` gives a variable's value, or None where nginx's variable is "not found" (a
-header the request did not have, `$args` without a query, `$upstream_*` of a request no upstream saw...).
+`resolver(name)` gives the getter of a variable's value from an exchange (found once per name): the value,
+or None where nginx's variable is "not found" (a header the request did not have, `$args` without a
+query, `$upstream_*` of a request no upstream saw...).
 Values are `str` with one character per byte (latin-1). Where hapair's value differs from nginx's:
 `$nginx_version` is nginx's version that hapair follows; `$sent_http_NAME` looks at the upstream
 response's headers and the ones hapair adds (`Server`, `Date`, `Connection`, `Transfer-Encoding`);
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 import socket
 import time
@@ -39,6 +41,12 @@ def _header(ex: Exchange, variable: str) -> str | None:
     if variable == "x_forwarded_for":
         return b", ".join(values).decode("latin-1")
     return values[0].decode("latin-1")
+
+
+def _http_host(ex: Exchange) -> str | None:
+    """`$http_host` without looking through the headers: the request keeps its (single) Host."""
+    host = ex.request.host_header
+    return None if host is None else host.decode("latin-1")
 
 
 def _remote_addr(ex: Exchange) -> str | None:
@@ -133,6 +141,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "scheme": lambda ex: ex.client.scheme,
     "https": lambda ex: "on" if ex.client.ssl_object is not None else "",
     "host": _host,
+    "http_host": _http_host,
     "hostname": lambda ex: _HOSTNAME,
     "request": _request_line,
     "request_method": lambda ex: ex.request.method.decode("latin-1"),
@@ -188,14 +197,26 @@ _PREFIXED: tuple[tuple[str, Callable[[Exchange, str], str | None]], ...] = (
 )
 
 
-def lookup(ex: Exchange, name: str) -> str | None:
+def _not_found(ex: Exchange) -> str | None:
+    return None
+
+
+def _by_suffix(
+    by_name: Callable[[Exchange, str], str | None], suffix: str
+) -> Callable[[Exchange], str | None]:
+    return lambda ex: by_name(ex, suffix)
+
+
+@functools.lru_cache(maxsize=1024)
+def resolver(name: str) -> Callable[[Exchange], str | None]:
+    """The getter of variable `name`'s value, found once (templates and log formats keep it)."""
     simple = _SIMPLE.get(name)
     if simple is not None:
-        return simple(ex)
+        return simple
     for prefix, by_name in _PREFIXED:
         if name.startswith(prefix):
-            return by_name(ex, name[len(prefix) :])
-    return None
+            return _by_suffix(by_name, name[len(prefix) :])
+    return _not_found
 
 
 class CompiledTemplate:
@@ -204,29 +225,35 @@ class CompiledTemplate:
     __slots__ = ("_parts", "constant")
 
     def __init__(self, template: Template) -> None:
-        parts: list[tuple[int, str | int]] = []
+        parts: list[str | Callable[[Exchange], str | None] | int] = []
         for part in template.parts:
             if isinstance(part, Literal):
-                parts.append((0, part.text))
+                parts.append(part.text)
             elif isinstance(part, Variable):
-                parts.append((1, part.name))
+                parts.append(resolver(part.name))
             elif isinstance(part, Capture):
-                parts.append((2, part.number))
+                parts.append(part.number)
         self._parts = tuple(parts)
-        literal = all(kind == 0 for kind, _ in parts)
-        self.constant: str | None = "".join(str(text) for _, text in parts) if literal else None
+        literal = all(type(part) is str for part in parts)
+        self.constant: str | None = "".join(parts) if literal else None  # type: ignore[arg-type]
 
     def evaluate(self, ex: Exchange) -> str:
         if self.constant is not None:
             return self.constant
+        parts = self._parts
+        if len(parts) == 1:
+            part = parts[0]
+            if type(part) is int:
+                return _capture(ex, part)
+            return part(ex) or ""  # type: ignore[operator]
         out: list[str] = []
-        for kind, value in self._parts:
-            if kind == 0:
-                out.append(value)  # type: ignore[arg-type]
-            elif kind == 1:
-                out.append(lookup(ex, value) or "")  # type: ignore[arg-type]
+        for part in parts:
+            if type(part) is str:
+                out.append(part)
+            elif type(part) is int:
+                out.append(_capture(ex, part))
             else:
-                out.append(_capture(ex, value))  # type: ignore[arg-type]
+                out.append(part(ex) or "")  # type: ignore[operator]
         return "".join(out)
 
 
