@@ -1,0 +1,652 @@
+"""Load-balancer throughput: hapair, nginx and HAProxy on the seed's configurations, in one run, with wrk
+from a client namespace, and the same straight to a backend as the ceiling.
+
+    sudo .venv/bin/python bench/proxy.py [--duration 10] [--connections 50] [--bulk-connections 4]
+                                         [--bulk-bytes 2000000000] [--only nginx,haproxy,hapair]
+                                         [--logs DIR]
+
+The LAN is tests/topology.py's: a client (10.101.1.100), a load balancer (10.101.1.11) and two backends
+(10.101.1.21 and .22); this script puts the repository root on sys.path to import `tests.topology` and
+the seed's files from `tests.config.nginx.seed_configs`. Needs root, iproute2, ss, wrk, nginx (with the
+stream module), haproxy.
+
+Backends: nginx on :8080 answering GET /ok with "ok\\n" (`return 200`, no access log) and GET /bulk with a
+10 MB file (sendfile), and bench/proxy_tcp.py's `source` on :9000, which sends zeros from memory with
+sendfile(2) for as long as the reader reads.
+
+Load balancers, one at a time on the same namespace, each with as many workers/threads as the machine
+has cores:
+- nginx: `nginx -p DIR -c nginx.conf`, where nginx.conf has `worker_processes`, `pid`, `error_log`,
+  `events {}` and `http { include conf.d/k8sapi.conf; }` (L7) or `load_module` and
+  `include tcpconf.d/k8sapi.conf;` (L4). Those two files are the seed's, verbatim except: the L7 file is
+  its first half (the 8080 server and its upstream; the 8443 one needs certificates and is not measured),
+  its log directory is the run's, and the upstream's one server becomes the two backends.
+- hapair: `hapair proxy -p DIR -c nginx.conf`, the same files.
+- HAProxy: `haproxy -db -f haproxy.cfg`, written to match: L7 `mode http`, roundrobin over the two
+  backends, `option forwardfor`, X-Real-IP and X-Forwarded-Proto set as the seed does, Host passed as is,
+  timeouts as nginx's with the seed's `proxy_read_timeout 90` (connect 60 s, server 90 s, client 60 s,
+  keep-alive 75 s); L4 `mode tcp`, connect 60 s, client/server 10 min (nginx's `proxy_timeout`). No
+  access log (the seed's nginx writes one per request; that is part of what nginx and hapair cost here).
+
+Tests, for each load balancer (and the direct row, to backend 1):
+- L7 req/s and p99: `wrk -t2 -c50 -d10s --latency http://LB:8080/ok` through the seed's http server;
+- L7 bulk: wrk with --bulk-connections on /bulk; MB/s = responses/s x 10 MB (MB = 10^6 bytes);
+- L4 req/s and p99: the same wrk on /ok through the seed's stream server;
+- L4 bulk: the stream server's upstream moved to the backends' :9000 (the only change), and
+  bench/proxy_tcp.py's `sink` in the client reading --bulk-bytes through it: MB/s.
+Each configuration, once started (and the direct row's too), gets a warm-up first: 1 s of wrk on /ok,
+or 100 MB through the L4 bulk path. wrk's socket errors and non-2xx answers are
+listed under the table. hapair's row says "not available: <reason>" when `hapair proxy` does not start.
+
+Everything runs in namespaces and a temporary directory (--logs keeps the configurations and logs), all
+removed at the end, also after Ctrl-C or SIGTERM; what the bench started is stopped by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.config.nginx.seed_configs import SEED_HTTP, SEED_STREAM  # noqa: E402
+from tests.topology import HAPAIR, Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
+
+TCP_HELPER = Path(__file__).resolve().with_name("proxy_tcp.py")
+CLIENT_ADDRESS = "10.101.1.100"
+LB_ADDRESS = "10.101.1.11"
+BACKEND_ADDRESSES = ("10.101.1.21", "10.101.1.22")
+PORT = 8080  # the seed's listen port, and its upstream's
+SOURCE_PORT = 9000
+BULK_BODY_BYTES = 10_000_000
+MB = 1_000_000
+CORES = os.cpu_count() or 1
+WORKER_CONNECTIONS = 4096
+STARTUP_TIMEOUT_S = 15.0
+WARM_UP_S = 1
+WARM_UP_BYTES = 100 * MB
+SEED_BACKEND = "192.168.13.104"
+SEED_LOG_DIRECTORY = "/var/log/nginx/"
+STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+IMPLEMENTATIONS = ("nginx", "haproxy", "hapair")
+LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+P99 = re.compile(r"^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
+REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+SOCKET_ERRORS = re.compile(r"Socket errors: (.*)")
+NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+
+
+# ----- measurements
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_second: float
+    p99_ms: float
+    problems: str  # wrk's socket errors and non-2xx count, "" when there were none
+
+
+@dataclass
+class Row:
+    """One line of the table: the figures of one load balancer (None: not measured)."""
+
+    name: str
+    l7: WrkResult | None = None
+    l7_bulk_mb_s: float | None = None
+    l4: WrkResult | None = None
+    l4_bulk_mb_s: float | None = None
+    unavailable: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def run_to_end(host: Host, args: Sequence[str], timeout: float) -> str:
+    """Run `args` in `host` and return its stdout; killed (by PID) if anything interrupts the wait."""
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", host.namespace.name, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    if process.returncode != 0:
+        raise RuntimeError(f"{Path(args[0]).name} failed ({process.returncode}): {stderr.strip()}")
+    return stdout
+
+
+def parse_wrk(output: str) -> WrkResult:
+    rate = REQUESTS_PER_SECOND.search(output)
+    p99 = P99.search(output)
+    if rate is None or p99 is None:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    problems = []
+    if errors := SOCKET_ERRORS.search(output):
+        problems.append(f"socket errors: {errors.group(1).strip()}")
+    if non_2xx := NON_2XX.search(output):
+        problems.append(f"{non_2xx.group(1)} non-2xx/3xx responses")
+    return WrkResult(
+        float(rate.group(1)), float(p99.group(1)) * LATENCY_UNITS[p99.group(2)], "; ".join(problems)
+    )
+
+
+def wrk(client: Host, url: str, connections: int, duration: int) -> WrkResult:
+    threads = min(CORES, connections)
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    return parse_wrk(run_to_end(client, args, timeout=duration + 60))
+
+
+def sink_mb_s(client: Host, address: str, port: int, total: int) -> float:
+    output = run_to_end(
+        client, [sys.executable, str(TCP_HELPER), "sink", address, str(port), str(total)], 600
+    )
+    received, seconds = output.split()
+    return int(received) / float(seconds) / MB
+
+
+# ----- configurations
+
+
+def replaced(text: str, old: str, new: str) -> str:
+    if old not in text:
+        raise RuntimeError(f"the seed's file no longer has {old!r}")
+    return text.replace(old, new)
+
+
+def seed_http_8080(logs: Path) -> str:
+    """The seed's conf.d/k8sapi.conf up to its 8443 part, adapted."""
+    text = SEED_HTTP[: SEED_HTTP.index("upstream k8s-api-8443")]
+    text = replaced(text, SEED_LOG_DIRECTORY, f"{logs}/")
+    return replaced(text, f"server {SEED_BACKEND}:{PORT};", backend_lines(PORT, indent="    "))
+
+
+def seed_stream(logs: Path, backend_port: int) -> str:
+    text = replaced(SEED_STREAM, SEED_LOG_DIRECTORY, f"{logs}/")
+    return replaced(text, f"server {SEED_BACKEND}:{PORT};", backend_lines(backend_port, indent="\t"))
+
+
+def backend_lines(port: int, indent: str) -> str:
+    """The upstream's `server` lines for the two backends; the first takes the seed line's own indent."""
+    return "\n".join(f"{indent}server {address}:{port};" for address in BACKEND_ADDRESSES).lstrip()
+
+
+def nginx_main(directory: Path, modules: str, body: str) -> str:
+    return (
+        f"{modules}"
+        f"worker_processes {CORES};\n"
+        f"pid {directory}/lb.pid;\n"
+        f"error_log {directory}/lb.error.log;\n"
+        f"events {{ worker_connections {WORKER_CONNECTIONS}; }}\n"
+        f"{body}"
+    )
+
+
+def haproxy_config(mode: str, backend_port: int) -> str:
+    http = mode == "http"
+    lines = [
+        "global",
+        f"    nbthread {CORES}",
+        "defaults",
+        f"    mode {mode}",
+        "    timeout connect 60s",
+        *(
+            ["    timeout client 60s", "    timeout http-keep-alive 75s", "    timeout server 90s"]
+            if http
+            else ["    timeout client 10m", "    timeout server 10m"]
+        ),
+        "frontend k8sapi",
+        f"    bind :{PORT}",
+        "    default_backend k8s-api",
+        "backend k8s-api",
+        "    balance roundrobin",
+        *(
+            [
+                "    option forwardfor",
+                "    http-request set-header X-Real-IP %[src]",
+                "    http-request set-header X-Forwarded-Proto https",
+            ]
+            if http
+            else []
+        ),
+        *(
+            f"    server backend{n} {address}:{backend_port}"
+            for n, address in enumerate(BACKEND_ADDRESSES, 1)
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Configs:
+    """The files of one test for every load balancer: (nginx/hapair's nginx.conf, haproxy.cfg)."""
+
+    nginx: Path
+    haproxy: Path
+
+
+def write_configs(directory: Path) -> dict[str, Configs]:
+    """The L7, L4 and L4-bulk configurations, written under `directory`; by test name."""
+    logs = directory / "logs"
+    logs.mkdir(exist_ok=True)
+    (directory / "conf.d").mkdir(exist_ok=True)
+    (directory / "tcpconf.d").mkdir(exist_ok=True)
+    (directory / "conf.d" / "k8sapi.conf").write_text(seed_http_8080(logs))
+    (directory / "tcpconf.d" / "k8sapi.conf").write_text(seed_stream(logs, PORT))
+    (directory / "tcpconf.d" / "k8sapi-bulk.conf").write_text(seed_stream(logs, SOURCE_PORT))
+    stream = f"load_module {STREAM_MODULE};\n"
+    bodies = {
+        "l7": ("", f"http {{\n    include {directory}/conf.d/k8sapi.conf;\n}}\n", "http", PORT),
+        "l4": (stream, f"include {directory}/tcpconf.d/k8sapi.conf;\n", "tcp", PORT),
+        "l4-bulk": (stream, f"include {directory}/tcpconf.d/k8sapi-bulk.conf;\n", "tcp", SOURCE_PORT),
+    }
+    configs = {}
+    for test, (modules, body, mode, backend_port) in bodies.items():
+        nginx = directory / f"nginx-{test}.conf"
+        nginx.write_text(nginx_main(directory, modules, body))
+        haproxy = directory / f"haproxy-{test}.cfg"
+        haproxy.write_text(haproxy_config(mode, backend_port))
+        configs[test] = Configs(nginx, haproxy)
+    return configs
+
+
+def backend_nginx_config(directory: Path, address: str, www: Path) -> str:
+    return (
+        f"worker_processes {CORES};\n"
+        f"pid {directory}/backend-{address}.pid;\n"
+        f"error_log {directory}/backend-{address}.error.log;\n"
+        f"events {{ worker_connections {WORKER_CONNECTIONS}; }}\n"
+        "http {\n"
+        "    access_log off;\n"
+        "    sendfile on;\n"
+        "    tcp_nopush on;\n"
+        "    default_type application/octet-stream;\n"
+        "    server {\n"
+        f"        listen {address}:{PORT};\n"
+        f"        root {www};\n"
+        '        location = /ok { default_type text/plain; return 200 "ok\\n"; }\n'
+        "    }\n"
+        "}\n"
+    )
+
+
+# ----- the LAN and its daemons
+
+
+def listening(host: Host, port: int) -> bool:
+    return bool(host.run(["ss", "-Hltn", f"sport = :{port}"]).stdout.strip())
+
+
+def wait_listening(daemon: Daemon, port: int) -> str:
+    """An empty reason once `daemon` listens on `port`; why not if it ends or does not get there in time."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if daemon.process.poll() is not None:
+            lines = daemon.log().strip().splitlines()
+            return f"exited with {daemon.process.returncode}: {lines[-1] if lines else 'no output'}"
+        if listening(daemon.host, port):
+            return ""
+        time.sleep(0.05)
+    return f"not listening on :{port} after {STARTUP_TIMEOUT_S:.0f} s"
+
+
+def kill_leftovers(host: Host) -> None:
+    """SIGKILL, by PID, whatever still runs in the host's namespace (a worker its master left behind)."""
+    listing = subprocess.run(
+        ["ip", "netns", "pids", host.namespace.name], capture_output=True, text=True, check=False
+    )
+    for pid in listing.stdout.split():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def stop(daemon: Daemon) -> None:
+    daemon.stop(timeout=10)
+    kill_leftovers(daemon.host)
+    wait_until(lambda: not listening(daemon.host, PORT), 10, f"port {PORT} free on {daemon.host.name}")
+
+
+@dataclass
+class Lab:
+    lan: Lan
+    directory: Path
+    client: Host
+    lb: Host
+    configs: dict[str, Configs]
+    options: argparse.Namespace
+    report: Callable[[str], None]
+
+
+def start_backends(lab: Lab, backends: list[Host]) -> None:
+    www = lab.directory / "www"
+    www.mkdir()
+    (www / "bulk").write_bytes(bytes(BULK_BODY_BYTES))
+    for host in backends:
+        conf = lab.directory / f"backend-{host.address}.conf"
+        conf.write_text(backend_nginx_config(lab.directory, host.address, www))
+        nginx = host.start(
+            ["/usr/sbin/nginx", "-p", str(lab.directory), "-c", str(conf), "-g", "daemon off;"],
+            log_name=f"backend-{host.address}.log",
+        )
+        source = host.start(
+            [sys.executable, str(TCP_HELPER), "source", host.address, str(SOURCE_PORT)],
+            log_name=f"source-{host.address}.log",
+        )
+        for daemon, port in ((nginx, PORT), (source, SOURCE_PORT)):
+            if reason := wait_listening(daemon, port):
+                raise RuntimeError(f"backend {host.address}: {daemon.program} {reason}")
+
+
+def proxy_command(lab: Lab, implementation: str, test: str) -> list[str]:
+    configs = lab.configs[test]
+    prefix = str(lab.directory)
+    if implementation == "nginx":
+        return ["/usr/sbin/nginx", "-p", prefix, "-c", str(configs.nginx), "-g", "daemon off;"]
+    if implementation == "haproxy":
+        return ["/usr/sbin/haproxy", "-db", "-f", str(configs.haproxy)]
+    return [HAPAIR, "proxy", "-p", prefix, "-c", str(configs.nginx)]
+
+
+@contextlib.contextmanager
+def proxy(lab: Lab, implementation: str, test: str) -> Iterator[str]:
+    """The load balancer running `test`'s configuration; yields "" or why it could not start."""
+    daemon = lab.lb.start(proxy_command(lab, implementation, test), log_name=f"{implementation}-{test}.log")
+    try:
+        yield wait_listening(daemon, PORT)
+    finally:
+        stop(daemon)
+
+
+Starter = Callable[[str], contextlib.AbstractContextManager[str]]
+
+
+def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter) -> None:
+    options = lab.options
+    small, bulk = f"http://{address}:{PORT}/ok", f"http://{address}:{PORT}/bulk"
+    with start("l7") as reason:
+        if reason:
+            row.unavailable = reason
+            return
+        lab.report(f"{row.name}: L7")
+        warm_up(lab, small)
+        row.l7 = wrk(lab.client, small, options.connections, options.duration)
+        bulk_result = wrk(lab.client, bulk, options.bulk_connections, options.duration)
+        row.l7_bulk_mb_s = bulk_result.requests_per_second * BULK_BODY_BYTES / MB
+        note(row, "L7", row.l7.problems)
+        note(row, "L7 bulk", bulk_result.problems)
+    with start("l4") as reason:
+        if reason:
+            row.unavailable = reason
+            return
+        lab.report(f"{row.name}: L4")
+        warm_up(lab, small)
+        row.l4 = wrk(lab.client, small, options.connections, options.duration)
+        note(row, "L4", row.l4.problems)
+    with start("l4-bulk") as reason:
+        if reason:
+            row.unavailable = reason
+            return
+        lab.report(f"{row.name}: L4 bulk")
+        sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES)
+        row.l4_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes)
+
+
+def warm_up(lab: Lab, url: str) -> None:
+    wrk(lab.client, url, min(lab.options.connections, 4), WARM_UP_S)
+
+
+def note(row: Row, test: str, problems: str) -> None:
+    if problems:
+        row.notes.append(f"{row.name} {test}: {problems}")
+
+
+@contextlib.contextmanager
+def nothing_to_start(test: str) -> Iterator[str]:
+    yield ""
+
+
+def measure_direct(lab: Lab) -> Row:
+    row = Row("none (client to backend 1)")
+    measure(lab, row, BACKEND_ADDRESSES[0], SOURCE_PORT, nothing_to_start)
+    return row
+
+
+def measure_proxy(lab: Lab, implementation: str) -> Row:
+    row = Row(version(implementation))
+    try:
+        measure(lab, row, LB_ADDRESS, PORT, lambda test: proxy(lab, implementation, test))
+    except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
+        row.unavailable = str(error).splitlines()[0]
+    return row
+
+
+def version(implementation: str) -> str:
+    if implementation == "nginx":
+        text = subprocess.run(["/usr/sbin/nginx", "-v"], check=True, capture_output=True, text=True).stderr
+        return "nginx " + text.strip().rsplit("/", 1)[-1]
+    if implementation == "haproxy":
+        text = subprocess.run(["/usr/sbin/haproxy", "-v"], check=True, capture_output=True, text=True).stdout
+        return "HAProxy " + text.split()[2].split("-")[0]
+    return "hapair " + importlib.metadata.version("hapair")
+
+
+# ----- output
+
+
+def table(rows: list[Row]) -> list[str]:
+    header = (
+        "load balancer",
+        "L7 req/s",
+        "L7 p99 ms",
+        "L7 bulk MB/s",
+        "L4 req/s",
+        "L4 p99 ms",
+        "L4 bulk MB/s",
+    )
+    lines = []
+    for row in rows:
+        if row.unavailable and row.l7 is None:
+            lines.append((row.name, f"not available: {row.unavailable}"))
+            continue
+        lines.append(
+            (
+                row.name,
+                *wrk_figures(row.l7),
+                figure(row.l7_bulk_mb_s, "{:.0f}"),
+                *wrk_figures(row.l4),
+                figure(row.l4_bulk_mb_s, "{:.0f}"),
+            )
+        )
+    name_width = max(len(header[0]), *(len(line[0]) for line in lines))
+    widths = [name_width, *(max(10, len(title)) for title in header[1:])]
+    out = [render(header, widths)]
+    out += [
+        render(line, widths) if len(line) > 2 else f"{line[0]:<{name_width}}  {line[1]}" for line in lines
+    ]
+    for row in rows:
+        if row.unavailable and row.l7 is not None:
+            out.append(f"{row.name}: stopped: {row.unavailable}")
+        out += row.notes
+    return out
+
+
+def wrk_figures(result: WrkResult | None) -> tuple[str, str]:
+    if result is None:
+        return figure(None, ""), figure(None, "")
+    return figure(result.requests_per_second, "{:.0f}"), figure(result.p99_ms, "{:.2f}")
+
+
+def figure(value: float | None, form: str) -> str:
+    return "-" if value is None else form.format(value)
+
+
+def render(cells: Sequence[str], widths: Sequence[int]) -> str:
+    first, *rest = cells
+    return f"{first:<{widths[0]}}" + "".join(
+        f"  {cell:>{width}}" for cell, width in zip(rest, widths[1:], strict=True)
+    )
+
+
+def machine(options: argparse.Namespace) -> list[str]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    return [
+        f"machine: {cpu}, {CORES} cores, Linux {platform.release()}",
+        f"wrk -t{min(CORES, options.connections)} -c{options.connections} -d{options.duration}s --latency;"
+        f" bulk: wrk -c{options.bulk_connections} on a {BULK_BODY_BYTES // MB} MB body,"
+        f" L4 {options.bulk_bytes / 1e9:g} GB over one connection; MB = 10^6 bytes",
+    ]
+
+
+# ----- set-up and clean-up
+
+
+@contextlib.contextmanager
+def laboratory(directory: Path) -> Iterator[Lan]:
+    """The LAN, closed however the block ends; a second Ctrl-C does not cut the clean-up short."""
+    lan = Lan(directory)
+    try:
+        yield lan
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        try:
+            for daemon in reversed(lan.daemons):
+                daemon.stop(timeout=5)
+            for host in lan.hosts:
+                kill_leftovers(host)
+            lan.close()
+        finally:
+            remove_leftover_namespaces(lan.prefix)
+
+
+def remove_leftover_namespaces(prefix: str) -> None:
+    """Whatever an interruption left half-made (a host whose creation was cut short)."""
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    for line in listing.splitlines():
+        name = line.split()[0] if line.split() else ""
+        if name.startswith(prefix):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def run_directory(keep: Path | None) -> Iterator[Path]:
+    """Where configurations, logs and files go; readable by nginx's unprivileged workers."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="hapair-proxy-bench-") as scratch:
+        os.chmod(scratch, 0o755)
+        yield Path(scratch)
+
+
+def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[str]:
+    with run_directory(options.logs) as directory, laboratory(directory) as lan:
+        client = lan.host("client", CLIENT_ADDRESS)
+        lb = lan.host("lb", LB_ADDRESS)
+        backends = [lan.host(f"backend{n}", address) for n, address in enumerate(BACKEND_ADDRESSES, 1)]
+        lab = Lab(lan, directory, client, lb, write_configs(directory), options, report)
+        start_backends(lab, backends)
+        rows = [measure_direct(lab)]
+        rows += [measure_proxy(lab, implementation) for implementation in options.only]
+    return [*machine(options), "", *table(rows)]
+
+
+def missing() -> str | None:
+    reason = missing_lab_requirements()
+    if reason:
+        return reason
+    for program in ("ss", "wrk", "nginx", "haproxy"):
+        if shutil.which(program) is None and not Path(f"/usr/sbin/{program}").exists():
+            return f"needs {program}"
+    if not Path(STREAM_MODULE).exists():
+        return f"needs nginx's stream module ({STREAM_MODULE})"
+    return None
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return value
+
+
+def implementation_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names or any(name not in IMPLEMENTATIONS for name in names):
+        raise argparse.ArgumentTypeError(f"among {', '.join(IMPLEMENTATIONS)}")
+    return names
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Requests/s, p99 latency and bulk throughput of hapair, nginx and HAProxy, L7 and L4."
+    )
+    parser.add_argument("--duration", type=positive, default=10, help="seconds per wrk test (10)")
+    parser.add_argument("--connections", type=positive, default=50, help="wrk connections (50)")
+    parser.add_argument("--bulk-connections", type=positive, default=4, help="wrk connections, L7 bulk (4)")
+    parser.add_argument(
+        "--bulk-bytes", type=positive, default=2_000_000_000, help="bytes read in the L4 bulk test (2 GB)"
+    )
+    parser.add_argument(
+        "--only",
+        type=implementation_list,
+        default=list(IMPLEMENTATIONS),
+        help="comma-separated load balancers",
+    )
+    parser.add_argument("--logs", type=Path, help="keep the configurations and logs in this directory")
+    return parser.parse_args(argv)
+
+
+def interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str]) -> int:
+    options = parse(argv)
+    reason = missing()
+    if reason:
+        print(f"proxy: {reason}", file=sys.stderr)
+        return 1
+
+    def report(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):  # both end the bench through its clean-up
+        signal.signal(signum, interrupt)
+
+    try:
+        lines = bench(options, report)
+    except KeyboardInterrupt:
+        print("proxy: interrupted; everything it started is gone", file=sys.stderr)
+        return 130
+    except (AssertionError, RuntimeError) as error:
+        print(f"proxy: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
