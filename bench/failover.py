@@ -55,6 +55,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import harness  # noqa: E402  (bench/, the script's own directory)
 from tests.seed import CLIENT_ADDRESS, NODE_ADDRESSES, VIP, start_seed_node  # noqa: E402
 from tests.topology import Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
 
@@ -495,33 +496,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str]) -> int:
-    options = parse(argv)
-    reason = missing()
-    if reason:
-        print(f"failover: {reason}", file=sys.stderr)
-        return 1
-
-    def report(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):  # both end the bench through its clean-up
-        signal.signal(signum, interrupt)
-
-    try:
-        lines = bench(options, report)
-    except KeyboardInterrupt:
-        print("failover: interrupted; everything it started is gone", file=sys.stderr)
-        return 130
-    except AssertionError as error:  # a wait that timed out: the lab never got where a run starts
-        print(f"failover: {error}", file=sys.stderr)
-        return 1
-    print("\n".join(lines))
-    return 0
+    return harness.run(
+        "failover", parse(argv), bench, missing, (AssertionError,)
+    )  # a wait that timed out: the lab never got where a run starts
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import harness  # noqa: E402  (bench/, the script's own directory)
 from tests.config.nginx.seed_configs import SEED_HTTP, SEED_STREAM  # noqa: E402
 from tests.topology import HAPAIR, Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
 
@@ -619,33 +620,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str]) -> int:
-    options = parse(argv)
-    reason = missing()
-    if reason:
-        print(f"proxy: {reason}", file=sys.stderr)
-        return 1
-
-    def report(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):  # both end the bench through its clean-up
-        signal.signal(signum, interrupt)
-
-    try:
-        lines = bench(options, report)
-    except KeyboardInterrupt:
-        print("proxy: interrupted; everything it started is gone", file=sys.stderr)
-        return 130
-    except (AssertionError, RuntimeError) as error:
-        print(f"proxy: {error}", file=sys.stderr)
-        return 1
-    print("\n".join(lines))
-    return 0
+    return harness.run("proxy", parse(argv), bench, missing, (AssertionError, RuntimeError))
 
 
 if __name__ == "__main__":
