@@ -43,15 +43,9 @@ class StartError(Exception):
     """The configuration cannot run here; the message says why."""
 
 
-def fault_reason(fault: Fault) -> str:
-    """How a router names a fault: keepalived's wording after `entering FAULT state`."""
-    if fault.kind is FaultKind.SCRIPT:
-        return f"due to script {fault.name}"
-    return f"(interface {fault.name} down)"
-
-
 def script_reason(name: str) -> str:
-    return f"due to script {name}"
+    """How a router names a weight-0 script it waits for: as the fault the script would be."""
+    return Fault(FaultKind.SCRIPT, name).reason
 
 
 @dataclass(frozen=True)
@@ -128,7 +122,7 @@ class Runtime:
         now = self.now()
         for name, router in self.routers.items():
             result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
-            faults = {fault_reason(f) for f in result.faults}
+            faults = {f.reason for f in result.faults}
             waiting = {script_reason(s) for s in result.waiting}
             router.assume_total_priority(result.total_priority)
             old = previous.matching(router.instance) if previous else None
@@ -238,7 +232,7 @@ class Runtime:
     def _update_tracking(self, router: VirtualRouter) -> None:
         now = self.now()
         result = self.trackings[router.name].evaluate(self._scripts_ok(), self.interfaces_up)
-        faults = {fault_reason(f) for f in result.faults}
+        faults = {f.reason for f in result.faults}
         waiting = {script_reason(s) for s in result.waiting}
         actions: list[Action] = []
         for reason in sorted(router.waiting - waiting):

@@ -159,11 +159,16 @@ class Fault:
     kind: FaultKind
     name: str
 
+    @property
+    def reason(self) -> str:
+        """keepalived's words for it after `entering FAULT state` (also how a router names the fault)."""
+        if self.kind is FaultKind.SCRIPT:
+            return f"due to script {self.name}"
+        return f"(interface {self.name} down)"
+
     def startup_log(self, instance: str) -> str:
         """The line keepalived writes when it finds this fault while starting the instance."""
-        if self.kind is FaultKind.SCRIPT:
-            return f"({instance}): entering FAULT state due to script {self.name}"
-        return f"({instance}): entering FAULT state (interface {self.name} down)"
+        return f"({instance}): entering FAULT state {self.reason}"
 
 
 @dataclass(frozen=True)
