@@ -17,6 +17,7 @@ from tests.net.conftest import A_ADDRESS, B_ADDRESS, KEEPALIVED_REASON
 
 pytestmark = pytest.mark.netns
 DEADLINE = 5.0
+QUEUED_S = 0.2
 
 
 def checksum(data: bytes) -> int:
@@ -44,8 +45,8 @@ def advert(source: str, destination: str, vrid: int) -> bytes:
 def next_packet(sock: VrrpSocket, deadline: float) -> bytes | None:
     """The next packet the socket receives before the deadline."""
     while (left := deadline - time.monotonic()) > 0:
-        if select.select([sock], [], [], left)[0] and (packet := sock.receive()) is not None:
-            return packet
+        if select.select([sock], [], [], left)[0] and (received := sock.receive()) is not None:
+            return received.data
     return None
 
 
@@ -81,6 +82,25 @@ def child_unicast_receive(ifname: str, source: str) -> None:
         print(packet.hex() if packet else "nothing", flush=True)
 
 
+def child_receive_late(ifname: str) -> None:
+    """Leave the first packet queued for QUEUED_S before reading it; print, in microseconds on the
+    monotonic clock, when the socket became readable, when the packet was read and the time it carries."""
+    with VrrpSocket(ifname) as sock:
+        print("ready", flush=True)
+        assert select.select([sock], [], [], DEADLINE)[0], "no packet"
+        readable_us = time.monotonic_ns() // 1000
+        time.sleep(QUEUED_S)  # the packet waits in the socket's queue: what the test is about
+        received = sock.receive()
+        read_us = time.monotonic_ns() // 1000
+        assert received is not None
+        print(readable_us, read_us, received.at_us, flush=True)
+
+
+def child_send(ifname: str, source: str) -> None:
+    with VrrpSocket(ifname) as sock:
+        sock.send(advert(source, str(VRRP_GROUP), 53), VRRP_GROUP)
+
+
 def child_unicast_send(ifname: str, source: str, peer: str) -> None:
     with VrrpSocket(ifname, unicast_source=IPv4Address(source)) as sock:
         sock.send(advert(source, peer, 61), IPv4Address(peer))
@@ -105,6 +125,18 @@ def test_multicast_advert_reaches_the_peer_intact_and_never_its_sender(pair, spa
     assert bytes.fromhex(received_by_b) == sent
     assert bytes.fromhex(received_by_b)[8] == 255  # the TTL
     assert bytes.fromhex(received_by_a) == advert(B_ADDRESS, str(VRRP_GROUP), 52)
+
+
+def test_a_packet_is_timed_by_its_arrival_not_by_its_reading(pair, spawn):
+    receiver = spawn(pair.b, child_receive_late, "vb")
+    assert receiver.line() == "ready"
+    spawn(pair.a, child_send, "va", A_ADDRESS).finish()
+
+    [line] = receiver.finish()
+    readable_us, read_us, arrived_us = map(int, line.split())
+
+    assert arrived_us <= readable_us
+    assert read_us - arrived_us >= QUEUED_S * 1_000_000
 
 
 def test_unicast_advert_reaches_the_peer_address(pair, spawn):

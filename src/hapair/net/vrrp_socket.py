@@ -7,7 +7,9 @@ from __future__ import annotations
 import ctypes
 import socket
 import struct
+import time
 from ipaddress import IPv4Address
+from typing import NamedTuple
 
 from hapair.vrrp.packet import VRRP_GROUP, VRRP_PROTOCOL
 
@@ -18,6 +20,19 @@ SO_ATTACH_FILTER = 26
 IPTOS_PREC_INTERNETCONTROL = 0xC0
 BPF_RET_K = 0x06  # BPF_RET | BPF_K
 MAX_IPV4_PACKET = 65535
+SO_TIMESTAMPNS = 35  # not in Python's socket module; its control message is SCM_TIMESTAMPNS
+TIMESPEC = struct.Struct("@qq")
+ANCILLARY_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
+NANOSECONDS_PER_US = 1000
+MAX_QUEUED_NS = 10**9  # an arrival further back than this is a clock step, not a queue
+
+
+class Received(NamedTuple):
+    """A received IPv4 packet (header included) and when the kernel received it, in microseconds on
+    the monotonic clock (that of time.monotonic() and of the event loop)."""
+
+    data: bytes
+    at_us: int
 
 
 def discard_input(sock: socket.socket) -> None:
@@ -55,10 +70,24 @@ def _open_receiver(
         else:
             sock.bind((str(unicast_source), 0))
         _bind_to_device(sock, ifname)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     except OSError:
         sock.close()
         raise
     return sock
+
+
+def _arrival_us(ancillary: list[tuple[int, int, bytes]]) -> int:
+    """The packet's arrival on the monotonic clock. The kernel stamps it on the real-time clock: its age
+    on that clock is taken off the monotonic time now (an age that a clock step made absurd counts as 0)."""
+    now_ns = time.monotonic_ns()
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= TIMESPEC.size:
+            seconds, nanoseconds = TIMESPEC.unpack_from(payload)
+            age_ns = time.time_ns() - (seconds * 10**9 + nanoseconds)
+            if 0 <= age_ns <= MAX_QUEUED_NS:
+                now_ns -= age_ns
+    return now_ns // NANOSECONDS_PER_US
 
 
 def _open_sender(ifname: str, ifindex: int, *, multicast: bool) -> socket.socket:
@@ -77,6 +106,26 @@ def _open_sender(ifname: str, ifindex: int, *, multicast: bool) -> socket.socket
         sock.close()
         raise
     return sock
+
+
+def _send_flags(destination: IPv4Address) -> int:
+    return socket.MSG_DONTROUTE if destination.is_multicast else 0
+
+
+class ReadyPacket:
+    """A packet with its destination worked out beforehand: `send` is one system call and hardly any
+    Python, for a packet that must leave at once (a stop's priority-0 advert)."""
+
+    __slots__ = ("_address", "_flags", "_packet", "_sendto")
+
+    def __init__(self, sock: socket.socket, packet: bytes, destination: IPv4Address) -> None:
+        self._sendto = sock.sendto
+        self._packet = packet
+        self._flags = _send_flags(destination)
+        self._address = (str(destination), 0)
+
+    def send(self) -> None:
+        self._sendto(self._packet, self._flags, self._address)
 
 
 class VrrpSocket(Resource):
@@ -104,15 +153,21 @@ class VrrpSocket(Resource):
     def send(self, packet: bytes, destination: IPv4Address) -> None:
         """Send a whole IPv4 packet (header included). Multicast goes out with MSG_DONTROUTE, as
         keepalived's vrrp_send_pkt; OSError as the kernel reports it (ENETUNREACH when the link is down)."""
-        flags = socket.MSG_DONTROUTE if destination.is_multicast else 0
-        self._sender.sendto(packet, flags, (str(destination), 0))
+        self._sender.sendto(packet, _send_flags(destination), (str(destination), 0))
 
-    def receive(self) -> bytes | None:
-        """The next received IPv4 packet, header included, or None when none is waiting."""
+    def ready(self, packet: bytes, destination: IPv4Address) -> ReadyPacket:
+        """`packet` ready to be sent to `destination` later, as `send` would send it."""
+        return ReadyPacket(self._sender, packet, destination)
+
+    def receive(self) -> Received | None:
+        """The next received IPv4 packet, or None when none is waiting. Its time is the kernel's, so
+        that the timers it restarts count from its arrival, not from when the process woke up to read it
+        (a millisecond or more on a virtual machine that had gone idle)."""
         try:
-            return self._receiver.recv(MAX_IPV4_PACKET)
+            data, ancillary, _flags, _source = self._receiver.recvmsg(MAX_IPV4_PACKET, ANCILLARY_SPACE)
         except BlockingIOError:
             return None
+        return Received(data, _arrival_us(ancillary))
 
     def fileno(self) -> int:
         return self._receiver.fileno()

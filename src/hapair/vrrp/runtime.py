@@ -13,11 +13,11 @@ from ipaddress import IPv4Address
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.addresses import IpAddress
 from ..config.keepalived.model.scripts import NotifyScript
-from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript
+from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender
 from ..net.links import AddressEvent, LinkEvent, link_is_up, primary_ipv4
-from ..net.vrrp_socket import VrrpSocket
+from ..net.vrrp_socket import ReadyPacket, VrrpSocket
 from .actions import (
     Action,
     ArmTimer,
@@ -31,7 +31,7 @@ from .actions import (
 )
 from .commands import ScriptRunner
 from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, with_ident
-from .router import VirtualRouter
+from .router import PRIORITY_STOP, VirtualRouter
 from .timer import PreciseTimer
 from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
 
@@ -41,6 +41,10 @@ STOP_NOTIFY_KILL_S = 1.0  # keepalived kills STOP notifies still running after a
 
 class StartError(Exception):
     """The configuration cannot run here; the message says why."""
+
+
+def _is_stop_advert(action: Action) -> bool:
+    return isinstance(action, SendAdvert) and action.advert.priority == PRIORITY_STOP
 
 
 def script_reason(name: str) -> str:
@@ -86,6 +90,8 @@ class Runtime:
         self._arp: dict[str, ArpSender] = {}
         self._timers: dict[str, PreciseTimer] = {}
         self._ident: dict[str, int] = {}
+        self._stop_adverts: dict[str, list[ReadyPacket]] = {}  # each master's priority 0, IP ID next
+        self._stop_adverts_sent: set[str] = set()
         self._script_tasks: list[asyncio.Task[None]] = []
         self._stopped = False
 
@@ -175,14 +181,34 @@ class Runtime:
         for router in self.routers.values():
             self._carry_out(router, router.retire(now))
 
+    def send_stop_adverts(self) -> None:
+        """SIGTERM's first act, from the signal handler: each master's priority-0 advert, from the bytes
+        made ready at its last advert. Python code that has not run for a while runs slowly on a virtual
+        machine (its memory gone cold: a millisecond or more for what takes tens of microseconds warm), so
+        the hand-over must not wait for the stop sequence. `stop` then leaves these adverts out."""
+        for name, ready in self._stop_adverts.items():
+            router = self.routers.get(name)
+            if router is None or router.state != VrrpState.MASTER or name in self._stop_adverts_sent:
+                continue
+            try:
+                for packet in ready:
+                    packet.send()
+            except OSError:
+                continue  # the stop sequence sends it again and says why it failed
+            self._ident[name] = self._ident.get(name, 0) % 0xFFFF + 1
+            self._stop_adverts_sent.add(name)
+
     def stop(self) -> None:
         """SIGTERM: `Stopping`; masters hand over with priority 0 and drop their addresses; notify STOP."""
         self._stopped = True
         now = self.now()
         self._deferred = ["Stopping"]
         try:
-            for router in self.routers.values():
-                self._carry_out(router, router.stop(now))
+            for name, router in self.routers.items():
+                actions = router.stop(now)
+                if name in self._stop_adverts_sent:
+                    actions = [a for a in actions if not _is_stop_advert(a)]
+                self._carry_out(router, actions)
         finally:
             self._write_deferred()
         self.runner.terminate_all()
@@ -289,13 +315,11 @@ class Runtime:
             self._packets_for(router, router.advert(priority))
 
     def _readable(self, key: SocketKey) -> None:
-        """Adverts arrived. The time is read once, before decoding them: the timers they restart count
-        from their arrival, not from when Python got through them."""
-        arrived = self.now()
+        """Adverts arrived; each one is timed by its arrival in the kernel."""
         sock = self._sockets.get(key)
-        while sock is not None and (data := sock.receive()) is not None:
+        while sock is not None and (received := sock.receive()) is not None:
             try:
-                packet = decode_ipv4(data)
+                packet = decode_ipv4(received.data)
             except PacketTooShort as error:
                 self._log(str(error))
                 continue
@@ -306,7 +330,7 @@ class Runtime:
                         f"Unknown VRID({packet.vrid}) received on interface({key.interface}). ignoring..."
                     )
                 continue
-            self._carry_out(router, router.receive(packet, arrived))
+            self._carry_out(router, router.receive(packet, received.at_us))
 
     # ----- carrying out actions
 
@@ -372,6 +396,15 @@ class Runtime:
                     self._log(f"({router.name}) Cant send advert to {destination} ({error.strerror})")
                 else:
                     self._log(f"({router.name}): send advert error {error.errno} ({error.strerror})")
+        if advert.priority != PRIORITY_STOP:
+            self._ready_stop_advert(router, sock, ident % 0xFFFF + 1)
+
+    def _ready_stop_advert(self, router: VirtualRouter, sock: VrrpSocket, ident: int) -> None:
+        """Make the priority-0 advert that SIGTERM would send after this one (see send_stop_adverts)."""
+        stop = self._packets_for(router, router.advert(PRIORITY_STOP))
+        self._stop_adverts[router.name] = [
+            sock.ready(with_ident(encoded, ident), destination) for destination, encoded in stop
+        ]
 
     def _destinations(self, router: VirtualRouter) -> list[IPv4Address]:
         instance = router.instance
