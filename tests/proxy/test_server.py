@@ -88,7 +88,7 @@ class Proxy:
         port = port or self.port
         self.conf.write_text(
             f"worker_processes {self.workers};\nerror_log logs/error.log notice;\npid logs/proxy.pid;\n"
-            "events {}\nhttp {\n  access_log off;\n"
+            "events {}\nhttp {\n  access_log logs/access.log;\n"
             f"  upstream backend {{ server 127.0.0.1:{backend.port}; }}\n"
             f"  server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://backend; }} }}\n}}\n"
         )
@@ -239,6 +239,20 @@ def test_usr1_reopens_the_error_log_and_keeps_the_workers(proxy: Proxy) -> None:
     wait_until(log.exists, TIMEOUT_S, "the error log opened again")
     assert proxy.worker_pids() == workers
     assert proxy.get() == (200, "alpha")
+
+
+def test_usr1_reopens_the_access_log_after_the_lines_waiting_went_to_the_old_file(proxy: Proxy) -> None:
+    assert proxy.get() == (200, "alpha")
+    log = proxy.prefix / "logs" / "access.log"
+    old = log.with_suffix(".old")
+    log.rename(old)
+    reopened = proxy.error_log().count("reopening logs") + 2 + proxy.count  # two lines of the master's
+    proxy.signal(signal.SIGUSR1)
+    wait_until(lambda: proxy.error_log().count("reopening logs") == reopened, TIMEOUT_S, "every worker")
+    assert proxy.get("/after") == (200, "alpha")
+    wait_until(lambda: "GET /after " in log.read_text(), TIMEOUT_S, "the next request logged in the new file")
+    assert "GET / " in old.read_text()
+    assert "GET /after " not in old.read_text()
 
 
 def test_auto_starts_a_worker_per_cpu(tmp_path: Path, backends: tuple[Backend, Backend]) -> None:

@@ -379,6 +379,8 @@ class _WorkerServices:
     def reopen_logs(self, log: ErrorLogWriter) -> None:
         log.write(ErrorLevel.NOTICE, "reopening logs")
         log.reopen()
+        if self.http is not None:
+            self.http.reopen_logs()
         if self.stream is not None:
             self.stream.reopen_logs()
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .exchange import Exchange
 
 _MIN_BUFFER = 64 * 1024
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _MAX_DELAY = 1.0
 
 
@@ -33,7 +34,7 @@ class LogFile:
     def __init__(self, loop: asyncio.AbstractEventLoop, path: str) -> None:
         self._loop = loop
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(path, _OPEN_FLAGS, 0o644)
         self._buffer: list[bytes] = []
         self._size = 0
         self._limit = _MIN_BUFFER
@@ -71,6 +72,14 @@ class LogFile:
                 data = data[written:]
         except OSError:
             return  # nginx goes on serving when a log cannot be written
+
+    def reopen(self) -> None:
+        """Write what is waiting to the file as it was, then open it again by its path (log rotation)."""
+        if self._fd < 0:
+            return
+        self.flush()
+        old, self._fd = self._fd, os.open(self.path, _OPEN_FLAGS, 0o644)
+        os.close(old)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -124,6 +133,11 @@ class AccessLogFiles:
     def flush(self) -> None:
         for file in self._files.values():
             file.flush()
+
+    def reopen(self) -> None:
+        """Open every file again by its path (after log rotation: nginx's SIGUSR1)."""
+        for file in self._files.values():
+            file.reopen()
 
     def close(self) -> None:
         for file in self._files.values():

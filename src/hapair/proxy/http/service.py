@@ -313,6 +313,10 @@ class HttpService:
         self._service.pool.close()
         self._service.logs.close()
 
+    def reopen_logs(self) -> None:
+        """Reopen the access log files (after rotation)."""
+        self._service.logs.reopen()
+
     async def wait_closed(self) -> None:
         for server in self._servers:
             await server.wait_closed()
