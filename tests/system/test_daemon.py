@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
 import pytest
 
 from tests.topology import HAPAIR, Daemon, Host, Lan, wait_until
+
+VIP_TAKEN_AWAY = [
+    "Netlink reflector reports IP 10.101.1.10 removed from eth0",
+    "(VI_1) Entering BACKUP STATE",
+    "(VI_1) sent 0 priority",
+    "(VI_1) removing VIPs.",
+    "(VI_1) Receive advertisement timeout",
+    "(VI_1) Entering MASTER STATE",
+    "(VI_1) setting VIPs.",
+]
 
 pytestmark = pytest.mark.netns
 
@@ -32,12 +43,21 @@ vrrp_instance VI_1 {
 """
 
 
-def start(host: Host, config: str, *, env: dict[str, str] | None = None) -> Daemon:
+def start(host: Host, config: str, *, env: dict[str, str] | None = None, detail: bool = False) -> Daemon:
     directory = host.lan.directory
     path = directory / "keepalived.conf"
     path.write_text(config)
     args = [HAPAIR, "vrrp", "-n", "-l", "-G", "-f", str(path), "-p", str(directory / "vrrp.pid")]
-    return host.start(args, log_name="vrrp.log", env=env)
+    return host.start([*args, "-D"] if detail else args, log_name="vrrp.log", env=env)
+
+
+def start_keepalived(host: Host, config: str) -> Daemon:
+    directory = host.lan.directory
+    path = directory / "keepalived.conf"
+    path.write_text(config)
+    pid_files = [arg for flag in "prc" for arg in (f"-{flag}", str(directory / f"keepalived-{flag}.pid"))]
+    args = ["keepalived", "-n", "-l", "-D", "-f", str(path), *pid_files]
+    return host.start(args, log_name="keepalived.log")
 
 
 @pytest.fixture
@@ -114,3 +134,23 @@ def test_a_missing_configuration_file_is_refused(node: Host):
     result = node.run(args)
     assert result.returncode == 1
     assert Path("/nonexistent.pid").exists() is False
+
+
+@pytest.mark.parametrize(
+    "implementation",
+    ["hapair", pytest.param("keepalived", marks=pytest.mark.oracle)],
+)
+def test_a_vip_taken_away_from_a_master_is_given_back_through_backup_as_keepalived_does(node, implementation):
+    if implementation == "keepalived" and shutil.which("keepalived") is None:
+        pytest.skip("needs keepalived")
+    if implementation == "hapair":
+        daemon = start(node, INSTANCE, detail=True)
+    else:
+        daemon = start_keepalived(node, INSTANCE)
+    daemon.wait_for("(VI_1) Entering MASTER STATE")
+    mark = len(daemon.lines())
+    assert node.run(["ip", "addr", "del", "10.101.1.10/24", "dev", "eth0"]).returncode == 0
+    daemon.wait_for("(VI_1) setting VIPs.", after=mark)
+    wait_until(lambda: "10.101.1.10" in node.addresses(), 10, "the VIP back")
+    lines = [line.split(": ", 1)[-1] if implementation == "keepalived" else line for line in daemon.lines()]
+    assert [line for line in lines[mark:] if "gratuitous ARP" not in line] == VIP_TAKEN_AWAY

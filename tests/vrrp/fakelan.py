@@ -143,6 +143,7 @@ class FakeLan:
         return [node for node in self.nodes if node.state == VrrpState.MASTER]
 
     @staticmethod
-    def when(node: Node, text: str) -> int | None:
-        """When `node` first logged a line containing `text`."""
-        return next((t for t, line in zip(node.log_times, node.logs, strict=True) if text in line), None)
+    def when(node: Node, text: str, after: int = -1) -> int | None:
+        """When `node` first logged a line containing `text` (later than `after`)."""
+        logged = zip(node.log_times, node.logs, strict=True)
+        return next((t for t, line in logged if t > after and text in line), None)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
@@ -436,3 +437,39 @@ def test_the_priority_the_trackers_give_at_start_is_taken_quietly(lan, node):
     lan.start(a)
     assert a.router.effective_priority == 254
     assert not any("Changing effective priority" in line for line in a.logs)
+
+
+def test_a_vip_deleted_from_outside_sends_the_master_to_backup_with_priority_0_and_it_takes_over_again(
+    lan, node
+):
+    vips = ("10.77.0.100/24", "10.77.0.101/24")
+    a = node(A, config(priority=150, vips=vips))
+    b = node(B, config(priority=100, vips=vips))
+    lan.run_for(10 * SECOND)
+    assert a.router.tracked_address("eth0", IPv4Address("10.77.0.101")) is not None
+    deleted = lan.now
+    a.apply(a.router.address_deleted(lan.now))
+    assert a.state == VrrpState.BACKUP
+    assert a.sent[-1] == (deleted, 0)
+    assert not a.holds_vips  # the addresses left are removed, to be added back with the next mastership
+    assert a.logs[-3:] == ["(VI_1) Entering BACKUP STATE", "(VI_1) sent 0 priority", "(VI_1) removing VIPs."]
+    assert a.notifies[-1] == ("BACKUP", 150)
+    lan.run_for(2 * SECOND)
+    # b's skew after a priority 0 is longer than a's own skew: a takes over again first
+    assert (a.state, b.state) == (VrrpState.MASTER, VrrpState.BACKUP)
+    assert lan.when(a, "Entering MASTER STATE", after=deleted) == deleted + skew(150)
+    assert a.holds_vips
+
+
+def test_only_a_masters_own_tracked_addresses_count_as_taken_away(lan, node):
+    vips = ("10.77.0.100/24", "10.77.0.102/24 no_track")
+    a = node(A, config(priority=150, vips=vips))
+    b = node(B, config(priority=100, vips=vips))
+    lan.run_for(10 * SECOND)
+    vip = a.router.tracked_address("eth0", IPv4Address("10.77.0.100"))
+    assert vip is not None and str(vip.address) == "10.77.0.100/24"
+    assert a.router.tracked_address("eth0", IPv4Address("10.77.0.102")) is None  # no_track
+    assert a.router.tracked_address("eth1", IPv4Address("10.77.0.100")) is None
+    assert a.router.tracked_address("eth0", IPv4Address("10.77.0.1")) is None  # its own address
+    assert b.router.tracked_address("eth0", IPv4Address("10.77.0.100")) is None  # a backup holds none
+    assert b.router.address_deleted(lan.now) == []

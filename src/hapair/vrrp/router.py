@@ -216,6 +216,29 @@ class VirtualRouter:
             self._come_up(now)
         return self._flush()
 
+    def address_deleted(self, now: int) -> list[Action]:
+        """One of a master's tracked addresses was taken away from outside (keepalived's set_vrrp_backup):
+        back to BACKUP with a priority-0 advert and its other addresses removed, its master-down timer
+        cut to the skew time, so that the election is held again at once and the new master adds them
+        all back."""
+        if self.state == VrrpState.MASTER:
+            self.wantstate = VrrpState.BACKUP
+            self._leave_master(now, send_priority_zero=True)
+            self.down_timer_us = self.skew_us()
+            self._init_sands(now)
+        return self._flush()
+
+    def tracked_address(self, ifname: str, address: IPv4Address) -> IpAddress | None:
+        """The master's address that taking `address` off `ifname` takes away, if it is one whose loss
+        counts (keepalived's address_is_ours: a VIP or eVIP without no_track)."""
+        if self.state != VrrpState.MASTER:
+            return None
+        interface = self.instance.interface
+        for vip in self.addresses:
+            if vip.address.ip == address and (vip.ifname or interface) == ifname:
+                return None if vip.dont_track else vip
+        return None
+
     def assume_total_priority(self, total: int) -> None:
         """Before `start` or `resume`: the priority the trackers give the instance to begin with (no log,
         no timer to move)."""

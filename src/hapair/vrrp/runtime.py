@@ -232,7 +232,11 @@ class Runtime:
     # ----- what happens outside
 
     def link_changed(self, event: LinkEvent | AddressEvent) -> None:
-        if not isinstance(event, LinkEvent) or event.ifname not in self.interfaces_up:
+        if isinstance(event, AddressEvent):
+            if not event.added:
+                self._address_removed(event.ifname, event.address.ip)
+            return
+        if event.ifname not in self.interfaces_up:
             return
         if self.interfaces_up[event.ifname] == event.up:
             return
@@ -240,6 +244,19 @@ class Runtime:
         self._log(f"Netlink reports {event.ifname} {'up' if event.up else 'down'}")
         for name in self._tracking_interface(event.ifname):
             self._update_tracking(self.routers[name])
+
+    def _address_removed(self, ifname: str, ip: IPv4Address) -> None:
+        """An address left an interface. If a master's VIP was taken away from outside, it steps down (our
+        own removals come when the router is no longer master; an address back by the time the event is
+        read is left alone)."""
+        for router in self.routers.values():
+            address = router.tracked_address(ifname, ip)
+            if address is None or self.addresses.present(address, ifname):
+                continue
+            if self.detail:
+                self._log(f"Netlink reflector reports IP {ip} removed from {ifname}")
+            self._carry_out(router, router.address_deleted(self.now()))
+            return
 
     def script_reported(self, name: str, outcome: ScriptOutcome) -> None:
         state = self.scripts[name]
