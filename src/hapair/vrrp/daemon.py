@@ -60,6 +60,7 @@ class VrrpDaemon:
         self.logger.info(text)
 
     async def run(self) -> int:
+        self._install_signals()  # first: a signal's default action would kill the daemon
         self.log(f"Starting hapair VRRP v{__version__} (keepalived 2.2.7 compatible)")
         self.log(f"Running on {platform.system()} {platform.release()} {platform.version()}")
         self.log(f"Configuration file {self.options.config}")
@@ -76,8 +77,11 @@ class VrrpDaemon:
             except StartError as error:
                 self.log(str(error))
                 return EXIT_CONFIG
+            if self._stopping.is_set():  # stopped while starting: nothing was taken yet
+                runtime.close()
+                self.log("Stopped")
+                return 0
             self.runtime = runtime
-            self._install_signals()
             self.log("Startup complete")
             runtime.start()
             async with LinkWatcher() as watcher:
