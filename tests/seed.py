@@ -1,7 +1,8 @@
-"""The seed's two load-balancer nodes (examples/seed), ready to start in a `tests.topology` host: their
-keepalived.conf with the interface renamed, and the seed's set-up of each node (user nginx, the
-check_nginx.sh script, a running "nginx" for `pidof nginx` to find) done in the node's private /etc and PID
-namespace. Killing a node's "nginx" (`kill_nginx`) makes its check_nginx script fail, as in the seed."""
+"""The seed's two load-balancer nodes (the lab's copies of the seed's files, src/hapair/lab/seed), ready to
+start in a `tests.topology` host: their keepalived.conf with the interface renamed, and the seed's set-up of
+each node (user nginx, the check_nginx.sh script, a running "nginx" for `pidof nginx` to find) done in the
+node's private /etc and PID namespace. Killing a node's "nginx" (`kill_nginx`) makes its check_nginx script
+fail, as in the seed."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from pathlib import Path
 from .reference import REPO
 from .topology import HAPAIR, Daemon, Host
 
-SEED = REPO / "examples" / "seed"
+SEED = REPO / "src" / "hapair" / "lab" / "seed"
 VIP = "10.101.1.10"
 NODE_ADDRESSES = {1: "10.101.1.11", 2: "10.101.1.12"}
 CLIENT_ADDRESS = "10.101.1.100"
 
 
 def seed_config(node: int, interface: str = "eth0") -> str:
-    return (SEED / f"k8s1vrrp{node}" / "keepalived.conf").read_text().replace("enp1s0f0", interface)
+    return (SEED / f"node{node}" / "keepalived.conf").read_text().replace("enp1s0f0", interface)
 
 
 def seed_setup(directory: Path) -> str:

@@ -502,9 +502,7 @@ class VirtualRouter:
                 self.garp_at = now + self.instance.garp_delay_us
             return
         self._send_advert(self.effective_priority)
-        if (
-            self.instance.garp_refresh_us and self.garp_refresh_at is not None and now > self.garp_refresh_at
-        ):
+        if self.instance.garp_refresh_us and self.garp_refresh_at is not None and now > self.garp_refresh_at:
             self._send_link_update(self.instance.garp_refresh_rep)
             self.garp_refresh_at = now + self.instance.garp_refresh_us
 

@@ -1,0 +1,57 @@
+"""`hapair lab fail NODE --how ...` and `hapair lab heal NODE`: the seed's "Simulate a failure" (stop the
+master's keepalived) and a few more ways for a node to fail, and their undoing."""
+
+from __future__ import annotations
+
+from . import network
+from .errors import LabError
+from .layout import node_role
+from .nodes import Node
+from .state import LabState
+
+FAULTS = {
+    "stop": "VRRP daemon stopped by SIGTERM, as the seed's `systemctl stop keepalived` (a master hands over)",
+    "kill": "VRRP daemon killed by SIGKILL, a crash: no hand-over, the backup takes over after 3 s silence",
+    "link": "cable pulled: the node's bridge port is down, so its interface loses carrier",
+    "proxy": "its nginx (the proxy) stopped by SIGTERM: check_nginx.sh's `pidof nginx` fails, FAULT follows",
+}
+
+
+def fail(state: LabState, number: int, how: str) -> str:
+    """Inject fault `how` on node `number`; what it did."""
+    record = state.node(number)
+    if record.fault is not None:
+        raise LabError(f"node {number} already has a fault ({record.fault}); hapair lab heal {number} first")
+    node = Node(state, number)
+    if how == "stop":
+        node.stop_vrrp()
+    elif how == "kill":
+        node.kill_vrrp()
+    elif how == "link":
+        network.set_cable(state.layout, node_role(number), plugged=False)
+    elif how == "proxy":
+        node.stop_proxy()
+    else:
+        raise LabError(f"unknown fault {how!r} (one of {', '.join(FAULTS)})")
+    record.fault = how
+    state.save()
+    return f"node {number}: {FAULTS[how]}"
+
+
+def heal(state: LabState, number: int) -> str:
+    """Undo whatever is wrong with node `number`: cable back, proxy and VRRP daemon running again."""
+    record = state.node(number)
+    node = Node(state, number)
+    done = []
+    if not network.cable_plugged(state.layout, node_role(number)):
+        network.set_cable(state.layout, node_role(number), plugged=True)
+        done.append("cable plugged back")
+    if record.proxy is None or not record.proxy.running():
+        node.start_proxy()
+        done.append("proxy started")
+    if record.vrrp is None or not record.vrrp.running():
+        node.start_vrrp()
+        done.append("VRRP daemon started")
+    record.fault = None
+    state.save()
+    return f"node {number}: " + (", ".join(done) if done else "nothing to heal")

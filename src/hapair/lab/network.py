@@ -1,0 +1,118 @@
+"""The lab's LAN, through pyroute2 only: a bridge in its own namespace, one namespace per host joined to
+it by a veth pair (the bridge end named after the host's role, the host end `enp1s0f0`, the seed's
+interface), and the way to run Python code inside a host's namespace."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from pyroute2 import IPRoute, netns
+from pyroute2.netlink.exceptions import NetlinkError
+
+from .errors import LabError
+from .layout import ADDRESSES, BRIDGE, INTERFACE, PREFIX_LENGTH, Layout
+
+T = TypeVar("T")
+
+
+def _default_signals() -> None:
+    """pyroute2 forks short-lived helpers (to open sockets in a namespace) and ends them with SIGTERM. A
+    helper inheriting the lab's Python handlers would instead raise KeyboardInterrupt and unwind a copy of
+    the lab's stack, clean-up included, beside the real one: helpers get the default actions."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+os.register_at_fork(after_in_child=_default_signals)
+
+
+def existing(namespaces: Iterable[str]) -> list[str]:
+    """Those of `namespaces` that exist already."""
+    present = set(netns.listnetns())
+    return [name for name in namespaces if name in present]
+
+
+def create_namespace(name: str) -> None:
+    netns.create(name)
+    with IPRoute(netns=name) as ipr:
+        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+
+
+def create_bridge(layout: Layout) -> None:
+    create_namespace(layout.bridge_namespace)
+    with IPRoute(netns=layout.bridge_namespace) as ipr:
+        ipr.link("add", ifname=BRIDGE, kind="bridge")
+        ipr.link("set", index=ipr.link_lookup(ifname=BRIDGE)[0], state="up")
+
+
+def attach_host(layout: Layout, role: str) -> None:
+    """Create the host's namespace and cable it to the bridge, with its LAN address."""
+    namespace = layout.namespace(role)
+    create_namespace(namespace)
+    with IPRoute(netns=layout.bridge_namespace) as ipr:
+        ipr.link("add", ifname=role, kind="veth", peer={"ifname": INTERFACE, "net_ns_fd": namespace})
+        bridge = ipr.link_lookup(ifname=BRIDGE)[0]
+        ipr.link("set", index=ipr.link_lookup(ifname=role)[0], master=bridge, state="up")
+    with IPRoute(netns=namespace) as ipr:
+        index = ipr.link_lookup(ifname=INTERFACE)[0]
+        ipr.addr("add", index=index, address=ADDRESSES[role], prefixlen=PREFIX_LENGTH)
+        ipr.link("set", index=index, state="up")
+
+
+def set_cable(layout: Layout, role: str, *, plugged: bool) -> None:
+    """Take the host's bridge port down or up: its carrier goes as when a cable is pulled."""
+    with IPRoute(netns=layout.bridge_namespace) as ipr:
+        ipr.link("set", index=ipr.link_lookup(ifname=role)[0], state="up" if plugged else "down")
+
+
+def cable_plugged(layout: Layout, role: str) -> bool:
+    with IPRoute(netns=layout.bridge_namespace) as ipr:
+        link = ipr.get_links(ipr.link_lookup(ifname=role)[0])[0]
+    return bool(link["flags"] & 1)  # IFF_UP
+
+
+def addresses(namespace: str) -> list[str]:
+    """The IPv4 addresses on the host's LAN interface."""
+    with IPRoute(netns=namespace) as ipr:
+        index = ipr.link_lookup(ifname=INTERFACE)[0]
+        return [a.get("IFA_ADDRESS") for a in ipr.get_addr(family=2, index=index)]
+
+
+def pids_in(namespaces: Iterable[str]) -> list[int]:
+    """The processes in any of `namespaces`."""
+    by_namespace = netns.ns_pids()
+    return [pid for name in namespaces for pid in by_namespace.get(name, [])]
+
+
+def remove(namespaces: Iterable[str]) -> None:
+    """Delete those of `namespaces` that exist (their veth ends go with them)."""
+    for name in existing(namespaces):
+        try:
+            netns.remove(name)
+        except (OSError, NetlinkError) as error:
+            raise LabError(f"cannot remove namespace {name}: {error}") from None
+
+
+def run_in(namespace: str, function: Callable[[], T]) -> T:
+    """Call `function` in a thread that has joined `namespace` (setns is per thread): sockets it opens
+    live in that namespace. Its exception, if any, is raised here."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            netns.setns(namespace, flags=0)
+            result.append(function())
+        except BaseException as error:  # handed to the caller's thread
+            failure.append(error)
+
+    thread = threading.Thread(target=body, name=f"in-{namespace}", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]

@@ -1,0 +1,266 @@
+"""A load-balancer node's processes. Each node has its own network namespace and, inside it, a private
+mount and PID namespace held open by `unshare` (`holder`), whose PID 1 (`inner`) did the seed's set-up
+of the node in a private overlay of /etc: user `nginx`, `/etc/keepalived/check_nginx.sh` owned by it
+(mode 700), the keepalived.conf, the certificates at the seed's paths. The VRRP daemon and the proxy are
+started into those namespaces with `nsenter`, so the seed's `pidof nginx` sees that node's proxy only.
+
+`hapair proxy` answers to `pidof nginx` because it runs with argv[0] `<python's directory>/nginx`:
+Debian's pidof (sysvinit's) matches argv[0]'s base name, not the kernel's process name. Python finds its
+installation (and its virtual environment) from that directory, so the interpreter starts as usual."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import configs
+from .errors import LabError
+from .layout import node_role
+from .processes import POLL_S, ProcessId, family, signals_deferred, stop, wait_for_child, wait_gone
+from .state import LabState, NodeState
+
+READY_TIMEOUT_S = 15
+START_TIMEOUT_S = 5
+STOP_TIMEOUT_S = 5
+# Runs a program with a chosen argv[0]: python -c EXEC_AS PROGRAM ARGV0 ARGS...
+EXEC_AS = "import os, sys; os.execv(sys.argv[1], sys.argv[2:])"
+
+
+class Node:
+    """Node `number` of `state`: prepares its files and starts and stops its processes, recording them."""
+
+    def __init__(self, state: LabState, number: int) -> None:
+        self.state = state
+        self.number = number
+        self.directory = state.node_directory(number)
+        self.namespace = state.layout.namespace(node_role(number))
+
+    @property
+    def record(self) -> NodeState:
+        return self.state.node(self.number)
+
+    @property
+    def logs(self) -> Path:
+        return self.directory / "log"
+
+    @property
+    def keepalived_conf(self) -> Path:
+        return self.directory / "keepalived.conf"
+
+    @property
+    def nginx_conf(self) -> Path:
+        return self.directory / "nginx" / "nginx.conf"
+
+    # ----- files
+
+    def write_files(self, certificates: dict[str, tuple[Path, Path]]) -> None:
+        include = self.directory / "nginx" / configs.NGINX_DIRECTORY[self.state.layer]
+        for part in ("log", "tmp", "etc/upper", "etc/work"):
+            (self.directory / part).mkdir(parents=True, exist_ok=True)
+        include.mkdir(parents=True, exist_ok=True)
+        config_dir = self.state.config_dir
+        self.keepalived_conf.write_text(
+            configs.config_text(config_dir, f"{node_role(self.number)}/keepalived.conf")
+        )
+        (self.directory / "check_nginx.sh").write_text(configs.config_text(config_dir, "check_nginx.sh"))
+        for name, text in configs.nginx_files(config_dir, self.state.layer, self.logs).items():
+            (include / name).write_text(text)
+        self.nginx_conf.write_text(
+            configs.nginx_main(
+                include_dir=include,
+                layer=self.state.layer,
+                node_dir=self.directory,
+                real_nginx=self.record.proxy_program == "nginx",
+            )
+        )
+        (self.directory / "setup.sh").write_text(self._setup_script(certificates))
+
+    def _setup_script(self, certificates: dict[str, tuple[Path, Path]]) -> str:
+        """The seed's set-up of the node, run as PID 1 of its namespaces, which then waits forever."""
+        d = self.directory
+        q = shlex.quote
+        lines = [
+            "set -e",
+            f"mount -t overlay overlay -o lowerdir=/etc,upperdir={q(str(d / 'etc/upper'))},"
+            f"workdir={q(str(d / 'etc/work'))} /etc",
+            "id nginx >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nginx",
+            "mkdir -p /etc/keepalived /etc/ssl/certs /etc/ssl/private",
+            f"cp {q(str(d / 'check_nginx.sh'))} /etc/keepalived/check_nginx.sh",
+            "chown nginx:nginx /etc/keepalived/check_nginx.sh",
+            "chmod 700 /etc/keepalived/check_nginx.sh",
+            f"cp {q(str(self.keepalived_conf))} /etc/keepalived/keepalived.conf",
+        ]
+        for name, (cert, key) in certificates.items():
+            lines += [
+                f"cp {q(str(cert))} /etc/ssl/certs/{name}.crt",
+                f"cp {q(str(key))} /etc/ssl/private/{name}.key",
+            ]
+        lines += [f"touch {q(str(d / 'ready'))}", "exec sleep infinity"]
+        return "\n".join(lines) + "\n"
+
+    # ----- the node's namespaces
+
+    def start_holder(self) -> None:
+        command = [
+            "nsenter",
+            f"--net=/run/netns/{self.namespace}",
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount-proc",
+            "sh",
+            str(self.directory / "setup.sh"),
+        ]
+        with signals_deferred():
+            process = self._spawn(command, self.logs / "setup.log")
+            self.record.holder = ProcessId.of(process.pid)
+            self.state.save()
+        self._wait_ready(process)
+        self.record.inner = wait_for_child(process.pid, START_TIMEOUT_S)
+        self.state.save()
+
+    def _wait_ready(self, process: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not (self.directory / "ready").exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = (self.logs / "setup.log").read_text(errors="replace").strip().splitlines()
+                raise LabError(
+                    f"node {self.number}: its set-up failed: {output[-1] if output else 'no output'}"
+                )
+            time.sleep(POLL_S)
+
+    # ----- daemons
+
+    def start_vrrp(self) -> None:
+        if self.record.vrrp_program == "keepalived":
+            pids = {flag: self.directory / f"keepalived-{flag}.pid" for flag in "prcb"}
+            command = ["keepalived", "-n", "-l", "-G", "-P", "-f", str(self.keepalived_conf)]
+            for flag, path in pids.items():
+                command += [f"-{flag}", str(path)]
+        else:
+            command = [
+                sys.executable,
+                "-m",
+                "hapair",
+                "vrrp",
+                "-n",
+                "-l",
+                "-G",
+                "-f",
+                str(self.keepalived_conf),
+                "-p",
+                str(self.directory / "vrrp.pid"),
+            ]
+        self.record.vrrp = self._start_inside(command, self.logs / "vrrp.log", "the VRRP daemon")
+        self.state.save()
+
+    def start_proxy(self) -> None:
+        if self.record.proxy_program == "nginx":
+            # nginx's own prefix: Debian's load_module lines are relative to it (the lab's paths are absolute)
+            command = [
+                "nginx",
+                "-c",
+                str(self.nginx_conf),
+                "-e",
+                str(self.logs / "error.log"),
+                "-g",
+                "daemon off;",
+            ]
+        else:
+            argv0 = str(Path(sys.executable).parent / "nginx")
+            command = [
+                sys.executable,
+                "-c",
+                EXEC_AS,
+                sys.executable,
+                argv0,
+                "-m",
+                "hapair",
+                "proxy",
+                "-p",
+                f"{self.nginx_conf.parent}/",
+                "-c",
+                str(self.nginx_conf),
+            ]
+        self.record.proxy = self._start_inside(command, self.logs / "proxy.log", "the proxy")
+        self.state.save()
+
+    def stop_vrrp(self) -> None:
+        if self.record.vrrp is not None:
+            stop(self.record.vrrp, STOP_TIMEOUT_S)
+            self.record.vrrp = None
+            self.state.save()
+
+    def kill_vrrp(self) -> None:
+        """SIGKILL the VRRP daemon and everything it started: a crash, no hand-over advert."""
+        vrrp = self.record.vrrp
+        if vrrp is not None:
+            for process in family(vrrp):
+                process.signal(signal.SIGKILL)
+        self.record.vrrp = None
+        self.state.save()
+
+    def stop_proxy(self) -> None:
+        if self.record.proxy is not None:
+            stop(self.record.proxy, STOP_TIMEOUT_S)
+            self.record.proxy = None
+            self.state.save()
+
+    def stop_all(self) -> None:
+        """The daemons by SIGTERM (a master hands over), then the namespaces' holder by SIGKILL: its
+        --kill-child takes PID 1 of the node's namespace, and the kernel every process left in it."""
+        self.stop_vrrp()
+        self.stop_proxy()
+        held = [p for p in (self.record.holder, self.record.inner) if p is not None]
+        for process in held:
+            process.signal(signal.SIGKILL)
+        if not wait_gone(held, STOP_TIMEOUT_S):
+            raise LabError(f"node {self.number}: its namespace holder (PID {held[0].pid}) would not end")
+        self.record.inner = self.record.holder = None
+        self.state.save()
+
+    def _start_inside(self, command: list[str], log: Path, what: str) -> ProcessId:
+        inner = self.record.inner
+        if inner is None or not inner.running():
+            raise LabError(f"node {self.number}: its namespaces are gone; hapair lab down, then up")
+        wrapper = self._spawn(["nsenter", "-t", str(inner.pid), "-m", "-p", "-n", "--", *command], log)
+        started = wait_for_child(wrapper.pid, START_TIMEOUT_S)
+        if started is None:
+            lines = log.read_text(errors="replace").strip().splitlines()
+            last = f": {lines[-1]}" if lines else ""
+            raise LabError(f"node {self.number}: {what} did not start{last}")
+        return started
+
+    def _spawn(self, command: list[str], log: Path) -> subprocess.Popen[bytes]:
+        with open(log, "ab") as output:
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=self.directory,
+                env=_environment(self.directory / "tmp"),
+                start_new_session=True,  # a Ctrl-C at the terminal reaches the lab, which stops these itself
+            )
+
+
+def _environment(tmp: Path) -> dict[str, str]:
+    """The daemons' environment: TMPDIR is where the VRRP daemon writes keepalived.json on SIGRTMIN+2."""
+    return {**os.environ, "TMPDIR": str(tmp)}
+
+
+def missing_program(name: str) -> str | None:
+    """Why the real `name` (keepalived or nginx) cannot be used, or None."""
+    if shutil.which(name) is None:
+        return f"--with-{name} needs {name} installed (apt-get install {name})"
+    return None
