@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,18 @@ def test_the_demo_tells_the_seeds_failover_and_leaves_nothing(lab_name: str) -> 
     assert leftovers(lab_name) == []
 
 
+@pytest.fixture
+def ctrl_c_reaches_children() -> Iterator[None]:
+    """The demo must get SIGINT as at a terminal. A test run started in the background by a shell (CI may
+    be) has SIGINT ignored, which its children would inherit (and Python then leaves it ignored); a
+    handled signal is reset to its default action in a child."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize(
     ("signum", "when"),
     [
@@ -89,9 +102,13 @@ def test_the_demo_tells_the_seeds_failover_and_leaves_nothing(lab_name: str) -> 
         (signal.SIGTERM, "== node 1's hapair vrrp stopped"),
     ],
 )
+@pytest.mark.usefixtures("ctrl_c_reaches_children")
 def test_an_interrupted_demo_leaves_nothing(lab_name: str, signum: int, when: str) -> None:
     with subprocess.Popen(
-        [HAPAIR, "lab", "demo", "--name", lab_name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [HAPAIR, "lab", "demo", "--name", lab_name],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as demo:
         assert demo.stdout is not None
         for line in demo.stdout:
