@@ -84,24 +84,16 @@ def _action(actions: Any, name: str, help_text: str, run: Any, default_name: str
 
 
 def _build_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--with-keepalived",
-        type=int,
-        action="append",
-        default=[],
-        choices=NODES,
-        metavar="NODE",
-        help="run the real keepalived on NODE instead of hapair vrrp",
-    )
-    parser.add_argument(
-        "--with-nginx",
-        type=int,
-        action="append",
-        default=[],
-        choices=NODES,
-        metavar="NODE",
-        help="run the real nginx on NODE instead of hapair proxy",
-    )
+    for program, instead in (("keepalived", "hapair vrrp"), ("nginx", "hapair proxy")):
+        parser.add_argument(
+            f"--with-{program}",
+            type=int,
+            action="append",
+            default=[],
+            choices=NODES,
+            metavar="NODE",
+            help=f"run the real {program} on NODE instead of {instead}",
+        )
     parser.add_argument(
         "--layer",
         type=int,
