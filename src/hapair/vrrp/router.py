@@ -495,14 +495,15 @@ class VirtualRouter:
 
     def _master_transmit(self, now: int) -> None:
         """keepalived's vrrp_state_master_tx: advertise; the first time, take the addresses."""
+        self._send_advert(self.effective_priority)
         if not self.vips_set:
             self._log(f"({self.name}) Entering MASTER STATE")
             self._become_master(now)
             if self.instance.garp_delay_us:
                 self.garp_at = now + self.instance.garp_delay_us
-            return
-        self._send_advert(self.effective_priority)
-        if self.instance.garp_refresh_us and self.garp_refresh_at is not None and now > self.garp_refresh_at:
+        elif (
+            self.instance.garp_refresh_us and self.garp_refresh_at is not None and now > self.garp_refresh_at
+        ):
             self._send_link_update(self.instance.garp_refresh_rep)
             self.garp_refresh_at = now + self.instance.garp_refresh_us
 
@@ -518,11 +519,7 @@ class VirtualRouter:
         self._log(f"({self.name}) setting VIPs.", detail=True)
         if self.instance.evips:
             self._log(f"({self.name}) setting E-VIPs.", detail=True)
-        # The addresses before the advert (keepalived sends the advert first): sending a packet costs
-        # up to a millisecond or two of the kernel's delivery on a virtual machine, and the clients wait
-        # for the addresses, not for the advert.
         self._actions.append(SetVips(self.addresses))
-        self._send_advert(self.effective_priority)
         self.vips_set = True
         self._send_link_update(self.instance.garp_rep)
         if self.instance.garp_refresh_us:
