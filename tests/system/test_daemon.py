@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,27 @@ def test_a_vip_taken_away_from_a_master_is_given_back_through_backup_as_keepaliv
     wait_until(lambda: "10.101.1.10" in node.addresses(), 10, "the VIP back")
     lines = [line.split(": ", 1)[-1] if implementation == "keepalived" else line for line in daemon.lines()]
     assert [line for line in lines[mark:] if "gratuitous ARP" not in line] == VIP_TAKEN_AWAY
+
+
+def test_the_vrrp_process_scheduling_settings_are_applied(node):
+    settings = "vrrp_priority -5\n vrrp_no_swap\n vrrp_cpu_affinity 0\n max_auto_priority"
+    daemon = start(node, f"global_defs {{\n {settings}\n}}\n{INSTANCE}")
+    daemon.wait_for("(VI_1) Entering MASTER STATE")
+    assert os.getpriority(os.PRIO_PROCESS, daemon.pid) == -5
+    status = Path(f"/proc/{daemon.pid}/status").read_text().splitlines()
+    assert int(next(line for line in status if line.startswith("VmLck:")).split()[1]) > 0
+    assert os.sched_getaffinity(daemon.pid) == {0}
+    notice = "Real-time scheduling (vrrp_rt_priority, max_auto_priority) is not applied by hapair"
+    assert notice in daemon.lines()
+
+
+def test_a_timer_more_than_a_second_late_is_reported_as_keepalived_does(node):
+    daemon = start(node, INSTANCE)
+    daemon.wait_for("(VI_1) Entering MASTER STATE")
+    daemon.signal(signal.SIGSTOP)
+    time.sleep(2.5)  # the fault itself: the master's 1 s advert timer comes due while the daemon is stopped
+    daemon.signal(signal.SIGCONT)
+    daemon.wait_for("A thread timer expired ")
+    [line] = [line for line in daemon.lines() if line.startswith("A thread timer expired ")]
+    late = float(line.split("expired ")[1].split()[0])
+    assert 1.0 < late < 2.5

@@ -32,6 +32,7 @@ from .actions import (
 from .commands import ScriptRunner
 from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, with_ident
 from .router import PRIORITY_STOP, VirtualRouter
+from .scheduling import ProcessScheduler
 from .timer import PreciseTimer
 from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
 
@@ -94,6 +95,7 @@ class Runtime:
         self._stop_adverts_sent: set[str] = set()
         self._script_tasks: list[asyncio.Task[None]] = []
         self._stopped = False
+        self.scheduler = ProcessScheduler(config.global_defs, log)
 
     # ----- life cycle
 
@@ -123,6 +125,7 @@ class Runtime:
 
     def start(self, previous: Runtime | None = None) -> None:
         """Start every router (taking over the matching ones of `previous` after a reload) and the scripts."""
+        self.scheduler.apply()
         if previous is not None:
             self._carry_over_scripts(previous)
         now = self.now()
@@ -522,5 +525,8 @@ class Runtime:
     def _wake(self, router: VirtualRouter) -> None:
         # the timer fired, so its time has come, even if the clock reads a microsecond short of it
         deadline = router.deadline()
-        now = self.now() if deadline is None else max(self.now(), deadline)
+        now = self.now()
+        if deadline is not None:
+            self.scheduler.timer_late(now - deadline)
+            now = max(now, deadline)
         self._carry_out(router, router.wake(now))
