@@ -404,30 +404,6 @@ def table(results: dict[str, dict[str, list[Run]]], faults: list[str]) -> list[s
 # ----- set-up and clean-up
 
 
-def remove_leftover_namespaces(prefix: str) -> None:
-    """Whatever an interruption left half-made (a host whose creation was cut short)."""
-    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
-    for line in listing.splitlines():
-        name = line.split()[0] if line.split() else ""
-        if name.startswith(prefix):
-            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
-
-
-@contextlib.contextmanager
-def laboratory(directory: Path) -> Iterator[Lan]:
-    """The LAN, closed however the block ends; a second Ctrl-C does not cut the clean-up short."""
-    lan = Lan(directory)
-    try:
-        yield lan
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
-        try:
-            lan.close()
-        finally:
-            remove_leftover_namespaces(lan.prefix)
-
-
 @contextlib.contextmanager
 def log_directory(keep: Path | None) -> Iterator[Path]:
     if keep is not None:
@@ -453,7 +429,7 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
     rng = random.Random(options.seed)
     phases = [rng.uniform(0, CHECK_INTERVAL_S) for _ in range(options.runs)]
     results: dict[str, dict[str, list[Run]]] = {}
-    with log_directory(options.logs) as directory, laboratory(directory) as lan:
+    with log_directory(options.logs) as directory, harness.laboratory(directory) as lan:
         nodes = {node: lan.host(f"node{node}", address) for node, address in NODE_ADDRESSES.items()}
         client = lan.host("client", CLIENT_ADDRESS)
         prober = client.start(

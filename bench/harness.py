@@ -1,12 +1,29 @@
-"""What the benchmarks share: a main() that refuses to start without what the bench needs, turns SIGINT and
-SIGTERM into the bench's own clean-up, and prints the table on stdout and progress on stderr."""
+"""What the benchmarks share: their LAN, closed however a run ends, and a main() that refuses to start
+without what the bench needs, turns SIGINT and SIGTERM into the bench's own clean-up, and prints the table
+on stdout and progress on stderr."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from tests.topology import Lan
+
+
+@contextlib.contextmanager
+def laboratory(directory: Path) -> Iterator[Lan]:
+    """The LAN, closed however the block ends; a second Ctrl-C does not cut the clean-up short."""
+    lan = Lan(directory)
+    try:
+        yield lan
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        lan.close()
 
 
 def interrupt(signum: int, frame: object) -> None:

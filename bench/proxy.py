@@ -51,7 +51,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -308,19 +307,9 @@ def wait_listening(daemon: Daemon, port: int) -> str:
     return f"not listening on :{port} after {STARTUP_TIMEOUT_S:.0f} s"
 
 
-def kill_leftovers(host: Host) -> None:
-    """SIGKILL, by PID, whatever still runs in the host's namespace (a worker its master left behind)."""
-    listing = subprocess.run(
-        ["ip", "netns", "pids", host.namespace.name], capture_output=True, text=True, check=False
-    )
-    for pid in listing.stdout.split():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(pid), signal.SIGKILL)
-
-
 def stop(daemon: Daemon) -> None:
     daemon.stop(timeout=10)
-    kill_leftovers(daemon.host)
+    daemon.host.kill_leftovers()
     wait_until(lambda: not listening(daemon.host, PORT), 10, f"port {PORT} free on {daemon.host.name}")
 
 
@@ -523,34 +512,6 @@ def machine(options: argparse.Namespace) -> list[str]:
 
 
 @contextlib.contextmanager
-def laboratory(directory: Path) -> Iterator[Lan]:
-    """The LAN, closed however the block ends; a second Ctrl-C does not cut the clean-up short."""
-    lan = Lan(directory)
-    try:
-        yield lan
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
-        try:
-            for daemon in reversed(lan.daemons):
-                daemon.stop(timeout=5)
-            for host in lan.hosts:
-                kill_leftovers(host)
-            lan.close()
-        finally:
-            remove_leftover_namespaces(lan.prefix)
-
-
-def remove_leftover_namespaces(prefix: str) -> None:
-    """Whatever an interruption left half-made (a host whose creation was cut short)."""
-    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
-    for line in listing.splitlines():
-        name = line.split()[0] if line.split() else ""
-        if name.startswith(prefix):
-            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
-
-
-@contextlib.contextmanager
 def run_directory(keep: Path | None) -> Iterator[Path]:
     """Where configurations, logs and files go; readable by nginx's unprivileged workers."""
     if keep is not None:
@@ -563,7 +524,7 @@ def run_directory(keep: Path | None) -> Iterator[Path]:
 
 
 def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[str]:
-    with run_directory(options.logs) as directory, laboratory(directory) as lan:
+    with run_directory(options.logs) as directory, harness.laboratory(directory) as lan:
         client = lan.host("client", CLIENT_ADDRESS)
         lb = lan.host("lb", LB_ADDRESS)
         backends = [lan.host(f"backend{n}", address) for n, address in enumerate(BACKEND_ADDRESSES, 1)]

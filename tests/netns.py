@@ -46,13 +46,17 @@ class Namespace:
     @classmethod
     def create(cls, name: str | None = None) -> Namespace:
         namespace = cls(name or unique_name())
-        ip("netns", "add", namespace.name)
-        try:
-            namespace.ip("link", "set", "lo", "up")
-        except subprocess.CalledProcessError:
-            namespace.delete()
-            raise
+        namespace.make()
         return namespace
+
+    def make(self) -> None:
+        """Add the namespace, with its loopback up (deleted again if that fails)."""
+        ip("netns", "add", self.name)
+        try:
+            self.ip("link", "set", "lo", "up")
+        except subprocess.CalledProcessError:
+            self.delete()
+            raise
 
     def delete(self) -> None:
         """Delete the namespace (its veth ends go with it); nothing happens if it is already gone."""

@@ -90,16 +90,27 @@ class Host:
     """A namespace on the LAN, with `eth0` at `address`/24; its bridge port is `port` in the bridge's
     namespace, so that `cut` takes its carrier away as pulling a cable would."""
 
-    def __init__(self, lan: Lan, name: str, address: str) -> None:
+    def __init__(self, lan: Lan, name: str, address: str, namespace: Namespace) -> None:
         self.lan = lan
         self.name = name
         self.address = address
-        self.namespace = Namespace.create(f"{lan.prefix}{name}")
+        self.namespace = namespace
+        namespace.make()
         self.port = f"p{name}"[:15]
         lan.bridge.add_veth(
             self.port, "eth0", peer_namespace=self.namespace, peer_addresses=[f"{address}/24"]
         )
         lan.bridge.ip("link", "set", self.port, "master", "br0")
+
+    def kill_leftovers(self) -> None:
+        """SIGKILL, by PID, whatever still runs in the host's namespace (a worker its master left behind):
+        deleting a namespace does not end its processes."""
+        listing = subprocess.run(
+            ["ip", "netns", "pids", self.namespace.name], capture_output=True, text=True, check=False
+        )
+        for pid in listing.stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
 
     def cut(self) -> None:
         self.lan.bridge.ip("link", "set", self.port, "down")
@@ -200,14 +211,23 @@ class Lan:
     def __init__(self, directory: Path, prefix: str | None = None) -> None:
         self.prefix = prefix or unique_name("hl")
         self.directory = directory
+        self._namespaces: list[Namespace] = []
         self.hosts: list[Host] = []
         self.daemons: list[Daemon] = []
-        self.bridge = Namespace.create(f"{self.prefix}br")
+        self.bridge = self._namespace("br")
+        self.bridge.make()
         self.bridge.ip("link", "add", "br0", "type", "bridge")
         self.bridge.ip("link", "set", "br0", "up")
 
+    def _namespace(self, name: str) -> Namespace:
+        """A namespace of this LAN, known before it is made: `close` deletes it even if its making, or its
+        host's, was cut short."""
+        namespace = Namespace(f"{self.prefix}{name}")
+        self._namespaces.append(namespace)
+        return namespace
+
     def host(self, name: str, address: str) -> Host:
-        host = Host(self, name, address)
+        host = Host(self, name, address, self._namespace(name))
         self.hosts.append(host)
         return host
 
@@ -215,8 +235,9 @@ class Lan:
         for daemon in reversed(self.daemons):
             daemon.stop(timeout=5)
         for host in self.hosts:
-            host.namespace.delete()
-        self.bridge.delete()
+            host.kill_leftovers()
+        for namespace in self._namespaces:
+            namespace.delete()
 
     def __enter__(self) -> Lan:
         return self
