@@ -8,12 +8,11 @@ Everything a location needs per request is made once, when the service starts: a
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Coroutine
 from typing import Any
 
-from hapair.config.nginx.model.addresses import InetAddress, SocketAddress, UnixAddress
+from hapair.config.nginx.model.addresses import InetAddress, UnixAddress
 from hapair.config.nginx.model.http import (
     HttpConfig,
     Listener,
@@ -27,6 +26,7 @@ from hapair.config.nginx.model.tls import UpstreamTls
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer, Peer
 
+from ..listening import listening_socket
 from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
 from .clock import Clock
@@ -336,24 +336,6 @@ class HttpService:
         self.close()
 
 
-def _listening_socket(listener: Listener, reuse_port: bool) -> socket.socket:
-    address: SocketAddress = listener.address
-    sock = socket.socket(address.family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port or listener.reuseport:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if address.family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(listener.ipv6only))
-        sock.bind(address.sockaddr)
-        sock.listen(listener.backlog)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 def _served_by(owner: Listener, listeners: tuple[Listener, ...]) -> list[Listener]:
     """The addresses without a socket of their own that a wildcard listener's socket serves."""
     address = owner.address
@@ -398,7 +380,12 @@ async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = D
             group = _ListenerGroup(service, listener, _served_by(listener, config.listeners))
             names = ServerNames(listener.servers, listener.default_server)
             tls = _server_tls(listener, names) if listener.ssl else None
-            sock = _listening_socket(listener, reuse_port)
+            sock = listening_socket(
+                listener.address,
+                backlog=listener.backlog,
+                ipv6only=listener.ipv6only,
+                reuse_port=reuse_port or listener.reuseport,
+            )
 
             def factory(group: _ListenerGroup = group) -> ClientConnection:
                 return ClientConnection(service, group.routes)

@@ -19,9 +19,10 @@ import socket
 from collections.abc import Collection, Mapping
 
 from hapair.config.nginx.model.addresses import InetAddress, SocketAddress
-from hapair.config.nginx.model.stream import StreamConfig, StreamListen, StreamServer
+from hapair.config.nginx.model.stream import StreamConfig, StreamServer
 from hapair.proxy.balancer import Balancer
 
+from ..listening import listening_socket
 from .accesslog import AccessLogWriter, LogFiles
 from .relay import PipePool
 from .session import SessionSettings, StreamSession
@@ -44,33 +45,17 @@ def bind_listeners(
         for server in config.servers:
             for listen in server.listens:
                 if listen.own_socket and listen.address not in sockets and listen.address not in skip:
-                    sockets[listen.address] = _listening_socket(
-                        listen, reuse_port=reuse_port or listen.reuseport
+                    sockets[listen.address] = listening_socket(
+                        listen.address,
+                        backlog=listen.backlog,
+                        ipv6only=listen.ipv6only,
+                        reuse_port=reuse_port or listen.reuseport,
                     )
     except OSError:
         for sock in sockets.values():
             sock.close()
         raise
     return sockets
-
-
-def _listening_socket(listen: StreamListen, *, reuse_port: bool) -> socket.socket:
-    address = listen.address
-    sock = socket.socket(address.family, socket.SOCK_STREAM)
-    try:
-        if isinstance(address, InetAddress):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if address.family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(listen.ipv6only))
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(address.sockaddr)
-        sock.listen(listen.backlog)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 class _Listener:
