@@ -44,6 +44,11 @@ class StartError(Exception):
     """The configuration cannot run here; the message says why."""
 
 
+def next_ident(ident: int) -> int:
+    """The IP ID of an instance's next advert: 1 to 65535, round and round."""
+    return ident % 0xFFFF + 1
+
+
 def _is_stop_advert(action: Action) -> bool:
     return isinstance(action, SendAdvert) and action.advert.priority == PRIORITY_STOP
 
@@ -198,7 +203,7 @@ class Runtime:
                     packet.send()
             except OSError:
                 continue  # the stop sequence sends it again and says why it failed
-            self._ident[name] = self._ident.get(name, 0) % 0xFFFF + 1
+            self._ident[name] = next_ident(self._ident.get(name, 0))
             self._stop_adverts_sent.add(name)
 
     def stop(self) -> None:
@@ -401,7 +406,7 @@ class Runtime:
         sock = self._sockets.get(self._socket_of[router.name])
         if sock is None:
             return
-        ident = self._ident.get(router.name, 0) % 0xFFFF + 1
+        ident = next_ident(self._ident.get(router.name, 0))
         self._ident[router.name] = ident
         for destination, encoded in self._packets_for(router, advert):
             packet = with_ident(encoded, ident)
@@ -417,7 +422,7 @@ class Runtime:
                 else:
                     self._log(f"({router.name}): send advert error {error.errno} ({error.strerror})")
         if advert.priority != PRIORITY_STOP:
-            self._ready_stop_advert(router, sock, ident % 0xFFFF + 1)
+            self._ready_stop_advert(router, sock, next_ident(ident))
 
     def _ready_stop_advert(self, router: VirtualRouter, sock: VrrpSocket, ident: int) -> None:
         """Make the priority-0 advert that SIGTERM would send after this one (see send_stop_adverts)."""
