@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from hapair.lab.layout import STATE_ROOT, Layout
@@ -39,12 +40,14 @@ def statuses(name: str) -> dict[int, NodeStatus]:
     return {row.node: row for row in gather(LabState.load(Layout.named(name)))}
 
 
-def wait_for(name: str, description: str, check: object, timeout: float = 15) -> dict[int, NodeStatus]:
+def wait_for(
+    name: str, description: str, check: Callable[[dict[int, NodeStatus]], bool], timeout: float = 15
+) -> dict[int, NodeStatus]:
     """Poll the lab's status until `check(statuses)` is true."""
 
     def holds() -> dict[int, NodeStatus] | None:
         rows = statuses(name)
-        return rows if check(rows) else None  # type: ignore[operator]
+        return rows if check(rows) else None
 
     return wait_until(holds, timeout, description, interval=0.1)  # type: ignore[return-value]
 

@@ -7,7 +7,6 @@ import hashlib
 import os
 import socket
 import struct
-from collections.abc import Iterator
 
 import pytest
 
@@ -50,21 +49,6 @@ class Wires:
     def close(self) -> None:
         for sock in (self.sender, self.src, self.dst, self.receiver):
             sock.close()
-
-
-@pytest.fixture
-def splices(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """The byte counts of every os.splice call."""
-    moved: list[int] = []
-    real = os.splice
-
-    def counted(*args: int, **kwargs: int) -> int:
-        count = real(*args, **kwargs)
-        moved.append(count)
-        return count
-
-    monkeypatch.setattr(os, "splice", counted)
-    yield moved
 
 
 def make(kind: str, wires: Wires, owner: Owner, pool: PipePool) -> Direction:
