@@ -76,13 +76,7 @@ def descendants(pid: int) -> list[int]:
 
 def family(process: ProcessId) -> list[ProcessId]:
     """`process` and its descendants still running."""
-    if not process.running():
-        return []
-    found = [process]
-    for pid in descendants(process.pid):
-        with contextlib.suppress(ProcessLookupError):
-            found.append(ProcessId.of(pid))
-    return found
+    return [process, *identified(descendants(process.pid))] if process.running() else []
 
 
 def identified(pids: list[int]) -> list[ProcessId]:
