@@ -22,8 +22,9 @@ node 2's MAC (so within 2 ms of the VIP being there). The faults, on node 1 (the
 For each fault, hapair then keepalived: both nodes start, the fault is injected --runs times, both stop.
 Before each run node 1 is master again (its log in MASTER and node 2's in BACKUP, the VIP on node 1 only,
 only node 1 answering, the client's ARP entry for the VIP pointing at node 1, one more advert from node 1),
-then the script waits a random part of 3 s (the same sequence for both implementations, --seed) so that
-the fault falls at a random point of the advert and check timers. The "after cue" column takes that phase
+then the fault comes 0.2 s plus a random part of 3 s (the same sequence for both implementations, --seed)
+after the client heard that advert, so that it falls at a random point of the check timer, and at the
+same point of node 1's advert interval for both implementations. The "after cue" column takes that phase
 out: the time from the last thing node 2 could react to (node 1's last advert before the cut; its
 priority-0 advert after SIGTERM or the failed check) to the answer.
 
@@ -62,6 +63,7 @@ from tests.topology import Daemon, Host, Lan, missing_lab_requirements, wait_unt
 PROBER = Path(__file__).resolve().with_name("arp_probe.py")
 PROBE_INTERVAL_S = 0.002
 CHECK_INTERVAL_S = 3.0  # the seed's check_nginx interval: also the span of the random phase
+PHASE_START_S = 0.2  # the random phase counts from this long after node 1's advert that ends the wait
 QUIET_S = 1.0  # before a run, no answer from node 2 for this long
 ANSWER_TIMEOUT_S = 20.0
 STEADY_TIMEOUT_S = 60.0
@@ -123,9 +125,9 @@ class Probe:
         end = bisect.bisect_right(self.adverts, before, key=time_of)
         return next((a for a in reversed(self.adverts[:end]) if a.source == source), None)
 
-    def advertised_since(self, source: str, since: float) -> bool:
+    def first_advert_since(self, source: str, since: float) -> Advert | None:
         start = bisect.bisect_right(self.adverts, since, key=time_of)
-        return any(a.source == source for a in self.adverts[start:])
+        return next((a for a in self.adverts[start:] if a.source == source), None)
 
     def first_stop_advert(self, source: str, after: float) -> Advert | None:
         start = bisect.bisect_right(self.adverts, after, key=time_of)
@@ -266,11 +268,11 @@ def last_state(daemon: Daemon) -> str | None:
     return None
 
 
-def wait_steady(lab: Lab) -> None:
+def wait_steady(lab: Lab) -> float:
     """Until node 1 is master again: node 1's log in MASTER and node 2's in BACKUP, the VIP on node 1
     only, only node 1 answering for it (node 2 quiet for QUIET_S), the client's ARP entry for the VIP
     pointing at node 1; and, all that holding, one more advert from node 1, which node 2 has heard as a
-    backup (its master-down timer runs from there)."""
+    backup (its master-down timer runs from there). Returns when the client heard that advert."""
     node1, node2 = lab.nodes[1], lab.nodes[2]
     mac1, mac2 = node1.mac(), node2.mac()
     settled: list[float] = []
@@ -290,22 +292,24 @@ def wait_steady(lab: Lab) -> None:
             return False
         return True
 
-    def steady() -> bool:
+    def steady() -> Advert | None:
         lab.probe.poll()
         now = time.monotonic()
         if not holds(now):
             settled.clear()
-            return False
+            return None
         if not settled:
             settled.append(now)
-        return lab.probe.advertised_since(NODE_ADDRESSES[1], settled[0])
+        return lab.probe.first_advert_since(NODE_ADDRESSES[1], settled[0])
 
-    wait_until(steady, STEADY_TIMEOUT_S, f"node 1 ({lab.implementation}) to be master again", interval=0.05)
+    advert = wait_until(steady, STEADY_TIMEOUT_S, f"node 1 ({lab.implementation}) to be master again", 0.05)
+    assert isinstance(advert, Advert)
+    return advert.at
 
 
 def run_once(lab: Lab, fault: str, phase: float) -> Run:
-    wait_steady(lab)
-    time.sleep(phase)
+    advert_at = wait_steady(lab)
+    time.sleep(max(0.0, advert_at + PHASE_START_S + phase - time.monotonic()))
     inject = INJECT[fault](lab)
     mac2 = lab.nodes[2].mac()
     fault_at = time.monotonic()

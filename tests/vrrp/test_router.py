@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -103,6 +104,21 @@ def test_the_address_owner_with_state_master_takes_over_at_once(lan, node):
     lan.run_for(1)
     assert a.state == VrrpState.MASTER
     assert "(VI_1) Entering BACKUP STATE (init)" not in a.logs
+
+
+def test_a_rehearsal_foretells_the_take_over_and_leaves_the_router_as_it_was(lan, node):
+    a = node(A, config(priority=100))
+    counters = dataclasses.asdict(a.router.stats)
+    rehearsed = a.router.rehearse_deadline()
+    assert rehearsed is not None
+    deadline, foretold = rehearsed
+    assert deadline == a.router.deadline() == 3 * SECOND + skew(100)
+    assert a.state == VrrpState.BACKUP
+    assert dataclasses.asdict(a.router.stats) == counters
+    real = a.router.wake(deadline)
+    assert a.state == VrrpState.MASTER
+    assert any(isinstance(action, SendAdvert) for action in real)
+    assert real == foretold
 
 
 def test_a_non_owner_with_state_master_still_waits_the_whole_master_down_interval(lan, node):

@@ -9,6 +9,7 @@ Every state change happens in this module. The entry points are the events the d
 
 from __future__ import annotations
 
+import copy
 from ipaddress import IPv4Address
 
 from ..config.keepalived.model.addresses import IpAddress
@@ -180,6 +181,15 @@ class VirtualRouter:
                 self._master_transmit(now)
             self._init_sands(now)
         return self._flush()
+
+    def rehearse_deadline(self) -> tuple[int, list[Action]] | None:
+        """What `wake` at the armed deadline would do if nothing happens before it, worked out on a copy:
+        this router is left as it is. None when no timer is armed."""
+        deadline = self.deadline()
+        if deadline is None:
+            return None
+        rehearsal = copy.deepcopy(self, {id(self.instance): self.instance})
+        return deadline, rehearsal.wake(deadline)
 
     def tracker_down(self, now: int, reason: str) -> list[Action]:
         """A weight-0 tracker failed (keepalived's down_instance); `reason` names it in logs."""

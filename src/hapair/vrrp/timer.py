@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import select
 from collections.abc import Callable
 
 CLOCK_MONOTONIC = 1  # the clock of asyncio's loop.time() and of time.monotonic()
@@ -47,6 +48,13 @@ class PreciseTimer:
         if _libc.timerfd_settime(self._fd, TFD_TIMER_ABSTIME, ctypes.byref(setting), None) < 0:
             error = ctypes.get_errno()
             raise OSError(error, os.strerror(error))
+
+    def await_expiry(self, interruptions: list[int], limit_s: float) -> None:
+        """Block until the timer expires (and call back at once), one of the `interruptions` descriptors is
+        readable, or `limit_s` seconds have passed; the event loop waits meanwhile."""
+        readable, _, _ = select.select([self._fd, *interruptions], [], [], max(0.0, limit_s))
+        if self._fd in readable:
+            self._expired()
 
     def _expired(self) -> None:
         try:
