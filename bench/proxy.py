@@ -2,7 +2,7 @@
 from a client namespace, and the same straight to a backend as the ceiling.
 
     sudo .venv/bin/python bench/proxy.py [--duration 10] [--connections 50] [--bulk-connections 4]
-                                         [--bulk-bytes 2000000000] [--only nginx,haproxy,hapair]
+                                         [--bulk-bytes 2000000000] [--only nginx,haproxy,hapair,floor]
                                          [--logs DIR]
 
 The LAN is tests/topology.py's: a client (10.101.1.100), a load balancer (10.101.1.11) and two backends
@@ -27,6 +27,9 @@ has cores:
   timeouts as nginx's with the seed's `proxy_read_timeout 90` (connect 60 s, server 90 s, client 60 s,
   keep-alive 75 s); L4 `mode tcp`, connect 60 s, client/server 10 min (nginx's `proxy_timeout`). No
   access log (the seed's nginx writes one per request; that is part of what nginx and hapair cost here).
+- floor: bench/floor_proxy.py, the least a proxy on hapair's stack (asyncio Protocols on uvloop,
+  httptools) does per request, with the same workers and backends: not a load balancer (no logging,
+  timeouts, retries, limits or back-pressure), the bound hapair's own figures can be held against.
 
 Tests, for each load balancer (and the direct row, to backend 1):
 - L7 req/s and p99: `wrk -t2 -c50 -d10s --latency http://LB:8080/ok` through the seed's http server;
@@ -67,6 +70,7 @@ from tests.config.nginx.seed_configs import SEED_HTTP, SEED_STREAM  # noqa: E402
 from tests.topology import HAPAIR, Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
 
 TCP_HELPER = Path(__file__).resolve().with_name("proxy_tcp.py")
+FLOOR = Path(__file__).resolve().with_name("floor_proxy.py")
 CLIENT_ADDRESS = "10.101.1.100"
 LB_ADDRESS = "10.101.1.11"
 BACKEND_ADDRESSES = ("10.101.1.21", "10.101.1.22")
@@ -82,7 +86,7 @@ WARM_UP_BYTES = 100 * MB
 SEED_BACKEND = "192.168.13.104"
 SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
-IMPLEMENTATIONS = ("nginx", "haproxy", "hapair")
+IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "floor")
 LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 P99 = re.compile(r"^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
 REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
@@ -351,6 +355,11 @@ def proxy_command(lab: Lab, implementation: str, test: str) -> list[str]:
         return ["/usr/sbin/nginx", "-p", prefix, "-c", str(configs.nginx), "-g", "daemon off;"]
     if implementation == "haproxy":
         return ["/usr/sbin/haproxy", "-db", "-f", str(configs.haproxy)]
+    if implementation == "floor":
+        port = SOURCE_PORT if test == "l4-bulk" else PORT
+        backends = [f"{address}:{port}" for address in BACKEND_ADDRESSES]
+        mode = "l7" if test == "l7" else "l4"
+        return [sys.executable, str(FLOOR), mode, LB_ADDRESS, str(PORT), *backends, "--workers", str(CORES)]
     return [HAPAIR, "proxy", "-p", prefix, "-c", str(configs.nginx)]
 
 
@@ -434,6 +443,8 @@ def version(implementation: str) -> str:
     if implementation == "haproxy":
         text = subprocess.run(["/usr/sbin/haproxy", "-v"], check=True, capture_output=True, text=True).stdout
         return "HAProxy " + text.split()[2].split("-")[0]
+    if implementation == "floor":
+        return "floor: uvloop + httptools"
     return "hapair " + importlib.metadata.version("hapair")
 
 

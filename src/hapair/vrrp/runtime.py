@@ -44,6 +44,7 @@ REHEARSAL_LEAD_US = 30_000
 SHORT_REHEARSAL_LEAD_US = 10_000
 VIGIL_LEAD_US = 2_000
 VIGIL_SLACK_S = 0.001  # how long past the deadline the vigil gives the timer before it leaves it to the loop
+ON_TIME_US = 10_000  # a timer this late or less counts as on time (see `wake_time`)
 STOP_NOTIFY_KILL_S = 1.0  # keepalived kills STOP notifies still running after a second
 
 
@@ -54,6 +55,15 @@ class StartError(Exception):
 def next_ident(ident: int) -> int:
     """The IP ID of an instance's next advert: 1 to 65535, round and round."""
     return ident % 0xFFFF + 1
+
+
+def wake_time(now: int, deadline: int | None) -> int:
+    """The time a router's timer wakes it at. A wake-up less than ON_TIME_US late is taken as on time, so
+    that a master's adverts keep to the advert interval: keepalived times the next one from when it woke
+    up too, but wakes up within tens of microseconds, where a Python process can take milliseconds."""
+    if deadline is None:
+        return now
+    return deadline if now - deadline < ON_TIME_US else now
 
 
 def _is_stop_advert(action: Action) -> bool:
@@ -596,5 +606,4 @@ class Runtime:
         now = self.now()
         if deadline is not None:
             self.scheduler.timer_late(now - deadline)
-            now = max(now, deadline)
-        self._carry_out(router, router.wake(now))
+        self._carry_out(router, router.wake(wake_time(now, deadline)))
