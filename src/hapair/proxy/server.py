@@ -30,87 +30,21 @@ import sys
 import time
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
-from typing import IO
 
 import uvloop
 
 from hapair.config.nginx.load import LoadResult, load
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.logging import ErrorLevel
+from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter
 from hapair.proxy.http.service import HttpService, serve_http
 from hapair.proxy.stream import StreamService, serve_stream
 
-_SEVERITY = {level: rank for rank, level in enumerate(ErrorLevel)}
 _HANDLED = (signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGUSR1)
 _PR_SET_PDEATHSIG = 1
 FAST_STOP_S = 5.0  # a fast stop kills workers still there after this long
 IDLE_WAIT_S = 1.0  # the master's wait for a signal, between checks of its workers
 READY_TIMEOUT_S = 10.0  # how long new workers get to listen before a reload gives up on them
-
-
-class ErrorLogWriter:
-    """nginx's error log lines (`2026/11/26 06:24:39 [notice] 12#12: text`) to the configured targets,
-    each at or above its level."""
-
-    def __init__(self, config: NginxConfig | None) -> None:
-        self._config = config
-        self._targets: list[tuple[IO[bytes], int, bool]] = []
-        self._open()
-
-    def _open(self) -> None:
-        logs = self._config.error_logs if self._config is not None else ()
-        for error_log in logs:
-            if error_log.target == "stderr":
-                self._targets.append((sys.stderr.buffer, _SEVERITY[error_log.level], False))
-            else:
-                self._targets.append((_append(error_log.target), _SEVERITY[error_log.level], True))
-        if not self._targets:
-            self._targets.append((sys.stderr.buffer, _SEVERITY[ErrorLevel.NOTICE], False))
-
-    def reopen(self) -> None:
-        """Open the files again (after rotation)."""
-        self.close()
-        self._open()
-
-    def write(self, level: ErrorLevel, text: str) -> None:
-        pid = os.getpid()
-        line = f"{time.strftime('%Y/%m/%d %H:%M:%S')} [{level.value}] {pid}#{pid}: {text}\n".encode(
-            "utf-8", "surrogateescape"
-        )
-        rank = _SEVERITY[level]
-        for target, threshold, _ in self._targets:
-            if rank <= threshold:
-                target.write(line)
-                target.flush()
-
-    def close(self) -> None:
-        for target, _, owned in self._targets:
-            if owned:
-                target.close()
-        self._targets.clear()
-
-
-class ErrorLogHandler(logging.Handler):
-    """Python `logging` records of the data planes (a worker's accept() failing...) as error log lines."""
-
-    _LEVELS = (
-        (logging.CRITICAL, ErrorLevel.CRIT),
-        (logging.ERROR, ErrorLevel.ERROR),
-        (logging.WARNING, ErrorLevel.WARN),
-        (logging.INFO, ErrorLevel.INFO),
-    )
-
-    def __init__(self, writer: ErrorLogWriter) -> None:
-        super().__init__()
-        self._writer = writer
-
-    def emit(self, record: logging.LogRecord) -> None:
-        level = next((nginx for python, nginx in self._LEVELS if record.levelno >= python), ErrorLevel.DEBUG)
-        self._writer.write(level, record.getMessage())
-
-
-def _append(path: str) -> IO[bytes]:
-    return open(path, "ab")
 
 
 def worker_count(config: NginxConfig) -> int:
@@ -137,7 +71,7 @@ class Master:
         self.config = result.config
         self._conf_file = conf_file
         self._prefix = prefix
-        self._log = ErrorLogWriter(self.config)
+        self._log = ErrorLogWriter(self.config.error_logs)
         self._workers: dict[int, Worker] = {}
         self._stopping: int | None = None  # SIGQUIT or SIGTERM once a stop is under way
         self._kill_at: float | None = None
@@ -222,7 +156,7 @@ class Master:
             self._send(signal.SIGTERM, started)
             return
         self._log.close()
-        self._log = ErrorLogWriter(self.config)
+        self._log = ErrorLogWriter(self.config.error_logs)
         if previous.pid != self.config.pid:
             self._remove_pid(previous.pid)
         self._write_pid()
@@ -433,7 +367,7 @@ def run_proxy(conf_file: str, prefix: str | None) -> int:
     that does not load is reported as nginx reports it at start-up: error log lines on stderr."""
     result = load(conf_file, prefix)
     if result.config is None:
-        startup_log = ErrorLogWriter(None)
+        startup_log = ErrorLogWriter(())
         for message in (*result.reading, *result.starting):
             startup_log.write(ErrorLevel(message.severity.value), _located(message.text, message.place))
         return 1

@@ -13,7 +13,7 @@ from typing import Any
 import uvloop
 
 from hapair.config.nginx.model.addresses import InetAddress
-from hapair.config.nginx.model.logging import AccessLog, LogEscape, LogFormat
+from hapair.config.nginx.model.logging import AccessLog, ErrorLevel, ErrorLog, LogEscape, LogFormat
 from hapair.config.nginx.model.place import Place
 from hapair.config.nginx.model.stream import StreamConfig, StreamListen, StreamProxy, StreamServer
 from hapair.config.nginx.model.templates import Literal, Template, Variable
@@ -60,6 +60,10 @@ def access_log(path: Path, source: str, escape: LogEscape = LogEscape.DEFAULT) -
     return AccessLog(str(path), LogFormat("test", escape, template(source), PLACE), 0, 0, None, PLACE)
 
 
+def error_log(path: Path, level: ErrorLevel = ErrorLevel.ERROR) -> ErrorLog:
+    return ErrorLog(str(path), level, (), PLACE)
+
+
 def listen(address: InetAddress, *, own_socket: bool = True) -> StreamListen:
     return StreamListen(address, False, 511, False, True, own_socket, PLACE)
 
@@ -72,12 +76,13 @@ def stream_server(
     connect_timeout: int = 2000,
     timeout: int = 10000,
     logs: tuple[AccessLog, ...] = (),
+    error_logs: tuple[ErrorLog, ...] = (),
     balancing: Balancing = Balancing.ROUND_ROBIN,
 ) -> StreamServer:
     upstream = Upstream("backends", tuple(backends), balancing, None, False, PLACE)
     proxy = StreamProxy(upstream, connect_timeout, timeout, PLACE)
     listens = listens or (listen(address or inet(0)),)
-    return StreamServer(listens, proxy, logs, (), {}, PLACE)
+    return StreamServer(listens, proxy, logs, error_logs, {}, PLACE)
 
 
 def config(*servers: StreamServer) -> StreamConfig:

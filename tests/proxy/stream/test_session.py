@@ -20,6 +20,7 @@ from .helpers import (
     config,
     dead_port,
     echo,
+    error_log,
     listening_port,
     poll,
     run,
@@ -206,6 +207,31 @@ def test_no_live_upstream_gives_502_and_names_the_upstream(tmp_path: Path) -> No
         f"502 127.0.0.1:{dead_a}, 127.0.0.1:{dead_b} -, -",
         "502 backends -",
     ]
+
+
+def test_a_refused_connection_is_logged_in_the_servers_error_log_as_nginx_logs_it(tmp_path: Path) -> None:
+    log = tmp_path / "error.log"
+    dead = dead_port()
+
+    async def scenario() -> None:
+        server = stream_server([upstream_server(dead)], error_logs=(error_log(log),))
+        service = await serve_stream(config(server))
+        await exchange(listening_port(service), eof=False)
+        service.close()
+        await service.wait_closed()
+
+    run(scenario())
+    [line] = log_lines(log)
+    # recorded from nginx 1.22.1 (with its own ports): *1 connect() failed (111: Connection refused) while
+    # connecting to upstream, client: 127.0.0.1, server: 127.0.0.1:29000, upstream: "127.0.0.1:9", bytes
+    # from/to client:0/0, bytes from/to upstream:0/0
+    text = (
+        "connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1,"
+        f' server: 127.0.0.1:0, upstream: "127.0.0.1:{dead}", bytes from/to client:0/0,'
+        " bytes from/to upstream:0/0"
+    )
+    expected = r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ " + re.escape(text)
+    assert re.fullmatch(expected, line), line
 
 
 def black_hole() -> tuple[socket.socket, socket.socket]:

@@ -25,11 +25,13 @@ import ssl
 import time
 from typing import TYPE_CHECKING
 
+from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.balancer import Peer
 
 from .headers import BodyFraming
 from .pages import CLOSING, CONTINUE, error_response, page_length, wire_status
-from .upstream import Failure, Framing, UpstreamConnection
+from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
+from .variables import request_line
 
 if TYPE_CHECKING:
     import re
@@ -329,6 +331,7 @@ class Exchange:
             if peer is None:
                 if not self.attempts:
                     self.attempts.append(Attempt(route.upstream_name, time.monotonic()))
+                    self._log_upstream_error("no live upstreams while connecting to upstream")
                 self._fail()
                 return
             self._tries_left -= 1
@@ -350,11 +353,18 @@ class Exchange:
             conn = await asyncio.wait_for(route.open(peer, key), route.connect_timeout)
         except TimeoutError:
             self._connecting = None
-            self._connect_failed(Failure.TIMEOUT)
+            self._connect_failed(Failure.TIMEOUT, f"{TIMED_OUT} while connecting to upstream")
             return
-        except (OSError, ssl.SSLError, ssl.CertificateError):
+        except (ssl.SSLError, ssl.CertificateError) as error:
             self._connecting = None
-            self._connect_failed(Failure.ERROR)
+            self._connect_failed(
+                Failure.ERROR, f"SSL_do_handshake() failed ({error}) while SSL handshaking to upstream"
+            )
+            return
+        except OSError as error:
+            self._connecting = None
+            cause = f"{error.errno}: {error.strerror}" if error.errno is not None else str(error)
+            self._connect_failed(Failure.ERROR, f"connect() failed ({cause}) while connecting to upstream")
             return
         self._connecting = None
         if self._finished:
@@ -364,11 +374,25 @@ class Exchange:
         attempt.connect_time = time.monotonic() - attempt.started
         self._use(conn)
 
-    def _connect_failed(self, failure: Failure) -> None:
+    def _connect_failed(self, failure: Failure, text: str) -> None:
         if self._finished:
             return
+        self._log_upstream_error(text)
         self.attempts[-1].connect_time = None
         self._failed(failure, written=False)
+
+    def _log_upstream_error(self, text: str) -> None:
+        """nginx's error log line for an upstream that failed this request, with nginx's context."""
+        client, request, route = self.client, self.request, self.route
+        peer = self._peer.name if self._peer is not None else route.upstream_name
+        uri = self._uri.decode("latin-1")
+        line = (
+            f"*{client.number} {text}, client: {client.remote_addr}, server: {self.server_name},"
+            f' request: "{request_line(self)}", upstream: "{route.upstream_scheme}://{peer}{uri}"'
+        )
+        if request.host_header is not None:
+            line += f', host: "{request.host_header.decode("latin-1")}"'
+        route.error_log(ErrorLevel.ERROR, line)
 
     def _use(self, conn: UpstreamConnection) -> None:
         self._conn = conn
@@ -451,7 +475,8 @@ class Exchange:
             # answered before the client finished sending: the rest of its body is not read
             self.client.keep_alive = False
 
-    def upstream_failed(self, conn: UpstreamConnection, failure: Failure) -> None:
+    def upstream_failed(self, conn: UpstreamConnection, failure: Failure, text: str) -> None:
+        """The upstream connection failed this request; `text` is what nginx's error log says of it."""
         if conn is not self._conn:
             return
         if self._tunnel:
@@ -469,6 +494,7 @@ class Exchange:
             self.attempts.pop()
             self._attempt(peer)
             return
+        self._log_upstream_error(text)
         self.attempts[-1].response_time = time.monotonic() - self.attempts[-1].started
         self._failed(failure, written=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hapair.config.nginx.model.addresses import InetAddress, UnixAddress
@@ -22,10 +22,12 @@ from hapair.config.nginx.model.http import (
     Server,
     Settings,
 )
+from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.config.nginx.model.tls import UpstreamTls
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer, Peer
 
+from ..errorlog import ErrorLogFiles, to_main_log
 from ..listening import listening_socket
 from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
@@ -80,6 +82,7 @@ class Route:
         "_tls",
         "balancer",
         "connect_timeout",
+        "error_log",
         "head",
         "high_water",
         "keep_policy",
@@ -97,6 +100,7 @@ class Route:
         "server_name",
         "tries",
         "upstream_name",
+        "upstream_scheme",
     )
 
     def __init__(
@@ -110,6 +114,9 @@ class Route:
         self.server_name = server.names[0] if server.names and not server.names[0].startswith("~") else ""
         self.max_body = settings.client_max_body_size
         self.logs: tuple[LogEntry, ...] = service.logs.entries(settings.access_logs)
+        self.error_log: Callable[[ErrorLevel, str], None] = (
+            service.error_logs.writer(settings.error_logs).write if settings.error_logs else to_main_log
+        )
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.connect_timeout = proxy.connect_timeout / 1000
@@ -126,6 +133,7 @@ class Route:
         self._contexts: dict[Peer, UpstreamContext] = {}
         self._keys: dict[Peer, PoolKey] = {}
         self.upstream_name = ""
+        self.upstream_scheme = ""
         self.tries = 0
         if target is None:
             return
@@ -133,6 +141,7 @@ class Route:
         self.head = RequestHead(proxy, self.proxy_host)
         self._replacement = target.uri
         self.upstream_name = target.upstream.name
+        self.upstream_scheme = target.scheme
         self.balancer = service.balancer(target.upstream)
         self.keep_policy = KeepPolicy.of(target.upstream, limits)
         tries = self.balancer.tries
@@ -248,6 +257,7 @@ class Service:
         self.connections: set[ClientConnection] = set()
         self.pool = ConnectionPool(loop)
         self.logs = AccessLogFiles(loop)
+        self.error_logs = ErrorLogFiles()
         self._balancers: dict[Upstream, Balancer] = {}
         self._servers: dict[int, ServerRoutes] = {}
 
@@ -312,10 +322,12 @@ class HttpService:
             connection.close()
         self._service.pool.close()
         self._service.logs.close()
+        self._service.error_logs.close()
 
     def reopen_logs(self) -> None:
-        """Reopen the access log files (after rotation)."""
+        """Reopen the access and error log files (after rotation)."""
         self._service.logs.reopen()
+        self._service.error_logs.reopen()
 
     async def wait_closed(self) -> None:
         for server in self._servers:

@@ -10,6 +10,8 @@ the head (`upstream_head`), body pieces (`upstream_body`), the end (`upstream_do
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from enum import Enum
 from typing import TYPE_CHECKING, cast
 
@@ -42,6 +44,7 @@ class Framing(Enum):
     CLOSE = "close"  # read until the upstream closes
 
 
+TIMED_OUT = f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})"
 _CONTENT_LENGTH = b"content-length"
 _TRANSFER_ENCODING = b"transfer-encoding"
 
@@ -182,7 +185,11 @@ class UpstreamConnection(asyncio.Protocol):
             exchange.upstream_done(self, reusable=False)
             exchange.flush()
         elif not self._done:
-            exchange.upstream_failed(self, Failure.ERROR)
+            if isinstance(exc, OSError) and exc.errno is not None:
+                cause = f"recv() failed ({exc.errno}: {exc.strerror})"
+            else:
+                cause = "upstream prematurely closed connection"
+            exchange.upstream_failed(self, Failure.ERROR, f"{cause} while {self._reading()}")
 
     def pause_writing(self) -> None:
         assert self.flow is not None
@@ -210,18 +217,31 @@ class UpstreamConnection(asyncio.Protocol):
             self.flow.resume_reading()
             self._read_timer.start(read_timeout)
 
+    def _reading(self) -> str:
+        """What nginx's error log says the connection was doing while it read."""
+        return "reading upstream" if self._head_done else "reading response header from upstream"
+
     def _read_timed_out(self) -> None:
         if self.exchange is not None:
-            self.exchange.upstream_failed(self, Failure.TIMEOUT)
+            self.exchange.upstream_failed(self, Failure.TIMEOUT, f"{TIMED_OUT} while {self._reading()}")
 
     def _send_timed_out(self) -> None:
         if self.exchange is not None:
-            self.exchange.upstream_failed(self, Failure.TIMEOUT)
+            self.exchange.upstream_failed(
+                self, Failure.TIMEOUT, f"{TIMED_OUT} while sending request to upstream"
+            )
 
     def _malformed(self) -> None:
         exchange = self.exchange
-        if exchange is not None:
-            exchange.upstream_failed(self, Failure.ERROR if self._head_done else Failure.INVALID_HEADER)
+        if exchange is None:
+            return
+        if self._head_done:
+            exchange.upstream_failed(
+                self, Failure.ERROR, "upstream sent invalid response body while reading upstream"
+            )
+        else:
+            text = "upstream sent invalid header while reading response header from upstream"
+            exchange.upstream_failed(self, Failure.INVALID_HEADER, text)
 
     def _switch_to_tunnel(self, rest: bytes) -> None:
         if rest and self.exchange is not None:

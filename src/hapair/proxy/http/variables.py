@@ -63,7 +63,7 @@ def _host(ex: Exchange) -> str | None:
     return ex.request.host or ex.server_name
 
 
-def _request_line(ex: Exchange) -> str | None:
+def request_line(ex: Exchange) -> str | None:
     request = ex.request
     if not request.method:
         return None
@@ -143,7 +143,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "host": _host,
     "http_host": _http_host,
     "hostname": lambda ex: _HOSTNAME,
-    "request": _request_line,
+    "request": request_line,
     "request_method": lambda ex: ex.request.method.decode("latin-1"),
     "request_uri": lambda ex: ex.request.raw_target.decode("latin-1"),
     "uri": lambda ex: ex.request.target.uri,

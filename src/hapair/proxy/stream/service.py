@@ -22,6 +22,7 @@ from hapair.config.nginx.model.addresses import InetAddress, SocketAddress
 from hapair.config.nginx.model.stream import StreamConfig, StreamServer
 from hapair.proxy.balancer import Balancer
 
+from ..errorlog import ErrorLogFiles, to_main_log
 from ..listening import listening_socket
 from .accesslog import AccessLogWriter, LogFiles
 from .relay import PipePool
@@ -133,6 +134,7 @@ class StreamService:
         self.sessions: set[StreamSession] = set()
         self.closing = False
         self._files = LogFiles()
+        self._error_logs = ErrorLogFiles()
         self._writers: list[AccessLogWriter] = []
         self._connections = 0
         self._drained = asyncio.Event()
@@ -144,6 +146,7 @@ class StreamService:
             }
         except OSError:
             self._files.close()
+            self._error_logs.close()
             raise
         self._listeners = _listeners(self, config, settings, sockets, owned)
 
@@ -192,13 +195,15 @@ class StreamService:
         for writer in self._writers:
             writer.flush()
         self._files.close()
+        self._error_logs.close()
         self.pipes.close()
 
     def reopen_logs(self) -> None:
-        """Reopen the access log files (after rotation)."""
+        """Reopen the access and error log files (after rotation)."""
         for writer in self._writers:
             writer.flush()
         self._files.reopen()
+        self._error_logs.reopen()
 
     def _settings(
         self, server: StreamServer, balancers: dict[int, Balancer], *, half_close: bool, splice: bool
@@ -221,6 +226,7 @@ class StreamService:
             splice=splice,
             logs=writers,
             server=server.listens[0].address.text,
+            error_log=self._error_logs.writer(server.error_logs).write if server.error_logs else to_main_log,
         )
 
 

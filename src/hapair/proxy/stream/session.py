@@ -21,21 +21,20 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
-import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from hapair.config.nginx.model.addresses import ipv6_text
+from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.balancer import Balancer, Peer
 
 from .accesslog import AccessLogWriter
 from .logline import SessionRecord, UpstreamAttempt
 from .relay import CopyDirection, Direction, PipePool, SpliceDirection
-
-log = logging.getLogger(__name__)
 
 # the timer may fire a little before its time; a session this close to its idle deadline is idle
 _TIMER_SLACK = 0.002
@@ -52,6 +51,7 @@ class SessionSettings:
     splice: bool  # False: buffered copies
     logs: tuple[AccessLogWriter, ...]
     server: str  # the listen address, for error messages ("server: 0.0.0.0:8080")
+    error_log: Callable[[ErrorLevel, str], None]  # the server's error_log, else the main one
 
 
 class SessionHost(Protocol):
@@ -313,11 +313,20 @@ class StreamSession:
         return self._peer.name if self._peer is not None else ""
 
     def _error(self, message: str, upstream: str) -> None:
-        if log.isEnabledFor(logging.ERROR):
-            client, _, _ = _address_texts(self._client.family, self._remote)
-            log.error(
-                '%s, client: %s, server: %s, upstream: "%s"', message, client, self._settings.server, upstream
-            )
+        """nginx's error log line: `*N message, client: …, server: …, upstream: "…", bytes from/to …`."""
+        client, _, _ = _address_texts(self._client.family, self._remote)
+        settings = self._settings
+        context = f'client: {client}, server: {settings.server}, upstream: "{upstream}"'
+        settings.error_log(ErrorLevel.ERROR, f"*{self.connection} {message}, {context}, {self._traffic()}")
+
+    def _traffic(self) -> str:
+        to_upstream, to_client = self._to_upstream, self._to_client
+        if to_upstream is None or to_client is None:
+            return "bytes from/to client:0/0, bytes from/to upstream:0/0"
+        return (
+            f"bytes from/to client:{to_upstream.received}/{to_client.sent},"
+            f" bytes from/to upstream:{to_client.received}/{to_upstream.sent}"
+        )
 
 
 def _ms(seconds: float) -> int:
