@@ -277,3 +277,80 @@ def test_arbitrary_bytes_get_an_answer_or_a_close_never_an_error(
     assert errors == []
     for response in written:
         assert response.startswith(b"HTTP/1.1 ")
+
+
+LONG = replace(FAST, client_header_timeout=30, client_body_timeout=30, keepalive_timeout=30, send_timeout=30)
+
+
+def conf_with(port: int, backend: Backend, *, server: str = "", location: str = "") -> str:
+    return f"""
+upstream be {{ server 127.0.0.1:{backend.port}; }}
+server {{
+    listen 127.0.0.1:{port};
+    {server}
+    location / {{ access_log off; proxy_pass http://be; {location} }}
+}}
+"""
+
+
+def test_configured_client_timeouts_cut_slow_clients_off(tmp_path: Path) -> None:
+    """The defaults are 30 s here: only the server's own timeouts can close these connections in time."""
+
+    async def scenario() -> None:
+        backend = await Backend(ok()).start()
+        port = free_port()
+        timeouts = "client_header_timeout 200ms; client_body_timeout 200ms;"
+        async with proxy(tmp_path, conf_with(port, backend, server=timeouts), LONG):
+            silent, partial_head, partial_body = await asyncio.gather(
+                raw_exchange(port, b"", wait=3),
+                raw_exchange(port, b"GET / HTTP/1.1\r\nHost: a\r\n", wait=3),
+                raw_exchange(port, b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc", wait=3),
+            )
+            assert silent == (b"", True) and partial_head == (b"", True) and partial_body == (b"", True)
+        backend.stop()
+
+    run(scenario())
+
+
+def test_a_locations_keepalive_timeout_closes_the_idle_connection_and_is_announced(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        backend = await Backend(ok()).start()
+        port = free_port()
+        async with proxy(tmp_path, conf_with(port, backend, location="keepalive_timeout 200ms 7;"), LONG):
+            data, closed = await raw_exchange(port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", wait=3)
+            assert status_line(data) == b"HTTP/1.1 200 OK" and closed
+            assert b"\r\nConnection: keep-alive\r\nKeep-Alive: timeout=7\r\n" in data
+        backend.stop()
+
+    run(scenario())
+
+
+def test_keepalive_timeout_0_closes_after_each_answer(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        backend = await Backend(ok()).start()
+        port = free_port()
+        async with proxy(tmp_path, conf_with(port, backend, location="keepalive_timeout 0;"), LONG):
+            data, closed = await raw_exchange(port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", wait=3)
+            assert status_line(data) == b"HTTP/1.1 200 OK" and closed
+            assert b"\r\nConnection: close\r\n" in data
+        backend.stop()
+
+    run(scenario())
+
+
+def test_keepalive_requests_ends_the_connection_after_that_many_requests(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        backend = await Backend(ok()).start()
+        port = free_port()
+        async with proxy(tmp_path, conf_with(port, backend, server="keepalive_requests 2;"), LONG):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            connection = []
+            for _ in range(2):
+                writer.write(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                connection.append((await read_response(reader)).header("connection"))
+            assert connection == ["keep-alive", "close"]
+            assert await reader.read() == b""
+            writer.close()
+        backend.stop()
+
+    run(scenario())

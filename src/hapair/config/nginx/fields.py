@@ -46,6 +46,12 @@ DEFAULT_BUILTIN_SCACHE = -5  # builtin, OpenSSL's default size
 ERROR_LOGS = Slot[tuple[ErrorLog, ...]]("error_log")
 ACCESS_LOGS = Slot[AccessLogs]("access_log")
 CLIENT_MAX_BODY_SIZE = Slot[int]("client_max_body_size")
+CLIENT_HEADER_TIMEOUT = Slot[int]("client_header_timeout")
+CLIENT_BODY_TIMEOUT = Slot[int]("client_body_timeout")
+SEND_TIMEOUT = Slot[int]("send_timeout")
+KEEPALIVE_TIMEOUT = Slot[int]("keepalive_timeout")
+KEEPALIVE_HEADER = Slot[int]("keepalive_timeout")  # its second parameter: seconds, for Keep-Alive
+KEEPALIVE_REQUESTS = Slot[int]("keepalive_requests")
 
 PROXY_SET_HEADER = Slot[tuple[HeaderSetting, ...]]("proxy_set_header")
 PROXY_CONNECT_TIMEOUT = Slot[int]("proxy_connect_timeout")

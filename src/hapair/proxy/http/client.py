@@ -31,7 +31,7 @@ from .tls import SERVER_NAMES
 if TYPE_CHECKING:
     import ssl
 
-    from .service import ListenerRoutes, Service
+    from .service import ListenerRoutes, Route, Service
 
 _CONNECTION_NUMBERS = itertools.count(1)
 _REQUEST_LINE_FIXED = 12  # the spaces, " HTTP/1.1" and CRLF around the method and the target
@@ -50,6 +50,7 @@ class ClientConnection(asyncio.Protocol):
         "_headers_size",
         "_idle",
         "_in_head",
+        "_last_route",
         "_linger_timer",
         "_lingering",
         "_loop",
@@ -138,7 +139,8 @@ class ClientConnection(asyncio.Protocol):
         transport.set_write_buffer_limits(high=self._service.limits.high_water)
         self._note_addresses(transport)
         self._service.connections.add(self)
-        self._read_timer.start(self._service.limits.client_header_timeout)
+        self._last_route = self._routes.default.fallback
+        self._read_timer.start(self._last_route.client_header_timeout)
 
     def _note_addresses(self, transport: asyncio.Transport) -> None:
         sock = transport.get_extra_info("socket")
@@ -225,7 +227,8 @@ class ClientConnection(asyncio.Protocol):
     def pause_writing(self) -> None:
         assert self.flow is not None
         self.flow.write_paused = True
-        self._send_timer.start(self._service.limits.send_timeout)
+        route = self._active.route if self._active is not None else self._last_route
+        self._send_timer.start(route.client_send_timeout)
         if self._active is not None:
             self._active.client_full()
 
@@ -246,11 +249,13 @@ class ClientConnection(asyncio.Protocol):
     def server_date(self) -> bytes:
         return self._service.clock.server_date
 
-    def may_keep_alive(self) -> bool:
+    def may_keep_alive(self, route: Route) -> bool:
+        """Whether the connection stays open after the answer to a request `route` served."""
         return (
             not self._draining
             and not self._eof
-            and self.requests < self._service.limits.keepalive_requests
+            and route.keepalive_timeout > 0
+            and self.requests < route.keepalive_requests
             and self._rejected is None
         )
 
@@ -291,6 +296,7 @@ class ClientConnection(asyncio.Protocol):
         if exchange is not self._active:
             return
         self._active = None
+        self._last_route = exchange.route
         self._tunnel = None
         if self._closed:
             return
@@ -324,15 +330,17 @@ class ClientConnection(asyncio.Protocol):
     # -- timers
 
     def _arm_read_timer(self) -> None:
-        limits = self._service.limits
+        """The timeout of what the connection waits for: a body (its location's client_body_timeout), a
+        head (the server's client_header_timeout) or the next request (the last location's
+        keepalive_timeout)."""
         if self._closed or self._lingering or (self.flow is not None and self.flow.read_paused):
             self._read_timer.stop()
         elif self._parsing is not None:
-            self._read_timer.start(limits.client_body_timeout)
+            self._read_timer.start(self._parsing.route.client_body_timeout)
         elif self._in_head:
-            self._read_timer.start(limits.client_header_timeout)
+            self._read_timer.start(self._routes.default.fallback.client_header_timeout)
         elif self._idle:
-            self._read_timer.start(limits.keepalive_timeout)
+            self._read_timer.start(self._last_route.keepalive_timeout)
         else:
             self._read_timer.stop()
 
@@ -408,7 +416,7 @@ class ClientConnection(asyncio.Protocol):
         if self._idle:
             # client_header_timeout: the whole head within it, from its first byte (not between reads)
             self._idle = False
-            self._read_timer.start(self._service.limits.client_header_timeout)
+            self._read_timer.start(self._routes.default.fallback.client_header_timeout)
 
     def on_url(self, url: bytes) -> None:
         self._url.append(url)

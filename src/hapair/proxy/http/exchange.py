@@ -546,7 +546,7 @@ class Exchange:
     ) -> None:
         request = self.request
         client = self.client
-        keep_alive = request.keep_alive and client.may_keep_alive() and not self.upgraded_client
+        keep_alive = request.keep_alive and client.may_keep_alive(self.route) and not self.upgraded_client
         out = [b"HTTP/1.1 %d %b\r\n" % (status, reason), client.server_date()]
         upgrade = status == 101
         for name, value in headers:
@@ -562,8 +562,10 @@ class Exchange:
                 keep_alive = False
         if upgrade:
             out.append(b"Connection: upgrade\r\n\r\n")
+        elif keep_alive:
+            out += (b"Connection: keep-alive\r\n", self.route.keepalive_header, b"\r\n")
         else:
-            out.append(b"Connection: keep-alive\r\n\r\n" if keep_alive else b"Connection: close\r\n\r\n")
+            out.append(b"Connection: close\r\n\r\n")
         self.status = status
         self._responding = True
         self.client.keep_alive = keep_alive
@@ -591,7 +593,7 @@ class Exchange:
             and status not in CLOSING
             and self._body_done
             and not self.upgraded_client
-            and self.client.may_keep_alive()
+            and self.client.may_keep_alive(self.route)
         )
         head_only = request.method == b"HEAD"
         data = error_response(status, self.client.server_date(), keep_alive=keep_alive, head_only=head_only)

@@ -1,8 +1,9 @@
-"""The limits and timeouts of the HTTP data plane that the configuration model does not carry.
+"""The limits and timeouts of the HTTP data plane where the configuration does not give them.
 
-The values are nginx 1.22's defaults for the directives hapair does not read (`client_header_timeout`,
-`client_body_timeout`, `keepalive_timeout`, `send_timeout`, `keepalive_requests`,
-`large_client_header_buffers 4 8k`, `lingering_time`, `lingering_timeout`), and hapair's own for its
+The values are nginx 1.22's defaults: for `client_header_timeout`, `client_body_timeout`,
+`keepalive_timeout`, `send_timeout` and `keepalive_requests` when no level of the configuration sets them
+(a server's or location's own value wins), and for what hapair does not read
+(`large_client_header_buffers 4 8k`, `lingering_time`, `lingering_timeout`); and hapair's own for its
 upstream connection pool. Tests pass shorter ones.
 """
 

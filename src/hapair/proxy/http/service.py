@@ -81,11 +81,17 @@ class Route:
         "_replacement",
         "_tls",
         "balancer",
+        "client_body_timeout",
+        "client_header_timeout",
+        "client_send_timeout",
         "connect_timeout",
         "error_log",
         "head",
         "high_water",
         "keep_policy",
+        "keepalive_header",
+        "keepalive_requests",
+        "keepalive_timeout",
         "location",
         "logs",
         "max_body",
@@ -117,6 +123,14 @@ class Route:
         self.error_log: Callable[[ErrorLevel, str], None] = (
             service.error_logs.writer(settings.error_logs).write if settings.error_logs else to_main_log
         )
+        self.client_header_timeout = _seconds(settings.client_header_timeout, limits.client_header_timeout)
+        self.client_body_timeout = _seconds(settings.client_body_timeout, limits.client_body_timeout)
+        self.client_send_timeout = _seconds(settings.send_timeout, limits.send_timeout)
+        self.keepalive_timeout = _seconds(settings.keepalive_timeout, limits.keepalive_timeout)
+        header = settings.keepalive_header
+        self.keepalive_header = b"Keep-Alive: timeout=%d\r\n" % header if header else b""
+        requests = settings.keepalive_requests
+        self.keepalive_requests = limits.keepalive_requests if requests is None else requests
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.connect_timeout = proxy.connect_timeout / 1000
@@ -193,6 +207,10 @@ class Route:
     def log(self, exchange: Exchange) -> None:
         for entry in self.logs:
             entry.write(exchange)
+
+
+def _seconds(configured_ms: int | None, default_s: float) -> float:
+    return default_s if configured_ms is None else configured_ms / 1000
 
 
 async def _open(

@@ -9,13 +9,21 @@ from dataclasses import replace
 
 from ..context import Block, Directive, Handler, Reading
 from ..errors import ConfigError
-from ..fields import CLIENT_MAX_BODY_SIZE
+from ..fields import (
+    CLIENT_BODY_TIMEOUT,
+    CLIENT_HEADER_TIMEOUT,
+    CLIENT_MAX_BODY_SIZE,
+    KEEPALIVE_HEADER,
+    KEEPALIVE_REQUESTS,
+    KEEPALIVE_TIMEOUT,
+    SEND_TIMEOUT,
+)
 from ..finish.http import COMBINED, finish_http
 from ..flags import HTTP_LOC_CONF, HTTP_MAIN_CONF, HTTP_SRV_CONF, ModuleKind
 from ..model.addresses import InetAddress, SocketAddress, UnixAddress
 from ..model.http import LocationMatch
 from ..model.place import Place
-from ..numbers import atoi
+from ..numbers import atoi, parse_time
 from ..settings import Level
 from ..state import AddressState, HttpState, ListenOptions, LocationState, PortState, ServerState
 from ..urls import UrlError, UrlRules, parse_url
@@ -253,6 +261,23 @@ def _check_nesting(directive: Directive, parent: LocationState, match: LocationM
         raise directive.error(f'location "{name}" is outside location "{parent.name}"')
 
 
+def keepalive_timeout(block: Block, directive: Directive, reading: Reading) -> None:
+    """`keepalive_timeout timeout [header_timeout]` (ngx_http_core_keepalive)."""
+    level = block.level()
+    if level.here(KEEPALIVE_TIMEOUT) is not None:
+        raise directive.invalid("is duplicate")
+    timeout = parse_time(directive.args[0], seconds=False)
+    if timeout is None:
+        raise directive.invalid("invalid value")
+    level.set(KEEPALIVE_TIMEOUT, timeout, directive.place)
+    if len(directive.args) == 1:
+        return
+    header = parse_time(directive.args[1], seconds=True)
+    if header is None:
+        raise directive.invalid("invalid value")
+    level.set(KEEPALIVE_HEADER, header, directive.place)
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_module", "http"): http,
     ("ngx_http_core_module", "server"): server,
@@ -260,5 +285,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_core_module", "server_name"): server_name,
     ("ngx_http_core_module", "location"): location,
     ("ngx_http_core_module", "client_max_body_size"): setters.offset(CLIENT_MAX_BODY_SIZE),
+    ("ngx_http_core_module", "client_header_timeout"): setters.msec(CLIENT_HEADER_TIMEOUT),
+    ("ngx_http_core_module", "client_body_timeout"): setters.msec(CLIENT_BODY_TIMEOUT),
+    ("ngx_http_core_module", "send_timeout"): setters.msec(SEND_TIMEOUT),
+    ("ngx_http_core_module", "keepalive_timeout"): keepalive_timeout,
+    ("ngx_http_core_module", "keepalive_requests"): setters.number(KEEPALIVE_REQUESTS),
     ("ngx_http_core_module", "error_log"): level_error_log,
 }

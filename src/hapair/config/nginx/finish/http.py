@@ -11,8 +11,13 @@ from ..context import Reading
 from ..errors import ConfigError
 from ..fields import (
     ACCESS_LOGS,
+    CLIENT_BODY_TIMEOUT,
+    CLIENT_HEADER_TIMEOUT,
     CLIENT_MAX_BODY_SIZE,
     ERROR_LOGS,
+    KEEPALIVE_HEADER,
+    KEEPALIVE_REQUESTS,
+    KEEPALIVE_TIMEOUT,
     PROXY_CONNECT_TIMEOUT,
     PROXY_HTTP_VERSION,
     PROXY_NEXT_UPSTREAM,
@@ -21,6 +26,7 @@ from ..fields import (
     PROXY_READ_TIMEOUT,
     PROXY_SEND_TIMEOUT,
     PROXY_SET_HEADER,
+    SEND_TIMEOUT,
     SSL_CERTIFICATE,
     AccessLogs,
     HeaderSetting,
@@ -41,7 +47,7 @@ from ..model.place import Place
 from ..model.templates import Literal, Template, Variable
 from ..model.tls import ServerTls
 from ..model.upstream import Upstream
-from ..settings import Level, Placed
+from ..settings import Level, Placed, Slot
 from ..state import (
     HttpState,
     Listening,
@@ -196,11 +202,23 @@ class _Builder:
     def _settings(self, level: Level) -> Settings:
         return Settings(
             client_max_body_size=level.value(CLIENT_MAX_BODY_SIZE, DEFAULT_CLIENT_MAX_BODY_SIZE),
+            client_header_timeout=_set(level, CLIENT_HEADER_TIMEOUT),
+            client_body_timeout=_set(level, CLIENT_BODY_TIMEOUT),
+            send_timeout=_set(level, SEND_TIMEOUT),
+            keepalive_timeout=_set(level, KEEPALIVE_TIMEOUT),
+            keepalive_header=_set(level, KEEPALIVE_HEADER),
+            keepalive_requests=_set(level, KEEPALIVE_REQUESTS),
             access_logs=self._merged.access_logs[id(level)],
             error_logs=level.value(ERROR_LOGS, ()),
             proxy=self._merged.proxies[id(level)],
             defined=level.defined(),
         )
+
+
+def _set(level: Level, slot: Slot[int]) -> int | None:
+    """The value in force at `level`, None where no level up to http's sets it."""
+    found = level.find(slot)
+    return None if found is None else found.value
 
 
 def _listener(item: ArrangedAddress, servers: dict[int, Server]) -> Listener:

@@ -53,6 +53,14 @@ class Settings:
     """What applies to a request handled at a server or location."""
 
     client_max_body_size: int  # bytes; 0: no limit
+    # the client side's timeouts (ms; keepalive_timeout 0: no keep-alive) and keep-alive request count;
+    # None where the configuration does not set them: the data plane's defaults (nginx's) apply
+    client_header_timeout: int | None  # a server's (a location's is not used)
+    client_body_timeout: int | None
+    send_timeout: int | None
+    keepalive_timeout: int | None
+    keepalive_header: int | None  # seconds: `Keep-Alive: timeout=N` in responses
+    keepalive_requests: int | None
     access_logs: tuple[AccessLog, ...]  # empty: `access_log off`
     error_logs: tuple[ErrorLog, ...]  # empty: the main context's (NginxConfig.error_logs)
     proxy: Proxy
