@@ -5,7 +5,6 @@ both backends) and included by a small main file that sets the pid file."""
 
 from __future__ import annotations
 
-import datetime
 import re
 import signal
 import sys
@@ -14,11 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests.certificates import Authority, KeyPair
 from tests.config.nginx.seed_configs import SEED_HTTP, SEED_STREAM, adapted
 from tests.topology import HAPAIR, Daemon, Host, Lan, wait_until
 
@@ -38,46 +34,11 @@ K8SAPILOGS = re.compile(
 )
 
 
-def _certificate(
-    name: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None
-) -> x509.Certificate:
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    issuer_name, issuer_key = issuer if issuer is not None else (subject, key)
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-    )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def make_certificates(directory: Path) -> dict[str, tuple[Path, Path]]:
-    """A CA (its key pair under "ca") and, signed by it, "server", "client" and "backend" pairs."""
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate("test CA", ca_key, None)
-    pairs = {"ca": (ca, ca_key)}
-    for name in ("server", "client", "backend"):
-        key = ec.generate_private_key(ec.SECP256R1())
-        pairs[name] = (_certificate(f"k8sapi-{name}", key, (ca.subject, ca_key)), key)
-    files = {}
-    for name, (cert, key) in pairs.items():
-        cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        files[name] = (cert_path, key_path)
-    return files
+def make_certificates(directory: Path) -> dict[str, KeyPair]:
+    """A CA (its pair under "ca") and, signed by it, "server", "client" and "backend" pairs."""
+    authority = Authority(directory)
+    pairs = {name: authority.issue(f"k8sapi-{name}") for name in ("server", "client", "backend")}
+    return {"ca": (authority.certificate, authority.key), **pairs}
 
 
 @dataclass

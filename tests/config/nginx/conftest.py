@@ -9,14 +9,9 @@ import os
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from hapair.config.nginx.load import LoadResult, load
 from hapair.config.nginx.model.addresses import IpAddress, SocketAddress
@@ -24,6 +19,7 @@ from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.http import HttpConfig, Location, Server
 from hapair.config.nginx.model.stream import StreamConfig
 from hapair.config.nginx.system import HostNotFoundError, LocalSystem
+from tests.certificates import self_signed
 
 LAB_HOSTS = {
     "localhost": ["127.0.0.1", "::1"],
@@ -145,28 +141,7 @@ class Certificates:
 
 
 def _make_pair(directory: Path, name: str) -> Pair:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    pair = Pair(directory / f"{name}.crt", directory / f"{name}.key")
-    pair.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    pair.key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return pair
+    return Pair(*self_signed(directory, name))
 
 
 @pytest.fixture(scope="session")

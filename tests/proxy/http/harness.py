@@ -10,21 +10,17 @@ import ssl
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import uvloop
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hapair.config.nginx.load import load
 from hapair.config.nginx.model.http import HttpConfig
 from hapair.proxy.http import HttpService, Limits, serve_http
 from hapair.proxy.http.client import ClientConnection
 from hapair.proxy.http.service import ListenerRoutes, Service
+from tests.certificates import Authority
 
 FAST = Limits(
     client_header_timeout=1.0,
@@ -254,61 +250,13 @@ class Pki:
         return context
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _write(
-    directory: Path, name: str, certificate: x509.Certificate, key: ec.EllipticCurvePrivateKey
-) -> tuple[Path, Path]:
-    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
 def make_pki(directory: Path) -> Pki:
-    now = datetime.now(UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("hapair test CA"))
-        .issuer_name(_name("hapair test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_path = directory / "ca.crt"
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-
-    def leaf(name: str, usage: x509.ObjectIdentifier) -> tuple[Path, Path]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(_name(name))
-            .issuer_name(ca.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .sign(ca_key, hashes.SHA256())
-        )
-        return _write(directory, name, certificate, key)
-
+    authority = Authority(directory)
     return Pki(
-        ca=ca_path,
-        server=leaf("k8sapi-vrrp.kloud.lan", ExtendedKeyUsageOID.SERVER_AUTH),
-        upstream=leaf("k8s-api-8443", ExtendedKeyUsageOID.SERVER_AUTH),
-        client=leaf("k8sapiclient", ExtendedKeyUsageOID.CLIENT_AUTH),
+        ca=authority.certificate,
+        server=authority.issue("k8sapi-vrrp.kloud.lan"),
+        upstream=authority.issue("k8s-api-8443"),
+        client=authority.issue("k8sapiclient"),
     )
 
 
