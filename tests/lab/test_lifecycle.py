@@ -60,6 +60,19 @@ def test_down_removes_a_half_built_lab(lab_name: str) -> None:
     assert leftovers(lab_name) == []
 
 
+def test_sigterm_during_up_removes_the_half_built_lab(lab_name: str) -> None:
+    with subprocess.Popen(
+        [HAPAIR, "lab", "up", "--name", lab_name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as up:
+        assert up.stdout is not None
+        assert up.stdout.readline().startswith("LAN 10.101.1.0/24")  # namespaces built, nodes not yet
+        up.send_signal(signal.SIGTERM)
+        _, errors = up.communicate(timeout=DEMO_TIMEOUT_S)
+    assert up.returncode == 130, errors
+    assert errors == "hapair lab: interrupted\n"
+    assert leftovers(lab_name) == []
+
+
 def test_the_demo_tells_the_seeds_failover_and_leaves_nothing(lab_name: str) -> None:
     result = lab("demo", "--name", lab_name, timeout=DEMO_TIMEOUT_S)
     assert result.returncode == 0, result.stdout + result.stderr

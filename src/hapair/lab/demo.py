@@ -8,21 +8,18 @@ lab is removed at the end, also on Ctrl-C or SIGTERM. Exit status 0 only if ever
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from . import lab, network, status
 from .client import Answer, ClientLoop, ask, longest_outage
 from .errors import LabError
 from .layout import VIP, node_role
 from .nodes import Node
-from .processes import POLL_S, signals_ignored
+from .processes import POLL_S, signals_ignored, sigterm_interrupts
 from .state import LabState
 
 READY_TIMEOUT_S = 20
@@ -109,7 +106,7 @@ class Demo:
 
     def run(self) -> int:
         try:
-            with _sigterm_interrupts():
+            with sigterm_interrupts():
                 return self._story()
         except KeyboardInterrupt:
             self.say("interrupted: removing the lab")
@@ -231,20 +228,6 @@ class Demo:
             lab.down_state(self.state)
             layout = self.state.layout
             self.say(f"lab removed (namespaces {layout.namespace('*')}, processes, {layout.directory})")
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM interrupts the demo as Ctrl-C does, so that the lab is removed."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run_demo(options: lab.LabOptions, say: Callable[[str], None]) -> int:

@@ -17,7 +17,15 @@ from . import configs, network
 from .errors import LabError
 from .layout import ADDRESSES, NODES, Layout, node_role
 from .nodes import Node, missing_program
-from .processes import ProcessId, identified, signals_deferred, signals_ignored, stop, wait_gone
+from .processes import (
+    ProcessId,
+    identified,
+    signals_deferred,
+    signals_ignored,
+    sigterm_interrupts,
+    stop,
+    wait_gone,
+)
 from .state import LabState, NodeState
 
 REQUIRED = {"nsenter": "util-linux", "unshare": "util-linux", "useradd": "passwd", "sh": "dash"}
@@ -62,7 +70,8 @@ def check_options(options: LabOptions) -> Layout:
 
 
 def up(options: LabOptions, report: Callable[[str], None]) -> LabState:
-    """Build the lab; on any failure or interruption, remove what was built and re-raise."""
+    """Build the lab; on any failure or interruption (Ctrl-C or SIGTERM), remove what was built and
+    re-raise."""
     check_requirements()
     layout = check_options(options)
     if layout.directory.exists():
@@ -85,8 +94,9 @@ def up(options: LabOptions, report: Callable[[str], None]) -> LabState:
         },
     )
     try:
-        state.save()  # before anything exists: `down` then knows what to look for
-        _build(state, report)
+        with sigterm_interrupts():
+            state.save()  # before anything exists: `down` then knows what to look for
+            _build(state, report)
     except BaseException:
         with signals_ignored():
             down_state(state)
