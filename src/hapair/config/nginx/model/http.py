@@ -55,7 +55,7 @@ class Settings:
     client_max_body_size: int  # bytes; 0: no limit
     # the client side's timeouts (ms; keepalive_timeout 0: no keep-alive) and keep-alive request count;
     # None where the configuration does not set them: the data plane's defaults (nginx's) apply
-    client_header_timeout: int | None  # a server's (a location's is not used)
+    client_header_timeout: int | None  # http or server level only, as nginx allows
     client_body_timeout: int | None
     send_timeout: int | None
     keepalive_timeout: int | None
