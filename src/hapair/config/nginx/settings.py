@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar, cast
 from .model.place import Place
 
 T = TypeVar("T")
+D = TypeVar("D")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,8 @@ class Level:
             level = level.parent
         return None
 
-    def value(self, slot: Slot[T], default: T) -> T:
+    def value(self, slot: Slot[T], default: D) -> T | D:
+        """The value in force here, else `default` (None: the data plane's own default applies)."""
         found = self.find(slot)
         return default if found is None else found.value
 

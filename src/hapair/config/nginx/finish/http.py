@@ -47,7 +47,7 @@ from ..model.place import Place
 from ..model.templates import Literal, Template, Variable
 from ..model.tls import ServerTls
 from ..model.upstream import Upstream
-from ..settings import Level, Placed, Slot
+from ..settings import Level, Placed
 from ..state import (
     HttpState,
     Listening,
@@ -202,23 +202,17 @@ class _Builder:
     def _settings(self, level: Level) -> Settings:
         return Settings(
             client_max_body_size=level.value(CLIENT_MAX_BODY_SIZE, DEFAULT_CLIENT_MAX_BODY_SIZE),
-            client_header_timeout=_set(level, CLIENT_HEADER_TIMEOUT),
-            client_body_timeout=_set(level, CLIENT_BODY_TIMEOUT),
-            send_timeout=_set(level, SEND_TIMEOUT),
-            keepalive_timeout=_set(level, KEEPALIVE_TIMEOUT),
-            keepalive_header=_set(level, KEEPALIVE_HEADER),
-            keepalive_requests=_set(level, KEEPALIVE_REQUESTS),
+            client_header_timeout=level.value(CLIENT_HEADER_TIMEOUT, None),
+            client_body_timeout=level.value(CLIENT_BODY_TIMEOUT, None),
+            send_timeout=level.value(SEND_TIMEOUT, None),
+            keepalive_timeout=level.value(KEEPALIVE_TIMEOUT, None),
+            keepalive_header=level.value(KEEPALIVE_HEADER, None),
+            keepalive_requests=level.value(KEEPALIVE_REQUESTS, None),
             access_logs=self._merged.access_logs[id(level)],
             error_logs=level.value(ERROR_LOGS, ()),
             proxy=self._merged.proxies[id(level)],
             defined=level.defined(),
         )
-
-
-def _set(level: Level, slot: Slot[int]) -> int | None:
-    """The value in force at `level`, None where no level up to http's sets it."""
-    found = level.find(slot)
-    return None if found is None else found.value
 
 
 def _listener(item: ArrangedAddress, servers: dict[int, Server]) -> Listener:
