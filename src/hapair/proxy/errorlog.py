@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import IO
 
 from hapair.config.nginx.model.logging import ErrorLevel, ErrorLog
@@ -94,11 +95,14 @@ class ErrorLogFiles:
     def __init__(self) -> None:
         self._writers: dict[tuple[ErrorLog, ...], ErrorLogWriter] = {}
 
-    def writer(self, logs: tuple[ErrorLog, ...]) -> ErrorLogWriter:
+    def sink(self, logs: tuple[ErrorLog, ...]) -> Callable[[ErrorLevel, str], None]:
+        """Where a server's or location's lines go: its own `error_log` set, else the main error log."""
+        if not logs:
+            return to_main_log
         writer = self._writers.get(logs)
         if writer is None:
             writer = self._writers[logs] = ErrorLogWriter(logs)
-        return writer
+        return writer.write
 
     def reopen(self) -> None:
         for writer in self._writers.values():

@@ -27,7 +27,7 @@ from hapair.config.nginx.model.tls import UpstreamTls
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer, Peer
 
-from ..errorlog import ErrorLogFiles, to_main_log
+from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
 from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
@@ -120,9 +120,7 @@ class Route:
         self.server_name = server.names[0] if server.names and not server.names[0].startswith("~") else ""
         self.max_body = settings.client_max_body_size
         self.logs: tuple[LogEntry, ...] = service.logs.entries(settings.access_logs)
-        self.error_log: Callable[[ErrorLevel, str], None] = (
-            service.error_logs.writer(settings.error_logs).write if settings.error_logs else to_main_log
-        )
+        self.error_log: Callable[[ErrorLevel, str], None] = service.error_logs.sink(settings.error_logs)
         self.client_header_timeout = _seconds(settings.client_header_timeout, limits.client_header_timeout)
         self.client_body_timeout = _seconds(settings.client_body_timeout, limits.client_body_timeout)
         self.client_send_timeout = _seconds(settings.send_timeout, limits.send_timeout)

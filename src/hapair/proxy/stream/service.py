@@ -22,7 +22,7 @@ from hapair.config.nginx.model.addresses import InetAddress, SocketAddress
 from hapair.config.nginx.model.stream import StreamConfig, StreamServer
 from hapair.proxy.balancer import Balancer
 
-from ..errorlog import ErrorLogFiles, to_main_log
+from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
 from .accesslog import AccessLogWriter, LogFiles
 from .relay import PipePool
@@ -226,7 +226,7 @@ class StreamService:
             splice=splice,
             logs=writers,
             server=server.listens[0].address.text,
-            error_log=self._error_logs.writer(server.error_logs).write if server.error_logs else to_main_log,
+            error_log=self._error_logs.sink(server.error_logs),
         )
 
 
