@@ -75,18 +75,31 @@ class ErrorLogHandler(logging.Handler):
         self._writer = writer
 
     def emit(self, record: logging.LogRecord) -> None:
-        levels = (nginx for python, nginx in _PYTHON_LEVELS if record.levelno >= python)
-        level = next(levels, ErrorLevel.DEBUG)
+        level = getattr(record, _NGINX_LEVEL, None)
+        if not isinstance(level, ErrorLevel):
+            levels = (nginx for python, nginx in _PYTHON_LEVELS if record.levelno >= python)
+            level = next(levels, ErrorLevel.DEBUG)
         self._writer.write(level, record.getMessage())
 
 
 _MAIN = logging.getLogger("hapair.proxy")
-_LOGGING_LEVELS = {nginx: python for python, nginx in _PYTHON_LEVELS}
+_LOGGING_LEVELS = {  # for `logging`'s own filtering; the line keeps its nginx level (_NGINX_LEVEL)
+    ErrorLevel.EMERG: logging.CRITICAL,
+    ErrorLevel.ALERT: logging.CRITICAL,
+    ErrorLevel.CRIT: logging.CRITICAL,
+    ErrorLevel.ERROR: logging.ERROR,
+    ErrorLevel.WARN: logging.WARNING,
+    ErrorLevel.NOTICE: logging.INFO,
+    ErrorLevel.INFO: logging.INFO,
+    ErrorLevel.DEBUG: logging.DEBUG,
+}
+_NGINX_LEVEL = "nginx_level"  # the record attribute that carries a line's own nginx level
 
 
 def to_main_log(level: ErrorLevel, text: str) -> None:
-    """A line for the process's main error log (through `logging`, which the worker hands to it)."""
-    _MAIN.log(_LOGGING_LEVELS.get(level, logging.DEBUG), text)
+    """A line for the process's main error log (through `logging`, which the worker hands to it), at its
+    own nginx level: `notice`, `alert` and `emerg` have no `logging` level of their own."""
+    _MAIN.log(_LOGGING_LEVELS[level], text, extra={_NGINX_LEVEL: level})
 
 
 class ErrorLogFiles:
