@@ -171,11 +171,30 @@ def test_chunked_bodies_both_ways(tmp_path: Path) -> None:
     run(scenario())
 
 
-def test_chunked_request_streams_to_an_http11_upstream(tmp_path: Path) -> None:
+def test_chunked_request_is_read_whole_and_sent_with_its_length(tmp_path: Path) -> None:
+    """proxy_request_buffering on (nginx's default): the upstream gets the body whole, with its length,
+    even on HTTP/1.1."""
+
     async def scenario() -> None:
         backend = await Backend(echo_body).start()
         port = free_port()
         async with proxy(tmp_path, conf(port, backend.port, extra="proxy_http_version 1.1;")):
+            head = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            response = await request(port, head + b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+            assert response.body == b"abcde"
+        assert backend.received[0].header("transfer-encoding") is None
+        assert backend.received[0].header("content-length") == "5"
+        backend.stop()
+
+    run(scenario())
+
+
+def test_chunked_request_streams_to_an_http11_upstream_without_request_buffering(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        backend = await Backend(echo_body).start()
+        port = free_port()
+        extra = "proxy_http_version 1.1; proxy_request_buffering off;"
+        async with proxy(tmp_path, conf(port, backend.port, extra=extra)):
             head = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
             response = await request(port, head + b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
             assert response.body == b"abcde"
@@ -407,6 +426,75 @@ def test_drain_answers_the_request_under_way_then_closes(tmp_path: Path) -> None
             await draining
             assert service.connections == 0
             writer.close()
+        backend.stop()
+
+    run(scenario())
+
+
+def test_a_body_larger_than_the_buffer_goes_through_a_temporary_file(tmp_path: Path) -> None:
+    temp = tmp_path / "body"
+    extra = f"client_body_buffer_size 1k; client_body_temp_path {temp} 1 2;"
+    body = bytes(range(256)) * 400
+
+    async def scenario() -> None:
+        backend = await Backend(echo_body).start()
+        port = free_port()
+        async with proxy(tmp_path, conf(port, backend.port, extra=extra)):
+            head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body)
+            response = await request(port, head + body)
+            assert response.body == body
+        assert backend.received[0].header("content-length") == str(len(body))
+        assert temp.is_dir() and not any(temp.iterdir())  # made when needed, and the file removed
+        backend.stop()
+
+    run(scenario())
+
+
+def test_the_upstream_gets_nothing_of_a_body_the_client_abandons(tmp_path: Path) -> None:
+    """proxy_request_buffering on: the request goes upstream only once its body is whole."""
+    log = tmp_path / "access.log"
+
+    async def scenario() -> None:
+        backend = await Backend(echo_body).start()
+        port = free_port()
+        text = f"""
+        log_format short '$status $request_length';
+        server {{
+            listen 127.0.0.1:{port};
+            location / {{ access_log {log} short; proxy_pass http://127.0.0.1:{backend.port}; }}
+        }}
+        """
+        async with proxy(tmp_path, text) as service:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n"
+            writer.write(head + b"half")
+            await writer.drain()
+            await eventually(lambda: service.connections == 1)
+            writer.close()
+            await eventually(lambda: service.connections == 0)
+        # the head and the 4 bytes of body were read before the client left
+        assert log.read_text().split() == ["499", str(len(head) + 4)]
+        assert backend.connections == 0
+        backend.stop()
+
+    run(scenario())
+
+
+def test_a_relative_location_from_the_upstream_is_made_absolute(tmp_path: Path) -> None:
+    async def redirect(received: Received, reader, writer) -> bytes:
+        return b"HTTP/1.1 302 Found\r\nLocation: /next\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n"
+
+    async def scenario() -> None:
+        backend = await Backend(redirect).start()
+        port = free_port()
+        async with proxy(tmp_path, conf(port, backend.port, location="")):
+            response = await request(port, b"GET / HTTP/1.1\r\nHost: Example.com:99\r\n\r\n")
+        lines = response.head.split(b"\r\n")
+        assert lines[0] == b"HTTP/1.1 302 Found"
+        names = [line.split(b":")[0] for line in lines[1:] if line]
+        # nginx's order: Content-Length, then Location, then Connection, then the rest
+        assert names == [b"Server", b"Date", b"Content-Length", b"Location", b"Connection", b"X-A"]
+        assert response.header("location") == f"http://example.com:{port}/next"
         backend.stop()
 
     run(scenario())

@@ -23,7 +23,7 @@ import httptools
 
 from .exchange import Exchange
 from .flow import FlowControl
-from .pages import HEADER_TOO_LARGE, error_response, wire_status
+from .pages import HEADER_TOO_LARGE, rejection, wire_status
 from .request import Request, RequestError
 from .timers import IdleTimer
 from .tls import SERVER_NAMES
@@ -327,6 +327,12 @@ class ClientConnection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def close_without_answer(self) -> None:
+        """nginx's 444 (and 408, 499): the connection closes, after the answers before."""
+        self.keep_alive = False
+        if self.transport is not None and not self._closed:
+            self.transport.close()
+
     # -- timers
 
     def _arm_read_timer(self) -> None:
@@ -396,7 +402,7 @@ class ClientConnection(asyncio.Protocol):
     def _answer_rejected(self) -> None:
         status = self._rejected
         assert status is not None and self.transport is not None
-        data = error_response(status, self.server_date(), keep_alive=False, head_only=False)
+        data = rejection(status, self.server_date())
         self.transport.write(data)
         self._service.log_rejected(self._routes, self, wire_status(status), len(data))
         self.keep_alive = False
@@ -453,9 +459,9 @@ class ClientConnection(asyncio.Protocol):
         )
         self._in_head = False
         self.requests += 1
-        route, match = self._routes.route(request)
+        server, route, match = self._routes.route(request)
         pipelined = self._active is not None
-        exchange = Exchange(self, request, route, match, pipelined=pipelined)
+        exchange = Exchange(self, request, server, route, match, pipelined=pipelined)
         if request.has_body:
             self._parsing = exchange
         if self._active is None:

@@ -1,153 +1,123 @@
-"""One request proxied (ngx_http_upstream.c's part of a request): the peer chosen by the balancer, the
-connection (from the pool or new), the request written upstream and its body streamed, the response
-relayed to the client, retries on the next peer as `proxy_next_upstream` allows, and the access log.
+"""One request, from its head to its log line (nginx's ngx_http_request_t and the core's phases).
 
-Data moves in the protocols' callbacks, without a task: a task exists only while a new upstream
-connection is being opened. Flow control joins the two sides: the client's reading pauses while the
-upstream connection holds more than its high-water mark of request body, and the upstream's reading
-pauses while the client's transport holds more than its high-water mark of response.
+A request goes through nginx's phases: the server's rewrite directives, the choice of a location by the
+URI, the location's rewrite directives (a changed URI chooses the location again, at most 10 times), the
+location's steps (access checks, try_files, ...) and its content handler (`proxy_pass`, `return`,
+files...). Internal redirects (`error_page /uri`, `try_files ... /uri`) start over at the server's
+rewrite directives; named locations (`@name`) at the location's. A location that needs none of this costs
+nothing: the location chosen when the head is read is used as it is.
 
-Retries (nginx's rules): only before anything of the response reached the client; a request that was
-written upstream is not retried when its method is not idempotent (POST, PATCH, LOCK...) unless
-`non_idempotent` is in `proxy_next_upstream`; within `proxy_next_upstream_tries` and
-`proxy_next_upstream_timeout`. Where hapair differs: a request body is streamed, not read whole first,
-and it is kept for a retry only while it is no larger than `Limits.replay_limit` (a larger one is not
-retried once some of it was sent). A failure on a reused idle connection before any response byte is
-the keep-alive race, not the peer's failure: an idempotent request is sent again on another connection
-to the same peer, without counting a failure.
+The response goes out through `send_head` (the location's filters change the head: add_header, gzip...),
+`send_body` and `send_end`; what is gathered in a read is written at once by `flush`. Responses nginx
+makes itself (error pages, redirects) come from `finalize`, which follows `error_page`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import ssl
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from hapair.config.nginx.model.logging import ErrorLevel
-from hapair.proxy.balancer import Peer
 
-from .headers import BodyFraming
-from .pages import CLOSING, CONTINUE, error_response, page_length, wire_status
-from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
-from .variables import request_line
+from .pages import CLOSING, MSIE_PADDING, NO_RESPONSE, page, wire_status
+from .response import Framing, ResponseHead, render
 
 if TYPE_CHECKING:
     import re
 
     from .client import ClientConnection
+    from .proxying import Attempt
     from .request import Request
-    from .service import Route
+    from .service import ErrorPage, Route, ServerRoutes
 
-_HTTP_FAILURES = {
-    500: "http_500",
-    502: "http_502",
-    503: "http_503",
-    504: "http_504",
-    403: "http_403",
-    404: "http_404",
-    429: "http_429",
-}
-_NOT_A_FAILURE = frozenset({403, 404})  # nginx tries the next peer but does not count a failure
-_HIDDEN = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"transfer-encoding",
-        b"server",
-        b"date",
-        b"x-pad",
-        b"x-accel-expires",
-        b"x-accel-redirect",
-        b"x-accel-limit-rate",
-        b"x-accel-buffering",
-        b"x-accel-charset",
-    }
-)
-_UPGRADE = b"upgrade"
-_CHUNK_END = b"0\r\n\r\n"
+NEXT = 0  # a step's answer: go on to the next step
+DONE = -1  # a step's answer: it took the request over (it answers, or will go on later)
 _CLOSED_BY_CLIENT = 499  # nginx's status in the log of a request whose client went away
+_URI_CHANGES = 11  # nginx's NGX_HTTP_MAX_URI_CHANGES + 1
+_CHUNK_END = b"0\r\n\r\n"
 
 
-class Attempt:
-    """One upstream tried: what `$upstream_*` tell of it."""
+class Content(Protocol):
+    """What produces a response and wants the request body: the proxy, for one."""
 
-    __slots__ = (
-        "address",
-        "bytes_received",
-        "bytes_sent",
-        "connect_time",
-        "header_time",
-        "response_length",
-        "response_time",
-        "started",
-        "status",
-    )
+    closed: bool
 
-    def __init__(self, address: str, started: float) -> None:
-        self.address = address
-        self.started = started
-        self.status = 0
-        self.connect_time: float | None = 0.0
-        self.header_time: float | None = None
-        self.response_time: float | None = None
-        self.bytes_sent = 0
-        self.bytes_received = 0
-        self.response_length = 0
+    def body(self, data: bytes) -> None: ...
+
+    def body_done(self) -> None: ...
+
+    def client_full(self) -> None: ...
+
+    def client_drained(self) -> None: ...
+
+    def client_lost(self) -> None: ...
+
+    def request_broken(self) -> None: ...
+
+    def body_too_large(self) -> None: ...
+
+    def tunnel_from_client(self, data: bytes) -> bool: ...
+
+    def tunnel_eof(self, *, from_client: bool) -> None: ...
+
+
+class BodyFilter(Protocol):
+    """A filter of the response body (gzip): what to send for each piece, and at the end."""
+
+    def data(self, chunk: bytes) -> bytes: ...
+
+    def end(self) -> bytes: ...
 
 
 class Exchange:
-    """Per-request state; the upstream connection's callbacks and the client's arrive here."""
+    """Per-request state; the client connection's callbacks and the content handler's arrive here."""
 
     __slots__ = (
         "_body_done",
-        "_client_closed",
-        "_collect",
-        "_complete",
-        "_conn",
-        "_connecting",
-        "_deadline",
+        "_body_filters",
+        "_chunked",
         "_early",
-        "_failure",
         "_finished",
-        "_framing",
-        "_held",
-        "_held_size",
-        "_keep",
+        "_head_size",
+        "_header_only",
         "_out",
-        "_peer",
-        "_rechunk",
-        "_request_written",
         "_responding",
-        "_sent",
         "_started",
-        "_tried",
-        "_tries_left",
-        "_tunnel",
-        "_tunnel_eof",
-        "_unsent",
-        "_uri",
+        "_step",
+        "args",
         "attempts",
         "body_bytes_sent",
         "body_received",
         "bytes_sent",
         "client",
+        "content",
+        "error_page",
+        "head",
+        "internal",
+        "keepalive",
         "match",
         "pipelined",
         "request",
         "response_headers",
         "route",
-        "send_timeout",
+        "server",
         "server_name",
         "status",
         "upgraded_client",
+        "uri",
+        "uri_changed",
+        "uri_changes",
+        "valid_location",
+        "valid_unparsed_uri",
+        "variables",
     )
 
     def __init__(
         self,
         client: ClientConnection,
         request: Request,
+        server: ServerRoutes,
         route: Route,
         match: re.Match[str] | None,
         *,
@@ -155,71 +125,191 @@ class Exchange:
     ) -> None:
         self.client = client
         self.request = request
+        self.server = server
         self.route = route
         self.match = match
         self.pipelined = pipelined
         self.server_name = route.server_name
-        self.send_timeout = route.send_timeout
+        target = request.target
+        self.uri = target.uri
+        self.args = target.query
+        self.variables: dict[str, str] | None = None  # `set` and captured named groups
+        self.internal = False
+        self.uri_changed = False
+        self.uri_changes = _URI_CHANGES
+        self.valid_location = True
+        self.valid_unparsed_uri = True
+        self.error_page = False
+        self.keepalive = True  # r->keepalive: False once the connection must close after the answer
         self.status = 0
         self.bytes_sent = 0
         self.body_bytes_sent = 0
         self.body_received = 0
         self.attempts: list[Attempt] = []
         self.response_headers: list[tuple[bytes, bytes]] = []
+        self.head: ResponseHead | None = None
         self.upgraded_client = False
-        self._framing = route.body_framing(request)
-        self._collect = request.chunked and self._framing is BodyFraming.LENGTH
+        self.content: Content | None = None
         self._body_done = not request.has_body
-        self._held: list[bytes] = []  # body pieces not yet written, or kept for a retry
-        self._held_size = 0
-        self._sent = 0  # how many of `_held` the current connection has
-        self._unsent = 0  # bytes of `_held` the current connection does not have
-        self._keep = True  # `_held` still has the whole body received: a retry can send it again
-        self._conn: UpstreamConnection | None = None
-        self._connecting: asyncio.Task[None] | None = None
-        self._peer: Peer | None = None
-        self._tried: frozenset[Peer] = frozenset()
-        self._tries_left = 0
-        self._deadline = 0.0
-        self._failure: Failure | None = None
-        self._request_written = False
+        self._early: list[bytes] = []  # body received before a content handler took it
         self._out: list[bytes] = []
+        self._body_filters: list[BodyFilter] = []
+        self._chunked = False
+        self._header_only = False
+        self._head_size = 0
         self._responding = False
-        self._rechunk = False
-        self._complete = False
         self._finished = False
-        self._client_closed = False
         self._started = False
-        self._tunnel = False
-        self._tunnel_eof = [False, False]  # client side, upstream side
-        self._early: list[bytes] = []
-        self._uri = b""
+        self._step = 0
 
-    # -- the client side
+    # -- the phases
 
     def start(self) -> None:
         """The request's turn has come (the ones before it on the connection are answered)."""
         self._started = True
-        route = self.route
-        request = self.request
-        if route.head is None:
-            self.respond_error(404)
+        if self.server.rewrite is not None:
+            self._server_rewrite()
             return
+        self._enter_location()
+
+    def _server_rewrite(self) -> None:
+        """NGX_HTTP_SERVER_REWRITE_PHASE, then the location chosen by the URI."""
+        self.route = self.server.fallback
+        script = self.server.rewrite
+        if script is not None and script.run(self) == DONE:
+            return
+        self._find_location()
+        self._enter_location()
+
+    def _find_location(self) -> None:
+        self.route, self.match = self.server.find(self.uri)
+        self.uri_changed = False
+        if self.match is not None and self.match.re.groupindex:
+            self.capture_names(self.match)
+
+    def _enter_location(self) -> None:
+        """From the location found on: its checks, its rewrite directives, its steps."""
+        route = self.route
+        if route.internal and not self.internal:
+            self.finalize(404)
+            return
+        if route.slash_redirect and self.uri == route.slash_redirect[:-1]:
+            self._redirect_to_slash()
+            return
+        request = self.request
         if route.max_body and request.content_length is not None and request.content_length > route.max_body:
-            self.respond_error(413, close=True)
+            self.log_error(
+                ErrorLevel.ERROR, f"client intended to send too large body: {request.content_length} bytes"
+            )
+            self.finalize(413)
             return
         if route.max_body and self.body_received > route.max_body:
-            self.respond_error(413, close=True)
+            self.finalize(413)
             return
-        self._uri = route.upstream_uri(request, self.match)
-        self._tries_left = route.tries
-        if route.next_upstream_timeout:
-            self._deadline = time.monotonic() + route.next_upstream_timeout
-        if request.expect_continue and not self._body_done:
-            self.client.write(CONTINUE)
-        if self._collect and not self._body_done:
-            return  # a chunked body for an HTTP/1.0 upstream: sent with its length once read whole
-        self._attempt()
+        if route.rewrite is not None:
+            self._location_rewrite()
+            return
+        self._step = 0
+        self.resume()
+
+    def _location_rewrite(self) -> None:
+        """NGX_HTTP_REWRITE_PHASE and NGX_HTTP_POST_REWRITE_PHASE."""
+        script = self.route.rewrite
+        assert script is not None
+        if script.run(self) == DONE:
+            return
+        if self.uri_changed:
+            self.uri_changes -= 1
+            if self.uri_changes == 0:
+                self.log_error(
+                    ErrorLevel.ERROR, f'rewrite or internal redirection cycle while processing "{self.uri}"'
+                )
+                self.finalize(500)
+                return
+            self.route = self.server.fallback
+            self._find_location()
+            self._enter_location()
+            return
+        self._step = 0
+        self.resume()
+
+    def resume(self) -> None:
+        """Run the location's steps from where they stopped; the last one is the content handler."""
+        steps = self.route.steps
+        while self._step < len(steps) and not self._finished:
+            step = steps[self._step]
+            self._step += 1
+            result = step(self)
+            if result == NEXT:
+                continue
+            if result != DONE:
+                self.finalize(result)
+            return
+
+    def internal_redirect(self, uri: str, args: str | None) -> None:
+        """ngx_http_internal_redirect: the request starts over with `uri` at the server's rewrite phase."""
+        self.uri_changes -= 1
+        if self.uri_changes == 0:
+            self.log_error(
+                ErrorLevel.ERROR,
+                f'rewrite or internal redirection cycle while internally redirecting to "{uri}"',
+            )
+            self.finalize(500)
+            return
+        self.uri = uri
+        self.args = args
+        self.internal = True
+        self.valid_unparsed_uri = False
+        self.valid_location = True
+        self._server_rewrite()
+
+    def named_location(self, name: str) -> None:
+        """ngx_http_named_location: the request goes on at the named location's rewrite phase."""
+        route = self.server.named.get(name)
+        if route is None:
+            self.log_error(ErrorLevel.ERROR, f'could not find named location "{name}"')
+            self.finalize(500)
+            return
+        self.uri_changes -= 1
+        if self.uri_changes == 0:
+            self.log_error(
+                ErrorLevel.ERROR,
+                f'rewrite or internal redirection cycle while redirect to named location "{name}"',
+            )
+            self.finalize(500)
+            return
+        self.route = route
+        self.match = None
+        self.internal = True
+        if route.rewrite is not None:
+            self._location_rewrite()
+            return
+        self._step = 0
+        self.resume()
+
+    def _redirect_to_slash(self) -> None:
+        """A location named `/x/` with a proxy asked for as `/x`: nginx's 301 to `/x/`."""
+        route = self.route
+        assert route.slash_redirect is not None
+        target = route.slash_redirect if not self.args else f"{route.slash_redirect}?{self.args}"
+        head = ResponseHead(301)
+        head.set_location(target.encode("latin-1"))
+        self.finalize(301, head)
+
+    def capture_names(self, match: re.Match[str]) -> None:
+        """A regular expression with named groups matched: they become variables, as in nginx."""
+        variables = self.variables
+        if variables is None:
+            variables = self.variables = {}
+        for name, value in match.groupdict(default="").items():
+            variables[name.lower()] = value
+
+    def set_variable(self, name: str, value: str) -> None:
+        if self.variables is None:
+            self.variables = {}
+        self.variables[name] = value
+
+    # -- the request body, from the client connection
 
     def body(self, data: bytes) -> None:
         """A piece of the request body, as the client's parser gives it (without chunk framing)."""
@@ -228,384 +318,237 @@ class Exchange:
         if route.max_body and self.body_received > route.max_body and not self._finished:
             self._body_too_large()
             return
-        if self._framing is BodyFraming.CHUNKED:
-            self._add_body(b"%x\r\n%b\r\n" % (len(data), data))
-        else:
-            self._add_body(data)
+        content = self.content
+        if content is not None and not content.closed:
+            content.body(data)
+        elif content is None and not self._finished:
+            self._early.append(data)
 
     def body_done(self) -> None:
         self._body_done = True
-        if self._framing is BodyFraming.CHUNKED:
-            self._add_body(_CHUNK_END)
-        elif self._collect and self._started and not self._finished:
-            self._attempt()
-            return
-        conn = self._conn
-        if conn is not None and self._request_written:
-            conn.expect_response(self.route.read_timeout)
+        content = self.content
+        if content is not None and not content.closed:
+            content.body_done()
 
-    def _add_body(self, piece: bytes) -> None:
-        if self._finished:
-            return
-        self._held.append(piece)
-        self._held_size += len(piece)
-        self._unsent += len(piece)
-        conn = self._conn
-        if conn is not None and self._request_written and not self._collect:
-            self._send_held(conn)
-        elif not self._collect and self._unsent > self.route.high_water:
-            self.client.pause_reading_for_upstream()
-
-    def _send_held(self, conn: UpstreamConnection) -> None:
-        """Write the pieces `conn` does not have; keep them for a retry while the body is small."""
-        pieces = self._held[self._sent :]
-        if not pieces:
-            return
-        data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-        self.attempts[-1].bytes_sent += len(data)
-        if self._keep and self._held_size > self.route.replay_limit:
-            self._keep = False
-        if self._keep:
-            self._sent = len(self._held)
-        else:
-            self._held.clear()
-            self._held_size = 0
-            self._sent = 0
-        self._unsent = 0
-        conn.write(data)
-        if conn.flow is not None and not conn.flow.write_paused:
-            self.client.resume_reading_for_upstream()
+    def take_early_body(self) -> list[bytes]:
+        """The body received before the content handler started."""
+        early, self._early = self._early, []
+        return early
 
     def _body_too_large(self) -> None:
         """A chunked body passed client_max_body_size (a Content-Length was checked at once)."""
+        self._early.clear()
         if not self._started:
-            self._held.clear()
             return
-        self._drop_connection(failed=False)
+        if self.content is not None:
+            self.content.body_too_large()
         if self._responding:
-            self._abort()
+            self.abort_response()
         else:
-            self.respond_error(413, close=True)
+            self.finalize(413)
 
     def client_full(self) -> None:
-        """The client's transport holds too much: stop reading the upstream."""
-        if self._conn is not None:
-            self._conn.pause_reading()
+        if self.content is not None:
+            self.content.client_full()
 
     def client_drained(self) -> None:
-        if self._conn is not None:
-            self._conn.resume_reading(self.route.read_timeout)
+        if self.content is not None:
+            self.content.client_drained()
 
     def client_lost(self) -> None:
-        """The client connection is gone: whatever is under way with the upstream is dropped."""
-        self._client_closed = True
-        if self._connecting is not None:
-            self._connecting.cancel()
-            self._connecting = None
-        self._drop_connection(failed=False)
+        """The client connection is gone: whatever is under way is dropped."""
+        if self.content is not None:
+            self.content.client_lost()
         if not self._finished and self._started:
             if not self._responding:
                 self.status = _CLOSED_BY_CLIENT
             self._finish()
 
     def request_broken(self) -> None:
-        """The client's request turned out malformed (a bad chunk): the upstream gets nothing more."""
+        """The client's request turned out malformed (a bad chunk): nothing more goes upstream."""
         self._body_done = True
-        self._drop_connection(failed=False)
+        if self.content is not None:
+            self.content.request_broken()
         if self._started and not self._finished:
             if self._responding:
-                self._abort()
+                self.abort_response()
             else:
-                self.respond_error(400, close=True)
+                self.finalize(400, close=True)
         self._finished = True
 
-    # -- choosing a peer and connecting
+    # -- the response
 
-    def _attempt(self, peer: Peer | None = None) -> None:
-        route = self.route
-        if peer is None:
-            if self._tries_left <= 0:
-                self._fail()
-                return
-            peer = route.balancer.pick(time.time(), self._tried)
-            if peer is None:
-                if not self.attempts:
-                    self.attempts.append(Attempt(route.upstream_name, time.monotonic()))
-                    self._log_upstream_error("no live upstreams while connecting to upstream")
-                self._fail()
-                return
-            self._tries_left -= 1
-            self._tried = self._tried | {peer}
-            route.balancer.connected(peer)
-            self._peer = peer
-        self.attempts.append(Attempt(peer.name, time.monotonic()))
-        key = route.pool_key(peer, self)
-        conn = route.pool.take(key)
-        if conn is not None:
-            self.attempts[-1].connect_time = 0.0
-            self._use(conn)
-            return
-        self._connecting = asyncio.get_running_loop().create_task(self._connect(peer, key))
-
-    async def _connect(self, peer: Peer, key: object) -> None:
-        route = self.route
-        try:
-            conn = await asyncio.wait_for(route.open(peer, key), route.connect_timeout)
-        except TimeoutError:
-            self._connecting = None
-            self._connect_failed(Failure.TIMEOUT, f"{TIMED_OUT} while connecting to upstream")
-            return
-        except (ssl.SSLError, ssl.CertificateError) as error:
-            self._connecting = None
-            self._connect_failed(
-                Failure.ERROR, f"SSL_do_handshake() failed ({error}) while SSL handshaking to upstream"
-            )
-            return
-        except OSError as error:
-            self._connecting = None
-            cause = f"{error.errno}: {error.strerror}" if error.errno is not None else str(error)
-            self._connect_failed(Failure.ERROR, f"connect() failed ({cause}) while connecting to upstream")
-            return
-        self._connecting = None
-        if self._finished:
-            conn.close()
-            return
-        attempt = self.attempts[-1]
-        attempt.connect_time = time.monotonic() - attempt.started
-        self._use(conn)
-
-    def _connect_failed(self, failure: Failure, text: str) -> None:
-        if self._finished:
-            return
-        self._log_upstream_error(text)
-        self.attempts[-1].connect_time = None
-        self._failed(failure, written=False)
-
-    def _log_upstream_error(self, text: str) -> None:
-        """nginx's error log line for an upstream that failed this request, with nginx's context."""
-        client, request, route = self.client, self.request, self.route
-        peer = self._peer.name if self._peer is not None else route.upstream_name
-        uri = self._uri.decode("latin-1")
-        line = (
-            f"*{client.number} {text}, client: {client.remote_addr}, server: {self.server_name},"
-            f' request: "{request_line(self)}", upstream: "{route.upstream_scheme}://{peer}{uri}"'
-        )
-        if request.host_header is not None:
-            line += f', host: "{request.host_header.decode("latin-1")}"'
-        route.error_log(ErrorLevel.ERROR, line)
-
-    def _use(self, conn: UpstreamConnection) -> None:
-        self._conn = conn
-        request = self.request
-        conn.bind(self, skip_body=request.method == b"HEAD")
-        length = self._held_size if self._collect else (request.content_length or 0)
-        head = self.route.head.build(self, self._uri, self._framing, length)  # type: ignore[union-attr]
-        self._request_written = True
-        self._sent = 0
-        self._unsent = self._held_size
-        self.attempts[-1].bytes_sent += len(head)
-        conn.write(head)
-        if self._held:
-            self._send_held(conn)
-        if self._body_done and self._conn is conn:
-            conn.expect_response(self.route.read_timeout)
-
-    # -- the upstream side
-
-    def upstream_full(self) -> None:
-        """The upstream connection holds too much of the request: stop reading the client."""
-        self.client.pause_reading_for_upstream()
-
-    def upstream_drained(self) -> None:
-        self.client.resume_reading_for_upstream()
-
-    def upstream_head(
-        self,
-        conn: UpstreamConnection,
-        status: int,
-        reason: bytes,
-        headers: list[tuple[bytes, bytes]],
-        framing: Framing,
-    ) -> None:
-        if conn is not self._conn:
-            return
-        attempt = self.attempts[-1]
-        attempt.status = status
-        attempt.header_time = time.monotonic() - attempt.started
-        route = self.route
-        condition = _HTTP_FAILURES.get(status)
-        if condition is not None and condition in route.next_upstream and self._can_retry():
-            self._drop_connection(failed=status not in _NOT_A_FAILURE)
-            self._attempt()
-            return
-        assert self._peer is not None
-        route.balancer.succeeded(self._peer, time.time())
-        self.response_headers = headers
-        self._write_head(status, reason, headers, framing)
-        if status == 101:
-            self._start_tunnel()
-
-    def upstream_body(self, data: bytes) -> None:
-        attempt = self.attempts[-1]
-        attempt.bytes_received += len(data)
-        attempt.response_length += len(data)
-        self.body_bytes_sent += len(data)
-        if self._rechunk:
-            self._out.append(b"%x\r\n%b\r\n" % (len(data), data))
-        else:
-            self._out.append(data)
-
-    def upstream_done(self, conn: UpstreamConnection, *, reusable: bool) -> None:
-        if conn is not self._conn:
-            return
-        attempt = self.attempts[-1]
-        attempt.response_time = time.monotonic() - attempt.started
-        if self._rechunk:
-            self._out.append(_CHUNK_END)
-        self._complete = True
-        self._conn = None
-        conn.release()
-        if reusable and self._body_done:
-            conn.remember_tls()
-            self.route.pool.put(conn, self.route.keep_policy)
-        else:
-            conn.close()
-        self._release_peer()
-        if not self._body_done:
-            # answered before the client finished sending: the rest of its body is not read
-            self.client.keep_alive = False
-
-    def upstream_failed(self, conn: UpstreamConnection, failure: Failure, text: str) -> None:
-        """The upstream connection failed this request; `text` is what nginx's error log says of it."""
-        if conn is not self._conn:
-            return
-        if self._tunnel:
-            self._close_tunnel()
-            return
-        if self._responding:
-            # the response was cut short: the client cannot be told otherwise
-            self._drop_connection(failed=False)
-            self._abort()
-            return
-        if conn.reused and failure is Failure.ERROR and self._can_resend():
-            peer = self._peer
-            self._conn = None
-            conn.close()
-            self.attempts.pop()
-            self._attempt(peer)
-            return
-        self._log_upstream_error(text)
-        self.attempts[-1].response_time = time.monotonic() - self.attempts[-1].started
-        self._failed(failure, written=True)
-
-    def _failed(self, failure: Failure, *, written: bool) -> None:
-        self._failure = failure
-        self._drop_connection(failed=True)
-        if failure.value in self.route.next_upstream and self._can_retry(written=written):
-            self._attempt()
-        else:
-            self._fail()
-
-    def _can_resend(self) -> bool:
-        """Whether the request can be written again: its body is all kept, and it is idempotent unless
-        `non_idempotent` allows more."""
-        if not self._keep or self._finished:
-            return False
-        return self.request.idempotent or "non_idempotent" in self.route.next_upstream
-
-    def _can_retry(self, *, written: bool = True) -> bool:
-        if self._tries_left <= 0 or self._finished or not self._keep:
-            return False
-        if self._deadline and time.monotonic() > self._deadline:
-            return False
-        return not written or self._can_resend()
-
-    def _fail(self) -> None:
-        """No upstream answered: 504 after a timeout, else 502."""
-        self.respond_error(504 if self._failure is Failure.TIMEOUT else 502)
-
-    def _drop_connection(self, *, failed: bool) -> None:
-        conn = self._conn
-        if conn is not None:
-            self._conn = None
-            conn.close()
-        if failed and self._peer is not None:
-            self.route.balancer.failed(self._peer, time.time())
-        self._release_peer()
-
-    def _release_peer(self) -> None:
-        if self._peer is not None:
-            self.route.balancer.released(self._peer)
-            self._peer = None
-        self._request_written = False
-
-    # -- the response to the client
-
-    def _write_head(
-        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]], framing: Framing
-    ) -> None:
+    def send_head(self, head: ResponseHead) -> None:
+        """Run the location's filters over `head` and queue it, with nginx's framing."""
+        for head_filter in self.route.filters:
+            body_filter = head_filter(self, head)
+            if body_filter is not None:
+                self._body_filters.append(body_filter)
         request = self.request
         client = self.client
-        keep_alive = request.keep_alive and client.may_keep_alive(self.route) and not self.upgraded_client
-        out = [b"HTTP/1.1 %d %b\r\n" % (status, reason), client.server_date()]
-        upgrade = status == 101
-        for name, value in headers:
-            lower = name.lower()
-            if lower in _HIDDEN or (lower == _UPGRADE and not upgrade):
-                continue
-            out += (name, b": ", value, b"\r\n")
-        if framing is Framing.CHUNKED or framing is Framing.CLOSE:
-            if request.version == "1.1":
-                self._rechunk = True
-                out.append(b"Transfer-Encoding: chunked\r\n")
-            else:
-                keep_alive = False
-        if upgrade:
-            out.append(b"Connection: upgrade\r\n\r\n")
-        elif keep_alive:
-            out += (b"Connection: keep-alive\r\n", self.route.keepalive_header, b"\r\n")
-        else:
-            out.append(b"Connection: close\r\n\r\n")
-        self.status = status
-        self._responding = True
-        self.client.keep_alive = keep_alive
-        self._out.append(b"".join(out))
-
-    def flush(self) -> None:
-        """Write what the last upstream read gave, at once; finish when the response is whole."""
-        if self._out:
-            data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
-            self._out.clear()
-            self.bytes_sent += len(data)
-            self.client.write(data)
-        if self._complete and not self._finished:
-            self._finish()
-
-    def respond_error(self, status: int, *, close: bool = False) -> None:
-        """nginx's page for `status`, then the next request (or the connection closed)."""
-        if self._finished:
-            return
-        self._drop_connection(failed=False)
-        request = self.request
+        status = head.status
         keep_alive = (
-            request.keep_alive
-            and not close
-            and status not in CLOSING
-            and self._body_done
+            self.keepalive
+            and request.keep_alive
+            and client.may_keep_alive(self.route)
             and not self.upgraded_client
-            and self.client.may_keep_alive(self.route)
         )
-        head_only = request.method == b"HEAD"
-        data = error_response(status, self.client.server_date(), keep_alive=keep_alive, head_only=head_only)
-        self.status = wire_status(status)
-        self.body_bytes_sent = 0 if head_only else page_length(status)
-        self.bytes_sent += len(data)
-        self.client.keep_alive = keep_alive
+        self._header_only = request.method == b"HEAD" or not head.has_body
+        if status == 204:
+            head.content_type = None
+            head.content_length = -1
+            head.last_modified = None
+        if status == 101:
+            connection = b"Connection: upgrade\r\n"
+        elif not self._header_only and head.content_length < 0 and request.version != "1.1":
+            keep_alive = False
+        if status != 101:
+            if keep_alive:
+                connection = b"Connection: keep-alive\r\n" + self.route.keepalive_header
+            else:
+                connection = b"Connection: close\r\n"
+        self._chunked = not self._header_only and head.content_length < 0 and request.version == "1.1"
+        framing = Framing(connection, chunked=self._chunked, redirect_base=self._redirect_base())
+        data = render(head, client.server_date(), framing)
+        self.head = head
+        self.status = status
+        self._head_size = len(data)
         self._responding = True
-        self.client.write(data)
+        client.keep_alive = keep_alive
+        self._out.append(data)
+
+    def _redirect_base(self) -> bytes | None:
+        """`http://host[:port]` for a relative `Location` (absolute_redirect), None to leave it as is."""
+        route = self.route
+        if not route.absolute_redirect:
+            return None
+        client = self.client
+        host = route.server_name if route.server_name_in_redirect else self.request.host or client.server_addr
+        port = client.server_port
+        default = 443 if client.ssl_object is not None else 80
+        scheme = b"https://" if client.ssl_object is not None else b"http://"
+        if not route.port_in_redirect or port == default:
+            return scheme + host.encode("latin-1")
+        return scheme + host.encode("latin-1") + b":%d" % port
+
+    def send_body(self, data: bytes) -> None:
+        if self._header_only:
+            return
+        for body_filter in self._body_filters:
+            data = body_filter.data(data)
+        if not data:
+            return
+        if self._chunked:
+            data = b"%x\r\n%b\r\n" % (len(data), data)
+        self._out.append(data)
+
+    def send_end(self) -> None:
+        """The body is whole: what the filters still hold, the last chunk, and the request's end."""
+        if not self._header_only:
+            tail = b""
+            for body_filter in self._body_filters:
+                tail = body_filter.data(tail) + body_filter.end() if tail else body_filter.end()
+            if tail:
+                self._out.append(b"%x\r\n%b\r\n" % (len(tail), tail) if self._chunked else tail)
+            if self._chunked:
+                self._out.append(_CHUNK_END)
+        self.flush()
         self._finish()
 
-    def _abort(self) -> None:
+    def send_raw(self, data: bytes) -> None:
+        """Bytes of an upgraded connection, after what is queued."""
+        self._out.append(data)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write what is queued, at once."""
+        out = self._out
+        if out:
+            data = out[0] if len(out) == 1 else b"".join(out)
+            out.clear()
+            self.bytes_sent += len(data)
+            self.client.write(data)
+
+    def respond(self, head: ResponseHead, body: bytes) -> None:
+        """A whole response made here (`return 200 text`, a file that fits in memory...)."""
+        head.content_length = len(body)
+        self.send_head(head)
+        if body:
+            self.send_body(body)
+        self.send_end()
+
+    def finalize(self, status: int, head: ResponseHead | None = None, *, close: bool = False) -> None:
+        """ngx_http_finalize_request with a status: nginx's special response for it (its page, or the
+        `error_page` configured), or the connection closed without one (444, 408, 499)."""
+        if self._finished:
+            return
+        if self._responding:
+            self.abort_response()
+            return
+        if status in NO_RESPONSE:
+            self.status = status
+            self.client.keep_alive = False
+            self.client.close_without_answer()
+            self._finish()
+            return
+        if close:
+            self.keepalive = False
+        if not self.error_page and self.route.error_pages and self.uri_changes != 0:
+            if not self.route.recursive_error_pages:
+                self.error_page = True
+            configured = self.route.error_pages.get(status)
+            if configured is not None:
+                self._error_page(configured, status)
+                return
+        self._special_response(status, head or ResponseHead(status))
+
+    def _error_page(self, configured: ErrorPage, status: int) -> None:
+        """ngx_http_send_error_page."""
+        if configured.overwrite >= 0:
+            status = configured.overwrite
+        target = configured.target.evaluate(self)
+        if target.startswith("/"):
+            uri, mark, args = target.partition("?")
+            if self.request.method != b"HEAD":
+                self.request.method = b"GET"
+            self._drop_content()
+            self.status = status
+            self.internal_redirect(uri, args if mark else None)
+            return
+        if target.startswith("@"):
+            self._drop_content()
+            self.status = status
+            self.named_location(target)
+            return
+        if status not in (301, 302, 303, 307, 308):
+            status = 302
+        head = ResponseHead(status)
+        head.set_location(target.encode("latin-1"))
+        self._special_response(status, head)
+
+    def _drop_content(self) -> None:
+        content = self.content
+        if content is not None and not content.closed:
+            content.client_lost()
+        self.content = None
+
+    def _special_response(self, status: int, head: ResponseHead) -> None:
+        """ngx_http_special_response_handler and ngx_http_send_special_response."""
+        self._drop_content()
+        if status in CLOSING or not self._body_done:
+            self.keepalive = False
+        body = page(status) or b""
+        head.status = wire_status(status)
+        if body:
+            head.content_type = b"text/html"
+            if self.route.msie_padding and status >= 400 and _msie_or_chrome(self.request):
+                body += MSIE_PADDING
+        else:
+            head.content_type = None
+        self.status = head.status
+        self.respond(head, body)
+
+    def abort_response(self) -> None:
         """The response cannot be completed: the client connection is closed after what was written."""
         self.client.keep_alive = False
         self.flush()
@@ -615,69 +558,61 @@ class Exchange:
         if self._finished:
             return
         self._finished = True
-        if self._connecting is not None:
-            self._connecting.cancel()
-            self._connecting = None
+        content = self.content
+        if content is not None and not content.closed:
+            content.client_lost()
+        self._early.clear()
+        self.body_bytes_sent = max(0, self.bytes_sent - self._head_size)
         self.route.log(self)
         self.client.exchange_finished(self)
 
+    def log_error(self, level: ErrorLevel, text: str) -> None:
+        """An error log line about this request, with nginx's `*N` connection number."""
+        self.route.error_log(level, f"*{self.client.number} {text}")
+
+    # -- what the variables ask
+
     def sent_headers(self) -> list[tuple[bytes, bytes]]:
         """The response headers as the client got them, for `$sent_http_NAME`."""
-        return [
-            (b"Server", b"hapair"),
-            (b"Connection", b"keep-alive" if self.client.keep_alive else b"close"),
-            *((name, value) for name, value in self.response_headers if name.lower() not in _HIDDEN),
-            *([(b"Transfer-Encoding", b"chunked")] if self._rechunk else []),
-        ]
+        head = self.head
+        out = [(b"Server", b"hapair"), (b"Connection", b"keep-alive" if self.client.keep_alive else b"close")]
+        if head is None:
+            return out
+        if head.content_type:
+            out.append((b"Content-Type", head.content_type))
+        if head.content_length >= 0:
+            out.append((b"Content-Length", b"%d" % head.content_length))
+        out += head.headers
+        if self._chunked:
+            out.append((b"Transfer-Encoding", b"chunked"))
+        return out
 
     def request_id(self) -> str:
         return os.urandom(16).hex()
 
-    # -- an upgraded connection (101 Switching Protocols): bytes relayed both ways
+    def request_time(self) -> float:
+        return max(0.0, time.time() - self.request.started)
 
-    def _start_tunnel(self) -> None:
-        self._tunnel = True
-        self.client.start_tunnel(self)
-        conn = self._conn
-        if conn is not None and self._early:
-            conn.write(b"".join(self._early))
-        self._early.clear()
+    # -- an upgraded connection
 
     def tunnel_from_client(self, data: bytes) -> None:
-        conn = self._conn
-        if self._tunnel and conn is not None:
-            conn.write(data)
-        else:
+        content = self.content
+        if content is None or not content.tunnel_from_client(data):
             self._early.append(data)  # sent after the request, or dropped if the upgrade is refused
 
-    def tunnel_to_client(self, data: bytes) -> None:
-        self.body_bytes_sent += len(data)
-        self.bytes_sent += len(data)
-        self.attempts[-1].bytes_received += len(data)
-        self.client.write(data)
-
     def tunnel_eof(self, *, from_client: bool) -> None:
-        """One side finished sending: the other is told (half-close), and both closed once both are."""
-        side = 0 if from_client else 1
-        self._tunnel_eof[side] = True
-        if all(self._tunnel_eof):
-            self._close_tunnel()
-            return
-        if from_client:
-            conn = self._conn
-            if conn is not None and conn.transport is not None and conn.transport.can_write_eof():
-                conn.transport.write_eof()
-            else:
-                self._close_tunnel()
-        else:
-            self.flush()
-            self.client.write_eof_or_close()
+        if self.content is not None:
+            self.content.tunnel_eof(from_client=from_client)
 
-    def tunnel_closed(self) -> None:
-        self._close_tunnel()
-
-    def _close_tunnel(self) -> None:
+    def end_tunnel(self) -> None:
         self.flush()
-        self._drop_connection(failed=False)
         self.client.keep_alive = False
         self._finish()
+
+
+def _msie_or_chrome(request: Request) -> bool:
+    agents = request.header_values("user_agent")
+    if not agents:
+        return False
+    agent = agents[0]
+    return b"MSIE " in agent or b"Chrome/" in agent

@@ -37,6 +37,7 @@ from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
 from .pool import ConnectionPool, KeepPolicy, PoolKey
+from .proxying import proxy as proxy_content
 from .request import Request
 from .routing import LocationTree, ServerNames
 from .tls import UpstreamContext, server_context, upstream_context, with_sni
@@ -70,8 +71,23 @@ def proxy_host(target: ProxyPass) -> tuple[str, str]:
     return f"{host}:{port}", port
 
 
+class ErrorPage:
+    """An `error_page` target: a URI, a named location or a URL, and the status it answers with
+    (`overwrite`; -1: the status of the response it leads to)."""
+
+    __slots__ = ("overwrite", "target")
+
+    def __init__(self, target: CompiledTemplate, overwrite: int) -> None:
+        self.target = target
+        self.overwrite = overwrite
+
+
+Step = Callable[["Exchange"], int]
+
+
 class Route:
-    """A location (or a server without one matching), ready to serve requests."""
+    """A location (or a server without one matching), ready to serve requests: its settings, and the
+    steps a request goes through there (`steps`, the last one its content handler)."""
 
     __slots__ = (
         "_contexts",
@@ -80,14 +96,20 @@ class Route:
         "_name",
         "_replacement",
         "_tls",
+        "absolute_redirect",
         "balancer",
+        "body_buffer_size",
+        "body_temp_path",
         "client_body_timeout",
         "client_header_timeout",
         "client_send_timeout",
         "connect_timeout",
         "error_log",
+        "error_pages",
+        "filters",
         "head",
         "high_water",
+        "internal",
         "keep_policy",
         "keepalive_header",
         "keepalive_requests",
@@ -95,15 +117,23 @@ class Route:
         "location",
         "logs",
         "max_body",
+        "msie_padding",
         "next_upstream",
         "next_upstream_timeout",
         "pool",
+        "port_in_redirect",
         "proxy_host",
         "proxy_port",
         "read_timeout",
+        "recursive_error_pages",
         "replay_limit",
+        "request_buffering",
+        "rewrite",
         "send_timeout",
         "server_name",
+        "server_name_in_redirect",
+        "slash_redirect",
+        "steps",
         "tries",
         "upstream_name",
         "upstream_scheme",
@@ -131,12 +161,25 @@ class Route:
         self.keepalive_requests = limits.keepalive_requests if requests is None else requests
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
+        self.request_buffering = proxy.request_buffering
+        self.body_buffer_size = settings.client_body_buffer_size
+        self.body_temp_path = settings.client_body_temp_path
         self.connect_timeout = proxy.connect_timeout / 1000
         self.read_timeout = proxy.read_timeout / 1000
         self.send_timeout = proxy.send_timeout / 1000
         self.next_upstream = proxy.next_upstream
         self.next_upstream_timeout = proxy.next_upstream_timeout / 1000
         self.pool = service.pool
+        self.rewrite: Any = None
+        self.filters: tuple[Any, ...] = ()
+        self.error_pages: dict[int, ErrorPage] | None = None
+        self.recursive_error_pages = False
+        self.internal = False
+        self.msie_padding = True
+        self.absolute_redirect = True
+        self.port_in_redirect = True
+        self.server_name_in_redirect = False
+        self.slash_redirect: str | None = None
         self.head: RequestHead | None = None
         self.proxy_host, self.proxy_port = "", ""
         self._replacement: str | None = None
@@ -147,8 +190,10 @@ class Route:
         self.upstream_name = ""
         self.upstream_scheme = ""
         self.tries = 0
+        self.steps: tuple[Step, ...] = (_not_found,)
         if target is None:
             return
+        self.steps = (proxy_content,)
         self.proxy_host, self.proxy_port = proxy_host(target)
         self.head = RequestHead(proxy, self.proxy_host)
         self._replacement = target.uri
@@ -158,29 +203,36 @@ class Route:
         self.keep_policy = KeepPolicy.of(target.upstream, limits)
         tries = self.balancer.tries
         self.tries = min(tries, proxy.next_upstream_tries) if proxy.next_upstream_tries else tries
+        if location is not None and location.path.endswith("/") and location.match in _AUTO_REDIRECTED:
+            self.slash_redirect = location.path
         if target.scheme == "https":
             self._tls = proxy.tls
             if proxy.tls.server_name or proxy.tls.verify:
                 self._name = CompiledTemplate(proxy.tls.name)
 
-    def upstream_uri(self, request: Request, match: object) -> bytes:
-        """The URI of the request line sent upstream."""
-        target = request.target
-        if self._replacement is None:
+    def upstream_uri(self, ex: Exchange) -> bytes:
+        """The URI of the request line sent upstream (ngx_http_proxy_create_key's rules)."""
+        request = ex.request
+        if self._replacement is None and ex.valid_unparsed_uri:
             raw = request.raw_target
             if raw.startswith(b"/"):
                 return raw
+            target = request.target
             uri = target.path if target.query is None else f"{target.path}?{target.query}"
             return uri.encode("latin-1")
         location = self.location
-        assert location is not None
-        matched = len(location.path) if location.match is not LocationMatch.NAMED else 0
-        return replace_prefix(target.uri, matched, self._replacement, target.query).encode("latin-1")
+        matched = 0
+        replacement = ""
+        if ex.valid_location and self._replacement is not None:
+            replacement = self._replacement
+            if location is not None and location.match is not LocationMatch.NAMED:
+                matched = len(location.path)
+        return replace_prefix(ex.uri, matched, replacement, ex.args).encode("latin-1")
 
     def body_framing(self, request: Request) -> BodyFraming:
         if not request.has_body:
             return BodyFraming.NONE
-        if request.chunked and self.head is not None and self.head.http11:
+        if request.chunked and self.head is not None and self.head.http11 and not self.request_buffering:
             return BodyFraming.CHUNKED
         return BodyFraming.LENGTH
 
@@ -205,6 +257,14 @@ class Route:
     def log(self, exchange: Exchange) -> None:
         for entry in self.logs:
             entry.write(exchange)
+
+
+_AUTO_REDIRECTED = (LocationMatch.PREFIX, LocationMatch.PREFIX_NO_REGEX)
+
+
+def _not_found(ex: Exchange) -> int:
+    """A location without a content handler: 404 (hapair serves no files yet)."""
+    return 404
 
 
 def _seconds(configured_ms: int | None, default_s: float) -> float:
@@ -233,15 +293,30 @@ async def _open(
 
 
 class ServerRoutes:
-    """A server's locations, and its answer when none matches."""
+    """A server's locations, its named locations, its rewrite directives, and its answer when no
+    location matches."""
 
-    __slots__ = ("fallback", "tree")
+    __slots__ = ("_single", "fallback", "named", "rewrite", "tree")
 
     def __init__(self, service: Service, server: Server) -> None:
-        self.tree = LocationTree(
-            server.locations, lambda location: Route(service, server, location.settings, location)
-        )
+        def route_of(location: Location) -> Route:
+            return Route(service, server, location.settings, location)
+
+        self.tree = LocationTree(server.locations, route_of)
+        self.named = {
+            location.path: route_of(location)
+            for location in server.locations
+            if location.match is LocationMatch.NAMED
+        }
         self.fallback = Route(service, server, server.settings, None)
+        self.rewrite: Any = None
+
+    def find(self, uri: str) -> tuple[Route, Any]:
+        """The location of `uri` and its regular expression's match (None: a prefix or exact one)."""
+        found = self.tree.find(uri)
+        if found is None:
+            return self.fallback, None
+        return found.value, found.match
 
 
 class ListenerRoutes:
@@ -254,13 +329,10 @@ class ListenerRoutes:
         self.names = ServerNames(listener.servers, listener.default_server)
         self.default = service.server_routes(listener.default_server)
 
-    def route(self, request: Request) -> tuple[Route, Any]:
-        server = self.names.find(request.host)
-        routes = self._service.server_routes(server)
-        found = routes.tree.find(request.target.uri)
-        if found is None:
-            return routes.fallback, None
-        return found.value, found.match
+    def route(self, request: Request) -> tuple[ServerRoutes, Route, Any]:
+        routes = self._service.server_routes(self.names.find(request.host))
+        route, match = routes.find(request.target.uri)
+        return routes, route, match
 
 
 class Service:
@@ -294,7 +366,9 @@ class Service:
         fallback = routes.default.fallback
         if not fallback.logs:
             return
-        exchange = Exchange(client, Request.unparsed(time.time()), fallback, None, pipelined=False)
+        exchange = Exchange(
+            client, Request.unparsed(time.time()), routes.default, fallback, None, pipelined=False
+        )
         exchange.status = status
         exchange.bytes_sent = sent
         fallback.log(exchange)

@@ -1,9 +1,9 @@
 """One connection to an upstream peer: an asyncio.Protocol that is its response parser's callback target.
 
-A connection serves one exchange at a time (`bind`), then goes back to its pool when the response was
-read whole and both sides keep the connection. The parsed response goes to the exchange as it comes:
-the head (`upstream_head`), body pieces (`upstream_body`), the end (`upstream_done`), or a failure
-(`upstream_failed`); after each read the exchange writes what it gathered to the client at once
+A connection serves one request at a time (`bind`), then goes back to its pool when the response was
+read whole and both sides keep the connection. The parsed response goes to the request's `Proxying` as
+it comes: the head (`upstream_head`), body pieces (`upstream_body`), the end (`upstream_done`), or a
+failure (`upstream_failed`); after each read what was gathered is written to the client at once
 (`flush`). After a `101 Switching Protocols` the connection is a raw relay (`tunnel`).
 """
 
@@ -23,8 +23,8 @@ from .flow import FlowControl
 from .timers import IdleTimer
 
 if TYPE_CHECKING:
-    from .exchange import Exchange
     from .pool import ConnectionPool, PoolKey
+    from .proxying import Proxying
 
 
 class Failure(Enum):
@@ -66,11 +66,11 @@ class UpstreamConnection(asyncio.Protocol):
         "_send_timer",
         "_skip_body",
         "closed",
-        "exchange",
         "flow",
         "key",
         "peer",
         "pool",
+        "proxying",
         "requests",
         "reused",
         "transport",
@@ -86,7 +86,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.pool = pool
         self.transport: asyncio.Transport | None = None
         self.flow: FlowControl | None = None
-        self.exchange: Exchange | None = None
+        self.proxying: Proxying | None = None
         self.closed = False
         self.reused = False
         self.tunnel = False
@@ -117,9 +117,9 @@ class UpstreamConnection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.set_write_buffer_limits(high=high_water)
 
-    def bind(self, exchange: Exchange, *, skip_body: bool) -> None:
-        """Serve `exchange`, whose request is about to be written."""
-        self.exchange = exchange
+    def bind(self, proxying: Proxying, *, skip_body: bool) -> None:
+        """Serve `proxying`, whose request is about to be written."""
+        self.proxying = proxying
         self.requests += 1
         self._reset_response()
         self._skip_body = skip_body
@@ -134,8 +134,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.transport.write(data)
 
     def release(self) -> None:
-        """The exchange is over with this connection."""
-        self.exchange = None
+        """The proxying is over with this connection."""
+        self.proxying = None
         self._read_timer.stop()
         self._send_timer.stop()
 
@@ -146,14 +146,14 @@ class UpstreamConnection(asyncio.Protocol):
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
-        exchange = self.exchange
-        if exchange is None:
+        proxying = self.proxying
+        if proxying is None:
             # an idle connection that speaks: it cannot be reused
             self.close()
             return
         self._read_timer.touch()
         if self.tunnel:
-            exchange.tunnel_to_client(data)
+            proxying.tunnel_to_client(data)
             return
         try:
             self._parser.feed_data(data)
@@ -161,12 +161,12 @@ class UpstreamConnection(asyncio.Protocol):
             self._switch_to_tunnel(data[exc.args[0] :])
         except httptools.HttpParserError:
             self._malformed()
-        exchange.flush()
+        proxying.flush()
 
     def eof_received(self) -> bool | None:
-        exchange = self.exchange
-        if exchange is not None and self.tunnel:
-            exchange.tunnel_eof(from_client=False)
+        proxying = self.proxying
+        if proxying is not None and self.tunnel:
+            proxying.tunnel_eof(from_client=False)
             return True
         return None
 
@@ -175,35 +175,35 @@ class UpstreamConnection(asyncio.Protocol):
         self._read_timer.cancel()
         self._send_timer.cancel()
         self.pool.forget(self)
-        exchange = self.exchange
-        if exchange is None:
+        proxying = self.proxying
+        if proxying is None:
             return
         if self.tunnel:
-            exchange.tunnel_closed()
+            proxying.tunnel_closed()
         elif self._head_done and not self._done and not self._has_length and not self._chunked:
             self._done = True
-            exchange.upstream_done(self, reusable=False)
-            exchange.flush()
+            proxying.upstream_done(self, reusable=False)
+            proxying.flush()
         elif not self._done:
             if isinstance(exc, OSError) and exc.errno is not None:
                 cause = f"recv() failed ({exc.errno}: {exc.strerror})"
             else:
                 cause = "upstream prematurely closed connection"
-            exchange.upstream_failed(self, Failure.ERROR, f"{cause} while {self._reading()}")
+            proxying.upstream_failed(self, Failure.ERROR, f"{cause} while {self._reading()}")
 
     def pause_writing(self) -> None:
         assert self.flow is not None
         self.flow.write_paused = True
-        if self.exchange is not None:
-            self._send_timer.start(self.exchange.send_timeout)
-            self.exchange.upstream_full()
+        if self.proxying is not None:
+            self._send_timer.start(self.proxying.send_timeout)
+            self.proxying.upstream_full()
 
     def resume_writing(self) -> None:
         assert self.flow is not None
         self.flow.write_paused = False
         self._send_timer.stop()
-        if self.exchange is not None:
-            self.exchange.upstream_drained()
+        if self.proxying is not None:
+            self.proxying.upstream_drained()
 
     def pause_reading(self) -> None:
         """The client cannot take more: no read timeout while we do not read (nginx's neither)."""
@@ -222,30 +222,30 @@ class UpstreamConnection(asyncio.Protocol):
         return "reading upstream" if self._head_done else "reading response header from upstream"
 
     def _read_timed_out(self) -> None:
-        if self.exchange is not None:
-            self.exchange.upstream_failed(self, Failure.TIMEOUT, f"{TIMED_OUT} while {self._reading()}")
+        if self.proxying is not None:
+            self.proxying.upstream_failed(self, Failure.TIMEOUT, f"{TIMED_OUT} while {self._reading()}")
 
     def _send_timed_out(self) -> None:
-        if self.exchange is not None:
-            self.exchange.upstream_failed(
+        if self.proxying is not None:
+            self.proxying.upstream_failed(
                 self, Failure.TIMEOUT, f"{TIMED_OUT} while sending request to upstream"
             )
 
     def _malformed(self) -> None:
-        exchange = self.exchange
-        if exchange is None:
+        proxying = self.proxying
+        if proxying is None:
             return
         if self._head_done:
-            exchange.upstream_failed(
+            proxying.upstream_failed(
                 self, Failure.ERROR, "upstream sent invalid response body while reading upstream"
             )
         else:
             text = "upstream sent invalid header while reading response header from upstream"
-            exchange.upstream_failed(self, Failure.INVALID_HEADER, text)
+            proxying.upstream_failed(self, Failure.INVALID_HEADER, text)
 
     def _switch_to_tunnel(self, rest: bytes) -> None:
-        if rest and self.exchange is not None:
-            self.exchange.tunnel_to_client(rest)
+        if rest and self.proxying is not None:
+            self.proxying.tunnel_to_client(rest)
 
     # -- httptools callbacks
 
@@ -269,17 +269,17 @@ class UpstreamConnection(asyncio.Protocol):
             return
         self._head_done = True
         self.tunnel = status == 101
-        exchange = self.exchange
-        if exchange is None:
+        proxying = self.proxying
+        if proxying is None:
             return
         framing = self._framing(status)
-        exchange.upstream_head(self, status, self._reason, self._headers, framing)
-        if self._skip_body and self.exchange is not None:
+        proxying.upstream_head(self, status, self._reason, self._headers, framing)
+        if self._skip_body and self.proxying is not None:
             # a response to HEAD: llhttp would wait for the body Content-Length announces
             self._done = True
             reusable = self._reusable()
             self._parser = httptools.HttpResponseParser(self)
-            self.exchange.upstream_done(self, reusable=reusable)
+            self.proxying.upstream_done(self, reusable=reusable)
 
     def _framing(self, status: int) -> Framing:
         if self._skip_body or status in (101, 204, 304):
@@ -291,17 +291,17 @@ class UpstreamConnection(asyncio.Protocol):
         return Framing.CLOSE
 
     def on_body(self, body: bytes) -> None:
-        if self.exchange is not None and not self._done:
-            self.exchange.upstream_body(body)
+        if self.proxying is not None and not self._done:
+            self.proxying.upstream_body(body)
 
     def on_message_complete(self) -> None:
         if self._informational:
             self._reset_response()
             return
-        if self._done or self.tunnel or self.exchange is None:
+        if self._done or self.tunnel or self.proxying is None:
             return
         self._done = True
-        self.exchange.upstream_done(self, reusable=self._reusable())
+        self.proxying.upstream_done(self, reusable=self._reusable())
 
     def _reusable(self) -> bool:
         return self._parser.should_keep_alive() and not self.closed and not self.tunnel

@@ -71,7 +71,7 @@ def request_line(ex: Exchange) -> str | None:
 
 
 def _args(ex: Exchange) -> str | None:
-    return ex.request.target.query or None
+    return ex.args or None
 
 
 def _remote_user(ex: Exchange) -> str | None:
@@ -88,7 +88,7 @@ def _remote_user(ex: Exchange) -> str | None:
 
 
 def _argument(ex: Exchange, name: str) -> str | None:
-    query = ex.request.target.query
+    query = ex.args
     if not query:
         return None
     for pair in query.split("&"):
@@ -146,11 +146,11 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "request": request_line,
     "request_method": lambda ex: ex.request.method.decode("latin-1"),
     "request_uri": lambda ex: ex.request.raw_target.decode("latin-1"),
-    "uri": lambda ex: ex.request.target.uri,
-    "document_uri": lambda ex: ex.request.target.uri,
+    "uri": lambda ex: ex.uri,
+    "document_uri": lambda ex: ex.uri,
     "args": _args,
     "query_string": _args,
-    "is_args": lambda ex: "?" if ex.request.target.query else "",
+    "is_args": lambda ex: "?" if ex.args else "",
     "content_length": lambda ex: _header(ex, "content_length"),
     "content_type": lambda ex: _header(ex, "content_type"),
     "remote_user": _remote_user,
@@ -197,8 +197,15 @@ _PREFIXED: tuple[tuple[str, Callable[[Exchange, str], str | None]], ...] = (
 )
 
 
-def _not_found(ex: Exchange) -> str | None:
-    return None
+def _configured(name: str) -> Callable[[Exchange], str | None]:
+    """A variable the configuration makes (`set`, a named group of a regular expression): the request's
+    value, None until it has one."""
+
+    def value(ex: Exchange) -> str | None:
+        variables = ex.variables
+        return None if variables is None else variables.get(name)
+
+    return value
 
 
 def _by_suffix(
@@ -216,7 +223,7 @@ def resolver(name: str) -> Callable[[Exchange], str | None]:
     for prefix, by_name in _PREFIXED:
         if name.startswith(prefix):
             return _by_suffix(by_name, name[len(prefix) :])
-    return _not_found
+    return _configured(name)
 
 
 class CompiledTemplate:

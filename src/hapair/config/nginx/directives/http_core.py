@@ -10,6 +10,8 @@ from dataclasses import replace
 from ..context import Block, Directive, Handler, Reading
 from ..errors import ConfigError
 from ..fields import (
+    CLIENT_BODY_BUFFER_SIZE,
+    CLIENT_BODY_TEMP_PATH,
     CLIENT_BODY_TIMEOUT,
     CLIENT_HEADER_TIMEOUT,
     CLIENT_MAX_BODY_SIZE,
@@ -287,6 +289,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_core_module", "client_max_body_size"): setters.offset(CLIENT_MAX_BODY_SIZE),
     ("ngx_http_core_module", "client_header_timeout"): setters.msec(CLIENT_HEADER_TIMEOUT),
     ("ngx_http_core_module", "client_body_timeout"): setters.msec(CLIENT_BODY_TIMEOUT),
+    ("ngx_http_core_module", "client_body_buffer_size"): setters.size(CLIENT_BODY_BUFFER_SIZE),
+    ("ngx_http_core_module", "client_body_temp_path"): setters.path(CLIENT_BODY_TEMP_PATH),
     ("ngx_http_core_module", "send_timeout"): setters.msec(SEND_TIMEOUT),
     ("ngx_http_core_module", "keepalive_timeout"): keepalive_timeout,
     ("ngx_http_core_module", "keepalive_requests"): setters.number(KEEPALIVE_REQUESTS),

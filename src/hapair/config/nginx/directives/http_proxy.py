@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from ..context import Block, Directive, Handler, Reading
 from ..fields import (
+    PROXY_BUFFERING,
     PROXY_CONNECT_TIMEOUT,
     PROXY_HTTP_VERSION,
     PROXY_NEXT_UPSTREAM,
     PROXY_NEXT_UPSTREAM_TIMEOUT,
     PROXY_NEXT_UPSTREAM_TRIES,
     PROXY_READ_TIMEOUT,
+    PROXY_REQUEST_BUFFERING,
     PROXY_SEND_TIMEOUT,
     PROXY_SET_HEADER,
     PROXY_SSL_CERTIFICATE,
@@ -131,6 +133,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_proxy_module", "proxy_next_upstream_tries"): setters.number(PROXY_NEXT_UPSTREAM_TRIES),
     ("ngx_http_proxy_module", "proxy_next_upstream_timeout"): setters.msec(PROXY_NEXT_UPSTREAM_TIMEOUT),
     ("ngx_http_proxy_module", "proxy_http_version"): setters.choice(PROXY_HTTP_VERSION, ("1.0", "1.1")),
+    ("ngx_http_proxy_module", "proxy_request_buffering"): setters.flag(PROXY_REQUEST_BUFFERING),
+    ("ngx_http_proxy_module", "proxy_buffering"): setters.flag(PROXY_BUFFERING),
     ("ngx_http_proxy_module", "proxy_ssl_certificate"): certificate_path(PROXY_SSL_CERTIFICATE),
     ("ngx_http_proxy_module", "proxy_ssl_certificate_key"): certificate_path(PROXY_SSL_CERTIFICATE_KEY),
     ("ngx_http_proxy_module", "proxy_ssl_protocols"): setters.bitmask(

@@ -107,3 +107,28 @@ def bitmask(slot: Slot[frozenset[str]], values: tuple[str, ...]) -> Handler:
         level.set(slot, frozenset(chosen), here.place if here is not None else directive.place)
 
     return handle
+
+
+def path(slot: Slot[str]) -> Handler:
+    """A directory with up to three levels of subdirectories (ngx_conf_set_path_slot): made absolute from
+    the prefix; the levels are checked as nginx checks them and not kept (hapair's temporary files go in
+    the directory itself)."""
+
+    def handle(block: Block, directive: Directive, reading: Reading) -> None:
+        level = block.level()
+        if level.here(slot) is not None:
+            raise directive.invalid("is duplicate")
+        name = directive.args[0]
+        if name.endswith("/"):
+            name = name[:-1]
+        total = 0
+        for arg in directive.args[1:]:
+            depth = atoi(arg)
+            if not depth:
+                raise directive.invalid("invalid value")
+            total += depth + 1
+        if total > 10 + len(directive.args) - 1:
+            raise directive.invalid("invalid value")
+        level.set(slot, block.main.paths.from_prefix(name), directive.place)
+
+    return handle

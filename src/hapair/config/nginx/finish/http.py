@@ -11,6 +11,8 @@ from ..context import Reading
 from ..errors import ConfigError
 from ..fields import (
     ACCESS_LOGS,
+    CLIENT_BODY_BUFFER_SIZE,
+    CLIENT_BODY_TEMP_PATH,
     CLIENT_BODY_TIMEOUT,
     CLIENT_HEADER_TIMEOUT,
     CLIENT_MAX_BODY_SIZE,
@@ -18,12 +20,14 @@ from ..fields import (
     KEEPALIVE_HEADER,
     KEEPALIVE_REQUESTS,
     KEEPALIVE_TIMEOUT,
+    PROXY_BUFFERING,
     PROXY_CONNECT_TIMEOUT,
     PROXY_HTTP_VERSION,
     PROXY_NEXT_UPSTREAM,
     PROXY_NEXT_UPSTREAM_TIMEOUT,
     PROXY_NEXT_UPSTREAM_TRIES,
     PROXY_READ_TIMEOUT,
+    PROXY_REQUEST_BUFFERING,
     PROXY_SEND_TIMEOUT,
     PROXY_SET_HEADER,
     SEND_TIMEOUT,
@@ -65,6 +69,8 @@ from .upstreams import build_upstream
 
 DEFAULT_ACCESS_LOG = "/var/log/nginx/access.log"  # Debian's --http-log-path
 DEFAULT_CLIENT_MAX_BODY_SIZE = 1024 * 1024
+DEFAULT_CLIENT_BODY_BUFFER_SIZE = 16 * 1024  # two memory pages on x86-64
+DEFAULT_CLIENT_BODY_TEMP_PATH = "/var/lib/nginx/body"  # Debian's --http-client-body-temp-path
 DEFAULT_TIMEOUT = 60_000
 NEXT_UPSTREAM_DEFAULT = frozenset({"error", "timeout"})
 # the headers nginx sends unless proxy_set_header names them (ngx_http_proxy_headers)
@@ -202,6 +208,8 @@ class _Builder:
     def _settings(self, level: Level) -> Settings:
         return Settings(
             client_max_body_size=level.value(CLIENT_MAX_BODY_SIZE, DEFAULT_CLIENT_MAX_BODY_SIZE),
+            client_body_buffer_size=level.value(CLIENT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_BUFFER_SIZE),
+            client_body_temp_path=level.value(CLIENT_BODY_TEMP_PATH, DEFAULT_CLIENT_BODY_TEMP_PATH),
             client_header_timeout=level.value(CLIENT_HEADER_TIMEOUT, None),
             client_body_timeout=level.value(CLIENT_BODY_TIMEOUT, None),
             send_timeout=level.value(SEND_TIMEOUT, None),
@@ -284,6 +292,8 @@ def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompil
         next_upstream_tries=level.value(PROXY_NEXT_UPSTREAM_TRIES, 0),
         next_upstream_timeout=level.value(PROXY_NEXT_UPSTREAM_TIMEOUT, 0),
         http_version=level.value(PROXY_HTTP_VERSION, "1.0"),
+        request_buffering=level.value(PROXY_REQUEST_BUFFERING, True),
+        buffering=level.value(PROXY_BUFFERING, True),
         tls=tls,
     )
 

@@ -45,6 +45,8 @@ class Proxy:
     next_upstream_tries: int  # 0: no limit
     next_upstream_timeout: int  # 0: no limit
     http_version: str  # "1.0" or "1.1"
+    request_buffering: bool  # the request body is read whole before the upstream gets the request
+    buffering: bool  # the response is read from the upstream as fast as it comes, whatever the client takes
     tls: UpstreamTls
 
 
@@ -53,6 +55,8 @@ class Settings:
     """What applies to a request handled at a server or location."""
 
     client_max_body_size: int  # bytes; 0: no limit
+    client_body_buffer_size: int  # bytes of a request body kept in memory; more goes to a temporary file
+    client_body_temp_path: str  # where those files go
     # the client side's timeouts (ms; keepalive_timeout 0: no keep-alive) and keep-alive request count;
     # None where the configuration does not set them: the data plane's defaults (nginx's) apply
     client_header_timeout: int | None  # http or server level only, as nginx allows
