@@ -75,5 +75,11 @@ class Reading(Protocol):
     def parse_block(self, block: Block) -> None:
         """Read a block's directives up to its `}`."""
 
+    def parse_lines(self, line: Callable[[list[str], Place], None]) -> None:
+        """Read a block of lines that are not directives (`types`, `map`) up to its `}`."""
+
+    def include(self, pattern: str, line: Callable[[list[str], Place], None]) -> None:
+        """Read the files `pattern` names as lines of the block being read (`include` in a `map`)."""
+
 
 Handler = Callable[[Block, Directive, Reading], None]

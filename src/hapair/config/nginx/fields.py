@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .model.http import ErrorPage
 from .model.logging import AccessLog, ErrorLog
 from .model.place import Place
 from .model.templates import Template
@@ -53,6 +54,20 @@ KEEPALIVE_TIMEOUT = Slot[int]("keepalive_timeout")
 KEEPALIVE_HEADER = Slot[int]("keepalive_timeout")  # its second parameter: seconds, for Keep-Alive
 KEEPALIVE_REQUESTS = Slot[int]("keepalive_requests")
 CLIENT_BODY_BUFFER_SIZE = Slot[int]("client_body_buffer_size")
+TYPES = Slot[dict[str, str]]("types")
+TYPES_HASH_MAX_SIZE = Slot[int]("types_hash_max_size")
+TYPES_HASH_BUCKET_SIZE = Slot[int]("types_hash_bucket_size")
+DEFAULT_TYPE = Slot[str]("default_type")
+ERROR_PAGES = Slot[tuple[ErrorPage, ...]]("error_page")
+RECURSIVE_ERROR_PAGES = Slot[bool]("recursive_error_pages")
+INTERNAL = Slot[bool]("internal")
+ABSOLUTE_REDIRECT = Slot[bool]("absolute_redirect")
+PORT_IN_REDIRECT = Slot[bool]("port_in_redirect")
+SERVER_NAME_IN_REDIRECT = Slot[bool]("server_name_in_redirect")
+MSIE_PADDING = Slot[bool]("msie_padding")
+SERVER_TOKENS = Slot[str]("server_tokens")
+REWRITE_LOG = Slot[bool]("rewrite_log")
+UNINITIALIZED_VARIABLE_WARN = Slot[bool]("uninitialized_variable_warn")
 CLIENT_BODY_TEMP_PATH = Slot[str]("client_body_temp_path")
 
 PROXY_SET_HEADER = Slot[tuple[HeaderSetting, ...]]("proxy_set_header")

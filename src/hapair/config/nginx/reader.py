@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from .context import Block, Directive, Handler
 from .errors import ConfigError, Message, Severity, os_error_text
@@ -22,6 +22,7 @@ for _known in DIRECTIVES:
     KNOWN[_known.name] = (*KNOWN.get(_known.name, ()), _known)
 
 _GLOB_CHARS = "*?["
+LineHandler = Callable[[list[str], Place], None]
 # nginx nests blocks and includes as deep as its C stack allows; hapair stops at this depth
 MAX_DEPTH = 100
 
@@ -59,6 +60,45 @@ class Parser:
     def parse_block(self, block: Block) -> None:
         """Read a block's directives up to its `}` (ngx_conf_parse without a file name)."""
         self._nested(block, in_block=True)
+
+    def parse_lines(self, line: LineHandler) -> None:
+        """Read a block whose lines are not directives (`types`, `map`...) up to its `}`: each line's
+        words go to `line` (nginx's cf->handler); a `{` in it is an error."""
+        lexer = self._lexer
+        if lexer is None:
+            raise LookupError("no file is being read")
+        while True:
+            end, words = lexer.read()
+            if end is End.BLOCK_DONE:
+                return
+            if end is End.FILE_DONE:
+                raise ConfigError('unexpected end of file, expecting "}"', lexer.here())
+            if end is End.BLOCK_START:
+                raise ConfigError('unexpected "{"', lexer.here())
+            line(words, lexer.here())
+
+    def include(self, pattern: str, line: LineHandler) -> None:
+        """`include` inside a block of lines (`map`, `geo`, `split_clients`): the files' lines go to
+        `line` as the block's own would."""
+        path = self._paths.from_conf_prefix(pattern)
+        paths = sorted(glob.glob(path)) if any(ch in path for ch in _GLOB_CHARS) else [path]
+        for name in paths:
+            origin = self._lexer.here() if self._lexer is not None else None
+            lexer = Lexer(_read_file(name, origin), name)
+            previous, self._lexer = self._lexer, lexer
+            self.files.append(name)
+            try:
+                while True:
+                    end, words = lexer.read()
+                    if end is End.FILE_DONE:
+                        break
+                    if end is End.BLOCK_DONE:
+                        raise ConfigError('unexpected "}"', lexer.here())
+                    if end is End.BLOCK_START:
+                        raise ConfigError('unexpected "{"', lexer.here())
+                    line(words, lexer.here())
+            finally:
+                self._lexer = previous
 
     def _nested(self, block: Block, *, in_block: bool) -> None:
         if self._depth == MAX_DEPTH:

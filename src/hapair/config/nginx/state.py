@@ -11,6 +11,7 @@ from .model.addresses import SocketAddress
 from .model.http import NGX_LISTEN_BACKLOG, HttpConfig, LocationMatch
 from .model.logging import ErrorLog, LogFormat
 from .model.place import Place
+from .model.rewrite import Break, Condition, Return, Rewrite, SetVariable
 from .model.stream import StreamConfig
 from .model.upstream import Balancing, UpstreamServer
 from .paths import Paths
@@ -97,6 +98,19 @@ class ProxyPassState:
 
 
 @dataclass
+class IfState:
+    """An `if` as read: its condition and its block, whose own directives are `location.rewrite`."""
+
+    condition: Condition
+    location: LocationState
+    in_server: bool
+    place: Place
+
+
+RewriteProgram = list[Rewrite | Return | SetVariable | Break | IfState]
+
+
+@dataclass
 class LocationState:
     place: Place
     match: LocationMatch
@@ -105,6 +119,8 @@ class LocationState:
     level: Level
     proxy_pass: Placed[ProxyPassState] | None = None
     locations: list[LocationState] = field(default_factory=list)
+    rewrite: RewriteProgram = field(default_factory=list)
+    parent: LocationState | None = None  # the location an `if` is in
 
 
 @dataclass
@@ -115,6 +131,7 @@ class ServerState:
     names: list[str] = field(default_factory=list)
     captures: bool = False  # a regular expression server name has groups
     locations: list[LocationState] = field(default_factory=list)
+    rewrite: RewriteProgram = field(default_factory=list)
 
 
 @dataclass

@@ -459,9 +459,9 @@ class ClientConnection(asyncio.Protocol):
         )
         self._in_head = False
         self.requests += 1
-        server, route, match = self._routes.route(request)
+        server, found = self._routes.route(request)
         pipelined = self._active is not None
-        exchange = Exchange(self, request, server, route, match, pipelined=pipelined)
+        exchange = Exchange(self, request, server, found, pipelined=pipelined)
         if request.has_body:
             self._parsing = exchange
         if self._active is None:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Protocol
 from hapair.config.nginx.model.logging import ErrorLevel
 
 from .pages import CLOSING, MSIE_PADDING, NO_RESPONSE, page, wire_status
-from .response import Framing, ResponseHead, render
+from .response import REDIRECTS, Framing, ResponseHead, render
+from .uri import escape_uri
 
 if TYPE_CHECKING:
     import re
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .client import ClientConnection
     from .proxying import Attempt
     from .request import Request
+    from .routing import Found
     from .service import ErrorPage, Route, ServerRoutes
 
 NEXT = 0  # a step's answer: go on to the next step
@@ -83,6 +85,7 @@ class Exchange:
         "_header_only",
         "_out",
         "_responding",
+        "_slash",
         "_started",
         "_step",
         "args",
@@ -92,11 +95,13 @@ class Exchange:
         "bytes_sent",
         "client",
         "content",
+        "err_status",
         "error_page",
         "head",
         "internal",
         "keepalive",
         "match",
+        "method",
         "pipelined",
         "request",
         "response_headers",
@@ -118,16 +123,20 @@ class Exchange:
         client: ClientConnection,
         request: Request,
         server: ServerRoutes,
-        route: Route,
-        match: re.Match[str] | None,
+        found: Found[Route] | None,
         *,
         pipelined: bool,
     ) -> None:
+        """`found`: the location of the request's URI in `server` (None: none matches)."""
         self.client = client
         self.request = request
         self.server = server
-        self.route = route
-        self.match = match
+        self.route = server.fallback
+        self.match: re.Match[str] | None = None
+        self._slash = False
+        if found is not None:
+            self.route, self.match, self._slash = found.value, found.match, found.redirect
+        route = self.route
         self.pipelined = pipelined
         self.server_name = route.server_name
         target = request.target
@@ -140,6 +149,8 @@ class Exchange:
         self.valid_location = True
         self.valid_unparsed_uri = True
         self.error_page = False
+        self.err_status = 0  # the status an error_page's response is sent with (0: its own)
+        self.method = request.method  # GET after an error_page's internal redirect
         self.keepalive = True  # r->keepalive: False once the connection must close after the answer
         self.status = 0
         self.bytes_sent = 0
@@ -182,7 +193,11 @@ class Exchange:
         self._enter_location()
 
     def _find_location(self) -> None:
-        self.route, self.match = self.server.find(self.uri)
+        found = self.server.find(self.uri)
+        if found is None:
+            self.route, self.match, self._slash = self.server.fallback, None, False
+        else:
+            self.route, self.match, self._slash = found.value, found.match, found.redirect
         self.uri_changed = False
         if self.match is not None and self.match.re.groupindex:
             self.capture_names(self.match)
@@ -193,9 +208,6 @@ class Exchange:
         if route.internal and not self.internal:
             self.finalize(404)
             return
-        if route.slash_redirect and self.uri == route.slash_redirect[:-1]:
-            self._redirect_to_slash()
-            return
         request = self.request
         if route.max_body and request.content_length is not None and request.content_length > route.max_body:
             self.log_error(
@@ -205,6 +217,9 @@ class Exchange:
             return
         if route.max_body and self.body_received > route.max_body:
             self.finalize(413)
+            return
+        if self._slash:
+            self._redirect_to_slash()
             return
         if route.rewrite is not None:
             self._location_rewrite()
@@ -289,11 +304,11 @@ class Exchange:
 
     def _redirect_to_slash(self) -> None:
         """A location named `/x/` with a proxy asked for as `/x`: nginx's 301 to `/x/`."""
-        route = self.route
-        assert route.slash_redirect is not None
-        target = route.slash_redirect if not self.args else f"{route.slash_redirect}?{self.args}"
+        location = self.route.location
+        assert location is not None
+        name = escape_uri(location.path)
         head = ResponseHead(301)
-        head.set_location(target.encode("latin-1"))
+        head.set_location((name if not self.args else f"{name}?{self.args}").encode("latin-1"))
         self.finalize(301, head)
 
     def capture_names(self, match: re.Match[str]) -> None:
@@ -386,6 +401,8 @@ class Exchange:
                 self._body_filters.append(body_filter)
         request = self.request
         client = self.client
+        if self.err_status:
+            head.status, head.status_text = self.err_status, None
         status = head.status
         keep_alive = (
             self.keepalive
@@ -393,7 +410,7 @@ class Exchange:
             and client.may_keep_alive(self.route)
             and not self.upgraded_client
         )
-        self._header_only = request.method == b"HEAD" or not head.has_body
+        self._header_only = self.method == b"HEAD" or not head.has_body
         if status == 204:
             head.content_type = None
             head.content_length = -1
@@ -503,28 +520,30 @@ class Exchange:
         self._special_response(status, head or ResponseHead(status))
 
     def _error_page(self, configured: ErrorPage, status: int) -> None:
-        """ngx_http_send_error_page."""
-        if configured.overwrite >= 0:
-            status = configured.overwrite
+        """ngx_http_send_error_page: the response the request is redirected to is sent with
+        `err_status` (the original status, or the one `=code` gives; `=` alone: its own)."""
+        overwrite = configured.overwrite
+        self.err_status = status if overwrite < 0 else overwrite
         target = configured.target.evaluate(self)
         if target.startswith("/"):
-            uri, mark, args = target.partition("?")
-            if self.request.method != b"HEAD":
-                self.request.method = b"GET"
+            args = configured.args
+            if configured.target.constant is None:
+                target, mark, query = target.partition("?")
+                args = query if mark else None
+            if self.method != b"HEAD":
+                self.method = b"GET"
             self._drop_content()
-            self.status = status
-            self.internal_redirect(uri, args if mark else None)
+            self.internal_redirect(target, args)
             return
         if target.startswith("@"):
             self._drop_content()
-            self.status = status
             self.named_location(target)
             return
-        if status not in (301, 302, 303, 307, 308):
-            status = 302
-        head = ResponseHead(status)
-        head.set_location(target.encode("latin-1"))
-        self._special_response(status, head)
+        if overwrite not in REDIRECTS:
+            self.err_status = 302
+        head = ResponseHead(self.err_status)
+        head.set_location(target.encode("latin-1", "replace"))
+        self._special_response(self.err_status, head)
 
     def _drop_content(self) -> None:
         content = self.content

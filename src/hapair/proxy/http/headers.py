@@ -105,7 +105,7 @@ class RequestHead:
         request = ex.request
         upgrade = request.upgrade and self._upgrade_default
         out = [
-            request.method,
+            ex.method,
             b" ",
             uri,
             b" HTTP/1.1\r\n" if upgrade else self._version,

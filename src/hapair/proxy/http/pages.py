@@ -22,6 +22,8 @@ _INTERNAL = {
     NO_CERT: "No required SSL certificate was sent",
     TO_HTTPS: "The plain HTTP request was sent to HTTPS port",
 }
+# where a page's title is not the status line's text
+_PAGE_TITLES = {302: "302 Found", 401: "401 Authorization Required"}
 # the statuses nginx has a page for
 _PAGED = frozenset(
     {
@@ -58,7 +60,7 @@ def _page(status: int, server: bytes) -> bytes:
             f"<html>\r\n<head><title>400 {text}</title></head>\r\n<body>\r\n"
             f"<center><h1>400 Bad Request</h1></center>\r\n<center>{text}</center>\r\n"
         ).encode() + tail
-    line = status_line(404 if status == CANCELED else status).decode()
+    line = _PAGE_TITLES.get(status) or status_line(404 if status == CANCELED else status).decode()
     return (
         f"<html>\r\n<head><title>{line}</title></head>\r\n<body>\r\n<center><h1>{line}</h1></center>\r\n"
     ).encode() + tail

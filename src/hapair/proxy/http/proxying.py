@@ -34,6 +34,7 @@ from hapair.proxy.balancer import Peer
 from .body import BodyFileError, BufferedBody
 from .headers import BodyFraming
 from .pages import CONTINUE
+from .request import IDEMPOTENT
 from .response import ResponseHead
 from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
 from .variables import request_line
@@ -389,7 +390,7 @@ class Proxying:
         self._conn = conn
         ex = self._ex
         request = ex.request
-        conn.bind(self, skip_body=request.method == b"HEAD")
+        conn.bind(self, skip_body=ex.method == b"HEAD")
         buffered = self._buffered
         length = buffered.size if buffered is not None else request.content_length or 0
         head = self._route.head.build(ex, self._uri, self._framing, length)  # type: ignore[union-attr]
@@ -519,7 +520,7 @@ class Proxying:
         `non_idempotent` allows more."""
         if not self._keep or self.closed:
             return False
-        return self._ex.request.idempotent or "non_idempotent" in self._route.next_upstream
+        return self._ex.method in IDEMPOTENT or "non_idempotent" in self._route.next_upstream
 
     def _can_retry(self, *, written: bool = True) -> bool:
         if self._tries_left <= 0 or self.closed or not self._keep:

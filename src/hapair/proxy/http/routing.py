@@ -80,23 +80,29 @@ class ServerNames:
 
 @dataclass(frozen=True, slots=True)
 class Found(Generic[T]):
-    """The location found, its value, and the match object of its regular expression if it has one."""
+    """The location found, its value, and the match object of its regular expression if it has one;
+    `redirect`: the URI is the location's name without its final `/`, and nginx answers with a 301 to
+    that name (a location with `proxy_pass`, nginx's auto_redirect)."""
 
     value: T
     location: Location
     match: re.Match[str] | None
+    redirect: bool = False
 
 
 class _Level(Generic[T]):
     """The locations of one level (a server, or inside a location)."""
 
-    __slots__ = ("exact", "prefixes", "regexes")
+    __slots__ = ("exact", "prefixes", "redirects", "regexes")
 
     def __init__(self, locations: tuple[Location, ...], make: Callable[[Location], T]) -> None:
         self.exact: dict[str, _Node[T]] = {}
         prefixes: list[_Node[T]] = []
         self.regexes: list[_Node[T]] = []
+        self.redirects: dict[str, _Node[T]] = {}
         for location in locations:
+            if location.match in _NEVER_SEARCHED:
+                continue
             node = _Node(location, make)
             if location.match is LocationMatch.EXACT:
                 self.exact.setdefault(location.path, node)
@@ -104,6 +110,8 @@ class _Level(Generic[T]):
                 prefixes.append(node)
             elif location.match in (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS):
                 self.regexes.append(node)
+            if location.auto_redirect and location.match not in _REGEXES:
+                self.redirects.setdefault(location.path[:-1], node)
         self.prefixes = sorted(prefixes, key=lambda node: -len(node.location.path))
 
     def longest_prefix(self, uri: str) -> _Node[T] | None:
@@ -128,11 +136,12 @@ class _Node(Generic[T]):
 class _Search(Generic[T]):
     """ngx_http_core_find_location's `r->loc_conf`, changing as the search goes."""
 
-    __slots__ = ("match", "node")
+    __slots__ = ("match", "node", "redirect")
 
     def __init__(self) -> None:
         self.node: _Node[T] | None = None
         self.match: re.Match[str] | None = None
+        self.redirect = False
 
 
 class LocationTree(Generic[T]):
@@ -161,12 +170,16 @@ class LocationTree(Generic[T]):
         node = search.node
         if node is None:
             return None
+        if search.redirect:
+            return Found(node.value, node.location, None, redirect=True)
         if search.match is None:
             return node.found
         return Found(node.value, node.location, search.match)
 
 
-_EXACT, _PREFIX, _DECLINED = 0, 1, 2
+_EXACT, _PREFIX, _DECLINED, _REDIRECT = 0, 1, 2, 3
+_NEVER_SEARCHED = (LocationMatch.NAMED, LocationMatch.IF)
+_REGEXES = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS)
 
 
 def _find(level: _Level[T], uri: str, search: _Search[T]) -> int:
@@ -174,6 +187,10 @@ def _find(level: _Level[T], uri: str, search: _Search[T]) -> int:
     if exact is not None:
         search.node, search.match = exact, None
         return _EXACT
+    redirect = level.redirects.get(uri) if level.redirects else None
+    if redirect is not None:
+        search.node, search.match, search.redirect = redirect, None, True
+        return _REDIRECT
     found = _DECLINED
     noregex = False
     prefix = level.longest_prefix(uri)
@@ -181,7 +198,7 @@ def _find(level: _Level[T], uri: str, search: _Search[T]) -> int:
         search.node, search.match = prefix, None
         noregex = prefix.location.match is LocationMatch.PREFIX_NO_REGEX
         found = _find(prefix.children, uri, search)
-        if found == _EXACT:
+        if found in (_EXACT, _REDIRECT):
             return found
         found = _PREFIX
     if noregex:

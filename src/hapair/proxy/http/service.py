@@ -39,7 +39,8 @@ from .pages import SERVER
 from .pool import ConnectionPool, KeepPolicy, PoolKey
 from .proxying import proxy as proxy_content
 from .request import Request
-from .routing import LocationTree, ServerNames
+from .rewrite import Script
+from .routing import Found, LocationTree, ServerNames
 from .tls import UpstreamContext, server_context, upstream_context, with_sni
 from .upstream import UpstreamConnection
 from .uri import replace_prefix
@@ -72,14 +73,16 @@ def proxy_host(target: ProxyPass) -> tuple[str, str]:
 
 
 class ErrorPage:
-    """An `error_page` target: a URI, a named location or a URL, and the status it answers with
-    (`overwrite`; -1: the status of the response it leads to)."""
+    """An `error_page` target: a URI (with its arguments apart when it has no variables), a named
+    location or a URL, and the status it answers with (`overwrite`: -1 the original status, 0 the
+    status of the response it leads to)."""
 
-    __slots__ = ("overwrite", "target")
+    __slots__ = ("args", "overwrite", "target")
 
-    def __init__(self, target: CompiledTemplate, overwrite: int) -> None:
+    def __init__(self, target: CompiledTemplate, overwrite: int, args: str | None) -> None:
         self.target = target
         self.overwrite = overwrite
+        self.args = args
 
 
 Step = Callable[["Exchange"], int]
@@ -104,6 +107,7 @@ class Route:
         "client_header_timeout",
         "client_send_timeout",
         "connect_timeout",
+        "default_type",
         "error_log",
         "error_pages",
         "filters",
@@ -132,15 +136,20 @@ class Route:
         "send_timeout",
         "server_name",
         "server_name_in_redirect",
-        "slash_redirect",
         "steps",
         "tries",
+        "types",
         "upstream_name",
         "upstream_scheme",
     )
 
     def __init__(
-        self, service: Service, server: Server, settings: Settings, location: Location | None
+        self,
+        service: Service,
+        server: Server,
+        settings: Settings,
+        location: Location | None,
+        route_of: RouteOf | None = None,
     ) -> None:
         proxy = settings.proxy
         target = proxy.target if location is not None else None
@@ -170,16 +179,19 @@ class Route:
         self.next_upstream = proxy.next_upstream
         self.next_upstream_timeout = proxy.next_upstream_timeout / 1000
         self.pool = service.pool
-        self.rewrite: Any = None
+        self.rewrite: Script | None = None
+        if location is not None and settings.rewrite and route_of is not None:
+            self.rewrite = Script(settings.rewrite, route_of, log=settings.rewrite_log)
         self.filters: tuple[Any, ...] = ()
-        self.error_pages: dict[int, ErrorPage] | None = None
-        self.recursive_error_pages = False
-        self.internal = False
-        self.msie_padding = True
-        self.absolute_redirect = True
-        self.port_in_redirect = True
-        self.server_name_in_redirect = False
-        self.slash_redirect: str | None = None
+        self.error_pages = _error_pages(settings)
+        self.recursive_error_pages = settings.recursive_error_pages
+        self.internal = settings.internal
+        self.msie_padding = settings.msie_padding
+        self.absolute_redirect = settings.absolute_redirect
+        self.port_in_redirect = settings.port_in_redirect
+        self.server_name_in_redirect = settings.server_name_in_redirect
+        self.types = settings.types
+        self.default_type = settings.default_type
         self.head: RequestHead | None = None
         self.proxy_host, self.proxy_port = "", ""
         self._replacement: str | None = None
@@ -203,8 +215,6 @@ class Route:
         self.keep_policy = KeepPolicy.of(target.upstream, limits)
         tries = self.balancer.tries
         self.tries = min(tries, proxy.next_upstream_tries) if proxy.next_upstream_tries else tries
-        if location is not None and location.path.endswith("/") and location.match in _AUTO_REDIRECTED:
-            self.slash_redirect = location.path
         if target.scheme == "https":
             self._tls = proxy.tls
             if proxy.tls.server_name or proxy.tls.verify:
@@ -228,6 +238,18 @@ class Route:
             if location is not None and location.match is not LocationMatch.NAMED:
                 matched = len(location.path)
         return replace_prefix(ex.uri, matched, replacement, ex.args).encode("latin-1")
+
+    def content_type(self, uri: str) -> str:
+        """ngx_http_set_content_type: by the URI's extension (after the last `.` of its last segment,
+        not a leading one) in `types`, else `default_type`."""
+        for index in range(len(uri) - 1, 1, -1):
+            char = uri[index]
+            if char == "." and uri[index - 1] != "/":
+                found = self.types.get(uri[index + 1 :].lower())
+                return found if found is not None else self.default_type
+            if char == "/":
+                break
+        return self.default_type
 
     def body_framing(self, request: Request) -> BodyFraming:
         if not request.has_body:
@@ -259,7 +281,17 @@ class Route:
             entry.write(exchange)
 
 
-_AUTO_REDIRECTED = (LocationMatch.PREFIX, LocationMatch.PREFIX_NO_REGEX)
+RouteOf = Callable[[Location], Route]
+
+
+def _error_pages(settings: Settings) -> dict[int, ErrorPage] | None:
+    """`error_page` by status: the first one naming a status wins, as nginx's search."""
+    if not settings.error_pages:
+        return None
+    pages: dict[int, ErrorPage] = {}
+    for page in settings.error_pages:
+        pages.setdefault(page.status, ErrorPage(CompiledTemplate(page.target), page.overwrite, page.args))
+    return pages
 
 
 def _not_found(ex: Exchange) -> int:
@@ -299,8 +331,13 @@ class ServerRoutes:
     __slots__ = ("_single", "fallback", "named", "rewrite", "tree")
 
     def __init__(self, service: Service, server: Server) -> None:
+        routes: dict[int, Route] = {}
+
         def route_of(location: Location) -> Route:
-            return Route(service, server, location.settings, location)
+            found = routes.get(id(location))
+            if found is None:
+                found = routes[id(location)] = Route(service, server, location.settings, location, route_of)
+            return found
 
         self.tree = LocationTree(server.locations, route_of)
         self.named = {
@@ -309,14 +346,14 @@ class ServerRoutes:
             if location.match is LocationMatch.NAMED
         }
         self.fallback = Route(service, server, server.settings, None)
-        self.rewrite: Any = None
+        settings = server.settings
+        self.rewrite = (
+            Script(settings.rewrite, route_of, log=settings.rewrite_log) if settings.rewrite else None
+        )
 
-    def find(self, uri: str) -> tuple[Route, Any]:
-        """The location of `uri` and its regular expression's match (None: a prefix or exact one)."""
-        found = self.tree.find(uri)
-        if found is None:
-            return self.fallback, None
-        return found.value, found.match
+    def find(self, uri: str) -> Found[Route] | None:
+        """The location of `uri` (None: no location matches)."""
+        return self.tree.find(uri)
 
 
 class ListenerRoutes:
@@ -329,10 +366,10 @@ class ListenerRoutes:
         self.names = ServerNames(listener.servers, listener.default_server)
         self.default = service.server_routes(listener.default_server)
 
-    def route(self, request: Request) -> tuple[ServerRoutes, Route, Any]:
+    def route(self, request: Request) -> tuple[ServerRoutes, Found[Route] | None]:
+        """The server of the request's host, and the location of its URI."""
         routes = self._service.server_routes(self.names.find(request.host))
-        route, match = routes.find(request.target.uri)
-        return routes, route, match
+        return routes, routes.find(request.target.uri)
 
 
 class Service:
@@ -366,9 +403,7 @@ class Service:
         fallback = routes.default.fallback
         if not fallback.logs:
             return
-        exchange = Exchange(
-            client, Request.unparsed(time.time()), routes.default, fallback, None, pipelined=False
-        )
+        exchange = Exchange(client, Request.unparsed(time.time()), routes.default, None, pipelined=False)
         exchange.status = status
         exchange.bytes_sent = sent
         fallback.log(exchange)

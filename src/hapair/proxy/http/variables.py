@@ -144,7 +144,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "http_host": _http_host,
     "hostname": lambda ex: _HOSTNAME,
     "request": request_line,
-    "request_method": lambda ex: ex.request.method.decode("latin-1"),
+    "request_method": lambda ex: ex.method.decode("latin-1"),
     "request_uri": lambda ex: ex.request.raw_target.decode("latin-1"),
     "uri": lambda ex: ex.uri,
     "document_uri": lambda ex: ex.uri,

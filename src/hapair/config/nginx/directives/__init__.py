@@ -4,7 +4,7 @@ with its arguments, as nginx's handler for it does."""
 from __future__ import annotations
 
 from ..context import Handler
-from . import core, http_core, http_log, http_proxy, http_ssl, stream, upstream
+from . import core, http_core, http_log, http_proxy, http_ssl, rewrite, stream, upstream
 
 HANDLERS: dict[tuple[str, str], Handler] = {
     **core.HANDLERS,
@@ -13,5 +13,6 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **upstream.HANDLERS,
     **http_proxy.HANDLERS,
     **http_ssl.HANDLERS,
+    **rewrite.HANDLERS,
     **stream.HANDLERS,
 }

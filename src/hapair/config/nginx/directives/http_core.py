@@ -10,26 +10,38 @@ from dataclasses import replace
 from ..context import Block, Directive, Handler, Reading
 from ..errors import ConfigError
 from ..fields import (
+    ABSOLUTE_REDIRECT,
     CLIENT_BODY_BUFFER_SIZE,
     CLIENT_BODY_TEMP_PATH,
     CLIENT_BODY_TIMEOUT,
     CLIENT_HEADER_TIMEOUT,
     CLIENT_MAX_BODY_SIZE,
+    DEFAULT_TYPE,
+    ERROR_PAGES,
+    INTERNAL,
     KEEPALIVE_HEADER,
     KEEPALIVE_REQUESTS,
     KEEPALIVE_TIMEOUT,
+    MSIE_PADDING,
+    PORT_IN_REDIRECT,
+    RECURSIVE_ERROR_PAGES,
     SEND_TIMEOUT,
+    SERVER_NAME_IN_REDIRECT,
+    SERVER_TOKENS,
+    TYPES,
+    TYPES_HASH_BUCKET_SIZE,
+    TYPES_HASH_MAX_SIZE,
 )
 from ..finish.http import COMBINED, finish_http
 from ..flags import HTTP_LOC_CONF, HTTP_MAIN_CONF, HTTP_SRV_CONF, ModuleKind
 from ..model.addresses import InetAddress, SocketAddress, UnixAddress
-from ..model.http import LocationMatch
+from ..model.http import ErrorPage, LocationMatch
 from ..model.place import Place
 from ..numbers import atoi, parse_time
 from ..settings import Level
 from ..state import AddressState, HttpState, ListenOptions, LocationState, PortState, ServerState
 from ..urls import UrlError, UrlRules, parse_url
-from ..variables import HTTP_CATALOG, VariableUses
+from ..variables import HTTP_CATALOG, VariableUses, compile_template
 from . import setters
 from .logs import level_error_log
 from .regex import compile_regex
@@ -263,6 +275,90 @@ def _check_nesting(directive: Directive, parent: LocationState, match: LocationM
         raise directive.error(f'location "{name}" is outside location "{parent.name}"')
 
 
+def types(block: Block, directive: Directive, reading: Reading) -> None:
+    """`types { type ext...; }`: extensions in lower case, a repeated one with nginx's warning; a second
+    `types` in the same block adds to the first."""
+    level = block.level()
+    here = level.here(TYPES)
+    table = here.value if here is not None else {}
+    if here is None:
+        level.set(TYPES, table, directive.place)
+
+    def line(words: list[str], place: Place) -> None:
+        if words[0] == "include":
+            if len(words) != 2:
+                raise ConfigError('invalid number of arguments in "include" directive', place)
+            reading.include(words[1], line)
+            return
+        content_type = words[0]
+        for extension in (word.lower() for word in words[1:]):
+            old = table.get(extension)
+            if old is not None:
+                reading.warn(
+                    f'duplicate extension "{extension}", content type: "{content_type}", '
+                    f'previous content type: "{old}"',
+                    place,
+                )
+            table[extension] = content_type
+
+    reading.parse_lines(line)
+
+
+def error_page(block: Block, directive: Directive, reading: Reading) -> None:
+    """`error_page code ... [=[response]] uri` (ngx_http_core_error_page)."""
+    args = directive.args
+    overwrite, codes_end = -1, len(args) - 1
+    if args[-2].startswith("="):
+        if len(args) == 2:
+            raise directive.error(f'invalid value "{args[-2]}"')
+        overwrite = 0
+        if len(args[-2]) > 1:
+            found = atoi(args[-2][1:])
+            if found is None:
+                raise directive.error(f'invalid value "{args[-2]}"')
+            overwrite = found
+        codes_end = len(args) - 2
+    target_text = args[-1]
+    assert block.http is not None
+    target = compile_template(target_text, block.http.variables, directive.place, directive.place)
+    query: str | None = None
+    if target.constant_text is not None and target_text.startswith("/") and "?" in target_text:
+        uri, _, query = target_text.partition("?")
+        target = compile_template(uri, block.http.variables, directive.place, directive.place)
+    level = block.level()
+    here = level.here(ERROR_PAGES)
+    pages = list(here.value) if here is not None else []
+    for code in args[:codes_end]:
+        status = atoi(code)
+        if status is None or status == 499:
+            raise directive.error(f'invalid value "{code}"')
+        if not 300 <= status <= 599:
+            raise directive.error(f'value "{code}" must be between 300 and 599')
+        replaced = overwrite
+        if overwrite == -1 and status in _ANSWERED_AS_400:
+            replaced = 400
+        pages.append(ErrorPage(status, replaced, target, query, directive.place))
+    level.set(ERROR_PAGES, tuple(pages), here.place if here is not None else directive.place)
+
+
+_ANSWERED_AS_400 = frozenset({494, 495, 496, 497})
+
+
+def internal(block: Block, directive: Directive, reading: Reading) -> None:
+    block.level().set(INTERNAL, True, directive.place)
+
+
+def msie_refresh(block: Block, directive: Directive, reading: Reading) -> None:
+    """Off is nginx's default and hapair's only way: it sends no refresh page to MSIE."""
+    value = directive.args[0].lower()
+    if value not in ("on", "off"):
+        raise directive.error(
+            f'invalid value "{directive.args[0]}" in "{directive.name}" directive, it must be "on" or "off"'
+        )
+    if value == "on":
+        raise directive.unsupported('"on"')
+
+
 def keepalive_timeout(block: Block, directive: Directive, reading: Reading) -> None:
     """`keepalive_timeout timeout [header_timeout]` (ngx_http_core_keepalive)."""
     level = block.level()
@@ -295,4 +391,17 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_core_module", "keepalive_timeout"): keepalive_timeout,
     ("ngx_http_core_module", "keepalive_requests"): setters.number(KEEPALIVE_REQUESTS),
     ("ngx_http_core_module", "error_log"): level_error_log,
+    ("ngx_http_core_module", "types"): types,
+    ("ngx_http_core_module", "default_type"): setters.string(DEFAULT_TYPE),
+    ("ngx_http_core_module", "types_hash_max_size"): setters.number(TYPES_HASH_MAX_SIZE),
+    ("ngx_http_core_module", "types_hash_bucket_size"): setters.number(TYPES_HASH_BUCKET_SIZE),
+    ("ngx_http_core_module", "error_page"): error_page,
+    ("ngx_http_core_module", "recursive_error_pages"): setters.flag(RECURSIVE_ERROR_PAGES),
+    ("ngx_http_core_module", "internal"): internal,
+    ("ngx_http_core_module", "absolute_redirect"): setters.flag(ABSOLUTE_REDIRECT),
+    ("ngx_http_core_module", "port_in_redirect"): setters.flag(PORT_IN_REDIRECT),
+    ("ngx_http_core_module", "server_name_in_redirect"): setters.flag(SERVER_NAME_IN_REDIRECT),
+    ("ngx_http_core_module", "msie_padding"): setters.flag(MSIE_PADDING),
+    ("ngx_http_core_module", "msie_refresh"): msie_refresh,
+    ("ngx_http_core_module", "server_tokens"): setters.choice(SERVER_TOKENS, ("off", "on", "build")),
 }

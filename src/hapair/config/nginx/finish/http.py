@@ -10,16 +10,22 @@ from dataclasses import dataclass
 from ..context import Reading
 from ..errors import ConfigError
 from ..fields import (
+    ABSOLUTE_REDIRECT,
     ACCESS_LOGS,
     CLIENT_BODY_BUFFER_SIZE,
     CLIENT_BODY_TEMP_PATH,
     CLIENT_BODY_TIMEOUT,
     CLIENT_HEADER_TIMEOUT,
     CLIENT_MAX_BODY_SIZE,
+    DEFAULT_TYPE,
     ERROR_LOGS,
+    ERROR_PAGES,
+    INTERNAL,
     KEEPALIVE_HEADER,
     KEEPALIVE_REQUESTS,
     KEEPALIVE_TIMEOUT,
+    MSIE_PADDING,
+    PORT_IN_REDIRECT,
     PROXY_BUFFERING,
     PROXY_CONNECT_TIMEOUT,
     PROXY_HTTP_VERSION,
@@ -30,8 +36,13 @@ from ..fields import (
     PROXY_REQUEST_BUFFERING,
     PROXY_SEND_TIMEOUT,
     PROXY_SET_HEADER,
+    RECURSIVE_ERROR_PAGES,
+    REWRITE_LOG,
     SEND_TIMEOUT,
+    SERVER_NAME_IN_REDIRECT,
+    SERVER_TOKENS,
     SSL_CERTIFICATE,
+    TYPES,
     AccessLogs,
     HeaderSetting,
 )
@@ -41,6 +52,7 @@ from ..model.http import (
     Listen,
     Listener,
     Location,
+    LocationMatch,
     Proxy,
     ProxyPass,
     Server,
@@ -48,17 +60,20 @@ from ..model.http import (
 )
 from ..model.logging import AccessLog, LogEscape, LogFormat
 from ..model.place import Place
+from ..model.rewrite import Break, If, Return, Rewrite, SetVariable, Statement
 from ..model.templates import Literal, Template, Variable
 from ..model.tls import ServerTls
 from ..model.upstream import Upstream
 from ..settings import Level, Placed
 from ..state import (
     HttpState,
+    IfState,
     Listening,
     ListenOptions,
     LocationState,
     MainState,
     ProxyPassState,
+    RewriteProgram,
     ServerState,
 )
 from ..variables import VariableUses, compile_template
@@ -68,6 +83,7 @@ from .tls import server_tls, upstream_tls
 from .upstreams import build_upstream
 
 DEFAULT_ACCESS_LOG = "/var/log/nginx/access.log"  # Debian's --http-log-path
+DEFAULT_TYPES = {"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"}  # without `types`
 DEFAULT_CLIENT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_CLIENT_BODY_BUFFER_SIZE = 16 * 1024  # two memory pages on x86-64
 DEFAULT_CLIENT_BODY_TEMP_PATH = "/var/lib/nginx/body"  # Debian's --http-client-body-temp-path
@@ -176,6 +192,7 @@ class _Builder:
 
     def __init__(self, merged: _Merged) -> None:
         self._merged = merged
+        self._built: dict[int, Location] = {}  # the locations made, by their state's id
 
     def http(self, state: HttpState, arranged: list[ArrangedAddress]) -> HttpConfig:
         servers = {
@@ -195,17 +212,33 @@ class _Builder:
             names=tuple(server.names),
             listens=tuple(_listen(options) for options in server.listens),
             tls=tls,
-            settings=self._settings(server.level),
+            settings=self._settings(server.level, server.rewrite),
             locations=tuple(self._location(location) for location in server.locations),
             place=server.place,
         )
 
     def _location(self, location: LocationState) -> Location:
         nested = tuple(self._location(inner) for inner in location.locations)
-        settings = self._settings(location.level)
-        return Location(location.match, location.name, location.pattern, settings, nested, location.place)
+        # an `if`'s directives run as part of its enclosing program, not on their own
+        program = [] if location.match is LocationMatch.IF else location.rewrite
+        settings = self._settings(location.level, program)
+        auto_redirect = location.proxy_pass is not None and location.name.endswith("/")
+        built = Location(
+            location.match, location.name, location.pattern, settings, nested, location.place, auto_redirect
+        )
+        self._built[id(location)] = built
+        return built
 
-    def _settings(self, level: Level) -> Settings:
+    def _program(self, program: RewriteProgram) -> tuple[Statement, ...]:
+        return tuple(self._statement(item) for item in program)
+
+    def _statement(self, item: Rewrite | Return | SetVariable | Break | IfState) -> Statement:
+        if not isinstance(item, IfState):
+            return item
+        location = None if item.in_server else self._built[id(item.location)]
+        return If(item.condition, self._program(item.location.rewrite), location, item.place)
+
+    def _settings(self, level: Level, program: RewriteProgram) -> Settings:
         return Settings(
             client_max_body_size=level.value(CLIENT_MAX_BODY_SIZE, DEFAULT_CLIENT_MAX_BODY_SIZE),
             client_body_buffer_size=level.value(CLIENT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_BUFFER_SIZE),
@@ -219,6 +252,18 @@ class _Builder:
             access_logs=self._merged.access_logs[id(level)],
             error_logs=level.value(ERROR_LOGS, ()),
             proxy=self._merged.proxies[id(level)],
+            rewrite=self._program(program),
+            rewrite_log=level.value(REWRITE_LOG, False),
+            types=level.value(TYPES, DEFAULT_TYPES),
+            default_type=level.value(DEFAULT_TYPE, "text/plain"),
+            error_pages=level.value(ERROR_PAGES, ()),
+            recursive_error_pages=level.value(RECURSIVE_ERROR_PAGES, False),
+            internal=level.here(INTERNAL) is not None,
+            absolute_redirect=level.value(ABSOLUTE_REDIRECT, True),
+            port_in_redirect=level.value(PORT_IN_REDIRECT, True),
+            server_name_in_redirect=level.value(SERVER_NAME_IN_REDIRECT, False),
+            msie_padding=level.value(MSIE_PADDING, True),
+            server_tokens=level.value(SERVER_TOKENS, "on"),
             defined=level.defined(),
         )
 
@@ -274,11 +319,21 @@ class _HeaderCompiler:
         return tuple(out)
 
 
+def _proxy_target(location: LocationState | None) -> Placed[ProxyPassState] | None:
+    """A location's `proxy_pass`; an `if` block without one has its location's (nginx's merge of a
+    location without a name)."""
+    while location is not None:
+        if location.proxy_pass is not None or location.match is not LocationMatch.IF:
+            return location.proxy_pass
+        location = location.parent
+    return None
+
+
 def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompiler, main: MainState) -> Proxy:
     """The proxy module's merge of one level: TLS to upstream servers when `proxy_pass` is https, then
     the headers."""
     level = scope.level
-    target = scope.location.proxy_pass if scope.location is not None else None
+    target = _proxy_target(scope.location)
     tls = upstream_tls(level, main.paths, checked=target is not None and target.value.scheme == "https")
     found = level.find(PROXY_SET_HEADER)
     next_upstream = level.value(PROXY_NEXT_UPSTREAM, NEXT_UPSTREAM_DEFAULT)

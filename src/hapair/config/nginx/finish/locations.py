@@ -9,7 +9,7 @@ from ..errors import ConfigError
 from ..model.http import LocationMatch
 from ..state import LocationState
 
-_NOT_STATIC = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS, LocationMatch.NAMED)
+_NOT_STATIC = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS, LocationMatch.NAMED, LocationMatch.IF)
 
 
 def _name(location: LocationState) -> bytes:

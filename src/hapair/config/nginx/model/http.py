@@ -10,6 +10,7 @@ from enum import Enum
 from .addresses import SocketAddress
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
+from .rewrite import Statement
 from .templates import Template
 from .tls import ServerTls, UpstreamTls
 from .upstream import Upstream
@@ -51,6 +52,19 @@ class Proxy:
 
 
 @dataclass(frozen=True, slots=True)
+class ErrorPage:
+    """One status of an `error_page`: where the request goes (a URI, with its arguments apart when it
+    has no variables; a `@name`; or a URL to redirect to), and the status it is answered with
+    (`overwrite`: -1 the original status, 0 the one of the response it leads to)."""
+
+    status: int
+    overwrite: int
+    target: Template
+    args: str | None
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """What applies to a request handled at a server or location."""
 
@@ -68,6 +82,18 @@ class Settings:
     access_logs: tuple[AccessLog, ...]  # empty: `access_log off`
     error_logs: tuple[ErrorLog, ...]  # empty: the main context's (NginxConfig.error_logs)
     proxy: Proxy
+    rewrite: tuple[Statement, ...]  # this level's own rewrite directives (not inherited)
+    rewrite_log: bool
+    types: Mapping[str, str]  # content type by lower-case file extension
+    default_type: str
+    error_pages: tuple[ErrorPage, ...]  # in their order: the first of a status wins
+    recursive_error_pages: bool
+    internal: bool  # only internal redirects reach the location
+    absolute_redirect: bool
+    port_in_redirect: bool
+    server_name_in_redirect: bool
+    msie_padding: bool
+    server_tokens: str  # "on", "off" or "build"
     defined: Mapping[str, Place]  # the directive that set each value not left at nginx's default
 
 
@@ -78,6 +104,7 @@ class LocationMatch(Enum):
     REGEX = "~"
     REGEX_CASELESS = "~*"
     NAMED = "@"
+    IF = "if"  # the block of an `if`: nginx's location without a name, never chosen by a URI
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +115,7 @@ class Location:
     settings: Settings
     locations: tuple[Location, ...]
     place: Place
+    auto_redirect: bool = False  # `proxy_pass` in a location named `/x/`: a request for `/x` gets a 301
 
 
 NGX_LISTEN_BACKLOG = 511

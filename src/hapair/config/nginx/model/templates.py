@@ -33,5 +33,12 @@ class Template:
     parts: tuple[Part, ...]
 
     @property
+    def constant_text(self) -> str | None:
+        """The text, when it has no variables or captures."""
+        if all(isinstance(part, Literal) for part in self.parts):
+            return "".join(part.text for part in self.parts)  # type: ignore[union-attr]
+        return None
+
+    @property
     def variables(self) -> tuple[str, ...]:
         return tuple(part.name for part in self.parts if isinstance(part, Variable))
