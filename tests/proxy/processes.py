@@ -25,6 +25,7 @@ from tests.topology import wait_until
 HAPAIR = str(Path(sys.executable).with_name("hapair"))
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TIMEOUT_S = 10
+LOCATION = "location / { proxy_pass http://backend; }"
 
 
 class Backend:
@@ -133,15 +134,18 @@ class Instance:
     def count(self) -> int:
         return (os.cpu_count() or 1) if self.workers == "auto" else int(self.workers)
 
-    def write_config(self, backend: Backend, port: int | None = None, server: str = "") -> None:
-        """`server`: more directives for the server block (another `listen`...)."""
+    def write_config(self, backend: Backend, port: int | None = None) -> None:
         self.conf.write_text(
             f"{self.main}\nworker_processes {self.workers};\nerror_log logs/error.log notice;\n"
             "pid logs/proxy.pid;\nevents {}\nhttp {\n  access_log logs/access.log;\n"
             f"  upstream backend {{ server 127.0.0.1:{backend.port}; }}\n"
-            f"  server {{ listen 127.0.0.1:{port or self.port}; {server}\n"
-            "    location / { proxy_pass http://backend; } }\n}\n"
+            f"  server {{ listen 127.0.0.1:{port or self.port}; {LOCATION} }}\n}}\n"
         )
+
+    def add_server(self, directives: str) -> None:
+        """Another server block, proxying to the backend too."""
+        head = self.conf.read_text().rstrip().removesuffix("}")
+        self.conf.write_text(f"{head}  server {{ {directives} {LOCATION} }}\n}}\n")
 
     def command(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """The program with this instance's prefix and configuration, and `args` (`-s reload`...)."""

@@ -311,26 +311,29 @@ def test_workers_run_as_nobody_under_a_root_master(proxy: Instance) -> None:
 def test_workers_run_as_the_user_and_still_read_root_s_certificates(
     backends: tuple[Backend, Backend],
 ) -> None:
+    """The default server's certificate and another server's, chosen by SNI, in a directory only root may
+    enter. (An upstream's client certificate: tests/system/test_proxy_seed.py.)"""
     directory = open_directory()
     secret = directory / "private"
     secret.mkdir(mode=0o700)
     authority = Authority(secret)
-    certificate, key = authority.issue("localhost")
-    key.chmod(0o600)
     instance = Instance("hapair", directory, backends[0], main="user www-data;")
     tls_port = free_port()
-    tls = f"listen 127.0.0.1:{tls_port} ssl; ssl_certificate {certificate}; ssl_certificate_key {key};"
-    instance.write_config(backends[0], server=tls)
+    for name in ("localhost", "other.test"):
+        certificate, key = authority.issue(name)
+        tls = f"ssl_certificate {certificate}; ssl_certificate_key {key};"
+        instance.add_server(f"listen 127.0.0.1:{tls_port} ssl; server_name {name}; {tls}")
     with running(instance) as started:
         assert started.start().returncode == 0
         www_data = [33] * 4
         for pid in started.worker_pids():
             assert status_ids(pid) == {"Uid": www_data, "Gid": www_data, "Groups": [33]}
         context = ssl.create_default_context(cafile=str(authority.certificate))
-        raw = socket.create_connection(("127.0.0.1", tls_port), timeout=TIMEOUT_S)
-        with context.wrap_socket(raw, server_hostname="localhost") as connection:
-            connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
-            assert connection.recv(12) == b"HTTP/1.1 200"
+        for name in ("localhost", "other.test"):
+            raw = socket.create_connection(("127.0.0.1", tls_port), timeout=TIMEOUT_S)
+            with context.wrap_socket(raw, server_hostname=name) as connection:
+                connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                assert connection.recv(12) == b"HTTP/1.1 200"
 
 
 def test_worker_settings_are_applied_in_the_workers(backends: tuple[Backend, Backend]) -> None:
