@@ -7,6 +7,7 @@ user and group, and a log file reopened is given to them."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import stat
 from collections.abc import Iterator
@@ -159,3 +160,62 @@ def test_workers_run_as_the_user(
         wait_until(lambda: workers() == [ids, ids], TIMEOUT_S, "both workers, as the user")
         assert instance.master is not None
         assert status_ids(instance.master.pid)["Uid"] == [0] * 4
+
+
+def normalized(text: str) -> str:
+    """A line's text with numbers of two digits or more (pids) as N, and hapair's version as nginx's."""
+    return re.sub(r"\b\d{2,}\b", "N", text.replace("hapair/0.1.0 (nginx/1.22.1)", "nginx/1.22.1"))
+
+
+def start_reload_quit(instance: Instance) -> tuple[list[str], list[str]]:
+    """The lines the command writes before it forks the master, and the master's (without SIGCHLD and
+    SIGIO lines: their number depends on how the exits of the workers fall together)."""
+    assert instance.start().returncode == 0
+    assert instance.master is not None
+    first = instance.worker_pids()
+    assert instance.command("-s", "reload").returncode == 0
+    wait_until(lambda: len(instance.worker_pids() - first) == 2, TIMEOUT_S, "the new workers")
+    wait_until(lambda: not instance.worker_pids() & first, TIMEOUT_S, "the old workers to exit")
+    assert instance.command("-s", "quit").returncode == 0
+    wait_until(instance.gone, TIMEOUT_S, "the master to exit")
+    before: list[str] = []
+    master: list[str] = []
+    for line in instance.error_log().splitlines():
+        head, _, text = line.partition(": ")
+        if f" {instance.master.pid}#" in head:
+            if not re.match(r"signal (17|29) ", text):
+                master.append(normalized(text))
+        elif not master:
+            before.append(normalized(text))
+    return before, master
+
+
+def test_the_command_and_the_master_log_what_nginx_s_log(backends: tuple[Backend, Backend]) -> None:
+    logs = []
+    for program in PROGRAMS:
+        with running(Instance(program, open_directory(), backends[0])) as instance:
+            logs.append(start_reload_quit(instance))
+    assert logs[0] == logs[1]
+    assert len(logs[0][0]) == 4
+
+
+def unix_get(path: str) -> bytes:
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.settimeout(TIMEOUT_S)
+        connection.connect(path)
+        connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        return connection.recv(12)
+
+
+def test_a_unix_socket_is_shared_by_the_workers_and_removed_at_exit(instance: Instance) -> None:
+    path = instance.directory / "http.sock"
+    instance.add_server(f"listen unix:{path};")
+    assert instance.start().returncode == 0
+    assert (unix_get(str(path)), stat.S_IMODE(path.stat().st_mode)) == (b"HTTP/1.1 200", 0o666)
+    first = instance.worker_pids()
+    assert instance.command("-s", "reload").returncode == 0
+    wait_until(lambda: not instance.worker_pids() & first, TIMEOUT_S, "the old workers to exit")
+    assert unix_get(str(path)) == b"HTTP/1.1 200"
+    assert instance.command("-s", "quit").returncode == 0
+    wait_until(instance.gone, TIMEOUT_S, "the master to exit")
+    assert not path.exists()

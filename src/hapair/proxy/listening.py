@@ -1,5 +1,9 @@
 """Listening sockets, opened as nginx's ngx_open_listening_sockets opens them, for the http and the stream
-services alike, with nginx's messages when they cannot be (`ListenError`)."""
+services alike, with nginx's messages when they cannot be (`ListenError`).
+
+A unix socket cannot be bound by each worker (there is no SO_REUSEPORT for them): the master binds it once
+and `share`s it before it forks, and a worker's `listening_socket` for that path is a copy of the master's,
+as every nginx worker listens on its master's sockets."""
 
 from __future__ import annotations
 
@@ -22,11 +26,26 @@ class ListenError(OSError):
         return f"{self.what} failed ({self.errno}: {self.strerror})"
 
 
+_SHARED: dict[str, socket.socket] = {}  # unix socket paths: the master's sockets, inherited by the workers
+
+
+def share(sockets: dict[str, socket.socket]) -> None:
+    """The unix sockets the processes forked from now on listen on (by path)."""
+    _SHARED.clear()
+    _SHARED.update(sockets)
+
+
 def listening_socket(
     address: SocketAddress, *, backlog: int, ipv6only: bool, reuse_port: bool
 ) -> socket.socket:
     """A non-blocking socket listening on `address`: SO_REUSEADDR, SO_REUSEPORT when `reuse_port` (one
-    socket per worker process, or `listen ... reuseport`), IPV6_V6ONLY as `ipv6only` says."""
+    socket per worker process, or `listen ... reuseport`), IPV6_V6ONLY as `ipv6only` says. A unix socket
+    the master shares is a copy of the master's."""
+    if isinstance(address, UnixAddress):
+        shared = _SHARED.get(address.path)
+        if shared is not None:
+            return socket.socket(fileno=os.dup(shared.fileno()))
+        reuse_port = False
     sock = _socket(address, ipv6only, reuse_port=reuse_port)
     try:
         _bind(sock, address)

@@ -53,6 +53,7 @@ import platform
 import resource
 import select
 import signal
+import socket
 import stat
 import sys
 import time
@@ -64,11 +65,13 @@ import uvloop
 
 from hapair import __version__
 from hapair.config.nginx.load import LoadResult, load
+from hapair.config.nginx.model.addresses import UnixAddress
 from hapair.config.nginx.model.config import ListeningSocket, NginxConfig, Processes
+from hapair.config.nginx.model.http import NGX_LISTEN_BACKLOG
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.errorlog import SEVERITY, STDERR, ErrorLogHandler, ErrorLogWriter, command_line_log
 from hapair.proxy.http.service import HttpService, serve_http
-from hapair.proxy.listening import try_bind
+from hapair.proxy.listening import listening_socket, share, try_bind
 from hapair.proxy.stream import StreamService, serve_stream
 
 VERSION = f"hapair/{__version__} (nginx/1.22.1)"
@@ -161,6 +164,23 @@ def bind_all(listening: Iterable[ListeningSocket], log: ErrorLogWriter) -> bool:
         time.sleep(BIND_RETRY_S)
     log.write(ErrorLevel.EMERG, "still could not bind()")
     return False
+
+
+def load_again(launch: Launch, running: NginxConfig, log: ErrorLogWriter) -> NginxConfig | None:
+    """A reload's ngx_init_cycle: the configuration read again, its messages to the running error log, its
+    new addresses bound as at a start; None keeps the running configuration."""
+    result = launch.load()
+    report(result, log)
+    config = result.config
+    if config is None:
+        return None
+    if config.processes.lock_file != running.processes.lock_file:
+        log.write(ErrorLevel.EMERG, '"lock_file" could not be changed, ignored')
+    bound = {socket_.address for socket_ in running.listening}
+    if not bind_all((socket_ for socket_ in config.listening if socket_.address not in bound), log):
+        return None
+    log.write(ErrorLevel.NOTICE, 'using the "epoll" event method')
+    return config
 
 
 def _log_os_status(log: ErrorLogWriter) -> None:
@@ -323,6 +343,55 @@ def _set_environment(processes: Processes) -> None:
     os.environ.update(kept)
 
 
+class UnixListeners:
+    """The configuration's unix sockets, bound once by the master and shared with the processes it forks
+    (`listening.share`); a reload keeps those still configured. Closed, they are removed from the file
+    system, as nginx removes them."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[str, socket.socket] = {}
+
+    def bind(self, config: NginxConfig, log: ErrorLogWriter) -> bool:
+        """Bind those of `config` not bound yet (nginx makes them readable and writable by all); whether
+        all are."""
+        for listening in config.listening:
+            address = listening.address
+            if not isinstance(address, UnixAddress) or address.path in self._sockets:
+                continue
+            try:
+                sock = listening_socket(address, backlog=NGX_LISTEN_BACKLOG, ipv6only=True, reuse_port=False)
+            except OSError as error:
+                log.write(ErrorLevel.EMERG, str(error))
+                return False
+            self._sockets[address.path] = sock
+            try:
+                os.chmod(address.path, 0o666)
+            except OSError as error:
+                log.write(ErrorLevel.EMERG, f'chmod() "{address.path}" failed {_errno(error)}')
+        share(self._sockets)
+        return True
+
+    def keep_only(self, config: NginxConfig, log: ErrorLogWriter) -> None:
+        """Close those `config` does not have (ngx_init_cycle's "deleting socket")."""
+        kept = {socket_.address for socket_ in config.listening}
+        for path in [path for path in self._sockets if UnixAddress(path) not in kept]:
+            log.write(ErrorLevel.WARN, f"deleting socket {path}")
+            self._close(path, log)
+        share(self._sockets)
+
+    def close(self, log: ErrorLogWriter) -> None:
+        for path in list(self._sockets):
+            self._close(path, log)
+        share(self._sockets)
+
+    def _close(self, path: str, log: ErrorLogWriter) -> None:
+        self._sockets.pop(path).close()
+        try:
+            os.unlink(path)
+        except OSError as error:
+            log.write(ErrorLevel.EMERG, f"unlink() {path} failed {_errno(error)}")
+
+
 @dataclass(slots=True)
 class Worker:
     """A worker process as the master sees it: `number` is its place among the workers of its generation
@@ -347,6 +416,7 @@ class Master:
         self._kill_at: float | None = None
         self._pid_written = False
         self._notify: Notify | None = None
+        self._unix = UnixListeners()
 
     def run(self, notify: Notify | None = None) -> int:
         # Blocked, the signals wait for sigtimedwait(), which tells who sent them, as nginx's log does;
@@ -370,6 +440,7 @@ class Master:
                 self._check_fast_stop()
             self._log.write(ErrorLevel.NOTICE, "exit")
         finally:
+            self._unix.close(self._log)
             if self._pid_written:
                 remove_pid_file(self.config.pid, self._log)
             self._log.close()
@@ -383,6 +454,8 @@ class Master:
             sys.stderr.flush()
             self._log.console = os.fdopen(os.dup(2), "wb")
         redirect_stderr(self.config)
+        if not self._unix.bind(self.config, self._log):
+            return False
         self._log.write(ErrorLevel.NOTICE, "start worker processes")
         if not self._wait_ready(self._start_generation()):
             return False
@@ -435,13 +508,9 @@ class Master:
             self._kill_at = None
 
     def _reload(self) -> None:
-        result = self._launch.load()
-        report(result, self._log)
-        config = result.config
-        if config is None:
-            return
-        running = {socket_.address for socket_ in self.config.listening}
-        if not bind_all((s for s in config.listening if s.address not in running), self._log):
+        config = load_again(self._launch, self.config, self._log)
+        if config is None or not self._unix.bind(config, self._log):
+            self._unix.keep_only(self.config, self._log)
             return
         old = [worker for worker in self._workers.values() if not worker.retiring]
         previous, self.config = self.config, config
@@ -449,11 +518,13 @@ class Master:
         started = self._start_generation()
         if not self._wait_ready(started):
             self.config = previous
+            self._unix.keep_only(previous, self._log)
             self._log.write(ErrorLevel.ALERT, "new worker processes did not start, keeping the old ones")
             for worker in started:
                 worker.retiring = True
             self._send(signal.SIGTERM, started)
             return
+        self._unix.keep_only(config, self._log)
         self._log.close()
         self._log = ErrorLogWriter(self.config.error_logs)
         if previous.pid != self.config.pid:
@@ -767,6 +838,8 @@ class SingleProcess:
         self._services: _Services | None = None
         self._retired: set[_Services] = set()
         self._stopped: asyncio.Event | None = None
+        self._unix = UnixListeners()
+        self._switches: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
 
     def run(self, notify: Notify | None = None) -> int:
         _set_environment(self.config.processes)
@@ -774,10 +847,13 @@ class SingleProcess:
         try:
             return uvloop.run(self._serve(notify))
         finally:
+            self._unix.close(self._log)
             self._log.close()
 
     async def _serve(self, notify: Notify | None) -> int:
         self._stopped = stopped = asyncio.Event()
+        if not self._unix.bind(self.config, self._log):
+            return 1
         try:
             self._services = await _Services.start(self.config)
         except OSError as error:
@@ -828,15 +904,13 @@ class SingleProcess:
     def _reload(self, signum: int) -> None:
         self._received(signum, "reconfiguring")
         self._log.write(ErrorLevel.NOTICE, "reconfiguring")
-        result = self._launch.load()
-        report(result, self._log)
-        config = result.config
-        if config is None:
+        config = load_again(self._launch, self.config, self._log)
+        if config is None or not self._unix.bind(config, self._log):
+            self._unix.keep_only(self.config, self._log)
             return
-        running = {socket_.address for socket_ in self.config.listening}
-        if not bind_all((s for s in config.listening if s.address not in running), self._log):
-            return
-        asyncio.get_running_loop().create_task(self._switch(config))
+        task = asyncio.get_running_loop().create_task(self._switch(config))
+        self._switches.add(task)
+        task.add_done_callback(self._switches.discard)
 
     async def _switch(self, config: NginxConfig) -> None:
         """The new configuration's listeners first, then the old ones drain (nginx keeps the old cycle
@@ -845,7 +919,9 @@ class SingleProcess:
             services = await _Services.start(config)
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
+            self._unix.keep_only(self.config, self._log)
             return
+        self._unix.keep_only(config, self._log)
         old, self._services = self._services, services
         previous, self.config = self.config, config
         self._log.close()
