@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hapair.proxy.server import worker_environment
+from hapair.proxy.worker import worker_environment
 from tests.certificates import Authority
 from tests.topology import wait_until
 

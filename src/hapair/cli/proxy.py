@@ -33,8 +33,9 @@ from hapair.config.nginx.load import DEFAULT_LOCK_FILE, DEFAULT_PID, LoadResult,
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.config.nginx.numbers import atoi
 from hapair.config.nginx.paths import DEFAULT_CONFIG, DEFAULT_PREFIX
+from hapair.proxy.cycle import VERSION, Launch, report
 from hapair.proxy.errorlog import command_line_log, console_line
-from hapair.proxy.server import VERSION, Launch, report, run_proxy
+from hapair.proxy.server import run_proxy
 
 SIGNALS = {"stop": signal.SIGTERM, "quit": signal.SIGQUIT, "reopen": signal.SIGUSR1, "reload": signal.SIGHUP}
 # the options that take a value, and what nginx says when it is missing
