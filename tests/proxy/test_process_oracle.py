@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import stat
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from hapair.lab.processes import ProcessId
 from tests.topology import wait_until
 
 from .processes import (
@@ -219,3 +221,21 @@ def test_a_unix_socket_is_shared_by_the_workers_and_removed_at_exit(instance: In
     assert instance.command("-s", "quit").returncode == 0
     wait_until(instance.gone, TIMEOUT_S, "the master to exit")
     assert not path.exists()
+
+
+def test_the_steps_of_debian_s_nginx_service(instance: Instance, backends: tuple[Backend, Backend]) -> None:
+    """ExecStartPre, ExecStart (Type=forking: the pid file is read once the command returns), ExecReload,
+    ExecStop (start-stop-daemon --stop --retry QUIT/5 --pidfile), with the unit's -g."""
+    directives = "daemon on; master_process on;"
+    checked = instance.command("-t", "-q", "-g", directives)
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
+    assert instance.command("-g", directives).returncode == 0
+    master = int(instance.pid_file.read_text())
+    assert get(instance.port) == (200, "alpha")
+    instance.write_config(backends[1])
+    assert instance.command("-g", directives, "-s", "reload").returncode == 0
+    wait_until(lambda: get(instance.port) == (200, "beta"), TIMEOUT_S, "the reload")
+    instance.master = ProcessId.of(master)
+    os.kill(master, signal.SIGQUIT)
+    wait_until(instance.gone, TIMEOUT_S, "the master to stop")
+    assert not instance.pid_file.exists()
