@@ -31,6 +31,7 @@ Where hapair differs from nginx, on purpose:
 - A worker that cannot start (its `working_directory` missing...) fails the start or the reload; nginx
   would go on with a master and no workers.
 """
+
 from __future__ import annotations
 
 import contextlib

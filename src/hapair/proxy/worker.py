@@ -97,7 +97,7 @@ def run_worker(config: NginxConfig, number: int, ready: int, log: ErrorLogWriter
     """Serve `config` on a new uvloop loop until a stop signal; the exit code."""
     set_environment(config.processes)
     _apply_limits(config.processes, log)
-    return uvloop.run(_serve_worker(config, (number, master), ready, log))
+    return uvloop.run(_serve_worker(config, number, master, ready, log))
 
 
 def _apply_limits(processes: Processes, log: ErrorLogWriter) -> None:
@@ -248,12 +248,14 @@ def _ignore() -> None:
     pass
 
 
-async def _serve_worker(config: NginxConfig, slot: tuple[int, int], ready: int, log: ErrorLogWriter) -> int:
-    """`slot`: the worker's number and its master's pid."""
+async def _serve_worker(
+    config: NginxConfig, number: int, master: int, ready: int, log: ErrorLogWriter
+) -> int:
+    """`number`: the worker's place in its generation; `master`: its master's pid."""
     loop = asyncio.get_running_loop()
     try:
         services = await Services.start(config)
-        _become_user(config, *slot, log)
+        _become_user(config, number, master, log)
     except (OSError, WorkerStartError) as error:
         level = error.level if isinstance(error, WorkerStartError) else ErrorLevel.EMERG
         log.write(level, str(error))
