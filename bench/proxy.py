@@ -16,12 +16,12 @@ sendfile(2) for as long as the reader reads.
 
 Load balancers, one at a time on the same namespace, each with as many workers/threads as the machine
 has cores:
-- nginx: `nginx -p DIR -c nginx.conf`, where nginx.conf has `worker_processes`, `pid`, `error_log`,
-  `events {}` and `http { include conf.d/k8sapi.conf; }` (L7) or `load_module` and
+- nginx: `nginx -p DIR -c nginx.conf -g 'daemon off;'`, where nginx.conf has `worker_processes`, `pid`,
+  `error_log`, `events {}` and `http { include conf.d/k8sapi.conf; }` (L7) or `load_module` and
   `include tcpconf.d/k8sapi.conf;` (L4). Those two files are the seed's, verbatim except: the L7 file is
   its first half (the 8080 server and its upstream; the 8443 one needs certificates and is not measured),
   its log directory is the run's, and the upstream's one server becomes the two backends.
-- hapair: `hapair proxy -p DIR -c nginx.conf`, the same files.
+- hapair: `hapair proxy -p DIR -c nginx.conf -g 'daemon off;'`, the same files.
 - HAProxy: `haproxy -db -f haproxy.cfg`, written to match: L7 `mode http`, roundrobin over the two
   backends, `option forwardfor`, X-Real-IP and X-Forwarded-Proto set as the seed does, Host passed as is,
   timeouts as nginx's with the seed's `proxy_read_timeout 90` (connect 60 s, server 90 s, client 60 s,
@@ -360,7 +360,7 @@ def proxy_command(lab: Lab, implementation: str, test: str) -> list[str]:
         backends = [f"{address}:{port}" for address in BACKEND_ADDRESSES]
         mode = "l7" if test == "l7" else "l4"
         return [sys.executable, str(FLOOR), mode, LB_ADDRESS, str(PORT), *backends, "--workers", str(CORES)]
-    return [HAPAIR, "proxy", "-p", prefix, "-c", str(configs.nginx)]
+    return [HAPAIR, "proxy", "-p", prefix, "-c", str(configs.nginx), "-g", "daemon off;"]
 
 
 @contextlib.contextmanager

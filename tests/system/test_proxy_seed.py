@@ -66,7 +66,8 @@ class Lab:
         inner = "http { include seed.conf; }" if http else "include seed.conf;"
         main = self.directory / "nginx.conf"
         main.write_text(f"pid {self.directory}/nginx.pid;\nevents {{}}\n{inner}\n")
-        daemon = self.balancer.start([HAPAIR, "proxy", "-c", str(main)], log_name="proxy.log")
+        command = [HAPAIR, "proxy", "-c", str(main), "-g", "daemon off;"]
+        daemon = self.balancer.start(command, log_name="proxy.log")
         port = "8443" if "8443" in seed and http else "8080"
         wait_until(lambda: self.client.run(["bash", "-c", f"</dev/tcp/{LB}/{port}"]).returncode == 0,
                    START_TIMEOUT_S, "the proxy to listen")  # fmt: skip

@@ -191,6 +191,8 @@ class Node:
                 f"{self.nginx_conf.parent}/",
                 "-c",
                 str(self.nginx_conf),
+                "-g",
+                "daemon off;",  # the lab supervises the master itself, as it does nginx's
             ]
         self.record.proxy = self._start_inside(command, self.logs / "proxy.log", "the proxy")
         self.state.save()

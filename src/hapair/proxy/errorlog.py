@@ -1,7 +1,13 @@
 """Error logs as nginx writes them: `2026/11/26 06:24:39 [error] 12#12: text`, each line to every target
 whose level it reaches. The process's main error log (the main context's `error_log`, else stderr at
 `notice`) takes the Python `logging` records of the data planes; an `error_log` of an http server or
-location gets that place's request errors (a failed upstream...) instead of the main one."""
+location gets that place's request errors (a failed upstream...) instead of the main one.
+
+Until the master has started (nginx's ngx_use_stderr), a writer given a `console` (the terminal: stderr, or
+a copy of it kept while stderr already goes to the error log file) also prints there a line from `warn` up
+as `nginx: [level] text` when none of its targets is stderr: so a start that fails says why on the
+terminal whatever the error log is. `command_line_log` is nginx's first log, the one `-e`
+names, which takes the messages of reading the configuration."""
 
 from __future__ import annotations
 
@@ -12,7 +18,9 @@ import time
 from collections.abc import Callable
 from typing import IO
 
+from hapair.config.nginx.errors import Message, os_error_text
 from hapair.config.nginx.model.logging import ErrorLevel, ErrorLog
+from hapair.config.nginx.paths import Paths
 
 SEVERITY = {level: rank for rank, level in enumerate(ErrorLevel)}
 _PYTHON_LEVELS = (
@@ -21,19 +29,22 @@ _PYTHON_LEVELS = (
     (logging.WARNING, ErrorLevel.WARN),
     (logging.INFO, ErrorLevel.INFO),
 )
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+STDERR = "stderr"
 
 
 class ErrorLogWriter:
     """The lines of one `error_log` set (stderr at `notice` when it is empty) to their targets."""
 
-    def __init__(self, logs: tuple[ErrorLog, ...]) -> None:
+    def __init__(self, logs: tuple[ErrorLog, ...], *, console: IO[bytes] | None = None) -> None:
         self._logs = logs
         self._targets: list[tuple[IO[bytes], int, bool]] = []
+        self.console = console
         self._open()
 
     def _open(self) -> None:
         for error_log in self._logs:
-            if error_log.target == "stderr":
+            if error_log.target == STDERR:
                 self._targets.append((sys.stderr.buffer, SEVERITY[error_log.level], False))
             else:
                 self._targets.append((_append(error_log.target), SEVERITY[error_log.level], True))
@@ -51,10 +62,29 @@ class ErrorLogWriter:
             "utf-8", "surrogateescape"
         )
         rank = SEVERITY[level]
-        for target, threshold, _ in self._targets:
+        wrote_stderr = False
+        for target, threshold, owned in self._targets:
             if rank <= threshold:
                 target.write(line)
                 target.flush()
+                wrote_stderr = wrote_stderr or not owned
+        if not wrote_stderr:
+            self.echo(level, text)
+
+    def echo(self, level: ErrorLevel, text: str) -> None:
+        """The console's copy of a line written elsewhere (see the module's documentation)."""
+        if self.console is None or SEVERITY[level] > SEVERITY[ErrorLevel.WARN] or self.to_stderr:
+            return
+        self.console.write(f"nginx: [{level.value}] {text}\n".encode("utf-8", "surrogateescape"))
+        self.console.flush()
+
+    def message(self, message: Message) -> None:
+        """A message of reading or starting the configuration, at its level, with its place."""
+        self.write(ErrorLevel(message.severity.value), message.located())
+
+    @property
+    def to_stderr(self) -> bool:
+        return any(not owned for _, _, owned in self._targets)
 
     def close(self) -> None:
         for target, _, owned in self._targets:
@@ -63,8 +93,33 @@ class ErrorLogWriter:
         self._targets.clear()
 
 
+def console_line(text: str) -> None:
+    """`nginx: text` on stderr (ngx_log_stderr)."""
+    sys.stderr.flush()
+    sys.stderr.buffer.write(f"nginx: {text}\n".encode("utf-8", "surrogateescape"))
+    sys.stderr.buffer.flush()
+
+
+def command_line_log(error_log: str | None, prefix: str | None, level: ErrorLevel) -> ErrorLogWriter:
+    """ngx_log_init: `-e FILE` (relative to the prefix), else stderr (Debian's --error-log-path); a file
+    that cannot be opened is said on stderr, and stderr is used instead."""
+    target = STDERR
+    if error_log not in (None, "", STDERR):
+        path = Paths.for_config("", prefix).from_prefix(str(error_log))
+        try:
+            os.close(os.open(path, _OPEN_FLAGS, 0o644))
+            target = path
+        except OSError as error:
+            console_line(
+                f'[alert] could not open error log file: open() "{path}" failed {os_error_text(error)}'
+            )
+    return ErrorLogWriter((ErrorLog(target, level, (), None),), console=sys.stderr.buffer)
+
+
 def _append(path: str) -> IO[bytes]:
-    return open(path, "ab")
+    """A log file as nginx opens it: appended to, created with mode 0644 (whatever the umask, which a
+    daemon sets to 0)."""
+    return os.fdopen(os.open(path, _OPEN_FLAGS, 0o644), "ab")
 
 
 class ErrorLogHandler(logging.Handler):

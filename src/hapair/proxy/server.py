@@ -1,50 +1,94 @@
-"""The process model of `hapair proxy`: nginx's master and worker processes.
+"""The process model of `hapair proxy`: nginx's master and worker processes, or its single process.
 
-The master (`Master.run`) reads the configuration, writes the pid file and the error log, forks
-`worker_processes` workers (`auto`: the CPU count) and supervises them: a worker that dies is replaced
-(`worker process N exited on signal 9`). Signals are nginx's: SIGHUP reloads (a configuration that fails
-to load keeps the running one and logs the emerg line; otherwise new workers start, and once they listen
-the old ones stop gracefully), SIGQUIT stops gracefully, SIGTERM and SIGINT stop at once, SIGUSR1 reopens
-the access logs. The master runs no event loop, so forking is clean; each worker runs its own uvloop loop.
+`run_proxy` is nginx's start: the configuration is read (its messages on the log of the command line,
+`-e`), every listening address is bound for a moment as nginx binds it (`cycle`), then, with `daemon on`
+(the default), the command forks the master into the background and returns 0 once the master serves, or
+1 with nginx's messages when the start fails (`daemon`). With `daemon off` the master stays in the
+foreground; with `master_process off` the one process serves (`single`).
+
+The master (`Master.run`) forks `worker_processes` workers (`auto`: the CPU count; each one: `worker`) and
+supervises them: a worker that dies is replaced (`worker process N exited on signal 9`). Before, it points
+its stderr at the main error log when that is a file (ngx_log_redirect_stderr) and binds the unix sockets
+its workers share; once every worker listens it writes the pid file. Signals are nginx's: SIGHUP reloads (a
+configuration that fails to load keeps the running one and logs the emerg line; otherwise new workers
+start, and once they listen the old ones stop gracefully), SIGQUIT stops gracefully, SIGTERM and SIGINT
+stop at once, SIGUSR1 reopens the logs: the master first, creating each file again and giving it to the
+workers' user as nginx does, then the workers. The master runs no event loop, so forking is clean.
 
 Where hapair differs from nginx, on purpose:
 
-- Every worker binds its own listening sockets with SO_REUSEPORT, whether or not a `listen` says
+- Every worker binds its own TCP listening sockets with SO_REUSEPORT, whether or not a `listen` says
   `reuseport`, so the kernel spreads connections among workers without a thundering herd. A connection
   still in the accept queue of an old worker's socket when that worker stops listening during a reload is
   reset by the kernel unless `net.ipv4.tcp_migrate_req` is 1 (connections already accepted are served to
-  their end).
-- The master stays in the foreground (nginx's `daemon off`).
+  their end). The master binds each address for a moment first, without SO_REUSEPORT, so that an address
+  another process holds fails the start as it fails nginx's. (Unix sockets are the master's, shared.)
+- nginx's master reads the certificates and opens the log files once, before it forks; each hapair worker
+  does it itself, before it gives up root.
+- `daemon on` returns once the workers listen and the pid file is written; nginx's returns as soon as it
+  has forked (its sockets listen already, but a start that fails later is not seen by the command). So
+  the pid file appears once connections are accepted; nginx writes it before it starts its workers.
+- A worker that cannot start (its `working_directory` missing...) fails the start or the reload; nginx
+  would go on with a master and no workers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ctypes
-import logging
 import os
 import select
 import signal
 import sys
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-import uvloop
-
-from hapair.config.nginx.load import LoadResult, load
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.logging import ErrorLevel
-from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter
-from hapair.proxy.http.service import HttpService, serve_http
-from hapair.proxy.stream import StreamService, serve_stream
+from hapair.proxy.cycle import (
+    Launch,
+    UnixListeners,
+    bind_all,
+    load_again,
+    log_os_status,
+    redirect_stderr,
+    remove_pid_file,
+    reopen_files,
+    report,
+    write_pid_file,
+)
+from hapair.proxy.daemon import Notify, daemonized
+from hapair.proxy.errorlog import ErrorLogWriter, command_line_log
+from hapair.proxy.single import SingleProcess
+from hapair.proxy.worker import HANDLED, WORKER_FATAL, become_worker
 
-_HANDLED = (signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGUSR1)
-_PR_SET_PDEATHSIG = 1
 FAST_STOP_S = 5.0  # a fast stop kills workers still there after this long
 IDLE_WAIT_S = 1.0  # the master's wait for a signal, between checks of its workers
-READY_TIMEOUT_S = 10.0  # how long new workers get to listen before a reload gives up on them
+READY_TIMEOUT_S = 10.0  # how long new workers get to listen before a start or reload gives up on them
+
+
+def run_proxy(launch: Launch) -> int:
+    """`hapair proxy [-c FILE] [-p PREFIX] [-g DIRECTIVES] [-e FILE]`: start as nginx starts; the exit
+    status of the command (see the module's documentation)."""
+    result = launch.load()
+    report(result, command_line_log(launch.error_log, launch.prefix, ErrorLevel.NOTICE))
+    config = result.config
+    if config is None:
+        return 1
+    log = ErrorLogWriter(config.error_logs, console=sys.stderr.buffer)
+    if not bind_all(config.listening, log):
+        log.close()
+        return 1
+    log_os_status(log)
+    if config.processes.daemon:
+        return daemonized(lambda notify: _serve(launch, config, log, notify))
+    return _serve(launch, config, log, None)
+
+
+def _serve(launch: Launch, config: NginxConfig, log: ErrorLogWriter, notify: Notify | None) -> int:
+    if config.processes.master:
+        return Master(launch, config, log).run(notify)
+    return SingleProcess(launch, config, log).run(notify)
 
 
 def worker_count(config: NginxConfig) -> int:
@@ -55,10 +99,12 @@ def worker_count(config: NginxConfig) -> int:
 
 @dataclass(slots=True)
 class Worker:
-    """A worker process as the master sees it: `ready` is the read end of the pipe the worker writes one
-    line to once it listens (or why it could not)."""
+    """A worker process as the master sees it: `number` is its place among the workers of its generation
+    (its `worker_cpu_affinity` mask); `ready` is the read end of the pipe the worker writes one line to
+    once it listens (or why it could not)."""
 
     pid: int
+    number: int
     ready: int | None
     retiring: bool = False
 
@@ -66,40 +112,66 @@ class Worker:
 class Master:
     """The master process: see the module's documentation."""
 
-    def __init__(self, result: LoadResult, conf_file: str, prefix: str | None) -> None:
-        assert result.config is not None
-        self.config = result.config
-        self._conf_file = conf_file
-        self._prefix = prefix
-        self._log = ErrorLogWriter(self.config.error_logs)
+    def __init__(self, launch: Launch, config: NginxConfig, log: ErrorLogWriter) -> None:
+        self.config = config
+        self._launch = launch
+        self._log = log
         self._workers: dict[int, Worker] = {}
         self._stopping: int | None = None  # SIGQUIT or SIGTERM once a stop is under way
         self._kill_at: float | None = None
+        self._pid_written = False
+        self._notify: Notify | None = None
+        self._unix = UnixListeners()
 
-    def run(self) -> int:
+    def run(self, notify: Notify | None = None) -> int:
         # Blocked, the signals wait for sigtimedwait(), which tells who sent them, as nginx's log does;
         # workers unblock them once their handlers are in place.
-        if not self._write_pid():
-            return 1
-        signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
+        signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+        self._notify = notify
         code = 0
         try:
-            self._log.write(ErrorLevel.NOTICE, "start worker processes")
-            if not self._wait_ready(self._start_generation()):
+            if self._started():
+                if notify is not None:
+                    notify.ready()
+            else:
                 self._stop(signal.SIGTERM)
                 code = 1
+            self._end_console()
             while self._workers or self._stopping is None:
-                info = signal.sigtimedwait(_HANDLED, self._timeout())
+                info = signal.sigtimedwait(HANDLED, self._timeout())
                 if info is not None:
                     self._handle(info)
                 self._reap()
                 self._check_fast_stop()
             self._log.write(ErrorLevel.NOTICE, "exit")
         finally:
-            self._remove_pid(self.config.pid)
+            self._unix.close(self._log)
+            if self._pid_written:
+                remove_pid_file(self.config.pid, self._log)
             self._log.close()
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _HANDLED)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
         return code
+
+    def _started(self) -> bool:
+        """stderr goes to the error log (the terminal kept for the start's messages), the first workers
+        listen, then the pid file is written."""
+        if self._log.console is not None:
+            sys.stderr.flush()
+            self._log.console = os.fdopen(os.dup(2), "wb")
+        redirect_stderr(self.config)
+        if not self._unix.bind(self.config, self._log):
+            return False
+        self._log.write(ErrorLevel.NOTICE, "start worker processes")
+        if not self._wait_ready(self._start_generation()):
+            return False
+        self._pid_written = write_pid_file(self.config.pid, self._log)
+        return self._pid_written
+
+    def _end_console(self) -> None:
+        """nginx's ngx_use_stderr = 0: once started, the master's lines go to the error log only."""
+        if self._log.console is not None:
+            self._log.console.close()
+            self._log.console = None
 
     def _timeout(self) -> float:
         if self._kill_at is None:
@@ -124,7 +196,9 @@ class Master:
         elif signum == signal.SIGUSR1:
             self._log.write(ErrorLevel.NOTICE, f"{received}, reopening logs")
             self._log.write(ErrorLevel.NOTICE, "reopening logs")
+            reopen_files(self.config, self._log)
             self._log.reopen()
+            redirect_stderr(self.config)
             self._send(signal.SIGUSR1, self._workers.values())
 
     def _stop(self, signum: int) -> None:
@@ -139,49 +213,61 @@ class Master:
             self._kill_at = None
 
     def _reload(self) -> None:
-        result = load(self._conf_file, self._prefix)
-        if result.config is None:
-            for message in (*result.reading, *result.starting):
-                self._log.write(ErrorLevel(message.severity.value), _located(message.text, message.place))
+        config = load_again(self._launch, self.config, self._log)
+        if config is None or not self._unix.bind(config, self._log):
+            self._unix.keep_only(self.config, self._log)
             return
         old = [worker for worker in self._workers.values() if not worker.retiring]
-        previous, self.config = self.config, result.config
+        previous, self.config = self.config, config
         self._log.write(ErrorLevel.NOTICE, "start worker processes")
         started = self._start_generation()
         if not self._wait_ready(started):
             self.config = previous
+            self._unix.keep_only(previous, self._log)
             self._log.write(ErrorLevel.ALERT, "new worker processes did not start, keeping the old ones")
             for worker in started:
                 worker.retiring = True
             self._send(signal.SIGTERM, started)
             return
+        self._unix.keep_only(config, self._log)
         self._log.close()
         self._log = ErrorLogWriter(self.config.error_logs)
         if previous.pid != self.config.pid:
-            self._remove_pid(previous.pid)
-        self._write_pid()
+            self._pid_written = write_pid_file(self.config.pid, self._log)
+            remove_pid_file(previous.pid, self._log)
+        redirect_stderr(self.config)
         for worker in old:
             worker.retiring = True
         self._send(signal.SIGQUIT, old)
 
     def _start_generation(self) -> list[Worker]:
-        return [self._spawn() for _ in range(worker_count(self.config))]
+        return [self._spawn(number) for number in range(worker_count(self.config))]
 
-    def _spawn(self) -> Worker:
+    def _spawn(self, number: int) -> Worker:
         ready_read, ready_write = os.pipe2(os.O_CLOEXEC)
         master = os.getpid()
         pid = os.fork()
         if pid == 0:
             os.close(ready_read)
-            _become_worker(self.config, ready_write, self._log, master)
+            self._leave_to_master()
+            become_worker(self.config, number, ready_write, self._log, master)
         os.close(ready_write)
-        worker = Worker(pid, ready_read)
+        worker = Worker(pid, number, ready_read)
         self._workers[pid] = worker
         self._log.write(ErrorLevel.NOTICE, f"start worker process {pid}")
         return worker
 
+    def _leave_to_master(self) -> None:
+        """In a new worker: what only the master holds while it starts (the terminal, the command's pipe)."""
+        if self._notify is not None:
+            self._notify.close()
+        if self._log.console is not None:
+            self._log.console.close()
+            self._log.console = None
+
     def _wait_ready(self, workers: list[Worker]) -> bool:
-        """Whether every new worker says it listens (read from its pipe, signals kept for later)."""
+        """Whether every new worker says it listens (read from its pipe, signals kept for later): "ok", or
+        the level and text of the line it logged about why not."""
         deadline = time.monotonic() + READY_TIMEOUT_S
         ok = True
         for worker in workers:
@@ -189,11 +275,14 @@ class Master:
                 continue
             remaining = max(0.0, deadline - time.monotonic())
             readable, _, _ = select.select([worker.ready], [], [], remaining)
-            answer = os.read(worker.ready, 4096).decode(errors="replace") if readable else ""
+            answer = os.read(worker.ready, 4096).decode(errors="replace").strip() if readable else ""
             os.close(worker.ready)
             worker.ready = None
-            if answer.strip() != "ok":
+            if answer != "ok":
                 ok = False
+                level, _, text = answer.partition(" ")
+                if text:
+                    self._log.echo(ErrorLevel(level), text)
         return ok
 
     def _reap(self) -> None:
@@ -211,7 +300,7 @@ class Master:
                 os.close(worker.ready)
             self._log_exit(pid, status)
             if self._replaces(worker, status):
-                self._spawn()
+                self._spawn(worker.number)
 
     def _log_exit(self, pid: int, status: int) -> None:
         if os.WIFSIGNALED(status):
@@ -225,150 +314,9 @@ class Master:
         """nginx respawns a worker that ended unasked, except one that exited with code 2 (fatal)."""
         if self._stopping is not None or worker.retiring:
             return False
-        return not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 2)
+        return not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == WORKER_FATAL)
 
     def _send(self, signum: int, workers: Iterable[Worker]) -> None:
         for worker in list(workers):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker.pid, signum)
-
-    def _write_pid(self) -> bool:
-        try:
-            with open(self.config.pid, "w") as pid_file:
-                pid_file.write(f"{os.getpid()}\n")
-        except OSError as error:
-            self._log.write(
-                ErrorLevel.EMERG, f'open() "{self.config.pid}" failed ({error.errno}: {error.strerror})'
-            )
-            return False
-        return True
-
-    def _remove_pid(self, path: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-
-
-def _located(text: str, place: object) -> str:
-    return f"{text} in {place}" if place is not None else text
-
-
-def _become_worker(config: NginxConfig, ready: int, log: ErrorLogWriter, master: int) -> None:
-    """The child side of the fork: never returns."""
-    code = 1
-    try:
-        _die_with_master(master)
-        logging.getLogger("hapair.proxy").addHandler(ErrorLogHandler(log))
-        code = run_worker(config, ready, log)
-    except BaseException as error:  # the worker must never return into the master's code
-        log.write(ErrorLevel.EMERG, f"worker failed: {error!r}")
-    finally:
-        sys.stderr.flush()
-        os._exit(code)
-
-
-def _die_with_master(master: int) -> None:
-    """A worker left behind by a master killed with SIGKILL would hold the ports: end with it."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != master:  # it died before prctl
-        os._exit(1)
-
-
-def run_worker(config: NginxConfig, ready: int, log: ErrorLogWriter) -> int:
-    """Serve `config` on a new uvloop loop until a stop signal; the exit code."""
-    return uvloop.run(_serve(config, ready, log))
-
-
-class _WorkerServices:
-    """The data planes of one worker and how they stop: `graceful()` (SIGQUIT) lets what is under way
-    finish; `fast()` (SIGTERM, SIGINT, also during a graceful stop) ends everything now."""
-
-    def __init__(self, http: HttpService | None, stream: StreamService | None) -> None:
-        self.http = http
-        self.stream = stream
-        self.stopping = False
-        self.done = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
-
-    def graceful(self, log: ErrorLogWriter) -> None:
-        if self.stopping:
-            return
-        self.stopping = True
-        log.write(ErrorLevel.NOTICE, "gracefully shutting down")
-        self._run(self._drain())
-
-    def fast(self) -> None:
-        self.stopping = True
-        if self.stream is not None:
-            self.stream.abort()
-        if self.http is not None:
-            self.http.close()
-        self._run(self._closed())
-
-    def _run(self, step: Coroutine[None, None, None]) -> None:
-        task = asyncio.get_running_loop().create_task(step)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def reopen_logs(self, log: ErrorLogWriter) -> None:
-        log.write(ErrorLevel.NOTICE, "reopening logs")
-        log.reopen()
-        if self.http is not None:
-            self.http.reopen_logs()
-        if self.stream is not None:
-            self.stream.reopen_logs()
-
-    async def _drain(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
-        if self.http is not None:
-            await self.http.drain()
-        await self._closed()
-
-    async def _closed(self) -> None:
-        if self.http is not None:
-            await self.http.wait_closed()
-        if self.stream is not None:
-            await self.stream.wait_closed()
-        self.done.set()
-
-
-def _ignore() -> None:
-    pass
-
-
-async def _serve(config: NginxConfig, ready: int, log: ErrorLogWriter) -> int:
-    loop = asyncio.get_running_loop()
-    try:
-        http = await serve_http(config.http, reuse_port=True) if config.http is not None else None
-        stream = await serve_stream(config.stream, reuse_port=True) if config.stream is not None else None
-    except OSError as error:
-        log.write(ErrorLevel.EMERG, str(error))
-        os.write(ready, f"{error}\n".encode())
-        os.close(ready)
-        return 2
-    services = _WorkerServices(http, stream)
-    loop.add_signal_handler(signal.SIGQUIT, services.graceful, log)
-    loop.add_signal_handler(signal.SIGTERM, services.fast)
-    loop.add_signal_handler(signal.SIGINT, services.fast)
-    loop.add_signal_handler(signal.SIGUSR1, services.reopen_logs, log)
-    loop.add_signal_handler(signal.SIGHUP, _ignore)  # the master reloads; a worker ignores it, as nginx's
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HANDLED)
-    os.write(ready, b"ok\n")
-    os.close(ready)
-    await services.done.wait()
-    log.write(ErrorLevel.NOTICE, "exiting")
-    log.write(ErrorLevel.NOTICE, "exit")
-    return 0
-
-
-def run_proxy(conf_file: str, prefix: str | None) -> int:
-    """`hapair proxy -c FILE [-p PREFIX]`: load, then run the master until it is stopped. A configuration
-    that does not load is reported as nginx reports it at start-up: error log lines on stderr."""
-    result = load(conf_file, prefix)
-    if result.config is None:
-        startup_log = ErrorLogWriter(())
-        for message in (*result.reading, *result.starting):
-            startup_log.write(ErrorLevel(message.severity.value), _located(message.text, message.place))
-        return 1
-    return Master(result, conf_file, prefix).run()

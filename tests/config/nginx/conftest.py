@@ -27,14 +27,20 @@ LAB_HOSTS = {
     "k8s-api.example": ["192.0.2.20"],
 }
 
+LAB_USERS = {"nobody": 65534, "daemon": 1, "www-data": 33}  # Debian's, which has no group "nobody"
+LAB_GROUPS = {"nogroup": 65534, "daemon": 1, "adm": 4, "www-data": 33}
+
 
 @dataclass
 class LabSystem(LocalSystem):
-    """A machine with known names, 4 CPUs, running as root; log files and sockets are recorded, not
-    opened, unless a test names some that fail."""
+    """A machine with known names, users and groups, 4 CPUs, running as root; log files and sockets are
+    recorded, not opened, unless a test names some that fail."""
 
     hosts: dict[str, list[str]] = field(default_factory=lambda: dict(LAB_HOSTS))
     root: bool = True
+    users: dict[str, int] = field(default_factory=lambda: dict(LAB_USERS))
+    groups: dict[str, int] = field(default_factory=lambda: dict(LAB_GROUPS))
+    file_limit: int = 1 << 20
     opened: list[str] = field(default_factory=list)
     bound: list[str] = field(default_factory=list)
     unwritable: set[str] = field(default_factory=set)
@@ -52,6 +58,15 @@ class LabSystem(LocalSystem):
 
     def hostname(self) -> str:
         return "Node1.Example"
+
+    def user_id(self, name: str) -> int | None:
+        return self.users.get(name)
+
+    def group_id(self, name: str) -> int | None:
+        return self.groups.get(name)
+
+    def open_file_limit(self) -> int:
+        return self.file_limit
 
     def open_append(self, path: str) -> None:
         if path in self.unwritable:

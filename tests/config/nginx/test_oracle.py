@@ -8,20 +8,14 @@ differences (directives and parameters hapair does not implement) are asserted a
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from hapair.cli.proxy import check_report
-from hapair.config.nginx.load import load
-from hapair.config.nginx.system import LocalSystem
-
+from .commandline import NGINX, hapair, nginx
 from .conftest import Certificates
 from .seed_configs import SEED_HTTP, SEED_STREAM, adapted
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 MISSING = (
     "nginx is not installed"
@@ -196,19 +190,19 @@ UNSUPPORTED = [
 ]
 
 
+def command_line(conf: Path, prefix: Path) -> list[str]:
+    return ["-t", "-c", str(conf), "-p", f"{prefix}/", "-e", f"{prefix}/logs/nginx.log",
+            "-g", f"pid {prefix}/nginx.pid;"]  # fmt: skip
+
+
 def nginx_t(conf: Path, prefix: Path) -> tuple[int, list[str]]:
-    done = subprocess.run(
-        [NGINX, "-t", "-c", str(conf), "-p", f"{prefix}/", "-e", f"{prefix}/logs/nginx.log",
-         "-g", f"pid {prefix}/nginx.pid;"],
-        capture_output=True,
-        check=False,
-    )  # fmt: skip
-    return done.returncode, done.stderr.decode("utf-8", "surrogateescape").splitlines()
+    ran = nginx(*command_line(conf, prefix))
+    return ran.status, ran.stderr.splitlines()
 
 
 def hapair_t(conf: Path, prefix: Path) -> tuple[int, list[str]]:
-    result = load(str(conf), f"{prefix}/", LocalSystem(), test=True)
-    return (0 if result.error is None else 1), check_report(result)
+    ran = hapair(*command_line(conf, prefix))
+    return ran.status, ran.stderr.splitlines()
 
 
 @pytest.fixture

@@ -54,11 +54,11 @@ class Block:
     stream_server: StreamServerState | None = None
 
     def level(self) -> Level:
-        """Where the block's directive values go."""
+        """Where the block's directive values go (the main context's for the core and events modules)."""
         for owner in (self.upstream, self.location, self.server, self.stream_server, self.http, self.stream):
             if owner is not None:
                 return owner.level
-        raise LookupError("a directive with a value outside http and stream")
+        return self.main.level
 
     def inner(self, kind: ModuleKind, cmd_type: int, **states: object) -> Block:
         return replace(self, kind=kind, cmd_type=cmd_type, **states)

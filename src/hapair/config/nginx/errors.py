@@ -34,13 +34,17 @@ class Message:
     directive: bool = True
 
     def render(self) -> str:
+        return f"nginx: [{self.severity.value}] {self.located()}"
+
+    def located(self) -> str:
+        """The text with its place, as an error log line carries it after the level."""
         text = self.text
         if self.directive and self.place is not None:
             text = text.encode("utf-8", "surrogateescape")[:MAX_CONF_ERRSTR].decode(
                 "utf-8", "surrogateescape"
             )
         where = f" in {self.place}" if self.place is not None else ""
-        return f"nginx: [{self.severity.value}] {text}{where}"
+        return f"{text}{where}"
 
 
 class ConfigError(Exception):

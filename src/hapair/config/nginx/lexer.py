@@ -5,6 +5,9 @@ block), `}` closing a block, `#` comments to the end of the line, single and dou
 escapes (`\\"`, `\\'`, `\\\\`, `\\t`, `\\r`, `\\n`; any other backslash is kept), and `${` not ending a word.
 nginx reads through a 4096-byte buffer and refuses a word that does not fit in it; the buffer is simulated
 so that the same words are refused.
+
+The directives given with `-g` are read the same way (`Lexer.of_parameter`): nginx holds them in one
+buffer, places its messages "in command line", and wants the last one ended by `;`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import ConfigError
-from .model.place import Place
+from .model.place import COMMAND_LINE, Place
 
 CONF_BUFFER = 4096  # NGX_CONF_BUFFER
 _BLANKS = b" \t\r\n"
@@ -64,9 +67,23 @@ class Lexer:
         self.line = 1
         self._pos = 0
         self._last = 0  # the end of what nginx's buffer holds
+        self._parameter = False
+
+    @classmethod
+    def of_parameter(cls, text: str) -> Lexer:
+        """The directives of `-g` (ngx_conf_param)."""
+        lexer = cls(text.encode("utf-8", "surrogateescape"), COMMAND_LINE.file)
+        lexer._parameter = True
+        lexer._last = len(lexer.data)
+        return lexer
+
+    @property
+    def parameter(self) -> bool:
+        """Whether these are the directives of `-g`."""
+        return self._parameter
 
     def here(self) -> Place:
-        return Place(self.name, self.line)
+        return COMMAND_LINE if self._parameter else Place(self.name, self.line)
 
     def read(self) -> tuple[End, list[str]]:
         """The next directive's words and what ended them; `}` and the end of the file come with no words."""
@@ -112,7 +129,8 @@ class Lexer:
         """nginx reads the next buffer: FILE_DONE at the end of the file, an error where nginx gives one."""
         if self._last >= len(self.data):
             if words or not state.last_space:
-                raise ConfigError('unexpected end of file, expecting ";" or "}"', self.here())
+                expected = 'parameter, expecting ";"' if self._parameter else 'file, expecting ";" or "}"'
+                raise ConfigError(f"unexpected end of {expected}", self.here())
             return End.FILE_DONE
         if self._pos - start == CONF_BUFFER:
             self.line = start_line

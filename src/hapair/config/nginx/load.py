@@ -27,17 +27,27 @@ from .errors import ConfigError, Message
 from .flags import HTTP_MAIN_CONF, MAIN_CONF, ModuleKind
 from .known import DIRECTIVES
 from .lexer import End, Lexer
-from .model.config import InputForm, NginxConfig
+from .model.config import InputForm, ListeningSocket, NginxConfig, Processes
 from .model.logging import ErrorLevel, ErrorLog
 from .model.place import Place
 from .paths import Paths
 from .reader import Parser
-from .startup import start
-from .state import DEFAULT_WORKER_CONNECTIONS, MainState
+from .startup import LoggedError, Startup, init_conf, open_cycle
+from .state import (
+    DAEMON,
+    DEFAULT_WORKER_CONNECTIONS,
+    LOCK_FILE,
+    MASTER_PROCESS,
+    WORKER_RLIMIT_CORE,
+    WORKER_RLIMIT_NOFILE,
+    WORKER_SHUTDOWN_TIMEOUT,
+    WORKING_DIRECTORY,
+    MainState,
+)
 from .system import LocalSystem, System
 
 DEFAULT_PID = "/run/nginx.pid"  # Debian's --pid-path
-DEFAULT_ERROR_LOG = ErrorLog("stderr", ErrorLevel.ERROR, (), None)  # Debian's --error-log-path=stderr
+DEFAULT_LOCK_FILE = "/var/lock/nginx.lock"  # Debian's --lock-path
 _BOTH_CONTEXTS = frozenset({"include", "error_log"})
 _MAIN_DIRECTIVES = frozenset(d.name for d in DIRECTIVES if d.kind is ModuleKind.CORE and d.flags & MAIN_CONF)
 _HTTP_DIRECTIVES = frozenset(
@@ -48,7 +58,10 @@ _HTTP_DIRECTIVES = frozenset(
 @dataclass(frozen=True, slots=True)
 class LoadResult:
     """`reading`: messages while the files were read; `starting`: messages after (nginx prints "syntax is
-    ok" between the two when reading succeeded). `error` is the message that stopped it, if any."""
+    ok" between the two when reading succeeded), for the command line's log (`-e`) as `reading`;
+    `logged`: messages after those, for the configuration's main error log (`error_logs`, known once the
+    files are read). `error` is the message that stopped it, if any. `sources` are the files read, each
+    once, with their bytes, in the order they were read (what `nginx -T` prints)."""
 
     conf_file: str
     config: NginxConfig | None
@@ -56,32 +69,84 @@ class LoadResult:
     syntax_ok: bool
     starting: tuple[Message, ...]
     error: ConfigError | None
+    logged: tuple[Message, ...] = ()
+    error_logs: tuple[ErrorLog, ...] = ()
+    sources: tuple[tuple[str, bytes], ...] = ()
 
 
 def load(
-    conf_file: str, prefix: str | None = None, system: System | None = None, *, test: bool = False
+    conf_file: str,
+    prefix: str | None = None,
+    system: System | None = None,
+    *,
+    test: bool = False,
+    signal: bool = False,
+    directives: str = "",
+    error_log: str | None = None,
 ) -> LoadResult:
-    """Read `conf_file` (relative to `prefix`, as nginx's -c and -p); with `test`, also bind the listening
-    sockets for a moment, as `nginx -t` does."""
+    """Read `conf_file` (relative to `prefix`, as nginx's -c and -p) after the main-context `directives`
+    of `-g`, then do what nginx does before it starts: with `test`, also bind the listening sockets for a
+    moment, as `nginx -t` does; with `signal`, only what `nginx -s` does (no file opened). `error_log` is
+    `-e`: where the main error log goes when no `error_log` says (None: Debian's default, stderr)."""
     paths = Paths.for_config(conf_file, prefix)
     main = MainState(paths, system or LocalSystem())
     parser = Parser(paths, HANDLERS)
     form = detect_form(paths.conf_file)
     try:
-        _read(parser, main, form)
+        _read(parser, main, form, directives)
     except ConfigError as exc:
         return LoadResult(paths.conf_file, None, (*parser.warnings, exc.message), False, (), exc)
-    reading = tuple(parser.warnings)
+    startup = Startup()
     try:
-        start(main, test=test)
+        init_conf(main, startup)
+        if not signal:
+            _default_error_log(main, error_log)
+            open_cycle(main, startup, test=test)
+    except LoggedError as exc:
+        startup.logged.append(exc.message)
+        return _started(main, parser, startup, error=exc)
     except ConfigError as exc:
-        return LoadResult(paths.conf_file, None, reading, True, (exc.message,), exc)
-    config = _config(main, form, tuple(parser.files))
-    return LoadResult(paths.conf_file, config, reading, True, (), None)
+        startup.messages.append(exc.message)
+        return _started(main, parser, startup, error=exc)
+    return _started(main, parser, startup, config=_config(main, form, tuple(parser.files)))
 
 
-def _read(parser: Parser, main: MainState, form: InputForm) -> None:
+def _started(
+    main: MainState,
+    parser: Parser,
+    startup: Startup,
+    *,
+    config: NginxConfig | None = None,
+    error: ConfigError | None = None,
+) -> LoadResult:
+    return LoadResult(
+        main.paths.conf_file,
+        config,
+        tuple(parser.warnings),
+        True,
+        tuple(startup.messages),
+        error,
+        tuple(startup.logged),
+        tuple(main.error_logs),
+        tuple(parser.sources.items()),
+    )
+
+
+def _default_error_log(main: MainState, error_log: str | None) -> None:
+    """ngx_log_open_default: without an `error_log` in the main context, errors go to `-e`'s file (or
+    stderr) from `error` up."""
+    if main.error_logs:
+        return
+    target = "stderr" if error_log in (None, "", "stderr") else main.paths.from_prefix(str(error_log))
+    if target != "stderr":
+        main.open_file(target, None)
+    main.error_logs.append(ErrorLog(target, ErrorLevel.ERROR, (), None))
+
+
+def _read(parser: Parser, main: MainState, form: InputForm, directives: str) -> None:
     top = Block(ModuleKind.CORE, MAIN_CONF, main)
+    if directives:
+        parser.parse_parameters(directives, top)
     path = main.paths.conf_file
     if form is not InputForm.HTTP_SNIPPET:
         parser.parse_file(path, top)
@@ -140,10 +205,31 @@ def _config(main: MainState, form: InputForm, files: tuple[str, ...]) -> NginxCo
         worker_processes_auto=main.worker_processes_auto,
         worker_connections=connections.value if connections is not None else DEFAULT_WORKER_CONNECTIONS,
         pid=main.paths.from_prefix(main.pid.value if main.pid is not None else DEFAULT_PID),
-        error_logs=tuple(main.error_logs) or (DEFAULT_ERROR_LOG,),
+        error_logs=tuple(main.error_logs),
         http=main.http_config,
         stream=main.stream_config,
         defined=_defined(main),
+        processes=_processes(main),
+        log_files=tuple(opened.path for opened in main.open_files),
+        listening=tuple(ListeningSocket(socket.address, socket.ipv6only) for socket in main.listening),
+    )
+
+
+def _processes(main: MainState) -> Processes:
+    """ngx_core_module_init_conf's defaults: a daemon with a master, workers as they are."""
+    level = main.level
+    return Processes(
+        daemon=level.value(DAEMON, True),
+        master=level.value(MASTER_PROCESS, True),
+        user=main.worker_user,
+        priority=main.worker_priority.value if main.worker_priority is not None else 0,
+        cpu_affinity=main.cpu_affinity.value if main.cpu_affinity is not None else None,
+        rlimit_nofile=level.value(WORKER_RLIMIT_NOFILE, None),
+        rlimit_core=level.value(WORKER_RLIMIT_CORE, None),
+        shutdown_timeout_ms=level.value(WORKER_SHUTDOWN_TIMEOUT, 0),
+        working_directory=level.value(WORKING_DIRECTORY, None),
+        environment=tuple(main.environment),
+        lock_file=main.paths.from_prefix(level.value(LOCK_FILE, DEFAULT_LOCK_FILE)),
     )
 
 
@@ -151,8 +237,12 @@ def _defined(main: MainState) -> dict[str, Place]:
     places = {
         "worker_processes": main.worker_processes.place if main.worker_processes else None,
         "pid": main.pid.place if main.pid else None,
+        "user": main.user.place if main.user else None,
+        "worker_priority": main.worker_priority.place if main.worker_priority else None,
+        "worker_cpu_affinity": main.cpu_affinity.place if main.cpu_affinity else None,
         "events": main.events,
         "worker_connections": main.worker_connections.place if main.worker_connections else None,
+        "use": main.event_method.place if main.event_method else None,
         "load_module": main.stream_loaded,
     }
-    return {name: place for name, place in places.items() if place is not None}
+    return {**main.level.defined(), **{name: place for name, place in places.items() if place is not None}}

@@ -34,6 +34,7 @@ class Parser:
         self._lexer: Lexer | None = None
         self._depth = 0
         self.files: list[str] = []
+        self.sources: dict[str, bytes] = {}  # each file's bytes, as read (nginx -T dumps them)
         self.warnings: list[Message] = []
 
     def here(self) -> Place:
@@ -48,9 +49,16 @@ class Parser:
         """Read a whole file in `block` (ngx_conf_parse with a file name); returns where it ended."""
         origin = self._lexer.here() if self._lexer is not None else None
         data = _read_file(path, origin)
-        lexer = Lexer(data, path)
-        previous, self._lexer = self._lexer, lexer
+        self.sources.setdefault(path, data)
         self.files.append(path)
+        return self._read_all(Lexer(data, path), block)
+
+    def parse_parameters(self, text: str, block: Block) -> None:
+        """Read the directives given with `-g` (ngx_conf_param): no blocks, places "in command line"."""
+        self._read_all(Lexer.of_parameter(text), block)
+
+    def _read_all(self, lexer: Lexer, block: Block) -> Place:
+        previous, self._lexer = self._lexer, lexer
         try:
             self._nested(block, in_block=False)
         finally:
@@ -125,6 +133,8 @@ class Parser:
                 if in_block:
                     raise ConfigError('unexpected end of file, expecting "}"', lexer.here())
                 return
+            if end is End.BLOCK_START and lexer.parameter:
+                raise ConfigError("block directives are not supported in -g option", lexer.here())
             self._handle(block, words, end)
 
     def _handle(self, block: Block, words: list[str], end: End) -> None:

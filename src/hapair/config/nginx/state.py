@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from .model.addresses import SocketAddress
+from .model.config import CpuAffinity, WorkerUser
 from .model.http import NGX_LISTEN_BACKLOG, HttpConfig, LocationMatch
 from .model.logging import ErrorLog, LogFormat
 from .model.place import Place
@@ -15,11 +16,24 @@ from .model.rewrite import Break, Condition, Return, Rewrite, SetVariable
 from .model.stream import StreamConfig
 from .model.upstream import Balancing, UpstreamServer
 from .paths import Paths
-from .settings import Level, Placed
+from .settings import Level, Placed, Slot
 from .system import System
 from .variables import VariableUses
 
 DEFAULT_WORKER_CONNECTIONS = 512
+
+# the core and events directives kept in MainState.level
+DAEMON: Slot[bool] = Slot("daemon")
+MASTER_PROCESS: Slot[bool] = Slot("master_process")
+LOCK_FILE: Slot[str] = Slot("lock_file")
+WORKER_RLIMIT_NOFILE: Slot[int] = Slot("worker_rlimit_nofile")
+WORKER_RLIMIT_CORE: Slot[int] = Slot("worker_rlimit_core")
+WORKER_SHUTDOWN_TIMEOUT: Slot[int] = Slot("worker_shutdown_timeout")
+WORKING_DIRECTORY: Slot[str] = Slot("working_directory")
+PCRE_JIT: Slot[bool] = Slot("pcre_jit")
+MULTI_ACCEPT: Slot[bool] = Slot("multi_accept")
+ACCEPT_MUTEX: Slot[bool] = Slot("accept_mutex")
+ACCEPT_MUTEX_DELAY: Slot[int] = Slot("accept_mutex_delay")
 
 
 @dataclass
@@ -176,16 +190,24 @@ class StreamState:
 
 @dataclass
 class MainState:
-    """The main context (ngx_core_conf_t, ngx_event_conf_t and the cycle's lists)."""
+    """The main context (ngx_core_conf_t, ngx_event_conf_t and the cycle's lists). `level` holds the values
+    of the core and events directives set by a slot handler (`daemon`, `worker_rlimit_nofile`...)."""
 
     paths: Paths
     system: System
+    level: Level = field(default_factory=Level)
     worker_processes: Placed[int] | None = None
     worker_processes_auto: bool = False
     pid: Placed[str] | None = None
+    user: Placed[WorkerUser] | None = None  # None also when the master is not root (nginx ignores it)
+    worker_user: WorkerUser | None = None  # once read: `user`, or nobody:nogroup for a root master
+    worker_priority: Placed[int] | None = None
+    cpu_affinity: Placed[CpuAffinity] | None = None
+    environment: list[str] = field(default_factory=list)
     error_logs: list[ErrorLog] = field(default_factory=list)
     events: Place | None = None
     worker_connections: Placed[int] | None = None
+    event_method: Placed[str] | None = None  # `use`
     stream_loaded: Place | None = None
     modules_used: bool = False  # a block has counted the modules: `load_module` is too late
     http: HttpState | None = None

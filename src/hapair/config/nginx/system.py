@@ -1,14 +1,18 @@
 """What reading a configuration asks of the machine, as nginx asks it while it starts or runs `-t`:
 names resolved (upstream servers and implicit upstreams are resolved once, when the configuration is read),
-the number of CPUs (`worker_processes auto`), whether it runs as root (the default `listen` port), and the
-files and sockets `-t` opens. Tests replace it."""
+the number of CPUs (`worker_processes auto`), whether it runs as root (the default `listen` port, `user`),
+users and groups by name, the open file limit, and the files and sockets `-t` opens. Tests replace it."""
 
 from __future__ import annotations
 
 import errno
+import grp
 import ipaddress
 import os
+import pwd
+import resource
 import socket
+import sys
 from typing import Protocol
 
 from .model.addresses import IpAddress, SocketAddress, UnixAddress
@@ -27,6 +31,15 @@ class System(Protocol):
     def is_root(self) -> bool: ...
 
     def hostname(self) -> str: ...
+
+    def user_id(self, name: str) -> int | None:
+        """The uid of user `name` (getpwnam), None when there is none."""
+
+    def group_id(self, name: str) -> int | None:
+        """The gid of group `name` (getgrnam), None when there is none."""
+
+    def open_file_limit(self) -> int:
+        """The soft RLIMIT_NOFILE (sys.maxsize when there is none)."""
 
     def open_append(self, path: str) -> None:
         """Open (creating it) and close `path` as nginx opens a log file; raises OSError."""
@@ -63,6 +76,22 @@ class LocalSystem:
 
     def hostname(self) -> str:
         return socket.gethostname()
+
+    def user_id(self, name: str) -> int | None:
+        try:
+            return pwd.getpwnam(name).pw_uid
+        except KeyError:
+            return None
+
+    def group_id(self, name: str) -> int | None:
+        try:
+            return grp.getgrnam(name).gr_gid
+        except KeyError:
+            return None
+
+    def open_file_limit(self) -> int:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        return sys.maxsize if soft == resource.RLIM_INFINITY else soft
 
     def open_append(self, path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644))

@@ -217,6 +217,8 @@ class Route:
         self.tries = min(tries, proxy.next_upstream_tries) if proxy.next_upstream_tries else tries
         if target.scheme == "https":
             self._tls = proxy.tls
+            # made now, while the worker may still read the certificate files (it starts as root)
+            self._contexts = {peer: upstream_context(proxy.tls) for peer in self.balancer.peers}
             if proxy.tls.server_name or proxy.tls.verify:
                 self._name = CompiledTemplate(proxy.tls.name)
 
@@ -501,6 +503,8 @@ def _server_tls(listener: Listener, names: ServerNames) -> Any:
     default = context_of(listener.default_server)
     if len(listener.servers) == 1:
         return default
+    for server in listener.servers:  # now, while the worker may still read the certificate files
+        context_of(server)
     return with_sni(default, lambda name: context_of(names.find(name)))
 
 

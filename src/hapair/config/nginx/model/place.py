@@ -14,3 +14,14 @@ class Place:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandLine(Place):
+    """The directives of `-g`: nginx names no file or line for them, only "command line"."""
+
+    def __str__(self) -> str:
+        return "command line"
+
+
+COMMAND_LINE = CommandLine("command line", 0)

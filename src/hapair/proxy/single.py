@@ -1,0 +1,134 @@
+"""`master_process off`: the one process serves, as nginx's ngx_single_process_cycle: no change of user
+(nor the other worker settings but `env`), SIGHUP reloads in place (the new listeners first, then the old
+ones drain), SIGQUIT, SIGTERM and SIGINT end it at once, SIGUSR1 reopens its logs. Its "signal received"
+lines do not say which process sent the signal (nginx's say "from PID")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import uvloop
+
+from hapair.config.nginx.model.config import NginxConfig
+from hapair.config.nginx.model.logging import ErrorLevel
+from hapair.proxy.cycle import (
+    Launch,
+    UnixListeners,
+    load_again,
+    redirect_stderr,
+    remove_pid_file,
+    write_pid_file,
+)
+from hapair.proxy.daemon import Notify
+from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter
+from hapair.proxy.worker import Services, set_environment
+
+
+class SingleProcess:
+    """`master_process off`: the process serves itself (ngx_single_process_cycle)."""
+
+    def __init__(self, launch: Launch, config: NginxConfig, log: ErrorLogWriter) -> None:
+        self.config = config
+        self._launch = launch
+        self._log = log
+        self._services: Services | None = None
+        self._retired: set[Services] = set()
+        self._stopped: asyncio.Event | None = None
+        self._unix = UnixListeners()
+        self._switches: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
+
+    def run(self, notify: Notify | None = None) -> int:
+        set_environment(self.config.processes)
+        logging.getLogger("hapair.proxy").addHandler(ErrorLogHandler(self._log))
+        try:
+            return uvloop.run(self._serve(notify))
+        finally:
+            self._unix.close(self._log)
+            self._log.close()
+
+    async def _serve(self, notify: Notify | None) -> int:
+        self._stopped = stopped = asyncio.Event()
+        if not self._unix.bind(self.config, self._log):
+            return 1
+        try:
+            self._services = await Services.start(self.config)
+        except OSError as error:
+            self._log.write(ErrorLevel.EMERG, str(error))
+            return 1
+        if not write_pid_file(self.config.pid, self._log):
+            self._services.fast()
+            await self._services.done.wait()
+            return 1
+        redirect_stderr(self.config)
+        self._log.console = None
+        if notify is not None:
+            notify.ready()
+        loop = asyncio.get_running_loop()
+        for signum, handler in (
+            (signal.SIGHUP, self._reload),
+            (signal.SIGQUIT, self._stop),
+            (signal.SIGTERM, self._stop),
+            (signal.SIGINT, self._stop),
+            (signal.SIGUSR1, self._reopen),
+        ):
+            loop.add_signal_handler(signum, handler, signum)
+        await stopped.wait()
+        for services in (self._services, *self._retired):
+            services.fast()
+            await services.done.wait()
+        remove_pid_file(self.config.pid, self._log)
+        self._log.write(ErrorLevel.NOTICE, "exit")
+        return 0
+
+    def _received(self, signum: int, what: str) -> None:
+        name = signal.Signals(signum).name
+        self._log.write(ErrorLevel.NOTICE, f"signal {signum} ({name}) received, {what}")
+
+    def _stop(self, signum: int) -> None:
+        self._received(signum, "exiting" if signum != signal.SIGQUIT else "shutting down")
+        if self._stopped is not None:
+            self._stopped.set()
+
+    def _reopen(self, signum: int) -> None:
+        self._received(signum, "reopening logs")
+        self._log.write(ErrorLevel.NOTICE, "reopening logs")
+        self._log.reopen()
+        redirect_stderr(self.config)
+        if self._services is not None:
+            self._services.reopen_logs(self._log)
+
+    def _reload(self, signum: int) -> None:
+        self._received(signum, "reconfiguring")
+        self._log.write(ErrorLevel.NOTICE, "reconfiguring")
+        config = load_again(self._launch, self.config, self._log)
+        if config is None or not self._unix.bind(config, self._log):
+            self._unix.keep_only(self.config, self._log)
+            return
+        task = asyncio.get_running_loop().create_task(self._switch(config))
+        self._switches.add(task)
+        task.add_done_callback(self._switches.discard)
+
+    async def _switch(self, config: NginxConfig) -> None:
+        """The new configuration's listeners first, then the old ones drain (nginx keeps the old cycle
+        until its connections end)."""
+        try:
+            services = await Services.start(config)
+        except OSError as error:
+            self._log.write(ErrorLevel.EMERG, str(error))
+            self._unix.keep_only(self.config, self._log)
+            return
+        self._unix.keep_only(config, self._log)
+        old, self._services = self._services, services
+        previous, self.config = self.config, config
+        self._log.close()
+        self._log = ErrorLogWriter(config.error_logs)
+        if previous.pid != config.pid and write_pid_file(config.pid, self._log):
+            remove_pid_file(previous.pid, self._log)
+        redirect_stderr(config)
+        if old is not None:
+            self._retired.add(old)
+            old.graceful(None)
+            await old.done.wait()
+            self._retired.discard(old)

@@ -1,0 +1,276 @@
+"""A worker process, as nginx's ngx_worker_process_init and ngx_worker_process_cycle run it.
+
+It keeps only the environment `env` names (and TZ), takes `worker_priority`, `worker_rlimit_nofile` and
+`worker_rlimit_core`; then, still root, it binds its listening sockets, reads its certificates and opens its
+log files (nginx's master does that once before it forks); then it takes the workers' user and group
+(setgid, initgroups, setuid: `user`, else nobody:nogroup when the master runs as root), its
+`worker_cpu_affinity` CPUs and its `working_directory`, and serves on its own uvloop loop until a signal
+stops it: SIGQUIT gracefully (`worker_shutdown_timeout` closes what is left after it), SIGTERM and SIGINT
+at once; SIGUSR1 reopens its logs. It says on a pipe that it listens ("ok"), or the line it logged about
+why it could not, and then exits with code 2, which the master does not respawn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import resource
+import signal
+import sys
+from collections.abc import Coroutine, Iterable, Mapping
+
+import uvloop
+
+from hapair.config.nginx.model.config import NginxConfig, Processes, WorkerUser
+from hapair.config.nginx.model.logging import ErrorLevel
+from hapair.proxy.cycle import errno_text
+from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter
+from hapair.proxy.http.service import HttpService, serve_http
+from hapair.proxy.stream import StreamService, serve_stream
+
+# the signals the master blocks (and waits for), which a worker takes once it serves
+HANDLED = (signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGUSR1)
+WORKER_FATAL = 2  # nginx's exit code for a worker that cannot start: the master does not replace it
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+
+
+def worker_environment(environment: Iterable[str], current: Mapping[str, str]) -> dict[str, str]:
+    """ngx_set_environment: TZ and the variables `env` names keep their values, `env NAME=value` sets
+    one; nothing else is left. The first of a name wins, as getenv() finds it first."""
+    entries = list(environment)
+    if not any(entry == "TZ" or entry.startswith("TZ=") for entry in entries):
+        entries.append("TZ")
+    kept: dict[str, str] = {}
+    for entry in entries:
+        name, equals, value = entry.partition("=")
+        if equals:
+            kept.setdefault(name, value)
+        elif name in current:
+            kept.setdefault(name, current[name])
+    return kept
+
+
+def set_environment(processes: Processes) -> None:
+    kept = worker_environment(processes.environment, os.environ)
+    os.environ.clear()
+    os.environ.update(kept)
+
+
+class WorkerStartError(Exception):
+    """A worker cannot start: the message (nginx's) and the level it is logged at."""
+
+    def __init__(self, level: ErrorLevel, text: str) -> None:
+        super().__init__(text)
+        self.level = level
+
+
+def become_worker(config: NginxConfig, number: int, ready: int, log: ErrorLogWriter, master: int) -> None:
+    """The child side of the fork: never returns."""
+    code = 1
+    try:
+        die_with_master(master)
+        logging.getLogger("hapair.proxy").addHandler(ErrorLogHandler(log))
+        code = run_worker(config, number, ready, log, master)
+    except BaseException as error:  # the worker must never return into the master's code
+        log.write(ErrorLevel.EMERG, f"worker failed: {error!r}")
+    finally:
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _prctl(option: int, value: int) -> int:
+    libc = ctypes.CDLL(None, use_errno=True)
+    return int(libc.prctl(option, value, 0, 0, 0))
+
+
+def die_with_master(master: int) -> None:
+    """A worker left behind by a master killed with SIGKILL would hold the ports: end with it."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != master:  # it died before prctl
+        os._exit(1)
+
+
+def run_worker(config: NginxConfig, number: int, ready: int, log: ErrorLogWriter, master: int) -> int:
+    """Serve `config` on a new uvloop loop until a stop signal; the exit code."""
+    set_environment(config.processes)
+    _apply_limits(config.processes, log)
+    return uvloop.run(_serve_worker(config, number, master, ready, log))
+
+
+def _apply_limits(processes: Processes, log: ErrorLogWriter) -> None:
+    if processes.priority:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, processes.priority)
+        except OSError as error:
+            log.write(ErrorLevel.ALERT, f"setpriority({processes.priority}) failed {errno_text(error)}")
+    limits = (("NOFILE", resource.RLIMIT_NOFILE, processes.rlimit_nofile),)
+    limits += (("CORE", resource.RLIMIT_CORE, processes.rlimit_core),)
+    for name, which, value in limits:
+        if value is None:
+            continue
+        try:
+            resource.setrlimit(which, (value, value))
+        except (OSError, ValueError) as error:
+            log.write(ErrorLevel.ALERT, f"setrlimit(RLIMIT_{name}, {value}) failed {errno_text(error)}")
+
+
+def _become_user(config: NginxConfig, number: int, master: int, log: ErrorLogWriter) -> None:
+    """The rest of ngx_worker_process_init, once the services hold what needs root: the workers' user
+    and group, the worker's CPUs, the working directory."""
+    user = config.processes.user
+    if user is not None and os.geteuid() == 0:
+        _take_user(user, log)
+        die_with_master(master)  # a change of user clears the parent-death signal
+    affinity = config.processes.cpu_affinity
+    cpus = affinity.for_worker(number) if affinity is not None else None
+    if cpus is not None:
+        _take_cpus(cpus, log)
+    _prctl(_PR_SET_DUMPABLE, 1)  # as nginx: core dumps, and /proc/PID readable by the user, after setuid
+    directory = config.processes.working_directory
+    if directory is not None:
+        try:
+            os.chdir(directory)
+        except OSError as error:
+            raise WorkerStartError(
+                ErrorLevel.ALERT, f'chdir("{directory}") failed {errno_text(error)}'
+            ) from error
+
+
+def _take_user(user: WorkerUser, log: ErrorLogWriter) -> None:
+    try:
+        os.setgid(user.gid)
+    except OSError as error:
+        raise WorkerStartError(ErrorLevel.EMERG, f"setgid({user.gid}) failed {errno_text(error)}") from error
+    try:
+        os.initgroups(user.name, user.gid)
+    except OSError as error:
+        log.write(ErrorLevel.EMERG, f"initgroups({user.name}, {user.gid}) failed {errno_text(error)}")
+    try:
+        os.setuid(user.uid)
+    except OSError as error:
+        raise WorkerStartError(ErrorLevel.EMERG, f"setuid({user.uid}) failed {errno_text(error)}") from error
+
+
+def _take_cpus(cpus: frozenset[int], log: ErrorLogWriter) -> None:
+    """ngx_setaffinity."""
+    for cpu in sorted(cpus):
+        log.write(ErrorLevel.NOTICE, f"sched_setaffinity(): using cpu #{cpu}")
+    try:
+        os.sched_setaffinity(0, cpus)
+    except OSError as error:
+        log.write(ErrorLevel.ALERT, f"sched_setaffinity() failed {errno_text(error)}")
+
+
+class Services:
+    """The data planes of one configuration in a process, and how they stop: `graceful()` (SIGQUIT) lets
+    what is under way finish, for `worker_shutdown_timeout` at most; `fast()` (SIGTERM, SIGINT, also during
+    a graceful stop) ends everything now."""
+
+    def __init__(self, config: NginxConfig, http: HttpService | None, stream: StreamService | None) -> None:
+        self.config = config
+        self.http = http
+        self.stream = stream
+        self.stopping = False
+        self.done = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
+
+    @classmethod
+    async def start(cls, config: NginxConfig) -> Services:
+        http = await serve_http(config.http, reuse_port=True) if config.http is not None else None
+        try:
+            stream = await serve_stream(config.stream, reuse_port=True) if config.stream is not None else None
+        except BaseException:
+            if http is not None:
+                http.close()
+            raise
+        return cls(config, http, stream)
+
+    def graceful(self, log: ErrorLogWriter | None) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        if log is not None:
+            log.write(ErrorLevel.NOTICE, "gracefully shutting down")
+        timeout_ms = self.config.processes.shutdown_timeout_ms
+        self._run(self._drain(timeout_ms / 1000 if timeout_ms else None))
+
+    def fast(self) -> None:
+        self.stopping = True
+        if self.stream is not None:
+            self.stream.abort()
+        if self.http is not None:
+            self.http.close()
+        self._run(self._closed())
+
+    def _run(self, step: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(step)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def reopen_logs(self, log: ErrorLogWriter) -> None:
+        log.write(ErrorLevel.NOTICE, "reopening logs")
+        log.reopen()
+        for service in (self.http, self.stream):
+            if service is None:
+                continue
+            try:
+                service.reopen_logs()
+            except OSError as error:
+                log.write(ErrorLevel.EMERG, f"reopening logs failed {errno_text(error)}")
+
+    async def _drain(self, timeout: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        if self.stream is not None:
+            self.stream.close()
+        if self.http is not None:
+            await self.http.drain(timeout)
+        if self.stream is not None and deadline is not None:
+            closed = asyncio.ensure_future(self.stream.wait_closed())
+            finished, _ = await asyncio.wait({closed}, timeout=max(0.0, deadline - loop.time()))
+            if not finished:
+                self.stream.abort()
+            await closed
+        await self._closed()
+
+    async def _closed(self) -> None:
+        if self.http is not None:
+            await self.http.wait_closed()
+        if self.stream is not None:
+            await self.stream.wait_closed()
+        self.done.set()
+
+
+def _ignore() -> None:
+    pass
+
+
+async def _serve_worker(
+    config: NginxConfig, number: int, master: int, ready: int, log: ErrorLogWriter
+) -> int:
+    """`number`: the worker's place in its generation; `master`: its master's pid."""
+    loop = asyncio.get_running_loop()
+    try:
+        services = await Services.start(config)
+        _become_user(config, number, master, log)
+    except (OSError, WorkerStartError) as error:
+        level = error.level if isinstance(error, WorkerStartError) else ErrorLevel.EMERG
+        log.write(level, str(error))
+        os.write(ready, f"{level.value} {error}\n".encode())
+        os.close(ready)
+        return WORKER_FATAL
+    loop.add_signal_handler(signal.SIGQUIT, services.graceful, log)
+    loop.add_signal_handler(signal.SIGTERM, services.fast)
+    loop.add_signal_handler(signal.SIGINT, services.fast)
+    loop.add_signal_handler(signal.SIGUSR1, services.reopen_logs, log)
+    loop.add_signal_handler(signal.SIGHUP, _ignore)  # the master reloads; a worker ignores it, as nginx's
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
+    os.write(ready, b"ok\n")
+    os.close(ready)
+    await services.done.wait()
+    log.write(ErrorLevel.NOTICE, "exiting")
+    log.write(ErrorLevel.NOTICE, "exit")
+    return 0
