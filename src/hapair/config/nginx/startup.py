@@ -1,11 +1,13 @@
 """What nginx does once the configuration is read (the rest of ngx_init_cycle), as `nginx -t` shows it:
-the events module's connection count, the log files opened (created if missing), and with `-t` the
-listening sockets bound for a moment. nginx prints "syntax is ok" before any of this."""
+the events module's connection count, the log files opened (created if missing), the sizes of the shared
+memory zones, and with `-t` the listening sockets bound for a moment. nginx prints "syntax is ok" before
+any of this."""
 
 from __future__ import annotations
 
 from .errors import ConfigError, os_error_text
 from .state import DEFAULT_WORKER_CONNECTIONS, MainState
+from .zones import check_sizes
 
 
 def start(main: MainState, *, test: bool) -> None:
@@ -17,6 +19,7 @@ def start(main: MainState, *, test: bool) -> None:
             raise ConfigError(
                 f'open() "{opened.path}" failed {os_error_text(exc)}', None, opened.origin
             ) from exc
+    check_sizes(main)
     if test:
         for listening in main.listening:
             try:

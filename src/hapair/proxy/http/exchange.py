@@ -26,12 +26,12 @@ import time
 from typing import TYPE_CHECKING
 
 from hapair.config.nginx.model.logging import ErrorLevel
-from hapair.proxy.balancer import Peer
+from hapair.proxy.balancer import Peer, Selection
 
 from .headers import BodyFraming
 from .pages import CLOSING, CONTINUE, error_response, page_length, wire_status
 from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
-from .variables import request_line
+from .variables import balancing_key, request_line
 
 if TYPE_CHECKING:
     import re
@@ -178,7 +178,7 @@ class Exchange:
         self._conn: UpstreamConnection | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._peer: Peer | None = None
-        self._tried: frozenset[Peer] = frozenset()
+        self._tried: Selection | None = None  # made at the first pick, with the request's key
         self._tries_left = 0
         self._deadline = 0.0
         self._failure: Failure | None = None
@@ -327,6 +327,8 @@ class Exchange:
             if self._tries_left <= 0:
                 self._fail()
                 return
+            if self._tried is None:
+                self._tried = route.balancer.selection(balancing_key(self))
             peer = route.balancer.pick(time.time(), self._tried)
             if peer is None:
                 if not self.attempts:
@@ -335,7 +337,6 @@ class Exchange:
                 self._fail()
                 return
             self._tries_left -= 1
-            self._tried = self._tried | {peer}
             route.balancer.connected(peer)
             self._peer = peer
         self.attempts.append(Attempt(peer.name, time.monotonic()))
