@@ -203,7 +203,7 @@ def random_method(block: Block, directive: Directive, reading: Reading) -> None:
             raise directive.error(f'invalid parameter "{arg}"')
 
 
-def zone(block: Block, directive: Directive, reading: Reading, *, tag: str) -> None:
+def _zone(block: Block, directive: Directive, tag: str) -> None:
     """`zone NAME [SIZE]`: the group's shared memory zone (the size may come from another group's)."""
     group = _group(block)
     name = directive.args[0]
@@ -222,11 +222,11 @@ def zone(block: Block, directive: Directive, reading: Reading, *, tag: str) -> N
 
 
 def http_zone(block: Block, directive: Directive, reading: Reading) -> None:
-    zone(block, directive, reading, tag="ngx_http_upstream_module")
+    _zone(block, directive, "ngx_http_upstream_module")
 
 
 def stream_zone(block: Block, directive: Directive, reading: Reading) -> None:
-    zone(block, directive, reading, tag="ngx_stream_upstream_module")
+    _zone(block, directive, "ngx_stream_upstream_module")
 
 
 def keepalive(block: Block, directive: Directive, reading: Reading) -> None:
