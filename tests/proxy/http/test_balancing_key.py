@@ -6,9 +6,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from hapair.config.nginx.model.place import Place
 from hapair.config.nginx.model.templates import Literal, Template, Variable
 from hapair.config.nginx.model.upstream import Balancing, Upstream
+from hapair.proxy.http import variables
 from hapair.proxy.http.variables import balancing_key
 
 PLACE = Place("test.conf", 1)
@@ -44,3 +47,9 @@ def test_hash_balances_on_the_template_s_bytes() -> None:
 
 def test_other_methods_have_no_key() -> None:
     assert balancing_key(exchange(Balancing.RANDOM, address=b"\x7f\x00\x00\x01")) == b""
+
+
+def test_a_value_not_from_the_wire_is_hashed_as_its_utf8_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(variables, "_HOSTNAME", "nœud")
+    key = Template("$hostname", (Variable("hostname"),))
+    assert balancing_key(exchange(Balancing.HASH, key, address=b"")) == "nœud".encode()
