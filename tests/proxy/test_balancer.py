@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
+from collections.abc import Iterable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,14 +37,21 @@ def group(*servers: UpstreamServer, least_conn: bool = False) -> Balancer:
     return Balancer(Upstream("u", servers, balancing, None, False, PLACE))
 
 
+def pick(balancer: Balancer, now: float, tried: Iterable[Peer] = ()) -> Peer | None:
+    """A new request's first pick, with `tried` already tried."""
+    selection = balancer.selection()
+    selection.tried.update(tried)
+    return balancer.pick(now, selection)
+
+
 def connect(balancer: Balancer, dead: frozenset[str], now: float = 0.0, *, hold: bool = False) -> str:
     """One client connection as ngx_stream_proxy_module makes it: try peers until one answers or the
     tries run out; returns `$upstream_addr` with server names for addresses."""
-    tried: frozenset[Peer] = frozenset()
+    selection = balancer.selection()
     names: list[str] = []
     tries = balancer.tries
     while True:
-        peer = balancer.pick(now, tried)
+        peer = balancer.pick(now, selection)
         if peer is None:
             names.append(balancer.upstream.name)
             return ", ".join(names) + " 502"
@@ -56,7 +64,6 @@ def connect(balancer: Balancer, dead: frozenset[str], now: float = 0.0, *, hold:
             return ", ".join(names)
         balancer.failed(peer, now)
         balancer.released(peer)
-        tried |= {peer}
         tries -= 1
         if tries == 0:
             return ", ".join(names) + " 502"
@@ -109,7 +116,7 @@ def test_down_server_is_never_used_as_nginx() -> None:
 
 def test_single_down_server_gives_no_live_upstreams() -> None:
     balancer = group(server("a", down=True))
-    assert balancer.pick(0.0) is None
+    assert pick(balancer, 0.0) is None
 
 
 def test_least_conn_with_held_connections_as_nginx() -> None:
@@ -122,21 +129,21 @@ def test_least_conn_prefers_fewest_connections_per_weight() -> None:
     a, b = balancer.peers
     for _ in range(3):
         balancer.connected(a)
-    assert [balancer.pick(0.0) for _ in range(3)] == [b, b, b]
+    assert [pick(balancer, 0.0) for _ in range(3)] == [b, b, b]
     balancer.released(a)
     balancer.released(a)
     balancer.released(a)
     assert balancer.connections(a) == 0
-    assert {balancer.pick(0.0), balancer.pick(0.0)} == {a, b}
+    assert {pick(balancer, 0.0), pick(balancer, 0.0)} == {a, b}
 
 
 def test_failure_lowers_effective_weight_which_recovers_one_per_pick() -> None:
     balancer = group(server("a", 4, max_fails=2), server("b", 4))
     a, b = balancer.peers
     balancer.failed(a, 0.0)  # effective weight of a: 4 - 4 // 2 = 2, then 3, 4 at the next picks
-    assert [balancer.pick(0.0) for _ in range(4)] == [b, a, b, a]
+    assert [pick(balancer, 0.0) for _ in range(4)] == [b, a, b, a]
     fresh = group(server("a", 4, max_fails=2), server("b", 4))
-    assert [p.server for p in (fresh.pick(0.0) for _ in range(4))] == ["a", "b", "a", "b"]
+    assert [p.server for p in (pick(fresh, 0.0) for _ in range(4))] == ["a", "b", "a", "b"]
 
 
 def test_failed_peer_comes_back_after_fail_timeout_and_a_success_clears_it() -> None:
@@ -144,9 +151,9 @@ def test_failed_peer_comes_back_after_fail_timeout_and_a_success_clears_it() -> 
     a, b = balancer.peers
     balancer.failed(a, 0.0)
     assert balancer.is_failed(a, 10.0)
-    assert {balancer.pick(5.0) for _ in range(4)} == {b}
+    assert {pick(balancer, 5.0) for _ in range(4)} == {b}
     assert not balancer.is_failed(a, 10.5)
-    assert balancer.pick(10.5, frozenset({b})) is a  # the trial connection after the timeout
+    assert pick(balancer, 10.5, {b}) is a  # the trial connection after the timeout
     balancer.succeeded(a, 10.6)
     balancer.failed(a, 11.0)
     balancer.succeeded(a, 11.0)
@@ -161,7 +168,7 @@ def test_failures_count_within_fail_timeout_only() -> None:
     balancer.failed(a, 5.0)
     assert balancer.is_failed(a, 14.0)
     assert not balancer.is_failed(a, 15.5)
-    assert balancer.pick(20.0, frozenset(p for p in balancer.peers if p is not a)) is a
+    assert pick(balancer, 20.0, {p for p in balancer.peers if p is not a}) is a
     balancer.succeeded(a, 20.0)  # checked at 20.0 after the last failure: failures forgotten
     balancer.failed(a, 21.0)
     assert not balancer.is_failed(a, 21.0)
@@ -173,14 +180,14 @@ def test_max_fails_zero_never_marks_a_peer_failed() -> None:
     for second in range(10):
         balancer.failed(a, float(second))
     assert not balancer.is_failed(a, 10.0)
-    assert a in {balancer.pick(10.0) for _ in range(2)}
+    assert a in {pick(balancer, 10.0) for _ in range(2)}
 
 
 def test_tried_peers_are_skipped_then_nothing_is_left() -> None:
     balancer = group(server("a"), server("b"))
     a, b = balancer.peers
-    assert balancer.pick(0.0, frozenset({a})) is b
-    assert balancer.pick(0.0, frozenset({a, b})) is None
+    assert pick(balancer, 0.0, {a}) is b
+    assert pick(balancer, 0.0, {a, b}) is None
 
 
 def test_peers_carry_the_servers_configuration() -> None:
@@ -203,7 +210,7 @@ def test_each_live_peer_gets_its_weights_share(weights: list[int], down: list[bo
     balancer = group(*servers)
     live = [s for s in servers if not s.down]
     total = sum(s.weight for s in live)
-    counts = Counter(p.server for p in (balancer.pick(0.0) for _ in range(total * rounds)))
+    counts = Counter(p.server for p in (pick(balancer, 0.0) for _ in range(total * rounds)))
     assert counts == {s.name: s.weight * rounds for s in live}
 
 
@@ -223,5 +230,5 @@ def test_pick_never_returns_a_down_or_failed_peer_while_a_live_one_exists(
         if is_failed:
             balancer.failed(peer, 0.0)
     live = {p for p in balancer.peers if not p.down and not balancer.is_failed(p, 1.0)}
-    picks = {balancer.pick(1.0) for _ in range(20)}
+    picks = {pick(balancer, 1.0) for _ in range(20)}
     assert picks <= live if live else picks == {None}

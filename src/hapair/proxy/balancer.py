@@ -1,123 +1,98 @@
 """Picking a peer of an upstream group, as nginx 1.22 does (pure: the caller passes the time in).
 
-Ported from ngx_http_upstream_round_robin.c / ngx_stream_upstream_round_robin.c and
-ngx_http_upstream_least_conn_module.c:
+The methods are nginx's (`hapair.proxy.balancing`, one module per nginx module): weighted round-robin,
+`least_conn`, `ip_hash`, `hash KEY`, `hash KEY consistent`, `random` and `random two [least_conn]`.
+What they share:
 
-- round-robin is nginx's smooth weighted round-robin: every live candidate's `current_weight` grows by its
-  `effective_weight`, the largest wins (the first one on a tie) and loses the sum of the effective weights.
-  Weights 5, 1, 1 give a a b a c a a.
-- `least_conn` picks the fewest active connections relative to weight (`conns * best.weight <
-  best.conns * weight`); peers tied with the best are then picked among by the same round-robin.
-- A `down` server is never picked. `backup` servers are tried only when no primary peer can be picked
-  (all down, failed or already tried by this connection).
+- A `down` server is never picked, nor one with `max_conns` connections already (0: no limit).
+  `backup` servers are tried only when round-robin (the default, `least_conn`, and the fallback of the
+  others) can pick no primary peer; from then on the request stays with the backup peers.
 - Passive health: a failure adds to `fails` and lowers `effective_weight` by `weight // max_fails` (it
-  recovers by one at each pick pass); a peer with `fails >= max_fails` is skipped for `fail_timeout_s`
-  after its last failure (`max_fails` 0: failures are not counted). Once the timeout is over one
-  connection is let through; its success (`succeeded`) clears the failures, its failure restarts the
-  timeout.
+  recovers by one each time round-robin considers the peer); a peer with `fails >= max_fails` is skipped
+  for `fail_timeout_s` after its last failure (`max_fails` 0: failures are not counted). Once the timeout
+  is over one connection is let through; its success (`succeeded`) clears the failures, its failure
+  restarts the timeout.
 - A group of one peer and no backup ("single" in nginx) never counts failures and is tried once.
 - When nothing can be picked, `pick` returns None: nginx logs "no live upstreams" and answers 502. nginx
   1.22 does not reset failed peers then (older versions did): they come back when `fail_timeout` ends.
 
-Usage, one `Balancer` per upstream per worker process, for each client connection or request:
+Usage, one `Balancer` per upstream per worker process; for each client request or stream session:
 
-    tried = frozenset()
-    while len(tried) < balancer.tries and (peer := balancer.pick(now, tried)) is not None:
-        balancer.connected(peer)          # counts for least_conn from the moment it is chosen, as nginx
-        ... connect; on failure: balancer.failed(peer, now); balancer.released(peer); tried |= {peer}
+    selection = balancer.selection(key)   # once; key: the `hash` template's value, or for ip_hash the
+                                          # client's packed address (b"" for a unix socket); else b""
+    while tries_left and (peer := balancer.pick(now, selection)) is not None:   # marks peer tried
+        balancer.connected(peer)          # counts for least_conn and max_conns from the moment it is chosen
+        ... connect; on failure: balancer.failed(peer, now); balancer.released(peer)
         ... on success: balancer.succeeded(peer, now); relay; balancer.released(peer); break
 
-Besides `pick`, `failed`, `succeeded`, `connected` and `released`: `tries` (how many peers one connection
-may try: nginx's peer.tries, the peers not `down`), `peers` (primary ones first, then backup ones, in
-configuration order), `upstream`, `is_failed(peer, now)` and `connections(peer)` (for tests and status).
+Besides those: `tries` (how many peers one request may try: nginx's peer.tries, the peers not `down`),
+`peers` (primary ones first, then backup ones, in configuration order), `upstream`, `is_failed(peer, now)`
+and `connections(peer)` (for tests and status).
 
-Differences from nginx: times are float seconds (nginx's are whole seconds), and `pick` skips peers in
-`tried` even for a single-peer group (nginx sets the tries left to zero after its failure instead).
+Where hapair differs from nginx:
+
+- Peer state (failures, connections, round-robin weights) is per worker process even when the group has
+  a `zone`: nginx then shares it among its workers through shared memory. With several workers, a
+  failed peer is found out by each worker (up to workers times max_fails failures before all skip it),
+  `max_conns` caps each worker's connections (up to workers times max_conns in all; nginx without `zone`
+  does the same) and round-robin takes turns per worker. The methods' choices are otherwise the same: a
+  key reaches the same peer in every worker. With one worker (nginx's default) nothing differs.
+- Times are float seconds (nginx's are whole seconds).
+- `pick` skips peers already tried even for a single-peer group (nginx sets the tries left to zero after
+  its failure instead).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from random import Random
 
-from hapair.config.nginx.model.addresses import SocketAddress
-from hapair.config.nginx.model.upstream import Balancing, Upstream
+from hapair.config.nginx.model.upstream import Upstream
 
+from .balancing import Group, Peer, PeerState, Selection, method_for
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Peer:
-    """One address of one `server` line; hashed by identity (two lines may name the same address)."""
-
-    address: SocketAddress
-    name: str  # the address as nginx writes it ($upstream_addr): "127.0.0.1:8080"
-    server: str  # the `server` line's name as written
-    weight: int
-    max_fails: int  # 0: failures are not counted
-    fail_timeout_s: float
-    backup: bool
-    down: bool
-
-
-class _PeerState:
-    """What nginx keeps per peer beside its configuration (ngx_http_upstream_rr_peer_t)."""
-
-    __slots__ = ("accessed", "checked", "conns", "current_weight", "effective_weight", "fails", "peer")
-
-    def __init__(self, peer: Peer) -> None:
-        self.peer = peer
-        self.current_weight = 0
-        self.effective_weight = peer.weight
-        self.conns = 0
-        self.fails = 0
-        self.accessed = 0.0  # time of the last failure
-        self.checked = 0.0  # time of the last failure, or of the first pick after fail_timeout
-
-    def available(self, now: float) -> bool:
-        peer = self.peer
-        if peer.down:
-            return False
-        if not peer.max_fails or self.fails < peer.max_fails:
-            return True
-        return now - self.checked > peer.fail_timeout_s
+__all__ = ["Balancer", "Peer", "Selection"]
 
 
 class Balancer:
-    """The peers of one upstream group and their health, as one nginx worker sees them."""
+    """The peers of one upstream group, their health and its method, as one nginx worker sees them."""
 
-    __slots__ = ("_backup", "_least_conn", "_primary", "_single", "_states", "peers", "tries", "upstream")
+    __slots__ = ("_group", "_method", "_states", "peers", "tries", "upstream")
 
-    def __init__(self, upstream: Upstream) -> None:
+    def __init__(self, upstream: Upstream, random: Random | None = None) -> None:
         self.upstream = upstream
         self.peers: tuple[Peer, ...] = tuple(_peers(upstream, backup=False)) + tuple(
             _peers(upstream, backup=True)
         )
-        self._states = {peer: _PeerState(peer) for peer in self.peers}
-        self._primary = [self._states[p] for p in self.peers if not p.backup]
-        self._backup = [self._states[p] for p in self.peers if p.backup]
-        self._single = len(self._primary) == 1 and not self._backup
-        self._least_conn = upstream.balancing is Balancing.LEAST_CONN
-        # nginx's peer.tries: how many peers one connection may try (`down` ones do not count)
+        self._states = {peer: PeerState(peer) for peer in self.peers}
+        self._group = Group(
+            [self._states[p] for p in self.peers if not p.backup],
+            [self._states[p] for p in self.peers if p.backup],
+        )
+        self._method = method_for(upstream.balancing, self._group, random or Random())
+        # nginx's peer.tries: how many peers one request may try (`down` ones do not count)
         self.tries: int = sum(not p.down for p in self.peers)
 
-    def pick(self, now: float, tried: frozenset[Peer] = frozenset()) -> Peer | None:
-        """The peer to use next, skipping the ones in `tried`; None: no live upstreams."""
-        if self._single:
-            state = self._primary[0]
-            peer = state.peer
-            return None if peer.down or peer in tried else peer
-        choose = _least_conn if self._least_conn else _round_robin
-        state = choose(self._primary, now, tried)
-        if state is None and self._backup:
-            state = choose(self._backup, now, tried)
+    def selection(self, key: bytes = b"") -> Selection:
+        """A request's or session's selection (see the module's documentation for `key`)."""
+        selection = Selection(key)
+        self._method.start(selection)
+        return selection
+
+    def pick(self, now: float, selection: Selection) -> Peer | None:
+        """The peer to use next for `selection`, now marked tried in it; None: no live upstreams."""
+        state = self._method.choose(selection, now)
         if state is None:
             return None
-        if now - state.checked > state.peer.fail_timeout_s:
+        peer = state.peer
+        selection.tried.add(peer)
+        if not self._group.single and now - state.checked > peer.fail_timeout_s:
             state.checked = now
-        return state.peer
+        return peer
 
     def failed(self, peer: Peer, now: float) -> None:
         """A connection to `peer` failed (refused, timed out, reset before use)."""
-        if self._single:
+        if self._group.single:
             return
         state = self._states[peer]
         state.fails += 1
@@ -128,14 +103,14 @@ class Balancer:
 
     def succeeded(self, peer: Peer, now: float) -> None:
         """A connection to `peer` worked: its failures are forgotten if it was checked since the last one."""
-        if self._single:
+        if self._group.single:
             return
         state = self._states[peer]
         if state.accessed < state.checked:
             state.fails = 0
 
     def connected(self, peer: Peer) -> None:
-        """A connection to `peer` begins (least_conn counts these)."""
+        """A connection to `peer` begins (least_conn, random two and max_conns count these)."""
         self._states[peer].conns += 1
 
     def released(self, peer: Peer) -> None:
@@ -143,9 +118,11 @@ class Balancer:
         self._states[peer].conns -= 1
 
     def is_failed(self, peer: Peer, now: float) -> bool:
-        """Whether `peer` is skipped now for its failures (not for being `down`)."""
+        """Whether `peer` is skipped now for its failures (not for being `down` or full)."""
         state = self._states[peer]
-        return not peer.down and not state.available(now)
+        if peer.down or not peer.max_fails or state.fails < peer.max_fails:
+            return False
+        return now - state.checked <= peer.fail_timeout_s
 
     def connections(self, peer: Peer) -> int:
         return self._states[peer].conns
@@ -165,54 +142,5 @@ def _peers(upstream: Upstream, *, backup: bool) -> Iterable[Peer]:
                 fail_timeout_s=float(server.fail_timeout),
                 backup=server.backup,
                 down=server.down,
+                max_conns=server.max_conns,
             )
-
-
-def _round_robin(states: list[_PeerState], now: float, tried: frozenset[Peer]) -> _PeerState | None:
-    """ngx_http_upstream_get_peer: smooth weighted round-robin over the peers that can be picked."""
-    best: _PeerState | None = None
-    total = 0
-    for state in states:
-        if state.peer in tried or not state.available(now):
-            continue
-        state.current_weight += state.effective_weight
-        total += state.effective_weight
-        if state.effective_weight < state.peer.weight:
-            state.effective_weight += 1
-        if best is None or state.current_weight > best.current_weight:
-            best = state
-    if best is not None:
-        best.current_weight -= total
-    return best
-
-
-def _least_conn(states: list[_PeerState], now: float, tried: frozenset[Peer]) -> _PeerState | None:
-    """ngx_http_upstream_get_least_conn_peer: fewest connections per weight, ties by round-robin."""
-    best: _PeerState | None = None
-    first = 0
-    many = False
-    for index, state in enumerate(states):
-        if state.peer in tried or not state.available(now):
-            continue
-        if best is None or state.conns * best.peer.weight < best.conns * state.peer.weight:
-            best, first, many = state, index, False
-        elif state.conns * best.peer.weight == best.conns * state.peer.weight:
-            many = True
-    if best is None:
-        return None
-    total = 0
-    if many:
-        lowest = best
-        for state in states[first:]:
-            if state.peer in tried or state.conns * lowest.peer.weight != lowest.conns * state.peer.weight:
-                continue
-            if not state.available(now):
-                continue
-            state.current_weight += state.effective_weight
-            total += state.effective_weight
-            if state.effective_weight < state.peer.weight:
-                state.effective_weight += 1
-            if state.current_weight > best.current_weight:
-                best = state
-    best.current_weight -= total
-    return best

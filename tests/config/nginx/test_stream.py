@@ -69,6 +69,25 @@ def test_upstream_servers_take_their_parameters_and_least_conn(read: Read) -> No
 
 
 @pytest.mark.parametrize(
+    ("method", "balancing"),
+    [
+        ("hash $remote_addr consistent;", Balancing.CONSISTENT_HASH),
+        ("hash $remote_addr;", Balancing.HASH),
+        ("random two least_conn;", Balancing.RANDOM_TWO),
+    ],
+)
+def test_stream_upstreams_take_the_hash_and_random_methods_and_max_conns(
+    read: Read, method: str, balancing: Balancing
+) -> None:
+    body = (
+        f"upstream api {{ {method} zone api 64k; server 192.0.2.1:6443 max_conns=2; }} "
+        "server { listen 6443; proxy_pass api; }"
+    )
+    (group,) = stream(read(stream_conf(body))).upstreams
+    assert (group.balancing, group.zone, group.servers[0].max_conns) == (balancing, "api", 2)
+
+
+@pytest.mark.parametrize(
     ("body", "message"),
     [
         ("server { proxy_pass 192.0.2.1:1; }", 'no "listen" is defined for server'),
@@ -79,6 +98,14 @@ def test_upstream_servers_take_their_parameters_and_least_conn(read: Read) -> No
             'host not found in upstream "nowhere.invalid"',
         ),
         ("upstream api { server 192.0.2.1; }", 'no port in upstream "192.0.2.1"'),
+        ("upstream api { ip_hash; server 192.0.2.1:1; }", '"ip_hash" directive is not allowed here'),
+        ("upstream api { hash $arg_k; server 192.0.2.1:1; }", 'unknown "arg_k" variable'),
+        (
+            "upstream api { random; server 192.0.2.1:1 backup; }",
+            'balancing method does not support parameter "backup"',
+        ),
+        ("upstream api { server 192.0.2.1:1 slow_start=1s; }", 'invalid parameter "slow_start=1s"'),
+        ("upstream api { server 192.0.2.1:1; least_time connect; }", 'unknown directive "least_time"'),
         ("server { listen 6443 fast; proxy_pass 192.0.2.1:1; }", 'the invalid "fast" parameter'),
         (
             "server { listen 6443 udp; proxy_pass 192.0.2.1:1; }",

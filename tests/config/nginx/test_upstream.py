@@ -1,5 +1,5 @@
-"""`upstream` blocks (`server` with its parameters, `least_conn`, `keepalive`), and the groups nginx makes
-for a `proxy_pass` that names a host."""
+"""`upstream` blocks (`server` with its parameters, the balancing methods, `zone`, `keepalive`), and the
+groups nginx makes for a `proxy_pass` that names a host."""
 
 from __future__ import annotations
 
@@ -71,11 +71,28 @@ def test_a_server_name_is_resolved_when_the_configuration_is_read(read: Read) ->
         ("server 192.0.2.1 slow;", 'invalid parameter "slow"'),
         ("server nowhere.invalid;", 'host not found in upstream "nowhere.invalid"'),
         ("server 192.0.2.1:0;", 'invalid port in upstream "192.0.2.1:0"'),
-        ("server 192.0.2.1 max_conns=10;", 'hapair does not support the "max_conns=" parameter'),
+        ("server 192.0.2.1 max_conns=x;", 'invalid parameter "max_conns=x"'),
+        ("server 192.0.2.1 max_conns=-1;", 'invalid parameter "max_conns=-1"'),
+        ("server 192.0.2.1 slow_start=10s;", 'invalid parameter "slow_start=10s"'),
+        ("server 192.0.2.1 resolve;", 'invalid parameter "resolve"'),
+        ("server 192.0.2.1 drain;", 'invalid parameter "drain"'),
+        ("ip_hash; server 192.0.2.1 backup;", 'balancing method does not support parameter "backup"'),
+        ("hash $arg_k; server 192.0.2.1 backup;", 'balancing method does not support parameter "backup"'),
+        ("random two; server 192.0.2.1 backup;", 'balancing method does not support parameter "backup"'),
+        ("server 192.0.2.1; hash $arg_k ketama;", 'invalid parameter "ketama"'),
+        ("server 192.0.2.1; hash $;", "invalid variable name"),
+        ("server 192.0.2.1; random one;", 'invalid parameter "one"'),
+        ("server 192.0.2.1; random two most_conn;", 'invalid parameter "most_conn"'),
+        ("server 192.0.2.1; zone z foo;", 'invalid zone size "foo"'),
+        ("server 192.0.2.1; zone z 32767;", 'zone "z" is too small'),
+        ('server 192.0.2.1; zone "" 64k;', 'invalid zone name ""'),
+        ("server 192.0.2.1; sticky cookie srv;", 'unknown directive "sticky"'),
+        ("server 192.0.2.1; ntlm;", 'unknown directive "ntlm"'),
+        ("server 192.0.2.1; least_time header;", 'unknown directive "least_time"'),
+        ("server 192.0.2.1; queue 10;", 'unknown directive "queue"'),
         ("server 192.0.2.1; keepalive 0;", 'invalid value "0" in "keepalive" directive'),
         ("server 192.0.2.1; keepalive 8; keepalive 8;", '"keepalive" directive is duplicate'),
         ("server 192.0.2.1; keepalive_timeout x;", '"keepalive_timeout" directive invalid value'),
-        ("server 192.0.2.1; ip_hash;", 'hapair does not support the "ip_hash" directive'),
     ],
 )
 def test_upstream_errors(read: Read, body: str, message: str) -> None:
@@ -171,3 +188,80 @@ def test_proxy_pass_with_a_port_to_an_upstream_is_an_error(read: Read) -> None:
     assert error(read(with_upstream("server 192.0.2.1;", "http://u:81"))).startswith(
         'nginx: [emerg] upstream "u" may not have port 81 in '
     )
+
+
+def test_max_conns_is_read_and_0_means_no_limit(read: Read) -> None:
+    servers = (
+        http(read(with_upstream("server 192.0.2.1 max_conns=3; server 192.0.2.2 max_conns=0;")))
+        .upstreams[0]
+        .servers
+    )
+    assert [s.max_conns for s in servers] == [3, 0]
+
+
+@pytest.mark.parametrize(
+    ("method", "balancing", "key"),
+    [
+        ("ip_hash;", Balancing.IP_HASH, None),
+        ("hash $request_uri;", Balancing.HASH, "$request_uri"),
+        ("hash $cookie_id$arg_k consistent;", Balancing.CONSISTENT_HASH, "$cookie_id$arg_k"),
+        ("random;", Balancing.RANDOM, None),
+        ("random two;", Balancing.RANDOM_TWO, None),
+        ("random two least_conn;", Balancing.RANDOM_TWO, None),
+    ],
+)
+def test_balancing_methods_are_read(read: Read, method: str, balancing: Balancing, key: str | None) -> None:
+    (group,) = http(
+        read(with_upstream(f"{method} server 192.0.2.1; server 192.0.2.2 weight=2 down;"))
+    ).upstreams
+    assert (group.balancing, group.hash_key.source if group.hash_key else None) == (balancing, key)
+
+
+def test_the_last_method_wins_with_nginx_warning(read: Read, conf_dir: Path) -> None:
+    result = read(with_upstream("hash $arg_k; ip_hash; server 192.0.2.1;"))
+    assert (http(result).upstreams[0].balancing, [m.render() for m in result.reading]) == (
+        Balancing.IP_HASH,
+        [f"nginx: [warn] load balancing method redefined in {conf_dir}/nginx.conf:3"],
+    )
+
+
+def test_a_hash_key_variable_nginx_does_not_know_is_reported_without_a_place(read: Read) -> None:
+    assert error(read(with_upstream("hash $nosuch; server 192.0.2.1;"))) == (
+        'nginx: [emerg] unknown "nosuch" variable'
+    )
+
+
+def test_a_backup_server_before_the_method_is_kept_as_nginx_keeps_it(read: Read) -> None:
+    (group,) = http(read(with_upstream("server 192.0.2.1; server 192.0.2.2 backup; hash $arg_k;"))).upstreams
+    assert [s.backup for s in group.servers] == [False, True]
+
+
+def test_a_method_before_keepalive_keeps_connections(read: Read) -> None:
+    (group,) = http(read(with_upstream("ip_hash; keepalive 4; server 192.0.2.1;"))).upstreams
+    assert (group.balancing, group.keepalive is not None) == (Balancing.IP_HASH, True)
+
+
+def test_zone_names_the_groups_zone_and_its_size_may_come_from_another_group(read: Read) -> None:
+    text = (
+        "events {}\nhttp {\nupstream u { zone shared; server 192.0.2.1; }\n"
+        "upstream v { zone shared 64k; server 192.0.2.2; }\n}\n"
+    )
+    assert [group.zone for group in http(read(text)).upstreams] == ["shared", "shared"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "upstream u { zone z 64k; server 192.0.2.1; } upstream v { zone z 128k; server 192.0.2.1; }",
+            'the size 131072 of shared memory zone "z" conflicts with already declared size 65536 in ',
+        ),
+        (
+            "ssl_session_cache shared:z:1m; upstream u { zone z 1m; server 192.0.2.1; }",
+            'the shared memory zone "z" is already declared for a different use in ',
+        ),
+        ("upstream u { zone z; server 192.0.2.1; }", 'zero size shared memory zone "z"'),
+    ],
+)
+def test_shared_memory_zone_errors(read: Read, body: str, message: str) -> None:
+    assert error(read(f"events {{}}\nhttp {{\n{body}\n}}\n")).startswith(f"nginx: [emerg] {message}")

@@ -11,11 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hapair.config.nginx.model.logging import LogEscape, LogFormat
+from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
 from hapair.proxy.stream.logline import (
     SessionRecord,
     StreamCondition,
     StreamLogLine,
     UpstreamAttempt,
+    balancing_key,
     time_iso8601,
     time_local,
 )
@@ -130,3 +132,21 @@ def test_session_time_is_seconds_with_milliseconds(ms: int) -> None:
     text = render("$session_time", record(session_ms=ms))
     assert re.fullmatch(r"\d+\.\d{3}", text)
     assert int(text.replace(".", "")) == ms
+
+
+def test_a_hash_key_is_its_literal_text_in_utf8_and_the_values_bytes() -> None:
+    key = Template(
+        "é$remote_addr:$server_port$1$upstream_addr/$binary_remote_addr",
+        (
+            Literal("é"),
+            Variable("remote_addr"),
+            Literal(":"),
+            Variable("server_port"),
+            Capture(1),
+            Variable("upstream_addr"),
+            Literal("/"),
+            Variable("binary_remote_addr"),
+        ),
+    )
+    starting = record(upstreams=[], remote_addr="10.0.0.200", remote_binary=bytes([10, 0, 0, 200]))
+    assert balancing_key(key, starting) == b"\xc3\xa910.0.0.200:8080/\x0a\x00\x00\xc8"

@@ -3,8 +3,8 @@
 `init_conf` is the core modules' init_conf, which `nginx -s` runs too: the workers' default user
 (nobody:nogroup when the master runs as root), the `worker_cpu_affinity` mask count, the events module's
 connection count. `open_cycle` is what only a start or `-t` does: the log files opened (created if
-missing), with `-t` the listening sockets bound for a moment, and the open file limit compared with
-`worker_connections`. nginx prints "syntax is ok" before any of this.
+missing), the sizes of the shared memory zones, with `-t` the listening sockets bound for a moment, and
+the open file limit compared with `worker_connections`. nginx prints "syntax is ok" before any of this.
 
 Messages go where nginx writes them: `Startup.messages` to the log of the command line (`-e`), as the
 reading's; `Startup.logged` to the configuration's main error log, which nginx has opened by then (a
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from .errors import ConfigError, Message, Severity, os_error_text
 from .model.config import WorkerUser
 from .state import DEFAULT_WORKER_CONNECTIONS, WORKER_RLIMIT_NOFILE, MainState
+from .zones import check_sizes
 
 NGX_USER = "nobody"  # Debian's build: no --user, so nginx's defaults
 NGX_GROUP = "nogroup"
@@ -47,6 +48,7 @@ def open_cycle(main: MainState, startup: Startup, *, test: bool) -> None:
             raise ConfigError(
                 f'open() "{opened.path}" failed {os_error_text(exc)}', None, opened.origin
             ) from exc
+    check_sizes(main)
     if test:
         for listening in main.listening:
             try:

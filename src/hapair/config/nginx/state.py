@@ -14,6 +14,7 @@ from .model.logging import ErrorLog, LogFormat
 from .model.place import Place
 from .model.rewrite import Break, Condition, Return, Rewrite, SetVariable
 from .model.stream import StreamConfig
+from .model.templates import Template
 from .model.upstream import Balancing, UpstreamServer
 from .paths import Paths
 from .settings import Level, Placed, Slot
@@ -70,6 +71,9 @@ class UpstreamState:
     method_set: bool = False  # a balancing method or keepalive has been configured
     keepalive: Placed[int] | None = None
     keepalive_active: bool = False  # a later balancing method disables keepalive, as in nginx
+    backup_allowed: bool = True  # nginx's NGX_HTTP_UPSTREAM_BACKUP flag, cleared by the hash methods
+    hash_key: Template | None = None
+    zone: str | None = None
 
 
 @dataclass
@@ -189,6 +193,15 @@ class StreamState:
 
 
 @dataclass
+class SharedZone:
+    """A shared memory zone (ngx_shm_zone_t): its size, 0 until a directive gives one, and the module that
+    uses it (one name cannot serve two modules)."""
+
+    size: int
+    tag: str
+
+
+@dataclass
 class MainState:
     """The main context (ngx_core_conf_t, ngx_event_conf_t and the cycle's lists). `level` holds the values
     of the core and events directives set by a slot handler (`daemon`, `worker_rlimit_nofile`...)."""
@@ -216,7 +229,7 @@ class MainState:
     stream_config: StreamConfig | None = None
     open_files: list[OpenFile] = field(default_factory=list)
     listening: list[Listening] = field(default_factory=list)
-    shared_zones: dict[str, int] = field(default_factory=dict)  # shared memory zones by name: size
+    shared_zones: dict[str, SharedZone] = field(default_factory=dict)  # by name, in declaration order
 
     def open_file(self, path: str, origin: Place | None) -> OpenFile:
         """Register a file to open once reading ends (ngx_conf_open_file: each path once)."""

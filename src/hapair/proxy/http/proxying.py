@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from hapair.config.nginx.model.logging import ErrorLevel
-from hapair.proxy.balancer import Peer
+from hapair.proxy.balancer import Peer, Selection
 
 from .body import BodyFileError, BufferedBody
 from .headers import BodyFraming
@@ -37,7 +37,7 @@ from .pages import CONTINUE
 from .request import IDEMPOTENT
 from .response import ResponseHead
 from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
-from .variables import request_line
+from .variables import balancing_key, request_line
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -163,7 +163,7 @@ class Proxying:
         self._conn: UpstreamConnection | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._peer: Peer | None = None
-        self._tried: frozenset[Peer] = frozenset()
+        self._tried: Selection | None = None  # made at the first pick, with the request's key
         self._tries_left = 0
         self._deadline = 0.0
         self._failure: Failure | None = None
@@ -318,6 +318,8 @@ class Proxying:
             if self._tries_left <= 0:
                 self._fail()
                 return
+            if self._tried is None:
+                self._tried = route.balancer.selection(balancing_key(ex))
             peer = route.balancer.pick(time.time(), self._tried)
             if peer is None:
                 if not ex.attempts:
@@ -326,7 +328,6 @@ class Proxying:
                 self._fail()
                 return
             self._tries_left -= 1
-            self._tried = self._tried | {peer}
             route.balancer.connected(peer)
             self._peer = peer
         ex.attempts.append(Attempt(peer.name, time.monotonic()))

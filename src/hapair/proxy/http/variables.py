@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
+from hapair.config.nginx.model.upstream import Balancing
 
 from .clock import time_iso8601, time_local
 
@@ -269,3 +270,30 @@ def _capture(ex: Exchange, number: int) -> str:
     if match is None or number > (match.re.groups or 0):
         return ""
     return match.group(number) or ""
+
+
+@functools.lru_cache(maxsize=64)
+def _key_template(template: Template) -> CompiledTemplate:
+    """A `hash` key made ready, its literal text as the bytes nginx hashes (UTF-8), one character each."""
+    parts = tuple(
+        Literal(part.text.encode("utf-8", "surrogateescape").decode("latin-1"))
+        if isinstance(part, Literal)
+        else part
+        for part in template.parts
+    )
+    return CompiledTemplate(Template(template.source, parts))
+
+
+def balancing_key(ex: Exchange) -> bytes:
+    """What the request's upstream balances on, evaluated once per request as nginx does: the `hash`
+    template's value, or for `ip_hash` the client's packed address (empty for a unix socket)."""
+    upstream = ex.route.balancer.upstream
+    if upstream.balancing is Balancing.IP_HASH:
+        return ex.client.binary_remote_addr.encode("latin-1")
+    if upstream.hash_key is None:
+        return b""
+    value = _key_template(upstream.hash_key).evaluate(ex)
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:  # a value not from the wire ($hostname): its UTF-8 bytes
+        return value.encode("utf-8", "surrogateescape")

@@ -1,7 +1,8 @@
-"""Access log lines of the stream module (pure): the record a finished session leaves, and the values of
-the stream variables taken from it, formatted as ngx_stream_variables.c and ngx_stream_upstream.c print
-them ($session_time `1.234`, $status `200`, $upstream_addr `a, b` with one entry per upstream tried and
-the upstream's name for a try that found no live peer, `-` for a time never reached).
+"""Access log lines of the stream module (pure but for `balancing_key`'s host name and pid): the record
+a finished session leaves, and the values of the stream variables taken from it, formatted as
+ngx_stream_variables.c and ngx_stream_upstream.c print them ($session_time `1.234`, $status `200`,
+$upstream_addr `a, b` with one entry per upstream tried and the upstream's name for a try that found no
+live peer, `-` for a time never reached); and `balancing_key`, a `hash` key's value for a session.
 
 Escaping and the rest of the line are `hapair.proxy.logformat`'s (shared with the http access log): a
 variable without a value (the upstream ones before any try) is written `-` (nothing with `escape=json`).
@@ -10,12 +11,15 @@ Values are Latin-1 strings, one character per byte, as that module expects.
 
 from __future__ import annotations
 
+import functools
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hapair.config.nginx.model.logging import LogEscape, LogFormat
-from hapair.config.nginx.model.templates import Template
+from hapair.config.nginx.model.templates import Literal, Template, Variable
 from hapair.proxy.logformat import LineFormat
 
 NGINX_VERSION = "1.22.1"  # the nginx whose behaviour hapair follows
@@ -153,3 +157,24 @@ class StreamCondition:
     def holds(self, record: SessionRecord) -> bool:
         variables = self._variables
         return self._format.render(lambda name: variables[name](record)) not in ("", "0")
+
+
+@functools.cache
+def _process_variables(pid: int) -> dict[str, Getter]:
+    return _variables(socket.gethostname(), pid)
+
+
+def balancing_key(template: Template, record: SessionRecord) -> bytes:
+    """A `hash` key's value for a session about to connect (`record` as it stands then), as the bytes
+    nginx hashes: literal text in UTF-8, values one byte per character, a variable without a value and a
+    capture (stream has no regular expressions here) as nothing."""
+    variables = _process_variables(os.getpid())
+    out: list[bytes] = []
+    for part in template.parts:
+        if isinstance(part, Literal):
+            out.append(part.text.encode("utf-8", "surrogateescape"))
+        elif isinstance(part, Variable):
+            value = variables[part.name](record)
+            if value is not None:
+                out.append(value.encode("latin-1", "replace"))
+    return b"".join(out)

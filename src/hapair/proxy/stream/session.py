@@ -30,10 +30,10 @@ from typing import Protocol
 
 from hapair.config.nginx.model.addresses import ipv6_text
 from hapair.config.nginx.model.logging import ErrorLevel
-from hapair.proxy.balancer import Balancer, Peer
+from hapair.proxy.balancer import Balancer, Peer, Selection
 
 from .accesslog import AccessLogWriter
-from .logline import SessionRecord, UpstreamAttempt
+from .logline import SessionRecord, UpstreamAttempt, balancing_key
 from .relay import CopyDirection, Direction, PipePool, SpliceDirection
 
 # the timer may fire a little before its time; a session this close to its idle deadline is idle
@@ -111,7 +111,7 @@ class StreamSession:
         self._finished = False
         self.status = 0
         # upstream tries
-        self._tried: frozenset[Peer] = frozenset()
+        self._tried: Selection | None = None  # made at the first pick, with the session's key
         self._tries = settings.balancer.tries
         self.attempts: list[UpstreamAttempt] = []
         self._peer: Peer | None = None
@@ -136,6 +136,9 @@ class StreamSession:
     def _connect_next(self) -> None:
         balancer = self._settings.balancer
         now = self._loop.time()
+        if self._tried is None:
+            key = balancer.upstream.hash_key
+            self._tried = balancer.selection(b"" if key is None else balancing_key(key, self._record(now)))
         peer = balancer.pick(now, self._tried)
         if peer is None:
             self.attempts.append(UpstreamAttempt(balancer.upstream.name))
@@ -199,7 +202,6 @@ class StreamSession:
         self._attempt.session_ms = _ms(now - self._attempt_started)
         upstream.close()
         self._peer = self._upstream = None
-        self._tried |= {peer}
         self._tries -= 1
         if self._tries > 0:
             self._connect_next()

@@ -23,10 +23,10 @@ from ..numbers import atoi, parse_size
 from ..settings import Slot
 from ..state import MainState
 from ..variables import has_variables
+from ..zones import MIN_ZONE_SIZE, shared_memory_add
 from . import setters
 from .http_proxy import TLS_PROTOCOL_NAMES
 
-PAGE_SIZE = 4096
 _NAMED_VALUES = {"off": NO_SCACHE, "none": NONE_SCACHE, "builtin": DEFAULT_BUILTIN_SCACHE}
 
 
@@ -70,14 +70,9 @@ def _shared_zone(main: MainState, directive: Directive, arg: str) -> tuple[str, 
     size = parse_size(size_text) if name else None
     if size is None:
         raise directive.error(f'invalid session cache "{arg}"')
-    if size < 8 * PAGE_SIZE:
+    if size < MIN_ZONE_SIZE:
         raise directive.error(f'session cache "{arg}" is too small')
-    declared = main.shared_zones.get(name)
-    if declared is not None and declared != size:
-        raise directive.error(
-            f'the size {size} of shared memory zone "{name}" conflicts with already declared size {declared}'
-        )
-    main.shared_zones[name] = size
+    shared_memory_add(main, name, size, "ngx_http_ssl_module", directive.place)
     return name, size
 
 

@@ -29,7 +29,16 @@ def build_upstream(group: UpstreamState, system: System) -> Upstream:
             requests=group.level.value(KEEPALIVE_REQUESTS, KEEPALIVE_REQUESTS_DEFAULT),
             time=group.level.value(KEEPALIVE_TIME, KEEPALIVE_TIME_DEFAULT),
         )
-    return Upstream(group.name, servers, group.balancing, keepalive, not group.explicit, group.place)
+    return Upstream(
+        group.name,
+        servers,
+        group.balancing,
+        keepalive,
+        not group.explicit,
+        group.place,
+        hash_key=group.hash_key,
+        zone=group.zone,
+    )
 
 
 def _resolved(group: UpstreamState, system: System) -> UpstreamServer:

@@ -7,11 +7,19 @@ from enum import Enum
 
 from .addresses import SocketAddress
 from .place import Place
+from .templates import Template
 
 
 class Balancing(Enum):
+    """The group's load balancing method: the directive that chose it (the last one in the block)."""
+
     ROUND_ROBIN = "round-robin"  # weighted, nginx's smooth weighted round-robin
     LEAST_CONN = "least_conn"
+    IP_HASH = "ip_hash"  # http only: the client's address
+    HASH = "hash"  # `hash KEY`
+    CONSISTENT_HASH = "hash consistent"  # `hash KEY consistent` (ketama)
+    RANDOM = "random"
+    RANDOM_TWO = "random two"  # `random two [least_conn]`: of two random peers, the less loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +34,7 @@ class UpstreamServer:
     backup: bool
     down: bool
     place: Place
+    max_conns: int = 0  # 0: no limit (per worker process: see hapair.proxy.balancing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +55,5 @@ class Upstream:
     keepalive: Keepalive | None
     implicit: bool  # made by nginx for a `proxy_pass` that names no `upstream` block
     place: Place  # the `upstream` block, or the `proxy_pass` that made it
+    hash_key: Template | None = None  # `hash KEY`'s key, evaluated once per request or session
+    zone: str | None = None  # `zone NAME`: accepted; peer state stays per worker process

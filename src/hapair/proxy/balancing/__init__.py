@@ -1,0 +1,51 @@
+"""nginx 1.22's load balancing methods, one module per nginx module, each read beside its nginx source:
+`round_robin` (the default, and every method's fallback), `least_conn`, `ip_hash`, `hash` (`hash KEY`
+and `hash KEY consistent`) and `random_choice` (`random [two [least_conn]]`), over the peers and the
+per-request state of `peers`. `hapair.proxy.balancer.Balancer` puts a group's method and peers together
+for the data planes.
+
+A method is an object with `start(selection)`, which prepares a request's `Selection` from its key, and
+`choose(selection, now)`, which returns the next peer's state or None. Everything here is pure: times are
+passed in, random numbers come from a `random.Random` given to the method.
+
+Peer state is per worker process, with or without `zone`: see `hapair.proxy.balancer`.
+"""
+
+from __future__ import annotations
+
+from random import Random
+from typing import Protocol
+
+from hapair.config.nginx.model.upstream import Balancing
+
+from .hash import ConsistentHash, Hash
+from .ip_hash import IpHash
+from .least_conn import LeastConn
+from .peers import Group, Peer, PeerState, Selection
+from .random_choice import RandomPeer, RandomTwo
+from .round_robin import RoundRobin
+
+__all__ = ["Group", "Method", "Peer", "PeerState", "Selection", "method_for"]
+
+
+class Method(Protocol):
+    def start(self, selection: Selection) -> None: ...
+
+    def choose(self, selection: Selection, now: float) -> PeerState | None: ...
+
+
+def method_for(balancing: Balancing, group: Group, random: Random) -> Method:
+    """The method object of a group."""
+    if balancing is Balancing.LEAST_CONN:
+        return LeastConn(group)
+    if balancing is Balancing.IP_HASH:
+        return IpHash(group)
+    if balancing is Balancing.HASH:
+        return Hash(group)
+    if balancing is Balancing.CONSISTENT_HASH:
+        return ConsistentHash(group)
+    if balancing is Balancing.RANDOM:
+        return RandomPeer(group, random)
+    if balancing is Balancing.RANDOM_TWO:
+        return RandomTwo(group, random)
+    return RoundRobin(group)
