@@ -34,7 +34,8 @@ class Answer:
 class Conversation:
     """What a client does: send `pieces` (`gap` seconds apart), half-close after them if `half_close`,
     then read until the proxy closes, or until `responses` complete final responses came (when given),
-    or for `timeout` seconds at most. `head_request`: the responses have no body."""
+    or, with `settle`, until nothing more came for `settle` seconds after a complete final response, or
+    for `timeout` seconds at most. `head_request`: the responses have no body."""
 
     pieces: Sequence[bytes]
     gap: float = 0.05
@@ -42,13 +43,14 @@ class Conversation:
     responses: int | None = None
     timeout: float = 3.0
     head_request: bool = False
+    settle: float | None = None
 
 
 def converse(port: int, conversation: Conversation) -> Answer:
     started = time.monotonic()
     deadline = started + conversation.timeout
     received = bytearray()
-    closed = reset = False
+    closed = reset = awaited = False
     with socket.create_connection(("127.0.0.1", port), timeout=conversation.timeout) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
@@ -59,10 +61,12 @@ def converse(port: int, conversation: Conversation) -> Answer:
             left = deadline - time.monotonic()
             if left <= 0 or _enough(received, conversation):
                 break
-            sock.settimeout(left)
+            settle = conversation.settle if _finals(received, conversation) else None
+            sock.settimeout(left if settle is None else min(left, settle))
             try:
                 data = sock.recv(65536)
             except TimeoutError:
+                awaited = settle is not None
                 break
             except ConnectionResetError:
                 closed = reset = True
@@ -73,7 +77,7 @@ def converse(port: int, conversation: Conversation) -> Answer:
     finished = time.monotonic()
     data = bytes(received)
     responses, rest = parse_responses(data, head_request=conversation.head_request)
-    awaited = closed or _enough(received, conversation)
+    awaited = awaited or closed or _enough(received, conversation)
     return Answer(data, tuple(responses), rest, closed, reset, not awaited, finished - started, finished)
 
 
@@ -87,8 +91,10 @@ def _send(sock: socket.socket, conversation: Conversation) -> None:
 
 
 def _enough(received: bytearray, conversation: Conversation) -> bool:
-    if conversation.responses is None:
-        return False
+    return conversation.responses is not None and _finals(received, conversation) >= conversation.responses
+
+
+def _finals(received: bytearray, conversation: Conversation) -> int:
+    """How many complete final (not 1xx) responses came."""
     responses, _ = parse_responses(bytes(received), head_request=conversation.head_request)
-    final = [response for response in responses if response.complete and response.status >= 200]
-    return len(final) >= conversation.responses
+    return sum(1 for response in responses if response.complete and response.status >= 200)

@@ -277,6 +277,14 @@ CASES = [
         "hapair answers the first with Connection: close and drops the rest",
         log_differs=ANSWER_LOG,
     ),
+    Case(
+        "a request, then a half-close",
+        Conversation([b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"], half_close=True),
+        (),
+        differs="nginx takes the half-close as the client leaving (proxy_ignore_client_abort off): it "
+        "closes without proxying and logs 499; hapair proxies the request and answers",
+        log_differs=ANSWER_LOG,
+    ),
     # upgrades nginx does not make without `proxy_set_header Upgrade` and `Connection`
     Case(
         "h2c upgrade on a POST with a body",
