@@ -118,7 +118,11 @@ class Side:
         self._barriers = itertools.count(1)
         text = text.replace(LISTEN, str(self.port)).replace(BACKEND, str(self.backend.port))
         self.process = Process(implementation, directory, text)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def name(self) -> str:
@@ -198,7 +202,6 @@ class Pair:
     """nginx and hapair on one configuration text (with LISTEN and BACKEND placeholders)."""
 
     def __init__(self, directory: Path, text: str) -> None:
-        self.text = text
         self._outcomes: dict[str, Outcome] = {}
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="side")
         sides: list[Side] = []

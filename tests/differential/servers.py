@@ -45,9 +45,8 @@ class Implementation:
         conf = directory / "nginx.conf"
         pid = directory / f"{self.name}.pid"
         if self.name == "nginx":
-            globals_ = f"daemon off; pid {pid};"
-            return [NGINX, "-p", f"{directory}/", "-c", str(conf), "-g", globals_, "-e",
-                    str(directory / "error.log")], text  # fmt: skip
+            args = [NGINX, "-p", f"{directory}/", "-c", str(conf), "-e", str(directory / "error.log")]
+            return [*args, "-g", f"daemon off; pid {pid};"], text
         foreground = "daemon off;\n" if HAPAIR_READS_DAEMON else ""
         return [HAPAIR, "proxy", "-c", str(conf), "-p", f"{directory}/"], f"{foreground}pid {pid};\n{text}"
 
