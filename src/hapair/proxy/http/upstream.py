@@ -244,7 +244,9 @@ class UpstreamConnection(asyncio.Protocol):
             exchange.upstream_failed(self, Failure.INVALID_HEADER, text)
 
     def _switch_to_tunnel(self, rest: bytes) -> None:
+        """After a 101 head, the bytes that came with it: the head is written first."""
         if rest and self.exchange is not None:
+            self.exchange.flush()
             self.exchange.tunnel_to_client(rest)
 
     # -- httptools callbacks
