@@ -244,6 +244,7 @@ class UpstreamConnection(asyncio.Protocol):
             proxying.upstream_failed(self, Failure.INVALID_HEADER, text)
 
     def _switch_to_tunnel(self, rest: bytes) -> None:
+        """After a 101 head, the bytes that came with it, after the head."""
         if rest and self.proxying is not None:
             self.proxying.tunnel_to_client(rest)
 
