@@ -36,8 +36,8 @@ from .exchange import Exchange
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
+from .phases import location_filters, location_steps
 from .pool import ConnectionPool, KeepPolicy, PoolKey
-from .proxying import proxy as proxy_content
 from .request import Request
 from .rewrite import Script
 from .routing import Found, LocationTree, ServerNames
@@ -83,9 +83,6 @@ class ErrorPage:
         self.target = target
         self.overwrite = overwrite
         self.args = args
-
-
-Step = Callable[["Exchange"], int]
 
 
 class Route:
@@ -182,7 +179,7 @@ class Route:
         self.rewrite: Script | None = None
         if location is not None and settings.rewrite and route_of is not None:
             self.rewrite = Script(settings.rewrite, route_of, log=settings.rewrite_log)
-        self.filters: tuple[Any, ...] = ()
+        self.filters = location_filters(settings)
         self.error_pages = _error_pages(settings)
         self.recursive_error_pages = settings.recursive_error_pages
         self.internal = settings.internal
@@ -202,10 +199,9 @@ class Route:
         self.upstream_name = ""
         self.upstream_scheme = ""
         self.tries = 0
-        self.steps: tuple[Step, ...] = (_not_found,)
+        self.steps = location_steps(settings, proxied=target is not None)
         if target is None:
             return
-        self.steps = (proxy_content,)
         self.proxy_host, self.proxy_port = proxy_host(target)
         self.head = RequestHead(proxy, self.proxy_host)
         self._replacement = target.uri
@@ -294,11 +290,6 @@ def _error_pages(settings: Settings) -> dict[int, ErrorPage] | None:
     for page in settings.error_pages:
         pages.setdefault(page.status, ErrorPage(CompiledTemplate(page.target), page.overwrite, page.args))
     return pages
-
-
-def _not_found(ex: Exchange) -> int:
-    """A location without a content handler: 404 (hapair serves no files yet)."""
-    return 404
 
 
 def _seconds(configured_ms: int | None, default_s: float) -> float:
