@@ -27,10 +27,14 @@ from ..fields import (
     RECURSIVE_ERROR_PAGES,
     SEND_TIMEOUT,
     SERVER_NAME_IN_REDIRECT,
+    SERVER_NAMES_HASH_BUCKET_SIZE,
+    SERVER_NAMES_HASH_MAX_SIZE,
     SERVER_TOKENS,
     TYPES,
     TYPES_HASH_BUCKET_SIZE,
     TYPES_HASH_MAX_SIZE,
+    VARIABLES_HASH_BUCKET_SIZE,
+    VARIABLES_HASH_MAX_SIZE,
 )
 from ..finish.http import COMBINED, finish_http
 from ..flags import HTTP_LOC_CONF, HTTP_MAIN_CONF, HTTP_SRV_CONF, ModuleKind
@@ -394,6 +398,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_core_module", "types"): types,
     ("ngx_http_core_module", "default_type"): setters.string(DEFAULT_TYPE),
     ("ngx_http_core_module", "types_hash_max_size"): setters.number(TYPES_HASH_MAX_SIZE),
+    ("ngx_http_core_module", "server_names_hash_max_size"): setters.number(SERVER_NAMES_HASH_MAX_SIZE),
+    ("ngx_http_core_module", "server_names_hash_bucket_size"): setters.number(SERVER_NAMES_HASH_BUCKET_SIZE),
+    ("ngx_http_core_module", "variables_hash_max_size"): setters.number(VARIABLES_HASH_MAX_SIZE),
+    ("ngx_http_core_module", "variables_hash_bucket_size"): setters.number(VARIABLES_HASH_BUCKET_SIZE),
     ("ngx_http_core_module", "types_hash_bucket_size"): setters.number(TYPES_HASH_BUCKET_SIZE),
     ("ngx_http_core_module", "error_page"): error_page,
     ("ngx_http_core_module", "recursive_error_pages"): setters.flag(RECURSIVE_ERROR_PAGES),
