@@ -104,9 +104,23 @@ def documented_log_differences(side: SideResult) -> list[tuple[str, ...]]:
 
 
 def answers(side: SideResult) -> tuple[list[NormalizedResponse], bytes, bool, bool]:
+    """The answers, with the side's own port (each listens on its own) written as `LISTEN` where an
+    absolute redirect names it."""
     answer = side.answer
-    normalized = [documented_answer_differences(side.name, response) for response in answer.responses]
+    normalized = [
+        _own_port_named(side.port, documented_answer_differences(side.name, response))
+        for response in answer.responses
+    ]
     return normalized, answer.rest, answer.closed, answer.timed_out
+
+
+def _own_port_named(port: int, response: NormalizedResponse) -> NormalizedResponse:
+    start, headers, body, complete = response
+    own = b":%d/" % port
+    named = tuple(
+        (name, value.replace(own, b":LISTEN/") if name == b"location" else value) for name, value in headers
+    )
+    return start, named, body, complete
 
 
 def assert_same_answer(outcome: Outcome) -> None:
