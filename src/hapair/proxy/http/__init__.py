@@ -3,27 +3,19 @@
 `serve_http(config, reuse_port=...)` starts the listeners of an `HttpConfig` on the running loop and
 returns an `HttpService` (`drain()`, `close()`, `wait_closed()`).
 
-How the package is laid out: `client` (the client connection, its parser and its timeouts), `request`
-(a request's head, checked), `routing` (server and location choice), `exchange` (one request proxied:
-peers, retries, the response relayed), `upstream` (a connection to an upstream, its parser), `pool`
-(idle upstream connections), `headers` (the request head sent upstream), `variables` (nginx's
-variables), `tls` (SSL contexts), `accesslog` (log files), `pages` (nginx's error pages), `service`
-(listeners), with `flow`, `timers`, `clock`, `uri` and `limits` beside them.
+How the package is laid out, after nginx's: `client` (the client connection, its parser and its
+timeouts), `request` (a request's head, checked), `routing` (server and location choice), `exchange`
+(one request through nginx's phases, and its response), `phases` (what a location's requests go through:
+its steps and header filters), `rewrite` (the rewrite module's script), `proxying` (the upstream half of a
+proxied request: peers, retries, the request body), `body` (a request body read whole, nginx's
+proxy_request_buffering), `upstream` (a connection to an upstream, its parser), `pool` (idle upstream
+connections), `headers` (the request head sent upstream), `response` (a response head, written in nginx's
+order), `pages` (nginx's own pages), `variables` (nginx's variables), `tls` (SSL contexts), `accesslog`
+(log files), `service` (listeners, servers and locations made ready), with `flow`, `timers`, `clock`,
+`uri` and `limits` beside them.
 
-Where hapair differs from nginx on purpose (each module's documentation has the details):
-
-- Upstream connections are kept and reused by default (nginx opens one per request unless the upstream
-  has `keepalive`); see `pool` and `headers` (nginx's default `Connection: close` is replaced).
-- Request bodies are streamed to the upstream as they arrive (nginx reads them whole first,
-  `proxy_request_buffering on`), except a chunked body for an HTTP/1.0 upstream, which is read whole to
-  send its length; responses are streamed too (nginx buffers them, `proxy_buffering on`).
-- `Upgrade` requests (WebSocket) are tunnelled without extra configuration.
-- The `Server` header says `hapair` and the error pages end in `<center>hapair</center>` (nginx's shape
-  with `server_tokens off`).
-- A location without `proxy_pass`, or a request no location matches, is answered 404: hapair serves no
-  files. An invalid upstream response is answered 502 (nginx would pass an HTTP/0.9 answer through).
-- Limits and timeouts the model does not carry are nginx's defaults, from `limits.Limits`.
-- No error log is written.
+Where hapair differs from nginx on purpose: docs/nginx-differences.md (each module's documentation has
+the details).
 """
 
 from .limits import DEFAULT_LIMITS, Limits
