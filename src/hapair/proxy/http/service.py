@@ -41,7 +41,7 @@ from .pool import ConnectionPool, KeepPolicy, PoolKey
 from .request import Request
 from .rewrite import Script
 from .routing import Found, LocationTree, ServerNames
-from .tls import UpstreamContext, server_context, upstream_context, with_sni
+from .tls import ChosenServer, UpstreamContext, server_context, upstream_context, with_sni
 from .upstream import UpstreamConnection
 from .uri import replace_prefix
 from .variables import CompiledTemplate
@@ -492,11 +492,18 @@ def _server_tls(listener: Listener, names: ServerNames) -> Any:
         return contexts[id(server)]
 
     default = context_of(listener.default_server)
-    if len(listener.servers) == 1:
+    rejecting = any(server.tls is not None and server.tls.reject_handshake for server in listener.servers)
+    if len(listener.servers) == 1 and not rejecting:
         return default
     for server in listener.servers:  # now, while the worker may still read the certificate files
         context_of(server)
-    return with_sni(default, lambda name: context_of(names.find(name)))
+
+    def chosen(name: str | None) -> ChosenServer:
+        server = names.find(name) if name else listener.default_server
+        rejected = server.tls is not None and server.tls.reject_handshake
+        return ChosenServer(context_of(server), rejected=rejected)
+
+    return with_sni(default, chosen)
 
 
 async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = DEFAULT_LIMITS) -> HttpService:

@@ -42,6 +42,8 @@ from ..fields import (
     SERVER_NAME_IN_REDIRECT,
     SERVER_TOKENS,
     SSL_CERTIFICATE,
+    SSL_ENABLE,
+    SSL_REJECT_HANDSHAKE,
     TYPES,
     AccessLogs,
     HeaderSetting,
@@ -270,11 +272,12 @@ class _Builder:
 
 def _listener(item: ArrangedAddress, servers: dict[int, Server]) -> Listener:
     options = item.address.options
+    enabled = item.address.default_server.level.value(SSL_ENABLE, False)  # `ssl on` (deprecated)
     return Listener(
         address=options.address,
         servers=tuple(servers[id(server)] for server in item.address.servers),
         default_server=servers[id(item.address.default_server)],
-        ssl=options.ssl,
+        ssl=options.ssl or enabled,
         reuseport=options.reuseport,
         backlog=options.backlog,
         ipv6only=options.ipv6only,
@@ -360,14 +363,27 @@ def _proxy_pass(target: Placed[ProxyPassState], upstreams: dict[int, Upstream]) 
 
 def _check_ssl_listens(state: HttpState) -> None:
     """The ssl module's postconfiguration: an address listened on with `ssl` needs a certificate in its
-    default server."""
+    default server; when that server only rejects handshakes, every server of the address needs one or
+    rejects handshakes too."""
     for port in state.ports:
         for address in port.addresses:
-            server: ServerState = address.default_server
-            if address.options.ssl and server.level.find(SSL_CERTIFICATE) is None:
-                raise ConfigError.after_reading(
-                    'no "ssl_certificate" is defined for the "listen ... ssl" directive', server.place
-                )
+            if not address.options.ssl:
+                continue
+            default: ServerState = address.default_server
+            if default.level.find(SSL_CERTIFICATE) is not None:
+                continue
+            if not default.level.value(SSL_REJECT_HANDSHAKE, False):
+                raise _no_listen_certificate(default)
+            for server in address.servers:
+                level = server.level
+                if level.find(SSL_CERTIFICATE) is None and not level.value(SSL_REJECT_HANDSHAKE, False):
+                    raise _no_listen_certificate(server)
+
+
+def _no_listen_certificate(server: ServerState) -> ConfigError:
+    return ConfigError.after_reading(
+        'no "ssl_certificate" is defined for the "listen ... ssl" directive', server.place
+    )
 
 
 def _listen(options: ListenOptions) -> Listen:

@@ -31,12 +31,19 @@ class SessionCache:
 
 @dataclass(frozen=True, slots=True)
 class ServerTls:
-    certificates: tuple[Certificate, ...]
+    certificates: tuple[Certificate, ...]  # none: a server that only rejects handshakes
     protocols: frozenset[str]  # "TLSv1.2", "TLSv1.3"...
     ciphers: str  # an OpenSSL cipher list
     prefer_server_ciphers: bool
     session_cache: SessionCache
     session_timeout: int  # seconds
+    session_tickets: bool
+    passwords: tuple[str, ...]  # tried in turn on encrypted keys
+    dhparam: str | None  # absolute path of DH parameters
+    ecdh_curve: str  # OpenSSL's groups list, or "auto"
+    buffer_size: int  # the largest TLS record sent, bytes
+    conf_commands: tuple[tuple[str, str], ...]
+    reject_handshake: bool  # a handshake that chooses this server is refused
 
 
 @dataclass(frozen=True, slots=True)
