@@ -205,6 +205,7 @@ class _Builder:
             upstreams=tuple(self._merged.upstreams.values()),
             log_formats=tuple(state.log_formats.values()),
             place=state.place,
+            variables=tuple(state.made_variables),
         )
 
     def _server(self, server: ServerState, tls: ServerTls | None) -> Server:

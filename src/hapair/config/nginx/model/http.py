@@ -14,6 +14,7 @@ from .rewrite import Statement
 from .templates import Template
 from .tls import ServerTls, UpstreamTls
 from .upstream import Upstream
+from .variables import MadeVariable
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +169,4 @@ class HttpConfig:
     upstreams: tuple[Upstream, ...]
     log_formats: tuple[LogFormat, ...]
     place: Place
+    variables: tuple[MadeVariable, ...] = ()  # `map`, `split_clients`: a later one of a name wins
