@@ -32,6 +32,7 @@ from ..listening import listening_socket
 from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
 from .clock import Clock
+from .configured import Getter, configured_variables
 from .exchange import Exchange
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
@@ -321,9 +322,10 @@ class ServerRoutes:
     """A server's locations, its named locations, its rewrite directives, and its answer when no
     location matches."""
 
-    __slots__ = ("_single", "fallback", "named", "rewrite", "tree")
+    __slots__ = ("_single", "fallback", "named", "rewrite", "tree", "variables")
 
     def __init__(self, service: Service, server: Server) -> None:
+        self.variables = service.variables  # `map`, `split_clients`: the same table in every server
         routes: dict[int, Route] = {}
 
         def route_of(location: Location) -> Route:
@@ -368,9 +370,12 @@ class ListenerRoutes:
 class Service:
     """What the connections of one worker's HTTP listeners share."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, limits: Limits) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, limits: Limits, variables: dict[str, Getter] | None = None
+    ) -> None:
         self.loop = loop
         self.limits = limits
+        self.variables: dict[str, Getter] = variables or {}
         self.clock = Clock(SERVER)
         self.connections: set[ClientConnection] = set()
         self.pool = ConnectionPool(loop)
@@ -503,7 +508,7 @@ async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = D
     """Listen on the model's listeners (with SO_REUSEPORT when `reuse_port`, so that several worker
     processes can each have their own sockets) and serve them on the running event loop."""
     loop = asyncio.get_running_loop()
-    service = Service(loop, limits)
+    service = Service(loop, limits, configured_variables(config))
     servers: list[asyncio.AbstractServer] = []
     try:
         for listener in config.listeners:
