@@ -111,9 +111,10 @@ class PortState:
 @dataclass
 class ProxyPassState:
     url: str
-    scheme: str
-    upstream: UpstreamState
+    scheme: str  # "" with variables
+    upstream: UpstreamState | None  # None with variables
     uri: str | None
+    template: Template | None = None  # the URL, when it has variables
 
 
 @dataclass

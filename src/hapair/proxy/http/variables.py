@@ -156,8 +156,8 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "content_type": lambda ex: _header(ex, "content_type"),
     "remote_user": _remote_user,
     "proxy_add_x_forwarded_for": _proxy_add_x_forwarded_for,
-    "proxy_host": lambda ex: ex.route.proxy_host,
-    "proxy_port": lambda ex: ex.route.proxy_port,
+    "proxy_host": lambda ex: ex.route.proxy_host if ex.target is None else ex.target.host,
+    "proxy_port": lambda ex: ex.route.proxy_port if ex.target is None else ex.target.port,
     "status": lambda ex: f"{ex.status:03d}",
     "bytes_sent": lambda ex: str(ex.bytes_sent),
     "body_bytes_sent": lambda ex: str(ex.body_bytes_sent),
@@ -304,7 +304,9 @@ def _key_template(template: Template) -> CompiledTemplate:
 def balancing_key(ex: Exchange) -> bytes:
     """What the request's upstream balances on, evaluated once per request as nginx does: the `hash`
     template's value, or for `ip_hash` the client's packed address (empty for a unix socket)."""
-    upstream = ex.route.balancer.upstream
+    target = ex.target
+    assert target is not None
+    upstream = target.balancer.upstream
     if upstream.balancing is Balancing.IP_HASH:
         return ex.client.binary_remote_addr.encode("latin-1")
     if upstream.hash_key is None:

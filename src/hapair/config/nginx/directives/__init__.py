@@ -12,6 +12,7 @@ from . import (
     http_proxy,
     http_split_clients,
     http_ssl,
+    resolver,
     rewrite,
     stream,
     upstream,
@@ -26,6 +27,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **upstream.HANDLERS,
     **http_proxy.HANDLERS,
     **http_ssl.HANDLERS,
+    **resolver.HANDLERS,
     **rewrite.HANDLERS,
     **stream.HANDLERS,
 }
