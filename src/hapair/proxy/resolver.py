@@ -77,12 +77,19 @@ class NameResolver:
         pending = self._pending.get(key)
         if pending is None:
             pending = self._pending[key] = asyncio.ensure_future(self._query(key, timeout))
-            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+            pending.add_done_callback(lambda done: self._done(key, done))
         try:
             v4, v6 = await asyncio.wait_for(asyncio.shield(pending), timeout)
         except TimeoutError:
             raise ResolveError(TIMED_OUT) from None
         return v4 + v6
+
+    def _done(self, key: str, query: asyncio.Future[tuple[list[IpAddress], list[IpAddress]]]) -> None:
+        """A query is over: later requests ask again (or find its answer kept); its failure is taken
+        even when every request waiting for it has given up."""
+        self._pending.pop(key, None)
+        if not query.cancelled():
+            query.exception()
 
     async def _query(self, name: str, timeout: float) -> tuple[list[IpAddress], list[IpAddress]]:
         kinds = [dns.rdatatype.A, dns.rdatatype.AAAA] if self._ipv6 else [dns.rdatatype.A]
