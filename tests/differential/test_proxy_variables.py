@@ -31,15 +31,16 @@ RECORDS = {
 
 
 def _locations(dns_address: str) -> str:
-    resolver = f"resolver {dns_address}; resolver_timeout 1s;"
+    # the Host header names no port (each side's backend has its own)
+    resolver = f"resolver {dns_address}; resolver_timeout 1s; proxy_set_header Host x;"
     return f"""
-        location /dns/ {{ {resolver} proxy_pass http://$http_x_name:{BACKEND}; proxy_set_header Host $http_x_name; }}
-        location /dns-uri/ {{ {resolver} proxy_pass http://$http_x_name:{BACKEND}/fixed$is_args$args; proxy_set_header Host x; }}
+        location /dns/ {{ {resolver} proxy_pass http://$http_x_name:{BACKEND}; }}
+        location /dns-uri/ {{ {resolver} proxy_pass http://$http_x_name:{BACKEND}/fixed$is_args$args; }}
         location /no-resolver/ {{ proxy_pass http://$http_x_name:{BACKEND}; }}
         location /group/ {{ proxy_pass http://$http_x_group; }}
         location /group-port/ {{ proxy_pass http://$http_x_group:{BACKEND}; }}
-        location /literal/ {{ proxy_pass http://127.0.0.1:{BACKEND}$request_uri; proxy_set_header Host x; }}
-        location /literal-uri/ {{ proxy_pass http://127.0.0.1:{BACKEND}/other/$arg_p; proxy_set_header Host x; }}
+        location /literal/ {{ proxy_set_header Host x; proxy_pass http://127.0.0.1:{BACKEND}$request_uri; }}
+        location /literal-uri/ {{ proxy_set_header Host x; proxy_pass http://127.0.0.1:{BACKEND}/other/$arg_p; }}
         location /literal-host/ {{ proxy_pass http://127.0.0.1:{BACKEND}$request_uri; }}
         location /query/ {{ proxy_pass http://backend?x=$arg_p; }}
         location /rewritten/ {{ rewrite ^/rewritten/(.*)$ /new/$1 break; proxy_pass http://$http_x_group; }}
