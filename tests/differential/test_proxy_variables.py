@@ -40,7 +40,7 @@ def _locations(dns_address: str) -> str:
         location /group/ {{ proxy_pass http://$http_x_group; }}
         location /group-port/ {{ proxy_pass http://$http_x_group:{BACKEND}; }}
         location /literal/ {{ proxy_set_header Host x; proxy_pass http://127.0.0.1:{BACKEND}$request_uri; }}
-        location /literal-uri/ {{ proxy_set_header Host x; proxy_pass http://127.0.0.1:{BACKEND}/other/$arg_p; }}
+        location /literal-uri/ {{ proxy_set_header Host x; proxy_pass http://127.0.0.1:{BACKEND}/o/$arg_p; }}
         location /literal-host/ {{ proxy_pass http://127.0.0.1:{BACKEND}$request_uri; }}
         location /query/ {{ proxy_pass http://backend?x=$arg_p; }}
         location /rewritten/ {{ rewrite ^/rewritten/(.*)$ /new/$1 break; proxy_pass http://$http_x_group; }}
