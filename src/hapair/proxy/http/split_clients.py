@@ -45,11 +45,10 @@ def murmur_hash2(data: bytes) -> int:
 class SplitVariable:
     """One `split_clients`, made ready: calling it gives the request's value."""
 
-    __slots__ = ("_source", "_splits", "name", "volatile")
+    __slots__ = ("_source", "_splits", "name")
 
     def __init__(self, made: SplitClients) -> None:
         self.name = made.variable
-        self.volatile = False
         self._source = CompiledTemplate(made.source)
         self._splits = tuple((split.bound, split.value) for split in made.splits)
 

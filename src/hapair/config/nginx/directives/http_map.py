@@ -146,8 +146,11 @@ class _MapReader:
         self._include_place: Place | None = None  # the outermost `include` being read
 
     def line(self, words: list[str], place: Place) -> None:
-        if words in (["hostnames"], ["volatile"]):
-            setattr(self, words[0], True)
+        if words == ["hostnames"]:
+            self.hostnames = True
+            return
+        if words == ["volatile"]:
+            self.volatile = True
             return
         if len(words) != 2:
             raise ConfigError("invalid number of the map parameters", place)
