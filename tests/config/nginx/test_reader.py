@@ -46,7 +46,7 @@ def test_errors_name_the_file_and_the_line_of_the_terminating_character(read: Re
         ("http { server { location / { fastcgi_pass 127.0.0.1:9; } } }", "fastcgi_pass"),
         ("http { server { location / { fastcgi_pass 127.0.0.1:9000; } } }", "fastcgi_pass"),
         ("timer_resolution 100ms;", "timer_resolution"),
-        ("http { map $a $b { } }", "map"),
+        ("http { geo $a $b { } }", "geo"),
         ("stream { server { ssl_certificate a.crt; } }", "ssl_certificate"),
     ],
 )

@@ -21,7 +21,7 @@ def exchange(balancing: Balancing, key: Template | None = None, *, query: str = 
     """The parts of an exchange the key reads: its upstream, its client's address, its query."""
     upstream = Upstream("u", (), balancing, None, False, PLACE, hash_key=key)
     return SimpleNamespace(
-        route=SimpleNamespace(balancer=SimpleNamespace(upstream=upstream)),
+        target=SimpleNamespace(balancer=SimpleNamespace(upstream=upstream)),
         client=SimpleNamespace(binary_remote_addr=address.decode("latin-1")),
         args=query,
         match=None,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .model.http import ErrorPage
 from .model.logging import AccessLog, ErrorLog
 from .model.place import Place
+from .model.resolver import Resolver
 from .model.templates import Template
 from .settings import Slot
 
@@ -73,6 +74,8 @@ SERVER_TOKENS = Slot[str]("server_tokens")
 REWRITE_LOG = Slot[bool]("rewrite_log")
 UNINITIALIZED_VARIABLE_WARN = Slot[bool]("uninitialized_variable_warn")
 CLIENT_BODY_TEMP_PATH = Slot[str]("client_body_temp_path")
+RESOLVER = Slot[Resolver]("resolver")
+RESOLVER_TIMEOUT = Slot[int]("resolver_timeout")
 
 PROXY_SET_HEADER = Slot[tuple[HeaderSetting, ...]]("proxy_set_header")
 PROXY_CONNECT_TIMEOUT = Slot[int]("proxy_connect_timeout")

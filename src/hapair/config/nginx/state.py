@@ -16,6 +16,7 @@ from .model.rewrite import Break, Condition, Return, Rewrite, SetVariable
 from .model.stream import StreamConfig
 from .model.templates import Template
 from .model.upstream import Balancing, UpstreamServer
+from .model.variables import MadeVariable
 from .paths import Paths
 from .settings import Level, Placed, Slot
 from .system import System
@@ -110,9 +111,10 @@ class PortState:
 @dataclass
 class ProxyPassState:
     url: str
-    scheme: str
-    upstream: UpstreamState
+    scheme: str  # "" with variables
+    upstream: UpstreamState | None  # None with variables
     uri: str | None
+    template: Template | None = None  # the URL, when it has variables
 
 
 @dataclass
@@ -161,6 +163,7 @@ class HttpState:
     upstreams: list[UpstreamState] = field(default_factory=list)
     servers: list[ServerState] = field(default_factory=list)
     ports: list[PortState] = field(default_factory=list)
+    made_variables: list[MadeVariable] = field(default_factory=list)  # `map`, `split_clients`
 
 
 @dataclass

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .known import HTTP_VARIABLE_PREFIXES, HTTP_VARIABLES, STREAM_VARIABLES
 from .model.logging import LogEscape
 from .model.place import Place
 from .model.templates import Capture, Literal, Part, Template, Variable
+
+if TYPE_CHECKING:
+    from .context import Directive
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,9 @@ STREAM_SUPPORTED = frozenset({
 })
 # fmt: on
 
+# the variables nginx lets the configuration give a value although it has them (NGX_HTTP_VAR_CHANGEABLE)
+HTTP_CHANGEABLE = frozenset({"args", "limit_rate", "msie", "modern_browser", "ancient_browser"})
+
 HTTP_CATALOG = VariableCatalog(
     known=HTTP_VARIABLES,
     known_prefixes=HTTP_VARIABLE_PREFIXES,
@@ -88,6 +95,26 @@ class VariableUses:
                 raise ConfigError(f'unknown "{name}" variable', None, origin)
             if not self.catalog.supports(name):
                 raise ConfigError(f'hapair does not support the "${name}" variable', origin)
+
+
+def configured_variable(directive: Directive, written: str, uses: VariableUses) -> str:
+    """The variable a `map` or `split_clients` makes (ngx_http_add_variable, NGX_HTTP_VAR_CHANGEABLE):
+    `$name`, not one of nginx's own unless it is changeable. hapair's data plane takes its own variables
+    and the prefixed ones (`$http_x`, `$arg_x`...) before the configuration's, so it refuses to make
+    those, which nginx allows."""
+    if not written.startswith("$"):
+        raise directive.error(f'invalid variable name "{written}"')
+    name = written[1:]
+    if not name:
+        raise directive.error('invalid variable name "$"')
+    lower = name.lower()
+    catalog = uses.catalog
+    if lower in catalog.known and lower not in HTTP_CHANGEABLE:
+        raise directive.error(f'the duplicate "{name}" variable')
+    if lower in catalog.known or lower.startswith(catalog.known_prefixes):
+        raise directive.unsupported(f'making the "${lower}" variable')
+    uses.define(lower)
+    return lower
 
 
 def _is_name_char(ch: str) -> bool:

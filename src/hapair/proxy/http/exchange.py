@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .request import Request
     from .routing import Found
     from .service import ErrorPage, Route, ServerRoutes
+    from .target import Target
 
 NEXT = 0  # a step's answer: go on to the next step
 DONE = -1  # a step's answer: it took the request over (it answers, or will go on later)
@@ -109,6 +110,7 @@ class Exchange:
         "server",
         "server_name",
         "status",
+        "target",
         "upgraded_client",
         "uri",
         "uri_changed",
@@ -157,6 +159,7 @@ class Exchange:
         self.body_bytes_sent = 0
         self.body_received = 0
         self.attempts: list[Attempt] = []
+        self.target: Target | None = None  # where the content handler proxies the request (r->upstream)
         self.response_headers: list[tuple[bytes, bytes]] = []
         self.head: ResponseHead | None = None
         self.upgraded_client = False

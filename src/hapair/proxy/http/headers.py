@@ -21,6 +21,7 @@ default in the model; it is taken as the default.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -100,6 +101,13 @@ class RequestHead:
         self._upgrade_default = "upgrade" in defaults and "connection" in defaults
         names = {header.name.lower().encode("latin-1") for header in proxy.headers}
         self._skip = frozenset(names | _FRAMING | {b"host", b"connection", b"upgrade", b"te", b"keep-alive"})
+
+    def for_host(self, proxy_host: str) -> RequestHead:
+        """The same head with another `$proxy_host` (a `proxy_pass` with variables makes it per request)."""
+        head = copy.copy(self)
+        if self._host:
+            head._host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n"
+        return head
 
     def build(self, ex: Exchange, uri: bytes, framing: BodyFraming, length: int) -> bytes:
         request = ex.request

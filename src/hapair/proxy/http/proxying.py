@@ -32,10 +32,12 @@ from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.balancer import Peer, Selection
 
 from .body import BodyFileError, BufferedBody
+from .dynamic import BadUrlError, Destination, DynamicPass, PeersError
 from .headers import BodyFraming
 from .pages import CONTINUE
 from .request import IDEMPOTENT
 from .response import ResponseHead
+from .target import Target
 from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
 from .variables import balancing_key, request_line
 
@@ -120,6 +122,7 @@ class Proxying:
         "_conn",
         "_connecting",
         "_deadline",
+        "_destination",
         "_ex",
         "_failure",
         "_framing",
@@ -132,6 +135,7 @@ class Proxying:
         "_responding",
         "_route",
         "_sent",
+        "_target",
         "_tried",
         "_tries_left",
         "_tunnel",
@@ -172,11 +176,17 @@ class Proxying:
         self._tunnel = False
         self._tunnel_eof = [False, False]  # client side, upstream side
         self._uri = b""
+        self._target: Target | None = route.target  # None: made from the URL (proxy_pass with variables)
+        self._destination: Destination | None = None
 
     def start(self) -> None:
         ex, route, request = self._ex, self._route, self._ex.request
-        self._uri = route.upstream_uri(ex)
-        self._tries_left = route.tries
+        ex.target = self._target
+        if route.dynamic is not None and not self._read_url(route.dynamic):
+            return
+        self._uri = route.upstream_uri(ex, None if self._destination is None else self._destination.uri)
+        if self._target is not None:
+            self._tries_left = self._target.tries
         if route.next_upstream_timeout:
             self._deadline = time.monotonic() + route.next_upstream_timeout
         if request.has_body and (route.request_buffering or self._collect):
@@ -191,6 +201,39 @@ class Proxying:
         else:
             for piece in ex.take_early_body():
                 self.body(piece)
+        self._attempt()
+
+    def _read_url(self, dynamic: DynamicPass) -> bool:
+        """ngx_http_proxy_eval: the URL of a proxy_pass with variables; its target now if it names a group
+        or an address (a name is resolved when the upstream is needed). False: the request got a 500."""
+        ex = self._ex
+        try:
+            destination = dynamic.destination(ex)
+        except BadUrlError as error:
+            self.closed = True
+            ex.log_error(ErrorLevel.ERROR, str(error) + request_context(ex))
+            ex.finalize(500)
+            return False
+        self._destination = destination
+        self._target = ex.target = dynamic.group_target(destination)
+        return True
+
+    async def _resolve(self, dynamic: DynamicPass, destination: Destination) -> None:
+        try:
+            target = await dynamic.resolved_target(destination)
+        except PeersError as error:
+            self._connecting = None
+            if not self.closed:
+                self._ex.log_error(ErrorLevel.ERROR, str(error) + request_context(self._ex))
+                self.closed = True
+                self._release_body()
+                self._ex.finalize(error.status)
+            return
+        self._connecting = None
+        if self.closed:
+            return
+        self._target = self._ex.target = target
+        self._tries_left = target.tries
         self._attempt()
 
     # -- the request body, from the exchange
@@ -313,25 +356,30 @@ class Proxying:
     # -- choosing a peer and connecting
 
     def _attempt(self, peer: Peer | None = None) -> None:
-        route, ex = self._route, self._ex
+        route, ex, target = self._route, self._ex, self._target
+        if target is None:
+            assert route.dynamic is not None and self._destination is not None
+            resolving = self._resolve(route.dynamic, self._destination)
+            self._connecting = asyncio.get_running_loop().create_task(resolving)
+            return
         if peer is None:
             if self._tries_left <= 0:
                 self._fail()
                 return
             if self._tried is None:
-                self._tried = route.balancer.selection(balancing_key(ex))
-            peer = route.balancer.pick(time.time(), self._tried)
+                self._tried = target.balancer.selection(balancing_key(ex))
+            peer = target.balancer.pick(time.time(), self._tried)
             if peer is None:
                 if not ex.attempts:
-                    ex.attempts.append(Attempt(route.upstream_name, time.monotonic()))
+                    ex.attempts.append(Attempt(target.name, time.monotonic()))
                     self._log_upstream_error("no live upstreams while connecting to upstream")
                 self._fail()
                 return
             self._tries_left -= 1
-            route.balancer.connected(peer)
+            target.balancer.connected(peer)
             self._peer = peer
         ex.attempts.append(Attempt(peer.name, time.monotonic()))
-        key = route.pool_key(peer, ex)
+        key = target.pool_key(peer, ex)
         conn = route.pool.take(key)
         if conn is not None:
             ex.attempts[-1].connect_time = 0.0
@@ -375,17 +423,11 @@ class Proxying:
 
     def _log_upstream_error(self, text: str) -> None:
         """nginx's error log line for an upstream that failed this request, with nginx's context."""
-        ex, route = self._ex, self._route
-        request = ex.request
-        peer = self._peer.name if self._peer is not None else route.upstream_name
+        ex, target = self._ex, self._target
+        assert target is not None
+        peer = self._peer.name if self._peer is not None else target.name
         uri = self._uri.decode("latin-1")
-        line = (
-            f"{text}, client: {ex.client.remote_addr}, server: {ex.server_name},"
-            f' request: "{request_line(ex)}", upstream: "{route.upstream_scheme}://{peer}{uri}"'
-        )
-        if request.host_header is not None:
-            line += f', host: "{request.host_header.decode("latin-1")}"'
-        ex.log_error(ErrorLevel.ERROR, line)
+        ex.log_error(ErrorLevel.ERROR, text + request_context(ex, f"{target.scheme}://{peer}{uri}"))
 
     def _use(self, conn: UpstreamConnection) -> None:
         self._conn = conn
@@ -394,7 +436,8 @@ class Proxying:
         conn.bind(self, skip_body=ex.method == b"HEAD")
         buffered = self._buffered
         length = buffered.size if buffered is not None else request.content_length or 0
-        head = self._route.head.build(ex, self._uri, self._framing, length)  # type: ignore[union-attr]
+        assert self._target is not None
+        head = self._target.head.build(ex, self._uri, self._framing, length)
         self._request_written = True
         ex.attempts[-1].bytes_sent += len(head)
         conn.write(head)
@@ -443,8 +486,8 @@ class Proxying:
             self._drop_connection(failed=status not in _NOT_A_FAILURE)
             self._attempt()
             return
-        assert self._peer is not None
-        route.balancer.succeeded(self._peer, time.time())
+        assert self._peer is not None and self._target is not None
+        self._target.balancer.succeeded(self._peer, time.time())
         ex.response_headers = headers
         self._responding = True
         ex.send_head(_response_head(status, reason, headers, framing))
@@ -470,7 +513,7 @@ class Proxying:
         conn.release()
         if reusable and self._body_done and self._pending is None:
             conn.remember_tls()
-            self._route.pool.put(conn, self._route.keep_policy)
+            self._route.pool.put(conn, self._target.keep_policy)  # type: ignore[union-attr]
         else:
             conn.close()
         self._release_peer()
@@ -541,13 +584,13 @@ class Proxying:
         if conn is not None:
             self._conn = None
             conn.close()
-        if failed and self._peer is not None:
-            self._route.balancer.failed(self._peer, time.time())
+        if failed and self._peer is not None and self._target is not None:
+            self._target.balancer.failed(self._peer, time.time())
         self._release_peer()
 
     def _release_peer(self) -> None:
-        if self._peer is not None:
-            self._route.balancer.released(self._peer)
+        if self._peer is not None and self._target is not None:
+            self._target.balancer.released(self._peer)
             self._peer = None
         self._request_written = False
         self._pending = None
@@ -599,6 +642,18 @@ class Proxying:
         self._drop_connection(failed=False)
         self.closed = True
         self._ex.end_tunnel()
+
+
+def request_context(ex: Exchange, upstream: str | None = None) -> str:
+    """What nginx's error log adds to a line about a request (ngx_http_log_error_handler): the client,
+    the server, the request line, the upstream once one is chosen, the Host."""
+    line = f', client: {ex.client.remote_addr}, server: {ex.server_name}, request: "{request_line(ex)}"'
+    if upstream is not None:
+        line += f', upstream: "{upstream}"'
+    host = ex.request.host_header
+    if host is not None:
+        line += f', host: "{host.decode("latin-1")}"'
+    return line
 
 
 def _response_head(

@@ -19,19 +19,22 @@ from hapair.config.nginx.model.http import (
     Location,
     LocationMatch,
     ProxyPass,
+    ProxyPassTemplate,
     Server,
     Settings,
 )
 from hapair.config.nginx.model.logging import ErrorLevel
-from hapair.config.nginx.model.tls import UpstreamTls
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer, Peer
+from hapair.proxy.resolver import NameResolver
 
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
 from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
 from .clock import Clock
+from .configured import Getter, configured_variables
+from .dynamic import DynamicPass
 from .exchange import Exchange
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
@@ -41,35 +44,22 @@ from .pool import ConnectionPool, KeepPolicy, PoolKey
 from .request import Request
 from .rewrite import Script
 from .routing import Found, LocationTree, ServerNames
-from .tls import ChosenServer, UpstreamContext, server_context, upstream_context, with_sni
+from .target import Target, TargetTls, proxy_vars
+from .tls import ChosenServer, server_context, upstream_context, with_sni
 from .upstream import UpstreamConnection
 from .uri import replace_prefix
 from .variables import CompiledTemplate
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
 
 def proxy_host(target: ProxyPass) -> tuple[str, str]:
-    """`$proxy_host` and `$proxy_port` of a `proxy_pass` URL: the host as written, with the port when
-    one is written and is not the scheme's default (ngx_http_proxy_set_vars)."""
+    """`$proxy_host` and `$proxy_port` of a `proxy_pass` URL without variables."""
     rest = target.url.split("://", 1)[1]
     end = len(rest)
     for stop in "/?":
         found = rest.find(stop, rest.find("]") + 1 if rest.startswith("[") else 0)
         if found >= 0:
             end = min(end, found)
-    authority = rest[:end]
-    default = _DEFAULT_PORTS[target.scheme]
-    if authority.lower().startswith("unix:"):
-        return "localhost", ""
-    host, port = authority, ""
-    close = authority.rfind("]")
-    colon = authority.rfind(":")
-    if colon > close:
-        host, port = authority[:colon], authority[colon + 1 :]
-    if not port or int(port) == default:
-        return host, str(default)
-    return f"{host}:{port}", port
+    return proxy_vars(rest[:end], target.scheme)
 
 
 class ErrorPage:
@@ -90,14 +80,9 @@ class Route:
     steps a request goes through there (`steps`, the last one its content handler)."""
 
     __slots__ = (
-        "_contexts",
-        "_keys",
         "_loop",
-        "_name",
         "_replacement",
-        "_tls",
         "absolute_redirect",
-        "balancer",
         "body_buffer_size",
         "body_temp_path",
         "client_body_timeout",
@@ -105,13 +90,13 @@ class Route:
         "client_send_timeout",
         "connect_timeout",
         "default_type",
+        "dynamic",
         "error_log",
         "error_pages",
         "filters",
-        "head",
         "high_water",
+        "http11",
         "internal",
-        "keep_policy",
         "keepalive_header",
         "keepalive_requests",
         "keepalive_timeout",
@@ -134,10 +119,8 @@ class Route:
         "server_name",
         "server_name_in_redirect",
         "steps",
-        "tries",
+        "target",
         "types",
-        "upstream_name",
-        "upstream_scheme",
     )
 
     def __init__(
@@ -168,6 +151,7 @@ class Route:
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
+        self.http11 = proxy.http_version == "1.1"
         self.body_buffer_size = settings.client_body_buffer_size
         self.body_temp_path = settings.client_body_temp_path
         self.connect_timeout = proxy.connect_timeout / 1000
@@ -189,38 +173,41 @@ class Route:
         self.server_name_in_redirect = settings.server_name_in_redirect
         self.types = settings.types
         self.default_type = settings.default_type
-        self.head: RequestHead | None = None
         self.proxy_host, self.proxy_port = "", ""
         self._replacement: str | None = None
-        self._tls: UpstreamTls | None = None
-        self._name: CompiledTemplate | None = None
-        self._contexts: dict[Peer, UpstreamContext] = {}
-        self._keys: dict[Peer, PoolKey] = {}
-        self.upstream_name = ""
-        self.upstream_scheme = ""
-        self.tries = 0
+        self.target: Target | None = None
+        self.dynamic: DynamicPass | None = None
         self.steps = location_steps(settings, proxied=target is not None)
         if target is None:
             return
-        self.proxy_host, self.proxy_port = proxy_host(target)
-        self.head = RequestHead(proxy, self.proxy_host)
-        self._replacement = target.uri
-        self.upstream_name = target.upstream.name
-        self.upstream_scheme = target.scheme
-        self.balancer = service.balancer(target.upstream)
-        self.keep_policy = KeepPolicy.of(target.upstream, limits)
-        tries = self.balancer.tries
-        self.tries = min(tries, proxy.next_upstream_tries) if proxy.next_upstream_tries else tries
-        if target.scheme == "https":
-            self._tls = proxy.tls
+        name = CompiledTemplate(proxy.tls.name) if proxy.tls.server_name or proxy.tls.verify else None
+        if isinstance(target, ProxyPassTemplate):
             # made now, while the worker may still read the certificate files (it starts as root)
-            self._contexts = {peer: upstream_context(proxy.tls) for peer in self.balancer.peers}
-            if proxy.tls.server_name or proxy.tls.verify:
-                self._name = CompiledTemplate(proxy.tls.name)
+            tls = TargetTls({}, upstream_context(proxy.tls), name)
+            self.dynamic = DynamicPass(service, target, proxy, tls, service.resolvers)
+            return
+        self.proxy_host, self.proxy_port = proxy_host(target)
+        self._replacement = target.uri
+        balancer = service.balancer(target.upstream)
+        tls = None
+        if target.scheme == "https":
+            tls = TargetTls({peer: upstream_context(proxy.tls) for peer in balancer.peers}, None, name)
+        self.target = Target(
+            balancer,
+            target.scheme,
+            host_port=(self.proxy_host, self.proxy_port),
+            head=RequestHead(proxy, self.proxy_host),
+            keep_policy=KeepPolicy.of(target.upstream, limits),
+            tries=proxy.next_upstream_tries,
+            tls=tls,
+        )
 
-    def upstream_uri(self, ex: Exchange) -> bytes:
-        """The URI of the request line sent upstream (ngx_http_proxy_create_key's rules)."""
+    def upstream_uri(self, ex: Exchange, url_uri: str | None = None) -> bytes:
+        """The URI of the request line sent upstream (ngx_http_proxy_create_key's rules); `url_uri`: the
+        URI part of a URL with variables, which replaces the whole URI."""
         request = ex.request
+        if url_uri is not None:
+            return url_uri.encode("latin-1")
         if self._replacement is None and ex.valid_unparsed_uri:
             raw = request.raw_target
             if raw.startswith(b"/"):
@@ -252,24 +239,9 @@ class Route:
     def body_framing(self, request: Request) -> BodyFraming:
         if not request.has_body:
             return BodyFraming.NONE
-        if request.chunked and self.head is not None and self.head.http11 and not self.request_buffering:
+        if request.chunked and self.http11 and not self.request_buffering:
             return BodyFraming.CHUNKED
         return BodyFraming.LENGTH
-
-    def pool_key(self, peer: Peer, exchange: Exchange) -> PoolKey:
-        key = self._keys.get(peer)
-        if key is not None:
-            return key
-        context = None
-        if self._tls is not None:
-            context = self._contexts.get(peer)
-            if context is None:
-                context = self._contexts[peer] = upstream_context(self._tls)
-        name = self._name.evaluate(exchange) if self._name is not None else None
-        key = PoolKey(peer, context, name or None)
-        if self._name is None or self._name.constant is not None:
-            self._keys[peer] = key
-        return key
 
     def open(self, peer: Peer, key: Any) -> Coroutine[Any, Any, UpstreamConnection]:
         return _open(self._loop, peer, key, self.pool, self.high_water)
@@ -321,9 +293,10 @@ class ServerRoutes:
     """A server's locations, its named locations, its rewrite directives, and its answer when no
     location matches."""
 
-    __slots__ = ("_single", "fallback", "named", "rewrite", "tree")
+    __slots__ = ("_single", "fallback", "named", "rewrite", "tree", "variables")
 
     def __init__(self, service: Service, server: Server) -> None:
+        self.variables = service.variables  # `map`, `split_clients`: the same table in every server
         routes: dict[int, Route] = {}
 
         def route_of(location: Location) -> Route:
@@ -368,15 +341,20 @@ class ListenerRoutes:
 class Service:
     """What the connections of one worker's HTTP listeners share."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, limits: Limits) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, limits: Limits, variables: dict[str, Getter] | None = None
+    ) -> None:
         self.loop = loop
         self.limits = limits
+        self.variables: dict[str, Getter] = variables or {}
         self.clock = Clock(SERVER)
         self.connections: set[ClientConnection] = set()
         self.pool = ConnectionPool(loop)
         self.logs = AccessLogFiles(loop)
         self.error_logs = ErrorLogFiles()
         self._balancers: dict[Upstream, Balancer] = {}
+        self.upstreams: tuple[Upstream, ...] = ()  # the configuration's groups, for proxy_pass with variables
+        self.resolvers: dict[int, NameResolver] = {}  # by `resolver` directive
         self._servers: dict[int, ServerRoutes] = {}
 
     def balancer(self, upstream: Upstream) -> Balancer:
@@ -510,7 +488,8 @@ async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = D
     """Listen on the model's listeners (with SO_REUSEPORT when `reuse_port`, so that several worker
     processes can each have their own sockets) and serve them on the running event loop."""
     loop = asyncio.get_running_loop()
-    service = Service(loop, limits)
+    service = Service(loop, limits, configured_variables(config))
+    service.upstreams = config.upstreams
     servers: list[asyncio.AbstractServer] = []
     try:
         for listener in config.listeners:

@@ -156,8 +156,8 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "content_type": lambda ex: _header(ex, "content_type"),
     "remote_user": _remote_user,
     "proxy_add_x_forwarded_for": _proxy_add_x_forwarded_for,
-    "proxy_host": lambda ex: ex.route.proxy_host,
-    "proxy_port": lambda ex: ex.route.proxy_port,
+    "proxy_host": lambda ex: ex.route.proxy_host if ex.target is None else ex.target.host,
+    "proxy_port": lambda ex: ex.route.proxy_port if ex.target is None else ex.target.port,
     "status": lambda ex: f"{ex.status:03d}",
     "bytes_sent": lambda ex: str(ex.bytes_sent),
     "body_bytes_sent": lambda ex: str(ex.body_bytes_sent),
@@ -199,12 +199,18 @@ _PREFIXED: tuple[tuple[str, Callable[[Exchange, str], str | None]], ...] = (
 
 
 def _configured(name: str) -> Callable[[Exchange], str | None]:
-    """A variable the configuration makes (`set`, a named group of a regular expression): the request's
-    value, None until it has one."""
+    """A variable the configuration makes: the request's value (`set`, a named group of a regular
+    expression, a `map` already evaluated), else the server's maker of it (`map`, `split_clients`:
+    see `configured`), else None."""
 
     def value(ex: Exchange) -> str | None:
         variables = ex.variables
-        return None if variables is None else variables.get(name)
+        if variables is not None:
+            found = variables.get(name)
+            if found is not None:
+                return found
+        maker = ex.server.variables.get(name)
+        return None if maker is None else maker(ex)
 
     return value
 
@@ -228,9 +234,13 @@ def resolver(name: str) -> Callable[[Exchange], str | None]:
 
 
 class CompiledTemplate:
-    """A template made ready to evaluate: `constant` is its text when it has no variables."""
+    """A template made ready to evaluate: `constant` is its text when it has no variables.
 
-    __slots__ = ("_parts", "constant")
+    nginx evaluates a value in two passes, the lengths then the text, and its variables in the first: a
+    capture (`$1`) anywhere in a value with variables reads the captures as those variables left them (a
+    `map`'s regular expression sets them). `_late` marks such a template."""
+
+    __slots__ = ("_late", "_parts", "constant")
 
     def __init__(self, template: Template) -> None:
         parts: list[str | Callable[[Exchange], str | None] | int] = []
@@ -242,6 +252,7 @@ class CompiledTemplate:
             elif isinstance(part, Capture):
                 parts.append(part.number)
         self._parts = tuple(parts)
+        self._late = any(type(part) is int for part in parts) and any(callable(part) for part in parts)
         literal = all(type(part) is str for part in parts)
         self.constant: str | None = "".join(parts) if literal else None  # type: ignore[arg-type]
 
@@ -254,6 +265,8 @@ class CompiledTemplate:
             if type(part) is int:
                 return _capture(ex, part)
             return part(ex) or ""  # type: ignore[operator]
+        if self._late:
+            return self._evaluate_variables_first(ex)
         out: list[str] = []
         for part in parts:
             if type(part) is str:
@@ -263,6 +276,10 @@ class CompiledTemplate:
             else:
                 out.append(part(ex) or "")  # type: ignore[operator]
         return "".join(out)
+
+    def _evaluate_variables_first(self, ex: Exchange) -> str:
+        values = [part(ex) or "" if callable(part) else part for part in self._parts]
+        return "".join(_capture(ex, part) if type(part) is int else part for part in values)  # type: ignore[misc]
 
 
 def _capture(ex: Exchange, number: int) -> str:
@@ -287,7 +304,9 @@ def _key_template(template: Template) -> CompiledTemplate:
 def balancing_key(ex: Exchange) -> bytes:
     """What the request's upstream balances on, evaluated once per request as nginx does: the `hash`
     template's value, or for `ip_hash` the client's packed address (empty for a unix socket)."""
-    upstream = ex.route.balancer.upstream
+    target = ex.target
+    assert target is not None
+    upstream = target.balancer.upstream
     if upstream.balancing is Balancing.IP_HASH:
         return ex.client.binary_remote_addr.encode("latin-1")
     if upstream.hash_key is None:

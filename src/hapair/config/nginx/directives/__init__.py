@@ -4,15 +4,30 @@ with its arguments, as nginx's handler for it does."""
 from __future__ import annotations
 
 from ..context import Handler
-from . import core, http_core, http_log, http_proxy, http_ssl, rewrite, stream, upstream
+from . import (
+    core,
+    http_core,
+    http_log,
+    http_map,
+    http_proxy,
+    http_split_clients,
+    http_ssl,
+    resolver,
+    rewrite,
+    stream,
+    upstream,
+)
 
 HANDLERS: dict[tuple[str, str], Handler] = {
     **core.HANDLERS,
     **http_core.HANDLERS,
     **http_log.HANDLERS,
+    **http_map.HANDLERS,
+    **http_split_clients.HANDLERS,
     **upstream.HANDLERS,
     **http_proxy.HANDLERS,
     **http_ssl.HANDLERS,
+    **resolver.HANDLERS,
     **rewrite.HANDLERS,
     **stream.HANDLERS,
 }

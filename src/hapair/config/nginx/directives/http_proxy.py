@@ -62,7 +62,9 @@ def proxy_pass(block: Block, directive: Directive, reading: Reading) -> None:
         raise directive.invalid("is duplicate")
     url = directive.args[0]
     if has_variables(url):
-        raise directive.unsupported("variables")
+        template = compile_template(url, http_state.variables, directive.place, directive.place)
+        location.proxy_pass = Placed(ProxyPassState(url, "", None, None, template), directive.place)
+        return
     prefix, scheme, port = _scheme(directive, url)
     rest = url[len(prefix) :]
     try:

@@ -37,6 +37,8 @@ from ..fields import (
     PROXY_SEND_TIMEOUT,
     PROXY_SET_HEADER,
     RECURSIVE_ERROR_PAGES,
+    RESOLVER,
+    RESOLVER_TIMEOUT,
     REWRITE_LOG,
     SEND_TIMEOUT,
     SERVER_NAME_IN_REDIRECT,
@@ -57,11 +59,13 @@ from ..model.http import (
     LocationMatch,
     Proxy,
     ProxyPass,
+    ProxyPassTemplate,
     Server,
     Settings,
 )
 from ..model.logging import AccessLog, LogEscape, LogFormat
 from ..model.place import Place
+from ..model.resolver import DEFAULT_RESOLVER_TIMEOUT
 from ..model.rewrite import Break, If, Return, Rewrite, SetVariable, Statement
 from ..model.templates import Literal, Template, Variable
 from ..model.tls import ServerTls
@@ -207,6 +211,7 @@ class _Builder:
             upstreams=tuple(self._merged.upstreams.values()),
             log_formats=tuple(state.log_formats.values()),
             place=state.place,
+            variables=tuple(state.made_variables),
         )
 
     def _server(self, server: ServerState, tls: ServerTls | None) -> Server:
@@ -337,11 +342,12 @@ def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompil
     the headers."""
     level = scope.level
     target = _proxy_target(scope.location)
-    tls = upstream_tls(level, main.paths, checked=target is not None and target.value.scheme == "https")
+    # nginx sets up TLS for a proxy_pass with variables whatever its scheme turns out to be
+    tls = upstream_tls(level, main.paths, checked=target is not None and target.value.scheme in ("https", ""))
     found = level.find(PROXY_SET_HEADER)
     next_upstream = level.value(PROXY_NEXT_UPSTREAM, NEXT_UPSTREAM_DEFAULT)
     return Proxy(
-        target=None if target is None else _proxy_pass(target, upstreams),
+        target=None if target is None else _proxy_pass(target, upstreams, level),
         headers=headers.headers(found.value if found is not None else ()),
         connect_timeout=level.value(PROXY_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
         read_timeout=level.value(PROXY_READ_TIMEOUT, DEFAULT_TIMEOUT),
@@ -356,8 +362,19 @@ def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompil
     )
 
 
-def _proxy_pass(target: Placed[ProxyPassState], upstreams: dict[int, Upstream]) -> ProxyPass:
+def _proxy_pass(
+    target: Placed[ProxyPassState], upstreams: dict[int, Upstream], level: Level
+) -> ProxyPass | ProxyPassTemplate:
     passing = target.value
+    if passing.template is not None:
+        resolver = level.find(RESOLVER)
+        return ProxyPassTemplate(
+            passing.template,
+            None if resolver is None else resolver.value,
+            level.value(RESOLVER_TIMEOUT, DEFAULT_RESOLVER_TIMEOUT),
+            target.place,
+        )
+    assert passing.upstream is not None
     return ProxyPass(passing.url, passing.scheme, upstreams[id(passing.upstream)], passing.uri, target.place)
 
 

@@ -10,10 +10,12 @@ from enum import Enum
 from .addresses import SocketAddress
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
+from .resolver import Resolver
 from .rewrite import Statement
 from .templates import Template
 from .tls import ServerTls, UpstreamTls
 from .upstream import Upstream
+from .variables import MadeVariable
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +36,21 @@ class ProxyPass:
 
 
 @dataclass(frozen=True, slots=True)
+class ProxyPassTemplate:
+    """`proxy_pass` with variables: the URL is made per request; its host is an `upstream` group's name,
+    an address, or a name the location's `resolver` resolves then."""
+
+    url: Template
+    resolver: Resolver | None  # None: no `resolver` in force
+    resolver_timeout: int  # ms
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
 class Proxy:
     """The proxy module's settings at one level (times in milliseconds)."""
 
-    target: ProxyPass | None  # `proxy_pass`; not inherited by nested locations
+    target: ProxyPass | ProxyPassTemplate | None  # `proxy_pass`; not inherited by nested locations
     headers: tuple[Header, ...]  # the `proxy_set_header` in force, then nginx's defaults not overridden
     connect_timeout: int
     read_timeout: int
@@ -168,3 +181,4 @@ class HttpConfig:
     upstreams: tuple[Upstream, ...]
     log_formats: tuple[LogFormat, ...]
     place: Place
+    variables: tuple[MadeVariable, ...] = ()  # `map`, `split_clients`: a later one of a name wins
