@@ -4,7 +4,22 @@ with its arguments, as nginx's handler for it does."""
 from __future__ import annotations
 
 from ..context import Handler
-from . import core, http_core, http_log, http_proxy, http_ssl, rewrite, stream, upstream
+from . import (
+    core,
+    http_access,
+    http_auth_basic,
+    http_core,
+    http_limit_conn,
+    http_limit_except,
+    http_limit_req,
+    http_log,
+    http_proxy,
+    http_realip,
+    http_ssl,
+    rewrite,
+    stream,
+    upstream,
+)
 
 HANDLERS: dict[tuple[str, str], Handler] = {
     **core.HANDLERS,
@@ -15,4 +30,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **http_ssl.HANDLERS,
     **rewrite.HANDLERS,
     **stream.HANDLERS,
+    **http_realip.HANDLERS,
+    **http_access.HANDLERS,
+    **http_auth_basic.HANDLERS,
+    **http_limit_req.HANDLERS,
+    **http_limit_conn.HANDLERS,
+    **http_limit_except.HANDLERS,
 }
