@@ -380,7 +380,7 @@ class Proxying:
         peer = self._peer.name if self._peer is not None else route.upstream_name
         uri = self._uri.decode("latin-1")
         line = (
-            f"{text}, client: {ex.client.remote_addr}, server: {ex.server_name},"
+            f"{text}, client: {ex.remote_addr}, server: {ex.server_name},"
             f' request: "{request_line(ex)}", upstream: "{route.upstream_scheme}://{peer}{uri}"'
         )
         if request.host_header is not None:

@@ -29,6 +29,7 @@ from hapair.proxy.balancer import Balancer, Peer
 
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
+from ..shm import SharedZones
 from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
 from .clock import Clock
@@ -36,7 +37,7 @@ from .exchange import Exchange
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
-from .phases import location_filters, location_steps
+from .phases import location_filters, location_steps, server_post_read
 from .pool import ConnectionPool, KeepPolicy, PoolKey
 from .request import Request
 from .rewrite import Script
@@ -45,6 +46,7 @@ from .tls import UpstreamContext, server_context, upstream_context, with_sni
 from .upstream import UpstreamConnection
 from .uri import replace_prefix
 from .variables import CompiledTemplate
+from .zones import LimitZones, zone_specs
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -115,6 +117,7 @@ class Route:
         "keepalive_header",
         "keepalive_requests",
         "keepalive_timeout",
+        "limit_except",
         "location",
         "logs",
         "max_body",
@@ -199,7 +202,11 @@ class Route:
         self.upstream_name = ""
         self.upstream_scheme = ""
         self.tries = 0
-        self.steps = location_steps(settings, proxied=target is not None)
+        self.steps = location_steps(settings, proxied=target is not None, zones=service.zones)
+        self.limit_except: tuple[int, Route] | None = None  # the methods, and the route they take
+        if location is not None and location.limit_except and route_of is not None:
+            limited = next(inner for inner in location.locations if inner.match is LocationMatch.LIMIT_EXCEPT)
+            self.limit_except = (location.limit_except, route_of(limited))
         if target is None:
             return
         self.proxy_host, self.proxy_port = proxy_host(target)
@@ -321,7 +328,7 @@ class ServerRoutes:
     """A server's locations, its named locations, its rewrite directives, and its answer when no
     location matches."""
 
-    __slots__ = ("_single", "fallback", "named", "rewrite", "tree")
+    __slots__ = ("_single", "fallback", "named", "post_read", "rewrite", "tree")
 
     def __init__(self, service: Service, server: Server) -> None:
         routes: dict[int, Route] = {}
@@ -340,6 +347,7 @@ class ServerRoutes:
         }
         self.fallback = Route(service, server, server.settings, None)
         settings = server.settings
+        self.post_read = server_post_read(settings)
         self.rewrite = (
             Script(settings.rewrite, route_of, log=settings.rewrite_log) if settings.rewrite else None
         )
@@ -368,9 +376,10 @@ class ListenerRoutes:
 class Service:
     """What the connections of one worker's HTTP listeners share."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, limits: Limits) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, limits: Limits, zones: LimitZones) -> None:
         self.loop = loop
         self.limits = limits
+        self.zones = zones
         self.clock = Clock(SERVER)
         self.connections: set[ClientConnection] = set()
         self.pool = ConnectionPool(loop)
@@ -425,9 +434,12 @@ class HttpService:
     """The running listeners of one worker: `drain()` stops accepting and waits for the requests under
     way; `close()` stops everything at once."""
 
-    def __init__(self, service: Service, servers: list[asyncio.AbstractServer]) -> None:
+    def __init__(
+        self, service: Service, servers: list[asyncio.AbstractServer], own_zones: SharedZones | None
+    ) -> None:
         self._service = service
         self._servers = servers
+        self._own_zones = own_zones  # the zones it made itself (none given), unmapped when it closes
 
     @property
     def connections(self) -> int:
@@ -441,6 +453,9 @@ class HttpService:
         self._service.pool.close()
         self._service.logs.close()
         self._service.error_logs.close()
+        if self._own_zones is not None:
+            self._own_zones.close()
+            self._own_zones = None
 
     def reopen_logs(self) -> None:
         """Reopen the access and error log files (after rotation)."""
@@ -499,11 +514,22 @@ def _server_tls(listener: Listener, names: ServerNames) -> Any:
     return with_sni(default, lambda name: context_of(names.find(name)))
 
 
-async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = DEFAULT_LIMITS) -> HttpService:
+async def serve_http(
+    config: HttpConfig,
+    *,
+    reuse_port: bool,
+    limits: Limits = DEFAULT_LIMITS,
+    zones: SharedZones | None = None,
+) -> HttpService:
     """Listen on the model's listeners (with SO_REUSEPORT when `reuse_port`, so that several worker
-    processes can each have their own sockets) and serve them on the running event loop."""
+    processes can each have their own sockets) and serve them on the running event loop. `zones`: the
+    shared memory zones the master made for the configuration; without them, the service makes its own
+    (then nothing is shared with another process)."""
     loop = asyncio.get_running_loop()
-    service = Service(loop, limits)
+    own_zones = None
+    if zones is None:
+        zones = own_zones = SharedZones().renew(zone_specs(config))
+    service = Service(loop, limits, LimitZones(zones, config.zones))
     servers: list[asyncio.AbstractServer] = []
     try:
         for listener in config.listeners:
@@ -527,5 +553,7 @@ async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = D
         for server in servers:
             server.close()
         service.logs.close()
+        if own_zones is not None:
+            own_zones.close()
         raise
-    return HttpService(service, servers)
+    return HttpService(service, servers, own_zones)

@@ -1,0 +1,184 @@
+"""The realip module (ngx_http_realip_module): a request from a trusted address (`set_real_ip_from`) takes
+the client address its proxy passed in a header (`real_ip_header`: X-Real-IP, X-Forwarded-For or any
+other), so that `$remote_addr`, `$remote_port`, `$binary_remote_addr`, the access rules, the limits'
+keys, `ip_hash` and the error log's `client:` see it. `$realip_remote_addr` and `$realip_remote_port`
+keep the connection's.
+
+It runs in nginx's post-read phase with the server's settings (before the server's rewrite directives),
+and again in the pre-access phase with the location's when the first found nothing; once it changed the
+address, the request keeps it (internal redirects included). The address is the request's: the next
+request on the connection starts from the connection's again.
+
+`forwarded_address` is nginx's ngx_http_get_forwarded_addr: walking an X-Forwarded-For list from its end
+(`recursive`: past every trusted address) to the client's address.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from typing import TYPE_CHECKING
+
+from hapair.config.nginx.model.access import Cidr, RealIp, RealIpSource
+from hapair.config.nginx.model.addresses import ipv6_text
+from hapair.config.nginx.numbers import atoi
+from hapair.config.nginx.urls import inet6_addr, inet_addr
+
+from .exchange import NEXT
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+
+_V4_MAPPED = 0xFFFF << 32
+_V4_MAPPED_MASK = ((1 << 96) - 1) << 32
+_SEPARATORS = b" ,"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A client address: its family, its packed bytes (empty for a unix socket) and its port (0: none)."""
+
+    family: int
+    packed: bytes
+    port: int
+
+    @property
+    def text(self) -> str:
+        """As nginx writes it (ngx_sock_ntop without the port)."""
+        if self.family == socket.AF_INET:
+            return socket.inet_ntop(socket.AF_INET, self.packed)
+        if self.family == socket.AF_INET6:
+            return ipv6_text(IPv6Address(self.packed))
+        return "unix:"
+
+
+def trusted(address: Address, blocks: Sequence[Cidr]) -> bool:
+    """ngx_cidr_match: an IPv4-mapped IPv6 address is matched as the IPv4 address it holds."""
+    family, value = address.family, int.from_bytes(address.packed, "big") if address.packed else 0
+    if family == socket.AF_INET6 and value & _V4_MAPPED_MASK == _V4_MAPPED:
+        family, value = socket.AF_INET, value & 0xFFFFFFFF
+    return any(block.matches(family, value) for block in blocks)
+
+
+def parse_address(text: bytes) -> Address | None:
+    """ngx_parse_addr_port: an IPv4 or IPv6 address, or one with a port (`1.2.3.4:80`, `[::1]:80`)."""
+    found = _parse_address(text)
+    if found is not None:
+        return found
+    if text.startswith(b"["):
+        close = text.find(b"]")
+        if close < 0 or close == len(text) - 1 or text[close + 1 : close + 2] != b":":
+            return None
+        host, port_text = text[1:close], text[close + 2 :]
+    else:
+        colon = text.find(b":")
+        if colon < 0:
+            return None
+        host, port_text = text[:colon], text[colon + 1 :]
+    port = atoi(port_text.decode("latin-1"))
+    if port is None or not 1 <= port <= 65535:
+        return None
+    found = _parse_address(host)
+    return None if found is None else Address(found.family, found.packed, port)
+
+
+def _parse_address(text: bytes) -> Address | None:
+    """ngx_parse_addr: an address without a port."""
+    try:
+        decoded = text.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    ipv4 = inet_addr(decoded)
+    if ipv4 is not None:
+        return Address(socket.AF_INET, ipv4.packed, 0)
+    ipv6 = inet6_addr(decoded)
+    if ipv6 is not None:
+        return Address(socket.AF_INET6, ipv6.packed, 0)
+    return None
+
+
+def forwarded_address(
+    address: Address, values: Sequence[bytes], blocks: Sequence[Cidr], *, recursive: bool
+) -> Address | None:
+    """The client's address from `values` (the header's values, last one last), when `address` (the
+    connection's) is trusted; None when nothing changes."""
+    found: Address | None = None
+    for value in reversed(values):
+        last, complete = _from_list(address if found is None else found, value, blocks, recursive=recursive)
+        if last is not None:
+            found = last
+        if not recursive or not complete:
+            break
+    return found
+
+
+def _from_list(
+    address: Address, value: bytes, blocks: Sequence[Cidr], *, recursive: bool
+) -> tuple[Address | None, bool]:
+    """One header value, from its end: the last address taken, and whether the walk went through the
+    whole list (every address in it trusted), so that it may go on in the header before."""
+    found: Address | None = None
+    end = len(value)
+    while True:
+        if not trusted(address if found is None else found, blocks):
+            return found, False
+        while end > 1 and value[end - 1] in _SEPARATORS:
+            end -= 1
+        start = end - 1
+        while start > 0 and value[start] not in _SEPARATORS:
+            start -= 1
+        if start > 0:
+            start += 1
+        parsed = parse_address(value[start:end]) if end > start else None
+        if parsed is None:
+            return found, False
+        found = parsed
+        end = start - 1
+        if not recursive or start <= 0:
+            return found, True
+
+
+class RealIpStep:
+    """The module at one level: `__call__` is its phase handler."""
+
+    __slots__ = ("_every", "_name", "_settings")
+
+    def __init__(self, settings: RealIp) -> None:
+        self._settings = settings
+        names = {RealIpSource.X_REAL_IP: "x-real-ip", RealIpSource.X_FORWARDED_FOR: "x-forwarded-for"}
+        self._name = names.get(settings.source, settings.header).encode("latin-1")
+        self._every = settings.source is RealIpSource.X_FORWARDED_FOR  # else the first only
+
+    def __call__(self, ex: Exchange) -> int:
+        if ex.realip:
+            return NEXT
+        settings = self._settings
+        address = connection_address(ex)
+        if not trusted(address, settings.trusted):
+            return NEXT
+        values = self._values(ex)
+        if not values:
+            return NEXT
+        found = forwarded_address(address, values, settings.trusted, recursive=settings.recursive)
+        if found is not None:
+            ex.realip = True
+            ex.remote_addr = found.text
+            ex.remote_port = found.port
+            ex.binary_remote_addr = found.packed.decode("latin-1")
+        return NEXT
+
+    def _values(self, ex: Exchange) -> list[bytes]:
+        name = self._name
+        values = [value for key, value in ex.request.headers if key.lower() == name]
+        return values if self._every else values[:1]
+
+
+def connection_address(ex: Exchange) -> Address:
+    client = ex.client
+    packed = client.binary_remote_addr.encode("latin-1")
+    if not packed:
+        return Address(socket.AF_UNIX, b"", 0)
+    family = socket.AF_INET if len(packed) == 4 else socket.AF_INET6
+    return Address(family, packed, client.remote_port)
