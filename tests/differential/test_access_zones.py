@@ -36,6 +36,13 @@ SERVER = f"""
     location /req/ {{ limit_req zone=shared_req; {PROXIED} }}
     location /conn/ {{ limit_conn shared_conn 1; {PROXIED} }}
     location /full/ {{ limit_conn full 1; proxy_pass http://backend; }}
+    location /dry/ {{
+        limit_conn shared_conn 1;
+        limit_conn_dry_run on;
+        limit_conn_log_level warn;
+        proxy_pass http://backend;
+        proxy_set_header X-Status $limit_conn_status;
+    }}
     location @limited {{ return 503 "$pid"; }}
 """
 TEXT = (
@@ -149,6 +156,37 @@ def test_a_request_under_way_in_one_worker_counts_in_the_other(pair: Pair) -> No
 
     nginx, hapair = both(pair, scenario)
     assert nginx == hapair == (200, 2, 200, 2)
+
+
+def test_a_dry_run_lets_the_request_over_the_limit_through(pair: Pair) -> None:
+    """`limit_conn_dry_run`: logged at `limit_conn_log_level`, `$limit_conn_status` REJECTED_DRY_RUN."""
+
+    def scenario(side: Side) -> tuple[list[int], list[bytes | None], list[str]]:
+        release = threading.Event()
+        side.backend.script = holding(release, b"/dry/?k=held&first")
+        offset = _error_log_size(side)
+        try:
+            held = send(side, "/dry/?k=held&first")
+            side.backend.wait_until(lambda: received(side, b"/dry/") == 1, WAIT_S, "the held request")
+            over = request(side, "/dry/?k=held")
+        finally:
+            release.set()
+        statuses = [answer(held).status, over.status]
+        side.backend.script = lambda _: ok()
+        seen = [
+            r.message.header("x-status")
+            for r in side.backend.requests
+            if r.message.target.startswith(b"/dry/")
+        ]
+        return statuses, seen, [line for line in _error_log_since(side, offset) if line.startswith("[warn]")]
+
+    nginx, hapair = both(pair, scenario)
+    assert nginx == hapair
+    statuses, seen, lines = nginx
+    assert (statuses, seen) == ([200, 200], [b"PASSED", b"REJECTED_DRY_RUN"])
+    assert len(lines) == 1 and lines[0].startswith(
+        '[warn] limiting connections, dry run, by zone "shared_conn"'
+    )
 
 
 def test_a_full_zone_refuses_a_new_key_as_nginx_does(pair: Pair) -> None:

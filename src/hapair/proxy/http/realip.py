@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 _V4_MAPPED = 0xFFFF << 32
 _V4_MAPPED_MASK = ((1 << 96) - 1) << 32
 _SEPARATORS = b" ,"
+_NONE = b"\xff\xff\xff\xff"  # 255.255.255.255, nginx's INADDR_NONE: not an address
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Address:
     """A client address: its family, its packed bytes (empty for a unix socket) and its port (0: none)."""
 
@@ -54,12 +55,30 @@ class Address:
         return "unix:"
 
 
-def trusted(address: Address, blocks: Sequence[Cidr]) -> bool:
-    """ngx_cidr_match: an IPv4-mapped IPv6 address is matched as the IPv4 address it holds."""
-    family, value = address.family, int.from_bytes(address.packed, "big") if address.packed else 0
-    if family == socket.AF_INET6 and value & _V4_MAPPED_MASK == _V4_MAPPED:
-        family, value = socket.AF_INET, value & 0xFFFFFFFF
-    return any(block.matches(family, value) for block in blocks)
+class Trusted:
+    """`set_real_ip_from`'s blocks, by family, matched as ngx_cidr_match does: an IPv4-mapped IPv6
+    address is matched as the IPv4 address it holds."""
+
+    __slots__ = ("_inet", "_inet6", "_unix")
+
+    def __init__(self, blocks: Sequence[Cidr]) -> None:
+        self._inet = tuple((block.mask, block.address) for block in blocks if block.family == socket.AF_INET)
+        self._inet6 = tuple(
+            (block.mask, block.address) for block in blocks if block.family == socket.AF_INET6
+        )
+        self._unix = any(block.family == socket.AF_UNIX for block in blocks)
+
+    def __contains__(self, address: Address) -> bool:
+        if address.family == socket.AF_UNIX:
+            return self._unix
+        value = int.from_bytes(address.packed, "big")
+        blocks = self._inet
+        if address.family == socket.AF_INET6:
+            if value & _V4_MAPPED_MASK == _V4_MAPPED:
+                value &= 0xFFFFFFFF
+            else:
+                blocks = self._inet6
+        return any(value & mask == network for mask, network in blocks)
 
 
 def parse_address(text: bytes) -> Address | None:
@@ -85,14 +104,18 @@ def parse_address(text: bytes) -> Address | None:
 
 
 def _parse_address(text: bytes) -> Address | None:
-    """ngx_parse_addr: an address without a port."""
+    """ngx_parse_addr: an address without a port (a plain dotted quad the fast way, else nginx's rules)."""
     try:
         decoded = text.decode("ascii")
     except UnicodeDecodeError:
         return None
-    ipv4 = inet_addr(decoded)
-    if ipv4 is not None:
-        return Address(socket.AF_INET, ipv4.packed, 0)
+    try:
+        packed = socket.inet_pton(socket.AF_INET, decoded)
+    except OSError:
+        ipv4 = inet_addr(decoded)
+        packed = ipv4.packed if ipv4 is not None else _NONE
+    if packed != _NONE:
+        return Address(socket.AF_INET, packed, 0)
     ipv6 = inet6_addr(decoded)
     if ipv6 is not None:
         return Address(socket.AF_INET6, ipv6.packed, 0)
@@ -100,13 +123,13 @@ def _parse_address(text: bytes) -> Address | None:
 
 
 def forwarded_address(
-    address: Address, values: Sequence[bytes], blocks: Sequence[Cidr], *, recursive: bool
+    address: Address, values: Sequence[bytes], trusted: Trusted, *, recursive: bool
 ) -> Address | None:
     """The client's address from `values` (the header's values, last one last), when `address` (the
     connection's) is trusted; None when nothing changes."""
     found: Address | None = None
     for value in reversed(values):
-        last, complete = _from_list(address if found is None else found, value, blocks, recursive=recursive)
+        last, complete = _from_list(address if found is None else found, value, trusted, recursive=recursive)
         if last is not None:
             found = last
         if not recursive or not complete:
@@ -115,22 +138,18 @@ def forwarded_address(
 
 
 def _from_list(
-    address: Address, value: bytes, blocks: Sequence[Cidr], *, recursive: bool
+    address: Address, value: bytes, trusted: Trusted, *, recursive: bool
 ) -> tuple[Address | None, bool]:
     """One header value, from its end: the last address taken, and whether the walk went through the
     whole list (every address in it trusted), so that it may go on in the header before."""
     found: Address | None = None
     end = len(value)
     while True:
-        if not trusted(address if found is None else found, blocks):
+        if (address if found is None else found) not in trusted:
             return found, False
         while end > 1 and value[end - 1] in _SEPARATORS:
             end -= 1
-        start = end - 1
-        while start > 0 and value[start] not in _SEPARATORS:
-            start -= 1
-        if start > 0:
-            start += 1
+        start = max(value.rfind(b" ", 1, end), value.rfind(b",", 1, end)) + 1
         parsed = parse_address(value[start:end]) if end > start else None
         if parsed is None:
             return found, False
@@ -143,10 +162,11 @@ def _from_list(
 class RealIpStep:
     """The module at one level: `__call__` is its phase handler."""
 
-    __slots__ = ("_every", "_name", "_settings")
+    __slots__ = ("_every", "_name", "_recursive", "_trusted")
 
     def __init__(self, settings: RealIp) -> None:
-        self._settings = settings
+        self._trusted = Trusted(settings.trusted)
+        self._recursive = settings.recursive
         names = {RealIpSource.X_REAL_IP: "x-real-ip", RealIpSource.X_FORWARDED_FOR: "x-forwarded-for"}
         self._name = names.get(settings.source, settings.header).encode("latin-1")
         self._every = settings.source is RealIpSource.X_FORWARDED_FOR  # else the first only
@@ -154,14 +174,13 @@ class RealIpStep:
     def __call__(self, ex: Exchange) -> int:
         if ex.realip:
             return NEXT
-        settings = self._settings
         address = connection_address(ex)
-        if not trusted(address, settings.trusted):
+        if address not in self._trusted:
             return NEXT
         values = self._values(ex)
         if not values:
             return NEXT
-        found = forwarded_address(address, values, settings.trusted, recursive=settings.recursive)
+        found = forwarded_address(address, values, self._trusted, recursive=self._recursive)
         if found is not None:
             ex.realip = True
             ex.remote_addr = found.text
