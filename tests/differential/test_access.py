@@ -52,6 +52,16 @@ SERVER = f"""
         location /auth/missing/ {{ auth_basic_user_file nosuch; proxy_pass http://backend; }}
         location /auth/variable/ {{ auth_basic_user_file $arg_file; proxy_pass http://backend; }}
     }}
+    location /page/ {{
+        auth_basic "page";
+        auth_basic_user_file htpasswd;
+        error_page 401 /signin;
+        error_page 403 = @refused;
+        deny 127.0.0.3;
+        proxy_pass http://backend;
+    }}
+    location = /signin {{ return 200 "sign in\\n"; }}
+    location @refused {{ return 200 "refused\\n"; }}
     location /any/ {{
         satisfy any;
         allow 127.0.0.2;
@@ -258,6 +268,8 @@ CASES = [
     Case("user file missing", get("/auth/missing/", basic(b"plain")), (403,)),
     Case("user file from a variable", get("/auth/variable/?file=other", basic(b"other", b"x")), (200,)),
     Case("HEAD with credentials", get("/auth/", basic(b"sha"), method=b"HEAD"), (200,)),
+    Case("an error page for 401 keeps WWW-Authenticate", get("/page/"), (401,)),
+    Case("an error page for 403", get("/page/", source="127.0.0.3"), (200,)),
     # satisfy
     Case("any: allowed by address", get("/any/", source="127.0.0.2"), (200,)),
     Case("any: no credentials", get("/any/"), (401,)),

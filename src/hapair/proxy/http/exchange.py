@@ -104,6 +104,7 @@ class Exchange:
         "head",
         "internal",
         "keepalive",
+        "kept_headers",
         "limit_conn_status",
         "limit_req_status",
         "match",
@@ -148,6 +149,7 @@ class Exchange:
         self.limit_req_status = 0  # the limit_req module's verdict (limit_req.STATUSES), 0: none yet
         self.limit_conn_status = 0
         self.cleanups: list[Callable[[], None]] | None = None  # run when the request ends (after its log)
+        self.kept_headers: list[tuple[bytes, bytes]] | None = None  # for the response after an error_page
         self.route = server.fallback
         self.match: re.Match[str] | None = None
         self._slash = False
@@ -432,6 +434,12 @@ class Exchange:
 
     def send_head(self, head: ResponseHead) -> None:
         """Run the location's filters over `head` and queue it, with nginx's framing."""
+        kept = self.kept_headers
+        if kept is not None:
+            head.headers[:0] = kept
+            if head.location >= 0:
+                head.location += len(kept)
+            self.kept_headers = None
         for head_filter in self.route.filters:
             body_filter = head_filter(self, head)
             if body_filter is not None:
@@ -552,9 +560,18 @@ class Exchange:
                 self.error_page = True
             configured = self.route.error_pages.get(status)
             if configured is not None:
+                if head is not None:
+                    self._keep_headers(head)
                 self._error_page(configured, status)
                 return
         self._special_response(status, head or ResponseHead(status))
+
+    def _keep_headers(self, head: ResponseHead) -> None:
+        """nginx's r->headers_out outlives the redirect to an error page: the headers the refusal set
+        (`WWW-Authenticate`) go out with the response the request is redirected to."""
+        kept = [header for index, header in enumerate(head.headers) if index != head.location]
+        if kept:
+            self.kept_headers = kept
 
     def _error_page(self, configured: ErrorPage, status: int) -> None:
         """ngx_http_send_error_page: the response the request is redirected to is sent with
