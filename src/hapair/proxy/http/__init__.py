@@ -8,7 +8,10 @@ How the package is laid out: `client` (the client connection, its parser and its
 peers, retries, the response relayed), `upstream` (a connection to an upstream, its parser), `pool`
 (idle upstream connections), `headers` (the request head sent upstream), `variables` (nginx's
 variables), `tls` (SSL contexts), `accesslog` (log files), `pages` (nginx's error pages), `service`
-(listeners), with `flow`, `timers`, `clock`, `uri` and `limits` beside them.
+(listeners), with `flow`, `timers`, `clock`, `uri` and `limits` beside them. The modules a location's
+requests go through before its content handler are put together by `phases`: `realip`, `limit_req`,
+`limit_conn` (with `zones` and `keyindex`, over the shared memory zones of `hapair.proxy.shm`), `access`
+and `auth_basic`.
 
 Where hapair differs from nginx on purpose (each module's documentation has the details):
 
