@@ -168,7 +168,7 @@ class RealIpStep:
         self._trusted = Trusted(settings.trusted)
         self._recursive = settings.recursive
         names = {RealIpSource.X_REAL_IP: "x-real-ip", RealIpSource.X_FORWARDED_FOR: "x-forwarded-for"}
-        self._name = names.get(settings.source, settings.header).encode("latin-1")
+        self._name = names.get(settings.source, settings.header).encode("utf-8", "surrogateescape")
         self._every = settings.source is RealIpSource.X_FORWARDED_FOR  # else the first only
 
     def __call__(self, ex: Exchange) -> int:
