@@ -57,7 +57,8 @@ _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _QUEUE = struct.Struct("<II")  # the record: most recently used node, least recently used
 
-OK, AGAIN, BUSY, ERROR = 0, 1, 2, 3
+# a lookup's answer (DECLINED: no limit had a key)
+OK, AGAIN, BUSY, ERROR, DECLINED = 0, 1, 2, 3, -1
 
 
 def now_ms() -> int:
@@ -267,7 +268,7 @@ class LimitReqStep:
         limits = self._limits
         last = len(limits) - 1
         held: list[tuple[int, int]] = []  # (the limit's index, its node) for each AGAIN
-        rc, excess, chosen = -1, 0, limits[0]
+        rc, excess, chosen = DECLINED, 0, limits[0]
         now = now_ms()
         for number, limit in enumerate(limits):
             chosen = limit
@@ -287,7 +288,7 @@ class LimitReqStep:
             if rc != AGAIN:
                 break
             held.append((number, node))
-        if rc == -1:
+        if rc == DECLINED:
             return NEXT
         if rc in (BUSY, ERROR):
             return self._refuse(ex, rc, excess, chosen, held)
