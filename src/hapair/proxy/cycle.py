@@ -24,7 +24,9 @@ from hapair.config.nginx.model.config import ListeningSocket, NginxConfig
 from hapair.config.nginx.model.http import NGX_LISTEN_BACKLOG
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.errorlog import SEVERITY, STDERR, ErrorLogWriter
+from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.listening import listening_socket, share, try_bind
+from hapair.proxy.shm import SharedZones, ZoneError
 
 VERSION = f"hapair/{__version__} (nginx/1.22.1)"
 BIND_TRIES = 5  # ngx_open_listening_sockets: an address in use is tried 5 times, 500 ms apart
@@ -87,9 +89,12 @@ def bind_all(listening: Iterable[ListeningSocket], log: ErrorLogWriter) -> bool:
     return False
 
 
-def load_again(launch: Launch, running: NginxConfig, log: ErrorLogWriter) -> NginxConfig | None:
+def load_again(
+    launch: Launch, running: NginxConfig, log: ErrorLogWriter, zones: SharedZones
+) -> tuple[NginxConfig, SharedZones] | None:
     """A reload's ngx_init_cycle: the configuration read again, its messages to the running error log, its
-    new addresses bound as at a start; None keeps the running configuration."""
+    shared memory zones (the running ones it shares kept, see `shm`), its new addresses bound as at a
+    start; None keeps the running configuration (and `zones`)."""
     result = launch.load()
     report(result, log)
     config = result.config
@@ -97,11 +102,17 @@ def load_again(launch: Launch, running: NginxConfig, log: ErrorLogWriter) -> Ngi
         return None
     if config.processes.lock_file != running.processes.lock_file:
         log.write(ErrorLevel.EMERG, '"lock_file" could not be changed, ignored')
+    try:
+        renewed = zones.renew(zone_specs(config))
+    except ZoneError as error:
+        log.write(ErrorLevel.EMERG, str(error))
+        return None
     bound = {socket_.address for socket_ in running.listening}
     if not bind_all((socket_ for socket_ in config.listening if socket_.address not in bound), log):
+        renewed.release_unused(zones)
         return None
     log.write(ErrorLevel.NOTICE, 'using the "epoll" event method')
-    return config
+    return config, renewed
 
 
 def log_os_status(log: ErrorLogWriter) -> None:

@@ -153,8 +153,12 @@ _NGINX_LEVEL = "nginx_level"  # the record attribute that carries a line's own n
 
 def to_main_log(level: ErrorLevel, text: str) -> None:
     """A line for the process's main error log (through `logging`, which the worker hands to it), at its
-    own nginx level: `notice`, `alert` and `emerg` have no `logging` level of their own."""
-    _MAIN.log(_LOGGING_LEVELS[level], text, extra={_NGINX_LEVEL: level})
+    own nginx level: `notice`, `alert` and `emerg` have no `logging` level of their own. The log's own
+    level decides whether it is written (`info` lines too), not `logging`'s."""
+    record = _MAIN.makeRecord(
+        _MAIN.name, _LOGGING_LEVELS[level], "", 0, text, None, None, extra={_NGINX_LEVEL: level}
+    )
+    _MAIN.handle(record)
 
 
 class ErrorLogFiles:

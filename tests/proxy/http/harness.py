@@ -20,6 +20,8 @@ from hapair.config.nginx.model.http import HttpConfig
 from hapair.proxy.http import HttpService, Limits, serve_http
 from hapair.proxy.http.client import ClientConnection
 from hapair.proxy.http.service import ListenerRoutes, Service
+from hapair.proxy.http.zones import LimitZones
+from hapair.proxy.shm import SharedZones
 from tests.certificates import Authority
 
 FAST = Limits(
@@ -318,7 +320,7 @@ def feed_client(directory: Path, chunks: list[bytes]) -> tuple[list[bytes], list
     async def scenario() -> FakeTransport:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(lambda _, context: errors.append(str(context)))
-        service = Service(loop, FAST)
+        service = Service(loop, FAST, LimitZones(SharedZones(), ()))
         routes = ListenerRoutes(service, config.listeners[0])
         connection = ClientConnection(service, lambda _: routes)
         transport = FakeTransport()

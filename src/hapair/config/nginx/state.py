@@ -140,7 +140,8 @@ class LocationState:
     proxy_pass: Placed[ProxyPassState] | None = None
     locations: list[LocationState] = field(default_factory=list)
     rewrite: RewriteProgram = field(default_factory=list)
-    parent: LocationState | None = None  # the location an `if` is in
+    parent: LocationState | None = None  # the location an `if` (or a `limit_except`) is in
+    limit_except: int = 0  # the methods (model.http.METHOD_BITS) its `limit_except` block applies to
 
 
 @dataclass
@@ -198,10 +199,12 @@ class StreamState:
 @dataclass
 class SharedZone:
     """A shared memory zone (ngx_shm_zone_t): its size, 0 until a directive gives one, and the module that
-    uses it (one name cannot serve two modules)."""
+    uses it (one name cannot serve two modules); `data` is what the module's zone directive made of it
+    (None until one did)."""
 
     size: int
     tag: str
+    data: object | None = None
 
 
 @dataclass

@@ -41,9 +41,11 @@ class VariableCatalog:
 # fmt: off
 HTTP_SUPPORTED = frozenset({
     "args", "binary_remote_addr", "body_bytes_sent", "bytes_sent", "connection", "connection_requests",
-    "content_length", "content_type", "document_uri", "host", "hostname", "https", "is_args", "msec",
+    "content_length", "content_type", "document_uri", "host", "hostname", "https", "is_args",
+    "limit_conn_status", "limit_req_status", "msec",
     "nginx_version", "pid", "pipe", "proxy_add_x_forwarded_for", "proxy_host", "proxy_internal_body_length",
-    "proxy_internal_chunked", "proxy_port", "query_string", "remote_addr", "remote_port", "remote_user",
+    "proxy_internal_chunked", "proxy_port", "query_string", "realip_remote_addr", "realip_remote_port",
+    "remote_addr", "remote_port", "remote_user",
     "request", "request_id", "request_length", "request_method", "request_time", "request_uri", "scheme",
     "server_addr", "server_name", "server_port", "server_protocol", "ssl_cipher", "ssl_protocol",
     "ssl_server_name", "ssl_session_reused", "status", "time_iso8601", "time_local", "upstream_addr",

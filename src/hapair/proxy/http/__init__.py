@@ -13,6 +13,9 @@ connections), `headers` (the request head sent upstream), `response` (a response
 order), `pages` (nginx's own pages), `variables` (nginx's variables), `tls` (SSL contexts), `accesslog`
 (log files), `service` (listeners, servers and locations made ready), with `flow`, `timers`, `clock`,
 `uri` and `limits` beside them.
+The modules a location's requests go through before its content handler are put together by `phases`:
+`realip`, `limit_req`, `limit_conn` (with `zones` and `keyindex`, over the shared memory zones of
+`hapair.proxy.shm`), `access` and `auth_basic`.
 
 Where hapair differs from nginx on purpose: docs/nginx-differences.md (each module's documentation has
 the details).

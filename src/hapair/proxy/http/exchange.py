@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from hapair.config.nginx.model.http import METHOD_BITS, UNKNOWN_METHOD
 from hapair.config.nginx.model.logging import ErrorLevel
 
 from .pages import CLOSING, MSIE_PADDING, NO_RESPONSE, page, wire_status
@@ -91,9 +93,11 @@ class Exchange:
         "_step",
         "args",
         "attempts",
+        "binary_remote_addr",
         "body_bytes_sent",
         "body_received",
         "bytes_sent",
+        "cleanups",
         "client",
         "content",
         "err_status",
@@ -101,9 +105,15 @@ class Exchange:
         "head",
         "internal",
         "keepalive",
+        "kept_headers",
+        "limit_conn_status",
+        "limit_req_status",
         "match",
         "method",
         "pipelined",
+        "realip",
+        "remote_addr",
+        "remote_port",
         "request",
         "response_headers",
         "route",
@@ -133,6 +143,15 @@ class Exchange:
         self.client = client
         self.request = request
         self.server = server
+        # the client's address as the request sees it: the realip module may change it
+        self.remote_addr = client.remote_addr
+        self.remote_port = client.remote_port
+        self.binary_remote_addr = client.binary_remote_addr
+        self.realip = False  # the realip module has looked at the request
+        self.limit_req_status = 0  # the limit_req module's verdict (limit_req.STATUSES), 0: none yet
+        self.limit_conn_status = 0
+        self.cleanups: list[Callable[[], None]] | None = None  # run when the request ends (after its log)
+        self.kept_headers: list[tuple[bytes, bytes]] | None = None  # for the response after an error_page
         self.route = server.fallback
         self.match: re.Match[str] | None = None
         self._slash = False
@@ -181,6 +200,9 @@ class Exchange:
     def start(self) -> None:
         """The request's turn has come (the ones before it on the connection are answered)."""
         self._started = True
+        post_read = self.server.post_read
+        if post_read is not None:
+            post_read(self)  # realip, which never stops a request
         if self.server.rewrite is not None:
             self._server_rewrite()
             return
@@ -211,6 +233,7 @@ class Exchange:
         if route.internal and not self.internal:
             self.finalize(404)
             return
+        route = self._limit_except()
         request = self.request
         if route.max_body and request.content_length is not None and request.content_length > route.max_body:
             self.log_error(
@@ -299,11 +322,20 @@ class Exchange:
         self.route = route
         self.match = None
         self.internal = True
+        route = self._limit_except()
         if route.rewrite is not None:
             self._location_rewrite()
             return
         self._step = 0
         self.resume()
+
+    def _limit_except(self) -> Route:
+        """ngx_http_update_location_config: a method its location's `limit_except` does not name takes
+        that block's settings (its rewrite directives, none, included)."""
+        limited = self.route.limit_except
+        if limited is not None and METHOD_BITS.get(self.method, UNKNOWN_METHOD) & limited[0]:
+            self.route = limited[1]
+        return self.route
 
     def _redirect_to_slash(self) -> None:
         """A location named `/x/` with a proxy asked for as `/x`: nginx's 301 to `/x/`."""
@@ -321,6 +353,13 @@ class Exchange:
             variables = self.variables = {}
         for name, value in match.groupdict(default="").items():
             variables[name.lower()] = value
+
+    def add_cleanup(self, cleanup: Callable[[], None]) -> None:
+        """Something to undo when the request ends, after its log line (nginx's pool cleanups): the
+        last added runs first."""
+        if self.cleanups is None:
+            self.cleanups = []
+        self.cleanups.append(cleanup)
 
     def set_variable(self, name: str, value: str) -> None:
         if self.variables is None:
@@ -398,6 +437,12 @@ class Exchange:
 
     def send_head(self, head: ResponseHead) -> None:
         """Run the location's filters over `head` and queue it, with nginx's framing."""
+        kept = self.kept_headers
+        if kept is not None:
+            head.headers[:0] = kept
+            if head.location >= 0:
+                head.location += len(kept)
+            self.kept_headers = None
         for head_filter in self.route.filters:
             body_filter = head_filter(self, head)
             if body_filter is not None:
@@ -518,9 +563,18 @@ class Exchange:
                 self.error_page = True
             configured = self.route.error_pages.get(status)
             if configured is not None:
+                if head is not None:
+                    self._keep_headers(head)
                 self._error_page(configured, status)
                 return
         self._special_response(status, head or ResponseHead(status))
+
+    def _keep_headers(self, head: ResponseHead) -> None:
+        """nginx's r->headers_out outlives the redirect to an error page: the headers the refusal set
+        (`WWW-Authenticate`) go out with the response the request is redirected to."""
+        kept = [header for index, header in enumerate(head.headers) if index != head.location]
+        if kept:
+            self.kept_headers = kept
 
     def _error_page(self, configured: ErrorPage, status: int) -> None:
         """ngx_http_send_error_page: the response the request is redirected to is sent with
@@ -586,6 +640,9 @@ class Exchange:
         self._early.clear()
         self.body_bytes_sent = max(0, self.bytes_sent - self._head_size)
         self.route.log(self)
+        if self.cleanups is not None:
+            for cleanup in reversed(self.cleanups):
+                cleanup()
         self.client.exchange_finished(self)
 
     def log_error(self, level: ErrorLevel, text: str) -> None:

@@ -1,28 +1,77 @@
 """What a request goes through at a location, in nginx's phase order, made once per location from its
 settings: the steps (nginx's pre-access, access and pre-content phases, then the content handler) and
 the header filters its responses pass (nginx's filter chain). A module a location does not use adds
-nothing: the common proxied location has one step and no filter."""
+nothing: the common proxied location has one step and no filter.
+
+The server's post-read step (realip) runs before its rewrite directives (`server_post_read`). The
+pre-access phase is realip again (with the location's settings), limit_req, limit_conn; the access phase
+is allow/deny then auth_basic, combined as `satisfy` says (see `access`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from hapair.config.nginx.model.access import Satisfy
+
+from .access import AccessPhase, AccessRulesCheck, Check
+from .auth_basic import AuthBasicCheck
+from .limit_conn import LimitConnStep
+from .limit_req import LimitReqStep
 from .proxying import proxy
+from .realip import RealIpStep
+from .variables import CompiledTemplate
 
 if TYPE_CHECKING:
+    from hapair.config.nginx.model.access import Access
     from hapair.config.nginx.model.http import Settings
 
     from .exchange import BodyFilter, Exchange
     from .response import ResponseHead
+    from .zones import LimitZones
 
 Step = Callable[["Exchange"], int]
 HeadFilter = Callable[["Exchange", "ResponseHead"], "BodyFilter | None"]
 
 
-def location_steps(settings: Settings, *, proxied: bool) -> tuple[Step, ...]:
+def server_post_read(settings: Settings) -> Step | None:
+    """nginx's post-read phase, with a server's settings: realip, or nothing."""
+    realip = settings.access.realip
+    return None if realip is None else RealIpStep(realip)
+
+
+def location_steps(settings: Settings, *, proxied: bool, zones: LimitZones) -> tuple[Step, ...]:
     """The steps of a request at a location whose settings are `settings`, the content handler last."""
-    return (proxy if proxied else not_found,)
+    steps = [*_pre_access(settings.access, zones), *_access(settings.access)]
+    steps.append(proxy if proxied else not_found)
+    return tuple(steps)
+
+
+def _pre_access(access: Access, zones: LimitZones) -> list[Step]:
+    steps: list[Step] = []
+    if access.realip is not None:
+        steps.append(RealIpStep(access.realip))
+    requests = access.limit_req
+    if requests.limits:
+        limits = [zones.limit_req(limit.zone, limit.burst, limit.delay) for limit in requests.limits]
+        steps.append(LimitReqStep(limits, requests))
+    connections = access.limit_conn
+    if connections.limits:
+        counts = [zones.limit_conn(limit.zone, limit.connections) for limit in connections.limits]
+        steps.append(LimitConnStep(counts, connections))
+    return steps
+
+
+def _access(access: Access) -> list[Step]:
+    checks: list[Check] = []
+    if access.rules is not None:
+        checks.append(AccessRulesCheck(access.rules, log_denial=access.satisfy is Satisfy.ALL))
+    auth = access.auth_basic
+    if auth is not None:
+        realm, user_file = CompiledTemplate(auth.realm), CompiledTemplate(auth.user_file)
+        checks.append(AuthBasicCheck(realm, user_file, auth.relative_prefix))
+    return [AccessPhase(checks, access.satisfy)] if checks else []
 
 
 def location_filters(settings: Settings) -> tuple[HeadFilter, ...]:

@@ -34,12 +34,13 @@ from hapair.proxy.balancer import Peer, Selection
 from .body import BodyFileError, BufferedBody
 from .dynamic import BadUrlError, Destination, DynamicPass, PeersError
 from .headers import BodyFraming
+from .logcontext import error_context
 from .pages import CONTINUE
 from .request import IDEMPOTENT
 from .response import ResponseHead
 from .target import Target
 from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
-from .variables import balancing_key, request_line
+from .variables import balancing_key
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -211,7 +212,7 @@ class Proxying:
             destination = dynamic.destination(ex)
         except BadUrlError as error:
             self.closed = True
-            ex.log_error(ErrorLevel.ERROR, str(error) + request_context(ex))
+            ex.log_error(ErrorLevel.ERROR, str(error) + error_context(ex))
             ex.finalize(500)
             return False
         self._destination = destination
@@ -224,7 +225,7 @@ class Proxying:
         except PeersError as error:
             self._connecting = None
             if not self.closed:
-                self._ex.log_error(ErrorLevel.ERROR, str(error) + request_context(self._ex))
+                self._ex.log_error(ErrorLevel.ERROR, str(error) + error_context(self._ex))
                 self.closed = True
                 self._release_body()
                 self._ex.finalize(error.status)
@@ -427,7 +428,7 @@ class Proxying:
         assert target is not None
         peer = self._peer.name if self._peer is not None else target.name
         uri = self._uri.decode("latin-1")
-        ex.log_error(ErrorLevel.ERROR, text + request_context(ex, f"{target.scheme}://{peer}{uri}"))
+        ex.log_error(ErrorLevel.ERROR, text + error_context(ex, f"{target.scheme}://{peer}{uri}"))
 
     def _use(self, conn: UpstreamConnection) -> None:
         self._conn = conn
@@ -642,18 +643,6 @@ class Proxying:
         self._drop_connection(failed=False)
         self.closed = True
         self._ex.end_tunnel()
-
-
-def request_context(ex: Exchange, upstream: str | None = None) -> str:
-    """What nginx's error log adds to a line about a request (ngx_http_log_error_handler): the client,
-    the server, the request line, the upstream once one is chosen, the Host."""
-    line = f', client: {ex.client.remote_addr}, server: {ex.server_name}, request: "{request_line(ex)}"'
-    if upstream is not None:
-        line += f', upstream: "{upstream}"'
-    host = ex.request.host_header
-    if host is not None:
-        line += f', host: "{host.decode("latin-1")}"'
-    return line
 
 
 def _response_head(

@@ -30,6 +30,7 @@ from hapair.proxy.resolver import NameResolver
 
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
+from ..shm import SharedZones
 from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
 from .clock import Clock
@@ -39,7 +40,7 @@ from .exchange import Exchange
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
-from .phases import location_filters, location_steps
+from .phases import location_filters, location_steps, server_post_read
 from .pool import ConnectionPool, KeepPolicy, PoolKey
 from .request import Request
 from .rewrite import Script
@@ -49,6 +50,7 @@ from .tls import ChosenServer, server_context, upstream_context, with_sni
 from .upstream import UpstreamConnection
 from .uri import replace_prefix
 from .variables import CompiledTemplate
+from .zones import LimitZones, zone_specs
 
 
 def proxy_host(target: ProxyPass) -> tuple[str, str]:
@@ -100,6 +102,7 @@ class Route:
         "keepalive_header",
         "keepalive_requests",
         "keepalive_timeout",
+        "limit_except",
         "location",
         "logs",
         "max_body",
@@ -177,7 +180,11 @@ class Route:
         self._replacement: str | None = None
         self.target: Target | None = None
         self.dynamic: DynamicPass | None = None
-        self.steps = location_steps(settings, proxied=target is not None)
+        self.steps = location_steps(settings, proxied=target is not None, zones=service.zones)
+        self.limit_except: tuple[int, Route] | None = None  # the methods, and the route they take
+        if location is not None and location.limit_except and route_of is not None:
+            limited = next(inner for inner in location.locations if inner.match is LocationMatch.LIMIT_EXCEPT)
+            self.limit_except = (location.limit_except, route_of(limited))
         if target is None:
             return
         name = CompiledTemplate(proxy.tls.name) if proxy.tls.server_name or proxy.tls.verify else None
@@ -293,7 +300,7 @@ class ServerRoutes:
     """A server's locations, its named locations, its rewrite directives, and its answer when no
     location matches."""
 
-    __slots__ = ("_single", "fallback", "named", "rewrite", "tree", "variables")
+    __slots__ = ("_single", "fallback", "named", "post_read", "rewrite", "tree", "variables")
 
     def __init__(self, service: Service, server: Server) -> None:
         self.variables = service.variables  # `map`, `split_clients`: the same table in every server
@@ -313,6 +320,7 @@ class ServerRoutes:
         }
         self.fallback = Route(service, server, server.settings, None)
         settings = server.settings
+        self.post_read = server_post_read(settings)
         self.rewrite = (
             Script(settings.rewrite, route_of, log=settings.rewrite_log) if settings.rewrite else None
         )
@@ -342,10 +350,15 @@ class Service:
     """What the connections of one worker's HTTP listeners share."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, limits: Limits, variables: dict[str, Getter] | None = None
+        self,
+        loop: asyncio.AbstractEventLoop,
+        limits: Limits,
+        zones: LimitZones,
+        variables: dict[str, Getter] | None = None,
     ) -> None:
         self.loop = loop
         self.limits = limits
+        self.zones = zones
         self.variables: dict[str, Getter] = variables or {}
         self.clock = Clock(SERVER)
         self.connections: set[ClientConnection] = set()
@@ -403,9 +416,12 @@ class HttpService:
     """The running listeners of one worker: `drain()` stops accepting and waits for the requests under
     way; `close()` stops everything at once."""
 
-    def __init__(self, service: Service, servers: list[asyncio.AbstractServer]) -> None:
+    def __init__(
+        self, service: Service, servers: list[asyncio.AbstractServer], own_zones: SharedZones | None
+    ) -> None:
         self._service = service
         self._servers = servers
+        self._own_zones = own_zones  # the zones it made itself (none given), unmapped when it closes
 
     @property
     def connections(self) -> int:
@@ -419,6 +435,9 @@ class HttpService:
         self._service.pool.close()
         self._service.logs.close()
         self._service.error_logs.close()
+        if self._own_zones is not None:
+            self._own_zones.close()
+            self._own_zones = None
 
     def reopen_logs(self) -> None:
         """Reopen the access and error log files (after rotation)."""
@@ -484,11 +503,22 @@ def _server_tls(listener: Listener, names: ServerNames) -> Any:
     return with_sni(default, chosen)
 
 
-async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = DEFAULT_LIMITS) -> HttpService:
+async def serve_http(
+    config: HttpConfig,
+    *,
+    reuse_port: bool,
+    limits: Limits = DEFAULT_LIMITS,
+    zones: SharedZones | None = None,
+) -> HttpService:
     """Listen on the model's listeners (with SO_REUSEPORT when `reuse_port`, so that several worker
-    processes can each have their own sockets) and serve them on the running event loop."""
+    processes can each have their own sockets) and serve them on the running event loop. `zones`: the
+    shared memory zones the master made for the configuration; without them, the service makes its own
+    (then nothing is shared with another process)."""
     loop = asyncio.get_running_loop()
-    service = Service(loop, limits, configured_variables(config))
+    own_zones = None
+    if zones is None:
+        zones = own_zones = SharedZones().renew(zone_specs(config))
+    service = Service(loop, limits, LimitZones(zones, config.zones), configured_variables(config))
     service.upstreams = config.upstreams
     servers: list[asyncio.AbstractServer] = []
     try:
@@ -513,5 +543,7 @@ async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = D
         for server in servers:
             server.close()
         service.logs.close()
+        if own_zones is not None:
+            own_zones.close()
         raise
-    return HttpService(service, servers)
+    return HttpService(service, servers, own_zones)

@@ -12,8 +12,6 @@ response's headers and the ones hapair adds (`Server`, `Date`, `Connection`, `Tr
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import os
 import socket
@@ -24,7 +22,10 @@ from typing import TYPE_CHECKING
 from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
 from hapair.config.nginx.model.upstream import Balancing
 
+from .auth_basic import basic_credentials
 from .clock import time_iso8601, time_local
+from .limit_conn import LIMIT_CONN_STATUSES
+from .limit_req import LIMIT_REQ_STATUSES
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -51,12 +52,18 @@ def _http_host(ex: Exchange) -> str | None:
 
 
 def _remote_addr(ex: Exchange) -> str | None:
-    return ex.client.remote_addr
+    return ex.remote_addr
+
+
+def _port(port: int) -> str:
+    """A port as `$remote_port` gives it: empty for none (a unix socket, an address from realip
+    without one)."""
+    return str(port) if 0 < port < 65536 else ""
 
 
 def _proxy_add_x_forwarded_for(ex: Exchange) -> str | None:
     forwarded = _header(ex, "x_forwarded_for")
-    address = ex.client.remote_addr
+    address = ex.remote_addr
     return address if forwarded is None else f"{forwarded}, {address}"
 
 
@@ -76,16 +83,9 @@ def _args(ex: Exchange) -> str | None:
 
 
 def _remote_user(ex: Exchange) -> str | None:
-    """The user of a Basic `Authorization` header."""
-    value = _header(ex, "authorization")
-    if value is None or value[:6].lower() != "basic ":
-        return None
-    try:
-        decoded = base64.b64decode(value[6:].strip(), validate=True).decode("latin-1")
-    except (binascii.Error, ValueError):
-        return None
-    user, colon, _ = decoded.partition(":")
-    return user if colon else None
+    """The user of a Basic `Authorization` header, as nginx decodes it."""
+    credentials = basic_credentials(ex.request)
+    return None if credentials is None else credentials[0].decode("latin-1")
 
 
 def _argument(ex: Exchange, name: str) -> str | None:
@@ -133,8 +133,12 @@ def _ssl(ex: Exchange, field: Callable[..., str | None]) -> str | None:
 
 _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "remote_addr": _remote_addr,
-    "remote_port": lambda ex: str(ex.client.remote_port),
-    "binary_remote_addr": lambda ex: ex.client.binary_remote_addr,
+    "remote_port": lambda ex: _port(ex.remote_port),
+    "binary_remote_addr": lambda ex: ex.binary_remote_addr or ex.remote_addr,  # "unix:" for a unix socket
+    "realip_remote_addr": lambda ex: ex.client.remote_addr,
+    "realip_remote_port": lambda ex: _port(ex.client.remote_port),
+    "limit_req_status": lambda ex: LIMIT_REQ_STATUSES[ex.limit_req_status],
+    "limit_conn_status": lambda ex: LIMIT_CONN_STATUSES[ex.limit_conn_status],
     "server_addr": lambda ex: ex.client.server_addr,
     "server_port": lambda ex: str(ex.client.server_port),
     "server_name": lambda ex: ex.server_name,
@@ -308,7 +312,7 @@ def balancing_key(ex: Exchange) -> bytes:
     assert target is not None
     upstream = target.balancer.upstream
     if upstream.balancing is Balancing.IP_HASH:
-        return ex.client.binary_remote_addr.encode("latin-1")
+        return ex.binary_remote_addr.encode("latin-1")
     if upstream.hash_key is None:
         return b""
     value = _key_template(upstream.hash_key).evaluate(ex)

@@ -6,10 +6,16 @@ from __future__ import annotations
 from ..context import Handler
 from . import (
     core,
+    http_access,
+    http_auth_basic,
     http_core,
+    http_limit_conn,
+    http_limit_except,
+    http_limit_req,
     http_log,
     http_map,
     http_proxy,
+    http_realip,
     http_split_clients,
     http_ssl,
     resolver,
@@ -30,4 +36,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **resolver.HANDLERS,
     **rewrite.HANDLERS,
     **stream.HANDLERS,
+    **http_realip.HANDLERS,
+    **http_access.HANDLERS,
+    **http_auth_basic.HANDLERS,
+    **http_limit_req.HANDLERS,
+    **http_limit_conn.HANDLERS,
+    **http_limit_except.HANDLERS,
 }

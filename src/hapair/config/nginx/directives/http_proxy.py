@@ -52,7 +52,13 @@ NEXT_UPSTREAM_CONDITIONS = (
 )
 TLS_PROTOCOL_NAMES = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _SCHEMES = (("http://", "http", 80), ("https://", "https", 443))
-_NO_URI_HERE = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS, LocationMatch.NAMED, LocationMatch.IF)
+_NO_URI_HERE = (
+    LocationMatch.REGEX,
+    LocationMatch.REGEX_CASELESS,
+    LocationMatch.NAMED,
+    LocationMatch.IF,
+    LocationMatch.LIMIT_EXCEPT,
+)
 
 
 def proxy_pass(block: Block, directive: Directive, reading: Reading) -> None:

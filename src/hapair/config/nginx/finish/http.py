@@ -5,7 +5,7 @@ variables, the server names; then the model. Errors come in the order nginx find
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..context import Reading
 from ..errors import ConfigError
@@ -83,6 +83,7 @@ from ..state import (
     ServerState,
 )
 from ..variables import VariableUses, compile_template
+from .access import access_settings, limit_zones
 from .listeners import ArrangedAddress, arrange_addresses
 from .locations import check_duplicate_locations
 from .tls import server_tls, upstream_tls
@@ -179,7 +180,7 @@ def finish_http(state: HttpState, main: MainState, end: Place, reading: Reading)
         for item in arranged
         if item.own_socket
     )
-    return _Builder(merged).http(state, arranged)
+    return replace(_Builder(merged).http(state, arranged), zones=limit_zones(main))
 
 
 def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
@@ -231,7 +232,14 @@ class _Builder:
         settings = self._settings(location.level, program)
         auto_redirect = location.proxy_pass is not None and location.name.endswith("/")
         built = Location(
-            location.match, location.name, location.pattern, settings, nested, location.place, auto_redirect
+            location.match,
+            location.name,
+            location.pattern,
+            settings,
+            nested,
+            location.place,
+            auto_redirect,
+            location.limit_except,
         )
         self._built[id(location)] = built
         return built
@@ -266,6 +274,7 @@ class _Builder:
             error_pages=level.value(ERROR_PAGES, ()),
             recursive_error_pages=level.value(RECURSIVE_ERROR_PAGES, False),
             internal=level.here(INTERNAL) is not None,
+            access=access_settings(level),
             absolute_redirect=level.value(ABSOLUTE_REDIRECT, True),
             port_in_redirect=level.value(PORT_IN_REDIRECT, True),
             server_name_in_redirect=level.value(SERVER_NAME_IN_REDIRECT, False),
@@ -327,11 +336,14 @@ class _HeaderCompiler:
         return tuple(out)
 
 
+_NAMELESS = (LocationMatch.IF, LocationMatch.LIMIT_EXCEPT)
+
+
 def _proxy_target(location: LocationState | None) -> Placed[ProxyPassState] | None:
-    """A location's `proxy_pass`; an `if` block without one has its location's (nginx's merge of a
-    location without a name)."""
+    """A location's `proxy_pass`; an `if` or `limit_except` block without one has its location's
+    (nginx's merge of a location without a name)."""
     while location is not None:
-        if location.proxy_pass is not None or location.match is not LocationMatch.IF:
+        if location.proxy_pass is not None or location.match not in _NAMELESS:
             return location.proxy_pass
         location = location.parent
     return None

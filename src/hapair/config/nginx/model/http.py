@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from .access import Access, LimitZone
 from .addresses import SocketAddress
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
@@ -102,6 +103,7 @@ class Settings:
     error_pages: tuple[ErrorPage, ...]  # in their order: the first of a status wins
     recursive_error_pages: bool
     internal: bool  # only internal redirects reach the location
+    access: Access  # realip, allow/deny, auth_basic, satisfy, limit_req, limit_conn
     absolute_redirect: bool
     port_in_redirect: bool
     server_name_in_redirect: bool
@@ -118,6 +120,7 @@ class LocationMatch(Enum):
     REGEX_CASELESS = "~*"
     NAMED = "@"
     IF = "if"  # the block of an `if`: nginx's location without a name, never chosen by a URI
+    LIMIT_EXCEPT = "limit_except"  # the block of a `limit_except`: another location without a name
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +132,29 @@ class Location:
     locations: tuple[Location, ...]
     place: Place
     auto_redirect: bool = False  # `proxy_pass` in a location named `/x/`: a request for `/x` gets a 301
+    limit_except: int = 0  # the methods (METHOD_BITS) that take the settings of its LIMIT_EXCEPT location
 
+
+# nginx's method bits (NGX_HTTP_GET...): a method not named here is NGX_HTTP_UNKNOWN, 1
+METHOD_BITS = {
+    b"GET": 0x2,
+    b"HEAD": 0x4,
+    b"POST": 0x8,
+    b"PUT": 0x10,
+    b"DELETE": 0x20,
+    b"MKCOL": 0x40,
+    b"COPY": 0x80,
+    b"MOVE": 0x100,
+    b"OPTIONS": 0x200,
+    b"PROPFIND": 0x400,
+    b"PROPPATCH": 0x800,
+    b"LOCK": 0x1000,
+    b"UNLOCK": 0x2000,
+    b"PATCH": 0x4000,
+    b"TRACE": 0x8000,
+    b"CONNECT": 0x10000,
+}
+UNKNOWN_METHOD = 0x1
 
 NGX_LISTEN_BACKLOG = 511
 
@@ -182,3 +207,4 @@ class HttpConfig:
     log_formats: tuple[LogFormat, ...]
     place: Place
     variables: tuple[MadeVariable, ...] = ()  # `map`, `split_clients`: a later one of a name wins
+    zones: tuple[LimitZone, ...] = ()  # `limit_req_zone` and `limit_conn_zone`, in declaration order
