@@ -138,6 +138,7 @@ class ErrorLogHandler(logging.Handler):
 
 
 _MAIN = logging.getLogger("hapair.proxy")
+_MAIN.setLevel(logging.DEBUG)  # the error log's writer keeps what its own level allows, `info` included
 _LOGGING_LEVELS = {  # for `logging`'s own filtering; the line keeps its nginx level (_NGINX_LEVEL)
     ErrorLevel.EMERG: logging.CRITICAL,
     ErrorLevel.ALERT: logging.CRITICAL,

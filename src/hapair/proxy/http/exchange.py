@@ -38,6 +38,7 @@ DONE = -1  # a step's answer: it took the request over (it answers, or will go o
 _CLOSED_BY_CLIENT = 499  # nginx's status in the log of a request whose client went away
 _URI_CHANGES = 11  # nginx's NGX_HTTP_MAX_URI_CHANGES + 1
 _CHUNK_END = b"0\r\n\r\n"
+_LAST_MODIFIED_STATUSES = frozenset({200, 206, 304})  # nginx's header filter drops its own otherwise
 
 
 class Content(Protocol):
@@ -88,6 +89,7 @@ class Exchange:
         "_slash",
         "_started",
         "_step",
+        "add_uri_to_alias",
         "args",
         "attempts",
         "body_bytes_sent",
@@ -109,6 +111,7 @@ class Exchange:
         "server",
         "server_name",
         "status",
+        "trailers",
         "upgraded_client",
         "uri",
         "uri_changed",
@@ -148,6 +151,7 @@ class Exchange:
         self.uri_changes = _URI_CHANGES
         self.valid_location = True
         self.valid_unparsed_uri = True
+        self.add_uri_to_alias = False  # try_files found a file for a regular expression's alias
         self.error_page = False
         self.err_status = 0  # the status an error_page's response is sent with (0: its own)
         self.method = request.method  # GET after an error_page's internal redirect
@@ -161,6 +165,8 @@ class Exchange:
         self.head: ResponseHead | None = None
         self.upgraded_client = False
         self.content: Content | None = None
+        # add_trailer: [] once trailers are expected (the response is then chunked), filled at its end
+        self.trailers: list[tuple[bytes, bytes]] | None = None
         self._body_done = not request.has_body
         self._early: list[bytes] = []  # body received before a content handler took it
         self._out: list[bytes] = []
@@ -393,16 +399,20 @@ class Exchange:
 
     # -- the response
 
-    def send_head(self, head: ResponseHead) -> None:
-        """Run the location's filters over `head` and queue it, with nginx's framing."""
+    def send_head(self, head: ResponseHead) -> bool:
+        """Run the location's filters over `head` and queue it, with nginx's framing. False when a filter
+        answered the request with another response instead (a 412...): nothing more of this one is sent.
+        An error page's status is the response's before the filters see it (ngx_http_send_header)."""
+        if self.err_status:
+            head.status, head.status_text = self.err_status, None
         for head_filter in self.route.filters:
             body_filter = head_filter(self, head)
+            if self._responding or self._finished:
+                return False
             if body_filter is not None:
                 self._body_filters.append(body_filter)
         request = self.request
         client = self.client
-        if self.err_status:
-            head.status, head.status_text = self.err_status, None
         status = head.status
         keep_alive = (
             self.keepalive
@@ -415,6 +425,8 @@ class Exchange:
             head.content_type = None
             head.content_length = -1
             head.last_modified = None
+        elif head.last_modified is not None and status not in _LAST_MODIFIED_STATUSES:
+            head.last_modified = None
         if status == 101:
             connection = b"Connection: upgrade\r\n"
         elif not self._header_only and head.content_length < 0 and request.version != "1.1":
@@ -424,7 +436,14 @@ class Exchange:
                 connection = b"Connection: keep-alive\r\n" + self.route.keepalive_header
             else:
                 connection = b"Connection: close\r\n"
-        self._chunked = not self._header_only and head.content_length < 0 and request.version == "1.1"
+        # a response with trailers to send is chunked even with a length (nginx's chunked filter)
+        self._chunked = (
+            not self._header_only
+            and request.version == "1.1"
+            and (head.content_length < 0 or self.trailers is not None)
+        )
+        if self._chunked:
+            head.content_length = -1
         framing = Framing(connection, chunked=self._chunked, redirect_base=self._redirect_base())
         data = render(head, client.server_date(), framing)
         self.head = head
@@ -433,6 +452,18 @@ class Exchange:
         self._responding = True
         client.keep_alive = keep_alive
         self._out.append(data)
+        return True
+
+    @property
+    def header_only(self) -> bool:
+        """The response has no body (HEAD, 304...): what the content handler sends is dropped."""
+        return self._header_only
+
+    @property
+    def body_as_is(self) -> bool:
+        """The body goes out as it is given, no filter changing it and no chunk framing: it may be
+        written to the client directly (sendfile)."""
+        return not self._body_filters and not self._chunked
 
     def _redirect_base(self) -> bytes | None:
         """`http://host[:port]` for a relative `Location` (absolute_redirect), None to leave it as is."""
@@ -468,9 +499,16 @@ class Exchange:
             if tail:
                 self._out.append(b"%x\r\n%b\r\n" % (len(tail), tail) if self._chunked else tail)
             if self._chunked:
-                self._out.append(_CHUNK_END)
+                self._out.append(self._last_chunk())
         self.flush()
         self._finish()
+
+    def _last_chunk(self) -> bytes:
+        """The last chunk, with the trailers (nginx's chunked filter)."""
+        if not self.trailers:
+            return _CHUNK_END
+        lines = b"".join(b"%b: %b\r\n" % (name, value) for name, value in self.trailers)
+        return b"0\r\n" + lines + b"\r\n"
 
     def send_raw(self, data: bytes) -> None:
         """Bytes of an upgraded connection, after what is queued."""
@@ -557,7 +595,11 @@ class Exchange:
         if status in CLOSING or not self._body_done:
             self.keepalive = False
         body = page(status) or b""
+        self.trailers = None
         head.status = wire_status(status)
+        head.last_modified = None  # ngx_http_send_special_response: no validators, no ranges
+        head.remove(b"etag")
+        head.remove(b"accept-ranges")
         if body:
             head.content_type = b"text/html"
             if self.route.msie_padding and status >= 400 and _msie_or_chrome(self.request):

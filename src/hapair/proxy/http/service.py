@@ -2,7 +2,7 @@
 their connections share (balancers, the upstream connection pool, TLS contexts, log files, the clock).
 
 Everything a location needs per request is made once, when the service starts: a `Route` per location
-(and one per server for requests no location matches, answered 404: hapair serves no files).
+(and one per server for requests no location matches, served with the server's settings).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
 from .clock import Clock
 from .exchange import Exchange
+from .files import LocationFiles
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
@@ -107,6 +108,7 @@ class Route:
         "default_type",
         "error_log",
         "error_pages",
+        "files",
         "filters",
         "head",
         "high_water",
@@ -179,6 +181,7 @@ class Route:
         self.rewrite: Script | None = None
         if location is not None and settings.rewrite and route_of is not None:
             self.rewrite = Script(settings.rewrite, route_of, log=settings.rewrite_log)
+        self.files = LocationFiles(settings.files, location.path if location is not None else "")
         self.filters = location_filters(settings)
         self.error_pages = _error_pages(settings)
         self.recursive_error_pages = settings.recursive_error_pages

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .addresses import SocketAddress
+from .files import Files
+from .headers import CharsetFilter, HeadersFilter
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
 from .rewrite import Statement
@@ -94,6 +96,9 @@ class Settings:
     server_name_in_redirect: bool
     msie_padding: bool
     server_tokens: str  # "on", "off" or "build"
+    files: Files  # root, index, try_files... (model/files.py)
+    headers: HeadersFilter  # add_header, add_trailer, expires
+    charset: CharsetFilter
     defined: Mapping[str, Place]  # the directive that set each value not left at nginx's default
 
 
