@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from .backend import ok, raw
 from .client import Conversation
 from .document_root import OUTSIDE_SECRET, DocumentRoot, make_document_root
-from .harness import BACKEND, LISTEN, LOG_FORMAT, Case, Pair
+from .harness import BACKEND, LISTEN, LOG_FORMAT, Case, Pair, Side
 from .suite import ORACLE, answer_params, check_answer, check_log, log_params
 
 pytestmark = ORACLE
@@ -39,6 +40,7 @@ http {{
         listen 127.0.0.1:{LISTEN};
         root {www};
         port_in_redirect off;
+        add_header X-Server server;
         location / {{ proxy_pass http://backend; }}
         location /s/ {{ }}
         location /nolog/ {{ alias {served}; log_not_found off; }}
@@ -75,11 +77,40 @@ http {{
         location /tr/ {{ alias {served}; add_trailer X-Trailer end; }}
         location /cs/ {{ alias {served}; charset $arg_cs; source_charset $arg_src; }}
         location /noslash {{ alias {www}/; }}
+        location /px/ {{
+            proxy_pass http://backend;
+            add_header X-Safe safe;
+            add_header X-Always always always;
+            expires 1h;
+            charset utf-8;
+        }}
+        location /pxo/ {{ proxy_pass http://backend; charset utf-8; override_charset on; }}
+        location /pxe/ {{ proxy_pass http://backend; expires modified 1d; add_header ETag ""; }}
+        location /tfp/ {{ alias {served}; try_files $uri @backend; }}
+        location @backend {{ proxy_pass http://backend; }}
+        location /inherit/ {{
+            alias {served};
+            location /inherit/own/ {{ alias {served}; add_header X-Own own; }}
+        }}
+        location /lm/ {{ alias {served}; add_header Last-Modified ""; add_header ETag ""; }}
+        location /expv/ {{ alias {served}; expires $arg_e; }}
+        location /expmv/ {{ alias {served}; expires modified $arg_e; }}
+        location /expmod/ {{ alias {served}; expires modified +1h; }}
         location /vars/ {{
             alias {served};
             add_header X-Root $document_root;
             add_header X-File $request_filename;
         }}
+    }}
+    server {{
+        listen 127.0.0.1:{LISTEN};
+        server_name nolocations;
+        root {served};
+    }}
+    server {{
+        listen 127.0.0.1:{LISTEN};
+        server_name defaultroot;
+        location /x/ {{ }}
     }}
 }}
 """
@@ -99,8 +130,10 @@ def pair(tmp_path_factory: pytest.TempPathFactory, document_root: DocumentRoot) 
     running.close()
 
 
-def request(target: bytes, *headers: bytes, method: bytes = b"GET", version: bytes = b"1.1") -> bytes:
-    lines = [method + b" " + target + b" HTTP/" + version, b"Host: x", *headers, b"Connection: close"]
+def request(
+    target: bytes, *headers: bytes, method: bytes = b"GET", version: bytes = b"1.1", host: bytes = b"x"
+) -> bytes:
+    lines = [method + b" " + target + b" HTTP/" + version, b"Host: " + host, *headers, b"Connection: close"]
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
@@ -119,6 +152,7 @@ def get(
     return Case(name, conversation, (nginx,), differs=differs, log_differs=log_differs)
 
 
+PROXIED_404 = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nnope"
 ETAG = b'"6553f100-25"'  # page.txt: its mtime (document_root.MTIME) and size, as nginx writes them
 LAST_MODIFIED = b"Tue, 14 Nov 2023 22:13:20 GMT"
 
@@ -278,6 +312,89 @@ CASES = [
     get("charset and source from variables, the same", b"/cs/page.txt?cs=koi8-r&src=KOI8-R", 200),
     get("charset and source from variables, others", b"/cs/page.txt?cs=utf-8&src=koi8-r", 200),
     get("document_root and request_filename", b"/vars/page.txt", 200),
+    # proxied responses through the header filters
+    Case(
+        "proxied 200: add_header, expires, charset",
+        request(b"/px/a"),
+        (200,),
+        reply=ok(
+            b"hello", headers=b"Content-Type: text/html\r\nCache-Control: no-store\r\nCache-Control: x\r\n"
+        ),
+    ),
+    Case("proxied 404: add_header always", request(b"/px/a"), (404,), reply=raw(PROXIED_404, close=True)),
+    Case(
+        "proxied 302: no charset",
+        request(b"/px/a"),
+        (302,),
+        reply=raw(b"HTTP/1.1 302 Found\r\nContent-Type: text/html\r\nContent-Length: 0\r\n\r\n"),
+    ),
+    Case(
+        "proxied type with its charset",
+        request(b"/px/a"),
+        (200,),
+        reply=ok(
+            b"x",
+            headers=b"Content-Type: text/html; charset=koi8-r\r\nExpires: Thu, 01 Jan 2099 00:00:00 GMT\r\n",
+        ),
+    ),
+    Case(
+        "proxied type in upper case",
+        request(b"/px/a"),
+        (200,),
+        reply=ok(b"x", headers=b"Content-Type: TEXT/HTML\r\n"),
+    ),
+    Case(
+        "proxied type with a parameter",
+        request(b"/px/a"),
+        (200,),
+        reply=ok(b"x", headers=b"Content-Type: text/html; q=1\r\n"),
+    ),
+    Case(
+        "proxied json: no charset",
+        request(b"/px/a"),
+        (200,),
+        reply=ok(b"x", headers=b"Content-Type: application/json\r\n"),
+    ),
+    Case(
+        "override_charset: the same charset",
+        request(b"/pxo/a"),
+        (200,),
+        reply=ok(b"x", headers=b'Content-Type: text/html; charset="UTF-8"\r\n'),
+    ),
+    Case(
+        "override_charset: another charset",
+        request(b"/pxo/a"),
+        (200,),
+        reply=ok(b"x", headers=b"Content-Type: text/plain;  charset=koi8-r\r\n"),
+    ),
+    Case(
+        "proxied: expires modified, ETag removed",
+        request(b"/pxe/a"),
+        (200,),
+        reply=ok(b"x", headers=b'ETag: "1"\r\nLast-Modified: Tue, 14 Nov 2023 22:13:20 GMT\r\n'),
+    ),
+    Case("try_files: a named location that proxies", request(b"/tfp/nope"), (200,)),
+    get("try_files: a file before the named location", b"/tfp/page.txt", 200),
+    get("add_header: a location with none inherits", b"/inherit/page.txt", 200),
+    get("add_header: a location with its own does not", b"/inherit/own/page.txt", 200),
+    get("add_header: Last-Modified and ETag removed", b"/lm/page.txt", 200),
+    get("add_header: ETag removed after If-None-Match", b"/lm/page.txt", 304, b"If-None-Match: " + ETAG),
+    get("expires from a variable: epoch", b"/expv/page.txt?e=epoch", 200),
+    get("expires from a variable: max", b"/expv/page.txt?e=max", 200),
+    get("expires from a variable: off", b"/expv/page.txt?e=off", 200),
+    get("expires from a variable: not a time", b"/expv/page.txt?e=soon", 200),
+    get("expires from a variable: none", b"/expv/page.txt", 200),
+    get("expires modified from a variable", b"/expmv/page.txt?e=-1d", 200),
+    get("expires modified from a variable: epoch is no time", b"/expmv/page.txt?e=epoch", 200),
+    get("expires modified +1h on an old file", b"/expmod/page.txt", 200),
+    # servers without locations, and nginx's default root
+    Case("a server without locations", request(b"/page.txt", host=b"nolocations"), (200,)),
+    Case("a server without locations: index", request(b"/", host=b"nolocations"), (200,)),
+    Case(
+        "the default root (under the prefix, which the workers cannot enter)",
+        request(b"/x/nope", host=b"defaultroot"),
+        (403,),
+    ),
     # error pages and trailers
     get("error_page to a file", b"/ep/nope", 404),
     get("add_trailer, HTTP/1.1", b"/tr/page.txt", 200),
@@ -299,21 +416,27 @@ def test_access_log(pair: Pair, case: Case) -> None:
 _ERROR_LINE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)$")
 
 
-def error_lines(text: str, side: str) -> list[str]:
-    """The request's error-log lines without time, process and connection numbers, and each side's
-    directory (the two run in directories of their own)."""
+def error_lines(side: Side, text: str) -> list[str]:
+    """A case's error-log lines without time, process and connection numbers, each side's directory and
+    its backend's port (the two have their own)."""
     lines = []
     for line in text.splitlines():
         match = _ERROR_LINE.match(line)
         if match is not None and "/__barrier__/" not in line:
-            lines.append(f"[{match.group(1)}] {match.group(2)}")
+            found = f"[{match.group(1)}] {match.group(2)}"
+            found = found.replace(str(side.directory), "<prefix>")
+            lines.append(found.replace(f":{side.backend.port}/", ":<backend>/"))
     return lines
 
 
 @pytest.mark.parametrize("case", answer_params(CASES))
 def test_error_log(pair: Pair, case: Case) -> None:
     outcome = pair.run(case)
-    assert error_lines(outcome.hapair.errors, "hapair") == error_lines(outcome.nginx.errors, "nginx")
+    hapair, nginx = (
+        error_lines(pair.hapair, outcome.hapair.errors),
+        error_lines(pair.nginx, outcome.nginx.errors),
+    )
+    assert hapair == nginx
 
 
 def test_an_alias_without_slash_leads_nowhere_outside_its_directory(pair: Pair) -> None:
@@ -325,4 +448,4 @@ def test_an_alias_without_slash_leads_nowhere_outside_its_directory(pair: Pair) 
     assert nginx.statuses == [200] and nginx.responses[0].body == OUTSIDE_SECRET
     assert hapair.statuses == [404]
     assert OUTSIDE_SECRET not in hapair.raw
-    assert "outside/secret\" leads out of its root, not served" in outcome.hapair.errors
+    assert 'outside/secret" leads out of its root, not served' in outcome.hapair.errors

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 from hapair.config.nginx.model.headers import CharsetFilter, CharsetName
 from hapair.config.nginx.model.logging import ErrorLevel
 
-from .filebody import FileBody
-from .files import SENDING, log_request_error
+from .files import log_response_error
 from .variables import resolver
 
 if TYPE_CHECKING:
@@ -75,7 +74,7 @@ class Charset:
         same = destination.lower() == source.lower()
         if not destination_known or not source_known:
             if destination_known != source_known or not source.lower().startswith(destination.lower()):
-                _no_map(ex, source, destination)
+                _no_map(ex, head, source, destination)
                 return
             _set_charset(head, destination, visible=type_length == len(head.content_type or b""))
             return
@@ -85,7 +84,7 @@ class Charset:
             return
         if head.find(b"content-encoding"):
             return
-        _no_map(ex, source, destination)
+        _no_map(ex, head, source, destination)
 
 
 def _split(head: ResponseHead) -> tuple[int, bytes | None]:
@@ -131,9 +130,9 @@ def _set_charset(head: ResponseHead, charset: bytes, *, visible: bool) -> None:
         head.charset = charset
 
 
-def _no_map(ex: Exchange, source: bytes, destination: bytes) -> None:
+def _no_map(ex: Exchange, head: ResponseHead, source: bytes, destination: bytes) -> None:
     text = (
         f'no "charset_map" between the charsets "{source.decode("latin-1")}" and '
         f'"{destination.decode("latin-1")}"'
     )
-    log_request_error(ex, ErrorLevel.ERROR, text, SENDING if isinstance(ex.content, FileBody) else None)
+    log_response_error(ex, head, ErrorLevel.ERROR, text)

@@ -27,6 +27,7 @@ from .variables import CompiledTemplate, request_line
 
 if TYPE_CHECKING:
     from .exchange import Exchange
+    from .response import ResponseHead
 
 
 def wire_template(template: Template) -> CompiledTemplate:
@@ -142,17 +143,20 @@ def escapes_root(part: str) -> bool:
 
 
 SENDING = "sending response to client"  # nginx's log action once a content handler sends its answer
+UPSTREAM_HEADER = "reading response header from upstream"
 
 
-def request_context(ex: Exchange, action: str | None = None) -> str:
+def request_context(ex: Exchange, action: str | None = None, upstream: str | None = None) -> str:
     """What nginx adds to an error-log line about a request (ngx_http_log_error_handler): what it was
-    doing, the client, the server, the request line, Host and Referer."""
+    doing, the client, the server, the request line, the upstream's URL, Host and Referer."""
     request = ex.request
     text = f" while {action}" if action else ""
     text += f", client: {ex.client.remote_addr}, server: {ex.server_name}"
     line = request_line(ex)
     if line:
         text += f', request: "{line}"'
+    if upstream is not None:
+        text += f', upstream: "{upstream}"'
     if request.host_header is not None:
         text += f', host: "{request.host_header.decode("latin-1")}"'
     referrers = request.header_values("referer")
@@ -161,5 +165,18 @@ def request_context(ex: Exchange, action: str | None = None) -> str:
     return text
 
 
-def log_request_error(ex: Exchange, level: ErrorLevel, text: str, action: str | None = None) -> None:
-    ex.log_error(level, text + request_context(ex, action))
+def log_request_error(
+    ex: Exchange, level: ErrorLevel, text: str, action: str | None = None, upstream: str | None = None
+) -> None:
+    ex.log_error(level, text + request_context(ex, action, upstream))
+
+
+def log_response_error(ex: Exchange, head: ResponseHead, level: ErrorLevel, text: str) -> None:
+    """A line about the response being sent: an upstream's (nginx is still reading its head), or one of
+    nginx's own."""
+    if head.status_text is None or not ex.attempts:
+        log_request_error(ex, level, text, SENDING if ex.content is not None else None)
+        return
+    route = ex.route
+    url = f"{route.upstream_scheme}://{ex.attempts[-1].address}{route.upstream_uri(ex).decode('latin-1')}"
+    log_request_error(ex, level, text, UPSTREAM_HEADER, url)

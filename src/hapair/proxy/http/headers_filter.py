@@ -16,7 +16,7 @@ from hapair.config.nginx.model.headers import ExpiresKind, HeadersFilter, parse_
 
 from .clock import http_date
 from .files import wire_template
-from .httptime import parse_http_time
+from .httptime import INVALID, parse_http_time
 
 if TYPE_CHECKING:
     from .exchange import BodyFilter, Exchange
@@ -90,10 +90,10 @@ class Headers:
         if kind is ExpiresKind.DAILY:
             expires_at = _next_time(seconds, now)
             max_age = expires_at - now
-        elif kind is ExpiresKind.ACCESS or head.last_modified is None:
+        elif kind is ExpiresKind.ACCESS or (modified := _modified_time(head)) is None:
             expires_at, max_age = now + seconds, seconds
         else:
-            expires_at = head.last_modified + seconds
+            expires_at = modified + seconds
             max_age = expires_at - now
         control = b"no-cache" if setting.time < 0 or max_age < 0 else b"max-age=%d" % max_age
         _set_cache_headers(head, http_date(expires_at).encode(), control)
@@ -127,6 +127,15 @@ def _server_date(ex: Exchange) -> bytes:
     lines = ex.client.server_date()
     start = lines.index(b"Date: ") + 6
     return lines[start : lines.index(b"\r\n", start)]
+
+
+def _modified_time(head: ResponseHead) -> int | None:
+    """r->headers_out.last_modified_time: a file's, or the time an upstream's `Last-Modified` says."""
+    if head.last_modified is not None:
+        return head.last_modified
+    value = head.find(b"last-modified")
+    found = parse_http_time(value) if value is not None else INVALID
+    return None if found == INVALID else found
 
 
 def _next_time(seconds: int, now: int) -> int:
