@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import strategies as st
 
+from . import compare
 from .backend import ok, raw
 from .client import Conversation
 from .document_root import OUTSIDE_SECRET, DocumentRoot, make_document_root
@@ -449,3 +452,64 @@ def test_an_alias_without_slash_leads_nowhere_outside_its_directory(pair: Pair) 
     assert hapair.statuses == [404]
     assert OUTSIDE_SECRET not in hapair.raw
     assert 'outside/secret" leads out of its root, not served' in outcome.hapair.errors
+
+
+SEGMENTS = st.sampled_from(
+    [
+        b"..",
+        b".",
+        b"%2e",
+        b"%2E%2e",
+        b"%2e.",
+        b"%2F",
+        b"%2f..",
+        b"..%2F..",
+        b"../outside/secret",
+        b"..%2Foutside%2Fsecret",
+        b"",
+        b"%00",
+        b"%252e",
+        b"outside",
+        b"secret",
+        b"www",
+        b"s",
+        b"dir",
+        b"page.txt",
+        b"index.html",
+        b"x",
+    ]
+)
+PREFIXES = st.sampled_from([b"/s/", b"/s", b"/noslash", b"/noslash/", b"/re/", b"/tf/", b"/sym/", b"/ai/"])
+
+
+@st.composite
+def targets(draw: st.DrawFn) -> bytes:
+    """A target under one of the static locations, made of dot segments, encoded dots and slashes, NUL,
+    empty segments and names of the document root's neighbourhood."""
+    path = draw(PREFIXES) + b"/".join(draw(st.lists(SEGMENTS, max_size=6)))
+    return path + (b"?a" if draw(st.booleans()) else b"")
+
+
+@settings(
+    max_examples=200,
+    derandomize=True,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@example(target=b"/noslash../outside/secret")
+@example(target=b"/noslash..%2Foutside%2Fsecret")
+@given(target=targets())
+def test_no_target_reaches_outside_the_root(pair: Pair, target: bytes) -> None:
+    """hapair never serves the file outside the document root, and answers every target as nginx does,
+    except a path that `..` leads out of its alias (an alias without slash: the hole
+    test_an_alias_without_slash_leads_nowhere_outside_its_directory shows), which nginx looks for out
+    there and hapair answers 404."""
+    outcome = pair.exchange(request(target))
+    hapair = outcome.hapair
+    assert OUTSIDE_SECRET not in hapair.answer.raw
+    compare.assert_no_worker_died(hapair)
+    if "leads out of its root, not served" in hapair.errors:
+        assert hapair.answer.statuses == [404]
+    else:
+        compare.assert_same_answer(outcome)
