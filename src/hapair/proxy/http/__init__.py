@@ -8,7 +8,10 @@ How the package is laid out: `client` (the client connection, its parser and its
 peers, retries, the response relayed), `upstream` (a connection to an upstream, its parser), `pool`
 (idle upstream connections), `headers` (the request head sent upstream), `variables` (nginx's
 variables), `tls` (SSL contexts), `accesslog` (log files), `pages` (nginx's error pages), `service`
-(listeners), with `flow`, `timers`, `clock`, `uri` and `limits` beside them.
+(listeners), with `flow`, `timers`, `clock`, `uri` and `limits` beside them. `phases` makes a location's
+steps and header filters: the content handlers for files (`static`, `index`, `autoindex`, `try_files`,
+with `files`, `openfile` and `filebody`) and nginx's filters (`not_modified`, `headers_filter`,
+`charset`, `ranges`).
 
 Where hapair differs from nginx on purpose (each module's documentation has the details):
 
@@ -20,8 +23,9 @@ Where hapair differs from nginx on purpose (each module's documentation has the 
 - `Upgrade` requests (WebSocket) are tunnelled without extra configuration.
 - The `Server` header says `hapair` and the error pages end in `<center>hapair</center>` (nginx's shape
   with `server_tokens off`).
-- A location without `proxy_pass`, or a request no location matches, is answered 404: hapair serves no
-  files. An invalid upstream response is answered 502 (nginx would pass an HTTP/0.9 answer through).
+- A location without `proxy_pass` serves files (`static`, `index`, `autoindex`, `try_files`, sent by
+  `filebody`); a path never leaves its root through `..` (nginx's `alias` without slash lets it), see
+  `files`. An invalid upstream response is answered 502 (nginx would pass an HTTP/0.9 answer through).
 - Limits and timeouts the model does not carry are nginx's defaults, from `limits.Limits`.
 - No error log is written.
 """
