@@ -8,7 +8,9 @@ lines of nginx's static modules are compared too. The statuses are what nginx 1.
 
 from __future__ import annotations
 
+import email.utils
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,6 +101,7 @@ http {{
         location /expv/ {{ alias {served}; expires $arg_e; }}
         location /expmv/ {{ alias {served}; expires modified $arg_e; }}
         location /expmod/ {{ alias {served}; expires modified +1h; }}
+        location /expd/ {{ alias {served}; expires @15h30m; }}
         location /vars/ {{
             alias {served};
             add_header X-Root $document_root;
@@ -263,6 +266,27 @@ CASES = [
         b"If-Modified-Since: Wed, 15 Nov 2023 00:00:00 GMT",
     ),
     get("If-Modified-Since: not a date", b"/s/page.txt", 200, b"If-Modified-Since: yesterday"),
+    get(
+        "If-Modified-Since: RFC 850",
+        b"/s/page.txt",
+        304,
+        b"If-Modified-Since: Tuesday, 14-Nov-23 22:13:20 GMT",
+    ),
+    get("If-Modified-Since: asctime", b"/s/page.txt", 304, b"If-Modified-Since: Tue Nov 14 22:13:20 2023"),
+    get("If-Modified-Since: no zone", b"/s/page.txt", 304, b"If-Modified-Since: Tue, 14 Nov 2023 22:13:20"),
+    get(
+        "If-Modified-Since: 30 February",
+        b"/s/page.txt",
+        200,
+        b"If-Modified-Since: Thu, 30 Feb 2023 00:00:00 GMT",
+    ),
+    get(
+        "If-Modified-Since and a mismatched If-None-Match",
+        b"/s/page.txt",
+        200,
+        b"If-Modified-Since: " + LAST_MODIFIED,
+        b'If-None-Match: "x"',
+    ),
     get("If-Match: the ETag", b"/s/page.txt", 200, b"If-Match: " + ETAG),
     get("If-Match: another", b"/s/page.txt", 412, b'If-Match: "other"'),
     get(
@@ -299,6 +323,19 @@ CASES = [
         b"If-Range: " + LAST_MODIFIED,
     ),
     get("range: an empty file", b"/s/empty.txt", 200, b"Range: bytes=0-"),
+    get("range: spaces", b"/s/page.txt", 206, b"Range: bytes= 0 - 1 , 3 - 4"),
+    get("range: a trailing comma", b"/s/page.txt", 416, b"Range: bytes=0-1,"),
+    get("range: an empty suffix", b"/s/page.txt", 416, b"Range: bytes=-0"),
+    get("range: a suffix longer than the file", b"/s/page.txt", 206, b"Range: bytes=-100"),
+    get("range: past 64 bits", b"/s/page.txt", 416, b"Range: bytes=99999999999999999999-"),
+    get("range: upper case unit", b"/s/page.txt", 206, b"Range: BYTES=0-1"),
+    get(
+        "range: with etag off and If-Range an ETag",
+        b"/noetag/page.txt",
+        200,
+        b"Range: bytes=0-1",
+        b"If-Range: " + ETAG,
+    ),
     get("range: a big file, middle", b"/sf/big.bin", 206, b"Range: bytes=1000000-2999999"),
     get("range: HEAD", b"/s/page.txt", 206, b"Range: bytes=0-1", method=b"HEAD"),
     # the headers and charset filters
@@ -513,3 +550,45 @@ def test_no_target_reaches_outside_the_root(pair: Pair, target: bytes) -> None:
         assert hapair.answer.statuses == [404]
     else:
         compare.assert_same_answer(outcome)
+
+
+@pytest.mark.parametrize(
+    ("target", "seconds", "control"),
+    [
+        (b"/px/a", 3600, b"max-age=3600"),
+        (b"/expv/page.txt?e=0", 0, b"max-age=0"),
+        (b"/expv/page.txt?e=-10m", -600, b"no-cache"),
+    ],
+)
+def test_expires_counts_from_the_response_s_date(
+    pair: Pair, target: bytes, seconds: int, control: bytes
+) -> None:
+    """`expires TIME` (and a value from a variable): `Expires` is the response's `Date` plus the time, and
+    `Cache-Control` says it, on both (the two may answer in different seconds: each is held to its own
+    `Date`)."""
+    outcome = pair.exchange(request(target))
+    for side in outcome.sides():
+        (response,) = side.answer.responses
+        date, expires = response.header("date"), response.header("expires")
+        assert date is not None and expires is not None
+        offset = email.utils.parsedate_to_datetime(expires.decode()) - email.utils.parsedate_to_datetime(
+            date.decode()
+        )
+        assert (offset.total_seconds(), response.header("cache-control")) == (seconds, control), side.name
+
+
+def test_expires_at_a_time_of_day_is_its_next_occurrence(pair: Pair) -> None:
+    """`expires @15h30m`: the next 15:30 in local time after the response's `Date`, and `Cache-Control`
+    counts the seconds to it."""
+    outcome = pair.exchange(request(b"/expd/page.txt"))
+    for side in outcome.sides():
+        (response,) = side.answer.responses
+        date = email.utils.parsedate_to_datetime((response.header("date") or b"").decode()).timestamp()
+        local = time.localtime(date)
+        at = time.mktime((local.tm_year, local.tm_mon, local.tm_mday, 15, 30, 0, 0, 0, local.tm_isdst))
+        if at <= date:
+            at = time.mktime(
+                (local.tm_year, local.tm_mon, local.tm_mday + 1, 15, 30, 0, 0, 0, local.tm_isdst)
+            )
+        expires = email.utils.parsedate_to_datetime((response.header("expires") or b"").decode()).timestamp()
+        assert (expires, response.header("cache-control")) == (at, b"max-age=%d" % (at - date)), side.name
