@@ -102,6 +102,7 @@ http {{
         location /expmv/ {{ alias {served}; expires modified $arg_e; }}
         location /expmod/ {{ alias {served}; expires modified +1h; }}
         location /expd/ {{ alias {served}; expires @15h30m; }}
+        location /ret/ {{ return 200 "returned\\n"; }}
         location /vars/ {{
             alias {served};
             add_header X-Root $document_root;
@@ -296,6 +297,9 @@ CASES = [
         b"If-Unmodified-Since: Mon, 13 Nov 2023 00:00:00 GMT",
     ),
     get("If-Unmodified-Since: not a date", b"/s/page.txt", 412, b"If-Unmodified-Since: x"),
+    get("return 200 and If-None-Match: *", b"/ret/", 304, b"If-None-Match: *"),
+    get("return 200 and If-Match", b"/ret/", 412, b'If-Match: "x"'),
+    get("return 200 and a range", b"/ret/", 200, b"Range: bytes=0-1"),
     get("etag off", b"/noetag/page.txt", 200),
     get("etag off, If-None-Match", b"/noetag/page.txt", 200, b"If-None-Match: " + ETAG),
     get("304 on HEAD", b"/s/page.txt", 304, b"If-None-Match: " + ETAG, method=b"HEAD"),

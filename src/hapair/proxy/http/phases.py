@@ -1,7 +1,7 @@
 """What a request goes through at a location, in nginx's phase order, made once per location from its
 settings: the steps (nginx's pre-access, access and pre-content phases, then the content handler) and
 the header filters its responses pass (nginx's filter chain). A module a location does not use adds
-nothing: the common proxied location has one step and no filter."""
+nothing: the common proxied location has one step and one filter (not_modified, for its `return`s)."""
 
 from __future__ import annotations
 
@@ -48,12 +48,14 @@ def location_steps(settings: Settings, *, proxied: bool) -> tuple[Step, ...]:
 
 def location_filters(settings: Settings) -> tuple[HeadFilter, ...]:
     """The header filters of a location's responses, in nginx's order (the first runs first):
-    not_modified, headers (expires, add_header, add_trailer), charset, then range (after gzip's place)."""
+    not_modified, headers (expires, add_header, add_trailer), charset, then range (after gzip's place),
+    which only a location serving files needs."""
     filters: list[HeadFilter] = [not_modified]
     headers = settings.headers
     if headers.expires.kind is not ExpiresKind.OFF or headers.headers or headers.trailers:
         filters.append(Headers(headers))
     if settings.charset.charset is not None:
         filters.append(Charset(settings.charset))
-    filters.append(ranges)
+    if settings.proxy.target is None:
+        filters.append(ranges)
     return tuple(filters)
