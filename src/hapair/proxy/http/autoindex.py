@@ -79,9 +79,9 @@ def autoindex(ex: Exchange) -> int:
         head.content_type = _TYPES[form]
         if form is AutoindexFormat.XML:
             head.charset = b"utf-8"
-        if not ex.send_head(head) or ex.header_only:
-            if not ex.header_only:
-                return DONE
+        if not ex.send_head(head):
+            return DONE
+        if ex.header_only:
             ex.send_end()
             return DONE
         try:

@@ -51,6 +51,7 @@ class FileBody:
         "_ex",
         "_fd",
         "_offset",
+        "_out_fd",
         "_parts",
         "_path",
         "_paused",
@@ -58,7 +59,6 @@ class FileBody:
         "_read_size",
         "_scheduled",
         "_sock",
-        "_socket",
         "closed",
     )
 
@@ -72,7 +72,7 @@ class FileBody:
         self._offset = self._end_offset = 0
         self._paused = False
         self._scheduled = False
-        self._socket = -1  # the descriptor sendfile writes to
+        self._out_fd = -1  # the socket sendfile writes to (-1: no sendfile)
         self._sock: socket.socket | None = None
         self._corked = False
         settings = ex.route.files.settings
@@ -92,7 +92,7 @@ class FileBody:
         self._after = parts.after
         self._next_part()
         self._choose_socket()
-        if self._socket >= 0 and ex.route.files.settings.tcp_nopush:
+        if self._out_fd >= 0 and ex.route.files.settings.tcp_nopush:
             self._cork(on=True)
         ex.flush()
         self._pump()
@@ -105,10 +105,11 @@ class FileBody:
         if not ex.route.files.settings.sendfile or not ex.body_as_is or client.ssl_object is not None:
             return
         sock = transport.get_extra_info("socket") if transport is not None else None
-        if sock is None or transport is None:
+        if sock is None:
             return
+        assert transport is not None
         self._sock = sock
-        self._socket = sock.fileno()
+        self._out_fd = sock.fileno()
         transport.set_write_buffer_limits(high=0)
 
     def _next_part(self) -> bool:
@@ -149,9 +150,9 @@ class FileBody:
         """Some of the current part: with sendfile while the socket takes it, else read and written
         through the transport. -1 when the response had to stop."""
         remaining = self._end_offset - self._offset
-        if self._socket >= 0:
+        if self._out_fd >= 0:
             try:
-                sent = os.sendfile(self._socket, self._fd, self._offset, min(remaining, budget))
+                sent = os.sendfile(self._out_fd, self._fd, self._offset, min(remaining, budget))
             except BlockingIOError:
                 sent = -2
             except OSError:
@@ -216,7 +217,7 @@ class FileBody:
             return
         self.closed = True
         os.close(self._fd)
-        if self._socket >= 0:
+        if self._out_fd >= 0:
             if self._corked:
                 self._cork(on=False)
             transport = self._ex.client.transport
