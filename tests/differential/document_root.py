@@ -74,7 +74,7 @@ def make_document_root() -> DocumentRoot:
     _write(served / ".hidden", b"hidden\n")
     _write(served / "404.html", b"<p>custom not found page</p>\n")
     _write(served / "secret.txt", b"not readable by the workers\n", 0o600)
-    for name in ("dir", "noindex", "noindex/sub", "locked"):
+    for name in ("dir", "noindex", "noindex/sub", "locked", "sp dir", 'q"d<i>r'):
         (served / name).mkdir()
         (served / name).chmod(0o755)
     _write(served / "dir" / "index.html", b"<p>the dir index</p>\n")

@@ -50,6 +50,8 @@ http {{
         location /s/ {{ }}
         location /nolog/ {{ alias {served}; log_not_found off; }}
         location /ai/ {{ alias {served}; autoindex on; }}
+        location /al/ {{ alias {served}; autoindex on; autoindex_localtime on; }}
+        location /iv/ {{ alias {served}; index $arg_i; }}
         location /aj/ {{ alias {served}; autoindex on; autoindex_format json; }}
         location /ajp/ {{ alias {served}; autoindex on; autoindex_format jsonp; }}
         location /ax/ {{ alias {served}; autoindex on; autoindex_format xml; }}
@@ -107,6 +109,7 @@ http {{
             alias {served};
             add_header X-Root $document_root;
             add_header X-File $request_filename;
+            add_header X-Real $realpath_root;
         }}
     }}
     server {{
@@ -207,6 +210,11 @@ CASES = [
     get("a directory without its slash", b"/s/dir", 301),
     get("a directory without its slash, arguments kept", b"/s/dir?a=b&c", 301),
     get("a directory's index", b"/s/dir/", 200),
+    get("a directory with a space, without its slash", b"/s/sp%20dir", 301),
+    get("a directory with quotes and angles, without its slash", b"/s/q%22d%3Ci%3Er", 301),
+    get("index from a variable", b"/iv/?i=page.txt", 200),
+    get("index from a variable, absolute", b"/iv/?i=/s/style.css", 200),
+    get("index from a variable, empty: the directory itself, again and again", b"/iv/", 500),
     get("the root's index", b"/s/", 200),
     get("a directory without index", b"/s/noindex/", 403),
     get("a directory the workers cannot enter", b"/s/locked/", 403),
@@ -251,8 +259,11 @@ CASES = [
     get("autoindex jsonp without a callback", b"/ajp/noindex/", 200),
     get("autoindex jsonp with an invalid callback", b"/ajp/noindex/?callback=a-b", 400),
     get("autoindex xml", b"/ax/", 200),
+    get("autoindex in local time", b"/al/", 200),
     get("autoindex scaled sizes, utf-8", b"/ae/", 200),
     get("autoindex does not answer a POST", b"/ai/noindex/", 403, method=b"POST"),
+    get("autoindex and If-Match", b"/ai/noindex/", 412, b'If-Match: "x"'),
+    get("autoindex and If-None-Match: *", b"/ai/noindex/", 304, b"If-None-Match: *"),
     # validators and conditions
     get("If-None-Match: the ETag", b"/s/page.txt", 304, b"If-None-Match: " + ETAG),
     get("If-None-Match: a list with the weak ETag", b"/s/page.txt", 304, b'If-None-Match: "a", W/' + ETAG),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from hapair.config.nginx.model.logging import ErrorLevel
 
+from .files import request_context
 from .pages import CLOSING, MSIE_PADDING, NO_RESPONSE, page, wire_status
 from .response import REDIRECTS, Framing, ResponseHead, render
 from .uri import escape_uri
@@ -216,7 +217,7 @@ class Exchange:
             return
         request = self.request
         if route.max_body and request.content_length is not None and request.content_length > route.max_body:
-            self.log_error(
+            self.log_request_error(
                 ErrorLevel.ERROR, f"client intended to send too large body: {request.content_length} bytes"
             )
             self.finalize(413)
@@ -242,7 +243,7 @@ class Exchange:
         if self.uri_changed:
             self.uri_changes -= 1
             if self.uri_changes == 0:
-                self.log_error(
+                self.log_request_error(
                     ErrorLevel.ERROR, f'rewrite or internal redirection cycle while processing "{self.uri}"'
                 )
                 self.finalize(500)
@@ -271,7 +272,7 @@ class Exchange:
         """ngx_http_internal_redirect: the request starts over with `uri` at the server's rewrite phase."""
         self.uri_changes -= 1
         if self.uri_changes == 0:
-            self.log_error(
+            self.log_request_error(
                 ErrorLevel.ERROR,
                 f'rewrite or internal redirection cycle while internally redirecting to "{uri}"',
             )
@@ -288,12 +289,12 @@ class Exchange:
         """ngx_http_named_location: the request goes on at the named location's rewrite phase."""
         route = self.server.named.get(name)
         if route is None:
-            self.log_error(ErrorLevel.ERROR, f'could not find named location "{name}"')
+            self.log_request_error(ErrorLevel.ERROR, f'could not find named location "{name}"')
             self.finalize(500)
             return
         self.uri_changes -= 1
         if self.uri_changes == 0:
-            self.log_error(
+            self.log_request_error(
                 ErrorLevel.ERROR,
                 f'rewrite or internal redirection cycle while redirect to named location "{name}"',
             )
@@ -630,6 +631,10 @@ class Exchange:
     def log_error(self, level: ErrorLevel, text: str) -> None:
         """An error log line about this request, with nginx's `*N` connection number."""
         self.route.error_log(level, f"*{self.client.number} {text}")
+
+    def log_request_error(self, level: ErrorLevel, text: str) -> None:
+        """The same with the request's context after the text, as nginx writes it (client, server...)."""
+        self.log_error(level, text + request_context(self))
 
     # -- what the variables ask
 
