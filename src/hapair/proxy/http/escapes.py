@@ -1,17 +1,9 @@
-"""nginx's escaping of bytes for URIs, HTML and JSON, and its reading of UTF-8 (ngx_string.c), for the
-pages it makes of files: the `Location` of a directory, the autoindex listings."""
+"""nginx's escaping of bytes for URI components, HTML and JSON, and its reading of UTF-8 (ngx_string.c),
+for the listings of the autoindex module."""
 
 from __future__ import annotations
 
-
-def _table(escaped: bytes) -> dict[int, bytes]:
-    """Every byte below 0x21 and from 0x7F, and `escaped`, as `%XX`."""
-    codes = {*range(0x21), *range(0x7F, 0x100), *escaped}
-    return {code: b"%%%02X" % code for code in codes}
-
-
-# NGX_ESCAPE_URI and NGX_ESCAPE_URI_COMPONENT
-_URI = _table(b' "#%<>?\\^`{|}')
+# NGX_ESCAPE_URI_COMPONENT
 _URI_COMPONENT = {
     code: b"%%%02X" % code
     for code in range(0x100)
@@ -25,10 +17,6 @@ def _escape(data: bytes, table: dict[int, bytes]) -> bytes:
     if not any(byte in table for byte in data):
         return data
     return b"".join(table.get(byte) or bytes((byte,)) for byte in data)
-
-
-def escape_uri(data: bytes) -> bytes:
-    return _escape(data, _URI)
 
 
 def escape_uri_component(data: bytes) -> bytes:

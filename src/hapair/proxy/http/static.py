@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from hapair.config.nginx.model.logging import ErrorLevel
 
-from .escapes import escape_uri
 from .exchange import DONE, NEXT
 from .filebody import FileBody
 from .files import log_request_error
 from .openfile import OpenError, open_file
 from .response import ResponseHead
+from .uri import escape_uri
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -88,7 +88,7 @@ def _open_failed(ex: Exchange, failed: OpenError, path: str) -> int:
 
 def _redirect_to_directory(ex: Exchange) -> None:
     """A directory asked for without its slash: 301 to the URI (escaped) with one, and the arguments."""
-    location = escape_uri(ex.uri.encode("latin-1")) + b"/"
+    location = (escape_uri(ex.uri) + "/").encode("latin-1")
     if ex.args:
         location += b"?" + ex.args.encode("latin-1")
     head = ResponseHead(301)
