@@ -46,7 +46,6 @@ from ..variables import compile_template
 from . import setters
 
 _REGEX_MATCHES = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS)
-_UNSET_FROM = object()
 
 
 def root(block: Block, directive: Directive, reading: Reading) -> None:
@@ -89,7 +88,7 @@ def disable_symlinks(block: Block, directive: Directive, reading: Reading) -> No
     if level.here(DISABLE_SYMLINKS) is not None:
         raise directive.invalid("is duplicate")
     symlinks: Symlinks | None = None
-    start: object = _UNSET_FROM
+    start: Template | None = None
     for arg in directive.args:
         if arg in ("off", "on", "if_not_owner"):
             symlinks = Symlinks(arg)
@@ -100,13 +99,11 @@ def disable_symlinks(block: Block, directive: Directive, reading: Reading) -> No
             raise directive.error(f'invalid parameter "{arg}"')
     if symlinks is None:
         raise directive.error(f'"{directive.name}" must have "off", "on" or "if_not_owner" parameter')
-    if len(directive.args) == 1:
-        start = None
-    elif start is _UNSET_FROM:
-        raise directive.error(f'duplicate parameters "{directive.args[0]} {directive.args[1]}"')
-    elif symlinks is Symlinks.OFF:
-        raise directive.error('"from=" cannot be used with "off" parameter')
-    assert start is None or isinstance(start, Template)
+    if len(directive.args) == 2:
+        if start is None:
+            raise directive.error(f'duplicate parameters "{directive.args[0]} {directive.args[1]}"')
+        if symlinks is Symlinks.OFF:
+            raise directive.error('"from=" cannot be used with "off" parameter')
     level.set(DISABLE_SYMLINKS, SymlinksSetting(symlinks, start), directive.place)
 
 
