@@ -75,6 +75,7 @@ http {{
         location /exp/ {{ alias {served}; expires epoch; }}
         location /expm/ {{ alias {served}; expires max; add_header Cache-Control private; }}
         location /cond/ {{ alias {served}; if_modified_since before; }}
+        location /imsoff/ {{ alias {served}; if_modified_since off; }}
         location /noetag/ {{ alias {served}; etag off; }}
         location /mr/ {{ alias {served}; max_ranges 1; }}
         location /sf/ {{ alias {served}; sendfile on; tcp_nopush on; sendfile_max_chunk 256k; }}
@@ -82,6 +83,7 @@ http {{
         location /i2/ {{ alias {served}; index nope.html page.txt; }}
         location /iabs/ {{ alias {served}noindex/; index /s/page.txt; }}
         location /tr/ {{ alias {served}; add_trailer X-Trailer end; }}
+        location /tra/ {{ alias {served}; add_trailer X-Trailer end always; add_trailer X-Empty "$arg_no"; }}
         location /cs/ {{ alias {served}; charset $arg_cs; source_charset $arg_src; }}
         location /noslash {{ alias {www}/; }}
         location /px/ {{
@@ -279,6 +281,12 @@ CASES = [
     ),
     get("If-Modified-Since: not a date", b"/s/page.txt", 200, b"If-Modified-Since: yesterday"),
     get(
+        "If-Modified-Since: the date, if_modified_since off",
+        b"/imsoff/page.txt",
+        200,
+        b"If-Modified-Since: " + LAST_MODIFIED,
+    ),
+    get(
         "If-Modified-Since: RFC 850",
         b"/s/page.txt",
         304,
@@ -455,6 +463,8 @@ CASES = [
     get("add_trailer, HTTP/1.1", b"/tr/page.txt", 200),
     get("add_trailer, HTTP/1.0", b"/tr/page.txt", 200, version=b"1.0"),
     get("add_trailer, HEAD", b"/tr/page.txt", 200, method=b"HEAD"),
+    get("add_trailer on a 404, not always", b"/tr/nope", 404),
+    get("add_trailer always on a 404", b"/tra/nope", 404),
 ]
 
 
@@ -607,3 +617,12 @@ def test_expires_at_a_time_of_day_is_its_next_occurrence(pair: Pair) -> None:
             )
         expires = email.utils.parsedate_to_datetime((response.header("expires") or b"").decode()).timestamp()
         assert (expires, response.header("cache-control")) == (at, b"max-age=%d" % (at - date)), side.name
+
+
+@pytest.mark.parametrize("target", [b"/tr/page.txt", b"/tra/nope"])
+def test_trailers_end_the_chunked_body_as_nginx_s(pair: Pair, target: bytes) -> None:
+    """The last chunk and its trailers, which the answer's comparison reads past: `X-Trailer: end` after a
+    file, and after an error page with `always` (an empty value is left out)."""
+    outcome = pair.exchange(request(target))
+    endings = [side.answer.raw[side.answer.raw.rindex(b"\r\n0\r\n") :] for side in outcome.sides()]
+    assert endings[0] == endings[1] == b"\r\n0\r\nX-Trailer: end\r\n\r\n"
