@@ -11,12 +11,14 @@ names, which takes the messages of reading the configuration."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable
-from typing import IO
+from typing import IO, Any
 
 from hapair.config.nginx.errors import Message, os_error_text
 from hapair.config.nginx.model.logging import ErrorLevel, ErrorLog
@@ -138,6 +140,7 @@ class ErrorLogHandler(logging.Handler):
 
 
 _MAIN = logging.getLogger("hapair.proxy")
+_MAIN.setLevel(logging.DEBUG)  # the error log's writer keeps what its own level allows, `info` included
 _LOGGING_LEVELS = {  # for `logging`'s own filtering; the line keeps its nginx level (_NGINX_LEVEL)
     ErrorLevel.EMERG: logging.CRITICAL,
     ErrorLevel.ALERT: logging.CRITICAL,
@@ -184,3 +187,17 @@ class ErrorLogFiles:
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
+
+
+def log_loop_errors(loop: asyncio.AbstractEventLoop, log: ErrorLogWriter) -> None:
+    """What escapes a callback of the data plane (a bug: bad input is answered where it is read) goes to
+    the error log at `alert` with its traceback, instead of a console nobody reads."""
+
+    def handle(_: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        text = str(context.get("message", "unexpected error"))
+        if isinstance(error, BaseException):
+            text += ": " + "".join(traceback.format_exception(error)).rstrip()
+        log.write(ErrorLevel.ALERT, text)
+
+    loop.set_exception_handler(handle)

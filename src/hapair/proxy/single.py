@@ -22,7 +22,7 @@ from hapair.proxy.cycle import (
     write_pid_file,
 )
 from hapair.proxy.daemon import Notify
-from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter
+from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.worker import Services, set_environment
@@ -54,6 +54,7 @@ class SingleProcess:
 
     async def _serve(self, notify: Notify | None) -> int:
         self._stopped = stopped = asyncio.Event()
+        log_loop_errors(asyncio.get_running_loop(), self._log)
         if not self._unix.bind(self.config, self._log):
             return 1
         self._zones = self._zones.renew(zone_specs(self.config))

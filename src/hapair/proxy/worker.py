@@ -26,7 +26,7 @@ import uvloop
 from hapair.config.nginx.model.config import NginxConfig, Processes, WorkerUser
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.cycle import errno_text
-from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter
+from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.http.service import HttpService, serve_http
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.stream import StreamService, serve_stream
@@ -260,6 +260,7 @@ async def _serve_worker(
 ) -> int:
     """`number`: the worker's place in its generation; `master`: its master's pid."""
     loop = asyncio.get_running_loop()
+    log_loop_errors(loop, log)
     try:
         services = await Services.start(config, zones)
         _become_user(config, number, master, log)

@@ -42,6 +42,11 @@ def test_proxy_pass_uri_replaces_the_location_prefix() -> None:
     )
 
 
+def test_proxy_pass_uri_escapes_what_nginx_escapes() -> None:
+    """NGX_ESCAPE_URI's characters, as nginx 1.22.1 sent `/p/a%22b%3Cc%3E%5C%5E%60%7B%7C%7D` upstream."""
+    assert replace_prefix('/p/a"b<c>\\^`{|}', len("/p/"), "/q/", None) == "/q/a%22b%3Cc%3E%5C%5E%60%7B%7C%7D"
+
+
 @given(st.lists(st.sampled_from(["a", "b", ".", "..", "", "%2e", "%2F", "%41"]), max_size=8))
 def test_normalized_uri_has_no_dot_segments_or_double_slashes(segments: list[str]) -> None:
     path = "/" + "/".join(segments)

@@ -23,6 +23,8 @@ Where hapair answers differently from nginx, on purpose:
   (and created) and sockets bound, as nginx does.
 - `multi_accept off`, `accept_mutex on`, `use event_core` are refused, and `worker_connections` is not
   enforced by the data planes (see docs/nginx-differences.md).
+- `aio threads`, `directio` with a size, `tcp_nodelay off` and `charset_map` are refused;
+  `open_file_cache` and its companions are checked and cache nothing (see docs/nginx-differences.md).
 - Blocks and includes nest at most 100 deep.
 - OpenSSL's messages for certificates are nginx's for missing files, files without PEM data, keys that do
   not match and cipher lists that select nothing; rarer failures give Python's `ssl` reason.

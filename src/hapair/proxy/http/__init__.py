@@ -15,7 +15,9 @@ order), `pages` (nginx's own pages), `variables` (nginx's variables), `tls` (SSL
 `uri` and `limits` beside them.
 The modules a location's requests go through before its content handler are put together by `phases`:
 `realip`, `limit_req`, `limit_conn` (with `zones` and `keyindex`, over the shared memory zones of
-`hapair.proxy.shm`), `access` and `auth_basic`.
+`hapair.proxy.shm`), `access` and `auth_basic`; the content handlers for files (`static`, `index`,
+`autoindex`, `try_files`, with `files`, `openfile` and `filebody`) and nginx's filters (`not_modified`,
+`headers_filter`, `charset`, `ranges`).
 
 Where hapair differs from nginx on purpose: docs/nginx-differences.md (each module's documentation has
 the details).

@@ -176,7 +176,9 @@ class ClientConnection(asyncio.Protocol):
             self._upgraded(data[exc.args[0] :])
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
-            self._reject(cause.status if isinstance(cause, RequestError) else 400)
+            if not isinstance(cause, RequestError):
+                raise exc  # a bug of ours, not the client's: the loop's handler logs it, with its cause
+            self._reject(cause.status)
         except httptools.HttpParserError:
             self._reject(400)
         else:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from hapair.config.nginx.model.http import METHOD_BITS, UNKNOWN_METHOD
 from hapair.config.nginx.model.logging import ErrorLevel
 
+from .logcontext import error_context
 from .pages import CLOSING, MSIE_PADDING, NO_RESPONSE, page, wire_status
 from .response import REDIRECTS, Framing, ResponseHead, render
 from .uri import escape_uri
@@ -41,6 +42,7 @@ DONE = -1  # a step's answer: it took the request over (it answers, or will go o
 _CLOSED_BY_CLIENT = 499  # nginx's status in the log of a request whose client went away
 _URI_CHANGES = 11  # nginx's NGX_HTTP_MAX_URI_CHANGES + 1
 _CHUNK_END = b"0\r\n\r\n"
+_LAST_MODIFIED_STATUSES = frozenset({200, 206, 304})  # nginx's header filter drops its own otherwise
 
 
 class Content(Protocol):
@@ -91,6 +93,7 @@ class Exchange:
         "_slash",
         "_started",
         "_step",
+        "add_uri_to_alias",
         "args",
         "attempts",
         "binary_remote_addr",
@@ -121,6 +124,7 @@ class Exchange:
         "server_name",
         "status",
         "target",
+        "trailers",
         "upgraded_client",
         "uri",
         "uri_changed",
@@ -169,6 +173,7 @@ class Exchange:
         self.uri_changes = _URI_CHANGES
         self.valid_location = True
         self.valid_unparsed_uri = True
+        self.add_uri_to_alias = False  # try_files found a file for a regular expression's alias
         self.error_page = False
         self.err_status = 0  # the status an error_page's response is sent with (0: its own)
         self.method = request.method  # GET after an error_page's internal redirect
@@ -183,6 +188,8 @@ class Exchange:
         self.head: ResponseHead | None = None
         self.upgraded_client = False
         self.content: Content | None = None
+        # add_trailer: [] once trailers are expected (the response is then chunked), filled at its end
+        self.trailers: list[tuple[bytes, bytes]] | None = None
         self._body_done = not request.has_body
         self._early: list[bytes] = []  # body received before a content handler took it
         self._out: list[bytes] = []
@@ -236,7 +243,7 @@ class Exchange:
         route = self._limit_except()
         request = self.request
         if route.max_body and request.content_length is not None and request.content_length > route.max_body:
-            self.log_error(
+            self.log_request_error(
                 ErrorLevel.ERROR, f"client intended to send too large body: {request.content_length} bytes"
             )
             self.finalize(413)
@@ -262,7 +269,7 @@ class Exchange:
         if self.uri_changed:
             self.uri_changes -= 1
             if self.uri_changes == 0:
-                self.log_error(
+                self.log_request_error(
                     ErrorLevel.ERROR, f'rewrite or internal redirection cycle while processing "{self.uri}"'
                 )
                 self.finalize(500)
@@ -291,7 +298,7 @@ class Exchange:
         """ngx_http_internal_redirect: the request starts over with `uri` at the server's rewrite phase."""
         self.uri_changes -= 1
         if self.uri_changes == 0:
-            self.log_error(
+            self.log_request_error(
                 ErrorLevel.ERROR,
                 f'rewrite or internal redirection cycle while internally redirecting to "{uri}"',
             )
@@ -308,12 +315,12 @@ class Exchange:
         """ngx_http_named_location: the request goes on at the named location's rewrite phase."""
         route = self.server.named.get(name)
         if route is None:
-            self.log_error(ErrorLevel.ERROR, f'could not find named location "{name}"')
+            self.log_request_error(ErrorLevel.ERROR, f'could not find named location "{name}"')
             self.finalize(500)
             return
         self.uri_changes -= 1
         if self.uri_changes == 0:
-            self.log_error(
+            self.log_request_error(
                 ErrorLevel.ERROR,
                 f'rewrite or internal redirection cycle while redirect to named location "{name}"',
             )
@@ -435,22 +442,26 @@ class Exchange:
 
     # -- the response
 
-    def send_head(self, head: ResponseHead) -> None:
-        """Run the location's filters over `head` and queue it, with nginx's framing."""
+    def send_head(self, head: ResponseHead) -> bool:
+        """Run the location's filters over `head` and queue it, with nginx's framing. False when a filter
+        answered the request with another response instead (a 412...): nothing more of this one is sent.
+        An error page's status is the response's before the filters see it (ngx_http_send_header)."""
         kept = self.kept_headers
         if kept is not None:
             head.headers[:0] = kept
             if head.location >= 0:
                 head.location += len(kept)
             self.kept_headers = None
+        if self.err_status:
+            head.status, head.status_text = self.err_status, None
         for head_filter in self.route.filters:
             body_filter = head_filter(self, head)
+            if self._responding or self._finished:
+                return False
             if body_filter is not None:
                 self._body_filters.append(body_filter)
         request = self.request
         client = self.client
-        if self.err_status:
-            head.status, head.status_text = self.err_status, None
         status = head.status
         keep_alive = (
             self.keepalive
@@ -463,6 +474,8 @@ class Exchange:
             head.content_type = None
             head.content_length = -1
             head.last_modified = None
+        elif head.last_modified is not None and status not in _LAST_MODIFIED_STATUSES:
+            head.last_modified = None
         if status == 101:
             connection = b"Connection: upgrade\r\n"
         elif not self._header_only and head.content_length < 0 and request.version != "1.1":
@@ -472,7 +485,14 @@ class Exchange:
                 connection = b"Connection: keep-alive\r\n" + self.route.keepalive_header
             else:
                 connection = b"Connection: close\r\n"
-        self._chunked = not self._header_only and head.content_length < 0 and request.version == "1.1"
+        # a response with trailers to send is chunked even with a length (nginx's chunked filter)
+        self._chunked = (
+            not self._header_only
+            and request.version == "1.1"
+            and (head.content_length < 0 or self.trailers is not None)
+        )
+        if self._chunked:
+            head.content_length = -1
         framing = Framing(connection, chunked=self._chunked, redirect_base=self._redirect_base())
         data = render(head, client.server_date(), framing)
         self.head = head
@@ -481,6 +501,18 @@ class Exchange:
         self._responding = True
         client.keep_alive = keep_alive
         self._out.append(data)
+        return True
+
+    @property
+    def header_only(self) -> bool:
+        """The response has no body (HEAD, 304...): what the content handler sends is dropped."""
+        return self._header_only
+
+    @property
+    def body_as_is(self) -> bool:
+        """The body goes out as it is given, no filter changing it and no chunk framing: it may be
+        written to the client directly (sendfile)."""
+        return not self._body_filters and not self._chunked
 
     def _redirect_base(self) -> bytes | None:
         """`http://host[:port]` for a relative `Location` (absolute_redirect), None to leave it as is."""
@@ -516,9 +548,16 @@ class Exchange:
             if tail:
                 self._out.append(b"%x\r\n%b\r\n" % (len(tail), tail) if self._chunked else tail)
             if self._chunked:
-                self._out.append(_CHUNK_END)
+                self._out.append(self._last_chunk())
         self.flush()
         self._finish()
+
+    def _last_chunk(self) -> bytes:
+        """The last chunk, with the trailers (nginx's chunked filter)."""
+        if not self.trailers:
+            return _CHUNK_END
+        lines = b"".join(b"%b: %b\r\n" % (name, value) for name, value in self.trailers)
+        return b"0\r\n" + lines + b"\r\n"
 
     def send_raw(self, data: bytes) -> None:
         """Bytes of an upgraded connection, after what is queued."""
@@ -614,7 +653,11 @@ class Exchange:
         if status in CLOSING or not self._body_done:
             self.keepalive = False
         body = page(status) or b""
+        self.trailers = None
         head.status = wire_status(status)
+        head.last_modified = None  # ngx_http_send_special_response: no validators, no ranges
+        head.remove(b"etag")
+        head.remove(b"accept-ranges")
         if body:
             head.content_type = b"text/html"
             if self.route.msie_padding and status >= 400 and _msie_or_chrome(self.request):
@@ -648,6 +691,10 @@ class Exchange:
     def log_error(self, level: ErrorLevel, text: str) -> None:
         """An error log line about this request, with nginx's `*N` connection number."""
         self.route.error_log(level, f"*{self.client.number} {text}")
+
+    def log_request_error(self, level: ErrorLevel, text: str) -> None:
+        """The same with the request's context after the text, as nginx writes it (client, server...)."""
+        self.log_error(level, text + error_context(self))
 
     # -- what the variables ask
 

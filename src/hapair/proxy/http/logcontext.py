@@ -18,9 +18,11 @@ def _raw(text: str) -> str:
     return text.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
-def error_context(ex: Exchange, upstream: str | None = None) -> str:
+def error_context(ex: Exchange, upstream: str | None = None, action: str | None = None) -> str:
+    """`action`: what nginx was doing (` while sending to client`...), written before the context."""
     request = ex.request
-    parts = [f", client: {ex.remote_addr}, server: {ex.server_name}"]
+    parts = [f" while {action}"] if action else []
+    parts.append(f", client: {ex.remote_addr}, server: {ex.server_name}")
     if request.method:
         line = b"%b %b HTTP/%b" % (request.method, request.raw_target, request.version.encode())
         parts.append(f', request: "{line.decode("utf-8", "surrogateescape")}"')
@@ -34,6 +36,8 @@ def error_context(ex: Exchange, upstream: str | None = None) -> str:
     return "".join(parts)
 
 
-def log_request_error(ex: Exchange, level: ErrorLevel, text: str) -> None:
+def log_request_error(
+    ex: Exchange, level: ErrorLevel, text: str, action: str | None = None, upstream: str | None = None
+) -> None:
     """`text` in the request's error log, with the request's context."""
-    ex.log_error(level, text + error_context(ex))
+    ex.log_error(level, text + error_context(ex, upstream, action))

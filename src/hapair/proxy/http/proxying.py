@@ -424,11 +424,14 @@ class Proxying:
 
     def _log_upstream_error(self, text: str) -> None:
         """nginx's error log line for an upstream that failed this request, with nginx's context."""
-        ex, target = self._ex, self._target
+        self._ex.log_error(ErrorLevel.ERROR, text + error_context(self._ex, self.upstream_url()))
+
+    def upstream_url(self) -> str:
+        """The upstream as nginx's error log names it: scheme, the peer (else the group) and the URI."""
+        target = self._target
         assert target is not None
         peer = self._peer.name if self._peer is not None else target.name
-        uri = self._uri.decode("latin-1")
-        ex.log_error(ErrorLevel.ERROR, text + error_context(ex, f"{target.scheme}://{peer}{uri}"))
+        return f"{target.scheme}://{peer}{self._uri.decode('latin-1')}"
 
     def _use(self, conn: UpstreamConnection) -> None:
         self._conn = conn

@@ -10,7 +10,12 @@ change a `ResponseHead` before it is written; `render` writes it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .clock import http_date
+
+if TYPE_CHECKING:
+    from .ranges import BodyParts
 
 # nginx's status lines (ngx_http_status_lines); a status not here is written as "NNN " with no text
 STATUS_LINES: dict[int, bytes] = {
@@ -69,6 +74,7 @@ class ResponseHead:
     file (None: no `Last-Modified` of nginx's own; an upstream's stays in `headers`)."""
 
     __slots__ = (
+        "allow_ranges",
         "charset",
         "content_length",
         "content_type",
@@ -76,6 +82,7 @@ class ResponseHead:
         "headers",
         "last_modified",
         "location",
+        "ranges",
         "status",
         "status_text",
     )
@@ -90,6 +97,8 @@ class ResponseHead:
         self.location = -1
         self.gzip_vary = False
         self.headers: list[tuple[bytes, bytes]] = []
+        self.allow_ranges = False  # r->allow_ranges: the content handler can send any part of the body
+        self.ranges: BodyParts | None = None  # the parts the range filter chose (None: the whole body)
 
     def add(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))

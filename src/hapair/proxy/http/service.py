@@ -2,7 +2,7 @@
 their connections share (balancers, the upstream connection pool, TLS contexts, log files, the clock).
 
 Everything a location needs per request is made once, when the service starts: a `Route` per location
-(and one per server for requests no location matches, answered 404: hapair serves no files).
+(and one per server for requests no location matches, served with the server's settings).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .clock import Clock
 from .configured import Getter, configured_variables
 from .dynamic import DynamicPass
 from .exchange import Exchange
+from .files import LocationFiles
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
@@ -95,6 +96,7 @@ class Route:
         "dynamic",
         "error_log",
         "error_pages",
+        "files",
         "filters",
         "high_water",
         "http11",
@@ -166,6 +168,7 @@ class Route:
         self.rewrite: Script | None = None
         if location is not None and settings.rewrite and route_of is not None:
             self.rewrite = Script(settings.rewrite, route_of, log=settings.rewrite_log)
+        self.files = LocationFiles(settings.files, location.path if location is not None else "")
         self.filters = location_filters(settings)
         self.error_pages = _error_pages(settings)
         self.recursive_error_pages = settings.recursive_error_pages

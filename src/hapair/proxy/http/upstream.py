@@ -159,6 +159,8 @@ class UpstreamConnection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
             self._switch_to_tunnel(data[exc.args[0] :])
+        except httptools.HttpParserCallbackError:
+            raise  # a bug of ours, not the upstream's: the loop's handler logs it, with its cause
         except httptools.HttpParserError:
             self._malformed()
         proxying.flush()

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
-# NGX_ESCAPE_URI: controls, space, `#`, `%`, `?`, DEL and every byte from 0x80
-_URI_ESCAPED = frozenset([*range(0x21), 0x23, 0x25, 0x3F, *range(0x7F, 0x100)])
+# NGX_ESCAPE_URI: controls, space, `"`, `#`, `%`, `<`, `>`, `?`, `\`, `^`, `` ` ``, `{`, `|`, `}`, DEL and
+# every byte from 0x80
+_URI_ESCAPED = frozenset([*range(0x21), *b'"#%<>?\\^`{|}', *range(0x7F, 0x100)])
 _URI_TABLE = {code: f"%{code:02X}" for code in _URI_ESCAPED}
 
 

@@ -191,6 +191,9 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     # nginx's internal variables of the default proxy headers: hapair frames bodies itself
     "proxy_internal_body_length": lambda ex: None,
     "proxy_internal_chunked": lambda ex: None,
+    "document_root": lambda ex: ex.route.files.document_root(ex),
+    "realpath_root": lambda ex: ex.route.files.realpath_root(ex),
+    "request_filename": lambda ex: ex.route.files.request_filename(ex),
 }
 
 _PREFIXED: tuple[tuple[str, Callable[[Exchange, str], str | None]], ...] = (

@@ -84,6 +84,7 @@ from ..state import (
 )
 from ..variables import VariableUses, compile_template
 from .access import access_settings, limit_zones
+from .content import charset_filter, check_charset_maps, files, headers_filter
 from .listeners import ArrangedAddress, arrange_addresses
 from .locations import check_duplicate_locations
 from .tls import server_tls, upstream_tls
@@ -173,6 +174,7 @@ def finish_http(state: HttpState, main: MainState, end: Place, reading: Reading)
     for server in state.servers:
         check_duplicate_locations(server.locations)
     _check_ssl_listens(state)
+    check_charset_maps(scope.level for scope in _scopes(state))
     state.variables.check()
     arranged = arrange_addresses(state, lambda text: reading.warn(text, None))
     main.listening.extend(
@@ -180,7 +182,7 @@ def finish_http(state: HttpState, main: MainState, end: Place, reading: Reading)
         for item in arranged
         if item.own_socket
     )
-    return replace(_Builder(merged).http(state, arranged), zones=limit_zones(main))
+    return replace(_Builder(merged, main.paths.prefix).http(state, arranged), zones=limit_zones(main))
 
 
 def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
@@ -197,8 +199,9 @@ def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
 class _Builder:
     """The model, from the merged levels."""
 
-    def __init__(self, merged: _Merged) -> None:
+    def __init__(self, merged: _Merged, prefix: str) -> None:
         self._merged = merged
+        self._prefix = prefix
         self._built: dict[int, Location] = {}  # the locations made, by their state's id
 
     def http(self, state: HttpState, arranged: list[ArrangedAddress]) -> HttpConfig:
@@ -280,6 +283,9 @@ class _Builder:
             server_name_in_redirect=level.value(SERVER_NAME_IN_REDIRECT, False),
             msie_padding=level.value(MSIE_PADDING, True),
             server_tokens=level.value(SERVER_TOKENS, "on"),
+            files=files(level, self._prefix),
+            headers=headers_filter(level),
+            charset=charset_filter(level),
             defined=level.defined(),
         )
 

@@ -9,6 +9,8 @@ from enum import Enum
 
 from .access import Access, LimitZone
 from .addresses import SocketAddress
+from .files import Files
+from .headers import CharsetFilter, HeadersFilter
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
 from .resolver import Resolver
@@ -109,6 +111,9 @@ class Settings:
     server_name_in_redirect: bool
     msie_padding: bool
     server_tokens: str  # "on", "off" or "build"
+    files: Files  # root, index, try_files... (model/files.py)
+    headers: HeadersFilter  # add_header, add_trailer, expires
+    charset: CharsetFilter
     defined: Mapping[str, Place]  # the directive that set each value not left at nginx's default
 
 
