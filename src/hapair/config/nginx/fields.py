@@ -3,6 +3,7 @@ directive handlers that write them and the code that builds the model from them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .model.http import ErrorPage
@@ -90,6 +91,21 @@ PROXY_SSL_VERIFY_DEPTH = Slot[int]("proxy_ssl_verify_depth")
 PROXY_SSL_SESSION_REUSE = Slot[bool]("proxy_ssl_session_reuse")
 PROXY_SSL_SERVER_NAME = Slot[bool]("proxy_ssl_server_name")
 PROXY_SSL_NAME = Slot[Template]("proxy_ssl_name")
+
+GZIP = Slot[bool]("gzip")
+GZIP_BUFFERS = Slot[tuple[int, int]]("gzip_buffers")  # (number, size)
+GZIP_TYPES = Slot[tuple[str, ...] | None]("gzip_types")  # None: `*`, any type
+GZIP_COMP_LEVEL = Slot[int]("gzip_comp_level")
+GZIP_WINDOW = Slot[int]("gzip_window")  # zlib's window bits
+GZIP_HASH = Slot[int]("gzip_hash")  # zlib's memory level
+POSTPONE_GZIPPING = Slot[int]("postpone_gzipping")
+GZIP_NO_BUFFER = Slot[bool]("gzip_no_buffer")
+GZIP_MIN_LENGTH = Slot[int]("gzip_min_length")
+GZIP_VARY = Slot[bool]("gzip_vary")
+GZIP_HTTP_VERSION = Slot[str]("gzip_http_version")
+GZIP_PROXIED = Slot[frozenset[str]]("gzip_proxied")
+GZIP_DISABLE = Slot[tuple[re.Pattern[str], ...]]("gzip_disable")
+GZIP_DISABLE_MSIE6 = Slot[bool]("gzip_disable")  # its `msie6` parameter
 
 SSL_CERTIFICATE = Slot[tuple[str, ...]]("ssl_certificate")
 SSL_CERTIFICATE_KEY = Slot[tuple[str, ...]]("ssl_certificate_key")

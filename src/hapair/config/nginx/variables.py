@@ -45,6 +45,7 @@ HTTP_SUPPORTED = frozenset({
     "ssl_server_name", "ssl_session_reused", "status", "time_iso8601", "time_local", "upstream_addr",
     "upstream_bytes_received", "upstream_bytes_sent", "upstream_connect_time", "upstream_header_time",
     "upstream_response_length", "upstream_response_time", "upstream_status", "uri",
+    "gzip_ratio",
 })
 STREAM_SUPPORTED = frozenset({
     "binary_remote_addr", "bytes_received", "bytes_sent", "connection", "hostname", "msec", "nginx_version",

@@ -44,6 +44,7 @@ class Content(Protocol):
     """What produces a response and wants the request body: the proxy, for one."""
 
     closed: bool
+    buffering: bool  # the response is read ahead of the client; a body filter flushes after each piece if not
 
     def body(self, data: bytes) -> None: ...
 
@@ -395,14 +396,14 @@ class Exchange:
 
     def send_head(self, head: ResponseHead) -> None:
         """Run the location's filters over `head` and queue it, with nginx's framing."""
+        if self.err_status:
+            head.status, head.status_text = self.err_status, None
         for head_filter in self.route.filters:
             body_filter = head_filter(self, head)
             if body_filter is not None:
                 self._body_filters.append(body_filter)
         request = self.request
         client = self.client
-        if self.err_status:
-            head.status, head.status_text = self.err_status, None
         status = head.status
         keep_alive = (
             self.keepalive
@@ -411,7 +412,7 @@ class Exchange:
             and not self.upgraded_client
         )
         self._header_only = self.method == b"HEAD" or not head.has_body
-        if status == 204:
+        if status == 204 and head.status_text is None:  # an upstream's status line keeps its headers
             head.content_type = None
             head.content_length = -1
             head.last_modified = None
@@ -605,6 +606,11 @@ class Exchange:
         if self._chunked:
             out.append((b"Transfer-Encoding", b"chunked"))
         return out
+
+    @property
+    def body_filters(self) -> list[BodyFilter]:
+        """The body filters of the response (gzip...), for the variables that tell of them."""
+        return self._body_filters
 
     def request_id(self) -> str:
         return os.urandom(16).hex()

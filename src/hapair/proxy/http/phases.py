@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .gzip import GzipFilter
 from .proxying import proxy
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ def location_steps(settings: Settings, *, proxied: bool) -> tuple[Step, ...]:
 
 def location_filters(settings: Settings) -> tuple[HeadFilter, ...]:
     """The header filters of a location's responses, in nginx's order (the first runs first)."""
-    return ()
+    return (GzipFilter(settings.gzip),) if settings.gzip.enable else ()
 
 
 def not_found(ex: Exchange) -> int:

@@ -138,6 +138,7 @@ class Proxying:
         "_tunnel_eof",
         "_unsent",
         "_uri",
+        "buffering",
         "closed",
         "send_timeout",
     )
@@ -149,6 +150,7 @@ class Proxying:
         self._route = route
         self.send_timeout = route.send_timeout
         self.closed = False
+        self.buffering = route.buffering
         self._framing = route.body_framing(request)
         self._buffered: BufferedBody | None = None
         # a chunked body for an HTTP/1.0 upstream is read whole to send its length, buffering or not

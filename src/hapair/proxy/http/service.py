@@ -100,6 +100,7 @@ class Route:
         "balancer",
         "body_buffer_size",
         "body_temp_path",
+        "buffering",
         "client_body_timeout",
         "client_header_timeout",
         "client_send_timeout",
@@ -168,6 +169,7 @@ class Route:
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
+        self.buffering = proxy.buffering
         self.body_buffer_size = settings.client_body_buffer_size
         self.body_temp_path = settings.client_body_temp_path
         self.connect_timeout = proxy.connect_timeout / 1000

@@ -25,6 +25,7 @@ from hapair.config.nginx.model.templates import Capture, Literal, Template, Vari
 from hapair.config.nginx.model.upstream import Balancing
 
 from .clock import time_iso8601, time_local
+from .gzip import gzip_ratio
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -184,6 +185,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "upstream_bytes_sent": lambda ex: _upstream_list(ex, lambda a: str(a.bytes_sent)),
     "upstream_bytes_received": lambda ex: _upstream_list(ex, lambda a: str(a.bytes_received)),
     "upstream_response_length": lambda ex: _upstream_list(ex, lambda a: str(a.response_length)),
+    "gzip_ratio": gzip_ratio,
     # nginx's internal variables of the default proxy headers: hapair frames bodies itself
     "proxy_internal_body_length": lambda ex: None,
     "proxy_internal_chunked": lambda ex: None,

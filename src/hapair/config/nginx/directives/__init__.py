@@ -4,7 +4,7 @@ with its arguments, as nginx's handler for it does."""
 from __future__ import annotations
 
 from ..context import Handler
-from . import core, http_core, http_log, http_proxy, http_ssl, rewrite, stream, upstream
+from . import core, http_core, http_gzip, http_log, http_proxy, http_ssl, rewrite, stream, upstream
 
 HANDLERS: dict[tuple[str, str], Handler] = {
     **core.HANDLERS,
@@ -14,5 +14,6 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **http_proxy.HANDLERS,
     **http_ssl.HANDLERS,
     **rewrite.HANDLERS,
+    **http_gzip.HANDLERS,
     **stream.HANDLERS,
 }

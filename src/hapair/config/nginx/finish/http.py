@@ -77,6 +77,7 @@ from ..state import (
     ServerState,
 )
 from ..variables import VariableUses, compile_template
+from .gzip import gzip_settings
 from .listeners import ArrangedAddress, arrange_addresses
 from .locations import check_duplicate_locations
 from .tls import server_tls, upstream_tls
@@ -264,6 +265,7 @@ class _Builder:
             server_name_in_redirect=level.value(SERVER_NAME_IN_REDIRECT, False),
             msie_padding=level.value(MSIE_PADDING, True),
             server_tokens=level.value(SERVER_TOKENS, "on"),
+            gzip=gzip_settings(level),
             defined=level.defined(),
         )
 

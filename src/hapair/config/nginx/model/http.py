@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .addresses import SocketAddress
+from .gzip import Gzip
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
 from .rewrite import Statement
@@ -94,6 +95,7 @@ class Settings:
     server_name_in_redirect: bool
     msie_padding: bool
     server_tokens: str  # "on", "off" or "build"
+    gzip: Gzip
     defined: Mapping[str, Place]  # the directive that set each value not left at nginx's default
 
 
