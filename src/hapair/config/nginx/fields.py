@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from .model.http import ErrorPage
 from .model.logging import AccessLog, ErrorLog
 from .model.place import Place
+from .model.proxy import Redirect
 from .model.templates import Template
 from .settings import Slot
 
@@ -37,6 +38,14 @@ class SessionCacheSetting:
 
     builtin: int | None  # None: not set in this level (NGX_CONF_UNSET)
     shared: tuple[str, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectSetting:
+    """The `proxy_redirect` directives of one level: `off`, or its rules (`default` made into one)."""
+
+    off: bool
+    rules: tuple[Redirect, ...]
 
 
 # nginx's special values of the built-in session cache size (NGX_SSL_*_SCACHE)
@@ -81,6 +90,17 @@ PROXY_NEXT_UPSTREAM_TIMEOUT = Slot[int]("proxy_next_upstream_timeout")
 PROXY_HTTP_VERSION = Slot[str]("proxy_http_version")
 PROXY_REQUEST_BUFFERING = Slot[bool]("proxy_request_buffering")
 PROXY_BUFFERING = Slot[bool]("proxy_buffering")
+PROXY_REDIRECT = Slot[RedirectSetting]("proxy_redirect")
+PROXY_HIDE_HEADER = Slot[tuple[str, ...]]("proxy_hide_header")
+PROXY_PASS_HEADER = Slot[tuple[str, ...]]("proxy_pass_header")
+PROXY_IGNORE_HEADERS = Slot[frozenset[str]]("proxy_ignore_headers")
+PROXY_INTERCEPT_ERRORS = Slot[bool]("proxy_intercept_errors")
+PROXY_BUFFER_SIZE = Slot[int]("proxy_buffer_size")
+PROXY_BUFFERS = Slot[tuple[int, int]]("proxy_buffers")
+PROXY_BUSY_BUFFERS_SIZE = Slot[int]("proxy_busy_buffers_size")
+PROXY_TEMP_FILE_WRITE_SIZE = Slot[int]("proxy_temp_file_write_size")
+PROXY_MAX_TEMP_FILE_SIZE = Slot[int]("proxy_max_temp_file_size")
+PROXY_TEMP_PATH = Slot[str]("proxy_temp_path")
 PROXY_SSL_CERTIFICATE = Slot[str]("proxy_ssl_certificate")
 PROXY_SSL_CERTIFICATE_KEY = Slot[str]("proxy_ssl_certificate_key")
 PROXY_SSL_PROTOCOLS = Slot[frozenset[str]]("proxy_ssl_protocols")

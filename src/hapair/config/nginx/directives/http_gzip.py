@@ -47,24 +47,6 @@ MAX_WINDOW = 32 * 1024
 MAX_HASH = 128 * 1024
 
 
-def buffers(slot: Slot[tuple[int, int]]) -> Handler:
-    """`number size` (ngx_conf_set_bufs_slot)."""
-
-    def handle(block: Block, directive: Directive, reading: Reading) -> None:
-        level = block.level()
-        if level.here(slot) is not None:
-            raise directive.invalid("is duplicate")
-        number = atoi(directive.args[0])
-        if not number:
-            raise directive.invalid("invalid value")
-        size = parse_size(directive.args[1])
-        if not size:
-            raise directive.invalid("invalid value")
-        level.set(slot, (number, size), directive.place)
-
-    return handle
-
-
 def gzip_types(block: Block, directive: Directive, reading: Reading) -> None:
     """ngx_http_types_slot: text/html first, the types in lower case, a repeated one with nginx's
     warning; `*` is any type, and a later `gzip_types` at the same level is then ignored."""
@@ -137,7 +119,7 @@ def gzip_disable(block: Block, directive: Directive, reading: Reading) -> None:
 
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_gzip_filter_module", "gzip"): setters.flag(GZIP),
-    ("ngx_http_gzip_filter_module", "gzip_buffers"): buffers(GZIP_BUFFERS),
+    ("ngx_http_gzip_filter_module", "gzip_buffers"): setters.bufs(GZIP_BUFFERS),
     ("ngx_http_gzip_filter_module", "gzip_types"): gzip_types,
     ("ngx_http_gzip_filter_module", "gzip_comp_level"): gzip_comp_level,
     ("ngx_http_gzip_filter_module", "gzip_window"): _power_of_two(

@@ -80,6 +80,7 @@ from ..variables import VariableUses, compile_template
 from .gzip import gzip_settings
 from .listeners import ArrangedAddress, arrange_addresses
 from .locations import check_duplicate_locations
+from .proxy import ResponseMerge
 from .tls import server_tls, upstream_tls
 from .upstreams import build_upstream
 
@@ -184,7 +185,8 @@ def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
     upstreams = {id(group): build_upstream(group, main.system) for group in state.upstreams}
     tls = [server_tls(server.level, main.paths) for server in state.servers]
     headers = _HeaderCompiler(state.variables, end)
-    proxies = {id(scope.level): _proxy(scope, upstreams, headers, main) for scope in scopes}
+    responses = ResponseMerge(end)
+    proxies = {id(scope.level): _proxy(scope, upstreams, headers, responses, main) for scope in scopes}
     return _Merged(access_logs, upstreams, tls, proxies)
 
 
@@ -331,10 +333,17 @@ def _proxy_target(location: LocationState | None) -> Placed[ProxyPassState] | No
     return None
 
 
-def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompiler, main: MainState) -> Proxy:
-    """The proxy module's merge of one level: TLS to upstream servers when `proxy_pass` is https, then
-    the headers."""
+def _proxy(
+    scope: _Scope,
+    upstreams: dict[int, Upstream],
+    headers: _HeaderCompiler,
+    responses: ResponseMerge,
+    main: MainState,
+) -> Proxy:
+    """The proxy module's merge of one level: the buffers and what is done with responses, TLS to
+    upstream servers when `proxy_pass` is https, then the headers."""
     level = scope.level
+    response = responses.response(level, scope.location)
     target = _proxy_target(scope.location)
     tls = upstream_tls(level, main.paths, checked=target is not None and target.value.scheme == "https")
     found = level.find(PROXY_SET_HEADER)
@@ -352,6 +361,7 @@ def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompil
         request_buffering=level.value(PROXY_REQUEST_BUFFERING, True),
         buffering=level.value(PROXY_BUFFERING, True),
         tls=tls,
+        response=response,
     )
 
 

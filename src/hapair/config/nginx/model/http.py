@@ -11,6 +11,7 @@ from .addresses import SocketAddress
 from .gzip import Gzip
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
+from .proxy import ProxyResponse
 from .rewrite import Statement
 from .templates import Template
 from .tls import ServerTls, UpstreamTls
@@ -50,6 +51,7 @@ class Proxy:
     request_buffering: bool  # the request body is read whole before the upstream gets the request
     buffering: bool  # the response is read from the upstream as fast as it comes, whatever the client takes
     tls: UpstreamTls
+    response: ProxyResponse  # what is done with the upstream's response
 
 
 @dataclass(frozen=True, slots=True)
