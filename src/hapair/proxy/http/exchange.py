@@ -101,6 +101,7 @@ class Exchange:
         "head",
         "internal",
         "keepalive",
+        "kept_headers",
         "match",
         "method",
         "pipelined",
@@ -159,6 +160,7 @@ class Exchange:
         self.body_received = 0
         self.attempts: list[Attempt] = []
         self.response_headers: list[tuple[bytes, bytes]] = []
+        self.kept_headers: list[tuple[bytes, bytes]] | None = None  # in every response head from now on
         self.head: ResponseHead | None = None
         self.upgraded_client = False
         self.content: Content | None = None
@@ -320,6 +322,13 @@ class Exchange:
         for name, value in match.groupdict(default="").items():
             variables[name.lower()] = value
 
+    def keep_header(self, name: bytes, value: bytes) -> None:
+        """A header of r->headers_out that outlives the response it came with: whatever answers the
+        request in the end (an error page...) has it (an intercepted 401's WWW-Authenticate)."""
+        if self.kept_headers is None:
+            self.kept_headers = []
+        self.kept_headers.append((name, value))
+
     def set_variable(self, name: str, value: str) -> None:
         if self.variables is None:
             self.variables = {}
@@ -398,6 +407,10 @@ class Exchange:
         """Run the location's filters over `head` and queue it, with nginx's framing."""
         if self.err_status:
             head.status, head.status_text = self.err_status, None
+        if self.kept_headers:
+            head.headers[:0] = self.kept_headers
+            if head.location >= 0:
+                head.location += len(self.kept_headers)
         for head_filter in self.route.filters:
             body_filter = head_filter(self, head)
             if body_filter is not None:

@@ -3,9 +3,15 @@ by the balancer, the connection (from the pool or new), the request written upst
 response handed to the exchange as it comes, retries on the next peer as `proxy_next_upstream` allows.
 
 Data moves in the protocols' callbacks, without a task: a task exists only while a new upstream
-connection is being opened. Flow control joins the two sides: the upstream's reading pauses while the
-client's transport holds more than its high-water mark of response, and the client's reading pauses while
-the upstream connection holds more than its high-water mark of request body.
+connection is being opened. Flow control joins the two sides: the client's reading pauses while the
+upstream connection holds more than its high-water mark of request body. The response, with
+`proxy_buffering on` (nginx's default), is read as fast as the upstream sends it: what a slow client
+cannot take yet is held (`spool.ResponseSpool`: memory, then a temporary file), so that the upstream is
+done with early; the upstream's reading pauses only when that is full. With `proxy_buffering off` (or
+`X-Accel-Buffering: no`) it pauses while the client's transport holds more than its high-water mark.
+
+Responses with a status of 300 or more go to the location's `error_page` for it instead with
+`proxy_intercept_errors on`.
 
 The request body: with `proxy_request_buffering on` (nginx's default) it is read whole first (in memory,
 then in a temporary file: `body.BufferedBody`) and the upstream is chosen only then; with `off` it is
@@ -35,7 +41,7 @@ from .body import BodyFileError, BufferedBody
 from .headers import BodyFraming
 from .pages import CONTINUE
 from .request import IDEMPOTENT
-from .response import ResponseHead
+from .spool import ResponseSpool, SpoolFileError
 from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
 from .variables import balancing_key, request_line
 
@@ -52,27 +58,8 @@ _HTTP_FAILURES = {
     429: "http_429",
 }
 _NOT_A_FAILURE = frozenset({403, 404})  # nginx tries the next peer but does not count a failure
-# upstream headers nginx does not pass on (proxy_hide_header's defaults and the hop-by-hop ones)
-_HIDDEN = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"transfer-encoding",
-        b"server",
-        b"date",
-        b"x-pad",
-        b"x-accel-expires",
-        b"x-accel-redirect",
-        b"x-accel-limit-rate",
-        b"x-accel-buffering",
-        b"x-accel-charset",
-    }
-)
-_UPGRADE = b"upgrade"
-_CONTENT_TYPE = b"content-type"
-_CONTENT_LENGTH = b"content-length"
-_LOCATION = b"location"
 _CHUNK_END = b"0\r\n\r\n"
+_WWW_AUTHENTICATE = b"www-authenticate"
 
 
 class Attempt:
@@ -116,6 +103,7 @@ class Proxying:
     __slots__ = (
         "_body_done",
         "_buffered",
+        "_client_full",
         "_collect",
         "_conn",
         "_connecting",
@@ -132,11 +120,13 @@ class Proxying:
         "_responding",
         "_route",
         "_sent",
+        "_spool",
         "_tried",
         "_tries_left",
         "_tunnel",
         "_tunnel_eof",
         "_unsent",
+        "_upstream_over",
         "_uri",
         "buffering",
         "closed",
@@ -174,6 +164,9 @@ class Proxying:
         self._tunnel = False
         self._tunnel_eof = [False, False]  # client side, upstream side
         self._uri = b""
+        self._client_full = False  # the client's transport holds more than its high-water mark
+        self._spool: ResponseSpool | None = None  # a buffered response the client has not taken yet
+        self._upstream_over = False  # the upstream is done with; the spool still has some of its response
 
     def start(self) -> None:
         ex, route, request = self._ex, self._route, self._ex.request
@@ -278,12 +271,17 @@ class Proxying:
     # -- the client side
 
     def client_full(self) -> None:
-        """The client's transport holds too much: stop reading the upstream."""
-        if self._conn is not None:
+        """The client's transport holds too much: stop reading the upstream, unless the response is
+        buffered (what comes meanwhile is held in the spool)."""
+        self._client_full = True
+        if self._conn is not None and (not self.buffering or self._tunnel):
             self._conn.pause_reading()
 
     def client_drained(self) -> None:
-        if self._conn is not None:
+        self._client_full = False
+        if self._spool is not None:
+            self._give_spooled()
+        elif self._conn is not None:
             self._conn.resume_reading(self._route.read_timeout)
 
     def client_lost(self) -> None:
@@ -305,6 +303,7 @@ class Proxying:
             self._connecting = None
         self._drop_connection(failed=False)
         self._release_body()
+        self._drop_spool()
 
     def _release_body(self) -> None:
         if self._buffered is not None:
@@ -375,8 +374,8 @@ class Proxying:
         self._ex.attempts[-1].connect_time = None
         self._failed(failure, written=False)
 
-    def _log_upstream_error(self, text: str) -> None:
-        """nginx's error log line for an upstream that failed this request, with nginx's context."""
+    def _log_upstream_error(self, text: str, level: ErrorLevel = ErrorLevel.ERROR) -> None:
+        """nginx's error log line about the upstream of this request, with nginx's context."""
         ex, route = self._ex, self._route
         request = ex.request
         peer = self._peer.name if self._peer is not None else route.upstream_name
@@ -387,13 +386,13 @@ class Proxying:
         )
         if request.host_header is not None:
             line += f', host: "{request.host_header.decode("latin-1")}"'
-        ex.log_error(ErrorLevel.ERROR, line)
+        ex.log_error(level, line)
 
     def _use(self, conn: UpstreamConnection) -> None:
         self._conn = conn
         ex = self._ex
         request = ex.request
-        conn.bind(self, skip_body=ex.method == b"HEAD")
+        conn.bind(self, skip_body=ex.method == b"HEAD", head_limit=self._route.responses.head_limit)
         buffered = self._buffered
         length = buffered.size if buffered is not None else request.content_length or 0
         head = self._route.head.build(ex, self._uri, self._framing, length)  # type: ignore[union-attr]
@@ -448,16 +447,92 @@ class Proxying:
         assert self._peer is not None
         route.balancer.succeeded(self._peer, time.time())
         ex.response_headers = headers
+        rules = route.responses
+        if status >= 300 and rules.intercept_errors and route.error_pages and status in route.error_pages:
+            self._intercept(status, headers)
+            return
         self._responding = True
-        ex.send_head(_response_head(status, reason, headers, framing))
+        self.buffering = rules.buffering(headers, route.buffering)
+        ex.send_head(rules.head(ex, status, reason, headers, framing))
         if status == 101:
             self._start_tunnel()
+
+    def _intercept(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        """ngx_http_upstream_intercept_errors: the response is not read; the request is finalized with its
+        status, which leads to the error page (an upstream's 401 lends it its WWW-Authenticate)."""
+        ex = self._ex
+        attempt = ex.attempts[-1]
+        attempt.response_time = time.monotonic() - attempt.started
+        self._drop_connection(failed=False)
+        self.closed = True
+        self._release_body()
+        if status == 401:
+            challenge = next((item for item in headers if item[0].lower() == _WWW_AUTHENTICATE), None)
+            if challenge is not None:
+                ex.keep_header(*challenge)
+        ex.finalize(status)
 
     def upstream_body(self, data: bytes) -> None:
         attempt = self._ex.attempts[-1]
         attempt.bytes_received += len(data)
         attempt.response_length += len(data)
-        self._ex.send_body(data)
+        if self._spool is None and (not self._client_full or not self.buffering or self._tunnel):
+            self._ex.send_body(data)
+            return
+        self._hold(data)
+
+    def _hold(self, data: bytes) -> None:
+        """A buffered response's piece the client cannot take yet: into the spool; the upstream waits
+        only when the spool is full."""
+        spool = self._spool
+        if spool is None:
+            rules = self._route.responses
+            spool = self._spool = ResponseSpool(rules.spool_memory, rules.spool_file, rules.temp_path)
+        had_file = spool.file_name is not None
+        try:
+            spool.add(data)
+        except SpoolFileError as error:
+            self._spool_failed(error)
+            return
+        if not had_file and spool.file_name is not None:
+            text = f"an upstream response is buffered to a temporary file {spool.file_name}"
+            self._log_upstream_error(f"{text} while reading upstream", ErrorLevel.WARN)
+        if spool.full and self._conn is not None:
+            self._conn.pause_reading()
+
+    def _give_spooled(self) -> None:
+        """The client can take more: what the spool holds, oldest first, until it cannot again."""
+        spool, ex = self._spool, self._ex
+        assert spool is not None
+        size = self._route.responses.take_size
+        while not self._client_full and not spool.empty:
+            ex.send_body(spool.take(size))
+            ex.flush()
+            if self._spool is not spool:
+                return  # the client went away meanwhile
+        if spool.empty:
+            self._drop_spool()
+            if self._upstream_over:
+                self._upstream_over = False
+                ex.send_end()
+                return
+        if self._conn is not None and not spool.full:
+            self._conn.resume_reading(self._route.read_timeout)
+
+    def _spool_failed(self, error: SpoolFileError) -> None:
+        cause = f"({error.errno}: {error.strerror})" if error.errno is not None else str(error)
+        path = error.filename or self._route.responses.temp_path
+        self._log_upstream_error(f'open() "{path}" failed {cause} while reading upstream', ErrorLevel.CRIT)
+        self._drop_connection(failed=False)
+        self.closed = True
+        self._release_body()
+        self._drop_spool()
+        self._ex.abort_response()
+
+    def _drop_spool(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
 
     def flush(self) -> None:
         self._ex.flush()
@@ -481,6 +556,9 @@ class Proxying:
         if not self._body_done:
             # answered before the client finished sending: the rest of its body is not read
             ex.client.keep_alive = False
+        if self._spool is not None:
+            self._upstream_over = True  # the response ends once the client has what the spool holds
+            return
         ex.send_end()
 
     def upstream_failed(self, conn: UpstreamConnection, failure: Failure, text: str) -> None:
@@ -496,6 +574,7 @@ class Proxying:
             self._drop_connection(failed=False)
             self.closed = True
             self._release_body()
+            self._drop_spool()
             ex.abort_response()
             return
         if conn.reused and failure is Failure.ERROR and self._can_resend():
@@ -601,26 +680,3 @@ class Proxying:
         self._drop_connection(failed=False)
         self.closed = True
         self._ex.end_tunnel()
-
-
-def _response_head(
-    status: int, reason: bytes, headers: list[tuple[bytes, bytes]], framing: Framing
-) -> ResponseHead:
-    """The response head nginx makes of an upstream's (ngx_http_upstream_process_headers): its status
-    line, `Content-Type` and `Content-Length` apart, the hidden headers dropped."""
-    head = ResponseHead(status, b"%d %b" % (status, reason) if reason else b"%d" % status)
-    upgrade = status == 101
-    for name, value in headers:
-        lower = name.lower()
-        if lower in _HIDDEN or (lower == _UPGRADE and not upgrade):
-            continue
-        if lower == _CONTENT_TYPE:
-            head.content_type = value
-        elif lower == _CONTENT_LENGTH:
-            if framing is Framing.LENGTH or framing is Framing.NONE:
-                head.content_length = int(value)
-        else:
-            if lower == _LOCATION:
-                head.location = len(head.headers)
-            head.headers.append((name, value))
-    return head

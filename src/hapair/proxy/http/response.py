@@ -78,6 +78,8 @@ class ResponseHead:
         "location",
         "status",
         "status_text",
+        "upstream_date",
+        "upstream_server",
     )
 
     def __init__(self, status: int, status_text: bytes | None = None) -> None:
@@ -90,6 +92,8 @@ class ResponseHead:
         self.location = -1
         self.gzip_vary = False
         self.headers: list[tuple[bytes, bytes]] = []
+        self.upstream_server = False  # `headers` has the upstream's Server (proxy_pass_header): not ours
+        self.upstream_date = False  # likewise Date
 
     def add(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
@@ -138,6 +142,8 @@ class Framing:
 def render(head: ResponseHead, server_date: bytes, framing: Framing) -> bytes:
     """The head as nginx's header filter writes it."""
     status = head.status
+    if head.upstream_server or head.upstream_date:
+        server_date = _own_lines(server_date, server=not head.upstream_server, date=not head.upstream_date)
     out = [b"HTTP/1.1 ", head.status_text or status_line(status), b"\r\n", server_date]
     if head.content_type:
         out += (b"Content-Type: ", head.content_type)
@@ -167,3 +173,9 @@ def render(head: ResponseHead, server_date: bytes, framing: Framing) -> bytes:
             out += (name, b": ", value, b"\r\n")
     out.append(b"\r\n")
     return b"".join(out)
+
+
+def _own_lines(server_date: bytes, *, server: bool, date: bool) -> bytes:
+    """The proxy's `Server` and `Date` lines, less those the upstream's replace."""
+    server_line, _, date_line = server_date.partition(b"\r\n")
+    return (server_line + b"\r\n" if server else b"") + (date_line if date else b"")

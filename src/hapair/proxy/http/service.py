@@ -43,6 +43,7 @@ from .rewrite import Script
 from .routing import Found, LocationTree, ServerNames
 from .tls import UpstreamContext, server_context, upstream_context, with_sni
 from .upstream import UpstreamConnection
+from .upstream_response import ResponseRules
 from .uri import replace_prefix
 from .variables import CompiledTemplate
 
@@ -130,6 +131,7 @@ class Route:
         "recursive_error_pages",
         "replay_limit",
         "request_buffering",
+        "responses",
         "rewrite",
         "send_timeout",
         "server_name",
@@ -170,6 +172,7 @@ class Route:
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
         self.buffering = proxy.buffering
+        self.responses = ResponseRules(proxy.response)
         self.body_buffer_size = settings.client_body_buffer_size
         self.body_temp_path = settings.client_body_temp_path
         self.connect_timeout = proxy.connect_timeout / 1000

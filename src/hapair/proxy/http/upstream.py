@@ -56,7 +56,10 @@ class UpstreamConnection(asyncio.Protocol):
         "_chunked",
         "_done",
         "_has_length",
+        "_head_bytes",
         "_head_done",
+        "_head_limit",
+        "_head_tail",
         "_headers",
         "_informational",
         "_loop",
@@ -94,6 +97,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._read_timer = IdleTimer(loop, self._read_timed_out)
         self._send_timer = IdleTimer(loop, self._send_timed_out)
+        self._head_limit = 0
         self._reset_response()
 
     def _reset_response(self) -> None:
@@ -105,6 +109,8 @@ class UpstreamConnection(asyncio.Protocol):
         self._chunked = False
         self._skip_body = False
         self._informational = False
+        self._head_bytes = 0  # bytes of the response head read so far
+        self._head_tail = b""  # its last bytes, where the blank line ending it may begin
 
     # -- the connection
 
@@ -117,12 +123,14 @@ class UpstreamConnection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.set_write_buffer_limits(high=high_water)
 
-    def bind(self, proxying: Proxying, *, skip_body: bool) -> None:
-        """Serve `proxying`, whose request is about to be written."""
+    def bind(self, proxying: Proxying, *, skip_body: bool, head_limit: int) -> None:
+        """Serve `proxying`, whose request is about to be written; its response head may take
+        `head_limit` bytes at most (proxy_buffer_size)."""
         self.proxying = proxying
         self.requests += 1
         self._reset_response()
         self._skip_body = skip_body
+        self._head_limit = head_limit
 
     def expect_response(self, read_timeout: float) -> None:
         """The whole request is written: the read timeout runs from now (and between reads)."""
@@ -154,6 +162,10 @@ class UpstreamConnection(asyncio.Protocol):
         self._read_timer.touch()
         if self.tunnel:
             proxying.tunnel_to_client(data)
+            return
+        if not self._head_done and not self._head_fits(data):
+            text = "upstream sent too big header while reading response header from upstream"
+            proxying.upstream_failed(self, Failure.INVALID_HEADER, text)
             return
         try:
             self._parser.feed_data(data)
@@ -216,6 +228,17 @@ class UpstreamConnection(asyncio.Protocol):
         if self.flow.read_paused:
             self.flow.resume_reading()
             self._read_timer.start(read_timeout)
+
+    def _head_fits(self, data: bytes) -> bool:
+        """Whether the response head, with `data`, still fits the buffer nginx reads it into: it must end
+        (its blank line) within `head_limit` bytes."""
+        window = self._head_tail + data
+        end = window.find(b"\r\n\r\n")
+        if end >= 0:
+            return self._head_bytes - len(self._head_tail) + end + 4 <= self._head_limit
+        self._head_bytes += len(data)
+        self._head_tail = window[-3:]
+        return self._head_bytes < self._head_limit
 
     def _reading(self) -> str:
         """What nginx's error log says the connection was doing while it read."""
