@@ -452,8 +452,8 @@ class Proxying:
             self._intercept(status, headers)
             return
         self._responding = True
-        self.buffering = rules.buffering(headers, route.buffering)
-        ex.send_head(rules.head(ex, status, reason, headers, framing))
+        head, self.buffering = rules.head(ex, status, reason, headers, framing, buffering=route.buffering)
+        ex.send_head(head)
         if status == 101:
             self._start_tunnel()
 

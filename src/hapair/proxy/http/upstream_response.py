@@ -93,8 +93,18 @@ class ResponseRules:
         self.take_size = response.busy_buffers_size  # what is given to the client at a time from them
 
     def head(
-        self, ex: Exchange, status: int, reason: bytes, headers: list[tuple[bytes, bytes]], framing: Framing
-    ) -> ResponseHead:
+        self,
+        ex: Exchange,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        framing: Framing,
+        *,
+        buffering: bool,
+    ) -> tuple[ResponseHead, bool]:
+        """The client's response head, and whether the response is buffered: `buffering` (the
+        location's), unless the upstream says otherwise (ngx_http_upstream_process_buffering:
+        `X-Accel-Buffering: no` or `yes`, in any case, unless `proxy_ignore_headers` names it)."""
         head = ResponseHead(status, b"%d %b" % (status, reason) if reason else b"%d" % status)
         hidden = self._hidden
         upgrade = status == 101
@@ -103,9 +113,12 @@ class ResponseRules:
             if lower == _CONTENT_LENGTH:
                 if framing is Framing.LENGTH or framing is Framing.NONE:
                     head.content_length = int(value)
-            elif lower in hidden or (lower == _UPGRADE and not upgrade):
                 continue
-            elif lower == _CONTENT_TYPE:
+            if lower == _X_ACCEL_BUFFERING and self._buffering_header:
+                buffering = _accel_buffering(value, buffering)
+            if lower in hidden or (lower == _UPGRADE and not upgrade):
+                continue
+            if lower == _CONTENT_TYPE:
                 head.content_type = value
             elif lower == _LOCATION:
                 self._location(ex, head, name, value)
@@ -117,7 +130,7 @@ class ResponseRules:
                 elif lower == _DATE:
                     head.upstream_date = True
                 head.headers.append((name, value))
-        return head
+        return head, buffering
 
     def _location(self, ex: Exchange, head: ResponseHead, name: bytes, value: bytes) -> None:
         """ngx_http_upstream_rewrite_location: a rewritten Location (or, without rules, one not starting
@@ -150,17 +163,11 @@ class ResponseRules:
                 return rewritten.encode("latin-1", "replace")
         return None
 
-    def buffering(self, headers: list[tuple[bytes, bytes]], configured: bool) -> bool:
-        """ngx_http_upstream_process_buffering: `X-Accel-Buffering: no` or `yes` (in any case) from the
-        upstream turns the buffering of its response off or on, unless `proxy_ignore_headers` names it."""
-        if not self._buffering_header:
-            return configured
-        buffering = configured
-        for name, value in headers:
-            if name.lower() == _X_ACCEL_BUFFERING:
-                answer = value.lower()
-                if answer == b"no":
-                    buffering = False
-                elif answer == b"yes":
-                    buffering = True
-        return buffering
+
+def _accel_buffering(value: bytes, buffering: bool) -> bool:
+    answer = value.lower()
+    if answer == b"no":
+        return False
+    if answer == b"yes":
+        return True
+    return buffering
