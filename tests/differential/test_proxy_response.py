@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from . import compare
 from .backend import Reply, raw
+from .client import Conversation
 from .harness import Case, Pair, Side, http_config
 from .suite import ORACLE, answer_params, check_answer, check_log, log_params
-from .wire import parse_responses
+from .wire import Message, parse_responses
 
 pytestmark = ORACLE
 WAIT_S = 10.0
@@ -45,13 +47,18 @@ SERVER = "\n".join(
         _location(
             "/intercept/",
             "proxy_intercept_errors on; error_page 404 /page404; error_page 401 /page401; "
-            "error_page 500 =200 /ok; error_page 502 @named;",
+            "error_page 500 =200 /ok; error_page 502 @named; error_page 409 /internal-proxied/409;",
         ),
         "location = /page404 { return 404 'custom 404 page'; }",
         "location = /page401 { return 401 'log in first'; }",
         "location = /ok { return 200 'fine'; }",
         "location @named { return 503 'named'; }",
         _location("/smallhead/", "proxy_buffer_size 1k;"),
+        _location("/noaccel/", "proxy_ignore_headers X-Accel-Redirect;"),
+        "location /internal/ { internal; return 200 'internal page'; }",
+        _location("/internal-proxied/", "internal;"),
+        "location @accel { return 200 'named'; }",
+        _location("/failing/", "error_page 502 /internal-proxied/after-failure;", "http://127.0.0.1:9"),
         _location("/slow/", f"proxy_temp_path {TEMP}/proxy;"),
         _location("/unbuffered/", "proxy_buffering off;"),
     ]
@@ -178,6 +185,43 @@ CASES = [
         (404,),
         reply=answer(status=b"404 Not Found", body=b"upstream's"),
     ),
+    # X-Accel-Redirect
+    Case(
+        "X-Accel-Redirect",
+        get(b"/accel"),
+        (200,),
+        reply=answer(
+            b"X-Accel-Redirect: /internal/page",
+            b"Content-Type: text/x-custom",
+            b"Set-Cookie: a=b",
+            b"Cache-Control: private",
+            b"X-Other: 1",
+            status=b"200 OK",
+            body=b"the upstream's body",
+        ),
+    ),
+    Case(
+        "X-Accel-Redirect with arguments", get(), (200,), reply=answer(b"X-Accel-Redirect: /internal/p?a=1")
+    ),
+    Case("X-Accel-Redirect escaped", get(), (200,), reply=answer(b"X-Accel-Redirect: /internal/p%61ge")),
+    Case("X-Accel-Redirect named", get(), (200,), reply=answer(b"X-Accel-Redirect: @accel")),
+    Case("X-Accel-Redirect unsafe", get(), (404,), reply=answer(b"X-Accel-Redirect: /internal/../x")),
+    Case(
+        "X-Accel-Redirect unsafe once decoded", get(), (404,), reply=answer(b"X-Accel-Redirect: /a/%2e%2e/x")
+    ),
+    Case("X-Accel-Redirect nowhere", get(), (500,), reply=answer(b"X-Accel-Redirect: @nosuch")),
+    Case(
+        "X-Accel-Redirect of a HEAD",
+        Conversation([get().replace(b"GET", b"HEAD")], head_request=True),
+        (200,),
+        reply=answer(b"X-Accel-Redirect: /internal/p"),
+    ),
+    Case(
+        "X-Accel-Redirect ignored",
+        get(b"/noaccel/"),
+        (200,),
+        reply=answer(b"X-Accel-Redirect: /internal/p", status=b"200 OK", body=b"upstream"),
+    ),
     # proxy_buffer_size
     Case(
         "head just within proxy_buffer_size",
@@ -203,6 +247,52 @@ def test_answer_and_upstream(pair: Pair, case: Case) -> None:
 @pytest.mark.parametrize("case", log_params(CASES))
 def test_access_log(pair: Pair, case: Case) -> None:
     check_log(pair, case)
+
+
+def test_x_accel_redirect_to_a_proxied_location(pair: Pair) -> None:
+    """The request the redirect leads to goes to the upstream as a GET, without the body, and its
+    response gets what the first one lends (Set-Cookie); its own Content-Type wins."""
+
+    def script(request: Message) -> Reply:
+        if request.target.startswith(b"/internal-proxied/"):
+            return answer(b"Content-Type: text/second", status=b"200 OK", body=b"second")
+        return answer(b"X-Accel-Redirect: /internal-proxied/x?y=1", b"Set-Cookie: s=1", b"Content-Type: a/b")
+
+    data = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody"
+    outcome = pair.exchange(data, script)
+    assert outcome.nginx.answer.statuses == [200]
+    compare.assert_same_answer(outcome)
+    compare.assert_same_upstream(outcome)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(b"/intercept/", id="an intercepted error"),
+        pytest.param(b"/failing/", id="an upstream that failed"),
+    ],
+)
+def test_an_error_page_proxied_again_gets_the_request_body_read_before(pair: Pair, path: bytes) -> None:
+    """The body read whole for the first upstream is the request's: the upstream of the error page gets
+    it too (as a GET), as nginx sends it."""
+
+    def script(request: Message) -> Reply:
+        if request.target.startswith(b"/internal-proxied/"):
+            return answer(b"Content-Type: text/plain", status=b"200 OK", body=b"error page")
+        return answer(status=b"409 Conflict", body=b"upstream's 409")
+
+    data = b"POST %b HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody" % path
+    outcome = pair.exchange(data, script)
+    assert outcome.nginx.answer.statuses == [409 if path == b"/intercept/" else 502]
+    assert [request.target for request in outcome.nginx.requests][-1].startswith(b"/internal-proxied/")
+    compare.assert_same_answer(outcome)
+    compare.assert_same_upstream(outcome)
+
+
+def test_an_unsafe_x_accel_redirect_is_logged_as_nginx_logs_it(pair: Pair) -> None:
+    outcome = pair.exchange(get(), answer(b"X-Accel-Redirect: /internal/../x"))
+    for side in outcome.sides():
+        assert 'unsafe URI "/internal/../x" was detected' in side.errors, side.name
 
 
 def test_too_big_a_head_is_logged_as_nginx_logs_it(pair: Pair) -> None:

@@ -27,6 +27,7 @@ from .uri import escape_uri
 if TYPE_CHECKING:
     import re
 
+    from .body import BufferedBody
     from .client import ClientConnection
     from .proxying import Attempt
     from .request import Request
@@ -96,6 +97,7 @@ class Exchange:
         "bytes_sent",
         "client",
         "content",
+        "content_type",
         "err_status",
         "error_page",
         "head",
@@ -106,6 +108,7 @@ class Exchange:
         "method",
         "pipelined",
         "request",
+        "request_body",
         "response_headers",
         "route",
         "server",
@@ -161,6 +164,8 @@ class Exchange:
         self.attempts: list[Attempt] = []
         self.response_headers: list[tuple[bytes, bytes]] = []
         self.kept_headers: list[tuple[bytes, bytes]] | None = None  # in every response head from now on
+        self.content_type: bytes | None = None  # the response's, unless it has its own (X-Accel-Redirect)
+        self.request_body: BufferedBody | None = None  # read whole, for each content handler until a response
         self.head: ResponseHead | None = None
         self.upgraded_client = False
         self.content: Content | None = None
@@ -355,6 +360,16 @@ class Exchange:
         if content is not None and not content.closed:
             content.body_done()
 
+    @property
+    def body_complete(self) -> bool:
+        """The client has sent its whole request body (or it has none)."""
+        return self._body_done
+
+    def release_request_body(self) -> None:
+        if self.request_body is not None:
+            self.request_body.close()
+            self.request_body = None
+
     def take_early_body(self) -> list[bytes]:
         """The body received before the content handler started."""
         early, self._early = self._early, []
@@ -407,6 +422,8 @@ class Exchange:
         """Run the location's filters over `head` and queue it, with nginx's framing."""
         if self.err_status:
             head.status, head.status_text = self.err_status, None
+        if head.content_type is None and self.content_type is not None:
+            head.content_type = self.content_type
         if self.kept_headers:
             head.headers[:0] = self.kept_headers
             if head.location >= 0:
@@ -595,6 +612,7 @@ class Exchange:
         if content is not None and not content.closed:
             content.client_lost()
         self._early.clear()
+        self.release_request_body()
         self.body_bytes_sent = max(0, self.bytes_sent - self._head_size)
         self.route.log(self)
         self.client.exchange_finished(self)

@@ -43,6 +43,7 @@ from .pages import CONTINUE
 from .request import IDEMPOTENT
 from .spool import ResponseSpool, SpoolFileError
 from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
+from .upstream_response import redirect_headers, unsafe_uri
 from .variables import balancing_key, request_line
 
 if TYPE_CHECKING:
@@ -174,18 +175,32 @@ class Proxying:
         self._tries_left = route.tries
         if route.next_upstream_timeout:
             self._deadline = time.monotonic() + route.next_upstream_timeout
+        if ex.request_body is not None:
+            # read whole for an upstream before this one (X-Accel-Redirect, error_page): sent again
+            self._buffered = ex.request_body
+            self._body_done = True
+            self._attempt()
+            return
+        early = ex.take_early_body()
+        if request.has_body and ex.body_complete and not early and ex.body_received:
+            # streamed to an upstream before this one: gone
+            self._framing = BodyFraming.NONE
+            self._body_done = True
+            self._attempt()
+            return
         if request.has_body and (route.request_buffering or self._collect):
             self._buffered = BufferedBody(route.body_buffer_size, route.body_temp_path)
-        if request.expect_continue and not self._body_done:
+        if request.expect_continue and not ex.body_complete:
             ex.client.write(CONTINUE)
+        for piece in early:
+            self.body(piece)
+        whole = ex.body_complete and request.has_body
         if self._buffered is not None:
-            for piece in ex.take_early_body():
-                self.body(piece)
-            if not self._body_done:
-                return  # upstream only once the body is whole
-        else:
-            for piece in ex.take_early_body():
-                self.body(piece)
+            if whole:
+                self.body_done()  # the upstream only once the body is whole
+            return
+        if whole:
+            self.body_done()
         self._attempt()
 
     # -- the request body, from the exchange
@@ -215,6 +230,7 @@ class Proxying:
         if self.closed:
             return
         if self._buffered is not None:
+            self._ex.request_body = self._buffered  # the request's from now on (nginx's r->request_body)
             self._attempt()
             return
         if self._framing is BodyFraming.CHUNKED:
@@ -306,9 +322,10 @@ class Proxying:
         self._drop_spool()
 
     def _release_body(self) -> None:
-        if self._buffered is not None:
+        """Done with the request body; one read whole stays the request's, for whatever handles it next."""
+        if self._buffered is not None and self._buffered is not self._ex.request_body:
             self._buffered.close()
-            self._buffered = None
+        self._buffered = None
         self._pending = None
 
     # -- choosing a peer and connecting
@@ -451,9 +468,14 @@ class Proxying:
         if status >= 300 and rules.intercept_errors and route.error_pages and status in route.error_pages:
             self._intercept(status, headers)
             return
+        made = rules.head(ex, status, reason, headers, framing, buffering=route.buffering)
+        if made.redirect is not None:
+            self._accel_redirect(made.redirect, headers)
+            return
         self._responding = True
-        head, self.buffering = rules.head(ex, status, reason, headers, framing, buffering=route.buffering)
-        ex.send_head(head)
+        self.buffering = made.buffering
+        ex.release_request_body()  # as nginx, once the response starts
+        ex.send_head(made.head)
         if status == 101:
             self._start_tunnel()
 
@@ -461,16 +483,44 @@ class Proxying:
         """ngx_http_upstream_intercept_errors: the response is not read; the request is finalized with its
         status, which leads to the error page (an upstream's 401 lends it its WWW-Authenticate)."""
         ex = self._ex
-        attempt = ex.attempts[-1]
-        attempt.response_time = time.monotonic() - attempt.started
-        self._drop_connection(failed=False)
-        self.closed = True
-        self._release_body()
+        self._end_early()
         if status == 401:
             challenge = next((item for item in headers if item[0].lower() == _WWW_AUTHENTICATE), None)
             if challenge is not None:
                 ex.keep_header(*challenge)
         ex.finalize(status)
+
+    def _accel_redirect(self, target: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        """X-Accel-Redirect: the upstream's response is not read; the request goes on at the URI it names
+        (as a GET, unless HEAD) or at the named location, with the upstream's Content-Type, Set-Cookie,
+        Content-Disposition, Cache-Control, Expires and Accept-Ranges kept for the response made there."""
+        ex = self._ex
+        self._end_early()
+        content_type, kept = redirect_headers(headers)
+        for name, value in kept:
+            ex.keep_header(name, value)
+        if content_type is not None:
+            ex.content_type = content_type
+        uri = target.decode("latin-1")
+        if uri.startswith("@"):
+            ex.named_location(uri)
+            return
+        parsed = unsafe_uri(uri)
+        if parsed is None:
+            ex.log_error(ErrorLevel.ERROR, f'unsafe URI "{uri}" was detected')
+            ex.finalize(404)
+            return
+        if ex.method != b"HEAD":
+            ex.method = b"GET"
+        ex.internal_redirect(*parsed)
+
+    def _end_early(self) -> None:
+        """The upstream's part is over before its response body: the connection is not kept."""
+        attempt = self._ex.attempts[-1]
+        attempt.response_time = time.monotonic() - attempt.started
+        self._drop_connection(failed=False)
+        self.closed = True
+        self._release_body()
 
     def upstream_body(self, data: bytes) -> None:
         attempt = self._ex.attempts[-1]

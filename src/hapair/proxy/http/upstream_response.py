@@ -13,7 +13,7 @@ upstream `Server` or `Date` that `proxy_pass_header` lets through replaces the p
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .response import ResponseHead
 from .upstream import Framing
@@ -34,6 +34,12 @@ _REFRESH = b"refresh"
 _SERVER = b"server"
 _DATE = b"date"
 _X_ACCEL_BUFFERING = b"x-accel-buffering"
+_X_ACCEL_REDIRECT = b"x-accel-redirect"
+# what an X-Accel-Redirect response lends the one it leads to (ngx_http_upstream_headers_in's `redirect`)
+_REDIRECT_KEPT = frozenset(
+    {b"set-cookie", b"content-disposition", b"cache-control", b"expires", b"accept-ranges"}
+)
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _REFRESH_URL = re.compile(rb"url=", re.IGNORECASE)
 
 
@@ -64,12 +70,19 @@ class RedirectRule:
         return value[:start] + self._replacement.evaluate(ex)
 
 
+class UpstreamHead(NamedTuple):
+    head: ResponseHead
+    buffering: bool
+    redirect: bytes | None  # X-Accel-Redirect's value
+
+
 class ResponseRules:
     """A location's settings about responses, made ready."""
 
     __slots__ = (
         "_buffering_header",
         "_hidden",
+        "_redirect_header",
         "_redirects",
         "head_limit",
         "intercept_errors",
@@ -84,6 +97,7 @@ class ResponseRules:
         redirects = response.redirects
         self._redirects = None if redirects is None else tuple(RedirectRule(rule) for rule in redirects)
         self._buffering_header = "x-accel-buffering" not in response.ignored
+        self._redirect_header = "x-accel-redirect" not in response.ignored
         self.intercept_errors = response.intercept_errors
         self.head_limit = response.buffer_size  # the most a response head may take
         number, size = response.buffers
@@ -101,13 +115,15 @@ class ResponseRules:
         framing: Framing,
         *,
         buffering: bool,
-    ) -> tuple[ResponseHead, bool]:
-        """The client's response head, and whether the response is buffered: `buffering` (the
-        location's), unless the upstream says otherwise (ngx_http_upstream_process_buffering:
-        `X-Accel-Buffering: no` or `yes`, in any case, unless `proxy_ignore_headers` names it)."""
+    ) -> UpstreamHead:
+        """The client's response head; whether the response is buffered: `buffering` (the location's),
+        unless the upstream says otherwise (ngx_http_upstream_process_buffering: `X-Accel-Buffering: no`
+        or `yes`, in any case); where the upstream sends the request instead (`X-Accel-Redirect`). Either
+        header is not looked at when `proxy_ignore_headers` names it."""
         head = ResponseHead(status, b"%d %b" % (status, reason) if reason else b"%d" % status)
         hidden = self._hidden
         upgrade = status == 101
+        redirect = None
         for name, value in headers:
             lower = name.lower()
             if lower == _CONTENT_LENGTH:
@@ -116,6 +132,8 @@ class ResponseRules:
                 continue
             if lower == _X_ACCEL_BUFFERING and self._buffering_header:
                 buffering = _accel_buffering(value, buffering)
+            elif lower == _X_ACCEL_REDIRECT and redirect is None and self._redirect_header:
+                redirect = value
             if lower in hidden or (lower == _UPGRADE and not upgrade):
                 continue
             if lower == _CONTENT_TYPE:
@@ -130,7 +148,7 @@ class ResponseRules:
                 elif lower == _DATE:
                     head.upstream_date = True
                 head.headers.append((name, value))
-        return head, buffering
+        return UpstreamHead(head, buffering, redirect)
 
     def _location(self, ex: Exchange, head: ResponseHead, name: bytes, value: bytes) -> None:
         """ngx_http_upstream_rewrite_location: a rewritten Location (or, without rules, one not starting
@@ -171,3 +189,38 @@ def _accel_buffering(value: bytes, buffering: bool) -> bool:
     if answer == b"yes":
         return True
     return buffering
+
+
+def redirect_headers(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, list[tuple[bytes, bytes]]]:
+    """What an X-Accel-Redirect response lends the response it leads to, hidden or not: its Content-Type,
+    and its other headers of that kind."""
+    content_type = None
+    kept = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower == _CONTENT_TYPE:
+            content_type = value
+        elif lower in _REDIRECT_KEPT:
+            kept.append((name, value))
+    return content_type, kept
+
+
+def unsafe_uri(value: str) -> tuple[str, str | None] | None:
+    """ngx_http_parse_unsafe_uri: the path (`%XX` decoded) and the arguments of an X-Accel-Redirect,
+    or None for one nginx refuses (empty, starting with `?`, a NUL, a `..` segment)."""
+    if not value or value.startswith("?"):
+        return None
+    path, mark, args = value.partition("?")
+    if _unsafe_path(path):
+        return None
+    if "%" in path:
+        path = _PERCENT.sub(lambda found: chr(int(found.group(1), 16)), path)
+        if _unsafe_path(path):
+            return None
+    return path, args if mark else None
+
+
+def _unsafe_path(path: str) -> bool:
+    if "\0" in path or path == ".." or path.startswith("../"):
+        return True
+    return "/../" in path or path.endswith("/..")
