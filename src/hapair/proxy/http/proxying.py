@@ -72,15 +72,17 @@ class Attempt:
         "bytes_sent",
         "connect_time",
         "header_time",
+        "redirected",
         "response_length",
         "response_time",
         "started",
         "status",
     )
 
-    def __init__(self, address: str, started: float) -> None:
+    def __init__(self, address: str, started: float, *, redirected: bool = False) -> None:
         self.address = address
         self.started = started
+        self.redirected = redirected  # the first of an upstream after an internal redirect
         self.status = 0
         self.connect_time: float | None = 0.0
         self.header_time: float | None = None
@@ -102,6 +104,7 @@ class Proxying:
     """One request's way through the upstream; the upstream connection's callbacks arrive here."""
 
     __slots__ = (
+        "_attempts_from",
         "_body_done",
         "_buffered",
         "_client_full",
@@ -165,6 +168,7 @@ class Proxying:
         self._tunnel = False
         self._tunnel_eof = [False, False]  # client side, upstream side
         self._uri = b""
+        self._attempts_from = len(ex.attempts)  # where this upstream's attempts begin in the request's
         self._client_full = False  # the client's transport holds more than its high-water mark
         self._spool: ResponseSpool | None = None  # a buffered response the client has not taken yet
         self._upstream_over = False  # the upstream is done with; the spool still has some of its response
@@ -348,7 +352,8 @@ class Proxying:
             self._tries_left -= 1
             route.balancer.connected(peer)
             self._peer = peer
-        ex.attempts.append(Attempt(peer.name, time.monotonic()))
+        redirected = len(ex.attempts) == self._attempts_from > 0
+        ex.attempts.append(Attempt(peer.name, time.monotonic(), redirected=redirected))
         key = route.pool_key(peer, ex)
         conn = route.pool.take(key)
         if conn is not None:

@@ -117,10 +117,15 @@ def _response_header(headers: list[tuple[bytes, bytes]], name: str) -> str | Non
 
 
 def _upstream_list(ex: Exchange, field: Callable[..., str]) -> str | None:
-    """`$upstream_*`: one value per upstream tried, joined by `, ` as nginx does."""
-    if not ex.attempts:
+    """`$upstream_*`: one value per upstream tried, joined by `, ` as nginx does, and by ` : ` where an
+    internal redirect (X-Accel-Redirect, error_page) led to another upstream."""
+    attempts = ex.attempts
+    if not attempts:
         return None
-    return ", ".join(field(attempt) for attempt in ex.attempts)
+    text = field(attempts[0])
+    for attempt in attempts[1:]:
+        text += (" : " if attempt.redirected else ", ") + field(attempt)
+    return text
 
 
 def _seconds(value: float | None) -> str:
