@@ -6,17 +6,20 @@ returns an `HttpService` (`drain()`, `close()`, `wait_closed()`).
 How the package is laid out: `client` (the client connection, its parser and its timeouts), `request`
 (a request's head, checked), `routing` (server and location choice), `exchange` (one request proxied:
 peers, retries, the response relayed), `upstream` (a connection to an upstream, its parser), `pool`
-(idle upstream connections), `headers` (the request head sent upstream), `variables` (nginx's
-variables), `tls` (SSL contexts), `accesslog` (log files), `pages` (nginx's error pages), `service`
-(listeners), with `flow`, `timers`, `clock`, `uri` and `limits` beside them.
+(idle upstream connections), `headers` (the request head sent upstream), `upstream_response` (what is
+done with an upstream's response head: proxy_redirect, hidden headers, X-Accel-*), `spool` (a buffered
+response held for a slow client), `gzip` (the gzip filter), `phases` (what a location's requests go
+through), `variables` (nginx's variables), `tls` (SSL contexts), `accesslog` (log files), `pages`
+(nginx's error pages), `service` (listeners), with `flow`, `timers`, `clock`, `uri` and `limits` beside
+them.
 
 Where hapair differs from nginx on purpose (each module's documentation has the details):
 
 - Upstream connections are kept and reused by default (nginx opens one per request unless the upstream
   has `keepalive`); see `pool` and `headers` (nginx's default `Connection: close` is replaced).
-- Request bodies are streamed to the upstream as they arrive (nginx reads them whole first,
-  `proxy_request_buffering on`), except a chunked body for an HTTP/1.0 upstream, which is read whole to
-  send its length; responses are streamed too (nginx buffers them, `proxy_buffering on`).
+- Bodies are buffered as nginx buffers them (`proxy_request_buffering`, `proxy_buffering`: `body`,
+  `spool`), with the differences docs/nginx-differences.md lists (what is held in memory, the temporary
+  files' names).
 - `Upgrade` requests (WebSocket) are tunnelled without extra configuration.
 - The `Server` header says `hapair` and the error pages end in `<center>hapair</center>` (nginx's shape
   with `server_tokens off`).
