@@ -8,6 +8,7 @@ what the backend sent. The statuses in each case are what nginx 1.22.1 was seen 
 
 from __future__ import annotations
 
+import random
 import time
 import zlib
 from pathlib import Path
@@ -65,6 +66,12 @@ CHUNK_SIZES = (
     "32k here), counted in $body_bytes_sent; hapair's chunks are other sizes"
 )
 BODY = b"".join(b"line %05d of a response body that compresses well\n" % n for n in range(400))
+_RANDOM = random.Random(5)
+_VOCABULARY = [
+    bytes(_RANDOM.choices(b"abcdefghijklmnopqrstuvwxyz", k=_RANDOM.randint(2, 8))) for _ in range(200)
+]
+# 3000 bytes that zlib compresses differently in the smaller window nginx takes for a short response
+WORDS = b" ".join(_RANDOM.choice(_VOCABULARY) for _ in range(3000))[:3000]
 LARGE = b"".join(b"%08x some more text, %d\n" % (n * 2654435761 % 2**32, n) for n in range(40000))
 
 
@@ -109,6 +116,7 @@ CASES = [
         ),
     ),
     Case("comp level 9", get(b"/level9/"), (200,), reply=reply()),
+    Case("short response: a smaller window", get(), (200,), reply=reply(WORDS)),
     Case("small window and hash", get(b"/small/"), (200,), reply=reply()),
     Case(
         "postponed, small buffers", get(b"/postponed/"), (200,), reply=reply(LARGE), log_differs=CHUNK_SIZES

@@ -91,3 +91,26 @@ def test_hapair_answers_as_nginx(prefix: Path, case: str) -> None:
     conf = prefix / "nginx.conf"
     conf.write_text(HEAD + case + "\n")
     assert hapair_t(conf, prefix) == nginx_t(conf, prefix)
+
+
+REFUSED = [
+    "proxy_cookie_domain a b;",
+    "proxy_cookie_path / /b/;",
+    "proxy_cookie_flags one secure;",
+    "proxy_method POST;",
+    "proxy_set_body x;",
+    "proxy_pass_request_body off;",
+    "proxy_pass_request_headers off;",
+]
+
+
+@pytest.mark.parametrize("directive", REFUSED)
+def test_what_hapair_does_not_implement_is_refused_where_nginx_accepts_it(
+    prefix: Path, directive: str
+) -> None:
+    conf = prefix / "nginx.conf"
+    conf.write_text(HEAD + _in_location(f"{PASS} {directive}") + "\n")
+    (nginx_status, _), (hapair_status, lines) = nginx_t(conf, prefix), hapair_t(conf, prefix)
+    name = directive.split(maxsplit=1)[0]
+    assert (nginx_status, hapair_status) == (0, 1)
+    assert f'hapair does not support the "{name}" directive' in lines[0]

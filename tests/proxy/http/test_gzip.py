@@ -5,6 +5,7 @@ ratio). The filter as a whole is checked beside the real nginx in tests/differen
 from __future__ import annotations
 
 import calendar
+import random
 import zlib
 from dataclasses import replace
 
@@ -16,6 +17,11 @@ from hapair.proxy.http.gzip import Deflate, accepts_gzip, has_token, is_msie6, t
 
 ON = replace(DISABLED, enable=True)
 TEXT = b"".join(b"line %d of a text that compresses\n" % n for n in range(3000))
+_RANDOM = random.Random(5)
+_VOCABULARY = [
+    bytes(_RANDOM.choices(b"abcdefghijklmnopqrstuvwxyz", k=_RANDOM.randint(2, 8))) for _ in range(200)
+]
+WORDS = b" ".join(_RANDOM.choice(_VOCABULARY) for _ in range(3000))[:3000]
 
 
 @pytest.mark.parametrize(
@@ -134,11 +140,13 @@ def test_the_body_is_compressed_as_zlib_with_nginx_s_parameters_compresses_it() 
 
 
 def test_a_short_response_gets_a_smaller_window_and_memory_level() -> None:
-    """ngx_http_gzip_filter_memory: a 1000-byte response needs a 2k window (11 bits) and memory level 4."""
-    body = TEXT[:1000]
-    out = b"".join(_whole(Deflate(ON, len(body), sync=False), [body]))
-    expected = zlib.compressobj(1, zlib.DEFLATED, 11 + 16, 4)
-    assert out == expected.compress(body) + expected.flush()
+    """ngx_http_gzip_filter_memory: a 3000-byte response needs a 4k window (12 bits) and memory level 5
+    (this text compresses differently with zlib's defaults)."""
+    out = b"".join(_whole(Deflate(ON, len(WORDS), sync=False), [WORDS]))
+    expected = zlib.compressobj(1, zlib.DEFLATED, 12 + 16, 5)
+    assert out == expected.compress(WORDS) + expected.flush()
+    default = zlib.compressobj(1, zlib.DEFLATED, 15 + 16, 8)
+    assert out != default.compress(WORDS) + default.flush()
 
 
 def test_output_is_passed_on_in_whole_buffers_until_the_end() -> None:
