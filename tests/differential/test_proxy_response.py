@@ -43,6 +43,14 @@ SERVER = "\n".join(
             "proxy_redirect http://$host/ /self/;",
         ),
         _location("/hide/", "proxy_hide_header X-Secret; proxy_pass_header X-Accel-Expires;"),
+        _location(
+            "/cookies/",
+            "proxy_cookie_domain backend.example $host; "
+            "proxy_cookie_domain ~^(?<sub>.+)\\.corp$ $sub.example; "
+            "proxy_cookie_path /app/ /; proxy_cookie_path ~*^/ADMIN(.*)$ /admin$1; "
+            "proxy_cookie_flags session secure httponly samesite=lax; "
+            "proxy_cookie_flags ~^tmp nosecure nohttponly nosamesite;",
+        ),
         _location("/pass/", "proxy_pass_header Server; proxy_pass_header Date;"),
         _location(
             "/intercept/",
@@ -84,6 +92,10 @@ def get(path: bytes = b"/") -> bytes:
 def answer(*headers: bytes, status: bytes = b"302 Found", body: bytes = b"") -> Reply:
     lines = b"".join(header + b"\r\n" for header in headers)
     return raw(b"HTTP/1.1 %b\r\n%bContent-Length: %d\r\n\r\n%b" % (status, lines, len(body), body))
+
+
+def cookie(name: str, value: bytes) -> Case:
+    return Case(name, get(b"/cookies/"), (200,), reply=answer(b"Set-Cookie: " + value, status=b"200 OK"))
 
 
 CASES = [
@@ -151,6 +163,23 @@ CASES = [
             status=b"200 OK",
             body=b"body",
         ),
+    ),
+    # proxy_cookie_*
+    cookie("domain and path", b"a=1; Domain=backend.example; Path=/app/x"),
+    cookie("domain in any case, with its dot", b"a=1; domain=.BACKEND.example"),
+    cookie("domain by a regular expression", b"a=1;Domain=web.corp"),
+    cookie("path by a caseless regular expression", b"a=1; Path=/Admin/p"),
+    cookie("flags added", b"session=s; Path=/"),
+    cookie("SameSite changed", b"session=s; secure; SameSite=Strict; Max-Age=10"),
+    cookie("flags removed", b"tmp1=x; Secure; HttpOnly; SameSite=None; Path=/other"),
+    cookie("nothing to change", b"other=x;  Domain=none.example ; Path=/p"),
+    cookie("not a cookie", b"noequals; Domain=backend.example"),
+    cookie("empty parts", b"a=1;; Domain=backend.example"),
+    Case(
+        "two cookies",
+        get(b"/cookies/"),
+        (200,),
+        reply=answer(b"Set-Cookie: a=1; Path=/app/", b"Set-Cookie: session=2", status=b"200 OK"),
     ),
     # proxy_intercept_errors
     Case(

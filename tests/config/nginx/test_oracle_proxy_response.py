@@ -77,6 +77,25 @@ CASES = [
     _in_location(f"{PASS} proxy_temp_path /tmp/hapair-proxy-temp 1 2;"),
     _in_location(f"{PASS} proxy_temp_path /tmp/hapair-proxy-temp 3 3 3 3;"),
     _in_location(f"{PASS} proxy_buffers 1 4k; proxy_set_header X $nosuch;"),
+    _in_location(f"{PASS} proxy_cookie_domain off; proxy_cookie_path off; proxy_cookie_flags off;"),
+    _in_location(f"{PASS} proxy_cookie_domain off; proxy_cookie_domain off;"),
+    _in_location(f"{PASS} proxy_cookie_domain a b; proxy_cookie_domain off;"),
+    _in_location(f"{PASS} proxy_cookie_path off; proxy_cookie_path / /b/;"),
+    _in_location(f"{PASS} proxy_cookie_flags a secure; proxy_cookie_flags off;"),
+    _in_location(f"{PASS} proxy_cookie_domain foo;"),
+    _in_location(f"{PASS} proxy_cookie_flags foo;"),
+    _in_location(f"{PASS} proxy_cookie_flags foo a b c d;"),
+    _in_location(
+        f"{PASS} proxy_cookie_domain ~^(?<sub>.*)\\.corp$ $sub.example; proxy_cookie_domain .a.b .c.d;"
+    ),
+    _in_location(f"{PASS} proxy_cookie_domain $host $nosuch;"),
+    _in_location(
+        f"{PASS} proxy_cookie_path / /b/; proxy_cookie_path ~*^/(.*)$ /x/$1; proxy_cookie_path ~^/y /z;"
+    ),
+    _in_location(
+        f"{PASS} proxy_cookie_flags one secure httponly samesite=strict; proxy_cookie_flags ~^s nosecure;"
+    ),
+    _in_location(f"{PASS} proxy_cookie_flags one unknown $host;"),
 ]
 
 
@@ -94,9 +113,6 @@ def test_hapair_answers_as_nginx(prefix: Path, case: str) -> None:
 
 
 REFUSED = [
-    "proxy_cookie_domain a b;",
-    "proxy_cookie_path / /b/;",
-    "proxy_cookie_flags one secure;",
     "proxy_method POST;",
     "proxy_set_body x;",
     "proxy_pass_request_body off;",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .model.http import ErrorPage
 from .model.logging import AccessLog, ErrorLog
 from .model.place import Place
-from .model.proxy import Redirect
+from .model.proxy import CookieFlags, Redirect
 from .model.templates import Template
 from .settings import Slot
 
@@ -91,6 +91,9 @@ PROXY_HTTP_VERSION = Slot[str]("proxy_http_version")
 PROXY_REQUEST_BUFFERING = Slot[bool]("proxy_request_buffering")
 PROXY_BUFFERING = Slot[bool]("proxy_buffering")
 PROXY_REDIRECT = Slot[RedirectSetting]("proxy_redirect")
+PROXY_COOKIE_DOMAIN = Slot[tuple[Redirect, ...] | None]("proxy_cookie_domain")  # None: off
+PROXY_COOKIE_PATH = Slot[tuple[Redirect, ...] | None]("proxy_cookie_path")
+PROXY_COOKIE_FLAGS = Slot[tuple[CookieFlags, ...] | None]("proxy_cookie_flags")
 PROXY_HIDE_HEADER = Slot[tuple[str, ...]]("proxy_hide_header")
 PROXY_PASS_HEADER = Slot[tuple[str, ...]]("proxy_pass_header")
 PROXY_IGNORE_HEADERS = Slot[frozenset[str]]("proxy_ignore_headers")

@@ -2,8 +2,9 @@
 module's rewrites, and the settings of its buffering): the response head made of an upstream's, with the
 status line as the upstream wrote it, `Content-Type` and `Content-Length` apart, the hop-by-hop headers
 and the hidden ones (`proxy_hide_header`, nginx's defaults less `proxy_pass_header`) left out,
-`Location` and `Refresh` rewritten by `proxy_redirect`; whether the response is buffered
-(`X-Accel-Buffering`); whether an error goes to the location's `error_page` (`proxy_intercept_errors`).
+`Location` and `Refresh` rewritten by `proxy_redirect`, `Set-Cookie` by `proxy_cookie_*`; whether the
+response is buffered (`X-Accel-Buffering`); whether an error goes to the location's `error_page`
+(`proxy_intercept_errors`).
 
 A `Location` that `proxy_redirect` rewrote is nginx's own (made absolute when it starts with `/`, as the
 header filter makes a redirect absolute); one no rule changed is passed as the upstream wrote it. An
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
+from .cookies import CookieRules
 from .response import ResponseHead
 from .upstream import Framing
 from .variables import CompiledTemplate
@@ -31,6 +33,7 @@ _CONTENT_TYPE = b"content-type"
 _CONTENT_LENGTH = b"content-length"
 _LOCATION = b"location"
 _REFRESH = b"refresh"
+_SET_COOKIE = b"set-cookie"
 _SERVER = b"server"
 _DATE = b"date"
 _X_ACCEL_BUFFERING = b"x-accel-buffering"
@@ -81,6 +84,7 @@ class ResponseRules:
 
     __slots__ = (
         "_buffering_header",
+        "_cookies",
         "_hidden",
         "_redirect_header",
         "_redirects",
@@ -97,6 +101,8 @@ class ResponseRules:
         redirects = response.redirects
         self._redirects = None if redirects is None else tuple(RedirectRule(rule) for rule in redirects)
         self._buffering_header = "x-accel-buffering" not in response.ignored
+        cookies = CookieRules(response.cookie_domains, response.cookie_paths, response.cookie_flags)
+        self._cookies = None if cookies.empty else cookies
         self._redirect_header = "x-accel-redirect" not in response.ignored
         self.intercept_errors = response.intercept_errors
         self.head_limit = response.buffer_size  # the most a response head may take
@@ -142,6 +148,8 @@ class ResponseRules:
                 self._location(ex, head, name, value)
             elif lower == _REFRESH and self._redirects is not None:
                 head.headers.append((name, self._refresh(ex, value)))
+            elif lower == _SET_COOKIE and self._cookies is not None:
+                head.headers.append((name, self._cookies.rewrite(ex, value)))
             else:
                 if lower == _SERVER:
                     head.upstream_server = True

@@ -1,9 +1,12 @@
 """The proxy module: `proxy_pass`, `proxy_set_header`, timeouts, `proxy_next_upstream`,
 `proxy_http_version`, `proxy_ssl_*`, and what it does with responses: `proxy_redirect`,
-`proxy_hide_header`, `proxy_pass_header`, `proxy_ignore_headers`, `proxy_intercept_errors`, the
-buffers and temporary files of `proxy_buffering` (ngx_http_proxy_module.c)."""
+`proxy_cookie_domain`, `proxy_cookie_path`, `proxy_cookie_flags`, `proxy_hide_header`,
+`proxy_pass_header`, `proxy_ignore_headers`, `proxy_intercept_errors`, the buffers and temporary files
+of `proxy_buffering` (ngx_http_proxy_module.c)."""
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from ..context import Block, Directive, Handler, Reading
 from ..fields import (
@@ -12,6 +15,9 @@ from ..fields import (
     PROXY_BUFFERS,
     PROXY_BUSY_BUFFERS_SIZE,
     PROXY_CONNECT_TIMEOUT,
+    PROXY_COOKIE_DOMAIN,
+    PROXY_COOKIE_FLAGS,
+    PROXY_COOKIE_PATH,
     PROXY_HIDE_HEADER,
     PROXY_HTTP_VERSION,
     PROXY_IGNORE_HEADERS,
@@ -43,8 +49,8 @@ from ..fields import (
 )
 from ..finish.proxy import default_redirect
 from ..model.http import LocationMatch
-from ..model.proxy import Redirect
-from ..settings import Placed, Slot
+from ..model.proxy import CookieFlags, Redirect
+from ..settings import Level, Placed, Slot
 from ..state import ProxyPassState
 from ..urls import UrlError, UrlRules, parse_url
 from ..variables import compile_template, has_variables
@@ -67,6 +73,7 @@ NEXT_UPSTREAM_CONDITIONS = (
     "updating",
     "off",
 )
+T = TypeVar("T")
 IGNORE_HEADERS = (
     "X-Accel-Redirect",
     "X-Accel-Expires",
@@ -176,6 +183,73 @@ def _redirect_rule(block: Block, directive: Directive) -> Redirect:
     return Redirect(prefix, regex, compile_template(replacement, variables, directive.place, directive.place))
 
 
+def _rules_or_off(
+    directive: Directive, level: Level, slot: Slot[tuple[T, ...] | None]
+) -> tuple[T, ...] | None:
+    """The rules a `proxy_cookie_*` adds to; None once it said `off` (nginx's checks of both)."""
+    here = level.here(slot)
+    if here is not None and here.value is None:
+        raise directive.invalid("is duplicate")
+    if len(directive.args) == 1:
+        if directive.args[0] != "off":
+            raise directive.error(f'invalid parameter "{directive.args[0]}"')
+        if here is not None:
+            raise directive.invalid("is duplicate")
+        level.set(slot, None, directive.place)
+        return None
+    return here.value if here is not None and here.value is not None else ()
+
+
+def cookie_rewrite(slot: Slot[tuple[Redirect, ...] | None], *, domain: bool) -> Handler:
+    """`proxy_cookie_domain` and `proxy_cookie_path`: `off`, or a rule (`~` a regular expression, for a
+    domain always without regard to case, for a path `~*` for that); a domain's leading dots go."""
+
+    def handle(block: Block, directive: Directive, reading: Reading) -> None:
+        level = block.level()
+        rules = _rules_or_off(directive, level, slot)
+        if rules is None:
+            return
+        assert block.http is not None
+        variables = block.http.variables
+        pattern, replacement = directive.args
+        prefix, regex = None, None
+        if pattern.startswith("~"):
+            caseless = domain or pattern.startswith("~*")
+            source = pattern[1:] if domain or not caseless else pattern[2:]
+            regex = compile_regex(source, caseless=caseless, place=directive.place)
+            for group in regex.groupindex:
+                variables.define(group)
+        else:
+            if domain:
+                pattern = pattern.removeprefix(".")
+                replacement = replacement.removeprefix(".")
+            prefix = compile_template(pattern, variables, directive.place, directive.place)
+        replaced = compile_template(replacement, variables, directive.place, directive.place)
+        level.set(slot, (*rules, Redirect(prefix, regex, replaced)), directive.place)
+
+    return handle
+
+
+def proxy_cookie_flags(block: Block, directive: Directive, reading: Reading) -> None:
+    """`proxy_cookie_flags off | cookie flag...`: `~` a regular expression, without regard to case."""
+    level = block.level()
+    rules = _rules_or_off(directive, level, PROXY_COOKIE_FLAGS)
+    if rules is None:
+        return
+    assert block.http is not None
+    variables = block.http.variables
+    name, *flags = directive.args
+    cookie, regex = None, None
+    if name.startswith("~"):
+        regex = compile_regex(name[1:], caseless=True, place=directive.place)
+        for group in regex.groupindex:
+            variables.define(group)
+    else:
+        cookie = compile_template(name, variables, directive.place, directive.place)
+    compiled = tuple(compile_template(flag, variables, directive.place, directive.place) for flag in flags)
+    level.set(PROXY_COOKIE_FLAGS, (*rules, CookieFlags(cookie, regex, compiled)), directive.place)
+
+
 def certificate_path(slot: Slot[str]) -> Handler:
     """`proxy_ssl_certificate` and its key: a file; variables in it are not supported."""
 
@@ -214,6 +288,9 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_proxy_module", "proxy_request_buffering"): setters.flag(PROXY_REQUEST_BUFFERING),
     ("ngx_http_proxy_module", "proxy_buffering"): setters.flag(PROXY_BUFFERING),
     ("ngx_http_proxy_module", "proxy_redirect"): proxy_redirect,
+    ("ngx_http_proxy_module", "proxy_cookie_domain"): cookie_rewrite(PROXY_COOKIE_DOMAIN, domain=True),
+    ("ngx_http_proxy_module", "proxy_cookie_path"): cookie_rewrite(PROXY_COOKIE_PATH, domain=False),
+    ("ngx_http_proxy_module", "proxy_cookie_flags"): proxy_cookie_flags,
     ("ngx_http_proxy_module", "proxy_hide_header"): setters.strings(PROXY_HIDE_HEADER),
     ("ngx_http_proxy_module", "proxy_pass_header"): setters.strings(PROXY_PASS_HEADER),
     ("ngx_http_proxy_module", "proxy_ignore_headers"): setters.bitmask(PROXY_IGNORE_HEADERS, IGNORE_HEADERS),

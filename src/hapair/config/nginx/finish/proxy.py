@@ -10,6 +10,9 @@ from ..fields import (
     PROXY_BUFFER_SIZE,
     PROXY_BUFFERS,
     PROXY_BUSY_BUFFERS_SIZE,
+    PROXY_COOKIE_DOMAIN,
+    PROXY_COOKIE_FLAGS,
+    PROXY_COOKIE_PATH,
     PROXY_HIDE_HEADER,
     PROXY_IGNORE_HEADERS,
     PROXY_INTERCEPT_ERRORS,
@@ -69,6 +72,9 @@ class ResponseMerge:
             )
         return ProxyResponse(
             redirects=self._merge_redirects(level, location),
+            cookie_domains=level.value(PROXY_COOKIE_DOMAIN, None) or (),
+            cookie_paths=level.value(PROXY_COOKIE_PATH, None) or (),
+            cookie_flags=level.value(PROXY_COOKIE_FLAGS, None) or (),
             hidden=_hidden(level),
             ignored=frozenset(name.lower() for name in level.value(PROXY_IGNORE_HEADERS, frozenset())),
             intercept_errors=level.value(PROXY_INTERCEPT_ERRORS, False),

@@ -38,8 +38,21 @@ class Redirect:
 
 
 @dataclass(frozen=True, slots=True)
+class CookieFlags:
+    """A `proxy_cookie_flags` rule: the cookies it is for (a name with variables, or a regular
+    expression), and the flags (`secure`, `nohttponly`, `samesite=lax`..., with variables)."""
+
+    cookie: Template | None
+    regex: re.Pattern[str] | None
+    flags: tuple[Template, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ProxyResponse:
     redirects: tuple[Redirect, ...] | None  # None: Location and Refresh are passed as they come
+    cookie_domains: tuple[Redirect, ...]  # `proxy_cookie_domain`: the whole domain, in any case
+    cookie_paths: tuple[Redirect, ...]  # `proxy_cookie_path`: a prefix of the path
+    cookie_flags: tuple[CookieFlags, ...]
     hidden: frozenset[str]  # lower-case names of the upstream headers not passed to the client
     ignored: frozenset[str]  # `proxy_ignore_headers`, in lower case
     intercept_errors: bool  # an upstream status >= 300 with an `error_page` gets that page
