@@ -49,6 +49,32 @@ _CONTENT_LENGTH = b"content-length"
 _TRANSFER_ENCODING = b"transfer-encoding"
 
 
+class HeadSize:
+    """nginx reads a response head into a buffer of `proxy_buffer_size`: the head, read in any number of
+    pieces, must end (its blank line) within that many bytes."""
+
+    __slots__ = ("_limit", "_seen", "_tail")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen = 0  # bytes of the head read so far
+        self._tail = b""  # their last three, where the blank line may begin
+
+    def fits(self, data: bytes) -> bool:
+        """Whether the head still fits once `data` is read."""
+        tail = self._tail
+        if tail:
+            end = (tail + data[:3]).find(b"\r\n\r\n")
+            if end >= 0:
+                return self._seen - len(tail) + end + 4 <= self._limit
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            return self._seen + end + 4 <= self._limit
+        self._seen += len(data)
+        self._tail = (tail + data)[-3:] if len(data) < 3 else data[-3:]
+        return self._seen < self._limit
+
+
 class UpstreamConnection(asyncio.Protocol):
     """Per-connection state first, then the state of the response being read."""
 
@@ -56,10 +82,8 @@ class UpstreamConnection(asyncio.Protocol):
         "_chunked",
         "_done",
         "_has_length",
-        "_head_bytes",
         "_head_done",
-        "_head_limit",
-        "_head_tail",
+        "_head_size",
         "_headers",
         "_informational",
         "_loop",
@@ -97,7 +121,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._read_timer = IdleTimer(loop, self._read_timed_out)
         self._send_timer = IdleTimer(loop, self._send_timed_out)
-        self._head_limit = 0
+        self._head_size = HeadSize(0)
         self._reset_response()
 
     def _reset_response(self) -> None:
@@ -109,8 +133,6 @@ class UpstreamConnection(asyncio.Protocol):
         self._chunked = False
         self._skip_body = False
         self._informational = False
-        self._head_bytes = 0  # bytes of the response head read so far
-        self._head_tail = b""  # its last bytes, where the blank line ending it may begin
 
     # -- the connection
 
@@ -130,7 +152,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.requests += 1
         self._reset_response()
         self._skip_body = skip_body
-        self._head_limit = head_limit
+        self._head_size = HeadSize(head_limit)
 
     def expect_response(self, read_timeout: float) -> None:
         """The whole request is written: the read timeout runs from now (and between reads)."""
@@ -163,7 +185,7 @@ class UpstreamConnection(asyncio.Protocol):
         if self.tunnel:
             proxying.tunnel_to_client(data)
             return
-        if not self._head_done and not self._head_fits(data):
+        if not self._head_done and not self._head_size.fits(data):
             text = "upstream sent too big header while reading response header from upstream"
             proxying.upstream_failed(self, Failure.INVALID_HEADER, text)
             return
@@ -228,17 +250,6 @@ class UpstreamConnection(asyncio.Protocol):
         if self.flow.read_paused:
             self.flow.resume_reading()
             self._read_timer.start(read_timeout)
-
-    def _head_fits(self, data: bytes) -> bool:
-        """Whether the response head, with `data`, still fits the buffer nginx reads it into: it must end
-        (its blank line) within `head_limit` bytes."""
-        window = self._head_tail + data
-        end = window.find(b"\r\n\r\n")
-        if end >= 0:
-            return self._head_bytes - len(self._head_tail) + end + 4 <= self._head_limit
-        self._head_bytes += len(data)
-        self._head_tail = window[-3:]
-        return self._head_bytes < self._head_limit
 
     def _reading(self) -> str:
         """What nginx's error log says the connection was doing while it read."""
