@@ -212,23 +212,28 @@ def create_temp_paths(config: NginxConfig, uid: int | None) -> None:
         return
     for path in sorted(temp_paths(config.http)):
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            os.mkdir(path, 0o700)
+            os.makedirs(path, 0o700)
         except FileExistsError:
             pass
         except OSError as error:
             raise OSError(error.errno, f'mkdir() "{path}" failed {errno_text(error)}') from error
-        if uid is None:
-            continue
-        info = os.stat(path)
+        if uid is not None:
+            _give_directory(path, uid)
+
+
+def _give_directory(path: str, uid: int) -> None:
+    info = os.stat(path)
+    try:
         if info.st_uid != uid:
-            try:
-                os.chown(path, uid, -1)
-            except OSError as error:
-                raise OSError(error.errno, f'chown("{path}", {uid}) failed {errno_text(error)}') from error
-        owner_all = stat.S_IRWXU
+            os.chown(path, uid, -1)
+    except OSError as error:
+        raise OSError(error.errno, f'chown("{path}", {uid}) failed {errno_text(error)}') from error
+    owner_all = stat.S_IRWXU
+    try:
         if info.st_mode & owner_all != owner_all:
             os.chmod(path, stat.S_IMODE(info.st_mode) | owner_all)
+    except OSError as error:
+        raise OSError(error.errno, f'chmod() "{path}" failed {errno_text(error)}') from error
 
 
 class UnixListeners:
