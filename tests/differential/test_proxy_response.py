@@ -68,6 +68,8 @@ SERVER = "\n".join(
         "location @accel { return 200 'named'; }",
         _location("/failing/", "error_page 502 /internal-proxied/after-failure;", "http://127.0.0.1:9"),
         _location("/slow/", f"proxy_temp_path {TEMP}/proxy;"),
+        _location("/method/", "proxy_method $arg_m;"),
+        _location("/noheaders/", "proxy_pass_request_headers off; proxy_set_header X-Set 1;"),
         _location("/unbuffered/", "proxy_buffering off;"),
     ]
 )
@@ -250,6 +252,26 @@ CASES = [
         get(b"/noaccel/"),
         (200,),
         reply=answer(b"X-Accel-Redirect: /internal/p", status=b"200 OK", body=b"upstream"),
+    ),
+    # the request sent: proxy_method, proxy_pass_request_headers
+    Case("proxy_method", get(b"/method/?m=PUT"), (200,), reply=answer(status=b"200 OK", body=b"put")),
+    Case(
+        "proxy_method on a POST",
+        b"POST /method/?m=PATCH HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody",
+        (200,),
+        reply=answer(status=b"200 OK", body=b"patched"),
+    ),
+    Case(
+        "proxy_method HEAD",
+        get(b"/method/?m=HEAD"),
+        (200,),
+        reply=raw(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    ),
+    Case(
+        "proxy_pass_request_headers off",
+        b"GET /noheaders/ HTTP/1.1\r\nHost: x\r\nX-Client: 1\r\nCookie: c=1\r\nConnection: close\r\n\r\n",
+        (200,),
+        reply=answer(status=b"200 OK", body=b"ok"),
     ),
     # proxy_buffer_size
     Case(

@@ -414,10 +414,14 @@ class Proxying:
         self._conn = conn
         ex = self._ex
         request = ex.request
-        conn.bind(self, skip_body=ex.method == b"HEAD", head_limit=self._route.responses.head_limit)
+        request_head = self._route.head
+        assert request_head is not None
+        method = request_head.method(ex)
+        # a response to HEAD has no body, whatever its head says
+        conn.bind(self, skip_body=method.upper() == b"HEAD", head_limit=self._route.responses.head_limit)
         buffered = self._buffered
         length = buffered.size if buffered is not None else request.content_length or 0
-        head = self._route.head.build(ex, self._uri, self._framing, length)  # type: ignore[union-attr]
+        head = request_head.build(ex, method, self._uri, self._framing, length)
         self._request_written = True
         ex.attempts[-1].bytes_sent += len(head)
         conn.write(head)

@@ -23,10 +23,12 @@ from ..fields import (
     PROXY_IGNORE_HEADERS,
     PROXY_INTERCEPT_ERRORS,
     PROXY_MAX_TEMP_FILE_SIZE,
+    PROXY_METHOD,
     PROXY_NEXT_UPSTREAM,
     PROXY_NEXT_UPSTREAM_TIMEOUT,
     PROXY_NEXT_UPSTREAM_TRIES,
     PROXY_PASS_HEADER,
+    PROXY_PASS_REQUEST_HEADERS,
     PROXY_READ_TIMEOUT,
     PROXY_REDIRECT,
     PROXY_REQUEST_BUFFERING,
@@ -50,6 +52,7 @@ from ..fields import (
 from ..finish.proxy import default_redirect
 from ..model.http import LocationMatch
 from ..model.proxy import CookieFlags, Redirect
+from ..model.templates import Template
 from ..settings import Level, Placed, Slot
 from ..state import ProxyPassState
 from ..urls import UrlError, UrlRules, parse_url
@@ -264,13 +267,18 @@ def certificate_path(slot: Slot[str]) -> Handler:
     return handle
 
 
-def proxy_ssl_name(block: Block, directive: Directive, reading: Reading) -> None:
-    level = block.level()
-    if level.here(PROXY_SSL_NAME) is not None:
-        raise directive.invalid("is duplicate")
-    assert block.http is not None
-    template = compile_template(directive.args[0], block.http.variables, directive.place, directive.place)
-    level.set(PROXY_SSL_NAME, template, directive.place)
+def complex_value(slot: Slot[Template]) -> Handler:
+    """A value with variables (ngx_http_set_complex_value_slot)."""
+
+    def handle(block: Block, directive: Directive, reading: Reading) -> None:
+        level = block.level()
+        if level.here(slot) is not None:
+            raise directive.invalid("is duplicate")
+        assert block.http is not None
+        template = compile_template(directive.args[0], block.http.variables, directive.place, directive.place)
+        level.set(slot, template, directive.place)
+
+    return handle
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {
@@ -312,5 +320,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_proxy_module", "proxy_ssl_verify_depth"): setters.number(PROXY_SSL_VERIFY_DEPTH),
     ("ngx_http_proxy_module", "proxy_ssl_session_reuse"): setters.flag(PROXY_SSL_SESSION_REUSE),
     ("ngx_http_proxy_module", "proxy_ssl_server_name"): setters.flag(PROXY_SSL_SERVER_NAME),
-    ("ngx_http_proxy_module", "proxy_ssl_name"): proxy_ssl_name,
+    ("ngx_http_proxy_module", "proxy_ssl_name"): complex_value(PROXY_SSL_NAME),
+    ("ngx_http_proxy_module", "proxy_method"): complex_value(PROXY_METHOD),
+    ("ngx_http_proxy_module", "proxy_pass_request_headers"): setters.flag(PROXY_PASS_REQUEST_HEADERS),
 }

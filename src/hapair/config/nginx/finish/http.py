@@ -29,9 +29,11 @@ from ..fields import (
     PROXY_BUFFERING,
     PROXY_CONNECT_TIMEOUT,
     PROXY_HTTP_VERSION,
+    PROXY_METHOD,
     PROXY_NEXT_UPSTREAM,
     PROXY_NEXT_UPSTREAM_TIMEOUT,
     PROXY_NEXT_UPSTREAM_TRIES,
+    PROXY_PASS_REQUEST_HEADERS,
     PROXY_READ_TIMEOUT,
     PROXY_REQUEST_BUFFERING,
     PROXY_SEND_TIMEOUT,
@@ -362,6 +364,8 @@ def _proxy(
         buffering=level.value(PROXY_BUFFERING, True),
         tls=tls,
         response=response,
+        method=level.value(PROXY_METHOD, None),
+        pass_request_headers=level.value(PROXY_PASS_REQUEST_HEADERS, True),
     )
 
 

@@ -52,6 +52,8 @@ class Proxy:
     buffering: bool  # the response is read from the upstream as fast as it comes, whatever the client takes
     tls: UpstreamTls
     response: ProxyResponse  # what is done with the upstream's response
+    method: Template | None  # `proxy_method`; None: the request's
+    pass_request_headers: bool  # the client's headers go upstream (`proxy_pass_request_headers`)
 
 
 @dataclass(frozen=True, slots=True)
