@@ -7,6 +7,8 @@ client still gets the whole response, in order. `X-Accel-Buffering: no` from the
 from __future__ import annotations
 
 import asyncio
+import os
+import zlib
 from pathlib import Path
 
 from .harness import Backend, Received, eventually, free_port, proxy, read_response, run
@@ -33,17 +35,18 @@ class Streamer:
     """A backend sending TOTAL bytes in 64k writes, each once the proxy took the one before; `done` is
     set once the whole response is written."""
 
-    def __init__(self, headers: bytes = b"") -> None:
+    def __init__(self, headers: bytes = b"", body: bytes = BODY) -> None:
         self.sent = 0
         self.done = asyncio.Event()
         self._headers = headers
+        self._body = body
 
     async def __call__(
         self, received: Received, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        writer.write(b"HTTP/1.1 200 OK\r\n%bContent-Length: %d\r\n\r\n" % (self._headers, TOTAL))
-        for start in range(0, TOTAL, 65536):
-            writer.write(BODY[start : start + 65536])
+        writer.write(b"HTTP/1.1 200 OK\r\n%bContent-Length: %d\r\n\r\n" % (self._headers, len(self._body)))
+        for start in range(0, len(self._body), 65536):
+            writer.write(self._body[start : start + 65536])
             await writer.drain()
             self.sent = start + 65536
         self.done.set()
@@ -203,3 +206,28 @@ def test_a_temporary_file_that_cannot_be_made_ends_the_response(tmp_path: Path) 
     run(scenario())
     text = log.read_text()
     assert "[crit] " in text and f'"{tmp_path}/a-file/temp' in text and "while reading upstream" in text
+
+
+def test_a_held_response_is_compressed_as_the_client_takes_it(tmp_path: Path) -> None:
+    temp = tmp_path / "proxy_temp"
+
+    body = os.urandom(TOTAL)  # compressed, as long as it is: the client cannot take it at once
+
+    async def scenario() -> None:
+        streamer = Streamer(b"Content-Type: text/plain\r\n", body)
+        backend = await Backend(streamer).start()
+        port = free_port()
+        async with proxy(
+            tmp_path, conf(port, backend.port, f"proxy_temp_path {temp}; gzip on; gzip_types *;")
+        ):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=65536)
+            writer.write(b"GET / HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n")
+            await asyncio.wait_for(streamer.done.wait(), 10)
+            assert len(list(temp.iterdir())) == 1  # held uncompressed, as nginx's pipe holds it
+            response = await read_response(reader)
+            assert response.header("content-encoding") == "gzip"
+            assert zlib.decompress(response.body, 31) == body
+            writer.close()
+        backend.stop()
+
+    run(scenario())
