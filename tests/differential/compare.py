@@ -13,7 +13,8 @@ from .wire import Message, parse_requests
 # what each writes in its Server header and at the foot of its error pages
 SERVER_TOKENS = {"nginx": b"nginx/1.22.1", "hapair": b"hapair"}
 _SIGNATURE = b"<hr><center>%b</center>"
-_LOG_LINE = re.compile(r'^(\S+) (\d+) (\d+) (\d+) "(.*)" "(.*)" (\S+)$')
+# the last field, $upstream_status, may have spaces: "302 : 200" after an internal redirect
+_LOG_LINE = re.compile(r'^(\S+) (\d+) (\d+) (\d+) "(.*)" "(.*)" (\S.*)$')
 
 NormalizedResponse = tuple[bytes, tuple[tuple[bytes, bytes], ...], bytes, bool]
 NormalizedRequest = tuple[bytes, bytes, bytes, tuple[tuple[bytes, bytes], ...], bytes, bool]

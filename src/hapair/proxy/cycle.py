@@ -2,7 +2,8 @@
 command line a configuration is read with (`Launch`), where the messages of reading it go (`report`), the
 listening addresses bound for a moment as nginx binds them (five tries, half a second apart, for an
 address in use), the unix sockets the master binds itself (`UnixListeners`), the pid file, stderr pointed at
-the error log, and the log files reopened and given to the workers' user."""
+the error log, the log files reopened and given to the workers' user, and the temporary directories made
+theirs."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from hapair import __version__
 from hapair.config.nginx.load import LoadResult, load
 from hapair.config.nginx.model.addresses import UnixAddress
 from hapair.config.nginx.model.config import ListeningSocket, NginxConfig
-from hapair.config.nginx.model.http import NGX_LISTEN_BACKLOG
+from hapair.config.nginx.model.http import NGX_LISTEN_BACKLOG, HttpConfig, Location, Settings
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.errorlog import SEVERITY, STDERR, ErrorLogWriter
 from hapair.proxy.http.zones import zone_specs
@@ -198,6 +199,52 @@ def _give(path: str, uid: int, log: ErrorLogWriter) -> None:
             os.chmod(path, stat.S_IMODE(info.st_mode) | owner_rw)
         except OSError as error:
             log.write(ErrorLevel.EMERG, f'chmod() "{path}" failed ({error.errno}: {error.strerror})')
+
+
+def temp_paths(http: HttpConfig) -> set[str]:
+    """The temporary directories the http block's levels use: request bodies, buffered responses."""
+    paths: set[str] = set()
+
+    def add(settings: Settings, locations: Iterable[Location]) -> None:
+        paths.update((settings.client_body_temp_path, settings.proxy.response.temp_path))
+        for location in locations:
+            add(location.settings, location.locations)
+
+    for server in http.servers:
+        add(server.settings, server.locations)
+    return paths
+
+
+def create_temp_paths(config: NginxConfig, uid: int | None) -> None:
+    """ngx_create_paths: each temporary directory made (mode 0700; its missing parents too, where nginx
+    fails) and, when the workers run as another user, given to that user, so that they can write their
+    files there. Raises OSError with nginx's message."""
+    if config.http is None:
+        return
+    for path in sorted(temp_paths(config.http)):
+        try:
+            os.makedirs(path, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise OSError(error.errno, f'mkdir() "{path}" failed {errno_text(error)}') from error
+        if uid is not None:
+            _give_directory(path, uid)
+
+
+def _give_directory(path: str, uid: int) -> None:
+    info = os.stat(path)
+    try:
+        if info.st_uid != uid:
+            os.chown(path, uid, -1)
+    except OSError as error:
+        raise OSError(error.errno, f'chown("{path}", {uid}) failed {errno_text(error)}') from error
+    owner_all = stat.S_IRWXU
+    try:
+        if info.st_mode & owner_all != owner_all:
+            os.chmod(path, stat.S_IMODE(info.st_mode) | owner_all)
+    except OSError as error:
+        raise OSError(error.errno, f'chmod() "{path}" failed {errno_text(error)}') from error
 
 
 class UnixListeners:

@@ -25,7 +25,7 @@ import uvloop
 
 from hapair.config.nginx.model.config import NginxConfig, Processes, WorkerUser
 from hapair.config.nginx.model.logging import ErrorLevel
-from hapair.proxy.cycle import errno_text
+from hapair.proxy.cycle import create_temp_paths, errno_text
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.http.service import HttpService, serve_http
 from hapair.proxy.shm import SharedZones
@@ -123,10 +123,16 @@ def _apply_limits(processes: Processes, log: ErrorLogWriter) -> None:
 
 
 def _become_user(config: NginxConfig, number: int, master: int, log: ErrorLogWriter) -> None:
-    """The rest of ngx_worker_process_init, once the services hold what needs root: the workers' user
-    and group, the worker's CPUs, the working directory."""
+    """The rest of ngx_worker_process_init, once the services hold what needs root: the temporary
+    directories made the workers' (nginx's master makes them), the workers' user and group, the worker's
+    CPUs, the working directory."""
     user = config.processes.user
-    if user is not None and os.geteuid() == 0:
+    takes_user = user is not None and os.geteuid() == 0
+    try:
+        create_temp_paths(config, user.uid if user is not None and takes_user else None)
+    except OSError as error:
+        raise WorkerStartError(ErrorLevel.EMERG, error.strerror or str(error)) from error
+    if user is not None and takes_user:
         _take_user(user, log)
         die_with_master(master)  # a change of user clears the parent-death signal
     affinity = config.processes.cpu_affinity

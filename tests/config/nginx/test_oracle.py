@@ -173,7 +173,7 @@ CASES = [
 
 # nginx accepts these; hapair refuses them, naming what it does not implement
 UNSUPPORTED = [
-    ("http { gzip on; }", 'hapair does not support the "gzip" directive'),
+    ("http { gunzip on; }", 'hapair does not support the "gunzip" directive'),
     (
         "http { server { listen 38081; location / { fastcgi_pass 127.0.0.1:9; } } }",
         'hapair does not support the "fastcgi_pass" directive',

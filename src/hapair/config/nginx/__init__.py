@@ -12,7 +12,7 @@ files, and with `-t` the listening sockets).
 Where hapair answers differently from nginx, on purpose:
 
 - A directive, parameter or variable nginx knows and hapair does not implement is an error naming it
-  (`hapair does not support the "gzip" directive in F:N`), found where nginx would accept it; nginx's own
+  (`hapair does not support the "gunzip" directive in F:N`), found where nginx would accept it; nginx's own
   checks of the directive (context, argument count) come first.
 - The stream module needs no `load_module`; `load_module` accepts only ngx_stream_module.so.
 - A file may be the inside of `http {}` or main-level directives without `events` (see `load`); nginx

@@ -3,11 +3,13 @@ directive handlers that write them and the code that builds the model from them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .model.http import ErrorPage
 from .model.logging import AccessLog, ErrorLog
 from .model.place import Place
+from .model.proxy import CookieFlags, Redirect
 from .model.resolver import Resolver
 from .model.templates import Template
 from .settings import Slot
@@ -37,6 +39,14 @@ class SessionCacheSetting:
 
     builtin: int | None  # None: not set in this level (NGX_CONF_UNSET)
     shared: tuple[str, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectSetting:
+    """The `proxy_redirect` directives of one level: `off`, or its rules (`default` made into one)."""
+
+    off: bool
+    rules: tuple[Redirect, ...]
 
 
 # nginx's special values of the built-in session cache size (NGX_SSL_*_SCACHE)
@@ -87,6 +97,22 @@ PROXY_NEXT_UPSTREAM_TIMEOUT = Slot[int]("proxy_next_upstream_timeout")
 PROXY_HTTP_VERSION = Slot[str]("proxy_http_version")
 PROXY_REQUEST_BUFFERING = Slot[bool]("proxy_request_buffering")
 PROXY_BUFFERING = Slot[bool]("proxy_buffering")
+PROXY_REDIRECT = Slot[RedirectSetting]("proxy_redirect")
+PROXY_METHOD = Slot[Template]("proxy_method")
+PROXY_PASS_REQUEST_HEADERS = Slot[bool]("proxy_pass_request_headers")
+PROXY_COOKIE_DOMAIN = Slot[tuple[Redirect, ...] | None]("proxy_cookie_domain")  # None: off
+PROXY_COOKIE_PATH = Slot[tuple[Redirect, ...] | None]("proxy_cookie_path")
+PROXY_COOKIE_FLAGS = Slot[tuple[CookieFlags, ...] | None]("proxy_cookie_flags")
+PROXY_HIDE_HEADER = Slot[tuple[str, ...]]("proxy_hide_header")
+PROXY_PASS_HEADER = Slot[tuple[str, ...]]("proxy_pass_header")
+PROXY_IGNORE_HEADERS = Slot[frozenset[str]]("proxy_ignore_headers")
+PROXY_INTERCEPT_ERRORS = Slot[bool]("proxy_intercept_errors")
+PROXY_BUFFER_SIZE = Slot[int]("proxy_buffer_size")
+PROXY_BUFFERS = Slot[tuple[int, int]]("proxy_buffers")
+PROXY_BUSY_BUFFERS_SIZE = Slot[int]("proxy_busy_buffers_size")
+PROXY_TEMP_FILE_WRITE_SIZE = Slot[int]("proxy_temp_file_write_size")
+PROXY_MAX_TEMP_FILE_SIZE = Slot[int]("proxy_max_temp_file_size")
+PROXY_TEMP_PATH = Slot[str]("proxy_temp_path")
 PROXY_SSL_CERTIFICATE = Slot[str]("proxy_ssl_certificate")
 PROXY_SSL_CERTIFICATE_KEY = Slot[str]("proxy_ssl_certificate_key")
 PROXY_SSL_PROTOCOLS = Slot[frozenset[str]]("proxy_ssl_protocols")
@@ -97,6 +123,21 @@ PROXY_SSL_VERIFY_DEPTH = Slot[int]("proxy_ssl_verify_depth")
 PROXY_SSL_SESSION_REUSE = Slot[bool]("proxy_ssl_session_reuse")
 PROXY_SSL_SERVER_NAME = Slot[bool]("proxy_ssl_server_name")
 PROXY_SSL_NAME = Slot[Template]("proxy_ssl_name")
+
+GZIP = Slot[bool]("gzip")
+GZIP_BUFFERS = Slot[tuple[int, int]]("gzip_buffers")  # (number, size)
+GZIP_TYPES = Slot[tuple[str, ...] | None]("gzip_types")  # None: `*`, any type
+GZIP_COMP_LEVEL = Slot[int]("gzip_comp_level")
+GZIP_WINDOW = Slot[int]("gzip_window")  # zlib's window bits
+GZIP_HASH = Slot[int]("gzip_hash")  # zlib's memory level
+POSTPONE_GZIPPING = Slot[int]("postpone_gzipping")
+GZIP_NO_BUFFER = Slot[bool]("gzip_no_buffer")
+GZIP_MIN_LENGTH = Slot[int]("gzip_min_length")
+GZIP_VARY = Slot[bool]("gzip_vary")
+GZIP_HTTP_VERSION = Slot[str]("gzip_http_version")
+GZIP_PROXIED = Slot[frozenset[str]]("gzip_proxied")
+GZIP_DISABLE = Slot[tuple[re.Pattern[str], ...]]("gzip_disable")
+GZIP_DISABLE_MSIE6 = Slot[bool]("gzip_disable")  # its `msie6` parameter
 
 SSL_CERTIFICATE = Slot[tuple[str, ...]]("ssl_certificate")
 SSL_CERTIFICATE_KEY = Slot[tuple[str, ...]]("ssl_certificate_key")

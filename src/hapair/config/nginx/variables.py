@@ -52,6 +52,7 @@ HTTP_SUPPORTED = frozenset({
     "upstream_bytes_received", "upstream_bytes_sent", "upstream_connect_time", "upstream_header_time",
     "upstream_response_length", "upstream_response_time", "upstream_status", "uri",
     "document_root", "realpath_root", "request_filename",
+    "gzip_ratio",
 })
 STREAM_SUPPORTED = frozenset({
     "binary_remote_addr", "bytes_received", "bytes_sent", "connection", "hostname", "msec", "nginx_version",

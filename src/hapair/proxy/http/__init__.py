@@ -9,7 +9,9 @@ timeouts), `request` (a request's head, checked), `routing` (server and location
 its steps and header filters), `rewrite` (the rewrite module's script), `proxying` (the upstream half of a
 proxied request: peers, retries, the request body), `body` (a request body read whole, nginx's
 proxy_request_buffering), `upstream` (a connection to an upstream, its parser), `pool` (idle upstream
-connections), `headers` (the request head sent upstream), `response` (a response head, written in nginx's
+connections), `headers` (the request head sent upstream), `upstream_response` (what is done with an
+upstream's response head: proxy_redirect, hidden headers, X-Accel-*), `spool` (a buffered response held
+for a slow client), `response` (a response head, written in nginx's
 order), `pages` (nginx's own pages), `variables` (nginx's variables), `tls` (SSL contexts), `accesslog`
 (log files), `service` (listeners, servers and locations made ready), with `flow`, `timers`, `clock`,
 `uri` and `limits` beside them.
@@ -17,7 +19,7 @@ The modules a location's requests go through before its content handler are put 
 `realip`, `limit_req`, `limit_conn` (with `zones` and `keyindex`, over the shared memory zones of
 `hapair.proxy.shm`), `access` and `auth_basic`; the content handlers for files (`static`, `index`,
 `autoindex`, `try_files`, with `files`, `openfile` and `filebody`) and nginx's filters (`not_modified`,
-`headers_filter`, `charset`, `ranges`).
+`headers_filter`, `charset`, `gzip`, `ranges`).
 
 Where hapair differs from nginx on purpose: docs/nginx-differences.md (each module's documentation has
 the details).

@@ -1,8 +1,10 @@
 """Access log files: lines rendered by `hapair.proxy.logformat` and written in batches.
 
-nginx writes each line at once unless `access_log ... buffer=` is given; hapair always gathers lines
-and writes them together, when `buffer` bytes are waiting (at least 64 KiB) or at the latest `flush`
-after the first waiting line (at most one second, also without `flush=`), and when the service closes.
+nginx writes each line at once unless `access_log ... buffer=` is given. hapair writes the lines of an
+unbuffered log once the event loop's turn that made them is over (so the lines of the requests one turn
+answers go out in one write, and each is in the file before the next turn), and those of a buffered one
+when `buffer` bytes are waiting (at least 64 KiB) or at the latest `flush` after the first waiting line
+(at most one second, also without `flush=`); and all of them when the service closes.
 A file several `access_log` lines name is opened once, in append mode, as nginx does.
 """
 
@@ -39,12 +41,15 @@ class LogFile:
         self._size = 0
         self._limit = _MIN_BUFFER
         self._delay = _MAX_DELAY
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
 
     def adopt(self, log: AccessLog) -> None:
-        """Take the largest buffer and the shortest delay the `access_log` lines of this file ask for."""
+        """Take the largest buffer and the shortest delay the `access_log` lines of this file ask for (an
+        unbuffered one: none)."""
         self._limit = max(self._limit, log.buffer)
-        if log.flush:
+        if not log.buffer:
+            self._delay = 0.0
+        elif log.flush:
             self._delay = min(self._delay, log.flush / 1000)
 
     def write(self, line: bytes) -> None:
@@ -55,7 +60,10 @@ class LogFile:
         if self._size >= self._limit:
             self.flush()
         elif self._timer is None:
-            self._timer = self._loop.call_later(self._delay, self.flush)
+            delay = self._delay
+            self._timer = (
+                self._loop.call_soon(self.flush) if not delay else self._loop.call_later(delay, self.flush)
+            )
 
     def flush(self) -> None:
         if self._timer is not None:

@@ -30,6 +30,7 @@ from .uri import escape_uri
 if TYPE_CHECKING:
     import re
 
+    from .body import BufferedBody
     from .client import ClientConnection
     from .proxying import Attempt
     from .request import Request
@@ -49,6 +50,7 @@ class Content(Protocol):
     """What produces a response and wants the request body: the proxy, for one."""
 
     closed: bool
+    buffering: bool  # the response is read ahead of the client; a body filter flushes after each piece if not
 
     def body(self, data: bytes) -> None: ...
 
@@ -103,6 +105,7 @@ class Exchange:
         "cleanups",
         "client",
         "content",
+        "content_type",
         "err_status",
         "error_page",
         "head",
@@ -118,6 +121,7 @@ class Exchange:
         "remote_addr",
         "remote_port",
         "request",
+        "request_body",
         "response_headers",
         "route",
         "server",
@@ -155,7 +159,8 @@ class Exchange:
         self.limit_req_status = 0  # the limit_req module's verdict (limit_req.STATUSES), 0: none yet
         self.limit_conn_status = 0
         self.cleanups: list[Callable[[], None]] | None = None  # run when the request ends (after its log)
-        self.kept_headers: list[tuple[bytes, bytes]] | None = None  # for the response after an error_page
+        # r->headers_out kept past a redirect: for the response that answers in the end (an error page's)
+        self.kept_headers: list[tuple[bytes, bytes]] | None = None
         self.route = server.fallback
         self.match: re.Match[str] | None = None
         self._slash = False
@@ -185,6 +190,8 @@ class Exchange:
         self.attempts: list[Attempt] = []
         self.target: Target | None = None  # where the content handler proxies the request (r->upstream)
         self.response_headers: list[tuple[bytes, bytes]] = []
+        self.content_type: bytes | None = None  # the response's, unless it has its own (X-Accel-Redirect)
+        self.request_body: BufferedBody | None = None  # read whole, for each content handler until a response
         self.head: ResponseHead | None = None
         self.upgraded_client = False
         self.content: Content | None = None
@@ -368,6 +375,13 @@ class Exchange:
             self.cleanups = []
         self.cleanups.append(cleanup)
 
+    def keep_header(self, name: bytes, value: bytes) -> None:
+        """A header of r->headers_out that outlives the response it came with: whatever answers the
+        request in the end (an error page...) has it (an intercepted 401's WWW-Authenticate)."""
+        if self.kept_headers is None:
+            self.kept_headers = []
+        self.kept_headers.append((name, value))
+
     def set_variable(self, name: str, value: str) -> None:
         if self.variables is None:
             self.variables = {}
@@ -393,6 +407,16 @@ class Exchange:
         content = self.content
         if content is not None and not content.closed:
             content.body_done()
+
+    @property
+    def body_complete(self) -> bool:
+        """The client has sent its whole request body (or it has none)."""
+        return self._body_done
+
+    def release_request_body(self) -> None:
+        if self.request_body is not None:
+            self.request_body.close()
+            self.request_body = None
 
     def take_early_body(self) -> list[bytes]:
         """The body received before the content handler started."""
@@ -454,6 +478,8 @@ class Exchange:
             self.kept_headers = None
         if self.err_status:
             head.status, head.status_text = self.err_status, None
+        if head.content_type is None and self.content_type is not None:
+            head.content_type = self.content_type
         for head_filter in self.route.filters:
             body_filter = head_filter(self, head)
             if self._responding or self._finished:
@@ -470,7 +496,7 @@ class Exchange:
             and not self.upgraded_client
         )
         self._header_only = self.method == b"HEAD" or not head.has_body
-        if status == 204:
+        if status == 204 and head.status_text is None:  # an upstream's status line keeps its headers
             head.content_type = None
             head.content_length = -1
             head.last_modified = None
@@ -681,6 +707,7 @@ class Exchange:
         if content is not None and not content.closed:
             content.client_lost()
         self._early.clear()
+        self.release_request_body()
         self.body_bytes_sent = max(0, self.bytes_sent - self._head_size)
         self.route.log(self)
         if self.cleanups is not None:
@@ -712,6 +739,11 @@ class Exchange:
         if self._chunked:
             out.append((b"Transfer-Encoding", b"chunked"))
         return out
+
+    @property
+    def body_filters(self) -> list[BodyFilter]:
+        """The body filters of the response (gzip...), for the variables that tell of them."""
+        return self._body_filters
 
     def request_id(self) -> str:
         return os.urandom(16).hex()

@@ -61,6 +61,7 @@ class FileBody:
         "_sock",
         "closed",
     )
+    buffering = True  # the file is read ahead of the client: a body filter need not flush after each read
 
     def __init__(self, ex: Exchange, fd: int, path: str) -> None:
         self._ex = ex

@@ -1,6 +1,6 @@
-"""The request head sent upstream (ngx_http_proxy_create_request): the request line with
-`proxy_http_version`, the `proxy_set_header` headers in force (a header whose value is empty is not sent),
-then the client's headers that none of those names.
+"""The request head sent upstream (ngx_http_proxy_create_request): the request line with `proxy_method`
+and `proxy_http_version`, the `proxy_set_header` headers in force (a header whose value is empty is not
+sent), then the client's headers that none of those names (unless `proxy_pass_request_headers off`).
 
 nginx's default headers (the model's list ends with the ones `proxy_set_header` did not override) are
 handled by hapair as follows, so that upstream connections can be kept and reused:
@@ -81,7 +81,17 @@ def split_defaults(headers: tuple[Header, ...]) -> tuple[tuple[Header, ...], fro
 class RequestHead:
     """What one location sends upstream, made ready once."""
 
-    __slots__ = ("_host", "_keep_alive", "_set", "_skip", "_upgrade_default", "_version", "http11")
+    __slots__ = (
+        "_host",
+        "_keep_alive",
+        "_method",
+        "_pass_headers",
+        "_set",
+        "_skip",
+        "_upgrade_default",
+        "_version",
+        "http11",
+    )
 
     def __init__(self, proxy: Proxy, proxy_host: str) -> None:
         configured, defaults = split_defaults(proxy.headers)
@@ -101,6 +111,8 @@ class RequestHead:
         self._upgrade_default = "upgrade" in defaults and "connection" in defaults
         names = {header.name.lower().encode("latin-1") for header in proxy.headers}
         self._skip = frozenset(names | _FRAMING | {b"host", b"connection", b"upgrade", b"te", b"keep-alive"})
+        self._method = CompiledTemplate(proxy.method) if proxy.method is not None else None
+        self._pass_headers = proxy.pass_request_headers
 
     def for_host(self, proxy_host: str) -> RequestHead:
         """The same head with another `$proxy_host` (a `proxy_pass` with variables makes it per request)."""
@@ -109,11 +121,17 @@ class RequestHead:
             head._host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n"
         return head
 
-    def build(self, ex: Exchange, uri: bytes, framing: BodyFraming, length: int) -> bytes:
+    def method(self, ex: Exchange) -> bytes:
+        """The method of the request line: `proxy_method`'s, else the request's."""
+        if self._method is None:
+            return ex.method
+        return self._method.evaluate(ex).encode("latin-1")
+
+    def build(self, ex: Exchange, method: bytes, uri: bytes, framing: BodyFraming, length: int) -> bytes:
         request = ex.request
         upgrade = request.upgrade and self._upgrade_default
         out = [
-            ex.method,
+            method,
             b" ",
             uri,
             b" HTTP/1.1\r\n" if upgrade else self._version,
@@ -135,10 +153,11 @@ class RequestHead:
             out += (b"Content-Length: ", str(length).encode(), b"\r\n")
         elif framing is BodyFraming.CHUNKED:
             out.append(b"Transfer-Encoding: chunked\r\n")
-        skip = self._skip
-        for name, value in request.headers:
-            if name.lower() not in skip:
-                out += (name, b": ", value, b"\r\n")
+        if self._pass_headers:
+            skip = self._skip
+            for name, value in request.headers:
+                if name.lower() not in skip:
+                    out += (name, b": ", value, b"\r\n")
         out.append(b"\r\n")
         return b"".join(out)
 

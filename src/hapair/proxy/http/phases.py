@@ -21,6 +21,7 @@ from .access import AccessPhase, AccessRulesCheck, Check
 from .auth_basic import AuthBasicCheck
 from .autoindex import autoindex
 from .charset import Charset
+from .gzip import GzipFilter
 from .headers_filter import Headers
 from .index import index
 from .limit_conn import LimitConnStep
@@ -97,14 +98,16 @@ def _access(access: Access) -> list[Step]:
 
 def location_filters(settings: Settings) -> tuple[HeadFilter, ...]:
     """The header filters of a location's responses, in nginx's order (the first runs first):
-    not_modified, headers (expires, add_header, add_trailer), charset, then range (after gzip's place),
-    which only a location serving files needs."""
+    not_modified, headers (expires, add_header, add_trailer), charset, gzip, then range, which only a
+    location serving files needs."""
     filters: list[HeadFilter] = [not_modified]
     headers = settings.headers
     if headers.expires.kind is not ExpiresKind.OFF or headers.headers or headers.trailers:
         filters.append(Headers(headers))
     if settings.charset.charset is not None:
         filters.append(Charset(settings.charset))
+    if settings.gzip.enable:
+        filters.append(GzipFilter(settings.gzip))
     if settings.proxy.target is None:
         filters.append(ranges)
     return tuple(filters)

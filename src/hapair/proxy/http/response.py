@@ -85,6 +85,8 @@ class ResponseHead:
         "ranges",
         "status",
         "status_text",
+        "upstream_date",
+        "upstream_server",
     )
 
     def __init__(self, status: int, status_text: bytes | None = None) -> None:
@@ -99,6 +101,8 @@ class ResponseHead:
         self.headers: list[tuple[bytes, bytes]] = []
         self.allow_ranges = False  # r->allow_ranges: the content handler can send any part of the body
         self.ranges: BodyParts | None = None  # the parts the range filter chose (None: the whole body)
+        self.upstream_server = False  # `headers` has the upstream's Server (proxy_pass_header): not ours
+        self.upstream_date = False  # likewise Date
 
     def add(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
@@ -147,6 +151,8 @@ class Framing:
 def render(head: ResponseHead, server_date: bytes, framing: Framing) -> bytes:
     """The head as nginx's header filter writes it."""
     status = head.status
+    if head.upstream_server or head.upstream_date:
+        server_date = _own_lines(server_date, server=not head.upstream_server, date=not head.upstream_date)
     out = [b"HTTP/1.1 ", head.status_text or status_line(status), b"\r\n", server_date]
     if head.content_type:
         out += (b"Content-Type: ", head.content_type)
@@ -176,3 +182,9 @@ def render(head: ResponseHead, server_date: bytes, framing: Framing) -> bytes:
             out += (name, b": ", value, b"\r\n")
     out.append(b"\r\n")
     return b"".join(out)
+
+
+def _own_lines(server_date: bytes, *, server: bool, date: bool) -> bytes:
+    """The proxy's `Server` and `Date` lines, less those the upstream's replace."""
+    server_line, _, date_line = server_date.partition(b"\r\n")
+    return (server_line + b"\r\n" if server else b"") + (date_line if date else b"")

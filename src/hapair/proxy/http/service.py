@@ -49,6 +49,7 @@ from .routing import Found, LocationTree, ServerNames
 from .target import Target, TargetTls, proxy_vars
 from .tls import ChosenServer, server_context, upstream_context, with_sni
 from .upstream import UpstreamConnection
+from .upstream_response import ResponseRules
 from .uri import replace_prefix
 from .variables import CompiledTemplate
 from .zones import LimitZones, zone_specs
@@ -88,6 +89,7 @@ class Route:
         "absolute_redirect",
         "body_buffer_size",
         "body_temp_path",
+        "buffering",
         "client_body_timeout",
         "client_header_timeout",
         "client_send_timeout",
@@ -119,6 +121,7 @@ class Route:
         "recursive_error_pages",
         "replay_limit",
         "request_buffering",
+        "responses",
         "rewrite",
         "send_timeout",
         "server_name",
@@ -157,6 +160,8 @@ class Route:
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
         self.http11 = proxy.http_version == "1.1"
+        self.buffering = proxy.buffering
+        self.responses = ResponseRules(proxy.response)
         self.body_buffer_size = settings.client_body_buffer_size
         self.body_temp_path = settings.client_body_temp_path
         self.connect_timeout = proxy.connect_timeout / 1000

@@ -49,6 +49,32 @@ _CONTENT_LENGTH = b"content-length"
 _TRANSFER_ENCODING = b"transfer-encoding"
 
 
+class HeadSize:
+    """nginx reads a response head into a buffer of `proxy_buffer_size`: the head, read in any number of
+    pieces, must end (its blank line) within that many bytes."""
+
+    __slots__ = ("_limit", "_seen", "_tail")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen = 0  # bytes of the head read so far
+        self._tail = b""  # their last three, where the blank line may begin
+
+    def fits(self, data: bytes) -> bool:
+        """Whether the head still fits once `data` is read."""
+        tail = self._tail
+        if tail:
+            end = (tail + data[:3]).find(b"\r\n\r\n")
+            if end >= 0:
+                return self._seen - len(tail) + end + 4 <= self._limit
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            return self._seen + end + 4 <= self._limit
+        self._seen += len(data)
+        self._tail = (tail + data)[-3:] if len(data) < 3 else data[-3:]
+        return self._seen < self._limit
+
+
 class UpstreamConnection(asyncio.Protocol):
     """Per-connection state first, then the state of the response being read."""
 
@@ -57,6 +83,7 @@ class UpstreamConnection(asyncio.Protocol):
         "_done",
         "_has_length",
         "_head_done",
+        "_head_size",
         "_headers",
         "_informational",
         "_loop",
@@ -94,6 +121,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._read_timer = IdleTimer(loop, self._read_timed_out)
         self._send_timer = IdleTimer(loop, self._send_timed_out)
+        self._head_size = HeadSize(0)
         self._reset_response()
 
     def _reset_response(self) -> None:
@@ -117,12 +145,14 @@ class UpstreamConnection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.set_write_buffer_limits(high=high_water)
 
-    def bind(self, proxying: Proxying, *, skip_body: bool) -> None:
-        """Serve `proxying`, whose request is about to be written."""
+    def bind(self, proxying: Proxying, *, skip_body: bool, head_limit: int) -> None:
+        """Serve `proxying`, whose request is about to be written; its response head may take
+        `head_limit` bytes at most (proxy_buffer_size)."""
         self.proxying = proxying
         self.requests += 1
         self._reset_response()
         self._skip_body = skip_body
+        self._head_size = HeadSize(head_limit)
 
     def expect_response(self, read_timeout: float) -> None:
         """The whole request is written: the read timeout runs from now (and between reads)."""
@@ -154,6 +184,10 @@ class UpstreamConnection(asyncio.Protocol):
         self._read_timer.touch()
         if self.tunnel:
             proxying.tunnel_to_client(data)
+            return
+        if not self._head_done and not self._head_size.fits(data):
+            text = "upstream sent too big header while reading response header from upstream"
+            proxying.upstream_failed(self, Failure.INVALID_HEADER, text)
             return
         try:
             self._parser.feed_data(data)

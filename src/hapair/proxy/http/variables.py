@@ -24,6 +24,7 @@ from hapair.config.nginx.model.upstream import Balancing
 
 from .auth_basic import basic_credentials
 from .clock import time_iso8601, time_local
+from .gzip import gzip_ratio
 from .limit_conn import LIMIT_CONN_STATUSES
 from .limit_req import LIMIT_REQ_STATUSES
 
@@ -116,10 +117,15 @@ def _response_header(headers: list[tuple[bytes, bytes]], name: str) -> str | Non
 
 
 def _upstream_list(ex: Exchange, field: Callable[..., str]) -> str | None:
-    """`$upstream_*`: one value per upstream tried, joined by `, ` as nginx does."""
-    if not ex.attempts:
+    """`$upstream_*`: one value per upstream tried, joined by `, ` as nginx does, and by ` : ` where an
+    internal redirect (X-Accel-Redirect, error_page) led to another upstream."""
+    attempts = ex.attempts
+    if not attempts:
         return None
-    return ", ".join(field(attempt) for attempt in ex.attempts)
+    text = field(attempts[0])
+    for attempt in attempts[1:]:
+        text += (" : " if attempt.redirected else ", ") + field(attempt)
+    return text
 
 
 def _seconds(value: float | None) -> str:
@@ -188,6 +194,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "upstream_bytes_sent": lambda ex: _upstream_list(ex, lambda a: str(a.bytes_sent)),
     "upstream_bytes_received": lambda ex: _upstream_list(ex, lambda a: str(a.bytes_received)),
     "upstream_response_length": lambda ex: _upstream_list(ex, lambda a: str(a.response_length)),
+    "gzip_ratio": gzip_ratio,
     # nginx's internal variables of the default proxy headers: hapair frames bodies itself
     "proxy_internal_body_length": lambda ex: None,
     "proxy_internal_chunked": lambda ex: None,

@@ -29,9 +29,11 @@ from ..fields import (
     PROXY_BUFFERING,
     PROXY_CONNECT_TIMEOUT,
     PROXY_HTTP_VERSION,
+    PROXY_METHOD,
     PROXY_NEXT_UPSTREAM,
     PROXY_NEXT_UPSTREAM_TIMEOUT,
     PROXY_NEXT_UPSTREAM_TRIES,
+    PROXY_PASS_REQUEST_HEADERS,
     PROXY_READ_TIMEOUT,
     PROXY_REQUEST_BUFFERING,
     PROXY_SEND_TIMEOUT,
@@ -85,8 +87,10 @@ from ..state import (
 from ..variables import VariableUses, compile_template
 from .access import access_settings, limit_zones
 from .content import charset_filter, check_charset_maps, files, headers_filter
+from .gzip import gzip_settings
 from .listeners import ArrangedAddress, arrange_addresses
 from .locations import check_duplicate_locations
+from .proxy import ResponseMerge
 from .tls import server_tls, upstream_tls
 from .upstreams import build_upstream
 
@@ -192,7 +196,8 @@ def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
     upstreams = {id(group): build_upstream(group, main.system) for group in state.upstreams}
     tls = [server_tls(server.level, main.paths) for server in state.servers]
     headers = _HeaderCompiler(state.variables, end)
-    proxies = {id(scope.level): _proxy(scope, upstreams, headers, main) for scope in scopes}
+    responses = ResponseMerge(end)
+    proxies = {id(scope.level): _proxy(scope, upstreams, headers, responses, main) for scope in scopes}
     return _Merged(access_logs, upstreams, tls, proxies)
 
 
@@ -286,6 +291,7 @@ class _Builder:
             files=files(level, self._prefix),
             headers=headers_filter(level),
             charset=charset_filter(level),
+            gzip=gzip_settings(level),
             defined=level.defined(),
         )
 
@@ -355,10 +361,17 @@ def _proxy_target(location: LocationState | None) -> Placed[ProxyPassState] | No
     return None
 
 
-def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompiler, main: MainState) -> Proxy:
-    """The proxy module's merge of one level: TLS to upstream servers when `proxy_pass` is https, then
-    the headers."""
+def _proxy(
+    scope: _Scope,
+    upstreams: dict[int, Upstream],
+    headers: _HeaderCompiler,
+    responses: ResponseMerge,
+    main: MainState,
+) -> Proxy:
+    """The proxy module's merge of one level: the buffers and what is done with responses, TLS to
+    upstream servers when `proxy_pass` is https, then the headers."""
     level = scope.level
+    response = responses.response(level, scope.location)
     target = _proxy_target(scope.location)
     # nginx sets up TLS for a proxy_pass with variables whatever its scheme turns out to be
     tls = upstream_tls(level, main.paths, checked=target is not None and target.value.scheme in ("https", ""))
@@ -377,6 +390,9 @@ def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompil
         request_buffering=level.value(PROXY_REQUEST_BUFFERING, True),
         buffering=level.value(PROXY_BUFFERING, True),
         tls=tls,
+        response=response,
+        method=level.value(PROXY_METHOD, None),
+        pass_request_headers=level.value(PROXY_PASS_REQUEST_HEADERS, True),
     )
 
 

@@ -10,9 +10,11 @@ from enum import Enum
 from .access import Access, LimitZone
 from .addresses import SocketAddress
 from .files import Files
+from .gzip import Gzip
 from .headers import CharsetFilter, HeadersFilter
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
+from .proxy import ProxyResponse
 from .resolver import Resolver
 from .rewrite import Statement
 from .templates import Template
@@ -65,6 +67,9 @@ class Proxy:
     request_buffering: bool  # the request body is read whole before the upstream gets the request
     buffering: bool  # the response is read from the upstream as fast as it comes, whatever the client takes
     tls: UpstreamTls
+    response: ProxyResponse  # what is done with the upstream's response
+    method: Template | None  # `proxy_method`; None: the request's
+    pass_request_headers: bool  # the client's headers go upstream (`proxy_pass_request_headers`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,7 @@ class Settings:
     files: Files  # root, index, try_files... (model/files.py)
     headers: HeadersFilter  # add_header, add_trailer, expires
     charset: CharsetFilter
+    gzip: Gzip
     defined: Mapping[str, Place]  # the directive that set each value not left at nginx's default
 
 
