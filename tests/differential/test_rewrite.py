@@ -52,6 +52,7 @@ SERVER = r"""
         location /ret5 { return 499; }
         location /ret6 { return 418; }
         location /ret7 { return 200; }
+        location /nocache { return 200 "[$upstream_cache_status]"; }
 """
 pair = pair_fixture(http_config(server=SERVER, http="types { text/html html; application/json json; }"))
 
@@ -96,6 +97,7 @@ CASES = [
     Case("return 204", get("/ret3"), (204,)),
     Case("return 418, a status without a page", get("/ret6"), (418,)),
     Case("return 200 without a text", get("/ret7"), (200,)),
+    Case("$upstream_cache_status without a cache", get("/nocache"), (200,)),
 ]
 CLOSING = [
     Case("return 444 closes without an answer", get("/ret4"), ()),

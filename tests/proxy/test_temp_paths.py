@@ -1,5 +1,6 @@
-"""The temporary directories of request bodies and buffered responses, made as nginx's master makes them
-(ngx_create_paths) before the workers take their user: mode 0700, given to that user."""
+"""The temporary directories of request bodies and buffered responses (and of the FastCGI, uwsgi and SCGI
+modules, which nginx makes too), made as nginx's master makes them (ngx_create_paths) before the workers
+take their user: mode 0700, given to that user."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ def test_each_level_s_temporary_directories_are_made_and_given_to_the_workers(tm
         f"""
         client_body_temp_path {tmp_path}/body;
         proxy_temp_path {tmp_path}/proxy;
+        fastcgi_temp_path {tmp_path}/fastcgi;
+        uwsgi_temp_path {tmp_path}/uwsgi;
+        scgi_temp_path {tmp_path}/scgi;
         server {{
             listen 127.0.0.1:9;
             location /a {{ proxy_temp_path {tmp_path}/deeper/a 1 2; }}
@@ -40,7 +44,7 @@ def test_each_level_s_temporary_directories_are_made_and_given_to_the_workers(tm
         """,
     )
     create_temp_paths(config, nobody)
-    for name in ("body", "proxy", "deeper/a", "existing"):
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "deeper/a", "existing"):
         info = (tmp_path / name).stat()
         assert (info.st_uid, info.st_mode & 0o700) == (nobody, 0o700), name
     assert (tmp_path / "body").stat().st_mode & 0o777 == 0o700

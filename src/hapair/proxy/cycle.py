@@ -202,11 +202,13 @@ def _give(path: str, uid: int, log: ErrorLogWriter) -> None:
 
 
 def temp_paths(http: HttpConfig) -> set[str]:
-    """The temporary directories the http block's levels use: request bodies, buffered responses."""
+    """The temporary directories of the http block's levels: request bodies, buffered responses, and the
+    FastCGI, uwsgi and SCGI modules' (made as nginx makes them, used by nothing)."""
     paths: set[str] = set()
 
     def add(settings: Settings, locations: Iterable[Location]) -> None:
         paths.update((settings.client_body_temp_path, settings.proxy.response.temp_path))
+        paths.update(settings.other_temp_paths)
         for location in locations:
             add(location.settings, location.locations)
 

@@ -139,3 +139,17 @@ def test_server_names_hash_sizes_as_nginx(prefix: Path, case: str) -> None:
     conf = prefix / "nginx.conf"
     conf.write_text(HEAD + case + "\n")
     assert hapair_t(conf, prefix) == nginx_t(conf, prefix)
+
+
+TEMP_PATH_CASES = [
+    "http { fastcgi_temp_path /tmp/f 1 2; uwsgi_temp_path /tmp/u; scgi_temp_path /tmp/s; }",
+    "http { fastcgi_temp_path /tmp/f 0; }",
+    "http { server { location / { uwsgi_temp_path /tmp/u; uwsgi_temp_path /tmp/v; } } }",
+]
+
+
+@pytest.mark.parametrize("case", TEMP_PATH_CASES)
+def test_temp_paths_of_modules_hapair_does_not_run(prefix: Path, case: str) -> None:
+    conf = prefix / "nginx.conf"
+    conf.write_text(HEAD + case + "\n")
+    assert hapair_t(conf, prefix) == nginx_t(conf, prefix)

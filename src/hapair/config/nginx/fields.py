@@ -84,6 +84,11 @@ SERVER_TOKENS = Slot[str]("server_tokens")
 REWRITE_LOG = Slot[bool]("rewrite_log")
 UNINITIALIZED_VARIABLE_WARN = Slot[bool]("uninitialized_variable_warn")
 CLIENT_BODY_TEMP_PATH = Slot[str]("client_body_temp_path")
+# the temporary directories of the FastCGI, uwsgi and SCGI modules: nginx makes them at start, whether
+# or not a location passes requests to such a server (hapair refuses `fastcgi_pass` and its kin)
+FASTCGI_TEMP_PATH = Slot[str]("fastcgi_temp_path")
+UWSGI_TEMP_PATH = Slot[str]("uwsgi_temp_path")
+SCGI_TEMP_PATH = Slot[str]("scgi_temp_path")
 RESOLVER = Slot[Resolver]("resolver")
 RESOLVER_TIMEOUT = Slot[int]("resolver_timeout")
 

@@ -53,6 +53,7 @@ HTTP_SUPPORTED = frozenset({
     "upstream_response_length", "upstream_response_time", "upstream_status", "uri",
     "document_root", "realpath_root", "request_filename",
     "gzip_ratio",
+    "date_gmt", "date_local", "upstream_cache_status",
 })
 STREAM_SUPPORTED = frozenset({
     "binary_remote_addr", "bytes_received", "bytes_sent", "connection", "hostname", "msec", "nginx_version",

@@ -25,6 +25,20 @@ def _offset(t: time.struct_time) -> tuple[str, int, int]:
     return sign, abs(offset) // 60, abs(offset) % 60
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def ssi_date(seconds: int, *, gmt: bool) -> str:
+    """`$date_gmt` and `$date_local`: the SSI module's default `timefmt`, `%A, %d-%b-%Y %H:%M:%S %Z`, in
+    the C locale nginx runs in (GMT's zone written `GMT`, as glibc's gmtime gives it)."""
+    t = time.gmtime(seconds) if gmt else time.localtime(seconds)
+    zone = "GMT" if gmt else t.tm_zone
+    return (
+        f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d}-{_MONTHS[t.tm_mon - 1]}-{t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {zone}"
+    )
+
+
 @lru_cache(maxsize=4)
 def time_local(seconds: int) -> str:
     """`26/Nov/2026:06:10:25 +0000` ($time_local)."""

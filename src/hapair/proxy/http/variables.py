@@ -23,7 +23,7 @@ from hapair.config.nginx.model.templates import Capture, Literal, Template, Vari
 from hapair.config.nginx.model.upstream import Balancing
 
 from .auth_basic import basic_credentials
-from .clock import time_iso8601, time_local
+from .clock import ssi_date, time_iso8601, time_local
 from .gzip import gzip_ratio
 from .limit_conn import LIMIT_CONN_STATUSES
 from .limit_req import LIMIT_REQ_STATUSES
@@ -174,6 +174,10 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "request_length": lambda ex: str(ex.request.head_length + ex.body_received),
     "request_time": lambda ex: f"{max(0.0, time.time() - ex.request.started):.3f}",
     "msec": lambda ex: f"{time.time():.3f}",
+    "date_gmt": lambda ex: ssi_date(int(time.time()), gmt=True),
+    "date_local": lambda ex: ssi_date(int(time.time()), gmt=False),
+    # nginx's value without a cache: hapair has none (`proxy_cache` is refused)
+    "upstream_cache_status": lambda ex: None,
     "time_local": lambda ex: time_local(int(time.time())),
     "time_iso8601": lambda ex: time_iso8601(int(time.time())),
     "connection": lambda ex: str(ex.client.number),

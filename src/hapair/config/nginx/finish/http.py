@@ -20,6 +20,7 @@ from ..fields import (
     DEFAULT_TYPE,
     ERROR_LOGS,
     ERROR_PAGES,
+    FASTCGI_TEMP_PATH,
     INTERNAL,
     KEEPALIVE_HEADER,
     KEEPALIVE_REQUESTS,
@@ -42,6 +43,7 @@ from ..fields import (
     RESOLVER,
     RESOLVER_TIMEOUT,
     REWRITE_LOG,
+    SCGI_TEMP_PATH,
     SEND_TIMEOUT,
     SERVER_NAME_IN_REDIRECT,
     SERVER_TOKENS,
@@ -49,6 +51,7 @@ from ..fields import (
     SSL_ENABLE,
     SSL_REJECT_HANDSHAKE,
     TYPES,
+    UWSGI_TEMP_PATH,
     AccessLogs,
     HeaderSetting,
 )
@@ -99,6 +102,11 @@ DEFAULT_TYPES = {"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"}  
 DEFAULT_CLIENT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_CLIENT_BODY_BUFFER_SIZE = 16 * 1024  # two memory pages on x86-64
 DEFAULT_CLIENT_BODY_TEMP_PATH = "/var/lib/nginx/body"  # Debian's --http-client-body-temp-path
+OTHER_TEMP_PATHS = (  # with Debian's --http-*-temp-path
+    (FASTCGI_TEMP_PATH, "/var/lib/nginx/fastcgi"),
+    (UWSGI_TEMP_PATH, "/var/lib/nginx/uwsgi"),
+    (SCGI_TEMP_PATH, "/var/lib/nginx/scgi"),
+)
 DEFAULT_TIMEOUT = 60_000
 NEXT_UPSTREAM_DEFAULT = frozenset({"error", "timeout"})
 # the headers nginx sends unless proxy_set_header names them (ngx_http_proxy_headers)
@@ -266,6 +274,7 @@ class _Builder:
             client_max_body_size=level.value(CLIENT_MAX_BODY_SIZE, DEFAULT_CLIENT_MAX_BODY_SIZE),
             client_body_buffer_size=level.value(CLIENT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_BUFFER_SIZE),
             client_body_temp_path=level.value(CLIENT_BODY_TEMP_PATH, DEFAULT_CLIENT_BODY_TEMP_PATH),
+            other_temp_paths=tuple(level.value(slot, default) for slot, default in OTHER_TEMP_PATHS),
             client_header_timeout=level.value(CLIENT_HEADER_TIMEOUT, None),
             client_body_timeout=level.value(CLIENT_BODY_TIMEOUT, None),
             send_timeout=level.value(SEND_TIMEOUT, None),

@@ -92,6 +92,7 @@ class Settings:
     client_max_body_size: int  # bytes; 0: no limit
     client_body_buffer_size: int  # bytes of a request body kept in memory; more goes to a temporary file
     client_body_temp_path: str  # where those files go
+    other_temp_paths: tuple[str, ...]  # FastCGI's, uwsgi's and SCGI's: made at start, used by nothing
     # the client side's timeouts (ms; keepalive_timeout 0: no keep-alive) and keep-alive request count;
     # None where the configuration does not set them: the data plane's defaults (nginx's) apply
     client_header_timeout: int | None  # http or server level only, as nginx allows
