@@ -24,6 +24,8 @@ from hapair.config.nginx.errors import Message, os_error_text
 from hapair.config.nginx.model.logging import ErrorLevel, ErrorLog
 from hapair.config.nginx.paths import Paths
 
+from .syslog import SyslogPeer
+
 SEVERITY = {level: rank for rank, level in enumerate(ErrorLevel)}
 _PYTHON_LEVELS = (
     (logging.CRITICAL, ErrorLevel.CRIT),
@@ -41,16 +43,21 @@ class ErrorLogWriter:
     def __init__(self, logs: tuple[ErrorLog, ...], *, console: IO[bytes] | None = None) -> None:
         self._logs = logs
         self._targets: list[tuple[IO[bytes], int, bool]] = []
+        self._syslog = [
+            (SyslogPeer(log.syslog), SEVERITY[log.level]) for log in logs if log.syslog is not None
+        ]
         self.console = console
         self._open()
 
     def _open(self) -> None:
         for error_log in self._logs:
+            if error_log.syslog is not None:
+                continue
             if error_log.target == STDERR:
                 self._targets.append((sys.stderr.buffer, SEVERITY[error_log.level], False))
             else:
                 self._targets.append((_append(error_log.target), SEVERITY[error_log.level], True))
-        if not self._targets:
+        if not self._targets and not self._syslog:
             self._targets.append((sys.stderr.buffer, SEVERITY[ErrorLevel.NOTICE], False))
 
     def reopen(self) -> None:
@@ -70,6 +77,9 @@ class ErrorLogWriter:
                 target.write(line)
                 target.flush()
                 wrote_stderr = wrote_stderr or not owned
+        for peer, threshold in self._syslog:
+            if rank <= threshold:
+                peer.send(line[:-1], severity=rank)
         if not wrote_stderr:
             self.echo(level, text)
 
@@ -93,6 +103,8 @@ class ErrorLogWriter:
             if owned:
                 target.close()
         self._targets.clear()
+        for peer, _ in self._syslog:
+            peer.close()
 
 
 def console_line(text: str) -> None:

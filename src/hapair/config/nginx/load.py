@@ -133,9 +133,9 @@ def _started(
 
 
 def _default_error_log(main: MainState, error_log: str | None) -> None:
-    """ngx_log_open_default: without an `error_log` in the main context, errors go to `-e`'s file (or
-    stderr) from `error` up."""
-    if main.error_logs:
+    """ngx_log_open_default: without an `error_log` to a file (or stderr) in the main context, errors also
+    go to `-e`'s file (or stderr) from `error` up."""
+    if any(log.syslog is None for log in main.error_logs):
         return
     target = "stderr" if error_log in (None, "", "stderr") else main.paths.from_prefix(str(error_log))
     if target != "stderr":

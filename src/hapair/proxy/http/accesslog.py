@@ -15,9 +15,10 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hapair.config.nginx.model.logging import AccessLog, LogFormat
+from hapair.config.nginx.model.logging import AccessLog, ErrorLevel, LogFormat
 
 from ..logformat import BoundFormat, LineFormat
+from ..syslog import SyslogPeer
 from .variables import CompiledTemplate, resolver
 
 if TYPE_CHECKING:
@@ -52,9 +53,9 @@ class LogFile:
         elif log.flush:
             self._delay = min(self._delay, log.flush / 1000)
 
-    def write(self, line: bytes) -> None:
+    def write(self, line: bytes) -> bool:
         if self._fd < 0:
-            return  # closed with the service; a connection closing after it has nothing to log to
+            return True  # closed with the service; a connection closing after it has nothing to log to
         self._buffer.append(line)
         self._size += len(line)
         if self._size >= self._limit:
@@ -64,6 +65,7 @@ class LogFile:
             self._timer = (
                 self._loop.call_soon(self.flush) if not delay else self._loop.call_later(delay, self.flush)
             )
+        return True
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -96,11 +98,33 @@ class LogFile:
             self._fd = -1
 
 
+class SyslogLog:
+    """An access log sent to syslog: each line at once, as nginx sends it (a syslog log has no buffer)."""
+
+    __slots__ = ("_peer",)
+
+    def __init__(self, peer: SyslogPeer) -> None:
+        self._peer = peer
+
+    def write(self, line: bytes) -> bool:
+        """False when the datagram could not be sent."""
+        return self._peer.send(line[:-1] if line.endswith(b"\n") else line)
+
+    def flush(self) -> None:
+        pass  # nothing waits
+
+    def reopen(self) -> None:
+        pass  # a socket, not a file: nothing to rotate
+
+    def close(self) -> None:
+        self._peer.close()
+
+
 @dataclass(frozen=True, slots=True)
 class LogEntry:
     """One `access_log` of a location: where, in which format, and under which condition."""
 
-    file: LogFile
+    file: LogFile | SyslogLog
     format: BoundFormat[Exchange]
     condition: CompiledTemplate | None
 
@@ -109,7 +133,8 @@ class LogEntry:
             value = self.condition.evaluate(exchange)
             if not value or value == "0":
                 return
-        self.file.write(self.format.render_bytes(exchange))
+        if not self.file.write(self.format.render_bytes(exchange)):
+            exchange.log_request_error(ErrorLevel.WARN, "send() to syslog failed")
 
 
 class AccessLogFiles:
@@ -119,7 +144,7 @@ class AccessLogFiles:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._files: dict[str, LogFile] = {}
+        self._files: dict[str, LogFile | SyslogLog] = {}
         self._formats: dict[LogFormat, BoundFormat[Exchange]] = {}
 
     def entries(self, logs: tuple[AccessLog, ...]) -> tuple[LogEntry, ...]:
@@ -128,8 +153,13 @@ class AccessLogFiles:
     def _entry(self, log: AccessLog) -> LogEntry:
         file = self._files.get(log.path)
         if file is None:
-            file = self._files[log.path] = LogFile(self._loop, log.path)
-        file.adopt(log)
+            if log.syslog is not None:
+                file = SyslogLog(SyslogPeer(log.syslog))
+            else:
+                file = LogFile(self._loop, log.path)
+            self._files[log.path] = file
+        if isinstance(file, LogFile):
+            file.adopt(log)
         line_format = self._formats.get(log.format)
         if line_format is None:
             line_format = self._formats[log.format] = LineFormat(log.format.template, log.format.escape).bind(
