@@ -22,6 +22,10 @@ has cores:
   its first half (the 8080 server and its upstream; the 8443 one needs certificates and is not measured),
   its log directory is the run's, and the upstream's one server becomes the two backends.
 - hapair: `hapair proxy -p DIR -c nginx.conf -g 'daemon off;'`, the same files.
+- nginx and hapair again, the L7 test only, on Debian's packaged /etc/nginx (tests/data/debian-nginx:
+  nginx.conf with `user www-data`, `worker_processes auto`, mime.types, gzip on, the http-level access
+  log, sites-enabled/default on :80) with the seed's L7 file in its conf.d: the cost of running the files
+  a Debian node has, beside the bare seed file's row. Paths are moved into the run's directory.
 - HAProxy: `haproxy -db -f haproxy.cfg`, written to match: L7 `mode http`, roundrobin over the two
   backends, `option forwardfor`, X-Real-IP and X-Forwarded-Proto set as the seed does, Host passed as is,
   timeouts as nginx's with the seed's `proxy_read_timeout 90` (connect 60 s, server 90 s, client 60 s,
@@ -70,6 +74,7 @@ from tests.config.nginx.seed_configs import SEED_HTTP, SEED_STREAM  # noqa: E402
 from tests.topology import HAPAIR, Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
 
 TCP_HELPER = Path(__file__).resolve().with_name("proxy_tcp.py")
+DEBIAN_FILES = REPO / "tests" / "data" / "debian-nginx" / "etc" / "nginx"
 FLOOR = Path(__file__).resolve().with_name("floor_proxy.py")
 CLIENT_ADDRESS = "10.101.1.100"
 LB_ADDRESS = "10.101.1.11"
@@ -87,6 +92,7 @@ SEED_BACKEND = "192.168.13.104"
 SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "floor")
+READ_NGINX_FILES = ("nginx", "hapair")  # the ones measured a second time in Debian's layout
 LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 P99 = re.compile(r"^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
 REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
@@ -257,7 +263,12 @@ def write_configs(directory: Path) -> dict[str, Configs]:
     (directory / "tcpconf.d" / "k8sapi-bulk.conf").write_text(seed_stream(logs, SOURCE_PORT))
     stream = f"load_module {STREAM_MODULE};\n"
     bodies = {
-        "l7": ("", f"http {{\n    include {directory}/conf.d/k8sapi.conf;\n}}\n", "http", PORT),
+        "l7": (
+            "",
+            f"http {{\n{temp_paths(directory / 'temp')}    include {directory}/conf.d/k8sapi.conf;\n}}\n",
+            "http",
+            PORT,
+        ),
         "l4": (stream, f"include {directory}/tcpconf.d/k8sapi.conf;\n", "tcp", PORT),
         "l4-bulk": (stream, f"include {directory}/tcpconf.d/k8sapi-bulk.conf;\n", "tcp", SOURCE_PORT),
     }
@@ -268,7 +279,34 @@ def write_configs(directory: Path) -> dict[str, Configs]:
         haproxy = directory / f"haproxy-{test}.cfg"
         haproxy.write_text(haproxy_config(mode, backend_port))
         configs[test] = Configs(nginx, haproxy)
+    configs["l7-debian"] = Configs(debian_layout(directory, logs), configs["l7"].haproxy)
     return configs
+
+
+def temp_paths(directory: Path) -> str:
+    """Temporary files (bodies the proxy buffers to disk) in the run's directory rather than the
+    machine's /var/lib/nginx, where each run would leave directories owned by its workers' user."""
+    directory.mkdir(parents=True, exist_ok=True)  # nginx makes the last component only
+    return "".join(f"    {name}_temp_path {directory}/{name};\n" for name in ("client_body", "proxy"))
+
+
+def debian_layout(directory: Path, logs: Path) -> Path:
+    """Debian's packaged /etc/nginx (nginx.conf, mime.types, modules-enabled, sites-enabled/default) under
+    `directory`/debian, with the seed's L7 file in its conf.d; paths moved into the run's directory and
+    the temporary paths set there, nothing else changed. Returns its nginx.conf."""
+    etc = directory / "debian" / "etc" / "nginx"
+    shutil.copytree(DEBIAN_FILES, etc)
+    (etc / "conf.d").mkdir()
+    (etc / "conf.d" / "k8sapi.conf").write_text(seed_http_8080(logs))
+    (etc / "conf.d" / "temp-paths.conf").write_text(temp_paths(directory / "debian" / "temp"))
+    (etc / "sites-enabled").mkdir()
+    (etc / "sites-enabled" / "default").symlink_to(etc / "sites-available" / "default")
+    (etc / "modules-enabled" / "50-mod-stream.conf").write_text(f"load_module {STREAM_MODULE};\n")
+    conf = etc / "nginx.conf"
+    text = replaced(conf.read_text(), "/etc/nginx/", f"{etc}/")
+    text = replaced(text, "/var/log/nginx/", f"{logs}/")
+    conf.write_text(replaced(text, "/run/nginx.pid", f"{directory}/lb.pid"))
+    return conf
 
 
 def backend_nginx_config(directory: Path, address: str, www: Path) -> str:
@@ -378,18 +416,9 @@ Starter = Callable[[str], contextlib.AbstractContextManager[str]]
 
 def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter) -> None:
     options = lab.options
-    small, bulk = f"http://{address}:{PORT}/ok", f"http://{address}:{PORT}/bulk"
-    with start("l7") as reason:
-        if reason:
-            row.unavailable = reason
-            return
-        lab.report(f"{row.name}: L7")
-        warm_up(lab, small)
-        row.l7 = wrk(lab.client, small, options.connections, options.duration)
-        bulk_result = wrk(lab.client, bulk, options.bulk_connections, options.duration)
-        row.l7_bulk_mb_s = bulk_result.requests_per_second * BULK_BODY_BYTES / MB
-        note(row, "L7", row.l7.problems)
-        note(row, "L7 bulk", bulk_result.problems)
+    small = f"http://{address}:{PORT}/ok"
+    if not measure_l7(lab, row, address, lambda: start("l7")):
+        return
     with start("l4") as reason:
         if reason:
             row.unavailable = reason
@@ -405,6 +434,25 @@ def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter) ->
         lab.report(f"{row.name}: L4 bulk")
         sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES)
         row.l4_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes)
+
+
+def measure_l7(
+    lab: Lab, row: Row, address: str, start: Callable[[], contextlib.AbstractContextManager[str]]
+) -> bool:
+    """L7 req/s, p99 and bulk into `row`; False (and why in the row) when the load balancer did not start."""
+    small, bulk = f"http://{address}:{PORT}/ok", f"http://{address}:{PORT}/bulk"
+    with start() as reason:
+        if reason:
+            row.unavailable = reason
+            return False
+        lab.report(f"{row.name}: L7")
+        warm_up(lab, small)
+        row.l7 = wrk(lab.client, small, lab.options.connections, lab.options.duration)
+        bulk_result = wrk(lab.client, bulk, lab.options.bulk_connections, lab.options.duration)
+        row.l7_bulk_mb_s = bulk_result.requests_per_second * BULK_BODY_BYTES / MB
+        note(row, "L7", row.l7.problems)
+        note(row, "L7 bulk", bulk_result.problems)
+    return True
 
 
 def warm_up(lab: Lab, url: str) -> None:
@@ -427,11 +475,23 @@ def measure_direct(lab: Lab) -> Row:
     return row
 
 
-def measure_proxy(lab: Lab, implementation: str) -> Row:
+def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
     try:
         measure(lab, row, LB_ADDRESS, PORT, lambda test: proxy(lab, implementation, test))
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
+        row.unavailable = str(error).splitlines()[0]
+    if implementation not in READ_NGINX_FILES:
+        return [row]
+    return [row, measure_debian(lab, implementation, row.name)]
+
+
+def measure_debian(lab: Lab, implementation: str, name: str) -> Row:
+    """The L7 test again, the seed's file read through Debian's packaged nginx.conf."""
+    row = Row(f"{name}, Debian's nginx.conf")
+    try:
+        measure_l7(lab, row, LB_ADDRESS, lambda: proxy(lab, implementation, "l7-debian"))
+    except RuntimeError as error:
         row.unavailable = str(error).splitlines()[0]
     return row
 
@@ -542,7 +602,8 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
         lab = Lab(lan, directory, client, lb, write_configs(directory), options, report)
         start_backends(lab, backends)
         rows = [measure_direct(lab)]
-        rows += [measure_proxy(lab, implementation) for implementation in options.only]
+        for implementation in options.only:
+            rows += measure_proxy(lab, implementation)
     return [*machine(options), "", *table(rows)]
 
 
