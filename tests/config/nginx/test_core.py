@@ -107,9 +107,9 @@ def test_error_log_level_errors(read: Read, levels: str, message: str) -> None:
     )
 
 
-def test_error_log_to_syslog_is_not_supported(read: Read) -> None:
-    assert 'hapair does not support "syslog:" logging in the "error_log" directive' in error(
-        read("error_log syslog:server=127.0.0.1;\nevents {}\n")
+def test_error_log_to_memory_is_not_supported(read: Read) -> None:
+    assert 'hapair does not support "memory:" logging in the "error_log" directive' in error(
+        read("error_log memory:32m;\nevents {}\n")
     )
 
 

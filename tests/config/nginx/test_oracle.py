@@ -184,8 +184,8 @@ UNSUPPORTED = [
         'hapair does not support the "udp" parameter',
     ),
     (
-        "http { server { listen 38081; proxy_set_header X $ssl_client_s_dn; } }",
-        'the "$ssl_client_s_dn" variable',
+        "http { server { listen 38081; proxy_set_header X $ssl_session_id; } }",
+        'the "$ssl_session_id" variable',
     ),
 ]
 

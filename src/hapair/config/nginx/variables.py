@@ -54,6 +54,10 @@ HTTP_SUPPORTED = frozenset({
     "document_root", "realpath_root", "request_filename",
     "gzip_ratio",
     "date_gmt", "date_local", "upstream_cache_status",
+    "ssl_client_verify", "ssl_client_s_dn", "ssl_client_i_dn", "ssl_client_s_dn_legacy",
+    "ssl_client_i_dn_legacy", "ssl_client_serial", "ssl_client_v_start", "ssl_client_v_end",
+    "ssl_client_v_remain", "ssl_client_fingerprint", "ssl_client_raw_cert", "ssl_client_cert",
+    "ssl_client_escaped_cert",
 })
 STREAM_SUPPORTED = frozenset({
     "binary_remote_addr", "bytes_received", "bytes_sent", "connection", "hostname", "msec", "nginx_version",

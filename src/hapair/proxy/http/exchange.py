@@ -214,6 +214,10 @@ class Exchange:
     def start(self) -> None:
         """The request's turn has come (the ones before it on the connection are answered)."""
         self._started = True
+        certificate_check = self.server.certificate_check
+        if certificate_check is not None and (refused := certificate_check(self)):
+            self.finalize(refused)
+            return
         post_read = self.server.post_read
         if post_read is not None:
             post_read(self)  # realip, which never stops a request

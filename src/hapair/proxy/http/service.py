@@ -33,6 +33,7 @@ from ..listening import listening_socket
 from ..shm import SharedZones
 from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
+from .client_certificates import certificate_check
 from .clock import Clock
 from .configured import Getter, configured_variables
 from .dynamic import DynamicPass
@@ -308,7 +309,16 @@ class ServerRoutes:
     """A server's locations, its named locations, its rewrite directives, and its answer when no
     location matches."""
 
-    __slots__ = ("_single", "fallback", "named", "post_read", "rewrite", "tree", "variables")
+    __slots__ = (
+        "_single",
+        "certificate_check",
+        "fallback",
+        "named",
+        "post_read",
+        "rewrite",
+        "tree",
+        "variables",
+    )
 
     def __init__(self, service: Service, server: Server) -> None:
         self.variables = service.variables  # `map`, `split_clients`: the same table in every server
@@ -329,6 +339,7 @@ class ServerRoutes:
         self.fallback = Route(service, server, server.settings, None)
         settings = server.settings
         self.post_read = server_post_read(settings)
+        self.certificate_check = certificate_check(server.tls.clients) if server.tls is not None else None
         self.rewrite = (
             Script(settings.rewrite, route_of, log=settings.rewrite_log) if settings.rewrite else None
         )

@@ -10,6 +10,10 @@ What Python's `ssl` cannot do as nginx does, and what hapair does instead:
   `ssl_conf_command`) is set through `hapair.openssl`.
 - `ssl_reject_handshake`: the handshake fails as nginx's does, but asyncio's TLS closes the connection
   without sending nginx's `unrecognized_name` alert first.
+- `ssl_verify_client`: a request is judged by the client certificate checks of the server its Host
+  chose when that server has a certificate of its own; nginx also judges one whose server has none (its
+  connection then used another server's settings). A request refused for its certificate does not take
+  the TLS session out of the cache (nginx does, so that the client's next handshake is a full one).
 - `proxy_ssl_verify_depth` is not enforced (OpenSSL's default depth, 100, applies).
 - With `proxy_ssl_verify on`, the name checked is also sent as SNI, even with `proxy_ssl_server_name off`.
 - `proxy_ssl_session_reuse`: the last session of each upstream peer is offered on its next connection.
@@ -24,7 +28,13 @@ from dataclasses import dataclass
 
 from hapair import openssl
 from hapair.config.nginx.finish.tls import load_certificate
-from hapair.config.nginx.model.tls import ServerTls, SessionCacheMode, UpstreamTls
+from hapair.config.nginx.model.tls import (
+    ClientCertificates,
+    ClientVerify,
+    ServerTls,
+    SessionCacheMode,
+    UpstreamTls,
+)
 
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -61,10 +71,26 @@ def server_context(tls: ServerTls) -> ssl.SSLContext:
     openssl.set_groups(context, tls.ecdh_curve)
     if tls.buffer_size != openssl.MAX_RECORD:
         openssl.set_max_send_fragment(context, tls.buffer_size)
+    _check_clients(context, tls.clients)
     if tls.conf_commands:
         openssl.conf_commands(context, tls.conf_commands)
     context.set_alpn_protocols(_HTTP_ALPN)
     return context
+
+
+def _check_clients(context: ssl.SSLContext, clients: ClientCertificates) -> None:
+    """ngx_ssl_client_certificate, ngx_ssl_trusted_certificate, ngx_ssl_crl: the certificates asked for,
+    the CAs they are checked against (and named to clients), the revocation lists."""
+    if clients.verify is not ClientVerify.OFF:
+        openssl.ask_client_certificates(context, clients.depth)
+        if clients.client_certificate is not None:
+            context.load_verify_locations(clients.client_certificate)
+            openssl.name_client_authorities(context, clients.client_certificate)
+    if clients.trusted_certificate is not None:
+        context.load_verify_locations(clients.trusted_certificate)
+    if clients.crl is not None:
+        context.load_verify_locations(clients.crl)
+        context.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from hapair.config.nginx.model.templates import Capture, Literal, Template, Vari
 from hapair.config.nginx.model.upstream import Balancing
 
 from .auth_basic import basic_credentials
+from .client_certificates import VARIABLES as CLIENT_CERTIFICATE_VARIABLES
 from .clock import ssi_date, time_iso8601, time_local
 from .gzip import gzip_ratio
 from .limit_conn import LIMIT_CONN_STATUSES
@@ -205,6 +206,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "document_root": lambda ex: ex.route.files.document_root(ex),
     "realpath_root": lambda ex: ex.route.files.realpath_root(ex),
     "request_filename": lambda ex: ex.route.files.request_filename(ex),
+    **CLIENT_CERTIFICATE_VARIABLES,
 }
 
 _PREFIXED: tuple[tuple[str, Callable[[Exchange, str], str | None]], ...] = (

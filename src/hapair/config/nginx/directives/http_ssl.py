@@ -1,7 +1,9 @@
 """The ssl module's server side: `ssl`, `ssl_certificate`, `ssl_certificate_key`, `ssl_password_file`,
 `ssl_protocols`, `ssl_ciphers`, `ssl_prefer_server_ciphers`, `ssl_dhparam`, `ssl_ecdh_curve`,
 `ssl_buffer_size`, `ssl_session_cache`, `ssl_session_timeout`, `ssl_session_tickets`, `ssl_early_data`
-(off), `ssl_conf_command`, `ssl_reject_handshake` (ngx_http_ssl_module.c)."""
+(off), `ssl_conf_command`, `ssl_reject_handshake`, and client certificates: `ssl_verify_client`,
+`ssl_verify_depth`, `ssl_client_certificate`, `ssl_trusted_certificate`, `ssl_crl`
+(ngx_http_ssl_module.c)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from ..fields import (
     SSL_CERTIFICATE,
     SSL_CERTIFICATE_KEY,
     SSL_CIPHERS,
+    SSL_CLIENT_CERTIFICATE,
     SSL_CONF_COMMANDS,
+    SSL_CRL,
     SSL_DHPARAM,
     SSL_EARLY_DATA,
     SSL_ECDH_CURVE,
@@ -28,6 +32,9 @@ from ..fields import (
     SSL_SESSION_CACHE,
     SSL_SESSION_TICKETS,
     SSL_SESSION_TIMEOUT,
+    SSL_TRUSTED_CERTIFICATE,
+    SSL_VERIFY_CLIENT,
+    SSL_VERIFY_DEPTH,
     SessionCacheSetting,
 )
 from ..numbers import atoi, parse_size
@@ -38,6 +45,7 @@ from ..zones import MIN_ZONE_SIZE, shared_memory_add
 from . import setters
 from .http_proxy import TLS_PROTOCOL_NAMES
 
+VERIFY_CLIENT_VALUES = ("off", "on", "optional", "optional_no_ca")
 _NAMED_VALUES = {"off": NO_SCACHE, "none": NONE_SCACHE, "builtin": DEFAULT_BUILTIN_SCACHE}
 
 
@@ -144,6 +152,11 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_ssl_module", "ssl_conf_command"): ssl_conf_command,
     ("ngx_http_ssl_module", "ssl_password_file"): ssl_password_file,
     ("ngx_http_ssl_module", "ssl_reject_handshake"): setters.flag(SSL_REJECT_HANDSHAKE),
+    ("ngx_http_ssl_module", "ssl_verify_client"): setters.choice(SSL_VERIFY_CLIENT, VERIFY_CLIENT_VALUES),
+    ("ngx_http_ssl_module", "ssl_verify_depth"): setters.number(SSL_VERIFY_DEPTH),
+    ("ngx_http_ssl_module", "ssl_client_certificate"): setters.string(SSL_CLIENT_CERTIFICATE),
+    ("ngx_http_ssl_module", "ssl_trusted_certificate"): setters.string(SSL_TRUSTED_CERTIFICATE),
+    ("ngx_http_ssl_module", "ssl_crl"): setters.string(SSL_CRL),
     ("ngx_http_ssl_module", "ssl"): ssl_enable,
     ("ngx_http_ssl_module", "ssl_early_data"): ssl_early_data,
 }

@@ -34,7 +34,9 @@ from ..fields import (
     SSL_CERTIFICATE,
     SSL_CERTIFICATE_KEY,
     SSL_CIPHERS,
+    SSL_CLIENT_CERTIFICATE,
     SSL_CONF_COMMANDS,
+    SSL_CRL,
     SSL_DHPARAM,
     SSL_ECDH_CURVE,
     SSL_ENABLE,
@@ -45,12 +47,23 @@ from ..fields import (
     SSL_SESSION_CACHE,
     SSL_SESSION_TICKETS,
     SSL_SESSION_TIMEOUT,
+    SSL_TRUSTED_CERTIFICATE,
+    SSL_VERIFY_CLIENT,
+    SSL_VERIFY_DEPTH,
 )
 from ..model.place import Place
 from ..model.templates import Template, Variable
-from ..model.tls import Certificate, ServerTls, SessionCache, SessionCacheMode, UpstreamTls
+from ..model.tls import (
+    Certificate,
+    ClientCertificates,
+    ClientVerify,
+    ServerTls,
+    SessionCache,
+    SessionCacheMode,
+    UpstreamTls,
+)
 from ..paths import Paths
-from ..settings import Level
+from ..settings import Level, Slot
 
 DEFAULT_PROTOCOLS = frozenset({"TLSv1", "TLSv1.1", "TLSv1.2"})  # nginx 1.22's, for servers and upstreams
 DEFAULT_SERVER_CIPHERS = "HIGH:!aNULL:!MD5"
@@ -63,6 +76,8 @@ PROXY_HOST = Template("$proxy_host", (Variable("proxy_host"),))
 
 _CERTIFICATE_PEM = re.compile(rb"-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----")
 _KEY_PEM = re.compile(rb"-----BEGIN (?:(?:RSA|EC|DSA|ENCRYPTED) )?PRIVATE KEY-----")
+_LOAD_VERIFY = "SSL_CTX_load_verify_locations"
+_NOTHING_FOUND = "(SSL: error:05800088:x509 certificate routines::no certificate or crl found)"
 _ANY_CERTIFICATE_OR_CRL = re.compile(rb"-----BEGIN (?:(?:TRUSTED |X509 )?CERTIFICATE|X509 CRL)-----")
 
 
@@ -152,22 +167,22 @@ def load_certificate(context: ssl.SSLContext, certificate: str, key: str, passwo
             return
 
 
-def check_trusted_certificate(path: str, origin: Place | None) -> None:
-    """ngx_ssl_trusted_certificate: a CA bundle for SSL_CTX_load_verify_locations."""
+def check_trusted_certificate(path: str, origin: Place | None, call: str = _LOAD_VERIFY) -> None:
+    """ngx_ssl_trusted_certificate, ngx_ssl_client_certificate: a CA bundle for
+    SSL_CTX_load_verify_locations; ngx_ssl_crl: revocation lists for X509_LOOKUP_load_file (`call`)."""
     try:
         with open(path, "rb") as pem:
             data = pem.read()
     except OSError as exc:
         raise ConfigError(
-            f'SSL_CTX_load_verify_locations("{path}") failed ({_fopen_error(path, exc)} '
+            f'{call}("{path}") failed ({_fopen_error(path, exc)} '
             "error:05880002:x509 certificate routines::system lib)",
             None,
             origin,
         ) from exc
     if not _ANY_CERTIFICATE_OR_CRL.search(data):
         raise ConfigError(
-            f'SSL_CTX_load_verify_locations("{path}") failed '
-            "(SSL: error:05800088:x509 certificate routines::no certificate or crl found)",
+            f'{call}("{path}") failed {_NOTHING_FOUND}',
             None,
             origin,
         )
@@ -175,9 +190,7 @@ def check_trusted_certificate(path: str, origin: Place | None) -> None:
     try:
         context.load_verify_locations(path)
     except ssl.SSLError as exc:
-        raise ConfigError(
-            f'SSL_CTX_load_verify_locations("{path}") failed ({exc.strerror or exc})', None, origin
-        ) from exc
+        raise ConfigError(f'{call}("{path}") failed ({exc.strerror or exc})', None, origin) from exc
 
 
 def server_tls(level: Level, paths: Paths) -> ServerTls | None:
@@ -207,6 +220,7 @@ def server_tls(level: Level, paths: Paths) -> ServerTls | None:
         )
         for pair in pairs:
             check_certificate(pair.certificate, pair.key, certificates.place, passwords)
+    clients = _client_certificates(level, paths)
     dhparam = level.find(SSL_DHPARAM)
     tls = ServerTls(
         certificates=pairs,
@@ -222,9 +236,41 @@ def server_tls(level: Level, paths: Paths) -> ServerTls | None:
         buffer_size=level.value(SSL_BUFFER_SIZE, DEFAULT_BUFFER_SIZE),
         conf_commands=level.value(SSL_CONF_COMMANDS, ()),
         reject_handshake=reject,
+        clients=clients,
     )
     _check_openssl_settings(tls, origin)
     return tls
+
+
+def _client_certificates(level: Level, paths: Paths) -> ClientCertificates:
+    """ngx_http_ssl_merge_srv_conf's client certificate part: `ssl_verify_client` needs
+    `ssl_client_certificate` (but with `optional_no_ca`), which is loaded only then; then the trusted
+    CAs and the revocation lists, in that order."""
+    verify = level.find(SSL_VERIFY_CLIENT)
+    mode = ClientVerify(verify.value) if verify is not None else ClientVerify.OFF
+    client_certificate = None
+    if mode is not ClientVerify.OFF:
+        client_certificate = _bundle(level, paths, SSL_CLIENT_CERTIFICATE, _LOAD_VERIFY)
+        if client_certificate is None and mode is not ClientVerify.OPTIONAL_NO_CA:
+            origin = verify.place if verify is not None else None
+            raise ConfigError("no ssl_client_certificate for ssl_verify_client", None, origin)
+    return ClientCertificates(
+        verify=mode,
+        depth=level.value(SSL_VERIFY_DEPTH, 1),
+        client_certificate=client_certificate,
+        trusted_certificate=_bundle(level, paths, SSL_TRUSTED_CERTIFICATE, _LOAD_VERIFY),
+        crl=_bundle(level, paths, SSL_CRL, "X509_LOOKUP_load_file"),
+    )
+
+
+def _bundle(level: Level, paths: Paths, slot: Slot[str], call: str) -> str | None:
+    """The absolute path of a PEM file of certificates or revocation lists, checked; None without one."""
+    found = level.find(slot)
+    if found is None or not found.value:
+        return None
+    path = paths.from_conf_prefix(found.value)
+    check_trusted_certificate(path, found.place, call)
+    return path
 
 
 def _check_enabled(level: Level, enabled: Place, reject: bool) -> None:
