@@ -132,3 +132,17 @@ def test_what_hapair_does_not_implement_is_refused_where_nginx_accepts_it(
     name = directive.split(maxsplit=1)[0]
     assert (nginx_status, hapair_status) == (0, 1)
     assert f'hapair does not support the "{name}" directive' in lines[0]
+
+
+CACHE_PREDICATE_CASES = [
+    "proxy_cache_bypass $http_upgrade; proxy_cache_bypass $cookie_nocache $arg_nocache; proxy_no_cache 1;",
+    "proxy_cache_bypass $nosuch;",
+    "proxy_no_cache;",
+]
+
+
+@pytest.mark.parametrize("case", CACHE_PREDICATE_CASES)
+def test_cache_predicates_without_a_cache_as_nginx(prefix: Path, case: str) -> None:
+    conf = prefix / "nginx.conf"
+    conf.write_text(HEAD + f"http {{ server {{ listen 38081; location / {{ {case} }} }} }}\n")
+    assert hapair_t(conf, prefix) == nginx_t(conf, prefix)

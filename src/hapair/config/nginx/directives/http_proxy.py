@@ -289,8 +289,18 @@ def complex_value(slot: Slot[Template]) -> Handler:
     return handle
 
 
+def cache_predicate(block: Block, directive: Directive, reading: Reading) -> None:
+    """`proxy_cache_bypass` and `proxy_no_cache` (ngx_http_set_predicate_slot): their values are read and
+    checked, and change nothing, as in nginx without `proxy_cache`, which hapair refuses."""
+    assert block.http is not None
+    for arg in directive.args:
+        compile_template(arg, block.http.variables, directive.place, directive.place)
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_proxy_module", "proxy_pass"): proxy_pass,
+    ("ngx_http_proxy_module", "proxy_cache_bypass"): cache_predicate,
+    ("ngx_http_proxy_module", "proxy_no_cache"): cache_predicate,
     ("ngx_http_proxy_module", "proxy_set_header"): proxy_set_header,
     ("ngx_http_proxy_module", "proxy_connect_timeout"): setters.msec(PROXY_CONNECT_TIMEOUT),
     ("ngx_http_proxy_module", "proxy_read_timeout"): setters.msec(PROXY_READ_TIMEOUT),
