@@ -79,6 +79,8 @@ CASES = [
     "http { types_hash_max_size 2048; types_hash_bucket_size 64; types_hash_max_size x; }",
     "http { server_tokens off; server { server_tokens build; } } http { }",
     "http { server_tokens maybe; }",
+    _in_location("chunked_transfer_encoding off; chunked_transfer_encoding on;"),
+    _in_location("chunked_transfer_encoding maybe;"),
     _in_location("internal; internal x;"),
     _in_location(
         "absolute_redirect off; port_in_redirect off; server_name_in_redirect on; msie_padding off;"

@@ -506,9 +506,10 @@ class Exchange:
             head.last_modified = None
         elif head.last_modified is not None and status not in _LAST_MODIFIED_STATUSES:
             head.last_modified = None
+        chunkable = request.version == "1.1" and self.route.chunked_transfer_encoding
         if status == 101:
             connection = b"Connection: upgrade\r\n"
-        elif not self._header_only and head.content_length < 0 and request.version != "1.1":
+        elif not self._header_only and head.content_length < 0 and not chunkable:
             keep_alive = False
         if status != 101:
             if keep_alive:
@@ -517,9 +518,7 @@ class Exchange:
                 connection = b"Connection: close\r\n"
         # a response with trailers to send is chunked even with a length (nginx's chunked filter)
         self._chunked = (
-            not self._header_only
-            and request.version == "1.1"
-            and (head.content_length < 0 or self.trailers is not None)
+            not self._header_only and chunkable and (head.content_length < 0 or self.trailers is not None)
         )
         if self._chunked:
             head.content_length = -1

@@ -91,6 +91,7 @@ class Route:
         "body_buffer_size",
         "body_temp_path",
         "buffering",
+        "chunked_transfer_encoding",
         "client_body_timeout",
         "client_header_timeout",
         "client_send_timeout",
@@ -181,6 +182,7 @@ class Route:
         self.internal = settings.internal
         self.msie_padding = settings.msie_padding
         self.absolute_redirect = settings.absolute_redirect
+        self.chunked_transfer_encoding = settings.chunked_transfer_encoding
         self.port_in_redirect = settings.port_in_redirect
         self.server_name_in_redirect = settings.server_name_in_redirect
         self.types = settings.types

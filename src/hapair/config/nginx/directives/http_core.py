@@ -11,6 +11,7 @@ from ..context import Block, Directive, Handler, Reading
 from ..errors import ConfigError
 from ..fields import (
     ABSOLUTE_REDIRECT,
+    CHUNKED_TRANSFER_ENCODING,
     CLIENT_BODY_BUFFER_SIZE,
     CLIENT_BODY_TEMP_PATH,
     CLIENT_BODY_TIMEOUT,
@@ -416,6 +417,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_core_module", "port_in_redirect"): setters.flag(PORT_IN_REDIRECT),
     ("ngx_http_core_module", "server_name_in_redirect"): setters.flag(SERVER_NAME_IN_REDIRECT),
     ("ngx_http_core_module", "msie_padding"): setters.flag(MSIE_PADDING),
+    ("ngx_http_core_module", "chunked_transfer_encoding"): setters.flag(CHUNKED_TRANSFER_ENCODING),
     ("ngx_http_core_module", "msie_refresh"): msie_refresh,
     ("ngx_http_core_module", "server_tokens"): setters.choice(SERVER_TOKENS, ("off", "on", "build")),
 }

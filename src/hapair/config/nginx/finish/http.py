@@ -12,6 +12,7 @@ from ..errors import ConfigError
 from ..fields import (
     ABSOLUTE_REDIRECT,
     ACCESS_LOGS,
+    CHUNKED_TRANSFER_ENCODING,
     CLIENT_BODY_BUFFER_SIZE,
     CLIENT_BODY_TEMP_PATH,
     CLIENT_BODY_TIMEOUT,
@@ -296,6 +297,7 @@ class _Builder:
             port_in_redirect=level.value(PORT_IN_REDIRECT, True),
             server_name_in_redirect=level.value(SERVER_NAME_IN_REDIRECT, False),
             msie_padding=level.value(MSIE_PADDING, True),
+            chunked_transfer_encoding=level.value(CHUNKED_TRANSFER_ENCODING, True),
             server_tokens=level.value(SERVER_TOKENS, "on"),
             files=files(level, self._prefix),
             headers=headers_filter(level),

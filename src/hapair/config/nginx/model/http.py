@@ -116,6 +116,7 @@ class Settings:
     port_in_redirect: bool
     server_name_in_redirect: bool
     msie_padding: bool
+    chunked_transfer_encoding: bool  # off: a response of unknown length to HTTP/1.1 ends with the connection
     server_tokens: str  # "on", "off" or "build"
     files: Files  # root, index, try_files... (model/files.py)
     headers: HeadersFilter  # add_header, add_trailer, expires
