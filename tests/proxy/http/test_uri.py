@@ -25,7 +25,7 @@ def test_normalize_as_nginx(path: str, uri: str) -> None:
     assert normalize(path) == uri
 
 
-@pytest.mark.parametrize("path", ["/..", "/a/../..", "/%2e%2e", "/a%00"])
+@pytest.mark.parametrize("path", ["/..", "/a/../..", "/%2e%2e", "/a%00", "/a%zz", "/a%2", "/a%", "/%g0"])
 def test_targets_nginx_refuses(path: str) -> None:
     with pytest.raises(BadTargetError):
         normalize(path)
