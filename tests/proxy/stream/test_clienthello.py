@@ -3,81 +3,26 @@ records and pieces of any size, nginx's quirks one by one, and any bytes at all.
 
 from __future__ import annotations
 
-import ssl
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from hapair.proxy.stream.clienthello import ClientHelloReader, Verdict
 
+from .hellos import (
+    SUPPORTED_VERSIONS,
+    alpn_extension,
+    damaged_hellos,
+    extension,
+    hello_message,
+    in_records,
+    openssl_hello,
+    server_name_extension,
+    u16,
+)
+
 Outcome = tuple[Verdict, tuple[tuple[int, int], bytes | None, bytes | None] | None]
 OTHER_EXTENSIONS = st.integers(min_value=1, max_value=0xFFFF).filter(lambda kind: kind not in (16, 43))
-
-
-def openssl_hello(server_name: str | None, alpn: list[str] | None = None, *, tls12: bool = False) -> bytes:
-    """The first flight of Python's TLS client (OpenSSL), without a network."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    if tls12:
-        context.maximum_version = ssl.TLSVersion.TLSv1_2
-    if alpn:
-        context.set_alpn_protocols(alpn)
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    connection = context.wrap_bio(incoming, outgoing, server_hostname=server_name)
-    with pytest.raises(ssl.SSLWantReadError):
-        connection.do_handshake()
-    return outgoing.read()
-
-
-def u16(value: int) -> bytes:
-    return value.to_bytes(2, "big")
-
-
-def extension(kind: int, data: bytes) -> bytes:
-    return u16(kind) + u16(len(data)) + data
-
-
-def server_name_extension(*names: bytes, kind: int = 0) -> bytes:
-    entries = b"".join(bytes([kind]) + u16(len(name)) + name for name in names)
-    return extension(0, u16(len(entries)) + entries)
-
-
-def alpn_extension(*protocols: bytes) -> bytes:
-    entries = b"".join(bytes([len(protocol)]) + protocol for protocol in protocols)
-    return extension(16, u16(len(entries)) + entries)
-
-
-SUPPORTED_VERSIONS = extension(43, b"\x04\x03\x04\x03\x03")
-
-
-def hello_message(
-    extensions: bytes | None,
-    *,
-    version: bytes = b"\x03\x03",
-    session_id: bytes = b"",
-    suites: bytes = b"\x13\x01",
-) -> bytes:
-    body = (
-        version + bytes(32) + bytes([len(session_id)]) + session_id + u16(len(suites)) + suites + b"\x01\x00"
-    )
-    if extensions is not None:
-        body += u16(len(extensions)) + extensions
-    return b"\x01" + len(body).to_bytes(3, "big") + body
-
-
-def in_records(message: bytes, sizes: list[int] | None = None) -> bytes:
-    """The message in handshake records of the given sizes (the last one takes the rest)."""
-    out, rest = b"", message
-    for size in sizes or []:
-        if not rest:
-            break
-        out += b"\x16\x03\x01" + u16(len(rest[:size])) + rest[:size]
-        rest = rest[size:]
-    if rest or not out:
-        out += b"\x16\x03\x01" + u16(len(rest)) + rest
-    return out
 
 
 def outcome_of(reader: ClientHelloReader, verdict: Verdict) -> Outcome:
@@ -178,6 +123,13 @@ def test_a_damaged_clienthello_gives_the_same_verdict_at_once_as_in_pieces(
     assert read_in_pieces(bytes(data), cuts) == read_at_once(bytes(data))
 
 
+@given(data=damaged_hellos(), cuts=st.lists(st.integers(min_value=0), max_size=4))
+def test_hellos_with_wrong_lengths_give_the_same_verdict_at_once_as_in_pieces(
+    data: bytes, cuts: list[int]
+) -> None:
+    assert read_in_pieces(data, cuts) == read_at_once(data)
+
+
 HELLO = hello_message(server_name_extension(b"a.example"))
 
 
@@ -199,12 +151,34 @@ HELLO = hello_message(server_name_extension(b"a.example"))
         # no extensions at all; the extensions' length only
         (in_records(hello_message(None)), (Verdict.DONE, ((3, 3), None, None))),
         (in_records(hello_message(b"")), (Verdict.DONE, ((3, 3), None, None))),
-        # only the first name of the first server_name extension counts
+        # only the first name of the list counts
         (in_records(hello_message(server_name_extension(b"a", b"b"))), (Verdict.DONE, ((3, 3), b"a", None))),
+        # Debian's validation: a second server_name or ALPN extension declines, a second
+        # supported_versions or other extension does not
         (
             in_records(hello_message(server_name_extension(b"a") + server_name_extension(b"b"))),
-            (Verdict.DONE, ((3, 3), b"a", None)),
+            (Verdict.DECLINED, None),
         ),
+        (in_records(hello_message(alpn_extension(b"a") + alpn_extension(b"b"))), (Verdict.DECLINED, None)),
+        (
+            in_records(
+                hello_message(SUPPORTED_VERSIONS + extension(5, b"") + SUPPORTED_VERSIONS + extension(5, b""))
+            ),
+            (Verdict.DONE, ((3, 4), None, None)),
+        ),
+        # ... lists must fill their extension, the extensions what is left of the message
+        (
+            in_records(hello_message(extension(0, server_name_extension(b"a")[4:] + b"\x00"))),
+            (Verdict.DECLINED, None),
+        ),
+        (
+            in_records(hello_message(extension(16, alpn_extension(b"h2")[4:] + b"\x00"))),
+            (Verdict.DECLINED, None),
+        ),
+        (in_records(hello_message(extension(43, b"\x02\x03\x04\x00"))), (Verdict.DECLINED, None)),
+        (in_records(hello_message(extension(43, b"\x01\x03"))), (Verdict.DECLINED, None)),
+        (in_records(hello_message(extension(43, b"\x03\x03\x04\x03"))), (Verdict.DONE, ((3, 4), None, None))),
+        (in_records(hello_message(b"")[:-2] + u16(1)), (Verdict.DECLINED, None)),
         (in_records(hello_message(server_name_extension(b""))), (Verdict.DONE, ((3, 3), b"", None))),
         (in_records(hello_message(server_name_extension(b"a", kind=1))), (Verdict.DECLINED, None)),
         # a name longer than its list says
@@ -216,7 +190,7 @@ HELLO = hello_message(server_name_extension(b"a.example"))
         (in_records(hello_message(alpn_extension(b"h2", b""))), (Verdict.DECLINED, None)),
         (in_records(hello_message(extension(16, u16(2) + b"\x05h2"))), (Verdict.DECLINED, None)),
         # supported_versions alone makes it TLSv1.3, whatever it lists
-        (in_records(hello_message(extension(43, b"\x02\x03\x03"))), (Verdict.DONE, ((3, 4), None, None))),
+        (in_records(hello_message(extension(43, b"\x02\x7f\x1c"))), (Verdict.DONE, ((3, 4), None, None))),
         # the message's length ends it, even within a field
         (
             in_records(HELLO[:1] + (len(HELLO) - 4 - 3).to_bytes(3, "big") + HELLO[4:]),

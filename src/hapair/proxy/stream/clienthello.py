@@ -18,11 +18,15 @@ The reading is nginx's, quirks included, because the same bytes must route the s
   client_version, random, session_id, cipher_suites, compression_methods, then the extensions up to the
   message's length. Reading a field past that length declines; the message ending at a field boundary
   is the end.
-- Of the extensions: the first server_name (only its first name, which must be of type host_name, and
-  whose length must fit the list's), the first ALPN (each protocol non-empty and within the list's
-  length; joined by `,`), and supported_versions, whose presence alone makes the protocol TLSv1.3.
-  An extension's own length is used only to skip the others: the server_name and ALPN lists are read by
-  their inner lengths, as nginx does.
+- Of the extensions: server_name (only its first name, which must be of type host_name, and whose length
+  must fit the list's), ALPN (each protocol non-empty and within the list's length; joined by `,`), and
+  supported_versions, whose presence alone makes the protocol TLSv1.3; the others are skipped.
+- Debian's nginx 1.22.1 (1.22.1-9+deb12u12, the oracle) carries a security fix that validates the
+  extensions (CVE-2026-123640, from nginx 1.30.7), seen on the wire as: the extensions' length must be
+  what is left of the message; a second server_name or ALPN extension declines (a second
+  supported_versions, or any other extension twice, does not); the server_name and ALPN lists and the
+  supported_versions list must fill their extension exactly, and the supported_versions list must have
+  two bytes at least.
 """
 
 from __future__ import annotations
@@ -84,13 +88,14 @@ class _Field:
 class _HandshakeReader:
     """The ClientHello message, as a stream of bytes taken from successive records."""
 
-    __slots__ = ("_ext", "_field", "_left", "done", "hello")
+    __slots__ = ("_ext", "_extension_length", "_field", "_left", "done", "hello")
 
     def __init__(self, hello: Hello) -> None:
         self.hello = hello
         self.done = False
         self._left = 4  # bytes of the message left to read (the header's, until it gives the length)
         self._ext = 0  # bytes left in the server_name or ALPN list being read
+        self._extension_length = 0  # the length of the extension being read
         self._field = _Field(4, self._header)
 
     def feed(self, data: bytes) -> None:
@@ -140,7 +145,12 @@ class _HandshakeReader:
         if self._left == 0:
             self.done = True  # no extensions
             return
-        self._next(2, self._extension_end)  # the extensions' length, which nginx does not use
+        self._next(2, self._extensions_length)
+
+    def _extensions_length(self, data: bytes) -> None:
+        if int.from_bytes(data, "big") != self._left:
+            raise _DeclinedError("extensions length")
+        self._extension_end(data)
 
     def _extension_end(self, _: bytes) -> None:
         """After an extension (or the extensions' length): the message's end, or the next extension."""
@@ -151,17 +161,29 @@ class _HandshakeReader:
 
     def _extension_header(self, data: bytes) -> None:
         kind = int.from_bytes(data[0:2], "big")
-        if kind == _SERVER_NAME and self.hello.server_name is None:
+        self._extension_length = int.from_bytes(data[2:4], "big")
+        if kind == _SERVER_NAME:
+            if self.hello.server_name is not None:
+                raise _DeclinedError("duplicate server_name")
             self._next(2, self._server_name_list)
-        elif kind == _ALPN and self.hello.alpn is None:
+        elif kind == _ALPN:
+            if self.hello.alpn is not None:
+                raise _DeclinedError("duplicate ALPN")
             self._next(2, self._alpn_list)
         elif kind == _SUPPORTED_VERSIONS:
             self._next(1, self._supported_versions)
         else:
-            self._skip(int.from_bytes(data[2:4], "big"), self._extension_end)
+            self._skip(self._extension_length, self._extension_end)
+
+    def _list_length(self, data: bytes) -> int:
+        """A list's length, which must fill its extension after the length itself."""
+        length = int.from_bytes(data, "big")
+        if len(data) + length != self._extension_length:
+            raise _DeclinedError("list length")
+        return length
 
     def _server_name_list(self, data: bytes) -> None:
-        self._ext = int.from_bytes(data, "big")
+        self._ext = self._list_length(data)
         self._next(3, self._server_name_head)
 
     def _server_name_head(self, data: bytes) -> None:
@@ -179,7 +201,7 @@ class _HandshakeReader:
         self._skip(self._ext, self._extension_end)  # the list's other names
 
     def _alpn_list(self, data: bytes) -> None:
-        self._ext = int.from_bytes(data, "big")
+        self._ext = self._list_length(data)
         self.hello.alpn = bytearray()
         self._next(1, self._alpn_protocol_length)
 
@@ -203,6 +225,8 @@ class _HandshakeReader:
             self._skip(0, self._extension_end)
 
     def _supported_versions(self, data: bytes) -> None:
+        if self._list_length(data) < 2:
+            raise _DeclinedError("supported_versions")
         self.hello.version = _TLS13
         self._skip(data[0], self._extension_end)
 
