@@ -182,8 +182,7 @@ class StreamSide:
     def run(self, exchange: Exchange, port: int = LISTEN_PORT, lines: int = 1) -> SideResult:
         marks = {label: len(backend.connections) for label, backend in self._labelled()}
         answer = self.converse(exchange, port)
-        access = self.wait_lines(self.access_path, lines, self._access_seen)
-        self._access_seen = self._size(self.access_path)
+        access = self.new_access(lines)
         received: dict[str, tuple[bytes, ...]] = {}
         for label, backend in self._labelled():
             fresh = backend.connections[marks[label] :]
@@ -191,9 +190,19 @@ class StreamSide:
                 assert connection.done.wait(WAIT_S), f"{self.name}: backend {label} still connected"
             if fresh:
                 received[label] = tuple(bytes(connection.data) for connection in fresh)
-        errors = self._read(self.error_path, self._errors_seen)
-        self._errors_seen = self._size(self.error_path)
-        return SideResult(self.name, answer, received, self._written(access), self._error_lines(errors))
+        return SideResult(self.name, answer, received, access, self.new_errors())
+
+    def new_access(self, count: int = 1) -> tuple[str, ...]:
+        """The next `count` access-log lines (waited for), the address written @HOST@."""
+        lines = self.wait_lines(self.access_path, count, self._access_seen)
+        self._access_seen = self._size(self.access_path)
+        return self._written(lines)
+
+    def new_errors(self) -> tuple[str, ...]:
+        """The error-log lines written since the last look."""
+        text = self._read(self.error_path, self._errors_seen)
+        self._errors_seen += len(text.encode("latin-1"))
+        return self._error_lines(text)
 
     def connect(self, port: int = LISTEN_PORT, timeout: float = WAIT_S) -> socket.socket:
         """A client connection from this side's address (the loopback route's source would be
