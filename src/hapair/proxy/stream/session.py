@@ -57,6 +57,18 @@ from .variables import StreamTemplate, UpstreamAttempt
 # the timer may fire a little before its time; a session this close to its idle deadline is idle
 _TIMER_SLACK = 0.002
 _FORBIDDEN, _BAD_REQUEST, _INTERNAL_ERROR, _BAD_GATEWAY = 403, 400, 500, 502
+# a connect() failing at once with these is logged at `error`, with others at `crit` (ngx_event_connect_peer)
+_CONNECT_ERRORS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.EAGAIN,
+        errno.ECONNRESET,
+        errno.ENETDOWN,
+        errno.ENETUNREACH,
+        errno.EHOSTDOWN,
+        errno.EHOSTUNREACH,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,7 +379,8 @@ class StreamSession:
             self._loop.add_writer(upstream.fileno(), self._connect_done)
             self._timer = self._loop.call_later(self._settings.connect_timeout_s, self._connect_timed_out)
         else:
-            self._connect_failed(f"connect() failed ({code}: {os.strerror(code)})")
+            level = ErrorLevel.ERROR if code in _CONNECT_ERRORS else ErrorLevel.CRIT
+            self._connect_failed(f"connect() to {peer.name} failed ({code}: {os.strerror(code)})", level)
 
     def _stop_waiting(self) -> None:
         """Stop waiting for the client's first bytes, for the upstream connection to complete, and for
@@ -396,12 +409,12 @@ class StreamSession:
         self._stop_waiting()
         self._connect_failed(f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})")
 
-    def _connect_failed(self, reason: str) -> None:
+    def _connect_failed(self, reason: str, level: ErrorLevel = ErrorLevel.ERROR) -> None:
         """ngx_stream_proxy_next_upstream: the peer failed; the next one, if the rules allow."""
         peer, upstream, balancer = self._peer, self._upstream, self._balancer
         assert peer is not None and upstream is not None and balancer is not None
         now = self._loop.time()
-        self._error(f"{reason} while connecting to upstream", peer.name)
+        self._error(f"{reason} while connecting to upstream", peer.name, level)
         balancer.failed(peer, now)
         balancer.released(peer)
         self._attempt.session_ms = _ms(now - self._attempt_started)
@@ -543,7 +556,7 @@ class StreamSession:
     def _peer_name(self) -> str:
         return self._peer.name if self._peer is not None else ""
 
-    def _error(self, message: str, upstream: str | None = None) -> None:
+    def _error(self, message: str, upstream: str | None = None, level: ErrorLevel = ErrorLevel.ERROR) -> None:
         """nginx's error log line: `*N message, client: …, server: …`, and once proxying,
         `, upstream: "…", bytes from/to …` (ngx_stream_log_error, ngx_stream_proxy_log_error)."""
         settings = self._settings
@@ -552,7 +565,7 @@ class StreamSession:
             if upstream:
                 context += f', upstream: "{upstream}"'
             context += f", {self._traffic()}"
-        settings.error_log(ErrorLevel.ERROR, f"*{self.connection} {message}, {context}")
+        settings.error_log(level, f"*{self.connection} {message}, {context}")
 
     def _traffic(self) -> str:
         to_upstream, to_client = self._to_upstream, self._to_client
