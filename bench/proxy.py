@@ -41,6 +41,11 @@ Tests, for each load balancer (and the direct row, to backend 1):
 - L4 req/s and p99: the same wrk on /ok through the seed's stream server;
 - L4 bulk: the stream server's upstream moved to the backends' :9000 (the only change), and
   bench/proxy_tcp.py's `sink` in the client reading --bulk-bytes through it: MB/s.
+- SNI bulk: the same, routed by SNI without terminating TLS: the client sends a TLS ClientHello for
+  `a.example` first, the stream server reads it with `ssl_preread on` and a `map` of
+  `$ssl_preread_server_name` gives the upstream group (`proxy_pass $k8s_api_sni`); HAProxy does the same
+  with `tcp-request inspect-delay`, `req_ssl_hello_type 1` and `use_backend ... if { req_ssl_sni -i
+  a.example }`. The floor has no SNI routing.
 Each configuration, once started (and the direct row's too), gets a warm-up first: 1 s of wrk on /ok,
 or 100 MB through the L4 bulk path. wrk's socket errors and non-2xx answers are
 listed under the table. hapair's row says "not available: <reason>" when `hapair proxy` does not start.
@@ -64,6 +69,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,6 +94,7 @@ WORKER_CONNECTIONS = 4096
 STARTUP_TIMEOUT_S = 15.0
 WARM_UP_S = 1
 WARM_UP_BYTES = 100 * MB
+SNI_NAME = "a.example"
 SEED_BACKEND = "192.168.13.104"
 SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
@@ -119,6 +126,7 @@ class Row:
     l7_bulk_mb_s: float | None = None
     l4: WrkResult | None = None
     l4_bulk_mb_s: float | None = None
+    sni_bulk_mb_s: float | None = None
     unavailable: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -164,10 +172,9 @@ def wrk(client: Host, url: str, connections: int, duration: int) -> WrkResult:
     return parse_wrk(run_to_end(client, args, timeout=duration + 60))
 
 
-def sink_mb_s(client: Host, address: str, port: int, total: int) -> float:
-    output = run_to_end(
-        client, [sys.executable, str(TCP_HELPER), "sink", address, str(port), str(total)], 600
-    )
+def sink_mb_s(client: Host, address: str, port: int, total: int, server_name: str = "") -> float:
+    command = [sys.executable, str(TCP_HELPER), "sink", address, str(port), str(total)]
+    output = run_to_end(client, [*command, server_name] if server_name else command, 600)
     received, seconds = output.split()
     return int(received) / float(seconds) / MB
 
@@ -193,6 +200,19 @@ def seed_stream(logs: Path, backend_port: int) -> str:
     return replaced(text, f"server {SEED_BACKEND}:{PORT};", backend_lines(backend_port, indent="\t"))
 
 
+def seed_stream_sni(logs: Path) -> str:
+    """The seed's stream file routing by SNI: its upstream (on the sources) chosen by a map of the
+    ClientHello's server name, read with ssl_preread."""
+    text = replaced(
+        seed_stream(logs, SOURCE_PORT), "proxy_pass k8s-api;", "ssl_preread on;\n\tproxy_pass $k8s_api_sni;"
+    )
+    return replaced(
+        text,
+        "    server {",
+        f"    map $ssl_preread_server_name $k8s_api_sni {{ {SNI_NAME} k8s-api; }}\n    server {{",
+    )
+
+
 def backend_lines(port: int, indent: str) -> str:
     """The upstream's `server` lines for the two backends; the first takes the seed line's own indent."""
     return "\n".join(f"{indent}server {address}:{port};" for address in BACKEND_ADDRESSES).lstrip()
@@ -209,8 +229,13 @@ def nginx_main(directory: Path, modules: str, body: str) -> str:
     )
 
 
-def haproxy_config(mode: str, backend_port: int) -> str:
+def haproxy_config(mode: str, backend_port: int, *, sni: bool = False) -> str:
     http = mode == "http"
+    sni_lines = [
+        "    tcp-request inspect-delay 5s",
+        "    tcp-request content accept if { req_ssl_hello_type 1 }",
+        f"    use_backend k8s-api if {{ req_ssl_sni -i {SNI_NAME} }}",
+    ]
     lines = [
         "global",
         f"    nbthread {CORES}",
@@ -224,7 +249,7 @@ def haproxy_config(mode: str, backend_port: int) -> str:
         ),
         "frontend k8sapi",
         f"    bind :{PORT}",
-        "    default_backend k8s-api",
+        *(sni_lines if sni else ["    default_backend k8s-api"]),
         "backend k8s-api",
         "    balance roundrobin",
         *(
@@ -261,6 +286,7 @@ def write_configs(directory: Path) -> dict[str, Configs]:
     (directory / "conf.d" / "k8sapi.conf").write_text(seed_http_8080(logs))
     (directory / "tcpconf.d" / "k8sapi.conf").write_text(seed_stream(logs, PORT))
     (directory / "tcpconf.d" / "k8sapi-bulk.conf").write_text(seed_stream(logs, SOURCE_PORT))
+    (directory / "tcpconf.d" / "k8sapi-sni.conf").write_text(seed_stream_sni(logs))
     stream = f"load_module {STREAM_MODULE};\n"
     bodies = {
         "l7": (
@@ -271,13 +297,14 @@ def write_configs(directory: Path) -> dict[str, Configs]:
         ),
         "l4": (stream, f"include {directory}/tcpconf.d/k8sapi.conf;\n", "tcp", PORT),
         "l4-bulk": (stream, f"include {directory}/tcpconf.d/k8sapi-bulk.conf;\n", "tcp", SOURCE_PORT),
+        "l4-sni": (stream, f"include {directory}/tcpconf.d/k8sapi-sni.conf;\n", "tcp", SOURCE_PORT),
     }
     configs = {}
     for test, (modules, body, mode, backend_port) in bodies.items():
         nginx = directory / f"nginx-{test}.conf"
         nginx.write_text(nginx_main(directory, modules, body))
         haproxy = directory / f"haproxy-{test}.cfg"
-        haproxy.write_text(haproxy_config(mode, backend_port))
+        haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni"))
         configs[test] = Configs(nginx, haproxy)
     configs["l7-debian"] = Configs(debian_layout(directory, logs), configs["l7"].haproxy)
     return configs
@@ -394,7 +421,7 @@ def proxy_command(lab: Lab, implementation: str, test: str) -> list[str]:
     if implementation == "haproxy":
         return ["/usr/sbin/haproxy", "-db", "-f", str(configs.haproxy)]
     if implementation == "floor":
-        port = SOURCE_PORT if test == "l4-bulk" else PORT
+        port = SOURCE_PORT if test.startswith("l4-") else PORT
         backends = [f"{address}:{port}" for address in BACKEND_ADDRESSES]
         mode = "l7" if test == "l7" else "l4"
         return [sys.executable, str(FLOOR), mode, LB_ADDRESS, str(PORT), *backends, "--workers", str(CORES)]
@@ -414,7 +441,7 @@ def proxy(lab: Lab, implementation: str, test: str) -> Iterator[str]:
 Starter = Callable[[str], contextlib.AbstractContextManager[str]]
 
 
-def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter) -> None:
+def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter, *, sni: bool = True) -> None:
     options = lab.options
     small = f"http://{address}:{PORT}/ok"
     if not measure_l7(lab, row, address, lambda: start("l7")):
@@ -434,6 +461,15 @@ def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter) ->
         lab.report(f"{row.name}: L4 bulk")
         sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES)
         row.l4_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes)
+    if not sni:
+        return
+    with start("l4-sni") as reason:
+        if reason:
+            row.unavailable = reason
+            return
+        lab.report(f"{row.name}: SNI bulk")
+        sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES, SNI_NAME)
+        row.sni_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes, SNI_NAME)
 
 
 def measure_l7(
@@ -478,7 +514,9 @@ def measure_direct(lab: Lab) -> Row:
 def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
     try:
-        measure(lab, row, LB_ADDRESS, PORT, lambda test: proxy(lab, implementation, test))
+        measure(
+            lab, row, LB_ADDRESS, PORT, partial(proxy, lab, implementation), sni=implementation != "floor"
+        )
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
         row.unavailable = str(error).splitlines()[0]
     if implementation not in READ_NGINX_FILES:
@@ -520,6 +558,7 @@ def table(rows: list[Row]) -> list[str]:
         "L4 req/s",
         "L4 p99 ms",
         "L4 bulk MB/s",
+        "SNI bulk MB/s",
     )
     lines = []
     for row in rows:
@@ -533,6 +572,7 @@ def table(rows: list[Row]) -> list[str]:
                 figure(row.l7_bulk_mb_s, "{:.0f}"),
                 *wrk_figures(row.l4),
                 figure(row.l4_bulk_mb_s, "{:.0f}"),
+                figure(row.sni_bulk_mb_s, "{:.0f}"),
             )
         )
     name_width = max(len(header[0]), *(len(line[0]) for line in lines))

@@ -162,8 +162,6 @@ def test_a_regular_expression_that_does_not_compile_is_reported_where_nginx_repo
 @pytest.mark.parametrize(
     ("case", "refusal"),
     [
-        ("stream { map $remote_addr $m { a b; } }", 'hapair does not support the "map" directive'),
-        ("stream { split_clients $remote_addr $m { * a; } }", 'the "split_clients" directive'),
         ("http { map $host $args { a b; } }", 'hapair does not support making the "$args" variable'),
         ("http { map $host $http_x { a b; } }", 'hapair does not support making the "$http_x" variable'),
         ("http { split_clients $host $arg_x { * a; } }", 'making the "$arg_x" variable'),

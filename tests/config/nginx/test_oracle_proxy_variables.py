@@ -63,7 +63,10 @@ def test_hapair_answers_as_nginx(prefix: Path, case: str) -> None:
             "http { resolver unix:/run/x.sock; }",
             'hapair does not support a unix socket in the "resolver" directive',
         ),
-        ("stream { resolver 127.0.0.1; }", 'hapair does not support the "resolver" directive'),
+        (
+            "stream { resolver unix:/run/x.sock; }",
+            'hapair does not support a unix socket in the "resolver" directive',
+        ),
     ],
 )
 def test_what_hapair_refuses_is_named(prefix: Path, case: str, refusal: str) -> None:

@@ -182,7 +182,8 @@ class StreamServerState:
     place: Place
     level: Level
     listens: list[StreamListenState] = field(default_factory=list)
-    proxy_pass: Placed[UpstreamState] | None = None
+    proxy_pass: Placed[UpstreamState | Template] | None = None  # a Template: the value has variables
+    sets: list[SetVariable] = field(default_factory=list)  # `set`, in order
 
 
 @dataclass
@@ -194,6 +195,7 @@ class StreamState:
     upstreams: list[UpstreamState] = field(default_factory=list)
     servers: list[StreamServerState] = field(default_factory=list)
     listens: list[StreamListenState] = field(default_factory=list)
+    made_variables: list[MadeVariable] = field(default_factory=list)  # `map`, `split_clients`
 
 
 @dataclass

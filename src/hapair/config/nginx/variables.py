@@ -30,6 +30,7 @@ class VariableCatalog:
     known_prefixes: tuple[str, ...]
     supported: frozenset[str]
     supported_prefixes: tuple[str, ...]
+    changeable: frozenset[str]  # those the configuration may give a value (NGX_*_VAR_CHANGEABLE)
 
     def knows(self, name: str) -> bool:
         return name in self.known or name.startswith(self.known_prefixes)
@@ -64,20 +65,30 @@ STREAM_SUPPORTED = frozenset({
     "pid", "protocol", "remote_addr", "remote_port", "server_addr", "server_port", "session_time", "status",
     "time_iso8601", "time_local", "upstream_addr", "upstream_bytes_received", "upstream_bytes_sent",
     "upstream_connect_time", "upstream_first_byte_time", "upstream_session_time",
+    "ssl_preread_alpn_protocols", "ssl_preread_protocol", "ssl_preread_server_name",
 })
 # fmt: on
 
 # the variables nginx lets the configuration give a value although it has them (NGX_HTTP_VAR_CHANGEABLE)
 HTTP_CHANGEABLE = frozenset({"args", "limit_rate", "msie", "modern_browser", "ancient_browser"})
+# the stream ones: the ssl module's (NGX_STREAM_VAR_CHANGEABLE)
+STREAM_CHANGEABLE = frozenset(
+    name for name in STREAM_VARIABLES if name.startswith("ssl_") and not name.startswith("ssl_preread_")
+)
 
 HTTP_CATALOG = VariableCatalog(
     known=HTTP_VARIABLES,
     known_prefixes=HTTP_VARIABLE_PREFIXES,
     supported=HTTP_SUPPORTED,
     supported_prefixes=("arg_", "cookie_", "http_", "sent_http_", "upstream_http_"),
+    changeable=HTTP_CHANGEABLE,
 )
 STREAM_CATALOG = VariableCatalog(
-    known=STREAM_VARIABLES, known_prefixes=(), supported=STREAM_SUPPORTED, supported_prefixes=()
+    known=STREAM_VARIABLES,
+    known_prefixes=(),
+    supported=STREAM_SUPPORTED,
+    supported_prefixes=(),
+    changeable=STREAM_CHANGEABLE,
 )
 
 
@@ -118,7 +129,7 @@ def configured_variable(directive: Directive, written: str, uses: VariableUses) 
         raise directive.error('invalid variable name "$"')
     lower = name.lower()
     catalog = uses.catalog
-    if lower in catalog.known and lower not in HTTP_CHANGEABLE:
+    if lower in catalog.known and lower not in catalog.changeable:
         raise directive.error(f'the duplicate "{name}" variable')
     if lower in catalog.known or lower.startswith(catalog.known_prefixes):
         raise directive.unsupported(f'making the "${lower}" variable')

@@ -28,6 +28,7 @@ from . import (
     resolver,
     rewrite,
     stream,
+    stream_variables,
     upstream,
 )
 
@@ -50,6 +51,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **rewrite.HANDLERS,
     **http_gzip.HANDLERS,
     **stream.HANDLERS,
+    **stream_variables.HANDLERS,
     **http_realip.HANDLERS,
     **http_access.HANDLERS,
     **http_auth_basic.HANDLERS,

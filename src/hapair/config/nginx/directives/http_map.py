@@ -1,5 +1,5 @@
-"""`map`, `map_hash_max_size` and `map_hash_bucket_size` (ngx_http_map_module.c), with nginx's checks and
-messages.
+"""`map`, `map_hash_max_size` and `map_hash_bucket_size` (ngx_http_map_module.c, and in stream
+ngx_stream_map_module.c, which is the same), with nginx's checks and messages.
 
 A `map` block is read line by line (nginx's cf->handler): `hostnames`, `volatile`, `include FILE`,
 `default VALUE`, `~regex VALUE`, `~*regex VALUE`, and `KEY VALUE` (`\\` before a key that would read as
@@ -23,6 +23,7 @@ from ..model.place import Place
 from ..model.templates import Literal, Template
 from ..model.variables import HeadWildcard, Map, MapRegex
 from ..settings import Level, Slot
+from ..state import HttpState, StreamState
 from ..variables import VariableUses, compile_template, configured_variable
 from . import setters
 from .regex import compile_regex
@@ -213,18 +214,25 @@ def _hash_sizes(level: Level, directive: Directive, reading: Reading) -> HashSiz
     )
 
 
+def made_variables_owner(block: Block) -> HttpState | StreamState:
+    """The http or stream block whose variables a `map` or `split_clients` makes (the two modules are
+    the same in both)."""
+    owner = block.http if block.http is not None else block.stream
+    assert owner is not None
+    return owner
+
+
 def map_block(block: Block, directive: Directive, reading: Reading) -> None:
-    http = block.http
-    assert http is not None
-    uses = http.variables
-    sizes = _hash_sizes(http.level, directive, reading)
+    owner = made_variables_owner(block)
+    uses = owner.variables
+    sizes = _hash_sizes(owner.level, directive, reading)
     source = compile_template(directive.args[0], uses, directive.place, directive.place)
     name = configured_variable(directive, directive.args[1], uses)
     reader = _MapReader(uses, reading)
     reading.parse_lines(reader.line)
     keys = reader.keys
     keys.check_sizes(sizes)
-    http.made_variables.append(
+    owner.made_variables.append(
         Map(
             variable=name,
             source=source,

@@ -1,4 +1,5 @@
-"""`split_clients` (ngx_http_split_clients_module.c), with nginx's checks and messages.
+"""`split_clients` (ngx_http_split_clients_module.c, and the same in stream), with nginx's checks and
+messages.
 
 Each line is `PERCENT% VALUE` (up to two decimals) or `* VALUE`; the values are text (a `$` in them is not
 a variable); words after the value are ignored, as nginx ignores them. A line with no value is refused:
@@ -12,7 +13,7 @@ from ..errors import ConfigError
 from ..model.place import Place
 from ..model.variables import Split, SplitClients
 from ..variables import compile_template, configured_variable
-from .http_map import wire_text
+from .http_map import made_variables_owner, wire_text
 
 _FULL = 10000  # 100%, in hundredths of a percent
 _RANGE = 0xFFFFFFFF
@@ -49,9 +50,8 @@ class _SplitReader:
 
 
 def split_clients(block: Block, directive: Directive, reading: Reading) -> None:
-    http = block.http
-    assert http is not None
-    uses = http.variables
+    owner = made_variables_owner(block)
+    uses = owner.variables
     source = compile_template(directive.args[0], uses, directive.place, directive.place)
     name = configured_variable(directive, directive.args[1], uses)
     reader = _SplitReader()
@@ -66,7 +66,7 @@ def split_clients(block: Block, directive: Directive, reading: Reading) -> None:
         if percent:
             bound = (bound + percent * _RANGE // _FULL) & _RANGE
         splits.append(Split(bound if percent else 0, wire_text(value)))
-    http.made_variables.append(SplitClients(name, source, tuple(splits), directive.place))
+    owner.made_variables.append(SplitClients(name, source, tuple(splits), directive.place))
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {

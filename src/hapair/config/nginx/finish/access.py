@@ -51,7 +51,7 @@ _X_REAL_IP = RealIpHeader(RealIpSource.X_REAL_IP, "")
 def access_settings(level: Level) -> Access:
     return Access(
         realip=_realip(level),
-        rules=_rules(level),
+        rules=access_rules(level),
         auth_basic=_auth_basic(level),
         satisfy=level.value(SATISFY, Satisfy.ALL),
         limit_req=LimitReqSettings(
@@ -77,7 +77,7 @@ def _realip(level: Level) -> RealIp | None:
     return RealIp(trusted, header.source, header.header, level.value(REAL_IP_RECURSIVE, False))
 
 
-def _rules(level: Level) -> AccessRules | None:
+def access_rules(level: Level) -> AccessRules | None:
     rules: tuple[AccessRule, ...] = level.value(ACCESS_RULES, ())
     if not rules:
         return None
