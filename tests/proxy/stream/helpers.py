@@ -33,6 +33,7 @@ class FakeSession:
     """What the stream variables read of a session (variables.SessionView), set by hand."""
 
     connection: int = 7
+    protocol: str = "TCP"
     remote_addr: str = "127.0.0.1"
     remote_port: str = "40000"
     binary_remote_addr: str = "\x7f\x00\x00\x01"

@@ -554,6 +554,7 @@ async def serve_http(
                 backlog=listener.backlog,
                 ipv6only=listener.ipv6only,
                 reuse_port=reuse_port or listener.reuseport,
+                options=listener.socket,
             )
 
             def factory(group: _ListenerGroup = group) -> ClientConnection:

@@ -27,6 +27,7 @@ from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter, LogFiles
+from .datagram import Address, DatagramListener, DatagramSession
 from .relay import PipePool
 from .session import SessionSettings, StreamSession
 from .target import DynamicTarget, Group
@@ -40,21 +41,32 @@ _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.
 
 
 def bind_listeners(
-    config: StreamConfig, *, reuse_port: bool = False, skip: Collection[SocketAddress] = ()
+    config: StreamConfig,
+    *,
+    reuse_port: bool = False,
+    skip: Collection[SocketAddress] = (),
+    udp: bool = False,
 ) -> dict[SocketAddress, socket.socket]:
-    """A listening, non-blocking socket for every stream `listen` that has its own socket, except the
-    addresses in `skip`. `reuse_port` sets SO_REUSEPORT on all of them (one socket per worker process);
-    a `listen ... reuseport` has it anyway."""
+    """A listening, non-blocking socket for every stream `listen` that has its own socket (the TCP ones,
+    or with `udp` the UDP ones), except the addresses in `skip`. `reuse_port` sets SO_REUSEPORT on all of
+    them (one socket per worker process); a `listen ... reuseport` has it anyway."""
     sockets: dict[SocketAddress, socket.socket] = {}
     try:
         for server in config.servers:
             for listen in server.listens:
-                if listen.own_socket and listen.address not in sockets and listen.address not in skip:
+                if (
+                    listen.own_socket
+                    and listen.udp == udp
+                    and listen.address not in sockets
+                    and listen.address not in skip
+                ):
                     sockets[listen.address] = listening_socket(
                         listen.address,
                         backlog=listen.backlog,
                         ipv6only=listen.ipv6only,
                         reuse_port=reuse_port or listen.reuseport,
+                        udp=udp,
+                        options=listen.socket,
                     )
     except OSError:
         for sock in sockets.values():
@@ -132,6 +144,7 @@ class StreamService:
         owned: Collection[SocketAddress],
         half_close: bool,
         splice: bool,
+        datagram_sockets: Mapping[SocketAddress, socket.socket] | None = None,
     ) -> None:
         self.loop = loop
         self.pipes = PipePool()
@@ -158,15 +171,21 @@ class StreamService:
             self._error_logs.close()
             raise
         self._listeners = _listeners(self, config, settings, sockets, owned)
+        self._datagram_listeners = _datagram_listeners(self, config, settings, datagram_sockets or {})
 
     def start(self) -> None:
-        for listener in self._listeners:
+        for listener in (*self._listeners, *self._datagram_listeners):
             listener.start()
 
     @property
     def sockets(self) -> list[socket.socket]:
         """The listening sockets (their `getsockname()` tells the ports chosen for port 0)."""
         return [listener.sock for listener in self._listeners]
+
+    @property
+    def datagram_sockets(self) -> list[socket.socket]:
+        """The UDP sockets."""
+        return [listener.sock for listener in self._datagram_listeners]
 
     def begin(self, client: socket.socket, remote: object, settings: SessionSettings) -> None:
         """Start relaying a connection just accepted."""
@@ -175,6 +194,30 @@ class StreamService:
         session = StreamSession(self.loop, client, remote, settings, host=self, connection=self._connections)
         self.sessions.add(session)
         session.start()
+
+    def begin_datagram(
+        self,
+        listener: DatagramListener,
+        data: bytes,
+        remote: Address,
+        local: Address,
+        settings: SessionSettings,
+    ) -> DatagramSession:
+        """Start the session of a client address's first datagram."""
+        self._connections += 1
+        session = DatagramSession(
+            self.loop,
+            listener,
+            data,
+            remote,
+            local,
+            settings=settings,
+            host=self,
+            connection=self._connections,
+        )
+        self.sessions.add(session)
+        session.start()
+        return session
 
     def session_finished(self, session: StreamSession) -> None:
         self.sessions.discard(session)
@@ -186,7 +229,7 @@ class StreamService:
         if self.closing:
             return
         self.closing = True
-        for listener in self._listeners:
+        for listener in (*self._listeners, *self._datagram_listeners):
             listener.stop()
         if not self.sessions:
             self._drained.set()
@@ -253,6 +296,8 @@ class StreamService:
             next_upstream=proxy.next_upstream,
             next_upstream_tries=proxy.next_upstream_tries,
             next_upstream_timeout_s=proxy.next_upstream_timeout / 1000,
+            responses=proxy.responses,
+            requests=proxy.requests,
             keeps_values=bool(server.sets) or target is not None or bool(group and group.key),
         )
 
@@ -267,7 +312,7 @@ def _listeners(
     routes: dict[SocketAddress, dict[InetAddress, SessionSettings]] = {}
     for server in config.servers:
         for listen in server.listens:
-            if not listen.own_socket and isinstance(listen.address, InetAddress):
+            if not listen.udp and not listen.own_socket and isinstance(listen.address, InetAddress):
                 routes.setdefault(_wildcard_of(listen.address), {})[listen.address] = settings[id(server)]
     return [
         _Listener(
@@ -279,7 +324,34 @@ def _listeners(
         )
         for server in config.servers
         for listen in server.listens
-        if listen.own_socket
+        if listen.own_socket and not listen.udp
+    ]
+
+
+def _datagram_listeners(
+    service: StreamService,
+    config: StreamConfig,
+    settings: dict[int, SessionSettings],
+    sockets: Mapping[SocketAddress, socket.socket],
+) -> list[DatagramListener]:
+    """The UDP sockets (each bound by the service) and the servers of each, as `_listeners` for TCP."""
+    routes: dict[SocketAddress, dict[InetAddress, SessionSettings]] = {}
+    for server in config.servers:
+        for listen in server.listens:
+            if listen.udp and not listen.own_socket and isinstance(listen.address, InetAddress):
+                routes.setdefault(_wildcard_of(listen.address), {})[listen.address] = settings[id(server)]
+    return [
+        DatagramListener(
+            service,
+            sockets[listen.address],
+            settings[id(server)],
+            routes.get(listen.address, {}),
+            owned=True,
+            wildcard=listen.address.wildcard,
+        )
+        for server in config.servers
+        for listen in server.listens
+        if listen.own_socket and listen.udp
     ]
 
 
@@ -304,7 +376,9 @@ async def serve_stream(
     False moves bytes by buffered copies instead (kept for TLS; tests force it)."""
     given = dict(listening or {})
     bound = bind_listeners(config, reuse_port=reuse_port, skip=given.keys())
+    datagram: dict[SocketAddress, socket.socket] = {}
     try:
+        datagram = bind_listeners(config, reuse_port=reuse_port, udp=True)
         service = StreamService(
             asyncio.get_running_loop(),
             config,
@@ -312,9 +386,10 @@ async def serve_stream(
             owned=bound.keys(),
             half_close=half_close,
             splice=splice,
+            datagram_sockets=datagram,
         )
     except BaseException:
-        for sock in bound.values():
+        for sock in (*bound.values(), *datagram.values()):
             sock.close()
         raise
     service.start()

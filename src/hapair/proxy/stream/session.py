@@ -92,6 +92,8 @@ class SessionSettings:
     next_upstream_tries: int = 0  # 0: the group's
     next_upstream_timeout_s: float = 0.0  # 0: none
     keeps_values: bool = False  # something is evaluated before the log lines: keep what it read
+    responses: int | None = None  # UDP: `proxy_responses` (None: until `proxy_timeout`)
+    requests: int = 0  # UDP: `proxy_requests` (0: no limit)
 
 
 class SessionHost(Protocol):
@@ -105,6 +107,8 @@ class SessionHost(Protocol):
 class StreamSession:
     """A client connection relayed to an upstream peer."""
 
+    protocol = "TCP"  # $protocol
+    client_label = "client"  # how the error log names the client
     __slots__ = (
         "_addresses",
         "_attempt",
@@ -204,7 +208,7 @@ class StreamSession:
             self._error("access forbidden by rule while initializing session")
             self._finish(_FORBIDDEN)
             return
-        if settings.preread is not None:
+        if settings.preread is not None and self._client.type == socket.SOCK_STREAM:
             self._start_preread(settings.preread)
         else:
             self._content()
@@ -249,7 +253,7 @@ class StreamSession:
 
     def session_ms(self) -> int:
         end = self._ended_at if self._ended_at is not None else self._loop.time()
-        return _ms(end - self._started)
+        return milliseconds(end - self._started)
 
     def wall_time(self) -> float:
         return self._ended_wall if self._ended_at is not None else time.time()
@@ -258,8 +262,8 @@ class StreamSession:
         texts = self._addresses
         if texts is None:
             family = self._client.family
-            remote_addr, remote_port, binary = _address_texts(family, self._remote)
-            server_addr, server_port, _ = _address_texts(family, self._client.getsockname())
+            remote_addr, remote_port, binary = address_texts(family, self._remote)
+            server_addr, server_port, _ = address_texts(family, self._client.getsockname())
             texts = self._addresses = (remote_addr, remote_port, binary, server_addr, server_port)
         return texts
 
@@ -304,8 +308,9 @@ class StreamSession:
     def _content(self) -> None:
         self._proxying = True
         settings = self._settings
-        if settings.tcp_nodelay and self._client.family != socket.AF_UNIX:
-            self._client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client = self._client
+        if settings.tcp_nodelay and client.type == socket.SOCK_STREAM and client.family != socket.AF_UNIX:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if settings.group is not None:
             self._begin(settings.group)
             return
@@ -363,13 +368,17 @@ class StreamSession:
         self.attempts.append(self._attempt)
         self._attempt_started = now
         try:
-            upstream = self._upstream = socket.socket(peer.address.family, socket.SOCK_STREAM)
+            upstream = self._upstream = socket.socket(peer.address.family, self._client.type)
         except OSError as error:
             self._error(f"socket() failed ({error.errno}: {error.strerror})", peer.name)
             self._finish(_INTERNAL_ERROR)
             return
         upstream.setblocking(False)
-        if self._settings.tcp_nodelay and peer.address.family != socket.AF_UNIX:
+        if (
+            self._settings.tcp_nodelay
+            and upstream.type == socket.SOCK_STREAM
+            and peer.address.family != socket.AF_UNIX
+        ):
             upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         code = upstream.connect_ex(peer.address.sockaddr)
         if code == 0:
@@ -417,7 +426,7 @@ class StreamSession:
         self._error(f"{reason} while connecting to upstream", peer.name, level)
         balancer.failed(peer, now)
         balancer.released(peer)
-        self._attempt.session_ms = _ms(now - self._attempt_started)
+        self._attempt.session_ms = milliseconds(now - self._attempt_started)
         upstream.close()
         self._peer = self._upstream = None
         self._tries -= 1
@@ -436,7 +445,7 @@ class StreamSession:
         peer, upstream, balancer = self._peer, self._upstream, self._balancer
         assert peer is not None and upstream is not None and balancer is not None
         now = self._loop.time()
-        self._attempt.connect_ms = _ms(now - self._attempt_started)
+        self._attempt.connect_ms = milliseconds(now - self._attempt_started)
         balancer.succeeded(peer, now)
         try:
             self._to_upstream = self._direction(self._client, upstream)
@@ -530,28 +539,34 @@ class StreamSession:
             direction.release()
         if self._settings.logs:
             self._texts()  # the addresses, while the socket can still tell its own
-        self._client.close()
-        if self._upstream is not None:
-            self._upstream.close()
+        self._close_sockets()
         if self._peer is not None and self._balancer is not None:
-            self._balancer.succeeded(self._peer, now)
-            self._balancer.released(self._peer)
+            self._release_peer(self._balancer, self._peer, now)
         self._host.session_finished(self)
         for access_log in self._settings.logs:
             access_log.write(self)
+
+    def _close_sockets(self) -> None:
+        self._client.close()
+        if self._upstream is not None:
+            self._upstream.close()
+
+    def _release_peer(self, balancer: Balancer, peer: Peer, now: float) -> None:
+        balancer.succeeded(peer, now)
+        balancer.released(peer)
 
     def _settle_attempt(self, now: float) -> None:
         """The last upstream's numbers, as the session ends."""
         if self._peer is None:
             return
         attempt = self._attempt
-        attempt.session_ms = _ms(now - self._attempt_started)
+        attempt.session_ms = milliseconds(now - self._attempt_started)
         to_upstream, to_client = self._to_upstream, self._to_client
         if to_upstream is not None and to_client is not None:
             attempt.bytes_sent = to_upstream.sent + self._preread_sent
             attempt.bytes_received = to_client.received
             if to_client.first_byte_at is not None:
-                attempt.first_byte_ms = _ms(to_client.first_byte_at - self._attempt_started)
+                attempt.first_byte_ms = milliseconds(to_client.first_byte_at - self._attempt_started)
 
     def _peer_name(self) -> str:
         return self._peer.name if self._peer is not None else ""
@@ -560,7 +575,7 @@ class StreamSession:
         """nginx's error log line: `*N message, client: …, server: …`, and once proxying,
         `, upstream: "…", bytes from/to …` (ngx_stream_log_error, ngx_stream_proxy_log_error)."""
         settings = self._settings
-        context = f"client: {self.remote_addr}, server: {settings.server}"
+        context = f"{self.client_label}: {self.remote_addr}, server: {settings.server}"
         if self._proxying:
             if upstream:
                 context += f', upstream: "{upstream}"'
@@ -577,11 +592,11 @@ class StreamSession:
         )
 
 
-def _ms(seconds: float) -> int:
+def milliseconds(seconds: float) -> int:
     return int(seconds * 1000)
 
 
-def _address_texts(family: int, address: object) -> tuple[str, str, str]:
+def address_texts(family: int, address: object) -> tuple[str, str, str]:
     """An address as nginx's variables print it: (addr, port, binary addr one character per byte)."""
     if family == socket.AF_UNIX:
         return "unix:", "", "unix:"

@@ -57,6 +57,7 @@ class SessionView(Protocol):
     without brackets); `binary_remote_addr` is the packed address, one character per byte."""
 
     connection: int
+    protocol: str  # TCP or UDP
     status: int
     attempts: list[UpstreamAttempt]
     hello: Hello | None  # what ssl_preread read; None: nothing, or no ClientHello nginx reads
@@ -154,7 +155,7 @@ _PLAIN: dict[str, Getter] = {
     "connection": lambda s: str(s.connection),
     "msec": lambda s: _msec(s.wall_time()),
     "nginx_version": lambda s: NGINX_VERSION,
-    "protocol": lambda s: "TCP",
+    "protocol": lambda s: s.protocol,
     "remote_addr": lambda s: s.remote_addr,
     "remote_port": lambda s: s.remote_port,
     "server_addr": lambda s: s.server_addr,

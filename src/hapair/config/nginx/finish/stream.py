@@ -38,6 +38,8 @@ from ..stream_fields import (
     NEXT_UPSTREAM_TRIES,
     PREREAD_BUFFER_SIZE,
     PREREAD_TIMEOUT,
+    PROXY_REQUESTS,
+    PROXY_RESPONSES,
     SSL_PREREAD,
     TCP_NODELAY,
 )
@@ -56,7 +58,7 @@ def finish_stream(state: StreamState, main: MainState) -> StreamConfig:
     state.variables.check()
     own_sockets = _own_sockets(state.listens)
     main.listening.extend(
-        Listening(listen.address, listen.ipv6only, listen.place)
+        Listening(listen.address, listen.ipv6only, listen.place, listen.udp)
         for listen in state.listens
         if id(listen) in own_sockets
     )
@@ -106,6 +108,8 @@ def _proxy(server: StreamServerState, upstreams: dict[int, Upstream]) -> StreamP
         next_upstream=level.value(NEXT_UPSTREAM, True),
         next_upstream_tries=level.value(NEXT_UPSTREAM_TRIES, 0),
         next_upstream_timeout=level.value(NEXT_UPSTREAM_TIMEOUT, 0),
+        responses=level.value(PROXY_RESPONSES, None),
+        requests=level.value(PROXY_REQUESTS, 0),
     )
 
 
@@ -139,12 +143,12 @@ def _compare(first: StreamListenState, second: StreamListenState) -> int:
 
 
 def _own_sockets(listens: list[StreamListenState]) -> set[int]:
-    """The listens that get a socket (ngx_stream_optimize_servers): on a port with a wildcard address,
-    the wildcard and the addresses with `bind`; elsewhere all."""
-    ports: dict[tuple[int, int], list[StreamListenState]] = {}
+    """The listens that get a socket (ngx_stream_optimize_servers): on a port (of one socket type) with a
+    wildcard address, the wildcard and the addresses with `bind`; elsewhere all."""
+    ports: dict[tuple[int, int, bool], list[StreamListenState]] = {}
     for listen in listens:
         port = listen.address.port if isinstance(listen.address, InetAddress) else 0
-        ports.setdefault((listen.address.family, port), []).append(listen)
+        ports.setdefault((listen.address.family, port, listen.udp), []).append(listen)
     own: set[int] = set()
     for group in ports.values():
         ordered = sorted(group, key=cmp_to_key(_compare))
@@ -162,4 +166,7 @@ def _listen(listen: StreamListenState, own_socket: bool) -> StreamListen:
         ipv6only=listen.ipv6only,
         own_socket=own_socket,
         place=listen.place,
+        udp=listen.udp,
+        proxy_protocol=listen.proxy_protocol,
+        socket=listen.socket,
     )

@@ -1,4 +1,4 @@
-"""The `stream` block: TCP servers relaying connections to upstream groups (times in milliseconds)."""
+"""The `stream` block: TCP and UDP servers relaying sessions to upstream groups (times in milliseconds)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
 from .resolver import DEFAULT_RESOLVER_TIMEOUT, Resolver
 from .rewrite import SetVariable
+from .sockets import NO_OPTIONS, SocketOptions
 from .templates import Template
 from .upstream import Upstream
 from .variables import MadeVariable
@@ -28,6 +29,9 @@ class StreamListen:
     ipv6only: bool
     own_socket: bool  # False: served by the wildcard socket of the same port (no `bind`)
     place: Place
+    udp: bool = False  # a datagram socket: each client address is a session
+    proxy_protocol: bool = False  # connections start with a PROXY protocol header
+    socket: SocketOptions = NO_OPTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,8 @@ class StreamProxy:
     next_upstream: bool = True  # a failed connection tries the next peer
     next_upstream_tries: int = 0  # 0: as many as the group has peers
     next_upstream_timeout: int = 0  # 0: no limit
+    responses: int | None = None  # `proxy_responses` (UDP): None, as many as come until `timeout`
+    requests: int = 0  # `proxy_requests` (UDP): datagrams a session takes before the next one starts; 0: all
 
 
 @dataclass(frozen=True, slots=True)

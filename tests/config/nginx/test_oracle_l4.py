@@ -1,0 +1,104 @@
+"""`hapair proxy -t` beside the real `nginx -t` on what L4 load balancers add: UDP in stream (`listen ...
+udp`, `proxy_responses`, `proxy_requests`), the PROXY protocol (`listen ... proxy_protocol` in http and
+stream, `proxy_protocol`, `proxy_protocol_timeout`, stream's `set_real_ip_from`, `real_ip_header
+proxy_protocol`), and the socket options of `listen` (`rcvbuf=`, `sndbuf=`, `so_keepalive=`, `fastopen=`,
+`deferred`, `backlog=`, `bind`, `ipv6only=`, `reuseport`): valid and invalid forms, same status, same
+lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .test_oracle import HEAD, MISSING, hapair_t, nginx_t
+
+pytestmark = [pytest.mark.oracle, pytest.mark.skipif(MISSING is not None, reason=MISSING or "")]
+
+P = "proxy_pass 127.0.0.1:9;"
+
+
+def stream(listen: str, lines: str = "", outside: str = "") -> str:
+    return f"stream {{ {outside} server {{ listen {listen}; {P} {lines} }} }}"
+
+
+def http(listen: str, lines: str = "") -> str:
+    return f"http {{ access_log off; server {{ listen {listen}; {lines} }} }}"
+
+
+UDP = [
+    stream("38091 udp", "proxy_responses 1; proxy_timeout 1s;"),
+    stream("38091 udp reuseport", "proxy_requests 2; proxy_responses 0;"),
+    stream("127.0.0.1:38091 udp bind"),
+    stream("38091 udp backlog=10"),
+    stream("38091 udp so_keepalive=on"),
+    stream("38091 udp proxy_protocol"),
+    stream("38091 udp fastopen=3"),
+    stream("38091 udp rcvbuf=64k sndbuf=1m"),
+    stream("38091 udp ssl"),
+    stream("38091 udp backlog=x"),
+    stream("38091 udp", "listen 38091;"),
+    stream("38091 udp", "listen 38091 udp;"),
+    "stream { server { listen 38091 udp; " + P + " } server { listen 38091 udp; " + P + " } }",
+    "stream { server { listen 38091 udp; " + P + " } server { listen 127.0.0.1:38091 udp; " + P + " } }",
+    stream("38091 UDP"),
+    stream("38091 udp", "proxy_responses x;"),
+    stream("38091 udp", "proxy_responses -1;"),
+    stream("38091 udp", "proxy_responses 1; proxy_responses 2;"),
+    stream("38091 udp", "proxy_requests 1k;"),
+    stream("38091 udp", "proxy_requests;"),
+    stream("38091 udp", "", "proxy_responses 2; proxy_requests 3;"),
+    "http { proxy_responses 1; }",
+]
+
+SOCKET_OPTIONS = [
+    stream("38091 rcvbuf=64k sndbuf=128k"),
+    stream("38091 rcvbuf=x"),
+    stream("38091 sndbuf="),
+    stream("38091 rcvbuf=1g"),
+    stream("38091 so_keepalive=on"),
+    stream("38091 so_keepalive=off"),
+    stream("38091 so_keepalive=30m:10:5"),
+    stream("38091 so_keepalive=:10:"),
+    stream("38091 so_keepalive=::5"),
+    stream("38091 so_keepalive=::"),
+    stream("38091 so_keepalive=1:2:3:4"),
+    stream("38091 so_keepalive=x"),
+    stream("38091 so_keepalive=1x"),
+    stream("38091 so_keepalive="),
+    stream("38091 fastopen=256"),
+    stream("38091 fastopen=x"),
+    stream("38091 fastopen=-1"),
+    stream("38091 deferred"),
+    stream("38091 backlog=0"),
+    stream("38091 backlog=511 bind ipv6only=on"),
+    stream("[::]:38091 ipv6only=off"),
+    stream("38091 ipv6only=x"),
+    "stream { server { listen 127.0.0.1:38091 rcvbuf=8k; " + P + " } "
+    "server { listen 38091 sndbuf=8k; " + P + " } }",
+    http("38081 rcvbuf=64k sndbuf=128k so_keepalive=on fastopen=10 deferred backlog=100"),
+    http("38081 deferred"),
+    http("38081 so_keepalive=1m::3"),
+    http("38081 so_keepalive=maybe"),
+    http("38081 rcvbuf=x"),
+    http("38081 fastopen=x"),
+    http("38081 deferred=on"),
+    "http { server { listen 38081 rcvbuf=8k; } server { listen 38081 sndbuf=8k; } }",
+    "http { server { listen 38081 rcvbuf=8k; } server { listen 38081; } }",
+    "http { server { listen 38081 deferred; client_header_timeout 1ms; } }",
+]
+
+CASES = UDP + SOCKET_OPTIONS
+
+
+@pytest.fixture
+def prefix(tmp_path: Path) -> Path:
+    (tmp_path / "logs").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_hapair_answers_as_nginx(prefix: Path, case: str) -> None:
+    conf = prefix / "nginx.conf"
+    conf.write_text(HEAD + case + "\n")
+    assert hapair_t(conf, prefix) == nginx_t(conf, prefix)
