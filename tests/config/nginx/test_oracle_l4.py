@@ -3,7 +3,7 @@ udp`, `proxy_responses`, `proxy_requests`), the PROXY protocol (`listen ... prox
 stream, `proxy_protocol`, `proxy_protocol_timeout`, stream's `set_real_ip_from`, `real_ip_header
 proxy_protocol`), and the socket options of `listen` (`rcvbuf=`, `sndbuf=`, `so_keepalive=`, `fastopen=`,
 `deferred`, `backlog=`, `bind`, `ipv6only=`, `reuseport`): valid and invalid forms, same status, same
-lines."""
+lines; and what hapair refuses where nginx accepts, named."""
 
 from __future__ import annotations
 
@@ -88,7 +88,29 @@ SOCKET_OPTIONS = [
     "http { server { listen 38081 deferred; client_header_timeout 1ms; } }",
 ]
 
-CASES = UDP + SOCKET_OPTIONS
+PROXY_PROTOCOL = [
+    stream(
+        "38091 proxy_protocol", "proxy_protocol_timeout 5s; set_real_ip_from 10.0.0.0/8; proxy_protocol on;"
+    ),
+    stream(
+        "38091 proxy_protocol", "set_real_ip_from unix:; set_real_ip_from ::1; set_real_ip_from localhost;"
+    ),
+    stream("38091", "proxy_protocol maybe;"),
+    stream("38091", "proxy_protocol on; proxy_protocol off;"),
+    stream("38091", "proxy_protocol_timeout x;"),
+    stream("38091", "set_real_ip_from 10.0.0.1/8;"),
+    stream("38091", "set_real_ip_from 10.0.0.0/33;"),
+    stream("38091", "set_real_ip_from nosuch.invalid;"),
+    stream("38091", "set_real_ip_from;"),
+    stream("38091", "real_ip_header proxy_protocol;"),
+    stream("38091", "", "proxy_protocol on; proxy_protocol_timeout 1s; set_real_ip_from 127.0.0.1;"),
+    stream("38091 proxy_protocol", "", "proxy_protocol_timeout 0;"),
+    "stream { server { listen 127.0.0.1:38091 proxy_protocol; " + P + " } "
+    "server { listen 38091; " + P + " } }",
+    "http { proxy_protocol_timeout 1s; }",
+]
+
+CASES = UDP + SOCKET_OPTIONS + PROXY_PROTOCOL
 
 
 @pytest.fixture
@@ -102,3 +124,21 @@ def test_hapair_answers_as_nginx(prefix: Path, case: str) -> None:
     conf = prefix / "nginx.conf"
     conf.write_text(HEAD + case + "\n")
     assert hapair_t(conf, prefix) == nginx_t(conf, prefix)
+
+
+@pytest.mark.parametrize(
+    ("case", "refusal"),
+    [
+        (
+            stream("38091 udp", "proxy_protocol on;"),
+            'hapair does not support "proxy_protocol" in a server with "udp"',
+        ),
+        (stream("unix:/tmp/hapair-l4.sock udp"), 'hapair does not support "udp" on a unix socket'),
+    ],
+)
+def test_what_hapair_refuses_is_named(prefix: Path, case: str, refusal: str) -> None:
+    conf = prefix / "nginx.conf"
+    conf.write_text(HEAD + case + "\n")
+    (nginx_status, _), (hapair_status, lines) = nginx_t(conf, prefix), hapair_t(conf, prefix)
+    assert (nginx_status, hapair_status) == (0, 1)
+    assert refusal in lines[0]

@@ -20,6 +20,7 @@ from hapair.config.nginx.model.place import Place
 from hapair.config.nginx.model.stream import StreamConfig, StreamListen, StreamProxy, StreamServer
 from hapair.config.nginx.model.templates import Literal, Template, Variable
 from hapair.config.nginx.model.upstream import Balancing, Upstream, UpstreamServer
+from hapair.proxy.proxy_protocol import ProxyAddresses
 from hapair.proxy.stream.clienthello import Hello
 from hapair.proxy.stream.variables import UpstreamAttempt
 
@@ -48,6 +49,9 @@ class FakeSession:
         default_factory=lambda: [UpstreamAttempt("127.0.0.1:9000", 1, 3, 1230, 34, 12)]
     )
     hello: Hello | None = None
+    proxy_header: ProxyAddresses | None = None
+    realip_remote_addr: str = "127.0.0.1"
+    realip_remote_port: str = "40000"
     values: dict[str, str | None] | None = None
     match: re.Match[str] | None = None
 

@@ -66,6 +66,8 @@ STREAM_SUPPORTED = frozenset({
     "time_iso8601", "time_local", "upstream_addr", "upstream_bytes_received", "upstream_bytes_sent",
     "upstream_connect_time", "upstream_first_byte_time", "upstream_session_time",
     "ssl_preread_alpn_protocols", "ssl_preread_protocol", "ssl_preread_server_name",
+    "proxy_protocol_addr", "proxy_protocol_port", "proxy_protocol_server_addr", "proxy_protocol_server_port",
+    "realip_remote_addr", "realip_remote_port",
 })
 # fmt: on
 

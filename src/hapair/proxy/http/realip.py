@@ -83,7 +83,7 @@ class Trusted:
 
 def parse_address(text: bytes) -> Address | None:
     """ngx_parse_addr_port: an IPv4 or IPv6 address, or one with a port (`1.2.3.4:80`, `[::1]:80`)."""
-    found = _parse_address(text)
+    found = parse_addr(text)
     if found is not None:
         return found
     if text.startswith(b"["):
@@ -99,11 +99,11 @@ def parse_address(text: bytes) -> Address | None:
     port = atoi(port_text.decode("latin-1"))
     if port is None or not 1 <= port <= 65535:
         return None
-    found = _parse_address(host)
+    found = parse_addr(host)
     return None if found is None else Address(found.family, found.packed, port)
 
 
-def _parse_address(text: bytes) -> Address | None:
+def parse_addr(text: bytes) -> Address | None:
     """ngx_parse_addr: an address without a port (a plain dotted quad the fast way, else nginx's rules)."""
     try:
         decoded = text.decode("ascii")

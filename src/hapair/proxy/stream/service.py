@@ -21,6 +21,7 @@ from hapair.config.nginx.model.addresses import InetAddress, SocketAddress
 from hapair.config.nginx.model.stream import StreamConfig, StreamServer
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer
+from hapair.proxy.http.realip import Trusted
 from hapair.proxy.resolver import NameResolver
 
 from ..errorlog import ErrorLogFiles
@@ -34,6 +35,8 @@ from .target import DynamicTarget, Group
 from .variables import BalancingKey, StreamVariables
 
 log = logging.getLogger(__name__)
+# a TCP listen's server, and whether its connections start with a PROXY protocol header
+Route = tuple[SessionSettings, bool]
 
 ACCEPT_BATCH = 64  # connections accepted per readiness event
 ACCEPT_PAUSE_S = 0.5  # nginx stops accepting for 500 ms when out of file descriptors
@@ -78,16 +81,17 @@ def bind_listeners(
 class _Listener:
     """One listening socket and the server(s) it accepts connections for."""
 
-    __slots__ = ("_loop", "_service", "owned", "routes", "settings", "sock")
+    __slots__ = ("_loop", "_service", "owned", "proxy_protocol", "routes", "settings", "sock")
 
     def __init__(
         self,
         service: StreamService,
         sock: socket.socket,
         settings: SessionSettings,
-        routes: dict[InetAddress, SessionSettings],
+        routes: dict[InetAddress, Route],
         *,
         owned: bool,
+        proxy_protocol: bool = False,
     ) -> None:
         self._service = service
         self._loop = service.loop
@@ -95,6 +99,7 @@ class _Listener:
         self.settings = settings
         self.routes = routes  # servers of specific addresses served by this wildcard socket
         self.owned = owned
+        self.proxy_protocol = proxy_protocol
 
     def start(self) -> None:
         self._loop.add_reader(self.sock.fileno(), self._accept)
@@ -117,18 +122,19 @@ class _Listener:
                     self._loop.call_later(ACCEPT_PAUSE_S, self._resume)
                     return
                 continue  # the client gave up before accept (ECONNABORTED...)
-            self._service.begin(client, remote, self._settings_for(client))
+            settings, proxy_protocol = self._settings_for(client)
+            self._service.begin(client, remote, settings, proxy_protocol=proxy_protocol)
 
     def _resume(self) -> None:
         if not self._service.closing:
             self.start()
 
-    def _settings_for(self, client: socket.socket) -> SessionSettings:
+    def _settings_for(self, client: socket.socket) -> Route:
         if not self.routes:
-            return self.settings
+            return self.settings, self.proxy_protocol
         host, port = client.getsockname()[:2]
         local = InetAddress(ipaddress.ip_address(host.partition("%")[0]), port)
-        return self.routes.get(local, self.settings)
+        return self.routes.get(local, (self.settings, self.proxy_protocol))
 
 
 class StreamService:
@@ -187,11 +193,26 @@ class StreamService:
         """The UDP sockets."""
         return [listener.sock for listener in self._datagram_listeners]
 
-    def begin(self, client: socket.socket, remote: object, settings: SessionSettings) -> None:
-        """Start relaying a connection just accepted."""
+    def begin(
+        self,
+        client: socket.socket,
+        remote: object,
+        settings: SessionSettings,
+        *,
+        proxy_protocol: bool = False,
+    ) -> None:
+        """Start relaying a connection just accepted (`proxy_protocol`: it starts with a PROXY header)."""
         client.setblocking(False)
         self._connections += 1
-        session = StreamSession(self.loop, client, remote, settings, host=self, connection=self._connections)
+        session = StreamSession(
+            self.loop,
+            client,
+            remote,
+            settings,
+            host=self,
+            connection=self._connections,
+            proxy_protocol=proxy_protocol,
+        )
         self.sessions.add(session)
         session.start()
 
@@ -298,6 +319,9 @@ class StreamService:
             next_upstream_timeout_s=proxy.next_upstream_timeout / 1000,
             responses=proxy.responses,
             requests=proxy.requests,
+            proxy_protocol=proxy.proxy_protocol,
+            proxy_protocol_timeout_s=server.proxy_protocol_timeout / 1000,
+            real_ip_from=Trusted(server.real_ip_from) if server.real_ip_from else None,
             keeps_values=bool(server.sets) or target is not None or bool(group and group.key),
         )
 
@@ -309,11 +333,12 @@ def _listeners(
     sockets: Mapping[SocketAddress, socket.socket],
     owned: Collection[SocketAddress],
 ) -> list[_Listener]:
-    routes: dict[SocketAddress, dict[InetAddress, SessionSettings]] = {}
+    routes: dict[SocketAddress, dict[InetAddress, Route]] = {}
     for server in config.servers:
         for listen in server.listens:
             if not listen.udp and not listen.own_socket and isinstance(listen.address, InetAddress):
-                routes.setdefault(_wildcard_of(listen.address), {})[listen.address] = settings[id(server)]
+                route = (settings[id(server)], listen.proxy_protocol)
+                routes.setdefault(_wildcard_of(listen.address), {})[listen.address] = route
     return [
         _Listener(
             service,
@@ -321,6 +346,7 @@ def _listeners(
             settings[id(server)],
             routes.get(listen.address, {}),
             owned=listen.address in owned,
+            proxy_protocol=listen.proxy_protocol,
         )
         for server in config.servers
         for listen in server.listens

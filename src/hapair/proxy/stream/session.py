@@ -46,6 +46,8 @@ from hapair.config.nginx.model.addresses import ipv6_text
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.config.nginx.model.stream import StreamPreread
 from hapair.proxy.balancer import Balancer, Peer, Selection
+from hapair.proxy.http.realip import Address, Trusted, parse_addr
+from hapair.proxy.proxy_protocol import MAX_HEADER, HeaderError, ProxyAddresses, read_header, write_v1
 
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter
@@ -92,6 +94,9 @@ class SessionSettings:
     next_upstream_tries: int = 0  # 0: the group's
     next_upstream_timeout_s: float = 0.0  # 0: none
     keeps_values: bool = False  # something is evaluated before the log lines: keep what it read
+    proxy_protocol: bool = False  # `proxy_protocol on`: a PROXY protocol header first to the upstream
+    proxy_protocol_timeout_s: float = 30.0  # for a `listen ... proxy_protocol` header to come
+    real_ip_from: Trusted | None = None  # `set_real_ip_from`
     responses: int | None = None  # UDP: `proxy_responses` (None: until `proxy_timeout`)
     requests: int = 0  # UDP: `proxy_requests` (0: no limit)
 
@@ -113,6 +118,7 @@ class StreamSession:
         "_addresses",
         "_attempt",
         "_attempt_started",
+        "_awaits_header",
         "_balancer",
         "_buffer",
         "_client",
@@ -122,11 +128,13 @@ class StreamSession:
         "_finished",
         "_host",
         "_loop",
+        "_outgoing",
         "_peer",
         "_preread_sent",
         "_proxying",
         "_reader",
         "_reading",
+        "_realip",
         "_remote",
         "_resolving",
         "_settings",
@@ -142,6 +150,7 @@ class StreamSession:
         "attempts",
         "connection",
         "match",
+        "proxy_header",
         "status",
         "values",
     )
@@ -155,7 +164,9 @@ class StreamSession:
         *,
         host: SessionHost,
         connection: int,
+        proxy_protocol: bool = False,
     ) -> None:
+        """`proxy_protocol`: the connection starts with a PROXY protocol header (its `listen` says so)."""
         # per connection
         self._loop = loop
         self._client = client
@@ -172,6 +183,9 @@ class StreamSession:
         self._addresses: tuple[str, str, str, str, str] | None = None
         self.values: dict[str, str | None] | None = {} if settings.keeps_values else None
         self.match: re.Match[str] | None = None
+        self._awaits_header = proxy_protocol
+        self.proxy_header: ProxyAddresses | None = None  # what the PROXY protocol header said
+        self._realip: tuple[str, str] | None = None  # the connection's own address and port, once replaced
         # preread
         self._reader: ClientHelloReader | None = None
         self._buffer = b""
@@ -191,12 +205,21 @@ class StreamSession:
         self._watching = False
         # relaying
         self._preread_sent = 0
+        self._outgoing = b""  # the PROXY protocol header for the upstream and what was preread
         self._to_upstream: Direction | None = None
         self._to_client: Direction | None = None
         self._ended = 0
 
     def start(self) -> None:
+        if self._awaits_header:
+            self._start_proxy_protocol()
+        else:
+            self._phases()
+
+    def _phases(self) -> None:
         settings = self._settings
+        if settings.real_ip_from and self.proxy_header is not None:
+            self._real_ip(settings.real_ip_from, self.proxy_header)
         values = self.values
         for name, template in settings.sets:
             value = template.evaluate(self)
@@ -258,6 +281,14 @@ class StreamSession:
     def wall_time(self) -> float:
         return self._ended_wall if self._ended_at is not None else time.time()
 
+    @property
+    def realip_remote_addr(self) -> str:
+        return self._realip[0] if self._realip is not None else self.remote_addr
+
+    @property
+    def realip_remote_port(self) -> str:
+        return self._realip[1] if self._realip is not None else self.remote_port
+
     def _texts(self) -> tuple[str, str, str, str, str]:
         texts = self._addresses
         if texts is None:
@@ -266,6 +297,57 @@ class StreamSession:
             server_addr, server_port, _ = address_texts(family, self._client.getsockname())
             texts = self._addresses = (remote_addr, remote_port, binary, server_addr, server_port)
         return texts
+
+    # -- the PROXY protocol header of a `listen ... proxy_protocol` (ngx_stream_proxy_protocol_handler)
+
+    def _start_proxy_protocol(self) -> None:
+        self._timer = self._loop.call_later(self._settings.proxy_protocol_timeout_s, self._header_timed_out)
+        self._loop.add_reader(self._client.fileno(), self._header_ready)
+        self._reading = True
+
+    def _header_ready(self) -> None:
+        """nginx peeks at what has come (a header must come whole in it), reads the header, and leaves the
+        rest for the phases."""
+        client = self._client
+        try:
+            data = client.recv(MAX_HEADER, socket.MSG_PEEK)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._finish(200)  # nginx's "recv() failed", at info for a client's reset
+            return
+        self._stop_waiting()
+        try:
+            header = read_header(data)
+        except HeaderError as error:
+            if str(error):
+                self._error(f"{error} while reading PROXY protocol")
+            self._finish(_BAD_REQUEST)
+            return
+        client.recv(header.length)
+        self.proxy_header = header.addresses
+        self._phases()
+
+    def _header_timed_out(self) -> None:
+        self._timer = None
+        self._finish(200)  # "client timed out", at info
+
+    def _real_ip(self, trusted: Trusted, header: ProxyAddresses) -> None:
+        """ngx_stream_realip_handler: a client from a `set_real_ip_from` address is the one its header
+        names."""
+        if self._client.family == socket.AF_UNIX:
+            own = Address(socket.AF_UNIX, b"", 0)
+        else:
+            own = Address(self._client.family, self.binary_remote_addr.encode("latin-1"), 0)
+        if own not in trusted:
+            return
+        found = parse_addr(header.source.encode("ascii"))
+        if found is None:
+            return
+        texts = self._texts()
+        self._realip = (texts[0], texts[1])
+        port = str(header.source_port) if header.source_port else ""
+        self._addresses = (found.text, port, found.packed.decode("latin-1"), texts[3], texts[4])
 
     # -- preread (ngx_stream_core_preread_phase with ngx_stream_ssl_preread_handler)
 
@@ -455,7 +537,10 @@ class StreamSession:
             self._finish(_INTERNAL_ERROR)
             return
         self._timer = self._loop.call_later(self._settings.idle_timeout_s, self._check_idle)
-        if self._buffer:
+        self._outgoing = self._buffer
+        if self._settings.proxy_protocol:
+            self._outgoing = self._proxy_protocol_header() + self._buffer
+        if self._outgoing:
             self._to_client.start()
             if not self._finished:
                 self._send_preread()
@@ -464,19 +549,28 @@ class StreamSession:
         if not self._finished:
             self._to_client.start()
 
+    def _proxy_protocol_header(self) -> bytes:
+        """`proxy_protocol on`: the client's address (as realip left it) and the one it came to."""
+        if self._client.family == socket.AF_UNIX:
+            return write_v1(None)
+        remote_addr, remote_port, _, server_addr, server_port = self._texts()
+        addresses = ProxyAddresses(remote_addr, int(remote_port or 0), server_addr, int(server_port))
+        return write_v1(addresses, ipv6=self._client.family == socket.AF_INET6)
+
     def _send_preread(self) -> None:
-        """What was preread, to the upstream before anything else the client sends."""
+        """The PROXY protocol header and what was preread, to the upstream before anything else the
+        client sends."""
         upstream = self._upstream
         assert upstream is not None and self._to_upstream is not None
         try:
-            sent = upstream.send(self._buffer[self._preread_sent :])
+            sent = upstream.send(self._outgoing[self._preread_sent :])
         except BlockingIOError:
             sent = 0
         except OSError as error:
             self.direction_broken(self._to_upstream, error)
             return
         self._preread_sent += sent
-        if self._preread_sent < len(self._buffer):
+        if self._preread_sent < len(self._outgoing):
             if not self._watching:
                 self._watching = True
                 self._loop.add_writer(upstream.fileno(), self._send_preread)

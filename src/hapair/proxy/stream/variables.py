@@ -32,6 +32,7 @@ from typing import Protocol
 from hapair.config.nginx.model.templates import Literal, Template
 from hapair.config.nginx.model.variables import MadeVariable, Map, SplitClients
 from hapair.proxy.http.split_clients import murmur_hash2
+from hapair.proxy.proxy_protocol import ProxyAddresses
 from hapair.proxy.script import MapLookup, ValueTemplate, split_value
 
 from .clienthello import Hello
@@ -63,6 +64,7 @@ class SessionView(Protocol):
     hello: Hello | None  # what ssl_preread read; None: nothing, or no ClientHello nginx reads
     values: dict[str, str | None] | None  # what the session keeps (see the module's documentation)
     match: re.Match[str] | None  # the last map regular expression that matched: $1...
+    proxy_header: ProxyAddresses | None  # what a PROXY protocol header said; None: no header, or UNKNOWN
 
     @property
     def remote_addr(self) -> str: ...
@@ -70,6 +72,12 @@ class SessionView(Protocol):
     def remote_port(self) -> str: ...
     @property
     def binary_remote_addr(self) -> str: ...
+    @property
+    def realip_remote_addr(self) -> str:
+        """The connection's own address, whatever realip made `remote_addr`."""
+
+    @property
+    def realip_remote_port(self) -> str: ...
     @property
     def server_addr(self) -> str: ...
     @property
@@ -145,6 +153,19 @@ def _preread(read: Callable[[Hello], str]) -> Getter:
     return value
 
 
+def _proxied(read: Callable[[ProxyAddresses], str]) -> Getter:
+    def value(session: SessionView) -> str | None:
+        header = session.proxy_header
+        return None if header is None else read(header)
+
+    return value
+
+
+def _port(port: int) -> str:
+    """nginx prints no port 0."""
+    return str(port) if port else ""
+
+
 def _text(data: bytes | bytearray | None) -> str:
     return "" if data is None else data.decode("latin-1")
 
@@ -156,6 +177,12 @@ _PLAIN: dict[str, Getter] = {
     "msec": lambda s: _msec(s.wall_time()),
     "nginx_version": lambda s: NGINX_VERSION,
     "protocol": lambda s: s.protocol,
+    "proxy_protocol_addr": _proxied(lambda header: header.source),
+    "proxy_protocol_port": _proxied(lambda header: _port(header.source_port)),
+    "proxy_protocol_server_addr": _proxied(lambda header: header.destination),
+    "proxy_protocol_server_port": _proxied(lambda header: _port(header.destination_port)),
+    "realip_remote_addr": lambda s: s.realip_remote_addr,
+    "realip_remote_port": lambda s: s.realip_remote_port,
     "remote_addr": lambda s: s.remote_addr,
     "remote_port": lambda s: s.remote_port,
     "server_addr": lambda s: s.server_addr,

@@ -3,7 +3,9 @@
 `proxy_pass` (an address, a group, or a value with variables), `proxy_connect_timeout`, `proxy_timeout`,
 `proxy_next_upstream`, `proxy_next_upstream_tries`, `proxy_next_upstream_timeout`
 (ngx_stream_proxy_module.c); `log_format`, `access_log` (ngx_stream_log_module.c); `allow`, `deny`
-(ngx_stream_access_module.c); `ssl_preread` (ngx_stream_ssl_preread_module.c). The modules making
+(ngx_stream_access_module.c); `ssl_preread` (ngx_stream_ssl_preread_module.c); `set_real_ip_from`
+(ngx_stream_realip_module.c); `proxy_protocol`, `proxy_protocol_timeout`, `proxy_responses`,
+`proxy_requests`. The modules making
 variables are in stream_variables.py."""
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from ..stream_fields import (
     NEXT_UPSTREAM_TRIES,
     PREREAD_BUFFER_SIZE,
     PREREAD_TIMEOUT,
+    PROXY_PROTOCOL,
+    PROXY_PROTOCOL_TIMEOUT,
     PROXY_REQUESTS,
     PROXY_RESPONSES,
     SSL_PREREAD,
@@ -35,6 +39,7 @@ from ..urls import UrlError, UrlRules, parse_url
 from ..variables import STREAM_CATALOG, VariableUses, compile_template, has_variables
 from . import setters
 from .http_access import access_rule
+from .http_realip import set_real_ip_from
 from .logs import access_log, level_error_log, log_format
 from .resolver import resolver
 from .upstream import upstream_add
@@ -74,9 +79,8 @@ def listen(block: Block, directive: Directive, reading: Reading) -> None:
         _listen_parameter(directive, options, arg)
     if options.udp:
         _check_udp(directive, options)
-    for name, given in (("ssl", options.ssl), ("proxy_protocol", options.proxy_protocol)):
-        if given:
-            raise directive.unsupported(f'the "{name}" parameter')
+    if options.ssl:
+        raise directive.unsupported('the "ssl" parameter')
     for address in url.addresses:
         if any(other.address == address and other.udp == options.udp for other in stream_state.listens):
             raise directive.error(f'duplicate "{address.text}" address and port pair')
@@ -176,6 +180,9 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_stream_proxy_module", "proxy_next_upstream_tries"): setters.number(NEXT_UPSTREAM_TRIES),
     ("ngx_stream_proxy_module", "proxy_next_upstream_timeout"): setters.msec(NEXT_UPSTREAM_TIMEOUT),
     ("ngx_stream_proxy_module", "proxy_responses"): setters.number(PROXY_RESPONSES),
+    ("ngx_stream_proxy_module", "proxy_protocol"): setters.flag(PROXY_PROTOCOL),
+    ("ngx_stream_core_module", "proxy_protocol_timeout"): setters.msec(PROXY_PROTOCOL_TIMEOUT),
+    ("ngx_stream_realip_module", "set_real_ip_from"): set_real_ip_from,
     ("ngx_stream_proxy_module", "proxy_requests"): setters.number(PROXY_REQUESTS),
     ("ngx_stream_log_module", "log_format"): stream_log_format,
     ("ngx_stream_log_module", "access_log"): stream_access_log,

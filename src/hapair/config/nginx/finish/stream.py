@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import cmp_to_key
 
+from ..access_fields import SET_REAL_IP_FROM
 from ..errors import ConfigError
 from ..fields import (
     ACCESS_LOGS,
@@ -21,6 +22,7 @@ from ..model.resolver import DEFAULT_RESOLVER_TIMEOUT
 from ..model.stream import (
     DEFAULT_PREREAD_BUFFER_SIZE,
     DEFAULT_PREREAD_TIMEOUT,
+    DEFAULT_PROXY_PROTOCOL_TIMEOUT,
     StreamConfig,
     StreamListen,
     StreamPreread,
@@ -38,6 +40,8 @@ from ..stream_fields import (
     NEXT_UPSTREAM_TRIES,
     PREREAD_BUFFER_SIZE,
     PREREAD_TIMEOUT,
+    PROXY_PROTOCOL,
+    PROXY_PROTOCOL_TIMEOUT,
     PROXY_REQUESTS,
     PROXY_RESPONSES,
     SSL_PREREAD,
@@ -48,12 +52,14 @@ from .upstreams import build_upstream
 
 DEFAULT_CONNECT_TIMEOUT = 60_000
 DEFAULT_PROXY_TIMEOUT = 600_000
+_MAX_INT32 = 2**31 - 1
 
 
 def finish_stream(state: StreamState, main: MainState) -> StreamConfig:
     for server in state.servers:
         if server.proxy_pass is None:
             raise ConfigError.after_reading("no handler for server", server.place)
+        _check_udp_proxy_protocol(server)
     upstreams = {id(group): build_upstream(group, main.system) for group in state.upstreams}
     state.variables.check()
     own_sockets = _own_sockets(state.listens)
@@ -72,6 +78,13 @@ def finish_stream(state: StreamState, main: MainState) -> StreamConfig:
     )
 
 
+def _check_udp_proxy_protocol(server: StreamServerState) -> None:
+    """nginx would put the header in the first datagram to the upstream; hapair does not."""
+    found = server.level.find(PROXY_PROTOCOL)
+    if found is not None and found.value and any(listen.udp for listen in server.listens):
+        raise ConfigError('hapair does not support "proxy_protocol" in a server with "udp"', found.place)
+
+
 def _server(server: StreamServerState, upstreams: dict[int, Upstream], own_sockets: set[int]) -> StreamServer:
     level = server.level
     return StreamServer(
@@ -85,6 +98,8 @@ def _server(server: StreamServerState, upstreams: dict[int, Upstream], own_socke
         sets=tuple(server.sets),
         preread=_preread(level),
         tcp_nodelay=level.value(TCP_NODELAY, True),
+        proxy_protocol_timeout=level.value(PROXY_PROTOCOL_TIMEOUT, DEFAULT_PROXY_PROTOCOL_TIMEOUT),
+        real_ip_from=level.value(SET_REAL_IP_FROM, ()),
     )
 
 
@@ -108,9 +123,16 @@ def _proxy(server: StreamServerState, upstreams: dict[int, Upstream]) -> StreamP
         next_upstream=level.value(NEXT_UPSTREAM, True),
         next_upstream_tries=level.value(NEXT_UPSTREAM_TRIES, 0),
         next_upstream_timeout=level.value(NEXT_UPSTREAM_TIMEOUT, 0),
-        responses=level.value(PROXY_RESPONSES, None),
+        responses=_responses(level),
         requests=level.value(PROXY_REQUESTS, 0),
+        proxy_protocol=level.value(PROXY_PROTOCOL, False),
     )
+
+
+def _responses(level: Level) -> int | None:
+    """`proxy_responses`: nginx's unset value (NGX_MAX_INT32_VALUE), given or not, waits for proxy_timeout."""
+    responses = level.value(PROXY_RESPONSES, None)
+    return None if responses is None or responses >= _MAX_INT32 else responses
 
 
 def _preread(level: Level) -> StreamPreread | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .access import AccessRules
+from .access import AccessRules, Cidr
 from .addresses import SocketAddress
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
@@ -18,6 +18,7 @@ from .variables import MadeVariable
 
 DEFAULT_PREREAD_BUFFER_SIZE = 16384
 DEFAULT_PREREAD_TIMEOUT = 30_000
+DEFAULT_PROXY_PROTOCOL_TIMEOUT = 30_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class StreamProxy:
     next_upstream_timeout: int = 0  # 0: no limit
     responses: int | None = None  # `proxy_responses` (UDP): None, as many as come until `timeout`
     requests: int = 0  # `proxy_requests` (UDP): datagrams a session takes before the next one starts; 0: all
+    proxy_protocol: bool = False  # `proxy_protocol on`: a PROXY protocol (v1) header first to the upstream
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,8 @@ class StreamServer:
     sets: tuple[SetVariable, ...] = ()  # `set`, in order
     preread: StreamPreread | None = None  # None: `ssl_preread off`
     tcp_nodelay: bool = True
+    proxy_protocol_timeout: int = DEFAULT_PROXY_PROTOCOL_TIMEOUT  # a listen's PROXY protocol header within it
+    real_ip_from: tuple[Cidr, ...] = ()  # `set_real_ip_from`: whose PROXY protocol address is the client's
 
 
 @dataclass(frozen=True, slots=True)
