@@ -108,6 +108,14 @@ PROXY_PROTOCOL = [
     "stream { server { listen 127.0.0.1:38091 proxy_protocol; " + P + " } "
     "server { listen 38091; " + P + " } }",
     "http { proxy_protocol_timeout 1s; }",
+    http("38081 proxy_protocol", "set_real_ip_from 127.0.0.1; real_ip_header proxy_protocol;"),
+    http("38081 ssl proxy_protocol", "ssl_certificate x; ssl_certificate_key y;"),
+    http(
+        "38081 proxy_protocol", "location / { return 200 $proxy_protocol_addr$proxy_protocol_server_port; }"
+    ),
+    "http { server { listen 38081 proxy_protocol; } server { listen 38081; } }",
+    "http { server { listen 127.0.0.1:38081 proxy_protocol; } server { listen 38081 proxy_protocol; } }",
+    http("38081 proxy_protocol=on"),
 ]
 
 CASES = UDP + SOCKET_OPTIONS + PROXY_PROTOCOL

@@ -144,6 +144,8 @@ def _listen_parameter(directive: Directive, options: ListenOptions, arg: str) ->
         options.set = options.bind = True
     elif arg == "ssl":
         options.ssl = True
+    elif arg == "proxy_protocol":
+        options.proxy_protocol = True
     elif arg == "deferred":
         options.deferred = options.set = options.bind = True
     elif (socket_options := socket_parameter(directive, arg, options.socket)) is not None:
@@ -158,7 +160,6 @@ def _listen_parameter(directive: Directive, options: ListenOptions, arg: str) ->
 _UNSUPPORTED_LISTEN = frozenset(
     {
         "http2",
-        "proxy_protocol",
         "accept_filter=",
     }
 )
