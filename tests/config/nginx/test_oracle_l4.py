@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .test_oracle import HEAD, MISSING, hapair_t, nginx_t
+from .conftest import Certificates
+from .test_oracle import HEAD, MISSING, hapair_t, nginx_t, with_certificates
 
 pytestmark = [pytest.mark.oracle, pytest.mark.skipif(MISSING is not None, reason=MISSING or "")]
 
@@ -150,3 +151,45 @@ def test_what_hapair_refuses_is_named(prefix: Path, case: str, refusal: str) -> 
     (nginx_status, _), (hapair_status, lines) = nginx_t(conf, prefix), hapair_t(conf, prefix)
     assert (nginx_status, hapair_status) == (0, 1)
     assert refusal in lines[0]
+
+
+TLS = "ssl_certificate {crt}; ssl_certificate_key {key};"
+TLS_CASES = [
+    stream("38091 ssl", TLS),
+    stream("38091 ssl", TLS + " ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers HIGH; ssl_handshake_timeout 5s;"),
+    stream(
+        "38091 ssl", TLS + " ssl_session_cache shared:S:1m; ssl_session_timeout 1h; ssl_session_tickets off;"
+    ),
+    stream("38091 ssl", TLS + " ssl_verify_client on; ssl_client_certificate {crt}; ssl_verify_depth 2;"),
+    stream("38091 ssl", TLS + " ssl_verify_client optional_no_ca;"),
+    stream("38091 ssl", TLS + " ssl_verify_client on;"),
+    stream("38091 ssl", TLS + " ssl_verify_client maybe;"),
+    stream("38091 ssl", TLS + " ssl_ciphers NOSUCH;"),
+    stream("38091 ssl", TLS + " ssl_handshake_timeout x;"),
+    stream("38091 ssl", TLS + " ssl_prefer_server_ciphers on; ssl_ecdh_curve prime256v1;"),
+    stream("38091 ssl", TLS + " ssl_crl {junk};"),
+    stream("38091 ssl"),
+    stream("38091 ssl", "ssl_certificate {crt};"),
+    stream("38091 ssl", "ssl_certificate {crt}; ssl_certificate {crt}; ssl_certificate_key {key};"),
+    stream("38091 ssl", "ssl_certificate {junk}; ssl_certificate_key {key};"),
+    stream("38091 ssl", "ssl_certificate {crt}; ssl_certificate_key {other_key};"),
+    stream("38091", TLS),
+    stream("38091", "ssl_certificate {junk};"),
+    stream("38091 ssl", "", TLS),
+    stream("38091", "proxy_ssl on; proxy_ssl_name backend.example; proxy_ssl_server_name on;"),
+    stream("38091", "proxy_ssl on; proxy_ssl_verify on; proxy_ssl_trusted_certificate {crt};"),
+    stream("38091", "proxy_ssl on; proxy_ssl_verify on;"),
+    stream("38091", "proxy_ssl on; proxy_ssl_certificate {crt}; proxy_ssl_certificate_key {key};"),
+    stream("38091", "proxy_ssl on; proxy_ssl_certificate {crt};"),
+    stream("38091", "proxy_ssl on; proxy_ssl_ciphers NOSUCH;"),
+    stream("38091", "proxy_ssl on; proxy_ssl_protocols TLSv1.3; proxy_ssl_session_reuse off;"),
+    stream("38091", "proxy_ssl maybe;"),
+    stream("38091", "proxy_ssl_verify on;"),
+]
+
+
+@pytest.mark.parametrize("case", TLS_CASES)
+def test_stream_tls_as_nginx(prefix: Path, certificates: Certificates, case: str) -> None:
+    conf = prefix / "nginx.conf"
+    conf.write_text(HEAD + with_certificates(case, certificates, prefix) + "\n")
+    assert hapair_t(conf, prefix) == nginx_t(conf, prefix)

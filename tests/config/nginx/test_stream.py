@@ -113,7 +113,7 @@ def test_stream_upstreams_take_the_hash_and_random_methods_and_max_conns(
         ),
         (
             "server { listen 6443 ssl; proxy_pass 192.0.2.1:1; }",
-            'hapair does not support the "ssl" parameter',
+            'no "ssl_certificate" is defined for the "listen ... ssl" directive',
         ),
         ("server { listen 6443; proxy_pass $upstream; }", 'unknown "upstream" variable'),
         (

@@ -50,6 +50,7 @@ class FakeSession:
     )
     hello: Hello | None = None
     proxy_header: ProxyAddresses | None = None
+    tls: dict[str, str | None] | None = None
     realip_remote_addr: str = "127.0.0.1"
     realip_remote_port: str = "40000"
     values: dict[str, str | None] | None = None

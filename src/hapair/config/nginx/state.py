@@ -194,6 +194,7 @@ class StreamServerState:
     listens: list[StreamListenState] = field(default_factory=list)
     proxy_pass: Placed[UpstreamState | Template] | None = None  # a Template: the value has variables
     sets: list[SetVariable] = field(default_factory=list)  # `set`, in order
+    ssl_listen: Place | None = None  # the last `listen ... ssl` (nginx's sslcf->file and line)
 
 
 @dataclass

@@ -69,6 +69,10 @@ STREAM_SUPPORTED = frozenset({
     "ssl_preread_alpn_protocols", "ssl_preread_protocol", "ssl_preread_server_name",
     "proxy_protocol_addr", "proxy_protocol_port", "proxy_protocol_server_addr", "proxy_protocol_server_port",
     "realip_remote_addr", "realip_remote_port",
+    "ssl_protocol", "ssl_cipher", "ssl_session_reused", "ssl_server_name", "ssl_client_verify",
+    "ssl_client_s_dn", "ssl_client_i_dn", "ssl_client_serial", "ssl_client_v_start", "ssl_client_v_end",
+    "ssl_client_v_remain", "ssl_client_fingerprint", "ssl_client_raw_cert", "ssl_client_cert",
+    "ssl_client_escaped_cert",
 })
 # fmt: on
 

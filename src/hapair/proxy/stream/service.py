@@ -32,11 +32,12 @@ from .datagram import Address, DatagramListener, DatagramSession
 from .relay import PipePool
 from .session import SessionSettings, StreamSession
 from .target import DynamicTarget, Group
+from .tls import UpstreamSessions, stream_server_context
 from .variables import BalancingKey, StreamVariables
 
 log = logging.getLogger(__name__)
-# a TCP listen's server, and whether its connections start with a PROXY protocol header
-Route = tuple[SessionSettings, bool]
+# a TCP listen's server; whether its connections start with a PROXY protocol header, then a TLS handshake
+Route = tuple[SessionSettings, bool, bool]
 
 ACCEPT_BATCH = 64  # connections accepted per readiness event
 ACCEPT_PAUSE_S = 0.5  # nginx stops accepting for 500 ms when out of file descriptors
@@ -81,7 +82,7 @@ def bind_listeners(
 class _Listener:
     """One listening socket and the server(s) it accepts connections for."""
 
-    __slots__ = ("_loop", "_service", "owned", "proxy_protocol", "routes", "settings", "sock")
+    __slots__ = ("_loop", "_service", "owned", "proxy_protocol", "routes", "settings", "sock", "tls")
 
     def __init__(
         self,
@@ -92,6 +93,7 @@ class _Listener:
         *,
         owned: bool,
         proxy_protocol: bool = False,
+        tls: bool = False,
     ) -> None:
         self._service = service
         self._loop = service.loop
@@ -100,6 +102,7 @@ class _Listener:
         self.routes = routes  # servers of specific addresses served by this wildcard socket
         self.owned = owned
         self.proxy_protocol = proxy_protocol
+        self.tls = tls
 
     def start(self) -> None:
         self._loop.add_reader(self.sock.fileno(), self._accept)
@@ -122,8 +125,8 @@ class _Listener:
                     self._loop.call_later(ACCEPT_PAUSE_S, self._resume)
                     return
                 continue  # the client gave up before accept (ECONNABORTED...)
-            settings, proxy_protocol = self._settings_for(client)
-            self._service.begin(client, remote, settings, proxy_protocol=proxy_protocol)
+            settings, proxy_protocol, tls = self._settings_for(client)
+            self._service.begin(client, remote, settings, proxy_protocol=proxy_protocol, tls=tls)
 
     def _resume(self) -> None:
         if not self._service.closing:
@@ -131,10 +134,10 @@ class _Listener:
 
     def _settings_for(self, client: socket.socket) -> Route:
         if not self.routes:
-            return self.settings, self.proxy_protocol
+            return self.settings, self.proxy_protocol, self.tls
         host, port = client.getsockname()[:2]
         local = InetAddress(ipaddress.ip_address(host.partition("%")[0]), port)
-        return self.routes.get(local, (self.settings, self.proxy_protocol))
+        return self.routes.get(local, (self.settings, self.proxy_protocol, self.tls))
 
 
 class StreamService:
@@ -200,8 +203,10 @@ class StreamService:
         settings: SessionSettings,
         *,
         proxy_protocol: bool = False,
+        tls: bool = False,
     ) -> None:
-        """Start relaying a connection just accepted (`proxy_protocol`: it starts with a PROXY header)."""
+        """Start relaying a connection just accepted (`proxy_protocol`: it starts with a PROXY header;
+        `tls`: then a TLS handshake)."""
         client.setblocking(False)
         self._connections += 1
         session = StreamSession(
@@ -212,6 +217,7 @@ class StreamService:
             host=self,
             connection=self._connections,
             proxy_protocol=proxy_protocol,
+            tls=tls,
         )
         self.sessions.add(session)
         session.start()
@@ -322,6 +328,10 @@ class StreamService:
             proxy_protocol=proxy.proxy_protocol,
             proxy_protocol_timeout_s=server.proxy_protocol_timeout / 1000,
             real_ip_from=Trusted(server.real_ip_from) if server.real_ip_from else None,
+            tls=stream_server_context(server.tls) if server.tls is not None else None,
+            clients=server.tls.clients if server.tls is not None else None,
+            handshake_timeout_s=server.handshake_timeout / 1000,
+            upstream_tls=UpstreamSessions(proxy.tls, proxy.ssl_name) if proxy.tls is not None else None,
             keeps_values=bool(server.sets) or target is not None or bool(group and group.key),
         )
 
@@ -337,7 +347,7 @@ def _listeners(
     for server in config.servers:
         for listen in server.listens:
             if not listen.udp and not listen.own_socket and isinstance(listen.address, InetAddress):
-                route = (settings[id(server)], listen.proxy_protocol)
+                route = (settings[id(server)], listen.proxy_protocol, listen.ssl)
                 routes.setdefault(_wildcard_of(listen.address), {})[listen.address] = route
     return [
         _Listener(
@@ -347,6 +357,7 @@ def _listeners(
             routes.get(listen.address, {}),
             owned=listen.address in owned,
             proxy_protocol=listen.proxy_protocol,
+            tls=listen.ssl,
         )
         for server in config.servers
         for listen in server.listens

@@ -37,6 +37,7 @@ import ipaddress
 import os
 import re
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from typing import Protocol
 from hapair.config.nginx.model.addresses import ipv6_text
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.config.nginx.model.stream import StreamPreread
+from hapair.config.nginx.model.tls import ClientCertificates
 from hapair.proxy.balancer import Balancer, Peer, Selection
 from hapair.proxy.http.realip import Address, Trusted, parse_addr
 from hapair.proxy.proxy_protocol import MAX_HEADER, HeaderError, ProxyAddresses, read_header, write_v1
@@ -54,6 +56,7 @@ from .accesslog import AccessLogWriter
 from .clienthello import ClientHelloReader, Hello, Verdict
 from .relay import CopyDirection, Direction, PipePool, SpliceDirection
 from .target import DynamicTarget, Group, TargetError
+from .tls import Handshake, UpstreamSessions, client_refusal, tls_values
 from .variables import StreamTemplate, UpstreamAttempt
 
 # the timer may fire a little before its time; a session this close to its idle deadline is idle
@@ -97,6 +100,10 @@ class SessionSettings:
     proxy_protocol: bool = False  # `proxy_protocol on`: a PROXY protocol header first to the upstream
     proxy_protocol_timeout_s: float = 30.0  # for a `listen ... proxy_protocol` header to come
     real_ip_from: Trusted | None = None  # `set_real_ip_from`
+    tls: ssl.SSLContext | None = None  # for the handshakes of its `listen ... ssl` addresses
+    clients: ClientCertificates | None = None  # `ssl_verify_client` and the rest
+    handshake_timeout_s: float = 60.0
+    upstream_tls: UpstreamSessions | None = None  # `proxy_ssl on`
     responses: int | None = None  # UDP: `proxy_responses` (None: until `proxy_timeout`)
     requests: int = 0  # UDP: `proxy_requests` (0: no limit)
 
@@ -126,6 +133,8 @@ class StreamSession:
         "_ended_at",
         "_ended_wall",
         "_finished",
+        "_handshake",
+        "_header_sent",
         "_host",
         "_loop",
         "_outgoing",
@@ -140,6 +149,7 @@ class StreamSession:
         "_settings",
         "_started",
         "_timer",
+        "_tls_wanted",
         "_to_client",
         "_to_upstream",
         "_tried",
@@ -152,6 +162,7 @@ class StreamSession:
         "match",
         "proxy_header",
         "status",
+        "tls",
         "values",
     )
 
@@ -165,8 +176,10 @@ class StreamSession:
         host: SessionHost,
         connection: int,
         proxy_protocol: bool = False,
+        tls: bool = False,
     ) -> None:
-        """`proxy_protocol`: the connection starts with a PROXY protocol header (its `listen` says so)."""
+        """`proxy_protocol`: the connection starts with a PROXY protocol header; `tls`: then a TLS
+        handshake (its `listen` says so)."""
         # per connection
         self._loop = loop
         self._client = client
@@ -186,6 +199,9 @@ class StreamSession:
         self._awaits_header = proxy_protocol
         self.proxy_header: ProxyAddresses | None = None  # what the PROXY protocol header said
         self._realip: tuple[str, str] | None = None  # the connection's own address and port, once replaced
+        self._tls_wanted = tls and settings.tls is not None
+        self._handshake: Handshake | None = None
+        self.tls: dict[str, str | None] | None = None  # its `$ssl_*` values, once a TLS handshake is done
         # preread
         self._reader: ClientHelloReader | None = None
         self._buffer = b""
@@ -205,6 +221,7 @@ class StreamSession:
         self._watching = False
         # relaying
         self._preread_sent = 0
+        self._header_sent = 0  # a PROXY protocol header sent before the upstream's TLS handshake
         self._outgoing = b""  # the PROXY protocol header for the upstream and what was preread
         self._to_upstream: Direction | None = None
         self._to_client: Direction | None = None
@@ -231,10 +248,48 @@ class StreamSession:
             self._error("access forbidden by rule while initializing session")
             self._finish(_FORBIDDEN)
             return
+        if self._tls_wanted:
+            self._start_tls()
+        else:
+            self._preread_phase()
+
+    def _preread_phase(self) -> None:
+        settings = self._settings
         if settings.preread is not None and self._client.type == socket.SOCK_STREAM:
             self._start_preread(settings.preread)
         else:
             self._content()
+
+    # -- the ssl phase (ngx_stream_ssl_handler)
+
+    def _start_tls(self) -> None:
+        settings = self._settings
+        assert settings.tls is not None
+        client = self._client
+        if settings.tcp_nodelay and client.family != socket.AF_UNIX:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        wrapped = self._client = settings.tls.wrap_socket(
+            client, server_side=True, do_handshake_on_connect=False
+        )
+        self._handshake = Handshake(
+            self._loop, wrapped, settings.handshake_timeout_s, self._client_handshaken
+        )
+        self._handshake.start()
+
+    def _client_handshaken(self, error: Exception | None) -> None:
+        self._handshake = None
+        if error is not None:
+            self._finish(_INTERNAL_ERROR)  # nginx logs a failed handshake at info
+            return
+        assert isinstance(self._client, ssl.SSLSocket)
+        self.tls = tls_values(self._client)
+        clients = self._settings.clients
+        refusal = client_refusal(self._client, clients) if clients is not None else None
+        if refusal is not None:
+            self._error(f"{refusal} while SSL handshaking", level=ErrorLevel.INFO)
+            self._finish(_INTERNAL_ERROR)
+            return
+        self._preread_phase()
 
     def close(self) -> None:
         """End the session now (the service is stopping)."""
@@ -500,12 +555,15 @@ class StreamSession:
         self._stop_waiting()
         self._connect_failed(f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})")
 
-    def _connect_failed(self, reason: str, level: ErrorLevel = ErrorLevel.ERROR) -> None:
+    def _connect_failed(
+        self, reason: str, level: ErrorLevel = ErrorLevel.ERROR, *, action: str = "connecting to upstream"
+    ) -> None:
         """ngx_stream_proxy_next_upstream: the peer failed; the next one, if the rules allow."""
         peer, upstream, balancer = self._peer, self._upstream, self._balancer
         assert peer is not None and upstream is not None and balancer is not None
         now = self._loop.time()
-        self._error(f"{reason} while connecting to upstream", peer.name, level)
+        self._error(f"{reason} while {action}", peer.name, level)
+        self._header_sent = 0
         balancer.failed(peer, now)
         balancer.released(peer)
         self._attempt.session_ms = milliseconds(now - self._attempt_started)
@@ -526,6 +584,10 @@ class StreamSession:
     def _connected(self) -> None:
         peer, upstream, balancer = self._peer, self._upstream, self._balancer
         assert peer is not None and upstream is not None and balancer is not None
+        sessions = self._settings.upstream_tls
+        if sessions is not None and not isinstance(upstream, ssl.SSLSocket):
+            self._start_upstream_tls(sessions, peer, upstream, balancer)
+            return
         now = self._loop.time()
         self._attempt.connect_ms = milliseconds(now - self._attempt_started)
         balancer.succeeded(peer, now)
@@ -538,7 +600,7 @@ class StreamSession:
             return
         self._timer = self._loop.call_later(self._settings.idle_timeout_s, self._check_idle)
         self._outgoing = self._buffer
-        if self._settings.proxy_protocol:
+        if self._settings.proxy_protocol and self._settings.upstream_tls is None:
             self._outgoing = self._proxy_protocol_header() + self._buffer
         if self._outgoing:
             self._to_client.start()
@@ -548,6 +610,35 @@ class StreamSession:
         self._to_upstream.start()
         if not self._finished:
             self._to_client.start()
+
+    def _start_upstream_tls(
+        self, sessions: UpstreamSessions, peer: Peer, upstream: socket.socket, balancer: Balancer
+    ) -> None:
+        """`proxy_ssl on`: the PROXY protocol header first, in the clear and at once (as nginx sends it),
+        then the handshake, within `proxy_connect_timeout`; a failed one fails the peer."""
+        if self._settings.proxy_protocol:
+            header = self._proxy_protocol_header()
+            try:
+                sent = upstream.send(header)
+            except OSError:
+                sent = 0
+            if sent != len(header):
+                self._error("could not send PROXY protocol header at once", peer.name)
+                self._finish(_INTERNAL_ERROR)
+                return
+            self._header_sent = sent
+        wrapped = self._upstream = sessions.wrap(upstream, peer.name, balancer.upstream.name)
+
+        def done(error: Exception | None) -> None:
+            self._handshake = None
+            if error is None:
+                sessions.remember(peer.name, wrapped)
+                self._connected()
+            else:
+                self._connect_failed(_upstream_tls_error(error), action="SSL handshaking to upstream")
+
+        self._handshake = Handshake(self._loop, wrapped, self._settings.connect_timeout_s, done)
+        self._handshake.start()
 
     def _proxy_protocol_header(self) -> bytes:
         """`proxy_protocol on`: the client's address (as realip left it) and the one it came to."""
@@ -581,7 +672,11 @@ class StreamSession:
         self._to_upstream.start()
 
     def _direction(self, src: socket.socket, dst: socket.socket) -> Direction:
-        if self._settings.splice:
+        if (
+            self._settings.splice
+            and not isinstance(src, ssl.SSLSocket)
+            and not isinstance(dst, ssl.SSLSocket)
+        ):
             return SpliceDirection(self._loop, src, dst, self, self._host.pipes)
         return CopyDirection(self._loop, src, dst, self)
 
@@ -623,6 +718,8 @@ class StreamSession:
         now = self._ended_at = self._loop.time()
         self._ended_wall = time.time()
         self._stop_waiting()
+        if self._handshake is not None:
+            self._handshake.cancel()
         if self._resolving is not None:
             self._resolving.cancel()
         directions = [d for d in (self._to_upstream, self._to_client) if d is not None]
@@ -631,14 +728,12 @@ class StreamSession:
         self._settle_attempt(now)
         for direction in directions:
             direction.release()
-        if self._settings.logs:
-            self._texts()  # the addresses, while the socket can still tell its own
+        for access_log in self._settings.logs:  # while the sockets can still tell their addresses and TLS
+            access_log.write(self)
         self._close_sockets()
         if self._peer is not None and self._balancer is not None:
             self._release_peer(self._balancer, self._peer, now)
         self._host.session_finished(self)
-        for access_log in self._settings.logs:
-            access_log.write(self)
 
     def _close_sockets(self) -> None:
         self._client.close()
@@ -657,7 +752,7 @@ class StreamSession:
         attempt.session_ms = milliseconds(now - self._attempt_started)
         to_upstream, to_client = self._to_upstream, self._to_client
         if to_upstream is not None and to_client is not None:
-            attempt.bytes_sent = to_upstream.sent + self._preread_sent
+            attempt.bytes_sent = to_upstream.sent + self._preread_sent + self._header_sent
             attempt.bytes_received = to_client.received
             if to_client.first_byte_at is not None:
                 attempt.first_byte_ms = milliseconds(to_client.first_byte_at - self._attempt_started)
@@ -682,7 +777,8 @@ class StreamSession:
             return "bytes from/to client:0/0, bytes from/to upstream:0/0"
         return (
             f"bytes from/to client:{to_upstream.received}/{to_client.sent},"
-            f" bytes from/to upstream:{to_client.received}/{to_upstream.sent + self._preread_sent}"
+            f" bytes from/to upstream:{to_client.received}"
+            f"/{to_upstream.sent + self._preread_sent + self._header_sent}"
         )
 
 
@@ -698,3 +794,12 @@ def address_texts(family: int, address: object) -> tuple[str, str, str]:
     ip = ipaddress.ip_address(address[0].partition("%")[0])
     text = ipv6_text(ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)
     return text, str(address[1]), ip.packed.decode("latin-1")
+
+
+def _upstream_tls_error(error: Exception) -> str:
+    """nginx's line for a failed handshake with an upstream."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"upstream SSL certificate verify error: ({error.verify_code}:{error.verify_message})"
+    if isinstance(error, TimeoutError):
+        return f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})"
+    return f"SSL_do_handshake() failed ({error})"

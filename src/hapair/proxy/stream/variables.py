@@ -36,6 +36,7 @@ from hapair.proxy.proxy_protocol import ProxyAddresses
 from hapair.proxy.script import MapLookup, ValueTemplate, split_value
 
 from .clienthello import Hello
+from .tls import tls_variables
 
 NGINX_VERSION = "1.22.1"  # the nginx whose behaviour hapair follows
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -65,6 +66,7 @@ class SessionView(Protocol):
     values: dict[str, str | None] | None  # what the session keeps (see the module's documentation)
     match: re.Match[str] | None  # the last map regular expression that matched: $1...
     proxy_header: ProxyAddresses | None  # what a PROXY protocol header said; None: no header, or UNKNOWN
+    tls: dict[str, str | None] | None  # the `$ssl_*` values of the client's TLS connection, if any
 
     @property
     def remote_addr(self) -> str: ...
@@ -246,6 +248,7 @@ class StreamVariables:
             "hostname": lambda s: host,
             "pid": lambda s: process,
             **{name: _kept(name, getter) for name, getter in _KEPT.items()},
+            **tls_variables(),
         }
         self._set_names = frozenset(set_names)
         self._makers: dict[str, Getter] = {}

@@ -28,6 +28,7 @@ from . import (
     resolver,
     rewrite,
     stream,
+    stream_ssl,
     stream_variables,
     upstream,
 )
@@ -52,6 +53,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **http_gzip.HANDLERS,
     **stream.HANDLERS,
     **stream_variables.HANDLERS,
+    **stream_ssl.HANDLERS,
     **http_realip.HANDLERS,
     **http_access.HANDLERS,
     **http_auth_basic.HANDLERS,

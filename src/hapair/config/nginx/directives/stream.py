@@ -80,7 +80,7 @@ def listen(block: Block, directive: Directive, reading: Reading) -> None:
     if options.udp:
         _check_udp(directive, options)
     if options.ssl:
-        raise directive.unsupported('the "ssl" parameter')
+        server_state.ssl_listen = directive.place
     for address in url.addresses:
         if any(other.address == address and other.udp == options.udp for other in stream_state.listens):
             raise directive.error(f'duplicate "{address.text}" address and port pair')

@@ -13,6 +13,8 @@ from ..fields import (
     ERROR_LOGS,
     RESOLVER,
     RESOLVER_TIMEOUT,
+    SSL_CERTIFICATE,
+    SSL_CERTIFICATE_KEY,
     STREAM_PROXY_CONNECT_TIMEOUT,
     STREAM_PROXY_TIMEOUT,
 )
@@ -20,6 +22,7 @@ from ..model.addresses import InetAddress
 from ..model.logging import AccessLog
 from ..model.resolver import DEFAULT_RESOLVER_TIMEOUT
 from ..model.stream import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_PREREAD_BUFFER_SIZE,
     DEFAULT_PREREAD_TIMEOUT,
     DEFAULT_PROXY_PROTOCOL_TIMEOUT,
@@ -31,6 +34,7 @@ from ..model.stream import (
     StreamTarget,
 )
 from ..model.templates import Template
+from ..model.tls import ServerTls, UpstreamTls
 from ..model.upstream import Upstream
 from ..settings import Level
 from ..state import Listening, MainState, StreamListenState, StreamServerState, StreamState
@@ -44,10 +48,14 @@ from ..stream_fields import (
     PROXY_PROTOCOL_TIMEOUT,
     PROXY_REQUESTS,
     PROXY_RESPONSES,
+    PROXY_SSL,
+    PROXY_SSL_NAME_TEXT,
+    SSL_HANDSHAKE_TIMEOUT,
     SSL_PREREAD,
     TCP_NODELAY,
 )
 from .access import access_rules
+from .tls import server_tls, upstream_tls
 from .upstreams import build_upstream
 
 DEFAULT_CONNECT_TIMEOUT = 60_000
@@ -68,7 +76,7 @@ def finish_stream(state: StreamState, main: MainState) -> StreamConfig:
         for listen in state.listens
         if id(listen) in own_sockets
     )
-    servers = tuple(_server(server, upstreams, own_sockets) for server in state.servers)
+    servers = tuple(_server(server, upstreams, own_sockets, main) for server in state.servers)
     return StreamConfig(
         servers=servers,
         upstreams=tuple(upstreams.values()),
@@ -85,11 +93,13 @@ def _check_udp_proxy_protocol(server: StreamServerState) -> None:
         raise ConfigError('hapair does not support "proxy_protocol" in a server with "udp"', found.place)
 
 
-def _server(server: StreamServerState, upstreams: dict[int, Upstream], own_sockets: set[int]) -> StreamServer:
+def _server(
+    server: StreamServerState, upstreams: dict[int, Upstream], own_sockets: set[int], main: MainState
+) -> StreamServer:
     level = server.level
     return StreamServer(
         listens=tuple(_listen(listen, id(listen) in own_sockets) for listen in server.listens),
-        proxy=_proxy(server, upstreams),
+        proxy=_proxy(server, upstreams, main),
         access_logs=_access_logs(level),
         error_logs=level.value(ERROR_LOGS, ()),
         defined=level.defined(),
@@ -100,10 +110,43 @@ def _server(server: StreamServerState, upstreams: dict[int, Upstream], own_socke
         tcp_nodelay=level.value(TCP_NODELAY, True),
         proxy_protocol_timeout=level.value(PROXY_PROTOCOL_TIMEOUT, DEFAULT_PROXY_PROTOCOL_TIMEOUT),
         real_ip_from=level.value(SET_REAL_IP_FROM, ()),
+        tls=_server_tls(server, main),
+        handshake_timeout=level.value(SSL_HANDSHAKE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT),
     )
 
 
-def _proxy(server: StreamServerState, upstreams: dict[int, Upstream]) -> StreamProxy:
+def _server_tls(server: StreamServerState, main: MainState) -> ServerTls | None:
+    """ngx_stream_ssl_merge_conf: a server with a `listen ... ssl` needs its certificates and keys, then
+    they and the rest are checked as in http."""
+    listen = server.ssl_listen
+    if listen is None:
+        return None
+    level = server.level
+    certificates = level.find(SSL_CERTIFICATE)
+    directive = 'the "listen ... ssl" directive'
+    if certificates is None:
+        raise ConfigError.after_reading(f'no "ssl_certificate" is defined for {directive}', listen)
+    keys = level.find(SSL_CERTIFICATE_KEY)
+    if keys is None:
+        raise ConfigError.after_reading(f'no "ssl_certificate_key" is defined for {directive}', listen)
+    if len(keys.value) < len(certificates.value):
+        raise ConfigError.after_reading(
+            f'no "ssl_certificate_key" is defined for certificate "{certificates.value[-1]}" and {directive}',
+            listen,
+        )
+    tls = server_tls(level, main.paths, stream=True)
+    assert tls is not None
+    return tls
+
+
+def _upstream_tls(level: Level, main: MainState) -> UpstreamTls | None:
+    """`proxy_ssl on`: the proxy module's TLS settings, checked as nginx's ngx_stream_proxy_set_ssl."""
+    if not level.value(PROXY_SSL, False):
+        return None
+    return upstream_tls(level, main.paths, checked=True)
+
+
+def _proxy(server: StreamServerState, upstreams: dict[int, Upstream], main: MainState) -> StreamProxy:
     proxy_pass = server.proxy_pass
     assert proxy_pass is not None
     level = server.level
@@ -126,6 +169,8 @@ def _proxy(server: StreamServerState, upstreams: dict[int, Upstream]) -> StreamP
         responses=_responses(level),
         requests=level.value(PROXY_REQUESTS, 0),
         proxy_protocol=level.value(PROXY_PROTOCOL, False),
+        tls=_upstream_tls(level, main),
+        ssl_name=level.value(PROXY_SSL_NAME_TEXT, None),
     )
 
 
@@ -191,4 +236,5 @@ def _listen(listen: StreamListenState, own_socket: bool) -> StreamListen:
         udp=listen.udp,
         proxy_protocol=listen.proxy_protocol,
         socket=listen.socket,
+        ssl=listen.ssl,
     )

@@ -13,12 +13,14 @@ from .resolver import DEFAULT_RESOLVER_TIMEOUT, Resolver
 from .rewrite import SetVariable
 from .sockets import NO_OPTIONS, SocketOptions
 from .templates import Template
+from .tls import ServerTls, UpstreamTls
 from .upstream import Upstream
 from .variables import MadeVariable
 
 DEFAULT_PREREAD_BUFFER_SIZE = 16384
 DEFAULT_PREREAD_TIMEOUT = 30_000
 DEFAULT_PROXY_PROTOCOL_TIMEOUT = 30_000
+DEFAULT_HANDSHAKE_TIMEOUT = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class StreamListen:
     udp: bool = False  # a datagram socket: each client address is a session
     proxy_protocol: bool = False  # connections start with a PROXY protocol header
     socket: SocketOptions = NO_OPTIONS
+    ssl: bool = False  # connections begin with a TLS handshake (the server's `tls`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,8 @@ class StreamProxy:
     responses: int | None = None  # `proxy_responses` (UDP): None, as many as come until `timeout`
     requests: int = 0  # `proxy_requests` (UDP): datagrams a session takes before the next one starts; 0: all
     proxy_protocol: bool = False  # `proxy_protocol on`: a PROXY protocol (v1) header first to the upstream
+    tls: UpstreamTls | None = None  # `proxy_ssl on`
+    ssl_name: str | None = None  # `proxy_ssl_name`; None: the upstream's host name
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,8 @@ class StreamServer:
     tcp_nodelay: bool = True
     proxy_protocol_timeout: int = DEFAULT_PROXY_PROTOCOL_TIMEOUT  # a listen's PROXY protocol header within it
     real_ip_from: tuple[Cidr, ...] = ()  # `set_real_ip_from`: whose PROXY protocol address is the client's
+    tls: ServerTls | None = None  # for its `listen ... ssl` addresses
+    handshake_timeout: int = DEFAULT_HANDSHAKE_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
