@@ -119,7 +119,25 @@ PROXY_PROTOCOL = [
     http("38081 proxy_protocol=on"),
 ]
 
-CASES = UDP + SOCKET_OPTIONS + PROXY_PROTOCOL
+UPSTREAM_SOCKETS = [
+    stream("38091", "proxy_bind 127.0.0.1; proxy_socket_keepalive on;"),
+    stream("38091", "proxy_bind 127.0.0.1:5000;"),
+    stream("38091", "proxy_bind [::1];"),
+    stream("38091", "proxy_bind [::1]:80;"),
+    stream("38091", "proxy_bind $remote_addr;"),
+    stream("38091", "proxy_bind $nosuch;"),
+    stream("38091", "proxy_bind off;"),
+    stream("38091", "proxy_bind 127.0.0.1; proxy_bind off;"),
+    stream("38091", "proxy_bind localhost;"),
+    stream("38091", "proxy_bind 127.0.0.1:x;"),
+    stream("38091", "proxy_bind 127.0.0.1:70000;"),
+    stream("38091", "proxy_bind 127.0.0.1 maybe;"),
+    stream("38091", "proxy_bind off x;"),
+    stream("38091", "proxy_socket_keepalive maybe;"),
+    stream("38091", "", "proxy_bind 127.0.0.1; proxy_socket_keepalive on;"),
+]
+
+CASES = UDP + SOCKET_OPTIONS + PROXY_PROTOCOL + UPSTREAM_SOCKETS
 
 
 @pytest.fixture

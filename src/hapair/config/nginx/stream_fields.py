@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from .model.sockets import LocalAddress
 from .settings import Slot
 
 SSL_PREREAD = Slot[bool]("ssl_preread")
@@ -20,3 +21,5 @@ PROXY_REQUESTS = Slot[int]("proxy_requests")
 SSL_HANDSHAKE_TIMEOUT = Slot[int]("ssl_handshake_timeout")
 PROXY_SSL = Slot[bool]("proxy_ssl")
 PROXY_SSL_NAME_TEXT = Slot[str]("proxy_ssl_name")
+PROXY_BIND = Slot[LocalAddress | None]("proxy_bind")
+PROXY_SOCKET_KEEPALIVE = Slot[bool]("proxy_socket_keepalive")

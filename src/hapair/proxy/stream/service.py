@@ -18,6 +18,7 @@ import socket
 from collections.abc import Collection, Mapping
 
 from hapair.config.nginx.model.addresses import InetAddress, SocketAddress
+from hapair.config.nginx.model.sockets import LocalAddress
 from hapair.config.nginx.model.stream import StreamConfig, StreamServer
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer
@@ -33,7 +34,7 @@ from .relay import PipePool
 from .session import SessionSettings, StreamSession
 from .target import DynamicTarget, Group
 from .tls import UpstreamSessions, stream_server_context
-from .variables import BalancingKey, StreamVariables
+from .variables import BalancingKey, StreamTemplate, StreamVariables
 
 log = logging.getLogger(__name__)
 # a TCP listen's server; whether its connections start with a PROXY protocol header, then a TLS handshake
@@ -332,6 +333,9 @@ class StreamService:
             clients=server.tls.clients if server.tls is not None else None,
             handshake_timeout_s=server.handshake_timeout / 1000,
             upstream_tls=UpstreamSessions(proxy.tls, proxy.ssl_name) if proxy.tls is not None else None,
+            local=_local(proxy.local, variables),
+            local_text=proxy.local.text if proxy.local is not None else "",
+            socket_keepalive=proxy.socket_keepalive,
             keeps_values=bool(server.sets) or target is not None or bool(group and group.key),
         )
 
@@ -363,6 +367,16 @@ def _listeners(
         for listen in server.listens
         if listen.own_socket and not listen.udp
     ]
+
+
+def _local(local: LocalAddress | None, variables: StreamVariables) -> InetAddress | StreamTemplate | None:
+    """`proxy_bind`: the address, or the value that gives it per session."""
+    if local is None:
+        return None
+    if local.value is not None:
+        return variables.template(local.value)
+    assert isinstance(local.address, InetAddress)
+    return local.address
 
 
 def _datagram_listeners(

@@ -43,7 +43,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from hapair.config.nginx.model.addresses import ipv6_text
+from hapair.config.nginx.directives.stream_bind import parse_addr_port
+from hapair.config.nginx.model.addresses import InetAddress, ipv6_text
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.config.nginx.model.stream import StreamPreread
 from hapair.config.nginx.model.tls import ClientCertificates
@@ -61,6 +62,7 @@ from .variables import StreamTemplate, UpstreamAttempt
 
 # the timer may fire a little before its time; a session this close to its idle deadline is idle
 _TIMER_SLACK = 0.002
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # Linux's, when Python lacks it
 _FORBIDDEN, _BAD_REQUEST, _INTERNAL_ERROR, _BAD_GATEWAY = 403, 400, 500, 502
 # a connect() failing at once with these is logged at `error`, with others at `crit` (ngx_event_connect_peer)
 _CONNECT_ERRORS = frozenset(
@@ -104,6 +106,9 @@ class SessionSettings:
     clients: ClientCertificates | None = None  # `ssl_verify_client` and the rest
     handshake_timeout_s: float = 60.0
     upstream_tls: UpstreamSessions | None = None  # `proxy_ssl on`
+    local: InetAddress | StreamTemplate | None = None  # `proxy_bind`
+    local_text: str = ""  # the `proxy_bind` address as written
+    socket_keepalive: bool = False  # `proxy_socket_keepalive`
     responses: int | None = None  # UDP: `proxy_responses` (None: until `proxy_timeout`)
     requests: int = 0  # UDP: `proxy_requests` (0: no limit)
 
@@ -511,6 +516,8 @@ class StreamSession:
             self._finish(_INTERNAL_ERROR)
             return
         upstream.setblocking(False)
+        if not self._prepare_upstream(upstream, peer):
+            return
         if (
             self._settings.tcp_nodelay
             and upstream.type == socket.SOCK_STREAM
@@ -527,6 +534,44 @@ class StreamSession:
         else:
             level = ErrorLevel.ERROR if code in _CONNECT_ERRORS else ErrorLevel.CRIT
             self._connect_failed(f"connect() to {peer.name} failed ({code}: {os.strerror(code)})", level)
+
+    def _prepare_upstream(self, upstream: socket.socket, peer: Peer) -> bool:
+        """`proxy_socket_keepalive`, then `proxy_bind` (ngx_event_connect_peer): whether the connection
+        may go on (a bind that fails ends the session with 500)."""
+        settings = self._settings
+        if settings.socket_keepalive:
+            upstream.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if settings.local is None:
+            return True
+        local = self._local_address(settings.local)
+        if local is None:
+            return True
+        address, text = local
+        try:
+            if address.port == 0 and upstream.family != socket.AF_UNIX:
+                upstream.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+            elif upstream.type == socket.SOCK_DGRAM:
+                upstream.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            upstream.bind(address.sockaddr)
+        except OSError as error:
+            self._error(f"bind({text}) failed ({error.errno}: {error.strerror})", peer.name, ErrorLevel.CRIT)
+            self._finish(_INTERNAL_ERROR)
+            return False
+        return True
+
+    def _local_address(self, local: InetAddress | StreamTemplate) -> tuple[InetAddress, str] | None:
+        """The address to bind, and its text for the error lines; None: none (an empty value, or one
+        that is no address, which nginx logs)."""
+        if isinstance(local, InetAddress):
+            return local, self._settings.local_text
+        value = local.evaluate(self) or ""
+        if not value:
+            return None
+        address = parse_addr_port(value)
+        if address is None:
+            self._error(f'invalid local address "{value}"')
+            return None
+        return address, value
 
     def _stop_waiting(self) -> None:
         """Stop waiting for the client's first bytes, for the upstream connection to complete, and for

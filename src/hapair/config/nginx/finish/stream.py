@@ -44,10 +44,12 @@ from ..stream_fields import (
     NEXT_UPSTREAM_TRIES,
     PREREAD_BUFFER_SIZE,
     PREREAD_TIMEOUT,
+    PROXY_BIND,
     PROXY_PROTOCOL,
     PROXY_PROTOCOL_TIMEOUT,
     PROXY_REQUESTS,
     PROXY_RESPONSES,
+    PROXY_SOCKET_KEEPALIVE,
     PROXY_SSL,
     PROXY_SSL_NAME_TEXT,
     SSL_HANDSHAKE_TIMEOUT,
@@ -171,6 +173,8 @@ def _proxy(server: StreamServerState, upstreams: dict[int, Upstream], main: Main
         proxy_protocol=level.value(PROXY_PROTOCOL, False),
         tls=_upstream_tls(level, main),
         ssl_name=level.value(PROXY_SSL_NAME_TEXT, None),
+        local=level.value(PROXY_BIND, None),
+        socket_keepalive=level.value(PROXY_SOCKET_KEEPALIVE, False),
     )
 
 

@@ -43,4 +43,5 @@ class LocalAddress:
 
     address: SocketAddress | None  # None: `value` gives it per session
     value: Template | None = None
+    text: str = ""  # the address as written (nginx's error lines name it so)
     transparent: bool = False

@@ -11,7 +11,7 @@ from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
 from .resolver import DEFAULT_RESOLVER_TIMEOUT, Resolver
 from .rewrite import SetVariable
-from .sockets import NO_OPTIONS, SocketOptions
+from .sockets import NO_OPTIONS, LocalAddress, SocketOptions
 from .templates import Template
 from .tls import ServerTls, UpstreamTls
 from .upstream import Upstream
@@ -63,6 +63,8 @@ class StreamProxy:
     proxy_protocol: bool = False  # `proxy_protocol on`: a PROXY protocol (v1) header first to the upstream
     tls: UpstreamTls | None = None  # `proxy_ssl on`
     ssl_name: str | None = None  # `proxy_ssl_name`; None: the upstream's host name
+    local: LocalAddress | None = None  # `proxy_bind`
+    socket_keepalive: bool = False  # `proxy_socket_keepalive`: SO_KEEPALIVE on upstream connections
 
 
 @dataclass(frozen=True, slots=True)
