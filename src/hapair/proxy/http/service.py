@@ -115,6 +115,7 @@ class Route:
         "msie_padding",
         "next_upstream",
         "next_upstream_timeout",
+        "pass_request_body",
         "pool",
         "port_in_redirect",
         "proxy_host",
@@ -161,6 +162,7 @@ class Route:
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
+        self.pass_request_body = proxy.pass_request_body
         self.http11 = proxy.http_version == "1.1"
         self.buffering = proxy.buffering
         self.responses = ResponseRules(proxy.response)
@@ -255,7 +257,7 @@ class Route:
         return self.default_type
 
     def body_framing(self, request: Request) -> BodyFraming:
-        if not request.has_body:
+        if not request.has_body or not self.pass_request_body:
             return BodyFraming.NONE
         if request.chunked and self.http11 and not self.request_buffering:
             return BodyFraming.CHUNKED
