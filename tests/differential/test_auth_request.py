@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .backend import Reply, ok, raw
+from .backend import NO_ANSWER, Reply, ok, raw
 from .client import Conversation
 from .harness import Case, Pair, http_config
 from .suite import ORACLE, answer_params, check_answer, check_log, log_params, pair_fixture
@@ -87,6 +87,10 @@ def answer(status: bytes, *headers: bytes) -> Reply:
 
 
 USER = b"X-User: alice"
+HALF_CLOSE = (
+    "nginx notices a client's half-close while the subrequest waits: it closes the auth upstream's "
+    "connection, logs it at info and the request with 499; hapair waits for the subrequest"
+)
 CASES = [
     Case("2xx from a return lets the request through", get("/through/x"), (200,)),
     Case("403 from the subrequest", get("/forbidden/x"), (403,)),
@@ -113,6 +117,14 @@ CASES = [
         get("/login/x"),
         (302,),
         reply=answer(b"401 Unauthorized", b'WWW-Authenticate: Bearer realm="x"'),
+    ),
+    Case(
+        "the client goes while the subrequest waits",
+        Conversation([b"GET /upstream/x HTTP/1.1\r\nHost: x\r\n\r\n"], half_close=True, timeout=1.0),
+        (),
+        reply=NO_ANSWER,
+        differs=HALF_CLOSE,
+        log_differs=HALF_CLOSE,
     ),
     Case("satisfy any, allowed by address", get("/any/x", source="127.0.0.2"), (200,)),
     Case("satisfy any, refused by both", get("/any/x", source="127.0.0.3"), (403,)),
