@@ -95,6 +95,7 @@ class Runtime:
         detail: bool,
         runner: ScriptRunner,
         addresses: AddressManager,
+        scheduler: ProcessScheduler,
     ) -> None:
         self.config = config
         self._write_log = log
@@ -120,7 +121,7 @@ class Runtime:
         self._stop_adverts_sent: set[str] = set()
         self._script_tasks: list[asyncio.Task[None]] = []
         self._stopped = False
-        self.scheduler = ProcessScheduler(config.global_defs, log)
+        self.scheduler = scheduler
 
     # ----- life cycle
 
@@ -151,7 +152,6 @@ class Runtime:
 
     def start(self, previous: Runtime | None = None) -> None:
         """Start every router (taking over the matching ones of `previous` after a reload) and the scripts."""
-        self.scheduler.apply()
         if previous is not None:
             self._carry_over_scripts(previous)
         now = self.now()
