@@ -1,5 +1,7 @@
 """Gratuitous ARP: the frame keepalived sends, byte for byte, and a real one updating the peer's neighbour
-entry; an interface with ARP off gets none."""
+entry; an interface with ARP off gets none. ARP probes and the watch for claims to our addresses: a
+holder answers a probe without learning anything from it, and the watcher passes only claims to the
+addresses it watches."""
 
 from __future__ import annotations
 
@@ -14,10 +16,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hapair.net.arp import ETH_P_ARP, ArpSender, gratuitous_arp_frame
+from hapair.net.arp import (
+    ETH_P_ARP,
+    ArpSender,
+    ArpWatcher,
+    Claim,
+    arp_probe_frame,
+    gratuitous_arp_frame,
+    parse_claim,
+)
 from tests.net.conftest import KEEPALIVED_REASON, wait_for
 
 VIP = IPv4Address("192.0.2.100")
+OTHER = IPv4Address("192.0.2.101")
 STALE_MAC = "02:00:00:00:00:99"
 
 
@@ -65,6 +76,41 @@ def test_frame_carries_any_mac_and_address_unpadded(mac, address):
 def test_frame_refuses_an_address_that_is_not_ethernet(length):
     with pytest.raises(ValueError):
         gratuitous_arp_frame(bytes(length), VIP)
+
+
+def test_probe_is_a_broadcast_request_for_the_address_from_no_address():
+    frame = arp_probe_frame(bytes.fromhex("020000000001"), VIP)
+
+    assert frame.hex() == (
+        "ffffffffffff"
+        "020000000001"
+        "0806"  # Ethernet: broadcast, from us, ARP
+        "0001"
+        "0800"
+        "06"
+        "04"
+        "0001"  # Ethernet/IPv4, request
+        "020000000001"
+        "00000000"  # sender: our MAC, 0.0.0.0
+        "000000000000"
+        "c0000264"  # target: unknown, the address
+    )
+
+
+def test_a_gratuitous_arp_claims_its_address_for_its_sender():
+    mac = bytes.fromhex("020000000007")
+    assert parse_claim(gratuitous_arp_frame(mac, VIP)) == Claim(VIP, mac)
+
+
+@pytest.mark.parametrize("cut", [0, 14, 41])
+def test_a_frame_too_short_for_arp_claims_nothing(cut):
+    assert parse_claim(gratuitous_arp_frame(bytes(6), VIP)[:cut]) is None
+
+
+def test_arp_for_another_protocol_claims_nothing():
+    frame = bytearray(gratuitous_arp_frame(bytes(6), VIP))
+    frame[16:18] = b"\x86\xdd"  # protocol IPv6
+    assert parse_claim(bytes(frame)) is None
 
 
 def child_send(ifname: str, address: str) -> None:
@@ -130,3 +176,47 @@ def test_keepalived_sends_the_same_frame(pair, spawn, keepalived_master):
     assert bytes.fromhex(received) == gratuitous_arp_frame(
         bytes.fromhex(link_mac(pair.b, "vb").replace(":", "")), VIP
     )
+
+
+def child_watch(ifname: str, address: str, probe: str) -> None:
+    """Watch for claims to the address, say ready, probe for it if asked, print the first claim."""
+    with ArpWatcher(ifname, [IPv4Address(address)]) as watcher, ArpSender(ifname) as sender:
+        print("ready", flush=True)
+        if probe == "probe":
+            sender.probe(IPv4Address(address))
+        deadline = time.monotonic() + 5
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([watcher], [], [], left)[0] and (claim := watcher.receive()) is not None:
+                print(claim.address, claim.mac.hex(":"), flush=True)
+                return
+        print("nothing")
+
+
+def child_announce(ifname: str, *addresses: str) -> None:
+    with ArpSender(ifname) as sender:
+        for address in addresses:
+            sender.send(IPv4Address(address))
+
+
+@pytest.mark.netns
+def test_the_holder_of_an_address_answers_a_probe_and_learns_nothing_from_it(pair, spawn):
+    pair.b.ip("addr", "add", f"{VIP}/24", "dev", "vb")
+    watch = spawn(pair.a, child_watch, "va", str(VIP), "probe")
+    assert watch.line() == "ready"
+
+    claim = watch.line()  # line() reads ahead: finish() would not see a line printed right after "ready"
+    watch.finish()
+
+    assert claim == f"{VIP} {link_mac(pair.b, 'vb')}"
+    assert json.loads(pair.b.ip("-j", "neigh", "show", "dev", "vb").stdout) == []
+
+
+@pytest.mark.netns
+def test_the_watcher_passes_only_claims_to_its_addresses(pair, spawn):
+    watch = spawn(pair.a, child_watch, "va", str(VIP), "listen")
+    assert watch.line() == "ready"
+
+    spawn(pair.b, child_announce, "vb", str(OTHER), str(VIP)).finish()
+
+    assert watch.line() == f"{VIP} {link_mac(pair.b, 'vb')}"
+    watch.finish()

@@ -2,16 +2,20 @@
 Their keepalived.conf, a `Node` that can be started again after a stop (each run logging to its own file),
 and partitions that keep the carrier up (keepalived would enter FAULT on a lost carrier, not MASTER): a
 node's bridge port is disabled (nothing in or out), or the node is made deaf (the bridge floods no
-multicast, hence no VRRP advert, to it, while the others still hear it)."""
+multicast, hence no VRRP advert, to it, while the others still hear it), or VRRP alone is dropped on the
+way to it (ARP still passes, as behind a firewall that drops protocol 112). A client on the LAN can watch
+the adverts (tests/system/vrrp_sniffer.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import signal
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
 from tests.topology import HAPAIR, Daemon, Host, Lan
 
@@ -19,6 +23,8 @@ KEEPALIVED = "/usr/sbin/keepalived"
 VIP = "10.101.1.10"
 LOW_ADDRESS = "10.101.1.11"
 HIGH_ADDRESS = "10.101.1.12"
+CLIENT_ADDRESS = "10.101.1.100"
+SNIFFER = Path(__file__).resolve().with_name("vrrp_sniffer.py")
 VRID = 51
 HIGH_PRIORITY = 250
 LOW_PRIORITY = 100
@@ -215,3 +221,55 @@ def reconnect_deaf(host: Host) -> None:
 def reconnect(host: Host) -> None:
     """Forward everything to and from the host again."""
     _port(host, "forwarding", mcast_flood=True)
+
+
+def block_vrrp(hosts: Sequence[Host]) -> None:
+    """Drop the VRRP packets the bridge sends to each host (its other frames, ARP included, still pass):
+    its port's queue sends IP protocol 112 to a class whose queue holds nothing (this kernel has neither
+    netem nor tc's drop action)."""
+    commands = []
+    for host in hosts:
+        port = host.port
+        commands += [
+            f"qdisc add dev {port} root handle 1: htb default 1",
+            f"class add dev {port} parent 1: classid 1:1 htb rate 10gbit quantum 60000",
+            f"class add dev {port} parent 1: classid 1:2 htb rate 10gbit quantum 60000",
+            f"qdisc add dev {port} parent 1:2 handle 2: pfifo limit 0",
+            f"filter add dev {port} parent 1: protocol ip prio 1 u32 match ip protocol 112 0xff classid 1:2",
+        ]
+    _tc_batch(hosts, commands)
+
+
+def allow_vrrp(hosts: Sequence[Host]) -> None:
+    """Undo block_vrrp, for every host in one `tc` run (so within a millisecond or so)."""
+    _tc_batch(hosts, [f"qdisc del dev {host.port} root" for host in hosts])
+
+
+def _tc_batch(hosts: Sequence[Host], commands: list[str]) -> None:
+    lan = hosts[0].lan
+    batch = lan.directory / "tc.batch"
+    batch.write_text("\n".join(commands) + "\n")
+    result = lan.bridge.run(["tc", "-batch", str(batch)])
+    assert result.returncode == 0, result.stderr
+
+
+@dataclass(frozen=True)
+class Advert:
+    at: float  # monotonic seconds, when the client received it
+    source: str
+    priority: int
+
+
+class Sniffer:
+    """The adverts a client host hears, from tests/system/vrrp_sniffer.py's output."""
+
+    def __init__(self, host: Host) -> None:
+        self.daemon = host.start([sys.executable, str(SNIFFER), "eth0"], log_name=f"sniffer-{host.name}.log")
+
+    def adverts(self) -> list[Advert]:
+        adverts = []
+        for line in self.daemon.log().splitlines():
+            words = line.split()
+            if len(words) == 3:
+                adverts.append(Advert(float(words[0]), words[1], int(words[2])))
+        return adverts

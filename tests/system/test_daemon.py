@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import time
@@ -52,13 +53,13 @@ def start(host: Host, config: str, *, env: dict[str, str] | None = None, detail:
     return host.start([*args, "-D"] if detail else args, log_name="vrrp.log", env=env)
 
 
-def start_keepalived(host: Host, config: str) -> Daemon:
+def start_keepalived(host: Host, config: str, *, env: dict[str, str] | None = None) -> Daemon:
     directory = host.lan.directory
     path = directory / "keepalived.conf"
     path.write_text(config)
     pid_files = [arg for flag in "prc" for arg in (f"-{flag}", str(directory / f"keepalived-{flag}.pid"))]
     args = ["keepalived", "-n", "-l", "-D", "-f", str(path), *pid_files]
-    return host.start(args, log_name="keepalived.log")
+    return host.start(args, log_name="keepalived.log", env=env)
 
 
 @pytest.fixture
@@ -165,8 +166,107 @@ def test_the_vrrp_process_scheduling_settings_are_applied(node):
     status = Path(f"/proc/{daemon.pid}/status").read_text().splitlines()
     assert int(next(line for line in status if line.startswith("VmLck:")).split()[1]) > 0
     assert os.sched_getaffinity(daemon.pid) == {0}
-    notice = "Real-time scheduling (vrrp_rt_priority, max_auto_priority) is not applied by hapair"
-    assert notice in daemon.lines()
+    assert scheduling(daemon.pid) == (os.SCHED_OTHER, 0)  # max_auto_priority waits for a late timer
+
+
+def scheduling(pid: int) -> tuple[int, int]:
+    """A process's scheduling policy (without SCHED_RESET_ON_FORK) and real-time priority."""
+    return os.sched_getscheduler(pid) & ~os.SCHED_RESET_ON_FORK, os.sched_getparam(pid).sched_priority
+
+
+def start_either(node: Host, implementation: str, config: str, dumps: Path) -> tuple[Daemon, int]:
+    """hapair or keepalived on `config`, writing its dumps in `dumps`, once master (its addresses announced,
+    the take-over over); its VRRP process's PID (keepalived's child's)."""
+    if implementation == "keepalived" and shutil.which("keepalived") is None:
+        pytest.skip("needs keepalived")
+    env = {**os.environ, "TMPDIR": str(dumps)}
+    if implementation == "hapair":
+        daemon = start(node, config, env=env, detail=True)
+    else:
+        daemon = start_keepalived(node, config, env=env)
+    daemon.wait_for("(VI_1) Sending/queueing gratuitous ARPs on eth0 for 10.101.1.10")
+    if implementation == "hapair":
+        return daemon, daemon.pid
+    return daemon, int((node.lan.directory / "keepalived-r.pid").read_text())
+
+
+def dumped_global_lines(pid: int, dumps: Path) -> list[str]:
+    """The global definitions of the data dump (SIGUSR1) the VRRP process `pid` writes in `dumps`."""
+    path = dumps / "keepalived.data"
+    path.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1)
+    topology = "------< VRRP Topology >------"
+    wait_until(lambda: topology in (path.read_text() if path.exists() else ""), 10, str(path))
+    lines = path.read_text().splitlines()
+    return lines[: lines.index(topology)]
+
+
+IMPLEMENTATIONS = pytest.mark.parametrize(
+    "implementation", ["hapair", pytest.param("keepalived", marks=pytest.mark.oracle)]
+)
+MAX_AUTO_PRIORITY_NOTICE = (
+    "NOTICE: setting config option max_auto_priority should result in better keepalived performance"
+)
+
+
+@IMPLEMENTATIONS
+def test_vrrp_rt_priority_runs_the_vrrp_process_round_robin_under_its_real_time_limit(
+    node, implementation, tmp_path
+):
+    config = f"global_defs {{\n vrrp_rt_priority 10\n vrrp_rlimit_rttime 200000\n}}\n{INSTANCE}"
+    daemon, pid = start_either(node, implementation, config, tmp_path)
+
+    assert scheduling(pid) == (os.SCHED_RR, 10)
+    assert os.sched_getscheduler(pid) & os.SCHED_RESET_ON_FORK  # scripts run with standard scheduling
+    assert resource.prlimit(pid, resource.RLIMIT_RTTIME) == (100_000, 200_000)
+    assert dumped_global_lines(pid, tmp_path)[-2:] == [
+        " current realtime priority = 10",
+        " current realtime time limit = 200000",
+    ]
+    assert MAX_AUTO_PRIORITY_NOTICE in daemon.lines()  # max_auto_priority is not set
+
+
+@IMPLEMENTATIONS
+def test_a_late_timer_turns_real_time_scheduling_on_and_a_reload_turns_it_off(node, implementation, tmp_path):
+    config = f"global_defs {{\n max_auto_priority 5\n vrrp_rlimit_rttime 200000\n}}\n{INSTANCE}"
+    daemon, pid = start_either(node, implementation, config, tmp_path)
+    assert scheduling(pid) == (os.SCHED_OTHER, 0)
+    assert not any(line.startswith(" current realtime") for line in dumped_global_lines(pid, tmp_path))
+    os.kill(pid, signal.SIGSTOP)
+    time.sleep(2.5)  # the fault itself: an advert comes due in the stop's first second, so 1.5 s late or more
+    os.kill(pid, signal.SIGCONT)
+
+    line = daemon.wait_for("Set realtime priority 1")
+    assert daemon.lines()[line - 1].startswith("A thread timer expired ")
+    assert scheduling(pid) == (os.SCHED_RR, 1)
+    assert resource.prlimit(pid, resource.RLIMIT_RTTIME) == (100_000, 200_000)
+    assert dumped_global_lines(pid, tmp_path)[-2:] == [
+        " current realtime priority = 1",
+        " current realtime time limit = 200000",
+    ]
+    assert MAX_AUTO_PRIORITY_NOTICE not in daemon.lines()
+
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for("Reload complete", after=line)
+    assert scheduling(pid) == (os.SCHED_OTHER, 0)  # until a timer is late again
+
+
+def test_a_reload_reads_its_configuration_with_standard_scheduling(node):
+    # 8,000 lines more take some 175 ms of Python to read: a real-time process reading them would pass
+    # even hapair's floor of RLIMIT_RTTIME (100 ms; keepalived's default 10 ms is raised to it), and the
+    # kernel would kill it (SIGKILL, exit status -9)
+    padding = " vrrp_garp_master_delay 5\n" * 8000
+    daemon = start(node, f"global_defs {{\n vrrp_rt_priority 10\n{padding}}}\n{INSTANCE}")
+    daemon.wait_for("(VI_1) Entering MASTER STATE")
+    assert scheduling(daemon.pid) == (os.SCHED_RR, 10)
+    assert resource.prlimit(daemon.pid, resource.RLIMIT_RTTIME) == (50_000, 100_000)
+
+    daemon.signal(signal.SIGHUP)
+
+    daemon.wait_for("Reload complete")
+    assert daemon.process.poll() is None
+    assert scheduling(daemon.pid) == (os.SCHED_RR, 10)
+    assert not [line for line in daemon.lines() if line.startswith("child process")]
 
 
 def test_a_timer_more_than_a_second_late_is_reported_as_keepalived_does(node):

@@ -1,6 +1,12 @@
 """A fake LAN for the VRRP state machine: several routers on one segment, a fake clock, and packets that
 really go through the codec (encoded by the sender, decoded by each receiver). Elections, preemption and
-master-down timers run in microseconds of real time."""
+master-down timers run in microseconds of real time.
+
+ARP is modelled as far as the heal of a split brain needs it: a node's gratuitous ARPs claim its addresses
+to the other nodes and to a client, whose neighbour entry for the addresses names the last node it heard
+announce them; a node's ARP probe is answered by every other node holding addresses. A node can be cut off
+entirely (`connected`) or for VRRP only (`hears_vrrp`), ARP still passing, as a firewall dropping
+protocol 112 would."""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from hapair.vrrp.actions import (
     ArmTimer,
     Log,
     Notify,
+    ProbeAddresses,
     RemoveVips,
     SendAdvert,
     SendGratuitousArps,
@@ -56,12 +63,14 @@ class Node:
     address: IPv4Address
     router: VirtualRouter
     connected: bool = True
+    hears_vrrp: bool = True  # False: VRRP to and from this node is lost, ARP still passes
     holds_vips: bool = False
     logs: list[str] = field(default_factory=list)
     log_times: list[int] = field(default_factory=list)
     notifies: list[tuple[str, int]] = field(default_factory=list)
     garp_rounds: list[tuple[int, int]] = field(default_factory=list)  # (time, repeat)
     sent: list[tuple[int, int]] = field(default_factory=list)  # (time, priority)
+    probes: list[int] = field(default_factory=list)  # times of ARP probes
     timer: int | None = None
 
     @property
@@ -73,7 +82,7 @@ class Node:
             match action:
                 case SendAdvert(advert):
                     self.sent.append((self.lan.now, advert.priority))
-                    if self.connected:
+                    if self.connected and self.hears_vrrp:
                         data = encode_ipv4(advert, source=self.address, destination=VRRP_GROUP)
                         self.lan.broadcast(self, data)
                 case SetVips(_):
@@ -82,6 +91,12 @@ class Node:
                     self.holds_vips = False
                 case SendGratuitousArps(repeat):
                     self.garp_rounds.append((self.lan.now, repeat))
+                    if self.connected:
+                        self.lan.announce(self)
+                case ProbeAddresses(addresses):
+                    self.probes.append(self.lan.now)
+                    if self.connected:
+                        self.lan.probe(self, addresses)
                 case Notify(event, priority):
                     self.notifies.append((event.value, priority))
                 case Log(text, _detail):
@@ -96,8 +111,13 @@ class Node:
         if self.timer is not None and self.timer <= self.lan.now:
             self.apply(self.router.wake(self.lan.now))
 
+    def claimed(self, address: IPv4Address, owner: Node) -> None:
+        """An ARP from `owner` says it holds `address`."""
+        if self.connected:
+            self.apply(self.router.address_claimed(self.lan.now, address, owner.name))
+
     def receive(self, data: bytes) -> None:
-        if not self.connected:
+        if not (self.connected and self.hears_vrrp):
             return
         packet = decode_ipv4(data)
         if packet.vrid == self.router.instance.vrid:
@@ -110,6 +130,7 @@ class FakeLan:
     def __init__(self) -> None:
         self.now = 0
         self.nodes: list[Node] = []
+        self.client_entry: str | None = None  # the node the client's neighbour entry for the VIPs names
         self._queue: list[tuple[int, int, Callable[[], None]]] = []
         self._order = itertools.count()
 
@@ -128,6 +149,31 @@ class FakeLan:
         for node in self.nodes:
             if node is not sender:
                 self.schedule(self.now + LATENCY, lambda node=node: node.receive(data))
+
+    def announce(self, sender: Node) -> None:
+        """`sender`'s gratuitous ARPs reach the client and claim its addresses to the other nodes."""
+
+        def arrive() -> None:
+            self.client_entry = sender.name
+            for node in self.nodes:
+                if node is not sender:
+                    for address in sender.router.vips:
+                        node.claimed(address, sender)
+
+        self.schedule(self.now + LATENCY, arrive)
+
+    def probe(self, prober: Node, addresses: tuple[IPv4Address, ...]) -> None:
+        """Every other node holding one of `addresses` when `prober`'s ARP probe reaches it answers (its
+        kernel does, at once)."""
+
+        def arrive(node: Node) -> None:
+            if node.connected and node.holds_vips:
+                for address in set(addresses) & set(node.router.vips):
+                    self.schedule(self.now + LATENCY, lambda a=address: prober.claimed(a, node))
+
+        for node in self.nodes:
+            if node is not prober:
+                self.schedule(self.now + LATENCY, lambda node=node: arrive(node))
 
     def run_for(self, duration: int) -> None:
         self.run_until(self.now + duration)

@@ -241,10 +241,13 @@ def test_terminate_all_kills_running_checks(runner) -> None:
     assert run(scenario()).signal == signal.SIGTERM
 
 
-def test_terminate_all_kills_a_check_ignoring_sigterm(runner, fast_escalation) -> None:
+def test_terminate_all_kills_a_check_ignoring_sigterm(runner, fast_escalation, tmp_path) -> None:
+    trapped = tmp_path / "trapped"
+    script = shell("trap '' TERM; touch \"$0\"; sleep 30", str(trapped))
+
     async def scenario() -> ScriptOutcome:
-        check_task = asyncio.ensure_future(runner.run_check(check(shell("trap '' TERM; sleep 30"), 60)))
-        await eventually(lambda: runner.running, "the check to start")
+        check_task = asyncio.ensure_future(runner.run_check(check(script, 60)))
+        await eventually(trapped.exists, "the check to ignore SIGTERM")  # not only to start: to have trapped
         runner.terminate_all()
         await runner.wait_all()
         return await check_task

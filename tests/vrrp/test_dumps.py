@@ -206,6 +206,20 @@ def test_data_text_is_the_recorded_sigusr1_dump_without_the_omitted_lines() -> N
     assert text.splitlines() == without_omitted(recorded)
 
 
+def test_the_current_real_time_priority_and_limit_end_the_global_definitions() -> None:
+    config = run1_config()
+    text = data_text(config, [run1_router(config)], realtime=(10, 20_000))
+    lines = text.splitlines()
+    topology = lines.index("------< VRRP Topology >------")
+    assert lines[topology - 2 : topology] == [
+        " current realtime priority = 10",
+        " current realtime time limit = 20000",
+    ]
+    assert data_text(config, [run1_router(config)]) == text.replace(
+        " current realtime priority = 10\n current realtime time limit = 20000\n", ""
+    )
+
+
 # -- the recordings made for this module
 
 

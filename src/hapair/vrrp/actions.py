@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from ipaddress import IPv4Address
 
 from ..config.keepalived.model.addresses import IpAddress
 from .packet import Advertisement
@@ -37,6 +38,14 @@ class SendGratuitousArps:
     """`repeat` rounds of one gratuitous ARP per address, back to back."""
 
     repeat: int
+
+
+@dataclass(frozen=True)
+class ProbeAddresses:
+    """Ask the LAN who holds these addresses: one ARP probe each (RFC 5227's form, sender address 0), whose
+    answers come back as claims (`VirtualRouter.address_claimed`)."""
+
+    addresses: tuple[IPv4Address, ...]
 
 
 class NotifyEvent(Enum):
@@ -73,4 +82,4 @@ class ArmTimer:
     at: int | None
 
 
-Action = SendAdvert | SetVips | RemoveVips | SendGratuitousArps | Notify | Log | ArmTimer
+Action = SendAdvert | SetVips | RemoveVips | SendGratuitousArps | ProbeAddresses | Notify | Log | ArmTimer

@@ -12,8 +12,7 @@ have:
 - whole sections: `Gratuitous ARP delays` (its GARP timers), `Static Addresses`, `Static Routes`,
   `Static Rules`, `Static Track groups`, `VRRP Sockpool`, `VRRP Track files`, `VRRP Track processes`,
   `VRRP Track BFDs`;
-- global definitions: `Reload scheduled for ...` / `No reload scheduled`, `current realtime priority`,
-  `current realtime time limit`;
+- global definitions: `Reload scheduled for ...` / `No reload scheduled`;
 - instances: `fd_in N, fd_out N` / `No sockets allocated`, `Virtual Routes :` and `Virtual Rules :` with
   their entries, and every VMAC/IPVLAN line (`Use VMAC ...`, `MAC = ...`, `Use VMAC for VIPs ...`,
   `Use IPVLAN ...`, `Interface = X, vmac on Y`, `Configured interface`, `Duplicate VRID`,
@@ -346,13 +345,16 @@ def data_text(
     sync_groups: Mapping[str, SyncGroupView] | None = None,
     interfaces: Sequence[InterfaceView] = (),
     default_script_ids: tuple[int, int] | None = (0, 0),
+    realtime: tuple[int, int] = (0, 0),
 ) -> str:
     """keepalived.data. `routers` are the instances in configuration order; `scripts` the vrrp_scripts'
     states by name (a script missing from it shows its start-up state); `sync_groups` the state of every
     sync group in the configuration, by name; `interfaces` every interface, in netlink's order;
-    `default_script_ids` the default script user's uid and gid (None if none could be set)."""
+    `default_script_ids` the default script user's uid and gid (None if none could be set); `realtime`
+    the process's real-time priority and RLIMIT_RTTIME in microseconds now, 0 for each not set."""
     shown = _AddressBuffer()
     lines = _global_lines(config.global_defs, default_script_ids, shown)
+    lines += _current_realtime_lines(*realtime)
     indexes = {interface.name: interface.index for interface in interfaces}
     if routers:
         lines.append("------< VRRP Topology >------")
@@ -659,6 +661,11 @@ def _global_misc_lines(defs: GlobalDefs, script_ids: tuple[int, int] | None) -> 
     if defs.vmac_addr_prefix:
         lines.append(f" VMAC address prefix = {defs.vmac_addr_prefix}")
     return lines
+
+
+def _current_realtime_lines(priority: int, limit_us: int) -> list[str]:
+    lines = [f" current realtime priority = {priority}"] if priority else []
+    return lines + ([f" current realtime time limit = {limit_us}"] if limit_us else [])
 
 
 # -- instances

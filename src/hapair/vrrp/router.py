@@ -4,7 +4,8 @@ monotonic clock) and returns the actions to carry out; nothing here reads a cloc
 
 Every state change happens in this module. The entry points are the events the daemon sees:
 `start`, `receive` (an advert for our VRID), `wake` (the armed timer fired), `tracker_down` / `tracker_up`
-/ `tracker_ready` (a tracked interface or script changed), `set_total_priority` and `stop`.
+/ `tracker_ready` (a tracked interface or script changed), `address_claimed` (another node's ARP says it
+holds one of our addresses), `set_total_priority` and `stop`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .actions import (
     Log,
     Notify,
     NotifyEvent,
+    ProbeAddresses,
     RemoveVips,
     SendAdvert,
     SendGratuitousArps,
@@ -39,6 +41,11 @@ from .stats import Stats
 
 PRIORITY_STOP = 0
 TIMER_CENTI_HZ = TIMER_HZ // 100
+# A master that has seen another node claim one of its addresses probes for it this long after each of its
+# adverts (time for a peer that steps down on the advert to let the address go), and takes the address as
+# released when no claim has come this long after the probe. Each is at most a quarter of the interval.
+CLAIM_PROBE_DELAY_US = 20_000
+CLAIM_PROBE_WAIT_US = 100_000
 
 _NOTIFY_EVENTS = {
     VrrpState.BACKUP: NotifyEvent.BACKUP,
@@ -82,6 +89,11 @@ class VirtualRouter:
         self.lower_prio_garp_at: int | None = None
         self.garp_refresh_at: int | None = None
         self.preempt_at: int | None = None  # end of preempt_delay once it has started
+        self.claims: dict[IPv4Address, str] = {}  # our addresses another node holds too, and its MAC
+        self.last_claim_at: int | None = None
+        self.probe_at: int | None = None  # the next probe for the claimed addresses
+        self.probed_at: int | None = None  # the last probe, whose answer is awaited until verdict_at
+        self.verdict_at: int | None = None
         self.faults: set[str] = set()  # trackers holding the instance in FAULT
         self.waiting: set[str] = set()  # weight-0 scripts that have not reported yet
         self._actions: list[Action] = []
@@ -103,6 +115,11 @@ class VirtualRouter:
     def vips(self) -> tuple[IPv4Address, ...]:
         return tuple(vip.address.ip for vip in self.instance.vips if isinstance(vip.address.ip, IPv4Address))
 
+    @property
+    def _ipv4_addresses(self) -> tuple[IPv4Address, ...]:
+        """The IPv4 addresses the instance holds as master, VIPs and eVIPs (those ARP announces)."""
+        return tuple(a.address.ip for a in self.addresses if isinstance(a.address.ip, IPv4Address))
+
     def skew_us(self, priority: int | None = None) -> int:
         """Skew_Time for `256 - priority` (keepalived's VRRP_TIMER_SKEW_CALC)."""
         value = 256 - (self.effective_priority if priority is None else priority)
@@ -114,8 +131,8 @@ class VirtualRouter:
         return self.instance.down_timer_adverts * self.master_advert_int_us + self.skew_us()
 
     def deadline(self) -> int | None:
-        pending = [t for t in (self.sands, self.garp_at, self.lower_prio_garp_at) if t is not None]
-        return min(pending, default=None)
+        timers = (self.sands, self.garp_at, self.lower_prio_garp_at, self.probe_at, self.verdict_at)
+        return min((t for t in timers if t is not None), default=None)
 
     # ----- events
 
@@ -180,6 +197,10 @@ class VirtualRouter:
             elif self.state == VrrpState.MASTER:
                 self._master_transmit(now)
             self._init_sands(now)
+        if self.probe_at is not None and self.probe_at <= now:
+            self._probe_claims(now)
+        if self.verdict_at is not None and self.verdict_at <= now:
+            self._judge_claims(now)
         return self._flush()
 
     def rehearse_deadline(self) -> tuple[int, list[Action]] | None:
@@ -236,6 +257,31 @@ class VirtualRouter:
             self._leave_master(now, send_priority_zero=True)
             self.down_timer_us = self.skew_us()
             self._init_sands(now)
+        return self._flush()
+
+    def address_claimed(self, now: int, address: IPv4Address, owner: str) -> list[Action]:
+        """Another node's ARP (a gratuitous ARP, or an answer to our probe) says that `owner`, a MAC
+        address, holds `address`. A master holding it does not claim it back while the other holds it,
+        which would set two masters of a split brain re-announcing in turn: it probes for the address
+        after each of its adverts, and once a probe goes unanswered (the other has stepped down, maybe
+        silently, on hearing us) it announces the address as after a lower-priority advert. keepalived
+        does not watch ARP; this heals a split brain whose loser steps down without advertising
+        (docs/keepalived-differences.md)."""
+        if (
+            self.state != VrrpState.MASTER
+            or not self.vips_set
+            or not self._garp_lower_prio_rep
+            or address not in self._ipv4_addresses
+        ):
+            return self._flush()
+        if address not in self.claims:
+            self._log(
+                f"({self.name}) {address} is also held by {owner} - probing for it until it is released"
+            )
+            if not self.claims and self.sands is not None:
+                self.probe_at = self.sands + self._claim_probe_delay_us
+        self.claims[address] = owner
+        self.last_claim_at = now
         return self._flush()
 
     def tracked_address(self, ifname: str, address: IPv4Address) -> IpAddress | None:
@@ -314,6 +360,7 @@ class VirtualRouter:
         elif self.state != VrrpState.FAULT:
             self._actions.append(Notify(NotifyEvent.FAULT, self.effective_priority))
         self.sands = self.garp_at = self.lower_prio_garp_at = None
+        self._forget_claims()
         return self._flush()
 
     def stop(self, now: int) -> list[Action]:
@@ -321,6 +368,7 @@ class VirtualRouter:
         if self.state == VrrpState.MASTER:
             self._restore_interface(send_priority_zero=True)
         self.sands = self.garp_at = self.lower_prio_garp_at = None
+        self._forget_claims()
         self._actions.append(Notify(NotifyEvent.STOP, self.effective_priority))
         self.last_transition_us = now
         return self._flush()
@@ -440,7 +488,7 @@ class VirtualRouter:
         ours = self.effective_priority
         address_order = (int(source) > int(self.source)) - (int(source) < int(self.source))
         higher = packet.priority > ours or (packet.priority == ours and address_order > 0)
-        if packet.priority == PRIORITY_STOP or (self._higher_prio_send_advert and higher):
+        if packet.priority == PRIORITY_STOP or (self._advertise_before_yielding and higher):
             self._send_advert(self.effective_priority)
             if packet.priority == PRIORITY_STOP:
                 self._log(f"({self.name}) Master received priority 0 message", detail=True)
@@ -489,12 +537,51 @@ class VirtualRouter:
         )
         if not self._lower_prio_no_advert:
             self._send_advert(self.effective_priority)
+        self._announce_to_lower_priority(now)
+        self._actions.append(Notify(NotifyEvent.MASTER_RX_LOWER_PRI, self.effective_priority))
+
+    def _announce_to_lower_priority(self, now: int) -> None:
+        """`garp_lower_prio_repeat` gratuitous ARPs, again `garp_lower_prio_delay` later. They answer any
+        claim seen so far: a node that claims an address again after them starts a new watch."""
         repeat = self._garp_lower_prio_rep
         if repeat:
             self._send_link_update(repeat)
             if self._garp_lower_prio_delay_us:
                 self.lower_prio_garp_at = now + self._garp_lower_prio_delay_us
-        self._actions.append(Notify(NotifyEvent.MASTER_RX_LOWER_PRI, self.effective_priority))
+            self._forget_claims()
+
+    # ----- addresses another node claims
+
+    def _probe_claims(self, now: int) -> None:
+        self.probe_at = None
+        self._actions.append(ProbeAddresses(tuple(self.claims)))
+        self.probed_at = now
+        self.verdict_at = now + self._claim_probe_wait_us
+
+    def _judge_claims(self, now: int) -> None:
+        """The probe's answers are in: still claimed, probe again after the next advert; otherwise the
+        other node has let the addresses go, and we announce them."""
+        self.verdict_at = None
+        probed_at, last_claim_at = self.probed_at, self.last_claim_at
+        if probed_at is not None and last_claim_at is not None and last_claim_at >= probed_at:
+            if self.sands is not None:
+                self.probe_at = self.sands + self._claim_probe_delay_us
+            return
+        for address, owner in self.claims.items():
+            self._log(f"({self.name}) {address} released by {owner} - sending gratuitous ARPs")
+        self._announce_to_lower_priority(now)
+
+    def _forget_claims(self) -> None:
+        self.claims.clear()
+        self.last_claim_at = self.probed_at = self.probe_at = self.verdict_at = None
+
+    @property
+    def _claim_probe_delay_us(self) -> int:
+        return min(CLAIM_PROBE_DELAY_US, self.advert_int_us // 4)
+
+    @property
+    def _claim_probe_wait_us(self) -> int:
+        return min(CLAIM_PROBE_WAIT_US, self.advert_int_us // 4)
 
     # ----- transitions
 
@@ -592,6 +679,7 @@ class VirtualRouter:
             self.stats.pri_zero_sent += 1
             self._log(f"({self.name}) sent 0 priority", detail=True)
         self.garp_at = self.lower_prio_garp_at = None
+        self._forget_claims()
         if self.vips_set:
             self._remove_vips(force=False)
 
@@ -665,8 +753,13 @@ class VirtualRouter:
         return bool(self.instance.lower_prio_no_advert)
 
     @property
-    def _higher_prio_send_advert(self) -> bool:
-        return bool(self.instance.higher_prio_send_advert)
+    def _advertise_before_yielding(self) -> bool:
+        """Whether a master that yields to a higher priority advertises once first (keepalived's
+        `higher_prio_send_advert`): hapair does so unless strict mode forbids it, so that the winner of a
+        healed split brain hears a lower-priority advert and re-announces the addresses, as keepalived's
+        winner does ("forcing new election"), even when its advert reached us first
+        (docs/keepalived-differences.md)."""
+        return bool(self.instance.higher_prio_send_advert) or not self.instance.strict_mode
 
     @property
     def _garp_lower_prio_rep(self) -> int:

@@ -15,7 +15,7 @@ from ..config.keepalived.model.addresses import IpAddress
 from ..config.keepalived.model.scripts import NotifyScript
 from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
-from ..net.arp import ArpSender
+from ..net.arp import ArpSender, ArpWatcher
 from ..net.links import AddressEvent, LinkEvent, link_is_up, primary_ipv4
 from ..net.vrrp_socket import ReadyPacket, VrrpSocket
 from .actions import (
@@ -24,6 +24,7 @@ from .actions import (
     Log,
     Notify,
     NotifyEvent,
+    ProbeAddresses,
     RemoveVips,
     SendAdvert,
     SendGratuitousArps,
@@ -94,6 +95,7 @@ class Runtime:
         detail: bool,
         runner: ScriptRunner,
         addresses: AddressManager,
+        scheduler: ProcessScheduler,
     ) -> None:
         self.config = config
         self._write_log = log
@@ -111,6 +113,7 @@ class Runtime:
         self._by_vrid: dict[SocketKey, dict[int, VirtualRouter]] = {}
         self._socket_of: dict[str, SocketKey] = {}
         self._arp: dict[str, ArpSender] = {}
+        self._watchers: dict[str, ArpWatcher] = {}  # other nodes' claims to our addresses, per interface
         self._timers: dict[str, PreciseTimer] = {}
         self._rehearsals: dict[str, asyncio.TimerHandle] = {}  # a backup's rehearsal or vigil, pending
         self._ident: dict[str, int] = {}
@@ -118,7 +121,7 @@ class Runtime:
         self._stop_adverts_sent: set[str] = set()
         self._script_tasks: list[asyncio.Task[None]] = []
         self._stopped = False
-        self.scheduler = ProcessScheduler(config.global_defs, log)
+        self.scheduler = scheduler
 
     # ----- life cycle
 
@@ -142,13 +145,13 @@ class Runtime:
             for router in self.routers.values():
                 self._open_socket(router)
                 self._prepare_addresses(router)
+            self._watch_claims()
         except OSError as error:
             self.close()
             raise StartError(f"cannot set up the VRRP sockets and addresses: {error.strerror}") from error
 
     def start(self, previous: Runtime | None = None) -> None:
         """Start every router (taking over the matching ones of `previous` after a reload) and the scripts."""
-        self.scheduler.apply()
         if previous is not None:
             self._carry_over_scripts(previous)
         now = self.now()
@@ -257,6 +260,10 @@ class Runtime:
         for sender in self._arp.values():
             sender.close()
         self._arp.clear()
+        for watcher in self._watchers.values():
+            self.loop.remove_reader(watcher.fileno())
+            watcher.close()
+        self._watchers.clear()
 
     # ----- what happens outside
 
@@ -360,6 +367,29 @@ class Runtime:
         for priority in {router.effective_priority, 0}:
             self._packets_for(router, router.advert(priority))
 
+    def _watch_claims(self) -> None:
+        """Watch each interface carrying IPv4 addresses of ours for other nodes claiming them."""
+        by_interface: dict[str, set[IPv4Address]] = {}
+        for router in self.routers.values():
+            for address in router.addresses:
+                ip = address.address.ip
+                if isinstance(ip, IPv4Address):
+                    by_interface.setdefault(self._interface_of(router, address), set()).add(ip)
+        for interface, addresses in by_interface.items():
+            watcher = self._watchers[interface] = ArpWatcher(interface, addresses)
+            self.loop.add_reader(watcher.fileno(), self._claims_arrived, interface)
+
+    def _claims_arrived(self, interface: str) -> None:
+        watcher = self._watchers.get(interface)
+        while watcher is not None and (claim := watcher.receive()) is not None:
+            owner = claim.mac.hex(":")
+            for router in self.routers.values():
+                if any(
+                    address.address.ip == claim.address and self._interface_of(router, address) == interface
+                    for address in router.addresses
+                ):
+                    self._carry_out(router, router.address_claimed(self.now(), claim.address, owner))
+
     def _readable(self, key: SocketKey) -> None:
         """Adverts arrived; each one is timed by its arrival in the kernel."""
         sock = self._sockets.get(key)
@@ -414,6 +444,8 @@ class Runtime:
                 self._remove_addresses(router, addresses)
             case SendGratuitousArps(repeat):
                 self._send_gratuitous_arps(router, repeat)
+            case ProbeAddresses(addresses):
+                self._probe(router, addresses)
             case Notify(event, priority):
                 self._notify(router, event, priority)
             case Log(text, detail):
@@ -518,6 +550,17 @@ class Runtime:
                     self._log(f"({router.name}) Sending/queueing gratuitous ARPs on {interface} for {ip}")
                 if self._arp_sender(interface).send(ip) and self.detail:
                     self._log(f"Sending gratuitous ARP on {interface} for {ip}")
+
+    def _probe(self, router: VirtualRouter, addresses: tuple[IPv4Address, ...]) -> None:
+        for address in router.addresses:
+            ip = address.address.ip
+            if ip not in addresses:
+                continue
+            interface = self._interface_of(router, address)
+            try:
+                self._arp_sender(interface).probe(ip)
+            except OSError as error:  # no answer then: the address counts as released, as it will be
+                self._log(f"({router.name}) cannot probe for {ip} on {interface}: {error.strerror}")
 
     def _arp_sender(self, interface: str) -> ArpSender:
         sender = self._arp.get(interface)

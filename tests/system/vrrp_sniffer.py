@@ -1,0 +1,38 @@
+"""The adverts on the LAN, seen from a host that takes no part in VRRP; run inside its namespace:
+
+    vrrp_sniffer.py INTERFACE
+
+One flushed line per VRRP advert received: `<monotonic seconds> <source address> <priority>` (the monotonic
+clock is the same in every namespace, the one the tests read)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from ipaddress import IPv4Address
+
+ETH_P_IP = 0x0800
+VRRP_PROTOCOL = 112
+ETHERNET_HEADER = 14
+
+
+def sniff(interface: str) -> None:
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP)) as sock:
+        sock.bind((interface, ETH_P_IP))
+        while True:
+            frame = sock.recv(2048)
+            at = time.monotonic()
+            if len(frame) < ETHERNET_HEADER + 20 or frame[ETHERNET_HEADER + 9] != VRRP_PROTOCOL:
+                continue
+            vrrp = ETHERNET_HEADER + (frame[ETHERNET_HEADER] & 0x0F) * 4
+            if len(frame) >= vrrp + 3:
+                source = IPv4Address(frame[ETHERNET_HEADER + 12 : ETHERNET_HEADER + 16])
+                print(f"{at:.6f} {source} {frame[vrrp + 2]}", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        sniff(sys.argv[1])
+    except KeyboardInterrupt:
+        sys.exit(130)
