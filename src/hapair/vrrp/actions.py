@@ -33,6 +33,13 @@ class RemoveVips:
 
 
 @dataclass(frozen=True)
+class AnnounceSource:
+    """One gratuitous ARP for the instance's own source address: a unicast instance leaving FAULT renews
+    the master's ARP entry for it, so that the master's adverts reach it at once (keepalived's
+    try_up_instance, issue #1283)."""
+
+
+@dataclass(frozen=True)
 class SendGratuitousArps:
     """`repeat` rounds of one gratuitous ARP per address, back to back."""
 
@@ -73,4 +80,4 @@ class ArmTimer:
     at: int | None
 
 
-Action = SendAdvert | SetVips | RemoveVips | SendGratuitousArps | Notify | Log | ArmTimer
+Action = SendAdvert | SetVips | RemoveVips | AnnounceSource | SendGratuitousArps | Notify | Log | ArmTimer

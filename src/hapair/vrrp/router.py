@@ -24,6 +24,7 @@ from ..config.keepalived.model.vrrp import (
 from ..config.keepalived.numbers import TIMER_HZ
 from .actions import (
     Action,
+    AnnounceSource,
     ArmTimer,
     Log,
     Notify,
@@ -584,6 +585,9 @@ class VirtualRouter:
         else:
             self.down_timer_us = self.master_down_us()
         self._leave_fault(now)
+        if self.instance.unicast:
+            self._log(f"{self.name}: sending gratuitous ARP for {self.source}", detail=True)
+            self._actions.append(AnnounceSource())
         self.wantstate = wantstate
 
     def _restore_interface(self, *, send_priority_zero: bool) -> None:

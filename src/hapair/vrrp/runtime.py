@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -16,10 +17,11 @@ from ..config.keepalived.model.scripts import NotifyScript
 from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender
-from ..net.links import AddressEvent, LinkEvent, link_is_up, primary_ipv4
+from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, link_is_up
 from ..net.vrrp_socket import ReadyPacket, VrrpSocket
 from .actions import (
     Action,
+    AnnounceSource,
     ArmTimer,
     Log,
     Notify,
@@ -33,6 +35,7 @@ from .commands import ScriptRunner
 from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, with_ident
 from .router import PRIORITY_STOP, VirtualRouter
 from .scheduling import ProcessScheduler
+from .sources import SourceChoice, SourceFault, choose_source
 from .timer import PreciseTimer
 from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
 
@@ -46,6 +49,7 @@ VIGIL_LEAD_US = 2_000
 VIGIL_SLACK_S = 0.001  # how long past the deadline the vigil gives the timer before it leaves it to the loop
 ON_TIME_US = 10_000  # a timer this late or less counts as on time (see `wake_time`)
 STOP_NOTIFY_KILL_S = 1.0  # keepalived kills STOP notifies still running after a second
+NO_SOURCE = IPv4Address(0)  # a router's source until its interface has an address it can send from
 
 
 class StartError(Exception):
@@ -118,6 +122,8 @@ class Runtime:
         self._stop_adverts_sent: set[str] = set()
         self._script_tasks: list[asyncio.Task[None]] = []
         self._stopped = False
+        self._virtual = {vip.address.ip for i in config.vrrp.instances for vip in (*i.vips, *i.evips)}
+        self._source_faults: dict[str, SourceFault] = {}  # the instances that have no source to send from
         self.scheduler = ProcessScheduler(config.global_defs, log)
 
     # ----- life cycle
@@ -126,21 +132,25 @@ class Runtime:
         return int(self.loop.time() * SECOND_US)
 
     def prepare(self) -> None:
-        """Resolve interfaces and sources, open sockets; StartError if the configuration cannot run."""
-        vips = {vip.address.ip for i in self.config.vrrp.instances for vip in (*i.vips, *i.evips)}
+        """Resolve interfaces and sources, open sockets; StartError if the configuration cannot run. An
+        instance without a source to send from is set up without its socket and starts in FAULT."""
         for instance in self.config.vrrp.instances:
+            choice = self._choose_source(instance)
             self.routers[instance.name] = VirtualRouter(
                 instance,
-                self._source(instance, vips),
+                choice.address or NO_SOURCE,
                 group=self.config.global_defs.vrrp_mcast_group4,
                 check_unicast_src=self.config.global_defs.vrrp_check_unicast_src,
             )
+            if choice.fault is not None:
+                self._source_faults[instance.name] = choice.fault
             self.trackings[instance.name] = InstanceTracking(instance, self.config.vrrp)
         for interface in self.config.vrrp.interface_tracking:
             self.interfaces_up[interface] = link_is_up(interface)
         try:
             for router in self.routers.values():
-                self._open_socket(router)
+                if router.name not in self._source_faults:
+                    self._open_socket(router)
                 self._prepare_addresses(router)
         except OSError as error:
             self.close()
@@ -154,7 +164,8 @@ class Runtime:
         now = self.now()
         for name, router in self.routers.items():
             result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
-            faults = {f.reason for f in result.faults}
+            source_fault = self._source_faults.get(name)
+            faults = {f.reason for f in result.faults} | ({source_fault.value} if source_fault else set())
             waiting = {script_reason(s) for s in result.waiting}
             router.assume_total_priority(result.total_priority)
             old = previous.matching(router.instance) if previous else None
@@ -163,9 +174,30 @@ class Runtime:
                 continue
             for fault in result.faults:
                 self._log(fault.startup_log(name))
-            self._carry_out(router, router.start(now, faults=faults, waiting=waiting))
+            self._carry_out(router, self._start_router(router, now, faults, waiting, source_fault))
         for script in self.config.vrrp.scripts:
             self._script_tasks.append(asyncio.ensure_future(self._run_script(script)))
+
+    def _start_router(
+        self, router: VirtualRouter, now: int, faults: set[str], waiting: set[str], source: SourceFault | None
+    ) -> list[Action]:
+        """A router's start, with keepalived's lines for the faults it starts in. keepalived finds a
+        missing configured source when it binds the instance's socket, once the instance has started:
+        its lines come after the start's, as an entry into FAULT."""
+        name = router.name
+        others = faults - {source.value} if source is not None else faults
+        if source is SourceFault.NO_ADDRESS:
+            self._log(source.startup_log(name))
+        if others or source is SourceFault.NO_ADDRESS:
+            self._log(f"({name}) entering FAULT state")
+        actions = router.start(now, faults=faults, waiting=waiting)
+        if source is SourceFault.NOT_CONFIGURED:
+            if router.instance.unicast:
+                reason = f"{errno.EADDRNOTAVAIL} - {os.strerror(errno.EADDRNOTAVAIL)}"
+                actions.append(Log(f"bind unicast_src {router.source} failed {reason}"))
+            if not others:
+                actions += [Log(source.startup_log(name)), Log(f"({name}) Entering FAULT STATE")]
+        return actions
 
     def _carry_over_scripts(self, previous: Runtime) -> None:
         """Scripts kept across a reload keep their results, so that their instances keep their state."""
@@ -264,6 +296,7 @@ class Runtime:
         if isinstance(event, AddressEvent):
             if not event.added:
                 self._address_removed(event.ifname, event.address.ip)
+            self._source_event(event)
             return
         if event.ifname not in self.interfaces_up:
             return
@@ -305,6 +338,9 @@ class Runtime:
         now = self.now()
         result = self.trackings[router.name].evaluate(self._scripts_ok(), self.interfaces_up)
         faults = {f.reason for f in result.faults}
+        source_fault = self._source_faults.get(router.name)
+        if source_fault is not None:
+            faults.add(source_fault.value)
         waiting = {script_reason(s) for s in result.waiting}
         actions: list[Action] = []
         for reason in sorted(router.waiting - waiting):
@@ -332,14 +368,58 @@ class Runtime:
 
     # ----- sockets
 
-    def _source(self, instance: VrrpInstance, vips: set[object]) -> IPv4Address:
-        if isinstance(instance.source_address, IPv4Address):
-            return instance.source_address
+    def _choose_source(self, instance: VrrpInstance) -> SourceChoice:
         assert instance.interface is not None  # the configuration refuses an instance without one
-        source = primary_ipv4(instance.interface, [v for v in vips if isinstance(v, IPv4Address)])
-        if source is None:
-            raise StartError(f"({instance.name}) interface {instance.interface} has no IPv4 address")
-        return source
+        return choose_source(instance, ipv4_addresses(instance.interface), self._virtual)
+
+    def _source_event(self, event: AddressEvent) -> None:
+        """An address came to or left an interface: the instances there may gain, change or lose the
+        address they send from (keepalived's netlink_if_address_filter)."""
+        if event.address.ip in self._virtual:
+            return
+        for name, router in self.routers.items():
+            if router.instance.interface != event.ifname:
+                continue
+            choice = self._choose_source(router.instance)
+            if choice.address is not None and choice.address != router.source:
+                self._change_source(router, choice.address)
+            fault = choice.fault
+            if fault is None and name not in self._socket_of and not self._reopen_socket(router):
+                fault = SourceFault.NOT_CONFIGURED
+            old_fault = self._source_faults.pop(name, None)
+            if fault is not None:
+                self._source_faults[name] = fault
+            if fault is not old_fault:
+                self._log_source_change(event, name, fault)
+                self._update_tracking(router)
+
+    def _reopen_socket(self, router: VirtualRouter) -> bool:
+        """Open the socket of a router that now has its source; False if the kernel refuses it."""
+        try:
+            self._open_socket(router)
+        except OSError as error:
+            self._log(f"bind unicast_src {router.source} failed {error.errno} - {error.strerror}")
+            return False
+        return True
+
+    def _log_source_change(self, event: AddressEvent, name: str, fault: SourceFault | None) -> None:
+        ip, ifname = event.address.ip, event.ifname
+        if fault is None:
+            self._log_detail(f"Assigned address {ip} for interface {ifname}")
+        elif fault is SourceFault.NO_ADDRESS:
+            self._log_detail(f"Deassigned address {ip} from interface {ifname}")
+        else:
+            self._log(fault.startup_log(name))
+
+    def _change_source(self, router: VirtualRouter, source: IPv4Address) -> None:
+        """Send from `source` from now on: the adverts made for the old one go, and a unicast socket
+        bound to the old one is left for one bound to the new one."""
+        router.source = source
+        for key in [key for key in self._packets if key[0] == router.name]:
+            del self._packets[key]
+        self._stop_adverts.pop(router.name, None)
+        if router.instance.unicast and router.name in self._socket_of:
+            self._close_socket(router)
 
     def _open_socket(self, router: VirtualRouter) -> None:
         instance = router.instance
@@ -353,12 +433,25 @@ class Runtime:
         self._by_vrid[key][instance.vrid] = router
         self._socket_of[router.name] = key
 
+    def _close_socket(self, router: VirtualRouter) -> None:
+        """Take the router off its socket, closing the socket if no other router uses it."""
+        key = self._socket_of.pop(router.name)
+        users = self._by_vrid[key]
+        users.pop(router.instance.vrid, None)
+        if not users:
+            sock = self._sockets.pop(key)
+            self.loop.remove_reader(sock.fileno())
+            sock.close()
+            del self._by_vrid[key]
+
     def _prepare_addresses(self, router: VirtualRouter) -> None:
-        """Build the address requests now, and the adverts of the instance's priorities so far."""
+        """Build the address requests now, and the adverts of the instance's priorities so far (once it
+        has a source)."""
         for address in router.addresses:
             self.addresses.prepare(address, self._interface_of(router, address))
-        for priority in {router.effective_priority, 0}:
-            self._packets_for(router, router.advert(priority))
+        if router.source != NO_SOURCE:
+            for priority in {router.effective_priority, 0}:
+                self._packets_for(router, router.advert(priority))
 
     def _readable(self, key: SocketKey) -> None:
         """Adverts arrived; each one is timed by its arrival in the kernel."""
@@ -386,6 +479,10 @@ class Runtime:
         else:
             self._write_log(text)
 
+    def _log_detail(self, text: str) -> None:
+        if self.detail:
+            self._log(text)
+
     def _carry_out(self, router: VirtualRouter, actions: Iterable[Action]) -> None:
         """Carry out the actions in order. Their log lines are written after them, in order, so that the
         adverts and addresses of a take-over or a stop are not held up by writing logs."""
@@ -412,6 +509,8 @@ class Runtime:
                 self._set_addresses(router, addresses)
             case RemoveVips(addresses, _force):
                 self._remove_addresses(router, addresses)
+            case AnnounceSource():
+                self._announce_source(router)
             case SendGratuitousArps(repeat):
                 self._send_gratuitous_arps(router, repeat)
             case Notify(event, priority):
@@ -424,7 +523,8 @@ class Runtime:
 
     def _send(self, router: VirtualRouter, advert: Advertisement) -> None:
         instance = router.instance
-        sock = self._sockets.get(self._socket_of[router.name])
+        key = self._socket_of.get(router.name)
+        sock = self._sockets.get(key) if key is not None else None
         if sock is None:
             return
         ident = next_ident(self._ident.get(router.name, 0))
@@ -518,6 +618,18 @@ class Runtime:
                     self._log(f"({router.name}) Sending/queueing gratuitous ARPs on {interface} for {ip}")
                 if self._arp_sender(interface).send(ip) and self.detail:
                     self._log(f"Sending gratuitous ARP on {interface} for {ip}")
+
+    def _announce_source(self, router: VirtualRouter) -> None:
+        interface = router.instance.interface
+        assert interface is not None
+        source = router.source
+        try:
+            if self._arp_sender(interface).send(source):
+                self._log_detail(f"Sending gratuitous ARP on {interface} for {source}")
+        except OSError as error:
+            self._log(
+                f"Error {error.errno} ({error.strerror}) sending gratuitous ARP on {interface} for {source}"
+            )
 
     def _arp_sender(self, interface: str) -> ArpSender:
         sender = self._arp.get(interface)
