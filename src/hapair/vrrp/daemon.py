@@ -37,6 +37,7 @@ SIGJSON = signal.SIGRTMIN + 2
 _SELECTOR_WAIT = selectors.DefaultSelector.select.__code__  # where the idle event loop waits
 FATAL_SEVERITIES = (Severity.FILE_NOT_FOUND, Severity.BAD_IF, Severity.FATAL)
 EXIT_CONFIG = 1  # the configuration cannot run (keepalived: KEEPALIVED_EXIT_CONFIG)
+MAIL_WAIT_S = 5.0  # how long the stop waits for its SMTP alerts
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class VrrpDaemon:
                 watching.cancel()
             runtime.close()
             await asyncio.wait_for(runner.wait_all(), timeout=5)
+            await (self.runtime or runtime).mails_delivered(MAIL_WAIT_S)
         self.log("Stopped")
         return 0
 

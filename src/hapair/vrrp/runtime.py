@@ -18,6 +18,7 @@ from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender
 from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, link_is_up
+from ..net.smtp import SmtpServer, deliver
 from ..net.vrrp_socket import ReadyPacket, VrrpSocket
 from .actions import (
     Action,
@@ -31,6 +32,7 @@ from .actions import (
     SendGratuitousArps,
     SetVips,
 )
+from .alerts import AlertPolicy, Mail, Sender, alert_for
 from .commands import ScriptRunner
 from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, with_ident
 from .router import PRIORITY_STOP, VirtualRouter
@@ -124,6 +126,8 @@ class Runtime:
         self._stopped = False
         self._virtual = {vip.address.ip for i in config.vrrp.instances for vip in (*i.vips, *i.evips)}
         self._source_faults: dict[str, SourceFault] = {}  # the instances that have no source to send from
+        self._alerts = AlertPolicy(no_email_faults=config.global_defs.no_email_faults)
+        self._mails: set[asyncio.Task[None]] = set()  # SMTP alerts on their way
         self.scheduler = ProcessScheduler(config.global_defs, log)
 
     # ----- life cycle
@@ -653,6 +657,31 @@ class Runtime:
         if scripts.notify is not None and event is not NotifyEvent.MASTER_RX_LOWER_PRI:
             arguments = ["INSTANCE", router.name, event.value, str(priority)]
             self.runner.notify(scripts.notify, arguments, kill_after_s=kill_after)
+        if router.instance.smtp_alert:
+            self._send_alert(Sender.INSTANCE, router.name, event)
+
+    def _send_alert(self, sender: Sender, name: str, event: NotifyEvent) -> None:
+        """Mail the state change in the background (keepalived's smtp_alert), if a mail is due and there
+        is a server and someone to send it to."""
+        defs = self.config.global_defs
+        if not defs.email or defs.smtp_server is None or not self._alerts.due(sender, name, event):
+            return
+        alert = alert_for(sender, name, event, defs.router_id)
+        if alert is None:
+            return
+        server = SmtpServer(defs.smtp_server, defs.smtp_port, defs.smtp_connection_timeout_us / SECOND_US)
+        task = asyncio.ensure_future(deliver(Mail.of(defs, alert), server, self._log, detail=self.detail))
+        self._mails.add(task)
+        task.add_done_callback(self._mails.discard)
+
+    async def mails_delivered(self, timeout_s: float) -> None:
+        """Give the alerts on their way (the STOP ones at shutdown) up to `timeout_s` to be delivered;
+        those still going then are given up."""
+        if not self._mails:
+            return
+        _done, pending = await asyncio.wait(set(self._mails), timeout=timeout_s)
+        for task in pending:
+            task.cancel()
 
     def _arm(self, router: VirtualRouter, at: int | None) -> None:
         timer = self._timers.get(router.name)

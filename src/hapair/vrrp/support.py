@@ -47,8 +47,6 @@ def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
         yield "virtual_routes / virtual_rules"
     if instance.track.files or instance.track.processes or instance.track.bfds:
         yield "track_file / track_process / track_bfd"
-    if instance.smtp_alert:
-        yield "smtp_alert"
 
 
 def _vrrp_blocks(config: KeepalivedConfig) -> Iterator[str]:
