@@ -190,7 +190,7 @@ class VrrpDaemon:
         if runtime is None:
             return
         scripts = {name: ScriptSnapshot.of(state) for name, state in runtime.scripts.items()}
-        text = dumps.data_text(runtime.config, self._views(), scripts=scripts)
+        text = dumps.data_text(runtime.config, self._views(), scripts=scripts, sync_groups=runtime.groups)
         self._dump_path("data").write_text(text)
 
     def _write_stats(self) -> None:

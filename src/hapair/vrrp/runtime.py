@@ -38,6 +38,7 @@ from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, wit
 from .router import PRIORITY_STOP, VirtualRouter
 from .scheduling import ProcessScheduler
 from .sources import SourceChoice, SourceFault, choose_source
+from .sync_group import SyncGroup, Target
 from .timer import PreciseTimer
 from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
 
@@ -110,6 +111,7 @@ class Runtime:
         self.addresses = addresses
         self.loop = asyncio.get_running_loop()
         self.routers: dict[str, VirtualRouter] = {}
+        self.groups: dict[str, SyncGroup] = {}
         self.trackings: dict[str, InstanceTracking] = {}
         self.scripts = {script.name: ScriptState(script) for script in config.vrrp.scripts}
         self.interfaces_up: dict[str, bool] = {}
@@ -149,6 +151,9 @@ class Runtime:
             if choice.fault is not None:
                 self._source_faults[instance.name] = choice.fault
             self.trackings[instance.name] = InstanceTracking(instance, self.config.vrrp)
+        for group in self.config.vrrp.sync_groups:
+            members = [self.routers[name] for name in group.instances if name in self.routers]
+            self.groups[group.name] = SyncGroup(group, members)
         for interface in self.config.vrrp.interface_tracking:
             self.interfaces_up[interface] = link_is_up(interface)
         try:
@@ -161,11 +166,14 @@ class Runtime:
             raise StartError(f"cannot set up the VRRP sockets and addresses: {error.strerror}") from error
 
     def start(self, previous: Runtime | None = None) -> None:
-        """Start every router (taking over the matching ones of `previous` after a reload) and the scripts."""
+        """Start every router (taking over the matching ones of `previous` after a reload) and the scripts.
+        As keepalived, the faults found at start are logged for every instance (and their sync groups
+        settled) before the first instance starts."""
         self.scheduler.apply()
         if previous is not None:
             self._carry_over_scripts(previous)
         now = self.now()
+        fresh: list[VirtualRouter] = []
         for name, router in self.routers.items():
             result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
             source_fault = self._source_faults.get(name)
@@ -178,28 +186,46 @@ class Runtime:
                 continue
             for fault in result.faults:
                 self._log(fault.startup_log(name))
-            self._carry_out(router, self._start_router(router, now, faults, waiting, source_fault))
+            if source_fault is SourceFault.NO_ADDRESS:
+                self._log(source_fault.startup_log(name))
+            router.faults, router.waiting = faults, waiting  # for its sync group, before any member starts
+            fresh.append(router)
+        for group in self.groups.values():
+            if previous is None:
+                self._carry_out_steps(group.start())
+            else:
+                group.resume_state()
+        for router in fresh:
+            if self._starts_in_fault(router):
+                self._log(f"({router.name}) entering FAULT state")
+        if previous is None:
+            for group in self.groups.values():
+                self._carry_out_steps(group.start_notifies())
+        for router in fresh:
+            self._carry_out(router, self._start_router(router, now))
         for script in self.config.vrrp.scripts:
             self._script_tasks.append(asyncio.ensure_future(self._run_script(script)))
 
-    def _start_router(
-        self, router: VirtualRouter, now: int, faults: set[str], waiting: set[str], source: SourceFault | None
-    ) -> list[Action]:
-        """A router's start, with keepalived's lines for the faults it starts in. keepalived finds a
-        missing configured source when it binds the instance's socket, once the instance has started:
-        its lines come after the start's, as an entry into FAULT."""
+    def _starts_in_fault(self, router: VirtualRouter) -> bool:
+        """Whether keepalived says `entering FAULT state` for the instance at start: it has a fault found
+        before its socket is opened, or its sync group is in FAULT."""
+        source = self._source_faults.get(router.name)
+        late = {source.value} if source is SourceFault.NOT_CONFIGURED else set()
+        in_faulty_group = router.group is not None and router.group.state == VrrpState.FAULT
+        return bool(router.faults - late) or in_faulty_group
+
+    def _start_router(self, router: VirtualRouter, now: int) -> list[Action]:
+        """A router's start. keepalived finds a missing configured source when it binds the instance's
+        socket, once the instance has started: its lines come after the start's, as an entry into FAULT."""
         name = router.name
-        others = faults - {source.value} if source is not None else faults
-        if source is SourceFault.NO_ADDRESS:
-            self._log(source.startup_log(name))
-        if others or source is SourceFault.NO_ADDRESS:
-            self._log(f"({name}) entering FAULT state")
+        source = self._source_faults.get(name)
+        faults, waiting = router.faults, router.waiting
         actions = router.start(now, faults=faults, waiting=waiting)
         if source is SourceFault.NOT_CONFIGURED:
             if router.instance.unicast:
                 reason = f"{errno.EADDRNOTAVAIL} - {os.strerror(errno.EADDRNOTAVAIL)}"
                 actions.append(Log(f"bind unicast_src {router.source} failed {reason}"))
-            if not others:
+            if faults == {source.value}:
                 actions += [Log(source.startup_log(name)), Log(f"({name}) Entering FAULT STATE")]
         return actions
 
@@ -271,6 +297,8 @@ class Runtime:
                 if name in self._stop_adverts_sent:
                     actions = [a for a in actions if not _is_stop_advert(a)]
                 self._carry_out(router, actions)
+            for group in self.groups.values():
+                self._carry_out_steps(group.stop())
         finally:
             self._write_deferred()
         self.runner.terminate_all()
@@ -321,7 +349,11 @@ class Runtime:
                 continue
             if self.detail:
                 self._log(f"Netlink reflector reports IP {ip} removed from {ifname}")
-            self._carry_out(router, router.address_deleted(self.now()))
+            now = self.now()
+            steps: list[tuple[Target, list[Action]]] = [(router, router.address_deleted(now))]
+            if router.group is not None:
+                steps += router.group.address_taken(router, now)
+            self._carry_out_steps(steps)
             return
 
     def script_reported(self, name: str, outcome: ScriptOutcome) -> None:
@@ -340,6 +372,7 @@ class Runtime:
 
     def _update_tracking(self, router: VirtualRouter) -> None:
         now = self.now()
+        before = router.state
         result = self.trackings[router.name].evaluate(self._scripts_ok(), self.interfaces_up)
         faults = {f.reason for f in result.faults}
         source_fault = self._source_faults.get(router.name)
@@ -354,7 +387,7 @@ class Runtime:
         for reason in sorted(router.faults - faults):
             actions += router.tracker_up(now, reason)
         actions += router.set_total_priority(now, result.total_priority)
-        self._carry_out(router, actions)
+        self._carry_out_steps([(router, actions), *self._follow(router, before, actions, now)])
 
     def _scripts_ok(self) -> dict[str, bool | None]:
         return {name: state.ok for name, state in self.scripts.items()}
@@ -473,7 +506,9 @@ class Runtime:
                         f"Unknown VRID({packet.vrid}) received on interface({key.interface}). ignoring..."
                     )
                 continue
-            self._carry_out(router, router.receive(packet, received.at_us))
+            before = router.state
+            actions = router.receive(packet, received.at_us)
+            self._carry_out_steps([(router, actions), *self._follow(router, before, actions, received.at_us)])
 
     # ----- carrying out actions
 
@@ -499,6 +534,58 @@ class Runtime:
         finally:
             if outermost:
                 self._write_deferred()
+
+    def _follow(
+        self, router: VirtualRouter, before: VrrpState, actions: list[Action], now: int
+    ) -> list[tuple[Target, list[Action]]]:
+        """What the router's sync group does after the router's event (nothing without a group)."""
+        group = router.group
+        if group is None:
+            return []
+        steps = group.follow(router, before, now)
+        if any(isinstance(a, Notify) and a.event is NotifyEvent.MASTER_RX_LOWER_PRI for a in actions):
+            steps += group.lower_priority_seen(router, now)
+        return steps
+
+    def _carry_out_steps(self, steps: Iterable[tuple[Target, list[Action]]]) -> None:
+        """Carry out the actions of routers and sync groups in order, their log lines after them all."""
+        outermost = self._deferred is None
+        if outermost:
+            self._deferred = []
+        try:
+            for target, actions in steps:
+                if isinstance(target, SyncGroup):
+                    for action in actions:
+                        self._carry_out_group_action(target, action)
+                else:
+                    self._carry_out(target, actions)
+        finally:
+            if outermost:
+                self._write_deferred()
+
+    def _carry_out_group_action(self, group: SyncGroup, action: Action) -> None:
+        match action:
+            case Log(text, detail):
+                if self.detail or not detail:
+                    self._log(text)
+            case Notify(event, _priority):
+                self._notify_group(group, event)
+
+    def _notify_group(self, group: SyncGroup, event: NotifyEvent) -> None:
+        """The group's notify commands for `event` (`notify` gets `GROUP G STATE 0`) and its SMTP alert."""
+        scripts = group.config.notify
+        specific: NotifyScript | None = {
+            NotifyEvent.BACKUP: scripts.backup,
+            NotifyEvent.MASTER: scripts.master,
+            NotifyEvent.FAULT: scripts.fault,
+            NotifyEvent.STOP: scripts.stop,
+        }.get(event)
+        if specific is not None:
+            self.runner.notify(specific, [])
+        if scripts.notify is not None:
+            self.runner.notify(scripts.notify, ["GROUP", group.name, event.value, "0"])
+        if group.config.smtp_alert:
+            self._send_alert(Sender.GROUP, group.name, event)
 
     def _write_deferred(self) -> None:
         lines, self._deferred = self._deferred or [], None
@@ -747,4 +834,6 @@ class Runtime:
         now = self.now()
         if deadline is not None:
             self.scheduler.timer_late(now - deadline)
-        self._carry_out(router, router.wake(wake_time(now, deadline)))
+        before, at = router.state, wake_time(now, deadline)
+        actions = router.wake(at)
+        self._carry_out_steps([(router, actions), *self._follow(router, before, actions, at)])

@@ -51,7 +51,5 @@ def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
 
 def _vrrp_blocks(config: KeepalivedConfig) -> Iterator[str]:
     vrrp = config.vrrp
-    for group in vrrp.sync_groups:
-        yield _at(group.defined_at, f"vrrp_sync_group {group.name}")
     if vrrp.static_addresses or vrrp.static_routes or vrrp.static_rules:
         yield _at(None, "static_ipaddress / static_routes / static_rules")
