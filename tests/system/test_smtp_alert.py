@@ -36,7 +36,11 @@ def _keepalived_installed() -> None:
         pytest.skip(f"needs {KEEPALIVED}")
 
 
-def config(port: int) -> str:
+def config(port: int, *, group: bool = False) -> str:
+    """One instance mailing its state changes, or (`group`) a sync group of it mailing the group's."""
+    sync_group = (
+        "vrrp_sync_group G1 {\n    group {\n        VI_1\n    }\n    smtp_alert\n}\n" if group else ""
+    )
     return (
         "global_defs {\n"
         "    notification_email {\n        ops@example.com\n        oncall@example.com\n    }\n"
@@ -51,9 +55,10 @@ def config(port: int) -> str:
         "    virtual_router_id 51\n"
         "    priority 100\n"
         "    advert_int 1\n"
-        "    smtp_alert\n"
+        f"{'' if group else '    smtp_alert'}\n"
         "    virtual_ipaddress {\n        10.101.1.10/32\n    }\n"
         "}\n"
+        f"{sync_group}"
     )
 
 
@@ -75,11 +80,13 @@ def without_date(mail: dict[str, object]) -> dict[str, object]:
     return {**mail, "message": "\r\n".join(h for h in message.split("\r\n") if not h.startswith("Date: "))}
 
 
-def run_through_the_states(lan: Lan, name: str, implementation: Implementation) -> list[dict[str, object]]:
+def run_through_the_states(
+    lan: Lan, name: str, implementation: Implementation, *, group: bool = False
+) -> list[dict[str, object]]:
     """Start the instance alone (BACKUP, then MASTER), cut its link (FAULT), stop it; the mails received."""
     host = lan.host(name, "10.101.1.11" if name == "n1" else "10.101.1.12")
     path = start_sink(host)
-    node = Node(host, implementation, config(2525), 100)
+    node = Node(host, implementation, config(2525, group=group), 100)
     node.start()
     node.wait_for(MASTER, START_S + TAKE_OVER_S)
     host.cut()
@@ -103,6 +110,16 @@ def test_hapair_mails_the_state_changes_keepalived_mails_word_for_word(lan: Lan)
     )
     # keepalived's VRRP process exits before its Stopping mail is through; hapair waits for it
     assert "Subject: [LB_1] VRRP Instance VI_1 - Stopping" in str(ours[3]["message"])
+
+
+def test_a_sync_group_mails_its_state_changes_as_keepalived_s_does(lan: Lan) -> None:
+    theirs = run_through_the_states(lan, "n1", Implementation.KEEPALIVED, group=True)
+    ours = run_through_the_states(lan, "n2", Implementation.HAPAIR, group=True)
+
+    subjects = [f"Subject: [LB_1] VRRP Group G1 - {state}" for state in STATE_MAILS]
+    assert [s for mail in theirs[:3] for s in subjects if s in str(mail["message"])] == subjects
+    assert [without_date(mail) for mail in ours[:3]] == [without_date(mail) for mail in theirs[:3]]
+    assert "=> All VRRP group instances are now in MASTER state <=" in str(ours[1]["message"])
 
 
 def test_a_refused_smtp_connection_is_logged_and_the_instance_carries_on(lan: Lan) -> None:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.system.mixed import KEEPALIVED, Implementation, Node, end_all
-from tests.topology import Host, Lan, wait_until
+from tests.system.segments import second_segment
+from tests.topology import Lan, wait_until
 
 pytestmark = [pytest.mark.netns, pytest.mark.oracle]
 
@@ -53,17 +54,6 @@ def config(priority: int) -> str:
         + instance("VI_1", "eth0", 51, VIPS[0])
         + instance("VI_2", "eth1", 52, VIPS[1])
     )
-
-
-def second_segment(lan: Lan, host: Host, address: str) -> str:
-    """Give `host` an eth1 on a second bridge; the name of its port there (to cut it)."""
-    if "br1" not in lan.bridge.interfaces():
-        lan.bridge.ip("link", "add", "br1", "type", "bridge")
-        lan.bridge.ip("link", "set", "br1", "up")
-    port = f"q{host.name}"[:15]
-    lan.bridge.add_veth(port, "eth1", peer_namespace=host.namespace, peer_addresses=[f"{address}/24"])
-    lan.bridge.ip("link", "set", port, "master", "br1")
-    return port
 
 
 def vips(node: Node) -> set[str]:
