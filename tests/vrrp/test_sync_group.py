@@ -336,3 +336,17 @@ def test_a_group_of_address_owners_starting_master_goes_master_at_once(lan, tmp_
     assert host.group_notifies == []  # keepalived's vrrp_sync_master finds it MASTER already
     lan.run_for(SECOND // 100)
     assert host.states == (MASTER, MASTER)
+
+
+def test_a_rehearsal_of_the_last_members_time_out_foretells_the_groups_take_over(lan, tmp_path):
+    host = make_host(lan, 1, config_text(100), tmp_path)
+    host.start()
+    vi_1, vi_2 = host.members["VI_1"], host.members["VI_2"]
+    vi_2.apply(vi_2.router.set_total_priority(lan.now, 90))  # a longer skew: VI_2 times out later
+    lan.run_until(vi_1.router.deadline())  # VI_1 times out first and is held, wanting MASTER
+    assert (vi_1.state, vi_1.router.wantstate) == (BACKUP, MASTER)
+    rehearsed = vi_2.router.rehearse_deadline()
+    assert rehearsed is not None
+    _deadline, actions = rehearsed
+    assert Log("(VI_2) Entering MASTER STATE") in actions
+    assert vi_2.state == BACKUP

@@ -156,4 +156,4 @@ class SyncGroup:
         return [*steps, (self, [Notify(_EVENTS[state], 0)])]
 
     def _others(self, member: VirtualRouter) -> list[VirtualRouter]:
-        return [other for other in self.members if other is not member]
+        return [other for other in self.members if other.name != member.name]
