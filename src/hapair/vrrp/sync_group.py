@@ -156,4 +156,5 @@ class SyncGroup:
         return [*steps, (self, [Notify(_EVENTS[state], 0)])]
 
     def _others(self, member: VirtualRouter) -> list[VirtualRouter]:
+        """The other members (by name: a rehearsal's copy of a member is that member)."""
         return [other for other in self.members if other.name != member.name]
