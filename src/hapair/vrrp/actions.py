@@ -55,6 +55,8 @@ class NotifyEvent(Enum):
     STOP = "STOP"
     DELETED = "DELETED"
     MASTER_RX_LOWER_PRI = "MASTER_RX_LOWER_PRI"
+    MASTER_PRIORITY = "MASTER_PRIORITY"  # notify_priority_changes: only the notify FIFOs are told
+    BACKUP_PRIORITY = "BACKUP_PRIORITY"
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,9 @@ def alert_for(sender: Sender, name: str, event: NotifyEvent, router_id: str | No
 
 
 class AlertPolicy:
-    """Which notifications become mails: those of an instance or group with `smtp_alert` whose state is
-    not the one it last mailed (keepalived's last_email_state), FAULT left out with `no_email_faults`."""
+    """Which state changes (those `alert_for` has a mail for) become mails: those of an instance or group
+    with `smtp_alert` whose state is not the one it last mailed (keepalived's last_email_state), FAULT left
+    out with `no_email_faults`."""
 
     def __init__(self, *, no_email_faults: bool) -> None:
         self.no_email_faults = no_email_faults
@@ -68,7 +69,7 @@ class AlertPolicy:
 
     def due(self, sender: Sender, name: str, event: NotifyEvent) -> bool:
         """Whether this notification sends a mail; a mail that is due is recorded as sent."""
-        if event is NotifyEvent.MASTER_RX_LOWER_PRI or (self.no_email_faults and event is NotifyEvent.FAULT):
+        if self.no_email_faults and event is NotifyEvent.FAULT:
             return False
         if self._last.get((sender, name)) is event:
             return False

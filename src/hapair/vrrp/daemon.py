@@ -27,6 +27,7 @@ from ..net.host import LocalHost
 from ..net.links import LinkWatcher
 from . import dumps
 from .commands import DEFAULT_UMASK, ScriptRunner
+from .notify_fifo import FifoWriter, open_fifos
 from .router import VirtualRouter
 from .runtime import SECOND_US, Runtime, StartError
 from .stats import Stats
@@ -56,6 +57,7 @@ class VrrpDaemon:
         self.runtime: Runtime | None = None
         self._stopping = asyncio.Event()
         self._runner: ScriptRunner | None = None
+        self._fifos: list[FifoWriter] = []
 
     def log(self, text: str) -> None:
         self.logger.info(text)
@@ -69,10 +71,16 @@ class VrrpDaemon:
         if config is None:
             return EXIT_CONFIG
         runner = self._runner = ScriptRunner(self.log, umask=_umask(config))
+        fifos = self._fifos  # opened once the configuration is known to run
         with AddressManager() as addresses:
             try:
                 runtime = Runtime(
-                    config, log=self.log, detail=self.options.detail, runner=runner, addresses=addresses
+                    config,
+                    log=self.log,
+                    detail=self.options.detail,
+                    runner=runner,
+                    addresses=addresses,
+                    fifos=fifos,
                 )
                 runtime.prepare()
             except StartError as error:
@@ -83,6 +91,7 @@ class VrrpDaemon:
                 self.log("Stopped")
                 return 0
             self.runtime = runtime
+            self._open_fifos(config)
             self.log("Startup complete")
             runtime.start()
             async with LinkWatcher() as watcher:
@@ -92,6 +101,7 @@ class VrrpDaemon:
             runtime.close()
             await asyncio.wait_for(runner.wait_all(), timeout=5)
             await (self.runtime or runtime).mails_delivered(MAIL_WAIT_S)
+            self._close_fifos()
         self.log("Stopped")
         return 0
 
@@ -155,18 +165,39 @@ class VrrpDaemon:
             self.log("Reload failed - keeping the running configuration")
             return
         new = Runtime(
-            config, log=self.log, detail=self.options.detail, runner=self._runner, addresses=old.addresses
+            config,
+            log=self.log,
+            detail=self.options.detail,
+            runner=self._runner,
+            addresses=old.addresses,
+            fifos=self._fifos,
         )
         try:
             new.prepare()
         except StartError as error:
             self.log(f"{error} - keeping the running configuration")
             return
+        if _fifo_settings(config) != _fifo_settings(old.config):
+            self._close_fifos()
+            self._open_fifos(config)
         new.start(previous=old)
+        if config.global_defs.fifo_write_vrrp_states_on_reload:
+            new.write_states_to_fifos()
         old.retire_unmatched()
         old.close()
         self.runtime = new
         self.log("Reload complete")
+
+    def _open_fifos(self, config: KeepalivedConfig) -> None:
+        """The notify FIFOs, kept across reloads that leave their settings as they are (keepalived closes
+        and reopens them at every reload, restarting their reader scripts)."""
+        assert self._runner is not None
+        self._fifos += open_fifos(config.global_defs, self._runner, self.log, umask=_umask(config))
+
+    def _close_fifos(self) -> None:
+        for fifo in self._fifos:
+            fifo.close()
+        self._fifos.clear()
 
     async def _watch_links(self, watcher: LinkWatcher) -> None:
         async for event in watcher:
@@ -210,6 +241,11 @@ def _fatal(result: LoadResult) -> bool:
     if result.stopped or result.missing_parameter or not result.config.vrrp.runnable:
         return True
     return any(d.severity in FATAL_SEVERITIES for d in result.report)
+
+
+def _fifo_settings(config: KeepalivedConfig) -> tuple[object, ...]:
+    defs = config.global_defs
+    return (defs.notify_fifo, defs.vrrp_notify_fifo)
 
 
 def _umask(config: KeepalivedConfig) -> int:

@@ -277,6 +277,10 @@ class VirtualRouter:
             self.down_timer_us = self.master_down_us()
             if self.state == VrrpState.BACKUP and self.sands is not None:
                 self.sands += self.down_timer_us - old_down_timer
+            if self.instance.notify_priority_changes:
+                master = self.state == VrrpState.MASTER
+                event = NotifyEvent.MASTER_PRIORITY if master else NotifyEvent.BACKUP_PRIORITY
+                self._actions.append(Notify(event, new))
         return self._flush()
 
     def advertise_before_reload(self) -> list[Action]:

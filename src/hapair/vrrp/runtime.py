@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -34,6 +34,7 @@ from .actions import (
 )
 from .alerts import AlertPolicy, Mail, Sender, alert_for
 from .commands import ScriptRunner
+from .notify_fifo import FifoWriter, fifo_line
 from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, with_ident
 from .router import PRIORITY_STOP, VirtualRouter
 from .scheduling import ProcessScheduler
@@ -52,6 +53,18 @@ VIGIL_LEAD_US = 2_000
 VIGIL_SLACK_S = 0.001  # how long past the deadline the vigil gives the timer before it leaves it to the loop
 ON_TIME_US = 10_000  # a timer this late or less counts as on time (see `wake_time`)
 STOP_NOTIFY_KILL_S = 1.0  # keepalived kills STOP notifies still running after a second
+STATE_EVENTS = (
+    NotifyEvent.BACKUP,
+    NotifyEvent.MASTER,
+    NotifyEvent.FAULT,
+    NotifyEvent.STOP,
+    NotifyEvent.DELETED,
+)
+STATE_NOTIFIES = {
+    VrrpState.BACKUP: NotifyEvent.BACKUP,
+    VrrpState.MASTER: NotifyEvent.MASTER,
+    VrrpState.FAULT: NotifyEvent.FAULT,
+}
 NO_SOURCE = IPv4Address(0)  # a router's source until its interface has an address it can send from
 
 
@@ -101,8 +114,11 @@ class Runtime:
         detail: bool,
         runner: ScriptRunner,
         addresses: AddressManager,
+        fifos: Sequence[FifoWriter] = (),
     ) -> None:
+        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads."""
         self.config = config
+        self._fifos = fifos
         self._write_log = log
         self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
         self._packets: dict[tuple[str, int, bool], list[tuple[IPv4Address, bytes]]] = {}
@@ -584,6 +600,7 @@ class Runtime:
             self.runner.notify(specific, [])
         if scripts.notify is not None:
             self.runner.notify(scripts.notify, ["GROUP", group.name, event.value, "0"])
+        self._write_fifos(fifo_line(group=True, name=group.name, event=event, priority=0))
         if group.config.smtp_alert:
             self._send_alert(Sender.GROUP, group.name, event)
 
@@ -737,24 +754,43 @@ class Runtime:
             NotifyEvent.STOP: scripts.stop,
             NotifyEvent.DELETED: scripts.deleted,
             NotifyEvent.MASTER_RX_LOWER_PRI: scripts.master_rx_lower_pri,
-        }[event]
+        }.get(event)
         kill_after = STOP_NOTIFY_KILL_S if event is NotifyEvent.STOP else None
         if specific is not None:
             self.runner.notify(specific, [], kill_after_s=kill_after)
-        if scripts.notify is not None and event is not NotifyEvent.MASTER_RX_LOWER_PRI:
+        if scripts.notify is not None and event in STATE_EVENTS:
             arguments = ["INSTANCE", router.name, event.value, str(priority)]
             self.runner.notify(scripts.notify, arguments, kill_after_s=kill_after)
+        self._write_fifos(fifo_line(group=False, name=router.name, event=event, priority=priority))
         if router.instance.smtp_alert:
             self._send_alert(Sender.INSTANCE, router.name, event)
+
+    def _write_fifos(self, line: bytes) -> None:
+        for fifo in self._fifos:
+            fifo.write(line)
+
+    def write_states_to_fifos(self) -> None:
+        """After a reload with `fifo_write_vrrp_states_on_reload`: every group's and instance's state."""
+        for group in self.groups.values():
+            event = STATE_NOTIFIES.get(group.state)
+            if event is not None:
+                self._write_fifos(fifo_line(group=True, name=group.name, event=event, priority=0))
+        for router in self.routers.values():
+            event = STATE_NOTIFIES.get(router.state)
+            if event is not None:
+                line = fifo_line(
+                    group=False, name=router.name, event=event, priority=router.effective_priority
+                )
+                self._write_fifos(line)
 
     def _send_alert(self, sender: Sender, name: str, event: NotifyEvent) -> None:
         """Mail the state change in the background (keepalived's smtp_alert), if a mail is due and there
         is a server and someone to send it to."""
         defs = self.config.global_defs
-        if not defs.email or defs.smtp_server is None or not self._alerts.due(sender, name, event):
-            return
         alert = alert_for(sender, name, event, defs.router_id)
-        if alert is None:
+        if alert is None or not defs.email or defs.smtp_server is None:
+            return
+        if not self._alerts.due(sender, name, event):
             return
         server = SmtpServer(defs.smtp_server, defs.smtp_port, defs.smtp_connection_timeout_us / SECOND_US)
         task = asyncio.ensure_future(deliver(Mail.of(defs, alert), server, self._log, detail=self.detail))

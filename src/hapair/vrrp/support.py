@@ -22,8 +22,6 @@ def _at(place: Place | None, message: str) -> str:
 
 def _global_features(config: KeepalivedConfig) -> Iterator[str]:
     defs = config.global_defs
-    if defs.vrrp_notify_fifo.name or defs.notify_fifo.name:
-        yield _at(None, "notify_fifo / vrrp_notify_fifo")
     if defs.vrrp_startup_delay_us:
         yield _at(None, "vrrp_startup_delay")
 
