@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from hapair.config.nginx.model.http import METHOD_BITS, UNKNOWN_METHOD
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -81,6 +81,8 @@ class BodyFilter(Protocol):
 
 class Exchange:
     """Per-request state; the client connection's callbacks and the content handler's arrive here."""
+
+    subrequest: ClassVar[bool] = False  # nginx's r != r->main (see subrequest.Subrequest)
 
     __slots__ = (
         "_body_done",
@@ -225,6 +227,11 @@ class Exchange:
             self._server_rewrite()
             return
         self._enter_location()
+
+    def start_phases(self) -> None:
+        """A request with no location found yet (a subrequest): from the server's rewrite phase on."""
+        self._started = True
+        self._server_rewrite()
 
     def _server_rewrite(self) -> None:
         """NGX_HTTP_SERVER_REWRITE_PHASE, then the location chosen by the URI."""
@@ -533,6 +540,16 @@ class Exchange:
         return True
 
     @property
+    def finished(self) -> bool:
+        """The request is over (answered, or its client gone)."""
+        return self._finished
+
+    def mark_header_only(self) -> None:
+        """The response is under way but none of it is sent (a subrequest's): its body is dropped."""
+        self._header_only = True
+        self._responding = True
+
+    @property
     def header_only(self) -> bool:
         """The response has no body (HEAD, 304...): what the content handler sends is dropped."""
         return self._header_only
@@ -712,11 +729,18 @@ class Exchange:
         self._early.clear()
         self.release_request_body()
         self.body_bytes_sent = max(0, self.bytes_sent - self._head_size)
+        self._ended()
+
+    def _ended(self) -> None:
+        """The request is over: its log line, its cleanups, and the connection goes on."""
         self.route.log(self)
+        self.run_cleanups()
+        self.client.exchange_finished(self)
+
+    def run_cleanups(self) -> None:
         if self.cleanups is not None:
             for cleanup in reversed(self.cleanups):
                 cleanup()
-        self.client.exchange_finished(self)
 
     def log_error(self, level: ErrorLevel, text: str) -> None:
         """An error log line about this request, with nginx's `*N` connection number."""
