@@ -70,6 +70,12 @@ def deassign(host: Host, address: str) -> None:
     host.namespace.ip("addr", "del", f"{address}/24", "dev", "eth0")
 
 
+def assert_followed_by(node: Node, line: int, *texts: str) -> None:
+    """The lines after line `line` are `texts`, once the daemon has written them."""
+    node.wait_for(texts[-1], 3, after=line + 1)
+    assert node.lines()[line + 1 : line + 1 + len(texts)] == list(texts)
+
+
 @IMPLEMENTATIONS
 def test_an_interface_without_ipv4_holds_the_instance_in_fault_until_an_address_is_assigned(
     lan: Lan, implementation: Implementation
@@ -77,7 +83,7 @@ def test_an_interface_without_ipv4_holds_the_instance_in_fault_until_an_address_
     node = Node(without_address(lan.host("n1", "10.101.1.11")), implementation, instance(100), 100)
     node.start()
     line = node.wait_for("(VI_1) entering FAULT state (no IPv4 address for interface)", START_S)
-    assert node.lines()[line + 1] == "(VI_1) entering FAULT state"
+    assert_followed_by(node, line, "(VI_1) entering FAULT state")
 
     assign(node.host, LATE)
     line = node.wait_for("(VI_1) Entering BACKUP STATE", START_S, after=line)
@@ -100,10 +106,9 @@ def test_a_missing_unicast_source_fails_the_bind_and_starts_in_fault(
     node = Node(lan.host("n1", "10.101.1.11"), implementation, config, 150)
     node.start()
     line = node.wait_for(f"bind unicast_src {LATE} failed 99 - Cannot assign requested address", START_S)
-    assert node.lines()[line + 1 : line + 3] == [
-        "(VI_1): entering FAULT state (src address not configured)",
-        "(VI_1) Entering FAULT STATE",
-    ]
+    assert_followed_by(
+        node, line, "(VI_1): entering FAULT state (src address not configured)", "(VI_1) Entering FAULT STATE"
+    )
     assert not any("Entering BACKUP STATE" in text for text in node.lines())
 
 
@@ -119,7 +124,7 @@ def test_hapair_begins_sending_once_its_unicast_source_is_assigned_and_stops_whe
 
     assign(node.host, LATE)
     line = node.wait_for("(VI_1) Entering BACKUP STATE", START_S)
-    assert node.lines()[line + 1] == f"VI_1: sending gratuitous ARP for {LATE}"
+    assert_followed_by(node, line, f"VI_1: sending gratuitous ARP for {LATE}")
     discarding = f"(VI_1) received lower priority (100) advert from {PEER} - discarding"
     node.wait_for(discarding, TAKE_OVER_S, after=line)
     line = node.wait_for(MASTER, TAKE_OVER_S, after=line)
@@ -128,7 +133,7 @@ def test_hapair_begins_sending_once_its_unicast_source_is_assigned_and_stops_whe
 
     deassign(node.host, LATE)
     line = node.wait_for("(VI_1): entering FAULT state (src address not configured)", START_S, after=line)
-    assert node.lines()[line + 1] == "(VI_1) Entering FAULT STATE"
+    assert_followed_by(node, line, "(VI_1) Entering FAULT STATE")
     wait_until(lambda: holds_vip(peer) and not holds_vip(node), TAKE_OVER_S, f"{VIP} back on {peer.name}")
 
 

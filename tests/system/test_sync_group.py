@@ -62,6 +62,12 @@ def vips(node: Node) -> set[str]:
     return held & set(VIPS)
 
 
+def assert_followed_by(node: Node, line: int, *texts: str) -> None:
+    """The lines after line `line` are `texts`, once the daemon has written them."""
+    node.wait_for(texts[-1], 3, after=line + 1)
+    assert node.lines()[line + 1 : line + 1 + len(texts)] == list(texts)
+
+
 @ROLES
 def test_the_group_moves_together_between_hapair_and_keepalived(lan: Lan, hapair_high: bool) -> None:
     kinds = (Implementation.HAPAIR, Implementation.KEEPALIVED)
@@ -82,7 +88,7 @@ def test_the_group_moves_together_between_hapair_and_keepalived(lan: Lan, hapair
 
     lan.bridge.ip("link", "set", high_port, "down")  # the high node's second segment is cut
     line = high.wait_for("VRRP_Group(G1) Syncing instances to FAULT state", START_S)
-    assert high.lines()[line + 1] == "(VI_1) Entering FAULT STATE"
+    assert_followed_by(high, line, "(VI_1) Entering FAULT STATE")
     low_line = low.wait_for("VRRP_Group(G1) Syncing instances to MASTER state", MASTER_DOWN_S + MARGIN_S)
     wait_until(lambda: vips(low) == set(VIPS) and not vips(high), 3, f"both VIPs on {low.name} alone")
 
