@@ -1,10 +1,10 @@
-"""Interface state over rtnetlink: snapshots (is a link up, which address is an interface's VRRP source)
+"""Interface state over rtnetlink: snapshots (is a link up, which IPv4 addresses an interface has)
 and a watcher of link up/down and IPv4 address events for the asyncio loop."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from types import TracebackType
@@ -63,22 +63,22 @@ def link_is_up(ifname: str) -> bool:
     return False
 
 
-def primary_ipv4(ifname: str, ignored: Collection[IPv4Address] = ()) -> IPv4Address | None:
-    """The address keepalived takes as an instance's source on this interface: the first IPv4 address
-    the kernel lists for it (primaries come before secondaries), skipping the `ignored` ones (the
-    instances' virtual addresses). None if it has none, or there is no such interface."""
+def ipv4_addresses(ifname: str) -> list[IPv4Address]:
+    """The interface's IPv4 addresses in the order the kernel lists them (primaries before secondaries);
+    none if there is no such interface."""
     try:
         index = interface_index(ifname)
     except OSError:
-        return None
+        return []
     query = ifaddrmsg()
     query["family"] = socket.AF_INET
     with Rtnetlink() as rtnl:
-        for message in rtnl.dump(query, RTM_GETADDR):
-            local = local_address(message)
-            if message["index"] == index and local is not None and IPv4Address(local) not in ignored:
-                return IPv4Address(local)
-    return None
+        messages = rtnl.dump(query, RTM_GETADDR)
+    return [
+        IPv4Address(local)
+        for message in messages
+        if message["index"] == index and (local := local_address(message)) is not None
+    ]
 
 
 @dataclass

@@ -34,6 +34,13 @@ class RemoveVips:
 
 
 @dataclass(frozen=True)
+class AnnounceSource:
+    """One gratuitous ARP for the instance's own source address: a unicast instance leaving FAULT renews
+    the master's ARP entry for it, so that the master's adverts reach it at once (keepalived's
+    try_up_instance, issue #1283)."""
+
+
+@dataclass(frozen=True)
 class SendGratuitousArps:
     """`repeat` rounds of one gratuitous ARP per address, back to back."""
 
@@ -57,6 +64,8 @@ class NotifyEvent(Enum):
     STOP = "STOP"
     DELETED = "DELETED"
     MASTER_RX_LOWER_PRI = "MASTER_RX_LOWER_PRI"
+    MASTER_PRIORITY = "MASTER_PRIORITY"  # notify_priority_changes: only the notify FIFOs are told
+    BACKUP_PRIORITY = "BACKUP_PRIORITY"
 
 
 @dataclass(frozen=True)
@@ -82,4 +91,14 @@ class ArmTimer:
     at: int | None
 
 
-Action = SendAdvert | SetVips | RemoveVips | SendGratuitousArps | ProbeAddresses | Notify | Log | ArmTimer
+Action = (
+    SendAdvert
+    | SetVips
+    | RemoveVips
+    | AnnounceSource
+    | SendGratuitousArps
+    | ProbeAddresses
+    | Notify
+    | Log
+    | ArmTimer
+)

@@ -96,6 +96,21 @@ class ScriptRunner:
         keep(self._background if kill_after_s is None else self._awaited, task)
         return task
 
+    def run_service(self, script: NotifyScript) -> asyncio.Task[int | None]:
+        """Start a command that runs until the daemon stops (a notify FIFO's reader): tracked, so that
+        terminate_all ends it with the checks. The task ends with its exit status when it ends on its own
+        (0 if it could not be started, as a notify), None when terminate_all ended it."""
+        task = asyncio.ensure_future(self._run_service(script))
+        keep(self._background, task)
+        return task
+
+    async def _run_service(self, script: NotifyScript) -> int | None:
+        run = await self._start(script, [])
+        if run is None:
+            return 0
+        returncode = await self._track(run, self._finish(run))
+        return None if run.stopping else returncode
+
     def terminate_all(self) -> None:
         """keepalived's script_killall at shutdown: SIGTERM to every tracked group, SIGKILL to those
         still running a second later."""

@@ -28,6 +28,7 @@ from ..net.host import LocalHost
 from ..net.links import LinkWatcher
 from . import dumps
 from .commands import DEFAULT_UMASK, ScriptRunner
+from .notify_fifo import FifoWriter, open_fifos
 from .router import VirtualRouter
 from .runtime import SECOND_US, Runtime, StartError
 from .scheduling import ProcessScheduler
@@ -42,6 +43,7 @@ EXIT_CONFIG = 1  # the configuration cannot run (keepalived: KEEPALIVED_EXIT_CON
 MAX_AUTO_PRIORITY_NOTICE = (
     "NOTICE: setting config option max_auto_priority should result in better keepalived performance"
 )
+MAIL_WAIT_S = 5.0  # how long the stop waits for its SMTP alerts
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class VrrpDaemon:
         self._stopping = asyncio.Event()
         self._runner: ScriptRunner | None = None
         self.scheduler = ProcessScheduler(self.log)
+        self._fifos: list[FifoWriter] = []
 
     def log(self, text: str) -> None:
         self.logger.info(text)
@@ -76,6 +79,7 @@ class VrrpDaemon:
         if not config.global_defs.max_auto_priority:
             self.log(MAX_AUTO_PRIORITY_NOTICE)
         runner = self._runner = ScriptRunner(self.log, umask=_umask(config))
+        fifos = self._fifos  # opened once the configuration is known to run
         with AddressManager() as addresses:
             try:
                 runtime = Runtime(
@@ -85,6 +89,7 @@ class VrrpDaemon:
                     runner=runner,
                     addresses=addresses,
                     scheduler=self.scheduler,
+                    fifos=fifos,
                 )
                 runtime.prepare()
             except StartError as error:
@@ -95,6 +100,7 @@ class VrrpDaemon:
                 self.log("Stopped")
                 return 0
             self.runtime = runtime
+            self._open_fifos(config)
             self.log("Startup complete")
             self._schedule(config)
             runtime.start()
@@ -104,6 +110,8 @@ class VrrpDaemon:
                 watching.cancel()
             runtime.close()
             await asyncio.wait_for(runner.wait_all(), timeout=5)
+            await (self.runtime or runtime).mails_delivered(MAIL_WAIT_S)
+            self._close_fifos()
         self.log("Stopped")
         return 0
 
@@ -177,6 +185,7 @@ class VrrpDaemon:
             runner=self._runner,
             addresses=old.addresses,
             scheduler=self.scheduler,
+            fifos=self._fifos,
         )
         try:
             new.prepare()
@@ -184,7 +193,12 @@ class VrrpDaemon:
             self.log(f"{error} - keeping the running configuration")
             self._schedule(old.config)
             return
+        if _fifo_settings(config) != _fifo_settings(old.config):
+            self._close_fifos()
+            self._open_fifos(config)
         new.start(previous=old)
+        if config.global_defs.fifo_write_vrrp_states_on_reload:
+            new.write_states_to_fifos()
         old.retire_unmatched()
         old.close()
         self.runtime = new
@@ -202,6 +216,17 @@ class VrrpDaemon:
         gc.collect()
         gc.freeze()
         self.scheduler.apply(config.global_defs)
+
+    def _open_fifos(self, config: KeepalivedConfig) -> None:
+        """The notify FIFOs, kept across reloads that leave their settings as they are (keepalived closes
+        and reopens them at every reload, restarting their reader scripts)."""
+        assert self._runner is not None
+        self._fifos += open_fifos(config.global_defs, self._runner, self.log, umask=_umask(config))
+
+    def _close_fifos(self) -> None:
+        for fifo in self._fifos:
+            fifo.close()
+        self._fifos.clear()
 
     async def _watch_links(self, watcher: LinkWatcher) -> None:
         async for event in watcher:
@@ -226,7 +251,9 @@ class VrrpDaemon:
             return
         scripts = {name: ScriptSnapshot.of(state) for name, state in runtime.scripts.items()}
         realtime = (self.scheduler.realtime_priority, self.scheduler.rlimit_rttime_us)
-        text = dumps.data_text(runtime.config, self._views(), scripts=scripts, realtime=realtime)
+        text = dumps.data_text(
+            runtime.config, self._views(), scripts=scripts, realtime=realtime, sync_groups=runtime.groups
+        )
         self._dump_path("data").write_text(text)
 
     def _write_stats(self) -> None:
@@ -246,6 +273,11 @@ def _fatal(result: LoadResult) -> bool:
     if result.stopped or result.missing_parameter or not result.config.vrrp.runnable:
         return True
     return any(d.severity in FATAL_SEVERITIES for d in result.report)
+
+
+def _fifo_settings(config: KeepalivedConfig) -> tuple[object, ...]:
+    defs = config.global_defs
+    return (defs.notify_fifo, defs.vrrp_notify_fifo)
 
 
 def _umask(config: KeepalivedConfig) -> int:

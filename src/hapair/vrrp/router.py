@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from ipaddress import IPv4Address
+from typing import TYPE_CHECKING
 
 from ..config.keepalived.model.addresses import IpAddress
 from ..config.keepalived.model.vrrp import (
@@ -25,6 +26,7 @@ from ..config.keepalived.model.vrrp import (
 from ..config.keepalived.numbers import TIMER_HZ
 from .actions import (
     Action,
+    AnnounceSource,
     ArmTimer,
     Log,
     Notify,
@@ -38,6 +40,9 @@ from .actions import (
 from .checks import OLD_CHECKSUM_NOTICE, Expectation, Peer, adopts_old_checksum, check_advert
 from .packet import VRRP_GROUP, Advertisement, ReceivedPacket
 from .stats import Stats
+
+if TYPE_CHECKING:
+    from .sync_group import SyncGroup
 
 PRIORITY_STOP = 0
 TIMER_CENTI_HZ = TIMER_HZ // 100
@@ -96,6 +101,8 @@ class VirtualRouter:
         self.verdict_at: int | None = None
         self.faults: set[str] = set()  # trackers holding the instance in FAULT
         self.waiting: set[str] = set()  # weight-0 scripts that have not reported yet
+        self.group: SyncGroup | None = None  # its vrrp_sync_group, which sets this
+        self._notified = False  # keepalived's notifies_sent
         self._actions: list[Action] = []
         self._armed: int | None = None
         self._adverts: dict[int, Advertisement] = {}
@@ -145,10 +152,12 @@ class VirtualRouter:
         self.faults = set(faults or ())
         self.waiting = set(waiting or ())
         self._remove_vips(force=True)
-        is_up = not self.faults
+        group_fault = self.group is not None and self.group.state == VrrpState.FAULT
+        is_up = not self.faults and not group_fault
+        waiting = bool(self.waiting) or (self.group is not None and self.group.num_member_init > 0)
         if (
             is_up
-            and not self.waiting
+            and not waiting
             and self.base_priority == PRIORITY_OWNER
             and self.wantstate == VrrpState.MASTER
         ):
@@ -158,13 +167,13 @@ class VirtualRouter:
             # keepalived waits one advert only for a sync group member wanting MASTER in a BACKUP group;
             # a lone instance with state MASTER waits the whole Master_Down_Interval (run1_nodeA: 3 s)
             self.down_timer_us = self.master_down_us()
-            if is_up and not self.waiting:
+            if is_up and not waiting:
                 self.state = VrrpState.BACKUP
                 self._log(f"({self.name}) Entering BACKUP STATE (init)")
             else:
                 self.state = VrrpState.FAULT
             self.last_transition_us = now
-            if self.state != VrrpState.FAULT or self.faults:
+            if self.state != VrrpState.FAULT or self.faults or group_fault:
                 self._notify()
         self._init_sands(now)
         return self._flush()
@@ -209,7 +218,7 @@ class VirtualRouter:
         deadline = self.deadline()
         if deadline is None:
             return None
-        rehearsal = copy.deepcopy(self, {id(self.instance): self.instance})
+        rehearsal = copy.deepcopy(self, {id(self.instance): self.instance, id(self.group): self.group})
         return deadline, rehearsal.wake(deadline)
 
     def tracker_down(self, now: int, reason: str) -> list[Action]:
@@ -314,6 +323,10 @@ class VirtualRouter:
             self.down_timer_us = self.master_down_us()
             if self.state == VrrpState.BACKUP and self.sands is not None:
                 self.sands += self.down_timer_us - old_down_timer
+            if self.instance.notify_priority_changes:
+                master = self.state == VrrpState.MASTER
+                event = NotifyEvent.MASTER_PRIORITY if master else NotifyEvent.BACKUP_PRIORITY
+                self._actions.append(Notify(event, new))
         return self._flush()
 
     def advertise_before_reload(self) -> list[Action]:
@@ -371,6 +384,43 @@ class VirtualRouter:
         self._forget_claims()
         self._actions.append(Notify(NotifyEvent.STOP, self.effective_priority))
         self.last_transition_us = now
+        return self._flush()
+
+    # ----- taken along by its sync group (keepalived's vrrp_sync_master/backup/fault for another member)
+
+    def sync_to_master(self, now: int) -> list[Action]:
+        if self.state != VrrpState.MASTER:
+            self.wantstate = VrrpState.MASTER
+            self._goto_master(now)
+        return self._flush()
+
+    def sync_to_backup(self, now: int) -> list[Action]:
+        if self.state != VrrpState.BACKUP:
+            self.wantstate = VrrpState.BACKUP
+            if self.state in (VrrpState.FAULT, VrrpState.INIT):
+                self._leave_fault(now)
+            else:
+                self._leave_master(now, send_priority_zero=False)
+        return self._flush()
+
+    def sync_to_fault(self, now: int) -> list[Action]:
+        if self.state != VrrpState.FAULT:
+            self.wantstate = VrrpState.FAULT
+            if self.state == VrrpState.MASTER:
+                self._leave_master(now, send_priority_zero=False)
+            else:
+                self.state = VrrpState.FAULT
+                self._leave_fault(now)
+        return self._flush()
+
+    def announce_for_group(self, now: int) -> list[Action]:
+        """Another member answered a lower-priority master: a master announces its addresses as if it had
+        (garp_lower_prio_repeat, again garp_lower_prio_delay later)."""
+        repeat = self._garp_lower_prio_rep
+        if repeat:
+            self._send_link_update(repeat)
+            if self._garp_lower_prio_delay_us and self.vips_set:
+                self.lower_prio_garp_at = now + self._garp_lower_prio_delay_us
         return self._flush()
 
     # ----- receiving
@@ -586,6 +636,12 @@ class VirtualRouter:
     # ----- transitions
 
     def _goto_master(self, now: int) -> None:
+        if self.group is not None and not self.group.can_goto_master(self):
+            # held in BACKUP until the other members want MASTER too; times out again meanwhile
+            self.wantstate = VrrpState.MASTER
+            self.down_timer_us = self.master_down_us()
+            self._init_sands(now)
+            return
         self.state = VrrpState.MASTER
         self._init_sands(now)
         self._master_transmit(now)
@@ -661,7 +717,11 @@ class VirtualRouter:
         self.last_transition_us = now
 
     def _come_up(self, now: int) -> None:
-        """Every fault cleared (keepalived's try_up_instance for an instance without a sync group)."""
+        """Every fault cleared (keepalived's try_up_instance). A sync group member stays in FAULT while
+        another member has a fault or waits for a script."""
+        if self.group is not None and self.group.holds_down(self):
+            self.wantstate = VrrpState.BACKUP
+            return
         wantstate = self.wantstate
         if not (self.wantstate == VrrpState.MASTER and self.base_priority == PRIORITY_OWNER):
             self.wantstate = VrrpState.BACKUP
@@ -671,6 +731,9 @@ class VirtualRouter:
         else:
             self.down_timer_us = self.master_down_us()
         self._leave_fault(now)
+        if self.instance.unicast:
+            self._log(f"{self.name}: sending gratuitous ARP for {self.source}", detail=True)
+            self._actions.append(AnnounceSource())
         self.wantstate = wantstate
 
     def _restore_interface(self, *, send_priority_zero: bool) -> None:
@@ -722,8 +785,11 @@ class VirtualRouter:
             self._actions.append(SendGratuitousArps(repeat))
 
     def _notify(self) -> None:
+        if self.group is not None and self._notified and self.state == self.group.state:
+            return  # in its group's state already, which the group notified
         event = _NOTIFY_EVENTS.get(self.state)
         if event is not None:
+            self._notified = True
             self._actions.append(Notify(event, self.effective_priority))
 
     def _log(self, text: str, *, detail: bool = False) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -16,10 +17,12 @@ from ..config.keepalived.model.scripts import NotifyScript
 from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
-from ..net.links import AddressEvent, LinkEvent, link_is_up, primary_ipv4
+from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, link_is_up
+from ..net.smtp import SmtpServer, deliver
 from ..net.vrrp_socket import ReadyPacket, VrrpSocket
 from .actions import (
     Action,
+    AnnounceSource,
     ArmTimer,
     Log,
     Notify,
@@ -30,10 +33,14 @@ from .actions import (
     SendGratuitousArps,
     SetVips,
 )
+from .alerts import AlertPolicy, Mail, Sender, alert_for
 from .commands import ScriptRunner
+from .notify_fifo import FifoWriter, fifo_line
 from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, with_ident
 from .router import PRIORITY_STOP, VirtualRouter
 from .scheduling import ProcessScheduler
+from .sources import SourceChoice, SourceFault, choose_source
+from .sync_group import SyncGroup, Target
 from .timer import PreciseTimer
 from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
 
@@ -47,6 +54,19 @@ VIGIL_LEAD_US = 2_000
 VIGIL_SLACK_S = 0.001  # how long past the deadline the vigil gives the timer before it leaves it to the loop
 ON_TIME_US = 10_000  # a timer this late or less counts as on time (see `wake_time`)
 STOP_NOTIFY_KILL_S = 1.0  # keepalived kills STOP notifies still running after a second
+STATE_EVENTS = (
+    NotifyEvent.BACKUP,
+    NotifyEvent.MASTER,
+    NotifyEvent.FAULT,
+    NotifyEvent.STOP,
+    NotifyEvent.DELETED,
+)
+STATE_NOTIFIES = {
+    VrrpState.BACKUP: NotifyEvent.BACKUP,
+    VrrpState.MASTER: NotifyEvent.MASTER,
+    VrrpState.FAULT: NotifyEvent.FAULT,
+}
+NO_SOURCE = IPv4Address(0)  # a router's source until its interface has an address it can send from
 
 
 class StartError(Exception):
@@ -96,8 +116,11 @@ class Runtime:
         runner: ScriptRunner,
         addresses: AddressManager,
         scheduler: ProcessScheduler,
+        fifos: Sequence[FifoWriter] = (),
     ) -> None:
+        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads."""
         self.config = config
+        self._fifos = fifos
         self._write_log = log
         self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
         self._packets: dict[tuple[str, int, bool], list[tuple[IPv4Address, bytes]]] = {}
@@ -106,6 +129,7 @@ class Runtime:
         self.addresses = addresses
         self.loop = asyncio.get_running_loop()
         self.routers: dict[str, VirtualRouter] = {}
+        self.groups: dict[str, SyncGroup] = {}
         self.trackings: dict[str, InstanceTracking] = {}
         self.scripts = {script.name: ScriptState(script) for script in config.vrrp.scripts}
         self.interfaces_up: dict[str, bool] = {}
@@ -122,6 +146,10 @@ class Runtime:
         self._script_tasks: list[asyncio.Task[None]] = []
         self._stopped = False
         self.scheduler = scheduler
+        self._virtual = {vip.address.ip for i in config.vrrp.instances for vip in (*i.vips, *i.evips)}
+        self._source_faults: dict[str, SourceFault] = {}  # the instances that have no source to send from
+        self._alerts = AlertPolicy(no_email_faults=config.global_defs.no_email_faults)
+        self._mails: set[asyncio.Task[None]] = set()  # SMTP alerts on their way
 
     # ----- life cycle
 
@@ -129,21 +157,28 @@ class Runtime:
         return int(self.loop.time() * SECOND_US)
 
     def prepare(self) -> None:
-        """Resolve interfaces and sources, open sockets; StartError if the configuration cannot run."""
-        vips = {vip.address.ip for i in self.config.vrrp.instances for vip in (*i.vips, *i.evips)}
+        """Resolve interfaces and sources, open sockets; StartError if the configuration cannot run. An
+        instance without a source to send from is set up without its socket and starts in FAULT."""
         for instance in self.config.vrrp.instances:
+            choice = self._choose_source(instance)
             self.routers[instance.name] = VirtualRouter(
                 instance,
-                self._source(instance, vips),
+                choice.address or NO_SOURCE,
                 group=self.config.global_defs.vrrp_mcast_group4,
                 check_unicast_src=self.config.global_defs.vrrp_check_unicast_src,
             )
+            if choice.fault is not None:
+                self._source_faults[instance.name] = choice.fault
             self.trackings[instance.name] = InstanceTracking(instance, self.config.vrrp)
+        for group in self.config.vrrp.sync_groups:
+            members = [self.routers[name] for name in group.instances if name in self.routers]
+            self.groups[group.name] = SyncGroup(group, members)
         for interface in self.config.vrrp.interface_tracking:
             self.interfaces_up[interface] = link_is_up(interface)
         try:
             for router in self.routers.values():
-                self._open_socket(router)
+                if router.name not in self._source_faults:
+                    self._open_socket(router)
                 self._prepare_addresses(router)
             self._watch_claims()
         except OSError as error:
@@ -151,13 +186,17 @@ class Runtime:
             raise StartError(f"cannot set up the VRRP sockets and addresses: {error.strerror}") from error
 
     def start(self, previous: Runtime | None = None) -> None:
-        """Start every router (taking over the matching ones of `previous` after a reload) and the scripts."""
+        """Start every router (taking over the matching ones of `previous` after a reload) and the scripts.
+        As keepalived, the faults found at start are logged for every instance (and their sync groups
+        settled) before the first instance starts."""
         if previous is not None:
             self._carry_over_scripts(previous)
         now = self.now()
+        fresh: list[VirtualRouter] = []
         for name, router in self.routers.items():
             result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
-            faults = {f.reason for f in result.faults}
+            source_fault = self._source_faults.get(name)
+            faults = {f.reason for f in result.faults} | ({source_fault.value} if source_fault else set())
             waiting = {script_reason(s) for s in result.waiting}
             router.assume_total_priority(result.total_priority)
             old = previous.matching(router.instance) if previous else None
@@ -166,9 +205,48 @@ class Runtime:
                 continue
             for fault in result.faults:
                 self._log(fault.startup_log(name))
-            self._carry_out(router, router.start(now, faults=faults, waiting=waiting))
+            if source_fault is SourceFault.NO_ADDRESS:
+                self._log(source_fault.startup_log(name))
+            router.faults, router.waiting = faults, waiting  # for its sync group, before any member starts
+            fresh.append(router)
+        for group in self.groups.values():
+            if previous is None:
+                self._carry_out_steps(group.start())
+            else:
+                group.resume_state()
+        for router in fresh:
+            if self._starts_in_fault(router):
+                self._log(f"({router.name}) entering FAULT state")
+        if previous is None:
+            for group in self.groups.values():
+                self._carry_out_steps(group.start_notifies())
+        for router in fresh:
+            self._carry_out(router, self._start_router(router, now))
         for script in self.config.vrrp.scripts:
             self._script_tasks.append(asyncio.ensure_future(self._run_script(script)))
+
+    def _starts_in_fault(self, router: VirtualRouter) -> bool:
+        """Whether keepalived says `entering FAULT state` for the instance at start: it has a fault found
+        before its socket is opened, or its sync group is in FAULT."""
+        source = self._source_faults.get(router.name)
+        late = {source.value} if source is SourceFault.NOT_CONFIGURED else set()
+        in_faulty_group = router.group is not None and router.group.state == VrrpState.FAULT
+        return bool(router.faults - late) or in_faulty_group
+
+    def _start_router(self, router: VirtualRouter, now: int) -> list[Action]:
+        """A router's start. keepalived finds a missing configured source when it binds the instance's
+        socket, once the instance has started: its lines come after the start's, as an entry into FAULT."""
+        name = router.name
+        source = self._source_faults.get(name)
+        faults, waiting = router.faults, router.waiting
+        actions = router.start(now, faults=faults, waiting=waiting)
+        if source is SourceFault.NOT_CONFIGURED:
+            if router.instance.unicast:
+                reason = f"{errno.EADDRNOTAVAIL} - {os.strerror(errno.EADDRNOTAVAIL)}"
+                actions.append(Log(f"bind unicast_src {router.source} failed {reason}"))
+            if faults == {source.value}:
+                actions += [Log(source.startup_log(name)), Log(f"({name}) Entering FAULT STATE")]
+        return actions
 
     def _carry_over_scripts(self, previous: Runtime) -> None:
         """Scripts kept across a reload keep their results, so that their instances keep their state."""
@@ -238,6 +316,8 @@ class Runtime:
                 if name in self._stop_adverts_sent:
                     actions = [a for a in actions if not _is_stop_advert(a)]
                 self._carry_out(router, actions)
+            for group in self.groups.values():
+                self._carry_out_steps(group.stop())
         finally:
             self._write_deferred()
         self.runner.terminate_all()
@@ -271,6 +351,7 @@ class Runtime:
         if isinstance(event, AddressEvent):
             if not event.added:
                 self._address_removed(event.ifname, event.address.ip)
+            self._source_event(event)
             return
         if event.ifname not in self.interfaces_up:
             return
@@ -291,7 +372,11 @@ class Runtime:
                 continue
             if self.detail:
                 self._log(f"Netlink reflector reports IP {ip} removed from {ifname}")
-            self._carry_out(router, router.address_deleted(self.now()))
+            now = self.now()
+            steps: list[tuple[Target, list[Action]]] = [(router, router.address_deleted(now))]
+            if router.group is not None:
+                steps += router.group.address_taken(router, now)
+            self._carry_out_steps(steps)
             return
 
     def script_reported(self, name: str, outcome: ScriptOutcome) -> None:
@@ -310,8 +395,12 @@ class Runtime:
 
     def _update_tracking(self, router: VirtualRouter) -> None:
         now = self.now()
+        before = router.state
         result = self.trackings[router.name].evaluate(self._scripts_ok(), self.interfaces_up)
         faults = {f.reason for f in result.faults}
+        source_fault = self._source_faults.get(router.name)
+        if source_fault is not None:
+            faults.add(source_fault.value)
         waiting = {script_reason(s) for s in result.waiting}
         actions: list[Action] = []
         for reason in sorted(router.waiting - waiting):
@@ -321,7 +410,7 @@ class Runtime:
         for reason in sorted(router.faults - faults):
             actions += router.tracker_up(now, reason)
         actions += router.set_total_priority(now, result.total_priority)
-        self._carry_out(router, actions)
+        self._carry_out_steps([(router, actions), *self._follow(router, before, actions, now)])
 
     def _scripts_ok(self) -> dict[str, bool | None]:
         return {name: state.ok for name, state in self.scripts.items()}
@@ -339,14 +428,58 @@ class Runtime:
 
     # ----- sockets
 
-    def _source(self, instance: VrrpInstance, vips: set[object]) -> IPv4Address:
-        if isinstance(instance.source_address, IPv4Address):
-            return instance.source_address
+    def _choose_source(self, instance: VrrpInstance) -> SourceChoice:
         assert instance.interface is not None  # the configuration refuses an instance without one
-        source = primary_ipv4(instance.interface, [v for v in vips if isinstance(v, IPv4Address)])
-        if source is None:
-            raise StartError(f"({instance.name}) interface {instance.interface} has no IPv4 address")
-        return source
+        return choose_source(instance, ipv4_addresses(instance.interface), self._virtual)
+
+    def _source_event(self, event: AddressEvent) -> None:
+        """An address came to or left an interface: the instances there may gain, change or lose the
+        address they send from (keepalived's netlink_if_address_filter)."""
+        if event.address.ip in self._virtual:
+            return
+        for name, router in self.routers.items():
+            if router.instance.interface != event.ifname:
+                continue
+            choice = self._choose_source(router.instance)
+            if choice.address is not None and choice.address != router.source:
+                self._change_source(router, choice.address)
+            fault = choice.fault
+            if fault is None and name not in self._socket_of and not self._reopen_socket(router):
+                fault = SourceFault.NOT_CONFIGURED
+            old_fault = self._source_faults.pop(name, None)
+            if fault is not None:
+                self._source_faults[name] = fault
+            if fault is not old_fault:
+                self._log_source_change(event, name, fault)
+                self._update_tracking(router)
+
+    def _reopen_socket(self, router: VirtualRouter) -> bool:
+        """Open the socket of a router that now has its source; False if the kernel refuses it."""
+        try:
+            self._open_socket(router)
+        except OSError as error:
+            self._log(f"bind unicast_src {router.source} failed {error.errno} - {error.strerror}")
+            return False
+        return True
+
+    def _log_source_change(self, event: AddressEvent, name: str, fault: SourceFault | None) -> None:
+        ip, ifname = event.address.ip, event.ifname
+        if fault is None:
+            self._log_detail(f"Assigned address {ip} for interface {ifname}")
+        elif fault is SourceFault.NO_ADDRESS:
+            self._log_detail(f"Deassigned address {ip} from interface {ifname}")
+        else:
+            self._log(fault.startup_log(name))
+
+    def _change_source(self, router: VirtualRouter, source: IPv4Address) -> None:
+        """Send from `source` from now on: the adverts made for the old one go, and a unicast socket
+        bound to the old one is left for one bound to the new one."""
+        router.source = source
+        for key in [key for key in self._packets if key[0] == router.name]:
+            del self._packets[key]
+        self._stop_adverts.pop(router.name, None)
+        if router.instance.unicast and router.name in self._socket_of:
+            self._close_socket(router)
 
     def _open_socket(self, router: VirtualRouter) -> None:
         instance = router.instance
@@ -360,12 +493,25 @@ class Runtime:
         self._by_vrid[key][instance.vrid] = router
         self._socket_of[router.name] = key
 
+    def _close_socket(self, router: VirtualRouter) -> None:
+        """Take the router off its socket, closing the socket if no other router uses it."""
+        key = self._socket_of.pop(router.name)
+        users = self._by_vrid[key]
+        users.pop(router.instance.vrid, None)
+        if not users:
+            sock = self._sockets.pop(key)
+            self.loop.remove_reader(sock.fileno())
+            sock.close()
+            del self._by_vrid[key]
+
     def _prepare_addresses(self, router: VirtualRouter) -> None:
-        """Build the address requests now, and the adverts of the instance's priorities so far."""
+        """Build the address requests now, and the adverts of the instance's priorities so far (once it
+        has a source)."""
         for address in router.addresses:
             self.addresses.prepare(address, self._interface_of(router, address))
-        for priority in {router.effective_priority, 0}:
-            self._packets_for(router, router.advert(priority))
+        if router.source != NO_SOURCE:
+            for priority in {router.effective_priority, 0}:
+                self._packets_for(router, router.advert(priority))
 
     def _watch_claims(self) -> None:
         """Watch each interface carrying IPv4 addresses of ours for other nodes claiming them."""
@@ -406,7 +552,9 @@ class Runtime:
                         f"Unknown VRID({packet.vrid}) received on interface({key.interface}). ignoring..."
                     )
                 continue
-            self._carry_out(router, router.receive(packet, received.at_us))
+            before = router.state
+            actions = router.receive(packet, received.at_us)
+            self._carry_out_steps([(router, actions), *self._follow(router, before, actions, received.at_us)])
 
     # ----- carrying out actions
 
@@ -415,6 +563,10 @@ class Runtime:
             self._deferred.append(text)
         else:
             self._write_log(text)
+
+    def _log_detail(self, text: str) -> None:
+        if self.detail:
+            self._log(text)
 
     def _carry_out(self, router: VirtualRouter, actions: Iterable[Action]) -> None:
         """Carry out the actions in order. Their log lines are written after them, in order, so that the
@@ -429,6 +581,59 @@ class Runtime:
             if outermost:
                 self._write_deferred()
 
+    def _follow(
+        self, router: VirtualRouter, before: VrrpState, actions: list[Action], now: int
+    ) -> list[tuple[Target, list[Action]]]:
+        """What the router's sync group does after the router's event (nothing without a group)."""
+        group = router.group
+        if group is None:
+            return []
+        steps = group.follow(router, before, now)
+        if any(isinstance(a, Notify) and a.event is NotifyEvent.MASTER_RX_LOWER_PRI for a in actions):
+            steps += group.lower_priority_seen(router, now)
+        return steps
+
+    def _carry_out_steps(self, steps: Iterable[tuple[Target, list[Action]]]) -> None:
+        """Carry out the actions of routers and sync groups in order, their log lines after them all."""
+        outermost = self._deferred is None
+        if outermost:
+            self._deferred = []
+        try:
+            for target, actions in steps:
+                if isinstance(target, SyncGroup):
+                    for action in actions:
+                        self._carry_out_group_action(target, action)
+                else:
+                    self._carry_out(target, actions)
+        finally:
+            if outermost:
+                self._write_deferred()
+
+    def _carry_out_group_action(self, group: SyncGroup, action: Action) -> None:
+        match action:
+            case Log(text, detail):
+                if self.detail or not detail:
+                    self._log(text)
+            case Notify(event, _priority):
+                self._notify_group(group, event)
+
+    def _notify_group(self, group: SyncGroup, event: NotifyEvent) -> None:
+        """The group's notify commands for `event` (`notify` gets `GROUP G STATE 0`) and its SMTP alert."""
+        scripts = group.config.notify
+        specific: NotifyScript | None = {
+            NotifyEvent.BACKUP: scripts.backup,
+            NotifyEvent.MASTER: scripts.master,
+            NotifyEvent.FAULT: scripts.fault,
+            NotifyEvent.STOP: scripts.stop,
+        }.get(event)
+        if specific is not None:
+            self.runner.notify(specific, [])
+        if scripts.notify is not None:
+            self.runner.notify(scripts.notify, ["GROUP", group.name, event.value, "0"])
+        self._write_fifos(fifo_line(group=True, name=group.name, event=event, priority=0))
+        if group.config.smtp_alert:
+            self._send_alert(Sender.GROUP, group.name, event)
+
     def _write_deferred(self) -> None:
         lines, self._deferred = self._deferred or [], None
         for line in lines:
@@ -442,6 +647,8 @@ class Runtime:
                 self._set_addresses(router, addresses)
             case RemoveVips(addresses, _force):
                 self._remove_addresses(router, addresses)
+            case AnnounceSource():
+                self._announce_source(router)
             case SendGratuitousArps(repeat):
                 self._send_gratuitous_arps(router, repeat)
             case ProbeAddresses(addresses):
@@ -456,7 +663,8 @@ class Runtime:
 
     def _send(self, router: VirtualRouter, advert: Advertisement) -> None:
         instance = router.instance
-        sock = self._sockets.get(self._socket_of[router.name])
+        key = self._socket_of.get(router.name)
+        sock = self._sockets.get(key) if key is not None else None
         if sock is None:
             return
         ident = next_ident(self._ident.get(router.name, 0))
@@ -562,6 +770,18 @@ class Runtime:
             except OSError as error:  # no answer then: the address counts as released, as it will be
                 self._log(f"({router.name}) cannot probe for {ip} on {interface}: {error.strerror}")
 
+    def _announce_source(self, router: VirtualRouter) -> None:
+        interface = router.instance.interface
+        assert interface is not None
+        source = router.source
+        try:
+            if self._arp_sender(interface).send(source):
+                self._log_detail(f"Sending gratuitous ARP on {interface} for {source}")
+        except OSError as error:
+            self._log(
+                f"Error {error.errno} ({error.strerror}) sending gratuitous ARP on {interface} for {source}"
+            )
+
     def _arp_sender(self, interface: str) -> ArpSender:
         sender = self._arp.get(interface)
         if sender is None:
@@ -577,13 +797,57 @@ class Runtime:
             NotifyEvent.STOP: scripts.stop,
             NotifyEvent.DELETED: scripts.deleted,
             NotifyEvent.MASTER_RX_LOWER_PRI: scripts.master_rx_lower_pri,
-        }[event]
+        }.get(event)
         kill_after = STOP_NOTIFY_KILL_S if event is NotifyEvent.STOP else None
         if specific is not None:
             self.runner.notify(specific, [], kill_after_s=kill_after)
-        if scripts.notify is not None and event is not NotifyEvent.MASTER_RX_LOWER_PRI:
+        if scripts.notify is not None and event in STATE_EVENTS:
             arguments = ["INSTANCE", router.name, event.value, str(priority)]
             self.runner.notify(scripts.notify, arguments, kill_after_s=kill_after)
+        self._write_fifos(fifo_line(group=False, name=router.name, event=event, priority=priority))
+        if router.instance.smtp_alert:
+            self._send_alert(Sender.INSTANCE, router.name, event)
+
+    def _write_fifos(self, line: bytes) -> None:
+        for fifo in self._fifos:
+            fifo.write(line)
+
+    def write_states_to_fifos(self) -> None:
+        """After a reload with `fifo_write_vrrp_states_on_reload`: every group's and instance's state."""
+        for group in self.groups.values():
+            event = STATE_NOTIFIES.get(group.state)
+            if event is not None:
+                self._write_fifos(fifo_line(group=True, name=group.name, event=event, priority=0))
+        for router in self.routers.values():
+            event = STATE_NOTIFIES.get(router.state)
+            if event is not None:
+                line = fifo_line(
+                    group=False, name=router.name, event=event, priority=router.effective_priority
+                )
+                self._write_fifos(line)
+
+    def _send_alert(self, sender: Sender, name: str, event: NotifyEvent) -> None:
+        """Mail the state change in the background (keepalived's smtp_alert), if a mail is due and there
+        is a server and someone to send it to."""
+        defs = self.config.global_defs
+        alert = alert_for(sender, name, event, defs.router_id)
+        if alert is None or not defs.email or defs.smtp_server is None:
+            return
+        if not self._alerts.due(sender, name, event):
+            return
+        server = SmtpServer(defs.smtp_server, defs.smtp_port, defs.smtp_connection_timeout_us / SECOND_US)
+        task = asyncio.ensure_future(deliver(Mail.of(defs, alert), server, self._log, detail=self.detail))
+        self._mails.add(task)
+        task.add_done_callback(self._mails.discard)
+
+    async def mails_delivered(self, timeout_s: float) -> None:
+        """Give the alerts on their way (the STOP ones at shutdown) up to `timeout_s` to be delivered;
+        those still going then are given up."""
+        if not self._mails:
+            return
+        _done, pending = await asyncio.wait(set(self._mails), timeout=timeout_s)
+        for task in pending:
+            task.cancel()
 
     def _arm(self, router: VirtualRouter, at: int | None) -> None:
         timer = self._timers.get(router.name)
@@ -649,4 +913,6 @@ class Runtime:
         now = self.now()
         if deadline is not None:
             self.scheduler.timer_late(now - deadline)
-        self._carry_out(router, router.wake(wake_time(now, deadline)))
+        before, at = router.state, wake_time(now, deadline)
+        actions = router.wake(at)
+        self._carry_out_steps([(router, actions), *self._follow(router, before, actions, at)])

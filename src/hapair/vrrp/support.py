@@ -22,8 +22,6 @@ def _at(place: Place | None, message: str) -> str:
 
 def _global_features(config: KeepalivedConfig) -> Iterator[str]:
     defs = config.global_defs
-    if defs.vrrp_notify_fifo.name or defs.notify_fifo.name:
-        yield _at(None, "notify_fifo / vrrp_notify_fifo")
     if defs.vrrp_startup_delay_us:
         yield _at(None, "vrrp_startup_delay")
 
@@ -47,13 +45,9 @@ def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
         yield "virtual_routes / virtual_rules"
     if instance.track.files or instance.track.processes or instance.track.bfds:
         yield "track_file / track_process / track_bfd"
-    if instance.smtp_alert:
-        yield "smtp_alert"
 
 
 def _vrrp_blocks(config: KeepalivedConfig) -> Iterator[str]:
     vrrp = config.vrrp
-    for group in vrrp.sync_groups:
-        yield _at(group.defined_at, f"vrrp_sync_group {group.name}")
     if vrrp.static_addresses or vrrp.static_routes or vrrp.static_rules:
         yield _at(None, "static_ipaddress / static_routes / static_rules")

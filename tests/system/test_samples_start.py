@@ -1,0 +1,99 @@
+"""keepalived's own sample configurations (../shared/reference/keepalived-samples) that keepalived 2.2.7
+starts, started by `hapair vrrp` too (issue 13: "every configuration keepalived starts, hapair starts"):
+on a host with eth0 to eth3, each implementation brings every instance of the sample to its first state
+(`Entering BACKUP STATE (init)`, or MASTER for an address owner) and stops cleanly. The samples with a
+feature hapair does not run yet are strict xfails naming it; the `virtual_server` parts are the checker
+process's, which `hapair vrrp` does not run."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.reference import SAMPLES
+from tests.system.mixed import KEEPALIVED, Implementation, Node, end_all
+from tests.system.segments import second_segment
+from tests.topology import Lan, wait_until
+
+NEEDS_IPVS = {"keepalived.conf.vrrp.lvs_syncd"}  # keepalived starts its LVS sync daemon, which needs IPVS
+
+pytestmark = [pytest.mark.netns, pytest.mark.oracle]
+
+START_S = 20
+
+
+def not_run_yet(feature: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(reason=f"hapair does not run {feature} yet (issue 13)", strict=True)
+
+
+SAMPLE_FILES = [
+    "keepalived.conf.sample",
+    "keepalived.conf.vrrp",  # smtp_alert
+    "keepalived.conf.vrrp.localcheck",
+    "keepalived.conf.vrrp.lvs_syncd",
+    "keepalived.conf.vrrp.scripts",  # a sync group with notify commands, smtp_alert
+    "keepalived.conf.vrrp.sync",  # two sync groups
+    "other.docker.keepalived.conf",
+    "other.etc.keepalived.conf",
+]
+NOT_YET = {
+    "keepalived.conf.SSL_GET": "auth_type AH",
+    "keepalived.conf.vrrp.routes": "virtual_routes and static_routes",
+    "keepalived.conf.vrrp.rules": "virtual_rules and static_rules",
+    "keepalived.conf.vrrp.static_ipaddress": "static_ipaddress and virtual_routes",
+}
+
+
+def cases() -> list[object]:
+    runs = [
+        pytest.param(name, kind, id=f"{name}-{kind.value}")
+        for name in SAMPLE_FILES
+        for kind in Implementation
+    ]
+    for name, feature in NOT_YET.items():
+        runs.append(
+            pytest.param(name, Implementation.HAPAIR, id=f"{name}-hapair", marks=not_run_yet(feature))
+        )
+        runs.append(pytest.param(name, Implementation.KEEPALIVED, id=f"{name}-keepalived"))
+    return runs
+
+
+@pytest.fixture
+def lan(lan: Lan) -> Iterator[Lan]:
+    yield lan
+    end_all(lan.daemons)
+
+
+@pytest.fixture(autouse=True)
+def _keepalived_installed() -> None:
+    if shutil.which(KEEPALIVED) is None:
+        pytest.skip(f"needs {KEEPALIVED}")
+
+
+@pytest.mark.parametrize(("sample", "implementation"), cases())
+def test_the_sample_starts_every_instance(lan: Lan, sample: str, implementation: Implementation) -> None:
+    if (
+        implementation is Implementation.KEEPALIVED
+        and sample in NEEDS_IPVS
+        and not Path("/proc/net/ip_vs").exists()
+    ):
+        pytest.skip("keepalived needs IPVS in the kernel for this sample's lvs_sync_daemon")
+    text = (SAMPLES / sample).read_text()
+    host = lan.host("n1", "192.168.200.241")  # an address none of the samples has as a VIP
+    second_segment(lan, host, "192.168.201.241")
+    for name in ("eth2", "eth3"):
+        host.namespace.add_veth(name, f"{name}p")
+    node = Node(host, implementation, text, 100)
+    daemon = node.start()
+    wait_until(
+        lambda: daemon.process.poll() is not None or "Startup complete" in daemon.lines(), START_S, "start-up"
+    )
+    assert daemon.process.poll() is None, daemon.log()
+    for instance in re.findall(r"^\s*vrrp_instance\s+(\S+)", text, flags=re.MULTILINE):
+        node.wait_for(f"({instance}) Entering ", START_S)
+    assert not [line for line in node.lines() if "is not supported by hapair" in line]
+    assert daemon.stop() == 0
