@@ -91,8 +91,8 @@ def test_a_server_without_listen_listens_on_port_8000_as_another_user(read: Read
             "a duplicate default server for 0.0.0.0:80",
         ),
         (
-            "server { listen 8080 http2; }",
-            'hapair does not support the "http2" parameter in the "listen" directive',
+            "server { listen 8080 fastopen=3; }",
+            'hapair does not support the "fastopen" parameter in the "listen" directive',
         ),
         ("server { listen 8080 proxy_protocol; }", 'hapair does not support the "proxy_protocol" parameter'),
     ],

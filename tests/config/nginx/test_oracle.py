@@ -178,7 +178,7 @@ UNSUPPORTED = [
         "http { server { listen 38081; location / { fastcgi_pass 127.0.0.1:9; } } }",
         'hapair does not support the "fastcgi_pass" directive',
     ),
-    ("http { server { listen 38081 http2; } }", 'hapair does not support the "http2" parameter'),
+    ("http { server { listen 38081 deferred; } }", 'hapair does not support the "deferred" parameter'),
     (
         "stream { server { listen 38091 udp; proxy_pass 127.0.0.1:9; } }",
         'hapair does not support the "udp" parameter',

@@ -39,6 +39,7 @@ from .configured import Getter, configured_variables
 from .dynamic import DynamicPass
 from .exchange import Exchange
 from .files import LocationFiles
+from .h2 import Http2Connection, protocol_factory
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
@@ -103,6 +104,7 @@ class Route:
         "files",
         "filters",
         "high_water",
+        "http2",
         "http11",
         "internal",
         "keepalive_header",
@@ -183,6 +185,7 @@ class Route:
         self.msie_padding = settings.msie_padding
         self.absolute_redirect = settings.absolute_redirect
         self.chunked_transfer_encoding = settings.chunked_transfer_encoding
+        self.http2 = settings.http2
         self.port_in_redirect = settings.port_in_redirect
         self.server_name_in_redirect = settings.server_name_in_redirect
         self.types = settings.types
@@ -352,14 +355,15 @@ class ServerRoutes:
 
 
 class ListenerRoutes:
-    """The servers of one listening address."""
+    """The servers of one listening address, and whether it speaks HTTP/2."""
 
-    __slots__ = ("_service", "default", "names")
+    __slots__ = ("_service", "default", "http2", "names")
 
     def __init__(self, service: Service, listener: Listener) -> None:
         self._service = service
         self.names = ServerNames(listener.servers, listener.default_server)
         self.default = service.server_routes(listener.default_server)
+        self.http2 = listener.http2
 
     def route(self, request: Request) -> tuple[ServerRoutes, Found[Route] | None]:
         """The server of the request's host, and the location of its URI."""
@@ -382,7 +386,7 @@ class Service:
         self.zones = zones
         self.variables: dict[str, Getter] = variables or {}
         self.clock = Clock(SERVER)
-        self.connections: set[ClientConnection] = set()
+        self.connections: set[ClientConnection | Http2Connection] = set()
         self.pool = ConnectionPool(loop)
         self.logs = AccessLogFiles(loop)
         self.error_logs = ErrorLogFiles()
@@ -418,11 +422,12 @@ class _ListenerGroup:
     """The addresses one listening socket serves (a wildcard socket also serves the addresses of its
     port that have no socket of their own)."""
 
-    __slots__ = ("_by_address", "_only")
+    __slots__ = ("_by_address", "_only", "http2")
 
     def __init__(self, service: Service, owner: Listener, served: list[Listener]) -> None:
         self._only = ListenerRoutes(service, owner)
         self._by_address = {listener.address: ListenerRoutes(service, listener) for listener in served}
+        self.http2 = any(listener.http2 for listener in served)  # one of the addresses speaks HTTP/2
 
     def routes(self, sockname: object) -> ListenerRoutes:
         if not self._by_address or not isinstance(sockname, tuple):
@@ -501,12 +506,13 @@ def _served_by(owner: Listener, listeners: tuple[Listener, ...]) -> list[Listene
 
 def _server_tls(listener: Listener, names: ServerNames) -> Any:
     """The TLS context of an `ssl` listener: its default server's, switching by SNI to the server of
-    the name asked for."""
+    the name asked for; each offers HTTP/2 by ALPN when the listener speaks it."""
     contexts: dict[int, Any] = {}
 
     def context_of(server: Server) -> Any:
         if id(server) not in contexts:
-            contexts[id(server)] = server_context(server.tls) if server.tls is not None else None
+            tls = server.tls
+            contexts[id(server)] = server_context(tls, http2=listener.http2) if tls is not None else None
         return contexts[id(server)]
 
     default = context_of(listener.default_server)
@@ -556,9 +562,8 @@ async def serve_http(
                 reuse_port=reuse_port or listener.reuseport,
             )
 
-            def factory(group: _ListenerGroup = group) -> ClientConnection:
-                return ClientConnection(service, group.routes)
-
+            http2 = listener.http2 or group.http2
+            factory = protocol_factory(service, group.routes, http2=http2)
             servers.append(await loop.create_server(factory, sock=sock, ssl=tls, backlog=listener.backlog))
     except BaseException:
         for server in servers:

@@ -44,6 +44,7 @@ _VERSIONS = {
 }
 _ORDER = list(_VERSIONS)
 _HTTP_ALPN = ["http/1.1"]
+_HTTP2_ALPN = ["h2", "http/1.1"]  # nginx's preference: HTTP/2 when the client offers it
 
 
 def _set_protocols(context: ssl.SSLContext, protocols: frozenset[str]) -> None:
@@ -54,8 +55,9 @@ def _set_protocols(context: ssl.SSLContext, protocols: frozenset[str]) -> None:
     context.maximum_version = _VERSIONS[known[-1]]
 
 
-def server_context(tls: ServerTls) -> ssl.SSLContext:
-    """The context a listener's server presents (`ssl_certificate`... of one server block)."""
+def server_context(tls: ServerTls, *, http2: bool = False) -> ssl.SSLContext:
+    """The context a listener's server presents (`ssl_certificate`... of one server block); `http2`:
+    the listener offers HTTP/2 by ALPN."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     _set_protocols(context, tls.protocols)
     context.set_ciphers(tls.ciphers)
@@ -74,7 +76,7 @@ def server_context(tls: ServerTls) -> ssl.SSLContext:
     _check_clients(context, tls.clients)
     if tls.conf_commands:
         openssl.conf_commands(context, tls.conf_commands)
-    context.set_alpn_protocols(_HTTP_ALPN)
+    context.set_alpn_protocols(_HTTP2_ALPN if http2 else _HTTP_ALPN)
     return context
 
 

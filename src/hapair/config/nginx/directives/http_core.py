@@ -143,6 +143,8 @@ def _listen_parameter(directive: Directive, options: ListenOptions, arg: str) ->
         options.set = options.bind = True
     elif arg == "ssl":
         options.ssl = True
+    elif arg == "http2":
+        options.http2 = True
     elif arg in _UNSUPPORTED_LISTEN or arg.split("=", 1)[0] + "=" in _UNSUPPORTED_LISTEN:
         raise directive.unsupported(f'the "{arg.split("=", 1)[0]}" parameter')
     else:
@@ -151,7 +153,6 @@ def _listen_parameter(directive: Directive, options: ListenOptions, arg: str) ->
 
 _UNSUPPORTED_LISTEN = frozenset(
     {
-        "http2",
         "proxy_protocol",
         "deferred",
         "fastopen=",
@@ -199,6 +200,7 @@ def _add_to_address(
     address.servers.append(server_state)
     default_server = address.options.default_server
     ssl = options.ssl or address.options.ssl
+    http2 = options.http2 or address.options.http2
     if options.set:
         if address.options.set:
             raise ConfigError(f"duplicate listen options for {address.options.address.text}", place)
@@ -210,6 +212,7 @@ def _add_to_address(
         address.default_server = server_state
     address.options.default_server = default_server
     address.options.ssl = ssl
+    address.options.http2 = http2
 
 
 def server_name(block: Block, directive: Directive, reading: Reading) -> None:
