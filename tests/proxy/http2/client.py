@@ -60,7 +60,12 @@ class H2Client:
         self.reader, self.writer = reader, writer
         self.acknowledge = acknowledge
         self.conn = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=True, header_encoding=None, validate_outbound_headers=False)
+            h2.config.H2Configuration(
+                client_side=True,
+                header_encoding=None,
+                validate_outbound_headers=False,
+                normalize_outbound_headers=False,
+            )
         )
         self.responses: dict[int, Response] = {}
         self.goaway: h2.events.ConnectionTerminated | None = None
@@ -94,7 +99,6 @@ class H2Client:
 
     def send(self, path: str = "/", *, method: str = "GET", end: bool = True, extra: tuple = ()) -> int:
         """A request's head on a new stream (`end`: it ends the stream); its id."""
-        stream_id = self.conn.get_next_available_stream_id()
         headers = [
             (b":method", method.encode()),
             (b":scheme", b"http"),
@@ -102,6 +106,11 @@ class H2Client:
             (b":authority", b"example.test"),
             *extra,
         ]
+        return self.send_headers(headers, end=end)
+
+    def send_headers(self, headers: list[tuple[bytes, bytes]], *, end: bool = True) -> int:
+        """A header list as it is, pseudo-headers included, on a new stream; its id."""
+        stream_id = self.conn.get_next_available_stream_id()
         self.responses[stream_id] = Response()
         self.conn.send_headers(stream_id, headers, end_stream=end)
         self.flush()

@@ -42,6 +42,8 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
+import h2.stream
+from h2.connection import AllowedStreamIDs
 from h2.errors import ErrorCodes
 from hyperframe.frame import GoAwayFrame, HeadersFrame
 
@@ -60,7 +62,7 @@ from .stream import FRAME_HEAD, Http2Stream
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from ..response import Framing, ResponseHead
     from ..service import ListenerRoutes, Route, Service
@@ -71,10 +73,20 @@ HPACK_ENTRY_OVERHEAD = 32  # RFC 7541 counts each header 32 bytes more than its 
 _CONNECTION_ACTION = "while processing HTTP/2 connection"
 
 
+class _UnmeasuredStream(h2.stream.H2Stream):
+    """h2's stream without its check of the body against Content-Length: nginx answers a body longer or
+    shorter than announced, or an announced length that is no number, with 400 on that stream; h2 would
+    end the whole connection."""
+
+    def _initialize_content_length(self, headers: Iterable[tuple[bytes, bytes]]) -> None:
+        return
+
+
 class _ServerConnection(h2.connection.H2Connection):
-    """h2's connection, with two things h2 does otherwise: a stream beyond SETTINGS_MAX_CONCURRENT_STREAMS
-    is left to hapair to refuse, as nginx does (h2 would end the whole connection); and the size of each
-    request's header block is kept, as nginx's `$request_length` counts it."""
+    """h2's connection, with what nginx does otherwise: a stream beyond SETTINGS_MAX_CONCURRENT_STREAMS
+    is left to hapair to refuse, as nginx does (h2 would end the whole connection); streams are
+    `_UnmeasuredStream`s; and the size of each request's header block is kept, as nginx's
+    `$request_length` counts it. (These are h2's internals: pyproject.toml pins h2's major version.)"""
 
     def __init__(self, config: h2.config.H2Configuration) -> None:
         super().__init__(config)
@@ -84,6 +96,11 @@ class _ServerConnection(h2.connection.H2Connection):
     def open_inbound_streams(self) -> int:
         super().open_inbound_streams  # noqa: B018 -- h2 forgets its closed streams when it counts them
         return 0
+
+    def _begin_new_stream(self, stream_id: int, allowed_ids: AllowedStreamIDs) -> h2.stream.H2Stream:
+        stream = super()._begin_new_stream(stream_id, allowed_ids)
+        stream.__class__ = _UnmeasuredStream
+        return stream
 
     def _receive_headers_frame(self, frame: HeadersFrame) -> tuple[list[object], list[h2.events.Event]]:
         self.block_sizes[frame.stream_id] = len(frame.data)
@@ -303,7 +320,7 @@ class Http2Connection(asyncio.Protocol):
 
     def _refuse(self, stream: Http2Stream, refusal: Refusal, started: float) -> None:
         """A request nginx does not serve: the stream reset, or nginx's error page."""
-        request = refusal.request or Request.unparsed(started)
+        request = refusal.request if refusal.request is not None else Request.unparsed(started)
         request.version = "2.0"
         assert self._routes is not None
         exchange = Exchange(stream, request, self._routes.default, None, pipelined=False)

@@ -24,6 +24,7 @@ from ..request import Request, RequestError, validate_host
 PROTOCOL_ERROR = 0x1  # RST_STREAM's code for a header nginx refuses
 
 _NAME_OK = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
+_NAME_FORBIDDEN = frozenset(b"\x7f:")  # beside controls, spaces and capitals
 _VALUE_FORBIDDEN = frozenset(b"\x00\r\n")
 _METHOD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ_-")
 _SCHEME_FIRST = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -67,10 +68,11 @@ class _Reading:
     headers: list[tuple[bytes, bytes]] | None = None
     cookies: list[bytes] | None = None
 
-    def partial_request(self, started: float, length: int) -> Request:
-        """The request as far as it was read, for the log line of its refusal."""
+    def partial_request(self, started: float, length: int, *, line: bool = False) -> Request:
+        """The request as far as it was read, for the log line of its refusal; `line`: nginx had made
+        its request line (the header list was read whole)."""
         request = Request.unparsed(started)
-        if self.method and self.path:
+        if line:
             request.method, request.raw_target = self.method, self.path
         request.version = "2.0"
         request.headers = self.headers or []
@@ -90,7 +92,7 @@ def read_request(
     for name, value in headers:
         refused = _check_field(name, value)
         if refused is not None:
-            return refused
+            return Refusal(refused, reset=PROTOCOL_ERROR, request=reading.partial_request(started, length))
         if name.startswith(b":"):
             problem = _pseudo_header(reading, name[1:], value)
         elif not _valid_name(name):
@@ -107,17 +109,17 @@ def read_request(
     return _run(reading, stream_ended=stream_ended, length=length, started=started)
 
 
-def _check_field(name: bytes, value: bytes) -> Refusal | None:
-    """ngx_http_v2_validate_header's refusals: the stream is reset."""
+def _check_field(name: bytes, value: bytes) -> str | None:
+    """ngx_http_v2_validate_header's refusals, for which the stream is reset."""
     if not name:
-        return Refusal("client sent zero header name length", reset=PROTOCOL_ERROR)
+        return "client sent zero header name length"
     for char in name[1:] if name.startswith(b":") else name:
-        if char <= 32 or char in {127, 58} or 65 <= char <= 90:
-            text = name.decode("latin-1")
-            return Refusal(f'client sent invalid header name: "{text}"', reset=PROTOCOL_ERROR)
+        if char <= 0x20 or char in _NAME_FORBIDDEN or 0x41 <= char <= 0x5A:
+            return f'client sent invalid header name: "{name.decode("latin-1")}"'
     if _VALUE_FORBIDDEN.intersection(value):
-        text = f'"{name.decode("latin-1")}" with invalid value: "{value.decode("latin-1")}"'
-        return Refusal(f"client sent header {text}", reset=PROTOCOL_ERROR)
+        return (
+            f'client sent header "{name.decode("latin-1")}" with invalid value: "{value.decode("latin-1")}"'
+        )
     return None
 
 
@@ -219,7 +221,7 @@ def _run(reading: _Reading, *, stream_ended: bool, length: int, started: float) 
                 return request
             problem, status = "client prematurely closed stream", 400
     assert problem is not None
-    return Refusal(problem, status=status, request=reading.partial_request(started, length))
+    return Refusal(problem, status=status, request=reading.partial_request(started, length, line=True))
 
 
 def _head_problem(headers: list[tuple[bytes, bytes]], method: bytes) -> tuple[str | None, int]:

@@ -49,7 +49,6 @@ class Http2Stream:
         "_held",
         "_paused",
         "_rst",
-        "_timed_out",
         "binary_remote_addr",
         "closed",
         "exchange",
@@ -99,7 +98,6 @@ class Http2Stream:
         self._held = 0  # request body received and not acknowledged, while paused
         self._body_left = -1  # what Content-Length still announces (-1: no Content-Length)
         self._body_timer: IdleTimer | None = None
-        self._timed_out = False
         self._rst = False  # RST_STREAM sent or received
 
     # -- the request, from the connection
@@ -117,8 +115,8 @@ class Http2Stream:
     def data(self, data: bytes, flow_controlled: int) -> None:
         """A DATA frame's payload (`flow_controlled`: what it counted against the windows, padding too)."""
         exchange = self.exchange
-        if exchange is None or self.closed or self.out_closed:
-            self._connection.acknowledge(flow_controlled, self.id)
+        if exchange is None or self.closed or self.out_closed or self._ended:
+            self._connection.acknowledge(flow_controlled, self.id)  # a body nobody wants any more
             return
         if self._body_timer is not None:
             self._body_timer.touch()
@@ -127,6 +125,7 @@ class Http2Stream:
             if self._body_left < 0:
                 self._log_info("client intended to send body data larger than declared")
                 self._connection.acknowledge(flow_controlled, self.id)
+                exchange.body_received += len(data)  # $request_length counts it, as nginx's
                 exchange.request_broken()
                 return
         if self._paused:
@@ -160,7 +159,6 @@ class Http2Stream:
         exchange = self.exchange
         if exchange is None or self.closed:
             return
-        self._timed_out = True
         self._log_info("client timed out")
         exchange.finalize(408)
 
@@ -237,8 +235,8 @@ class Http2Stream:
         self._connection.wants_to_send(self)
 
     def close_without_answer(self) -> None:
-        """nginx's 444 and 408: the stream is reset, with PROTOCOL_ERROR after a timeout."""
-        self._reset(PROTOCOL_ERROR if self._timed_out else INTERNAL_ERROR)
+        """nginx's 444 and 408: the stream is reset (nginx marks the request timed out: PROTOCOL_ERROR)."""
+        self._reset(PROTOCOL_ERROR)
 
     def exchange_finished(self, exchange: Exchange) -> None:
         """The exchange is done: a complete response ends the stream once its body is out (then the
