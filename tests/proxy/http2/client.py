@@ -29,6 +29,7 @@ class Response:
     body: bytearray = field(default_factory=bytearray)
     trailers: list[tuple[bytes, bytes]] = field(default_factory=list)
     reset: int | None = None  # the RST_STREAM code the server sent
+    frames: list[int] = field(default_factory=list)  # the size of each DATA frame
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -171,6 +172,7 @@ class H2Client:
             response.headers = list(event.headers)  # type: ignore[arg-type]
         elif isinstance(event, h2.events.DataReceived) and response is not None:
             response.body += event.data
+            response.frames.append(len(event.data))
             if self.acknowledge:
                 self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         elif isinstance(event, h2.events.TrailersReceived) and response is not None:
@@ -184,6 +186,9 @@ class H2Client:
             self.remote_settings.update({k: v.new_value for k, v in event.changed_settings.items()})
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.goaway = event
+            if event.error_code == 0:
+                # a graceful GOAWAY lets the streams under way finish (RFC 9113, 6.8); h2 would stop
+                self.conn.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
         if isinstance(event, (h2.events.WindowUpdated, h2.events.RemoteSettingsChanged)):
             self._window.set()
 

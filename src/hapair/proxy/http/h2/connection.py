@@ -146,6 +146,8 @@ class Http2Connection(asyncio.Protocol):
         self._pump_scheduled = False
         self._timer = IdleTimer(self.loop, self._timed_out)
         self._send_timer = IdleTimer(self.loop, self._abort)
+        self._linger_timer = IdleTimer(self.loop, self._close_now)
+        self._linger_end: asyncio.TimerHandle | None = None
         self._write_paused = False
         self._closed = False
         self._goaway = False  # GOAWAY sent: no new stream is served
@@ -207,6 +209,7 @@ class Http2Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._closed:
+            self._linger_timer.touch()  # lingering: dropped
             return
         self._total_bytes += len(data)
         if not self._streams:
@@ -258,7 +261,7 @@ class Http2Connection(asyncio.Protocol):
                     self._log_info("client sent too many PRIORITY frames")
                     self._fail(ErrorCodes.ENHANCE_YOUR_CALM)
             elif isinstance(event, h2.events.ConnectionTerminated):
-                self._finish()
+                self._client_goaway()
 
     # -- streams
 
@@ -359,6 +362,13 @@ class Http2Connection(asyncio.Protocol):
         )
         self._fail(ErrorCodes.PROTOCOL_ERROR)
 
+    def _client_goaway(self) -> None:
+        """nginx reads past a client's GOAWAY and finishes the streams under way; h2 would refuse to send
+        another frame, so its connection is put back in the state it was in."""
+        self._h2.state_machine.state = h2.connection.ConnectionState.SERVER_OPEN
+        if not self._streams:
+            self._fail(ErrorCodes.NO_ERROR)
+
     def stream_closed(self, stream: Http2Stream) -> None:
         self._streams.pop(stream.id, None)
         self._sending.pop(stream.id, None)
@@ -366,8 +376,7 @@ class Http2Connection(asyncio.Protocol):
             return
         if not self._streams:
             if self._goaway:
-                self._flush()
-                self._close_when_sent()
+                self._finish()
                 return
             route = self._route
             assert route is not None
@@ -540,18 +549,32 @@ class Http2Connection(asyncio.Protocol):
         self._finish()
 
     def _finish(self) -> None:
-        """Write what h2 has (its GOAWAY), drop the streams, close once written."""
+        """Write what h2 has (its GOAWAY), drop the streams, and close, lingering."""
         if self._closed:
             return
         self._flush()
         self._closed = True
         self._drop_streams()
-        self._close_when_sent()
+        self._linger()
 
-    def _close_when_sent(self) -> None:
+    def _linger(self) -> None:
+        """nginx's lingering close: the client has the time to read the GOAWAY. The connection's sending
+        side is shut, what the client still sends is read and dropped, and the connection closes after
+        `lingering_timeout` without anything from it, or `lingering_time` in all (a close with unread
+        data would reset the connection, and the client could lose the GOAWAY)."""
         transport = self.transport
-        if transport is not None and not transport.is_closing():
-            transport.close()
+        if transport is None or transport.is_closing():
+            return
+        if transport.can_write_eof():
+            transport.write_eof()
+        limits = self._service.limits
+        self._timer.cancel()
+        self._linger_timer.start(limits.lingering_timeout)
+        self._linger_end = self.loop.call_later(limits.lingering_time, self._close_now)
+
+    def _close_now(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
     def _drop_streams(self) -> None:
         for stream in list(self._streams.values()):
@@ -572,7 +595,7 @@ class Http2Connection(asyncio.Protocol):
             self.transport.close()
 
     def eof_received(self) -> bool | None:
-        if self._streams:
+        if self._streams and not self._closed:
             self._log_info("client prematurely closed connection")
         return None
 
@@ -580,6 +603,9 @@ class Http2Connection(asyncio.Protocol):
         self._closed = True
         self._timer.cancel()
         self._send_timer.cancel()
+        self._linger_timer.cancel()
+        if self._linger_end is not None:
+            self._linger_end.cancel()
         self._service.connections.discard(self)
         self._drop_streams()
 

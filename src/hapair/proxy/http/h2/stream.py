@@ -216,10 +216,17 @@ class Http2Stream:
         return True  # a stream's end is not its connection's
 
     def pause_reading_for_upstream(self) -> None:
+        """The body is not acknowledged any more; client_body_timeout does not run while the client
+        waits for us."""
         self._paused = True
+        if self._body_timer is not None:
+            self._body_timer.stop()
 
     def resume_reading_for_upstream(self) -> None:
         self._paused = False
+        exchange = self.exchange
+        if self._body_timer is not None and not self._body_timer.running and exchange is not None:
+            self._body_timer.start(exchange.route.client_body_timeout)
         if self._held:
             held, self._held = self._held, 0
             self._connection.acknowledge(held, self.id)
