@@ -3,16 +3,19 @@ client (tests/proxy/http2/client.py, the `h2` library) sending the same streams 
 what each stream got (status, headers, body, or its reset), the GOAWAY, the access-log lines, the error
 log and what the backend received.
 
-The configuration has `@H2@` where the HTTP/2 listener's port goes (replaced per side) beside the
-harness's `@LISTEN@` (plain HTTP/1.x, which the barrier uses) and `@BACKEND@`.
+The configuration has `@H2@` where the HTTP/2 listener's port goes (replaced per side), and `@H2S@`
+for an `ssl http2` one, beside the harness's `@LISTEN@` (plain HTTP/1.x, which the barrier uses) and
+`@BACKEND@`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from hapair.proxy.http.h2.encoding import string
 from tests.proxy.http2.client import H2Client, Response
@@ -23,7 +26,9 @@ from .compare import _LOG_LINE, SERVER_TOKENS, documented_upstream_differences
 from .harness import Side, SideResult, free_port
 from .servers import IMPLEMENTATIONS
 
+T = TypeVar("T")
 H2 = "@H2@"
+H2S = "@H2S@"
 Header = tuple[bytes, bytes]
 
 
@@ -79,8 +84,33 @@ class H2Side(Side):
     """One implementation with an HTTP/2 listener beside the plain one."""
 
     def __init__(self, implementation: object, directory: Path, text: str) -> None:
-        self.h2_port = free_port()
-        super().__init__(implementation, directory, text.replace(H2, str(self.h2_port)))  # type: ignore[arg-type]
+        self.h2_port, self.tls_port = free_port(), free_port()
+        text = text.replace(H2, str(self.h2_port)).replace(H2S, str(self.tls_port))
+        super().__init__(implementation, directory, text)  # type: ignore[arg-type]
+
+    def observe(self, act: Callable[[H2Side], T]) -> tuple[T, SideResult]:
+        """What `act` returns, and the case's access-log lines, error log and upstream requests."""
+        mark = self.backend.mark()
+        access_offset = self._size(self.access_path)
+        error_offset = self._size(self.error_path)
+        workers_before = frozenset(self.process.worker_pids())
+        got = act(self)
+        self.barrier()
+        lines = self._read(self.access_path, access_offset).splitlines()
+        case_lines = list(itertools.takewhile(lambda line: f" {BARRIER_PREFIX.decode()}" not in line, lines))
+        side = SideResult(
+            name=self.name,
+            port=self.h2_port,
+            answer=Answer(
+                b"", (), b"", closed=False, reset=False, timed_out=False, elapsed=0.0, finished=0.0
+            ),
+            upstream=tuple(self.backend.bytes_since(mark)),
+            access=tuple(case_lines),
+            errors=self._read(self.error_path, error_offset),
+            workers_before=workers_before,
+            workers_after=frozenset(self.process.worker_pids()),
+        )
+        return got, side
 
     def h2_exchange(self, case: H2Case) -> H2SideResult:
         self.backend.script = lambda _: case.reply
@@ -152,6 +182,10 @@ class H2Pair:
         if case.name not in self._outcomes:
             self._outcomes[case.name] = (self.nginx.h2_exchange(case), self.hapair.h2_exchange(case))
         return self._outcomes[case.name]
+
+    @property
+    def sides(self) -> tuple[H2Side, H2Side]:
+        return self.nginx, self.hapair
 
     def close(self) -> None:
         self.nginx.close()
