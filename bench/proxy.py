@@ -46,6 +46,11 @@ Tests, for each load balancer (and the direct row, to backend 1):
   `$ssl_preread_server_name` gives the upstream group (`proxy_pass $k8s_api_sni`); HAProxy does the same
   with `tcp-request inspect-delay`, `req_ssl_hello_type 1` and `use_backend ... if { req_ssl_sni -i
   a.example }`. The floor has no SNI routing.
+- h2 req/s: `h2load -c1 -m100 -D <duration>` on https://LB:8443/ok, one TLS connection with 100 streams
+  at a time, through the seed's 8443 server with `http2` on its `listen` (its TLS settings as they are,
+  a certificate made for the run) and its location proxying to the 8080 upstream as the L7 test does
+  (the seed's sends to an HTTPS upstream with a client certificate); HAProxy with `bind :8443 ssl crt
+  ... alpn h2,http/1.1` in front of the same backend. The floor has no HTTP/2.
 Each configuration, once started (and the direct row's too), gets a warm-up first: 1 s of wrk on /ok,
 or 100 MB through the L4 bulk path. wrk's socket errors and non-2xx answers are
 listed under the table. hapair's row says "not available: <reason>" when `hapair proxy` does not start.
@@ -76,6 +81,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import harness  # noqa: E402  (bench/, the script's own directory)
+import trustme  # noqa: E402
 from tests.config.nginx.seed_configs import SEED_HTTP, SEED_STREAM  # noqa: E402
 from tests.topology import HAPAIR, Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
 
@@ -86,6 +92,8 @@ CLIENT_ADDRESS = "10.101.1.100"
 LB_ADDRESS = "10.101.1.11"
 BACKEND_ADDRESSES = ("10.101.1.21", "10.101.1.22")
 PORT = 8080  # the seed's listen port, and its upstream's
+H2_PORT = 8443  # the seed's TLS server's, here with HTTP/2
+H2_STREAMS = 100
 SOURCE_PORT = 9000
 BULK_BODY_BYTES = 10_000_000
 MB = 1_000_000
@@ -105,6 +113,8 @@ P99 = re.compile(r"^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
 REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
 SOCKET_ERRORS = re.compile(r"Socket errors: (.*)")
 NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+H2LOAD_RATE = re.compile(r"^finished in [\d.]+\w+, ([\d.]+) req/s", re.MULTILINE)
+H2LOAD_REQUESTS = re.compile(r"^requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded", re.MULTILINE)
 
 
 # ----- measurements
@@ -127,6 +137,7 @@ class Row:
     l4: WrkResult | None = None
     l4_bulk_mb_s: float | None = None
     sni_bulk_mb_s: float | None = None
+    h2_requests_per_second: float | None = None
     unavailable: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -172,6 +183,19 @@ def wrk(client: Host, url: str, connections: int, duration: int) -> WrkResult:
     return parse_wrk(run_to_end(client, args, timeout=duration + 60))
 
 
+def h2load(client: Host, url: str, duration: int) -> tuple[float, str]:
+    """Requests per second over one connection with H2_STREAMS streams at a time, and what failed."""
+    args = ["h2load", "-c1", f"-m{H2_STREAMS}", f"-D{duration}", "--warm-up-time=1", url]
+    output = run_to_end(client, args, timeout=duration + 60)
+    rate, requests = H2LOAD_RATE.search(output), H2LOAD_REQUESTS.search(output)
+    if rate is None or requests is None:
+        raise RuntimeError(f"unexpected h2load output:\n{output}")
+    total, succeeded = int(requests.group(1)), int(requests.group(2))
+    return float(
+        rate.group(1)
+    ), f"{total - succeeded} of {total} requests failed" if total != succeeded else ""
+
+
 def sink_mb_s(client: Host, address: str, port: int, total: int, server_name: str = "") -> float:
     command = [sys.executable, str(TCP_HELPER), "sink", address, str(port), str(total)]
     output = run_to_end(client, [*command, server_name] if server_name else command, 600)
@@ -193,6 +217,20 @@ def seed_http_8080(logs: Path) -> str:
     text = SEED_HTTP[: SEED_HTTP.index("upstream k8s-api-8443")]
     text = replaced(text, SEED_LOG_DIRECTORY, f"{logs}/")
     return replaced(text, f"server {SEED_BACKEND}:{PORT};", backend_lines(PORT, indent="    "))
+
+
+def seed_https_h2(logs: Path, certificate: Path) -> str:
+    """The seed's 8443 server with HTTP/2 on its listen, the run's certificate, and its location sending
+    to the 8080 upstream (the seed's goes to an HTTPS upstream with a client certificate)."""
+    text = SEED_HTTP[SEED_HTTP.index("server {\n    listen 8443 ssl;") :]
+    text = replaced(text, "listen 8443 ssl;", f"listen {H2_PORT} ssl http2;")
+    text = replaced(text, "/etc/ssl/certs/k8sapiserver.crt", str(certificate))
+    text = replaced(text, "/etc/ssl/private/k8sapiserver.key", str(certificate))
+    text = replaced(text, SEED_LOG_DIRECTORY, f"{logs}/")
+    kept = [line for line in text.splitlines() if "proxy_ssl_" not in line]
+    return replaced(
+        "\n".join(kept) + "\n", "proxy_pass          https://k8s-api-8443;", "proxy_pass http://k8s-api-8080;"
+    )
 
 
 def seed_stream(logs: Path, backend_port: int) -> str:
@@ -229,8 +267,15 @@ def nginx_main(directory: Path, modules: str, body: str) -> str:
     )
 
 
-def haproxy_config(mode: str, backend_port: int, *, sni: bool = False) -> str:
+def haproxy_config(
+    mode: str, backend_port: int, *, sni: bool = False, h2_certificate: Path | None = None
+) -> str:
     http = mode == "http"
+    h2_lines = [
+        "frontend k8sapi-h2",
+        f"    bind :{H2_PORT} ssl crt {h2_certificate} alpn h2,http/1.1",
+        "    default_backend k8s-api",
+    ]
     sni_lines = [
         "    tcp-request inspect-delay 5s",
         "    tcp-request content accept if { req_ssl_hello_type 1 }",
@@ -250,6 +295,7 @@ def haproxy_config(mode: str, backend_port: int, *, sni: bool = False) -> str:
         "frontend k8sapi",
         f"    bind :{PORT}",
         *(sni_lines if sni else ["    default_backend k8s-api"]),
+        *(h2_lines if h2_certificate is not None else []),
         "backend k8s-api",
         "    balance roundrobin",
         *(
@@ -284,6 +330,10 @@ def write_configs(directory: Path) -> dict[str, Configs]:
     (directory / "conf.d").mkdir(exist_ok=True)
     (directory / "tcpconf.d").mkdir(exist_ok=True)
     (directory / "conf.d" / "k8sapi.conf").write_text(seed_http_8080(logs))
+    certificate = directory / "lb.pem"
+    trustme.CA().issue_cert(LB_ADDRESS).private_key_and_cert_chain_pem.write_to_path(str(certificate))
+    certificate.chmod(0o644)
+    (directory / "conf.d" / "k8sapi-h2.conf").write_text(seed_https_h2(logs, certificate))
     (directory / "tcpconf.d" / "k8sapi.conf").write_text(seed_stream(logs, PORT))
     (directory / "tcpconf.d" / "k8sapi-bulk.conf").write_text(seed_stream(logs, SOURCE_PORT))
     (directory / "tcpconf.d" / "k8sapi-sni.conf").write_text(seed_stream_sni(logs))
@@ -292,6 +342,13 @@ def write_configs(directory: Path) -> dict[str, Configs]:
         "l7": (
             "",
             f"http {{\n{temp_paths(directory / 'temp')}    include {directory}/conf.d/k8sapi.conf;\n}}\n",
+            "http",
+            PORT,
+        ),
+        "h2": (
+            "",
+            f"http {{\n{temp_paths(directory / 'temp')}    include {directory}/conf.d/k8sapi.conf;\n"
+            f"    include {directory}/conf.d/k8sapi-h2.conf;\n}}\n",
             "http",
             PORT,
         ),
@@ -304,7 +361,8 @@ def write_configs(directory: Path) -> dict[str, Configs]:
         nginx = directory / f"nginx-{test}.conf"
         nginx.write_text(nginx_main(directory, modules, body))
         haproxy = directory / f"haproxy-{test}.cfg"
-        haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni"))
+        h2 = certificate if test == "h2" else None
+        haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni", h2_certificate=h2))
         configs[test] = Configs(nginx, haproxy)
     configs["l7-debian"] = Configs(debian_layout(directory, logs), configs["l7"].haproxy)
     return configs
@@ -441,11 +499,22 @@ def proxy(lab: Lab, implementation: str, test: str) -> Iterator[str]:
 Starter = Callable[[str], contextlib.AbstractContextManager[str]]
 
 
-def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter, *, sni: bool = True) -> None:
+def measure(
+    lab: Lab, row: Row, address: str, bulk_port: int, start: Starter, *, sni: bool = True, h2: bool = True
+) -> None:
     options = lab.options
     small = f"http://{address}:{PORT}/ok"
     if not measure_l7(lab, row, address, lambda: start("l7")):
         return
+    if h2:
+        with start("h2") as reason:
+            if reason:
+                row.unavailable = reason
+                return
+            lab.report(f"{row.name}: h2")
+            rate, problems = h2load(lab.client, f"https://{address}:{H2_PORT}/ok", options.duration)
+            row.h2_requests_per_second = rate
+            note(row, "h2", problems)
     with start("l4") as reason:
         if reason:
             row.unavailable = reason
@@ -507,16 +576,16 @@ def nothing_to_start(test: str) -> Iterator[str]:
 
 def measure_direct(lab: Lab) -> Row:
     row = Row("none (client to backend 1)")
-    measure(lab, row, BACKEND_ADDRESSES[0], SOURCE_PORT, nothing_to_start)
+    measure(lab, row, BACKEND_ADDRESSES[0], SOURCE_PORT, nothing_to_start, h2=False)
     return row
 
 
 def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
     try:
-        measure(
-            lab, row, LB_ADDRESS, PORT, partial(proxy, lab, implementation), sni=implementation != "floor"
-        )
+        starter = partial(proxy, lab, implementation)
+        own = implementation != "floor"  # the floor has neither SNI routing nor HTTP/2
+        measure(lab, row, LB_ADDRESS, PORT, starter, sni=own, h2=own)
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
         row.unavailable = str(error).splitlines()[0]
     if implementation not in READ_NGINX_FILES:
@@ -559,6 +628,7 @@ def table(rows: list[Row]) -> list[str]:
         "L4 p99 ms",
         "L4 bulk MB/s",
         "SNI bulk MB/s",
+        "h2 req/s",
     )
     lines = []
     for row in rows:
@@ -573,6 +643,7 @@ def table(rows: list[Row]) -> list[str]:
                 *wrk_figures(row.l4),
                 figure(row.l4_bulk_mb_s, "{:.0f}"),
                 figure(row.sni_bulk_mb_s, "{:.0f}"),
+                figure(row.h2_requests_per_second, "{:.0f}"),
             )
         )
     name_width = max(len(header[0]), *(len(line[0]) for line in lines))
@@ -615,7 +686,8 @@ def machine(options: argparse.Namespace) -> list[str]:
         f"machine: {cpu}, {CORES} cores, Linux {platform.release()}",
         f"wrk -t{min(CORES, options.connections)} -c{options.connections} -d{options.duration}s --latency;"
         f" bulk: wrk -c{options.bulk_connections} on a {BULK_BODY_BYTES // MB} MB body,"
-        f" L4 {options.bulk_bytes / 1e9:g} GB over one connection; MB = 10^6 bytes",
+        f" L4 {options.bulk_bytes / 1e9:g} GB over one connection; MB = 10^6 bytes;"
+        f" h2: h2load -c1 -m{H2_STREAMS} -D{options.duration} over TLS",
     ]
 
 
@@ -651,7 +723,7 @@ def missing() -> str | None:
     reason = missing_lab_requirements()
     if reason:
         return reason
-    for program in ("ss", "wrk", "nginx", "haproxy"):
+    for program in ("ss", "wrk", "h2load", "nginx", "haproxy"):
         if shutil.which(program) is None and not Path(f"/usr/sbin/{program}").exists():
             return f"needs {program}"
     if not Path(STREAM_MODULE).exists():

@@ -8,7 +8,7 @@ and memory staying within bounds while it lasted.
 - an HPACK bomb: a header block small on the wire that decodes to megabytes;
 - streams beyond `http2_max_concurrent_streams`, sent at once: refused, and never more than that many
   reach the upstream;
-- PING and SETTINGS floods.
+- PING, SETTINGS and PRIORITY floods.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the worker runs as nobody: the test starts it as root"
 )
 
-HEADERS, CONTINUATION, RST_STREAM, SETTINGS, PING, GOAWAY = 0x1, 0x9, 0x3, 0x4, 0x6, 0x7
+HEADERS, PRIORITY, RST_STREAM, SETTINGS, PING, GOAWAY, CONTINUATION = 0x1, 0x2, 0x3, 0x4, 0x6, 0x7, 0x9
 END_STREAM, ACK, END_HEADERS = 0x1, 0x1, 0x4
 NO_ERROR, PROTOCOL_ERROR, REFUSED_STREAM, CANCEL, ENHANCE_YOUR_CALM = 0x0, 0x1, 0x7, 0x8, 0xB
 # :method GET, :scheme http, :path /, :authority "x" (a literal, not indexed)
@@ -307,6 +307,13 @@ def test_a_settings_flood_ends_the_connection(proxy: Proxy) -> None:
     result = flood(proxy, b"", (settings * 4096 for _ in range(1000)))
     assert result.goaway == NO_ERROR
     assert result.acknowledged(SETTINGS) < 64 * 1024
+    assert result.cpu_seconds < 2.0 and result.rss_growth < 16 * MB
+
+
+def test_a_priority_flood_ends_the_connection(proxy: Proxy) -> None:
+    priority = b"".join(frame(PRIORITY, 0, 1 + 2 * n, b"\x00\x00\x00\x00\x10") for n in range(1000))
+    result = flood(proxy, b"", (priority for _ in range(100)))
+    assert result.goaway == ENHANCE_YOUR_CALM  # nginx's "client sent too many PRIORITY frames"
     assert result.cpu_seconds < 2.0 and result.rss_growth < 16 * MB
 
 

@@ -206,3 +206,52 @@ def test_a_connection_without_a_request_gets_goaway_at_client_header_timeout(tmp
         assert client.goaway is not None and client.goaway.error_code == PROTOCOL_ERROR
 
     run(scenario())
+
+
+def test_a_stream_the_client_never_lets_through_is_reset_at_send_timeout(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        backend = await Backend(ok(b"x" * 200_000)).start()
+        port = free_port()
+        async with proxy(tmp_path, config(port, backend.port, location="send_timeout 200ms;")):
+            client = await H2Client.connect(port, acknowledge=False)
+            stuck_id = client.send("/big")
+            stuck = await client.response(stuck_id)
+            assert stuck.reset == PROTOCOL_ERROR and len(stuck.body) == 65535
+            client.acknowledge = True
+            client.open_window(stuck_id, 65535)  # the connection's window, for the next stream
+            assert (await client.get("/small")).status == 200
+            await client.close()
+        backend.stop()
+
+    run(scenario())
+
+
+def test_a_graceful_stop_lets_the_streams_under_way_finish(tmp_path: Path) -> None:
+    release = asyncio.Event()
+    arrived = asyncio.Event()
+
+    async def slow(received: Received, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+        arrived.set()
+        await release.wait()
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate"
+
+    async def scenario() -> None:
+        backend = await Backend(slow).start()
+        port = free_port()
+        async with proxy(tmp_path, config(port, backend.port)) as service:
+            client = await H2Client.connect(port)
+            stream_id = client.send("/slow")
+            await arrived.wait()
+            draining = asyncio.get_running_loop().create_task(service.drain(timeout=10))
+            await eventually(lambda: client.goaway is not None)
+            release.set()
+            response = await client.response(stream_id)
+            await draining
+            await client.closed.wait()
+            await client.close()
+        assert client.goaway is not None and client.goaway.error_code == NO_ERROR
+        assert client.goaway.last_stream_id == stream_id
+        assert (response.status, bytes(response.body)) == (200, b"late")
+        backend.stop()
+
+    run(scenario())

@@ -49,6 +49,7 @@ class Http2Stream:
         "_held",
         "_paused",
         "_rst",
+        "_send_timer",
         "binary_remote_addr",
         "closed",
         "exchange",
@@ -98,6 +99,7 @@ class Http2Stream:
         self._held = 0  # request body received and not acknowledged, while paused
         self._body_left = -1  # what Content-Length still announces (-1: no Content-Length)
         self._body_timer: IdleTimer | None = None
+        self._send_timer: IdleTimer | None = None  # while the client's window keeps the body back
         self._rst = False  # RST_STREAM sent or received
 
     # -- the request, from the connection
@@ -281,12 +283,39 @@ class Http2Stream:
                 self._end_sent()
         if self._ended and not out and not self.out_closed:
             self._send_end()
+        self._wait_for_window(blocked=bool(out) and not self.out_closed, progressed=sent > 0)
         if self._full and len(out) <= connection.high_water // 2:
             self._full = False
             exchange = self.exchange
             if exchange is not None and not self.closed:
                 exchange.client_drained()
         return sent
+
+    def _wait_for_window(self, *, blocked: bool, progressed: bool) -> None:
+        """send_timeout runs while the client's window keeps what the stream holds from leaving, from
+        the last frame that left."""
+        timer = self._send_timer
+        if not blocked:
+            if timer is not None:
+                timer.stop()
+            return
+        exchange = self.exchange
+        if exchange is None:
+            return
+        if timer is None:
+            timer = self._send_timer = IdleTimer(self._connection.loop, self._send_timed_out)
+        if not timer.running:
+            timer.start(exchange.route.client_send_timeout)
+        elif progressed:
+            timer.touch()
+
+    def _send_timed_out(self) -> None:
+        """nginx's "client timed out" while sending: the stream is reset (PROTOCOL_ERROR)."""
+        if self.closed:
+            return
+        self._log_info("client timed out")
+        self._reset(PROTOCOL_ERROR)
+        self._lost()
 
     def _trailers_due(self) -> bool:
         exchange = self.exchange
@@ -326,9 +355,10 @@ class Http2Stream:
         if self.closed:
             return
         self.closed = True
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = None
+        for timer in (self._body_timer, self._send_timer):
+            if timer is not None:
+                timer.cancel()
+        self._body_timer = self._send_timer = None
         if not self.in_closed and not self._rst:
             self._connection.reset(self.id, NO_ERROR)
         if self._held:
