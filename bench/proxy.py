@@ -48,9 +48,11 @@ Tests, for each load balancer (and the direct row, to backend 1):
   a.example }`. The floor has no SNI routing.
 - h2 req/s: `h2load -c1 -m100 -D <duration>` on https://LB:8443/ok, one TLS connection with 100 streams
   at a time, through the seed's 8443 server with `http2` on its `listen` (its TLS settings as they are,
-  a certificate made for the run) and its location proxying to the 8080 upstream as the L7 test does
-  (the seed's sends to an HTTPS upstream with a client certificate); HAProxy with `bind :8443 ssl crt
-  ... alpn h2,http/1.1` in front of the same backend. The floor has no HTTP/2.
+  a certificate made for the run, `keepalive_requests` raised so that one connection lasts the test:
+  nginx's 1000 would end it with GOAWAY after a tenth of a second) and its location proxying to the 8080
+  upstream as the L7 test does (the seed's sends to an HTTPS upstream with a client certificate);
+  HAProxy with `bind :8443 ssl crt ... alpn h2,http/1.1` in front of the same backend. The floor has no
+  HTTP/2.
 Each configuration, once started (and the direct row's too), gets a warm-up first: 1 s of wrk on /ok,
 or 100 MB through the L4 bulk path. wrk's socket errors and non-2xx answers are
 listed under the table. hapair's row says "not available: <reason>" when `hapair proxy` does not start.
@@ -94,6 +96,9 @@ BACKEND_ADDRESSES = ("10.101.1.21", "10.101.1.22")
 PORT = 8080  # the seed's listen port, and its upstream's
 H2_PORT = 8443  # the seed's TLS server's, here with HTTP/2
 H2_STREAMS = 100
+H2_REQUESTS = (
+    1_000_000_000  # nginx sends GOAWAY after keepalive_requests (1000) streams: one connection all along
+)
 SOURCE_PORT = 9000
 BULK_BODY_BYTES = 10_000_000
 MB = 1_000_000
@@ -223,7 +228,9 @@ def seed_https_h2(logs: Path, certificate: Path) -> str:
     """The seed's 8443 server with HTTP/2 on its listen, the run's certificate, and its location sending
     to the 8080 upstream (the seed's goes to an HTTPS upstream with a client certificate)."""
     text = SEED_HTTP[SEED_HTTP.index("server {\n    listen 8443 ssl;") :]
-    text = replaced(text, "listen 8443 ssl;", f"listen {H2_PORT} ssl http2;")
+    text = replaced(
+        text, "listen 8443 ssl;", f"listen {H2_PORT} ssl http2;\n    keepalive_requests {H2_REQUESTS};"
+    )
     text = replaced(text, "/etc/ssl/certs/k8sapiserver.crt", str(certificate))
     text = replaced(text, "/etc/ssl/private/k8sapiserver.key", str(certificate))
     text = replaced(text, SEED_LOG_DIRECTORY, f"{logs}/")

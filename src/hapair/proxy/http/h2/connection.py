@@ -91,10 +91,12 @@ class _ServerConnection(h2.connection.H2Connection):
     def __init__(self, config: h2.config.H2Configuration) -> None:
         super().__init__(config)
         self.block_sizes: dict[int, int] = {}
+        self.forget_above = 0  # how many streams h2 may hold, open and closed, before it forgets closed ones
 
     @property
     def open_inbound_streams(self) -> int:
-        super().open_inbound_streams  # noqa: B018 -- h2 forgets its closed streams when it counts them
+        if len(self.streams) > self.forget_above:
+            super().open_inbound_streams  # noqa: B018 -- h2 forgets its closed streams when it counts them
         return 0
 
     def _begin_new_stream(self, stream_id: int, allowed_ids: AllowedStreamIDs) -> h2.stream.H2Stream:
@@ -151,7 +153,6 @@ class Http2Connection(asyncio.Protocol):
         self._write_paused = False
         self._closed = False
         self._goaway = False  # GOAWAY sent: no new stream is served
-        self._draining = False
         self._idle_reads = 0
         self._total_bytes = 0
         self._payload_bytes = 0
@@ -172,6 +173,8 @@ class Http2Connection(asyncio.Protocol):
         settings = route.http2
         self._max_streams = settings.max_concurrent_streams
         self._priority_limit = max(self._max_streams, 100)
+        # h2 counts (and forgets) its streams at each new one: once per as many new streams as can be open
+        self._h2.forget_above = 2 * self._max_streams
         transport.set_write_buffer_limits(high=self.high_water)
         self._service.connections.add(self)
         conn = self._h2
@@ -271,7 +274,6 @@ class Http2Connection(asyncio.Protocol):
         if self._goaway:
             self._h2.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
             return
-        self._priority_limit += self._max_streams
         if len(self._streams) >= self._max_streams:
             self._log_info(f"concurrent streams exceeded {len(self._streams)}")
             self._h2.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
@@ -287,6 +289,7 @@ class Http2Connection(asyncio.Protocol):
             self._fail(ErrorCodes.ENHANCE_YOUR_CALM)
             return
         self._timer.stop()
+        self._priority_limit += self._max_streams
         self.requests += 1
         self._opened += 1
         in_closed = event.stream_ended is not None
@@ -356,6 +359,7 @@ class Http2Connection(asyncio.Protocol):
     def _trailers(self, event: h2.events.TrailersReceived) -> None:
         """nginx 1.22 takes no trailers in a request: a HEADERS frame on an open stream is a connection
         error."""
+        self._h2.block_sizes.pop(event.stream_id, None)
         self._log_info(
             f"client sent HEADERS frame with incorrect identifier {event.stream_id}, the last was "
             f"{self._h2.highest_inbound_stream_id}"
@@ -584,7 +588,6 @@ class Http2Connection(asyncio.Protocol):
 
     def drain(self) -> None:
         """Graceful stop: GOAWAY; the streams under way finish, then the connection closes."""
-        self._draining = True
         if not self._streams:
             self._fail(ErrorCodes.NO_ERROR)
             return

@@ -13,6 +13,7 @@ the next block starts with a table size update to 0.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from hpack.hpack import encode_integer
 from hpack.huffman import HuffmanEncoder
@@ -47,8 +48,10 @@ def _with_name(index: int) -> bytes:
     return bytes((0x40 | index,))
 
 
+@lru_cache(maxsize=1024)
 def string(value: bytes) -> bytes:
-    """ngx_http_v2_string_encode: Huffman-coded when its whole bytes are fewer than the string's."""
+    """ngx_http_v2_string_encode: Huffman-coded when its whole bytes are fewer than the string's. Cached:
+    a worker writes the same few values (its Date of the second, content types, ...) again and again."""
     if value:
         coded = _HUFFMAN.encode(value)
         if len(coded) < len(value):

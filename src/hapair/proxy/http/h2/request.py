@@ -17,6 +17,7 @@ ngx_http_v2_validate_header, ngx_http_v2_pseudo_header, ngx_http_v2_run_request)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..request import Request, RequestError, validate_host
@@ -24,6 +25,8 @@ from ..request import Request, RequestError, validate_host
 PROTOCOL_ERROR = 0x1  # RST_STREAM's code for a header nginx refuses
 
 _NAME_OK = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
+_USUAL_NAME = re.compile(rb":?[a-z0-9_\-]+\Z")
+_FORBIDDEN_IN_VALUE = re.compile(rb"[\x00\r\n]")
 _NAME_FORBIDDEN = frozenset(b"\x7f:")  # beside controls, spaces and capitals
 _VALUE_FORBIDDEN = frozenset(b"\x00\r\n")
 _METHOD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ_-")
@@ -111,6 +114,8 @@ def read_request(
 
 def _check_field(name: bytes, value: bytes) -> str | None:
     """ngx_http_v2_validate_header's refusals, for which the stream is reset."""
+    if _USUAL_NAME.match(name) and not _FORBIDDEN_IN_VALUE.search(value):
+        return None
     if not name:
         return "client sent zero header name length"
     for char in name[1:] if name.startswith(b":") else name:
