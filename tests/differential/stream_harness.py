@@ -193,9 +193,10 @@ class StreamSide:
         return SideResult(self.name, answer, received, access, self.new_errors())
 
     def new_access(self, count: int = 1) -> tuple[str, ...]:
-        """The next `count` access-log lines (waited for), the address written @HOST@."""
+        """The next `count` access-log lines (waited for), the address written @HOST@; a line still being
+        written is left for the next look."""
         lines = self.wait_lines(self.access_path, count, self._access_seen)
-        self._access_seen = self._size(self.access_path)
+        self._access_seen += sum(len(line.encode("latin-1")) + 1 for line in lines)
         return self._written(lines)
 
     def new_errors(self) -> tuple[str, ...]:
@@ -238,9 +239,11 @@ class StreamSide:
         return tuple(lines)
 
     def wait_lines(self, path: Path, count: int, offset: int = 0) -> list[str]:
+        """The whole lines after `offset` once there are at least `count` (a line without its newline yet
+        is not one)."""
         deadline = time.monotonic() + WAIT_S
         while True:
-            lines = self._read(path, offset).splitlines()
+            lines = self._read(path, offset).split("\n")[:-1]
             if len(lines) >= count:
                 return lines
             assert time.monotonic() < deadline, f"{self.name}: {len(lines)} of {count} lines in {path.name}"

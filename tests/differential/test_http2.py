@@ -26,6 +26,10 @@ TEXT = http_config(
         location = /gone {{ return 410; }}
         location = /closed {{ return 444; }}
         location /trailers {{ add_trailer X-Checksum "abc"; return 200 "with trailers"; }}
+        location = /guarded {{ auth_request /allow; proxy_pass http://backend; }}
+        location = /allow {{ internal; return 204; }}
+        location = /denied {{ auth_request /deny; proxy_pass http://backend; }}
+        location = /deny {{ internal; return 403; }}
     """,
 )
 BIG = b"0123456789abcdef" * 8192  # 128 KiB: sixteen DATA frames of nginx's 8k chunk
@@ -50,6 +54,8 @@ CASES = [
     H2Case("444 resets the stream", (Stream.get("/closed"),), (-1,)),
     H2Case("HEAD", (Stream.get("/", method="HEAD"),), (200,)),
     H2Case("trailers", (Stream.get("/trailers"),), (200,)),
+    H2Case("auth_request allows", (Stream.get("/guarded"),), (200,)),
+    H2Case("auth_request denies", (Stream.get("/denied"),), (403,)),
     H2Case(
         "a body with its length",
         (Stream.get("/up", (b"content-length", b"5"), method="POST", body=b"hello"),),

@@ -192,7 +192,9 @@ class Services:
     async def start(cls, config: NginxConfig, zones: SharedZones) -> Services:
         http = None
         if config.http is not None:
-            http = await serve_http(config.http, reuse_port=True, zones=zones)
+            http = await serve_http(
+                config.http, reuse_port=True, zones=zones, thread_pools=config.thread_pools
+            )
         try:
             stream = await serve_stream(config.stream, reuse_port=True) if config.stream is not None else None
         except BaseException:

@@ -16,6 +16,7 @@ from typing import Any
 import uvloop
 
 from hapair.config.nginx.load import load
+from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.http import HttpConfig
 from hapair.proxy.http import HttpService, Limits, serve_http
 from hapair.proxy.http.client import ClientConnection
@@ -46,18 +47,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def read_config(directory: Path, text: str) -> HttpConfig:
+def read_whole_config(directory: Path, text: str) -> NginxConfig:
     path = directory / "nginx.conf"
     path.write_text(textwrap.dedent(text))
     result = load(str(path), f"{directory}/")
     assert result.error is None, result.error
     assert result.config is not None and result.config.http is not None
-    return result.config.http
+    return result.config
+
+
+def read_config(directory: Path, text: str) -> HttpConfig:
+    http = read_whole_config(directory, text).http
+    assert http is not None
+    return http
 
 
 @contextlib.asynccontextmanager
 async def proxy(directory: Path, text: str, limits: Limits = FAST) -> AsyncIterator[HttpService]:
-    service = await serve_http(read_config(directory, text), reuse_port=False, limits=limits)
+    config = read_whole_config(directory, text)
+    assert config.http is not None
+    service = await serve_http(config.http, reuse_port=False, limits=limits, thread_pools=config.thread_pools)
     try:
         yield service
     finally:

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ class Watch:
     sendfile_calls: int = 0
     sendfile_bytes: int = 0
     reads: int = 0
+    threads: set[str] = field(default_factory=set)  # the threads that read or sent
     corked: list[int] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
 
@@ -71,6 +73,7 @@ class Watch:
             with socket.socket(fileno=os.dup(out_fd)) as sock:
                 self.corked.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK))
             sent = real(out_fd, in_fd, offset, count)
+            self.threads.add(threading.current_thread().name)
             self.sendfile_calls += 1
             self.sendfile_bytes += sent
             return sent
@@ -82,6 +85,7 @@ class Watch:
             if self._buffered() > high_water:
                 self.violations.append(f"read with {self._buffered()} bytes in the transport")
             self.reads += 1
+            self.threads.add(threading.current_thread().name)
             return real(fd, size, offset)
 
         return wrapped
@@ -135,10 +139,37 @@ def test_a_file_goes_out_whole_to_a_slow_client_with_bounded_memory(
     run(scenario())
     assert watch.violations == []
     assert watch.reads > 0
+    assert watch.threads == {"MainThread"}
     if sendfile == "on":
         assert watch.sendfile_calls > 0 and watch.sendfile_bytes > SIZE // 2
     else:
         assert watch.sendfile_calls == 0
+
+
+@pytest.mark.parametrize("sendfile", ["on", "off"])
+def test_aio_threads_reads_and_sends_in_the_pool(
+    tmp_path: Path, big_file: Path, watch: Watch, sendfile: str
+) -> None:
+    """`aio threads=files`: every pread and sendfile runs in a thread of the pool, none in the loop, and
+    the same invariants hold (bounded memory, sendfile only with the transport empty)."""
+    port = free_port()
+    server = conf(port, big_file.parent, f"sendfile {sendfile}; aio threads=files;")
+    text = f"thread_pool files threads=2; events {{}} http {{ {server} }}"
+
+    async def scenario() -> None:
+        async with proxy(tmp_path, text) as service:
+            watch.service = service
+            head, body = await slow_download(port, b"/big.bin")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert hashlib.sha256(body).digest() == hashlib.sha256(big_file.read_bytes()).digest()
+
+    run(scenario())
+    assert watch.violations == []
+    assert watch.threads and all(name.startswith("hapair-files_") for name in watch.threads), watch.threads
+    if sendfile == "on":
+        assert watch.sendfile_calls > 0 and watch.sendfile_bytes > SIZE // 2
+    else:
+        assert watch.reads > 0 and watch.sendfile_calls == 0
 
 
 def test_tls_clients_get_the_file_through_the_transport(tmp_path: Path, big_file: Path, watch: Watch) -> None:
@@ -229,3 +260,42 @@ def test_a_client_that_stops_reading_is_cut_at_send_timeout(tmp_path: Path, big_
             writer.close()
 
     run(scenario())
+
+
+def test_a_connection_closed_while_a_thread_reads_frees_the_file_once_the_thread_is_done(
+    tmp_path: Path, big_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `aio threads`, a read held in the pool's thread while the connection is closed (as a timeout
+    or a shutdown closes it): the file stays open until the thread is done with it, then is closed; no
+    descriptor number can be reused under the thread."""
+    real_pread = os.pread
+    held = threading.Event()
+    release = threading.Event()
+
+    def slow_pread(fd: int, size: int, offset: int) -> bytes:
+        if offset > 0 and threading.current_thread().name.startswith("hapair-"):
+            held.set()
+            release.wait(10)
+        return real_pread(fd, size, offset)
+
+    monkeypatch.setattr(os, "pread", slow_pread)
+    port = free_port()
+    server = conf(port, big_file.parent, "sendfile off; aio threads;")
+
+    async def scenario() -> None:
+        async with proxy(tmp_path, f"events {{}} http {{ {server} }}") as service:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            await reader.readuntil(b"\r\n\r\n")
+            await asyncio.get_running_loop().run_in_executor(None, held.wait, 10)
+            (connection,) = service._service.connections
+            connection.close()
+            await eventually(lambda: service.connections == 0)
+            assert _open_descriptors_of(big_file) == 1
+            release.set()
+            await eventually(lambda: _open_descriptors_of(big_file) == 0)
+
+    try:
+        run(scenario())
+    finally:
+        release.set()

@@ -1,6 +1,6 @@
-"""The values the realip, access, auth_basic, limit_req and limit_conn directives (and the core's
-`satisfy`) set in a level, shared by their handlers (directives/http_*.py) and the merge that turns them
-into the model (finish/access.py)."""
+"""The values the realip, access, auth_basic, auth_request, limit_req and limit_conn directives (and the
+core's `satisfy`) set in a level, shared by their handlers (directives/http_*.py) and the merge that turns
+them into the model (finish/access.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ REAL_IP_RECURSIVE = Slot[bool]("real_ip_recursive")
 ACCESS_RULES = Slot[tuple[AccessRule, ...]]("allow")  # `allow` and `deny`, in order, `all` as one rule
 AUTH_BASIC = Slot[Template]("auth_basic")
 AUTH_BASIC_USER_FILE = Slot[UserFile]("auth_basic_user_file")
+AUTH_REQUEST = Slot[str]("auth_request")  # "": off
+AUTH_REQUEST_SET = Slot[tuple[tuple[str, Template], ...]]("auth_request_set")  # this level's, in order
 SATISFY = Slot[Satisfy]("satisfy")
 LIMIT_REQ = Slot[tuple[LimitReq, ...]]("limit_req")
 LIMIT_REQ_LOG_LEVEL = Slot[ErrorLevel]("limit_req_log_level")

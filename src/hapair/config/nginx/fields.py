@@ -106,6 +106,7 @@ PROXY_BUFFERING = Slot[bool]("proxy_buffering")
 PROXY_REDIRECT = Slot[RedirectSetting]("proxy_redirect")
 PROXY_METHOD = Slot[Template]("proxy_method")
 PROXY_PASS_REQUEST_HEADERS = Slot[bool]("proxy_pass_request_headers")
+PROXY_PASS_REQUEST_BODY = Slot[bool]("proxy_pass_request_body")
 PROXY_COOKIE_DOMAIN = Slot[tuple[Redirect, ...] | None]("proxy_cookie_domain")  # None: off
 PROXY_COOKIE_PATH = Slot[tuple[Redirect, ...] | None]("proxy_cookie_path")
 PROXY_COOKIE_FLAGS = Slot[tuple[CookieFlags, ...] | None]("proxy_cookie_flags")

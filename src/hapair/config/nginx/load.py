@@ -27,7 +27,7 @@ from .errors import ConfigError, Message
 from .flags import HTTP_MAIN_CONF, MAIN_CONF, ModuleKind
 from .known import DIRECTIVES
 from .lexer import End, Lexer
-from .model.config import InputForm, ListeningSocket, NginxConfig, Processes
+from .model.config import InputForm, ListeningSocket, NginxConfig, Processes, ThreadPool
 from .model.logging import ErrorLevel, ErrorLog
 from .model.place import Place
 from .paths import Paths
@@ -212,6 +212,10 @@ def _config(main: MainState, form: InputForm, files: tuple[str, ...]) -> NginxCo
         processes=_processes(main),
         log_files=tuple(opened.path for opened in main.open_files),
         listening=tuple(ListeningSocket(socket.address, socket.ipv6only) for socket in main.listening),
+        thread_pools=tuple(
+            ThreadPool(name, threads, max_queue)
+            for name, (threads, max_queue, _) in main.thread_pools.items()
+        ),
     )
 
 

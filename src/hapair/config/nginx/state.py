@@ -239,6 +239,9 @@ class MainState:
     open_files: list[OpenFile] = field(default_factory=list)
     listening: list[Listening] = field(default_factory=list)
     shared_zones: dict[str, SharedZone] = field(default_factory=dict)  # by name, in declaration order
+    # ngx_thread_pool_add's list: each pool named, by `thread_pool` (threads > 0) or by `aio threads=NAME`
+    # first (threads 0 until a `thread_pool` defines it), with where it was first named
+    thread_pools: dict[str, tuple[int, int, Place]] = field(default_factory=dict)
 
     def open_file(self, path: str, origin: Place | None) -> OpenFile:
         """Register a file to open once reading ends (ngx_conf_open_file: each path once)."""

@@ -6,7 +6,8 @@ IPv4 rules when there are some. `AccessPhase` runs the location's checks in ngin
 module's, then auth_basic's) as ngx_http_core_access_phase and ngx_http_core_post_access_phase combine
 them: with `satisfy all` the first refusal answers; with `satisfy any` the first check that lets the
 request through ends the phase, and a refusal answers only when none did (401 rather than 403 when a check
-asked for credentials). A refusal by a rule logs nginx's `access forbidden by rule`.
+asked for credentials). A refusal by a rule logs nginx's `access forbidden by rule`. auth_request comes
+last (see `auth_request`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .exchange import DONE, NEXT
 from .logcontext import log_request_error
 
 if TYPE_CHECKING:
+    from .auth_request import AuthRequestCheck
     from .exchange import Exchange
 
 Check = Callable[["Exchange"], Verdict | None]  # None: the check has nothing to say
@@ -73,15 +75,21 @@ def _compiled(rules: tuple[AccessRule, ...]) -> tuple[tuple[int, int, bool], ...
 
 
 class AccessPhase:
-    """The location's access checks, combined as its `satisfy` says; a step of its route."""
+    """The location's access checks, combined as its `satisfy` says; a step of its route. auth_request,
+    the last check, answers later: the phase waits for its subrequest."""
 
-    __slots__ = ("_any", "_checks")
+    __slots__ = ("_any", "_auth", "_checks")
 
-    def __init__(self, checks: Sequence[Check], satisfy: Satisfy) -> None:
+    def __init__(
+        self, checks: Sequence[Check], satisfy: Satisfy, auth: AuthRequestCheck | None = None
+    ) -> None:
         self._checks = tuple(checks)
         self._any = satisfy is Satisfy.ANY
+        self._auth = auth
 
     def __call__(self, ex: Exchange) -> int:
+        if ex.subrequest:
+            return NEXT  # ngx_http_core_access_phase: a subrequest skips the phase
         refused: Verdict | None = None
         for check in self._checks:
             verdict = check(ex)
@@ -93,13 +101,32 @@ class AccessPhase:
                 continue
             if not self._any or verdict.status not in (401, 403):
                 return _refuse(ex, verdict)
-            if refused is None or refused.status != 401:
-                refused = verdict
-        if refused is None:
-            return NEXT
-        if refused.status == 403:
-            log_request_error(ex, ErrorLevel.ERROR, _FORBIDDEN_BY_RULE)
-        return _refuse(ex, refused)
+            refused = _kept(refused, verdict)
+        if self._auth is not None:
+            self._auth.start(ex, lambda verdict: self._after_auth(ex, verdict, refused))
+            return DONE
+        return _conclude(ex, refused)
+
+    def _after_auth(self, ex: Exchange, verdict: Verdict, refused: Verdict | None) -> None:
+        if verdict.status == 0:
+            ex.resume()
+        elif not self._any or verdict.status not in (401, 403):
+            _refuse(ex, verdict)
+        elif _conclude(ex, _kept(refused, verdict)) == NEXT:
+            ex.resume()
+
+
+def _kept(refused: Verdict | None, verdict: Verdict) -> Verdict:
+    """Under `satisfy any`, the refusal that answers if nothing lets the request through: a 401 wins."""
+    return verdict if refused is None or refused.status != 401 else refused
+
+
+def _conclude(ex: Exchange, refused: Verdict | None) -> int:
+    if refused is None:
+        return NEXT
+    if refused.status == 403:
+        log_request_error(ex, ErrorLevel.ERROR, _FORBIDDEN_BY_RULE)
+    return _refuse(ex, refused)
 
 
 def _refuse(ex: Exchange, verdict: Verdict) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from hapair.config.nginx.model.http import METHOD_BITS, UNKNOWN_METHOD
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -82,6 +82,8 @@ class BodyFilter(Protocol):
 
 class Exchange:
     """Per-request state; the client connection's callbacks and the content handler's arrive here."""
+
+    subrequest: ClassVar[bool] = False  # nginx's r != r->main (see subrequest.Subrequest)
 
     __slots__ = (
         "_body_done",
@@ -228,6 +230,11 @@ class Exchange:
             self._server_rewrite()
             return
         self._enter_location()
+
+    def start_phases(self) -> None:
+        """A request with no location found yet (a subrequest): from the server's rewrite phase on."""
+        self._started = True
+        self._server_rewrite()
 
     def _server_rewrite(self) -> None:
         """NGX_HTTP_SERVER_REWRITE_PHASE, then the location chosen by the URI."""
@@ -541,6 +548,16 @@ class Exchange:
         return True
 
     @property
+    def finished(self) -> bool:
+        """The request is over (answered, or its client gone)."""
+        return self._finished
+
+    def mark_header_only(self) -> None:
+        """The response is under way but none of it is sent (a subrequest's): its body is dropped."""
+        self._header_only = True
+        self._responding = True
+
+    @property
     def header_only(self) -> bool:
         """The response has no body (HEAD, 304...): what the content handler sends is dropped."""
         return self._header_only
@@ -720,14 +737,22 @@ class Exchange:
             content.client_lost()
         self._early.clear()
         self.release_request_body()
+        self._ended()
+
+    def _ended(self) -> None:
+        """The request is over: its log line, its cleanups, and the connection goes on. An HTTP/2
+        stream calls `complete` itself, once the response's last frame is out."""
         if not self.client.multiplexed:
             self.complete()
-        self.client.exchange_finished(self)  # an HTTP/2 stream calls `complete` once its last frame is out
+        self.client.exchange_finished(self)
 
     def complete(self) -> None:
         """The request's end, once its response has left: its log line, then its cleanups."""
         self.body_bytes_sent = max(0, self.bytes_sent - self._head_size)
         self.route.log(self)
+        self.run_cleanups()
+
+    def run_cleanups(self) -> None:
         if self.cleanups is not None:
             for cleanup in reversed(self.cleanups):
                 cleanup()

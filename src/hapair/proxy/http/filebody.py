@@ -16,6 +16,11 @@ to the end of the body, so that the head and the file's first bytes share packet
 Otherwise (TLS, `sendfile off`, a filter on the body), the file is read in pieces of `output_buffers`'
 size and written through the transport, reading stopping while the transport holds more than its
 high-water mark.
+
+With `aio threads`, each read and each sendfile is a task of the location's thread pool (nginx 1.22 on
+Linux does both in threads): the body waits for it and goes on in the loop once it is done. The file and
+the socket (a duplicate of it) stay open while a thread may use them, so that a client gone meanwhile
+cannot have its descriptor numbers reused under the thread.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import asyncio
 import contextlib
 import os
 import socket
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from hapair.config.nginx.errors import os_error_text
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
     from .exchange import Exchange
 
 PROBE_SIZE = 16 * 1024  # what is written through the transport when the socket is full
+WAITING = -3  # _send_some's answer while a thread reads or sends
 _UNLIMITED = 1 << 62
 
 
@@ -45,6 +52,7 @@ class FileBody:
 
     __slots__ = (
         "_after",
+        "_busy",
         "_chunk",
         "_corked",
         "_end_offset",
@@ -56,6 +64,7 @@ class FileBody:
         "_path",
         "_paused",
         "_pending",
+        "_pool",
         "_read_size",
         "_scheduled",
         "_sock",
@@ -79,6 +88,8 @@ class FileBody:
         settings = ex.route.files.settings
         self._read_size = settings.output_buffer_size
         self._chunk = settings.sendfile_max_chunk or _UNLIMITED
+        self._pool = ex.route.thread_pool
+        self._busy = False  # a thread of the pool reads or sends for this body
         self.closed = False
 
     def start(self, size: int, parts: BodyParts | None) -> None:
@@ -110,7 +121,7 @@ class FileBody:
             return
         assert transport is not None
         self._sock = sock
-        self._out_fd = sock.fileno()
+        self._out_fd = sock.fileno() if self._pool is None else os.dup(sock.fileno())
         transport.set_write_buffer_limits(high=0)
 
     def _next_part(self) -> bool:
@@ -127,7 +138,7 @@ class FileBody:
         self._scheduled = False
         budget = self._chunk
         ex = self._ex
-        while not self.closed and not self._paused:
+        while not self.closed and not self._paused and not self._busy:
             if self._pending:
                 pending, self._pending = self._pending, b""
                 ex.send_body(pending)
@@ -149,35 +160,101 @@ class FileBody:
 
     def _send_some(self, budget: int) -> int:
         """Some of the current part: with sendfile while the socket takes it, else read and written
-        through the transport. -1 when the response had to stop."""
+        through the transport. -1 when the response had to stop, WAITING while a thread works."""
         remaining = self._end_offset - self._offset
-        if self._out_fd >= 0:
-            try:
-                sent = os.sendfile(self._out_fd, self._fd, self._offset, min(remaining, budget))
-            except BlockingIOError:
-                sent = -2
-            except OSError:
-                self._abort()
-                return -1
-            if sent == 0:
-                self._truncated(f'sendfile() reported that "{self._path}" was truncated at {self._offset}')
-                return -1
-            if sent > 0:
-                self._offset += sent
-                self._ex.bytes_sent += sent
-                return sent
-            return self._write_read(min(remaining, PROBE_SIZE))
-        return self._write_read(min(remaining, self._read_size, budget))
+        if self._out_fd < 0:
+            return self._read(min(remaining, self._read_size, budget))
+        size = min(remaining, budget)
+        if self._pool is not None:
+            return self._in_thread(
+                self._sendfile_done, os.sendfile, self._out_fd, self._fd, self._offset, size
+            )
+        try:
+            sent = os.sendfile(self._out_fd, self._fd, self._offset, size)
+        except BlockingIOError:
+            sent = -2
+        except OSError:
+            self._abort()
+            return -1
+        return self._after_sendfile(sent)
 
-    def _write_read(self, size: int) -> int:
+    def _after_sendfile(self, sent: int) -> int:
+        """What sendfile wrote (-2: nothing, the socket is full: a piece goes through the transport)."""
+        if sent == 0:
+            self._truncated(f'sendfile() reported that "{self._path}" was truncated at {self._offset}')
+            return -1
+        if sent > 0:
+            self._offset += sent
+            self._ex.bytes_sent += sent
+            return sent
+        return self._read(min(self._end_offset - self._offset, PROBE_SIZE))
+
+    def _read(self, size: int) -> int:
+        if self._pool is not None:
+            return self._in_thread(
+                lambda done: self._read_done(done, size), os.pread, self._fd, size, self._offset
+            )
         try:
             data = os.pread(self._fd, size, self._offset)
         except OSError as exc:
-            log_request_error(
-                self._ex, ErrorLevel.CRIT, f'pread() "{self._path}" failed {os_error_text(exc)}'
-            )
+            self._read_failed(exc)
+            return -1
+        return self._write_data(data, size)
+
+    def _read_failed(self, exc: OSError) -> None:
+        log_request_error(self._ex, ErrorLevel.CRIT, f'pread() "{self._path}" failed {os_error_text(exc)}')
+        self._abort()
+
+    # -- aio threads
+
+    def _in_thread(
+        self, done: Callable[[asyncio.Future[Any]], None], task: Callable[..., Any], *args: Any
+    ) -> int:
+        assert self._pool is not None
+        self._busy = True
+        if not self._pool.submit(self._ex.route.error_log, done, task, *args):
+            self._busy = False
             self._abort()
             return -1
+        return WAITING
+
+    def _thread_over(self) -> bool:
+        """A thread's task is done: False when the body was given up meanwhile (its descriptors are then
+        closed now, the thread being done with them)."""
+        self._busy = False
+        if self.closed:
+            self._close_descriptors()
+            return False
+        return True
+
+    def _sendfile_done(self, done: asyncio.Future[Any]) -> None:
+        if not self._thread_over():
+            return
+        try:
+            sent = done.result()
+        except BlockingIOError:
+            sent = -2
+        except (OSError, asyncio.CancelledError):  # cancelled: the worker is closing its pools
+            self._abort()
+            return
+        if self._after_sendfile(sent) >= 0:
+            self._pump()
+
+    def _read_done(self, done: asyncio.Future[Any], size: int) -> None:
+        if not self._thread_over():
+            return
+        try:
+            data = done.result()
+        except asyncio.CancelledError:
+            self._abort()
+            return
+        except OSError as exc:
+            self._read_failed(exc)
+            return
+        if self._write_data(data, size) >= 0:
+            self._pump()
+
+    def _write_data(self, data: bytes, size: int) -> int:
         if len(data) < size:
             self._truncated(f'read() has read only {len(data)} of {size} from "{self._path}"')
             return -1
@@ -217,13 +294,19 @@ class FileBody:
         if self.closed:
             return
         self.closed = True
-        os.close(self._fd)
+        if not self._busy:
+            self._close_descriptors()
         if self._out_fd >= 0:
             if self._corked:
                 self._cork(on=False)
             transport = self._ex.client.transport
             if transport is not None and not transport.is_closing():
                 transport.set_write_buffer_limits(high=self._ex.route.high_water)
+
+    def _close_descriptors(self) -> None:
+        os.close(self._fd)
+        if self._pool is not None and self._out_fd >= 0:
+            os.close(self._out_fd)
 
     def _cork(self, *, on: bool) -> None:
         """TCP_CORK (nginx's tcp_nopush on Linux); a unix socket has none."""

@@ -1,7 +1,7 @@
 """The context nginx adds to an error log line about a request (ngx_http_log_error_handler): `, client:
-ADDR, server: NAME, request: "LINE", upstream: "URL", host: "HOST", referrer: "URL"` (the upstream once
-one is chosen). The request's own bytes are written
-as they came (latin-1 text is turned back into them)."""
+ADDR, server: NAME, request: "LINE", subrequest: "URI", upstream: "URL", host: "HOST", referrer: "URL"`
+(the subrequest's URI for a line about one, the upstream once one is chosen). The request's own bytes
+are written as they came (latin-1 text is turned back into them)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def error_context(ex: Exchange, upstream: str | None = None, action: str | None 
     if request.method:
         line = b"%b %b HTTP/%b" % (request.method, request.raw_target, request.version.encode())
         parts.append(f', request: "{line.decode("utf-8", "surrogateescape")}"')
+    if ex.subrequest:
+        parts.append(f', subrequest: "{ex.uri}"')
     if upstream is not None:
         parts.append(f', upstream: "{upstream}"')
     if request.host_header is not None:

@@ -5,8 +5,9 @@ nothing: the common proxied location has one step and one filter (not_modified, 
 
 The server's post-read step (realip) runs before its rewrite directives (`server_post_read`). The
 pre-access phase is realip again (with the location's settings), limit_req, limit_conn; the access phase
-is allow/deny then auth_basic, combined as `satisfy` says (see `access`); the pre-content phase is
-try_files; the content handler is the proxy, or nginx's handlers for files (index, autoindex, static).
+is allow/deny, auth_basic, then auth_request, combined as `satisfy` says (see `access`); the pre-content
+phase is try_files; the content handler is the proxy, or nginx's handlers for files (index, autoindex,
+static).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hapair.config.nginx.model.headers import ExpiresKind
 
 from .access import AccessPhase, AccessRulesCheck, Check
 from .auth_basic import AuthBasicCheck
+from .auth_request import AuthRequestCheck
 from .autoindex import autoindex
 from .charset import Charset
 from .gzip import GzipFilter
@@ -93,7 +95,10 @@ def _access(access: Access) -> list[Step]:
     if auth is not None:
         realm, user_file = CompiledTemplate(auth.realm), CompiledTemplate(auth.user_file)
         checks.append(AuthBasicCheck(realm, user_file, auth.relative_prefix))
-    return [AccessPhase(checks, access.satisfy)] if checks else []
+    auth_request = AuthRequestCheck(access.auth_request) if access.auth_request is not None else None
+    if not checks and auth_request is None:
+        return []
+    return [AccessPhase(checks, access.satisfy, auth_request)]
 
 
 def location_filters(settings: Settings) -> tuple[HeadFilter, ...]:

@@ -154,7 +154,7 @@ class Proxying:
         self._buffered: BufferedBody | None = None
         # a chunked body for an HTTP/1.0 upstream is read whole to send its length, buffering or not
         self._collect = request.chunked and self._framing is BodyFraming.LENGTH
-        self._body_done = not request.has_body
+        self._body_done = not request.has_body or not route.pass_request_body
         self._held: list[bytes] = []  # streamed body pieces not yet written, or kept for a retry
         self._held_size = 0
         self._sent = 0  # how many of `_held` the current connection has
@@ -203,7 +203,7 @@ class Proxying:
             self._body_done = True
             self._attempt()
             return
-        if request.has_body and (route.request_buffering or self._collect):
+        if request.has_body and route.pass_request_body and (route.request_buffering or self._collect):
             self._buffered = BufferedBody(route.body_buffer_size, route.body_temp_path)
         if request.expect_continue and not ex.body_complete:
             ex.client.write(CONTINUE)
@@ -270,8 +270,8 @@ class Proxying:
             return
         if self._framing is BodyFraming.CHUNKED:
             self._add_body(b"%x\r\n%b\r\n" % (len(data), data))
-        else:
-            self._add_body(data)
+        elif self._framing is BodyFraming.LENGTH:
+            self._add_body(data)  # (NONE: `proxy_pass_request_body off`, the body is dropped)
 
     def body_done(self) -> None:
         self._body_done = True

@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hapair.config.nginx.model.addresses import InetAddress, UnixAddress
+from hapair.config.nginx.model.config import ThreadPool as ThreadPoolSpec
 from hapair.config.nginx.model.http import (
     HttpConfig,
     Listener,
@@ -49,6 +50,7 @@ from .request import Request
 from .rewrite import Script
 from .routing import Found, LocationTree, ServerNames
 from .target import Target, TargetTls, proxy_vars
+from .threads import thread_pools
 from .tls import ChosenServer, server_context, upstream_context, with_sni
 from .upstream import UpstreamConnection
 from .upstream_response import ResponseRules
@@ -117,6 +119,7 @@ class Route:
         "msie_padding",
         "next_upstream",
         "next_upstream_timeout",
+        "pass_request_body",
         "pool",
         "port_in_redirect",
         "proxy_host",
@@ -132,6 +135,7 @@ class Route:
         "server_name_in_redirect",
         "steps",
         "target",
+        "thread_pool",
         "types",
     )
 
@@ -163,6 +167,9 @@ class Route:
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
+        self.pass_request_body = proxy.pass_request_body
+        pool = settings.files.thread_pool
+        self.thread_pool = service.thread_pools[pool] if pool is not None else None
         self.http11 = proxy.http_version == "1.1"
         self.buffering = proxy.buffering
         self.responses = ResponseRules(proxy.response)
@@ -258,7 +265,7 @@ class Route:
         return self.default_type
 
     def body_framing(self, request: Request) -> BodyFraming:
-        if not request.has_body:
+        if not request.has_body or not self.pass_request_body:
             return BodyFraming.NONE
         if request.chunked and self.http11 and not self.request_buffering:
             return BodyFraming.CHUNKED
@@ -380,8 +387,10 @@ class Service:
         limits: Limits,
         zones: LimitZones,
         variables: dict[str, Getter] | None = None,
+        pools: tuple[ThreadPoolSpec, ...] = (),
     ) -> None:
         self.loop = loop
+        self.thread_pools = thread_pools(pools, loop)
         self.limits = limits
         self.zones = zones
         self.variables: dict[str, Getter] = variables or {}
@@ -461,6 +470,8 @@ class HttpService:
         self._service.pool.close()
         self._service.logs.close()
         self._service.error_logs.close()
+        for pool in self._service.thread_pools.values():
+            pool.close()
         if self._own_zones is not None:
             self._own_zones.close()
             self._own_zones = None
@@ -536,16 +547,19 @@ async def serve_http(
     reuse_port: bool,
     limits: Limits = DEFAULT_LIMITS,
     zones: SharedZones | None = None,
+    thread_pools: tuple[ThreadPoolSpec, ...] = (),
 ) -> HttpService:
     """Listen on the model's listeners (with SO_REUSEPORT when `reuse_port`, so that several worker
     processes can each have their own sockets) and serve them on the running event loop. `zones`: the
     shared memory zones the master made for the configuration; without them, the service makes its own
-    (then nothing is shared with another process)."""
+    (then nothing is shared with another process). `thread_pools`: the ones `aio threads` may name."""
     loop = asyncio.get_running_loop()
     own_zones = None
     if zones is None:
         zones = own_zones = SharedZones().renew(zone_specs(config))
-    service = Service(loop, limits, LimitZones(zones, config.zones), configured_variables(config))
+    service = Service(
+        loop, limits, LimitZones(zones, config.zones), configured_variables(config), thread_pools
+    )
     service.upstreams = config.upstreams
     servers: list[asyncio.AbstractServer] = []
     try:

@@ -5,8 +5,8 @@
 (ngx_http_core_module.c, ngx_http_copy_filter_module.c), with nginx's checks and messages.
 
 Where hapair's data plane does not do what a value asks, the value is refused by name: `tcp_nodelay off`
-(hapair's client sockets always have TCP_NODELAY), a size for `directio` and `aio threads` (files are read
-with plain reads or sent with sendfile). `open_file_cache` and its companions are read and checked but
+(hapair's client sockets always have TCP_NODELAY), a size for `directio`, a thread pool named by
+variables in `aio threads=`. `open_file_cache` and its companions are read and checked but
 cache nothing (see docs/nginx-differences.md)."""
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from ..model.templates import Template
 from ..numbers import atoi, parse_offset, parse_size, parse_time
 from ..variables import compile_template
 from . import setters
+from .core import DEFAULT_THREAD_POOL, thread_pool_add
 
 _REGEX_MATCHES = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS)
 
@@ -108,18 +109,26 @@ def disable_symlinks(block: Block, directive: Directive, reading: Reading) -> No
 
 
 def aio(block: Block, directive: Directive, reading: Reading) -> None:
-    """`aio off` (ngx_http_core_set_aio); Debian's build has no file AIO, and hapair no thread pools."""
+    """`aio off` or `aio threads[=POOL]` (ngx_http_core_set_aio; Debian's build has no file AIO): the
+    slot holds the pool's name, "" for off. A pool named by a variable is refused."""
     level = block.level()
     if level.here(AIO) is not None:
         raise directive.invalid("is duplicate")
     value = directive.args[0]
+    if value == "off":
+        level.set(AIO, "", directive.place)
+        return
     if value == "on":
         raise directive.error('"aio on" is unsupported on this platform')
-    if value.startswith("threads") and (len(value) == 7 or value[7] == "="):
-        raise directive.unsupported('"threads"')
-    if value != "off":
+    if not value.startswith("threads") or (len(value) > 7 and value[7] != "="):
         raise directive.invalid("invalid value")
-    level.set(AIO, value, directive.place)
+    name = value[8:] if len(value) > 7 else DEFAULT_THREAD_POOL
+    assert block.http is not None
+    template = compile_template(name, block.http.variables, directive.place, directive.place)
+    if template.constant_text is None:
+        raise directive.unsupported("a thread pool named by variables")
+    thread_pool_add(block, name, directive.place)
+    level.set(AIO, name, directive.place)
 
 
 def directio(block: Block, directive: Directive, reading: Reading) -> None:

@@ -28,6 +28,7 @@ from ..fields import (
     PROXY_NEXT_UPSTREAM_TIMEOUT,
     PROXY_NEXT_UPSTREAM_TRIES,
     PROXY_PASS_HEADER,
+    PROXY_PASS_REQUEST_BODY,
     PROXY_PASS_REQUEST_HEADERS,
     PROXY_READ_TIMEOUT,
     PROXY_REDIRECT,
@@ -341,4 +342,5 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_proxy_module", "proxy_ssl_name"): complex_value(PROXY_SSL_NAME),
     ("ngx_http_proxy_module", "proxy_method"): complex_value(PROXY_METHOD),
     ("ngx_http_proxy_module", "proxy_pass_request_headers"): setters.flag(PROXY_PASS_REQUEST_HEADERS),
+    ("ngx_http_proxy_module", "proxy_pass_request_body"): setters.flag(PROXY_PASS_REQUEST_BODY),
 }

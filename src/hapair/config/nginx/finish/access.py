@@ -1,5 +1,5 @@
-"""The merges of the realip, access, auth_basic, limit_req and limit_conn modules and of the core's
-`satisfy` (each module's merge_loc_conf), and the zones their `*_zone` directives declared.
+"""The merges of the realip, access, auth_basic, auth_request, limit_req and limit_conn modules and of the
+core's `satisfy` (each module's merge_loc_conf), and the zones their `*_zone` directives declared.
 
 A level takes its parent's list of `set_real_ip_from`, of `allow`/`deny`, of `limit_req` or of
 `limit_conn` only when it has none of its own; every other value is the nearest one set, else nginx's
@@ -13,6 +13,8 @@ from ..access_fields import (
     ACCESS_RULES,
     AUTH_BASIC,
     AUTH_BASIC_USER_FILE,
+    AUTH_REQUEST,
+    AUTH_REQUEST_SET,
     LIMIT_CONN,
     LIMIT_CONN_DRY_RUN,
     LIMIT_CONN_LOG_LEVEL,
@@ -32,6 +34,7 @@ from ..model.access import (
     AccessRule,
     AccessRules,
     AuthBasic,
+    AuthRequest,
     Cidr,
     LimitConnSettings,
     LimitReqSettings,
@@ -53,6 +56,7 @@ def access_settings(level: Level) -> Access:
         realip=_realip(level),
         rules=access_rules(level),
         auth_basic=_auth_basic(level),
+        auth_request=_auth_request(level),
         satisfy=level.value(SATISFY, Satisfy.ALL),
         limit_req=LimitReqSettings(
             limits=level.value(LIMIT_REQ, ()),
@@ -103,6 +107,15 @@ def _auth_basic(level: Level) -> AuthBasic | None:
     if realm is None or user_file is None:
         return None
     return AuthBasic(realm, user_file.template, user_file.relative_prefix)
+
+
+def _auth_request(level: Level) -> AuthRequest | None:
+    """The nearest `auth_request`, and the nearest level's `auth_request_set` list (merged whole, as
+    ngx_conf_merge_ptr_value does)."""
+    uri = level.value(AUTH_REQUEST, "")
+    if not uri:
+        return None
+    return AuthRequest(uri, level.value(AUTH_REQUEST_SET, ()))
 
 
 def limit_zones(main: MainState) -> tuple[LimitZone, ...]:

@@ -10,6 +10,7 @@ from ..errors import ConfigError
 from ..fields_content import (
     ADD_HEADER,
     ADD_TRAILER,
+    AIO,
     AUTOINDEX,
     AUTOINDEX_EXACT_SIZE,
     AUTOINDEX_FORMAT,
@@ -87,6 +88,7 @@ def files(level: Level, prefix: str) -> Files:
         sendfile_max_chunk=level.value(SENDFILE_MAX_CHUNK, 2 * 1024 * 1024),
         tcp_nopush=level.value(TCP_NOPUSH, False),
         output_buffer_size=level.value(OUTPUT_BUFFERS, (2, 32 * 1024))[1],
+        thread_pool=level.value(AIO, "") or None,
         read_ahead=level.value(READ_AHEAD, 0),
     )
 

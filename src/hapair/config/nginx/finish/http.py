@@ -35,6 +35,7 @@ from ..fields import (
     PROXY_NEXT_UPSTREAM,
     PROXY_NEXT_UPSTREAM_TIMEOUT,
     PROXY_NEXT_UPSTREAM_TRIES,
+    PROXY_PASS_REQUEST_BODY,
     PROXY_PASS_REQUEST_HEADERS,
     PROXY_READ_TIMEOUT,
     PROXY_REQUEST_BUFFERING,
@@ -407,6 +408,7 @@ def _proxy(
         response=response,
         method=level.value(PROXY_METHOD, None),
         pass_request_headers=level.value(PROXY_PASS_REQUEST_HEADERS, True),
+        pass_request_body=level.value(PROXY_PASS_REQUEST_BODY, True),
     )
 
 

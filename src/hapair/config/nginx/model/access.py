@@ -133,6 +133,15 @@ class LimitZone:
     place: Place
 
 
+@dataclass(frozen=True, slots=True)
+class AuthRequest:
+    """`auth_request` (the URI of the subrequest that decides) and the `auth_request_set` assignments of
+    the level in force, each a variable's name and the value it takes from the subrequest."""
+
+    uri: str
+    assignments: tuple[tuple[str, Template], ...]
+
+
 class Satisfy(Enum):
     ALL = "all"
     ANY = "any"
@@ -145,6 +154,7 @@ class Access:
     realip: RealIp | None
     rules: AccessRules | None
     auth_basic: AuthBasic | None  # None also when either directive is missing (the module does nothing)
+    auth_request: AuthRequest | None  # None: `auth_request off` or none
     satisfy: Satisfy
     limit_req: LimitReqSettings
     limit_conn: LimitConnSettings

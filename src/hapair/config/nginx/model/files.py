@@ -92,4 +92,5 @@ class Files:
     sendfile_max_chunk: int  # 0: no limit
     tcp_nopush: bool
     output_buffer_size: int  # what one read of a file brings when it is not sent with sendfile
+    thread_pool: str | None  # `aio threads`: the pool that reads and sends files (None: `aio off`)
     read_ahead: int

@@ -71,6 +71,7 @@ class Proxy:
     response: ProxyResponse  # what is done with the upstream's response
     method: Template | None  # `proxy_method`; None: the request's
     pass_request_headers: bool  # the client's headers go upstream (`proxy_pass_request_headers`)
+    pass_request_body: bool  # the client's body goes upstream (`proxy_pass_request_body`)
 
 
 @dataclass(frozen=True, slots=True)
