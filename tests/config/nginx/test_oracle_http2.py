@@ -1,6 +1,6 @@
 """`hapair proxy -t` beside the real `nginx -t` on the http2 module's directives and `listen ... http2`:
-same status, same lines (the obsolete directives' warnings included). What hapair refuses (server push)
-is asserted as refused, by name, where nginx accepts it."""
+same status, same lines (the obsolete directives' warnings included). What hapair refuses (server push,
+`grpc_pass`) is asserted as refused, by name, where nginx accepts it."""
 
 from __future__ import annotations
 
@@ -114,7 +114,9 @@ def test_hapair_answers_as_nginx(prefix: Path, certificates: Certificates, case:
 
 
 @pytest.mark.parametrize(("case", "refusal"), UNSUPPORTED)
-def test_server_push_is_refused_where_nginx_accepts_it(prefix: Path, case: str, refusal: str) -> None:
+def test_server_push_and_grpc_are_refused_where_nginx_accepts_them(
+    prefix: Path, case: str, refusal: str
+) -> None:
     conf = prefix / "nginx.conf"
     conf.write_text(HEAD + case + "\n")
     status, lines = hapair_t(conf, prefix)

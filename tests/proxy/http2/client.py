@@ -73,6 +73,7 @@ class H2Client:
         self.remote_settings: dict[int, int] = {}
         self.closed = asyncio.Event()
         self._window = asyncio.Event()
+        self.uploaded = 0  # request body bytes sent
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -127,6 +128,7 @@ class H2Client:
                 await asyncio.wait_for(self._window.wait(), 10)
                 continue
             self.conn.send_data(stream_id, bytes(view[:window]), end_stream=end and len(view) <= window)
+            self.uploaded += min(window, len(view))
             view = view[window:]
             self.flush()
         if end and not body:

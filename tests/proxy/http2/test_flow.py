@@ -7,8 +7,12 @@ timeouts."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
+import pytest
+
+from hapair.proxy.http.h2.stream import Http2Stream
 from tests.proxy.http.harness import Backend, Received, eventually, free_port, ok, proxy, run
 
 from .client import H2Client
@@ -34,6 +38,21 @@ def config(port: int, backend: int, *, server: str = "", location: str = "") -> 
     """
 
 
+class Peak:
+    """The most a method's object held once it returned, by `measure`."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, cls: type, method: str, measure: object) -> None:
+        self.most = 0
+        original = getattr(cls, method)
+
+        def measured(instance: object, *args: object) -> object:
+            result = original(instance, *args)
+            self.most = max(self.most, measure(instance))  # type: ignore[operator]
+            return result
+
+        monkeypatch.setattr(cls, method, measured)
+
+
 class Streaming:
     """An upstream answering with `size` bytes, written as fast as its connection takes them; `written`
     is where it is, `blocked` whether it waits for the proxy to read."""
@@ -57,9 +76,10 @@ class Streaming:
 
 
 def test_a_stream_the_client_does_not_read_holds_its_upstream_back_and_no_other_stream(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upstream = Streaming(64 * MB)
+    held = Peak(monkeypatch, Http2Stream, "write", lambda stream: len(stream.out))
 
     async def scenario() -> None:
         backend = await Backend(upstream.handle).start()
@@ -81,9 +101,21 @@ def test_a_stream_the_client_does_not_read_holds_its_upstream_back_and_no_other_
         backend.stop()
 
     run(scenario(), timeout=90)
+    # the stream never held much more than its high-water mark (64k) and one read from the upstream
+    assert held.most < 1 * MB
 
 
-def test_a_request_body_the_upstream_does_not_take_closes_the_clients_window(tmp_path: Path) -> None:
+def test_a_request_body_the_upstream_does_not_take_closes_the_clients_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paused: list[Http2Stream] = []
+    pause = Http2Stream.pause_reading_for_upstream
+
+    def noted_pause(stream: Http2Stream) -> None:
+        paused.append(stream)
+        pause(stream)
+
+    monkeypatch.setattr(Http2Stream, "pause_reading_for_upstream", noted_pause)
     took_head = asyncio.Event()
     read_body = asyncio.Event()
     received = bytearray()
@@ -99,22 +131,27 @@ def test_a_request_body_the_upstream_does_not_take_closes_the_clients_window(tmp
         writer.close()
 
     async def scenario() -> None:
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        backend_port = server.sockets[0].getsockname()[1]
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # no room for the body in the kernel
+        listener.bind(("127.0.0.1", 0))
+        server = await asyncio.start_server(serve, sock=listener)
         port = free_port()
-        text = config(
-            port,
-            backend_port,
-            location="proxy_request_buffering off; proxy_http_version 1.1; client_max_body_size 0;",
-        )
-        async with proxy(tmp_path, text):
+        location = "proxy_request_buffering off; proxy_http_version 1.1; client_max_body_size 0;"
+        async with proxy(tmp_path, config(port, listener.getsockname()[1], location=location)):
             client = await H2Client.connect(port)
             length = ((b"content-length", b"%d" % (32 * MB)),)
             stream_id = client.send("/upload", method="POST", end=False, extra=length)
             upload = asyncio.get_running_loop().create_task(client.upload(stream_id, b"u" * (32 * MB)))
             await took_head.wait()
-            await eventually(lambda: client.conn.local_flow_control_window(stream_id) == 0, 10)
-            assert not upload.done()  # the client may send no more until the upstream takes some
+
+            def held_back() -> bool:
+                """The proxy holds what it received unacknowledged, and the client's window is shut."""
+                window = client.conn.local_flow_control_window(stream_id)
+                return window == 0 and any(stream._held for stream in paused)
+
+            # without back-pressure the client would go on sending, into the proxy's memory
+            await eventually(lambda: held_back() or client.uploaded > 16 * MB, 10)
+            assert client.uploaded < 16 * MB and not upload.done()
             read_body.set()
             await upload
             response = await client.response(stream_id, timeout=60)
