@@ -46,6 +46,16 @@ Tests, for each load balancer (and the direct row, to backend 1):
   `$ssl_preread_server_name` gives the upstream group (`proxy_pass $k8s_api_sni`); HAProxy does the same
   with `tcp-request inspect-delay`, `req_ssl_hello_type 1` and `use_backend ... if { req_ssl_sni -i
   a.example }`. The floor has no SNI routing.
+- TLS bulk: the L4 bulk path with TLS terminated by the load balancer: the stream server's `listen 8080
+  ssl` with a certificate (nginx 1.22's default protocols: TLS 1.2, the cipher both sides prefer), HAProxy's
+  `bind :8080 ssl crt`; bench/proxy_tcp.py's `tls-sink` reads --bulk-bytes through TLS: MB/s. What
+  relaying after the handshake costs hapair: Python's `ssl` gives no kernel TLS, so every byte is
+  decrypted or encrypted by OpenSSL in the worker and copied through Python (the splice path is for plain
+  TCP only). The direct row and the floor have no TLS figure.
+- UDP q/s: a UDP stream server (`listen 8080 udp; proxy_responses 1;`, round-robin over the two
+  backends' bench/proxy_tcp.py `echo` on :5353, added beside the seed's TCP server) and `ask` keeping one
+  50-byte query in flight on each of 32 sockets for --duration seconds: answers/s. Each query is a
+  session of its own, as a DNS client's. HAProxy 2.6 does not proxy UDP (nor does the floor): "-".
 - h2 req/s: `h2load -c1 -m100 -D <duration>` on https://LB:8443/ok, one TLS connection with 100 streams
   at a time, through the seed's 8443 server with `http2` on its `listen` (its TLS settings as they are,
   a certificate made for the run, `keepalive_requests` raised so that one connection lasts the test:
@@ -83,7 +93,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import harness  # noqa: E402  (bench/, the script's own directory)
-import trustme  # noqa: E402
+from tests.certificates import self_signed  # noqa: E402
 from tests.config.nginx.seed_configs import SEED_HTTP, SEED_STREAM  # noqa: E402
 from tests.topology import HAPAIR, Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
 
@@ -108,6 +118,8 @@ STARTUP_TIMEOUT_S = 15.0
 WARM_UP_S = 1
 WARM_UP_BYTES = 100 * MB
 SNI_NAME = "a.example"
+UDP_PORT = 5353
+UDP_SOCKETS = 32
 SEED_BACKEND = "192.168.13.104"
 SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
@@ -142,6 +154,8 @@ class Row:
     l4: WrkResult | None = None
     l4_bulk_mb_s: float | None = None
     sni_bulk_mb_s: float | None = None
+    tls_bulk_mb_s: float | None = None
+    udp_queries_s: float | None = None
     h2_requests_per_second: float | None = None
     unavailable: str = ""
     notes: list[str] = field(default_factory=list)
@@ -188,6 +202,20 @@ def wrk(client: Host, url: str, connections: int, duration: int) -> WrkResult:
     return parse_wrk(run_to_end(client, args, timeout=duration + 60))
 
 
+def tls_sink_mb_s(client: Host, address: str, port: int, total: int) -> float:
+    output = run_to_end(
+        client, [sys.executable, str(TCP_HELPER), "tls-sink", address, str(port), str(total)], 600
+    )
+    received, seconds = output.split()
+    return int(received) / float(seconds) / MB
+
+
+def udp_queries_s(client: Host, address: str, port: int, duration: int) -> float:
+    command = [sys.executable, str(TCP_HELPER), "ask", address, str(port), str(duration), str(UDP_SOCKETS)]
+    answers, seconds = run_to_end(client, command, duration + 60).split()
+    return int(answers) / float(seconds)
+
+
 def h2load(client: Host, url: str, duration: int) -> tuple[float, str]:
     """Requests per second over one connection with H2_STREAMS streams at a time, and what failed."""
     args = ["h2load", "-c1", f"-m{H2_STREAMS}", f"-D{duration}", "--warm-up-time=1", url]
@@ -224,7 +252,7 @@ def seed_http_8080(logs: Path) -> str:
     return replaced(text, f"server {SEED_BACKEND}:{PORT};", backend_lines(PORT, indent="    "))
 
 
-def seed_https_h2(logs: Path, certificate: Path) -> str:
+def seed_https_h2(logs: Path, certificate: Path, key: Path) -> str:
     """The seed's 8443 server with HTTP/2 on its listen, the run's certificate, and its location sending
     to the 8080 upstream (the seed's goes to an HTTPS upstream with a client certificate)."""
     text = SEED_HTTP[SEED_HTTP.index("server {\n    listen 8443 ssl;") :]
@@ -232,7 +260,7 @@ def seed_https_h2(logs: Path, certificate: Path) -> str:
         text, "listen 8443 ssl;", f"listen {H2_PORT} ssl http2;\n    keepalive_requests {H2_REQUESTS};"
     )
     text = replaced(text, "/etc/ssl/certs/k8sapiserver.crt", str(certificate))
-    text = replaced(text, "/etc/ssl/private/k8sapiserver.key", str(certificate))
+    text = replaced(text, "/etc/ssl/private/k8sapiserver.key", str(key))
     text = replaced(text, SEED_LOG_DIRECTORY, f"{logs}/")
     kept = [line for line in text.splitlines() if "proxy_ssl_" not in line]
     return replaced(
@@ -258,6 +286,24 @@ def seed_stream_sni(logs: Path) -> str:
     )
 
 
+def seed_stream_tls(logs: Path, certificate: Path, key: Path) -> str:
+    """The seed's stream file (upstream on the sources) terminating TLS on its listen."""
+    return replaced(
+        seed_stream(logs, SOURCE_PORT),
+        f"listen {PORT};",
+        f"listen {PORT} ssl;\n\tssl_certificate {certificate};\n\tssl_certificate_key {key};",
+    )
+
+
+def seed_stream_udp(logs: Path) -> str:
+    """The seed's stream file with a UDP server beside its TCP one, to the backends' echo."""
+    udp = (
+        f"    upstream udp-echo {{ {backend_lines(UDP_PORT, indent=' ')} }}\n"
+        f"    server {{ listen {PORT} udp; proxy_pass udp-echo; proxy_responses 1; proxy_timeout 10s; }}\n"
+    )
+    return replaced(seed_stream(logs, PORT), "    server {", f"{udp}    server {{")
+
+
 def backend_lines(port: int, indent: str) -> str:
     """The upstream's `server` lines for the two backends; the first takes the seed line's own indent."""
     return "\n".join(f"{indent}server {address}:{port};" for address in BACKEND_ADDRESSES).lstrip()
@@ -275,12 +321,14 @@ def nginx_main(directory: Path, modules: str, body: str) -> str:
 
 
 def haproxy_config(
-    mode: str, backend_port: int, *, sni: bool = False, h2_certificate: Path | None = None
+    mode: str, backend_port: int, *, sni: bool = False, tls: Path | None = None, h2: Path | None = None
 ) -> str:
+    """`tls`: the certificate and key (one PEM) the frontend terminates TLS with; `h2`: the same for a
+    second frontend, on H2_PORT with HTTP/2."""
     http = mode == "http"
     h2_lines = [
         "frontend k8sapi-h2",
-        f"    bind :{H2_PORT} ssl crt {h2_certificate} alpn h2,http/1.1",
+        f"    bind :{H2_PORT} ssl crt {h2} alpn h2,http/1.1",
         "    default_backend k8s-api",
     ]
     sni_lines = [
@@ -300,9 +348,9 @@ def haproxy_config(
             else ["    timeout client 10m", "    timeout server 10m"]
         ),
         "frontend k8sapi",
-        f"    bind :{PORT}",
+        f"    bind :{PORT}" + (f" ssl crt {tls}" if tls is not None else ""),
         *(sni_lines if sni else ["    default_backend k8s-api"]),
-        *(h2_lines if h2_certificate is not None else []),
+        *(h2_lines if h2 is not None else []),
         "backend k8s-api",
         "    balance roundrobin",
         *(
@@ -337,13 +385,15 @@ def write_configs(directory: Path) -> dict[str, Configs]:
     (directory / "conf.d").mkdir(exist_ok=True)
     (directory / "tcpconf.d").mkdir(exist_ok=True)
     (directory / "conf.d" / "k8sapi.conf").write_text(seed_http_8080(logs))
-    certificate = directory / "lb.pem"
-    trustme.CA().issue_cert(LB_ADDRESS).private_key_and_cert_chain_pem.write_to_path(str(certificate))
-    certificate.chmod(0o644)
-    (directory / "conf.d" / "k8sapi-h2.conf").write_text(seed_https_h2(logs, certificate))
     (directory / "tcpconf.d" / "k8sapi.conf").write_text(seed_stream(logs, PORT))
     (directory / "tcpconf.d" / "k8sapi-bulk.conf").write_text(seed_stream(logs, SOURCE_PORT))
     (directory / "tcpconf.d" / "k8sapi-sni.conf").write_text(seed_stream_sni(logs))
+    certificate, key = self_signed(directory, "lb.example")
+    pem = directory / "lb.example.pem"
+    pem.write_bytes(certificate.read_bytes() + key.read_bytes())
+    (directory / "conf.d" / "k8sapi-h2.conf").write_text(seed_https_h2(logs, certificate, key))
+    (directory / "tcpconf.d" / "k8sapi-tls.conf").write_text(seed_stream_tls(logs, certificate, key))
+    (directory / "tcpconf.d" / "k8sapi-udp.conf").write_text(seed_stream_udp(logs))
     stream = f"load_module {STREAM_MODULE};\n"
     bodies = {
         "l7": (
@@ -362,14 +412,17 @@ def write_configs(directory: Path) -> dict[str, Configs]:
         "l4": (stream, f"include {directory}/tcpconf.d/k8sapi.conf;\n", "tcp", PORT),
         "l4-bulk": (stream, f"include {directory}/tcpconf.d/k8sapi-bulk.conf;\n", "tcp", SOURCE_PORT),
         "l4-sni": (stream, f"include {directory}/tcpconf.d/k8sapi-sni.conf;\n", "tcp", SOURCE_PORT),
+        "l4-tls": (stream, f"include {directory}/tcpconf.d/k8sapi-tls.conf;\n", "tcp", SOURCE_PORT),
+        "l4-udp": (stream, f"include {directory}/tcpconf.d/k8sapi-udp.conf;\n", "tcp", PORT),
     }
     configs = {}
     for test, (modules, body, mode, backend_port) in bodies.items():
         nginx = directory / f"nginx-{test}.conf"
         nginx.write_text(nginx_main(directory, modules, body))
         haproxy = directory / f"haproxy-{test}.cfg"
-        h2 = certificate if test == "h2" else None
-        haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni", h2_certificate=h2))
+        tls = pem if test == "l4-tls" else None
+        h2 = pem if test == "h2" else None
+        haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni", tls=tls, h2=h2))
         configs[test] = Configs(nginx, haproxy)
     configs["l7-debian"] = Configs(debian_layout(directory, logs), configs["l7"].haproxy)
     return configs
@@ -473,6 +526,10 @@ def start_backends(lab: Lab, backends: list[Host]) -> None:
             [sys.executable, str(TCP_HELPER), "source", host.address, str(SOURCE_PORT)],
             log_name=f"source-{host.address}.log",
         )
+        host.start(
+            [sys.executable, str(TCP_HELPER), "echo", host.address, str(UDP_PORT)],
+            log_name=f"echo-{host.address}.log",
+        )
         for daemon, port in ((nginx, PORT), (source, SOURCE_PORT)):
             if reason := wait_listening(daemon, port):
                 raise RuntimeError(f"backend {host.address}: {daemon.program} {reason}")
@@ -507,7 +564,16 @@ Starter = Callable[[str], contextlib.AbstractContextManager[str]]
 
 
 def measure(
-    lab: Lab, row: Row, address: str, bulk_port: int, start: Starter, *, sni: bool = True, h2: bool = True
+    lab: Lab,
+    row: Row,
+    address: str,
+    bulk_port: int,
+    start: Starter,
+    *,
+    sni: bool = True,
+    tls: bool = True,
+    udp_port: int | None = PORT,
+    h2: bool = True,
 ) -> None:
     options = lab.options
     small = f"http://{address}:{PORT}/ok"
@@ -546,6 +612,30 @@ def measure(
         lab.report(f"{row.name}: SNI bulk")
         sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES, SNI_NAME)
         row.sni_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes, SNI_NAME)
+    measure_tls_and_udp(lab, row, address, start, tls=tls, udp_port=udp_port)
+
+
+def measure_tls_and_udp(
+    lab: Lab, row: Row, address: str, start: Starter, *, tls: bool, udp_port: int | None
+) -> None:
+    """TLS bulk (`tls`) and UDP q/s (to `udp_port`; None: not measured) into `row`."""
+    if tls:
+        with start("l4-tls") as reason:
+            if reason:
+                row.unavailable = reason
+                return
+            lab.report(f"{row.name}: TLS bulk")
+            tls_sink_mb_s(lab.client, address, PORT, WARM_UP_BYTES)
+            row.tls_bulk_mb_s = tls_sink_mb_s(lab.client, address, PORT, lab.options.bulk_bytes)
+    if udp_port is None:
+        return
+    with start("l4-udp") as reason:
+        if reason:
+            row.unavailable = reason
+            return
+        lab.report(f"{row.name}: UDP")
+        udp_queries_s(lab.client, address, udp_port, WARM_UP_S)
+        row.udp_queries_s = udp_queries_s(lab.client, address, udp_port, lab.options.duration)
 
 
 def measure_l7(
@@ -583,16 +673,27 @@ def nothing_to_start(test: str) -> Iterator[str]:
 
 def measure_direct(lab: Lab) -> Row:
     row = Row("none (client to backend 1)")
-    measure(lab, row, BACKEND_ADDRESSES[0], SOURCE_PORT, nothing_to_start, h2=False)
+    measure(
+        lab, row, BACKEND_ADDRESSES[0], SOURCE_PORT, nothing_to_start, tls=False, udp_port=UDP_PORT, h2=False
+    )
     return row
 
 
 def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
     try:
-        starter = partial(proxy, lab, implementation)
-        own = implementation != "floor"  # the floor has neither SNI routing nor HTTP/2
-        measure(lab, row, LB_ADDRESS, PORT, starter, sni=own, h2=own)
+        proxied = implementation != "floor"  # the floor has no SNI routing, TLS or HTTP/2
+        measure(
+            lab,
+            row,
+            LB_ADDRESS,
+            PORT,
+            partial(proxy, lab, implementation),
+            sni=proxied,
+            tls=proxied,
+            udp_port=PORT if implementation in READ_NGINX_FILES else None,
+            h2=proxied,
+        )
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
         row.unavailable = str(error).splitlines()[0]
     if implementation not in READ_NGINX_FILES:
@@ -635,6 +736,8 @@ def table(rows: list[Row]) -> list[str]:
         "L4 p99 ms",
         "L4 bulk MB/s",
         "SNI bulk MB/s",
+        "TLS bulk MB/s",
+        "UDP q/s",
         "h2 req/s",
     )
     lines = []
@@ -650,6 +753,8 @@ def table(rows: list[Row]) -> list[str]:
                 *wrk_figures(row.l4),
                 figure(row.l4_bulk_mb_s, "{:.0f}"),
                 figure(row.sni_bulk_mb_s, "{:.0f}"),
+                figure(row.tls_bulk_mb_s, "{:.0f}"),
+                figure(row.udp_queries_s, "{:.0f}"),
                 figure(row.h2_requests_per_second, "{:.0f}"),
             )
         )

@@ -90,11 +90,6 @@ def test_a_server_without_listen_listens_on_port_8000_as_another_user(read: Read
             "server { listen 80 default_server; } server { listen 80 default; }",
             "a duplicate default server for 0.0.0.0:80",
         ),
-        (
-            "server { listen 8080 fastopen=3; }",
-            'hapair does not support the "fastopen" parameter in the "listen" directive',
-        ),
-        ("server { listen 8080 proxy_protocol; }", 'hapair does not support the "proxy_protocol" parameter'),
     ],
 )
 def test_listen_errors(read: Read, body: str, message: str) -> None:

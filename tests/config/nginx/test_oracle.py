@@ -178,10 +178,9 @@ UNSUPPORTED = [
         "http { server { listen 38081; location / { fastcgi_pass 127.0.0.1:9; } } }",
         'hapair does not support the "fastcgi_pass" directive',
     ),
-    ("http { server { listen 38081 deferred; } }", 'hapair does not support the "deferred" parameter'),
     (
-        "stream { server { listen 38091 udp; proxy_pass 127.0.0.1:9; } }",
-        'hapair does not support the "udp" parameter',
+        "http { server { listen 38081; location / { uwsgi_pass 127.0.0.1:9; } } }",
+        'hapair does not support the "uwsgi_pass" directive',
     ),
     (
         "http { server { listen 38081; proxy_set_header X $ssl_session_id; } }",

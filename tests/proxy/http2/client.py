@@ -84,8 +84,11 @@ class H2Client:
         ssl_context: ssl.SSLContext | None = None,
         settings: dict[int, int] | None = None,
         acknowledge: bool = True,
+        preamble: bytes = b"",
     ) -> H2Client:
+        """`preamble`: bytes written before HTTP/2's (a PROXY protocol header)."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ssl_context)
+        writer.write(preamble)
         client = cls(reader, writer, acknowledge=acknowledge)
         if settings:
             client.conn.local_settings = h2.settings.Settings(client=True, initial_values=settings)

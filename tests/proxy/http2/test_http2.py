@@ -135,3 +135,24 @@ def test_alpn_chooses_http2_and_leaves_http1_to_the_others(tmp_path: Path) -> No
         assert over_http1.body == b" HTTP/1.1 on" and without_alpn.body == b" HTTP/1.1 on"
 
     run(scenario())
+
+
+def test_a_proxy_protocol_header_comes_before_http2(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        port = free_port()
+        said = "$proxy_protocol_addr:$proxy_protocol_port $remote_addr $http2"
+        text = f"""
+            http {{
+                server {{
+                    listen 127.0.0.1:{port} http2 proxy_protocol;
+                    location / {{ return 200 "{said}"; }}
+                }}
+            }}
+        """
+        async with proxy(tmp_path, text):
+            client = await H2Client.connect(port, preamble=b"PROXY TCP4 192.0.2.1 192.0.2.2 1111 80\r\n")
+            response = await client.get("/")
+            await client.close()
+        assert bytes(response.body) == b"192.0.2.1:1111 127.0.0.1 h2c"
+
+    run(scenario())

@@ -31,6 +31,8 @@ from .tls import SERVER_NAMES
 if TYPE_CHECKING:
     import ssl
 
+    from hapair.proxy.proxy_protocol import ProxyAddresses
+
     from .service import ListenerRoutes, Route, Service
 
 CONNECTION_NUMBERS = itertools.count(1)  # nginx's `*N`: one count for a worker's connections
@@ -77,6 +79,7 @@ class ClientConnection(asyncio.Protocol):
         "flow",
         "keep_alive",
         "number",
+        "proxy_header",
         "remote_addr",
         "remote_port",
         "requests",
@@ -107,6 +110,7 @@ class ClientConnection(asyncio.Protocol):
         self.scheme = "http"
         self.ssl_object: ssl.SSLObject | None = None
         self.server_name_indication: str | None = None
+        self.proxy_header: ProxyAddresses | None = None  # what a PROXY protocol header said (proxy_header.py)
         self._read_timer = IdleTimer(self._loop, self._read_timed_out)
         self._send_timer = IdleTimer(self._loop, self._send_timed_out)
         self._linger_timer: asyncio.TimerHandle | None = None

@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     import asyncio
     import ssl
 
+    from hapair.proxy.proxy_protocol import ProxyAddresses
+
     from .exchange import Exchange
     from .service import Route
 
@@ -26,6 +28,7 @@ class ClientSide(Protocol):
     scheme: str
     ssl_object: ssl.SSLObject | None
     server_name_indication: str | None
+    proxy_header: ProxyAddresses | None  # what a PROXY protocol header said
     transport: asyncio.Transport | None  # None: the response is not written to a socket of its own
     http2: str  # $http2: "h2", "h2c" or ""
     multiplexed: bool  # HTTP/2: the head goes out as frames of its own, the log waits for the last one

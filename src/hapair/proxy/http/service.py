@@ -40,12 +40,13 @@ from .configured import Getter, configured_variables
 from .dynamic import DynamicPass
 from .exchange import Exchange
 from .files import LocationFiles
-from .h2 import Http2Connection, protocol_factory
+from .h2 import HTTP2_ALPN, HTTP_ALPN, Http2Connection, protocol_factory
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
 from .phases import location_filters, location_steps, server_post_read
 from .pool import ConnectionPool, KeepPolicy, PoolKey
+from .proxy_header import HeaderFirstServer
 from .request import Request
 from .rewrite import Script
 from .routing import Found, LocationTree, ServerNames
@@ -431,12 +432,35 @@ class _ListenerGroup:
     """The addresses one listening socket serves (a wildcard socket also serves the addresses of its
     port that have no socket of their own)."""
 
-    __slots__ = ("_by_address", "_only", "http2")
+    __slots__ = ("_by_address", "_only", "_owner", "_served")
 
     def __init__(self, service: Service, owner: Listener, served: list[Listener]) -> None:
         self._only = ListenerRoutes(service, owner)
         self._by_address = {listener.address: ListenerRoutes(service, listener) for listener in served}
-        self.http2 = any(listener.http2 for listener in served)  # one of the addresses speaks HTTP/2
+        self._owner = owner
+        self._served = served
+
+    @property
+    def http2(self) -> bool:
+        """Whether one of its addresses speaks HTTP/2."""
+        return any(listener.http2 for listener in (self._owner, *self._served))
+
+    @property
+    def proxy_protocol(self) -> bool:
+        """Whether connections to one of its addresses start with a PROXY protocol header."""
+        return any(listener.proxy_protocol for listener in (self._owner, *self._served))
+
+    def expects_header(self, sockname: object) -> bool:
+        """Whether the address a connection came to says `proxy_protocol` (nginx's addr_conf)."""
+        for listener in self._served:
+            address = listener.address
+            if (
+                isinstance(address, InetAddress)
+                and isinstance(sockname, tuple)
+                and (str(address.ip), address.port) == sockname[:2]
+            ):
+                return listener.proxy_protocol
+        return self._owner.proxy_protocol
 
     def routes(self, sockname: object) -> ListenerRoutes:
         if not self._by_address or not isinstance(sockname, tuple):
@@ -523,7 +547,8 @@ def _server_tls(listener: Listener, names: ServerNames) -> Any:
     def context_of(server: Server) -> Any:
         if id(server) not in contexts:
             tls = server.tls
-            contexts[id(server)] = server_context(tls, http2=listener.http2) if tls is not None else None
+            alpn = HTTP2_ALPN if listener.http2 else HTTP_ALPN
+            contexts[id(server)] = server_context(tls, alpn=alpn) if tls is not None else None
         return contexts[id(server)]
 
     default = context_of(listener.default_server)
@@ -574,10 +599,17 @@ async def serve_http(
                 backlog=listener.backlog,
                 ipv6only=listener.ipv6only,
                 reuse_port=reuse_port or listener.reuseport,
+                options=listener.socket,
             )
 
-            http2 = listener.http2 or group.http2
-            factory = protocol_factory(service, group.routes, http2=http2)
+            factory = protocol_factory(service, group.routes, http2=group.http2)
+            if group.proxy_protocol:
+                servers.append(
+                    HeaderFirstServer(
+                        loop, sock, factory, tls, routes=group.routes, expects=group.expects_header
+                    )
+                )
+                continue
             servers.append(await loop.create_server(factory, sock=sock, ssl=tls, backlog=listener.backlog))
     except BaseException:
         for server in servers:

@@ -42,6 +42,7 @@ from ..fields import (
 )
 from ..finish.http import COMBINED, finish_http
 from ..flags import HTTP_LOC_CONF, HTTP_MAIN_CONF, HTTP_SRV_CONF, ModuleKind
+from ..listen_options import socket_parameter
 from ..model.addresses import InetAddress, SocketAddress, UnixAddress
 from ..model.http import ErrorPage, LocationMatch
 from ..model.place import Place
@@ -145,6 +146,13 @@ def _listen_parameter(directive: Directive, options: ListenOptions, arg: str) ->
         options.ssl = True
     elif arg == "http2":
         options.http2 = True
+    elif arg == "proxy_protocol":
+        options.proxy_protocol = True
+    elif arg == "deferred":
+        options.deferred = options.set = options.bind = True
+    elif (socket_options := socket_parameter(directive, arg, options.socket)) is not None:
+        options.socket = socket_options
+        options.set = options.bind = True
     elif arg in _UNSUPPORTED_LISTEN or arg.split("=", 1)[0] + "=" in _UNSUPPORTED_LISTEN:
         raise directive.unsupported(f'the "{arg.split("=", 1)[0]}" parameter')
     else:
@@ -153,13 +161,7 @@ def _listen_parameter(directive: Directive, options: ListenOptions, arg: str) ->
 
 _UNSUPPORTED_LISTEN = frozenset(
     {
-        "proxy_protocol",
-        "deferred",
-        "fastopen=",
-        "rcvbuf=",
-        "sndbuf=",
         "accept_filter=",
-        "so_keepalive=",
     }
 )
 
@@ -201,6 +203,7 @@ def _add_to_address(
     default_server = address.options.default_server
     ssl = options.ssl or address.options.ssl
     http2 = options.http2 or address.options.http2
+    proxy_protocol = options.proxy_protocol or address.options.proxy_protocol
     if options.set:
         if address.options.set:
             raise ConfigError(f"duplicate listen options for {address.options.address.text}", place)
@@ -213,6 +216,7 @@ def _add_to_address(
     address.options.default_server = default_server
     address.options.ssl = ssl
     address.options.http2 = http2
+    address.options.proxy_protocol = proxy_protocol
 
 
 def server_name(block: Block, directive: Directive, reading: Reading) -> None:

@@ -64,6 +64,8 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable, Iterable
 
+    from hapair.proxy.proxy_protocol import ProxyAddresses
+
     from ..response import Framing, ResponseHead
     from ..service import ListenerRoutes, Route, Service
 
@@ -117,7 +119,8 @@ class Http2Connection(asyncio.Protocol):
         self._routes_for = routes_for
         self.loop = service.loop
         self.high_water = service.limits.high_water
-        self.number = 0
+        self.number = next(CONNECTION_NUMBERS)
+        self.proxy_header: ProxyAddresses | None = None  # what a PROXY protocol header said
         self.requests = 0
         self.remote_addr = ""
         self.remote_port = 0
@@ -166,7 +169,6 @@ class Http2Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)
         self.transport = transport
-        self.number = next(CONNECTION_NUMBERS)
         self._note_addresses(transport)
         routes = self._routes = self._routes_for(transport.get_extra_info("sockname"))
         route = self._route = routes.default.fallback

@@ -60,6 +60,7 @@ class Http2Stream:
         "number",
         "out",
         "out_closed",
+        "proxy_header",
         "remote_addr",
         "remote_port",
         "requests",
@@ -77,6 +78,7 @@ class Http2Stream:
         self.id = stream_id
         self.exchange: Exchange | None = None
         self.number = connection.number
+        self.proxy_header = connection.proxy_header
         self.requests = connection.requests
         self.remote_addr = connection.remote_addr
         self.remote_port = connection.remote_port
