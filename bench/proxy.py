@@ -56,6 +56,13 @@ Tests, for each load balancer (and the direct row, to backend 1):
   backends' bench/proxy_tcp.py `echo` on :5353, added beside the seed's TCP server) and `ask` keeping one
   50-byte query in flight on each of 32 sockets for --duration seconds: answers/s. Each query is a
   session of its own, as a DNS client's. HAProxy 2.6 does not proxy UDP (nor does the floor): "-".
+- h2 req/s: `h2load -c1 -m100 -D <duration>` on https://LB:8443/ok, one TLS connection with 100 streams
+  at a time, through the seed's 8443 server with `http2` on its `listen` (its TLS settings as they are,
+  a certificate made for the run, `keepalive_requests` raised so that one connection lasts the test:
+  nginx's 1000 would end it with GOAWAY after a tenth of a second) and its location proxying to the 8080
+  upstream as the L7 test does (the seed's sends to an HTTPS upstream with a client certificate);
+  HAProxy with `bind :8443 ssl crt ... alpn h2,http/1.1` in front of the same backend. The floor has no
+  HTTP/2.
 Each configuration, once started (and the direct row's too), gets a warm-up first: 1 s of wrk on /ok,
 or 100 MB through the L4 bulk path. wrk's socket errors and non-2xx answers are
 listed under the table. hapair's row says "not available: <reason>" when `hapair proxy` does not start.
@@ -97,6 +104,11 @@ CLIENT_ADDRESS = "10.101.1.100"
 LB_ADDRESS = "10.101.1.11"
 BACKEND_ADDRESSES = ("10.101.1.21", "10.101.1.22")
 PORT = 8080  # the seed's listen port, and its upstream's
+H2_PORT = 8443  # the seed's TLS server's, here with HTTP/2
+H2_STREAMS = 100
+H2_REQUESTS = (
+    1_000_000_000  # nginx sends GOAWAY after keepalive_requests (1000) streams: one connection all along
+)
 SOURCE_PORT = 9000
 BULK_BODY_BYTES = 10_000_000
 MB = 1_000_000
@@ -118,6 +130,8 @@ P99 = re.compile(r"^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
 REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
 SOCKET_ERRORS = re.compile(r"Socket errors: (.*)")
 NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+H2LOAD_RATE = re.compile(r"^finished in [\d.]+\w+, ([\d.]+) req/s", re.MULTILINE)
+H2LOAD_REQUESTS = re.compile(r"^requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded", re.MULTILINE)
 
 
 # ----- measurements
@@ -142,6 +156,7 @@ class Row:
     sni_bulk_mb_s: float | None = None
     tls_bulk_mb_s: float | None = None
     udp_queries_s: float | None = None
+    h2_requests_per_second: float | None = None
     unavailable: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -201,6 +216,19 @@ def udp_queries_s(client: Host, address: str, port: int, duration: int) -> float
     return int(answers) / float(seconds)
 
 
+def h2load(client: Host, url: str, duration: int) -> tuple[float, str]:
+    """Requests per second over one connection with H2_STREAMS streams at a time, and what failed."""
+    args = ["h2load", "-c1", f"-m{H2_STREAMS}", f"-D{duration}", "--warm-up-time=1", url]
+    output = run_to_end(client, args, timeout=duration + 60)
+    rate, requests = H2LOAD_RATE.search(output), H2LOAD_REQUESTS.search(output)
+    if rate is None or requests is None:
+        raise RuntimeError(f"unexpected h2load output:\n{output}")
+    total, succeeded = int(requests.group(1)), int(requests.group(2))
+    return float(
+        rate.group(1)
+    ), f"{total - succeeded} of {total} requests failed" if total != succeeded else ""
+
+
 def sink_mb_s(client: Host, address: str, port: int, total: int, server_name: str = "") -> float:
     command = [sys.executable, str(TCP_HELPER), "sink", address, str(port), str(total)]
     output = run_to_end(client, [*command, server_name] if server_name else command, 600)
@@ -222,6 +250,22 @@ def seed_http_8080(logs: Path) -> str:
     text = SEED_HTTP[: SEED_HTTP.index("upstream k8s-api-8443")]
     text = replaced(text, SEED_LOG_DIRECTORY, f"{logs}/")
     return replaced(text, f"server {SEED_BACKEND}:{PORT};", backend_lines(PORT, indent="    "))
+
+
+def seed_https_h2(logs: Path, certificate: Path, key: Path) -> str:
+    """The seed's 8443 server with HTTP/2 on its listen, the run's certificate, and its location sending
+    to the 8080 upstream (the seed's goes to an HTTPS upstream with a client certificate)."""
+    text = SEED_HTTP[SEED_HTTP.index("server {\n    listen 8443 ssl;") :]
+    text = replaced(
+        text, "listen 8443 ssl;", f"listen {H2_PORT} ssl http2;\n    keepalive_requests {H2_REQUESTS};"
+    )
+    text = replaced(text, "/etc/ssl/certs/k8sapiserver.crt", str(certificate))
+    text = replaced(text, "/etc/ssl/private/k8sapiserver.key", str(key))
+    text = replaced(text, SEED_LOG_DIRECTORY, f"{logs}/")
+    kept = [line for line in text.splitlines() if "proxy_ssl_" not in line]
+    return replaced(
+        "\n".join(kept) + "\n", "proxy_pass          https://k8s-api-8443;", "proxy_pass http://k8s-api-8080;"
+    )
 
 
 def seed_stream(logs: Path, backend_port: int) -> str:
@@ -276,9 +320,17 @@ def nginx_main(directory: Path, modules: str, body: str) -> str:
     )
 
 
-def haproxy_config(mode: str, backend_port: int, *, sni: bool = False, tls: Path | None = None) -> str:
-    """`tls`: the certificate and key (one PEM) the frontend terminates TLS with."""
+def haproxy_config(
+    mode: str, backend_port: int, *, sni: bool = False, tls: Path | None = None, h2: Path | None = None
+) -> str:
+    """`tls`: the certificate and key (one PEM) the frontend terminates TLS with; `h2`: the same for a
+    second frontend, on H2_PORT with HTTP/2."""
     http = mode == "http"
+    h2_lines = [
+        "frontend k8sapi-h2",
+        f"    bind :{H2_PORT} ssl crt {h2} alpn h2,http/1.1",
+        "    default_backend k8s-api",
+    ]
     sni_lines = [
         "    tcp-request inspect-delay 5s",
         "    tcp-request content accept if { req_ssl_hello_type 1 }",
@@ -298,6 +350,7 @@ def haproxy_config(mode: str, backend_port: int, *, sni: bool = False, tls: Path
         "frontend k8sapi",
         f"    bind :{PORT}" + (f" ssl crt {tls}" if tls is not None else ""),
         *(sni_lines if sni else ["    default_backend k8s-api"]),
+        *(h2_lines if h2 is not None else []),
         "backend k8s-api",
         "    balance roundrobin",
         *(
@@ -338,6 +391,7 @@ def write_configs(directory: Path) -> dict[str, Configs]:
     certificate, key = self_signed(directory, "lb.example")
     pem = directory / "lb.example.pem"
     pem.write_bytes(certificate.read_bytes() + key.read_bytes())
+    (directory / "conf.d" / "k8sapi-h2.conf").write_text(seed_https_h2(logs, certificate, key))
     (directory / "tcpconf.d" / "k8sapi-tls.conf").write_text(seed_stream_tls(logs, certificate, key))
     (directory / "tcpconf.d" / "k8sapi-udp.conf").write_text(seed_stream_udp(logs))
     stream = f"load_module {STREAM_MODULE};\n"
@@ -345,6 +399,13 @@ def write_configs(directory: Path) -> dict[str, Configs]:
         "l7": (
             "",
             f"http {{\n{temp_paths(directory / 'temp')}    include {directory}/conf.d/k8sapi.conf;\n}}\n",
+            "http",
+            PORT,
+        ),
+        "h2": (
+            "",
+            f"http {{\n{temp_paths(directory / 'temp')}    include {directory}/conf.d/k8sapi.conf;\n"
+            f"    include {directory}/conf.d/k8sapi-h2.conf;\n}}\n",
             "http",
             PORT,
         ),
@@ -360,7 +421,8 @@ def write_configs(directory: Path) -> dict[str, Configs]:
         nginx.write_text(nginx_main(directory, modules, body))
         haproxy = directory / f"haproxy-{test}.cfg"
         tls = pem if test == "l4-tls" else None
-        haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni", tls=tls))
+        h2 = pem if test == "h2" else None
+        haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni", tls=tls, h2=h2))
         configs[test] = Configs(nginx, haproxy)
     configs["l7-debian"] = Configs(debian_layout(directory, logs), configs["l7"].haproxy)
     return configs
@@ -511,11 +573,21 @@ def measure(
     sni: bool = True,
     tls: bool = True,
     udp_port: int | None = PORT,
+    h2: bool = True,
 ) -> None:
     options = lab.options
     small = f"http://{address}:{PORT}/ok"
     if not measure_l7(lab, row, address, lambda: start("l7")):
         return
+    if h2:
+        with start("h2") as reason:
+            if reason:
+                row.unavailable = reason
+                return
+            lab.report(f"{row.name}: h2")
+            rate, problems = h2load(lab.client, f"https://{address}:{H2_PORT}/ok", options.duration)
+            row.h2_requests_per_second = rate
+            note(row, "h2", problems)
     with start("l4") as reason:
         if reason:
             row.unavailable = reason
@@ -601,14 +673,16 @@ def nothing_to_start(test: str) -> Iterator[str]:
 
 def measure_direct(lab: Lab) -> Row:
     row = Row("none (client to backend 1)")
-    measure(lab, row, BACKEND_ADDRESSES[0], SOURCE_PORT, nothing_to_start, tls=False, udp_port=UDP_PORT)
+    measure(
+        lab, row, BACKEND_ADDRESSES[0], SOURCE_PORT, nothing_to_start, tls=False, udp_port=UDP_PORT, h2=False
+    )
     return row
 
 
 def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
     try:
-        proxied = implementation != "floor"
+        proxied = implementation != "floor"  # the floor has no SNI routing, TLS or HTTP/2
         measure(
             lab,
             row,
@@ -618,6 +692,7 @@ def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
             sni=proxied,
             tls=proxied,
             udp_port=PORT if implementation in READ_NGINX_FILES else None,
+            h2=proxied,
         )
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
         row.unavailable = str(error).splitlines()[0]
@@ -663,6 +738,7 @@ def table(rows: list[Row]) -> list[str]:
         "SNI bulk MB/s",
         "TLS bulk MB/s",
         "UDP q/s",
+        "h2 req/s",
     )
     lines = []
     for row in rows:
@@ -679,6 +755,7 @@ def table(rows: list[Row]) -> list[str]:
                 figure(row.sni_bulk_mb_s, "{:.0f}"),
                 figure(row.tls_bulk_mb_s, "{:.0f}"),
                 figure(row.udp_queries_s, "{:.0f}"),
+                figure(row.h2_requests_per_second, "{:.0f}"),
             )
         )
     name_width = max(len(header[0]), *(len(line[0]) for line in lines))
@@ -721,7 +798,8 @@ def machine(options: argparse.Namespace) -> list[str]:
         f"machine: {cpu}, {CORES} cores, Linux {platform.release()}",
         f"wrk -t{min(CORES, options.connections)} -c{options.connections} -d{options.duration}s --latency;"
         f" bulk: wrk -c{options.bulk_connections} on a {BULK_BODY_BYTES // MB} MB body,"
-        f" L4 {options.bulk_bytes / 1e9:g} GB over one connection; MB = 10^6 bytes",
+        f" L4 {options.bulk_bytes / 1e9:g} GB over one connection; MB = 10^6 bytes;"
+        f" h2: h2load -c1 -m{H2_STREAMS} -D{options.duration} over TLS",
     ]
 
 
@@ -757,7 +835,7 @@ def missing() -> str | None:
     reason = missing_lab_requirements()
     if reason:
         return reason
-    for program in ("ss", "wrk", "nginx", "haproxy"):
+    for program in ("ss", "wrk", "h2load", "nginx", "haproxy"):
         if shutil.which(program) is None and not Path(f"/usr/sbin/{program}").exists():
             return f"needs {program}"
     if not Path(STREAM_MODULE).exists():

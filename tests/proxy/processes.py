@@ -176,7 +176,13 @@ class Instance:
         self.master = ProcessId.of(self.foreground.pid)
 
     def wait_serving(self) -> None:
-        wait_until(lambda: len(self.worker_pids()) == self.count and answers(self.port), TIMEOUT_S, "workers")
+        """Until the pid file says every worker is ready (set up, its user taken) and the port answers: one
+        worker's socket may answer while another is still starting as root."""
+        wait_until(
+            lambda: self.pid_file.exists() and len(self.worker_pids()) == self.count and answers(self.port),
+            TIMEOUT_S,
+            "workers",
+        )
 
     def worker_pids(self) -> set[int]:
         if self.master is None:

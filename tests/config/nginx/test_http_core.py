@@ -90,10 +90,6 @@ def test_a_server_without_listen_listens_on_port_8000_as_another_user(read: Read
             "server { listen 80 default_server; } server { listen 80 default; }",
             "a duplicate default server for 0.0.0.0:80",
         ),
-        (
-            "server { listen 8080 http2; }",
-            'hapair does not support the "http2" parameter in the "listen" directive',
-        ),
     ],
 )
 def test_listen_errors(read: Read, body: str, message: str) -> None:

@@ -178,7 +178,10 @@ UNSUPPORTED = [
         "http { server { listen 38081; location / { fastcgi_pass 127.0.0.1:9; } } }",
         'hapair does not support the "fastcgi_pass" directive',
     ),
-    ("http { server { listen 38081 http2; } }", 'hapair does not support the "http2" parameter'),
+    (
+        "http { server { listen 38081; location / { uwsgi_pass 127.0.0.1:9; } } }",
+        'hapair does not support the "uwsgi_pass" directive',
+    ),
     (
         "http { server { listen 38081; proxy_set_header X $ssl_session_id; } }",
         'the "$ssl_session_id" variable',

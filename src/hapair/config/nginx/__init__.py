@@ -23,6 +23,8 @@ Where hapair answers differently from nginx, on purpose:
   (and created) and sockets bound, as nginx does.
 - `multi_accept off`, `accept_mutex on`, `use event_core` are refused, and `worker_connections` is not
   enforced by the data planes (see docs/nginx-differences.md).
+- Server push (`http2_push` with a URI, `http2_push_preload on`) is refused; `http2_recv_buffer_size`,
+  `http2_pool_size` and `http2_streams_index_size` are checked and change nothing.
 - `aio threads`, `directio` with a size, `tcp_nodelay off` and `charset_map` are refused;
   `open_file_cache` and its companions are checked and cache nothing (see docs/nginx-differences.md).
 - Blocks and includes nest at most 100 deep.

@@ -87,6 +87,7 @@ class ListenOptions:
     place: Place | None
     default_server: bool = False
     ssl: bool = False
+    http2: bool = False
     reuseport: bool = False
     backlog: int = NGX_LISTEN_BACKLOG
     bind: bool = False

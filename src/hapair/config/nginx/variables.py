@@ -53,7 +53,7 @@ HTTP_SUPPORTED = frozenset({
     "upstream_bytes_received", "upstream_bytes_sent", "upstream_connect_time", "upstream_header_time",
     "upstream_response_length", "upstream_response_time", "upstream_status", "uri",
     "document_root", "realpath_root", "request_filename",
-    "gzip_ratio",
+    "gzip_ratio", "http2",
     "date_gmt", "date_local", "upstream_cache_status",
     "ssl_client_verify", "ssl_client_s_dn", "ssl_client_i_dn", "ssl_client_s_dn_legacy",
     "ssl_client_i_dn_legacy", "ssl_client_serial", "ssl_client_v_start", "ssl_client_v_end",

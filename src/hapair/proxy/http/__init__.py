@@ -4,7 +4,9 @@
 returns an `HttpService` (`drain()`, `close()`, `wait_closed()`).
 
 How the package is laid out, after nginx's: `client` (the client connection, its parser and its
-timeouts), `request` (a request's head, checked), `routing` (server and location choice), `exchange`
+timeouts), `h2` (an HTTP/2 client connection and its streams, each the client side of an exchange, as
+`client` is for HTTP/1.x; `clientside` says what an exchange asks of either), `request` (a request's
+head, checked), `routing` (server and location choice), `exchange`
 (one request through nginx's phases, and its response), `phases` (what a location's requests go through:
 its steps and header filters), `rewrite` (the rewrite module's script), `proxying` (the upstream half of a
 proxied request: peers, retries, the request body), `body` (a request body read whole, nginx's

@@ -35,12 +35,15 @@ if TYPE_CHECKING:
 
     from .service import ListenerRoutes, Route, Service
 
-_CONNECTION_NUMBERS = itertools.count(1)
+CONNECTION_NUMBERS = itertools.count(1)  # nginx's `*N`: one count for a worker's connections
 _REQUEST_LINE_FIXED = 12  # the spaces, " HTTP/1.1" and CRLF around the method and the target
 
 
 class ClientConnection(asyncio.Protocol):
     """Per-connection state, then the state of the request head being parsed."""
+
+    http2 = ""  # $http2
+    multiplexed = False  # one request at a time: its head and body are written as they are made
 
     __slots__ = (
         "_active",
@@ -96,7 +99,7 @@ class ClientConnection(asyncio.Protocol):
         self._parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.flow: FlowControl | None = None
-        self.number = next(_CONNECTION_NUMBERS)
+        self.number = next(CONNECTION_NUMBERS)
         self.requests = 0
         self.keep_alive = True
         self.remote_addr = ""

@@ -62,14 +62,15 @@ def time_iso8601(seconds: int) -> str:
 
 
 class Clock:
-    """`server_date` is the `Server` and `Date` header lines of a response at the current second."""
+    """`server_date` is the `Server` and `Date` header lines of a response at the current second, `date`
+    the Date header's value."""
 
-    __slots__ = ("_second", "_server", "server_date")
+    __slots__ = ("_second", "_server", "date", "server_date")
 
     def __init__(self, server: bytes) -> None:
         self._server = b"Server: " + server + b"\r\n"
         self._second = -1
-        self.server_date = b""
+        self.server_date = self.date = b""
         self.now()
 
     def now(self) -> float:
@@ -78,7 +79,8 @@ class Clock:
         second = int(now)
         if second != self._second:
             self._second = second
-            self.server_date = self._server + b"Date: " + http_date(second).encode() + b"\r\n"
+            self.date = http_date(second).encode()
+            self.server_date = self._server + b"Date: " + self.date + b"\r\n"
         return now
 
 

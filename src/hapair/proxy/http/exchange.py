@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from hapair.config.nginx.model.http import METHOD_BITS, UNKNOWN_METHOD
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     import re
 
     from .body import BufferedBody
-    from .client import ClientConnection
+    from .clientside import ClientSide
+    from .h2.stream import Http2Stream
     from .proxying import Attempt
     from .request import Request
     from .routing import Found
@@ -88,6 +89,7 @@ class Exchange:
         "_body_done",
         "_body_filters",
         "_chunked",
+        "_complete",
         "_early",
         "_finished",
         "_head_size",
@@ -142,7 +144,7 @@ class Exchange:
 
     def __init__(
         self,
-        client: ClientConnection,
+        client: ClientSide,
         request: Request,
         server: ServerRoutes,
         found: Found[Route] | None,
@@ -204,6 +206,7 @@ class Exchange:
         self._out: list[bytes] = []
         self._body_filters: list[BodyFilter] = []
         self._chunked = False
+        self._complete = False  # the whole response was given (send_end)
         self._header_only = False
         self._head_size = 0
         self._responding = False
@@ -530,12 +533,17 @@ class Exchange:
         if self._chunked:
             head.content_length = -1
         framing = Framing(connection, chunked=self._chunked, redirect_base=self._redirect_base())
-        data = render(head, client.server_date(), framing)
         self.head = head
         self.status = status
-        self._head_size = len(data)
         self._responding = True
         client.keep_alive = keep_alive
+        if client.multiplexed:  # HTTP/2: the head is a HEADERS frame, ending the stream if nothing follows
+            end_stream = self._header_only or (head.content_length == 0 and self.trailers is None)
+            self._head_size = cast("Http2Stream", client).send_head(head, framing, end_stream=end_stream)
+            self.bytes_sent += self._head_size
+            return True
+        data = render(head, client.server_date(), framing)
+        self._head_size = len(data)
         self._out.append(data)
         return True
 
@@ -596,6 +604,7 @@ class Exchange:
             if self._chunked:
                 self._out.append(self._last_chunk())
         self.flush()
+        self._complete = True
         self._finish()
 
     def _last_chunk(self) -> bytes:
@@ -728,19 +737,35 @@ class Exchange:
             content.client_lost()
         self._early.clear()
         self.release_request_body()
-        self.body_bytes_sent = max(0, self.bytes_sent - self._head_size)
         self._ended()
 
     def _ended(self) -> None:
-        """The request is over: its log line, its cleanups, and the connection goes on."""
+        """The request is over: its log line, its cleanups, and the connection goes on. An HTTP/2
+        stream calls `complete` itself, once the response's last frame is out."""
+        if not self.client.multiplexed:
+            self.complete()
+        self.client.exchange_finished(self)
+
+    def complete(self) -> None:
+        """The request's end, once its response has left: its log line, then its cleanups."""
+        self.body_bytes_sent = max(0, self.bytes_sent - self._head_size)
         self.route.log(self)
         self.run_cleanups()
-        self.client.exchange_finished(self)
 
     def run_cleanups(self) -> None:
         if self.cleanups is not None:
             for cleanup in reversed(self.cleanups):
                 cleanup()
+
+    @property
+    def response_complete(self) -> bool:
+        """The whole response was given (it did not end early)."""
+        return self._complete
+
+    def add_framing(self, size: int) -> None:
+        """Bytes sent that are not the body: HTTP/2's frame heads and trailers."""
+        self.bytes_sent += size
+        self._head_size += size
 
     def log_error(self, level: ErrorLevel, text: str) -> None:
         """An error log line about this request, with nginx's `*N` connection number."""

@@ -5,7 +5,8 @@ HTTP reader (or the TLS handshake) sees the connection.
 first, as nginx reads it: the first `client_header_buffer_size` bytes of a plain connection (nginx's first
 read into its header buffer), the first 107 of a TLS one (nginx peeks before the handshake); the header
 must be whole in them. The header's bytes are then read off the socket and the connection goes to its
-`ClientConnection` (through the TLS handshake on an `ssl` listener) with what the header said, for
+`ClientConnection`, or its HTTP/2 connection on an `http2` listener (through the TLS handshake on an
+`ssl` listener), with what the header said, for
 `$proxy_protocol_*` and `real_ip_header proxy_protocol`. A broken header closes the connection with
 nginx's error line (`broken header: "..." while reading PROXY protocol, client: ..., server: ...`), in the
 default server's error log; nothing within `client_header_timeout` closes it silently, as nginx's
@@ -22,20 +23,29 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from hapair.config.nginx.model.addresses import InetAddress, ipv6_text
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.proxy_protocol import MAX_HEADER, HeaderError, read_header
 
-from .client import ClientConnection
-
 if TYPE_CHECKING:
+    from hapair.proxy.proxy_protocol import ProxyAddresses
+
     from .service import ListenerRoutes
 
 ACCEPT_BATCH = 64
 CLIENT_HEADER_BUFFER = 1024  # client_header_buffer_size, nginx's default (hapair does not read it)
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+class Accepted(Protocol):
+    """The protocol a connection goes to once its header is read (a `ClientConnection`, or the one that
+    chooses between HTTP/1.x and HTTP/2 on an `http2` listener): its number for the error lines, and
+    where the header's addresses go."""
+
+    number: int
+    proxy_header: ProxyAddresses | None
 
 
 class HeaderFirstServer(asyncio.AbstractServer):
@@ -47,7 +57,7 @@ class HeaderFirstServer(asyncio.AbstractServer):
         self,
         loop: asyncio.AbstractEventLoop,
         sock: socket.socket,
-        factory: Callable[[], ClientConnection],
+        factory: Callable[[], Accepted],
         tls: Any,
         *,
         routes: Callable[[object], ListenerRoutes],
@@ -99,10 +109,11 @@ class HeaderFirstServer(asyncio.AbstractServer):
             else:
                 self.hand_over(client, self.factory())
 
-    def hand_over(self, client: socket.socket, connection: ClientConnection) -> None:
-        """The connection (its header read) to its ClientConnection, through the TLS handshake if any."""
+    def hand_over(self, client: socket.socket, connection: Accepted) -> None:
+        """The connection (its header read) to its protocol, through the TLS handshake if any."""
+        protocol = cast(asyncio.Protocol, connection)
         task = self.loop.create_task(
-            self.loop.connect_accepted_socket(lambda: connection, client, ssl=self.tls)
+            self.loop.connect_accepted_socket(lambda: protocol, client, ssl=self.tls)
         )
         task.add_done_callback(_handshake_done)
 

@@ -40,6 +40,7 @@ from .configured import Getter, configured_variables
 from .dynamic import DynamicPass
 from .exchange import Exchange
 from .files import LocationFiles
+from .h2 import HTTP2_ALPN, HTTP_ALPN, Http2Connection, protocol_factory
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
@@ -106,6 +107,7 @@ class Route:
         "files",
         "filters",
         "high_water",
+        "http2",
         "http11",
         "internal",
         "keepalive_header",
@@ -191,6 +193,7 @@ class Route:
         self.msie_padding = settings.msie_padding
         self.absolute_redirect = settings.absolute_redirect
         self.chunked_transfer_encoding = settings.chunked_transfer_encoding
+        self.http2 = settings.http2
         self.port_in_redirect = settings.port_in_redirect
         self.server_name_in_redirect = settings.server_name_in_redirect
         self.types = settings.types
@@ -360,14 +363,15 @@ class ServerRoutes:
 
 
 class ListenerRoutes:
-    """The servers of one listening address."""
+    """The servers of one listening address, and whether it speaks HTTP/2."""
 
-    __slots__ = ("_service", "default", "names")
+    __slots__ = ("_service", "default", "http2", "names")
 
     def __init__(self, service: Service, listener: Listener) -> None:
         self._service = service
         self.names = ServerNames(listener.servers, listener.default_server)
         self.default = service.server_routes(listener.default_server)
+        self.http2 = listener.http2
 
     def route(self, request: Request) -> tuple[ServerRoutes, Found[Route] | None]:
         """The server of the request's host, and the location of its URI."""
@@ -392,7 +396,7 @@ class Service:
         self.zones = zones
         self.variables: dict[str, Getter] = variables or {}
         self.clock = Clock(SERVER)
-        self.connections: set[ClientConnection] = set()
+        self.connections: set[ClientConnection | Http2Connection] = set()
         self.pool = ConnectionPool(loop)
         self.logs = AccessLogFiles(loop)
         self.error_logs = ErrorLogFiles()
@@ -435,6 +439,11 @@ class _ListenerGroup:
         self._by_address = {listener.address: ListenerRoutes(service, listener) for listener in served}
         self._owner = owner
         self._served = served
+
+    @property
+    def http2(self) -> bool:
+        """Whether one of its addresses speaks HTTP/2."""
+        return any(listener.http2 for listener in (self._owner, *self._served))
 
     @property
     def proxy_protocol(self) -> bool:
@@ -532,12 +541,14 @@ def _served_by(owner: Listener, listeners: tuple[Listener, ...]) -> list[Listene
 
 def _server_tls(listener: Listener, names: ServerNames) -> Any:
     """The TLS context of an `ssl` listener: its default server's, switching by SNI to the server of
-    the name asked for."""
+    the name asked for; each offers HTTP/2 by ALPN when the listener speaks it."""
     contexts: dict[int, Any] = {}
 
     def context_of(server: Server) -> Any:
         if id(server) not in contexts:
-            contexts[id(server)] = server_context(server.tls) if server.tls is not None else None
+            tls = server.tls
+            alpn = HTTP2_ALPN if listener.http2 else HTTP_ALPN
+            contexts[id(server)] = server_context(tls, alpn=alpn) if tls is not None else None
         return contexts[id(server)]
 
     default = context_of(listener.default_server)
@@ -591,9 +602,7 @@ async def serve_http(
                 options=listener.socket,
             )
 
-            def factory(group: _ListenerGroup = group) -> ClientConnection:
-                return ClientConnection(service, group.routes)
-
+            factory = protocol_factory(service, group.routes, http2=group.http2)
             if group.proxy_protocol:
                 servers.append(
                     HeaderFirstServer(

@@ -162,6 +162,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "server_protocol": lambda ex: f"HTTP/{ex.request.version}",
     "scheme": lambda ex: ex.client.scheme,
     "https": lambda ex: "on" if ex.client.ssl_object is not None else "",
+    "http2": lambda ex: ex.client.http2,
     "host": _host,
     "http_host": _http_host,
     "hostname": lambda ex: _HOSTNAME,

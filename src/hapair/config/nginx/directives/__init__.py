@@ -26,6 +26,7 @@ from . import (
     http_split_clients,
     http_ssl,
     http_try_files,
+    http_v2,
     resolver,
     rewrite,
     stream,
@@ -64,4 +65,5 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **http_limit_req.HANDLERS,
     **http_limit_conn.HANDLERS,
     **http_limit_except.HANDLERS,
+    **http_v2.HANDLERS,
 }

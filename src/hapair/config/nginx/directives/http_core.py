@@ -144,6 +144,8 @@ def _listen_parameter(directive: Directive, options: ListenOptions, arg: str) ->
         options.set = options.bind = True
     elif arg == "ssl":
         options.ssl = True
+    elif arg == "http2":
+        options.http2 = True
     elif arg == "proxy_protocol":
         options.proxy_protocol = True
     elif arg == "deferred":
@@ -159,7 +161,6 @@ def _listen_parameter(directive: Directive, options: ListenOptions, arg: str) ->
 
 _UNSUPPORTED_LISTEN = frozenset(
     {
-        "http2",
         "accept_filter=",
     }
 )
@@ -201,6 +202,7 @@ def _add_to_address(
     address.servers.append(server_state)
     default_server = address.options.default_server
     ssl = options.ssl or address.options.ssl
+    http2 = options.http2 or address.options.http2
     proxy_protocol = options.proxy_protocol or address.options.proxy_protocol
     if options.set:
         if address.options.set:
@@ -213,6 +215,7 @@ def _add_to_address(
         address.default_server = server_state
     address.options.default_server = default_server
     address.options.ssl = ssl
+    address.options.http2 = http2
     address.options.proxy_protocol = proxy_protocol
 
 

@@ -94,6 +94,7 @@ from ..variables import VariableUses, compile_template
 from .access import access_settings, limit_zones
 from .content import charset_filter, check_charset_maps, files, headers_filter
 from .gzip import gzip_settings
+from .http2 import http2_settings
 from .listeners import ArrangedAddress, arrange_addresses
 from .locations import check_duplicate_locations
 from .proxy import ResponseMerge
@@ -305,6 +306,7 @@ class _Builder:
             headers=headers_filter(level),
             charset=charset_filter(level),
             gzip=gzip_settings(level),
+            http2=http2_settings(level),
             defined=level.defined(),
         )
 
@@ -317,6 +319,7 @@ def _listener(item: ArrangedAddress, servers: dict[int, Server]) -> Listener:
         servers=tuple(servers[id(server)] for server in item.address.servers),
         default_server=servers[id(item.address.default_server)],
         ssl=options.ssl or enabled,
+        http2=options.http2,
         reuseport=options.reuseport,
         backlog=options.backlog,
         ipv6only=options.ipv6only,
@@ -471,6 +474,7 @@ def _listen(options: ListenOptions) -> Listen:
         address=options.address,
         default_server=options.default_server,
         ssl=options.ssl,
+        http2=options.http2,
         reuseport=options.reuseport,
         backlog=options.backlog,
         bind=options.bind,

@@ -12,6 +12,7 @@ from .addresses import SocketAddress
 from .files import Files
 from .gzip import Gzip
 from .headers import CharsetFilter, HeadersFilter
+from .http2 import Http2
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
 from .proxy import ProxyResponse
@@ -124,6 +125,7 @@ class Settings:
     headers: HeadersFilter  # add_header, add_trailer, expires
     charset: CharsetFilter
     gzip: Gzip
+    http2: Http2
     defined: Mapping[str, Place]  # the directive that set each value not left at nginx's default
 
 
@@ -181,6 +183,7 @@ class Listen:
     address: SocketAddress
     default_server: bool
     ssl: bool
+    http2: bool
     reuseport: bool
     backlog: int
     bind: bool
@@ -208,6 +211,7 @@ class Listener:
     servers: tuple[Server, ...]
     default_server: Server
     ssl: bool
+    http2: bool  # HTTP/2: by ALPN with `ssl`, else with prior knowledge only (nginx 1.22's `http2`)
     reuseport: bool
     backlog: int
     ipv6only: bool

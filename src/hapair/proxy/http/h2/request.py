@@ -1,0 +1,252 @@
+"""A request's header list, read as nginx 1.22 reads an HTTP/2 request (ngx_http_v2_state_process_header,
+ngx_http_v2_validate_header, ngx_http_v2_pseudo_header, ngx_http_v2_run_request): the result is the
+`Request` the phases serve, or what nginx does instead.
+
+- A header name with a capital letter, a control character, a space or `:` past its start, or a value
+  with NUL, CR or LF: the stream is reset (PROTOCOL_ERROR).
+- A header name with other characters nginx does not expect (`_` included, as `underscores_in_headers
+  off` has it): the header is dropped (`ignore_invalid_headers on`).
+- A pseudo-header repeated, empty, unknown or invalid; `:method`, `:scheme` or `:path` missing; no
+  `:authority` nor `host`; a header nginx wants once given twice; a `content-length` that is not a
+  number, or with a `transfer-encoding`; CONNECT and TRACE; a `content-length` on a stream the
+  HEADERS frame ended: the request is answered with nginx's error page (400, 405, 501).
+- `:authority` is the request's `host` header, where it stood; the `cookie` headers become one, joined
+  with `; `, after the others; a request without `content-length` whose stream stays open has a body of
+  unknown length (nginx's `chunked`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..request import Request, RequestError, validate_host
+
+PROTOCOL_ERROR = 0x1  # RST_STREAM's code for a header nginx refuses
+
+_NAME_OK = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
+_USUAL_NAME = re.compile(rb":?[a-z0-9_\-]+\Z")
+_FORBIDDEN_IN_VALUE = re.compile(rb"[\x00\r\n]")
+_NAME_FORBIDDEN = frozenset(b"\x7f:")  # beside controls, spaces and capitals
+_VALUE_FORBIDDEN = frozenset(b"\x00\r\n")
+_METHOD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ_-")
+_SCHEME_FIRST = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_SCHEME_CHARS = _SCHEME_FIRST | frozenset(b"0123456789+-.")
+# the headers nginx's ngx_http_process_unique_header_line (and Host's handler) takes once
+_UNIQUE = frozenset(
+    {
+        b"host",
+        b"if-modified-since",
+        b"if-unmodified-since",
+        b"if-match",
+        b"if-none-match",
+        b"content-length",
+        b"content-range",
+        b"if-range",
+        b"transfer-encoding",
+        b"expect",
+        b"authorization",
+    }
+)
+_NOT_ALLOWED = frozenset({b"CONNECT", b"TRACE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """What nginx does instead of serving the request: reset the stream with `reset` (an RST_STREAM
+    code), else answer `status` (the request as far as it was read is `request`, for the log line).
+    `reason` is nginx's `info` line."""
+
+    reason: str
+    status: int = 0
+    reset: int = 0
+    request: Request | None = None
+
+
+@dataclass(slots=True)
+class _Reading:
+    method: bytes = b""
+    scheme: bytes = b""
+    path: bytes = b""
+    headers: list[tuple[bytes, bytes]] | None = None
+    cookies: list[bytes] | None = None
+
+    def partial_request(self, started: float, length: int, *, line: bool = False) -> Request:
+        """The request as far as it was read, for the log line of its refusal; `line`: nginx had made
+        its request line (the header list was read whole)."""
+        request = Request.unparsed(started)
+        if line:
+            request.method, request.raw_target = self.method, self.path
+        request.version = "2.0"
+        request.headers = self.headers or []
+        request.head_length = length
+        for name, value in request.headers:
+            if name == b"host":
+                request.host_header = value
+        return request
+
+
+def read_request(
+    headers: list[tuple[bytes, bytes]], *, stream_ended: bool, length: int, started: float
+) -> Request | Refusal:
+    """`headers` as the HEADERS frame's block gave them; `stream_ended`: the frame ended the stream;
+    `length`: the block's size ($request_length)."""
+    reading = _Reading(headers=[])
+    for name, value in headers:
+        refused = _check_field(name, value)
+        if refused is not None:
+            return Refusal(refused, reset=PROTOCOL_ERROR, request=reading.partial_request(started, length))
+        if name.startswith(b":"):
+            problem = _pseudo_header(reading, name[1:], value)
+        elif not _valid_name(name):
+            continue  # "client sent invalid header", dropped as ignore_invalid_headers on has it
+        elif name == b"cookie":
+            if reading.cookies is None:
+                reading.cookies = []
+            reading.cookies.append(value)
+            continue
+        else:
+            problem = _regular_header(reading, name, value)
+        if problem is not None:
+            return Refusal(problem, status=400, request=reading.partial_request(started, length))
+    return _run(reading, stream_ended=stream_ended, length=length, started=started)
+
+
+def _check_field(name: bytes, value: bytes) -> str | None:
+    """ngx_http_v2_validate_header's refusals, for which the stream is reset."""
+    if _USUAL_NAME.match(name) and not _FORBIDDEN_IN_VALUE.search(value):
+        return None
+    if not name:
+        return "client sent zero header name length"
+    for char in name[1:] if name.startswith(b":") else name:
+        if char <= 0x20 or char in _NAME_FORBIDDEN or 0x41 <= char <= 0x5A:
+            return f'client sent invalid header name: "{name.decode("latin-1")}"'
+    if _VALUE_FORBIDDEN.intersection(value):
+        return (
+            f'client sent header "{name.decode("latin-1")}" with invalid value: "{value.decode("latin-1")}"'
+        )
+    return None
+
+
+def _valid_name(name: bytes) -> bool:
+    return _NAME_OK.issuperset(name)
+
+
+def _pseudo_header(reading: _Reading, name: bytes, value: bytes) -> str | None:
+    """ngx_http_v2_pseudo_header: the problem with it, None when it is read."""
+    if name == b"path":
+        if reading.path:
+            return "client sent duplicate :path header"
+        if not value:
+            return "client sent empty :path header"
+        if not value.startswith(b"/") or any(char <= 0x20 or char == 0x7F for char in value):
+            return f'client sent invalid :path header: "{value.decode("latin-1")}"'
+        reading.path = value
+        return None
+    if name == b"method":
+        if reading.method:
+            return "client sent duplicate :method header"
+        if not value:
+            return "client sent empty :method header"
+        reading.method = value
+        if not _METHOD_CHARS.issuperset(value):
+            return f'client sent invalid method: "{value.decode("latin-1")}"'
+        return None
+    if name == b"scheme":
+        if reading.scheme:
+            return "client sent duplicate :scheme header"
+        if not value:
+            return "client sent empty :scheme header"
+        if value[0] not in _SCHEME_FIRST or not _SCHEME_CHARS.issuperset(value):
+            return f'client sent invalid :scheme header: "{value.decode("latin-1")}"'
+        reading.scheme = value
+        return None
+    if name == b"authority":
+        return _regular_header(reading, b"host", value)
+    return f'client sent unknown pseudo-header ":{name.decode("latin-1")}"'
+
+
+def _regular_header(reading: _Reading, name: bytes, value: bytes) -> str | None:
+    headers = reading.headers
+    assert headers is not None
+    if name in _UNIQUE:
+        previous = next((old for other, old in headers if other == name), None)
+        if previous is not None:
+            if name == b"host":
+                return "client sent duplicate host header"
+            text = name.decode("latin-1")
+            return (
+                f'client sent duplicate header line: "{text}: {value.decode("latin-1")}", '
+                f'previous value: "{text}: {previous.decode("latin-1")}"'
+            )
+    if name == b"host":
+        try:
+            validate_host(value.decode("latin-1"))
+        except RequestError:
+            return "client sent invalid host header"
+    headers.append((name, value))
+    return None
+
+
+def _run(reading: _Reading, *, stream_ended: bool, length: int, started: float) -> Request | Refusal:
+    """ngx_http_v2_run_request: the request line, the cookie header, the checks of the whole head."""
+    missing = (
+        "client sent no :method header"
+        if not reading.method
+        else "client sent no :scheme header"
+        if not reading.scheme
+        else "client sent no :path header"
+        if not reading.path
+        else None
+    )
+    if missing is not None:
+        return Refusal(missing, status=400, request=reading.partial_request(started, length))
+    headers = reading.headers
+    assert headers is not None
+    if reading.cookies is not None:
+        headers.append((b"cookie", b"; ".join(reading.cookies)))
+    problem, status = _head_problem(headers, reading.method)
+    if problem is None:
+        try:
+            request = Request(
+                reading.method,
+                reading.path,
+                "2.0",
+                headers,
+                keep_alive=True,
+                head_length=length,
+                started=started,
+            )
+        except RequestError as exc:  # a target nginx's URI parser refuses
+            problem, status = "client sent invalid request", exc.status
+        else:
+            if not request.content_length or not stream_ended:
+                if request.content_length is None and not stream_ended:
+                    request.chunked = True  # a body of unknown length: nginx reads it as it comes
+                return request
+            problem, status = "client prematurely closed stream", 400
+    assert problem is not None
+    return Refusal(problem, status=status, request=reading.partial_request(started, length, line=True))
+
+
+def _head_problem(headers: list[tuple[bytes, bytes]], method: bytes) -> tuple[str | None, int]:
+    """ngx_http_process_request_header's checks that `Request` leaves to the reader of the head."""
+    host = length = encoding = None
+    for name, value in headers:
+        if name == b"host":
+            host = value
+        elif name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            encoding = value
+    if host is None:
+        return 'client sent HTTP/1.1 request without "Host" header', 400
+    if length is not None and (not length.isdigit() or len(length) > 18):
+        return 'client sent invalid "Content-Length" header', 400
+    if encoding is not None and encoding.lower() != b"chunked":
+        return f'client sent unknown "Transfer-Encoding": "{encoding.decode("latin-1")}"', 501
+    if length is not None and encoding is not None:
+        return 'client sent "Content-Length" and "Transfer-Encoding" headers at the same time', 400
+    if method in _NOT_ALLOWED:
+        return f"client sent {method.decode()} method", 405
+    return None, 0
