@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from hapair.config.nginx.model.logging import ErrorLevel
 
 from .pages import CLOSING, MSIE_PADDING, NO_RESPONSE, page, wire_status
+from .parse import HTTP_10, HTTP_11
 from .response import REDIRECTS, Framing, ResponseHead, render
 from .uri import escape_uri
 
@@ -54,6 +55,19 @@ class Content(Protocol):
     def client_drained(self) -> None: ...
 
     def client_lost(self) -> None: ...
+
+    def closed_by_client(self, status: int) -> None:
+        """The client closed its side while the request was read or proxied: nothing more is sent, the
+        request is logged with `status` (400 or 499) unless a response had begun."""
+        if self._finished:
+            return
+        content = self.content
+        if content is not None and not content.closed:
+            content.client_lost()
+        if not self._responding:
+            self.status = status
+        self.client.keep_alive = False
+        self._finish()
 
     def request_broken(self) -> None: ...
 
@@ -104,12 +118,12 @@ class Exchange:
         "method",
         "pipelined",
         "request",
+        "request_length",
         "response_headers",
         "route",
         "server",
         "server_name",
         "status",
-        "upgraded_client",
         "uri",
         "uri_changed",
         "uri_changes",
@@ -156,10 +170,10 @@ class Exchange:
         self.bytes_sent = 0
         self.body_bytes_sent = 0
         self.body_received = 0
+        self.request_length = request.head_length  # $request_length: the client connection adds the body
         self.attempts: list[Attempt] = []
         self.response_headers: list[tuple[bytes, bytes]] = []
         self.head: ResponseHead | None = None
-        self.upgraded_client = False
         self.content: Content | None = None
         self._body_done = not request.has_body
         self._early: list[bytes] = []  # body received before a content handler took it
@@ -379,6 +393,19 @@ class Exchange:
                 self.status = _CLOSED_BY_CLIENT
             self._finish()
 
+    def closed_by_client(self, status: int) -> None:
+        """The client closed its side while the request was read or proxied: nothing more is sent, the
+        request is logged with `status` (400 or 499) unless a response had begun."""
+        if self._finished:
+            return
+        content = self.content
+        if content is not None and not content.closed:
+            content.client_lost()
+        if not self._responding:
+            self.status = status
+        self.client.keep_alive = False
+        self._finish()
+
     def request_broken(self) -> None:
         """The client's request turned out malformed (a bad chunk): nothing more goes upstream."""
         self._body_done = True
@@ -404,34 +431,32 @@ class Exchange:
         if self.err_status:
             head.status, head.status_text = self.err_status, None
         status = head.status
-        keep_alive = (
-            self.keepalive
-            and request.keep_alive
-            and client.may_keep_alive(self.route)
-            and not self.upgraded_client
-        )
+        keep_alive = self.keepalive and request.keep_alive and client.may_keep_alive(self.route)
         self._header_only = self.method == b"HEAD" or not head.has_body
         if status == 204:
             head.content_type = None
             head.content_length = -1
             head.last_modified = None
+        http11 = request.http_version >= HTTP_11
         if status == 101:
             connection = b"Connection: upgrade\r\n"
-        elif not self._header_only and head.content_length < 0 and request.version != "1.1":
+        elif not self._header_only and head.content_length < 0 and not http11 and status >= 200:
             keep_alive = False
         if status != 101:
             if keep_alive:
                 connection = b"Connection: keep-alive\r\n" + self.route.keepalive_header
             else:
                 connection = b"Connection: close\r\n"
-        self._chunked = not self._header_only and head.content_length < 0 and request.version == "1.1"
-        framing = Framing(connection, chunked=self._chunked, redirect_base=self._redirect_base())
-        data = render(head, client.server_date(), framing)
+        self._chunked = not self._header_only and head.content_length < 0 and http11 and status >= 200
         self.head = head
         self.status = status
-        self._head_size = len(data)
         self._responding = True
         client.keep_alive = keep_alive
+        if request.http_version < HTTP_10:
+            return  # HTTP/0.9: the body alone
+        framing = Framing(connection, chunked=self._chunked, redirect_base=self._redirect_base())
+        data = render(head, client.server_date(), framing)
+        self._head_size = len(data)
         self._out.append(data)
 
     def _redirect_base(self) -> bytes | None:
@@ -568,9 +593,10 @@ class Exchange:
         self.respond(head, body)
 
     def abort_response(self) -> None:
-        """The response cannot be completed: the client connection is closed after what was written."""
+        """The response cannot be completed: the client connection is closed after what was written;
+        what was still queued is dropped (nginx, which buffers responses, would not have sent it)."""
         self.client.keep_alive = False
-        self.flush()
+        self._out.clear()
         self._finish()
 
     def _finish(self) -> None:

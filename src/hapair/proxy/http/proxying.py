@@ -183,6 +183,7 @@ class Proxying:
             self._buffered = BufferedBody(route.body_buffer_size, route.body_temp_path)
         if request.expect_continue and not self._body_done:
             ex.client.write(CONTINUE)
+            ex.bytes_sent += len(CONTINUE)  # nginx counts it in $bytes_sent and $body_bytes_sent
         if self._buffered is not None:
             for piece in ex.take_early_body():
                 self.body(piece)
@@ -324,6 +325,7 @@ class Proxying:
             if peer is None:
                 if not ex.attempts:
                     ex.attempts.append(Attempt(route.upstream_name, time.monotonic()))
+                    ex.attempts[-1].status = 502
                     self._log_upstream_error("no live upstreams while connecting to upstream")
                 self._fail()
                 return
@@ -391,7 +393,7 @@ class Proxying:
         self._conn = conn
         ex = self._ex
         request = ex.request
-        conn.bind(self, skip_body=ex.method == b"HEAD")
+        conn.bind(self, skip_body=ex.method == b"HEAD", upgrade=request.upgrade)
         buffered = self._buffered
         length = buffered.size if buffered is not None else request.content_length or 0
         head = self._route.head.build(ex, self._uri, self._framing, length)  # type: ignore[union-attr]
@@ -428,10 +430,11 @@ class Proxying:
         self,
         conn: UpstreamConnection,
         status: int,
-        reason: bytes,
+        status_line: bytes,
         headers: list[tuple[bytes, bytes]],
         framing: Framing,
     ) -> None:
+        """The response head: `status_line` from the code on, as the upstream sent it ("200 OK")."""
         if conn is not self._conn:
             return
         ex, route = self._ex, self._route
@@ -447,8 +450,8 @@ class Proxying:
         route.balancer.succeeded(self._peer, time.time())
         ex.response_headers = headers
         self._responding = True
-        ex.send_head(_response_head(status, reason, headers, framing))
-        if status == 101:
+        ex.send_head(_response_head(status, status_line, headers, framing))
+        if conn.tunnel:
             self._start_tunnel()
 
     def upstream_body(self, data: bytes) -> None:
@@ -509,6 +512,9 @@ class Proxying:
         self._failed(failure, written=True)
 
     def _failed(self, failure: Failure, *, written: bool) -> None:
+        attempt = self._ex.attempts[-1]
+        if not attempt.status:
+            attempt.status = 504 if failure is Failure.TIMEOUT else 502  # nginx's $upstream_status
         self._failure = failure
         self._drop_connection(failed=True)
         if failure.value in self._route.next_upstream and self._can_retry(written=written):
@@ -602,11 +608,11 @@ class Proxying:
 
 
 def _response_head(
-    status: int, reason: bytes, headers: list[tuple[bytes, bytes]], framing: Framing
+    status: int, status_line: bytes, headers: list[tuple[bytes, bytes]], framing: Framing
 ) -> ResponseHead:
     """The response head nginx makes of an upstream's (ngx_http_upstream_process_headers): its status
     line, `Content-Type` and `Content-Length` apart, the hidden headers dropped."""
-    head = ResponseHead(status, b"%d %b" % (status, reason) if reason else b"%d" % status)
+    head = ResponseHead(status, status_line)
     upgrade = status == 101
     for name, value in headers:
         lower = name.lower()
@@ -615,7 +621,7 @@ def _response_head(
         if lower == _CONTENT_TYPE:
             head.content_type = value
         elif lower == _CONTENT_LENGTH:
-            if framing is Framing.LENGTH or framing is Framing.NONE:
+            if framing is Framing.LENGTH or (framing is Framing.NONE and value.isdigit()):
                 head.content_length = int(value)
         else:
             if lower == _LOCATION:

@@ -8,7 +8,6 @@ Everything a location needs per request is made once, when the service starts: a
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -38,6 +37,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
 from .phases import location_filters, location_steps
 from .pool import ConnectionPool, KeepPolicy, PoolKey
+from .reading import DEFAULT_HEAD_LIMITS, HeadLimits
 from .request import Request
 from .rewrite import Script
 from .routing import Found, LocationTree, ServerNames
@@ -115,6 +115,9 @@ class Route:
         "keepalive_header",
         "keepalive_requests",
         "keepalive_timeout",
+        "lingering_close",
+        "lingering_time",
+        "lingering_timeout",
         "location",
         "logs",
         "max_body",
@@ -165,6 +168,9 @@ class Route:
         self.keepalive_header = b"Keep-Alive: timeout=%d\r\n" % header if header else b""
         requests = settings.keepalive_requests
         self.keepalive_requests = limits.keepalive_requests if requests is None else requests
+        self.lingering_close = "on"
+        self.lingering_time = limits.lingering_time
+        self.lingering_timeout = limits.lingering_timeout
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
@@ -250,8 +256,9 @@ class Route:
         return self.default_type
 
     def body_framing(self, request: Request) -> BodyFraming:
+        """How the body goes upstream; `Content-Length: 0` is passed on, as nginx's."""
         if not request.has_body:
-            return BodyFraming.NONE
+            return BodyFraming.NONE if request.content_length is None else BodyFraming.LENGTH
         if request.chunked and self.head is not None and self.head.http11 and not self.request_buffering:
             return BodyFraming.CHUNKED
         return BodyFraming.LENGTH
@@ -321,7 +328,7 @@ class ServerRoutes:
     """A server's locations, its named locations, its rewrite directives, and its answer when no
     location matches."""
 
-    __slots__ = ("_single", "fallback", "named", "rewrite", "tree")
+    __slots__ = ("_single", "fallback", "head_limits", "named", "rewrite", "tree")
 
     def __init__(self, service: Service, server: Server) -> None:
         routes: dict[int, Route] = {}
@@ -340,6 +347,7 @@ class ServerRoutes:
         }
         self.fallback = Route(service, server, server.settings, None)
         settings = server.settings
+        self.head_limits = DEFAULT_HEAD_LIMITS
         self.rewrite = (
             Script(settings.rewrite, route_of, log=settings.rewrite_log) if settings.rewrite else None
         )
@@ -352,17 +360,31 @@ class ServerRoutes:
 class ListenerRoutes:
     """The servers of one listening address."""
 
-    __slots__ = ("_service", "default", "names")
+    __slots__ = ("_service", "default", "names", "select")
 
     def __init__(self, service: Service, listener: Listener) -> None:
         self._service = service
         self.names = ServerNames(listener.servers, listener.default_server)
         self.default = service.server_routes(listener.default_server)
+        limits = {service.server_routes(server).head_limits for server in listener.servers}
+        # how a request head's host chooses the settings for the rest of it; None: all servers have
+        # the default server's, so that there is nothing to choose
+        self.select: Callable[[str], HeadLimits] | None = (
+            None if limits == {self.default.head_limits} else self.head_limits
+        )
 
     def route(self, request: Request) -> tuple[ServerRoutes, Found[Route] | None]:
         """The server of the request's host, and the location of its URI."""
-        routes = self._service.server_routes(self.names.find(request.host))
+        routes = self.server(request.host)
         return routes, routes.find(request.target.uri)
+
+    def server(self, host: str) -> ServerRoutes:
+        """The server of `host` ("": the default server)."""
+        return self._service.server_routes(self.names.find(host))
+
+    def head_limits(self, host: str) -> HeadLimits:
+        """The settings for reading the rest of a request head once its host is known."""
+        return self.server(host).head_limits
 
 
 class Service:
@@ -390,16 +412,6 @@ class Service:
         if routes is None:
             routes = self._servers[id(server)] = ServerRoutes(self, server)
         return routes
-
-    def log_rejected(self, routes: ListenerRoutes, client: ClientConnection, status: int, sent: int) -> None:
-        """The access log line of a request refused before it was read whole (the default server's)."""
-        fallback = routes.default.fallback
-        if not fallback.logs:
-            return
-        exchange = Exchange(client, Request.unparsed(time.time()), routes.default, None, pipelined=False)
-        exchange.status = status
-        exchange.bytes_sent = sent
-        fallback.log(exchange)
 
 
 class _ListenerGroup:
