@@ -7,18 +7,24 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from hapair.proxy.http.client import ClientConnection
+from hapair.proxy.http.service import ListenerRoutes, Service
 
 from .harness import (
     FAST,
     Backend,
+    FakeTransport,
     eventually,
     feed_client,
     free_port,
     ok,
     proxy,
     raw_exchange,
+    read_config,
     read_response,
     run,
 )
@@ -354,3 +360,57 @@ def test_keepalive_requests_ends_the_connection_after_that_many_requests(tmp_pat
         backend.stop()
 
     run(scenario())
+
+
+class LingerTransport(FakeTransport):
+    """Records how the connection is ended: closed at once, or its writing side shut first (lingering)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shut_writing = False
+
+    def write_eof(self) -> None:
+        self.shut_writing = True
+
+
+def lingering(tmp_path: Path, directive: str, data: bytes) -> LingerTransport:
+    """How the connection ends after `data`, with `directive` in the server (a request refused while its
+    head is read is the server's, not a location's)."""
+    config = read_config(
+        tmp_path, f"server {{ listen 127.0.0.1:8080; {directive} location / {{ return 200; }} }}"
+    )
+
+    async def scenario() -> LingerTransport:
+        loop = asyncio.get_running_loop()
+        service = Service(loop, FAST)
+        routes = ListenerRoutes(service, config.listeners[0])
+        connection = ClientConnection(service, lambda _: routes)
+        transport = LingerTransport()
+        connection.connection_made(transport)  # type: ignore[arg-type]
+        connection.data_received(data)
+        connection.connection_lost(None)
+        service.logs.close()
+        return transport
+
+    return run(scenario())
+
+
+REFUSED_THEN_MORE = b"GET / HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n"  # no Host: 400
+ANSWERED = b"GET / HTTP/1.0\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("directive", "data", "lingers"),
+    [
+        ("", REFUSED_THEN_MORE, True),  # on: the client sent more than was read
+        ("", ANSWERED, False),  # on: nothing left unread, closed at once
+        ("lingering_close always;", ANSWERED, True),
+        ("lingering_close off;", REFUSED_THEN_MORE, False),
+    ],
+)
+def test_lingering_close_as_nginx(tmp_path: Path, directive: str, data: bytes, lingers: bool) -> None:
+    """nginx's lingering close: the writing side is shut and what comes is read for a while, so that
+    the client sees the answer; `on` does it when the client may still be sending."""
+    transport = lingering(tmp_path, directive, data)
+    assert transport.written[0].startswith(b"HTTP/1.1 ")
+    assert (transport.shut_writing, transport.closed) == (lingers, not lingers)

@@ -201,11 +201,14 @@ class ClientConnection(asyncio.Protocol):
                 self._idle = False
                 self._read_timer.start(self._routes.default.fallback.client_header_timeout)
             routes = self._routes
+            limits = routes.default.head_limits
+            if not limits.buffer_size:
+                # client_header_buffer_size 0: nginx reads nothing into its buffer, and closes
+                self.close_without_answer()
+                return len(data)
             previous = self._previous
             layout = previous.pipelined(self._previous_body) if pipelined and previous is not None else None
-            reader = self._reader = HeadReader(
-                routes.default.head_limits, routes.select, self._service.clock.now(), layout
-            )
+            reader = self._reader = HeadReader(limits, routes.select, self._service.clock.now(), layout)
         try:
             end = reader.feed(data, pos)
         except RequestError as error:

@@ -37,7 +37,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
 from .phases import location_filters, location_steps
 from .pool import ConnectionPool, KeepPolicy, PoolKey
-from .reading import DEFAULT_HEAD_LIMITS, HeadLimits
+from .reading import HeadLimits
 from .request import Request
 from .rewrite import Script
 from .routing import Found, LocationTree, ServerNames
@@ -168,9 +168,9 @@ class Route:
         self.keepalive_header = b"Keep-Alive: timeout=%d\r\n" % header if header else b""
         requests = settings.keepalive_requests
         self.keepalive_requests = limits.keepalive_requests if requests is None else requests
-        self.lingering_close = "on"
-        self.lingering_time = limits.lingering_time
-        self.lingering_timeout = limits.lingering_timeout
+        self.lingering_close = settings.lingering_close
+        self.lingering_time = _seconds(settings.lingering_time, limits.lingering_time)
+        self.lingering_timeout = _seconds(settings.lingering_timeout, limits.lingering_timeout)
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
@@ -347,7 +347,15 @@ class ServerRoutes:
         }
         self.fallback = Route(service, server, server.settings, None)
         settings = server.settings
-        self.head_limits = DEFAULT_HEAD_LIMITS
+        number, size = settings.large_client_header_buffers
+        self.head_limits = HeadLimits(
+            buffer_size=settings.client_header_buffer_size,
+            large_buffers=number,
+            large_buffer_size=size,
+            underscores=settings.underscores_in_headers,
+            ignore_invalid=settings.ignore_invalid_headers,
+            max_headers=settings.max_headers,
+        )
         self.rewrite = (
             Script(settings.rewrite, route_of, log=settings.rewrite_log) if settings.rewrite else None
         )

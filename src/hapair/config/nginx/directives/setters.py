@@ -44,6 +44,21 @@ def number(slot: Slot[int]) -> Handler:
     return _single(slot, atoi, "invalid number")
 
 
+def bufs(slot: Slot[tuple[int, int]]) -> Handler:
+    """A number of buffers and their size, neither 0 (ngx_conf_set_bufs_slot)."""
+
+    def handle(block: Block, directive: Directive, reading: Reading) -> None:
+        level = block.level()
+        if level.here(slot) is not None:
+            raise directive.invalid("is duplicate")
+        number, size = atoi(directive.args[0]), parse_size(directive.args[1])
+        if not number or not size:
+            raise directive.invalid("invalid value")
+        level.set(slot, (number, size), directive.place)
+
+    return handle
+
+
 def flag(slot: Slot[bool]) -> Handler:
     """`on` or `off`, in any case (ngx_conf_set_flag_slot)."""
 
