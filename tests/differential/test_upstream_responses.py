@@ -100,6 +100,12 @@ CASES = [
     ),
     # heads nginx refuses as well
     Case(
+        "head past proxy_buffer_size",
+        GET_1_0,
+        (502,),
+        reply=raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Big: " + b"a" * 4050 + b"\r\n\r\nok"),
+    ),
+    Case(
         "space in a header name",
         GET_1_0,
         (502,),
