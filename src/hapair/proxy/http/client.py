@@ -104,7 +104,7 @@ class ClientConnection(asyncio.Protocol):
         self.ssl_object: ssl.SSLObject | None = None
         self.server_name_indication: str | None = None
         self._read_timer = IdleTimer(self._loop, self._read_timed_out)
-        self._send_timer = IdleTimer(self._loop, self._send_timed_out)
+        self._send_timer: IdleTimer | None = None  # made when writing first blocks
         self._linger_timer: asyncio.TimerHandle | None = None
         self._active: Exchange | None = None  # the request under way
         self._reader: HeadReader | None = None  # the head being read
@@ -303,7 +303,8 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self._read_timer.cancel()
-        self._send_timer.cancel()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
         if self._linger_timer is not None:
             self._linger_timer.cancel()
         self._service.connections.discard(self)
@@ -317,6 +318,8 @@ class ClientConnection(asyncio.Protocol):
         assert self.flow is not None
         self.flow.write_paused = True
         route = self._active.route if self._active is not None else self._last_route
+        if self._send_timer is None:
+            self._send_timer = IdleTimer(self._loop, self._send_timed_out)
         self._send_timer.start(route.client_send_timeout)
         if self._active is not None:
             self._active.client_full()
@@ -324,7 +327,8 @@ class ClientConnection(asyncio.Protocol):
     def resume_writing(self) -> None:
         assert self.flow is not None
         self.flow.write_paused = False
-        self._send_timer.stop()
+        if self._send_timer is not None:
+            self._send_timer.stop()
         if self._active is not None:
             self._active.client_drained()
 
