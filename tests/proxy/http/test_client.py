@@ -414,3 +414,55 @@ def test_lingering_close_as_nginx(tmp_path: Path, directive: str, data: bytes, l
     transport = lingering(tmp_path, directive, data)
     assert transport.written[0].startswith(b"HTTP/1.1 ")
     assert (transport.shut_writing, transport.closed) == (lingers, not lingers)
+
+
+def test_connections_held_in_a_burst_read_what_they_sent_meanwhile_in_their_turn(tmp_path: Path) -> None:
+    """One new connection a round (proxy/admission.py): the others wait for the next loop iterations,
+    one each; a request and half-close come while one waited are answered in its turn, a head cut short
+    by a half-close is closed without an answer as nginx closes it, and a connection that closes while
+    it waits leaves the line."""
+    config = read_config(tmp_path, "server { listen 127.0.0.1:8080; location / { return 200 ok; } }")
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        service = Service(loop, replace(FAST, admit_per_round=1))
+        routes = ListenerRoutes(service, config.listeners[0])
+        transports = [FakeTransport() for _ in range(4)]
+        connections = [ClientConnection(service, lambda _: routes) for _ in transports]
+        for connection, transport in zip(connections, transports, strict=True):
+            connection.connection_made(transport)  # type: ignore[arg-type]
+        answered, gone, cut_short = connections[1:]
+        answered.data_received(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        cut_short.data_received(b"GET / HTTP/1.1\r\nHo")
+        assert answered.eof_received() is cut_short.eof_received() is True  # kept open until their turn
+        gone.connection_lost(None)
+        assert (transports[1].written, service.admission.waiting) == ([], 2)
+        await asyncio.sleep(0)  # the next iteration: the next round
+        assert status_line(b"".join(transports[1].written)) == b"HTTP/1.1 200 OK"
+        assert (transports[1].closed, transports[3].closed, service.admission.waiting) == (True, False, 1)
+        await asyncio.sleep(0)
+        assert (transports[3].written, transports[3].closed, service.admission.waiting) == ([], True, 0)
+        service.logs.close()
+
+    run(scenario())
+
+
+def test_a_connection_that_begins_while_the_service_drains_closes_after_its_answer(tmp_path: Path) -> None:
+    """A graceful stop starts the connections held or taken off a listening queue (proxy/admission.py):
+    they are answered, then closed as the others are."""
+    config = read_config(tmp_path, "server { listen 127.0.0.1:8080; location / { return 200 ok; } }")
+
+    async def scenario() -> None:
+        service = Service(asyncio.get_running_loop(), FAST)
+        service.draining = True
+        routes = ListenerRoutes(service, config.listeners[0])
+        connection = ClientConnection(service, lambda _: routes)
+        transport = FakeTransport()
+        connection.connection_made(transport)  # type: ignore[arg-type]
+        connection.data_received(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        answer = b"".join(transport.written)
+        assert status_line(answer) == b"HTTP/1.1 200 OK"
+        assert b"\r\nConnection: close\r\n" in answer and transport.closed
+        service.logs.close()
+
+    run(scenario())

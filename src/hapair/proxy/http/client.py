@@ -47,10 +47,12 @@ class ClientConnection(asyncio.Protocol):
 
     __slots__ = (
         "_active",
+        "_admitted",
         "_body",
         "_closed",
         "_draining",
         "_eof",
+        "_held",
         "_idle",
         "_last_route",
         "_linger_timer",
@@ -85,14 +87,18 @@ class ClientConnection(asyncio.Protocol):
         "transport",
     )
 
-    def __init__(self, service: Service, routes_for: Callable[[object], ListenerRoutes]) -> None:
-        """`routes_for`: the servers of the address a connection came to, by that address."""
+    def __init__(
+        self, service: Service, routes_for: Callable[[object], ListenerRoutes], *, admitted: bool = False
+    ) -> None:
+        """`routes_for`: the servers of the address a connection came to, by that address; `admitted`:
+        its round came already (a connection a Drain took)."""
         self._service = service
         self._routes_for = routes_for
         self._loop = service.loop
+        self._admitted = admitted
+        self.number = next(_CONNECTION_NUMBERS)
         self.transport: asyncio.Transport | None = None
         self.flow: FlowControl | None = None
-        self.number = next(_CONNECTION_NUMBERS)
         self.requests = 0
         self.keep_alive = True
         self.remote_addr = ""
@@ -122,39 +128,67 @@ class ClientConnection(asyncio.Protocol):
         self._eof = False
         self._refused = False  # a request was refused: what the client sends after it is not read
         self._idle = False  # between requests, waiting for the next one (keepalive_timeout)
+        self._held = False  # waiting for its turn to be read (admission): nothing set up but `transport`
 
     # -- the connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)  # uvloop's transports are not its subclasses
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not its subclasses
+        if self._admitted or self._service.admission.enter(self):
+            self._begin()
+        else:
+            self._held = True
+
+    def _begin(self) -> None:
+        """The connection's turn to be read: client_header_timeout runs from now."""
+        transport = self.transport
+        assert transport is not None
         self.flow = FlowControl(transport)
-        self._routes = self._routes_for(transport.get_extra_info("sockname"))
+        local = transport.get_extra_info("sockname")
+        self._routes = self._routes_for(local)
         transport.set_write_buffer_limits(high=self._service.limits.high_water)
-        self._note_addresses(transport)
+        self._note_addresses(transport, local)
         self._service.connections.add(self)
+        self._draining = self._service.draining
         self._last_route = self._routes.default.fallback
         self._read_timer.start(self._last_route.client_header_timeout)
 
-    def _note_addresses(self, transport: asyncio.Transport) -> None:
-        sock = transport.get_extra_info("socket")
+    def release(self) -> None:
+        """Many connections came at once and this one was held (admission): its turn; what it sent
+        meanwhile is read."""
+        self._held = False
+        if self._closed:
+            return
+        self._begin()
+        pending, self._pending = self._pending, b""
+        if pending:
+            self._read(pending, 0)
+        if self._eof and not self._closed and not self._on_eof() and self.transport is not None:
+            self.transport.close()
+
+    def _note_addresses(self, transport: asyncio.Transport, local: object) -> None:
         peer = transport.get_extra_info("peername")
-        local = transport.get_extra_info("sockname")
         if isinstance(peer, tuple):
             self.remote_addr, self.remote_port = peer[0], peer[1]
             family = socket.AF_INET6 if ":" in peer[0] else socket.AF_INET
             self.binary_remote_addr = socket.inet_pton(family, peer[0]).decode("latin-1")
-        elif sock is not None and sock.family == socket.AF_UNIX:
-            self.remote_addr = "unix:"
+        else:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family == socket.AF_UNIX:
+                self.remote_addr = "unix:"
         if isinstance(local, tuple):
             self.server_addr, self.server_port = local[0], local[1]
-        ssl_object = transport.get_extra_info("ssl_object")
-        if ssl_object is not None:
-            self.ssl_object = ssl_object
-            self.scheme = "https"
-            self.server_name_indication = SERVER_NAMES.get(ssl_object)
+        if self._routes.tls:
+            ssl_object = transport.get_extra_info("ssl_object")
+            if ssl_object is not None:
+                self.ssl_object = ssl_object
+                self.scheme = "https"
+                self.server_name_indication = SERVER_NAMES.get(ssl_object)
 
     def data_received(self, data: bytes) -> None:
+        if self._held:
+            self._pending += data
+            return
         if self._tunnel is not None:
             self._tunnel.tunnel_from_client(data)
             return
@@ -274,6 +308,11 @@ class ClientConnection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         self._eof = True
+        if self._held:
+            return True  # looked at in its turn
+        return self._on_eof()
+
+    def _on_eof(self) -> bool | None:
         if self._tunnel is not None:
             self._tunnel.tunnel_eof(from_client=True)
             return True
@@ -302,6 +341,9 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        if self._held:
+            self._service.admission.leave(self)
+            return
         self._read_timer.cancel()
         if self._send_timer is not None:
             self._send_timer.cancel()

@@ -32,6 +32,8 @@ class Limits:
     high_water: int = 64 * KIB
     # a request body is kept for a retry on the next upstream while it is not larger than this
     replay_limit: int = 1024 * KIB
+    # new connections started per loop iteration when many come at once (proxy/admission.py)
+    admit_per_round: int = 16
 
 
 DEFAULT_LIMITS = Limits()

@@ -60,7 +60,6 @@ class HeadLimits:
     max_headers: int = 1000  # max_headers (Debian's nginx)
 
 
-
 # what nginx does with a header line by its lower-case name (ngx_http_headers_in)
 _HOST, _UNIQUE, _CONNECTION, _UPGRADE = range(4)
 _HANDLED = {

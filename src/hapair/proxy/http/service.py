@@ -26,6 +26,7 @@ from hapair.config.nginx.model.tls import UpstreamTls
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer, Peer
 
+from ..admission import Admission, Drain
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
 from .accesslog import AccessLogFiles, LogEntry
@@ -368,10 +369,11 @@ class ServerRoutes:
 class ListenerRoutes:
     """The servers of one listening address."""
 
-    __slots__ = ("_service", "default", "names", "select")
+    __slots__ = ("_service", "default", "names", "select", "tls")
 
     def __init__(self, service: Service, listener: Listener) -> None:
         self._service = service
+        self.tls = listener.ssl  # its connections are TLS
         self.names = ServerNames(listener.servers, listener.default_server)
         self.default = service.server_routes(listener.default_server)
         limits = {service.server_routes(server).head_limits for server in listener.servers}
@@ -403,6 +405,9 @@ class Service:
         self.limits = limits
         self.clock = Clock(SERVER)
         self.connections: set[ClientConnection] = set()
+        self.admission = Admission(loop, limits.admit_per_round)
+        self.drains: list[Drain] = []
+        self.draining = False  # a graceful stop: a connection that begins now closes after its answer
         self.pool = ConnectionPool(loop)
         self.logs = AccessLogFiles(loop)
         self.error_logs = ErrorLogFiles()
@@ -431,6 +436,8 @@ class _ListenerGroup:
     def __init__(self, service: Service, owner: Listener, served: list[Listener]) -> None:
         self._only = ListenerRoutes(service, owner)
         self._by_address = {listener.address: ListenerRoutes(service, listener) for listener in served}
+        for routes in self._by_address.values():
+            routes.tls = owner.ssl  # the socket's: its connections are TLS or not
 
     def routes(self, sockname: object) -> ListenerRoutes:
         if not self._by_address or not isinstance(sockname, tuple):
@@ -454,8 +461,8 @@ class HttpService:
         return len(self._service.connections)
 
     def close(self) -> None:
-        for server in self._servers:
-            server.close()
+        self._stop_accepting()
+        self._service.admission.close()
         for connection in list(self._service.connections):
             connection.close()
         self._service.pool.close()
@@ -467,6 +474,12 @@ class HttpService:
         self._service.logs.reopen()
         self._service.error_logs.reopen()
 
+    def _stop_accepting(self) -> None:
+        for drain in self._service.drains:
+            drain.closed = True
+        for server in self._servers:
+            server.close()
+
     async def wait_closed(self) -> None:
         for server in self._servers:
             await server.wait_closed()
@@ -476,8 +489,9 @@ class HttpService:
     async def drain(self, timeout: float | None = None) -> None:
         """Stop accepting; answer the requests under way, closing each connection after its answer;
         then close (at `timeout` seconds, whatever is left is closed)."""
-        for server in self._servers:
-            server.close()
+        self._stop_accepting()
+        self._service.draining = True
+        self._service.admission.release_all()
         for connection in list(self._service.connections):
             connection.drain()
         deadline = None if timeout is None else self._service.loop.time() + timeout
@@ -539,10 +553,16 @@ async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = D
                 reuse_port=reuse_port or listener.reuseport,
             )
 
-            def factory(group: _ListenerGroup = group) -> ClientConnection:
+            drain = Drain(
+                loop, sock, lambda group=group: ClientConnection(service, group.routes, admitted=True), tls
+            )
+
+            def factory(group: _ListenerGroup = group, drain: Drain = drain) -> ClientConnection:
+                service.admission.came_from(drain)
                 return ClientConnection(service, group.routes)
 
             servers.append(await loop.create_server(factory, sock=sock, ssl=tls, backlog=listener.backlog))
+            service.drains.append(drain)
     except BaseException:
         for server in servers:
             server.close()
