@@ -347,3 +347,19 @@ def test_a_chunked_body_in_pieces_is_read_as_whole(data: bytes, cuts: list[int])
         assert whole == split
     else:
         assert (whole[0], whole[2]) == (split[0], split[2])
+
+
+def test_a_variable_finds_the_headers_nginx_compares_it_with() -> None:
+    """`$http_user_agent`: nginx lowers A to Z only and reads `-` as `_`, so User-Agent and USER_AGENT
+    (with underscores_in_headers on) are both found, in their order; a name with a byte past ASCII
+    is compared as it is."""
+    head = (
+        b"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: one\r\nUSER_AGENT: two\r\n"
+        b"X-\xc9t\xc9: upper\r\nx-\xe9t\xe9: lower\r\n\r\n"
+    )
+    limits = HeadLimits(underscores=True, ignore_invalid=False)
+    reader = HeadReader(limits, None, 0.0)
+    assert reader.feed(head, 0) == len(head)
+    request = reader.request()
+    assert request.header_values("user_agent") == [b"one", b"two"]
+    assert request.header_values("x_\xe9t\xe9") == [b"lower"]

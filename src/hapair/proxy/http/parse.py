@@ -12,6 +12,7 @@ header values with any byte but NUL, chunk lines ended by a bare LF, chunk exten
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 HTTP_09 = 9  # nginx's http_version: major * 1000 + minor
 HTTP_10 = 1000
@@ -207,10 +208,11 @@ def parse_content_length(value: bytes) -> int:
 _STATUS_LINE = re.compile(rb"HTTP/([1-9][0-9]{0,2})\.([0-9]{1,3}) +([0-9]{3})(?:[ .][^\r]*)?\r?")
 
 
+@lru_cache(maxsize=64)
 def parse_status_line(line: bytes) -> tuple[int, bytes, int]:
     """An upstream's status line without its LF: the status, the line from the code on ("200 OK", as
     nginx passes it on) and the HTTP version; status 0 where nginx finds it invalid (nginx would then
-    take the response as HTTP/0.9)."""
+    take the response as HTTP/0.9). Cached: upstreams send the same few."""
     match = _STATUS_LINE.fullmatch(line)
     if match is None:
         return 0, b"", 0

@@ -75,7 +75,7 @@ class Request:
         self.expect_continue = head.expect_continue  # `Expect: 100-continue` in HTTP/1.1: nginx answers 100
         self.head_length = head.length
         self.started = head.started
-        self._by_variable: dict[str, list[bytes]] | None = None
+        self._by_variable: dict[bytes, list[bytes]] | None = None
 
     @classmethod
     def refused(cls, head: Head) -> Request:
@@ -98,16 +98,22 @@ class Request:
         return self.method in IDEMPOTENT
 
     def header_values(self, variable: str) -> list[bytes]:
-        """The values of the headers `$http_<variable>` names (`user_agent` for User-Agent)."""
-        if self._by_variable is None:
-            by_variable: dict[str, list[bytes]] = {}
+        """The values of the headers `$http_<variable>` names (`user_agent` for User-Agent and
+        User_Agent: nginx lowers A to Z only and reads `-` as `_`)."""
+        by_variable = self._by_variable
+        if by_variable is None:
+            by_variable = self._by_variable = {}
             for name, value in self.headers:
-                key = name.decode("latin-1").lower().replace("-", "_")
-                by_variable.setdefault(key, []).append(value)
-            self._by_variable = by_variable
-        return self._by_variable.get(variable, [])
+                key = name.translate(_VARIABLE_NAME)
+                values = by_variable.get(key)
+                if values is None:
+                    by_variable[key] = [value]
+                else:
+                    values.append(value)
+        return by_variable.get(variable.encode("latin-1"), [])
 
 
+_VARIABLE_NAME = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-", b"abcdefghijklmnopqrstuvwxyz_")
 _ROOT = Target("/", None, "/")
 
 

@@ -63,9 +63,13 @@ class Framing(Enum):
 
 
 TIMED_OUT = f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})"
-_CONTENT_LENGTH = b"content-length"
-_TRANSFER_ENCODING = b"transfer-encoding"
-_CONNECTION = b"connection"
+# the response headers that frame the body, by lower-case name
+_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION = range(3)
+_FRAMING_HEADERS = {
+    b"content-length": _CONTENT_LENGTH,
+    b"transfer-encoding": _TRANSFER_ENCODING,
+    b"connection": _CONNECTION,
+}
 HEAD_LIMIT = 4096  # nginx's default proxy_buffer_size: the response head must fit in it
 _INVALID_HEADER = "upstream sent invalid header while reading response header from upstream"
 _TOO_BIG_HEADER = "upstream sent too big header while reading response header from upstream"
@@ -334,14 +338,16 @@ class UpstreamConnection(asyncio.Protocol):
         chunked = False
         close = version < HTTP_11
         for name, value in headers:
-            lower = name.lower()
-            if lower == _CONTENT_LENGTH:
+            kind = _FRAMING_HEADERS.get(name.lower())
+            if kind is None:
+                continue
+            if kind == _CONTENT_LENGTH:
                 if length is not None and value != length:
                     raise _InvalidHeadError  # nginx 1.22 takes the last length: hapair refuses
                 length = value
-            elif lower == _TRANSFER_ENCODING:
+            elif kind == _TRANSFER_ENCODING:
                 chunked = value.lower().find(b"chunked") >= 0
-            elif lower == _CONNECTION and value.lower().find(b"close") >= 0:
+            elif value.lower().find(b"close") >= 0:
                 close = True
         if chunked and length is not None:
             raise _InvalidHeadError  # nginx 1.22 takes the chunks: hapair refuses
