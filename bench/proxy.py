@@ -22,6 +22,10 @@ has cores:
   its first half (the 8080 server and its upstream; the 8443 one needs certificates and is not measured),
   its log directory is the run's, and the upstream's one server becomes the two backends.
 - hapair: `hapair proxy -p DIR -c nginx.conf -g 'daemon off;'`, the same files.
+- nginx and hapair again, the L7 test only, on Debian's packaged /etc/nginx (tests/data/debian-nginx:
+  nginx.conf with `user www-data`, `worker_processes auto`, mime.types, gzip on, the http-level access
+  log, sites-enabled/default on :80) with the seed's L7 file in its conf.d: the cost of running the files
+  a Debian node has, beside the bare seed file's row. Paths are moved into the run's directory.
 - HAProxy: `haproxy -db -f haproxy.cfg`, written to match: L7 `mode http`, roundrobin over the two
   backends, `option forwardfor`, X-Real-IP and X-Forwarded-Proto set as the seed does, Host passed as is,
   timeouts as nginx's with the seed's `proxy_read_timeout 90` (connect 60 s, server 90 s, client 60 s,
@@ -37,6 +41,11 @@ Tests, for each load balancer (and the direct row, to backend 1):
 - L4 req/s and p99: the same wrk on /ok through the seed's stream server;
 - L4 bulk: the stream server's upstream moved to the backends' :9000 (the only change), and
   bench/proxy_tcp.py's `sink` in the client reading --bulk-bytes through it: MB/s.
+- SNI bulk: the same, routed by SNI without terminating TLS: the client sends a TLS ClientHello for
+  `a.example` first, the stream server reads it with `ssl_preread on` and a `map` of
+  `$ssl_preread_server_name` gives the upstream group (`proxy_pass $k8s_api_sni`); HAProxy does the same
+  with `tcp-request inspect-delay`, `req_ssl_hello_type 1` and `use_backend ... if { req_ssl_sni -i
+  a.example }`. The floor has no SNI routing.
 Each configuration, once started (and the direct row's too), gets a warm-up first: 1 s of wrk on /ok,
 or 100 MB through the L4 bulk path. wrk's socket errors and non-2xx answers are
 listed under the table. hapair's row says "not available: <reason>" when `hapair proxy` does not start.
@@ -60,6 +69,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,6 +80,7 @@ from tests.config.nginx.seed_configs import SEED_HTTP, SEED_STREAM  # noqa: E402
 from tests.topology import HAPAIR, Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
 
 TCP_HELPER = Path(__file__).resolve().with_name("proxy_tcp.py")
+DEBIAN_FILES = REPO / "tests" / "data" / "debian-nginx" / "etc" / "nginx"
 FLOOR = Path(__file__).resolve().with_name("floor_proxy.py")
 CLIENT_ADDRESS = "10.101.1.100"
 LB_ADDRESS = "10.101.1.11"
@@ -83,10 +94,12 @@ WORKER_CONNECTIONS = 4096
 STARTUP_TIMEOUT_S = 15.0
 WARM_UP_S = 1
 WARM_UP_BYTES = 100 * MB
+SNI_NAME = "a.example"
 SEED_BACKEND = "192.168.13.104"
 SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "floor")
+READ_NGINX_FILES = ("nginx", "hapair")  # the ones measured a second time in Debian's layout
 LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 P99 = re.compile(r"^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
 REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
@@ -113,6 +126,7 @@ class Row:
     l7_bulk_mb_s: float | None = None
     l4: WrkResult | None = None
     l4_bulk_mb_s: float | None = None
+    sni_bulk_mb_s: float | None = None
     unavailable: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -158,10 +172,9 @@ def wrk(client: Host, url: str, connections: int, duration: int) -> WrkResult:
     return parse_wrk(run_to_end(client, args, timeout=duration + 60))
 
 
-def sink_mb_s(client: Host, address: str, port: int, total: int) -> float:
-    output = run_to_end(
-        client, [sys.executable, str(TCP_HELPER), "sink", address, str(port), str(total)], 600
-    )
+def sink_mb_s(client: Host, address: str, port: int, total: int, server_name: str = "") -> float:
+    command = [sys.executable, str(TCP_HELPER), "sink", address, str(port), str(total)]
+    output = run_to_end(client, [*command, server_name] if server_name else command, 600)
     received, seconds = output.split()
     return int(received) / float(seconds) / MB
 
@@ -187,6 +200,19 @@ def seed_stream(logs: Path, backend_port: int) -> str:
     return replaced(text, f"server {SEED_BACKEND}:{PORT};", backend_lines(backend_port, indent="\t"))
 
 
+def seed_stream_sni(logs: Path) -> str:
+    """The seed's stream file routing by SNI: its upstream (on the sources) chosen by a map of the
+    ClientHello's server name, read with ssl_preread."""
+    text = replaced(
+        seed_stream(logs, SOURCE_PORT), "proxy_pass k8s-api;", "ssl_preread on;\n\tproxy_pass $k8s_api_sni;"
+    )
+    return replaced(
+        text,
+        "    server {",
+        f"    map $ssl_preread_server_name $k8s_api_sni {{ {SNI_NAME} k8s-api; }}\n    server {{",
+    )
+
+
 def backend_lines(port: int, indent: str) -> str:
     """The upstream's `server` lines for the two backends; the first takes the seed line's own indent."""
     return "\n".join(f"{indent}server {address}:{port};" for address in BACKEND_ADDRESSES).lstrip()
@@ -203,8 +229,13 @@ def nginx_main(directory: Path, modules: str, body: str) -> str:
     )
 
 
-def haproxy_config(mode: str, backend_port: int) -> str:
+def haproxy_config(mode: str, backend_port: int, *, sni: bool = False) -> str:
     http = mode == "http"
+    sni_lines = [
+        "    tcp-request inspect-delay 5s",
+        "    tcp-request content accept if { req_ssl_hello_type 1 }",
+        f"    use_backend k8s-api if {{ req_ssl_sni -i {SNI_NAME} }}",
+    ]
     lines = [
         "global",
         f"    nbthread {CORES}",
@@ -218,7 +249,7 @@ def haproxy_config(mode: str, backend_port: int) -> str:
         ),
         "frontend k8sapi",
         f"    bind :{PORT}",
-        "    default_backend k8s-api",
+        *(sni_lines if sni else ["    default_backend k8s-api"]),
         "backend k8s-api",
         "    balance roundrobin",
         *(
@@ -255,20 +286,54 @@ def write_configs(directory: Path) -> dict[str, Configs]:
     (directory / "conf.d" / "k8sapi.conf").write_text(seed_http_8080(logs))
     (directory / "tcpconf.d" / "k8sapi.conf").write_text(seed_stream(logs, PORT))
     (directory / "tcpconf.d" / "k8sapi-bulk.conf").write_text(seed_stream(logs, SOURCE_PORT))
+    (directory / "tcpconf.d" / "k8sapi-sni.conf").write_text(seed_stream_sni(logs))
     stream = f"load_module {STREAM_MODULE};\n"
     bodies = {
-        "l7": ("", f"http {{\n    include {directory}/conf.d/k8sapi.conf;\n}}\n", "http", PORT),
+        "l7": (
+            "",
+            f"http {{\n{temp_paths(directory / 'temp')}    include {directory}/conf.d/k8sapi.conf;\n}}\n",
+            "http",
+            PORT,
+        ),
         "l4": (stream, f"include {directory}/tcpconf.d/k8sapi.conf;\n", "tcp", PORT),
         "l4-bulk": (stream, f"include {directory}/tcpconf.d/k8sapi-bulk.conf;\n", "tcp", SOURCE_PORT),
+        "l4-sni": (stream, f"include {directory}/tcpconf.d/k8sapi-sni.conf;\n", "tcp", SOURCE_PORT),
     }
     configs = {}
     for test, (modules, body, mode, backend_port) in bodies.items():
         nginx = directory / f"nginx-{test}.conf"
         nginx.write_text(nginx_main(directory, modules, body))
         haproxy = directory / f"haproxy-{test}.cfg"
-        haproxy.write_text(haproxy_config(mode, backend_port))
+        haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni"))
         configs[test] = Configs(nginx, haproxy)
+    configs["l7-debian"] = Configs(debian_layout(directory, logs), configs["l7"].haproxy)
     return configs
+
+
+def temp_paths(directory: Path) -> str:
+    """Temporary files (bodies the proxy buffers to disk) in the run's directory rather than the
+    machine's /var/lib/nginx, where each run would leave directories owned by its workers' user."""
+    directory.mkdir(parents=True, exist_ok=True)  # nginx makes the last component only
+    return "".join(f"    {name}_temp_path {directory}/{name};\n" for name in ("client_body", "proxy"))
+
+
+def debian_layout(directory: Path, logs: Path) -> Path:
+    """Debian's packaged /etc/nginx (nginx.conf, mime.types, modules-enabled, sites-enabled/default) under
+    `directory`/debian, with the seed's L7 file in its conf.d; paths moved into the run's directory and
+    the temporary paths set there, nothing else changed. Returns its nginx.conf."""
+    etc = directory / "debian" / "etc" / "nginx"
+    shutil.copytree(DEBIAN_FILES, etc)
+    (etc / "conf.d").mkdir()
+    (etc / "conf.d" / "k8sapi.conf").write_text(seed_http_8080(logs))
+    (etc / "conf.d" / "temp-paths.conf").write_text(temp_paths(directory / "debian" / "temp"))
+    (etc / "sites-enabled").mkdir()
+    (etc / "sites-enabled" / "default").symlink_to(etc / "sites-available" / "default")
+    (etc / "modules-enabled" / "50-mod-stream.conf").write_text(f"load_module {STREAM_MODULE};\n")
+    conf = etc / "nginx.conf"
+    text = replaced(conf.read_text(), "/etc/nginx/", f"{etc}/")
+    text = replaced(text, "/var/log/nginx/", f"{logs}/")
+    conf.write_text(replaced(text, "/run/nginx.pid", f"{directory}/lb.pid"))
+    return conf
 
 
 def backend_nginx_config(directory: Path, address: str, www: Path) -> str:
@@ -356,7 +421,7 @@ def proxy_command(lab: Lab, implementation: str, test: str) -> list[str]:
     if implementation == "haproxy":
         return ["/usr/sbin/haproxy", "-db", "-f", str(configs.haproxy)]
     if implementation == "floor":
-        port = SOURCE_PORT if test == "l4-bulk" else PORT
+        port = SOURCE_PORT if test.startswith("l4-") else PORT
         backends = [f"{address}:{port}" for address in BACKEND_ADDRESSES]
         mode = "l7" if test == "l7" else "l4"
         return [sys.executable, str(FLOOR), mode, LB_ADDRESS, str(PORT), *backends, "--workers", str(CORES)]
@@ -376,20 +441,11 @@ def proxy(lab: Lab, implementation: str, test: str) -> Iterator[str]:
 Starter = Callable[[str], contextlib.AbstractContextManager[str]]
 
 
-def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter) -> None:
+def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter, *, sni: bool = True) -> None:
     options = lab.options
-    small, bulk = f"http://{address}:{PORT}/ok", f"http://{address}:{PORT}/bulk"
-    with start("l7") as reason:
-        if reason:
-            row.unavailable = reason
-            return
-        lab.report(f"{row.name}: L7")
-        warm_up(lab, small)
-        row.l7 = wrk(lab.client, small, options.connections, options.duration)
-        bulk_result = wrk(lab.client, bulk, options.bulk_connections, options.duration)
-        row.l7_bulk_mb_s = bulk_result.requests_per_second * BULK_BODY_BYTES / MB
-        note(row, "L7", row.l7.problems)
-        note(row, "L7 bulk", bulk_result.problems)
+    small = f"http://{address}:{PORT}/ok"
+    if not measure_l7(lab, row, address, lambda: start("l7")):
+        return
     with start("l4") as reason:
         if reason:
             row.unavailable = reason
@@ -405,6 +461,34 @@ def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter) ->
         lab.report(f"{row.name}: L4 bulk")
         sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES)
         row.l4_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes)
+    if not sni:
+        return
+    with start("l4-sni") as reason:
+        if reason:
+            row.unavailable = reason
+            return
+        lab.report(f"{row.name}: SNI bulk")
+        sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES, SNI_NAME)
+        row.sni_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes, SNI_NAME)
+
+
+def measure_l7(
+    lab: Lab, row: Row, address: str, start: Callable[[], contextlib.AbstractContextManager[str]]
+) -> bool:
+    """L7 req/s, p99 and bulk into `row`; False (and why in the row) when the load balancer did not start."""
+    small, bulk = f"http://{address}:{PORT}/ok", f"http://{address}:{PORT}/bulk"
+    with start() as reason:
+        if reason:
+            row.unavailable = reason
+            return False
+        lab.report(f"{row.name}: L7")
+        warm_up(lab, small)
+        row.l7 = wrk(lab.client, small, lab.options.connections, lab.options.duration)
+        bulk_result = wrk(lab.client, bulk, lab.options.bulk_connections, lab.options.duration)
+        row.l7_bulk_mb_s = bulk_result.requests_per_second * BULK_BODY_BYTES / MB
+        note(row, "L7", row.l7.problems)
+        note(row, "L7 bulk", bulk_result.problems)
+    return True
 
 
 def warm_up(lab: Lab, url: str) -> None:
@@ -427,11 +511,25 @@ def measure_direct(lab: Lab) -> Row:
     return row
 
 
-def measure_proxy(lab: Lab, implementation: str) -> Row:
+def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
     try:
-        measure(lab, row, LB_ADDRESS, PORT, lambda test: proxy(lab, implementation, test))
+        measure(
+            lab, row, LB_ADDRESS, PORT, partial(proxy, lab, implementation), sni=implementation != "floor"
+        )
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
+        row.unavailable = str(error).splitlines()[0]
+    if implementation not in READ_NGINX_FILES:
+        return [row]
+    return [row, measure_debian(lab, implementation, row.name)]
+
+
+def measure_debian(lab: Lab, implementation: str, name: str) -> Row:
+    """The L7 test again, the seed's file read through Debian's packaged nginx.conf."""
+    row = Row(f"{name}, Debian's nginx.conf")
+    try:
+        measure_l7(lab, row, LB_ADDRESS, lambda: proxy(lab, implementation, "l7-debian"))
+    except RuntimeError as error:
         row.unavailable = str(error).splitlines()[0]
     return row
 
@@ -460,6 +558,7 @@ def table(rows: list[Row]) -> list[str]:
         "L4 req/s",
         "L4 p99 ms",
         "L4 bulk MB/s",
+        "SNI bulk MB/s",
     )
     lines = []
     for row in rows:
@@ -473,6 +572,7 @@ def table(rows: list[Row]) -> list[str]:
                 figure(row.l7_bulk_mb_s, "{:.0f}"),
                 *wrk_figures(row.l4),
                 figure(row.l4_bulk_mb_s, "{:.0f}"),
+                figure(row.sni_bulk_mb_s, "{:.0f}"),
             )
         )
     name_width = max(len(header[0]), *(len(line[0]) for line in lines))
@@ -542,7 +642,8 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
         lab = Lab(lan, directory, client, lb, write_configs(directory), options, report)
         start_backends(lab, backends)
         rows = [measure_direct(lab)]
-        rows += [measure_proxy(lab, implementation) for implementation in options.only]
+        for implementation in options.only:
+            rows += measure_proxy(lab, implementation)
     return [*machine(options), "", *table(rows)]
 
 

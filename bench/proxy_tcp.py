@@ -1,17 +1,21 @@
 """The two ends of bench/proxy.py's L4 bulk transfer, run inside the network namespaces.
 
-    python bench/proxy_tcp.py source ADDRESS PORT      a backend: every connection gets zeros, forever
-    python bench/proxy_tcp.py sink HOST PORT BYTES     a client: reads BYTES, prints "BYTES SECONDS"
+    python bench/proxy_tcp.py source ADDRESS PORT              a backend: every connection gets zeros,
+                                                               forever
+    python bench/proxy_tcp.py sink HOST PORT BYTES [NAME]      a client: reads BYTES, prints "BYTES SECONDS"
 
 The source sends from a memfd full of zeros with sendfile(2), so the backend costs next to nothing and
-the client straight to it measures the path itself; a connection ends when the reader goes away. The
-sink reads into one preallocated buffer and times from just before the connection to the last byte.
+the client straight to it measures the path itself; a connection ends when the reader goes away (what it
+sends is not read). The sink reads into one preallocated buffer and times from just before the
+connection to the last byte; with NAME it first sends a TLS ClientHello for that server name (OpenSSL's,
+made without a network), for a proxy that routes by SNI.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -50,10 +54,25 @@ def source(address: str, port: int) -> None:
         threading.Thread(target=stream_zeros, args=(connection, fd), daemon=True).start()
 
 
-def sink(host: str, port: int, total: int) -> None:
+def client_hello(server_name: str) -> bytes:
+    """The first flight of Python's TLS client for `server_name`."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    try:
+        context.wrap_bio(incoming, outgoing, server_hostname=server_name).do_handshake()
+    except ssl.SSLWantReadError:
+        return outgoing.read()
+    raise RuntimeError("a handshake cannot end without a server")
+
+
+def sink(host: str, port: int, total: int, server_name: str | None = None) -> None:
     buffer = memoryview(bytearray(READ_BUFFER))
+    hello = client_hello(server_name) if server_name else b""
     start = time.perf_counter()
     with socket.create_connection((host, port), timeout=60) as connection:
+        connection.sendall(hello)
         remaining = total
         while remaining > 0:
             received = connection.recv_into(buffer, min(READ_BUFFER, remaining))
@@ -69,6 +88,8 @@ def main(argv: list[str]) -> None:
             source(address, int(port))
         case ["sink", host, port, total]:
             sink(host, int(port), int(total))
+        case ["sink", host, port, total, server_name]:
+            sink(host, int(port), int(total), server_name)
         case _:
             sys.exit(__doc__)
 

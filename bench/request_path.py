@@ -33,6 +33,8 @@ from hapair.proxy.http.client import ClientConnection
 from hapair.proxy.http.limits import DEFAULT_LIMITS
 from hapair.proxy.http.service import ListenerRoutes, Service
 from hapair.proxy.http.upstream import UpstreamConnection
+from hapair.proxy.http.zones import LimitZones
+from hapair.proxy.shm import SharedZones
 
 SIMPLE = (
     b"GET /api/v1/items?id=7 HTTP/1.1\r\nHost: lb.example\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n"
@@ -115,19 +117,20 @@ def read_config(directory: Path, text: str) -> HttpConfig:
 async def measure(http: HttpConfig, request: bytes, requests: int, proxied: bool) -> float:
     """Seconds per request, `requests` in a row on one connection."""
     loop = asyncio.get_running_loop()
-    service = Service(loop, DEFAULT_LIMITS)
+    service = Service(loop, DEFAULT_LIMITS, LimitZones(SharedZones(), ()))
     routes = ListenerRoutes(service, http.listeners[0])
     client = ClientConnection(service, lambda _: routes)
     client.connection_made(FakeTransport(("127.0.0.1", 50000)))  # type: ignore[arg-type]
     upstream = None
     if proxied:
-        route = routes.default.find("/").value  # type: ignore[union-attr]
-        [peer] = route.balancer.peers
-        key = route.pool_key(peer, None)  # type: ignore[arg-type]
+        target = routes.default.find("/").value.target  # type: ignore[union-attr]
+        assert target is not None
+        [peer] = target.balancer.peers
+        key = target.pool_key(peer, None)  # type: ignore[arg-type]
         upstream = UpstreamConnection(loop, peer, key, service.pool)
         upstream.connection_made(FakeTransport(("127.0.0.1", 9)))  # type: ignore[arg-type]
         service.pool.born(upstream)
-        service.pool.put(upstream, route.keep_policy)
+        service.pool.put(upstream, target.keep_policy)
     started = time.process_time()
     for _ in range(requests):
         client.data_received(request)

@@ -31,7 +31,9 @@ class Authority:
         self._directory = directory
         self.certificate, self.key = _write(directory, name, self._ca.cert_pem, self._ca.private_key_pem)
 
-    def issue(self, name: str) -> KeyPair:
-        """A pair for `name`, signed by this CA, written as `name`.crt and `name`.key."""
-        leaf = self._ca.issue_cert(name, common_name=name)
+    def issue(self, name: str, *, rsa: bool = False) -> KeyPair:
+        """A pair for `name`, signed by this CA, written as `name`.crt and `name`.key; an EC key unless
+        `rsa` (the key exchanges of DHE need an RSA one)."""
+        key_type = trustme.KeyType.RSA if rsa else trustme.KeyType.ECDSA
+        leaf = self._ca.issue_cert(name, common_name=name, key_type=key_type)
         return _write(self._directory, name, leaf.cert_chain_pems[0], leaf.private_key_pem)

@@ -35,7 +35,8 @@ class Conversation:
     """What a client does: send `pieces` (`gap` seconds apart), half-close after them if `half_close`,
     then read until the proxy closes, or until `responses` complete final responses came (when given),
     or, with `settle`, until nothing more came for `settle` seconds after a complete final response, or
-    for `timeout` seconds at most. `head_request`: the responses have no body."""
+    for `timeout` seconds at most. `head_request`: the responses have no body. `source`: the client's
+    address (any of 127.0.0.0/8)."""
 
     pieces: Sequence[bytes]
     gap: float = 0.05
@@ -44,6 +45,7 @@ class Conversation:
     timeout: float = 3.0
     head_request: bool = False
     settle: float | None = None
+    source: str = "127.0.0.1"
 
 
 def converse(port: int, conversation: Conversation) -> Answer:
@@ -51,7 +53,8 @@ def converse(port: int, conversation: Conversation) -> Answer:
     deadline = started + conversation.timeout
     received = bytearray()
     closed = reset = awaited = False
-    with socket.create_connection(("127.0.0.1", port), timeout=conversation.timeout) as sock:
+    address, source = ("127.0.0.1", port), (conversation.source, 0)
+    with socket.create_connection(address, timeout=conversation.timeout, source_address=source) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             _send(sock, conversation)

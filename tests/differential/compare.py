@@ -13,7 +13,8 @@ from .wire import Message, parse_requests
 # what each writes in its Server header and at the foot of its error pages
 SERVER_TOKENS = {"nginx": b"nginx/1.22.1", "hapair": b"hapair"}
 _SIGNATURE = b"<hr><center>%b</center>"
-_LOG_LINE = re.compile(r'^(\S+) (\d+) (\d+) (\d+) "(.*)" "(.*)" (\S+)$')
+# the last field, $upstream_status, may have spaces: "302 : 200" after an internal redirect
+_LOG_LINE = re.compile(r'^(\S+) (\d+) (\d+) (\d+) "(.*)" "(.*)" (\S.*)$')
 
 NormalizedResponse = tuple[bytes, tuple[tuple[bytes, bytes], ...], bytes, bool]
 NormalizedRequest = tuple[bytes, bytes, bytes, tuple[tuple[bytes, bytes], ...], bytes, bool]
@@ -104,9 +105,23 @@ def documented_log_differences(side: SideResult) -> list[tuple[str, ...]]:
 
 
 def answers(side: SideResult) -> tuple[list[NormalizedResponse], bytes, bool, bool]:
+    """The answers, with the side's own port (each listens on its own) written as `LISTEN` where an
+    absolute redirect names it."""
     answer = side.answer
-    normalized = [documented_answer_differences(side.name, response) for response in answer.responses]
+    normalized = [
+        _own_port_named(side.port, documented_answer_differences(side.name, response))
+        for response in answer.responses
+    ]
     return normalized, answer.rest, answer.closed, answer.timed_out
+
+
+def _own_port_named(port: int, response: NormalizedResponse) -> NormalizedResponse:
+    start, headers, body, complete = response
+    own = b":%d/" % port
+    named = tuple(
+        (name, value.replace(own, b":LISTEN/") if name == b"location" else value) for name, value in headers
+    )
+    return start, named, body, complete
 
 
 def assert_same_answer(outcome: Outcome) -> None:

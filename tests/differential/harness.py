@@ -85,6 +85,7 @@ class SideResult:
     """One side's part of a case."""
 
     name: str
+    port: int  # where this side listens: absolute redirects name it
     answer: Answer
     upstream: tuple[tuple[BackendConnection, bytes], ...]  # each backend connection and what it brought
     access: tuple[str, ...]  # the access-log lines of the case
@@ -173,6 +174,7 @@ class Side:
         case_lines = list(itertools.takewhile(lambda line: f" {BARRIER_PREFIX.decode()}" not in line, lines))
         return SideResult(
             name=self.name,
+            port=self.port,
             answer=answer,
             upstream=tuple(self.backend.bytes_since(mark)),
             access=tuple(case_lines),

@@ -2,8 +2,7 @@
 (tests/debian_layout.py), run by `nginx` and by `hapair proxy` exactly as on the node, one test per step
 of its life, in order: `-t`, the start (daemon on), the default site on :80, the seed's proxies on :8080
 and :8443 (its backend, tests/differential/layout_backend.py, at the seed's address in a second network
-namespace), `-s reload` after an edit, `-s quit`. Every step must pass with nginx; the steps hapair does
-not pass today are strict xfails (`HAPAIR_FAILS`), run all the same."""
+namespace), `-s reload` after an edit, `-s quit`. Every step must pass with nginx and with hapair."""
 
 from __future__ import annotations
 
@@ -40,25 +39,6 @@ TIMEOUT_S = 15.0
 PAGE = "/var/www/html/index.nginx-debian.html"
 ACCESS_LOG = "/var/log/nginx/keepalived.access.log"
 PID_FILE = "/run/nginx.pid"
-
-HAPAIR_NOT_STARTED = "hapair does not start on Debian's nginx.conf (see test_configuration_test_passes)"
-HAPAIR_FAILS = {
-    "test_configuration_test_passes": "hapair refuses Debian's nginx.conf: `user`, `sendfile`, `tcp_nopush`, "
-    "`types_hash_max_size`, `types` (mime.types), `default_type`, `ssl_protocols` at http level, `gzip`, "
-    "`root`, `index`, `try_files` are not supported",
-    "test_starts_in_the_background_and_returns_once_serving": "hapair refuses the configuration, and "
-    "stays in the foreground (no `daemon`)",
-    "test_serves_the_default_page_with_its_type_and_validators": HAPAIR_NOT_STARTED
-    + "; hapair serves no files",
-    "test_answers_304_to_a_matching_etag": HAPAIR_NOT_STARTED + "; hapair serves no files",
-    "test_answers_206_to_a_range": HAPAIR_NOT_STARTED + "; hapair serves no files",
-    "test_compresses_the_page_when_asked": HAPAIR_NOT_STARTED + "; hapair has no gzip",
-    "test_proxies_8080_as_the_seed_says": HAPAIR_NOT_STARTED,
-    "test_proxies_8443_with_tls_both_ways": HAPAIR_NOT_STARTED,
-    "test_reload_applies_an_edit_without_failing_a_request_in_flight": HAPAIR_NOT_STARTED
-    + "; `hapair proxy` has no `-s`",
-    "test_quit_drains_and_exits": HAPAIR_NOT_STARTED + "; `hapair proxy` has no `-s`",
-}
 
 
 @dataclass
@@ -163,13 +143,6 @@ def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             layout.kill_leftovers()
         for namespace in (balancer, web):
             namespace.delete()
-
-
-@pytest.fixture(autouse=True)
-def hapair_known_failures(request: pytest.FixtureRequest, node: Node) -> None:
-    reason = HAPAIR_FAILS.get(request.node.originalname)
-    if node.implementation == "hapair" and reason:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 def test_configuration_test_passes(node: Node) -> None:

@@ -175,7 +175,7 @@ def start_hapair(directory: Path, block: Block) -> Running:
         f"load_module {STREAM_MODULE};\nevents {{}}\n{block(port)}"
     )
     process = subprocess.Popen(
-        [HAPAIR, "proxy", "-c", str(conf), "-p", f"{directory}/"],
+        [HAPAIR, "proxy", "-c", str(conf), "-p", f"{directory}/", "-g", "daemon off;"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},

@@ -3,6 +3,7 @@ it goes through `logging` to the main error log."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from hapair.config.nginx.model.logging import ErrorLevel, ErrorLog
 from hapair.config.nginx.model.place import Place
-from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, to_main_log
+from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors, to_main_log
 
 PLACE = Place("nginx.conf", 1)
 
@@ -49,3 +50,22 @@ def test_lines_for_the_main_log_keep_their_nginx_level(main_log: Path) -> None:
 def test_a_plain_logging_record_is_mapped_to_the_nearest_nginx_level(main_log: Path) -> None:
     logging.getLogger("hapair.proxy.stream.service").critical("accept() failed (24: Too many open files)")
     assert main_log.read_text().split("] ")[0].endswith("[crit")
+
+
+def test_what_escapes_a_callback_goes_to_the_error_log_with_its_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "error.log"
+    writer = ErrorLogWriter((ErrorLog(str(path), ErrorLevel.ERROR, (), PLACE),))
+
+    def faulty() -> None:
+        raise KeyError("a bug")
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        log_loop_errors(loop, writer)
+        loop.call_soon(faulty)
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    writer.close()
+    text = path.read_text()
+    assert "[alert]" in text and "Traceback" in text and "KeyError: 'a bug'" in text

@@ -2,7 +2,8 @@
 command line a configuration is read with (`Launch`), where the messages of reading it go (`report`), the
 listening addresses bound for a moment as nginx binds them (five tries, half a second apart, for an
 address in use), the unix sockets the master binds itself (`UnixListeners`), the pid file, stderr pointed at
-the error log, and the log files reopened and given to the workers' user."""
+the error log, the log files reopened and given to the workers' user, and the temporary directories made
+theirs."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ from hapair import __version__
 from hapair.config.nginx.load import LoadResult, load
 from hapair.config.nginx.model.addresses import UnixAddress
 from hapair.config.nginx.model.config import ListeningSocket, NginxConfig
-from hapair.config.nginx.model.http import NGX_LISTEN_BACKLOG
+from hapair.config.nginx.model.http import NGX_LISTEN_BACKLOG, HttpConfig, Location, Settings
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.errorlog import SEVERITY, STDERR, ErrorLogWriter
+from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.listening import listening_socket, share, try_bind
+from hapair.proxy.shm import SharedZones, ZoneError
 
 VERSION = f"hapair/{__version__} (nginx/1.22.1)"
 BIND_TRIES = 5  # ngx_open_listening_sockets: an address in use is tried 5 times, 500 ms apart
@@ -87,9 +90,12 @@ def bind_all(listening: Iterable[ListeningSocket], log: ErrorLogWriter) -> bool:
     return False
 
 
-def load_again(launch: Launch, running: NginxConfig, log: ErrorLogWriter) -> NginxConfig | None:
+def load_again(
+    launch: Launch, running: NginxConfig, log: ErrorLogWriter, zones: SharedZones
+) -> tuple[NginxConfig, SharedZones] | None:
     """A reload's ngx_init_cycle: the configuration read again, its messages to the running error log, its
-    new addresses bound as at a start; None keeps the running configuration."""
+    shared memory zones (the running ones it shares kept, see `shm`), its new addresses bound as at a
+    start; None keeps the running configuration (and `zones`)."""
     result = launch.load()
     report(result, log)
     config = result.config
@@ -97,11 +103,17 @@ def load_again(launch: Launch, running: NginxConfig, log: ErrorLogWriter) -> Ngi
         return None
     if config.processes.lock_file != running.processes.lock_file:
         log.write(ErrorLevel.EMERG, '"lock_file" could not be changed, ignored')
+    try:
+        renewed = zones.renew(zone_specs(config))
+    except ZoneError as error:
+        log.write(ErrorLevel.EMERG, str(error))
+        return None
     bound = {socket_.address for socket_ in running.listening}
     if not bind_all((socket_ for socket_ in config.listening if socket_.address not in bound), log):
+        renewed.release_unused(zones)
         return None
     log.write(ErrorLevel.NOTICE, 'using the "epoll" event method')
-    return config
+    return config, renewed
 
 
 def log_os_status(log: ErrorLogWriter) -> None:
@@ -187,6 +199,54 @@ def _give(path: str, uid: int, log: ErrorLogWriter) -> None:
             os.chmod(path, stat.S_IMODE(info.st_mode) | owner_rw)
         except OSError as error:
             log.write(ErrorLevel.EMERG, f'chmod() "{path}" failed ({error.errno}: {error.strerror})')
+
+
+def temp_paths(http: HttpConfig) -> set[str]:
+    """The temporary directories of the http block's levels: request bodies, buffered responses, and the
+    FastCGI, uwsgi and SCGI modules' (made as nginx makes them, used by nothing)."""
+    paths: set[str] = set()
+
+    def add(settings: Settings, locations: Iterable[Location]) -> None:
+        paths.update((settings.client_body_temp_path, settings.proxy.response.temp_path))
+        paths.update(settings.other_temp_paths)
+        for location in locations:
+            add(location.settings, location.locations)
+
+    for server in http.servers:
+        add(server.settings, server.locations)
+    return paths
+
+
+def create_temp_paths(config: NginxConfig, uid: int | None) -> None:
+    """ngx_create_paths: each temporary directory made (mode 0700; its missing parents too, where nginx
+    fails) and, when the workers run as another user, given to that user, so that they can write their
+    files there. Raises OSError with nginx's message."""
+    if config.http is None:
+        return
+    for path in sorted(temp_paths(config.http)):
+        try:
+            os.makedirs(path, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise OSError(error.errno, f'mkdir() "{path}" failed {errno_text(error)}') from error
+        if uid is not None:
+            _give_directory(path, uid)
+
+
+def _give_directory(path: str, uid: int) -> None:
+    info = os.stat(path)
+    try:
+        if info.st_uid != uid:
+            os.chown(path, uid, -1)
+    except OSError as error:
+        raise OSError(error.errno, f'chown("{path}", {uid}) failed {errno_text(error)}') from error
+    owner_all = stat.S_IRWXU
+    try:
+        if info.st_mode & owner_all != owner_all:
+            os.chmod(path, stat.S_IMODE(info.st_mode) | owner_all)
+    except OSError as error:
+        raise OSError(error.errno, f'chmod() "{path}" failed {errno_text(error)}') from error
 
 
 class UnixListeners:

@@ -11,16 +11,20 @@ names, which takes the messages of reading the configuration."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable
-from typing import IO
+from typing import IO, Any
 
 from hapair.config.nginx.errors import Message, os_error_text
 from hapair.config.nginx.model.logging import ErrorLevel, ErrorLog
 from hapair.config.nginx.paths import Paths
+
+from .syslog import SyslogPeer
 
 SEVERITY = {level: rank for rank, level in enumerate(ErrorLevel)}
 _PYTHON_LEVELS = (
@@ -39,16 +43,21 @@ class ErrorLogWriter:
     def __init__(self, logs: tuple[ErrorLog, ...], *, console: IO[bytes] | None = None) -> None:
         self._logs = logs
         self._targets: list[tuple[IO[bytes], int, bool]] = []
+        self._syslog = [
+            (SyslogPeer(log.syslog), SEVERITY[log.level]) for log in logs if log.syslog is not None
+        ]
         self.console = console
         self._open()
 
     def _open(self) -> None:
         for error_log in self._logs:
+            if error_log.syslog is not None:
+                continue
             if error_log.target == STDERR:
                 self._targets.append((sys.stderr.buffer, SEVERITY[error_log.level], False))
             else:
                 self._targets.append((_append(error_log.target), SEVERITY[error_log.level], True))
-        if not self._targets:
+        if not self._targets and not self._syslog:
             self._targets.append((sys.stderr.buffer, SEVERITY[ErrorLevel.NOTICE], False))
 
     def reopen(self) -> None:
@@ -68,6 +77,9 @@ class ErrorLogWriter:
                 target.write(line)
                 target.flush()
                 wrote_stderr = wrote_stderr or not owned
+        for peer, threshold in self._syslog:
+            if rank <= threshold:
+                peer.send(line[:-1], severity=rank)
         if not wrote_stderr:
             self.echo(level, text)
 
@@ -91,6 +103,8 @@ class ErrorLogWriter:
             if owned:
                 target.close()
         self._targets.clear()
+        for peer, _ in self._syslog:
+            peer.close()
 
 
 def console_line(text: str) -> None:
@@ -138,6 +152,7 @@ class ErrorLogHandler(logging.Handler):
 
 
 _MAIN = logging.getLogger("hapair.proxy")
+_MAIN.setLevel(logging.DEBUG)  # the error log's writer keeps what its own level allows, `info` included
 _LOGGING_LEVELS = {  # for `logging`'s own filtering; the line keeps its nginx level (_NGINX_LEVEL)
     ErrorLevel.EMERG: logging.CRITICAL,
     ErrorLevel.ALERT: logging.CRITICAL,
@@ -153,8 +168,12 @@ _NGINX_LEVEL = "nginx_level"  # the record attribute that carries a line's own n
 
 def to_main_log(level: ErrorLevel, text: str) -> None:
     """A line for the process's main error log (through `logging`, which the worker hands to it), at its
-    own nginx level: `notice`, `alert` and `emerg` have no `logging` level of their own."""
-    _MAIN.log(_LOGGING_LEVELS[level], text, extra={_NGINX_LEVEL: level})
+    own nginx level: `notice`, `alert` and `emerg` have no `logging` level of their own. The log's own
+    level decides whether it is written (`info` lines too), not `logging`'s."""
+    record = _MAIN.makeRecord(
+        _MAIN.name, _LOGGING_LEVELS[level], "", 0, text, None, None, extra={_NGINX_LEVEL: level}
+    )
+    _MAIN.handle(record)
 
 
 class ErrorLogFiles:
@@ -180,3 +199,17 @@ class ErrorLogFiles:
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
+
+
+def log_loop_errors(loop: asyncio.AbstractEventLoop, log: ErrorLogWriter) -> None:
+    """What escapes a callback of the data plane (a bug: bad input is answered where it is read) goes to
+    the error log at `alert` with its traceback, instead of a console nobody reads."""
+
+    def handle(_: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        text = str(context.get("message", "unexpected error"))
+        if isinstance(error, BaseException):
+            text += ": " + "".join(traceback.format_exception(error)).rstrip()
+        log.write(ErrorLevel.ALERT, text)
+
+    loop.set_exception_handler(handle)

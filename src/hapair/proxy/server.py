@@ -59,6 +59,8 @@ from hapair.proxy.cycle import (
 )
 from hapair.proxy.daemon import Notify, daemonized
 from hapair.proxy.errorlog import ErrorLogWriter, command_line_log
+from hapair.proxy.http.zones import zone_specs
+from hapair.proxy.shm import SharedZones
 from hapair.proxy.single import SingleProcess
 from hapair.proxy.worker import HANDLED, WORKER_FATAL, become_worker
 
@@ -122,6 +124,7 @@ class Master:
         self._pid_written = False
         self._notify: Notify | None = None
         self._unix = UnixListeners()
+        self._zones = SharedZones()  # the running configuration's shared memory zones
 
     def run(self, notify: Notify | None = None) -> int:
         # Blocked, the signals wait for sigtimedwait(), which tells who sent them, as nginx's log does;
@@ -146,6 +149,7 @@ class Master:
             self._log.write(ErrorLevel.NOTICE, "exit")
         finally:
             self._unix.close(self._log)
+            self._zones.close()
             if self._pid_written:
                 remove_pid_file(self.config.pid, self._log)
             self._log.close()
@@ -161,6 +165,7 @@ class Master:
         redirect_stderr(self.config)
         if not self._unix.bind(self.config, self._log):
             return False
+        self._zones = self._zones.renew(zone_specs(self.config))
         self._log.write(ErrorLevel.NOTICE, "start worker processes")
         if not self._wait_ready(self._start_generation()):
             return False
@@ -213,16 +218,22 @@ class Master:
             self._kill_at = None
 
     def _reload(self) -> None:
-        config = load_again(self._launch, self.config, self._log)
-        if config is None or not self._unix.bind(config, self._log):
+        loaded = load_again(self._launch, self.config, self._log, self._zones)
+        if loaded is None or not self._unix.bind(loaded[0], self._log):
+            if loaded is not None:
+                loaded[1].release_unused(self._zones)
             self._unix.keep_only(self.config, self._log)
             return
+        config, zones = loaded
         old = [worker for worker in self._workers.values() if not worker.retiring]
         previous, self.config = self.config, config
+        running_zones, self._zones = self._zones, zones
         self._log.write(ErrorLevel.NOTICE, "start worker processes")
         started = self._start_generation()
         if not self._wait_ready(started):
             self.config = previous
+            self._zones = running_zones
+            zones.release_unused(running_zones)
             self._unix.keep_only(previous, self._log)
             self._log.write(ErrorLevel.ALERT, "new worker processes did not start, keeping the old ones")
             for worker in started:
@@ -230,6 +241,7 @@ class Master:
             self._send(signal.SIGTERM, started)
             return
         self._unix.keep_only(config, self._log)
+        running_zones.release_unused(zones)
         self._log.close()
         self._log = ErrorLogWriter(self.config.error_logs)
         if previous.pid != self.config.pid:
@@ -250,7 +262,7 @@ class Master:
         if pid == 0:
             os.close(ready_read)
             self._leave_to_master()
-            become_worker(self.config, number, ready_write, self._log, master)
+            become_worker(self.config, number, ready_write, self._log, master, zones=self._zones)
         os.close(ready_write)
         worker = Worker(pid, number, ready_read)
         self._workers[pid] = worker

@@ -22,7 +22,9 @@ from hapair.proxy.cycle import (
     write_pid_file,
 )
 from hapair.proxy.daemon import Notify
-from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter
+from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
+from hapair.proxy.http.zones import zone_specs
+from hapair.proxy.shm import SharedZones
 from hapair.proxy.worker import Services, set_environment
 
 
@@ -37,6 +39,7 @@ class SingleProcess:
         self._retired: set[Services] = set()
         self._stopped: asyncio.Event | None = None
         self._unix = UnixListeners()
+        self._zones = SharedZones()  # the running configuration's shared memory zones
         self._switches: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
 
     def run(self, notify: Notify | None = None) -> int:
@@ -46,14 +49,17 @@ class SingleProcess:
             return uvloop.run(self._serve(notify))
         finally:
             self._unix.close(self._log)
+            self._zones.close()
             self._log.close()
 
     async def _serve(self, notify: Notify | None) -> int:
         self._stopped = stopped = asyncio.Event()
+        log_loop_errors(asyncio.get_running_loop(), self._log)
         if not self._unix.bind(self.config, self._log):
             return 1
+        self._zones = self._zones.renew(zone_specs(self.config))
         try:
-            self._services = await Services.start(self.config)
+            self._services = await Services.start(self.config, self._zones)
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
             return 1
@@ -102,24 +108,28 @@ class SingleProcess:
     def _reload(self, signum: int) -> None:
         self._received(signum, "reconfiguring")
         self._log.write(ErrorLevel.NOTICE, "reconfiguring")
-        config = load_again(self._launch, self.config, self._log)
-        if config is None or not self._unix.bind(config, self._log):
+        loaded = load_again(self._launch, self.config, self._log, self._zones)
+        if loaded is None or not self._unix.bind(loaded[0], self._log):
+            if loaded is not None:
+                loaded[1].release_unused(self._zones)
             self._unix.keep_only(self.config, self._log)
             return
-        task = asyncio.get_running_loop().create_task(self._switch(config))
+        task = asyncio.get_running_loop().create_task(self._switch(*loaded))
         self._switches.add(task)
         task.add_done_callback(self._switches.discard)
 
-    async def _switch(self, config: NginxConfig) -> None:
+    async def _switch(self, config: NginxConfig, zones: SharedZones) -> None:
         """The new configuration's listeners first, then the old ones drain (nginx keeps the old cycle
         until its connections end)."""
         try:
-            services = await Services.start(config)
+            services = await Services.start(config, zones)
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
+            zones.release_unused(self._zones)
             self._unix.keep_only(self.config, self._log)
             return
         self._unix.keep_only(config, self._log)
+        running_zones, self._zones = self._zones, zones
         old, self._services = self._services, services
         previous, self.config = self.config, config
         self._log.close()
@@ -132,3 +142,4 @@ class SingleProcess:
             old.graceful(None)
             await old.done.wait()
             self._retired.discard(old)
+        running_zones.release_unused(zones)

@@ -25,9 +25,10 @@ import uvloop
 
 from hapair.config.nginx.model.config import NginxConfig, Processes, WorkerUser
 from hapair.config.nginx.model.logging import ErrorLevel
-from hapair.proxy.cycle import errno_text
-from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter
+from hapair.proxy.cycle import create_temp_paths, errno_text
+from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.http.service import HttpService, serve_http
+from hapair.proxy.shm import SharedZones
 from hapair.proxy.stream import StreamService, serve_stream
 
 # the signals the master blocks (and waits for), which a worker takes once it serves
@@ -67,13 +68,15 @@ class WorkerStartError(Exception):
         self.level = level
 
 
-def become_worker(config: NginxConfig, number: int, ready: int, log: ErrorLogWriter, master: int) -> None:
-    """The child side of the fork: never returns."""
+def become_worker(
+    config: NginxConfig, number: int, ready: int, log: ErrorLogWriter, master: int, *, zones: SharedZones
+) -> None:
+    """The child side of the fork (`zones`: the shared memory zones the master made): never returns."""
     code = 1
     try:
         die_with_master(master)
         logging.getLogger("hapair.proxy").addHandler(ErrorLogHandler(log))
-        code = run_worker(config, number, ready, log, master)
+        code = run_worker(config, number, ready, log, master, zones=zones)
     except BaseException as error:  # the worker must never return into the master's code
         log.write(ErrorLevel.EMERG, f"worker failed: {error!r}")
     finally:
@@ -93,11 +96,13 @@ def die_with_master(master: int) -> None:
         os._exit(1)
 
 
-def run_worker(config: NginxConfig, number: int, ready: int, log: ErrorLogWriter, master: int) -> int:
+def run_worker(
+    config: NginxConfig, number: int, ready: int, log: ErrorLogWriter, master: int, *, zones: SharedZones
+) -> int:
     """Serve `config` on a new uvloop loop until a stop signal; the exit code."""
     set_environment(config.processes)
     _apply_limits(config.processes, log)
-    return uvloop.run(_serve_worker(config, number, master, ready, log))
+    return uvloop.run(_serve_worker(config, number, master, ready, log, zones=zones))
 
 
 def _apply_limits(processes: Processes, log: ErrorLogWriter) -> None:
@@ -118,10 +123,16 @@ def _apply_limits(processes: Processes, log: ErrorLogWriter) -> None:
 
 
 def _become_user(config: NginxConfig, number: int, master: int, log: ErrorLogWriter) -> None:
-    """The rest of ngx_worker_process_init, once the services hold what needs root: the workers' user
-    and group, the worker's CPUs, the working directory."""
+    """The rest of ngx_worker_process_init, once the services hold what needs root: the temporary
+    directories made the workers' (nginx's master makes them), the workers' user and group, the worker's
+    CPUs, the working directory."""
     user = config.processes.user
-    if user is not None and os.geteuid() == 0:
+    takes_user = user is not None and os.geteuid() == 0
+    try:
+        create_temp_paths(config, user.uid if user is not None and takes_user else None)
+    except OSError as error:
+        raise WorkerStartError(ErrorLevel.EMERG, error.strerror or str(error)) from error
+    if user is not None and takes_user:
         _take_user(user, log)
         die_with_master(master)  # a change of user clears the parent-death signal
     affinity = config.processes.cpu_affinity
@@ -178,8 +189,12 @@ class Services:
         self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
 
     @classmethod
-    async def start(cls, config: NginxConfig) -> Services:
-        http = await serve_http(config.http, reuse_port=True) if config.http is not None else None
+    async def start(cls, config: NginxConfig, zones: SharedZones) -> Services:
+        http = None
+        if config.http is not None:
+            http = await serve_http(
+                config.http, reuse_port=True, zones=zones, thread_pools=config.thread_pools
+            )
         try:
             stream = await serve_stream(config.stream, reuse_port=True) if config.stream is not None else None
         except BaseException:
@@ -249,12 +264,13 @@ def _ignore() -> None:
 
 
 async def _serve_worker(
-    config: NginxConfig, number: int, master: int, ready: int, log: ErrorLogWriter
+    config: NginxConfig, number: int, master: int, ready: int, log: ErrorLogWriter, *, zones: SharedZones
 ) -> int:
     """`number`: the worker's place in its generation; `master`: its master's pid."""
     loop = asyncio.get_running_loop()
+    log_loop_errors(loop, log)
     try:
-        services = await Services.start(config)
+        services = await Services.start(config, zones)
         _become_user(config, number, master, log)
     except (OSError, WorkerStartError) as error:
         level = error.level if isinstance(error, WorkerStartError) else ErrorLevel.EMERG

@@ -238,7 +238,6 @@ def test_an_events_directive(prefix: Path, case: str) -> None:
         ("events { use event_core; }", 'invalid event type "event_core"'),
         ("timer_resolution 100ms;\nevents {}", 'hapair does not support the "timer_resolution" directive'),
         ("debug_points stop;\nevents {}", 'hapair does not support the "debug_points" directive'),
-        ("thread_pool p threads=2;\nevents {}", 'hapair does not support the "thread_pool" directive'),
         ("events { epoll_events 512; }", 'hapair does not support the "epoll_events" directive'),
         ("events { worker_aio_requests 32; }", 'hapair does not support the "worker_aio_requests" directive'),
         ("events { debug_connection ::1; }", 'hapair does not support the "debug_connection" directive'),

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hapair.config.nginx.model.logging import ErrorLevel, LogEscape
 from hapair.config.nginx.model.templates import Literal, Variable
+from hapair.config.nginx.syslog import FACILITIES, SEVERITIES
 
 from .conftest import LabSystem, Read, config, error, http, location, server, stream
 
@@ -55,7 +58,7 @@ def test_combined_is_always_there_first(read: Read) -> None:
         ("access_log logs/a.log combined bogus=1;", 'invalid parameter "bogus=1"'),
         ("access_log logs/a.log combined gzip;", 'hapair does not support "gzip" compression'),
         ("access_log logs/$host.log;", "hapair does not support variables in the log file name"),
-        ("access_log syslog:server=x;", 'hapair does not support "syslog:" logging'),
+        ("access_log syslog:server=127.0.0.1 combined buffer=4k;", "logs to syslog cannot be buffered"),
         (
             "access_log logs/a.log combined buffer=8k; access_log logs/a.log combined buffer=16k;",
             'access_log "logs/a.log" already defined with conflicting parameters',
@@ -166,3 +169,43 @@ def test_a_main_error_log_is_a_file_opened_after_reading(read: Read, conf_dir: P
     system = LabSystem()
     config(read("error_log logs/e.log;\nevents {}\n", system=system))
     assert system.opened == [f"{conf_dir}/logs/e.log"]
+
+
+syslog_parameters = st.tuples(
+    st.sampled_from(FACILITIES),
+    st.sampled_from(SEVERITIES),
+    st.text(alphabet="abcXYZ019_", min_size=1, max_size=32),
+    st.booleans(),
+    st.permutations(range(4)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(syslog_parameters)
+def test_a_syslog_target_reads_its_parameters_in_any_order(read: Read, drawn: tuple) -> None:
+    facility, severity, tag, nohostname, order = drawn
+    parts = [
+        "server=127.0.0.1:5140",
+        f"facility={facility}",
+        f"severity={severity}",
+        f"tag={tag}",
+    ]
+    parts = [parts[i] for i in order] + (["nohostname"] if nohostname else [])
+    (log, _) = config(read(f"events {{}}\nerror_log syslog:{','.join(parts)} warn;\n")).error_logs
+    assert log.syslog is not None
+    assert (log.syslog.server.port, log.syslog.facility, log.syslog.severity, log.syslog.tag) == (
+        5140,
+        FACILITIES.index(facility),
+        SEVERITIES.index(severity),
+        tag,
+    )
+    assert log.syslog.hostname is not nohostname
+    assert log.level is ErrorLevel.WARN
+
+
+def test_a_syslog_error_log_alone_keeps_the_default_log_beside_it(read: Read) -> None:
+    logs = config(read("events {}\nerror_log syslog:server=127.0.0.1 info;\n")).error_logs
+    assert [(log.target, log.level, log.syslog is None) for log in logs] == [
+        ("syslog:server=127.0.0.1", ErrorLevel.INFO, False),
+        ("stderr", ErrorLevel.ERROR, True),
+    ]

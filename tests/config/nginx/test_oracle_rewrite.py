@@ -1,6 +1,6 @@
 """`hapair proxy -t` beside the real `nginx -t` on the rewrite module's directives (`rewrite`, `return`,
 `set`, `if`, `break`) and the core's that go with them (`error_page`, `types`, `default_type`,
-`internal`, the redirect flags, temporary paths): same status, same lines."""
+`internal`, the redirect flags, temporary paths, the hash sizes): same status, same lines."""
 
 from __future__ import annotations
 
@@ -79,6 +79,8 @@ CASES = [
     "http { types_hash_max_size 2048; types_hash_bucket_size 64; types_hash_max_size x; }",
     "http { server_tokens off; server { server_tokens build; } } http { }",
     "http { server_tokens maybe; }",
+    _in_location("chunked_transfer_encoding off; chunked_transfer_encoding on;"),
+    _in_location("chunked_transfer_encoding maybe;"),
     _in_location("internal; internal x;"),
     _in_location(
         "absolute_redirect off; port_in_redirect off; server_name_in_redirect on; msie_padding off;"
@@ -113,3 +115,43 @@ def test_msie_refresh_on_is_refused_where_nginx_accepts_it(prefix: Path) -> None
     (nginx_status, _), (hapair_status, lines) = nginx_t(conf, prefix), hapair_t(conf, prefix)
     assert (nginx_status, hapair_status) == (0, 1)
     assert 'hapair does not support "on" in the "msie_refresh" directive' in lines[0]
+
+
+NAME_47 = "a" * 47
+NAME_110 = "b" * 110
+SERVER_NAMES_CASES = [
+    f"http {{ server {{ listen 38081; server_name {NAME_47}; }} server {{ listen 38081; }} }}",
+    f"http {{ server_names_hash_bucket_size 128; server {{ listen 38081; server_name {NAME_47}; }} "
+    "server { listen 38081; } }",
+    f"http {{ server_names_hash_bucket_size 100; server {{ listen 38081; server_name {NAME_110}; }} "
+    "server { listen 38081; } }",
+    f"http {{ server_names_hash_bucket_size 100; server {{ listen 38081; server_name {NAME_110}x; }} "
+    "server { listen 38081; } }",
+    "http { server_names_hash_max_size 0; server { listen 38081; server_name a; } server { listen 38081; } }",
+    "http { server_names_hash_bucket_size 70000; server { listen 38081; server_name a; } "
+    "server { listen 38081; } }",
+    "http { server_names_hash_bucket_size x; }",
+    "http { server_names_hash_max_size 1024; variables_hash_max_size 2048; variables_hash_bucket_size 128; }",
+    "http { server { server_names_hash_max_size 1024; } }",
+]
+
+
+@pytest.mark.parametrize("case", SERVER_NAMES_CASES)
+def test_server_names_hash_sizes_as_nginx(prefix: Path, case: str) -> None:
+    conf = prefix / "nginx.conf"
+    conf.write_text(HEAD + case + "\n")
+    assert hapair_t(conf, prefix) == nginx_t(conf, prefix)
+
+
+TEMP_PATH_CASES = [
+    "http { fastcgi_temp_path /tmp/f 1 2; uwsgi_temp_path /tmp/u; scgi_temp_path /tmp/s; }",
+    "http { fastcgi_temp_path /tmp/f 0; }",
+    "http { server { location / { uwsgi_temp_path /tmp/u; uwsgi_temp_path /tmp/v; } } }",
+]
+
+
+@pytest.mark.parametrize("case", TEMP_PATH_CASES)
+def test_temp_paths_of_modules_hapair_does_not_run(prefix: Path, case: str) -> None:
+    conf = prefix / "nginx.conf"
+    conf.write_text(HEAD + case + "\n")
+    assert hapair_t(conf, prefix) == nginx_t(conf, prefix)

@@ -42,11 +42,11 @@ def test_errors_name_the_file_and_the_line_of_the_terminating_character(read: Re
 @pytest.mark.parametrize(
     ("text", "directive"),
     [
-        ("http { gzip on; }", "gzip"),
+        ("http { gunzip on; }", "gunzip"),
         ("http { server { location / { fastcgi_pass 127.0.0.1:9; } } }", "fastcgi_pass"),
         ("http { server { location / { fastcgi_pass 127.0.0.1:9000; } } }", "fastcgi_pass"),
         ("timer_resolution 100ms;", "timer_resolution"),
-        ("http { map $a $b { } }", "map"),
+        ("http { geo $a $b { } }", "geo"),
         ("stream { server { ssl_certificate a.crt; } }", "ssl_certificate"),
     ],
 )

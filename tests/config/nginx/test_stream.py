@@ -115,7 +115,7 @@ def test_stream_upstreams_take_the_hash_and_random_methods_and_max_conns(
             "server { listen 6443 ssl; proxy_pass 192.0.2.1:1; }",
             'hapair does not support the "ssl" parameter',
         ),
-        ("server { listen 6443; proxy_pass $upstream; }", "hapair does not support variables"),
+        ("server { listen 6443; proxy_pass $upstream; }", 'unknown "upstream" variable'),
         (
             "server { listen 6443; proxy_pass 192.0.2.1:1; } server { listen 6443; proxy_pass 192.0.2.1:1; }",
             'duplicate "0.0.0.0:6443" address and port pair',

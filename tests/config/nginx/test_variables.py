@@ -74,12 +74,12 @@ def test_prefix_variables_are_known() -> None:
 
 def test_a_variable_nginx_has_and_hapair_does_not_is_refused_where_it_is_used() -> None:
     uses = VariableUses(HTTP_CATALOG)
-    compile_template("$ssl_client_s_dn", uses, HERE, END)
+    compile_template("$ssl_session_id", uses, HERE, END)
     with pytest.raises(ConfigError) as caught:
         uses.check()
     assert (
         caught.value.message.render()
-        == 'nginx: [emerg] hapair does not support the "$ssl_client_s_dn" variable in t.conf:1'
+        == 'nginx: [emerg] hapair does not support the "$ssl_session_id" variable in t.conf:1'
     )
 
 

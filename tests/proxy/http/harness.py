@@ -16,10 +16,13 @@ from typing import Any
 import uvloop
 
 from hapair.config.nginx.load import load
+from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.http import HttpConfig
 from hapair.proxy.http import HttpService, Limits, serve_http
 from hapair.proxy.http.client import ClientConnection
 from hapair.proxy.http.service import ListenerRoutes, Service
+from hapair.proxy.http.zones import LimitZones
+from hapair.proxy.shm import SharedZones
 from tests.certificates import Authority
 
 FAST = Limits(
@@ -44,18 +47,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def read_config(directory: Path, text: str) -> HttpConfig:
+def read_whole_config(directory: Path, text: str) -> NginxConfig:
     path = directory / "nginx.conf"
     path.write_text(textwrap.dedent(text))
     result = load(str(path), f"{directory}/")
     assert result.error is None, result.error
     assert result.config is not None and result.config.http is not None
-    return result.config.http
+    return result.config
+
+
+def read_config(directory: Path, text: str) -> HttpConfig:
+    http = read_whole_config(directory, text).http
+    assert http is not None
+    return http
 
 
 @contextlib.asynccontextmanager
 async def proxy(directory: Path, text: str, limits: Limits = FAST) -> AsyncIterator[HttpService]:
-    service = await serve_http(read_config(directory, text), reuse_port=False, limits=limits)
+    config = read_whole_config(directory, text)
+    assert config.http is not None
+    service = await serve_http(config.http, reuse_port=False, limits=limits, thread_pools=config.thread_pools)
     try:
         yield service
     finally:
@@ -310,6 +321,11 @@ server {
 """
 
 
+def service_without_zones(loop: asyncio.AbstractEventLoop, limits: Limits = FAST) -> Service:
+    """A worker's HTTP service for protocols fed by hand (no shared memory zones)."""
+    return Service(loop, limits, LimitZones(SharedZones(), ()))
+
+
 def feed_client(directory: Path, chunks: list[bytes]) -> tuple[list[bytes], list[str]]:
     """Feed `chunks` to a client protocol over a fake transport; the writes and any error the loop saw."""
     config = read_config(directory, FUZZ_CONF)
@@ -318,7 +334,7 @@ def feed_client(directory: Path, chunks: list[bytes]) -> tuple[list[bytes], list
     async def scenario() -> FakeTransport:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(lambda _, context: errors.append(str(context)))
-        service = Service(loop, FAST)
+        service = service_without_zones(loop)
         routes = ListenerRoutes(service, config.listeners[0])
         connection = ClientConnection(service, lambda _: routes)
         transport = FakeTransport()

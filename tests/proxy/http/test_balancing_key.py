@@ -18,11 +18,12 @@ PLACE = Place("test.conf", 1)
 
 
 def exchange(balancing: Balancing, key: Template | None = None, *, query: str = "", address: bytes) -> Any:
-    """The parts of an exchange the key reads: its upstream, its client's address, its query."""
+    """The parts of an exchange the key reads: its upstream, its client's address (the request's, which
+    realip may have changed), its query."""
     upstream = Upstream("u", (), balancing, None, False, PLACE, hash_key=key)
     return SimpleNamespace(
-        route=SimpleNamespace(balancer=SimpleNamespace(upstream=upstream)),
-        client=SimpleNamespace(binary_remote_addr=address.decode("latin-1")),
+        target=SimpleNamespace(balancer=SimpleNamespace(upstream=upstream)),
+        binary_remote_addr=address.decode("latin-1"),
         args=query,
         match=None,
     )

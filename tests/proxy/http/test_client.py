@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hapair.proxy.http.client import ClientConnection
-from hapair.proxy.http.service import ListenerRoutes, Service
+from hapair.proxy.http.service import ListenerRoutes
 
 from .harness import (
     FAST,
@@ -27,6 +27,7 @@ from .harness import (
     read_config,
     read_response,
     run,
+    service_without_zones,
 )
 
 CONF = """
@@ -382,7 +383,7 @@ def lingering(tmp_path: Path, directive: str, data: bytes) -> LingerTransport:
 
     async def scenario() -> LingerTransport:
         loop = asyncio.get_running_loop()
-        service = Service(loop, FAST)
+        service = service_without_zones(loop)
         routes = ListenerRoutes(service, config.listeners[0])
         connection = ClientConnection(service, lambda _: routes)
         transport = LingerTransport()
@@ -425,7 +426,7 @@ def test_connections_held_in_a_burst_read_what_they_sent_meanwhile_in_their_turn
 
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
-        service = Service(loop, replace(FAST, admit_per_round=1))
+        service = service_without_zones(loop, replace(FAST, admit_per_round=1))
         routes = ListenerRoutes(service, config.listeners[0])
         transports = [FakeTransport() for _ in range(4)]
         connections = [ClientConnection(service, lambda _: routes) for _ in transports]
@@ -453,7 +454,7 @@ def test_a_connection_that_begins_while_the_service_drains_closes_after_its_answ
     config = read_config(tmp_path, "server { listen 127.0.0.1:8080; location / { return 200 ok; } }")
 
     async def scenario() -> None:
-        service = Service(asyncio.get_running_loop(), FAST)
+        service = service_without_zones(asyncio.get_running_loop())
         service.draining = True
         routes = ListenerRoutes(service, config.listeners[0])
         connection = ClientConnection(service, lambda _: routes)

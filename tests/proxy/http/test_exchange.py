@@ -6,7 +6,18 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from .harness import Backend, Received, eventually, free_port, ok, proxy, read_response, request, run
+from .harness import (
+    Backend,
+    Received,
+    Response,
+    eventually,
+    free_port,
+    ok,
+    proxy,
+    read_response,
+    request,
+    run,
+)
 
 SEED_LOCATION = """
       proxy_set_header   Host              $http_host;
@@ -111,7 +122,7 @@ def test_big_bodies_stream_both_ways(tmp_path: Path) -> None:
     run(scenario())
 
 
-def test_slow_reader_does_not_make_the_proxy_buffer_the_response(tmp_path: Path) -> None:
+def test_without_buffering_a_slow_reader_holds_the_upstream_back(tmp_path: Path) -> None:
     sent = {"bytes": 0}
     total = 64 * MB
 
@@ -126,7 +137,7 @@ def test_slow_reader_does_not_make_the_proxy_buffer_the_response(tmp_path: Path)
     async def scenario() -> None:
         backend = await Backend(stream).start()
         port = free_port()
-        async with proxy(tmp_path, conf(port, backend.port)) as service:
+        async with proxy(tmp_path, conf(port, backend.port, extra="proxy_buffering off;")) as service:
             reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=65536)
             writer.transport.set_write_buffer_limits(0)
             writer.write(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -486,21 +497,42 @@ def test_the_upstream_gets_nothing_of_a_body_the_client_abandons(tmp_path: Path)
     run(scenario())
 
 
-def test_a_relative_location_from_the_upstream_is_made_absolute(tmp_path: Path) -> None:
-    async def redirect(received: Received, reader, writer) -> bytes:
-        return b"HTTP/1.1 302 Found\r\nLocation: /next\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n"
+def test_a_location_proxy_redirect_rewrites_is_made_absolute_and_another_is_left_as_it_came(
+    tmp_path: Path,
+) -> None:
+    """`proxy_redirect default`: the proxy_pass URL becomes `/`, and nginx then writes that Location in
+    its place, absolute; one no rule changes is passed as the upstream wrote it, among the others."""
+
+    def redirect(received: Received, reader, writer) -> bytes:
+        async def answer() -> bytes:
+            target = b"/next" if received.request_line.startswith(b"GET /relative") else b"http://be/next"
+            return b"HTTP/1.1 302 Found\r\nLocation: %b\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n" % target
+
+        return answer()
 
     async def scenario() -> None:
         backend = await Backend(redirect).start()
         port = free_port()
         async with proxy(tmp_path, conf(port, backend.port, location="")):
-            response = await request(port, b"GET / HTTP/1.1\r\nHost: Example.com:99\r\n\r\n")
-        lines = response.head.split(b"\r\n")
-        assert lines[0] == b"HTTP/1.1 302 Found"
-        names = [line.split(b":")[0] for line in lines[1:] if line]
-        # nginx's order: Content-Length, then Location, then Connection, then the rest
-        assert names == [b"Server", b"Date", b"Content-Length", b"Location", b"Connection", b"X-A"]
-        assert response.header("location") == f"http://example.com:{port}/next"
+            rewritten = await request(port, b"GET / HTTP/1.1\r\nHost: Example.com:99\r\n\r\n")
+            passed = await request(port, b"GET /relative HTTP/1.1\r\nHost: Example.com:99\r\n\r\n")
         backend.stop()
+        # nginx's order: Content-Length, then its Location, then Connection, then the rest
+        assert _names(rewritten) == [
+            b"Server",
+            b"Date",
+            b"Content-Length",
+            b"Location",
+            b"Connection",
+            b"X-A",
+        ]
+        assert rewritten.header("location") == f"http://example.com:{port}/next"
+        assert _names(passed) == [b"Server", b"Date", b"Content-Length", b"Connection", b"Location", b"X-A"]
+        assert passed.header("location") == "/next"
 
     run(scenario())
+
+
+def _names(response: Response) -> list[bytes]:
+    lines = response.head.split(b"\r\n")
+    return [line.split(b":")[0] for line in lines[1:] if line]

@@ -25,7 +25,7 @@ def test_normalize_as_nginx(path: str, uri: str) -> None:
     assert normalize(path) == uri
 
 
-@pytest.mark.parametrize("path", ["/..", "/a/../..", "/%2e%2e", "/a%00"])
+@pytest.mark.parametrize("path", ["/..", "/a/../..", "/%2e%2e", "/a%00", "/a%zz", "/a%2", "/a%", "/%g0"])
 def test_targets_nginx_refuses(path: str) -> None:
     with pytest.raises(BadTargetError):
         normalize(path)
@@ -41,6 +41,11 @@ def test_proxy_pass_uri_replaces_the_location_prefix() -> None:
     assert (
         replace_prefix("/api/v1 pods", len("/api/"), "/backend/", "watch=1") == "/backend/v1%20pods?watch=1"
     )
+
+
+def test_proxy_pass_uri_escapes_what_nginx_escapes() -> None:
+    """NGX_ESCAPE_URI's characters, as nginx 1.22.1 sent `/p/a%22b%3Cc%3E%5C%5E%60%7B%7C%7D` upstream."""
+    assert replace_prefix('/p/a"b<c>\\^`{|}', len("/p/"), "/q/", None) == "/q/a%22b%3Cc%3E%5C%5E%60%7B%7C%7D"
 
 
 @given(st.lists(st.sampled_from(["a", "b", ".", "..", "", "%2e", "%2F", "%41"]), max_size=8))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,41 @@ from hapair.config.nginx.model.place import Place
 from hapair.config.nginx.model.stream import StreamConfig, StreamListen, StreamProxy, StreamServer
 from hapair.config.nginx.model.templates import Literal, Template, Variable
 from hapair.config.nginx.model.upstream import Balancing, Upstream, UpstreamServer
+from hapair.proxy.stream.clienthello import Hello
+from hapair.proxy.stream.variables import UpstreamAttempt
 
 PLACE = Place("test.conf", 1)
 DEADLINE = 15.0
+LOGGED_AT = 1700000000.25  # 2023-11-14 22:13:20.250 UTC
+
+
+@dataclass
+class FakeSession:
+    """What the stream variables read of a session (variables.SessionView), set by hand."""
+
+    connection: int = 7
+    remote_addr: str = "127.0.0.1"
+    remote_port: str = "40000"
+    binary_remote_addr: str = "\x7f\x00\x00\x01"
+    server_addr: str = "127.0.0.1"
+    server_port: str = "8080"
+    status: int = 200
+    bytes_sent: int = 12
+    bytes_received: int = 34
+    elapsed_ms: int = 1234
+    logged_at: float = LOGGED_AT
+    attempts: list[UpstreamAttempt] = field(
+        default_factory=lambda: [UpstreamAttempt("127.0.0.1:9000", 1, 3, 1230, 34, 12)]
+    )
+    hello: Hello | None = None
+    values: dict[str, str | None] | None = None
+    match: re.Match[str] | None = None
+
+    def session_ms(self) -> int:
+        return self.elapsed_ms
+
+    def wall_time(self) -> float:
+        return self.logged_at
 
 
 def run(coroutine: Coroutine[Any, Any, Any]) -> Any:

@@ -9,17 +9,17 @@ from pathlib import Path
 
 from hapair.config.nginx.model.logging import AccessLog
 from hapair.proxy.stream.accesslog import AccessLogWriter, LogFiles
-from hapair.proxy.stream.logline import SessionRecord
+from hapair.proxy.stream.variables import StreamVariables
 
-from .helpers import access_log, poll, run, template
+from .helpers import FakeSession, access_log, poll, run, template
 
 
-def record(status: int = 200) -> SessionRecord:
-    return SessionRecord(1, "127.0.0.1", "1", b"\x7f\0\0\1", "127.0.0.1", "2", status, 0, 0, 0, 0.0)
+def record(status: int = 200) -> FakeSession:
+    return FakeSession(status=status, attempts=[])
 
 
 def writer(log: AccessLog, files: LogFiles) -> AccessLogWriter:
-    return AccessLogWriter(asyncio.get_running_loop(), log, files, hostname="h", pid=1)
+    return AccessLogWriter(asyncio.get_running_loop(), log, files, StreamVariables(hostname="h", pid=1))
 
 
 def test_a_line_is_written_at_once_without_a_buffer(tmp_path: Path) -> None:

@@ -368,7 +368,7 @@ def test_balancer_counts_connections_while_sessions_last() -> None:
             _, writer = await asyncio.open_connection("127.0.0.1", listening_port(service))
             await poll(lambda: backend.connections == 1)
             (session,) = service.sessions
-            balancer = session._settings.balancer
+            balancer = session._settings.group.balancer
             during = balancer.connections(balancer.peers[0])
             writer.close()
             await poll(lambda: not service.sessions)

@@ -12,7 +12,7 @@ files, and with `-t` the listening sockets).
 Where hapair answers differently from nginx, on purpose:
 
 - A directive, parameter or variable nginx knows and hapair does not implement is an error naming it
-  (`hapair does not support the "gzip" directive in F:N`), found where nginx would accept it; nginx's own
+  (`hapair does not support the "gunzip" directive in F:N`), found where nginx would accept it; nginx's own
   checks of the directive (context, argument count) come first.
 - The stream module needs no `load_module`; `load_module` accepts only ngx_stream_module.so.
 - A file may be the inside of `http {}` or main-level directives without `events` (see `load`); nginx
@@ -23,6 +23,8 @@ Where hapair answers differently from nginx, on purpose:
   (and created) and sockets bound, as nginx does.
 - `multi_accept off`, `accept_mutex on`, `use event_core` are refused, and `worker_connections` is not
   enforced by the data planes (see docs/nginx-differences.md).
+- `aio threads`, `directio` with a size, `tcp_nodelay off` and `charset_map` are refused;
+  `open_file_cache` and its companions are checked and cache nothing (see docs/nginx-differences.md).
 - Blocks and includes nest at most 100 deep.
 - OpenSSL's messages for certificates are nginx's for missing files, files without PEM data, keys that do
   not match and cipher lists that select nothing; rarer failures give Python's `ssl` reason.

@@ -27,7 +27,7 @@ from .errors import ConfigError, Message
 from .flags import HTTP_MAIN_CONF, MAIN_CONF, ModuleKind
 from .known import DIRECTIVES
 from .lexer import End, Lexer
-from .model.config import InputForm, ListeningSocket, NginxConfig, Processes
+from .model.config import InputForm, ListeningSocket, NginxConfig, Processes, ThreadPool
 from .model.logging import ErrorLevel, ErrorLog
 from .model.place import Place
 from .paths import Paths
@@ -133,9 +133,9 @@ def _started(
 
 
 def _default_error_log(main: MainState, error_log: str | None) -> None:
-    """ngx_log_open_default: without an `error_log` in the main context, errors go to `-e`'s file (or
-    stderr) from `error` up."""
-    if main.error_logs:
+    """ngx_log_open_default: without an `error_log` to a file (or stderr) in the main context, errors also
+    go to `-e`'s file (or stderr) from `error` up."""
+    if any(log.syslog is None for log in main.error_logs):
         return
     target = "stderr" if error_log in (None, "", "stderr") else main.paths.from_prefix(str(error_log))
     if target != "stderr":
@@ -212,6 +212,10 @@ def _config(main: MainState, form: InputForm, files: tuple[str, ...]) -> NginxCo
         processes=_processes(main),
         log_files=tuple(opened.path for opened in main.open_files),
         listening=tuple(ListeningSocket(socket.address, socket.ipv6only) for socket in main.listening),
+        thread_pools=tuple(
+            ThreadPool(name, threads, max_queue)
+            for name, (threads, max_queue, _) in main.thread_pools.items()
+        ),
     )
 
 

@@ -38,6 +38,7 @@ def init_conf(main: MainState, startup: Startup) -> None:
     _check_affinity(main, startup)
     _default_user(main)
     _check_connections(main)
+    _check_thread_pools(main)
 
 
 def open_cycle(main: MainState, startup: Startup, *, test: bool) -> None:
@@ -57,6 +58,17 @@ def open_cycle(main: MainState, startup: Startup, *, test: bool) -> None:
                 text = f"bind() to {listening.address.text} failed {os_error_text(exc)}"
                 raise LoggedError(text, None, listening.origin) from exc
     _check_open_file_limit(main, startup)
+
+
+def _check_thread_pools(main: MainState) -> None:
+    """ngx_thread_pool_init_conf: a pool `aio threads` names must be defined, but for `default`."""
+    for name, (threads, _, place) in main.thread_pools.items():
+        if threads:
+            continue
+        if name == "default":
+            main.thread_pools[name] = (32, 65536, place)
+            continue
+        raise ConfigError(f'unknown thread pool "{name}" in {place}', None, place)
 
 
 def _check_affinity(main: MainState, startup: Startup) -> None:

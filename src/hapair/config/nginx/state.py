@@ -16,6 +16,7 @@ from .model.rewrite import Break, Condition, Return, Rewrite, SetVariable
 from .model.stream import StreamConfig
 from .model.templates import Template
 from .model.upstream import Balancing, UpstreamServer
+from .model.variables import MadeVariable
 from .paths import Paths
 from .settings import Level, Placed, Slot
 from .system import System
@@ -110,9 +111,10 @@ class PortState:
 @dataclass
 class ProxyPassState:
     url: str
-    scheme: str
-    upstream: UpstreamState
+    scheme: str  # "" with variables
+    upstream: UpstreamState | None  # None with variables
     uri: str | None
+    template: Template | None = None  # the URL, when it has variables
 
 
 @dataclass
@@ -138,7 +140,8 @@ class LocationState:
     proxy_pass: Placed[ProxyPassState] | None = None
     locations: list[LocationState] = field(default_factory=list)
     rewrite: RewriteProgram = field(default_factory=list)
-    parent: LocationState | None = None  # the location an `if` is in
+    parent: LocationState | None = None  # the location an `if` (or a `limit_except`) is in
+    limit_except: int = 0  # the methods (model.http.METHOD_BITS) its `limit_except` block applies to
 
 
 @dataclass
@@ -161,6 +164,7 @@ class HttpState:
     upstreams: list[UpstreamState] = field(default_factory=list)
     servers: list[ServerState] = field(default_factory=list)
     ports: list[PortState] = field(default_factory=list)
+    made_variables: list[MadeVariable] = field(default_factory=list)  # `map`, `split_clients`
 
 
 @dataclass
@@ -178,7 +182,8 @@ class StreamServerState:
     place: Place
     level: Level
     listens: list[StreamListenState] = field(default_factory=list)
-    proxy_pass: Placed[UpstreamState] | None = None
+    proxy_pass: Placed[UpstreamState | Template] | None = None  # a Template: the value has variables
+    sets: list[SetVariable] = field(default_factory=list)  # `set`, in order
 
 
 @dataclass
@@ -190,15 +195,18 @@ class StreamState:
     upstreams: list[UpstreamState] = field(default_factory=list)
     servers: list[StreamServerState] = field(default_factory=list)
     listens: list[StreamListenState] = field(default_factory=list)
+    made_variables: list[MadeVariable] = field(default_factory=list)  # `map`, `split_clients`
 
 
 @dataclass
 class SharedZone:
     """A shared memory zone (ngx_shm_zone_t): its size, 0 until a directive gives one, and the module that
-    uses it (one name cannot serve two modules)."""
+    uses it (one name cannot serve two modules); `data` is what the module's zone directive made of it
+    (None until one did)."""
 
     size: int
     tag: str
+    data: object | None = None
 
 
 @dataclass
@@ -230,6 +238,9 @@ class MainState:
     open_files: list[OpenFile] = field(default_factory=list)
     listening: list[Listening] = field(default_factory=list)
     shared_zones: dict[str, SharedZone] = field(default_factory=dict)  # by name, in declaration order
+    # ngx_thread_pool_add's list: each pool named, by `thread_pool` (threads > 0) or by `aio threads=NAME`
+    # first (threads 0 until a `thread_pool` defines it), with where it was first named
+    thread_pools: dict[str, tuple[int, int, Place]] = field(default_factory=dict)
 
     def open_file(self, path: str, origin: Place | None) -> OpenFile:
         """Register a file to open once reading ends (ngx_conf_open_file: each path once)."""

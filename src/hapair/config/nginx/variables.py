@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .known import HTTP_VARIABLE_PREFIXES, HTTP_VARIABLES, STREAM_VARIABLES
 from .model.logging import LogEscape
 from .model.place import Place
 from .model.templates import Capture, Literal, Part, Template, Variable
+
+if TYPE_CHECKING:
+    from .context import Directive
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,7 @@ class VariableCatalog:
     known_prefixes: tuple[str, ...]
     supported: frozenset[str]
     supported_prefixes: tuple[str, ...]
+    changeable: frozenset[str]  # those the configuration may give a value (NGX_*_VAR_CHANGEABLE)
 
     def knows(self, name: str) -> bool:
         return name in self.known or name.startswith(self.known_prefixes)
@@ -37,31 +42,53 @@ class VariableCatalog:
 # fmt: off
 HTTP_SUPPORTED = frozenset({
     "args", "binary_remote_addr", "body_bytes_sent", "bytes_sent", "connection", "connection_requests",
-    "content_length", "content_type", "document_uri", "host", "hostname", "https", "is_args", "msec",
+    "content_length", "content_type", "document_uri", "host", "hostname", "https", "is_args",
+    "limit_conn_status", "limit_req_status", "msec",
     "nginx_version", "pid", "pipe", "proxy_add_x_forwarded_for", "proxy_host", "proxy_internal_body_length",
-    "proxy_internal_chunked", "proxy_port", "query_string", "remote_addr", "remote_port", "remote_user",
+    "proxy_internal_chunked", "proxy_port", "query_string", "realip_remote_addr", "realip_remote_port",
+    "remote_addr", "remote_port", "remote_user",
     "request", "request_id", "request_length", "request_method", "request_time", "request_uri", "scheme",
     "server_addr", "server_name", "server_port", "server_protocol", "ssl_cipher", "ssl_protocol",
     "ssl_server_name", "ssl_session_reused", "status", "time_iso8601", "time_local", "upstream_addr",
     "upstream_bytes_received", "upstream_bytes_sent", "upstream_connect_time", "upstream_header_time",
     "upstream_response_length", "upstream_response_time", "upstream_status", "uri",
+    "document_root", "realpath_root", "request_filename",
+    "gzip_ratio",
+    "date_gmt", "date_local", "upstream_cache_status",
+    "ssl_client_verify", "ssl_client_s_dn", "ssl_client_i_dn", "ssl_client_s_dn_legacy",
+    "ssl_client_i_dn_legacy", "ssl_client_serial", "ssl_client_v_start", "ssl_client_v_end",
+    "ssl_client_v_remain", "ssl_client_fingerprint", "ssl_client_raw_cert", "ssl_client_cert",
+    "ssl_client_escaped_cert",
 })
 STREAM_SUPPORTED = frozenset({
     "binary_remote_addr", "bytes_received", "bytes_sent", "connection", "hostname", "msec", "nginx_version",
     "pid", "protocol", "remote_addr", "remote_port", "server_addr", "server_port", "session_time", "status",
     "time_iso8601", "time_local", "upstream_addr", "upstream_bytes_received", "upstream_bytes_sent",
     "upstream_connect_time", "upstream_first_byte_time", "upstream_session_time",
+    "ssl_preread_alpn_protocols", "ssl_preread_protocol", "ssl_preread_server_name",
 })
 # fmt: on
+
+# the variables nginx lets the configuration give a value although it has them (NGX_HTTP_VAR_CHANGEABLE)
+HTTP_CHANGEABLE = frozenset({"args", "limit_rate", "msie", "modern_browser", "ancient_browser"})
+# the stream ones: the ssl module's (NGX_STREAM_VAR_CHANGEABLE)
+STREAM_CHANGEABLE = frozenset(
+    name for name in STREAM_VARIABLES if name.startswith("ssl_") and not name.startswith("ssl_preread_")
+)
 
 HTTP_CATALOG = VariableCatalog(
     known=HTTP_VARIABLES,
     known_prefixes=HTTP_VARIABLE_PREFIXES,
     supported=HTTP_SUPPORTED,
     supported_prefixes=("arg_", "cookie_", "http_", "sent_http_", "upstream_http_"),
+    changeable=HTTP_CHANGEABLE,
 )
 STREAM_CATALOG = VariableCatalog(
-    known=STREAM_VARIABLES, known_prefixes=(), supported=STREAM_SUPPORTED, supported_prefixes=()
+    known=STREAM_VARIABLES,
+    known_prefixes=(),
+    supported=STREAM_SUPPORTED,
+    supported_prefixes=(),
+    changeable=STREAM_CHANGEABLE,
 )
 
 
@@ -88,6 +115,26 @@ class VariableUses:
                 raise ConfigError(f'unknown "{name}" variable', None, origin)
             if not self.catalog.supports(name):
                 raise ConfigError(f'hapair does not support the "${name}" variable', origin)
+
+
+def configured_variable(directive: Directive, written: str, uses: VariableUses) -> str:
+    """The variable a `map` or `split_clients` makes (ngx_http_add_variable, NGX_HTTP_VAR_CHANGEABLE):
+    `$name`, not one of nginx's own unless it is changeable. hapair's data plane takes its own variables
+    and the prefixed ones (`$http_x`, `$arg_x`...) before the configuration's, so it refuses to make
+    those, which nginx allows."""
+    if not written.startswith("$"):
+        raise directive.error(f'invalid variable name "{written}"')
+    name = written[1:]
+    if not name:
+        raise directive.error('invalid variable name "$"')
+    lower = name.lower()
+    catalog = uses.catalog
+    if lower in catalog.known and lower not in catalog.changeable:
+        raise directive.error(f'the duplicate "{name}" variable')
+    if lower in catalog.known or lower.startswith(catalog.known_prefixes):
+        raise directive.unsupported(f'making the "${lower}" variable')
+    uses.define(lower)
+    return lower
 
 
 def _is_name_char(ch: str) -> bool:

@@ -14,12 +14,12 @@ PAGE_SIZE = 4096  # ngx_pagesize on the platforms hapair runs on
 MIN_ZONE_SIZE = 8 * PAGE_SIZE  # the smallest zone nginx's slab allocator accepts
 
 
-def shared_memory_add(main: MainState, name: str, size: int, tag: str, place: Place) -> None:
+def shared_memory_add(main: MainState, name: str, size: int, tag: str, place: Place) -> SharedZone:
     """Declare zone `name` of `size` bytes (0: the size is given elsewhere) for module `tag`."""
     zone = main.shared_zones.get(name)
     if zone is None:
-        main.shared_zones[name] = SharedZone(size, tag)
-        return
+        zone = main.shared_zones[name] = SharedZone(size, tag)
+        return zone
     if zone.tag != tag:
         raise ConfigError(f'the shared memory zone "{name}" is already declared for a different use', place)
     if zone.size == 0:
@@ -30,6 +30,7 @@ def shared_memory_add(main: MainState, name: str, size: int, tag: str, place: Pl
             f'the size {size} of shared memory zone "{name}" conflicts with already declared size {declared}',
             place,
         )
+    return zone
 
 
 def check_sizes(main: MainState) -> None:

@@ -1,8 +1,10 @@
 """Access log files: lines rendered by `hapair.proxy.logformat` and written in batches.
 
-nginx writes each line at once unless `access_log ... buffer=` is given; hapair always gathers lines
-and writes them together, when `buffer` bytes are waiting (at least 64 KiB) or at the latest `flush`
-after the first waiting line (at most one second, also without `flush=`), and when the service closes.
+nginx writes each line at once unless `access_log ... buffer=` is given. hapair writes the lines of an
+unbuffered log once the event loop's turn that made them is over (so the lines of the requests one turn
+answers go out in one write, and each is in the file before the next turn), and those of a buffered one
+when `buffer` bytes are waiting (at least 64 KiB) or at the latest `flush` after the first waiting line
+(at most one second, also without `flush=`); and all of them when the service closes.
 A file several `access_log` lines name is opened once, in append mode, as nginx does.
 """
 
@@ -13,9 +15,10 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hapair.config.nginx.model.logging import AccessLog, LogFormat
+from hapair.config.nginx.model.logging import AccessLog, ErrorLevel, LogFormat
 
 from ..logformat import BoundFormat, LineFormat
+from ..syslog import SyslogPeer
 from .variables import CompiledTemplate, resolver
 
 if TYPE_CHECKING:
@@ -39,23 +42,30 @@ class LogFile:
         self._size = 0
         self._limit = _MIN_BUFFER
         self._delay = _MAX_DELAY
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
 
     def adopt(self, log: AccessLog) -> None:
-        """Take the largest buffer and the shortest delay the `access_log` lines of this file ask for."""
+        """Take the largest buffer and the shortest delay the `access_log` lines of this file ask for (an
+        unbuffered one: none)."""
         self._limit = max(self._limit, log.buffer)
-        if log.flush:
+        if not log.buffer:
+            self._delay = 0.0
+        elif log.flush:
             self._delay = min(self._delay, log.flush / 1000)
 
-    def write(self, line: bytes) -> None:
+    def write(self, line: bytes) -> bool:
         if self._fd < 0:
-            return  # closed with the service; a connection closing after it has nothing to log to
+            return True  # closed with the service; a connection closing after it has nothing to log to
         self._buffer.append(line)
         self._size += len(line)
         if self._size >= self._limit:
             self.flush()
         elif self._timer is None:
-            self._timer = self._loop.call_later(self._delay, self.flush)
+            delay = self._delay
+            self._timer = (
+                self._loop.call_soon(self.flush) if not delay else self._loop.call_later(delay, self.flush)
+            )
+        return True
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -88,11 +98,33 @@ class LogFile:
             self._fd = -1
 
 
+class SyslogLog:
+    """An access log sent to syslog: each line at once, as nginx sends it (a syslog log has no buffer)."""
+
+    __slots__ = ("_peer",)
+
+    def __init__(self, peer: SyslogPeer) -> None:
+        self._peer = peer
+
+    def write(self, line: bytes) -> bool:
+        """False when the datagram could not be sent."""
+        return self._peer.send(line[:-1] if line.endswith(b"\n") else line)
+
+    def flush(self) -> None:
+        pass  # nothing waits
+
+    def reopen(self) -> None:
+        pass  # a socket, not a file: nothing to rotate
+
+    def close(self) -> None:
+        self._peer.close()
+
+
 @dataclass(frozen=True, slots=True)
 class LogEntry:
     """One `access_log` of a location: where, in which format, and under which condition."""
 
-    file: LogFile
+    file: LogFile | SyslogLog
     format: BoundFormat[Exchange]
     condition: CompiledTemplate | None
 
@@ -101,7 +133,8 @@ class LogEntry:
             value = self.condition.evaluate(exchange)
             if not value or value == "0":
                 return
-        self.file.write(self.format.render_bytes(exchange))
+        if not self.file.write(self.format.render_bytes(exchange)):
+            exchange.log_request_error(ErrorLevel.WARN, "send() to syslog failed")
 
 
 class AccessLogFiles:
@@ -111,7 +144,7 @@ class AccessLogFiles:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._files: dict[str, LogFile] = {}
+        self._files: dict[str, LogFile | SyslogLog] = {}
         self._formats: dict[LogFormat, BoundFormat[Exchange]] = {}
 
     def entries(self, logs: tuple[AccessLog, ...]) -> tuple[LogEntry, ...]:
@@ -120,8 +153,13 @@ class AccessLogFiles:
     def _entry(self, log: AccessLog) -> LogEntry:
         file = self._files.get(log.path)
         if file is None:
-            file = self._files[log.path] = LogFile(self._loop, log.path)
-        file.adopt(log)
+            if log.syslog is not None:
+                file = SyslogLog(SyslogPeer(log.syslog))
+            else:
+                file = LogFile(self._loop, log.path)
+            self._files[log.path] = file
+        if isinstance(file, LogFile):
+            file.adopt(log)
         line_format = self._formats.get(log.format)
         if line_format is None:
             line_format = self._formats[log.format] = LineFormat(log.format.template, log.format.escape).bind(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import time
 from functools import lru_cache
 
@@ -22,6 +23,20 @@ def _offset(t: time.struct_time) -> tuple[str, int, int]:
     offset = t.tm_gmtoff // 60
     sign = "-" if offset < 0 else "+"
     return sign, abs(offset) // 60, abs(offset) % 60
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def ssi_date(seconds: int, *, gmt: bool) -> str:
+    """`$date_gmt` and `$date_local`: the SSI module's default `timefmt`, `%A, %d-%b-%Y %H:%M:%S %Z`, in
+    the C locale nginx runs in (GMT's zone written `GMT`, as glibc's gmtime gives it)."""
+    t = time.gmtime(seconds) if gmt else time.localtime(seconds)
+    zone = "GMT" if gmt else t.tm_zone
+    return (
+        f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d}-{_MONTHS[t.tm_mon - 1]}-{t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {zone}"
+    )
 
 
 @lru_cache(maxsize=4)
@@ -65,3 +80,107 @@ class Clock:
             self._second = second
             self.server_date = self._server + b"Date: " + http_date(second).encode() + b"\r\n"
         return now
+
+
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def parse_http_time(value: bytes) -> int | None:
+    """The time of an HTTP date, as ngx_parse_http_time reads it (RFC 1123 `Tue, 10 Nov 2002 23:50:13`,
+    RFC 850 `Tuesday, 10-Nov-02 23:50:13`, asctime `Tue Nov 10 23:50:13 2002`; what follows the time is
+    not looked at); None where nginx finds it invalid."""
+    try:
+        return _parse_http_time(value)
+    except (IndexError, ValueError):
+        return None
+
+
+def _two(value: bytes, at: int) -> int:
+    digits = value[at : at + 2]
+    if len(digits) != 2 or not digits.isdigit():
+        raise ValueError
+    return int(digits)
+
+
+def _month(value: bytes, at: int) -> int:
+    first = value[at : at + 1]
+    if first == b"J":
+        return 0 if value[at + 1 : at + 2] == b"a" else 5 if value[at + 2 : at + 3] == b"n" else 6
+    if first == b"M":
+        return 2 if value[at + 2 : at + 3] == b"r" else 4
+    if first == b"A":
+        return 3 if value[at + 1 : at + 2] == b"p" else 7
+    found = {b"F": 1, b"S": 8, b"O": 9, b"N": 10, b"D": 11}.get(first)
+    if found is None:
+        raise ValueError
+    return found
+
+
+def _parse_http_time(value: bytes) -> int | None:
+    end = len(value)
+    comma, space = value.find(b","), value.find(b" ")
+    isoc = space >= 0 and (comma < 0 or space < comma)
+    p = (space if isoc else comma if comma >= 0 else end) + 1
+    while p < end and value[p] == 0x20:
+        p += 1
+    if end - p < 18:
+        return None
+    day = year = 0
+    rfc822 = False
+    if not isoc:
+        day = _two(value, p)
+        p += 2
+        separator = value[p]
+        if separator == 0x20:
+            if end - p < 18:
+                return None
+            rfc822 = True
+        elif separator != 0x2D:
+            return None
+        p += 1
+    month = _month(value, p)
+    p += 3
+    if not isoc and value[p] != (0x20 if rfc822 else 0x2D):
+        return None
+    p += 1
+    if not isoc:
+        if rfc822:
+            year = _two(value, p) * 100 + _two(value, p + 2)
+            p += 4
+        else:
+            year = _two(value, p)
+            year += 2000 if year < 70 else 1900
+            p += 2
+    else:
+        if value[p] == 0x20:
+            p += 1
+        if not 0x30 <= value[p] <= 0x39:
+            return None
+        day = value[p] - 0x30
+        p += 1
+        if value[p] != 0x20:
+            if not 0x30 <= value[p] <= 0x39:
+                return None
+            day = day * 10 + value[p] - 0x30
+            p += 1
+        if end - p < 14:
+            return None
+    if value[p] != 0x20:
+        return None
+    hour = _two(value, p + 1)
+    if value[p + 3] != 0x3A:
+        return None
+    minute = _two(value, p + 4)
+    if value[p + 6] != 0x3A:
+        return None
+    second = _two(value, p + 7)
+    if isoc:
+        if value[p + 9] != 0x20:
+            return None
+        year = _two(value, p + 10) * 100 + _two(value, p + 12)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if day > _MONTH_DAYS[month] or (month == 1 and day == 29 and not leap):
+        return None
+    return calendar.timegm((year, month + 1, day, hour, minute, second, 0, 0, 0))

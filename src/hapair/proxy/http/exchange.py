@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
+from hapair.config.nginx.model.http import METHOD_BITS, UNKNOWN_METHOD
 from hapair.config.nginx.model.logging import ErrorLevel
 
+from .logcontext import error_context
 from .pages import CLOSING, MSIE_PADDING, NO_RESPONSE, page, wire_status
 from .parse import HTTP_10, HTTP_11
 from .response import REDIRECTS, Framing, ResponseHead, render
@@ -28,23 +31,27 @@ from .uri import escape_uri
 if TYPE_CHECKING:
     import re
 
+    from .body import BufferedBody
     from .client import ClientConnection
     from .proxying import Attempt
     from .request import Request
     from .routing import Found
     from .service import ErrorPage, Route, ServerRoutes
+    from .target import Target
 
 NEXT = 0  # a step's answer: go on to the next step
 DONE = -1  # a step's answer: it took the request over (it answers, or will go on later)
 _CLOSED_BY_CLIENT = 499  # nginx's status in the log of a request whose client went away
 _URI_CHANGES = 11  # nginx's NGX_HTTP_MAX_URI_CHANGES + 1
 _CHUNK_END = b"0\r\n\r\n"
+_LAST_MODIFIED_STATUSES = frozenset({200, 206, 304})  # nginx's header filter drops its own otherwise
 
 
 class Content(Protocol):
     """What produces a response and wants the request body: the proxy, for one."""
 
     closed: bool
+    buffering: bool  # the response is read ahead of the client; a body filter flushes after each piece if not
 
     def body(self, data: bytes) -> None: ...
 
@@ -55,19 +62,6 @@ class Content(Protocol):
     def client_drained(self) -> None: ...
 
     def client_lost(self) -> None: ...
-
-    def closed_by_client(self, status: int) -> None:
-        """The client closed its side while the request was read or proxied: nothing more is sent, the
-        request is logged with `status` (400 or 499) unless a response had begun."""
-        if self._finished:
-            return
-        content = self.content
-        if content is not None and not content.closed:
-            content.client_lost()
-        if not self._responding:
-            self.status = status
-        self.client.keep_alive = False
-        self._finish()
 
     def request_broken(self) -> None: ...
 
@@ -89,6 +83,8 @@ class BodyFilter(Protocol):
 class Exchange:
     """Per-request state; the client connection's callbacks and the content handler's arrive here."""
 
+    subrequest: ClassVar[bool] = False  # nginx's r != r->main (see subrequest.Subrequest)
+
     __slots__ = (
         "_body_done",
         "_body_filters",
@@ -102,28 +98,41 @@ class Exchange:
         "_slash",
         "_started",
         "_step",
+        "add_uri_to_alias",
         "args",
         "attempts",
+        "binary_remote_addr",
         "body_bytes_sent",
         "body_received",
         "bytes_sent",
+        "cleanups",
         "client",
         "content",
+        "content_type",
         "err_status",
         "error_page",
         "head",
         "internal",
         "keepalive",
+        "kept_headers",
+        "limit_conn_status",
+        "limit_req_status",
         "match",
         "method",
         "pipelined",
+        "realip",
+        "remote_addr",
+        "remote_port",
         "request",
+        "request_body",
         "request_length",
         "response_headers",
         "route",
         "server",
         "server_name",
         "status",
+        "target",
+        "trailers",
         "uri",
         "uri_changed",
         "uri_changes",
@@ -145,6 +154,16 @@ class Exchange:
         self.client = client
         self.request = request
         self.server = server
+        # the client's address as the request sees it: the realip module may change it
+        self.remote_addr = client.remote_addr
+        self.remote_port = client.remote_port
+        self.binary_remote_addr = client.binary_remote_addr
+        self.realip = False  # the realip module has looked at the request
+        self.limit_req_status = 0  # the limit_req module's verdict (limit_req.STATUSES), 0: none yet
+        self.limit_conn_status = 0
+        self.cleanups: list[Callable[[], None]] | None = None  # run when the request ends (after its log)
+        # r->headers_out kept past a redirect: for the response that answers in the end (an error page's)
+        self.kept_headers: list[tuple[bytes, bytes]] | None = None
         self.route = server.fallback
         self.match: re.Match[str] | None = None
         self._slash = False
@@ -162,6 +181,7 @@ class Exchange:
         self.uri_changes = _URI_CHANGES
         self.valid_location = True
         self.valid_unparsed_uri = True
+        self.add_uri_to_alias = False  # try_files found a file for a regular expression's alias
         self.error_page = False
         self.err_status = 0  # the status an error_page's response is sent with (0: its own)
         self.method = request.method  # GET after an error_page's internal redirect
@@ -172,9 +192,14 @@ class Exchange:
         self.body_received = 0
         self.request_length = request.head_length  # $request_length: the client connection adds the body
         self.attempts: list[Attempt] = []
+        self.target: Target | None = None  # where the content handler proxies the request (r->upstream)
         self.response_headers: list[tuple[bytes, bytes]] = []
+        self.content_type: bytes | None = None  # the response's, unless it has its own (X-Accel-Redirect)
+        self.request_body: BufferedBody | None = None  # read whole, for each content handler until a response
         self.head: ResponseHead | None = None
         self.content: Content | None = None
+        # add_trailer: [] once trailers are expected (the response is then chunked), filled at its end
+        self.trailers: list[tuple[bytes, bytes]] | None = None
         self._body_done = not request.has_body
         self._early: list[bytes] = []  # body received before a content handler took it
         self._out: list[bytes] = []
@@ -192,10 +217,22 @@ class Exchange:
     def start(self) -> None:
         """The request's turn has come (the ones before it on the connection are answered)."""
         self._started = True
+        certificate_check = self.server.certificate_check
+        if certificate_check is not None and (refused := certificate_check(self)):
+            self.finalize(refused)
+            return
+        post_read = self.server.post_read
+        if post_read is not None:
+            post_read(self)  # realip, which never stops a request
         if self.server.rewrite is not None:
             self._server_rewrite()
             return
         self._enter_location()
+
+    def start_phases(self) -> None:
+        """A request with no location found yet (a subrequest): from the server's rewrite phase on."""
+        self._started = True
+        self._server_rewrite()
 
     def _server_rewrite(self) -> None:
         """NGX_HTTP_SERVER_REWRITE_PHASE, then the location chosen by the URI."""
@@ -222,9 +259,10 @@ class Exchange:
         if route.internal and not self.internal:
             self.finalize(404)
             return
+        route = self._limit_except()
         request = self.request
         if route.max_body and request.content_length is not None and request.content_length > route.max_body:
-            self.log_error(
+            self.log_request_error(
                 ErrorLevel.ERROR, f"client intended to send too large body: {request.content_length} bytes"
             )
             self.finalize(413)
@@ -250,7 +288,7 @@ class Exchange:
         if self.uri_changed:
             self.uri_changes -= 1
             if self.uri_changes == 0:
-                self.log_error(
+                self.log_request_error(
                     ErrorLevel.ERROR, f'rewrite or internal redirection cycle while processing "{self.uri}"'
                 )
                 self.finalize(500)
@@ -279,7 +317,7 @@ class Exchange:
         """ngx_http_internal_redirect: the request starts over with `uri` at the server's rewrite phase."""
         self.uri_changes -= 1
         if self.uri_changes == 0:
-            self.log_error(
+            self.log_request_error(
                 ErrorLevel.ERROR,
                 f'rewrite or internal redirection cycle while internally redirecting to "{uri}"',
             )
@@ -296,12 +334,12 @@ class Exchange:
         """ngx_http_named_location: the request goes on at the named location's rewrite phase."""
         route = self.server.named.get(name)
         if route is None:
-            self.log_error(ErrorLevel.ERROR, f'could not find named location "{name}"')
+            self.log_request_error(ErrorLevel.ERROR, f'could not find named location "{name}"')
             self.finalize(500)
             return
         self.uri_changes -= 1
         if self.uri_changes == 0:
-            self.log_error(
+            self.log_request_error(
                 ErrorLevel.ERROR,
                 f'rewrite or internal redirection cycle while redirect to named location "{name}"',
             )
@@ -310,11 +348,20 @@ class Exchange:
         self.route = route
         self.match = None
         self.internal = True
+        route = self._limit_except()
         if route.rewrite is not None:
             self._location_rewrite()
             return
         self._step = 0
         self.resume()
+
+    def _limit_except(self) -> Route:
+        """ngx_http_update_location_config: a method its location's `limit_except` does not name takes
+        that block's settings (its rewrite directives, none, included)."""
+        limited = self.route.limit_except
+        if limited is not None and METHOD_BITS.get(self.method, UNKNOWN_METHOD) & limited[0]:
+            self.route = limited[1]
+        return self.route
 
     def _redirect_to_slash(self) -> None:
         """A location named `/x/` with a proxy asked for as `/x`: nginx's 301 to `/x/`."""
@@ -332,6 +379,20 @@ class Exchange:
             variables = self.variables = {}
         for name, value in match.groupdict(default="").items():
             variables[name.lower()] = value
+
+    def add_cleanup(self, cleanup: Callable[[], None]) -> None:
+        """Something to undo when the request ends, after its log line (nginx's pool cleanups): the
+        last added runs first."""
+        if self.cleanups is None:
+            self.cleanups = []
+        self.cleanups.append(cleanup)
+
+    def keep_header(self, name: bytes, value: bytes) -> None:
+        """A header of r->headers_out that outlives the response it came with: whatever answers the
+        request in the end (an error page...) has it (an intercepted 401's WWW-Authenticate)."""
+        if self.kept_headers is None:
+            self.kept_headers = []
+        self.kept_headers.append((name, value))
 
     def set_variable(self, name: str, value: str) -> None:
         if self.variables is None:
@@ -358,6 +419,16 @@ class Exchange:
         content = self.content
         if content is not None and not content.closed:
             content.body_done()
+
+    @property
+    def body_complete(self) -> bool:
+        """The client has sent its whole request body (or it has none)."""
+        return self._body_done
+
+    def release_request_body(self) -> None:
+        if self.request_body is not None:
+            self.request_body.close()
+            self.request_body = None
 
     def take_early_body(self) -> list[bytes]:
         """The body received before the content handler started."""
@@ -420,44 +491,88 @@ class Exchange:
 
     # -- the response
 
-    def send_head(self, head: ResponseHead) -> None:
-        """Run the location's filters over `head` and queue it, with nginx's framing."""
+    def send_head(self, head: ResponseHead) -> bool:
+        """Run the location's filters over `head` and queue it, with nginx's framing. False when a filter
+        answered the request with another response instead (a 412...): nothing more of this one is sent.
+        An error page's status is the response's before the filters see it (ngx_http_send_header)."""
+        kept = self.kept_headers
+        if kept is not None:
+            head.headers[:0] = kept
+            if head.location >= 0:
+                head.location += len(kept)
+            self.kept_headers = None
+        if self.err_status:
+            head.status, head.status_text = self.err_status, None
+        if head.content_type is None and self.content_type is not None:
+            head.content_type = self.content_type
         for head_filter in self.route.filters:
             body_filter = head_filter(self, head)
+            if self._responding or self._finished:
+                return False
             if body_filter is not None:
                 self._body_filters.append(body_filter)
         request = self.request
         client = self.client
-        if self.err_status:
-            head.status, head.status_text = self.err_status, None
         status = head.status
         keep_alive = self.keepalive and request.keep_alive and client.may_keep_alive(self.route)
         self._header_only = self.method == b"HEAD" or not head.has_body
-        if status == 204:
+        if status == 204 and head.status_text is None:  # an upstream's status line keeps its headers
             head.content_type = None
             head.content_length = -1
             head.last_modified = None
-        http11 = request.http_version >= HTTP_11
+        elif head.last_modified is not None and status not in _LAST_MODIFIED_STATUSES:
+            head.last_modified = None
+        chunkable = request.http_version >= HTTP_11 and self.route.chunked_transfer_encoding
         if status == 101:
             connection = b"Connection: upgrade\r\n"
-        elif not self._header_only and head.content_length < 0 and not http11 and status >= 200:
+        elif not self._header_only and head.content_length < 0 and not chunkable and status >= 200:
             keep_alive = False
         if status != 101:
             if keep_alive:
                 connection = b"Connection: keep-alive\r\n" + self.route.keepalive_header
             else:
                 connection = b"Connection: close\r\n"
-        self._chunked = not self._header_only and head.content_length < 0 and http11 and status >= 200
+        # a response with trailers to send is chunked even with a length (nginx's chunked filter)
+        self._chunked = (
+            not self._header_only
+            and chunkable
+            and status >= 200
+            and (head.content_length < 0 or self.trailers is not None)
+        )
+        if self._chunked:
+            head.content_length = -1
         self.head = head
         self.status = status
         self._responding = True
         client.keep_alive = keep_alive
         if request.http_version < HTTP_10:
-            return  # HTTP/0.9: the body alone
+            return True  # HTTP/0.9: the body alone
         framing = Framing(connection, chunked=self._chunked, redirect_base=self._redirect_base())
         data = render(head, client.server_date(), framing)
         self._head_size = len(data)
         self._out.append(data)
+        return True
+
+    @property
+    def finished(self) -> bool:
+        """The request is over (answered, or its client gone)."""
+        return self._finished
+
+    def mark_header_only(self) -> None:
+        """The response is under way but none of it is sent (a subrequest's): its body is dropped."""
+        self._header_only = True
+        self._responding = True
+
+    @property
+    def header_only(self) -> bool:
+        """The response has no body (HEAD, 304...): what the content handler sends is dropped."""
+        return self._header_only
+
+    @property
+    def body_as_is(self) -> bool:
+        """The body goes out as it is given, no filter changing it and no chunk framing: it may be
+        written to the client directly (sendfile)."""
+        return not self._body_filters and not self._chunked
 
     def _redirect_base(self) -> bytes | None:
         """`http://host[:port]` for a relative `Location` (absolute_redirect), None to leave it as is."""
@@ -493,9 +608,16 @@ class Exchange:
             if tail:
                 self._out.append(b"%x\r\n%b\r\n" % (len(tail), tail) if self._chunked else tail)
             if self._chunked:
-                self._out.append(_CHUNK_END)
+                self._out.append(self._last_chunk())
         self.flush()
         self._finish()
+
+    def _last_chunk(self) -> bytes:
+        """The last chunk, with the trailers (nginx's chunked filter)."""
+        if not self.trailers:
+            return _CHUNK_END
+        lines = b"".join(b"%b: %b\r\n" % (name, value) for name, value in self.trailers)
+        return b"0\r\n" + lines + b"\r\n"
 
     def send_raw(self, data: bytes) -> None:
         """Bytes of an upgraded connection, after what is queued."""
@@ -540,9 +662,18 @@ class Exchange:
                 self.error_page = True
             configured = self.route.error_pages.get(status)
             if configured is not None:
+                if head is not None:
+                    self._keep_headers(head)
                 self._error_page(configured, status)
                 return
         self._special_response(status, head or ResponseHead(status))
+
+    def _keep_headers(self, head: ResponseHead) -> None:
+        """nginx's r->headers_out outlives the redirect to an error page: the headers the refusal set
+        (`WWW-Authenticate`) go out with the response the request is redirected to."""
+        kept = [header for index, header in enumerate(head.headers) if index != head.location]
+        if kept:
+            self.kept_headers = kept
 
     def _error_page(self, configured: ErrorPage, status: int) -> None:
         """ngx_http_send_error_page: the response the request is redirected to is sent with
@@ -582,7 +713,11 @@ class Exchange:
         if status in CLOSING or not self._body_done:
             self.keepalive = False
         body = page(status) or b""
+        self.trailers = None
         head.status = wire_status(status)
+        head.last_modified = None  # ngx_http_send_special_response: no validators, no ranges
+        head.remove(b"etag")
+        head.remove(b"accept-ranges")
         if body:
             head.content_type = b"text/html"
             if self.route.msie_padding and status >= 400 and _msie_or_chrome(self.request):
@@ -607,13 +742,28 @@ class Exchange:
         if content is not None and not content.closed:
             content.client_lost()
         self._early.clear()
+        self.release_request_body()
         self.body_bytes_sent = max(0, self.bytes_sent - self._head_size)
+        self._ended()
+
+    def _ended(self) -> None:
+        """The request is over: its log line, its cleanups, and the connection goes on."""
         self.route.log(self)
+        self.run_cleanups()
         self.client.exchange_finished(self)
+
+    def run_cleanups(self) -> None:
+        if self.cleanups is not None:
+            for cleanup in reversed(self.cleanups):
+                cleanup()
 
     def log_error(self, level: ErrorLevel, text: str) -> None:
         """An error log line about this request, with nginx's `*N` connection number."""
         self.route.error_log(level, f"*{self.client.number} {text}")
+
+    def log_request_error(self, level: ErrorLevel, text: str) -> None:
+        """The same with the request's context after the text, as nginx writes it (client, server...)."""
+        self.log_error(level, text + error_context(self))
 
     # -- what the variables ask
 
@@ -631,6 +781,11 @@ class Exchange:
         if self._chunked:
             out.append((b"Transfer-Encoding", b"chunked"))
         return out
+
+    @property
+    def body_filters(self) -> list[BodyFilter]:
+        """The body filters of the response (gzip...), for the variables that tell of them."""
+        return self._body_filters
 
     def request_id(self) -> str:
         return os.urandom(16).hex()

@@ -1,6 +1,6 @@
-"""The request head sent upstream (ngx_http_proxy_create_request): the request line with
-`proxy_http_version`, the `proxy_set_header` headers in force (a header whose value is empty is not sent),
-then the client's headers that none of those names.
+"""The request head sent upstream (ngx_http_proxy_create_request): the request line with `proxy_method`
+and `proxy_http_version`, the `proxy_set_header` headers in force (a header whose value is empty is not
+sent), then the client's headers that none of those names (unless `proxy_pass_request_headers off`).
 
 nginx's default headers (the model's list ends with the ones `proxy_set_header` did not override) are
 handled by hapair as follows, so that upstream connections can be kept and reused:
@@ -21,6 +21,7 @@ default in the model; it is taken as the default.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -80,7 +81,16 @@ def split_defaults(headers: tuple[Header, ...]) -> tuple[tuple[Header, ...], fro
 class RequestHead:
     """What one location sends upstream, made ready once."""
 
-    __slots__ = ("_host", "_keep_alive", "_set", "_skip", "_version", "http11")
+    __slots__ = (
+        "_host",
+        "_keep_alive",
+        "_method",
+        "_pass_headers",
+        "_set",
+        "_skip",
+        "_version",
+        "http11",
+    )
 
     def __init__(self, proxy: Proxy, proxy_host: str) -> None:
         configured, defaults = split_defaults(proxy.headers)
@@ -99,10 +109,25 @@ class RequestHead:
             self._keep_alive = b"" if self.http11 else b"Connection: keep-alive\r\n"
         names = {header.name.lower().encode("latin-1") for header in proxy.headers}
         self._skip = frozenset(names | _FRAMING | {b"host", b"connection", b"upgrade", b"te", b"keep-alive"})
+        self._method = CompiledTemplate(proxy.method) if proxy.method is not None else None
+        self._pass_headers = proxy.pass_request_headers
 
-    def build(self, ex: Exchange, uri: bytes, framing: BodyFraming, length: int) -> bytes:
+    def for_host(self, proxy_host: str) -> RequestHead:
+        """The same head with another `$proxy_host` (a `proxy_pass` with variables makes it per request)."""
+        head = copy.copy(self)
+        if self._host:
+            head._host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n"
+        return head
+
+    def method(self, ex: Exchange) -> bytes:
+        """The method of the request line: `proxy_method`'s, else the request's."""
+        if self._method is None:
+            return ex.method
+        return self._method.evaluate(ex).encode("latin-1")
+
+    def build(self, ex: Exchange, method: bytes, uri: bytes, framing: BodyFraming, length: int) -> bytes:
         request = ex.request
-        out = [ex.method, b" ", uri, self._version, self._host]
+        out = [method, b" ", uri, self._version, self._host]
         for header in self._set:
             line = header.line
             if line is not None:
@@ -116,9 +141,10 @@ class RequestHead:
             out += (b"Content-Length: ", str(length).encode(), b"\r\n")
         elif framing is BodyFraming.CHUNKED:
             out.append(b"Transfer-Encoding: chunked\r\n")
-        skip = self._skip
-        for name, value in request.headers:
-            if name.lower() not in skip:
-                out += (name, b": ", value, b"\r\n")
+        if self._pass_headers:
+            skip = self._skip
+            for name, value in request.headers:
+                if name.lower() not in skip:
+                    out += (name, b": ", value, b"\r\n")
         out.append(b"\r\n")
         return b"".join(out)

@@ -3,9 +3,15 @@ by the balancer, the connection (from the pool or new), the request written upst
 response handed to the exchange as it comes, retries on the next peer as `proxy_next_upstream` allows.
 
 Data moves in the protocols' callbacks, without a task: a task exists only while a new upstream
-connection is being opened. Flow control joins the two sides: the upstream's reading pauses while the
-client's transport holds more than its high-water mark of response, and the client's reading pauses while
-the upstream connection holds more than its high-water mark of request body.
+connection is being opened. Flow control joins the two sides: the client's reading pauses while the
+upstream connection holds more than its high-water mark of request body. The response, with
+`proxy_buffering on` (nginx's default), is read as fast as the upstream sends it: what a slow client
+cannot take yet is held (`spool.ResponseSpool`: memory, then a temporary file), so that the upstream is
+done with early; the upstream's reading pauses only when that is full. With `proxy_buffering off` (or
+`X-Accel-Buffering: no`) it pauses while the client's transport holds more than its high-water mark.
+
+Responses with a status of 300 or more go to the location's `error_page` for it instead with
+`proxy_intercept_errors on`.
 
 The request body: with `proxy_request_buffering on` (nginx's default) it is read whole first (in memory,
 then in a temporary file: `body.BufferedBody`) and the upstream is chosen only then; with `off` it is
@@ -32,12 +38,16 @@ from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.balancer import Peer, Selection
 
 from .body import BodyFileError, BufferedBody
+from .dynamic import BadUrlError, Destination, DynamicPass, PeersError
 from .headers import BodyFraming
+from .logcontext import error_context
 from .pages import CONTINUE
 from .request import IDEMPOTENT
-from .response import ResponseHead
+from .spool import ResponseSpool, SpoolFileError
+from .target import Target
 from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
-from .variables import balancing_key, request_line
+from .upstream_response import redirect_headers, unsafe_uri
+from .variables import balancing_key
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -52,27 +62,8 @@ _HTTP_FAILURES = {
     429: "http_429",
 }
 _NOT_A_FAILURE = frozenset({403, 404})  # nginx tries the next peer but does not count a failure
-# upstream headers nginx does not pass on (proxy_hide_header's defaults and the hop-by-hop ones)
-_HIDDEN = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"transfer-encoding",
-        b"server",
-        b"date",
-        b"x-pad",
-        b"x-accel-expires",
-        b"x-accel-redirect",
-        b"x-accel-limit-rate",
-        b"x-accel-buffering",
-        b"x-accel-charset",
-    }
-)
-_UPGRADE = b"upgrade"
-_CONTENT_TYPE = b"content-type"
-_CONTENT_LENGTH = b"content-length"
-_LOCATION = b"location"
 _CHUNK_END = b"0\r\n\r\n"
+_WWW_AUTHENTICATE = b"www-authenticate"
 
 
 class Attempt:
@@ -84,15 +75,17 @@ class Attempt:
         "bytes_sent",
         "connect_time",
         "header_time",
+        "redirected",
         "response_length",
         "response_time",
         "started",
         "status",
     )
 
-    def __init__(self, address: str, started: float) -> None:
+    def __init__(self, address: str, started: float, *, redirected: bool = False) -> None:
         self.address = address
         self.started = started
+        self.redirected = redirected  # the first of an upstream after an internal redirect
         self.status = 0
         self.connect_time: float | None = 0.0
         self.header_time: float | None = None
@@ -114,12 +107,15 @@ class Proxying:
     """One request's way through the upstream; the upstream connection's callbacks arrive here."""
 
     __slots__ = (
+        "_attempts_from",
         "_body_done",
         "_buffered",
+        "_client_full",
         "_collect",
         "_conn",
         "_connecting",
         "_deadline",
+        "_destination",
         "_ex",
         "_failure",
         "_framing",
@@ -132,12 +128,16 @@ class Proxying:
         "_responding",
         "_route",
         "_sent",
+        "_spool",
+        "_target",
         "_tried",
         "_tries_left",
         "_tunnel",
         "_tunnel_eof",
         "_unsent",
+        "_upstream_over",
         "_uri",
+        "buffering",
         "closed",
         "send_timeout",
     )
@@ -149,11 +149,12 @@ class Proxying:
         self._route = route
         self.send_timeout = route.send_timeout
         self.closed = False
+        self.buffering = route.buffering
         self._framing = route.body_framing(request)
         self._buffered: BufferedBody | None = None
         # a chunked body for an HTTP/1.0 upstream is read whole to send its length, buffering or not
         self._collect = request.chunked and self._framing is BodyFraming.LENGTH
-        self._body_done = not request.has_body
+        self._body_done = not request.has_body or not route.pass_request_body
         self._held: list[bytes] = []  # streamed body pieces not yet written, or kept for a retry
         self._held_size = 0
         self._sent = 0  # how many of `_held` the current connection has
@@ -172,26 +173,83 @@ class Proxying:
         self._tunnel = False
         self._tunnel_eof = [False, False]  # client side, upstream side
         self._uri = b""
+        self._target: Target | None = route.target  # None: made from the URL (proxy_pass with variables)
+        self._destination: Destination | None = None
+        self._attempts_from = len(ex.attempts)  # where this upstream's attempts begin in the request's
+        self._client_full = False  # the client's transport holds more than its high-water mark
+        self._spool: ResponseSpool | None = None  # a buffered response the client has not taken yet
+        self._upstream_over = False  # the upstream is done with; the spool still has some of its response
 
     def start(self) -> None:
         ex, route, request = self._ex, self._route, self._ex.request
-        self._uri = route.upstream_uri(ex)
-        self._tries_left = route.tries
+        ex.target = self._target
+        if route.dynamic is not None and not self._read_url(route.dynamic):
+            return
+        self._uri = route.upstream_uri(ex, None if self._destination is None else self._destination.uri)
+        if self._target is not None:
+            self._tries_left = self._target.tries
         if route.next_upstream_timeout:
             self._deadline = time.monotonic() + route.next_upstream_timeout
-        if request.has_body and (route.request_buffering or self._collect):
+        if ex.request_body is not None:
+            # read whole for an upstream before this one (X-Accel-Redirect, error_page): sent again
+            self._buffered = ex.request_body
+            self._body_done = True
+            self._attempt()
+            return
+        early = ex.take_early_body()
+        if request.has_body and ex.body_complete and not early and ex.body_received:
+            # streamed to an upstream before this one: gone
+            self._framing = BodyFraming.NONE
+            self._body_done = True
+            self._attempt()
+            return
+        if request.has_body and route.pass_request_body and (route.request_buffering or self._collect):
             self._buffered = BufferedBody(route.body_buffer_size, route.body_temp_path)
-        if request.expect_continue and not self._body_done:
+        if request.expect_continue and not ex.body_complete:
             ex.client.write(CONTINUE)
             ex.bytes_sent += len(CONTINUE)  # nginx counts it in $bytes_sent and $body_bytes_sent
+        for piece in early:
+            self.body(piece)
+        whole = ex.body_complete and request.has_body
         if self._buffered is not None:
-            for piece in ex.take_early_body():
-                self.body(piece)
-            if not self._body_done:
-                return  # upstream only once the body is whole
-        else:
-            for piece in ex.take_early_body():
-                self.body(piece)
+            if whole:
+                self.body_done()  # the upstream only once the body is whole
+            return
+        if whole:
+            self.body_done()
+        self._attempt()
+
+    def _read_url(self, dynamic: DynamicPass) -> bool:
+        """ngx_http_proxy_eval: the URL of a proxy_pass with variables; its target now if it names a group
+        or an address (a name is resolved when the upstream is needed). False: the request got a 500."""
+        ex = self._ex
+        try:
+            destination = dynamic.destination(ex)
+        except BadUrlError as error:
+            self.closed = True
+            ex.log_error(ErrorLevel.ERROR, str(error) + error_context(ex))
+            ex.finalize(500)
+            return False
+        self._destination = destination
+        self._target = ex.target = dynamic.group_target(destination)
+        return True
+
+    async def _resolve(self, dynamic: DynamicPass, destination: Destination) -> None:
+        try:
+            target = await dynamic.resolved_target(destination)
+        except PeersError as error:
+            self._connecting = None
+            if not self.closed:
+                self._ex.log_error(ErrorLevel.ERROR, str(error) + error_context(self._ex))
+                self.closed = True
+                self._release_body()
+                self._ex.finalize(error.status)
+            return
+        self._connecting = None
+        if self.closed:
+            return
+        self._target = self._ex.target = target
+        self._tries_left = target.tries
         self._attempt()
 
     # -- the request body, from the exchange
@@ -213,14 +271,15 @@ class Proxying:
             return
         if self._framing is BodyFraming.CHUNKED:
             self._add_body(b"%x\r\n%b\r\n" % (len(data), data))
-        else:
-            self._add_body(data)
+        elif self._framing is BodyFraming.LENGTH:
+            self._add_body(data)  # (NONE: `proxy_pass_request_body off`, the body is dropped)
 
     def body_done(self) -> None:
         self._body_done = True
         if self.closed:
             return
         if self._buffered is not None:
+            self._ex.request_body = self._buffered  # the request's from now on (nginx's r->request_body)
             self._attempt()
             return
         if self._framing is BodyFraming.CHUNKED:
@@ -277,12 +336,17 @@ class Proxying:
     # -- the client side
 
     def client_full(self) -> None:
-        """The client's transport holds too much: stop reading the upstream."""
-        if self._conn is not None:
+        """The client's transport holds too much: stop reading the upstream, unless the response is
+        buffered (what comes meanwhile is held in the spool)."""
+        self._client_full = True
+        if self._conn is not None and (not self.buffering or self._tunnel):
             self._conn.pause_reading()
 
     def client_drained(self) -> None:
-        if self._conn is not None:
+        self._client_full = False
+        if self._spool is not None:
+            self._give_spooled()
+        elif self._conn is not None:
             self._conn.resume_reading(self._route.read_timeout)
 
     def client_lost(self) -> None:
@@ -304,36 +368,44 @@ class Proxying:
             self._connecting = None
         self._drop_connection(failed=False)
         self._release_body()
+        self._drop_spool()
 
     def _release_body(self) -> None:
-        if self._buffered is not None:
+        """Done with the request body; one read whole stays the request's, for whatever handles it next."""
+        if self._buffered is not None and self._buffered is not self._ex.request_body:
             self._buffered.close()
-            self._buffered = None
+        self._buffered = None
         self._pending = None
 
     # -- choosing a peer and connecting
 
     def _attempt(self, peer: Peer | None = None) -> None:
-        route, ex = self._route, self._ex
+        route, ex, target = self._route, self._ex, self._target
+        if target is None:
+            assert route.dynamic is not None and self._destination is not None
+            resolving = self._resolve(route.dynamic, self._destination)
+            self._connecting = asyncio.get_running_loop().create_task(resolving)
+            return
         if peer is None:
             if self._tries_left <= 0:
                 self._fail()
                 return
             if self._tried is None:
-                self._tried = route.balancer.selection(balancing_key(ex))
-            peer = route.balancer.pick(time.time(), self._tried)
+                self._tried = target.balancer.selection(balancing_key(ex))
+            peer = target.balancer.pick(time.time(), self._tried)
             if peer is None:
                 if not ex.attempts:
-                    ex.attempts.append(Attempt(route.upstream_name, time.monotonic()))
+                    ex.attempts.append(Attempt(target.name, time.monotonic()))
                     ex.attempts[-1].status = 502
                     self._log_upstream_error("no live upstreams while connecting to upstream")
                 self._fail()
                 return
             self._tries_left -= 1
-            route.balancer.connected(peer)
+            target.balancer.connected(peer)
             self._peer = peer
-        ex.attempts.append(Attempt(peer.name, time.monotonic()))
-        key = route.pool_key(peer, ex)
+        redirected = len(ex.attempts) == self._attempts_from > 0
+        ex.attempts.append(Attempt(peer.name, time.monotonic(), redirected=redirected))
+        key = target.pool_key(peer, ex)
         conn = route.pool.take(key)
         if conn is not None:
             ex.attempts[-1].connect_time = 0.0
@@ -375,28 +447,34 @@ class Proxying:
         self._ex.attempts[-1].connect_time = None
         self._failed(failure, written=False)
 
-    def _log_upstream_error(self, text: str) -> None:
-        """nginx's error log line for an upstream that failed this request, with nginx's context."""
-        ex, route = self._ex, self._route
-        request = ex.request
-        peer = self._peer.name if self._peer is not None else route.upstream_name
-        uri = self._uri.decode("latin-1")
-        line = (
-            f"{text}, client: {ex.client.remote_addr}, server: {ex.server_name},"
-            f' request: "{request_line(ex)}", upstream: "{route.upstream_scheme}://{peer}{uri}"'
-        )
-        if request.host_header is not None:
-            line += f', host: "{request.host_header.decode("latin-1")}"'
-        ex.log_error(ErrorLevel.ERROR, line)
+    def _log_upstream_error(self, text: str, level: ErrorLevel = ErrorLevel.ERROR) -> None:
+        """nginx's error log line about the upstream of this request, with nginx's context."""
+        self._ex.log_error(level, text + error_context(self._ex, self.upstream_url()))
+
+    def upstream_url(self) -> str:
+        """The upstream as nginx's error log names it: scheme, the peer (else the group) and the URI."""
+        target = self._target
+        assert target is not None
+        peer = self._peer.name if self._peer is not None else target.name
+        return f"{target.scheme}://{peer}{self._uri.decode('latin-1')}"
 
     def _use(self, conn: UpstreamConnection) -> None:
         self._conn = conn
         ex = self._ex
         request = ex.request
-        conn.bind(self, skip_body=ex.method == b"HEAD", upgrade=request.upgrade)
+        assert self._target is not None
+        request_head = self._target.head
+        method = request_head.method(ex)
+        # a response to HEAD has no body, whatever its head says
+        conn.bind(
+            self,
+            skip_body=method.upper() == b"HEAD",
+            upgrade=request.upgrade,
+            head_limit=self._route.responses.head_limit,
+        )
         buffered = self._buffered
         length = buffered.size if buffered is not None else request.content_length or 0
-        head = self._route.head.build(ex, self._uri, self._framing, length)  # type: ignore[union-attr]
+        head = request_head.build(ex, method, self._uri, self._framing, length)
         self._request_written = True
         ex.attempts[-1].bytes_sent += len(head)
         conn.write(head)
@@ -446,19 +524,128 @@ class Proxying:
             self._drop_connection(failed=status not in _NOT_A_FAILURE)
             self._attempt()
             return
-        assert self._peer is not None
-        route.balancer.succeeded(self._peer, time.time())
+        assert self._peer is not None and self._target is not None
+        self._target.balancer.succeeded(self._peer, time.time())
         ex.response_headers = headers
+        rules = route.responses
+        if status >= 300 and rules.intercept_errors and route.error_pages and status in route.error_pages:
+            self._intercept(status, headers)
+            return
+        made = rules.head(ex, status, status_line, headers, framing, buffering=route.buffering)
+        if made.redirect is not None:
+            self._accel_redirect(made.redirect, headers)
+            return
         self._responding = True
-        ex.send_head(_response_head(status, status_line, headers, framing))
+        self.buffering = made.buffering
+        ex.release_request_body()  # as nginx, once the response starts
+        ex.send_head(made.head)
         if conn.tunnel:
             self._start_tunnel()
+
+    def _intercept(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        """ngx_http_upstream_intercept_errors: the response is not read; the request is finalized with its
+        status, which leads to the error page (an upstream's 401 lends it its WWW-Authenticate)."""
+        ex = self._ex
+        self._end_early()
+        if status == 401:
+            challenge = next((item for item in headers if item[0].lower() == _WWW_AUTHENTICATE), None)
+            if challenge is not None:
+                ex.keep_header(*challenge)
+        ex.finalize(status)
+
+    def _accel_redirect(self, target: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        """X-Accel-Redirect: the upstream's response is not read; the request goes on at the URI it names
+        (as a GET, unless HEAD) or at the named location, with the upstream's Content-Type, Set-Cookie,
+        Content-Disposition, Cache-Control, Expires and Accept-Ranges kept for the response made there."""
+        ex = self._ex
+        self._end_early()
+        content_type, kept = redirect_headers(headers)
+        for name, value in kept:
+            ex.keep_header(name, value)
+        if content_type is not None:
+            ex.content_type = content_type
+        uri = target.decode("latin-1")
+        if uri.startswith("@"):
+            ex.named_location(uri)
+            return
+        parsed = unsafe_uri(uri)
+        if parsed is None:
+            ex.log_error(ErrorLevel.ERROR, f'unsafe URI "{uri}" was detected')
+            ex.finalize(404)
+            return
+        if ex.method != b"HEAD":
+            ex.method = b"GET"
+        ex.internal_redirect(*parsed)
+
+    def _end_early(self) -> None:
+        """The upstream's part is over before its response body: the connection is not kept."""
+        attempt = self._ex.attempts[-1]
+        attempt.response_time = time.monotonic() - attempt.started
+        self._drop_connection(failed=False)
+        self.closed = True
+        self._release_body()
 
     def upstream_body(self, data: bytes) -> None:
         attempt = self._ex.attempts[-1]
         attempt.bytes_received += len(data)
         attempt.response_length += len(data)
-        self._ex.send_body(data)
+        if self._spool is None and (not self._client_full or not self.buffering or self._tunnel):
+            self._ex.send_body(data)
+            return
+        self._hold(data)
+
+    def _hold(self, data: bytes) -> None:
+        """A buffered response's piece the client cannot take yet: into the spool; the upstream waits
+        only when the spool is full."""
+        spool = self._spool
+        if spool is None:
+            rules = self._route.responses
+            spool = self._spool = ResponseSpool(rules.spool_memory, rules.spool_file, rules.temp_path)
+        had_file = spool.file_name is not None
+        try:
+            spool.add(data)
+        except SpoolFileError as error:
+            self._spool_failed(error)
+            return
+        if not had_file and spool.file_name is not None:
+            text = f"an upstream response is buffered to a temporary file {spool.file_name}"
+            self._log_upstream_error(f"{text} while reading upstream", ErrorLevel.WARN)
+        if spool.full and self._conn is not None:
+            self._conn.pause_reading()
+
+    def _give_spooled(self) -> None:
+        """The client can take more: what the spool holds, oldest first, until it cannot again."""
+        spool, ex = self._spool, self._ex
+        assert spool is not None
+        size = self._route.responses.take_size
+        while not self._client_full and not spool.empty:
+            ex.send_body(spool.take(size))
+            ex.flush()
+            if self._spool is not spool:
+                return  # the client went away meanwhile
+        if spool.empty:
+            self._drop_spool()
+            if self._upstream_over:
+                self._upstream_over = False
+                ex.send_end()
+                return
+        if self._conn is not None and not spool.full:
+            self._conn.resume_reading(self._route.read_timeout)
+
+    def _spool_failed(self, error: SpoolFileError) -> None:
+        cause = f"({error.errno}: {error.strerror})" if error.errno is not None else str(error)
+        path = error.filename or self._route.responses.temp_path
+        self._log_upstream_error(f'open() "{path}" failed {cause} while reading upstream', ErrorLevel.CRIT)
+        self._drop_connection(failed=False)
+        self.closed = True
+        self._release_body()
+        self._drop_spool()
+        self._ex.abort_response()
+
+    def _drop_spool(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
 
     def flush(self) -> None:
         self._ex.flush()
@@ -473,7 +660,7 @@ class Proxying:
         conn.release()
         if reusable and self._body_done and self._pending is None:
             conn.remember_tls()
-            self._route.pool.put(conn, self._route.keep_policy)
+            self._route.pool.put(conn, self._target.keep_policy)  # type: ignore[union-attr]
         else:
             conn.close()
         self._release_peer()
@@ -482,6 +669,9 @@ class Proxying:
         if not self._body_done:
             # answered before the client finished sending: the rest of its body is not read
             ex.client.keep_alive = False
+        if self._spool is not None:
+            self._upstream_over = True  # the response ends once the client has what the spool holds
+            return
         ex.send_end()
 
     def upstream_failed(self, conn: UpstreamConnection, failure: Failure, text: str) -> None:
@@ -497,6 +687,7 @@ class Proxying:
             self._drop_connection(failed=False)
             self.closed = True
             self._release_body()
+            self._drop_spool()
             ex.abort_response()
             return
         if conn.reused and failure is Failure.ERROR and self._can_resend():
@@ -547,13 +738,13 @@ class Proxying:
         if conn is not None:
             self._conn = None
             conn.close()
-        if failed and self._peer is not None:
-            self._route.balancer.failed(self._peer, time.time())
+        if failed and self._peer is not None and self._target is not None:
+            self._target.balancer.failed(self._peer, time.time())
         self._release_peer()
 
     def _release_peer(self) -> None:
-        if self._peer is not None:
-            self._route.balancer.released(self._peer)
+        if self._peer is not None and self._target is not None:
+            self._target.balancer.released(self._peer)
             self._peer = None
         self._request_written = False
         self._pending = None
@@ -605,26 +796,3 @@ class Proxying:
         self._drop_connection(failed=False)
         self.closed = True
         self._ex.end_tunnel()
-
-
-def _response_head(
-    status: int, status_line: bytes, headers: list[tuple[bytes, bytes]], framing: Framing
-) -> ResponseHead:
-    """The response head nginx makes of an upstream's (ngx_http_upstream_process_headers): its status
-    line, `Content-Type` and `Content-Length` apart, the hidden headers dropped."""
-    head = ResponseHead(status, status_line)
-    upgrade = status == 101
-    for name, value in headers:
-        lower = name.lower()
-        if lower in _HIDDEN or (lower == _UPGRADE and not upgrade):
-            continue
-        if lower == _CONTENT_TYPE:
-            head.content_type = value
-        elif lower == _CONTENT_LENGTH:
-            if framing is Framing.LENGTH or (framing is Framing.NONE and value.isdigit()):
-                head.content_length = int(value)
-        else:
-            if lower == _LOCATION:
-                head.location = len(head.headers)
-            head.headers.append((name, value))
-    return head

@@ -10,7 +10,12 @@ change a `ResponseHead` before it is written; `render` writes it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .clock import http_date
+
+if TYPE_CHECKING:
+    from .ranges import BodyParts
 
 # nginx's status lines (ngx_http_status_lines); a status not here is written as "NNN " with no text
 STATUS_LINES: dict[int, bytes] = {
@@ -69,6 +74,7 @@ class ResponseHead:
     file (None: no `Last-Modified` of nginx's own; an upstream's stays in `headers`)."""
 
     __slots__ = (
+        "allow_ranges",
         "charset",
         "content_length",
         "content_type",
@@ -76,8 +82,11 @@ class ResponseHead:
         "headers",
         "last_modified",
         "location",
+        "ranges",
         "status",
         "status_text",
+        "upstream_date",
+        "upstream_server",
     )
 
     def __init__(self, status: int, status_text: bytes | None = None) -> None:
@@ -90,6 +99,10 @@ class ResponseHead:
         self.location = -1
         self.gzip_vary = False
         self.headers: list[tuple[bytes, bytes]] = []
+        self.allow_ranges = False  # r->allow_ranges: the content handler can send any part of the body
+        self.ranges: BodyParts | None = None  # the parts the range filter chose (None: the whole body)
+        self.upstream_server = False  # `headers` has the upstream's Server (proxy_pass_header): not ours
+        self.upstream_date = False  # likewise Date
 
     def add(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
@@ -140,6 +153,8 @@ class Framing:
 def render(head: ResponseHead, server_date: bytes, framing: Framing) -> bytes:
     """The head as nginx's header filter writes it."""
     status = head.status
+    if head.upstream_server or head.upstream_date:
+        server_date = _own_lines(server_date, server=not head.upstream_server, date=not head.upstream_date)
     out = [b"HTTP/1.1 ", head.status_text or status_line(status), b"\r\n", server_date]
     if head.content_type:
         out += (b"Content-Type: ", head.content_type)
@@ -169,3 +184,9 @@ def render(head: ResponseHead, server_date: bytes, framing: Framing) -> bytes:
             out += (name, b": ", value, b"\r\n")
     out.append(b"\r\n")
     return b"".join(out)
+
+
+def _own_lines(server_date: bytes, *, server: bool, date: bool) -> bytes:
+    """The proxy's `Server` and `Date` lines, less those the upstream's replace."""
+    server_line, _, date_line = server_date.partition(b"\r\n")
+    return (server_line + b"\r\n" if server else b"") + (date_line if date else b"")

@@ -202,7 +202,7 @@ def _return(statement: Return) -> Code:
             head.set_location(value.encode("latin-1", "replace"))
             ex.finalize(status, head)
             return DONE
-        head.content_type = ex.route.content_type(ex.uri).encode("latin-1")
+        head.content_type = ex.content_type or ex.route.content_type(ex.uri).encode("latin-1")
         ex.respond(head, value.encode("latin-1", "replace"))
         return DONE
 

@@ -178,7 +178,7 @@ class LocationTree(Generic[T]):
 
 
 _EXACT, _PREFIX, _DECLINED, _REDIRECT = 0, 1, 2, 3
-_NEVER_SEARCHED = (LocationMatch.NAMED, LocationMatch.IF)
+_NEVER_SEARCHED = (LocationMatch.NAMED, LocationMatch.IF, LocationMatch.LIMIT_EXCEPT)
 _REGEXES = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS)
 
 

@@ -2,7 +2,7 @@
 their connections share (balancers, the upstream connection pool, TLS contexts, log files, the clock).
 
 Everything a location needs per request is made once, when the service starts: a `Route` per location
-(and one per server for requests no location matches, answered 404: hapair serves no files).
+(and one per server for requests no location matches, served with the server's settings).
 """
 
 from __future__ import annotations
@@ -12,65 +12,62 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hapair.config.nginx.model.addresses import InetAddress, UnixAddress
+from hapair.config.nginx.model.config import ThreadPool as ThreadPoolSpec
 from hapair.config.nginx.model.http import (
     HttpConfig,
     Listener,
     Location,
     LocationMatch,
     ProxyPass,
+    ProxyPassTemplate,
     Server,
     Settings,
 )
 from hapair.config.nginx.model.logging import ErrorLevel
-from hapair.config.nginx.model.tls import UpstreamTls
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer, Peer
+from hapair.proxy.resolver import NameResolver
 
 from ..admission import Admission, Drain
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
+from ..shm import SharedZones
 from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
+from .client_certificates import certificate_check
 from .clock import Clock
+from .configured import Getter, configured_variables
+from .dynamic import DynamicPass
 from .exchange import Exchange
+from .files import LocationFiles
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
-from .phases import location_filters, location_steps
+from .phases import location_filters, location_steps, server_post_read
 from .pool import ConnectionPool, KeepPolicy, PoolKey
 from .reading import HeadLimits
 from .request import Request
 from .rewrite import Script
 from .routing import Found, LocationTree, ServerNames
-from .tls import UpstreamContext, server_context, upstream_context, with_sni
+from .target import Target, TargetTls, proxy_vars
+from .threads import thread_pools
+from .tls import ChosenServer, server_context, upstream_context, with_sni
 from .upstream import UpstreamConnection
+from .upstream_response import ResponseRules
 from .uri import replace_prefix
 from .variables import CompiledTemplate
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+from .zones import LimitZones, zone_specs
 
 
 def proxy_host(target: ProxyPass) -> tuple[str, str]:
-    """`$proxy_host` and `$proxy_port` of a `proxy_pass` URL: the host as written, with the port when
-    one is written and is not the scheme's default (ngx_http_proxy_set_vars)."""
+    """`$proxy_host` and `$proxy_port` of a `proxy_pass` URL without variables."""
     rest = target.url.split("://", 1)[1]
     end = len(rest)
     for stop in "/?":
         found = rest.find(stop, rest.find("]") + 1 if rest.startswith("[") else 0)
         if found >= 0:
             end = min(end, found)
-    authority = rest[:end]
-    default = _DEFAULT_PORTS[target.scheme]
-    if authority.lower().startswith("unix:"):
-        return "localhost", ""
-    host, port = authority, ""
-    close = authority.rfind("]")
-    colon = authority.rfind(":")
-    if colon > close:
-        host, port = authority[:colon], authority[colon + 1 :]
-    if not port or int(port) == default:
-        return host, str(default)
-    return f"{host}:{port}", port
+    return proxy_vars(rest[:end], target.scheme)
 
 
 class ErrorPage:
@@ -91,31 +88,30 @@ class Route:
     steps a request goes through there (`steps`, the last one its content handler)."""
 
     __slots__ = (
-        "_contexts",
-        "_keys",
         "_loop",
-        "_name",
         "_replacement",
-        "_tls",
         "absolute_redirect",
-        "balancer",
         "body_buffer_size",
         "body_temp_path",
+        "buffering",
+        "chunked_transfer_encoding",
         "client_body_timeout",
         "client_header_timeout",
         "client_send_timeout",
         "connect_timeout",
         "default_type",
+        "dynamic",
         "error_log",
         "error_pages",
+        "files",
         "filters",
-        "head",
         "high_water",
+        "http11",
         "internal",
-        "keep_policy",
         "keepalive_header",
         "keepalive_requests",
         "keepalive_timeout",
+        "limit_except",
         "lingering_close",
         "lingering_time",
         "lingering_timeout",
@@ -125,6 +121,7 @@ class Route:
         "msie_padding",
         "next_upstream",
         "next_upstream_timeout",
+        "pass_request_body",
         "pool",
         "port_in_redirect",
         "proxy_host",
@@ -133,15 +130,15 @@ class Route:
         "recursive_error_pages",
         "replay_limit",
         "request_buffering",
+        "responses",
         "rewrite",
         "send_timeout",
         "server_name",
         "server_name_in_redirect",
         "steps",
-        "tries",
+        "target",
+        "thread_pool",
         "types",
-        "upstream_name",
-        "upstream_scheme",
     )
 
     def __init__(
@@ -175,6 +172,12 @@ class Route:
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
+        self.pass_request_body = proxy.pass_request_body
+        pool = settings.files.thread_pool
+        self.thread_pool = service.thread_pools[pool] if pool is not None else None
+        self.http11 = proxy.http_version == "1.1"
+        self.buffering = proxy.buffering
+        self.responses = ResponseRules(proxy.response)
         self.body_buffer_size = settings.client_body_buffer_size
         self.body_temp_path = settings.client_body_temp_path
         self.connect_timeout = proxy.connect_timeout / 1000
@@ -186,48 +189,57 @@ class Route:
         self.rewrite: Script | None = None
         if location is not None and settings.rewrite and route_of is not None:
             self.rewrite = Script(settings.rewrite, route_of, log=settings.rewrite_log)
+        self.files = LocationFiles(settings.files, location.path if location is not None else "")
         self.filters = location_filters(settings)
         self.error_pages = _error_pages(settings)
         self.recursive_error_pages = settings.recursive_error_pages
         self.internal = settings.internal
         self.msie_padding = settings.msie_padding
         self.absolute_redirect = settings.absolute_redirect
+        self.chunked_transfer_encoding = settings.chunked_transfer_encoding
         self.port_in_redirect = settings.port_in_redirect
         self.server_name_in_redirect = settings.server_name_in_redirect
         self.types = settings.types
         self.default_type = settings.default_type
-        self.head: RequestHead | None = None
         self.proxy_host, self.proxy_port = "", ""
         self._replacement: str | None = None
-        self._tls: UpstreamTls | None = None
-        self._name: CompiledTemplate | None = None
-        self._contexts: dict[Peer, UpstreamContext] = {}
-        self._keys: dict[Peer, PoolKey] = {}
-        self.upstream_name = ""
-        self.upstream_scheme = ""
-        self.tries = 0
-        self.steps = location_steps(settings, proxied=target is not None)
+        self.target: Target | None = None
+        self.dynamic: DynamicPass | None = None
+        self.steps = location_steps(settings, proxied=target is not None, zones=service.zones)
+        self.limit_except: tuple[int, Route] | None = None  # the methods, and the route they take
+        if location is not None and location.limit_except and route_of is not None:
+            limited = next(inner for inner in location.locations if inner.match is LocationMatch.LIMIT_EXCEPT)
+            self.limit_except = (location.limit_except, route_of(limited))
         if target is None:
             return
-        self.proxy_host, self.proxy_port = proxy_host(target)
-        self.head = RequestHead(proxy, self.proxy_host)
-        self._replacement = target.uri
-        self.upstream_name = target.upstream.name
-        self.upstream_scheme = target.scheme
-        self.balancer = service.balancer(target.upstream)
-        self.keep_policy = KeepPolicy.of(target.upstream, limits)
-        tries = self.balancer.tries
-        self.tries = min(tries, proxy.next_upstream_tries) if proxy.next_upstream_tries else tries
-        if target.scheme == "https":
-            self._tls = proxy.tls
+        name = CompiledTemplate(proxy.tls.name) if proxy.tls.server_name or proxy.tls.verify else None
+        if isinstance(target, ProxyPassTemplate):
             # made now, while the worker may still read the certificate files (it starts as root)
-            self._contexts = {peer: upstream_context(proxy.tls) for peer in self.balancer.peers}
-            if proxy.tls.server_name or proxy.tls.verify:
-                self._name = CompiledTemplate(proxy.tls.name)
+            tls = TargetTls({}, upstream_context(proxy.tls), name)
+            self.dynamic = DynamicPass(service, target, proxy, tls, service.resolvers)
+            return
+        self.proxy_host, self.proxy_port = proxy_host(target)
+        self._replacement = target.uri
+        balancer = service.balancer(target.upstream)
+        tls = None
+        if target.scheme == "https":
+            tls = TargetTls({peer: upstream_context(proxy.tls) for peer in balancer.peers}, None, name)
+        self.target = Target(
+            balancer,
+            target.scheme,
+            host_port=(self.proxy_host, self.proxy_port),
+            head=RequestHead(proxy, self.proxy_host),
+            keep_policy=KeepPolicy.of(target.upstream, limits),
+            tries=proxy.next_upstream_tries,
+            tls=tls,
+        )
 
-    def upstream_uri(self, ex: Exchange) -> bytes:
-        """The URI of the request line sent upstream (ngx_http_proxy_create_key's rules)."""
+    def upstream_uri(self, ex: Exchange, url_uri: str | None = None) -> bytes:
+        """The URI of the request line sent upstream (ngx_http_proxy_create_key's rules); `url_uri`: the
+        URI part of a URL with variables, which replaces the whole URI."""
         request = ex.request
+        if url_uri is not None:
+            return url_uri.encode("latin-1")
         if self._replacement is None and ex.valid_unparsed_uri:
             raw = request.raw_target
             if raw.startswith(b"/"):
@@ -258,26 +270,13 @@ class Route:
 
     def body_framing(self, request: Request) -> BodyFraming:
         """How the body goes upstream; `Content-Length: 0` is passed on, as nginx's."""
+        if not self.pass_request_body:
+            return BodyFraming.NONE
         if not request.has_body:
             return BodyFraming.NONE if request.content_length is None else BodyFraming.LENGTH
-        if request.chunked and self.head is not None and self.head.http11 and not self.request_buffering:
+        if request.chunked and self.http11 and not self.request_buffering:
             return BodyFraming.CHUNKED
         return BodyFraming.LENGTH
-
-    def pool_key(self, peer: Peer, exchange: Exchange) -> PoolKey:
-        key = self._keys.get(peer)
-        if key is not None:
-            return key
-        context = None
-        if self._tls is not None:
-            context = self._contexts.get(peer)
-            if context is None:
-                context = self._contexts[peer] = upstream_context(self._tls)
-        name = self._name.evaluate(exchange) if self._name is not None else None
-        key = PoolKey(peer, context, name or None)
-        if self._name is None or self._name.constant is not None:
-            self._keys[peer] = key
-        return key
 
     def open(self, peer: Peer, key: Any) -> Coroutine[Any, Any, UpstreamConnection]:
         return _open(self._loop, peer, key, self.pool, self.high_water)
@@ -329,9 +328,20 @@ class ServerRoutes:
     """A server's locations, its named locations, its rewrite directives, and its answer when no
     location matches."""
 
-    __slots__ = ("_single", "fallback", "head_limits", "named", "rewrite", "tree")
+    __slots__ = (
+        "_single",
+        "certificate_check",
+        "fallback",
+        "head_limits",
+        "named",
+        "post_read",
+        "rewrite",
+        "tree",
+        "variables",
+    )
 
     def __init__(self, service: Service, server: Server) -> None:
+        self.variables = service.variables  # `map`, `split_clients`: the same table in every server
         routes: dict[int, Route] = {}
 
         def route_of(location: Location) -> Route:
@@ -348,6 +358,8 @@ class ServerRoutes:
         }
         self.fallback = Route(service, server, server.settings, None)
         settings = server.settings
+        self.post_read = server_post_read(settings)
+        self.certificate_check = certificate_check(server.tls.clients) if server.tls is not None else None
         number, size = settings.large_client_header_buffers
         self.head_limits = HeadLimits(
             buffer_size=settings.client_header_buffer_size,
@@ -400,9 +412,19 @@ class ListenerRoutes:
 class Service:
     """What the connections of one worker's HTTP listeners share."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, limits: Limits) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        limits: Limits,
+        zones: LimitZones,
+        variables: dict[str, Getter] | None = None,
+        pools: tuple[ThreadPoolSpec, ...] = (),
+    ) -> None:
         self.loop = loop
+        self.thread_pools = thread_pools(pools, loop)
         self.limits = limits
+        self.zones = zones
+        self.variables: dict[str, Getter] = variables or {}
         self.clock = Clock(SERVER)
         self.connections: set[ClientConnection] = set()
         self.admission = Admission(loop, limits.admit_per_round)
@@ -412,6 +434,8 @@ class Service:
         self.logs = AccessLogFiles(loop)
         self.error_logs = ErrorLogFiles()
         self._balancers: dict[Upstream, Balancer] = {}
+        self.upstreams: tuple[Upstream, ...] = ()  # the configuration's groups, for proxy_pass with variables
+        self.resolvers: dict[int, NameResolver] = {}  # by `resolver` directive
         self._servers: dict[int, ServerRoutes] = {}
 
     def balancer(self, upstream: Upstream) -> Balancer:
@@ -452,9 +476,12 @@ class HttpService:
     """The running listeners of one worker: `drain()` stops accepting and waits for the requests under
     way; `close()` stops everything at once."""
 
-    def __init__(self, service: Service, servers: list[asyncio.AbstractServer]) -> None:
+    def __init__(
+        self, service: Service, servers: list[asyncio.AbstractServer], own_zones: SharedZones | None
+    ) -> None:
         self._service = service
         self._servers = servers
+        self._own_zones = own_zones  # the zones it made itself (none given), unmapped when it closes
 
     @property
     def connections(self) -> int:
@@ -468,6 +495,11 @@ class HttpService:
         self._service.pool.close()
         self._service.logs.close()
         self._service.error_logs.close()
+        for pool in self._service.thread_pools.values():
+            pool.close()
+        if self._own_zones is not None:
+            self._own_zones.close()
+            self._own_zones = None
 
     def reopen_logs(self) -> None:
         """Reopen the access and error log files (after rotation)."""
@@ -526,18 +558,40 @@ def _server_tls(listener: Listener, names: ServerNames) -> Any:
         return contexts[id(server)]
 
     default = context_of(listener.default_server)
-    if len(listener.servers) == 1:
+    rejecting = any(server.tls is not None and server.tls.reject_handshake for server in listener.servers)
+    if len(listener.servers) == 1 and not rejecting:
         return default
     for server in listener.servers:  # now, while the worker may still read the certificate files
         context_of(server)
-    return with_sni(default, lambda name: context_of(names.find(name)))
+
+    def chosen(name: str | None) -> ChosenServer:
+        server = names.find(name) if name else listener.default_server
+        rejected = server.tls is not None and server.tls.reject_handshake
+        return ChosenServer(context_of(server), rejected=rejected)
+
+    return with_sni(default, chosen)
 
 
-async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = DEFAULT_LIMITS) -> HttpService:
+async def serve_http(
+    config: HttpConfig,
+    *,
+    reuse_port: bool,
+    limits: Limits = DEFAULT_LIMITS,
+    zones: SharedZones | None = None,
+    thread_pools: tuple[ThreadPoolSpec, ...] = (),
+) -> HttpService:
     """Listen on the model's listeners (with SO_REUSEPORT when `reuse_port`, so that several worker
-    processes can each have their own sockets) and serve them on the running event loop."""
+    processes can each have their own sockets) and serve them on the running event loop. `zones`: the
+    shared memory zones the master made for the configuration; without them, the service makes its own
+    (then nothing is shared with another process). `thread_pools`: the ones `aio threads` may name."""
     loop = asyncio.get_running_loop()
-    service = Service(loop, limits)
+    own_zones = None
+    if zones is None:
+        zones = own_zones = SharedZones().renew(zone_specs(config))
+    service = Service(
+        loop, limits, LimitZones(zones, config.zones), configured_variables(config), thread_pools
+    )
+    service.upstreams = config.upstreams
     servers: list[asyncio.AbstractServer] = []
     try:
         for listener in config.listeners:
@@ -567,5 +621,7 @@ async def serve_http(config: HttpConfig, *, reuse_port: bool, limits: Limits = D
         for server in servers:
             server.close()
         service.logs.close()
+        if own_zones is not None:
+            own_zones.close()
         raise
-    return HttpService(service, servers)
+    return HttpService(service, servers, own_zones)

@@ -94,6 +94,7 @@ class UpstreamConnection(asyncio.Protocol):
         "_framing",
         "_head",
         "_head_done",
+        "_head_limit",
         "_headers",
         "_left",
         "_loop",
@@ -133,6 +134,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._send_timer = IdleTimer(loop, self._send_timed_out)
         self._skip_body = False
         self._upgrade = False
+        self._head_limit = HEAD_LIMIT
         self._reset_response()
 
     def _reset_response(self) -> None:
@@ -157,14 +159,16 @@ class UpstreamConnection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.set_write_buffer_limits(high=high_water)
 
-    def bind(self, proxying: Proxying, *, skip_body: bool, upgrade: bool) -> None:
+    def bind(self, proxying: Proxying, *, skip_body: bool, upgrade: bool, head_limit: int) -> None:
         """Serve `proxying`, whose request is about to be written (`upgrade`: it has an Upgrade
-        header, so that a 101 makes this connection a tunnel)."""
+        header, so that a 101 makes this connection a tunnel); its response head may take `head_limit`
+        bytes at most (proxy_buffer_size)."""
         self.proxying = proxying
         self.requests += 1
         self._reset_response()
         self._skip_body = skip_body
         self._upgrade = upgrade
+        self._head_limit = head_limit
 
     def expect_response(self, read_timeout: float) -> None:
         """The whole request is written: the read timeout runs from now (and between reads)."""
@@ -291,7 +295,7 @@ class UpstreamConnection(asyncio.Protocol):
         `data`, or -1 when the head is not whole yet."""
         if not self._head:
             end = data.find(b"\r\n\r\n")
-            if 0 <= end <= HEAD_LIMIT - 4:
+            if 0 <= end <= self._head_limit - 4:
                 self._parse_head(data[: end + 4])
                 if not 100 <= self._status < 200 or self._status == 101:
                     self._head_done = True
@@ -302,11 +306,11 @@ class UpstreamConnection(asyncio.Protocol):
         while True:
             end = _head_end(head)
             if end < 0:
-                if len(head) >= HEAD_LIMIT:
+                if len(head) >= self._head_limit:
                     raise _InvalidHeadError(_TOO_BIG_HEADER)
                 self._head = head
                 return -1
-            if end > HEAD_LIMIT:
+            if end > self._head_limit:
                 raise _InvalidHeadError(_TOO_BIG_HEADER)
             self._parse_head(head[:end])
             if not 100 <= self._status < 200 or self._status == 101:

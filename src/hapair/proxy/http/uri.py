@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
-# NGX_ESCAPE_URI: controls, space, `#`, `%`, `?`, DEL and every byte from 0x80
-_URI_ESCAPED = frozenset([*range(0x21), 0x23, 0x25, 0x3F, *range(0x7F, 0x100)])
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")  # nginx refuses `%` without two hex digits: 400
+# NGX_ESCAPE_URI: controls, space, `"`, `#`, `%`, `<`, `>`, `?`, `\`, `^`, `` ` ``, `{`, `|`, `}`, DEL and
+# every byte from 0x80
+_URI_ESCAPED = frozenset([*range(0x21), *b'"#%<>?\\^`{|}', *range(0x7F, 0x100)])
 _URI_TABLE = {code: f"%{code:02X}" for code in _URI_ESCAPED}
 
 
@@ -52,8 +54,11 @@ _parse_cached = lru_cache(maxsize=1024)(_parse)
 
 
 def normalize(path: str) -> str:
-    """nginx's `$uri` of a path; raises BadTargetError for `..` above the root or a decoded NUL."""
+    """nginx's `$uri` of a path; raises BadTargetError for `..` above the root, a `%` that is not an
+    escape, or a decoded NUL."""
     if "%" in path:
+        if _BAD_PERCENT.search(path):
+            raise BadTargetError(path)
         path = _PERCENT.sub(lambda match: chr(int(match.group(1), 16)), path)
         if "\x00" in path:
             raise BadTargetError(path)

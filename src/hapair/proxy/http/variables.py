@@ -12,8 +12,6 @@ response's headers and the ones hapair adds (`Server`, `Date`, `Connection`, `Tr
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import os
 import socket
@@ -24,7 +22,12 @@ from typing import TYPE_CHECKING
 from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
 from hapair.config.nginx.model.upstream import Balancing
 
-from .clock import time_iso8601, time_local
+from .auth_basic import basic_credentials
+from .client_certificates import VARIABLES as CLIENT_CERTIFICATE_VARIABLES
+from .clock import ssi_date, time_iso8601, time_local
+from .gzip import gzip_ratio
+from .limit_conn import LIMIT_CONN_STATUSES
+from .limit_req import LIMIT_REQ_STATUSES
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -51,12 +54,18 @@ def _http_host(ex: Exchange) -> str | None:
 
 
 def _remote_addr(ex: Exchange) -> str | None:
-    return ex.client.remote_addr
+    return ex.remote_addr
+
+
+def _port(port: int) -> str:
+    """A port as `$remote_port` gives it: empty for none (a unix socket, an address from realip
+    without one)."""
+    return str(port) if 0 < port < 65536 else ""
 
 
 def _proxy_add_x_forwarded_for(ex: Exchange) -> str | None:
     forwarded = _header(ex, "x_forwarded_for")
-    address = ex.client.remote_addr
+    address = ex.remote_addr
     return address if forwarded is None else f"{forwarded}, {address}"
 
 
@@ -75,16 +84,9 @@ def _args(ex: Exchange) -> str | None:
 
 
 def _remote_user(ex: Exchange) -> str | None:
-    """The user of a Basic `Authorization` header."""
-    value = _header(ex, "authorization")
-    if value is None or value[:6].lower() != "basic ":
-        return None
-    try:
-        decoded = base64.b64decode(value[6:].strip(), validate=True).decode("latin-1")
-    except (binascii.Error, ValueError):
-        return None
-    user, colon, _ = decoded.partition(":")
-    return user if colon else None
+    """The user of a Basic `Authorization` header, as nginx decodes it."""
+    credentials = basic_credentials(ex.request)
+    return None if credentials is None else credentials[0].decode("latin-1")
 
 
 def _argument(ex: Exchange, name: str) -> str | None:
@@ -115,10 +117,15 @@ def _response_header(headers: list[tuple[bytes, bytes]], name: str) -> str | Non
 
 
 def _upstream_list(ex: Exchange, field: Callable[..., str]) -> str | None:
-    """`$upstream_*`: one value per upstream tried, joined by `, ` as nginx does."""
-    if not ex.attempts:
+    """`$upstream_*`: one value per upstream tried, joined by `, ` as nginx does, and by ` : ` where an
+    internal redirect (X-Accel-Redirect, error_page) led to another upstream."""
+    attempts = ex.attempts
+    if not attempts:
         return None
-    return ", ".join(field(attempt) for attempt in ex.attempts)
+    text = field(attempts[0])
+    for attempt in attempts[1:]:
+        text += (" : " if attempt.redirected else ", ") + field(attempt)
+    return text
 
 
 def _seconds(value: float | None) -> str:
@@ -132,8 +139,12 @@ def _ssl(ex: Exchange, field: Callable[..., str | None]) -> str | None:
 
 _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "remote_addr": _remote_addr,
-    "remote_port": lambda ex: str(ex.client.remote_port),
-    "binary_remote_addr": lambda ex: ex.client.binary_remote_addr,
+    "remote_port": lambda ex: _port(ex.remote_port),
+    "binary_remote_addr": lambda ex: ex.binary_remote_addr or ex.remote_addr,  # "unix:" for a unix socket
+    "realip_remote_addr": lambda ex: ex.client.remote_addr,
+    "realip_remote_port": lambda ex: _port(ex.client.remote_port),
+    "limit_req_status": lambda ex: LIMIT_REQ_STATUSES[ex.limit_req_status],
+    "limit_conn_status": lambda ex: LIMIT_CONN_STATUSES[ex.limit_conn_status],
     "server_addr": lambda ex: ex.client.server_addr,
     "server_port": lambda ex: str(ex.client.server_port),
     "server_name": lambda ex: ex.server_name,
@@ -155,14 +166,18 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "content_type": lambda ex: _header(ex, "content_type"),
     "remote_user": _remote_user,
     "proxy_add_x_forwarded_for": _proxy_add_x_forwarded_for,
-    "proxy_host": lambda ex: ex.route.proxy_host,
-    "proxy_port": lambda ex: ex.route.proxy_port,
+    "proxy_host": lambda ex: ex.route.proxy_host if ex.target is None else ex.target.host,
+    "proxy_port": lambda ex: ex.route.proxy_port if ex.target is None else ex.target.port,
     "status": lambda ex: f"{ex.status:03d}",
     "bytes_sent": lambda ex: str(ex.bytes_sent),
     "body_bytes_sent": lambda ex: str(ex.body_bytes_sent),
     "request_length": lambda ex: str(ex.request_length),
     "request_time": lambda ex: f"{max(0.0, time.time() - ex.request.started):.3f}",
     "msec": lambda ex: f"{time.time():.3f}",
+    "date_gmt": lambda ex: ssi_date(int(time.time()), gmt=True),
+    "date_local": lambda ex: ssi_date(int(time.time()), gmt=False),
+    # nginx's value without a cache: hapair has none (`proxy_cache` is refused)
+    "upstream_cache_status": lambda ex: None,
     "time_local": lambda ex: time_local(int(time.time())),
     "time_iso8601": lambda ex: time_iso8601(int(time.time())),
     "connection": lambda ex: str(ex.client.number),
@@ -183,9 +198,14 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "upstream_bytes_sent": lambda ex: _upstream_list(ex, lambda a: str(a.bytes_sent)),
     "upstream_bytes_received": lambda ex: _upstream_list(ex, lambda a: str(a.bytes_received)),
     "upstream_response_length": lambda ex: _upstream_list(ex, lambda a: str(a.response_length)),
+    "gzip_ratio": gzip_ratio,
     # nginx's internal variables of the default proxy headers: hapair frames bodies itself
     "proxy_internal_body_length": lambda ex: None,
     "proxy_internal_chunked": lambda ex: None,
+    "document_root": lambda ex: ex.route.files.document_root(ex),
+    "realpath_root": lambda ex: ex.route.files.realpath_root(ex),
+    "request_filename": lambda ex: ex.route.files.request_filename(ex),
+    **CLIENT_CERTIFICATE_VARIABLES,
 }
 
 _PREFIXED: tuple[tuple[str, Callable[[Exchange, str], str | None]], ...] = (
@@ -198,12 +218,18 @@ _PREFIXED: tuple[tuple[str, Callable[[Exchange, str], str | None]], ...] = (
 
 
 def _configured(name: str) -> Callable[[Exchange], str | None]:
-    """A variable the configuration makes (`set`, a named group of a regular expression): the request's
-    value, None until it has one."""
+    """A variable the configuration makes: the request's value (`set`, a named group of a regular
+    expression, a `map` already evaluated), else the server's maker of it (`map`, `split_clients`:
+    see `configured`), else None."""
 
     def value(ex: Exchange) -> str | None:
         variables = ex.variables
-        return None if variables is None else variables.get(name)
+        if variables is not None:
+            found = variables.get(name)
+            if found is not None:
+                return found
+        maker = ex.server.variables.get(name)
+        return None if maker is None else maker(ex)
 
     return value
 
@@ -227,9 +253,13 @@ def resolver(name: str) -> Callable[[Exchange], str | None]:
 
 
 class CompiledTemplate:
-    """A template made ready to evaluate: `constant` is its text when it has no variables."""
+    """A template made ready to evaluate: `constant` is its text when it has no variables.
 
-    __slots__ = ("_parts", "constant")
+    nginx evaluates a value in two passes, the lengths then the text, and its variables in the first: a
+    capture (`$1`) anywhere in a value with variables reads the captures as those variables left them (a
+    `map`'s regular expression sets them). `_late` marks such a template."""
+
+    __slots__ = ("_late", "_parts", "constant")
 
     def __init__(self, template: Template) -> None:
         parts: list[str | Callable[[Exchange], str | None] | int] = []
@@ -241,6 +271,7 @@ class CompiledTemplate:
             elif isinstance(part, Capture):
                 parts.append(part.number)
         self._parts = tuple(parts)
+        self._late = any(type(part) is int for part in parts) and any(callable(part) for part in parts)
         literal = all(type(part) is str for part in parts)
         self.constant: str | None = "".join(parts) if literal else None  # type: ignore[arg-type]
 
@@ -253,6 +284,8 @@ class CompiledTemplate:
             if type(part) is int:
                 return _capture(ex, part)
             return part(ex) or ""  # type: ignore[operator]
+        if self._late:
+            return self._evaluate_variables_first(ex)
         out: list[str] = []
         for part in parts:
             if type(part) is str:
@@ -262,6 +295,10 @@ class CompiledTemplate:
             else:
                 out.append(part(ex) or "")  # type: ignore[operator]
         return "".join(out)
+
+    def _evaluate_variables_first(self, ex: Exchange) -> str:
+        values = [part(ex) or "" if callable(part) else part for part in self._parts]
+        return "".join(_capture(ex, part) if type(part) is int else part for part in values)  # type: ignore[misc]
 
 
 def _capture(ex: Exchange, number: int) -> str:
@@ -286,9 +323,11 @@ def _key_template(template: Template) -> CompiledTemplate:
 def balancing_key(ex: Exchange) -> bytes:
     """What the request's upstream balances on, evaluated once per request as nginx does: the `hash`
     template's value, or for `ip_hash` the client's packed address (empty for a unix socket)."""
-    upstream = ex.route.balancer.upstream
+    target = ex.target
+    assert target is not None
+    upstream = target.balancer.upstream
     if upstream.balancing is Balancing.IP_HASH:
-        return ex.client.binary_remote_addr.encode("latin-1")
+        return ex.binary_remote_addr.encode("latin-1")
     if upstream.hash_key is None:
         return b""
     value = _key_template(upstream.hash_key).evaluate(ex)

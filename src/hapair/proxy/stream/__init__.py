@@ -1,9 +1,12 @@
 """The L4 data plane: nginx's `stream { server { listen ...; proxy_pass ...; } }` as TCP relays.
 
 `serve_stream(config)` starts every stream server of a `StreamConfig` on the running (uvloop) loop and
-returns a `StreamService`; each accepted connection is a `StreamSession` (session.py) that connects to a
-peer picked by the upstream's `Balancer` and relays bytes both ways with splice(2) through pipes
-(relay.py), then writes its access log lines (logline.py, accesslog.py).
+returns a `StreamService`; each accepted connection is a `StreamSession` (session.py) that goes through
+the server's phases (`set`, `allow`/`deny` in access.py, `ssl_preread` with the ClientHello reader of
+clienthello.py), finds its upstream (the server's group, or its `proxy_pass` value: target.py), connects
+to a peer picked by the group's `Balancer` and relays bytes both ways with splice(2) through pipes
+(relay.py), then writes its access log lines (accesslog.py). variables.py is the variables' one system,
+for the phases and the log lines alike.
 """
 
 from .service import StreamService, bind_listeners, serve_stream

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 
-from hapair.config.nginx.model.logging import AccessLog
+from hapair.config.nginx.model.logging import AccessLog, ErrorLevel
 
-from .logline import SessionRecord, StreamCondition, StreamLogLine
+from ..errorlog import to_main_log
+from ..logformat import LineFormat
+from ..syslog import SyslogPeer
+from .variables import SessionView, StreamVariables
 
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 
@@ -46,27 +49,42 @@ class LogFiles:
 class AccessLogWriter:
     """One `access_log` of a stream server."""
 
-    __slots__ = ("_buffer", "_condition", "_files", "_flush_timer", "_format", "_loop", "_path", "_settings")
+    __slots__ = (
+        "_buffer",
+        "_condition",
+        "_files",
+        "_flush_timer",
+        "_format",
+        "_loop",
+        "_path",
+        "_settings",
+        "_syslog",
+    )
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, log: AccessLog, files: LogFiles, *, hostname: str, pid: int
+        self, loop: asyncio.AbstractEventLoop, log: AccessLog, files: LogFiles, variables: StreamVariables
     ) -> None:
         self._loop = loop
         self._settings = log
         self._path = log.path
         self._files = files
-        files.fd(log.path)  # open it now: a file that cannot be opened stops the start, as in nginx
-        self._format = StreamLogLine(log.format, hostname=hostname, pid=pid)
-        self._condition = (
-            StreamCondition(log.condition, hostname=hostname, pid=pid) if log.condition else None
-        )
+        self._syslog = SyslogPeer(log.syslog) if log.syslog is not None else None
+        if self._syslog is None:
+            files.fd(log.path)  # open it now: a file that cannot be opened stops the start, as in nginx
+        self._format = LineFormat(log.format.template, log.format.escape).bind(variables.getter)
+        self._condition = variables.template(log.condition) if log.condition else None
         self._buffer = bytearray()
         self._flush_timer: asyncio.TimerHandle | None = None
 
-    def write(self, record: SessionRecord) -> None:
-        if self._condition is not None and not self._condition.holds(record):
+    def write(self, session: SessionView) -> None:
+        """The session's line, unless the log's `if=` value is "" or "0"."""
+        if self._condition is not None and self._condition.evaluate(session) in ("", "0"):
             return
-        line = self._format.line(record)
+        line = self._format.render_bytes(session)
+        if self._syslog is not None:
+            if not self._syslog.send(line[:-1] if line.endswith(b"\n") else line):
+                to_main_log(ErrorLevel.WARN, "send() to syslog failed")
+            return
         size = self._settings.buffer
         if len(self._buffer) + len(line) > size:
             self.flush()

@@ -14,19 +14,23 @@ import asyncio
 import errno
 import ipaddress
 import logging
-import os
 import socket
 from collections.abc import Collection, Mapping
 
 from hapair.config.nginx.model.addresses import InetAddress, SocketAddress
 from hapair.config.nginx.model.stream import StreamConfig, StreamServer
+from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer
+from hapair.proxy.resolver import NameResolver
 
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
+from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter, LogFiles
 from .relay import PipePool
 from .session import SessionSettings, StreamSession
+from .target import DynamicTarget, Group
+from .variables import BalancingKey, StreamVariables
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +142,15 @@ class StreamService:
         self._writers: list[AccessLogWriter] = []
         self._connections = 0
         self._drained = asyncio.Event()
+        self._variables = StreamVariables(
+            config.variables, (set_.name for server in config.servers for set_ in server.sets)
+        )
+        self._upstreams = config.upstreams
+        self._groups: dict[int, Group] = {}
+        self._resolvers: dict[int, NameResolver] = {}
         try:
-            balancers: dict[int, Balancer] = {}
             settings = {
-                id(server): self._settings(server, balancers, half_close=half_close, splice=splice)
+                id(server): self._settings(server, half_close=half_close, splice=splice)
                 for server in config.servers
             }
         except OSError:
@@ -162,8 +171,6 @@ class StreamService:
     def begin(self, client: socket.socket, remote: object, settings: SessionSettings) -> None:
         """Start relaying a connection just accepted."""
         client.setblocking(False)
-        if client.family != socket.AF_UNIX:
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._connections += 1
         session = StreamSession(self.loop, client, remote, settings, host=self, connection=self._connections)
         self.sessions.add(session)
@@ -205,21 +212,32 @@ class StreamService:
         self._files.reopen()
         self._error_logs.reopen()
 
-    def _settings(
-        self, server: StreamServer, balancers: dict[int, Balancer], *, half_close: bool, splice: bool
-    ) -> SessionSettings:
+    def _group(self, upstream: Upstream) -> Group:
+        """The worker's balancer of a configured group (one per group, whichever servers use it)."""
+        group = self._groups.get(id(upstream))
+        if group is None:
+            key = BalancingKey(upstream.hash_key, self._variables) if upstream.hash_key is not None else None
+            group = self._groups[id(upstream)] = Group(Balancer(upstream), key)
+        return group
+
+    def _settings(self, server: StreamServer, *, half_close: bool, splice: bool) -> SessionSettings:
         proxy = server.proxy
-        balancer = balancers.get(id(proxy.upstream))
-        if balancer is None:
-            balancer = balancers[id(proxy.upstream)] = Balancer(proxy.upstream)
-        hostname, pid = socket.gethostname(), os.getpid()
-        writers = tuple(
-            AccessLogWriter(self.loop, access_log, self._files, hostname=hostname, pid=pid)
-            for access_log in server.access_logs
-        )
+        variables = self._variables
+        writers = tuple(AccessLogWriter(self.loop, log, self._files, variables) for log in server.access_logs)
         self._writers.extend(writers)
+        target = None
+        if proxy.target is not None:
+            target = DynamicTarget(
+                proxy.target,
+                variables,
+                upstreams=self._upstreams,
+                groups=self._group,
+                resolvers=self._resolvers,
+                place=proxy.place,
+            )
+        group = self._group(proxy.upstream) if proxy.upstream is not None else None
         return SessionSettings(
-            balancer=balancer,
+            group=group,
             connect_timeout_s=proxy.connect_timeout / 1000,
             idle_timeout_s=proxy.timeout / 1000,
             half_close=half_close,
@@ -227,6 +245,15 @@ class StreamService:
             logs=writers,
             server=server.listens[0].address.text,
             error_log=self._error_logs.sink(server.error_logs),
+            target=target,
+            access=AccessRulesCheck(server.access) if server.access is not None else None,
+            sets=tuple((set_.name, variables.template(set_.value)) for set_ in server.sets),
+            preread=server.preread,
+            tcp_nodelay=server.tcp_nodelay,
+            next_upstream=proxy.next_upstream,
+            next_upstream_tries=proxy.next_upstream_tries,
+            next_upstream_timeout_s=proxy.next_upstream_timeout / 1000,
+            keeps_values=bool(server.sets) or target is not None or bool(group and group.key),
         )
 
 

@@ -1,19 +1,32 @@
-"""One client connection of a stream server, as ngx_stream_proxy_module handles it.
+"""One client connection of a stream server, through nginx's stream phases (ngx_stream_core_module's
+phase engine, ngx_stream_proxy_module).
 
-1. Connecting: a peer is picked by the upstream's balancer and connected to without blocking, within
-   `proxy_connect_timeout`. A refused or timed-out connection marks the peer failed and the next one is
-   tried (`proxy_next_upstream on`, nginx's default and the only setting the model has), as long as the
-   balancer has tries left; then the session ends with status 502 ("no live upstreams" when the balancer
-   has no peer to offer).
-2. Relaying: one `Direction` each way (splice through a pipe, or buffered copies). Without
-   `half_close` (nginx's default, `proxy_half_close off`) the session ends as soon as one side says EOF
-   and what it sent has been passed on; with it, the EOF is passed on (shutdown(SHUT_WR)) and the session
-   ends when both sides have said EOF. `proxy_timeout` ends a session idle in both directions (status
-   200, as nginx).
+0. Before proxying, what the server has of them: the preaccess phase (`set`, in order), the access phase
+   (`allow`/`deny`: a refused client is logged, `access forbidden by rule`, and the session ends with
+   403), the preread phase (`ssl_preread on`: the client's first bytes are read, up to
+   `preread_buffer_size` and within `preread_timeout`, until the ClientHello is read or found not to be
+   one; a full buffer ends the session with 400, the client's EOF or the timeout with 200, as nginx's).
+   A server with none of them goes straight to 1.
+1. Connecting: the upstream is the server's group, or the one its `proxy_pass` value names for this
+   session (target.py; a value leading nowhere ends the session with 500). A peer is picked by the
+   group's balancer and connected to without blocking, within `proxy_connect_timeout`. A refused or
+   timed-out connection marks the peer failed and the next one is tried (`proxy_next_upstream`, on by
+   default), as long as the balancer has tries left (`proxy_next_upstream_tries` caps them) and
+   `proxy_next_upstream_timeout` has not passed since the first; then the session ends with status 502
+   ("no live upstreams" when the balancer has no peer to offer).
+2. Relaying: what was preread goes to the upstream first; then one `Direction` each way (splice through
+   a pipe, or buffered copies). Without `half_close` (nginx's default, `proxy_half_close off`) the
+   session ends as soon as one side says EOF and what it sent has been passed on; with it, the EOF is
+   passed on (shutdown(SHUT_WR)) and the session ends when both sides have said EOF. `proxy_timeout` ends
+   a session idle in both directions (status 200, as nginx).
 3. Finishing: sockets closed, the peer released, the access log lines written.
 
-Status codes are nginx's stream ones: 200 (also for timeouts and resets once connected), 502 (no upstream
-reached), 500 (a local failure: no socket or pipe could be made).
+Status codes are nginx's stream ones: 200 (also for timeouts and resets once connected), 400, 403, 502
+(no upstream reached), 500 (a local failure: no socket or pipe could be made; a `proxy_pass` value leading
+nowhere).
+
+The session is what the variables read (variables.SessionView). As nginx, `$bytes_received` does not
+count the preread bytes, and the upstream's `$upstream_bytes_sent` does.
 """
 
 from __future__ import annotations
@@ -22,6 +35,7 @@ import asyncio
 import errno
 import ipaddress
 import os
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -30,21 +44,38 @@ from typing import Protocol
 
 from hapair.config.nginx.model.addresses import ipv6_text
 from hapair.config.nginx.model.logging import ErrorLevel
+from hapair.config.nginx.model.stream import StreamPreread
 from hapair.proxy.balancer import Balancer, Peer, Selection
 
+from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter
-from .logline import SessionRecord, UpstreamAttempt, balancing_key
+from .clienthello import ClientHelloReader, Hello, Verdict
 from .relay import CopyDirection, Direction, PipePool, SpliceDirection
+from .target import DynamicTarget, Group, TargetError
+from .variables import StreamTemplate, UpstreamAttempt
 
 # the timer may fire a little before its time; a session this close to its idle deadline is idle
 _TIMER_SLACK = 0.002
+_FORBIDDEN, _BAD_REQUEST, _INTERNAL_ERROR, _BAD_GATEWAY = 403, 400, 500, 502
+# a connect() failing at once with these is logged at `error`, with others at `crit` (ngx_event_connect_peer)
+_CONNECT_ERRORS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.EAGAIN,
+        errno.ECONNRESET,
+        errno.ENETDOWN,
+        errno.ENETUNREACH,
+        errno.EHOSTDOWN,
+        errno.EHOSTUNREACH,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
 class SessionSettings:
     """What every session of one stream `server` shares."""
 
-    balancer: Balancer
+    group: Group | None  # None: `target` names it per session
     connect_timeout_s: float
     idle_timeout_s: float  # proxy_timeout
     half_close: bool
@@ -52,6 +83,15 @@ class SessionSettings:
     logs: tuple[AccessLogWriter, ...]
     server: str  # the listen address, for error messages ("server: 0.0.0.0:8080")
     error_log: Callable[[ErrorLevel, str], None]  # the server's error_log, else the main one
+    target: DynamicTarget | None = None
+    access: AccessRulesCheck | None = None
+    sets: tuple[tuple[str, StreamTemplate], ...] = ()
+    preread: StreamPreread | None = None
+    tcp_nodelay: bool = True
+    next_upstream: bool = True
+    next_upstream_tries: int = 0  # 0: the group's
+    next_upstream_timeout_s: float = 0.0  # 0: none
+    keeps_values: bool = False  # something is evaluated before the log lines: keep what it read
 
 
 class SessionHost(Protocol):
@@ -66,16 +106,25 @@ class StreamSession:
     """A client connection relayed to an upstream peer."""
 
     __slots__ = (
+        "_addresses",
         "_attempt",
         "_attempt_started",
+        "_balancer",
+        "_buffer",
         "_client",
-        "_connecting",
         "_ended",
+        "_ended_at",
+        "_ended_wall",
         "_finished",
         "_host",
         "_loop",
         "_peer",
+        "_preread_sent",
+        "_proxying",
+        "_reader",
+        "_reading",
         "_remote",
+        "_resolving",
         "_settings",
         "_started",
         "_timer",
@@ -83,10 +132,14 @@ class StreamSession:
         "_to_upstream",
         "_tried",
         "_tries",
+        "_tries_started",
         "_upstream",
+        "_watching",
         "attempts",
         "connection",
+        "match",
         "status",
+        "values",
     )
 
     def __init__(
@@ -107,43 +160,202 @@ class StreamSession:
         self._host = host
         self.connection = connection
         self._started = loop.time()
+        self._ended_at: float | None = None
+        self._ended_wall = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._finished = False
         self.status = 0
+        self._addresses: tuple[str, str, str, str, str] | None = None
+        self.values: dict[str, str | None] | None = {} if settings.keeps_values else None
+        self.match: re.Match[str] | None = None
+        # preread
+        self._reader: ClientHelloReader | None = None
+        self._buffer = b""
+        self._reading = False
+        self._resolving: asyncio.Task[Group] | None = None
         # upstream tries
+        self._proxying = False  # the content phase has begun: errors carry the proxy's context
+        self._balancer: Balancer | None = None
         self._tried: Selection | None = None  # made at the first pick, with the session's key
-        self._tries = settings.balancer.tries
+        self._tries = 0
+        self._tries_started = 0.0
         self.attempts: list[UpstreamAttempt] = []
         self._peer: Peer | None = None
         self._upstream: socket.socket | None = None
         self._attempt = UpstreamAttempt("")
         self._attempt_started = 0.0
-        self._connecting = False
+        self._watching = False
         # relaying
+        self._preread_sent = 0
         self._to_upstream: Direction | None = None
         self._to_client: Direction | None = None
         self._ended = 0
 
     def start(self) -> None:
-        self._connect_next()
+        settings = self._settings
+        values = self.values
+        for name, template in settings.sets:
+            value = template.evaluate(self)
+            assert values is not None  # a server with `set` keeps values
+            values[name] = value
+        if settings.access is not None and settings.access.denies(
+            self._client.family, self.binary_remote_addr.encode("latin-1")
+        ):
+            self._error("access forbidden by rule while initializing session")
+            self._finish(_FORBIDDEN)
+            return
+        if settings.preread is not None:
+            self._start_preread(settings.preread)
+        else:
+            self._content()
 
     def close(self) -> None:
         """End the session now (the service is stopping)."""
         self._finish(200)
 
+    # -- what the variables read (variables.SessionView)
+
+    @property
+    def hello(self) -> Hello | None:
+        return None if self._reader is None else self._reader.hello
+
+    @property
+    def remote_addr(self) -> str:
+        return self._texts()[0]
+
+    @property
+    def remote_port(self) -> str:
+        return self._texts()[1]
+
+    @property
+    def binary_remote_addr(self) -> str:
+        return self._texts()[2]
+
+    @property
+    def server_addr(self) -> str:
+        return self._texts()[3]
+
+    @property
+    def server_port(self) -> str:
+        return self._texts()[4]
+
+    @property
+    def bytes_sent(self) -> int:
+        return self._to_client.sent if self._to_client is not None else 0
+
+    @property
+    def bytes_received(self) -> int:
+        return self._to_upstream.received if self._to_upstream is not None else 0
+
+    def session_ms(self) -> int:
+        end = self._ended_at if self._ended_at is not None else self._loop.time()
+        return _ms(end - self._started)
+
+    def wall_time(self) -> float:
+        return self._ended_wall if self._ended_at is not None else time.time()
+
+    def _texts(self) -> tuple[str, str, str, str, str]:
+        texts = self._addresses
+        if texts is None:
+            family = self._client.family
+            remote_addr, remote_port, binary = _address_texts(family, self._remote)
+            server_addr, server_port, _ = _address_texts(family, self._client.getsockname())
+            texts = self._addresses = (remote_addr, remote_port, binary, server_addr, server_port)
+        return texts
+
+    # -- preread (ngx_stream_core_preread_phase with ngx_stream_ssl_preread_handler)
+
+    def _start_preread(self, preread: StreamPreread) -> None:
+        self._reader = ClientHelloReader()
+        self._timer = self._loop.call_later(preread.timeout / 1000, self._preread_timed_out)
+        self._loop.add_reader(self._client.fileno(), self._preread_ready)
+        self._reading = True
+
+    def _preread_ready(self) -> None:
+        reader, preread = self._reader, self._settings.preread
+        assert reader is not None and preread is not None
+        while True:
+            room = preread.buffer_size - len(self._buffer)
+            if room <= 0:
+                self._error("preread buffer full while prereading client data")
+                self._finish(_BAD_REQUEST)
+                return
+            try:
+                data = self._client.recv(room)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._finish(200)  # the client gave up: nginx finalizes with NGX_STREAM_OK
+                return
+            self._buffer += data
+            if reader.feed(self._buffer) is not Verdict.AGAIN:
+                break
+        self._stop_waiting()
+        self._content()
+
+    def _preread_timed_out(self) -> None:
+        self._timer = None
+        self._finish(200)
+
     # -- connecting
 
+    def _content(self) -> None:
+        self._proxying = True
+        settings = self._settings
+        if settings.tcp_nodelay and self._client.family != socket.AF_UNIX:
+            self._client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if settings.group is not None:
+            self._begin(settings.group)
+            return
+        assert settings.target is not None
+        try:
+            found = settings.target.find(self)
+        except TargetError as error:
+            self._fail_target(str(error))
+            return
+        if isinstance(found, Group):
+            self._begin(found)
+        else:
+            task = self._resolving = self._loop.create_task(found)
+            task.add_done_callback(self._resolved)
+
+    def _resolved(self, task: asyncio.Task[Group]) -> None:
+        self._resolving = None
+        if task.cancelled() or self._finished:
+            return
+        error = task.exception()
+        if isinstance(error, TargetError):
+            self._fail_target(str(error))
+        elif error is not None:
+            self._finish(_INTERNAL_ERROR)
+            raise error
+        else:
+            self._begin(task.result())
+
+    def _fail_target(self, message: str) -> None:
+        self._error(message)
+        self._finish(_INTERNAL_ERROR)
+
+    def _begin(self, group: Group) -> None:
+        settings = self._settings
+        balancer = self._balancer = group.balancer
+        self._tried = balancer.selection(b"" if group.key is None else group.key(self))
+        tries = balancer.tries
+        self._tries = min(tries, settings.next_upstream_tries) if settings.next_upstream_tries else tries
+        self._tries_started = self._loop.time()
+        self._connect_next()
+
     def _connect_next(self) -> None:
-        balancer = self._settings.balancer
+        balancer, tried = self._balancer, self._tried
+        assert balancer is not None and tried is not None
         now = self._loop.time()
-        if self._tried is None:
-            key = balancer.upstream.hash_key
-            self._tried = balancer.selection(b"" if key is None else balancing_key(key, self._record(now)))
-        peer = balancer.pick(now, self._tried)
+        peer = balancer.pick(now, tried)
         if peer is None:
             self.attempts.append(UpstreamAttempt(balancer.upstream.name))
-            self._error("no live upstreams", balancer.upstream.name)
-            self._finish(502)
+            self._error("no live upstreams while connecting to upstream", balancer.upstream.name)
+            self._finish(_BAD_GATEWAY)
             return
         balancer.connected(peer)
         self._peer = peer
@@ -154,26 +366,31 @@ class StreamSession:
             upstream = self._upstream = socket.socket(peer.address.family, socket.SOCK_STREAM)
         except OSError as error:
             self._error(f"socket() failed ({error.errno}: {error.strerror})", peer.name)
-            self._finish(500)
+            self._finish(_INTERNAL_ERROR)
             return
         upstream.setblocking(False)
-        if peer.address.family != socket.AF_UNIX:
+        if self._settings.tcp_nodelay and peer.address.family != socket.AF_UNIX:
             upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         code = upstream.connect_ex(peer.address.sockaddr)
         if code == 0:
             self._connected()
         elif code == errno.EINPROGRESS:
-            self._connecting = True
+            self._watching = True
             self._loop.add_writer(upstream.fileno(), self._connect_done)
             self._timer = self._loop.call_later(self._settings.connect_timeout_s, self._connect_timed_out)
         else:
-            self._connect_failed(f"connect() failed ({code}: {os.strerror(code)})")
+            level = ErrorLevel.ERROR if code in _CONNECT_ERRORS else ErrorLevel.CRIT
+            self._connect_failed(f"connect() to {peer.name} failed ({code}: {os.strerror(code)})", level)
 
     def _stop_waiting(self) -> None:
-        """Stop waiting for the upstream connection to complete, and for the session's timer."""
-        if self._connecting and self._upstream is not None:
+        """Stop waiting for the client's first bytes, for the upstream connection to complete, and for
+        the session's timer."""
+        if self._reading:
+            self._loop.remove_reader(self._client.fileno())
+            self._reading = False
+        if self._watching and self._upstream is not None:
             self._loop.remove_writer(self._upstream.fileno())
-            self._connecting = False
+            self._watching = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -192,39 +409,73 @@ class StreamSession:
         self._stop_waiting()
         self._connect_failed(f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})")
 
-    def _connect_failed(self, reason: str) -> None:
-        peer, upstream = self._peer, self._upstream
-        assert peer is not None and upstream is not None
+    def _connect_failed(self, reason: str, level: ErrorLevel = ErrorLevel.ERROR) -> None:
+        """ngx_stream_proxy_next_upstream: the peer failed; the next one, if the rules allow."""
+        peer, upstream, balancer = self._peer, self._upstream, self._balancer
+        assert peer is not None and upstream is not None and balancer is not None
         now = self._loop.time()
-        self._error(f"{reason} while connecting to upstream", peer.name)
-        self._settings.balancer.failed(peer, now)
-        self._settings.balancer.released(peer)
+        self._error(f"{reason} while connecting to upstream", peer.name, level)
+        balancer.failed(peer, now)
+        balancer.released(peer)
         self._attempt.session_ms = _ms(now - self._attempt_started)
         upstream.close()
         self._peer = self._upstream = None
         self._tries -= 1
-        if self._tries > 0:
-            self._connect_next()
+        settings = self._settings
+        timeout = settings.next_upstream_timeout_s
+        if (
+            self._tries <= 0
+            or not settings.next_upstream
+            or (timeout and now - self._tries_started >= timeout)
+        ):
+            self._finish(_BAD_GATEWAY)
         else:
-            self._finish(502)
+            self._connect_next()
 
     def _connected(self) -> None:
-        peer, upstream = self._peer, self._upstream
-        assert peer is not None and upstream is not None
+        peer, upstream, balancer = self._peer, self._upstream, self._balancer
+        assert peer is not None and upstream is not None and balancer is not None
         now = self._loop.time()
         self._attempt.connect_ms = _ms(now - self._attempt_started)
-        self._settings.balancer.succeeded(peer, now)
+        balancer.succeeded(peer, now)
         try:
             self._to_upstream = self._direction(self._client, upstream)
             self._to_client = self._direction(upstream, self._client)
         except OSError as error:
             self._error(f"pipe() failed ({error.errno}: {error.strerror})", peer.name)
-            self._finish(500)
+            self._finish(_INTERNAL_ERROR)
             return
         self._timer = self._loop.call_later(self._settings.idle_timeout_s, self._check_idle)
+        if self._buffer:
+            self._to_client.start()
+            if not self._finished:
+                self._send_preread()
+            return
         self._to_upstream.start()
         if not self._finished:
             self._to_client.start()
+
+    def _send_preread(self) -> None:
+        """What was preread, to the upstream before anything else the client sends."""
+        upstream = self._upstream
+        assert upstream is not None and self._to_upstream is not None
+        try:
+            sent = upstream.send(self._buffer[self._preread_sent :])
+        except BlockingIOError:
+            sent = 0
+        except OSError as error:
+            self.direction_broken(self._to_upstream, error)
+            return
+        self._preread_sent += sent
+        if self._preread_sent < len(self._buffer):
+            if not self._watching:
+                self._watching = True
+                self._loop.add_writer(upstream.fileno(), self._send_preread)
+            return
+        if self._watching:
+            self._loop.remove_writer(upstream.fileno())
+            self._watching = False
+        self._to_upstream.start()
 
     def _direction(self, src: socket.socket, dst: socket.socket) -> Direction:
         if self._settings.splice:
@@ -245,7 +496,7 @@ class StreamSession:
             direction.dst.shutdown(socket.SHUT_WR)
         except OSError as error:
             self._error(f"shutdown() failed ({error.errno}: {error.strerror})", self._peer_name())
-            self._finish(500)
+            self._finish(_INTERNAL_ERROR)
 
     def direction_broken(self, direction: Direction, error: OSError) -> None:
         self._finish(200)  # nginx finalizes a failed send with NGX_STREAM_OK
@@ -266,60 +517,55 @@ class StreamSession:
             return
         self._finished = True
         self.status = status
-        now = self._loop.time()
+        now = self._ended_at = self._loop.time()
+        self._ended_wall = time.time()
         self._stop_waiting()
+        if self._resolving is not None:
+            self._resolving.cancel()
         directions = [d for d in (self._to_upstream, self._to_client) if d is not None]
         for direction in directions:
             direction.stop()
-        record = self._record(now) if self._settings.logs else None
+        self._settle_attempt(now)
         for direction in directions:
             direction.release()
+        if self._settings.logs:
+            self._texts()  # the addresses, while the socket can still tell its own
         self._client.close()
         if self._upstream is not None:
             self._upstream.close()
-        if self._peer is not None:
-            self._settings.balancer.succeeded(self._peer, now)
-            self._settings.balancer.released(self._peer)
+        if self._peer is not None and self._balancer is not None:
+            self._balancer.succeeded(self._peer, now)
+            self._balancer.released(self._peer)
         self._host.session_finished(self)
-        if record is not None:
-            for access_log in self._settings.logs:
-                access_log.write(record)
+        for access_log in self._settings.logs:
+            access_log.write(self)
 
-    def _record(self, now: float) -> SessionRecord:
+    def _settle_attempt(self, now: float) -> None:
+        """The last upstream's numbers, as the session ends."""
+        if self._peer is None:
+            return
+        attempt = self._attempt
+        attempt.session_ms = _ms(now - self._attempt_started)
         to_upstream, to_client = self._to_upstream, self._to_client
-        if self._peer is not None:
-            self._attempt.session_ms = _ms(now - self._attempt_started)
         if to_upstream is not None and to_client is not None:
-            self._attempt.bytes_sent = to_upstream.sent
-            self._attempt.bytes_received = to_client.received
+            attempt.bytes_sent = to_upstream.sent + self._preread_sent
+            attempt.bytes_received = to_client.received
             if to_client.first_byte_at is not None:
-                self._attempt.first_byte_ms = _ms(to_client.first_byte_at - self._attempt_started)
-        remote_addr, remote_port, remote_binary = _address_texts(self._client.family, self._remote)
-        server_addr, server_port, _ = _address_texts(self._client.family, self._client.getsockname())
-        return SessionRecord(
-            connection=self.connection,
-            remote_addr=remote_addr,
-            remote_port=remote_port,
-            remote_binary=remote_binary,
-            server_addr=server_addr,
-            server_port=server_port,
-            status=self.status,
-            bytes_sent=to_client.sent if to_client else 0,
-            bytes_received=to_upstream.received if to_upstream else 0,
-            session_ms=_ms(now - self._started),
-            logged_at=time.time(),
-            upstreams=self.attempts,
-        )
+                attempt.first_byte_ms = _ms(to_client.first_byte_at - self._attempt_started)
 
     def _peer_name(self) -> str:
         return self._peer.name if self._peer is not None else ""
 
-    def _error(self, message: str, upstream: str) -> None:
-        """nginx's error log line: `*N message, client: …, server: …, upstream: "…", bytes from/to …`."""
-        client, _, _ = _address_texts(self._client.family, self._remote)
+    def _error(self, message: str, upstream: str | None = None, level: ErrorLevel = ErrorLevel.ERROR) -> None:
+        """nginx's error log line: `*N message, client: …, server: …`, and once proxying,
+        `, upstream: "…", bytes from/to …` (ngx_stream_log_error, ngx_stream_proxy_log_error)."""
         settings = self._settings
-        context = f'client: {client}, server: {settings.server}, upstream: "{upstream}"'
-        settings.error_log(ErrorLevel.ERROR, f"*{self.connection} {message}, {context}, {self._traffic()}")
+        context = f"client: {self.remote_addr}, server: {settings.server}"
+        if self._proxying:
+            if upstream:
+                context += f', upstream: "{upstream}"'
+            context += f", {self._traffic()}"
+        settings.error_log(level, f"*{self.connection} {message}, {context}")
 
     def _traffic(self) -> str:
         to_upstream, to_client = self._to_upstream, self._to_client
@@ -327,7 +573,7 @@ class StreamSession:
             return "bytes from/to client:0/0, bytes from/to upstream:0/0"
         return (
             f"bytes from/to client:{to_upstream.received}/{to_client.sent},"
-            f" bytes from/to upstream:{to_client.received}/{to_upstream.sent}"
+            f" bytes from/to upstream:{to_client.received}/{to_upstream.sent + self._preread_sent}"
         )
 
 
@@ -335,11 +581,11 @@ def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
 
-def _address_texts(family: int, address: object) -> tuple[str, str, bytes]:
-    """An address as nginx's variables print it: (addr, port, binary addr)."""
+def _address_texts(family: int, address: object) -> tuple[str, str, str]:
+    """An address as nginx's variables print it: (addr, port, binary addr one character per byte)."""
     if family == socket.AF_UNIX:
-        return "unix:", "", b"unix:"
+        return "unix:", "", "unix:"
     assert isinstance(address, tuple)
     ip = ipaddress.ip_address(address[0].partition("%")[0])
     text = ipv6_text(ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)
-    return text, str(address[1]), ip.packed
+    return text, str(address[1]), ip.packed.decode("latin-1")

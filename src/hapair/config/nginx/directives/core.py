@@ -1,9 +1,10 @@
-"""The main context and `events` (nginx.c, ngx_log.c, ngx_regex.c, ngx_event.c): how the processes run
-(`daemon`, `master_process`, `user`, `worker_*`, `env`...), `pid`, `error_log`, `load_module`, and
-`events` with `worker_connections`, `use`, `multi_accept` and `accept_mutex*`.
+"""The main context and `events` (nginx.c, ngx_log.c, ngx_regex.c, ngx_event.c, ngx_thread_pool.c): how
+the processes run (`daemon`, `master_process`, `user`, `worker_*`, `env`...), `pid`, `error_log`,
+`load_module`, `thread_pool`, and `events` with `worker_connections`, `use`, `multi_accept` and
+`accept_mutex*`.
 
 What hapair refuses by name, having no handler here: `timer_resolution`, `debug_points`, `ssl_engine`,
-`thread_pool`, `debug_connection`, `epoll_events`, `worker_aio_requests`; and in the directives it reads,
+`debug_connection`, `epoll_events`, `worker_aio_requests`; and in the directives it reads,
 `multi_accept off` and `accept_mutex on` (its workers each accept on their own SO_REUSEPORT sockets,
 every pending connection at once).
 """
@@ -15,6 +16,7 @@ import os
 from ..context import Block, Directive, Handler, Reading
 from ..flags import EVENT_CONF, ModuleKind
 from ..model.config import CpuAffinity, WorkerUser
+from ..model.place import Place
 from ..numbers import atoi
 from ..settings import Placed, Slot
 from ..state import (
@@ -193,7 +195,41 @@ def _only(slot: Slot[bool], supported: bool) -> Handler:
     return handle
 
 
+DEFAULT_THREAD_POOL = "default"
+_MAX_QUEUE = 65536
+
+
+def thread_pool_add(block: Block, name: str, place: Place) -> None:
+    """ngx_thread_pool_add: a pool named for the first time is noted with where (threads 0: undefined)."""
+    block.main.thread_pools.setdefault(name, (0, _MAX_QUEUE, place))
+
+
+def thread_pool(block: Block, directive: Directive, reading: Reading) -> None:
+    """`thread_pool NAME threads=N [max_queue=N]` (ngx_thread_pool); other parameters are ignored, as
+    nginx ignores them."""
+    name = directive.args[0]
+    thread_pool_add(block, name, directive.place)
+    threads, _, first = block.main.thread_pools[name]
+    if threads:
+        raise directive.error(f'duplicate thread pool "{name}"')
+    max_queue = _MAX_QUEUE
+    for arg in directive.args[1:]:
+        if arg.startswith("threads="):
+            threads = atoi(arg[8:]) or 0
+            if not threads:
+                raise directive.error(f'invalid threads value "{arg}"')
+        elif arg.startswith("max_queue="):
+            queue = atoi(arg[10:])
+            if queue is None:
+                raise directive.error(f'invalid max_queue value "{arg}"')
+            max_queue = queue
+    if not threads:
+        raise directive.error('"thread_pool" must have "threads" parameter')
+    block.main.thread_pools[name] = (threads, max_queue, first)
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
+    ("ngx_thread_pool_module", "thread_pool"): thread_pool,
     ("ngx_core_module", "daemon"): flag(DAEMON),
     ("ngx_core_module", "master_process"): flag(MASTER_PROCESS),
     ("ngx_core_module", "pid"): pid,

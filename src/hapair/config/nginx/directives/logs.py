@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from ..context import Block, Directive, Reading
 from ..fields import ACCESS_LOGS, ERROR_LOGS, AccessLogs
-from ..model.logging import AccessLog, ErrorLevel, ErrorLog, LogFormat
+from ..model.logging import AccessLog, ErrorLevel, ErrorLog, LogFormat, SyslogTarget
 from ..numbers import parse_size, parse_time
 from ..state import MainState
+from ..syslog import syslog_target
 from ..variables import VariableUses, compile_log_format, compile_template, has_variables, log_escape
 
 DEBUG_LEVELS = (
@@ -22,16 +23,16 @@ DEBUG_LEVELS = (
 
 
 def error_log(main: MainState, directive: Directive) -> ErrorLog:
-    """One `error_log` (ngx_log_set_log): a file, `stderr`, and levels."""
+    """One `error_log` (ngx_log_set_log): a file, `stderr`, `syslog:...`, and levels."""
     target = directive.args[0]
-    for scheme in ("memory:", "syslog:"):
-        if target.startswith(scheme):
-            raise directive.unsupported(f'"{scheme}" logging')
-    if target != "stderr":
+    if target.startswith("memory:"):
+        raise directive.unsupported('"memory:" logging')
+    syslog = syslog_target(directive, target, main.system) if target.startswith("syslog:") else None
+    if target != "stderr" and syslog is None:
         target = main.paths.from_prefix(target)
         main.open_file(target, directive.place)
     level, debug = _levels(directive)
-    return ErrorLog(target, level, debug, directive.place)
+    return ErrorLog(target, level, debug, directive.place, syslog)
 
 
 def _levels(directive: Directive) -> tuple[ErrorLevel, tuple[str, ...]]:
@@ -91,26 +92,30 @@ def access_log(
             raise directive.error(f'invalid parameter "{args[1]}"')
         level.set(ACCESS_LOGS, AccessLogs(off=True, logs=current.logs), directive.place)
         return
-    if args[0].startswith("syslog:"):
-        raise directive.unsupported('"syslog:" logging')
-    if has_variables(args[0]):
+    syslog = syslog_target(directive, args[0], block.main.system) if args[0].startswith("syslog:") else None
+    if syslog is None and has_variables(args[0]):
         raise directive.unsupported("variables in the log file name")
-    path = block.main.paths.from_prefix(args[0])
+    path = args[0] if syslog is not None else block.main.paths.from_prefix(args[0])
     if len(args) < 2 and not default_format:
         raise directive.error("log format is not specified")
     name = args[1] if len(args) > 1 else "combined"
     log_format_used = next((fmt for fmt in formats.values() if fmt.name.lower() == name.lower()), None)
     if log_format_used is None:
         raise directive.error(f'unknown log format "{name}"')
-    log = _with_parameters(directive, path, log_format_used, uses)
-    _check_buffering(block.main, directive, log)
+    log = _with_parameters(directive, path, log_format_used, uses, syslog)
+    if syslog is None:
+        _check_buffering(block.main, directive, log)
     level.set(ACCESS_LOGS, AccessLogs(off=current.off, logs=(*current.logs, log)), directive.place)
 
 
 def _with_parameters(
-    directive: Directive, path: str, log_format_used: LogFormat, uses: VariableUses
+    directive: Directive,
+    path: str,
+    log_format_used: LogFormat,
+    uses: VariableUses,
+    syslog: SyslogTarget | None,
 ) -> AccessLog:
-    """`buffer=`, `flush=` and `if=`."""
+    """`buffer=`, `flush=` and `if=` (a syslog log takes only `if=`)."""
     buffer = flush = 0
     condition = None
     for arg in directive.args[2:]:
@@ -132,7 +137,9 @@ def _with_parameters(
             raise directive.error(f'invalid parameter "{arg}"')
     if flush and not buffer:
         raise directive.error(f'no buffer is defined for access_log "{directive.args[0]}"')
-    return AccessLog(path, log_format_used, buffer, flush, condition, directive.place)
+    if syslog is not None and buffer:
+        raise directive.error("logs to syslog cannot be buffered")
+    return AccessLog(path, log_format_used, buffer, flush, condition, directive.place, syslog)
 
 
 def _check_buffering(main: MainState, directive: Directive, log: AccessLog) -> None:

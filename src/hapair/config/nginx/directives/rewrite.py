@@ -29,7 +29,7 @@ from ..model.rewrite import (
 )
 from ..settings import Level
 from ..state import IfState, LocationState, RewriteProgram
-from ..variables import VariableUses, compile_template
+from ..variables import HTTP_CHANGEABLE, VariableUses, compile_template
 from . import setters
 from .regex import compile_regex
 
@@ -42,8 +42,6 @@ _FLAGS = {
 }
 _REGEX_OPERATORS = {"~": (False, False), "~*": (True, False), "!~": (False, True), "!~*": (True, True)}
 _FILE_TESTS = {test.value: test for test in FileTest}
-# the variables nginx lets `set` give a value although it has them (NGX_HTTP_VAR_CHANGEABLE)
-_CHANGEABLE = frozenset({"args", "limit_rate", "msie", "modern_browser", "ancient_browser"})
 _SETTABLE = frozenset({"args"})  # of those, the ones hapair's data plane lets `set` change
 
 
@@ -117,7 +115,7 @@ def set_(block: Block, directive: Directive, reading: Reading) -> None:
         raise directive.error(f'invalid variable name "{target}"')
     uses = _uses(block)
     if uses.catalog.knows(name) and not name.startswith(uses.catalog.known_prefixes):
-        if name not in _CHANGEABLE:
+        if name not in HTTP_CHANGEABLE:
             raise directive.error(f'the duplicate "{name}" variable')
         if name not in _SETTABLE:
             raise directive.unsupported(f'setting the "${name}" variable')

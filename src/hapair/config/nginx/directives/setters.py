@@ -40,23 +40,38 @@ def offset(slot: Slot[int]) -> Handler:
     return _single(slot, parse_offset, "invalid value")
 
 
-def number(slot: Slot[int]) -> Handler:
-    return _single(slot, atoi, "invalid number")
-
-
 def bufs(slot: Slot[tuple[int, int]]) -> Handler:
-    """A number of buffers and their size, neither 0 (ngx_conf_set_bufs_slot)."""
+    """`number size` (ngx_conf_set_bufs_slot)."""
 
     def handle(block: Block, directive: Directive, reading: Reading) -> None:
         level = block.level()
         if level.here(slot) is not None:
             raise directive.invalid("is duplicate")
-        number, size = atoi(directive.args[0]), parse_size(directive.args[1])
-        if not number or not size:
+        number = atoi(directive.args[0])
+        if not number:
+            raise directive.invalid("invalid value")
+        size = parse_size(directive.args[1])
+        if not size:
             raise directive.invalid("invalid value")
         level.set(slot, (number, size), directive.place)
 
     return handle
+
+
+def strings(slot: Slot[tuple[str, ...]]) -> Handler:
+    """Each directive adds its text to the level's list (ngx_conf_set_str_array_slot)."""
+
+    def handle(block: Block, directive: Directive, reading: Reading) -> None:
+        level = block.level()
+        here = level.here(slot)
+        values = here.value if here is not None else ()
+        level.set(slot, (*values, directive.args[0]), here.place if here is not None else directive.place)
+
+    return handle
+
+
+def number(slot: Slot[int]) -> Handler:
+    return _single(slot, atoi, "invalid number")
 
 
 def flag(slot: Slot[bool]) -> Handler:

@@ -1,6 +1,10 @@
-"""The stream modules: `stream`, `server`, `listen`, `proxy_pass`, `proxy_connect_timeout`,
-`proxy_timeout`, `log_format`, `access_log`, `error_log` (ngx_stream.c, ngx_stream_core_module.c,
-ngx_stream_proxy_module.c, ngx_stream_log_module.c)."""
+"""The stream modules: `stream`, `server`, `listen`, `error_log`, `resolver`, `resolver_timeout`,
+`tcp_nodelay`, `preread_buffer_size`, `preread_timeout` (ngx_stream.c, ngx_stream_core_module.c);
+`proxy_pass` (an address, a group, or a value with variables), `proxy_connect_timeout`, `proxy_timeout`,
+`proxy_next_upstream`, `proxy_next_upstream_tries`, `proxy_next_upstream_timeout`
+(ngx_stream_proxy_module.c); `log_format`, `access_log` (ngx_stream_log_module.c); `allow`, `deny`
+(ngx_stream_access_module.c); `ssl_preread` (ngx_stream_ssl_preread_module.c). The modules making
+variables are in stream_variables.py."""
 
 from __future__ import annotations
 
@@ -8,16 +12,27 @@ from dataclasses import replace
 
 from ..context import Block, Directive, Handler, Reading
 from ..errors import ConfigError
-from ..fields import STREAM_PROXY_CONNECT_TIMEOUT, STREAM_PROXY_TIMEOUT
+from ..fields import RESOLVER_TIMEOUT, STREAM_PROXY_CONNECT_TIMEOUT, STREAM_PROXY_TIMEOUT
 from ..finish.stream import finish_stream
 from ..flags import STREAM_MAIN_CONF, STREAM_SRV_CONF, ModuleKind
 from ..numbers import atoi
 from ..settings import Level, Placed
 from ..state import StreamListenState, StreamServerState, StreamState
+from ..stream_fields import (
+    NEXT_UPSTREAM,
+    NEXT_UPSTREAM_TIMEOUT,
+    NEXT_UPSTREAM_TRIES,
+    PREREAD_BUFFER_SIZE,
+    PREREAD_TIMEOUT,
+    SSL_PREREAD,
+    TCP_NODELAY,
+)
 from ..urls import UrlError, UrlRules, parse_url
-from ..variables import STREAM_CATALOG, VariableUses, has_variables
+from ..variables import STREAM_CATALOG, VariableUses, compile_template, has_variables
 from . import setters
+from .http_access import access_rule
 from .logs import access_log, level_error_log, log_format
+from .resolver import resolver
 from .upstream import upstream_add
 
 _UNSUPPORTED_LISTEN = frozenset(
@@ -94,7 +109,9 @@ def proxy_pass(block: Block, directive: Directive, reading: Reading) -> None:
         raise directive.invalid("is duplicate")
     text = directive.args[0]
     if has_variables(text):
-        raise directive.unsupported("variables")
+        template = compile_template(text, stream_state.variables, directive.place, directive.place)
+        server_state.proxy_pass = Placed(template, directive.place)
+        return
     try:
         url = parse_url(text, UrlRules(no_resolve=True), block.main.system)
     except UrlError as exc:
@@ -118,9 +135,20 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_stream_core_module", "server"): server,
     ("ngx_stream_core_module", "listen"): listen,
     ("ngx_stream_core_module", "error_log"): level_error_log,
+    ("ngx_stream_core_module", "resolver"): resolver,
+    ("ngx_stream_core_module", "resolver_timeout"): setters.msec(RESOLVER_TIMEOUT),
+    ("ngx_stream_core_module", "tcp_nodelay"): setters.flag(TCP_NODELAY),
+    ("ngx_stream_core_module", "preread_buffer_size"): setters.size(PREREAD_BUFFER_SIZE),
+    ("ngx_stream_core_module", "preread_timeout"): setters.msec(PREREAD_TIMEOUT),
     ("ngx_stream_proxy_module", "proxy_pass"): proxy_pass,
     ("ngx_stream_proxy_module", "proxy_connect_timeout"): setters.msec(STREAM_PROXY_CONNECT_TIMEOUT),
     ("ngx_stream_proxy_module", "proxy_timeout"): setters.msec(STREAM_PROXY_TIMEOUT),
+    ("ngx_stream_proxy_module", "proxy_next_upstream"): setters.flag(NEXT_UPSTREAM),
+    ("ngx_stream_proxy_module", "proxy_next_upstream_tries"): setters.number(NEXT_UPSTREAM_TRIES),
+    ("ngx_stream_proxy_module", "proxy_next_upstream_timeout"): setters.msec(NEXT_UPSTREAM_TIMEOUT),
     ("ngx_stream_log_module", "log_format"): stream_log_format,
     ("ngx_stream_log_module", "access_log"): stream_access_log,
+    ("ngx_stream_access_module", "allow"): access_rule,
+    ("ngx_stream_access_module", "deny"): access_rule,
+    ("ngx_stream_ssl_preread_module", "ssl_preread"): setters.flag(SSL_PREREAD),
 }

@@ -5,13 +5,14 @@ variables, the server names; then the model. Errors come in the order nginx find
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..context import Reading
 from ..errors import ConfigError
 from ..fields import (
     ABSOLUTE_REDIRECT,
     ACCESS_LOGS,
+    CHUNKED_TRANSFER_ENCODING,
     CLIENT_BODY_BUFFER_SIZE,
     CLIENT_BODY_TEMP_PATH,
     CLIENT_BODY_TIMEOUT,
@@ -21,6 +22,7 @@ from ..fields import (
     DEFAULT_TYPE,
     ERROR_LOGS,
     ERROR_PAGES,
+    FASTCGI_TEMP_PATH,
     IGNORE_INVALID_HEADERS,
     INTERNAL,
     KEEPALIVE_HEADER,
@@ -36,21 +38,30 @@ from ..fields import (
     PROXY_BUFFERING,
     PROXY_CONNECT_TIMEOUT,
     PROXY_HTTP_VERSION,
+    PROXY_METHOD,
     PROXY_NEXT_UPSTREAM,
     PROXY_NEXT_UPSTREAM_TIMEOUT,
     PROXY_NEXT_UPSTREAM_TRIES,
+    PROXY_PASS_REQUEST_BODY,
+    PROXY_PASS_REQUEST_HEADERS,
     PROXY_READ_TIMEOUT,
     PROXY_REQUEST_BUFFERING,
     PROXY_SEND_TIMEOUT,
     PROXY_SET_HEADER,
     RECURSIVE_ERROR_PAGES,
+    RESOLVER,
+    RESOLVER_TIMEOUT,
     REWRITE_LOG,
+    SCGI_TEMP_PATH,
     SEND_TIMEOUT,
     SERVER_NAME_IN_REDIRECT,
     SERVER_TOKENS,
     SSL_CERTIFICATE,
+    SSL_ENABLE,
+    SSL_REJECT_HANDSHAKE,
     TYPES,
     UNDERSCORES_IN_HEADERS,
+    UWSGI_TEMP_PATH,
     AccessLogs,
     HeaderSetting,
 )
@@ -63,11 +74,13 @@ from ..model.http import (
     LocationMatch,
     Proxy,
     ProxyPass,
+    ProxyPassTemplate,
     Server,
     Settings,
 )
 from ..model.logging import AccessLog, LogEscape, LogFormat
 from ..model.place import Place
+from ..model.resolver import DEFAULT_RESOLVER_TIMEOUT
 from ..model.rewrite import Break, If, Return, Rewrite, SetVariable, Statement
 from ..model.templates import Literal, Template, Variable
 from ..model.tls import ServerTls
@@ -85,8 +98,12 @@ from ..state import (
     ServerState,
 )
 from ..variables import VariableUses, compile_template
+from .access import access_settings, limit_zones
+from .content import charset_filter, check_charset_maps, files, headers_filter
+from .gzip import gzip_settings
 from .listeners import ArrangedAddress, arrange_addresses
 from .locations import check_duplicate_locations
+from .proxy import ResponseMerge
 from .tls import server_tls, upstream_tls
 from .upstreams import build_upstream
 
@@ -95,6 +112,11 @@ DEFAULT_TYPES = {"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"}  
 DEFAULT_CLIENT_MAX_BODY_SIZE = 1024 * 1024
 DEFAULT_CLIENT_BODY_BUFFER_SIZE = 16 * 1024  # two memory pages on x86-64
 DEFAULT_CLIENT_BODY_TEMP_PATH = "/var/lib/nginx/body"  # Debian's --http-client-body-temp-path
+OTHER_TEMP_PATHS = (  # with Debian's --http-*-temp-path
+    (FASTCGI_TEMP_PATH, "/var/lib/nginx/fastcgi"),
+    (UWSGI_TEMP_PATH, "/var/lib/nginx/uwsgi"),
+    (SCGI_TEMP_PATH, "/var/lib/nginx/scgi"),
+)
 DEFAULT_TIMEOUT = 60_000
 LARGE_HEADER_BUFFERS = (4, 8192)  # large_client_header_buffers 4 8k
 CONNECTION_POOL_SIZE = 512  # nginx's connection_pool_size on 64-bit systems
@@ -176,6 +198,7 @@ def finish_http(state: HttpState, main: MainState, end: Place, reading: Reading)
     for server in state.servers:
         check_duplicate_locations(server.locations)
     _check_ssl_listens(state)
+    check_charset_maps(scope.level for scope in _scopes(state))
     state.variables.check()
     arranged = arrange_addresses(state, lambda text: reading.warn(text, None))
     main.listening.extend(
@@ -183,7 +206,7 @@ def finish_http(state: HttpState, main: MainState, end: Place, reading: Reading)
         for item in arranged
         if item.own_socket
     )
-    return _Builder(merged).http(state, arranged)
+    return replace(_Builder(merged, main.paths.prefix).http(state, arranged), zones=limit_zones(main))
 
 
 def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
@@ -195,7 +218,8 @@ def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
     upstreams = {id(group): build_upstream(group, main.system) for group in state.upstreams}
     tls = [server_tls(server.level, main.paths) for server in state.servers]
     headers = _HeaderCompiler(state.variables, end)
-    proxies = {id(scope.level): _proxy(scope, upstreams, headers, main) for scope in scopes}
+    responses = ResponseMerge(end)
+    proxies = {id(scope.level): _proxy(scope, upstreams, headers, responses, main) for scope in scopes}
     return _Merged(access_logs, upstreams, tls, proxies)
 
 
@@ -213,8 +237,9 @@ def _check_header_buffers(level: Level, end: Place) -> None:
 class _Builder:
     """The model, from the merged levels."""
 
-    def __init__(self, merged: _Merged) -> None:
+    def __init__(self, merged: _Merged, prefix: str) -> None:
         self._merged = merged
+        self._prefix = prefix
         self._built: dict[int, Location] = {}  # the locations made, by their state's id
 
     def http(self, state: HttpState, arranged: list[ArrangedAddress]) -> HttpConfig:
@@ -228,6 +253,7 @@ class _Builder:
             upstreams=tuple(self._merged.upstreams.values()),
             log_formats=tuple(state.log_formats.values()),
             place=state.place,
+            variables=tuple(state.made_variables),
         )
 
     def _server(self, server: ServerState, tls: ServerTls | None) -> Server:
@@ -247,7 +273,14 @@ class _Builder:
         settings = self._settings(location.level, program)
         auto_redirect = location.proxy_pass is not None and location.name.endswith("/")
         built = Location(
-            location.match, location.name, location.pattern, settings, nested, location.place, auto_redirect
+            location.match,
+            location.name,
+            location.pattern,
+            settings,
+            nested,
+            location.place,
+            auto_redirect,
+            location.limit_except,
         )
         self._built[id(location)] = built
         return built
@@ -266,6 +299,7 @@ class _Builder:
             client_max_body_size=level.value(CLIENT_MAX_BODY_SIZE, DEFAULT_CLIENT_MAX_BODY_SIZE),
             client_body_buffer_size=level.value(CLIENT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_BUFFER_SIZE),
             client_body_temp_path=level.value(CLIENT_BODY_TEMP_PATH, DEFAULT_CLIENT_BODY_TEMP_PATH),
+            other_temp_paths=tuple(level.value(slot, default) for slot, default in OTHER_TEMP_PATHS),
             client_header_timeout=level.value(CLIENT_HEADER_TIMEOUT, None),
             client_body_timeout=level.value(CLIENT_BODY_TIMEOUT, None),
             send_timeout=level.value(SEND_TIMEOUT, None),
@@ -290,22 +324,29 @@ class _Builder:
             error_pages=level.value(ERROR_PAGES, ()),
             recursive_error_pages=level.value(RECURSIVE_ERROR_PAGES, False),
             internal=level.here(INTERNAL) is not None,
+            access=access_settings(level),
             absolute_redirect=level.value(ABSOLUTE_REDIRECT, True),
             port_in_redirect=level.value(PORT_IN_REDIRECT, True),
             server_name_in_redirect=level.value(SERVER_NAME_IN_REDIRECT, False),
             msie_padding=level.value(MSIE_PADDING, True),
+            chunked_transfer_encoding=level.value(CHUNKED_TRANSFER_ENCODING, True),
             server_tokens=level.value(SERVER_TOKENS, "on"),
+            files=files(level, self._prefix),
+            headers=headers_filter(level),
+            charset=charset_filter(level),
+            gzip=gzip_settings(level),
             defined=level.defined(),
         )
 
 
 def _listener(item: ArrangedAddress, servers: dict[int, Server]) -> Listener:
     options = item.address.options
+    enabled = item.address.default_server.level.value(SSL_ENABLE, False)  # `ssl on` (deprecated)
     return Listener(
         address=options.address,
         servers=tuple(servers[id(server)] for server in item.address.servers),
         default_server=servers[id(item.address.default_server)],
-        ssl=options.ssl,
+        ssl=options.ssl or enabled,
         reuseport=options.reuseport,
         backlog=options.backlog,
         ipv6only=options.ipv6only,
@@ -350,26 +391,37 @@ class _HeaderCompiler:
         return tuple(out)
 
 
+_NAMELESS = (LocationMatch.IF, LocationMatch.LIMIT_EXCEPT)
+
+
 def _proxy_target(location: LocationState | None) -> Placed[ProxyPassState] | None:
-    """A location's `proxy_pass`; an `if` block without one has its location's (nginx's merge of a
-    location without a name)."""
+    """A location's `proxy_pass`; an `if` or `limit_except` block without one has its location's
+    (nginx's merge of a location without a name)."""
     while location is not None:
-        if location.proxy_pass is not None or location.match is not LocationMatch.IF:
+        if location.proxy_pass is not None or location.match not in _NAMELESS:
             return location.proxy_pass
         location = location.parent
     return None
 
 
-def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompiler, main: MainState) -> Proxy:
-    """The proxy module's merge of one level: TLS to upstream servers when `proxy_pass` is https, then
-    the headers."""
+def _proxy(
+    scope: _Scope,
+    upstreams: dict[int, Upstream],
+    headers: _HeaderCompiler,
+    responses: ResponseMerge,
+    main: MainState,
+) -> Proxy:
+    """The proxy module's merge of one level: the buffers and what is done with responses, TLS to
+    upstream servers when `proxy_pass` is https, then the headers."""
     level = scope.level
+    response = responses.response(level, scope.location)
     target = _proxy_target(scope.location)
-    tls = upstream_tls(level, main.paths, checked=target is not None and target.value.scheme == "https")
+    # nginx sets up TLS for a proxy_pass with variables whatever its scheme turns out to be
+    tls = upstream_tls(level, main.paths, checked=target is not None and target.value.scheme in ("https", ""))
     found = level.find(PROXY_SET_HEADER)
     next_upstream = level.value(PROXY_NEXT_UPSTREAM, NEXT_UPSTREAM_DEFAULT)
     return Proxy(
-        target=None if target is None else _proxy_pass(target, upstreams),
+        target=None if target is None else _proxy_pass(target, upstreams, level),
         headers=headers.headers(found.value if found is not None else ()),
         connect_timeout=level.value(PROXY_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
         read_timeout=level.value(PROXY_READ_TIMEOUT, DEFAULT_TIMEOUT),
@@ -381,24 +433,52 @@ def _proxy(scope: _Scope, upstreams: dict[int, Upstream], headers: _HeaderCompil
         request_buffering=level.value(PROXY_REQUEST_BUFFERING, True),
         buffering=level.value(PROXY_BUFFERING, True),
         tls=tls,
+        response=response,
+        method=level.value(PROXY_METHOD, None),
+        pass_request_headers=level.value(PROXY_PASS_REQUEST_HEADERS, True),
+        pass_request_body=level.value(PROXY_PASS_REQUEST_BODY, True),
     )
 
 
-def _proxy_pass(target: Placed[ProxyPassState], upstreams: dict[int, Upstream]) -> ProxyPass:
+def _proxy_pass(
+    target: Placed[ProxyPassState], upstreams: dict[int, Upstream], level: Level
+) -> ProxyPass | ProxyPassTemplate:
     passing = target.value
+    if passing.template is not None:
+        resolver = level.find(RESOLVER)
+        return ProxyPassTemplate(
+            passing.template,
+            None if resolver is None else resolver.value,
+            level.value(RESOLVER_TIMEOUT, DEFAULT_RESOLVER_TIMEOUT),
+            target.place,
+        )
+    assert passing.upstream is not None
     return ProxyPass(passing.url, passing.scheme, upstreams[id(passing.upstream)], passing.uri, target.place)
 
 
 def _check_ssl_listens(state: HttpState) -> None:
     """The ssl module's postconfiguration: an address listened on with `ssl` needs a certificate in its
-    default server."""
+    default server; when that server only rejects handshakes, every server of the address needs one or
+    rejects handshakes too."""
     for port in state.ports:
         for address in port.addresses:
-            server: ServerState = address.default_server
-            if address.options.ssl and server.level.find(SSL_CERTIFICATE) is None:
-                raise ConfigError.after_reading(
-                    'no "ssl_certificate" is defined for the "listen ... ssl" directive', server.place
-                )
+            if not address.options.ssl:
+                continue
+            default: ServerState = address.default_server
+            if default.level.find(SSL_CERTIFICATE) is not None:
+                continue
+            if not default.level.value(SSL_REJECT_HANDSHAKE, False):
+                raise _no_listen_certificate(default)
+            for server in address.servers:
+                level = server.level
+                if level.find(SSL_CERTIFICATE) is None and not level.value(SSL_REJECT_HANDSHAKE, False):
+                    raise _no_listen_certificate(server)
+
+
+def _no_listen_certificate(server: ServerState) -> ConfigError:
+    return ConfigError.after_reading(
+        'no "ssl_certificate" is defined for the "listen ... ssl" directive', server.place
+    )
 
 
 def _listen(options: ListenOptions) -> Listen:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cmp_to_key
 
+from ..fields import SERVER_NAMES_HASH_BUCKET_SIZE, SERVER_NAMES_HASH_MAX_SIZE
 from ..state import AddressState, HttpState
-from .names import check_server_names
+from .names import DEFAULT_BUCKET_SIZE, DEFAULT_MAX_SIZE, bucket_size, check_server_names
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +32,15 @@ def _compare(first: AddressState, second: AddressState) -> int:
 
 def arrange_addresses(state: HttpState, warn: Callable[[str], None]) -> list[ArrangedAddress]:
     arranged: list[ArrangedAddress] = []
+    sizes = (
+        state.level.value(SERVER_NAMES_HASH_MAX_SIZE, DEFAULT_MAX_SIZE),
+        bucket_size(state.level.value(SERVER_NAMES_HASH_BUCKET_SIZE, DEFAULT_BUCKET_SIZE)),
+    )
     for port in state.ports:
         addresses = sorted(port.addresses, key=cmp_to_key(_compare))
         for address in addresses:
             if len(address.servers) > 1 or address.default_server.captures:
-                check_server_names(address, warn)
+                check_server_names(address, warn, sizes)
         wildcard = addresses[-1].options.address.wildcard
         for address in addresses:
             own = not wildcard or address.options.bind or address is addresses[-1]

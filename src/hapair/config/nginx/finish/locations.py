@@ -9,7 +9,13 @@ from ..errors import ConfigError
 from ..model.http import LocationMatch
 from ..state import LocationState
 
-_NOT_STATIC = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS, LocationMatch.NAMED, LocationMatch.IF)
+_NOT_STATIC = (
+    LocationMatch.REGEX,
+    LocationMatch.REGEX_CASELESS,
+    LocationMatch.NAMED,
+    LocationMatch.IF,
+    LocationMatch.LIMIT_EXCEPT,
+)
 
 
 def _name(location: LocationState) -> bytes:

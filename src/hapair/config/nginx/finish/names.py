@@ -9,8 +9,20 @@ from collections.abc import Callable
 from ..errors import ConfigError
 from ..state import AddressState
 
-# an exact name longer than this does not fit server_names_hash_bucket_size 64 (NGX_HASH_ELT_SIZE)
-MAX_EXACT_NAME = 46
+CACHE_LINE = 64  # ngx_cacheline_size on x86-64: bucket sizes are rounded up to it
+POINTER = 8
+DEFAULT_BUCKET_SIZE = CACHE_LINE
+DEFAULT_MAX_SIZE = 512
+
+
+def _element_size(name: str) -> int:
+    """NGX_HASH_ELT_SIZE: a pointer, then the name's length (2 bytes) and bytes, aligned to a pointer."""
+    length = len(name.encode("utf-8", "surrogateescape"))
+    return POINTER + (length + 2 + POINTER - 1) // POINTER * POINTER
+
+
+def bucket_size(configured: int) -> int:
+    return (configured + CACHE_LINE - 1) // CACHE_LINE * CACHE_LINE
 
 
 class _NameTable:
@@ -55,7 +67,10 @@ class _NameTable:
         return True
 
 
-def check_server_names(address: AddressState, warn: Callable[[str], None]) -> None:
+def check_server_names(
+    address: AddressState, warn: Callable[[str], None], sizes: tuple[int, int] = (DEFAULT_MAX_SIZE, 64)
+) -> None:
+    """`sizes`: server_names_hash_max_size and server_names_hash_bucket_size (rounded up as nginx)."""
     table = _NameTable()
     text = address.options.address.text
     for server in address.servers:
@@ -67,9 +82,25 @@ def check_server_names(address: AddressState, warn: Callable[[str], None]) -> No
                 raise ConfigError(f'invalid server name or wildcard "{name}" on {text}', None, server.place)
             if not added:
                 warn(f'conflicting server name "{name}" on {text}, ignored')
-    if any(len(name) > MAX_EXACT_NAME for name in table.exact_keys):
+    max_size, bucket = sizes
+    place = address.servers[0].place
+    if not table.exact_keys:
+        return
+    if max_size == 0:
         raise ConfigError(
-            "could not build server_names_hash, you should increase server_names_hash_bucket_size: 64",
+            "could not build server_names_hash, you should increase server_names_hash_max_size: 0",
             None,
-            address.servers[0].place,
+            place,
+        )
+    if bucket > 65536 - CACHE_LINE:
+        raise ConfigError(
+            f"could not build server_names_hash, too large server_names_hash_bucket_size: {bucket}",
+            None,
+            place,
+        )
+    if any(bucket < _element_size(name) + POINTER for name in table.exact_keys):
+        raise ConfigError(
+            f"could not build server_names_hash, you should increase server_names_hash_bucket_size: {bucket}",
+            None,
+            place,
         )

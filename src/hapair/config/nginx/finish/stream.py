@@ -1,18 +1,47 @@
 """The end of the `stream` block (the rest of ngx_stream_block): each module's merge in nginx's module
-order (core, log, proxy, upstream), the variables, the listening sockets; then the model."""
+order (core, log, proxy, upstream, access, ssl_preread), the variables, the listening sockets; then the
+model."""
 
 from __future__ import annotations
 
 from functools import cmp_to_key
 
 from ..errors import ConfigError
-from ..fields import ACCESS_LOGS, ERROR_LOGS, STREAM_PROXY_CONNECT_TIMEOUT, STREAM_PROXY_TIMEOUT
+from ..fields import (
+    ACCESS_LOGS,
+    ERROR_LOGS,
+    RESOLVER,
+    RESOLVER_TIMEOUT,
+    STREAM_PROXY_CONNECT_TIMEOUT,
+    STREAM_PROXY_TIMEOUT,
+)
 from ..model.addresses import InetAddress
 from ..model.logging import AccessLog
-from ..model.stream import StreamConfig, StreamListen, StreamProxy, StreamServer
+from ..model.resolver import DEFAULT_RESOLVER_TIMEOUT
+from ..model.stream import (
+    DEFAULT_PREREAD_BUFFER_SIZE,
+    DEFAULT_PREREAD_TIMEOUT,
+    StreamConfig,
+    StreamListen,
+    StreamPreread,
+    StreamProxy,
+    StreamServer,
+    StreamTarget,
+)
+from ..model.templates import Template
 from ..model.upstream import Upstream
 from ..settings import Level
 from ..state import Listening, MainState, StreamListenState, StreamServerState, StreamState
+from ..stream_fields import (
+    NEXT_UPSTREAM,
+    NEXT_UPSTREAM_TIMEOUT,
+    NEXT_UPSTREAM_TRIES,
+    PREREAD_BUFFER_SIZE,
+    PREREAD_TIMEOUT,
+    SSL_PREREAD,
+    TCP_NODELAY,
+)
+from .access import access_rules
 from .upstreams import build_upstream
 
 DEFAULT_CONNECT_TIMEOUT = 60_000
@@ -37,25 +66,56 @@ def finish_stream(state: StreamState, main: MainState) -> StreamConfig:
         upstreams=tuple(upstreams.values()),
         log_formats=tuple(state.log_formats.values()),
         place=state.place,
+        variables=tuple(state.made_variables),
     )
 
 
 def _server(server: StreamServerState, upstreams: dict[int, Upstream], own_sockets: set[int]) -> StreamServer:
-    proxy_pass = server.proxy_pass
-    assert proxy_pass is not None
     level = server.level
     return StreamServer(
         listens=tuple(_listen(listen, id(listen) in own_sockets) for listen in server.listens),
-        proxy=StreamProxy(
-            upstream=upstreams[id(proxy_pass.value)],
-            connect_timeout=level.value(STREAM_PROXY_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT),
-            timeout=level.value(STREAM_PROXY_TIMEOUT, DEFAULT_PROXY_TIMEOUT),
-            place=proxy_pass.place,
-        ),
+        proxy=_proxy(server, upstreams),
         access_logs=_access_logs(level),
         error_logs=level.value(ERROR_LOGS, ()),
         defined=level.defined(),
         place=server.place,
+        access=access_rules(level),
+        sets=tuple(server.sets),
+        preread=_preread(level),
+        tcp_nodelay=level.value(TCP_NODELAY, True),
+    )
+
+
+def _proxy(server: StreamServerState, upstreams: dict[int, Upstream]) -> StreamProxy:
+    proxy_pass = server.proxy_pass
+    assert proxy_pass is not None
+    level = server.level
+    target = None
+    if isinstance(proxy_pass.value, Template):
+        target = StreamTarget(
+            proxy_pass.value,
+            level.value(RESOLVER, None),
+            level.value(RESOLVER_TIMEOUT, DEFAULT_RESOLVER_TIMEOUT),
+        )
+    return StreamProxy(
+        upstream=None if target is not None else upstreams[id(proxy_pass.value)],
+        connect_timeout=level.value(STREAM_PROXY_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT),
+        timeout=level.value(STREAM_PROXY_TIMEOUT, DEFAULT_PROXY_TIMEOUT),
+        place=proxy_pass.place,
+        target=target,
+        next_upstream=level.value(NEXT_UPSTREAM, True),
+        next_upstream_tries=level.value(NEXT_UPSTREAM_TRIES, 0),
+        next_upstream_timeout=level.value(NEXT_UPSTREAM_TIMEOUT, 0),
+    )
+
+
+def _preread(level: Level) -> StreamPreread | None:
+    """The preread phase's settings, when ssl_preread is on (its only handler in hapair)."""
+    if not level.value(SSL_PREREAD, False):
+        return None
+    return StreamPreread(
+        level.value(PREREAD_BUFFER_SIZE, DEFAULT_PREREAD_BUFFER_SIZE),
+        level.value(PREREAD_TIMEOUT, DEFAULT_PREREAD_TIMEOUT),
     )
 
 

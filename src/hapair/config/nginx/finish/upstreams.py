@@ -38,6 +38,7 @@ def build_upstream(group: UpstreamState, system: System) -> Upstream:
         group.place,
         hash_key=group.hash_key,
         zone=group.zone,
+        port=group.port,
     )
 
 

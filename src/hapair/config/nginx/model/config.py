@@ -73,6 +73,16 @@ class ListeningSocket:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadPool:
+    """A `thread_pool`: `threads` threads, at most `max_queue` tasks waiting for one (nginx's `default`
+    pool, made when `aio threads` names none: 32 and 65536)."""
+
+    name: str
+    threads: int
+    max_queue: int
+
+
+@dataclass(frozen=True, slots=True)
 class NginxConfig:
     conf_file: str
     prefix: str
@@ -89,3 +99,4 @@ class NginxConfig:
     processes: Processes
     log_files: tuple[str, ...]  # the log files the configuration opens (nginx's cycle->open_files)
     listening: tuple[ListeningSocket, ...]
+    thread_pools: tuple[ThreadPool, ...]  # the pools `aio threads` may name, `default` among them if used

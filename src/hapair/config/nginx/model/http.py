@@ -7,13 +7,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from .access import Access, LimitZone
 from .addresses import SocketAddress
+from .files import Files
+from .gzip import Gzip
+from .headers import CharsetFilter, HeadersFilter
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
+from .proxy import ProxyResponse
+from .resolver import Resolver
 from .rewrite import Statement
 from .templates import Template
 from .tls import ServerTls, UpstreamTls
 from .upstream import Upstream
+from .variables import MadeVariable
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +41,21 @@ class ProxyPass:
 
 
 @dataclass(frozen=True, slots=True)
+class ProxyPassTemplate:
+    """`proxy_pass` with variables: the URL is made per request; its host is an `upstream` group's name,
+    an address, or a name the location's `resolver` resolves then."""
+
+    url: Template
+    resolver: Resolver | None  # None: no `resolver` in force
+    resolver_timeout: int  # ms
+    place: Place
+
+
+@dataclass(frozen=True, slots=True)
 class Proxy:
     """The proxy module's settings at one level (times in milliseconds)."""
 
-    target: ProxyPass | None  # `proxy_pass`; not inherited by nested locations
+    target: ProxyPass | ProxyPassTemplate | None  # `proxy_pass`; not inherited by nested locations
     headers: tuple[Header, ...]  # the `proxy_set_header` in force, then nginx's defaults not overridden
     connect_timeout: int
     read_timeout: int
@@ -49,6 +67,10 @@ class Proxy:
     request_buffering: bool  # the request body is read whole before the upstream gets the request
     buffering: bool  # the response is read from the upstream as fast as it comes, whatever the client takes
     tls: UpstreamTls
+    response: ProxyResponse  # what is done with the upstream's response
+    method: Template | None  # `proxy_method`; None: the request's
+    pass_request_headers: bool  # the client's headers go upstream (`proxy_pass_request_headers`)
+    pass_request_body: bool  # the client's body goes upstream (`proxy_pass_request_body`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +93,7 @@ class Settings:
     client_max_body_size: int  # bytes; 0: no limit
     client_body_buffer_size: int  # bytes of a request body kept in memory; more goes to a temporary file
     client_body_temp_path: str  # where those files go
+    other_temp_paths: tuple[str, ...]  # FastCGI's, uwsgi's and SCGI's: made at start, used by nothing
     # the client side's timeouts (ms; keepalive_timeout 0: no keep-alive) and keep-alive request count;
     # None where the configuration does not set them: the data plane's defaults (nginx's) apply
     client_header_timeout: int | None  # http or server level only, as nginx allows
@@ -99,11 +122,17 @@ class Settings:
     error_pages: tuple[ErrorPage, ...]  # in their order: the first of a status wins
     recursive_error_pages: bool
     internal: bool  # only internal redirects reach the location
+    access: Access  # realip, allow/deny, auth_basic, satisfy, limit_req, limit_conn
     absolute_redirect: bool
     port_in_redirect: bool
     server_name_in_redirect: bool
     msie_padding: bool
+    chunked_transfer_encoding: bool  # off: a response of unknown length to HTTP/1.1 ends with the connection
     server_tokens: str  # "on", "off" or "build"
+    files: Files  # root, index, try_files... (model/files.py)
+    headers: HeadersFilter  # add_header, add_trailer, expires
+    charset: CharsetFilter
+    gzip: Gzip
     defined: Mapping[str, Place]  # the directive that set each value not left at nginx's default
 
 
@@ -115,6 +144,7 @@ class LocationMatch(Enum):
     REGEX_CASELESS = "~*"
     NAMED = "@"
     IF = "if"  # the block of an `if`: nginx's location without a name, never chosen by a URI
+    LIMIT_EXCEPT = "limit_except"  # the block of a `limit_except`: another location without a name
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +156,29 @@ class Location:
     locations: tuple[Location, ...]
     place: Place
     auto_redirect: bool = False  # `proxy_pass` in a location named `/x/`: a request for `/x` gets a 301
+    limit_except: int = 0  # the methods (METHOD_BITS) that take the settings of its LIMIT_EXCEPT location
 
+
+# nginx's method bits (NGX_HTTP_GET...): a method not named here is NGX_HTTP_UNKNOWN, 1
+METHOD_BITS = {
+    b"GET": 0x2,
+    b"HEAD": 0x4,
+    b"POST": 0x8,
+    b"PUT": 0x10,
+    b"DELETE": 0x20,
+    b"MKCOL": 0x40,
+    b"COPY": 0x80,
+    b"MOVE": 0x100,
+    b"OPTIONS": 0x200,
+    b"PROPFIND": 0x400,
+    b"PROPPATCH": 0x800,
+    b"LOCK": 0x1000,
+    b"UNLOCK": 0x2000,
+    b"PATCH": 0x4000,
+    b"TRACE": 0x8000,
+    b"CONNECT": 0x10000,
+}
+UNKNOWN_METHOD = 0x1
 
 NGX_LISTEN_BACKLOG = 511
 
@@ -178,3 +230,5 @@ class HttpConfig:
     upstreams: tuple[Upstream, ...]
     log_formats: tuple[LogFormat, ...]
     place: Place
+    variables: tuple[MadeVariable, ...] = ()  # `map`, `split_clients`: a later one of a name wins
+    zones: tuple[LimitZone, ...] = ()  # `limit_req_zone` and `limit_conn_zone`, in declaration order

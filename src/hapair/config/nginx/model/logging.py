@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from .addresses import SocketAddress
 from .place import Place
 from .templates import Template
 
@@ -26,13 +27,25 @@ class LogFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class SyslogTarget:
+    """`syslog:server=ADDRESS[,facility=][,severity=][,tag=][,nohostname]` (ngx_syslog.c)."""
+
+    server: SocketAddress  # UDP (port 514 by default) or a unix datagram socket
+    facility: int  # 0 kern ... 23 local7 (nginx's default)
+    severity: int  # 0 emerg ... 7 debug; info (6) by default; an error log's lines carry their own
+    tag: str  # "nginx" by default
+    hostname: bool  # the header names the host (`nohostname` leaves it out)
+
+
+@dataclass(frozen=True, slots=True)
 class AccessLog:
-    path: str  # absolute
+    path: str  # absolute (`syslog:...` as written for a syslog one)
     format: LogFormat
     buffer: int  # bytes; 0: written at once
     flush: int  # milliseconds; 0: when the buffer is full
     condition: Template | None  # `if=`: logged unless the value is empty or "0"
     place: Place | None  # None for nginx's default access log
+    syslog: SyslogTarget | None = None  # lines sent to syslog rather than written to `path`
 
 
 class ErrorLevel(Enum):
@@ -50,7 +63,8 @@ class ErrorLevel(Enum):
 
 @dataclass(frozen=True, slots=True)
 class ErrorLog:
-    target: str  # an absolute path, or "stderr"
+    target: str  # an absolute path, "stderr", or `syslog:...` as written
     level: ErrorLevel
     debug: tuple[str, ...]  # debug_core, debug_http...: the kinds of debug messages asked for
     place: Place | None  # None for nginx's default error log
+    syslog: SyslogTarget | None = None

@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .access import AccessRules
 from .addresses import SocketAddress
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
+from .resolver import DEFAULT_RESOLVER_TIMEOUT, Resolver
+from .rewrite import SetVariable
+from .templates import Template
 from .upstream import Upstream
+from .variables import MadeVariable
+
+DEFAULT_PREREAD_BUFFER_SIZE = 16384
+DEFAULT_PREREAD_TIMEOUT = 30_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +31,33 @@ class StreamListen:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamTarget:
+    """`proxy_pass` with variables: the value, made per session, names an `upstream` group or is an
+    address (`host:port`, a name the `resolver` resolves, `unix:path`)."""
+
+    value: Template
+    resolver: Resolver | None  # None: a name cannot be resolved ("no resolver defined")
+    resolver_timeout: int = DEFAULT_RESOLVER_TIMEOUT
+
+
+@dataclass(frozen=True, slots=True)
 class StreamProxy:
-    upstream: Upstream
+    upstream: Upstream | None  # None: `target` gives it per session
     connect_timeout: int
     timeout: int  # between two successive reads or writes, either side
     place: Place  # the `proxy_pass`
+    target: StreamTarget | None = None
+    next_upstream: bool = True  # a failed connection tries the next peer
+    next_upstream_tries: int = 0  # 0: as many as the group has peers
+    next_upstream_timeout: int = 0  # 0: no limit
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPreread:
+    """`ssl_preread on`, and the core's preread phase settings it uses."""
+
+    buffer_size: int = DEFAULT_PREREAD_BUFFER_SIZE  # preread_buffer_size
+    timeout: int = DEFAULT_PREREAD_TIMEOUT  # preread_timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +68,10 @@ class StreamServer:
     error_logs: tuple[ErrorLog, ...]  # empty: the main context's (NginxConfig.error_logs)
     defined: Mapping[str, Place]
     place: Place
+    access: AccessRules | None = None  # `allow` and `deny`
+    sets: tuple[SetVariable, ...] = ()  # `set`, in order
+    preread: StreamPreread | None = None  # None: `ssl_preread off`
+    tcp_nodelay: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +80,4 @@ class StreamConfig:
     upstreams: tuple[Upstream, ...]
     log_formats: tuple[LogFormat, ...]
     place: Place
+    variables: tuple[MadeVariable, ...] = ()  # `map`, `split_clients`, in order

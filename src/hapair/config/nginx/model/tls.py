@@ -29,14 +29,42 @@ class SessionCache:
     shared_size: int  # bytes
 
 
+class ClientVerify(Enum):
+    """`ssl_verify_client`: whether a client certificate is asked for, and what a request needs."""
+
+    OFF = "off"  # none is asked for
+    ON = "on"  # a request without a valid certificate gets 400
+    OPTIONAL = "optional"  # asked for; a request with one that is not valid gets 400
+    OPTIONAL_NO_CA = "optional_no_ca"  # asked for; one whose issuer is unknown is let through
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCertificates:
+    """How a server checks its clients' certificates."""
+
+    verify: ClientVerify
+    depth: int  # the longest chain accepted (`ssl_verify_depth`, 1 by default)
+    client_certificate: str | None  # absolute path of the CAs trusted and named to clients
+    trusted_certificate: str | None  # absolute path of CAs trusted without being named
+    crl: str | None  # absolute path of the revocation lists checked
+
+
 @dataclass(frozen=True, slots=True)
 class ServerTls:
-    certificates: tuple[Certificate, ...]
+    certificates: tuple[Certificate, ...]  # none: a server that only rejects handshakes
     protocols: frozenset[str]  # "TLSv1.2", "TLSv1.3"...
     ciphers: str  # an OpenSSL cipher list
     prefer_server_ciphers: bool
     session_cache: SessionCache
     session_timeout: int  # seconds
+    session_tickets: bool
+    passwords: tuple[str, ...]  # tried in turn on encrypted keys
+    dhparam: str | None  # absolute path of DH parameters
+    ecdh_curve: str  # OpenSSL's groups list, or "auto"
+    buffer_size: int  # the largest TLS record sent, bytes
+    conf_commands: tuple[tuple[str, str], ...]
+    reject_handshake: bool  # a handshake that chooses this server is refused
+    clients: ClientCertificates
 
 
 @dataclass(frozen=True, slots=True)

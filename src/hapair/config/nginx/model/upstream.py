@@ -57,3 +57,4 @@ class Upstream:
     place: Place  # the `upstream` block, or the `proxy_pass` that made it
     hash_key: Template | None = None  # `hash KEY`'s key, evaluated once per request or session
     zone: str | None = None  # `zone NAME`: accepted; peer state stays per worker process
+    port: int = 0  # an implicit group's port (its `proxy_pass`'s, or the scheme's); 0 for a block
