@@ -46,6 +46,16 @@ Tests, for each load balancer (and the direct row, to backend 1):
   `$ssl_preread_server_name` gives the upstream group (`proxy_pass $k8s_api_sni`); HAProxy does the same
   with `tcp-request inspect-delay`, `req_ssl_hello_type 1` and `use_backend ... if { req_ssl_sni -i
   a.example }`. The floor has no SNI routing.
+- TLS bulk: the L4 bulk path with TLS terminated by the load balancer: the stream server's `listen 8080
+  ssl` with a certificate (nginx 1.22's default protocols: TLS 1.2, the cipher both sides prefer), HAProxy's
+  `bind :8080 ssl crt`; bench/proxy_tcp.py's `tls-sink` reads --bulk-bytes through TLS: MB/s. What
+  relaying after the handshake costs hapair: Python's `ssl` gives no kernel TLS, so every byte is
+  decrypted or encrypted by OpenSSL in the worker and copied through Python (the splice path is for plain
+  TCP only). The direct row and the floor have no TLS figure.
+- UDP q/s: a UDP stream server (`listen 8080 udp; proxy_responses 1;`, round-robin over the two
+  backends' bench/proxy_tcp.py `echo` on :5353, added beside the seed's TCP server) and `ask` keeping one
+  50-byte query in flight on each of 32 sockets for --duration seconds: answers/s. Each query is a
+  session of its own, as a DNS client's. HAProxy 2.6 does not proxy UDP (nor does the floor): "-".
 Each configuration, once started (and the direct row's too), gets a warm-up first: 1 s of wrk on /ok,
 or 100 MB through the L4 bulk path. wrk's socket errors and non-2xx answers are
 listed under the table. hapair's row says "not available: <reason>" when `hapair proxy` does not start.
@@ -76,6 +86,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import harness  # noqa: E402  (bench/, the script's own directory)
+from tests.certificates import self_signed  # noqa: E402
 from tests.config.nginx.seed_configs import SEED_HTTP, SEED_STREAM  # noqa: E402
 from tests.topology import HAPAIR, Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
 
@@ -95,6 +106,8 @@ STARTUP_TIMEOUT_S = 15.0
 WARM_UP_S = 1
 WARM_UP_BYTES = 100 * MB
 SNI_NAME = "a.example"
+UDP_PORT = 5353
+UDP_SOCKETS = 32
 SEED_BACKEND = "192.168.13.104"
 SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
@@ -127,6 +140,8 @@ class Row:
     l4: WrkResult | None = None
     l4_bulk_mb_s: float | None = None
     sni_bulk_mb_s: float | None = None
+    tls_bulk_mb_s: float | None = None
+    udp_queries_s: float | None = None
     unavailable: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -172,6 +187,20 @@ def wrk(client: Host, url: str, connections: int, duration: int) -> WrkResult:
     return parse_wrk(run_to_end(client, args, timeout=duration + 60))
 
 
+def tls_sink_mb_s(client: Host, address: str, port: int, total: int) -> float:
+    output = run_to_end(
+        client, [sys.executable, str(TCP_HELPER), "tls-sink", address, str(port), str(total)], 600
+    )
+    received, seconds = output.split()
+    return int(received) / float(seconds) / MB
+
+
+def udp_queries_s(client: Host, address: str, port: int, duration: int) -> float:
+    command = [sys.executable, str(TCP_HELPER), "ask", address, str(port), str(duration), str(UDP_SOCKETS)]
+    answers, seconds = run_to_end(client, command, duration + 60).split()
+    return int(answers) / float(seconds)
+
+
 def sink_mb_s(client: Host, address: str, port: int, total: int, server_name: str = "") -> float:
     command = [sys.executable, str(TCP_HELPER), "sink", address, str(port), str(total)]
     output = run_to_end(client, [*command, server_name] if server_name else command, 600)
@@ -213,6 +242,24 @@ def seed_stream_sni(logs: Path) -> str:
     )
 
 
+def seed_stream_tls(logs: Path, certificate: Path, key: Path) -> str:
+    """The seed's stream file (upstream on the sources) terminating TLS on its listen."""
+    return replaced(
+        seed_stream(logs, SOURCE_PORT),
+        f"listen {PORT};",
+        f"listen {PORT} ssl;\n\tssl_certificate {certificate};\n\tssl_certificate_key {key};",
+    )
+
+
+def seed_stream_udp(logs: Path) -> str:
+    """The seed's stream file with a UDP server beside its TCP one, to the backends' echo."""
+    udp = (
+        f"    upstream udp-echo {{ {backend_lines(UDP_PORT, indent=' ')} }}\n"
+        f"    server {{ listen {PORT} udp; proxy_pass udp-echo; proxy_responses 1; proxy_timeout 10s; }}\n"
+    )
+    return replaced(seed_stream(logs, PORT), "    server {", f"{udp}    server {{")
+
+
 def backend_lines(port: int, indent: str) -> str:
     """The upstream's `server` lines for the two backends; the first takes the seed line's own indent."""
     return "\n".join(f"{indent}server {address}:{port};" for address in BACKEND_ADDRESSES).lstrip()
@@ -229,7 +276,8 @@ def nginx_main(directory: Path, modules: str, body: str) -> str:
     )
 
 
-def haproxy_config(mode: str, backend_port: int, *, sni: bool = False) -> str:
+def haproxy_config(mode: str, backend_port: int, *, sni: bool = False, tls: Path | None = None) -> str:
+    """`tls`: the certificate and key (one PEM) the frontend terminates TLS with."""
     http = mode == "http"
     sni_lines = [
         "    tcp-request inspect-delay 5s",
@@ -248,7 +296,7 @@ def haproxy_config(mode: str, backend_port: int, *, sni: bool = False) -> str:
             else ["    timeout client 10m", "    timeout server 10m"]
         ),
         "frontend k8sapi",
-        f"    bind :{PORT}",
+        f"    bind :{PORT}" + (f" ssl crt {tls}" if tls is not None else ""),
         *(sni_lines if sni else ["    default_backend k8s-api"]),
         "backend k8s-api",
         "    balance roundrobin",
@@ -287,6 +335,11 @@ def write_configs(directory: Path) -> dict[str, Configs]:
     (directory / "tcpconf.d" / "k8sapi.conf").write_text(seed_stream(logs, PORT))
     (directory / "tcpconf.d" / "k8sapi-bulk.conf").write_text(seed_stream(logs, SOURCE_PORT))
     (directory / "tcpconf.d" / "k8sapi-sni.conf").write_text(seed_stream_sni(logs))
+    certificate, key = self_signed(directory, "lb.example")
+    pem = directory / "lb.example.pem"
+    pem.write_bytes(certificate.read_bytes() + key.read_bytes())
+    (directory / "tcpconf.d" / "k8sapi-tls.conf").write_text(seed_stream_tls(logs, certificate, key))
+    (directory / "tcpconf.d" / "k8sapi-udp.conf").write_text(seed_stream_udp(logs))
     stream = f"load_module {STREAM_MODULE};\n"
     bodies = {
         "l7": (
@@ -298,13 +351,16 @@ def write_configs(directory: Path) -> dict[str, Configs]:
         "l4": (stream, f"include {directory}/tcpconf.d/k8sapi.conf;\n", "tcp", PORT),
         "l4-bulk": (stream, f"include {directory}/tcpconf.d/k8sapi-bulk.conf;\n", "tcp", SOURCE_PORT),
         "l4-sni": (stream, f"include {directory}/tcpconf.d/k8sapi-sni.conf;\n", "tcp", SOURCE_PORT),
+        "l4-tls": (stream, f"include {directory}/tcpconf.d/k8sapi-tls.conf;\n", "tcp", SOURCE_PORT),
+        "l4-udp": (stream, f"include {directory}/tcpconf.d/k8sapi-udp.conf;\n", "tcp", PORT),
     }
     configs = {}
     for test, (modules, body, mode, backend_port) in bodies.items():
         nginx = directory / f"nginx-{test}.conf"
         nginx.write_text(nginx_main(directory, modules, body))
         haproxy = directory / f"haproxy-{test}.cfg"
-        haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni"))
+        tls = pem if test == "l4-tls" else None
+        haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni", tls=tls))
         configs[test] = Configs(nginx, haproxy)
     configs["l7-debian"] = Configs(debian_layout(directory, logs), configs["l7"].haproxy)
     return configs
@@ -408,6 +464,10 @@ def start_backends(lab: Lab, backends: list[Host]) -> None:
             [sys.executable, str(TCP_HELPER), "source", host.address, str(SOURCE_PORT)],
             log_name=f"source-{host.address}.log",
         )
+        host.start(
+            [sys.executable, str(TCP_HELPER), "echo", host.address, str(UDP_PORT)],
+            log_name=f"echo-{host.address}.log",
+        )
         for daemon, port in ((nginx, PORT), (source, SOURCE_PORT)):
             if reason := wait_listening(daemon, port):
                 raise RuntimeError(f"backend {host.address}: {daemon.program} {reason}")
@@ -441,7 +501,17 @@ def proxy(lab: Lab, implementation: str, test: str) -> Iterator[str]:
 Starter = Callable[[str], contextlib.AbstractContextManager[str]]
 
 
-def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter, *, sni: bool = True) -> None:
+def measure(
+    lab: Lab,
+    row: Row,
+    address: str,
+    bulk_port: int,
+    start: Starter,
+    *,
+    sni: bool = True,
+    tls: bool = True,
+    udp_port: int | None = PORT,
+) -> None:
     options = lab.options
     small = f"http://{address}:{PORT}/ok"
     if not measure_l7(lab, row, address, lambda: start("l7")):
@@ -470,6 +540,30 @@ def measure(lab: Lab, row: Row, address: str, bulk_port: int, start: Starter, *,
         lab.report(f"{row.name}: SNI bulk")
         sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES, SNI_NAME)
         row.sni_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes, SNI_NAME)
+    measure_tls_and_udp(lab, row, address, start, tls=tls, udp_port=udp_port)
+
+
+def measure_tls_and_udp(
+    lab: Lab, row: Row, address: str, start: Starter, *, tls: bool, udp_port: int | None
+) -> None:
+    """TLS bulk (`tls`) and UDP q/s (to `udp_port`; None: not measured) into `row`."""
+    if tls:
+        with start("l4-tls") as reason:
+            if reason:
+                row.unavailable = reason
+                return
+            lab.report(f"{row.name}: TLS bulk")
+            tls_sink_mb_s(lab.client, address, PORT, WARM_UP_BYTES)
+            row.tls_bulk_mb_s = tls_sink_mb_s(lab.client, address, PORT, lab.options.bulk_bytes)
+    if udp_port is None:
+        return
+    with start("l4-udp") as reason:
+        if reason:
+            row.unavailable = reason
+            return
+        lab.report(f"{row.name}: UDP")
+        udp_queries_s(lab.client, address, udp_port, WARM_UP_S)
+        row.udp_queries_s = udp_queries_s(lab.client, address, udp_port, lab.options.duration)
 
 
 def measure_l7(
@@ -507,15 +601,23 @@ def nothing_to_start(test: str) -> Iterator[str]:
 
 def measure_direct(lab: Lab) -> Row:
     row = Row("none (client to backend 1)")
-    measure(lab, row, BACKEND_ADDRESSES[0], SOURCE_PORT, nothing_to_start)
+    measure(lab, row, BACKEND_ADDRESSES[0], SOURCE_PORT, nothing_to_start, tls=False, udp_port=UDP_PORT)
     return row
 
 
 def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
     try:
+        proxied = implementation != "floor"
         measure(
-            lab, row, LB_ADDRESS, PORT, partial(proxy, lab, implementation), sni=implementation != "floor"
+            lab,
+            row,
+            LB_ADDRESS,
+            PORT,
+            partial(proxy, lab, implementation),
+            sni=proxied,
+            tls=proxied,
+            udp_port=PORT if implementation in READ_NGINX_FILES else None,
         )
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
         row.unavailable = str(error).splitlines()[0]
@@ -559,6 +661,8 @@ def table(rows: list[Row]) -> list[str]:
         "L4 p99 ms",
         "L4 bulk MB/s",
         "SNI bulk MB/s",
+        "TLS bulk MB/s",
+        "UDP q/s",
     )
     lines = []
     for row in rows:
@@ -573,6 +677,8 @@ def table(rows: list[Row]) -> list[str]:
                 *wrk_figures(row.l4),
                 figure(row.l4_bulk_mb_s, "{:.0f}"),
                 figure(row.sni_bulk_mb_s, "{:.0f}"),
+                figure(row.tls_bulk_mb_s, "{:.0f}"),
+                figure(row.udp_queries_s, "{:.0f}"),
             )
         )
     name_width = max(len(header[0]), *(len(line[0]) for line in lines))

@@ -3,17 +3,26 @@
     python bench/proxy_tcp.py source ADDRESS PORT              a backend: every connection gets zeros,
                                                                forever
     python bench/proxy_tcp.py sink HOST PORT BYTES [NAME]      a client: reads BYTES, prints "BYTES SECONDS"
+    python bench/proxy_tcp.py tls-sink HOST PORT BYTES         the same over TLS (no certificate check)
+    python bench/proxy_tcp.py echo ADDRESS PORT                a UDP backend: each datagram sent back
+    python bench/proxy_tcp.py ask HOST PORT SECONDS SOCKETS    a UDP client: a DNS-sized query in flight
+                                                               on each socket, for SECONDS; prints
+                                                               "ANSWERS SECONDS"
 
 The source sends from a memfd full of zeros with sendfile(2), so the backend costs next to nothing and
 the client straight to it measures the path itself; a connection ends when the reader goes away (what it
 sends is not read). The sink reads into one preallocated buffer and times from just before the
 connection to the last byte; with NAME it first sends a TLS ClientHello for that server name (OpenSSL's,
-made without a network), for a proxy that routes by SNI.
+made without a network), for a proxy that routes by SNI; `tls-sink` makes a TLS connection (TLS 1.2, as
+nginx 1.22 offers by default) and reads through it, for a proxy terminating TLS. `ask` keeps one query in
+flight on each of its sockets (each a client address: a UDP session of its own in the proxy) and counts
+the answers.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import socket
 import ssl
 import sys
@@ -82,6 +91,67 @@ def sink(host: str, port: int, total: int, server_name: str | None = None) -> No
     print(f"{total} {time.perf_counter() - start:.6f}", flush=True)
 
 
+def tls_sink(host: str, port: int, total: int) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    buffer = memoryview(bytearray(READ_BUFFER))
+    start = time.perf_counter()
+    with socket.create_connection((host, port), timeout=60) as raw, context.wrap_socket(raw) as connection:
+        remaining = total
+        while remaining > 0:
+            received = connection.recv_into(buffer, min(READ_BUFFER, remaining))
+            if received == 0:
+                sys.exit(f"tls-sink: the connection closed after {total - remaining} of {total} bytes")
+            remaining -= received
+    print(f"{total} {time.perf_counter() - start:.6f}", flush=True)
+
+
+QUERY = bytes(range(50))  # a DNS query's size; the echo sends it back as the answer
+
+
+def echo(address: str, port: int) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((address, port))
+    print(f"echo listening on {address}:{port}", flush=True)
+    while True:
+        data, peer = sock.recvfrom(65535)
+        sock.sendto(data, peer)
+
+
+def ask(host: str, port: int, seconds: float, count: int) -> None:
+    """Queries in flight on `count` sockets for `seconds`; a query lost is sent again after 1 s."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.connect((host, port))
+        sock.setblocking(False)
+        sock.send(QUERY)
+        sockets.append(sock)
+    sent_at = {sock.fileno(): time.perf_counter() for sock in sockets}
+    poller = select.epoll()
+    for sock in sockets:
+        poller.register(sock.fileno(), select.EPOLLIN)
+    by_fd = {sock.fileno(): sock for sock in sockets}
+    answers = 0
+    start = time.perf_counter()
+    end = start + seconds
+    while (now := time.perf_counter()) < end:
+        for fd, _ in poller.poll(0.1):
+            try:
+                by_fd[fd].recv(65535)
+            except OSError:
+                continue
+            answers += 1
+            by_fd[fd].send(QUERY)
+            sent_at[fd] = time.perf_counter()
+        for fd, at in sent_at.items():
+            if now - at > 1.0:
+                by_fd[fd].send(QUERY)
+                sent_at[fd] = now
+    print(f"{answers} {time.perf_counter() - start:.6f}", flush=True)
+
+
 def main(argv: list[str]) -> None:
     match argv:
         case ["source", address, port]:
@@ -90,6 +160,12 @@ def main(argv: list[str]) -> None:
             sink(host, int(port), int(total))
         case ["sink", host, port, total, server_name]:
             sink(host, int(port), int(total), server_name)
+        case ["tls-sink", host, port, total]:
+            tls_sink(host, int(port), int(total))
+        case ["echo", address, port]:
+            echo(address, int(port))
+        case ["ask", host, port, seconds, count]:
+            ask(host, int(port), float(seconds), int(count))
         case _:
             sys.exit(__doc__)
 

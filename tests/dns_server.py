@@ -8,6 +8,7 @@ counts the queries per name and type.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections import Counter
@@ -32,14 +33,14 @@ class Record:
 
 
 class DnsServer:
-    """`with DnsServer("127.0.0.53") as server:` serves on `server.address` (its port is `server.port`)
-    until the block ends."""
+    """`with DnsServer("127.0.0.53") as server:` serves on `server.address` (its port is `server.port`, the
+    one given or one the system chose) until the block ends."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.records: dict[str, Record] = {}
         self.queries: Counter[tuple[str, str]] = Counter()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.bind((host, 0))
+        self._sock.bind((host, port))
         self.host, self.port = self._sock.getsockname()[:2]
         self._thread = threading.Thread(target=self._serve, name="dns", daemon=True)
         self._closed = threading.Event()
@@ -54,6 +55,8 @@ class DnsServer:
 
     def __exit__(self, *exc: object) -> None:
         self._closed.set()
+        with contextlib.suppress(OSError):  # wakes the thread's recvfrom (closing alone does not)
+            self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
         self._thread.join(timeout=5)
 

@@ -75,7 +75,7 @@ def bind_all(listening: Iterable[ListeningSocket], log: ErrorLogWriter) -> bool:
         in_use: list[ListeningSocket] = []
         for socket_ in pending:
             try:
-                try_bind(socket_.address, socket_.ipv6only)
+                try_bind(socket_.address, socket_.ipv6only, udp=socket_.udp)
             except OSError as error:
                 log.write(ErrorLevel.EMERG, str(error))
                 if error.errno != errno.EADDRINUSE:
@@ -108,8 +108,10 @@ def load_again(
     except ZoneError as error:
         log.write(ErrorLevel.EMERG, str(error))
         return None
-    bound = {socket_.address for socket_ in running.listening}
-    if not bind_all((socket_ for socket_ in config.listening if socket_.address not in bound), log):
+    bound = {(socket_.address, socket_.udp) for socket_ in running.listening}
+    if not bind_all(
+        (socket_ for socket_ in config.listening if (socket_.address, socket_.udp) not in bound), log
+    ):
         renewed.release_unused(zones)
         return None
     log.write(ErrorLevel.NOTICE, 'using the "epoll" event method')

@@ -73,7 +73,7 @@ class LabSystem(LocalSystem):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
         self.opened.append(path)
 
-    def try_bind(self, address: SocketAddress, ipv6only: bool) -> None:
+    def try_bind(self, address: SocketAddress, ipv6only: bool, *, udp: bool = False) -> None:
         self.bound.append(address.text)
 
 

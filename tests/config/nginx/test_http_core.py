@@ -94,7 +94,6 @@ def test_a_server_without_listen_listens_on_port_8000_as_another_user(read: Read
             "server { listen 8080 http2; }",
             'hapair does not support the "http2" parameter in the "listen" directive',
         ),
-        ("server { listen 8080 proxy_protocol; }", 'hapair does not support the "proxy_protocol" parameter'),
     ],
 )
 def test_listen_errors(read: Read, body: str, message: str) -> None:

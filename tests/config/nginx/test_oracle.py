@@ -180,10 +180,6 @@ UNSUPPORTED = [
     ),
     ("http { server { listen 38081 http2; } }", 'hapair does not support the "http2" parameter'),
     (
-        "stream { server { listen 38091 udp; proxy_pass 127.0.0.1:9; } }",
-        'hapair does not support the "udp" parameter',
-    ),
-    (
         "http { server { listen 38081; proxy_set_header X $ssl_session_id; } }",
         'the "$ssl_session_id" variable',
     ),

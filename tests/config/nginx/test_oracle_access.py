@@ -145,11 +145,3 @@ def test_hapair_answers_as_nginx(prefix: Path, case: str) -> None:
     conf = prefix / "nginx.conf"
     conf.write_text(HEAD + case + "\n")
     assert hapair_t(conf, prefix) == nginx_t(conf, prefix)
-
-
-def test_real_ip_header_proxy_protocol_is_refused_where_nginx_accepts_it(prefix: Path) -> None:
-    conf = prefix / "nginx.conf"
-    conf.write_text(HEAD + _in_server("set_real_ip_from 127.0.0.1; real_ip_header proxy_protocol;") + "\n")
-    (nginx_status, _), (hapair_status, lines) = nginx_t(conf, prefix), hapair_t(conf, prefix)
-    assert (nginx_status, hapair_status) == (0, 1)
-    assert 'hapair does not support "proxy_protocol" in the "real_ip_header" directive' in lines[0]

@@ -141,7 +141,10 @@ def test_hapair_answers_as_nginx(prefix: Path, case: str) -> None:
             'hapair does not support making the "$ssl_cipher" variable',
         ),
         ("stream { geo $g { default 1; } }", 'hapair does not support the "geo" directive'),
-        (server("proxy_bind 127.0.0.1;"), 'hapair does not support the "proxy_bind" directive'),
+        (
+            server("proxy_bind 127.0.0.1 transparent;"),
+            'hapair does not support "transparent" in the "proxy_bind" directive',
+        ),
     ],
 )
 def test_what_hapair_refuses_is_named(prefix: Path, case: str, refusal: str) -> None:

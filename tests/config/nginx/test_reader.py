@@ -47,7 +47,7 @@ def test_errors_name_the_file_and_the_line_of_the_terminating_character(read: Re
         ("http { server { location / { fastcgi_pass 127.0.0.1:9000; } } }", "fastcgi_pass"),
         ("timer_resolution 100ms;", "timer_resolution"),
         ("http { geo $a $b { } }", "geo"),
-        ("stream { server { ssl_certificate a.crt; } }", "ssl_certificate"),
+        ("stream { server { ssl_session_ticket_key a.key; } }", "ssl_session_ticket_key"),
     ],
 )
 def test_a_directive_nginx_knows_and_hapair_does_not_implement_is_an_error(

@@ -108,12 +108,12 @@ def test_stream_upstreams_take_the_hash_and_random_methods_and_max_conns(
         ("upstream api { server 192.0.2.1:1; least_time connect; }", 'unknown directive "least_time"'),
         ("server { listen 6443 fast; proxy_pass 192.0.2.1:1; }", 'the invalid "fast" parameter'),
         (
-            "server { listen 6443 udp; proxy_pass 192.0.2.1:1; }",
-            'hapair does not support the "udp" parameter',
+            "server { listen unix:/run/x.sock udp; proxy_pass 192.0.2.1:1; }",
+            'hapair does not support "udp" on a unix socket',
         ),
         (
             "server { listen 6443 ssl; proxy_pass 192.0.2.1:1; }",
-            'hapair does not support the "ssl" parameter',
+            'no "ssl_certificate" is defined for the "listen ... ssl" directive',
         ),
         ("server { listen 6443; proxy_pass $upstream; }", 'unknown "upstream" variable'),
         (

@@ -20,6 +20,7 @@ from hapair.config.nginx.model.place import Place
 from hapair.config.nginx.model.stream import StreamConfig, StreamListen, StreamProxy, StreamServer
 from hapair.config.nginx.model.templates import Literal, Template, Variable
 from hapair.config.nginx.model.upstream import Balancing, Upstream, UpstreamServer
+from hapair.proxy.proxy_protocol import ProxyAddresses
 from hapair.proxy.stream.clienthello import Hello
 from hapair.proxy.stream.variables import UpstreamAttempt
 
@@ -33,6 +34,7 @@ class FakeSession:
     """What the stream variables read of a session (variables.SessionView), set by hand."""
 
     connection: int = 7
+    protocol: str = "TCP"
     remote_addr: str = "127.0.0.1"
     remote_port: str = "40000"
     binary_remote_addr: str = "\x7f\x00\x00\x01"
@@ -47,6 +49,10 @@ class FakeSession:
         default_factory=lambda: [UpstreamAttempt("127.0.0.1:9000", 1, 3, 1230, 34, 12)]
     )
     hello: Hello | None = None
+    proxy_header: ProxyAddresses | None = None
+    tls: dict[str, str | None] | None = None
+    realip_remote_addr: str = "127.0.0.1"
+    realip_remote_port: str = "40000"
     values: dict[str, str | None] | None = None
     match: re.Match[str] | None = None
 

@@ -211,7 +211,9 @@ def _config(main: MainState, form: InputForm, files: tuple[str, ...]) -> NginxCo
         defined=_defined(main),
         processes=_processes(main),
         log_files=tuple(opened.path for opened in main.open_files),
-        listening=tuple(ListeningSocket(socket.address, socket.ipv6only) for socket in main.listening),
+        listening=tuple(
+            ListeningSocket(socket.address, socket.ipv6only, socket.udp) for socket in main.listening
+        ),
         thread_pools=tuple(
             ThreadPool(name, threads, max_queue)
             for name, (threads, max_queue, _) in main.thread_pools.items()

@@ -53,7 +53,7 @@ def open_cycle(main: MainState, startup: Startup, *, test: bool) -> None:
     if test:
         for listening in main.listening:
             try:
-                main.system.try_bind(listening.address, listening.ipv6only)
+                main.system.try_bind(listening.address, listening.ipv6only, udp=listening.udp)
             except OSError as exc:
                 text = f"bind() to {listening.address.text} failed {os_error_text(exc)}"
                 raise LoggedError(text, None, listening.origin) from exc

@@ -13,6 +13,7 @@ from .model.http import NGX_LISTEN_BACKLOG, HttpConfig, LocationMatch
 from .model.logging import ErrorLog, LogFormat
 from .model.place import Place
 from .model.rewrite import Break, Condition, Return, Rewrite, SetVariable
+from .model.sockets import NO_OPTIONS, SocketOptions
 from .model.stream import StreamConfig
 from .model.templates import Template
 from .model.upstream import Balancing, UpstreamServer
@@ -54,6 +55,7 @@ class Listening:
     address: SocketAddress
     ipv6only: bool
     origin: Place | None
+    udp: bool = False  # SOCK_DGRAM (a stream `listen ... udp`)
 
 
 @dataclass
@@ -90,6 +92,9 @@ class ListenOptions:
     bind: bool = False
     ipv6only: bool = True
     set: bool = False  # a parameter that applies to the socket was given
+    proxy_protocol: bool = False
+    socket: SocketOptions = NO_OPTIONS
+    deferred: bool = False
 
 
 @dataclass
@@ -175,6 +180,11 @@ class StreamListenState:
     backlog: int = NGX_LISTEN_BACKLOG
     bind: bool = False
     ipv6only: bool = True
+    udp: bool = False
+    proxy_protocol: bool = False
+    ssl: bool = False
+    socket: SocketOptions = NO_OPTIONS
+    backlog_given: bool = False
 
 
 @dataclass
@@ -184,6 +194,7 @@ class StreamServerState:
     listens: list[StreamListenState] = field(default_factory=list)
     proxy_pass: Placed[UpstreamState | Template] | None = None  # a Template: the value has variables
     sets: list[SetVariable] = field(default_factory=list)  # `set`, in order
+    ssl_listen: Place | None = None  # the last `listen ... ssl` (nginx's sslcf->file and line)
 
 
 @dataclass

@@ -44,9 +44,9 @@ class System(Protocol):
     def open_append(self, path: str) -> None:
         """Open (creating it) and close `path` as nginx opens a log file; raises OSError."""
 
-    def try_bind(self, address: SocketAddress, ipv6only: bool) -> None:
-        """Bind a listening socket for a moment, as `nginx -t` does; raises OSError except for
-        EADDRINUSE, which `nginx -t` ignores."""
+    def try_bind(self, address: SocketAddress, ipv6only: bool, *, udp: bool = False) -> None:
+        """Bind a listening socket (a datagram one when `udp`) for a moment, as `nginx -t` does; raises
+        OSError except for EADDRINUSE, which `nginx -t` ignores."""
 
 
 class LocalSystem:
@@ -96,9 +96,10 @@ class LocalSystem:
     def open_append(self, path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644))
 
-    def try_bind(self, address: SocketAddress, ipv6only: bool) -> None:
-        with socket.socket(address.family, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    def try_bind(self, address: SocketAddress, ipv6only: bool, *, udp: bool = False) -> None:
+        with socket.socket(address.family, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as sock:
+            if not udp:  # nginx -t binds a datagram socket without SO_REUSEADDR
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if address.family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(ipv6only))
             try:

@@ -59,6 +59,7 @@ HTTP_SUPPORTED = frozenset({
     "ssl_client_i_dn_legacy", "ssl_client_serial", "ssl_client_v_start", "ssl_client_v_end",
     "ssl_client_v_remain", "ssl_client_fingerprint", "ssl_client_raw_cert", "ssl_client_cert",
     "ssl_client_escaped_cert",
+    "proxy_protocol_addr", "proxy_protocol_port", "proxy_protocol_server_addr", "proxy_protocol_server_port",
 })
 STREAM_SUPPORTED = frozenset({
     "binary_remote_addr", "bytes_received", "bytes_sent", "connection", "hostname", "msec", "nginx_version",
@@ -66,6 +67,12 @@ STREAM_SUPPORTED = frozenset({
     "time_iso8601", "time_local", "upstream_addr", "upstream_bytes_received", "upstream_bytes_sent",
     "upstream_connect_time", "upstream_first_byte_time", "upstream_session_time",
     "ssl_preread_alpn_protocols", "ssl_preread_protocol", "ssl_preread_server_name",
+    "proxy_protocol_addr", "proxy_protocol_port", "proxy_protocol_server_addr", "proxy_protocol_server_port",
+    "realip_remote_addr", "realip_remote_port",
+    "ssl_protocol", "ssl_cipher", "ssl_session_reused", "ssl_server_name", "ssl_client_verify",
+    "ssl_client_s_dn", "ssl_client_i_dn", "ssl_client_serial", "ssl_client_v_start", "ssl_client_v_end",
+    "ssl_client_v_remain", "ssl_client_fingerprint", "ssl_client_raw_cert", "ssl_client_cert",
+    "ssl_client_escaped_cert",
 })
 # fmt: on
 

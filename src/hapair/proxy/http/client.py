@@ -35,6 +35,8 @@ from .tls import SERVER_NAMES
 if TYPE_CHECKING:
     import ssl
 
+    from hapair.proxy.proxy_protocol import ProxyAddresses
+
     from .request import Request
     from .service import ListenerRoutes, Route, Service
 
@@ -76,6 +78,7 @@ class ClientConnection(asyncio.Protocol):
         "flow",
         "keep_alive",
         "number",
+        "proxy_header",
         "remote_addr",
         "remote_port",
         "requests",
@@ -109,6 +112,7 @@ class ClientConnection(asyncio.Protocol):
         self.scheme = "http"
         self.ssl_object: ssl.SSLObject | None = None
         self.server_name_indication: str | None = None
+        self.proxy_header: ProxyAddresses | None = None  # what a PROXY protocol header said (proxy_header.py)
         self._read_timer = IdleTimer(self._loop, self._read_timed_out)
         self._send_timer: IdleTimer | None = None  # made when writing first blocks
         self._linger_timer: asyncio.TimerHandle | None = None

@@ -83,7 +83,7 @@ class Trusted:
 
 def parse_address(text: bytes) -> Address | None:
     """ngx_parse_addr_port: an IPv4 or IPv6 address, or one with a port (`1.2.3.4:80`, `[::1]:80`)."""
-    found = _parse_address(text)
+    found = parse_addr(text)
     if found is not None:
         return found
     if text.startswith(b"["):
@@ -99,11 +99,11 @@ def parse_address(text: bytes) -> Address | None:
     port = atoi(port_text.decode("latin-1"))
     if port is None or not 1 <= port <= 65535:
         return None
-    found = _parse_address(host)
+    found = parse_addr(host)
     return None if found is None else Address(found.family, found.packed, port)
 
 
-def _parse_address(text: bytes) -> Address | None:
+def parse_addr(text: bytes) -> Address | None:
     """ngx_parse_addr: an address without a port (a plain dotted quad the fast way, else nginx's rules)."""
     try:
         decoded = text.decode("ascii")
@@ -162,7 +162,7 @@ def _from_list(
 class RealIpStep:
     """The module at one level: `__call__` is its phase handler."""
 
-    __slots__ = ("_every", "_name", "_recursive", "_trusted")
+    __slots__ = ("_every", "_name", "_proxy_protocol", "_recursive", "_trusted")
 
     def __init__(self, settings: RealIp) -> None:
         self._trusted = Trusted(settings.trusted)
@@ -170,6 +170,7 @@ class RealIpStep:
         names = {RealIpSource.X_REAL_IP: "x-real-ip", RealIpSource.X_FORWARDED_FOR: "x-forwarded-for"}
         self._name = names.get(settings.source, settings.header).encode("utf-8", "surrogateescape")
         self._every = settings.source is RealIpSource.X_FORWARDED_FOR  # else the first only
+        self._proxy_protocol = settings.source is RealIpSource.PROXY_PROTOCOL
 
     def __call__(self, ex: Exchange) -> int:
         if ex.realip:
@@ -181,6 +182,9 @@ class RealIpStep:
         if not values:
             return NEXT
         found = forwarded_address(address, values, self._trusted, recursive=self._recursive)
+        header = ex.client.proxy_header
+        if found is not None and self._proxy_protocol and header is not None:
+            found.port = header.source_port  # the header's port, whatever the address said
         if found is not None:
             ex.realip = True
             ex.remote_addr = found.text
@@ -189,6 +193,9 @@ class RealIpStep:
         return NEXT
 
     def _values(self, ex: Exchange) -> list[bytes]:
+        if self._proxy_protocol:
+            header = ex.client.proxy_header
+            return [] if header is None else [header.source.encode("ascii")]
         name = self._name
         values = [value for key, value in ex.request.headers if key.lower() == name]
         return values if self._every else values[:1]

@@ -45,6 +45,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
 from .phases import location_filters, location_steps, server_post_read
 from .pool import ConnectionPool, KeepPolicy, PoolKey
+from .proxy_header import HeaderFirstServer
 from .reading import HeadLimits
 from .request import Request
 from .rewrite import Script
@@ -455,13 +456,32 @@ class _ListenerGroup:
     """The addresses one listening socket serves (a wildcard socket also serves the addresses of its
     port that have no socket of their own)."""
 
-    __slots__ = ("_by_address", "_only")
+    __slots__ = ("_by_address", "_only", "_owner", "_served")
 
     def __init__(self, service: Service, owner: Listener, served: list[Listener]) -> None:
         self._only = ListenerRoutes(service, owner)
         self._by_address = {listener.address: ListenerRoutes(service, listener) for listener in served}
         for routes in self._by_address.values():
             routes.tls = owner.ssl  # the socket's: its connections are TLS or not
+        self._owner = owner
+        self._served = served
+
+    @property
+    def proxy_protocol(self) -> bool:
+        """Whether connections to one of its addresses start with a PROXY protocol header."""
+        return any(listener.proxy_protocol for listener in (self._owner, *self._served))
+
+    def expects_header(self, sockname: object) -> bool:
+        """Whether the address a connection came to says `proxy_protocol` (nginx's addr_conf)."""
+        for listener in self._served:
+            address = listener.address
+            if (
+                isinstance(address, InetAddress)
+                and isinstance(sockname, tuple)
+                and (str(address.ip), address.port) == sockname[:2]
+            ):
+                return listener.proxy_protocol
+        return self._owner.proxy_protocol
 
     def routes(self, sockname: object) -> ListenerRoutes:
         if not self._by_address or not isinstance(sockname, tuple):
@@ -605,8 +625,22 @@ async def serve_http(
                 backlog=listener.backlog,
                 ipv6only=listener.ipv6only,
                 reuse_port=reuse_port or listener.reuseport,
+                options=listener.socket,
             )
 
+            if group.proxy_protocol:
+                # it accepts its connections itself, a batch at a time, to read their PROXY headers
+                servers.append(
+                    HeaderFirstServer(
+                        loop,
+                        sock,
+                        lambda group=group: ClientConnection(service, group.routes),
+                        tls,
+                        routes=group.routes,
+                        expects=group.expects_header,
+                    )
+                )
+                continue
             drain = Drain(
                 loop, sock, lambda group=group: ClientConnection(service, group.routes, admitted=True), tls
             )

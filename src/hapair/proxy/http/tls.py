@@ -43,7 +43,6 @@ _VERSIONS = {
     "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
 _ORDER = list(_VERSIONS)
-_HTTP_ALPN = ["http/1.1"]
 
 
 def _set_protocols(context: ssl.SSLContext, protocols: frozenset[str]) -> None:
@@ -54,8 +53,9 @@ def _set_protocols(context: ssl.SSLContext, protocols: frozenset[str]) -> None:
     context.maximum_version = _VERSIONS[known[-1]]
 
 
-def server_context(tls: ServerTls) -> ssl.SSLContext:
-    """The context a listener's server presents (`ssl_certificate`... of one server block)."""
+def server_context(tls: ServerTls, *, alpn: tuple[str, ...] = ("http/1.1",)) -> ssl.SSLContext:
+    """The context a listener's server presents (`ssl_certificate`... of one server block); `alpn`: the
+    protocols it offers (stream offers none)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     _set_protocols(context, tls.protocols)
     context.set_ciphers(tls.ciphers)
@@ -74,7 +74,8 @@ def server_context(tls: ServerTls) -> ssl.SSLContext:
     _check_clients(context, tls.clients)
     if tls.conf_commands:
         openssl.conf_commands(context, tls.conf_commands)
-    context.set_alpn_protocols(_HTTP_ALPN)
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
     return context
 
 
@@ -150,8 +151,9 @@ class UpstreamContext(ssl.SSLContext):
             self.session = sslobj.session
 
 
-def upstream_context(tls: UpstreamTls) -> UpstreamContext:
-    """One per upstream peer and TLS setting (sessions are per peer, as nginx keeps them)."""
+def upstream_context(tls: UpstreamTls, *, alpn: tuple[str, ...] = ("http/1.1",)) -> UpstreamContext:
+    """One per upstream peer and TLS setting (sessions are per peer, as nginx keeps them); `alpn`: the
+    protocols asked for (stream asks for none)."""
     context = UpstreamContext(ssl.PROTOCOL_TLS_CLIENT)
     context.session = None
     context.reuse = tls.session_reuse
@@ -167,5 +169,6 @@ def upstream_context(tls: UpstreamTls) -> UpstreamContext:
         context.verify_mode = ssl.CERT_NONE
     if tls.certificate is not None:
         context.load_cert_chain(tls.certificate.certificate, tls.certificate.key)
-    context.set_alpn_protocols(_HTTP_ALPN)
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
     return context

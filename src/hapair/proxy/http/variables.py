@@ -132,6 +132,12 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _proxied(ex: Exchange, field: Callable[..., str]) -> str | None:
+    """A `$proxy_protocol_*` value: "not found" without a header, or with one that named no addresses."""
+    header = ex.client.proxy_header
+    return None if header is None else field(header)
+
+
 def _ssl(ex: Exchange, field: Callable[..., str | None]) -> str | None:
     ssl_object = ex.client.ssl_object
     return None if ssl_object is None else field(ssl_object)
@@ -143,6 +149,10 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "binary_remote_addr": lambda ex: ex.binary_remote_addr or ex.remote_addr,  # "unix:" for a unix socket
     "realip_remote_addr": lambda ex: ex.client.remote_addr,
     "realip_remote_port": lambda ex: _port(ex.client.remote_port),
+    "proxy_protocol_addr": lambda ex: _proxied(ex, lambda header: header.source),
+    "proxy_protocol_port": lambda ex: _proxied(ex, lambda header: _port(header.source_port)),
+    "proxy_protocol_server_addr": lambda ex: _proxied(ex, lambda header: header.destination),
+    "proxy_protocol_server_port": lambda ex: _proxied(ex, lambda header: _port(header.destination_port)),
     "limit_req_status": lambda ex: LIMIT_REQ_STATUSES[ex.limit_req_status],
     "limit_conn_status": lambda ex: LIMIT_CONN_STATUSES[ex.limit_conn_status],
     "server_addr": lambda ex: ex.client.server_addr,

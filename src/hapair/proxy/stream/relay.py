@@ -2,7 +2,8 @@
 
 `SpliceDirection` moves them with splice(2) through a pipe: socket -> pipe -> socket, so they never enter
 Python. `CopyDirection` reads them into a buffer and sends them on (for sockets splice cannot serve, such
-as TLS ones). Both share one loop (`Direction._run`):
+as TLS ones: an SSLSocket's "want read/write" is a socket's EAGAIN, and records it has decrypted but not
+given yet are read before the loop waits on the socket again). Both share one loop (`Direction._run`):
 
 - the buffer (pipe or bytearray) is always emptied into the destination before the source is read
   again, so at most one buffer's worth is in flight and a read meeting EAGAIN can only mean the source
@@ -25,6 +26,7 @@ import contextlib
 import fcntl
 import os
 import socket
+import ssl
 from abc import ABC, abstractmethod
 from typing import Protocol
 
@@ -190,8 +192,20 @@ class Direction(ABC):
                 self.eof = True
         if self.pending:
             self._wait_writable()
+        elif self._buffered():
+            self._stop_reading()
+            self._loop.call_soon(self._run)
         else:
             self._wait_readable()
+
+    def _buffered(self) -> bool:
+        """Bytes the source holds beside its socket (TLS records already decrypted)."""
+        return False
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            self._loop.remove_reader(self.src_fd)
+            self._reading = False
 
     def _wait_readable(self) -> None:
         if self._writing:
@@ -258,8 +272,17 @@ class CopyDirection(Direction):
         self._buffer.release()
 
     def _read(self) -> int:
-        self._filled = self.src.recv_into(self._buffer)
+        try:
+            self._filled = self.src.recv_into(self._buffer)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise BlockingIOError from None
         return self._filled
 
     def _write(self) -> int:
-        return self.dst.send(self._buffer[self._filled - self.pending : self._filled])
+        try:
+            return self.dst.send(self._buffer[self._filled - self.pending : self._filled])
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise BlockingIOError from None
+
+    def _buffered(self) -> bool:
+        return isinstance(self.src, ssl.SSLSocket) and self.src.pending() > 0

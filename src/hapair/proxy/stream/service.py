@@ -18,21 +18,27 @@ import socket
 from collections.abc import Collection, Mapping
 
 from hapair.config.nginx.model.addresses import InetAddress, SocketAddress
+from hapair.config.nginx.model.sockets import LocalAddress
 from hapair.config.nginx.model.stream import StreamConfig, StreamServer
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer
+from hapair.proxy.http.realip import Trusted
 from hapair.proxy.resolver import NameResolver
 
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter, LogFiles
+from .datagram import Address, DatagramListener, DatagramSession
 from .relay import PipePool
 from .session import SessionSettings, StreamSession
 from .target import DynamicTarget, Group
-from .variables import BalancingKey, StreamVariables
+from .tls import UpstreamSessions, stream_server_context
+from .variables import BalancingKey, StreamTemplate, StreamVariables
 
 log = logging.getLogger(__name__)
+# a TCP listen's server; whether its connections start with a PROXY protocol header, then a TLS handshake
+Route = tuple[SessionSettings, bool, bool]
 
 ACCEPT_BATCH = 64  # connections accepted per readiness event
 ACCEPT_PAUSE_S = 0.5  # nginx stops accepting for 500 ms when out of file descriptors
@@ -40,21 +46,32 @@ _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.
 
 
 def bind_listeners(
-    config: StreamConfig, *, reuse_port: bool = False, skip: Collection[SocketAddress] = ()
+    config: StreamConfig,
+    *,
+    reuse_port: bool = False,
+    skip: Collection[SocketAddress] = (),
+    udp: bool = False,
 ) -> dict[SocketAddress, socket.socket]:
-    """A listening, non-blocking socket for every stream `listen` that has its own socket, except the
-    addresses in `skip`. `reuse_port` sets SO_REUSEPORT on all of them (one socket per worker process);
-    a `listen ... reuseport` has it anyway."""
+    """A listening, non-blocking socket for every stream `listen` that has its own socket (the TCP ones,
+    or with `udp` the UDP ones), except the addresses in `skip`. `reuse_port` sets SO_REUSEPORT on all of
+    them (one socket per worker process); a `listen ... reuseport` has it anyway."""
     sockets: dict[SocketAddress, socket.socket] = {}
     try:
         for server in config.servers:
             for listen in server.listens:
-                if listen.own_socket and listen.address not in sockets and listen.address not in skip:
+                if (
+                    listen.own_socket
+                    and listen.udp == udp
+                    and listen.address not in sockets
+                    and listen.address not in skip
+                ):
                     sockets[listen.address] = listening_socket(
                         listen.address,
                         backlog=listen.backlog,
                         ipv6only=listen.ipv6only,
                         reuse_port=reuse_port or listen.reuseport,
+                        udp=udp,
+                        options=listen.socket,
                     )
     except OSError:
         for sock in sockets.values():
@@ -66,16 +83,18 @@ def bind_listeners(
 class _Listener:
     """One listening socket and the server(s) it accepts connections for."""
 
-    __slots__ = ("_loop", "_service", "owned", "routes", "settings", "sock")
+    __slots__ = ("_loop", "_service", "owned", "proxy_protocol", "routes", "settings", "sock", "tls")
 
     def __init__(
         self,
         service: StreamService,
         sock: socket.socket,
         settings: SessionSettings,
-        routes: dict[InetAddress, SessionSettings],
+        routes: dict[InetAddress, Route],
         *,
         owned: bool,
+        proxy_protocol: bool = False,
+        tls: bool = False,
     ) -> None:
         self._service = service
         self._loop = service.loop
@@ -83,6 +102,8 @@ class _Listener:
         self.settings = settings
         self.routes = routes  # servers of specific addresses served by this wildcard socket
         self.owned = owned
+        self.proxy_protocol = proxy_protocol
+        self.tls = tls
 
     def start(self) -> None:
         self._loop.add_reader(self.sock.fileno(), self._accept)
@@ -105,18 +126,19 @@ class _Listener:
                     self._loop.call_later(ACCEPT_PAUSE_S, self._resume)
                     return
                 continue  # the client gave up before accept (ECONNABORTED...)
-            self._service.begin(client, remote, self._settings_for(client))
+            settings, proxy_protocol, tls = self._settings_for(client)
+            self._service.begin(client, remote, settings, proxy_protocol=proxy_protocol, tls=tls)
 
     def _resume(self) -> None:
         if not self._service.closing:
             self.start()
 
-    def _settings_for(self, client: socket.socket) -> SessionSettings:
+    def _settings_for(self, client: socket.socket) -> Route:
         if not self.routes:
-            return self.settings
+            return self.settings, self.proxy_protocol, self.tls
         host, port = client.getsockname()[:2]
         local = InetAddress(ipaddress.ip_address(host.partition("%")[0]), port)
-        return self.routes.get(local, self.settings)
+        return self.routes.get(local, (self.settings, self.proxy_protocol, self.tls))
 
 
 class StreamService:
@@ -132,6 +154,7 @@ class StreamService:
         owned: Collection[SocketAddress],
         half_close: bool,
         splice: bool,
+        datagram_sockets: Mapping[SocketAddress, socket.socket] | None = None,
     ) -> None:
         self.loop = loop
         self.pipes = PipePool()
@@ -158,9 +181,10 @@ class StreamService:
             self._error_logs.close()
             raise
         self._listeners = _listeners(self, config, settings, sockets, owned)
+        self._datagram_listeners = _datagram_listeners(self, config, settings, datagram_sockets or {})
 
     def start(self) -> None:
-        for listener in self._listeners:
+        for listener in (*self._listeners, *self._datagram_listeners):
             listener.start()
 
     @property
@@ -168,13 +192,60 @@ class StreamService:
         """The listening sockets (their `getsockname()` tells the ports chosen for port 0)."""
         return [listener.sock for listener in self._listeners]
 
-    def begin(self, client: socket.socket, remote: object, settings: SessionSettings) -> None:
-        """Start relaying a connection just accepted."""
+    @property
+    def datagram_sockets(self) -> list[socket.socket]:
+        """The UDP sockets."""
+        return [listener.sock for listener in self._datagram_listeners]
+
+    def begin(
+        self,
+        client: socket.socket,
+        remote: object,
+        settings: SessionSettings,
+        *,
+        proxy_protocol: bool = False,
+        tls: bool = False,
+    ) -> None:
+        """Start relaying a connection just accepted (`proxy_protocol`: it starts with a PROXY header;
+        `tls`: then a TLS handshake)."""
         client.setblocking(False)
         self._connections += 1
-        session = StreamSession(self.loop, client, remote, settings, host=self, connection=self._connections)
+        session = StreamSession(
+            self.loop,
+            client,
+            remote,
+            settings,
+            host=self,
+            connection=self._connections,
+            proxy_protocol=proxy_protocol,
+            tls=tls,
+        )
         self.sessions.add(session)
         session.start()
+
+    def begin_datagram(
+        self,
+        listener: DatagramListener,
+        data: bytes,
+        remote: Address,
+        local: Address,
+        settings: SessionSettings,
+    ) -> DatagramSession:
+        """Start the session of a client address's first datagram."""
+        self._connections += 1
+        session = DatagramSession(
+            self.loop,
+            listener,
+            data,
+            remote,
+            local,
+            settings=settings,
+            host=self,
+            connection=self._connections,
+        )
+        self.sessions.add(session)
+        session.start()
+        return session
 
     def session_finished(self, session: StreamSession) -> None:
         self.sessions.discard(session)
@@ -186,7 +257,7 @@ class StreamService:
         if self.closing:
             return
         self.closing = True
-        for listener in self._listeners:
+        for listener in (*self._listeners, *self._datagram_listeners):
             listener.stop()
         if not self.sessions:
             self._drained.set()
@@ -253,6 +324,18 @@ class StreamService:
             next_upstream=proxy.next_upstream,
             next_upstream_tries=proxy.next_upstream_tries,
             next_upstream_timeout_s=proxy.next_upstream_timeout / 1000,
+            responses=proxy.responses,
+            requests=proxy.requests,
+            proxy_protocol=proxy.proxy_protocol,
+            proxy_protocol_timeout_s=server.proxy_protocol_timeout / 1000,
+            real_ip_from=Trusted(server.real_ip_from) if server.real_ip_from else None,
+            tls=stream_server_context(server.tls) if server.tls is not None else None,
+            clients=server.tls.clients if server.tls is not None else None,
+            handshake_timeout_s=server.handshake_timeout / 1000,
+            upstream_tls=UpstreamSessions(proxy.tls, proxy.ssl_name) if proxy.tls is not None else None,
+            local=_local(proxy.local, variables),
+            local_text=proxy.local.text if proxy.local is not None else "",
+            socket_keepalive=proxy.socket_keepalive,
             keeps_values=bool(server.sets) or target is not None or bool(group and group.key),
         )
 
@@ -264,11 +347,12 @@ def _listeners(
     sockets: Mapping[SocketAddress, socket.socket],
     owned: Collection[SocketAddress],
 ) -> list[_Listener]:
-    routes: dict[SocketAddress, dict[InetAddress, SessionSettings]] = {}
+    routes: dict[SocketAddress, dict[InetAddress, Route]] = {}
     for server in config.servers:
         for listen in server.listens:
-            if not listen.own_socket and isinstance(listen.address, InetAddress):
-                routes.setdefault(_wildcard_of(listen.address), {})[listen.address] = settings[id(server)]
+            if not listen.udp and not listen.own_socket and isinstance(listen.address, InetAddress):
+                route = (settings[id(server)], listen.proxy_protocol, listen.ssl)
+                routes.setdefault(_wildcard_of(listen.address), {})[listen.address] = route
     return [
         _Listener(
             service,
@@ -276,10 +360,49 @@ def _listeners(
             settings[id(server)],
             routes.get(listen.address, {}),
             owned=listen.address in owned,
+            proxy_protocol=listen.proxy_protocol,
+            tls=listen.ssl,
         )
         for server in config.servers
         for listen in server.listens
-        if listen.own_socket
+        if listen.own_socket and not listen.udp
+    ]
+
+
+def _local(local: LocalAddress | None, variables: StreamVariables) -> InetAddress | StreamTemplate | None:
+    """`proxy_bind`: the address, or the value that gives it per session."""
+    if local is None:
+        return None
+    if local.value is not None:
+        return variables.template(local.value)
+    assert isinstance(local.address, InetAddress)
+    return local.address
+
+
+def _datagram_listeners(
+    service: StreamService,
+    config: StreamConfig,
+    settings: dict[int, SessionSettings],
+    sockets: Mapping[SocketAddress, socket.socket],
+) -> list[DatagramListener]:
+    """The UDP sockets (each bound by the service) and the servers of each, as `_listeners` for TCP."""
+    routes: dict[SocketAddress, dict[InetAddress, SessionSettings]] = {}
+    for server in config.servers:
+        for listen in server.listens:
+            if listen.udp and not listen.own_socket and isinstance(listen.address, InetAddress):
+                routes.setdefault(_wildcard_of(listen.address), {})[listen.address] = settings[id(server)]
+    return [
+        DatagramListener(
+            service,
+            sockets[listen.address],
+            settings[id(server)],
+            routes.get(listen.address, {}),
+            owned=True,
+            wildcard=listen.address.wildcard,
+        )
+        for server in config.servers
+        for listen in server.listens
+        if listen.own_socket and listen.udp
     ]
 
 
@@ -304,7 +427,9 @@ async def serve_stream(
     False moves bytes by buffered copies instead (kept for TLS; tests force it)."""
     given = dict(listening or {})
     bound = bind_listeners(config, reuse_port=reuse_port, skip=given.keys())
+    datagram: dict[SocketAddress, socket.socket] = {}
     try:
+        datagram = bind_listeners(config, reuse_port=reuse_port, udp=True)
         service = StreamService(
             asyncio.get_running_loop(),
             config,
@@ -312,9 +437,10 @@ async def serve_stream(
             owned=bound.keys(),
             half_close=half_close,
             splice=splice,
+            datagram_sockets=datagram,
         )
     except BaseException:
-        for sock in bound.values():
+        for sock in (*bound.values(), *datagram.values()):
             sock.close()
         raise
     service.start()

@@ -37,25 +37,32 @@ import ipaddress
 import os
 import re
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from hapair.config.nginx.model.addresses import ipv6_text
+from hapair.config.nginx.directives.stream_bind import parse_addr_port
+from hapair.config.nginx.model.addresses import InetAddress, ipv6_text
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.config.nginx.model.stream import StreamPreread
+from hapair.config.nginx.model.tls import ClientCertificates
 from hapair.proxy.balancer import Balancer, Peer, Selection
+from hapair.proxy.http.realip import Address, Trusted, parse_addr
+from hapair.proxy.proxy_protocol import MAX_HEADER, HeaderError, ProxyAddresses, read_header, write_v1
 
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter
 from .clienthello import ClientHelloReader, Hello, Verdict
 from .relay import CopyDirection, Direction, PipePool, SpliceDirection
 from .target import DynamicTarget, Group, TargetError
+from .tls import Handshake, UpstreamSessions, client_refusal, tls_values
 from .variables import StreamTemplate, UpstreamAttempt
 
 # the timer may fire a little before its time; a session this close to its idle deadline is idle
 _TIMER_SLACK = 0.002
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # Linux's, when Python lacks it
 _FORBIDDEN, _BAD_REQUEST, _INTERNAL_ERROR, _BAD_GATEWAY = 403, 400, 500, 502
 # a connect() failing at once with these is logged at `error`, with others at `crit` (ngx_event_connect_peer)
 _CONNECT_ERRORS = frozenset(
@@ -92,6 +99,18 @@ class SessionSettings:
     next_upstream_tries: int = 0  # 0: the group's
     next_upstream_timeout_s: float = 0.0  # 0: none
     keeps_values: bool = False  # something is evaluated before the log lines: keep what it read
+    proxy_protocol: bool = False  # `proxy_protocol on`: a PROXY protocol header first to the upstream
+    proxy_protocol_timeout_s: float = 30.0  # for a `listen ... proxy_protocol` header to come
+    real_ip_from: Trusted | None = None  # `set_real_ip_from`
+    tls: ssl.SSLContext | None = None  # for the handshakes of its `listen ... ssl` addresses
+    clients: ClientCertificates | None = None  # `ssl_verify_client` and the rest
+    handshake_timeout_s: float = 60.0
+    upstream_tls: UpstreamSessions | None = None  # `proxy_ssl on`
+    local: InetAddress | StreamTemplate | None = None  # `proxy_bind`
+    local_text: str = ""  # the `proxy_bind` address as written
+    socket_keepalive: bool = False  # `proxy_socket_keepalive`
+    responses: int | None = None  # UDP: `proxy_responses` (None: until `proxy_timeout`)
+    requests: int = 0  # UDP: `proxy_requests` (0: no limit)
 
 
 class SessionHost(Protocol):
@@ -105,10 +124,13 @@ class SessionHost(Protocol):
 class StreamSession:
     """A client connection relayed to an upstream peer."""
 
+    protocol = "TCP"  # $protocol
+    client_label = "client"  # how the error log names the client
     __slots__ = (
         "_addresses",
         "_attempt",
         "_attempt_started",
+        "_awaits_header",
         "_balancer",
         "_buffer",
         "_client",
@@ -116,18 +138,23 @@ class StreamSession:
         "_ended_at",
         "_ended_wall",
         "_finished",
+        "_handshake",
+        "_header_sent",
         "_host",
         "_loop",
+        "_outgoing",
         "_peer",
         "_preread_sent",
         "_proxying",
         "_reader",
         "_reading",
+        "_realip",
         "_remote",
         "_resolving",
         "_settings",
         "_started",
         "_timer",
+        "_tls_wanted",
         "_to_client",
         "_to_upstream",
         "_tried",
@@ -138,7 +165,9 @@ class StreamSession:
         "attempts",
         "connection",
         "match",
+        "proxy_header",
         "status",
+        "tls",
         "values",
     )
 
@@ -151,7 +180,11 @@ class StreamSession:
         *,
         host: SessionHost,
         connection: int,
+        proxy_protocol: bool = False,
+        tls: bool = False,
     ) -> None:
+        """`proxy_protocol`: the connection starts with a PROXY protocol header; `tls`: then a TLS
+        handshake (its `listen` says so)."""
         # per connection
         self._loop = loop
         self._client = client
@@ -168,6 +201,12 @@ class StreamSession:
         self._addresses: tuple[str, str, str, str, str] | None = None
         self.values: dict[str, str | None] | None = {} if settings.keeps_values else None
         self.match: re.Match[str] | None = None
+        self._awaits_header = proxy_protocol
+        self.proxy_header: ProxyAddresses | None = None  # what the PROXY protocol header said
+        self._realip: tuple[str, str] | None = None  # the connection's own address and port, once replaced
+        self._tls_wanted = tls and settings.tls is not None
+        self._handshake: Handshake | None = None
+        self.tls: dict[str, str | None] | None = None  # its `$ssl_*` values, once a TLS handshake is done
         # preread
         self._reader: ClientHelloReader | None = None
         self._buffer = b""
@@ -187,12 +226,22 @@ class StreamSession:
         self._watching = False
         # relaying
         self._preread_sent = 0
+        self._header_sent = 0  # a PROXY protocol header sent before the upstream's TLS handshake
+        self._outgoing = b""  # the PROXY protocol header for the upstream and what was preread
         self._to_upstream: Direction | None = None
         self._to_client: Direction | None = None
         self._ended = 0
 
     def start(self) -> None:
+        if self._awaits_header:
+            self._start_proxy_protocol()
+        else:
+            self._phases()
+
+    def _phases(self) -> None:
         settings = self._settings
+        if settings.real_ip_from and self.proxy_header is not None:
+            self._real_ip(settings.real_ip_from, self.proxy_header)
         values = self.values
         for name, template in settings.sets:
             value = template.evaluate(self)
@@ -204,10 +253,48 @@ class StreamSession:
             self._error("access forbidden by rule while initializing session")
             self._finish(_FORBIDDEN)
             return
-        if settings.preread is not None:
+        if self._tls_wanted:
+            self._start_tls()
+        else:
+            self._preread_phase()
+
+    def _preread_phase(self) -> None:
+        settings = self._settings
+        if settings.preread is not None and self._client.type == socket.SOCK_STREAM:
             self._start_preread(settings.preread)
         else:
             self._content()
+
+    # -- the ssl phase (ngx_stream_ssl_handler)
+
+    def _start_tls(self) -> None:
+        settings = self._settings
+        assert settings.tls is not None
+        client = self._client
+        if settings.tcp_nodelay and client.family != socket.AF_UNIX:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        wrapped = self._client = settings.tls.wrap_socket(
+            client, server_side=True, do_handshake_on_connect=False
+        )
+        self._handshake = Handshake(
+            self._loop, wrapped, settings.handshake_timeout_s, self._client_handshaken
+        )
+        self._handshake.start()
+
+    def _client_handshaken(self, error: Exception | None) -> None:
+        self._handshake = None
+        if error is not None:
+            self._finish(_INTERNAL_ERROR)  # nginx logs a failed handshake at info
+            return
+        assert isinstance(self._client, ssl.SSLSocket)
+        self.tls = tls_values(self._client)
+        clients = self._settings.clients
+        refusal = client_refusal(self._client, clients) if clients is not None else None
+        if refusal is not None:
+            self._error(f"{refusal} while SSL handshaking", level=ErrorLevel.INFO)
+            self._finish(_INTERNAL_ERROR)
+            return
+        self._preread_phase()
 
     def close(self) -> None:
         """End the session now (the service is stopping)."""
@@ -249,19 +336,78 @@ class StreamSession:
 
     def session_ms(self) -> int:
         end = self._ended_at if self._ended_at is not None else self._loop.time()
-        return _ms(end - self._started)
+        return milliseconds(end - self._started)
 
     def wall_time(self) -> float:
         return self._ended_wall if self._ended_at is not None else time.time()
+
+    @property
+    def realip_remote_addr(self) -> str:
+        return self._realip[0] if self._realip is not None else self.remote_addr
+
+    @property
+    def realip_remote_port(self) -> str:
+        return self._realip[1] if self._realip is not None else self.remote_port
 
     def _texts(self) -> tuple[str, str, str, str, str]:
         texts = self._addresses
         if texts is None:
             family = self._client.family
-            remote_addr, remote_port, binary = _address_texts(family, self._remote)
-            server_addr, server_port, _ = _address_texts(family, self._client.getsockname())
+            remote_addr, remote_port, binary = address_texts(family, self._remote)
+            server_addr, server_port, _ = address_texts(family, self._client.getsockname())
             texts = self._addresses = (remote_addr, remote_port, binary, server_addr, server_port)
         return texts
+
+    # -- the PROXY protocol header of a `listen ... proxy_protocol` (ngx_stream_proxy_protocol_handler)
+
+    def _start_proxy_protocol(self) -> None:
+        self._timer = self._loop.call_later(self._settings.proxy_protocol_timeout_s, self._header_timed_out)
+        self._loop.add_reader(self._client.fileno(), self._header_ready)
+        self._reading = True
+
+    def _header_ready(self) -> None:
+        """nginx peeks at what has come (a header must come whole in it), reads the header, and leaves the
+        rest for the phases."""
+        client = self._client
+        try:
+            data = client.recv(MAX_HEADER, socket.MSG_PEEK)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._finish(200)  # nginx's "recv() failed", at info for a client's reset
+            return
+        self._stop_waiting()
+        try:
+            header = read_header(data)
+        except HeaderError as error:
+            if str(error):
+                self._error(f"{error} while reading PROXY protocol")
+            self._finish(_BAD_REQUEST)
+            return
+        client.recv(header.length)
+        self.proxy_header = header.addresses
+        self._phases()
+
+    def _header_timed_out(self) -> None:
+        self._timer = None
+        self._finish(200)  # "client timed out", at info
+
+    def _real_ip(self, trusted: Trusted, header: ProxyAddresses) -> None:
+        """ngx_stream_realip_handler: a client from a `set_real_ip_from` address is the one its header
+        names."""
+        if self._client.family == socket.AF_UNIX:
+            own = Address(socket.AF_UNIX, b"", 0)
+        else:
+            own = Address(self._client.family, self.binary_remote_addr.encode("latin-1"), 0)
+        if own not in trusted:
+            return
+        found = parse_addr(header.source.encode("ascii"))
+        if found is None:
+            return
+        texts = self._texts()
+        self._realip = (texts[0], texts[1])
+        port = str(header.source_port) if header.source_port else ""
+        self._addresses = (found.text, port, found.packed.decode("latin-1"), texts[3], texts[4])
 
     # -- preread (ngx_stream_core_preread_phase with ngx_stream_ssl_preread_handler)
 
@@ -304,8 +450,9 @@ class StreamSession:
     def _content(self) -> None:
         self._proxying = True
         settings = self._settings
-        if settings.tcp_nodelay and self._client.family != socket.AF_UNIX:
-            self._client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client = self._client
+        if settings.tcp_nodelay and client.type == socket.SOCK_STREAM and client.family != socket.AF_UNIX:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if settings.group is not None:
             self._begin(settings.group)
             return
@@ -363,13 +510,19 @@ class StreamSession:
         self.attempts.append(self._attempt)
         self._attempt_started = now
         try:
-            upstream = self._upstream = socket.socket(peer.address.family, socket.SOCK_STREAM)
+            upstream = self._upstream = socket.socket(peer.address.family, self._client.type)
         except OSError as error:
             self._error(f"socket() failed ({error.errno}: {error.strerror})", peer.name)
             self._finish(_INTERNAL_ERROR)
             return
         upstream.setblocking(False)
-        if self._settings.tcp_nodelay and peer.address.family != socket.AF_UNIX:
+        if not self._prepare_upstream(upstream, peer):
+            return
+        if (
+            self._settings.tcp_nodelay
+            and upstream.type == socket.SOCK_STREAM
+            and peer.address.family != socket.AF_UNIX
+        ):
             upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         code = upstream.connect_ex(peer.address.sockaddr)
         if code == 0:
@@ -381,6 +534,44 @@ class StreamSession:
         else:
             level = ErrorLevel.ERROR if code in _CONNECT_ERRORS else ErrorLevel.CRIT
             self._connect_failed(f"connect() to {peer.name} failed ({code}: {os.strerror(code)})", level)
+
+    def _prepare_upstream(self, upstream: socket.socket, peer: Peer) -> bool:
+        """`proxy_socket_keepalive`, then `proxy_bind` (ngx_event_connect_peer): whether the connection
+        may go on (a bind that fails ends the session with 500)."""
+        settings = self._settings
+        if settings.socket_keepalive:
+            upstream.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if settings.local is None:
+            return True
+        local = self._local_address(settings.local)
+        if local is None:
+            return True
+        address, text = local
+        try:
+            if address.port == 0 and upstream.family != socket.AF_UNIX:
+                upstream.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+            elif upstream.type == socket.SOCK_DGRAM:
+                upstream.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            upstream.bind(address.sockaddr)
+        except OSError as error:
+            self._error(f"bind({text}) failed ({error.errno}: {error.strerror})", peer.name, ErrorLevel.CRIT)
+            self._finish(_INTERNAL_ERROR)
+            return False
+        return True
+
+    def _local_address(self, local: InetAddress | StreamTemplate) -> tuple[InetAddress, str] | None:
+        """The address to bind, and its text for the error lines; None: none (an empty value, or one
+        that is no address, which nginx logs)."""
+        if isinstance(local, InetAddress):
+            return local, self._settings.local_text
+        value = local.evaluate(self) or ""
+        if not value:
+            return None
+        address = parse_addr_port(value)
+        if address is None:
+            self._error(f'invalid local address "{value}"')
+            return None
+        return address, value
 
     def _stop_waiting(self) -> None:
         """Stop waiting for the client's first bytes, for the upstream connection to complete, and for
@@ -409,15 +600,18 @@ class StreamSession:
         self._stop_waiting()
         self._connect_failed(f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})")
 
-    def _connect_failed(self, reason: str, level: ErrorLevel = ErrorLevel.ERROR) -> None:
+    def _connect_failed(
+        self, reason: str, level: ErrorLevel = ErrorLevel.ERROR, *, action: str = "connecting to upstream"
+    ) -> None:
         """ngx_stream_proxy_next_upstream: the peer failed; the next one, if the rules allow."""
         peer, upstream, balancer = self._peer, self._upstream, self._balancer
         assert peer is not None and upstream is not None and balancer is not None
         now = self._loop.time()
-        self._error(f"{reason} while connecting to upstream", peer.name, level)
+        self._error(f"{reason} while {action}", peer.name, level)
+        self._header_sent = 0
         balancer.failed(peer, now)
         balancer.released(peer)
-        self._attempt.session_ms = _ms(now - self._attempt_started)
+        self._attempt.session_ms = milliseconds(now - self._attempt_started)
         upstream.close()
         self._peer = self._upstream = None
         self._tries -= 1
@@ -435,8 +629,12 @@ class StreamSession:
     def _connected(self) -> None:
         peer, upstream, balancer = self._peer, self._upstream, self._balancer
         assert peer is not None and upstream is not None and balancer is not None
+        sessions = self._settings.upstream_tls
+        if sessions is not None and not isinstance(upstream, ssl.SSLSocket):
+            self._start_upstream_tls(sessions, peer, upstream, balancer)
+            return
         now = self._loop.time()
-        self._attempt.connect_ms = _ms(now - self._attempt_started)
+        self._attempt.connect_ms = milliseconds(now - self._attempt_started)
         balancer.succeeded(peer, now)
         try:
             self._to_upstream = self._direction(self._client, upstream)
@@ -446,7 +644,10 @@ class StreamSession:
             self._finish(_INTERNAL_ERROR)
             return
         self._timer = self._loop.call_later(self._settings.idle_timeout_s, self._check_idle)
-        if self._buffer:
+        self._outgoing = self._buffer
+        if self._settings.proxy_protocol and self._settings.upstream_tls is None:
+            self._outgoing = self._proxy_protocol_header() + self._buffer
+        if self._outgoing:
             self._to_client.start()
             if not self._finished:
                 self._send_preread()
@@ -455,19 +656,57 @@ class StreamSession:
         if not self._finished:
             self._to_client.start()
 
+    def _start_upstream_tls(
+        self, sessions: UpstreamSessions, peer: Peer, upstream: socket.socket, balancer: Balancer
+    ) -> None:
+        """`proxy_ssl on`: the PROXY protocol header first, in the clear and at once (as nginx sends it),
+        then the handshake, within `proxy_connect_timeout`; a failed one fails the peer."""
+        if self._settings.proxy_protocol:
+            header = self._proxy_protocol_header()
+            try:
+                sent = upstream.send(header)
+            except OSError:
+                sent = 0
+            if sent != len(header):
+                self._error("could not send PROXY protocol header at once", peer.name)
+                self._finish(_INTERNAL_ERROR)
+                return
+            self._header_sent = sent
+        wrapped = self._upstream = sessions.wrap(upstream, peer.name, balancer.upstream.name)
+
+        def done(error: Exception | None) -> None:
+            self._handshake = None
+            if error is None:
+                sessions.remember(peer.name, wrapped)
+                self._connected()
+            else:
+                self._connect_failed(_upstream_tls_error(error), action="SSL handshaking to upstream")
+
+        self._handshake = Handshake(self._loop, wrapped, self._settings.connect_timeout_s, done)
+        self._handshake.start()
+
+    def _proxy_protocol_header(self) -> bytes:
+        """`proxy_protocol on`: the client's address (as realip left it) and the one it came to."""
+        if self._client.family == socket.AF_UNIX:
+            return write_v1(None)
+        remote_addr, remote_port, _, server_addr, server_port = self._texts()
+        addresses = ProxyAddresses(remote_addr, int(remote_port or 0), server_addr, int(server_port))
+        return write_v1(addresses, ipv6=self._client.family == socket.AF_INET6)
+
     def _send_preread(self) -> None:
-        """What was preread, to the upstream before anything else the client sends."""
+        """The PROXY protocol header and what was preread, to the upstream before anything else the
+        client sends."""
         upstream = self._upstream
         assert upstream is not None and self._to_upstream is not None
         try:
-            sent = upstream.send(self._buffer[self._preread_sent :])
+            sent = upstream.send(self._outgoing[self._preread_sent :])
         except BlockingIOError:
             sent = 0
         except OSError as error:
             self.direction_broken(self._to_upstream, error)
             return
         self._preread_sent += sent
-        if self._preread_sent < len(self._buffer):
+        if self._preread_sent < len(self._outgoing):
             if not self._watching:
                 self._watching = True
                 self._loop.add_writer(upstream.fileno(), self._send_preread)
@@ -478,7 +717,11 @@ class StreamSession:
         self._to_upstream.start()
 
     def _direction(self, src: socket.socket, dst: socket.socket) -> Direction:
-        if self._settings.splice:
+        if (
+            self._settings.splice
+            and not isinstance(src, ssl.SSLSocket)
+            and not isinstance(dst, ssl.SSLSocket)
+        ):
             return SpliceDirection(self._loop, src, dst, self, self._host.pipes)
         return CopyDirection(self._loop, src, dst, self)
 
@@ -520,6 +763,8 @@ class StreamSession:
         now = self._ended_at = self._loop.time()
         self._ended_wall = time.time()
         self._stop_waiting()
+        if self._handshake is not None:
+            self._handshake.cancel()
         if self._resolving is not None:
             self._resolving.cancel()
         directions = [d for d in (self._to_upstream, self._to_client) if d is not None]
@@ -528,30 +773,34 @@ class StreamSession:
         self._settle_attempt(now)
         for direction in directions:
             direction.release()
-        if self._settings.logs:
-            self._texts()  # the addresses, while the socket can still tell its own
+        for access_log in self._settings.logs:  # while the sockets can still tell their addresses and TLS
+            access_log.write(self)
+        self._close_sockets()
+        if self._peer is not None and self._balancer is not None:
+            self._release_peer(self._balancer, self._peer, now)
+        self._host.session_finished(self)
+
+    def _close_sockets(self) -> None:
         self._client.close()
         if self._upstream is not None:
             self._upstream.close()
-        if self._peer is not None and self._balancer is not None:
-            self._balancer.succeeded(self._peer, now)
-            self._balancer.released(self._peer)
-        self._host.session_finished(self)
-        for access_log in self._settings.logs:
-            access_log.write(self)
+
+    def _release_peer(self, balancer: Balancer, peer: Peer, now: float) -> None:
+        balancer.succeeded(peer, now)
+        balancer.released(peer)
 
     def _settle_attempt(self, now: float) -> None:
         """The last upstream's numbers, as the session ends."""
         if self._peer is None:
             return
         attempt = self._attempt
-        attempt.session_ms = _ms(now - self._attempt_started)
+        attempt.session_ms = milliseconds(now - self._attempt_started)
         to_upstream, to_client = self._to_upstream, self._to_client
         if to_upstream is not None and to_client is not None:
-            attempt.bytes_sent = to_upstream.sent + self._preread_sent
+            attempt.bytes_sent = to_upstream.sent + self._preread_sent + self._header_sent
             attempt.bytes_received = to_client.received
             if to_client.first_byte_at is not None:
-                attempt.first_byte_ms = _ms(to_client.first_byte_at - self._attempt_started)
+                attempt.first_byte_ms = milliseconds(to_client.first_byte_at - self._attempt_started)
 
     def _peer_name(self) -> str:
         return self._peer.name if self._peer is not None else ""
@@ -560,7 +809,7 @@ class StreamSession:
         """nginx's error log line: `*N message, client: …, server: …`, and once proxying,
         `, upstream: "…", bytes from/to …` (ngx_stream_log_error, ngx_stream_proxy_log_error)."""
         settings = self._settings
-        context = f"client: {self.remote_addr}, server: {settings.server}"
+        context = f"{self.client_label}: {self.remote_addr}, server: {settings.server}"
         if self._proxying:
             if upstream:
                 context += f', upstream: "{upstream}"'
@@ -573,15 +822,16 @@ class StreamSession:
             return "bytes from/to client:0/0, bytes from/to upstream:0/0"
         return (
             f"bytes from/to client:{to_upstream.received}/{to_client.sent},"
-            f" bytes from/to upstream:{to_client.received}/{to_upstream.sent + self._preread_sent}"
+            f" bytes from/to upstream:{to_client.received}"
+            f"/{to_upstream.sent + self._preread_sent + self._header_sent}"
         )
 
 
-def _ms(seconds: float) -> int:
+def milliseconds(seconds: float) -> int:
     return int(seconds * 1000)
 
 
-def _address_texts(family: int, address: object) -> tuple[str, str, str]:
+def address_texts(family: int, address: object) -> tuple[str, str, str]:
     """An address as nginx's variables print it: (addr, port, binary addr one character per byte)."""
     if family == socket.AF_UNIX:
         return "unix:", "", "unix:"
@@ -589,3 +839,12 @@ def _address_texts(family: int, address: object) -> tuple[str, str, str]:
     ip = ipaddress.ip_address(address[0].partition("%")[0])
     text = ipv6_text(ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)
     return text, str(address[1]), ip.packed.decode("latin-1")
+
+
+def _upstream_tls_error(error: Exception) -> str:
+    """nginx's line for a failed handshake with an upstream."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"upstream SSL certificate verify error: ({error.verify_code}:{error.verify_message})"
+    if isinstance(error, TimeoutError):
+        return f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})"
+    return f"SSL_do_handshake() failed ({error})"

@@ -32,9 +32,11 @@ from typing import Protocol
 from hapair.config.nginx.model.templates import Literal, Template
 from hapair.config.nginx.model.variables import MadeVariable, Map, SplitClients
 from hapair.proxy.http.split_clients import murmur_hash2
+from hapair.proxy.proxy_protocol import ProxyAddresses
 from hapair.proxy.script import MapLookup, ValueTemplate, split_value
 
 from .clienthello import Hello
+from .tls import tls_variables
 
 NGINX_VERSION = "1.22.1"  # the nginx whose behaviour hapair follows
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -57,11 +59,14 @@ class SessionView(Protocol):
     without brackets); `binary_remote_addr` is the packed address, one character per byte."""
 
     connection: int
+    protocol: str  # TCP or UDP
     status: int
     attempts: list[UpstreamAttempt]
     hello: Hello | None  # what ssl_preread read; None: nothing, or no ClientHello nginx reads
     values: dict[str, str | None] | None  # what the session keeps (see the module's documentation)
     match: re.Match[str] | None  # the last map regular expression that matched: $1...
+    proxy_header: ProxyAddresses | None  # what a PROXY protocol header said; None: no header, or UNKNOWN
+    tls: dict[str, str | None] | None  # the `$ssl_*` values of the client's TLS connection, if any
 
     @property
     def remote_addr(self) -> str: ...
@@ -69,6 +74,12 @@ class SessionView(Protocol):
     def remote_port(self) -> str: ...
     @property
     def binary_remote_addr(self) -> str: ...
+    @property
+    def realip_remote_addr(self) -> str:
+        """The connection's own address, whatever realip made `remote_addr`."""
+
+    @property
+    def realip_remote_port(self) -> str: ...
     @property
     def server_addr(self) -> str: ...
     @property
@@ -144,6 +155,19 @@ def _preread(read: Callable[[Hello], str]) -> Getter:
     return value
 
 
+def _proxied(read: Callable[[ProxyAddresses], str]) -> Getter:
+    def value(session: SessionView) -> str | None:
+        header = session.proxy_header
+        return None if header is None else read(header)
+
+    return value
+
+
+def _port(port: int) -> str:
+    """nginx prints no port 0."""
+    return str(port) if port else ""
+
+
 def _text(data: bytes | bytearray | None) -> str:
     return "" if data is None else data.decode("latin-1")
 
@@ -154,7 +178,13 @@ _PLAIN: dict[str, Getter] = {
     "connection": lambda s: str(s.connection),
     "msec": lambda s: _msec(s.wall_time()),
     "nginx_version": lambda s: NGINX_VERSION,
-    "protocol": lambda s: "TCP",
+    "protocol": lambda s: s.protocol,
+    "proxy_protocol_addr": _proxied(lambda header: header.source),
+    "proxy_protocol_port": _proxied(lambda header: _port(header.source_port)),
+    "proxy_protocol_server_addr": _proxied(lambda header: header.destination),
+    "proxy_protocol_server_port": _proxied(lambda header: _port(header.destination_port)),
+    "realip_remote_addr": lambda s: s.realip_remote_addr,
+    "realip_remote_port": lambda s: s.realip_remote_port,
     "remote_addr": lambda s: s.remote_addr,
     "remote_port": lambda s: s.remote_port,
     "server_addr": lambda s: s.server_addr,
@@ -218,6 +248,7 @@ class StreamVariables:
             "hostname": lambda s: host,
             "pid": lambda s: process,
             **{name: _kept(name, getter) for name, getter in _KEPT.items()},
+            **tls_variables(),
         }
         self._set_names = frozenset(set_names)
         self._makers: dict[str, Getter] = {}

@@ -29,6 +29,8 @@ from . import (
     resolver,
     rewrite,
     stream,
+    stream_bind,
+    stream_ssl,
     stream_variables,
     upstream,
 )
@@ -53,6 +55,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **http_gzip.HANDLERS,
     **stream.HANDLERS,
     **stream_variables.HANDLERS,
+    **stream_ssl.HANDLERS,
+    **stream_bind.HANDLERS,
     **http_realip.HANDLERS,
     **http_access.HANDLERS,
     **http_auth_basic.HANDLERS,

@@ -51,6 +51,7 @@ from ..fields import (
 )
 from ..finish.http import COMBINED, finish_http
 from ..flags import HTTP_LOC_CONF, HTTP_MAIN_CONF, HTTP_SRV_CONF, ModuleKind
+from ..listen_options import socket_parameter
 from ..model.addresses import InetAddress, SocketAddress, UnixAddress
 from ..model.http import ErrorPage, LocationMatch
 from ..model.place import Place
@@ -152,6 +153,13 @@ def _listen_parameter(directive: Directive, options: ListenOptions, arg: str) ->
         options.set = options.bind = True
     elif arg == "ssl":
         options.ssl = True
+    elif arg == "proxy_protocol":
+        options.proxy_protocol = True
+    elif arg == "deferred":
+        options.deferred = options.set = options.bind = True
+    elif (socket_options := socket_parameter(directive, arg, options.socket)) is not None:
+        options.socket = socket_options
+        options.set = options.bind = True
     elif arg in _UNSUPPORTED_LISTEN or arg.split("=", 1)[0] + "=" in _UNSUPPORTED_LISTEN:
         raise directive.unsupported(f'the "{arg.split("=", 1)[0]}" parameter')
     else:
@@ -161,13 +169,7 @@ def _listen_parameter(directive: Directive, options: ListenOptions, arg: str) ->
 _UNSUPPORTED_LISTEN = frozenset(
     {
         "http2",
-        "proxy_protocol",
-        "deferred",
-        "fastopen=",
-        "rcvbuf=",
-        "sndbuf=",
         "accept_filter=",
-        "so_keepalive=",
     }
 )
 
@@ -208,6 +210,7 @@ def _add_to_address(
     address.servers.append(server_state)
     default_server = address.options.default_server
     ssl = options.ssl or address.options.ssl
+    proxy_protocol = options.proxy_protocol or address.options.proxy_protocol
     if options.set:
         if address.options.set:
             raise ConfigError(f"duplicate listen options for {address.options.address.text}", place)
@@ -219,6 +222,7 @@ def _add_to_address(
         address.default_server = server_state
     address.options.default_server = default_server
     address.options.ssl = ssl
+    address.options.proxy_protocol = proxy_protocol
 
 
 def server_name(block: Block, directive: Directive, reading: Reading) -> None:

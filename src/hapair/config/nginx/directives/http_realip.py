@@ -12,7 +12,11 @@ from ..model.access import Cidr, RealIpSource
 from ..system import HostNotFoundError
 from . import setters
 
-_NAMED_SOURCES = {"X-Real-IP": RealIpSource.X_REAL_IP, "X-Forwarded-For": RealIpSource.X_FORWARDED_FOR}
+_NAMED_SOURCES = {
+    "X-Real-IP": RealIpSource.X_REAL_IP,
+    "X-Forwarded-For": RealIpSource.X_FORWARDED_FOR,
+    "proxy_protocol": RealIpSource.PROXY_PROTOCOL,
+}
 
 
 def set_real_ip_from(block: Block, directive: Directive, reading: Reading) -> None:
@@ -53,8 +57,6 @@ def real_ip_header(block: Block, directive: Directive, reading: Reading) -> None
     if level.here(REAL_IP_HEADER) is not None:
         raise directive.invalid("is duplicate")
     name = directive.args[0]
-    if name == "proxy_protocol":
-        raise directive.unsupported('"proxy_protocol"')
     source = _NAMED_SOURCES.get(name, RealIpSource.HEADER)
     header = name.lower() if source is RealIpSource.HEADER else ""
     level.set(REAL_IP_HEADER, RealIpHeader(source, header), directive.place)

@@ -3,7 +3,9 @@
 `proxy_pass` (an address, a group, or a value with variables), `proxy_connect_timeout`, `proxy_timeout`,
 `proxy_next_upstream`, `proxy_next_upstream_tries`, `proxy_next_upstream_timeout`
 (ngx_stream_proxy_module.c); `log_format`, `access_log` (ngx_stream_log_module.c); `allow`, `deny`
-(ngx_stream_access_module.c); `ssl_preread` (ngx_stream_ssl_preread_module.c). The modules making
+(ngx_stream_access_module.c); `ssl_preread` (ngx_stream_ssl_preread_module.c); `set_real_ip_from`
+(ngx_stream_realip_module.c); `proxy_protocol`, `proxy_protocol_timeout`, `proxy_responses`,
+`proxy_requests`. The modules making
 variables are in stream_variables.py."""
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from ..errors import ConfigError
 from ..fields import RESOLVER_TIMEOUT, STREAM_PROXY_CONNECT_TIMEOUT, STREAM_PROXY_TIMEOUT
 from ..finish.stream import finish_stream
 from ..flags import STREAM_MAIN_CONF, STREAM_SRV_CONF, ModuleKind
+from ..listen_options import socket_parameter
+from ..model.addresses import UnixAddress
 from ..numbers import atoi
 from ..settings import Level, Placed
 from ..state import StreamListenState, StreamServerState, StreamState
@@ -24,6 +28,10 @@ from ..stream_fields import (
     NEXT_UPSTREAM_TRIES,
     PREREAD_BUFFER_SIZE,
     PREREAD_TIMEOUT,
+    PROXY_PROTOCOL,
+    PROXY_PROTOCOL_TIMEOUT,
+    PROXY_REQUESTS,
+    PROXY_RESPONSES,
     SSL_PREREAD,
     TCP_NODELAY,
 )
@@ -31,13 +39,10 @@ from ..urls import UrlError, UrlRules, parse_url
 from ..variables import STREAM_CATALOG, VariableUses, compile_template, has_variables
 from . import setters
 from .http_access import access_rule
+from .http_realip import set_real_ip_from
 from .logs import access_log, level_error_log, log_format
 from .resolver import resolver
 from .upstream import upstream_add
-
-_UNSUPPORTED_LISTEN = frozenset(
-    {"udp", "ssl", "proxy_protocol", "fastopen=", "rcvbuf=", "sndbuf=", "so_keepalive="}
-)
 
 
 def stream(block: Block, directive: Directive, reading: Reading) -> None:
@@ -72,8 +77,12 @@ def listen(block: Block, directive: Directive, reading: Reading) -> None:
     options = StreamListenState(url.addresses[0], directive.place)
     for arg in directive.args[1:]:
         _listen_parameter(directive, options, arg)
+    if options.udp:
+        _check_udp(directive, options)
+    if options.ssl:
+        server_state.ssl_listen = directive.place
     for address in url.addresses:
-        if any(other.address == address for other in stream_state.listens):
+        if any(other.address == address and other.udp == options.udp for other in stream_state.listens):
             raise directive.error(f'duplicate "{address.text}" address and port pair')
         declared = replace(options, address=address)
         stream_state.listens.append(declared)
@@ -81,7 +90,13 @@ def listen(block: Block, directive: Directive, reading: Reading) -> None:
 
 
 def _listen_parameter(directive: Directive, options: StreamListenState, arg: str) -> None:
-    if arg == "bind":
+    socket_options = socket_parameter(directive, arg, options.socket)
+    if socket_options is not None:
+        options.socket = socket_options
+        options.bind = True
+    elif arg == "udp":
+        options.udp = True
+    elif arg == "bind":
         options.bind = True
     elif arg == "reuseport":
         options.reuseport = options.bind = True
@@ -90,16 +105,34 @@ def _listen_parameter(directive: Directive, options: StreamListenState, arg: str
         if not backlog:
             raise directive.error(f'invalid backlog "{arg}"')
         options.backlog = backlog
-        options.bind = True
+        options.backlog_given = options.bind = True
     elif arg.startswith("ipv6only=o"):
         if arg[10:] not in ("n", "ff"):
             raise directive.error(f'invalid ipv6only flags "{arg[9:]}"')
         options.ipv6only = arg[10:] == "n"
         options.bind = True
-    elif arg in _UNSUPPORTED_LISTEN or arg.split("=", 1)[0] + "=" in _UNSUPPORTED_LISTEN:
-        raise directive.unsupported(f'the "{arg.split("=", 1)[0]}" parameter')
+    elif arg == "proxy_protocol":
+        options.proxy_protocol = True
+    elif arg == "ssl":
+        options.ssl = True
     else:
         raise directive.error(f'the invalid "{arg}" parameter')
+
+
+def _check_udp(directive: Directive, options: StreamListenState) -> None:
+    """The parameters a datagram socket cannot have, in nginx's order."""
+    incompatible = (
+        ("backlog", options.backlog_given),
+        ("ssl", options.ssl),
+        ("so_keepalive", options.socket.keepalive is not None),
+        ("proxy_protocol", options.proxy_protocol),
+        ("fastopen", options.socket.fastopen is not None),
+    )
+    for name, given in incompatible:
+        if given:
+            raise directive.invalid(f'"{name}" parameter is incompatible with "udp"')
+    if isinstance(options.address, UnixAddress):
+        raise directive.unsupported('"udp" on a unix socket')
 
 
 def proxy_pass(block: Block, directive: Directive, reading: Reading) -> None:
@@ -146,6 +179,11 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_stream_proxy_module", "proxy_next_upstream"): setters.flag(NEXT_UPSTREAM),
     ("ngx_stream_proxy_module", "proxy_next_upstream_tries"): setters.number(NEXT_UPSTREAM_TRIES),
     ("ngx_stream_proxy_module", "proxy_next_upstream_timeout"): setters.msec(NEXT_UPSTREAM_TIMEOUT),
+    ("ngx_stream_proxy_module", "proxy_responses"): setters.number(PROXY_RESPONSES),
+    ("ngx_stream_proxy_module", "proxy_protocol"): setters.flag(PROXY_PROTOCOL),
+    ("ngx_stream_core_module", "proxy_protocol_timeout"): setters.msec(PROXY_PROTOCOL_TIMEOUT),
+    ("ngx_stream_realip_module", "set_real_ip_from"): set_real_ip_from,
+    ("ngx_stream_proxy_module", "proxy_requests"): setters.number(PROXY_REQUESTS),
     ("ngx_stream_log_module", "log_format"): stream_log_format,
     ("ngx_stream_log_module", "access_log"): stream_access_log,
     ("ngx_stream_access_module", "allow"): access_rule,

@@ -82,6 +82,7 @@ from ..model.logging import AccessLog, LogEscape, LogFormat
 from ..model.place import Place
 from ..model.resolver import DEFAULT_RESOLVER_TIMEOUT
 from ..model.rewrite import Break, If, Return, Rewrite, SetVariable, Statement
+from ..model.sockets import SocketOptions
 from ..model.templates import Literal, Template, Variable
 from ..model.tls import ServerTls
 from ..model.upstream import Upstream
@@ -351,7 +352,22 @@ def _listener(item: ArrangedAddress, servers: dict[int, Server]) -> Listener:
         backlog=options.backlog,
         ipv6only=options.ipv6only,
         own_socket=item.own_socket,
+        proxy_protocol=options.proxy_protocol,
+        socket=_socket_options(options, servers[id(item.address.default_server)]),
     )
+
+
+_DEFAULT_CLIENT_HEADER_TIMEOUT = 60_000
+
+
+def _socket_options(options: ListenOptions, default_server: Server) -> SocketOptions:
+    """The listen's socket options; `deferred` waits for data as long as the default server's
+    client_header_timeout (ngx_http_add_listening's post_accept_timeout), in seconds, at least one."""
+    if not options.deferred:
+        return options.socket
+    timeout = default_server.settings.client_header_timeout
+    seconds = (timeout if timeout is not None else _DEFAULT_CLIENT_HEADER_TIMEOUT) // 1000
+    return replace(options.socket, deferred=seconds or 1)
 
 
 def _access_logs(level: Level, main: MainState) -> tuple[AccessLog, ...]:

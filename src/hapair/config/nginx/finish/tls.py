@@ -193,10 +193,11 @@ def check_trusted_certificate(path: str, origin: Place | None, call: str = _LOAD
         raise ConfigError(f'{call}("{path}") failed ({exc.strerror or exc})', None, origin) from exc
 
 
-def server_tls(level: Level, paths: Paths) -> ServerTls | None:
+def server_tls(level: Level, paths: Paths, *, stream: bool = False) -> ServerTls | None:
     """The ssl module's merge of a server (ngx_http_ssl_merge_srv_conf): its certificates (from the server
     or the http block) are checked and loaded, then the other settings OpenSSL checks; a server without
-    certificates, `ssl on` or `ssl_reject_handshake on` has no TLS."""
+    certificates, `ssl on` or `ssl_reject_handshake on` has no TLS. `stream`: ngx_stream_ssl_merge_conf,
+    which reads the trusted CAs and revocation lists only for a server verifying its clients."""
     certificates = level.find(SSL_CERTIFICATE)
     reject = level.value(SSL_REJECT_HANDSHAKE, False)
     enable = level.find(SSL_ENABLE)
@@ -220,7 +221,7 @@ def server_tls(level: Level, paths: Paths) -> ServerTls | None:
         )
         for pair in pairs:
             check_certificate(pair.certificate, pair.key, certificates.place, passwords)
-    clients = _client_certificates(level, paths)
+    clients = _client_certificates(level, paths, when_verifying=stream)
     dhparam = level.find(SSL_DHPARAM)
     tls = ServerTls(
         certificates=pairs,
@@ -242,7 +243,7 @@ def server_tls(level: Level, paths: Paths) -> ServerTls | None:
     return tls
 
 
-def _client_certificates(level: Level, paths: Paths) -> ClientCertificates:
+def _client_certificates(level: Level, paths: Paths, *, when_verifying: bool = False) -> ClientCertificates:
     """ngx_http_ssl_merge_srv_conf's client certificate part: `ssl_verify_client` needs
     `ssl_client_certificate` (but with `optional_no_ca`), which is loaded only then; then the trusted
     CAs and the revocation lists, in that order."""
@@ -254,6 +255,8 @@ def _client_certificates(level: Level, paths: Paths) -> ClientCertificates:
         if client_certificate is None and mode is not ClientVerify.OPTIONAL_NO_CA:
             origin = verify.place if verify is not None else None
             raise ConfigError("no ssl_client_certificate for ssl_verify_client", None, origin)
+    if when_verifying and mode is ClientVerify.OFF:
+        return ClientCertificates(mode, level.value(SSL_VERIFY_DEPTH, 1), None, None, None)
     return ClientCertificates(
         verify=mode,
         depth=level.value(SSL_VERIFY_DEPTH, 1),

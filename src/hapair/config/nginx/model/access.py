@@ -38,6 +38,7 @@ class RealIpSource(Enum):
     X_REAL_IP = "X-Real-IP"
     X_FORWARDED_FOR = "X-Forwarded-For"
     HEADER = "header"  # any other header, by its lower-case name
+    PROXY_PROTOCOL = "proxy_protocol"  # the address of the connection's PROXY protocol header
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ class ListeningSocket:
 
     address: SocketAddress
     ipv6only: bool
+    udp: bool = False  # SOCK_DGRAM
 
 
 @dataclass(frozen=True, slots=True)

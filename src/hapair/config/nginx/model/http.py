@@ -17,6 +17,7 @@ from .place import Place
 from .proxy import ProxyResponse
 from .resolver import Resolver
 from .rewrite import Statement
+from .sockets import NO_OPTIONS, SocketOptions
 from .templates import Template
 from .tls import ServerTls, UpstreamTls
 from .upstream import Upstream
@@ -221,6 +222,8 @@ class Listener:
     backlog: int
     ipv6only: bool
     own_socket: bool  # False: served by the wildcard socket of the same port (no `bind`)
+    proxy_protocol: bool = False  # connections start with a PROXY protocol header
+    socket: SocketOptions = NO_OPTIONS
 
 
 @dataclass(frozen=True, slots=True)

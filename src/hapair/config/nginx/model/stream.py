@@ -1,22 +1,26 @@
-"""The `stream` block: TCP servers relaying connections to upstream groups (times in milliseconds)."""
+"""The `stream` block: TCP and UDP servers relaying sessions to upstream groups (times in milliseconds)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .access import AccessRules
+from .access import AccessRules, Cidr
 from .addresses import SocketAddress
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
 from .resolver import DEFAULT_RESOLVER_TIMEOUT, Resolver
 from .rewrite import SetVariable
+from .sockets import NO_OPTIONS, LocalAddress, SocketOptions
 from .templates import Template
+from .tls import ServerTls, UpstreamTls
 from .upstream import Upstream
 from .variables import MadeVariable
 
 DEFAULT_PREREAD_BUFFER_SIZE = 16384
 DEFAULT_PREREAD_TIMEOUT = 30_000
+DEFAULT_PROXY_PROTOCOL_TIMEOUT = 30_000
+DEFAULT_HANDSHAKE_TIMEOUT = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,10 @@ class StreamListen:
     ipv6only: bool
     own_socket: bool  # False: served by the wildcard socket of the same port (no `bind`)
     place: Place
+    udp: bool = False  # a datagram socket: each client address is a session
+    proxy_protocol: bool = False  # connections start with a PROXY protocol header
+    socket: SocketOptions = NO_OPTIONS
+    ssl: bool = False  # connections begin with a TLS handshake (the server's `tls`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,13 @@ class StreamProxy:
     next_upstream: bool = True  # a failed connection tries the next peer
     next_upstream_tries: int = 0  # 0: as many as the group has peers
     next_upstream_timeout: int = 0  # 0: no limit
+    responses: int | None = None  # `proxy_responses` (UDP): None, as many as come until `timeout`
+    requests: int = 0  # `proxy_requests` (UDP): datagrams a session takes before the next one starts; 0: all
+    proxy_protocol: bool = False  # `proxy_protocol on`: a PROXY protocol (v1) header first to the upstream
+    tls: UpstreamTls | None = None  # `proxy_ssl on`
+    ssl_name: str | None = None  # `proxy_ssl_name`; None: the upstream's host name
+    local: LocalAddress | None = None  # `proxy_bind`
+    socket_keepalive: bool = False  # `proxy_socket_keepalive`: SO_KEEPALIVE on upstream connections
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +87,10 @@ class StreamServer:
     sets: tuple[SetVariable, ...] = ()  # `set`, in order
     preread: StreamPreread | None = None  # None: `ssl_preread off`
     tcp_nodelay: bool = True
+    proxy_protocol_timeout: int = DEFAULT_PROXY_PROTOCOL_TIMEOUT  # a listen's PROXY protocol header within it
+    real_ip_from: tuple[Cidr, ...] = ()  # `set_real_ip_from`: whose PROXY protocol address is the client's
+    tls: ServerTls | None = None  # for its `listen ... ssl` addresses
+    handshake_timeout: int = DEFAULT_HANDSHAKE_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
