@@ -547,7 +547,8 @@ class Exchange:
         client.keep_alive = keep_alive
         if request.http_version < HTTP_10:
             return True  # HTTP/0.9: the body alone
-        framing = Framing(connection, chunked=self._chunked, redirect_base=self._redirect_base())
+        base = self._redirect_base() if head.location >= 0 else None  # only a Location needs it
+        framing = Framing(connection, chunked=self._chunked, redirect_base=base)
         data = render(head, client.server_date(), framing)
         self._head_size = len(data)
         self._out.append(data)
