@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,11 +52,15 @@ IMPLEMENTATIONS = (Implementation("nginx"), Implementation("hapair"))
 class Process:
     """One implementation running one configuration in `directory`."""
 
-    def __init__(self, implementation: Implementation, directory: Path, text: str) -> None:
+    def __init__(
+        self, implementation: Implementation, directory: Path, text: str, wrapper: Sequence[str] = ()
+    ) -> None:
+        """`wrapper`: what the command runs under (`ip netns exec NAME`), which must exec it."""
         self.implementation = implementation
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         args, given = implementation.command_line(directory, text)
+        args = [*wrapper, *args]
         (directory / "nginx.conf").write_text(given)
         self.console_path = directory / "console.txt"
         with open(self.console_path, "wb") as console:

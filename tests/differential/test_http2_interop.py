@@ -111,10 +111,6 @@ def _own_ports(side: H2Side, lines: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(re.sub(rf":({'|'.join(ports)})\b", ":PORT", line) for line in lines)
 
 
-UPGRADE_IGNORED = (
-    "nginx ignores the Upgrade: h2c of an HTTP/1.1 request and answers it (one log line); hapair's HTTP/1.1 "
-    "reading takes it for an upgrade (the wire work brings nginx's reading)"
-)
 CURL_CASES = [
     ("prior knowledge", f"http://127.0.0.1:{H2}/here?a=b", "--http2-prior-knowledge"),
     ("prior knowledge, proxied", f"http://127.0.0.1:{H2}/api/x", "--http2-prior-knowledge"),
@@ -124,10 +120,7 @@ CURL_CASES = [
     ("TLS, ALPN h2", f"https://127.0.0.1:{H2S}/here", "--http2"),
     ("TLS, ALPN h2, proxied", f"https://127.0.0.1:{H2S}/api/y?z", "--http2"),
     ("TLS, HTTP/1.1 on the HTTP/2 listener", f"https://127.0.0.1:{H2S}/here", "--http1.1"),
-    pytest.param(
-        ("an h2c upgrade on a plain listener", f"http://127.0.0.1:{LISTEN}/here", "--http2"),
-        marks=pytest.mark.xfail(strict=True, reason=UPGRADE_IGNORED),
-    ),
+    ("an h2c upgrade on a plain listener", f"http://127.0.0.1:{LISTEN}/here", "--http2"),
     ("an h2c upgrade on a prior-knowledge listener", f"http://127.0.0.1:{H2}/here", "--http2"),
 ]
 

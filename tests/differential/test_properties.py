@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -137,12 +136,6 @@ def complete_requests(side: SideResult) -> Counter[compare.NormalizedRequest]:
     return Counter(request for request in compare.documented_upstream_differences(side) if request[-1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hapair forwards requests nginx refuses or rewrites (see the wire cases: HTTP/2.0, header "
-    "names with underscores or invalid characters, TRACE, empty Host...); the first example that fails: "
-    "GET / HTTP/2.0, which nginx answers 505 and hapair proxies",
-)
 @settings(
     max_examples=EXAMPLES,
     derandomize=True,

@@ -17,17 +17,15 @@ def _get(target: bytes) -> bytes:
     return b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
 
-REFUSED_LOG = "nginx logs the refused request's line, $request_length and the page's size; hapair logs \"-\""
-
 CASES = [
-    Case("a % and two letters that are not hex", _get(b"/a%zz"), (400,), log_differs=REFUSED_LOG),
-    Case("a % and one hex digit at the end", _get(b"/a%2"), (400,), log_differs=REFUSED_LOG),
-    Case("a % at the end", _get(b"/a%"), (400,), log_differs=REFUSED_LOG),
-    Case("a % before the query", _get(b"/a%?x=1"), (400,), log_differs=REFUSED_LOG),
+    Case("a % and two letters that are not hex", _get(b"/a%zz"), (400,)),
+    Case("a % and one hex digit at the end", _get(b"/a%2"), (400,)),
+    Case("a % at the end", _get(b"/a%"), (400,)),
+    Case("a % before the query", _get(b"/a%?x=1"), (400,)),
     Case("a % in the query only", _get(b"/a?x=%zz"), (200,)),
     Case("valid escapes", _get(b"/a%20b%2Fc%25d"), (200,)),
-    Case("an escaped NUL", _get(b"/a%00b"), (400,), log_differs=REFUSED_LOG),
-    Case("escaped dots above the root", _get(b"/%2e%2e/x"), (400,), log_differs=REFUSED_LOG),
+    Case("an escaped NUL", _get(b"/a%00b"), (400,)),
+    Case("escaped dots above the root", _get(b"/%2e%2e/x"), (400,)),
 ]
 
 

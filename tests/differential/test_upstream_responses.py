@@ -18,16 +18,6 @@ pair = pair_fixture(http_config())
 GET_1_0 = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
 GET_1_1 = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 SWITCHING = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
-ANSWER_LOG = "the log line follows the answer"
-UPSTREAM_STATUS_LOG = "nginx logs $upstream_status 502 for an upstream that failed; hapair logs -"
-READ_TO_CLOSE = (
-    "nginx ignores an invalid Content-Length and reads the body until the upstream closes: 200 with "
-    "Connection: close; hapair answers 502"
-)
-NOTHING_SENT = (
-    "nginx, which reads the response before it answers, closes the client connection without sending "
-    "anything; hapair has sent the head already (it streams responses) and closes after it"
-)
 
 CASES = [
     # line ends
@@ -36,17 +26,12 @@ CASES = [
         GET_1_0,
         (200,),
         reply=raw(b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok"),
-        differs="nginx takes a bare LF as a line end in a response head: 200; hapair answers 502 (and "
-        "counts the peer failed)",
-        log_differs=ANSWER_LOG,
     ),
     Case(
         "CRLF and LF mixed",
         GET_1_0,
         (200,),
         reply=raw(b"HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 2\r\n\r\nok"),
-        differs="nginx takes a bare LF as a line end in a response head: 200; hapair answers 502",
-        log_differs=ANSWER_LOG,
     ),
     # framing
     Case(
@@ -54,24 +39,18 @@ CASES = [
         GET_1_0,
         (200,),
         reply=raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok"),
-        differs="nginx takes the response (one Content-Length: 2); hapair answers 502",
-        log_differs=ANSWER_LOG,
     ),
     Case(
         "Content-Length not a number",
         GET_1_0,
         (200,),
         reply=raw(b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nok", close=True),
-        differs=READ_TO_CLOSE,
-        log_differs=ANSWER_LOG,
     ),
     Case(
         "negative Content-Length",
         GET_1_0,
         (200,),
         reply=raw(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok", close=True),
-        differs=READ_TO_CLOSE,
-        log_differs=ANSWER_LOG,
     ),
     Case(
         "unknown Transfer-Encoding, read to the close",
@@ -97,16 +76,12 @@ CASES = [
         GET_1_1,
         (),
         reply=raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2x\r\nok\r\n0\r\n\r\n", close=True),
-        differs=NOTHING_SENT,
-        log_differs=ANSWER_LOG,
     ),
     Case(
         "chunk without its CRLF",
         GET_1_1,
         (),
         reply=raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX0\r\n\r\n", close=True),
-        differs=NOTHING_SENT,
-        log_differs=ANSWER_LOG,
     ),
     Case(
         "chunk size past 64 bits",
@@ -116,8 +91,6 @@ CASES = [
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nok\r\n0\r\n\r\n",
             close=True,
         ),
-        differs=NOTHING_SENT,
-        log_differs=ANSWER_LOG,
     ),
     Case(
         "chunked body cut short",
@@ -127,18 +100,22 @@ CASES = [
     ),
     # heads nginx refuses as well
     Case(
+        "head past proxy_buffer_size",
+        GET_1_0,
+        (502,),
+        reply=raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Big: " + b"a" * 4050 + b"\r\n\r\nok"),
+    ),
+    Case(
         "space in a header name",
         GET_1_0,
         (502,),
         reply=raw(b"HTTP/1.1 200 OK\r\nX A: 1\r\nContent-Length: 2\r\n\r\nok"),
-        log_differs=UPSTREAM_STATUS_LOG,
     ),
     Case(
         "obs-fold",
         GET_1_0,
         (502,),
         reply=raw(b"HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\nContent-Length: 2\r\n\r\nok"),
-        log_differs=UPSTREAM_STATUS_LOG,
     ),
     # timing
     Case(
@@ -152,7 +129,6 @@ CASES = [
         GET_1_0,
         (502,),
         reply=CLOSE_WITHOUT_ANSWER,
-        log_differs=UPSTREAM_STATUS_LOG,
     ),
     # 101 Switching Protocols the client did not ask for (no Upgrade in the request)
     Case(
@@ -166,7 +142,6 @@ CASES = [
         Conversation([b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"], timeout=0.5),
         (101,),
         reply=raw(SWITCHING + b"hello", close=True),
-        differs="nginx keeps the client connection (keep-alive) after the upstream closed; hapair closes it",
         compare_log=False,
     ),
     Case("101 without data", GET_1_0, (101,), reply=raw(SWITCHING, close=True)),

@@ -321,6 +321,11 @@ server {
 """
 
 
+def service_without_zones(loop: asyncio.AbstractEventLoop, limits: Limits = FAST) -> Service:
+    """A worker's HTTP service for protocols fed by hand (no shared memory zones)."""
+    return Service(loop, limits, LimitZones(SharedZones(), ()))
+
+
 def feed_client(directory: Path, chunks: list[bytes]) -> tuple[list[bytes], list[str]]:
     """Feed `chunks` to a client protocol over a fake transport; the writes and any error the loop saw."""
     config = read_config(directory, FUZZ_CONF)
@@ -329,7 +334,7 @@ def feed_client(directory: Path, chunks: list[bytes]) -> tuple[list[bytes], list
     async def scenario() -> FakeTransport:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(lambda _, context: errors.append(str(context)))
-        service = Service(loop, FAST, LimitZones(SharedZones(), ()))
+        service = service_without_zones(loop)
         routes = ListenerRoutes(service, config.listeners[0])
         connection = ClientConnection(service, lambda _: routes)
         transport = FakeTransport()

@@ -7,20 +7,27 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from hapair.proxy.http.client import ClientConnection
+from hapair.proxy.http.service import ListenerRoutes
 
 from .harness import (
     FAST,
     Backend,
+    FakeTransport,
     eventually,
     feed_client,
     free_port,
     ok,
     proxy,
     raw_exchange,
+    read_config,
     read_response,
     run,
+    service_without_zones,
 )
 
 CONF = """
@@ -352,5 +359,111 @@ def test_keepalive_requests_ends_the_connection_after_that_many_requests(tmp_pat
             assert await reader.read() == b""
             writer.close()
         backend.stop()
+
+    run(scenario())
+
+
+class LingerTransport(FakeTransport):
+    """Records how the connection is ended: closed at once, or its writing side shut first (lingering)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shut_writing = False
+
+    def write_eof(self) -> None:
+        self.shut_writing = True
+
+
+def lingering(tmp_path: Path, directive: str, data: bytes) -> LingerTransport:
+    """How the connection ends after `data`, with `directive` in the server (a request refused while its
+    head is read is the server's, not a location's)."""
+    config = read_config(
+        tmp_path, f"server {{ listen 127.0.0.1:8080; {directive} location / {{ return 200; }} }}"
+    )
+
+    async def scenario() -> LingerTransport:
+        loop = asyncio.get_running_loop()
+        service = service_without_zones(loop)
+        routes = ListenerRoutes(service, config.listeners[0])
+        connection = ClientConnection(service, lambda _: routes)
+        transport = LingerTransport()
+        connection.connection_made(transport)  # type: ignore[arg-type]
+        connection.data_received(data)
+        connection.connection_lost(None)
+        service.logs.close()
+        return transport
+
+    return run(scenario())
+
+
+REFUSED_THEN_MORE = b"GET / HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n"  # no Host: 400
+ANSWERED = b"GET / HTTP/1.0\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("directive", "data", "lingers"),
+    [
+        ("", REFUSED_THEN_MORE, True),  # on: the client sent more than was read
+        ("", ANSWERED, False),  # on: nothing left unread, closed at once
+        ("lingering_close always;", ANSWERED, True),
+        ("lingering_close off;", REFUSED_THEN_MORE, False),
+    ],
+)
+def test_lingering_close_as_nginx(tmp_path: Path, directive: str, data: bytes, lingers: bool) -> None:
+    """nginx's lingering close: the writing side is shut and what comes is read for a while, so that
+    the client sees the answer; `on` does it when the client may still be sending."""
+    transport = lingering(tmp_path, directive, data)
+    assert transport.written[0].startswith(b"HTTP/1.1 ")
+    assert (transport.shut_writing, transport.closed) == (lingers, not lingers)
+
+
+def test_connections_held_in_a_burst_read_what_they_sent_meanwhile_in_their_turn(tmp_path: Path) -> None:
+    """One new connection a round (proxy/admission.py): the others wait for the next loop iterations,
+    one each; a request and half-close come while one waited are answered in its turn, a head cut short
+    by a half-close is closed without an answer as nginx closes it, and a connection that closes while
+    it waits leaves the line."""
+    config = read_config(tmp_path, "server { listen 127.0.0.1:8080; location / { return 200 ok; } }")
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        service = service_without_zones(loop, replace(FAST, admit_per_round=1))
+        routes = ListenerRoutes(service, config.listeners[0])
+        transports = [FakeTransport() for _ in range(4)]
+        connections = [ClientConnection(service, lambda _: routes) for _ in transports]
+        for connection, transport in zip(connections, transports, strict=True):
+            connection.connection_made(transport)  # type: ignore[arg-type]
+        answered, gone, cut_short = connections[1:]
+        answered.data_received(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        cut_short.data_received(b"GET / HTTP/1.1\r\nHo")
+        assert answered.eof_received() is cut_short.eof_received() is True  # kept open until their turn
+        gone.connection_lost(None)
+        assert (transports[1].written, service.admission.waiting) == ([], 2)
+        await asyncio.sleep(0)  # the next iteration: the next round
+        assert status_line(b"".join(transports[1].written)) == b"HTTP/1.1 200 OK"
+        assert (transports[1].closed, transports[3].closed, service.admission.waiting) == (True, False, 1)
+        await asyncio.sleep(0)
+        assert (transports[3].written, transports[3].closed, service.admission.waiting) == ([], True, 0)
+        service.logs.close()
+
+    run(scenario())
+
+
+def test_a_connection_that_begins_while_the_service_drains_closes_after_its_answer(tmp_path: Path) -> None:
+    """A graceful stop starts the connections held or taken off a listening queue (proxy/admission.py):
+    they are answered, then closed as the others are."""
+    config = read_config(tmp_path, "server { listen 127.0.0.1:8080; location / { return 200 ok; } }")
+
+    async def scenario() -> None:
+        service = service_without_zones(asyncio.get_running_loop())
+        service.draining = True
+        routes = ListenerRoutes(service, config.listeners[0])
+        connection = ClientConnection(service, lambda _: routes)
+        transport = FakeTransport()
+        connection.connection_made(transport)  # type: ignore[arg-type]
+        connection.data_received(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        answer = b"".join(transport.written)
+        assert status_line(answer) == b"HTTP/1.1 200 OK"
+        assert b"\r\nConnection: close\r\n" in answer and transport.closed
+        service.logs.close()
 
     run(scenario())

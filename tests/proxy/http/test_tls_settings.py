@@ -34,7 +34,8 @@ def server(port: int, pki: Pki, extra: str = "", listen: str = "ssl") -> str:
 async def handshake(port: int, context: ssl.SSLContext, name: str | None = None) -> ssl.SSLObject:
     """A handshake and one request; the connection's TLS object."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname=name or "")
-    writer.write(b"GET / HTTP/1.0\r\nHost: %b\r\n\r\n" % (name or "").encode())
+    host = b"Host: %b\r\n" % name.encode() if name else b""  # an empty Host is refused (400), as by nginx
+    writer.write(b"GET / HTTP/1.0\r\n%b\r\n" % host)
     answer = await reader.read()
     writer.close()
     assert answer.endswith(b"tls")

@@ -4,26 +4,63 @@ is checked beside the real nginx in tests/differential/test_proxy_response.py.""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from hapair.proxy.http.upstream import HeadSize
+from hapair.proxy.http.pool import ConnectionPool
+from hapair.proxy.http.upstream import Failure, UpstreamConnection
 from hapair.proxy.http.upstream_response import unsafe_uri
+
+from .harness import FakeTransport
 
 HEAD = b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 50 + b"\r\n\r\nbody"
 HEAD_LENGTH = HEAD.index(b"\r\n\r\n") + 4
 
 
+class _Proxying:
+    """Whether the connection took the head (True) or failed it as too big (False)."""
+
+    send_timeout = 60.0
+
+    def __init__(self) -> None:
+        self.outcome: bool | None = None
+
+    def upstream_head(self, *_: object) -> None:
+        self.outcome = True
+
+    def upstream_failed(self, conn: UpstreamConnection, failure: Failure, text: str) -> None:
+        assert (failure, text) == (Failure.INVALID_HEADER, _TOO_BIG)
+        self.outcome = False
+
+    def upstream_body(self, data: bytes) -> None:
+        pass
+
+    def upstream_done(self, conn: UpstreamConnection, *, reusable: bool) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+_TOO_BIG = "upstream sent too big header while reading response header from upstream"
+
+
 def _fits(pieces: list[bytes], limit: int) -> bool:
     """Whether a head read in `pieces` one after the other fits."""
-    size = HeadSize(limit)
-    seen = b""
-    for piece in pieces:
-        if not size.fits(piece):
-            return False
-        seen += piece
-        if b"\r\n\r\n" in seen:
-            return True
-    return True
+    loop = asyncio.new_event_loop()
+    try:
+        conn = UpstreamConnection(loop, None, None, ConnectionPool(loop))  # type: ignore[arg-type]
+        conn.connection_made(FakeTransport())  # type: ignore[arg-type]
+        proxying = _Proxying()
+        conn.bind(proxying, skip_body=False, upgrade=False, head_limit=limit)  # type: ignore[arg-type]
+        for piece in pieces:
+            conn.data_received(piece)
+            if proxying.outcome is not None:
+                return proxying.outcome
+        raise AssertionError("the head was neither taken nor refused")
+    finally:
+        loop.close()
 
 
 @pytest.mark.parametrize("limit", [HEAD_LENGTH - 1, HEAD_LENGTH, HEAD_LENGTH + 1])

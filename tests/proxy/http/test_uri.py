@@ -31,9 +31,10 @@ def test_targets_nginx_refuses(path: str) -> None:
         normalize(path)
 
 
-def test_absolute_form_target() -> None:
-    target = parse_target(b"http://Host:80/a/b?x=1")
-    assert (target.path, target.query, target.uri) == ("/a/b", "x=1", "/a/b")
+def test_a_target_without_a_path_has_the_root_path() -> None:
+    """`GET http://host?x=1`: the request line's parser gives the target from `?` on."""
+    target = parse_target(b"?x=1")
+    assert (target.path, target.query, target.uri) == ("/", "x=1", "/")
 
 
 def test_proxy_pass_uri_replaces_the_location_prefix() -> None:

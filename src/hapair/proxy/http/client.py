@@ -1,13 +1,19 @@
-"""A client connection: an asyncio.Protocol that is its request parser's callback target.
+"""A client connection: an asyncio.Protocol reading requests as nginx does (reading.py), one at a time.
 
-Requests are answered in order. A request whose head is read becomes an `Exchange`; it starts at once
-when the connection has nothing else under way, otherwise it waits its turn (pipelining) and the
-connection stops reading until it comes. A malformed request gets nginx's answer after the answers to
-the requests before it, and the connection is closed: nothing after it is read as a request (no request
-smuggling). Timeouts follow nginx's: `client_header_timeout` while a request head is read,
-`client_body_timeout` between two reads of a body, `keepalive_timeout` between requests, `send_timeout`
-while the client does not take what is written; a connection closed after an error keeps reading (and
-dropping) what the client still sends for a while (lingering close), so that the client sees the answer.
+A request whose head is read becomes an `Exchange` and starts at once; its body, if any, is read as it
+comes. Bytes that follow a request (pipelined requests) are kept until it is answered, and are read
+then, as nginx reads its buffer: a malformed request after good ones gets its answer after theirs. A
+request nginx refuses while its head is read gets nginx's answer through an Exchange of its own (its
+server's error pages and access log), and the connection is closed after it.
+
+Timeouts follow nginx's: `client_header_timeout` for the whole head, `client_body_timeout` between two
+reads of a body, `keepalive_timeout` between requests, `send_timeout` while the client does not take
+what is written. A connection closed while the client may still be sending keeps reading (and
+dropping) what comes for a while, as nginx's lingering close (`lingering_close`, `lingering_time`,
+`lingering_timeout`), so that the client sees the answer.
+
+A client that closes its side (EOF) while its request is read, or proxied, leaves: as nginx, the
+request is logged with 400 (a head or body cut short) or 499 and the connection is closed.
 """
 
 from __future__ import annotations
@@ -15,16 +21,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-import httptools
-
 from .exchange import Exchange
 from .flow import FlowControl
-from .pages import HEADER_TOO_LARGE, rejection, wire_status
-from .request import Request, RequestError
+from .parse import ChunkedBody, ChunkError, RequestError
+from .proxying import Proxying
+from .reading import HeadReader, LengthBody
 from .timers import IdleTimer
 from .tls import SERVER_NAMES
 
@@ -33,48 +37,46 @@ if TYPE_CHECKING:
 
     from hapair.proxy.proxy_protocol import ProxyAddresses
 
+    from .request import Request
     from .service import ListenerRoutes, Route, Service
 
 CONNECTION_NUMBERS = itertools.count(1)  # nginx's `*N`: one count for a worker's connections
-_REQUEST_LINE_FIXED = 12  # the spaces, " HTTP/1.1" and CRLF around the method and the target
+_CLOSED_BY_CLIENT = 499
 
 
 class ClientConnection(asyncio.Protocol):
-    """Per-connection state, then the state of the request head being parsed."""
+    """Per-connection state, then the state of the request being read."""
 
     http2 = ""  # $http2
     multiplexed = False  # one request at a time: its head and body are written as they are made
 
     __slots__ = (
         "_active",
+        "_admitted",
+        "_body",
         "_closed",
         "_draining",
         "_eof",
-        "_generation",
-        "_headers",
-        "_headers_size",
+        "_held",
         "_idle",
-        "_in_head",
         "_last_route",
         "_linger_timer",
         "_lingering",
         "_loop",
-        "_parser",
-        "_parsing",
-        "_partial_line",
-        "_paused_for_pipeline",
+        "_paused_for_pending",
         "_paused_for_upstream",
-        "_queue",
+        "_pending",
+        "_previous",
+        "_previous_body",
         "_read_timer",
-        "_rejected",
+        "_reader",
+        "_reading",
+        "_refused",
         "_routes",
         "_routes_for",
         "_send_timer",
         "_service",
-        "_started",
         "_tunnel",
-        "_url",
-        "_url_size",
         "binary_remote_addr",
         "flow",
         "keep_alive",
@@ -91,15 +93,18 @@ class ClientConnection(asyncio.Protocol):
         "transport",
     )
 
-    def __init__(self, service: Service, routes_for: Callable[[object], ListenerRoutes]) -> None:
-        """`routes_for`: the servers of the address a connection came to, by that address."""
+    def __init__(
+        self, service: Service, routes_for: Callable[[object], ListenerRoutes], *, admitted: bool = False
+    ) -> None:
+        """`routes_for`: the servers of the address a connection came to, by that address; `admitted`:
+        its round came already (a connection a Drain took)."""
         self._service = service
         self._routes_for = routes_for
         self._loop = service.loop
-        self._parser = httptools.HttpRequestParser(self)
+        self._admitted = admitted
+        self.number = next(CONNECTION_NUMBERS)
         self.transport: asyncio.Transport | None = None
         self.flow: FlowControl | None = None
-        self.number = next(CONNECTION_NUMBERS)
         self.requests = 0
         self.keep_alive = True
         self.remote_addr = ""
@@ -112,124 +117,249 @@ class ClientConnection(asyncio.Protocol):
         self.server_name_indication: str | None = None
         self.proxy_header: ProxyAddresses | None = None  # what a PROXY protocol header said (proxy_header.py)
         self._read_timer = IdleTimer(self._loop, self._read_timed_out)
-        self._send_timer = IdleTimer(self._loop, self._send_timed_out)
+        self._send_timer: IdleTimer | None = None  # made when writing first blocks
         self._linger_timer: asyncio.TimerHandle | None = None
-        self._active: Exchange | None = None
-        self._queue: deque[Exchange] = deque()
-        self._parsing: Exchange | None = None  # the exchange whose body is being read
+        self._active: Exchange | None = None  # the request under way
+        self._reader: HeadReader | None = None  # the head being read
+        self._body: LengthBody | ChunkedBody | None = None  # the active request's body being read
+        self._pending = b""  # bytes after the active request, read once it is answered
+        self._previous: HeadReader | None = None  # the last request's head, and its body's size: a
+        self._previous_body = 0  # request pipelined after them starts in the same buffer
         self._tunnel: Exchange | None = None
-        self._rejected: int | None = None
-        self._paused_for_pipeline = False
+        self._reading = False  # inside `_read`: an exchange finishing now leaves the rest to it
+        self._paused_for_pending = False
         self._paused_for_upstream = False
         self._closed = False
         self._lingering = False
         self._draining = False
         self._eof = False
-        # the request head being parsed
+        self._refused = False  # a request was refused: what the client sends after it is not read
         self._idle = False  # between requests, waiting for the next one (keepalive_timeout)
-        self._in_head = False
-        self._generation = 0  # requests begun: tells whether a read held the end of one and a new one
-        self._partial_line = 0  # bytes of the head's last line not yet complete
-        self._url: list[bytes] = []
-        self._url_size = 0
-        self._headers: list[tuple[bytes, bytes]] = []
-        self._headers_size = 0
-        self._started = 0.0
+        self._held = False  # waiting for its turn to be read (admission): nothing set up but `transport`
 
     # -- the connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)  # uvloop's transports are not its subclasses
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not its subclasses
+        if self._admitted or self._service.admission.enter(self):
+            self._begin()
+        else:
+            self._held = True
+
+    def _begin(self) -> None:
+        """The connection's turn to be read: client_header_timeout runs from now."""
+        transport = self.transport
+        assert transport is not None
         self.flow = FlowControl(transport)
-        self._routes = self._routes_for(transport.get_extra_info("sockname"))
+        local = transport.get_extra_info("sockname")
+        self._routes = self._routes_for(local)
         transport.set_write_buffer_limits(high=self._service.limits.high_water)
-        self._note_addresses(transport)
+        self._note_addresses(transport, local)
         self._service.connections.add(self)
+        self._draining = self._service.draining
         self._last_route = self._routes.default.fallback
         self._read_timer.start(self._last_route.client_header_timeout)
 
-    def _note_addresses(self, transport: asyncio.Transport) -> None:
-        sock = transport.get_extra_info("socket")
+    def release(self) -> None:
+        """Many connections came at once and this one was held (admission): its turn; what it sent
+        meanwhile is read."""
+        self._held = False
+        if self._closed:
+            return
+        self._begin()
+        pending, self._pending = self._pending, b""
+        if pending:
+            self._read(pending, 0)
+        if self._eof and not self._closed and not self._on_eof() and self.transport is not None:
+            self.transport.close()
+
+    def _note_addresses(self, transport: asyncio.Transport, local: object) -> None:
         peer = transport.get_extra_info("peername")
-        local = transport.get_extra_info("sockname")
         if isinstance(peer, tuple):
             self.remote_addr, self.remote_port = peer[0], peer[1]
             family = socket.AF_INET6 if ":" in peer[0] else socket.AF_INET
             self.binary_remote_addr = socket.inet_pton(family, peer[0]).decode("latin-1")
-        elif sock is not None and sock.family == socket.AF_UNIX:
-            self.remote_addr = "unix:"
+        else:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family == socket.AF_UNIX:
+                self.remote_addr = "unix:"
         if isinstance(local, tuple):
             self.server_addr, self.server_port = local[0], local[1]
-        ssl_object = transport.get_extra_info("ssl_object")
-        if ssl_object is not None:
-            self.ssl_object = ssl_object
-            self.scheme = "https"
-            self.server_name_indication = SERVER_NAMES.get(ssl_object)
+        if self._routes.tls:
+            ssl_object = transport.get_extra_info("ssl_object")
+            if ssl_object is not None:
+                self.ssl_object = ssl_object
+                self.scheme = "https"
+                self.server_name_indication = SERVER_NAMES.get(ssl_object)
 
     def data_received(self, data: bytes) -> None:
+        if self._held:
+            self._pending += data
+            return
         if self._tunnel is not None:
             self._tunnel.tunnel_from_client(data)
             return
-        if self._lingering or self._rejected is not None:
+        if self._lingering:
             self._read_timer.touch()
-            return  # after a malformed request nothing more is read as requests
-        if self._parsing is not None:
+            return  # the connection is closing: what comes is dropped
+        if self._body is not None:
             self._read_timer.touch()  # client_body_timeout is between two reads
-        generation, in_head = self._generation, self._in_head
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade as exc:
-            self._upgraded(data[exc.args[0] :])
-        except httptools.HttpParserCallbackError as exc:
-            cause = exc.__context__
-            if not isinstance(cause, RequestError):
-                raise exc  # a bug of ours, not the client's: the loop's handler logs it, with its cause
-            self._reject(cause.status)
-        except httptools.HttpParserError:
-            self._reject(400)
-        else:
-            if self._in_head:
-                self._check_partial_line(data, began_here=not in_head or generation != self._generation)
-
-    def _check_partial_line(self, data: bytes, *, began_here: bool) -> None:
-        """A head still incomplete after a read: httptools holds its last, unfinished line, which must
-        not grow past nginx's limits either (complete lines are checked in `on_header`)."""
-        newline = data.rfind(b"\n")
-        if newline >= 0:
-            self._partial_line = len(data) - newline - 1
-        elif began_here:
-            self._partial_line = 0  # this read may also hold the end of the previous request
+        elif self._active is not None:
+            self._keep_pending(data)
             return
-        else:
-            self._partial_line += len(data)
-        limits = self._service.limits
-        if (
-            self._partial_line > limits.header_line
-            or self._headers_size + self._partial_line > limits.headers_total
-        ):
-            self._reject(HEADER_TOO_LARGE)
+        self._read(data, 0)
+
+    def _keep_pending(self, data: bytes) -> None:
+        """Bytes after a request still under way: read once it is answered (reading pauses when they
+        pile up; nginx does not read them either)."""
+        self._pending += data
+        if len(self._pending) > self._service.limits.high_water and not self._paused_for_pending:
+            self._paused_for_pending = True
+            self._apply_reading()
+
+    def _read(self, data: bytes, pos: int, *, carried: bool = False) -> None:
+        """Read requests from data[pos:] until it is all read or a request is under way; `carried`:
+        the bytes came after a request that is now answered (a request read there is pipelined)."""
+        self._reading = True
+        try:
+            length = len(data)
+            while pos < length and not self._lingering and not self._closed:
+                if self._body is not None:
+                    pos = self._read_body(data, pos)
+                elif self._active is not None:
+                    self._pending = data[pos:] if pos else data
+                    return
+                else:
+                    pos = self._read_head(data, pos, pipelined=carried or pos > 0)
+        finally:
+            self._reading = False
+
+    def _read_head(self, data: bytes, pos: int, *, pipelined: bool) -> int:
+        reader = self._reader
+        if reader is None:
+            # a request's first byte: client_header_timeout runs for its whole head from now
+            if self._idle:
+                self._idle = False
+                self._read_timer.start(self._routes.default.fallback.client_header_timeout)
+            routes = self._routes
+            limits = routes.default.head_limits
+            if not limits.buffer_size:
+                # client_header_buffer_size 0: nginx reads nothing into its buffer, and closes
+                self.close_without_answer()
+                return len(data)
+            previous = self._previous
+            layout = previous.pipelined(self._previous_body) if pipelined and previous is not None else None
+            reader = self._reader = HeadReader(limits, routes.select, self._service.clock.now(), layout)
+        try:
+            end = reader.feed(data, pos)
+        except RequestError as error:
+            self._refuse(reader, error.status)
+            return len(data)
+        if end < 0:
+            return len(data)
+        self._reader = None
+        self._previous, self._previous_body = reader, 0
+        self._start(reader.request(), pipelined=pipelined)
+        return end
+
+    def _read_body(self, data: bytes, pos: int) -> int:
+        body = self._body
+        active = self._active
+        assert body is not None and active is not None
+        pieces: list[bytes] = []
+        try:
+            end = body.feed(data, pos, pieces)
+        except ChunkError:
+            self._body = None
+            active.request_broken()
+            return len(data)
+        active.request_length += end - pos
+        for piece in pieces:
+            active.body(piece)
+            if self._body is None:
+                return len(data)  # the request was dropped while its body came
+        if body.done:
+            self._body = None
+            self._previous_body = body.consumed
+            active.body_done()
+            self._arm_read_timer()
+        return end
+
+    def _start(self, request: Request, *, pipelined: bool) -> None:
+        self.requests += 1
+        server, found = self._routes.route(request)
+        exchange = Exchange(self, request, server, found, pipelined=pipelined)
+        self._active = exchange
+        if request.chunked:
+            self._body = ChunkedBody()
+        elif request.content_length:
+            self._body = LengthBody(request.content_length)
+        self._arm_read_timer()
+        exchange.start()
+
+    def _refuse(self, reader: HeadReader, status: int) -> None:
+        """A request refused while its head was read: nginx's answer, then the connection closes."""
+        self._reader = None
+        self._refused = True
+        exchange = self._refused_exchange(reader)
+        exchange.finalize(status, close=True)
+
+    def _refused_exchange(self, reader: HeadReader) -> Exchange:
+        request = reader.refused()
+        exchange = Exchange(self, request, self._routes.server(reader.host), None, pipelined=False)
+        exchange.request_length = request.head_length
+        self.requests += 1
+        self.keep_alive = False
+        self._active = exchange
+        return exchange
 
     def eof_received(self) -> bool | None:
         self._eof = True
+        if self._held:
+            return True  # looked at in its turn
+        return self._on_eof()
+
+    def _on_eof(self) -> bool | None:
         if self._tunnel is not None:
             self._tunnel.tunnel_eof(from_client=True)
             return True
-        if self._active is not None and not self._lingering:
-            self.keep_alive = False
-            return True  # the answer is still written; the connection closes after it
-        return None
+        if self._lingering:
+            return None
+        active = self._active
+        if self._reader is not None and active is None:
+            # a head cut short: nginx logs it as 400 without answering ("client prematurely closed
+            # connection")
+            exchange = self._refused_exchange(self._reader)
+            self._reader = None
+            exchange.closed_by_client(400)
+            return None
+        if active is None:
+            return None
+        self.keep_alive = False
+        if self._body is not None:
+            self._body = None
+            active.closed_by_client(400)  # a body cut short
+            return None
+        content = active.content
+        if isinstance(content, Proxying) and not content.closed:
+            active.closed_by_client(_CLOSED_BY_CLIENT)  # proxy_ignore_client_abort off
+            return None
+        return True  # the answer is still written; the connection closes after it
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        if self._held:
+            self._service.admission.leave(self)
+            return
         self._read_timer.cancel()
-        self._send_timer.cancel()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
         if self._linger_timer is not None:
             self._linger_timer.cancel()
         self._service.connections.discard(self)
         active = self._active
         self._active = None
-        self._queue.clear()
+        self._pending = b""
         if active is not None:
             active.client_lost()
 
@@ -237,6 +367,8 @@ class ClientConnection(asyncio.Protocol):
         assert self.flow is not None
         self.flow.write_paused = True
         route = self._active.route if self._active is not None else self._last_route
+        if self._send_timer is None:
+            self._send_timer = IdleTimer(self._loop, self._send_timed_out)
         self._send_timer.start(route.client_send_timeout)
         if self._active is not None:
             self._active.client_full()
@@ -244,7 +376,8 @@ class ClientConnection(asyncio.Protocol):
     def resume_writing(self) -> None:
         assert self.flow is not None
         self.flow.write_paused = False
-        self._send_timer.stop()
+        if self._send_timer is not None:
+            self._send_timer.stop()
         if self._active is not None:
             self._active.client_drained()
 
@@ -265,7 +398,6 @@ class ClientConnection(asyncio.Protocol):
             and not self._eof
             and route.keepalive_timeout > 0
             and self.requests < route.keepalive_requests
-            and self._rejected is None
         )
 
     def pause_reading_for_upstream(self) -> None:
@@ -278,7 +410,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _apply_reading(self) -> None:
         assert self.flow is not None
-        if self._paused_for_upstream or self._paused_for_pipeline:
+        if self._paused_for_upstream or self._paused_for_pending:
             if not self.flow.read_paused:
                 self.flow.pause_reading()
                 self._read_timer.stop()
@@ -287,9 +419,17 @@ class ClientConnection(asyncio.Protocol):
             self._arm_read_timer()
 
     def start_tunnel(self, exchange: Exchange) -> None:
-        """101 Switching Protocols: from now on the client's bytes go to the upstream as they are."""
+        """101 Switching Protocols: from now on the client's bytes go to the upstream as they are, those
+        that came after the request first."""
         self._tunnel = exchange
+        self._body = None
         self._read_timer.stop()
+        pending, self._pending = self._pending, b""
+        if self._paused_for_pending:
+            self._paused_for_pending = False
+            self._apply_reading()
+        if pending:
+            exchange.tunnel_from_client(pending)
 
     def write_eof_or_close(self) -> None:
         transport = self.transport
@@ -310,26 +450,28 @@ class ClientConnection(asyncio.Protocol):
         if self._closed:
             return
         if not self.keep_alive:
-            self._close_after_answer()
+            self._close_after_answer(exchange.route)
             return
-        if self._queue:
-            self._activate(self._queue.popleft())
-            if not self._queue and not self._closed:
-                self._paused_for_pipeline = False  # the request now served may still be sending its body
-                self._apply_reading()
+        if self._body is not None:
+            self._close_after_answer(exchange.route)  # answered before its body came: not read on
             return
-        if self._rejected is not None:
-            self._answer_rejected()
-            return
-        self._paused_for_pipeline = False
         self._idle = True
-        self._apply_reading()
         self._arm_read_timer()
+        if self._reading:
+            return  # `_read` goes on with what follows
+        pending, self._pending = self._pending, b""
+        if not pending:
+            self._previous = None  # the next request comes in a new read: a new buffer
+        if self._paused_for_pending:
+            self._paused_for_pending = False
+            self._apply_reading()
+        if pending:
+            self._read(pending, 0, carried=True)
 
     def drain(self) -> None:
         """Graceful stop: the request under way is answered, then the connection closes."""
         self._draining = True
-        if self._active is None and not self._in_head and not self._queue and self.transport is not None:
+        if self._active is None and self._reader is None and self.transport is not None:
             self.transport.close()
 
     def close(self) -> None:
@@ -337,7 +479,7 @@ class ClientConnection(asyncio.Protocol):
             self.transport.close()
 
     def close_without_answer(self) -> None:
-        """nginx's 444 (and 408, 499): the connection closes, after the answers before."""
+        """nginx's 444 (and 408, 499): the connection closes."""
         self.keep_alive = False
         if self.transport is not None and not self._closed:
             self.transport.close()
@@ -350,9 +492,9 @@ class ClientConnection(asyncio.Protocol):
         keepalive_timeout)."""
         if self._closed or self._lingering or (self.flow is not None and self.flow.read_paused):
             self._read_timer.stop()
-        elif self._parsing is not None:
-            self._read_timer.start(self._parsing.route.client_body_timeout)
-        elif self._in_head:
+        elif self._body is not None and self._active is not None:
+            self._read_timer.start(self._active.route.client_body_timeout)
+        elif self._reader is not None:
             self._read_timer.start(self._routes.default.fallback.client_header_timeout)
         elif self._idle:
             self._read_timer.start(self._last_route.keepalive_timeout)
@@ -372,138 +514,25 @@ class ClientConnection(asyncio.Protocol):
 
     # -- closing
 
-    def _close_after_answer(self) -> None:
-        """Close once what is written is sent; read and drop what the client still sends meanwhile,
-        as nginx's lingering close, unless the client is done sending."""
+    def _close_after_answer(self, route: Route) -> None:
+        """Close once what is written is sent. With lingering_close on, while the client may still be
+        sending (its body was not read whole, bytes came after the request, or a head was refused),
+        what it sends is read and dropped for a while, as nginx's lingering close."""
         transport = self.transport
         if transport is None or self._closed:
             return
-        if self._eof or (self._parsing is None and self._rejected is None and not self._queue):
+        self._lingering = True  # no request is read any more
+        linger = route.lingering_close
+        unread = self._body is not None or bool(self._pending) or self._refused
+        if linger == "off" or self._eof or (linger == "on" and not unread):
             transport.close()
             return
-        self._lingering = True
+        self._body = None
+        self._pending = b""
         self._read_timer.stop()
-        self._paused_for_pipeline = self._paused_for_upstream = False
+        self._paused_for_pending = self._paused_for_upstream = False
         self._apply_reading()
-        limits = self._service.limits
         if transport.can_write_eof():
             transport.write_eof()
-        self._linger_timer = self._loop.call_later(limits.lingering_time, transport.close)
-        self._read_timer.start(limits.lingering_timeout)
-
-    def _reject(self, status: int) -> None:
-        """A malformed request: answered once the requests before it are, then the connection closes."""
-        self._rejected = status
-        self._in_head = False
-        parsing = self._parsing
-        self._parsing = None
-        if parsing is not None:
-            if parsing is self._active:
-                parsing.request_broken()
-                return
-            self._queue.remove(parsing)
-        if self._active is None:
-            self._answer_rejected()
-        else:
-            self._paused_for_pipeline = True
-            self._apply_reading()
-
-    def _answer_rejected(self) -> None:
-        status = self._rejected
-        assert status is not None and self.transport is not None
-        data = rejection(status, self.server_date())
-        self.transport.write(data)
-        self._service.log_rejected(self._routes, self, wire_status(status), len(data))
-        self.keep_alive = False
-        self._close_after_answer()
-
-    # -- httptools callbacks
-
-    def on_message_begin(self) -> None:
-        self._in_head = True
-        self._url = []
-        self._url_size = 0
-        self._headers = []
-        self._headers_size = 0
-        self._generation += 1
-        self._partial_line = 0
-        self._started = self._service.clock.now()
-        if self._idle:
-            # client_header_timeout: the whole head within it, from its first byte (not between reads)
-            self._idle = False
-            self._read_timer.start(self._routes.default.fallback.client_header_timeout)
-
-    def on_url(self, url: bytes) -> None:
-        self._url.append(url)
-        self._url_size += len(url)
-        method = self._parser.get_method()
-        if len(method) + self._url_size + _REQUEST_LINE_FIXED > self._service.limits.request_line:
-            raise RequestError(414)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._in_head:
-            return  # a trailer of a chunked body: dropped, as nginx does
-        size = len(name) + len(value) + 4
-        self._headers_size += size
-        limits = self._service.limits
-        if size > limits.header_line or self._headers_size > limits.headers_total:
-            raise RequestError(HEADER_TOO_LARGE)
-        self._headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        parser = self._parser
-        method = parser.get_method()
-        if method == b"CONNECT":
-            raise RequestError(405)
-        url = self._url[0] if len(self._url) == 1 else b"".join(self._url)
-        head_length = len(method) + len(url) + _REQUEST_LINE_FIXED + self._headers_size + 2
-        request = Request(
-            method,
-            url,
-            parser.get_http_version(),
-            self._headers,
-            keep_alive=parser.should_keep_alive(),
-            head_length=head_length,
-            started=self._started,
-        )
-        self._in_head = False
-        self.requests += 1
-        server, found = self._routes.route(request)
-        pipelined = self._active is not None
-        exchange = Exchange(self, request, server, found, pipelined=pipelined)
-        if request.has_body:
-            self._parsing = exchange
-        if self._active is None:
-            self._activate(exchange)
-        else:
-            self._queue.append(exchange)
-            self._paused_for_pipeline = True
-            self._apply_reading()
-
-    def on_body(self, body: bytes) -> None:
-        parsing = self._parsing
-        if parsing is not None:
-            parsing.body(body)
-
-    def on_message_complete(self) -> None:
-        parsing = self._parsing
-        if parsing is not None:
-            self._parsing = None
-            parsing.body_done()
-            self._arm_read_timer()
-
-    def _activate(self, exchange: Exchange) -> None:
-        self._active = exchange
-        self._arm_read_timer()
-        exchange.start()
-
-    def _upgraded(self, rest: bytes) -> None:
-        """The request asks to switch protocols: the parser stops; bytes after it wait for the switch."""
-        exchange = self._active if not self._queue else self._queue[-1]
-        if exchange is None:
-            self._reject(400)
-            return
-        exchange.upgraded_client = True
-        self._tunnel = exchange
-        if rest:
-            exchange.tunnel_from_client(rest)
+        self._linger_timer = self._loop.call_later(route.lingering_time, transport.close)
+        self._read_timer.start(route.lingering_timeout)

@@ -24,6 +24,7 @@ from hapair.config.nginx.model.logging import ErrorLevel
 
 from .logcontext import error_context
 from .pages import CLOSING, MSIE_PADDING, NO_RESPONSE, page, wire_status
+from .parse import HTTP_10, HTTP_11, HTTP_20
 from .response import REDIRECTS, Framing, ResponseHead, render
 from .uri import escape_uri
 
@@ -126,6 +127,7 @@ class Exchange:
         "remote_port",
         "request",
         "request_body",
+        "request_length",
         "response_headers",
         "route",
         "server",
@@ -133,7 +135,6 @@ class Exchange:
         "status",
         "target",
         "trailers",
-        "upgraded_client",
         "uri",
         "uri_changed",
         "uri_changes",
@@ -191,13 +192,13 @@ class Exchange:
         self.bytes_sent = 0
         self.body_bytes_sent = 0
         self.body_received = 0
+        self.request_length = request.head_length  # $request_length: the client connection adds the body
         self.attempts: list[Attempt] = []
         self.target: Target | None = None  # where the content handler proxies the request (r->upstream)
         self.response_headers: list[tuple[bytes, bytes]] = []
         self.content_type: bytes | None = None  # the response's, unless it has its own (X-Accel-Redirect)
         self.request_body: BufferedBody | None = None  # read whole, for each content handler until a response
         self.head: ResponseHead | None = None
-        self.upgraded_client = False
         self.content: Content | None = None
         # add_trailer: [] once trailers are expected (the response is then chunked), filled at its end
         self.trailers: list[tuple[bytes, bytes]] | None = None
@@ -466,6 +467,19 @@ class Exchange:
                 self.status = _CLOSED_BY_CLIENT
             self._finish()
 
+    def closed_by_client(self, status: int) -> None:
+        """The client closed its side while the request was read or proxied: nothing more is sent, the
+        request is logged with `status` (400 or 499) unless a response had begun."""
+        if self._finished:
+            return
+        content = self.content
+        if content is not None and not content.closed:
+            content.client_lost()
+        if not self._responding:
+            self.status = status
+        self.client.keep_alive = False
+        self._finish()
+
     def request_broken(self) -> None:
         """The client's request turned out malformed (a bad chunk): nothing more goes upstream."""
         self._body_done = True
@@ -503,12 +517,7 @@ class Exchange:
         request = self.request
         client = self.client
         status = head.status
-        keep_alive = (
-            self.keepalive
-            and request.keep_alive
-            and client.may_keep_alive(self.route)
-            and not self.upgraded_client
-        )
+        keep_alive = self.keepalive and request.keep_alive and client.may_keep_alive(self.route)
         self._header_only = self.method == b"HEAD" or not head.has_body
         if status == 204 and head.status_text is None:  # an upstream's status line keeps its headers
             head.content_type = None
@@ -516,10 +525,10 @@ class Exchange:
             head.last_modified = None
         elif head.last_modified is not None and status not in _LAST_MODIFIED_STATUSES:
             head.last_modified = None
-        chunkable = request.version == "1.1" and self.route.chunked_transfer_encoding
+        chunkable = HTTP_11 <= request.http_version < HTTP_20 and self.route.chunked_transfer_encoding
         if status == 101:
             connection = b"Connection: upgrade\r\n"
-        elif not self._header_only and head.content_length < 0 and not chunkable:
+        elif not self._header_only and head.content_length < 0 and not chunkable and status >= 200:
             keep_alive = False
         if status != 101:
             if keep_alive:
@@ -528,15 +537,21 @@ class Exchange:
                 connection = b"Connection: close\r\n"
         # a response with trailers to send is chunked even with a length (nginx's chunked filter)
         self._chunked = (
-            not self._header_only and chunkable and (head.content_length < 0 or self.trailers is not None)
+            not self._header_only
+            and chunkable
+            and status >= 200
+            and (head.content_length < 0 or self.trailers is not None)
         )
         if self._chunked:
             head.content_length = -1
-        framing = Framing(connection, chunked=self._chunked, redirect_base=self._redirect_base())
         self.head = head
         self.status = status
         self._responding = True
         client.keep_alive = keep_alive
+        if request.http_version < HTTP_10:
+            return True  # HTTP/0.9: the body alone
+        base = self._redirect_base() if head.location >= 0 else None  # only a Location needs it
+        framing = Framing(connection, chunked=self._chunked, redirect_base=base)
         if client.multiplexed:  # HTTP/2: the head is a HEADERS frame, ending the stream if nothing follows
             end_stream = self._header_only or (head.content_length == 0 and self.trailers is None)
             self._head_size = cast("Http2Stream", client).send_head(head, framing, end_stream=end_stream)
@@ -723,9 +738,10 @@ class Exchange:
         self.respond(head, body)
 
     def abort_response(self) -> None:
-        """The response cannot be completed: the client connection is closed after what was written."""
+        """The response cannot be completed: the client connection is closed after what was written;
+        what was still queued is dropped (nginx, which buffers responses, would not have sent it)."""
         self.client.keep_alive = False
-        self.flush()
+        self._out.clear()
         self._finish()
 
     def _finish(self) -> None:

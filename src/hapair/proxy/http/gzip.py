@@ -21,6 +21,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 from .clock import parse_http_time
+from .parse import HTTP_10, HTTP_11
 
 if TYPE_CHECKING:
     from hapair.config.nginx.model.gzip import Gzip
@@ -140,7 +141,7 @@ def gzip_ok(ex: Exchange, head: ResponseHead, settings: Gzip) -> bool:
     agent = agents[0] if agents else None
     if settings.disable_msie6 and agent is not None and is_msie6(agent):
         return False
-    if request.version < settings.http_version:
+    if request.http_version < (HTTP_11 if settings.http_version == "1.1" else HTTP_10):
         return False
     if request.header_values("via") and not _proxied_ok(ex, head, settings.proxied):
         return False

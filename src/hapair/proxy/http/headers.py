@@ -7,10 +7,10 @@ handled by hapair as follows, so that upstream connections can be kept and reuse
 
 - `Host: $proxy_host` as nginx;
 - `Connection: close` is replaced: nothing for HTTP/1.1 (keep-alive is HTTP/1.1's default),
-  `Connection: keep-alive` for HTTP/1.0, and `Connection: upgrade` for a request asking to upgrade;
-- `Upgrade` is the client's when the request asks to upgrade (`Upgrade` and `Connection: upgrade`):
-  WebSocket and other upgrades are tunnelled without the `proxy_set_header Upgrade/Connection` lines
-  nginx needs, and such a request is sent as HTTP/1.1;
+  `Connection: keep-alive` for HTTP/1.0;
+- the client's `Upgrade` and `Connection` are not sent, as nginx's (a WebSocket request is a plain GET
+  upstream unless `proxy_set_header Upgrade $http_upgrade` and `Connection "upgrade"` are configured,
+  with `proxy_http_version 1.1`);
 - `Content-Length` and `Transfer-Encoding` frame the body as hapair sends it (a `proxy_set_header` of
   either is ignored: hapair frames bodies itself);
 - `TE`, `Keep-Alive` and `Expect` are not sent (hapair answers `Expect: 100-continue` itself).
@@ -88,7 +88,6 @@ class RequestHead:
         "_pass_headers",
         "_set",
         "_skip",
-        "_upgrade_default",
         "_version",
         "http11",
     )
@@ -108,7 +107,6 @@ class RequestHead:
             self._keep_alive = b""
         else:
             self._keep_alive = b"" if self.http11 else b"Connection: keep-alive\r\n"
-        self._upgrade_default = "upgrade" in defaults and "connection" in defaults
         names = {header.name.lower().encode("latin-1") for header in proxy.headers}
         self._skip = frozenset(names | _FRAMING | {b"host", b"connection", b"upgrade", b"te", b"keep-alive"})
         self._method = CompiledTemplate(proxy.method) if proxy.method is not None else None
@@ -129,14 +127,7 @@ class RequestHead:
 
     def build(self, ex: Exchange, method: bytes, uri: bytes, framing: BodyFraming, length: int) -> bytes:
         request = ex.request
-        upgrade = request.upgrade and self._upgrade_default
-        out = [
-            method,
-            b" ",
-            uri,
-            b" HTTP/1.1\r\n" if upgrade else self._version,
-            self._host,
-        ]
+        out = [method, b" ", uri, self._version, self._host]
         for header in self._set:
             line = header.line
             if line is not None:
@@ -145,10 +136,7 @@ class RequestHead:
             value = header.value.evaluate(ex)
             if value:
                 out += (header.prefix, value.encode("latin-1"), b"\r\n")
-        if upgrade:
-            out += (b"Connection: upgrade\r\nUpgrade: ", _upgrade_value(ex), b"\r\n")
-        else:
-            out.append(self._keep_alive)
+        out.append(self._keep_alive)
         if framing is BodyFraming.LENGTH:
             out += (b"Content-Length: ", str(length).encode(), b"\r\n")
         elif framing is BodyFraming.CHUNKED:
@@ -160,8 +148,3 @@ class RequestHead:
                     out += (name, b": ", value, b"\r\n")
         out.append(b"\r\n")
         return b"".join(out)
-
-
-def _upgrade_value(ex: Exchange) -> bytes:
-    values = ex.request.header_values("upgrade")
-    return values[0] if values else b""

@@ -1,10 +1,9 @@
 """The limits and timeouts of the HTTP data plane where the configuration does not give them.
 
 The values are nginx 1.22's defaults: for `client_header_timeout`, `client_body_timeout`,
-`keepalive_timeout`, `send_timeout` and `keepalive_requests` when no level of the configuration sets them
-(a server's or location's own value wins), and for what hapair does not read
-(`large_client_header_buffers 4 8k`, `lingering_time`, `lingering_timeout`); and hapair's own for its
-upstream connection pool. Tests pass shorter ones.
+`keepalive_timeout`, `send_timeout`, `keepalive_requests`, `lingering_time` and `lingering_timeout` when
+no level of the configuration sets them (a server's or location's own value wins); and hapair's own for
+its upstream connection pool. Tests pass shorter ones.
 """
 
 from __future__ import annotations
@@ -23,10 +22,6 @@ class Limits:
     keepalive_timeout: float = 75.0
     send_timeout: float = 60.0
     keepalive_requests: int = 1000
-    # large_client_header_buffers 4 8k: the request line and each header line fit in 8k, all headers in 32k
-    request_line: int = 8 * KIB
-    header_line: int = 8 * KIB
-    headers_total: int = 32 * KIB
     lingering_time: float = 30.0
     lingering_timeout: float = 5.0
     # hapair's pool: idle connections kept per upstream peer when the upstream has no `keepalive`; enough
@@ -37,6 +32,8 @@ class Limits:
     high_water: int = 64 * KIB
     # a request body is kept for a retry on the next upstream while it is not larger than this
     replay_limit: int = 1024 * KIB
+    # new connections started per loop iteration when many come at once (proxy/admission.py)
+    admit_per_round: int = 16
 
 
 DEFAULT_LIMITS = Limits()

@@ -23,9 +23,8 @@ def error_context(ex: Exchange, upstream: str | None = None, action: str | None 
     request = ex.request
     parts = [f" while {action}"] if action else []
     parts.append(f", client: {ex.remote_addr}, server: {ex.server_name}")
-    if request.method:
-        line = b"%b %b HTTP/%b" % (request.method, request.raw_target, request.version.encode())
-        parts.append(f', request: "{line.decode("utf-8", "surrogateescape")}"')
+    if request.line:
+        parts.append(f', request: "{request.line.decode("utf-8", "surrogateescape")}"')
     if ex.subrequest:
         parts.append(f', subrequest: "{ex.uri}"')
     if upstream is not None:

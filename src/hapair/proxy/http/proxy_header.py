@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from .service import ListenerRoutes
 
 ACCEPT_BATCH = 64
-CLIENT_HEADER_BUFFER = 1024  # client_header_buffer_size, nginx's default (hapair does not read it)
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
@@ -155,7 +154,8 @@ class _Waiting:
     def _readable(self) -> None:
         tls = self._server.tls is not None
         try:
-            data = self._client.recv(MAX_HEADER if tls else CLIENT_HEADER_BUFFER, socket.MSG_PEEK)
+            size = MAX_HEADER if tls else self._routes.default.head_limits.buffer_size
+            data = self._client.recv(size, socket.MSG_PEEK)
         except BlockingIOError:
             return
         except OSError:

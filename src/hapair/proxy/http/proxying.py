@@ -207,6 +207,7 @@ class Proxying:
             self._buffered = BufferedBody(route.body_buffer_size, route.body_temp_path)
         if request.expect_continue and not ex.body_complete:
             ex.client.write(CONTINUE)
+            ex.bytes_sent += len(CONTINUE)  # nginx counts it in $bytes_sent and $body_bytes_sent
         for piece in early:
             self.body(piece)
         whole = ex.body_complete and request.has_body
@@ -395,6 +396,7 @@ class Proxying:
             if peer is None:
                 if not ex.attempts:
                     ex.attempts.append(Attempt(target.name, time.monotonic()))
+                    ex.attempts[-1].status = 502
                     self._log_upstream_error("no live upstreams while connecting to upstream")
                 self._fail()
                 return
@@ -464,7 +466,12 @@ class Proxying:
         request_head = self._target.head
         method = request_head.method(ex)
         # a response to HEAD has no body, whatever its head says
-        conn.bind(self, skip_body=method.upper() == b"HEAD", head_limit=self._route.responses.head_limit)
+        conn.bind(
+            self,
+            skip_body=method.upper() == b"HEAD",
+            upgrade=request.upgrade,
+            head_limit=self._route.responses.head_limit,
+        )
         buffered = self._buffered
         length = buffered.size if buffered is not None else request.content_length or 0
         head = request_head.build(ex, method, self._uri, self._framing, length)
@@ -501,10 +508,11 @@ class Proxying:
         self,
         conn: UpstreamConnection,
         status: int,
-        reason: bytes,
+        status_line: bytes,
         headers: list[tuple[bytes, bytes]],
         framing: Framing,
     ) -> None:
+        """The response head: `status_line` from the code on, as the upstream sent it ("200 OK")."""
         if conn is not self._conn:
             return
         ex, route = self._ex, self._route
@@ -523,7 +531,7 @@ class Proxying:
         if status >= 300 and rules.intercept_errors and route.error_pages and status in route.error_pages:
             self._intercept(status, headers)
             return
-        made = rules.head(ex, status, reason, headers, framing, buffering=route.buffering)
+        made = rules.head(ex, status, status_line, headers, framing, buffering=route.buffering)
         if made.redirect is not None:
             self._accel_redirect(made.redirect, headers)
             return
@@ -531,7 +539,7 @@ class Proxying:
         self.buffering = made.buffering
         ex.release_request_body()  # as nginx, once the response starts
         ex.send_head(made.head)
-        if status == 101:
+        if conn.tunnel:
             self._start_tunnel()
 
     def _intercept(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
@@ -695,6 +703,9 @@ class Proxying:
         self._failed(failure, written=True)
 
     def _failed(self, failure: Failure, *, written: bool) -> None:
+        attempt = self._ex.attempts[-1]
+        if not attempt.status:
+            attempt.status = 504 if failure is Failure.TIMEOUT else 502  # nginx's $upstream_status
         self._failure = failure
         self._drop_connection(failed=True)
         if failure.value in self._route.next_upstream and self._can_retry(written=written):

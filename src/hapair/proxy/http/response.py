@@ -134,7 +134,9 @@ class ResponseHead:
 
     @property
     def has_body(self) -> bool:
-        return self.status not in _NO_BODY and not 100 <= self.status < 200
+        """A 101 passed on as a response (the request did not ask to upgrade) keeps the body the
+        upstream sent with it, as nginx's."""
+        return self.status not in _NO_BODY and (not 100 <= self.status < 200 or self.status == 101)
 
 
 class Framing:

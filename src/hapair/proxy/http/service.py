@@ -8,7 +8,6 @@ Everything a location needs per request is made once, when the service starts: a
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -29,6 +28,7 @@ from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Balancer, Peer
 from hapair.proxy.resolver import NameResolver
 
+from ..admission import Admission, Drain
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
 from ..shm import SharedZones
@@ -47,6 +47,7 @@ from .pages import SERVER
 from .phases import location_filters, location_steps, server_post_read
 from .pool import ConnectionPool, KeepPolicy, PoolKey
 from .proxy_header import HeaderFirstServer
+from .reading import HeadLimits
 from .request import Request
 from .rewrite import Script
 from .routing import Found, LocationTree, ServerNames
@@ -114,6 +115,9 @@ class Route:
         "keepalive_requests",
         "keepalive_timeout",
         "limit_except",
+        "lingering_close",
+        "lingering_time",
+        "lingering_timeout",
         "location",
         "logs",
         "max_body",
@@ -165,6 +169,9 @@ class Route:
         self.keepalive_header = b"Keep-Alive: timeout=%d\r\n" % header if header else b""
         requests = settings.keepalive_requests
         self.keepalive_requests = limits.keepalive_requests if requests is None else requests
+        self.lingering_close = settings.lingering_close
+        self.lingering_time = _seconds(settings.lingering_time, limits.lingering_time)
+        self.lingering_timeout = _seconds(settings.lingering_timeout, limits.lingering_timeout)
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
@@ -266,8 +273,11 @@ class Route:
         return self.default_type
 
     def body_framing(self, request: Request) -> BodyFraming:
-        if not request.has_body or not self.pass_request_body:
+        """How the body goes upstream; `Content-Length: 0` is passed on, as nginx's."""
+        if not self.pass_request_body:
             return BodyFraming.NONE
+        if not request.has_body:
+            return BodyFraming.NONE if request.content_length is None else BodyFraming.LENGTH
         if request.chunked and self.http11 and not self.request_buffering:
             return BodyFraming.CHUNKED
         return BodyFraming.LENGTH
@@ -326,6 +336,7 @@ class ServerRoutes:
         "_single",
         "certificate_check",
         "fallback",
+        "head_limits",
         "named",
         "post_read",
         "rewrite",
@@ -353,6 +364,15 @@ class ServerRoutes:
         settings = server.settings
         self.post_read = server_post_read(settings)
         self.certificate_check = certificate_check(server.tls.clients) if server.tls is not None else None
+        number, size = settings.large_client_header_buffers
+        self.head_limits = HeadLimits(
+            buffer_size=settings.client_header_buffer_size,
+            large_buffers=number,
+            large_buffer_size=size,
+            underscores=settings.underscores_in_headers,
+            ignore_invalid=settings.ignore_invalid_headers,
+            max_headers=settings.max_headers,
+        )
         self.rewrite = (
             Script(settings.rewrite, route_of, log=settings.rewrite_log) if settings.rewrite else None
         )
@@ -365,18 +385,33 @@ class ServerRoutes:
 class ListenerRoutes:
     """The servers of one listening address, and whether it speaks HTTP/2."""
 
-    __slots__ = ("_service", "default", "http2", "names")
+    __slots__ = ("_service", "default", "http2", "names", "select", "tls")
 
     def __init__(self, service: Service, listener: Listener) -> None:
         self._service = service
+        self.tls = listener.ssl  # its connections are TLS
         self.names = ServerNames(listener.servers, listener.default_server)
         self.default = service.server_routes(listener.default_server)
         self.http2 = listener.http2
+        limits = {service.server_routes(server).head_limits for server in listener.servers}
+        # how a request head's host chooses the settings for the rest of it; None: all servers have
+        # the default server's, so that there is nothing to choose
+        self.select: Callable[[str], HeadLimits] | None = (
+            None if limits == {self.default.head_limits} else self.head_limits
+        )
 
     def route(self, request: Request) -> tuple[ServerRoutes, Found[Route] | None]:
         """The server of the request's host, and the location of its URI."""
-        routes = self._service.server_routes(self.names.find(request.host))
+        routes = self.server(request.host)
         return routes, routes.find(request.target.uri)
+
+    def server(self, host: str) -> ServerRoutes:
+        """The server of `host` ("": the default server)."""
+        return self._service.server_routes(self.names.find(host))
+
+    def head_limits(self, host: str) -> HeadLimits:
+        """The settings for reading the rest of a request head once its host is known."""
+        return self.server(host).head_limits
 
 
 class Service:
@@ -397,6 +432,9 @@ class Service:
         self.variables: dict[str, Getter] = variables or {}
         self.clock = Clock(SERVER)
         self.connections: set[ClientConnection | Http2Connection] = set()
+        self.admission = Admission(loop, limits.admit_per_round)
+        self.drains: list[Drain] = []
+        self.draining = False  # a graceful stop: a connection that begins now closes after its answer
         self.pool = ConnectionPool(loop)
         self.logs = AccessLogFiles(loop)
         self.error_logs = ErrorLogFiles()
@@ -417,16 +455,6 @@ class Service:
             routes = self._servers[id(server)] = ServerRoutes(self, server)
         return routes
 
-    def log_rejected(self, routes: ListenerRoutes, client: ClientConnection, status: int, sent: int) -> None:
-        """The access log line of a request refused before it was read whole (the default server's)."""
-        fallback = routes.default.fallback
-        if not fallback.logs:
-            return
-        exchange = Exchange(client, Request.unparsed(time.time()), routes.default, None, pipelined=False)
-        exchange.status = status
-        exchange.bytes_sent = sent
-        fallback.log(exchange)
-
 
 class _ListenerGroup:
     """The addresses one listening socket serves (a wildcard socket also serves the addresses of its
@@ -437,6 +465,8 @@ class _ListenerGroup:
     def __init__(self, service: Service, owner: Listener, served: list[Listener]) -> None:
         self._only = ListenerRoutes(service, owner)
         self._by_address = {listener.address: ListenerRoutes(service, listener) for listener in served}
+        for routes in self._by_address.values():
+            routes.tls = owner.ssl  # the socket's: its connections are TLS or not
         self._owner = owner
         self._served = served
 
@@ -487,8 +517,8 @@ class HttpService:
         return len(self._service.connections)
 
     def close(self) -> None:
-        for server in self._servers:
-            server.close()
+        self._stop_accepting()
+        self._service.admission.close()
         for connection in list(self._service.connections):
             connection.close()
         self._service.pool.close()
@@ -505,6 +535,12 @@ class HttpService:
         self._service.logs.reopen()
         self._service.error_logs.reopen()
 
+    def _stop_accepting(self) -> None:
+        for drain in self._service.drains:
+            drain.closed = True
+        for server in self._servers:
+            server.close()
+
     async def wait_closed(self) -> None:
         for server in self._servers:
             await server.wait_closed()
@@ -514,8 +550,9 @@ class HttpService:
     async def drain(self, timeout: float | None = None) -> None:
         """Stop accepting; answer the requests under way, closing each connection after its answer;
         then close (at `timeout` seconds, whatever is left is closed)."""
-        for server in self._servers:
-            server.close()
+        self._stop_accepting()
+        self._service.draining = True
+        self._service.admission.release_all()
         for connection in list(self._service.connections):
             connection.drain()
         deadline = None if timeout is None else self._service.loop.time() + timeout
@@ -602,15 +639,42 @@ async def serve_http(
                 options=listener.socket,
             )
 
-            factory = protocol_factory(service, group.routes, http2=group.http2)
+            if group.http2:
+                # the protocol each connection's address and ALPN choose, accepted as uvloop accepts
+                factory = protocol_factory(service, group.routes, http2=True)
+                if group.proxy_protocol:
+                    routes, expects = group.routes, group.expects_header
+                    servers.append(
+                        HeaderFirstServer(loop, sock, factory, tls, routes=routes, expects=expects)
+                    )
+                else:
+                    servers.append(
+                        await loop.create_server(factory, sock=sock, ssl=tls, backlog=listener.backlog)
+                    )
+                continue
             if group.proxy_protocol:
+                # it accepts its connections itself, a batch at a time, to read their PROXY headers
                 servers.append(
                     HeaderFirstServer(
-                        loop, sock, factory, tls, routes=group.routes, expects=group.expects_header
+                        loop,
+                        sock,
+                        lambda group=group: ClientConnection(service, group.routes),
+                        tls,
+                        routes=group.routes,
+                        expects=group.expects_header,
                     )
                 )
                 continue
+            drain = Drain(
+                loop, sock, lambda group=group: ClientConnection(service, group.routes, admitted=True), tls
+            )
+
+            def factory(group: _ListenerGroup = group, drain: Drain = drain) -> ClientConnection:
+                service.admission.came_from(drain)
+                return ClientConnection(service, group.routes)
+
             servers.append(await loop.create_server(factory, sock=sock, ssl=tls, backlog=listener.backlog))
+            service.drains.append(drain)
     except BaseException:
         for server in servers:
             server.close()

@@ -1,10 +1,20 @@
-"""One connection to an upstream peer: an asyncio.Protocol that is its response parser's callback target.
+"""One connection to an upstream peer: an asyncio.Protocol reading responses as nginx's proxy module
+does (ngx_http_proxy_process_status_line, _process_header, the input filters).
 
 A connection serves one request at a time (`bind`), then goes back to its pool when the response was
-read whole and both sides keep the connection. The parsed response goes to the request's `Proxying` as
-it comes: the head (`upstream_head`), body pieces (`upstream_body`), the end (`upstream_done`), or a
-failure (`upstream_failed`); after each read what was gathered is written to the client at once
-(`flush`). After a `101 Switching Protocols` the connection is a raw relay (`tunnel`).
+read whole and both sides keep the connection. The response goes to the request's `Proxying` as it
+comes: the head (`upstream_head`), body pieces (`upstream_body`), the end (`upstream_done`), or a failure
+(`upstream_failed`); after each read what was gathered is written to the client at once (`flush`).
+After a `101 Switching Protocols` to a request with an `Upgrade` header the connection is a raw relay
+(`tunnel`); to one without, the 101 is a response like another.
+
+The head: the status line and header lines with nginx's grammar (parse.py; a bare LF ends a line, a
+name may have `_`), within nginx's default `proxy_buffer_size` (4k: "upstream sent too big header").
+1xx responses but 101 are skipped. The body: none for HEAD, 204 and 304; the chunks when
+Transfer-Encoding names `chunked`; else `Content-Length` bytes; else (or when Content-Length is not a
+number, which nginx ignores) up to the close. Where nginx 1.22 would take a response framed two ways
+(Content-Length values that differ, Content-Length with chunks), hapair refuses it (502): that is a
+desynchronisation vector on a kept connection, and hapair keeps upstream connections.
 """
 
 from __future__ import annotations
@@ -15,11 +25,19 @@ import os
 from enum import Enum
 from typing import TYPE_CHECKING, cast
 
-import httptools
-
 from hapair.proxy.balancer import Peer
 
 from .flow import FlowControl
+from .parse import (
+    HTTP_11,
+    ChunkedBody,
+    ChunkError,
+    RequestError,
+    fields,
+    parse_content_length,
+    parse_header_line,
+    parse_status_line,
+)
 from .timers import IdleTimer
 
 if TYPE_CHECKING:
@@ -45,53 +63,47 @@ class Framing(Enum):
 
 
 TIMED_OUT = f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})"
-_CONTENT_LENGTH = b"content-length"
-_TRANSFER_ENCODING = b"transfer-encoding"
+# the response headers that frame the body, by lower-case name
+_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION = range(3)
+_FRAMING_HEADERS = {
+    b"content-length": _CONTENT_LENGTH,
+    b"transfer-encoding": _TRANSFER_ENCODING,
+    b"connection": _CONNECTION,
+}
+HEAD_LIMIT = 4096  # nginx's default proxy_buffer_size: the response head must fit in it
+_INVALID_HEADER = "upstream sent invalid header while reading response header from upstream"
+_TOO_BIG_HEADER = "upstream sent too big header while reading response header from upstream"
+_INVALID_CHUNKS = "upstream sent invalid chunked response while reading upstream"
+_NO_CHUNKS = ChunkedBody()
 
 
-class HeadSize:
-    """nginx reads a response head into a buffer of `proxy_buffer_size`: the head, read in any number of
-    pieces, must end (its blank line) within that many bytes."""
+class _InvalidHeadError(Exception):
+    """A response head nginx (or hapair, stricter) refuses: 502, with nginx's error-log text."""
 
-    __slots__ = ("_limit", "_seen", "_tail")
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._seen = 0  # bytes of the head read so far
-        self._tail = b""  # their last three, where the blank line may begin
-
-    def fits(self, data: bytes) -> bool:
-        """Whether the head still fits once `data` is read."""
-        tail = self._tail
-        if tail:
-            end = (tail + data[:3]).find(b"\r\n\r\n")
-            if end >= 0:
-                return self._seen - len(tail) + end + 4 <= self._limit
-        end = data.find(b"\r\n\r\n")
-        if end >= 0:
-            return self._seen + end + 4 <= self._limit
-        self._seen += len(data)
-        self._tail = (tail + data)[-3:] if len(data) < 3 else data[-3:]
-        return self._seen < self._limit
+    def __init__(self, text: str = _INVALID_HEADER) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 class UpstreamConnection(asyncio.Protocol):
     """Per-connection state first, then the state of the response being read."""
 
     __slots__ = (
-        "_chunked",
-        "_done",
-        "_has_length",
+        "_chunks",
+        "_close",
+        "_framing",
+        "_head",
         "_head_done",
-        "_head_size",
+        "_head_limit",
         "_headers",
-        "_informational",
+        "_left",
         "_loop",
-        "_parser",
         "_read_timer",
-        "_reason",
         "_send_timer",
         "_skip_body",
+        "_status",
+        "_status_line",
+        "_upgrade",
         "closed",
         "flow",
         "key",
@@ -118,21 +130,23 @@ class UpstreamConnection(asyncio.Protocol):
         self.reused = False
         self.tunnel = False
         self.requests = 0
-        self._parser = httptools.HttpResponseParser(self)
         self._read_timer = IdleTimer(loop, self._read_timed_out)
         self._send_timer = IdleTimer(loop, self._send_timed_out)
-        self._head_size = HeadSize(0)
+        self._skip_body = False
+        self._upgrade = False
+        self._head_limit = HEAD_LIMIT
         self._reset_response()
 
     def _reset_response(self) -> None:
-        self._headers: list[tuple[bytes, bytes]] = []
-        self._reason = b""
+        self._head = b""  # the head read so far, while it is not whole
         self._head_done = False
-        self._done = False
-        self._has_length = False
-        self._chunked = False
-        self._skip_body = False
-        self._informational = False
+        self._status = 0
+        self._status_line = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._framing = Framing.CLOSE
+        self._left = 0  # body bytes still to come (Content-Length)
+        self._chunks = _NO_CHUNKS  # the chunked body being read
+        self._close = False  # the upstream closes after this response (Connection: close, HTTP/1.0)
 
     # -- the connection
 
@@ -145,14 +159,16 @@ class UpstreamConnection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.set_write_buffer_limits(high=high_water)
 
-    def bind(self, proxying: Proxying, *, skip_body: bool, head_limit: int) -> None:
-        """Serve `proxying`, whose request is about to be written; its response head may take
-        `head_limit` bytes at most (proxy_buffer_size)."""
+    def bind(self, proxying: Proxying, *, skip_body: bool, upgrade: bool, head_limit: int) -> None:
+        """Serve `proxying`, whose request is about to be written (`upgrade`: it has an Upgrade
+        header, so that a 101 makes this connection a tunnel); its response head may take `head_limit`
+        bytes at most (proxy_buffer_size)."""
         self.proxying = proxying
         self.requests += 1
         self._reset_response()
         self._skip_body = skip_body
-        self._head_size = HeadSize(head_limit)
+        self._upgrade = upgrade
+        self._head_limit = head_limit
 
     def expect_response(self, read_timeout: float) -> None:
         """The whole request is written: the read timeout runs from now (and between reads)."""
@@ -185,18 +201,24 @@ class UpstreamConnection(asyncio.Protocol):
         if self.tunnel:
             proxying.tunnel_to_client(data)
             return
-        if not self._head_done and not self._head_size.fits(data):
-            text = "upstream sent too big header while reading response header from upstream"
-            proxying.upstream_failed(self, Failure.INVALID_HEADER, text)
-            return
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade as exc:
-            self._switch_to_tunnel(data[exc.args[0] :])
-        except httptools.HttpParserCallbackError:
-            raise  # a bug of ours, not the upstream's: the loop's handler logs it, with its cause
-        except httptools.HttpParserError:
-            self._malformed()
+        pos = 0
+        if not self._head_done:
+            try:
+                pos = self._read_head(data)
+            except _InvalidHeadError as error:
+                proxying.upstream_failed(self, Failure.INVALID_HEADER, error.text)
+                return
+            if pos < 0:
+                return
+            framing = self._framing
+            proxying.upstream_head(self, self._status, self._status_line, self._headers, framing)
+            if framing is Framing.NONE and not self.tunnel and self.proxying is proxying:
+                # no body: done with the head; bytes after it make the connection unfit to keep
+                proxying.upstream_done(
+                    self, reusable=not self._close and not self.closed and pos == len(data)
+                )
+        if pos < len(data) and self.proxying is proxying:
+            self._read_body(data, pos)
         proxying.flush()
 
     def eof_received(self) -> bool | None:
@@ -216,11 +238,10 @@ class UpstreamConnection(asyncio.Protocol):
             return
         if self.tunnel:
             proxying.tunnel_closed()
-        elif self._head_done and not self._done and not self._has_length and not self._chunked:
-            self._done = True
+        elif self._head_done and self._framing is Framing.CLOSE:
             proxying.upstream_done(self, reusable=False)
             proxying.flush()
-        elif not self._done:
+        else:
             if isinstance(exc, OSError) and exc.errno is not None:
                 cause = f"recv() failed ({exc.errno}: {exc.strerror})"
             else:
@@ -267,81 +288,126 @@ class UpstreamConnection(asyncio.Protocol):
                 self, Failure.TIMEOUT, f"{TIMED_OUT} while sending request to upstream"
             )
 
-    def _malformed(self) -> None:
-        proxying = self.proxying
-        if proxying is None:
-            return
-        if self._head_done:
-            proxying.upstream_failed(
-                self, Failure.ERROR, "upstream sent invalid response body while reading upstream"
-            )
-        else:
-            text = "upstream sent invalid header while reading response header from upstream"
-            proxying.upstream_failed(self, Failure.INVALID_HEADER, text)
+    # -- the response head
 
-    def _switch_to_tunnel(self, rest: bytes) -> None:
-        """After a 101 head, the bytes that came with it, after the head."""
-        if rest and self.proxying is not None:
-            self.proxying.tunnel_to_client(rest)
-
-    # -- httptools callbacks
-
-    def on_status(self, reason: bytes) -> None:
-        self._reason += reason
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self._head_done:
-            return  # a trailer of a chunked body: not passed on, as nginx
-        lower = name.lower()
-        if lower == _CONTENT_LENGTH:
-            self._has_length = True
-        elif lower == _TRANSFER_ENCODING:
-            self._chunked = b"chunked" in value.lower()
-        self._headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        status = self._parser.get_status_code()
-        if 100 <= status < 200 and status != 101:
-            self._informational = True  # 100 Continue and the like: skipped
-            return
-        self._head_done = True
-        self.tunnel = status == 101
-        proxying = self.proxying
-        if proxying is None:
-            return
-        framing = self._framing(status)
-        proxying.upstream_head(self, status, self._reason, self._headers, framing)
-        if self._skip_body and self.proxying is not None:
-            # a response to HEAD: llhttp would wait for the body Content-Length announces
-            self._done = True
-            reusable = self._reusable()
-            self._parser = httptools.HttpResponseParser(self)
-            self.proxying.upstream_done(self, reusable=reusable)
-
-    def _framing(self, status: int) -> Framing:
-        if self._skip_body or status in (101, 204, 304):
-            return Framing.NONE
-        if self._chunked:
-            return Framing.CHUNKED
-        if self._has_length:
-            return Framing.LENGTH
-        return Framing.CLOSE
-
-    def on_body(self, body: bytes) -> None:
-        if self.proxying is not None and not self._done:
-            self.proxying.upstream_body(body)
-
-    def on_message_complete(self) -> None:
-        if self._informational:
+    def _read_head(self, data: bytes) -> int:
+        """Read the head from `data` (after what came before); returns where the body starts in
+        `data`, or -1 when the head is not whole yet."""
+        if not self._head:
+            end = data.find(b"\r\n\r\n")
+            if 0 <= end <= self._head_limit - 4:
+                self._parse_head(data[: end + 4])
+                if not 100 <= self._status < 200 or self._status == 101:
+                    self._head_done = True
+                    return end + 4
+                self._reset_response()  # 100 Continue and the like: read below, and skipped
+        head = self._head + data if self._head else data
+        offset = len(self._head)
+        while True:
+            end = _head_end(head)
+            if end < 0:
+                if len(head) >= self._head_limit:
+                    raise _InvalidHeadError(_TOO_BIG_HEADER)
+                self._head = head
+                return -1
+            if end > self._head_limit:
+                raise _InvalidHeadError(_TOO_BIG_HEADER)
+            self._parse_head(head[:end])
+            if not 100 <= self._status < 200 or self._status == 101:
+                break
+            head = head[end:]  # 100 Continue and the like: skipped
+            offset -= end
             self._reset_response()
-            return
-        if self._done or self.tunnel or self.proxying is None:
-            return
-        self._done = True
-        self.proxying.upstream_done(self, reusable=self._reusable())
+        self._head = b""
+        self._head_done = True
+        return end - offset
 
-    def _reusable(self) -> bool:
-        return self._parser.should_keep_alive() and not self.closed and not self.tunnel
+    def _parse_head(self, head: bytes) -> None:
+        """The status line and the header lines (the head ends with its empty line), and how the body
+        ends (ngx_http_proxy_input_filter_init)."""
+        eol = head.find(b"\n")
+        status, status_line, version = parse_status_line(head[:eol])
+        if not status:
+            raise _InvalidHeadError(
+                "upstream sent no valid HTTP/1.0 header while reading response header from upstream"
+            )
+        self._status, self._status_line = status, status_line
+        headers = None
+        if head.endswith(b"\r\n\r\n"):
+            headers = fields(head, eol + 1, len(head) - 2, underscores=True)
+        if headers is None:
+            headers = _header_lines(head[eol + 1 :])
+        self._headers = headers
+        length: bytes | None = None
+        chunked = False
+        close = version < HTTP_11
+        for name, value in headers:
+            kind = _FRAMING_HEADERS.get(name.lower())
+            if kind is None:
+                continue
+            if kind == _CONTENT_LENGTH:
+                if length is not None and value != length:
+                    raise _InvalidHeadError  # nginx 1.22 takes the last length: hapair refuses
+                length = value
+            elif kind == _TRANSFER_ENCODING:
+                chunked = value.lower().find(b"chunked") >= 0
+            elif value.lower().find(b"close") >= 0:
+                close = True
+        if chunked and length is not None:
+            raise _InvalidHeadError  # nginx 1.22 takes the chunks: hapair refuses
+        self.tunnel = status == 101 and self._upgrade
+        if self._skip_body or self.tunnel or status in (204, 304):
+            framing = Framing.NONE
+        elif chunked:
+            self._chunks = ChunkedBody()
+            framing = Framing.CHUNKED
+        else:
+            self._left = -1 if length is None else parse_content_length(length)
+            if self._left > 0:
+                framing = Framing.LENGTH
+            elif self._left == 0:
+                framing = Framing.NONE
+            else:
+                framing = Framing.CLOSE
+                close = True  # no length nginx understands: the body ends with the connection
+        self._close = close
+        self._framing = framing
+
+    # -- the response body
+
+    def _read_body(self, data: bytes, pos: int) -> None:
+        proxying = self.proxying
+        assert proxying is not None
+        framing = self._framing
+        if self.tunnel:
+            proxying.tunnel_to_client(data[pos:])
+            return
+        if framing is Framing.CLOSE:
+            proxying.upstream_body(data[pos:] if pos else data)
+            return
+        if framing is Framing.LENGTH:
+            left = self._left
+            end = min(len(data), pos + left)
+            proxying.upstream_body(data if end - pos == len(data) else data[pos:end])
+            self._left = left - (end - pos)
+            if self._left:
+                return
+        else:
+            pieces: list[bytes] = []
+            try:
+                end = self._chunks.feed(data, pos, pieces)
+            except ChunkError:
+                proxying.upstream_failed(self, Failure.ERROR, _INVALID_CHUNKS)
+                return
+            for piece in pieces:
+                proxying.upstream_body(piece)
+            if not self._chunks.done:
+                return
+        if self.proxying is proxying:
+            # bytes after the response ("upstream sent more data than specified"): not kept
+            reusable = not self._close and not self.closed and end == len(data)
+            self._framing = Framing.NONE
+            proxying.upstream_done(self, reusable=reusable)
 
     def remember_tls(self) -> None:
         """Keep the TLS session of a connection that worked, for the next one to this peer."""
@@ -350,3 +416,30 @@ class UpstreamConnection(asyncio.Protocol):
         context = self.key.tls
         if context is not None:
             context.remember(self.transport.get_extra_info("ssl_object"))
+
+
+def _header_lines(lines: bytes) -> list[tuple[bytes, bytes]]:
+    """Header lines read one by one (the head's end included); _InvalidHeadError where nginx finds
+    one invalid. Lines starting `HTTP/` are skipped (IIS may repeat its status line, nginx skips it)."""
+    headers = []
+    for line in lines.split(b"\n")[:-2]:
+        line = line.rstrip(b"\r")
+        if line.startswith(b"HTTP/"):
+            continue
+        try:
+            header = parse_header_line(line, underscores=True)
+        except RequestError as error:
+            raise _InvalidHeadError from error
+        headers.append((header.name, header.value))
+    return headers
+
+
+def _head_end(head: bytes) -> int:
+    """Where a response head ends (after its empty line), or -1."""
+    cr = head.find(b"\n\r\n")
+    lf = head.find(b"\n\n")
+    if cr < 0:
+        return lf + 2 if lf >= 0 else -1
+    if lf < 0 or cr < lf:
+        return cr + 3
+    return lf + 2

@@ -116,24 +116,25 @@ class ResponseRules:
         self,
         ex: Exchange,
         status: int,
-        reason: bytes,
+        status_line: bytes,
         headers: list[tuple[bytes, bytes]],
         framing: Framing,
         *,
         buffering: bool,
     ) -> UpstreamHead:
-        """The client's response head; whether the response is buffered: `buffering` (the location's),
-        unless the upstream says otherwise (ngx_http_upstream_process_buffering: `X-Accel-Buffering: no`
-        or `yes`, in any case); where the upstream sends the request instead (`X-Accel-Redirect`). Either
-        header is not looked at when `proxy_ignore_headers` names it."""
-        head = ResponseHead(status, b"%d %b" % (status, reason) if reason else b"%d" % status)
+        """The client's response head (`status_line`: the upstream's from the code on, "200 OK", as nginx
+        passes it on); whether the response is buffered: `buffering` (the location's), unless the
+        upstream says otherwise (ngx_http_upstream_process_buffering: `X-Accel-Buffering: no` or `yes`,
+        in any case); where the upstream sends the request instead (`X-Accel-Redirect`). Either header
+        is not looked at when `proxy_ignore_headers` names it."""
+        head = ResponseHead(status, status_line)
         hidden = self._hidden
         upgrade = status == 101
         redirect = None
         for name, value in headers:
             lower = name.lower()
             if lower == _CONTENT_LENGTH:
-                if framing is Framing.LENGTH or framing is Framing.NONE:
+                if framing is Framing.LENGTH or (framing is Framing.NONE and value.isdigit()):
                     head.content_length = int(value)
                 continue
             if lower == _X_ACCEL_BUFFERING and self._buffering_header:

@@ -21,7 +21,7 @@ _URI_TABLE = {code: f"%{code:02X}" for code in _URI_ESCAPED}
 
 
 class BadTargetError(ValueError):
-    """nginx answers 400: a target that is not a path, or `..` above the root."""
+    """nginx answers 400: `..` above the root, or a NUL once decoded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,46 +37,20 @@ _CACHED_TARGET = 256  # longer targets are parsed each time: the cache stays sma
 
 
 def parse_target(raw: bytes) -> Target:
-    """The origin form (`/a?b`) or the absolute form (`http://host/a?b`: host left to the caller).
+    """A request line's target from its path on (`/a?b`; `?b` for `http://host?b`, whose path is `/`).
     Short targets are cached: the same few come again and again, and a `Target` is immutable."""
     return _parse_cached(raw) if len(raw) <= _CACHED_TARGET else _parse(raw)
 
 
 def _parse(raw: bytes) -> Target:
     text = raw.decode("latin-1")
-    if not text.startswith("/"):
-        text = _strip_authority(text)
     path, mark, query = text.partition("?")
+    path = path or "/"
     path, _, _ = path.partition("#")
     return Target(path, query if mark else None, normalize(path))
 
 
 _parse_cached = lru_cache(maxsize=1024)(_parse)
-
-
-def authority(raw: bytes) -> str | None:
-    """The host of an absolute-form target (`http://Host:80/x` gives `Host:80`), else None."""
-    text = raw.decode("latin-1")
-    scheme, sep, rest = text.partition("://")
-    if not sep or not scheme.isalpha():
-        return None
-    end = len(rest)
-    for stop in "/?#":
-        found = rest.find(stop)
-        if found >= 0:
-            end = min(end, found)
-    return rest[:end]
-
-
-def _strip_authority(text: str) -> str:
-    scheme, sep, rest = text.partition("://")
-    if not sep or not scheme.isalpha() or scheme.lower() not in ("http", "https"):
-        raise BadTargetError(text)
-    slash = rest.find("/")
-    question = rest.find("?")
-    if slash < 0 or (0 <= question < slash):
-        return "/" + (rest[question:] if question >= 0 else "")
-    return rest[slash:]
 
 
 def normalize(path: str) -> str:

@@ -74,10 +74,9 @@ def _host(ex: Exchange) -> str | None:
 
 
 def request_line(ex: Exchange) -> str | None:
-    request = ex.request
-    if not request.method:
-        return None
-    return f"{request.method.decode('latin-1')} {request.raw_target.decode('latin-1')} HTTP/{request.version}"
+    """$request: the request line as sent (as far as it was read, for a request refused before)."""
+    line = ex.request.line
+    return line.decode("latin-1") if line else None
 
 
 def _args(ex: Exchange) -> str | None:
@@ -159,7 +158,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "server_addr": lambda ex: ex.client.server_addr,
     "server_port": lambda ex: str(ex.client.server_port),
     "server_name": lambda ex: ex.server_name,
-    "server_protocol": lambda ex: f"HTTP/{ex.request.version}",
+    "server_protocol": lambda ex: ex.request.protocol.decode("latin-1"),
     "scheme": lambda ex: ex.client.scheme,
     "https": lambda ex: "on" if ex.client.ssl_object is not None else "",
     "http2": lambda ex: ex.client.http2,
@@ -183,7 +182,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "status": lambda ex: f"{ex.status:03d}",
     "bytes_sent": lambda ex: str(ex.bytes_sent),
     "body_bytes_sent": lambda ex: str(ex.body_bytes_sent),
-    "request_length": lambda ex: str(ex.request.head_length + ex.body_received),
+    "request_length": lambda ex: str(ex.request_length),
     "request_time": lambda ex: f"{max(0.0, time.time() - ex.request.started):.3f}",
     "msec": lambda ex: f"{time.time():.3f}",
     "date_gmt": lambda ex: ssi_date(int(time.time()), gmt=True),

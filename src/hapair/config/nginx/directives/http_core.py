@@ -1,5 +1,6 @@
 """The http core: `http`, `server`, `listen`, `server_name`, `location`, `client_max_body_size`,
-`error_log` (ngx_http.c, ngx_http_core_module.c)."""
+`error_log`, the client's timeouts, buffers and header rules (ngx_http.c, ngx_http_core_module.c), and
+Debian's `max_headers` (its ngx_http_header_count_module)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,22 @@ from ..fields import (
     CLIENT_BODY_BUFFER_SIZE,
     CLIENT_BODY_TEMP_PATH,
     CLIENT_BODY_TIMEOUT,
+    CLIENT_HEADER_BUFFER_SIZE,
     CLIENT_HEADER_TIMEOUT,
     CLIENT_MAX_BODY_SIZE,
     DEFAULT_TYPE,
     ERROR_PAGES,
     FASTCGI_TEMP_PATH,
+    IGNORE_INVALID_HEADERS,
     INTERNAL,
     KEEPALIVE_HEADER,
     KEEPALIVE_REQUESTS,
     KEEPALIVE_TIMEOUT,
+    LARGE_CLIENT_HEADER_BUFFERS,
+    LINGERING_CLOSE,
+    LINGERING_TIME,
+    LINGERING_TIMEOUT,
+    MAX_HEADERS,
     MSIE_PADDING,
     PORT_IN_REDIRECT,
     RECURSIVE_ERROR_PAGES,
@@ -36,6 +44,7 @@ from ..fields import (
     TYPES,
     TYPES_HASH_BUCKET_SIZE,
     TYPES_HASH_MAX_SIZE,
+    UNDERSCORES_IN_HEADERS,
     UWSGI_TEMP_PATH,
     VARIABLES_HASH_BUCKET_SIZE,
     VARIABLES_HASH_MAX_SIZE,
@@ -427,4 +436,12 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_core_module", "chunked_transfer_encoding"): setters.flag(CHUNKED_TRANSFER_ENCODING),
     ("ngx_http_core_module", "msie_refresh"): msie_refresh,
     ("ngx_http_core_module", "server_tokens"): setters.choice(SERVER_TOKENS, ("off", "on", "build")),
+    ("ngx_http_core_module", "client_header_buffer_size"): setters.size(CLIENT_HEADER_BUFFER_SIZE),
+    ("ngx_http_core_module", "large_client_header_buffers"): setters.bufs(LARGE_CLIENT_HEADER_BUFFERS),
+    ("ngx_http_core_module", "underscores_in_headers"): setters.flag(UNDERSCORES_IN_HEADERS),
+    ("ngx_http_core_module", "ignore_invalid_headers"): setters.flag(IGNORE_INVALID_HEADERS),
+    ("ngx_http_core_module", "lingering_close"): setters.choice(LINGERING_CLOSE, ("off", "on", "always")),
+    ("ngx_http_core_module", "lingering_time"): setters.msec(LINGERING_TIME),
+    ("ngx_http_core_module", "lingering_timeout"): setters.msec(LINGERING_TIMEOUT),
+    ("ngx_http_header_count_module", "max_headers"): setters.number(MAX_HEADERS),
 }

@@ -16,16 +16,23 @@ from ..fields import (
     CLIENT_BODY_BUFFER_SIZE,
     CLIENT_BODY_TEMP_PATH,
     CLIENT_BODY_TIMEOUT,
+    CLIENT_HEADER_BUFFER_SIZE,
     CLIENT_HEADER_TIMEOUT,
     CLIENT_MAX_BODY_SIZE,
     DEFAULT_TYPE,
     ERROR_LOGS,
     ERROR_PAGES,
     FASTCGI_TEMP_PATH,
+    IGNORE_INVALID_HEADERS,
     INTERNAL,
     KEEPALIVE_HEADER,
     KEEPALIVE_REQUESTS,
     KEEPALIVE_TIMEOUT,
+    LARGE_CLIENT_HEADER_BUFFERS,
+    LINGERING_CLOSE,
+    LINGERING_TIME,
+    LINGERING_TIMEOUT,
+    MAX_HEADERS,
     MSIE_PADDING,
     PORT_IN_REDIRECT,
     PROXY_BUFFERING,
@@ -53,6 +60,7 @@ from ..fields import (
     SSL_ENABLE,
     SSL_REJECT_HANDSHAKE,
     TYPES,
+    UNDERSCORES_IN_HEADERS,
     UWSGI_TEMP_PATH,
     AccessLogs,
     HeaderSetting,
@@ -112,6 +120,8 @@ OTHER_TEMP_PATHS = (  # with Debian's --http-*-temp-path
     (SCGI_TEMP_PATH, "/var/lib/nginx/scgi"),
 )
 DEFAULT_TIMEOUT = 60_000
+LARGE_HEADER_BUFFERS = (4, 8192)  # large_client_header_buffers 4 8k
+CONNECTION_POOL_SIZE = 512  # nginx's connection_pool_size on 64-bit systems
 NEXT_UPSTREAM_DEFAULT = frozenset({"error", "timeout"})
 # the headers nginx sends unless proxy_set_header names them (ngx_http_proxy_headers)
 DEFAULT_PROXY_HEADERS = (
@@ -202,7 +212,9 @@ def finish_http(state: HttpState, main: MainState, end: Place, reading: Reading)
 
 
 def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
-    """The modules' merges, in nginx's module order: log, upstream, ssl, proxy."""
+    """The modules' merges, in nginx's module order: core, log, upstream, ssl, proxy."""
+    for server in state.servers:
+        _check_header_buffers(server.level, end)
     scopes = list(_scopes(state))
     access_logs = {id(scope.level): _access_logs(scope.level, main) for scope in scopes}
     upstreams = {id(group): build_upstream(group, main.system) for group in state.upstreams}
@@ -211,6 +223,17 @@ def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
     responses = ResponseMerge(end)
     proxies = {id(scope.level): _proxy(scope, upstreams, headers, responses, main) for scope in scopes}
     return _Merged(access_logs, upstreams, tls, proxies)
+
+
+def _check_header_buffers(level: Level, end: Place) -> None:
+    """ngx_http_core_merge_srv_conf: a large header buffer holds at least what nginx's connection pool
+    does."""
+    _, size = level.value(LARGE_CLIENT_HEADER_BUFFERS, LARGE_HEADER_BUFFERS)
+    if size < CONNECTION_POOL_SIZE:
+        raise ConfigError(
+            'the "large_client_header_buffers" size must be equal to or greater than "connection_pool_size"',
+            end,
+        )
 
 
 class _Builder:
@@ -285,6 +308,14 @@ class _Builder:
             keepalive_timeout=level.value(KEEPALIVE_TIMEOUT, None),
             keepalive_header=level.value(KEEPALIVE_HEADER, None),
             keepalive_requests=level.value(KEEPALIVE_REQUESTS, None),
+            lingering_close=level.value(LINGERING_CLOSE, "on"),
+            lingering_time=level.value(LINGERING_TIME, None),
+            lingering_timeout=level.value(LINGERING_TIMEOUT, None),
+            client_header_buffer_size=level.value(CLIENT_HEADER_BUFFER_SIZE, 1024),
+            large_client_header_buffers=level.value(LARGE_CLIENT_HEADER_BUFFERS, LARGE_HEADER_BUFFERS),
+            underscores_in_headers=level.value(UNDERSCORES_IN_HEADERS, False),
+            ignore_invalid_headers=level.value(IGNORE_INVALID_HEADERS, True),
+            max_headers=level.value(MAX_HEADERS, 1000),
             access_logs=self._merged.access_logs[id(level)],
             error_logs=level.value(ERROR_LOGS, ()),
             proxy=self._merged.proxies[id(level)],

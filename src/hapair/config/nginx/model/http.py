@@ -104,6 +104,16 @@ class Settings:
     keepalive_timeout: int | None
     keepalive_header: int | None  # seconds: `Keep-Alive: timeout=N` in responses
     keepalive_requests: int | None
+    lingering_close: str  # "on", "off" or "always"
+    lingering_time: int | None  # ms, as the timeouts above
+    lingering_timeout: int | None
+    # how request heads are read (http or server level only, as nginx allows; the default server's
+    # client_header_buffer_size applies, and the others once the head's Host chose a server)
+    client_header_buffer_size: int  # bytes
+    large_client_header_buffers: tuple[int, int]  # how many, and their size in bytes
+    underscores_in_headers: bool
+    ignore_invalid_headers: bool
+    max_headers: int  # Debian's nginx: header lines past this many are refused (494)
     access_logs: tuple[AccessLog, ...]  # empty: `access_log off`
     error_logs: tuple[ErrorLog, ...]  # empty: the main context's (NginxConfig.error_logs)
     proxy: Proxy

@@ -53,11 +53,10 @@ from hapair.config.nginx.model.logging import ErrorLevel
 from ..client import CONNECTION_NUMBERS
 from ..exchange import Exchange
 from ..pages import SERVER
-from ..request import Request
 from ..timers import IdleTimer
 from ..tls import SERVER_NAMES
 from .encoding import HeadEncoder
-from .request import Refusal, read_request
+from .request import Refusal, empty_request, read_request
 from .stream import FRAME_HEAD, Http2Stream
 
 if TYPE_CHECKING:
@@ -73,6 +72,12 @@ FLOOD_MARGIN = 64 * 1024  # bytes without payload tolerated beyond an eighth of 
 QUEUED_CONTROL_LIMIT = 10000 * 24  # nginx's 10000 frames of its 24-byte buffers, waiting to be written
 HPACK_ENTRY_OVERHEAD = 32  # RFC 7541 counts each header 32 bytes more than its name and value
 _CONNECTION_ACTION = "while processing HTTP/2 connection"
+
+
+# nginx's default large_client_header_buffers (4 8k), which its HTTP/2 module applies to a header list:
+# a field past 8k, a list past 32k (hapair does not read the directive for HTTP/2 yet)
+HEADER_FIELD_LIMIT = 8 * 1024
+HEADER_LIST_LIMIT = 32 * 1024
 
 
 class _UnmeasuredStream(h2.stream.H2Stream):
@@ -187,8 +192,7 @@ class Http2Connection(asyncio.Protocol):
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: settings.body_preread_size,
             },
         )
-        limits = self._service.limits
-        conn.decoder.max_header_list_size = limits.headers_total * (1 + HPACK_ENTRY_OVERHEAD)
+        conn.decoder.max_header_list_size = HEADER_LIST_LIMIT * (1 + HPACK_ENTRY_OVERHEAD)
         conn.initiate_connection()
         conn.increment_flow_control_window(MAX_WINDOW - DEFAULT_WINDOW)
         self._flush()
@@ -310,13 +314,12 @@ class Http2Connection(asyncio.Protocol):
 
     def _headers_refused(self, headers: list[tuple[bytes, bytes]]) -> str | None:
         """nginx's limits on a header list (large_client_header_buffers): a field, and the whole list."""
-        limits = self._service.limits
         total = 0
         for name, value in headers:
-            if len(name) > limits.header_line or len(value) > limits.header_line:
+            if len(name) > HEADER_FIELD_LIMIT or len(value) > HEADER_FIELD_LIMIT:
                 return "client sent too large header field"
             total += len(name) + len(value)
-        if total > limits.headers_total:
+        if total > HEADER_LIST_LIMIT:
             return "client sent too large header"
         return None
 
@@ -328,8 +331,7 @@ class Http2Connection(asyncio.Protocol):
 
     def _refuse(self, stream: Http2Stream, refusal: Refusal, started: float) -> None:
         """A request nginx does not serve: the stream reset, or nginx's error page."""
-        request = refusal.request if refusal.request is not None else Request.unparsed(started)
-        request.version = "2.0"
+        request = refusal.request if refusal.request is not None else empty_request(started)
         assert self._routes is not None
         exchange = Exchange(stream, request, self._routes.default, None, pipelined=False)
         stream.exchange = exchange
@@ -573,8 +575,8 @@ class Http2Connection(asyncio.Protocol):
             return
         if transport.can_write_eof():
             transport.write_eof()
-        limits = self._service.limits
         self._timer.cancel()
+        limits = self._service.limits
         self._linger_timer.start(limits.lingering_timeout)
         self._linger_end = self.loop.call_later(limits.lingering_time, self._close_now)
 

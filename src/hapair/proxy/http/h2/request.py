@@ -18,9 +18,11 @@ ngx_http_v2_validate_header, ngx_http_v2_pseudo_header, ngx_http_v2_run_request)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..request import Request, RequestError, validate_host
+from ..parse import HTTP_20
+from ..request import Request, validate_host
+from ..uri import BadTargetError, Target, parse_target
 
 PROTOCOL_ERROR = 0x1  # RST_STREAM's code for a header nginx refuses
 
@@ -74,16 +76,46 @@ class _Reading:
     def partial_request(self, started: float, length: int, *, line: bool = False) -> Request:
         """The request as far as it was read, for the log line of its refusal; `line`: nginx had made
         its request line (the header list was read whole)."""
-        request = Request.unparsed(started)
+        head = Http2Head(headers=self.headers or [], length=length, started=started)
         if line:
-            request.method, request.raw_target = self.method, self.path
-        request.version = "2.0"
-        request.headers = self.headers or []
-        request.head_length = length
-        for name, value in request.headers:
-            if name == b"host":
-                request.host_header = value
-        return request
+            head.method, head.uri = self.method, self.path
+        head.host_header = _header(head.headers, b"host")
+        return Request(head)
+
+
+@dataclass(slots=True)
+class Http2Head:
+    """What `Request` takes of a head (request.Head), made from a stream's header list."""
+
+    method: bytes = b""
+    uri: bytes = b""
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    length: int = 0
+    started: float = 0.0
+    target: Target | None = None
+    host: str = ""
+    host_header: bytes | None = None
+    content_length: int | None = None
+    chunked: bool = False
+    http_version: int = HTTP_20
+    protocol: bytes = b"HTTP/2.0"
+    keep_alive: bool = True
+    upgrade: bool = False
+    expect_continue: bool = False
+
+    @property
+    def line(self) -> bytes:
+        """$request: nginx makes it from the pseudo-headers once the header list is read whole."""
+        return b"%b %b HTTP/2.0" % (self.method, self.uri) if self.method else b""
+
+
+def empty_request(started: float) -> Request:
+    """A request refused before any of its header list was read (for its log line)."""
+    return Request(Http2Head(started=started))
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    return next((value for key, value in headers if key == name), None)
 
 
 def read_request(
@@ -179,11 +211,8 @@ def _regular_header(reading: _Reading, name: bytes, value: bytes) -> str | None:
                 f'client sent duplicate header line: "{text}: {value.decode("latin-1")}", '
                 f'previous value: "{text}: {previous.decode("latin-1")}"'
             )
-    if name == b"host":
-        try:
-            validate_host(value.decode("latin-1"))
-        except RequestError:
-            return "client sent invalid host header"
+    if name == b"host" and validate_host(value) is None:
+        return "client sent invalid host header"
     headers.append((name, value))
     return None
 
@@ -208,18 +237,17 @@ def _run(reading: _Reading, *, stream_ended: bool, length: int, started: float) 
     problem, status = _head_problem(headers, reading.method)
     if problem is None:
         try:
-            request = Request(
-                reading.method,
-                reading.path,
-                "2.0",
-                headers,
-                keep_alive=True,
-                head_length=length,
-                started=started,
-            )
-        except RequestError as exc:  # a target nginx's URI parser refuses
-            problem, status = "client sent invalid request", exc.status
+            target = parse_target(reading.path)
+        except BadTargetError:  # a target nginx's URI parser refuses
+            problem, status = "client sent invalid request", 400
         else:
+            host_header = _header(headers, b"host")
+            length_value = _header(headers, b"content-length")
+            head = Http2Head(reading.method, reading.path, headers, length, started, target)
+            head.host_header = host_header
+            head.host = (validate_host(host_header) or "") if host_header is not None else ""
+            head.content_length = int(length_value) if length_value is not None else None
+            request = Request(head)
             if not request.content_length or not stream_ended:
                 if request.content_length is None and not stream_ended:
                     request.chunked = True  # a body of unknown length: nginx reads it as it comes

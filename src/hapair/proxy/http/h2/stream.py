@@ -130,6 +130,7 @@ class Http2Stream:
                 self._log_info("client intended to send body data larger than declared")
                 self._connection.acknowledge(flow_controlled, self.id)
                 exchange.body_received += len(data)  # $request_length counts it, as nginx's
+                exchange.request_length += len(data)
                 exchange.request_broken()
                 return
         if self._paused:
@@ -137,6 +138,7 @@ class Http2Stream:
         else:
             self._connection.acknowledge(flow_controlled, self.id)
         if data:
+            exchange.request_length += len(data)  # $request_length: the head's block and the body
             exchange.body(data)
 
     def end_of_body(self) -> None:

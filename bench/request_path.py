@@ -1,0 +1,164 @@
+"""What one simple GET costs the HTTP data plane in Python, without sockets: the client protocol and an
+upstream connection fed directly over fake transports, so that only hapair's own work is timed (parsing,
+phases, the request sent upstream, the response relayed, the access-log line made).
+
+    PYTHONPATH=src python bench/request_path.py [--requests 20000] [--rounds 5]
+
+Cases, each a keep-alive connection sending the same request again and again (the best of the rounds,
+in microseconds of this process's CPU time per request, so that other processes on the machine count
+little):
+- `return`: `location / { return 200 ok; }`, the request answered by the rewrite module;
+- `proxy`: `location / { proxy_pass http://backend; }`, the upstream connection taken from the pool and
+  answering `HTTP/1.1 200 OK` with a 2-byte body at once;
+- `proxy, seed headers`: the same with the seed's `proxy_set_header` lines and a browser-like request of
+  ten header lines.
+Access logs go to /dev/null in the combined format; `keepalive_requests` is raised on both sides so
+that the one client connection and the one upstream connection serve every request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from hapair.config.nginx.load import load
+from hapair.config.nginx.model.http import HttpConfig
+from hapair.proxy.http.client import ClientConnection
+from hapair.proxy.http.limits import DEFAULT_LIMITS
+from hapair.proxy.http.service import ListenerRoutes, Service
+from hapair.proxy.http.upstream import UpstreamConnection
+from hapair.proxy.http.zones import LimitZones
+from hapair.proxy.shm import SharedZones
+
+SIMPLE = (
+    b"GET /api/v1/items?id=7 HTTP/1.1\r\nHost: lb.example\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n"
+)
+BROWSER = (
+    b"GET /api/v1/items?id=7 HTTP/1.1\r\nHost: lb.example\r\n"
+    b"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Firefox/115.0\r\n"
+    b"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+    b"Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\n"
+    b"Connection: keep-alive\r\nCookie: session=0123456789abcdef; theme=dark\r\n"
+    b"Upgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\n\r\n"
+)
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+SEED_HEADERS = """
+            proxy_set_header Host $host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;"""
+
+
+def config(location: str) -> str:
+    return f"""events {{}}
+http {{
+    access_log /dev/null combined;
+    upstream backend {{ server 127.0.0.1:9; keepalive 1; keepalive_requests 1000000; }}
+    server {{
+        listen 127.0.0.1:8080;
+        keepalive_requests 1000000;
+        location / {{ {location} }}
+    }}
+}}
+"""
+
+
+class FakeTransport:
+    """What the protocols use of a transport; writes are counted, not kept."""
+
+    def __init__(self, peer: tuple[str, int]) -> None:
+        self.peer = peer
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        self.written += 1
+
+    def close(self) -> None:
+        pass
+
+    abort = close
+
+    def is_closing(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": self.peer, "sockname": ("127.0.0.1", 8080)}.get(name, default)
+
+
+def read_config(directory: Path, text: str) -> HttpConfig:
+    path = directory / "nginx.conf"
+    path.write_text(text)
+    result = load(str(path), f"{directory}/")
+    assert result.error is None and result.config is not None and result.config.http is not None
+    return result.config.http
+
+
+async def measure(http: HttpConfig, request: bytes, requests: int, proxied: bool) -> float:
+    """Seconds per request, `requests` in a row on one connection."""
+    loop = asyncio.get_running_loop()
+    service = Service(loop, DEFAULT_LIMITS, LimitZones(SharedZones(), ()))
+    routes = ListenerRoutes(service, http.listeners[0])
+    client = ClientConnection(service, lambda _: routes)
+    client.connection_made(FakeTransport(("127.0.0.1", 50000)))  # type: ignore[arg-type]
+    upstream = None
+    if proxied:
+        target = routes.default.find("/").value.target  # type: ignore[union-attr]
+        assert target is not None
+        [peer] = target.balancer.peers
+        key = target.pool_key(peer, None)  # type: ignore[arg-type]
+        upstream = UpstreamConnection(loop, peer, key, service.pool)
+        upstream.connection_made(FakeTransport(("127.0.0.1", 9)))  # type: ignore[arg-type]
+        service.pool.born(upstream)
+        service.pool.put(upstream, target.keep_policy)
+    started = time.process_time()
+    for _ in range(requests):
+        client.data_received(request)
+        if upstream is not None:
+            upstream.data_received(RESPONSE)
+    elapsed = time.process_time() - started
+    client.connection_lost(None)
+    service.pool.close()
+    service.logs.close()
+    return elapsed / requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    cases = [
+        ("return", "return 200 ok;", SIMPLE, False),
+        ("proxy", "proxy_pass http://backend;", SIMPLE, True),
+        ("proxy, seed headers", "proxy_pass http://backend;" + SEED_HEADERS, BROWSER, True),
+    ]
+    with tempfile.TemporaryDirectory() as directory:
+        for name, location, request, proxied in cases:
+            http = read_config(Path(directory), config(location))
+            best = min(uvloop.run(measure(http, request, args.requests, proxied)) for _ in range(args.rounds))
+            print(f"{name:22} {best * 1e6:6.1f} us/request")
+
+
+if __name__ == "__main__":
+    main()
