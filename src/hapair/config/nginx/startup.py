@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigError, Message, Severity, os_error_text
 from .model.config import WorkerUser
-from .state import DEFAULT_WORKER_CONNECTIONS, WORKER_RLIMIT_NOFILE, MainState
+from .state import (
+    DEFAULT_POOL_THREADS,
+    DEFAULT_THREAD_POOL,
+    DEFAULT_WORKER_CONNECTIONS,
+    THREAD_POOL_MAX_QUEUE,
+    WORKER_RLIMIT_NOFILE,
+    MainState,
+)
 from .zones import check_sizes
 
 NGX_USER = "nobody"  # Debian's build: no --user, so nginx's defaults
@@ -65,8 +72,8 @@ def _check_thread_pools(main: MainState) -> None:
     for name, (threads, _, place) in main.thread_pools.items():
         if threads:
             continue
-        if name == "default":
-            main.thread_pools[name] = (32, 65536, place)
+        if name == DEFAULT_THREAD_POOL:
+            main.thread_pools[name] = (DEFAULT_POOL_THREADS, THREAD_POOL_MAX_QUEUE, place)
             continue
         raise ConfigError(f'unknown thread pool "{name}" in {place}', None, place)
 

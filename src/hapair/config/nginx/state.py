@@ -221,6 +221,11 @@ class SharedZone:
     data: object | None = None
 
 
+DEFAULT_THREAD_POOL = "default"  # the pool `aio threads` names when it names none
+DEFAULT_POOL_THREADS = 32  # the `default` pool's threads when no `thread_pool` defines it
+THREAD_POOL_MAX_QUEUE = 65536  # `thread_pool`'s max_queue when it gives none
+
+
 @dataclass
 class MainState:
     """The main context (ngx_core_conf_t, ngx_event_conf_t and the cycle's lists). `level` holds the values

@@ -27,6 +27,7 @@ from ..state import (
     MASTER_PROCESS,
     MULTI_ACCEPT,
     PCRE_JIT,
+    THREAD_POOL_MAX_QUEUE,
     WORKER_RLIMIT_CORE,
     WORKER_RLIMIT_NOFILE,
     WORKER_SHUTDOWN_TIMEOUT,
@@ -195,13 +196,9 @@ def _only(slot: Slot[bool], supported: bool) -> Handler:
     return handle
 
 
-DEFAULT_THREAD_POOL = "default"
-_MAX_QUEUE = 65536
-
-
 def thread_pool_add(block: Block, name: str, place: Place) -> None:
     """ngx_thread_pool_add: a pool named for the first time is noted with where (threads 0: undefined)."""
-    block.main.thread_pools.setdefault(name, (0, _MAX_QUEUE, place))
+    block.main.thread_pools.setdefault(name, (0, THREAD_POOL_MAX_QUEUE, place))
 
 
 def thread_pool(block: Block, directive: Directive, reading: Reading) -> None:
@@ -212,7 +209,7 @@ def thread_pool(block: Block, directive: Directive, reading: Reading) -> None:
     threads, _, first = block.main.thread_pools[name]
     if threads:
         raise directive.error(f'duplicate thread pool "{name}"')
-    max_queue = _MAX_QUEUE
+    max_queue = THREAD_POOL_MAX_QUEUE
     for arg in directive.args[1:]:
         if arg.startswith("threads="):
             threads = atoi(arg[8:]) or 0

@@ -42,9 +42,10 @@ from ..model.files import ALIAS_REGEX, Symlinks
 from ..model.http import LocationMatch
 from ..model.templates import Template
 from ..numbers import atoi, parse_offset, parse_size, parse_time
+from ..state import DEFAULT_THREAD_POOL
 from ..variables import compile_template
 from . import setters
-from .core import DEFAULT_THREAD_POOL, thread_pool_add
+from .core import thread_pool_add
 
 _REGEX_MATCHES = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS)
 
