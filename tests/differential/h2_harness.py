@@ -23,7 +23,7 @@ from tests.proxy.http2.client import H2Client, Response
 from .backend import BARRIER_PREFIX, Reply, ok
 from .client import Answer
 from .compare import _LOG_LINE, SERVER_TOKENS, documented_upstream_differences
-from .harness import Side, SideResult, free_port
+from .harness import Side, SideResult, file_size, free_port, read_from
 from .servers import IMPLEMENTATIONS
 
 T = TypeVar("T")
@@ -91,12 +91,12 @@ class H2Side(Side):
     def observe(self, act: Callable[[H2Side], T]) -> tuple[T, SideResult]:
         """What `act` returns, and the case's access-log lines, error log and upstream requests."""
         mark = self.backend.mark()
-        access_offset = self._size(self.access_path)
-        error_offset = self._size(self.error_path)
+        access_offset = file_size(self.access_path)
+        error_offset = file_size(self.error_path)
         workers_before = frozenset(self.process.worker_pids())
         got = act(self)
         self.barrier()
-        lines = self._read(self.access_path, access_offset).splitlines()
+        lines = read_from(self.access_path, access_offset).splitlines()
         case_lines = list(itertools.takewhile(lambda line: f" {BARRIER_PREFIX.decode()}" not in line, lines))
         side = SideResult(
             name=self.name,
@@ -106,7 +106,7 @@ class H2Side(Side):
             ),
             upstream=tuple(self.backend.bytes_since(mark)),
             access=tuple(case_lines),
-            errors=self._read(self.error_path, error_offset),
+            errors=read_from(self.error_path, error_offset),
             workers_before=workers_before,
             workers_after=frozenset(self.process.worker_pids()),
         )
@@ -115,12 +115,12 @@ class H2Side(Side):
     def h2_exchange(self, case: H2Case) -> H2SideResult:
         self.backend.script = lambda _: case.reply
         mark = self.backend.mark()
-        access_offset = self._size(self.access_path)
-        error_offset = self._size(self.error_path)
+        access_offset = file_size(self.access_path)
+        error_offset = file_size(self.error_path)
         workers_before = frozenset(self.process.worker_pids())
         streams, goaway = asyncio.run(self._converse(case))
         self.barrier()
-        lines = self._read(self.access_path, access_offset).splitlines()
+        lines = read_from(self.access_path, access_offset).splitlines()
         case_lines = list(itertools.takewhile(lambda line: f" {BARRIER_PREFIX.decode()}" not in line, lines))
         side = SideResult(
             name=self.name,
@@ -130,7 +130,7 @@ class H2Side(Side):
             ),
             upstream=tuple(self.backend.bytes_since(mark)),
             access=tuple(case_lines),
-            errors=self._read(self.error_path, error_offset),
+            errors=read_from(self.error_path, error_offset),
             workers_before=workers_before,
             workers_after=frozenset(self.process.worker_pids()),
         )

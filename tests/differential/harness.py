@@ -54,6 +54,19 @@ http {{
 """
 
 
+def file_size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def read_from(path: Path, offset: int) -> str:
+    """A log file's text from `offset` on ("" while it does not exist)."""
+    if not path.exists():
+        return ""
+    with open(path, "rb") as file:
+        file.seek(offset)
+        return file.read().decode("latin-1")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -158,19 +171,19 @@ class Side:
         assert answer.statuses == [200], f"{self.name}: barrier answered {answer.raw!r}"
         marker = f" {target.decode()} "
         deadline = time.monotonic() + timeout
-        while marker not in self._read(self.access_path, 0):
+        while marker not in read_from(self.access_path, 0):
             assert time.monotonic() < deadline, f"{self.name}: the barrier was not logged"
             time.sleep(0.002)
 
     def exchange(self, conversation: Conversation, reply: Reply | Callable[[Message], Reply]) -> SideResult:
         self.backend.script = reply if callable(reply) else (lambda _: reply)
         mark = self.backend.mark()
-        access_offset = self._size(self.access_path)
-        error_offset = self._size(self.error_path)
+        access_offset = file_size(self.access_path)
+        error_offset = file_size(self.error_path)
         workers_before = frozenset(self.process.worker_pids())
         answer = converse(self.port, conversation)
         self.barrier()
-        lines = self._read(self.access_path, access_offset).splitlines()
+        lines = read_from(self.access_path, access_offset).splitlines()
         case_lines = list(itertools.takewhile(lambda line: f" {BARRIER_PREFIX.decode()}" not in line, lines))
         return SideResult(
             name=self.name,
@@ -178,7 +191,7 @@ class Side:
             answer=answer,
             upstream=tuple(self.backend.bytes_since(mark)),
             access=tuple(case_lines),
-            errors=self._read(self.error_path, error_offset),
+            errors=read_from(self.error_path, error_offset),
             workers_before=workers_before,
             workers_after=frozenset(self.process.worker_pids()),
         )
@@ -186,18 +199,6 @@ class Side:
     def close(self) -> None:
         self.process.stop()
         self.backend.stop()
-
-    @staticmethod
-    def _size(path: Path) -> int:
-        return path.stat().st_size if path.exists() else 0
-
-    @staticmethod
-    def _read(path: Path, offset: int) -> str:
-        if not path.exists():
-            return ""
-        with open(path, "rb") as file:
-            file.seek(offset)
-            return file.read().decode("latin-1")
 
 
 class Pair:

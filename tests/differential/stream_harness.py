@@ -29,6 +29,7 @@ from pathlib import Path
 
 from tests.netns import Namespace
 
+from .harness import file_size, read_from
 from .servers import IMPLEMENTATIONS, Process
 
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
@@ -168,8 +169,8 @@ class StreamSide:
                 time.sleep(0.02)
         # that connection is a session of its own: let it be logged before the cases
         self.wait_lines(self.access_path, 1)
-        self._access_seen = self._size(self.access_path)
-        self._errors_seen = self._size(self.error_path)
+        self._access_seen = file_size(self.access_path)
+        self._errors_seen = file_size(self.error_path)
 
     @property
     def access_path(self) -> Path:
@@ -201,7 +202,7 @@ class StreamSide:
 
     def new_errors(self) -> tuple[str, ...]:
         """The error-log lines written since the last look."""
-        text = self._read(self.error_path, self._errors_seen)
+        text = read_from(self.error_path, self._errors_seen)
         self._errors_seen += len(text.encode("latin-1"))
         return self._error_lines(text)
 
@@ -243,7 +244,7 @@ class StreamSide:
         is not one)."""
         deadline = time.monotonic() + WAIT_S
         while True:
-            lines = self._read(path, offset).split("\n")[:-1]
+            lines = read_from(path, offset).split("\n")[:-1]
             if len(lines) >= count:
                 return lines
             assert time.monotonic() < deadline, f"{self.name}: {len(lines)} of {count} lines in {path.name}"
@@ -253,18 +254,6 @@ class StreamSide:
         self.process.stop()
         for backend in self.backends.values():
             backend.close()
-
-    @staticmethod
-    def _size(path: Path) -> int:
-        return path.stat().st_size if path.exists() else 0
-
-    @staticmethod
-    def _read(path: Path, offset: int) -> str:
-        if not path.exists():
-            return ""
-        with open(path, "rb") as file:
-            file.seek(offset)
-            return file.read().decode("latin-1")
 
 
 class StreamPair:
