@@ -25,6 +25,7 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from ..status import ACCEPTED, ACTIVE, HANDLED, READING, REQUESTS, WAITING, WRITING
 from .exchange import Exchange
 from .flow import FlowControl
 from .parse import ChunkedBody, ChunkError, RequestError
@@ -56,6 +57,7 @@ class ClientConnection(asyncio.Protocol):
         "_active",
         "_admitted",
         "_body",
+        "_cells",
         "_closed",
         "_draining",
         "_eof",
@@ -79,6 +81,7 @@ class ClientConnection(asyncio.Protocol):
         "_routes_for",
         "_send_timer",
         "_service",
+        "_stat",
         "_tunnel",
         "binary_remote_addr",
         "flow",
@@ -140,11 +143,20 @@ class ClientConnection(asyncio.Protocol):
         self._idle = False  # between requests, waiting for the next one (keepalive_timeout)
         self._held = False  # waiting for its turn to be read (admission): nothing set up but `transport`
         self._nodelay = True  # TCP_NODELAY, which uvloop sets on every connection
+        status = service.status
+        self._cells = status.cells if status is not None else None  # stub_status's counters, if counted
+        self._stat = -1  # the counter the connection is in: READING, WRITING, WAITING, or none
 
     # -- the connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not its subclasses
+        cells = self._cells
+        if cells is not None:
+            cells[ACCEPTED] += 1
+            cells[HANDLED] += 1
+            cells[ACTIVE] += 1
+            self._count_as(WAITING)
         if self._admitted or self._service.admission.enter(self):
             self._begin()
         else:
@@ -256,6 +268,9 @@ class ClientConnection(asyncio.Protocol):
             previous = self._previous
             layout = previous.pipelined(self._previous_body) if pipelined and previous is not None else None
             reader = self._reader = HeadReader(limits, routes.select, self._service.clock.now(), layout)
+            if self._cells is not None:
+                self._cells[REQUESTS] += 1
+                self._count_as(READING)
         try:
             end = reader.feed(data, pos)
         except RequestError as error:
@@ -296,6 +311,8 @@ class ClientConnection(asyncio.Protocol):
         server, found = self._routes.route(request)
         exchange = Exchange(self, request, server, found, pipelined=pipelined)
         self._active = exchange
+        if self._cells is not None:
+            self._count_as(WRITING)
         if request.chunked:
             self._body = ChunkedBody()
         elif request.content_length:
@@ -354,6 +371,9 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        if self._cells is not None:
+            self._cells[ACTIVE] -= 1
+            self._count_as(-1)
         if self._held:
             self._service.admission.leave(self)
             return
@@ -439,6 +459,17 @@ class ClientConnection(asyncio.Protocol):
         if pending:
             exchange.tunnel_from_client(pending)
 
+    def _count_as(self, counter: int) -> None:
+        """Move the connection from its counter to `counter` (-1: none), as nginx moves it between
+        ngx_stat_reading, writing and waiting."""
+        cells = self._cells
+        assert cells is not None
+        if self._stat >= 0:
+            cells[self._stat] -= 1
+        if counter >= 0:
+            cells[counter] += 1
+        self._stat = counter
+
     def _set_nodelay(self, on: bool) -> None:
         """TCP_NODELAY, as nginx's tcp_nodelay: uvloop sets it on every connection; the default server's
         `tcp_nodelay off` clears it, and a kept-alive or upgraded connection gets it back where its
@@ -474,6 +505,8 @@ class ClientConnection(asyncio.Protocol):
             self._close_after_answer(exchange.route)  # answered before its body came: not read on
             return
         self._idle = True
+        if self._cells is not None:
+            self._count_as(WAITING)
         if not self._nodelay and exchange.route.tcp_nodelay:
             self._set_nodelay(True)
         self._arm_read_timer()
@@ -572,6 +605,8 @@ class ClientConnection(asyncio.Protocol):
             return
         self._body = None
         self._pending = b""
+        if self._cells is not None:
+            self._count_as(WAITING)  # nginx's lingering connection is a reusable one
         self._read_timer.stop()
         self._paused_for_pending = self._paused_for_upstream = False
         self._apply_reading()
