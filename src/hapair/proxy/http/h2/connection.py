@@ -314,8 +314,16 @@ class Http2Connection(asyncio.Protocol):
         if self._last_request():
             self._send_goaway(ErrorCodes.NO_ERROR)
         started = self._service.clock.now()
-        read = read_request(headers, stream_ended=in_closed, length=length, started=started)
         assert self._routes is not None
+        limits = self._routes.default.head_limits
+        read = read_request(
+            headers,
+            stream_ended=in_closed,
+            length=length,
+            started=started,
+            underscores=limits.underscores,
+            ignore_invalid=limits.ignore_invalid,
+        )
         if isinstance(read, Refusal):
             self._refuse(stream, read, started)
             return
