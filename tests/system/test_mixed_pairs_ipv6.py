@@ -129,6 +129,8 @@ def test_ipv6_higher_priority_wins_then_hands_over_on_sigterm_and_the_client_fol
     low.wait_for(MASTER, V3.skew(low.priority) + MARGIN_S)
     high.daemon.process.wait(10)
     wait_until(lambda: holds_vip6(low) and not holds_vip6(high), 2, f"{VIP6} moved to {low.name}")
-    wait_until(lambda: client.neighbour_mac(VIP6) == low.host.mac(), 2, "the client's entry on the new master")
+    wait_until(
+        lambda: client.neighbour_mac(VIP6) == low.host.mac(), 2, "the client's entry on the new master"
+    )
     assert INIT in low.lines()
     assert high.complaints() + low.complaints() == []

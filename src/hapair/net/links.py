@@ -1,5 +1,5 @@
-"""Interface state over rtnetlink: snapshots (is a link up, which IPv4 addresses or IPv6 link-local
-addresses an interface has) and a watcher of link up/down and address events for the asyncio loop."""
+"""Interface state over rtnetlink: snapshots (is a link up, which IPv4 or IPv6 addresses an interface
+has) and a watcher of link up/down and address events for the asyncio loop."""
 
 from __future__ import annotations
 
@@ -82,9 +82,9 @@ def ipv4_addresses(ifname: str) -> list[IPv4Address]:
     ]
 
 
-def ipv6_link_local_addresses(ifname: str) -> list[IPv6Address]:
-    """The interface's usable IPv6 link-local addresses (not tentative, not failed DAD) in the kernel's
-    order; none if there is no such interface."""
+def ipv6_addresses(ifname: str) -> list[IPv6Address]:
+    """The interface's usable IPv6 addresses (not tentative, not failed DAD) in the kernel's order; none if
+    there is no such interface."""
     try:
         index = interface_index(ifname)
     except OSError:
@@ -99,7 +99,7 @@ def ipv6_link_local_addresses(ifname: str) -> list[IPv6Address]:
         if message["index"] == index and (local := local_address(message)) is not None
     ]
     unusable = IFA_F_TENTATIVE | IFA_F_DADFAILED
-    return [address for address, flags in found if address.is_link_local and not flags & unusable]
+    return [address for address, flags in found if not flags & unusable]
 
 
 @dataclass

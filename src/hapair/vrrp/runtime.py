@@ -17,7 +17,7 @@ from ..config.keepalived.model.scripts import NotifyScript
 from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
-from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, ipv6_link_local_addresses, link_is_up
+from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, ipv6_addresses, link_is_up
 from ..net.ndisc import NeighbourAdvertiser
 from ..net.smtp import SmtpServer, deliver
 from ..net.vrrp_socket import ReadyPacket, Received, VrrpSocket
@@ -443,7 +443,7 @@ class Runtime:
     def _choose_source(self, instance: VrrpInstance) -> SourceChoice:
         assert instance.interface is not None  # the configuration refuses an instance without one
         if instance.family == 6:
-            return choose_source(instance, ipv6_link_local_addresses(instance.interface), self._virtual)
+            return choose_source(instance, ipv6_addresses(instance.interface), self._virtual)
         return choose_source(instance, ipv4_addresses(instance.interface), self._virtual)
 
     def _source_event(self, event: AddressEvent) -> None:

@@ -65,13 +65,20 @@ def choose_source(
     virtual: Collection[IPv4Address | IPv6Address],
 ) -> SourceChoice:
     """The instance's source among its interface's `addresses` of its family (in the kernel's order,
-    primaries first; for IPv6 its link-local addresses, as keepalived sends from the interface's
-    link-local address), leaving out the `virtual` addresses of every instance."""
+    primaries first), leaving out the `virtual` addresses of every instance. Over IPv6 keepalived sends
+    from the interface's first link-local address unless a source is configured."""
     configured = instance.source_address
     if instance.source_from_config and configured is not None:
         if requires_configured_source(instance) and configured not in addresses:
             return SourceChoice(configured, SourceFault.NOT_CONFIGURED)
         return SourceChoice(configured)
-    usable = next((address for address in addresses if address not in virtual), None)
+    usable = next(
+        (
+            address
+            for address in addresses
+            if address not in virtual and (address.version == 4 or address.is_link_local)
+        ),
+        None,
+    )
     missing = SourceFault.NO_ADDRESS6 if instance.family == 6 else SourceFault.NO_ADDRESS
     return SourceChoice(usable, None if usable is not None else missing)
