@@ -75,7 +75,7 @@ class VirtualRouter:
         self.instance = instance
         self.name = instance.name
         self.source = source  # our address in adverts and in the tie-break
-        self.group = instance.mcast_dst if instance.mcast_dst is not None else group
+        self.mcast_group = instance.mcast_dst if instance.mcast_dst is not None else group
         self.check_unicast_src = check_unicast_src or instance.check_unicast_src
         self.unicast_checksum_compat = instance.unicast_checksum_compat
         self.state = VrrpState.INIT
@@ -449,7 +449,7 @@ class VirtualRouter:
             ),
             check_unicast_src=self.check_unicast_src,
             unicast_checksum_compat=self.unicast_checksum_compat,
-            group=self.group,
+            group=self.mcast_group,
             accept_rfc9568_checksum=True,
             family=self.family,
         )
