@@ -33,8 +33,6 @@ def _instance_features(config: KeepalivedConfig) -> Iterator[str]:
 
 
 def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
-    if instance.family == 6 or any(vip.address.version == 6 for vip in (*instance.vips, *instance.evips)):
-        yield "IPv6"
     if instance.interface is None:
         yield "an instance without an interface"
     if instance.use_vmac or instance.use_ipvlan:
