@@ -123,10 +123,13 @@ class Runtime:
         addresses: AddressManager,
         scheduler: ProcessScheduler,
         fifos: Sequence[FifoWriter] = (),
+        on_notification: Callable[[bytes], None] | None = None,
     ) -> None:
-        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads."""
+        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads;
+        `on_notification` gets each of their lines too (the control socket's followers)."""
         self.config = config
         self._fifos = fifos
+        self._on_notification = on_notification
         self._write_log = log
         self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
         self._packets: dict[tuple[str, int, bool], list[tuple[IpAddr, bytes]]] = {}
@@ -899,6 +902,8 @@ class Runtime:
     def _write_fifos(self, line: bytes) -> None:
         for fifo in self._fifos:
             fifo.write(line)
+        if self._on_notification is not None:
+            self._on_notification(line)
 
     def write_states_to_fifos(self) -> None:
         """After a reload with `fifo_write_vrrp_states_on_reload`: every group's and instance's state."""
