@@ -95,8 +95,8 @@ class ProcessTable:
     def __init__(self, configs: Iterable[TrackProcess]) -> None:
         self.trackers = {config.name: Tracker(config) for config in configs}
         self.pids: dict[int, list[str]] = {}
-        self.use_cmdline = any(config.full_command for config in self.trackers.values())
-        self.use_comm = any(not config.full_command for config in self.trackers.values())
+        self.use_cmdline = any(tracker.config.full_command for tracker in self.trackers.values())
+        self.use_comm = any(not tracker.config.full_command for tracker in self.trackers.values())
 
     @property
     def quorums(self) -> Mapping[str, bool]:
