@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 CONNECTION_NUMBERS = itertools.count(1)  # nginx's `*N`: one count for a worker's connections
 _CLOSED_BY_CLIENT = 499
+_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends an RST
 
 
 class ClientConnection(asyncio.Protocol):
@@ -63,6 +65,7 @@ class ClientConnection(asyncio.Protocol):
         "_linger_timer",
         "_lingering",
         "_loop",
+        "_nodelay",
         "_paused_for_pending",
         "_paused_for_upstream",
         "_pending",
@@ -136,6 +139,7 @@ class ClientConnection(asyncio.Protocol):
         self._refused = False  # a request was refused: what the client sends after it is not read
         self._idle = False  # between requests, waiting for the next one (keepalive_timeout)
         self._held = False  # waiting for its turn to be read (admission): nothing set up but `transport`
+        self._nodelay = True  # TCP_NODELAY, which uvloop sets on every connection
 
     # -- the connection
 
@@ -158,6 +162,8 @@ class ClientConnection(asyncio.Protocol):
         self._service.connections.add(self)
         self._draining = self._service.draining
         self._last_route = self._routes.default.fallback
+        if not self._last_route.tcp_nodelay:
+            self._set_nodelay(False)
         self._read_timer.start(self._last_route.client_header_timeout)
 
     def release(self) -> None:
@@ -423,6 +429,8 @@ class ClientConnection(asyncio.Protocol):
         that came after the request first."""
         self._tunnel = exchange
         self._body = None
+        if not self._nodelay and exchange.route.tcp_nodelay:
+            self._set_nodelay(True)
         self._read_timer.stop()
         pending, self._pending = self._pending, b""
         if self._paused_for_pending:
@@ -430,6 +438,16 @@ class ClientConnection(asyncio.Protocol):
             self._apply_reading()
         if pending:
             exchange.tunnel_from_client(pending)
+
+    def _set_nodelay(self, on: bool) -> None:
+        """TCP_NODELAY, as nginx's tcp_nodelay: uvloop sets it on every connection; the default server's
+        `tcp_nodelay off` clears it, and a kept-alive or upgraded connection gets it back where its
+        location has it on (nginx never clears it once set)."""
+        assert self.transport is not None
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None and sock.family != socket.AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(on))
+        self._nodelay = on
 
     def write_eof_or_close(self) -> None:
         transport = self.transport
@@ -456,6 +474,8 @@ class ClientConnection(asyncio.Protocol):
             self._close_after_answer(exchange.route)  # answered before its body came: not read on
             return
         self._idle = True
+        if not self._nodelay and exchange.route.tcp_nodelay:
+            self._set_nodelay(True)
         self._arm_read_timer()
         if self._reading:
             return  # `_read` goes on with what follows
@@ -478,11 +498,17 @@ class ClientConnection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    def close_without_answer(self) -> None:
-        """nginx's 444 (and 408, 499): the connection closes."""
+    def close_without_answer(self, *, reset: bool = False) -> None:
+        """nginx's 444 (and 408, 499): the connection closes; `reset`: with an RST (SO_LINGER 0, nginx's
+        reset_timedout_connection), what is still unsent dropped."""
         self.keep_alive = False
-        if self.transport is not None and not self._closed:
-            self.transport.close()
+        transport = self.transport
+        if transport is None or self._closed:
+            return
+        if reset:
+            self._abort(reset=True)
+        else:
+            transport.close()
 
     # -- timers
 
@@ -502,15 +528,32 @@ class ClientConnection(asyncio.Protocol):
             self._read_timer.stop()
 
     def _read_timed_out(self) -> None:
-        """A slow or silent client: nginx closes without an answer."""
-        self._abort()
+        """A slow or silent client: nginx closes without an answer. A request begun (a head in part, or
+        its body) ends with 408, logged; an idle connection just closes."""
+        reader, active = self._reader, self._active
+        if reader is not None and active is None:
+            self._reader = None
+            self._refused_exchange(reader).timed_out()
+        elif self._body is not None and active is not None:
+            self._body = None
+            active.timed_out()
+        else:
+            self._abort()
 
     def _send_timed_out(self) -> None:
-        self._abort()
+        route = self._active.route if self._active is not None else self._last_route
+        self._abort(reset=route.reset_timedout_connection)
 
-    def _abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+    def _abort(self, *, reset: bool = False) -> None:
+        """Close at once, what is unsent dropped; `reset`: with an RST (SO_LINGER 0)."""
+        transport = self.transport
+        if transport is None:
+            return
+        if reset:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family != socket.AF_UNIX:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        transport.abort()
 
     # -- closing
 

@@ -133,6 +133,7 @@ class Route:
         "recursive_error_pages",
         "replay_limit",
         "request_buffering",
+        "reset_timedout_connection",
         "responses",
         "rewrite",
         "send_timeout",
@@ -140,6 +141,7 @@ class Route:
         "server_name_in_redirect",
         "steps",
         "target",
+        "tcp_nodelay",
         "thread_pool",
         "types",
     )
@@ -172,6 +174,8 @@ class Route:
         self.lingering_close = settings.lingering_close
         self.lingering_time = _seconds(settings.lingering_time, limits.lingering_time)
         self.lingering_timeout = _seconds(settings.lingering_timeout, limits.lingering_timeout)
+        self.reset_timedout_connection = settings.reset_timedout_connection
+        self.tcp_nodelay = settings.tcp_nodelay
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering

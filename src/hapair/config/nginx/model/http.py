@@ -107,6 +107,8 @@ class Settings:
     lingering_close: str  # "on", "off" or "always"
     lingering_time: int | None  # ms, as the timeouts above
     lingering_timeout: int | None
+    reset_timedout_connection: bool  # a request that timed out or ended with 444 resets its connection
+    tcp_nodelay: bool  # TCP_NODELAY on the client connection while this level serves it
     # how request heads are read (http or server level only, as nginx allows; the default server's
     # client_header_buffer_size applies, and the others once the head's Host chose a server)
     client_header_buffer_size: int  # bytes
