@@ -14,6 +14,7 @@ from hapair.config.nginx.model.logging import ErrorLevel
 
 from .auth_basic import ALLOWED, FORBIDDEN, SERVER_ERROR, Verdict
 from .logcontext import log_request_error
+from .response import find_header
 from .subrequest import Subrequest
 from .variables import CompiledTemplate
 
@@ -70,8 +71,5 @@ def _verdict(ex: Exchange, sub: Subrequest) -> Verdict:
 def _challenge(sub: Subrequest) -> bytes | None:
     """The subrequest's `WWW-Authenticate`: its response's, else its upstream's."""
     head = sub.head
-    for headers in (head.headers if head is not None else [], sub.response_headers):
-        for name, value in headers:
-            if name.lower() == _WWW_AUTHENTICATE:
-                return value
-    return None
+    own = find_header(head.headers, _WWW_AUTHENTICATE) if head is not None else None
+    return own if own is not None else find_header(sub.response_headers, _WWW_AUTHENTICATE)
