@@ -45,9 +45,11 @@ class AuthRequestCheck:
 
         sub = Subrequest(ex, self._uri, done)
         ex.add_cleanup(sub.client_lost)
+        ex.waiting_on = sub
         sub.begin()
 
     def _conclude(self, ex: Exchange, sub: Subrequest, decided: Callable[[Verdict], None]) -> None:
+        ex.waiting_on = None
         if ex.finished:
             return
         for name, value in self._assignments:

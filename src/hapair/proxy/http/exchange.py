@@ -141,6 +141,7 @@ class Exchange:
         "valid_location",
         "valid_unparsed_uri",
         "variables",
+        "waiting_on",
     )
 
     def __init__(
@@ -178,6 +179,7 @@ class Exchange:
         self.uri = target.uri
         self.args = target.query
         self.variables: dict[str, str] | None = None  # `set` and captured named groups
+        self.waiting_on: Exchange | None = None  # a subrequest whose answer the request waits for
         self.internal = False
         self.uri_changed = False
         self.uri_changes = _URI_CHANGES
