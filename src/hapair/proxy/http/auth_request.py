@@ -45,11 +45,11 @@ class AuthRequestCheck:
 
         sub = Subrequest(ex, self._uri, done)
         ex.add_cleanup(sub.client_lost)
-        ex.waiting_on = sub
+        ex.watching_client = lambda: sub.content is not None and not sub.content.closed  # its upstream
         sub.begin()
 
     def _conclude(self, ex: Exchange, sub: Subrequest, decided: Callable[[Verdict], None]) -> None:
-        ex.waiting_on = None
+        ex.watching_client = None
         if ex.finished:
             return
         for name, value in self._assignments:

@@ -367,9 +367,9 @@ class ClientConnection(asyncio.Protocol):
         if isinstance(content, Proxying) and not content.closed:
             active.closed_by_client(_CLOSED_BY_CLIENT)  # proxy_ignore_client_abort off
             return None
-        waiting = active.waiting_on
-        if waiting is not None and isinstance(waiting.content, Proxying) and not waiting.content.closed:
-            active.closed_by_client(_CLOSED_BY_CLIENT)  # the subrequest's upstream checks the client too
+        watching = active.watching_client
+        if watching is not None and watching():
+            active.closed_by_client(_CLOSED_BY_CLIENT)
             return None
         return True  # the answer is still written; the connection closes after it
 
