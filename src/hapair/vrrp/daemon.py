@@ -83,7 +83,10 @@ class VrrpDaemon:
             return EXIT_CONFIG
         if not config.global_defs.max_auto_priority:
             self.log(MAX_AUTO_PRIORITY_NOTICE)
-        runner = self._runner = ScriptRunner(self.log, umask=_umask(config))
+        scheduler = self.scheduler
+        runner = self._runner = ScriptRunner(
+            self.log, umask=_umask(config), nice=lambda: scheduler.script_nice
+        )
         fifos = self._fifos  # opened once the configuration is known to run
         with AddressManager() as addresses:
             try:
