@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from hapair import __version__
 
-from . import lab, proxy, vrrp
+from . import lab, node, proxy, vrrp
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     vrrp.register(commands)
     proxy.register(commands)
+    node.register(commands)
     lab.register(commands)
     return parser
 

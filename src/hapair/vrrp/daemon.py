@@ -82,15 +82,7 @@ class VrrpDaemon:
         fifos = self._fifos  # opened once the configuration is known to run
         with AddressManager() as addresses:
             try:
-                runtime = Runtime(
-                    config,
-                    log=self.log,
-                    detail=self.options.detail,
-                    runner=runner,
-                    addresses=addresses,
-                    scheduler=self.scheduler,
-                    fifos=fifos,
-                )
+                runtime = self._new_runtime(config, runner, addresses, fifos)
                 runtime.prepare()
             except StartError as error:
                 self.log(str(error))
@@ -178,15 +170,7 @@ class VrrpDaemon:
             self.log("Reload failed - keeping the running configuration")
             self._schedule(old.config)
             return
-        new = Runtime(
-            config,
-            log=self.log,
-            detail=self.options.detail,
-            runner=self._runner,
-            addresses=old.addresses,
-            scheduler=self.scheduler,
-            fifos=self._fifos,
-        )
+        new = self._new_runtime(config, self._runner, old.addresses, self._fifos)
         try:
             new.prepare()
         except StartError as error:
@@ -204,6 +188,24 @@ class VrrpDaemon:
         self.runtime = new
         self._schedule(config)
         self.log("Reload complete")
+
+    def _new_runtime(
+        self,
+        config: KeepalivedConfig,
+        runner: ScriptRunner,
+        addresses: AddressManager,
+        fifos: list[FifoWriter],
+    ) -> Runtime:
+        """The runtime of `config`, at start or at a reload (`hapair node` adds its trackers to it)."""
+        return Runtime(
+            config,
+            log=self.log,
+            detail=self.options.detail,
+            runner=runner,
+            addresses=addresses,
+            scheduler=self.scheduler,
+            fifos=fifos,
+        )
 
     def _schedule(self, config: KeepalivedConfig) -> None:
         """Before the routers start, and once a reload is over: the process's scheduling settings. The

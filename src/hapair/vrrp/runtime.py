@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
@@ -42,7 +42,7 @@ from .scheduling import ProcessScheduler
 from .sources import SourceChoice, SourceFault, choose_source
 from .sync_group import SyncGroup, Target
 from .timer import PreciseTimer
-from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
+from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState, TrackerLink
 
 SECOND_US = 1_000_000
 # A backup's take-over is rehearsed this long before its master-down deadline (the shorter lead when the
@@ -117,9 +117,13 @@ class Runtime:
         addresses: AddressManager,
         scheduler: ProcessScheduler,
         fifos: Sequence[FifoWriter] = (),
+        natives: Mapping[str, Sequence[TrackerLink]] | None = None,
     ) -> None:
-        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads."""
+        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads; `natives`
+        the links of `hapair node`'s trackers, per instance name (their states: `natives_ok`)."""
         self.config = config
+        self.natives = natives or {}
+        self.natives_ok: dict[str, bool] = {}
         self._fifos = fifos
         self._write_log = log
         self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
@@ -169,7 +173,8 @@ class Runtime:
             )
             if choice.fault is not None:
                 self._source_faults[instance.name] = choice.fault
-            self.trackings[instance.name] = InstanceTracking(instance, self.config.vrrp)
+            natives = self.natives.get(instance.name, ())
+            self.trackings[instance.name] = InstanceTracking(instance, self.config.vrrp, natives)
         for group in self.config.vrrp.sync_groups:
             members = [self.routers[name] for name in group.instances if name in self.routers]
             self.groups[group.name] = SyncGroup(group, members)
@@ -194,7 +199,7 @@ class Runtime:
         now = self.now()
         fresh: list[VirtualRouter] = []
         for name, router in self.routers.items():
-            result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
+            result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up, self.natives_ok)
             source_fault = self._source_faults.get(name)
             faults = {f.reason for f in result.faults} | ({source_fault.value} if source_fault else set())
             waiting = {script_reason(s) for s in result.waiting}
@@ -390,13 +395,22 @@ class Runtime:
             if any(link.name == name for link in self.trackings[router.name].scripts):
                 self._update_tracking(router)
 
+    def native_reported(self, name: str, ok: bool) -> None:
+        """One of `hapair node`'s trackers changed state: the instances linked to it follow."""
+        if self.natives_ok.get(name, True) == ok:
+            return
+        self.natives_ok[name] = ok
+        for router in self.routers.values():
+            if any(link.name == name for link in self.trackings[router.name].natives):
+                self._update_tracking(router)
+
     def _tracking_interface(self, interface: str) -> list[str]:
         return [name for name, t in self.trackings.items() if any(i.name == interface for i in t.interfaces)]
 
     def _update_tracking(self, router: VirtualRouter) -> None:
         now = self.now()
         before = router.state
-        result = self.trackings[router.name].evaluate(self._scripts_ok(), self.interfaces_up)
+        result = self.trackings[router.name].evaluate(self._scripts_ok(), self.interfaces_up, self.natives_ok)
         faults = {f.reason for f in result.faults}
         source_fault = self._source_faults.get(router.name)
         if source_fault is not None:

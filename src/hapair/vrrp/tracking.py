@@ -4,7 +4,7 @@ instance tracks, its fault reasons and total priority (vrrp_track.c). Pure: no I
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -150,6 +150,7 @@ class TrackerLink:
 class FaultKind(Enum):
     SCRIPT = "script"
     INTERFACE = "interface"
+    NATIVE = "native"  # one of `hapair node`'s own trackers (hapair.node.tracking): no keepalived keyword
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,8 @@ class Fault:
         """keepalived's words for it after `entering FAULT state` (also how a router names the fault)."""
         if self.kind is FaultKind.SCRIPT:
             return f"due to script {self.name}"
+        if self.kind is FaultKind.NATIVE:
+            return f"due to hapair tracker {self.name}"
         return f"(interface {self.name} down)"
 
     def startup_log(self, instance: str) -> str:
@@ -183,10 +186,12 @@ class TrackingResult:
 
 class InstanceTracking:
     """The scripts and interfaces one instance tracks, with the weights of its links to them (those of
-    its sync group included, as the configuration completion linked them)."""
+    its sync group included, as the configuration completion linked them); `natives`: `hapair node`'s
+    trackers of the proxy the instance fronts, which no keepalived.conf names."""
 
-    def __init__(self, instance: VrrpInstance, data: VrrpData) -> None:
+    def __init__(self, instance: VrrpInstance, data: VrrpData, natives: Sequence[TrackerLink] = ()) -> None:
         self.base_priority = instance.base_priority
+        self.natives = tuple(natives)
         self.scripts = tuple(script_links(instance, data))
         self.interfaces = tuple(
             TrackerLink(interface, entry.weight, entry.reverse)
@@ -196,10 +201,14 @@ class InstanceTracking:
         )
 
     def evaluate(
-        self, scripts_ok: Mapping[str, bool | None], interfaces_up: Mapping[str, bool]
+        self,
+        scripts_ok: Mapping[str, bool | None],
+        interfaces_up: Mapping[str, bool],
+        natives_ok: Mapping[str, bool] | None = None,
     ) -> TrackingResult:
-        """Total priority and faults for these script statuses (None or absent: no result yet) and link
-        states (absent: the interface does not exist, so it is down)."""
+        """Total priority and faults for these script statuses (None or absent: no result yet), link
+        states (absent: the interface does not exist, so it is down) and native tracker states (absent:
+        up)."""
         total = self.base_priority
         faults: list[Fault] = []
         for link in self.interfaces:
@@ -217,6 +226,11 @@ class InstanceTracking:
             total += link.contribution(ok)
             if link.puts_down(ok):
                 faults.append(Fault(FaultKind.SCRIPT, link.name))
+        for link in self.natives:
+            ok = (natives_ok or {}).get(link.name, True)
+            total += link.contribution(ok)
+            if link.puts_down(ok):
+                faults.append(Fault(FaultKind.NATIVE, link.name))
         return TrackingResult(total, tuple(faults), tuple(waiting))
 
 
