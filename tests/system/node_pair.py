@@ -5,8 +5,11 @@ address, port 8080, and forwards to the backend; their keepalived.conf holds one
 
 from __future__ import annotations
 
+import itertools
+import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,8 @@ BACKUP = f"({INSTANCE}) Entering BACKUP STATE"
 FAULT = f"({INSTANCE}) Entering FAULT STATE"
 NGINX = "/usr/sbin/nginx"
 BACKEND_SCRIPT = str(Path(__file__).with_name("proxy_backend.py"))
+PROBER = str(Path(__file__).with_name("vip_prober.py"))
+PROBE_INTERVAL_S = 0.02
 START_TIMEOUT_S = 20
 
 
@@ -46,7 +51,7 @@ def keepalived_conf(priority: int, *, check_script: str | None = None) -> str:
 
 def nginx_conf(directory: Path, name: str) -> str:
     return (
-        f"pid {directory}/{name}-nginx.pid;\nerror_log {directory}/{name}-error.log;\n"
+        f"pid {directory}/{name}-nginx.pid;\nerror_log {directory}/{name}-error.log notice;\n"
         "worker_processes 2;\nevents {}\n"
         "http {\n"
         f"    access_log {directory}/{name}-access.log;\n"
@@ -102,7 +107,7 @@ class Pair:
         """keepalived 2.2.7 and nginx 1.22 on node `number`, the VRRP side tracking nginx with a script."""
         name = f"n{number}"
         check = self.directory / f"{name}-check.sh"
-        check.write_text(f"#!/bin/sh\nkill -0 $(cat {self.directory}/{name}-nginx.pid)\n")
+        check.write_text("#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/8080\n")  # keepalived has its own PIDs
         check.chmod(0o755)
         conf = self.directory / f"{name}-keepalived.conf"
         conf.write_text(keepalived_conf(PRIORITIES[number - 1], check_script=str(check)))
@@ -146,8 +151,6 @@ class Pair:
     def signal_proxy(self, number: int, signum: signal.Signals) -> list[int]:
         pids = self.proxy_pids(number)
         for pid in pids:
-            import os
-
             os.kill(pid, signum)
         return pids
 
@@ -157,6 +160,45 @@ class Pair:
 
     def restore_backends(self, number: int) -> None:
         self.hosts[number - 1].namespace.ip("route", "del", "unreachable", f"{BACKEND}/32")
+
+
+@dataclass(frozen=True)
+class Request:
+    sent: float
+    received: float
+    ok: bool
+
+
+class Prober:
+    """tests/system/vip_prober.py on the client: a request to the VIP every 20 ms."""
+
+    def __init__(self, pair: Pair, timeout: float) -> None:
+        self.daemon = pair.client.start(
+            [sys.executable, PROBER, VIP, "8080", str(PROBE_INTERVAL_S), str(timeout)], log_name="prober.log"
+        )
+        self.started = time.monotonic()
+
+    def requests(self) -> list[Request]:
+        found = []
+        for line in self.daemon.lines():
+            words = line.split()
+            if len(words) >= 3 and words[2] in ("ok", "fail"):
+                found.append(Request(float(words[0]), float(words[1]), words[2] == "ok"))
+        return sorted(found, key=lambda r: r.sent)
+
+    def wait_answered(self, after: float, timeout: float = 10) -> None:
+        """Until a request sent after `after` was answered."""
+        wait_until(lambda: any(r.ok and r.sent > after for r in self.requests()), timeout, "an answer")
+
+    def stop(self) -> None:
+        self.daemon.signal(signal.SIGKILL)
+        self.daemon.process.wait(10)
+
+
+def longest_gap(requests: list[Request], start: float, end: float) -> float:
+    """The longest time between two requests answered (by their send times) from `start` to `end`."""
+    times = [start, *(r.sent for r in requests if r.ok and start < r.sent < end), end]
+    return max(b - a for a, b in itertools.pairwise(times))
 
 
 def _children(pid: int) -> list[int]:

@@ -132,6 +132,8 @@ class NodeDaemon(VrrpDaemon):
         return links
 
     def _native_changed(self, name: str, ok: bool) -> None:
+        if self._stopping.is_set():
+            return  # the proxy's own stop, once the instances have stopped
         self.log(f"hapair tracker {name} is {'up' if ok else 'down'}")
         if self.runtime is not None:
             self.runtime.native_reported(name, ok)
