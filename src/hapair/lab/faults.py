@@ -4,12 +4,15 @@ master's keepalived) and a few more ways for a node to fail, and their undoing. 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 
 from . import network
 from .errors import LabError
 from .layout import node_role
 from .nodes import Node
+from .processes import parent
 from .state import LabState
 
 FAULTS = {
@@ -63,9 +66,13 @@ def heal(state: LabState, number: int) -> str:
     record = state.node(number)
     node = Node(state, number)
     done = []
-    if record.fault == "proxy-hang" and node.proxy_processes():
-        for process in node.proxy_processes():
-            process.signal(signal.SIGCONT)
+    stopped = node.proxy_processes()
+    if record.fault == "proxy-hang" and stopped:
+        # nsenter, which started it, stopped itself too (it mirrors its child's stops): it goes on first
+        wrapper = parent(stopped[0].pid)
+        for pid in [*([wrapper] if wrapper is not None else []), *(p.pid for p in stopped)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
         done.append("proxy continued")
     if network.backend_path_cut(state.layout, node_role(number)):
         network.set_backend_path(state.layout, node_role(number), cut=False)
