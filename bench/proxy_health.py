@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import itertools
+import os
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
+os.environ["PYTHONPATH"] = str(REPO / "src")  # the lab's daemons run this tree's hapair too
 
 from hapair.lab import faults, lab, network  # noqa: E402
 from hapair.lab.layout import HTTP_PORT, VIP, node_role  # noqa: E402
@@ -129,15 +131,19 @@ def run(setups: list[str], fault_names: list[str], give_up: float, logs: Path) -
         options = SETUPS[name]
         lab.down(options.name)
         state = lab.up(options, lambda line: None)
-        prober = Prober(state, logs / f"{options.name}-prober.log")
+        prober: Prober | None = None
         try:
+            if not wait(lambda: holder(state) == 1, READY_TIMEOUT_S):  # noqa: B023 (called at once)
+                raise RuntimeError("node 1 did not take the VIP")
+            prober = Prober(state, logs / f"{options.name}-prober.log")
             row = table.setdefault(name, {})
             for fault in fault_names:
                 gap, moved = measure(LabState.load(state.layout), prober, fault, give_up)
                 row[fault] = f"{gap:.2f} s" if moved else f"> {give_up:g} s (VIP stayed)"
                 print(f"{name:18} {fault:12} {row[fault]}", flush=True)
         finally:
-            prober.stop()
+            if prober is not None:
+                prober.stop()
             lab.down(options.name)
     return table
 
