@@ -30,7 +30,7 @@ NGINX = "/usr/sbin/nginx"
 BACKEND_SCRIPT = str(Path(__file__).with_name("proxy_backend.py"))
 PROBER = str(Path(__file__).with_name("vip_prober.py"))
 PROBE_INTERVAL_S = 0.02
-START_TIMEOUT_S = 20
+START_TIMEOUT_S = 40  # a loaded machine: the proxy first, then VRRP, then 3 adverts
 
 
 def keepalived_conf(priority: int, *, check_script: str | None = None) -> str:

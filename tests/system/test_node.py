@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.system.mixed import KEEPALIVED
-from tests.system.node_pair import FAULT, NGINX, Pair, Prober
+from tests.system.node_pair import FAULT, NGINX, START_TIMEOUT_S, Pair, Prober
 from tests.topology import Lan, wait_until
 
 pytestmark = pytest.mark.netns
 
 MOVE_TIMEOUT_S = 10
-RETURN_TIMEOUT_S = 20
+RETURN_TIMEOUT_S = 40
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def start_both_hapair(pair: Pair) -> None:
     pair.start_hapair(1)
     pair.start_hapair(2)
     pair.wait_holder(1)
-    pair.nodes[2].daemon.wait_for("Entering BACKUP STATE")
+    pair.nodes[2].daemon.wait_for("Entering BACKUP STATE", START_TIMEOUT_S)
 
 
 def start_with_keepalived(pair: Pair) -> None:
@@ -40,7 +40,7 @@ def start_with_keepalived(pair: Pair) -> None:
     pair.start_hapair(1)
     pair.start_keepalived_nginx(2)
     pair.wait_holder(1)
-    pair.nodes[2].daemon.wait_for("Entering BACKUP STATE")
+    pair.nodes[2].daemon.wait_for("Entering BACKUP STATE", START_TIMEOUT_S)
 
 
 @pytest.fixture(params=["hapair", "keepalived"])
