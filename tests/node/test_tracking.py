@@ -69,7 +69,7 @@ def test_native_links_fault_or_weigh_the_instance() -> None:
     tracking = InstanceTracking(
         instance(100), VrrpData(), [TrackerLink(PROXY, 0), TrackerLink(BACKENDS, -50)]
     )
-    result = tracking.evaluate({}, {}, {PROXY: False, BACKENDS: False})
+    result = tracking.evaluate({}, {}, natives_ok={PROXY: False, BACKENDS: False})
     assert result.total_priority == 50
     assert [(f.kind, f.reason) for f in result.faults] == [(FaultKind.NATIVE, "due to hapair tracker proxy")]
     assert tracking.evaluate({}, {}).faults == ()  # no state yet: up
