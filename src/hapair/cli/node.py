@@ -14,7 +14,7 @@ from hapair.node.settings import DEFAULT_FILE, NodeSettings, SettingsError, read
 from hapair.vrrp.daemon import DaemonOptions
 from hapair.vrrp.log import FACILITIES, configure_logging
 
-from .vrrp import DEFAULT_CONFIG, _daemonized_parent, _pid_file
+from .vrrp import DEFAULT_CONFIG, DEFAULT_CONTROL, _daemonized_parent, _pid_file, control_path
 
 DEFAULT_PID_FILE = "/run/hapair_node.pid"
 
@@ -72,6 +72,12 @@ def register(commands: Any) -> None:
     logs.add_argument(
         "--pid", default=DEFAULT_PID_FILE, metavar="FILE", help=f"pid file (default {DEFAULT_PID_FILE})"
     )
+    logs.add_argument(
+        "--control",
+        metavar="PATH",
+        help=f"the VRRP side's control socket `hapair status` reads, or `none` (default {DEFAULT_CONTROL}, "
+        "or beside the pid file when --pid is given: its name with .sock)",
+    )
     health = parser.add_argument_group("native tracking (over the settings file)")
     health.add_argument("--no-native", action="store_true", help="no native tracker")
     health.add_argument("--no-backends", action="store_true", help="do not track the backends")
@@ -119,7 +125,12 @@ def run(args: argparse.Namespace) -> int:
         log_file=args.log_file,
     )
     options = NodeOptions(
-        vrrp=DaemonOptions(config=args.config, config_id=args.config_id, detail=args.log_detail),
+        vrrp=DaemonOptions(
+            config=args.config,
+            config_id=args.config_id,
+            detail=args.log_detail,
+            control=control_path(args.control, args.pid, DEFAULT_PID_FILE),
+        ),
         nginx_conf=args.nginx_conf,
         prefix=args.prefix,
         directives=args.directives,

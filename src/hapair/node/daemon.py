@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hapair import systemd
 from hapair.config.keepalived.model import KeepalivedConfig
 from hapair.config.nginx.load import load as load_nginx
 from hapair.net.addresses import AddressManager
@@ -62,6 +63,7 @@ class NodeDaemon(VrrpDaemon):
     async def run(self) -> int:
         self._install_signals()  # a stop while the proxy starts is the VRRP daemon's stop too
         environment = dict(os.environ)
+        environment.pop(systemd.SOCKET_VARIABLE, None)  # the node tells systemd, not its proxy
         if self.settings.native.enabled:
             name = f"hapair-node-{os.getpid()}-{secrets.token_hex(4)}"
             self.channel = Channel(name, self._workers_changed)
