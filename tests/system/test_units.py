@@ -219,4 +219,5 @@ def test_a_notify_unit_with_sighup_reloads_runs_as_systemd_runs_it(
         if main is not None and main.poll() is None:
             main.kill()
             main.wait()
+        namespace.kill_processes()  # a node killed leaves its proxy
         namespace.delete()
