@@ -70,7 +70,8 @@ def _configure(instance: Instance, first: CheckedBackend, second: CheckedBackend
         f"  upstream backend {{ zone backend 64k; server 127.0.0.1:{first.port}; "
         f"server 127.0.0.1:{second.port}; }}\n"
         '  match ok { status 200; header Content-Type = text/plain; body ~ "^[ab]$"; }\n'
-        f"  server {{ listen 127.0.0.1:{instance.port}; location / {{ proxy_pass http://backend; {check} }} }}\n"
+        f"  server {{ listen 127.0.0.1:{instance.port};\n"
+        f"    location / {{ proxy_pass http://backend; {check} }} }}\n"
         "}\n"
     )
 
