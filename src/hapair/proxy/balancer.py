@@ -13,6 +13,8 @@ What they share:
   is over one connection is let through; its success (`succeeded`) clears the failures, its failure
   restarts the timeout.
 - A group of one peer and no backup ("single" in nginx) never counts failures and is tried once.
+- Active health checks (`health_check`, hapair's extension from NGINX Plus): a peer its checks find
+  unhealthy, or that a `mandatory` check has not passed yet, is not picked (the `health` argument).
 - When nothing can be picked, `pick` returns None: nginx logs "no live upstreams" and answers 502. nginx
   1.22 does not reset failed peers then (older versions did): they come back when `fail_timeout` ends.
 
@@ -50,6 +52,7 @@ from random import Random
 from hapair.config.nginx.model.upstream import Upstream
 
 from .balancing import Group, Peer, PeerState, Selection, method_for
+from .balancing.peers import CheckedPeerState, PeerHealthView
 
 __all__ = ["Balancer", "Peer", "Selection"]
 
@@ -59,12 +62,19 @@ class Balancer:
 
     __slots__ = ("_group", "_method", "_states", "peers", "tries", "upstream")
 
-    def __init__(self, upstream: Upstream, random: Random | None = None) -> None:
+    def __init__(
+        self, upstream: Upstream, random: Random | None = None, health: PeerHealthView | None = None
+    ) -> None:
+        """`health`: the active health checks' verdict on `peers` (by position), when `health_check`
+        covers the group."""
         self.upstream = upstream
         self.peers: tuple[Peer, ...] = tuple(_peers(upstream, backup=False)) + tuple(
             _peers(upstream, backup=True)
         )
-        self._states = {peer: PeerState(peer) for peer in self.peers}
+        self._states = {
+            peer: PeerState(peer) if health is None else CheckedPeerState(peer, health, index)
+            for index, peer in enumerate(self.peers)
+        }
         self._group = Group(
             [self._states[p] for p in self.peers if not p.backup],
             [self._states[p] for p in self.peers if p.backup],

@@ -73,7 +73,9 @@ class SingleProcess:
             return 1
         self._zones = self._zones.renew(zone_specs(self.config))
         try:
-            self._services = await Services.start(self.config, self._zones, self._status_for(self.config))
+            self._services = await Services.start(
+                self.config, self._zones, self._status_for(self.config), checks=True
+            )
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
             return 1
@@ -140,7 +142,7 @@ class SingleProcess:
         """The new configuration's listeners first, then the old ones drain (nginx keeps the old cycle
         until its connections end)."""
         try:
-            services = await Services.start(config, zones, self._status_for(config))
+            services = await Services.start(config, zones, self._status_for(config), checks=True)
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
             zones.release_unused(self._zones)

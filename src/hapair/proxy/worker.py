@@ -28,6 +28,7 @@ from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.node.channel import channel_name, join
 from hapair.proxy.cycle import create_temp_paths, errno_text
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
+from hapair.proxy.health import HealthBoard, HealthChecker
 from hapair.proxy.http.service import HttpService, serve_http
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.status import WorkerStatus
@@ -199,16 +200,26 @@ class Services:
     what is under way finish, for `worker_shutdown_timeout` at most; `fast()` (SIGTERM, SIGINT, also during
     a graceful stop) ends everything now."""
 
-    def __init__(self, config: NginxConfig, http: HttpService | None, stream: StreamService | None) -> None:
+    def __init__(
+        self,
+        config: NginxConfig,
+        http: HttpService | None,
+        stream: StreamService | None,
+        checker: HealthChecker | None = None,
+    ) -> None:
         self.config = config
         self.http = http
         self.stream = stream
+        self.checker = checker  # the node's health checks, in the one process that runs them
         self.stopping = False
         self.done = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
 
     @classmethod
-    async def start(cls, config: NginxConfig, zones: SharedZones, status: WorkerStatus | None) -> Services:
+    async def start(
+        cls, config: NginxConfig, zones: SharedZones, status: WorkerStatus | None, *, checks: bool
+    ) -> Services:
+        """`checks`: this process runs the configuration's health checks (hapair.proxy.health)."""
         http = None
         if config.http is not None:
             http = await serve_http(
@@ -217,17 +228,22 @@ class Services:
         try:
             stream = None
             if config.stream is not None:
-                stream = await serve_stream(config.stream, reuse_port=True, status=status)
+                health = HealthBoard.of(zones, config.stream.health_checks, stream=True)
+                stream = await serve_stream(config.stream, reuse_port=True, status=status, health=health)
         except BaseException:
             if http is not None:
                 http.close()
             raise
-        return cls(config, http, stream)
+        checker = _checker(config, zones) if checks else None
+        if checker is not None:
+            checker.start()
+        return cls(config, http, stream, checker)
 
     def graceful(self, log: ErrorLogWriter | None) -> None:
         if self.stopping:
             return
         self.stopping = True
+        self._stop_checks()
         if log is not None:
             log.write(ErrorLevel.NOTICE, "gracefully shutting down")
         timeout_ms = self.config.processes.shutdown_timeout_ms
@@ -235,11 +251,17 @@ class Services:
 
     def fast(self) -> None:
         self.stopping = True
+        self._stop_checks()
         if self.stream is not None:
             self.stream.abort()
         if self.http is not None:
             self.http.close()
         self._run(self._closed())
+
+    def _stop_checks(self) -> None:
+        if self.checker is not None:
+            self.checker.stop()
+            self.checker = None
 
     def _run(self, step: Coroutine[None, None, None]) -> None:
         task = asyncio.get_running_loop().create_task(step)
@@ -280,6 +302,18 @@ class Services:
         self.done.set()
 
 
+def _checker(config: NginxConfig, zones: SharedZones) -> HealthChecker | None:
+    boards = [
+        board
+        for checks, stream in (
+            (config.http.health_checks if config.http is not None else (), False),
+            (config.stream.health_checks if config.stream is not None else (), True),
+        )
+        if (board := HealthBoard.of(zones, checks, stream=stream)) is not None
+    ]
+    return HealthChecker(boards) if boards else None
+
+
 def _ignore() -> None:
     pass
 
@@ -300,7 +334,7 @@ async def _serve_worker(
     loop = asyncio.get_running_loop()
     log_loop_errors(loop, log)
     try:
-        services = await Services.start(config, zones, status)
+        services = await Services.start(config, zones, status, checks=number == 0)
         _become_user(config, number, master, log)
     except (OSError, WorkerStartError) as error:
         level = error.level if isinstance(error, WorkerStartError) else ErrorLevel.EMERG

@@ -30,6 +30,7 @@ from hapair.proxy.resolver import NameResolver
 
 from ..admission import Admission, Drain
 from ..errorlog import ErrorLogFiles
+from ..health import HealthBoard
 from ..listening import listening_socket
 from ..shm import SharedZones
 from ..status import StatusBoard, WorkerStatus
@@ -449,6 +450,7 @@ class Service:
         self.logs = AccessLogFiles(loop)
         self.error_logs = ErrorLogFiles()
         self._balancers: dict[Upstream, Balancer] = {}
+        self.health: HealthBoard | None = None  # the results of `health_check`, when there are checks
         self.upstreams: tuple[Upstream, ...] = ()  # the configuration's groups, for proxy_pass with variables
         self.resolvers: dict[int, NameResolver] = {}  # by `resolver` directive
         self._servers: dict[int, ServerRoutes] = {}
@@ -456,7 +458,8 @@ class Service:
     def balancer(self, upstream: Upstream) -> Balancer:
         balancer = self._balancers.get(upstream)
         if balancer is None:
-            balancer = self._balancers[upstream] = Balancer(upstream)
+            health = self.health.view(upstream) if self.health is not None else None
+            balancer = self._balancers[upstream] = Balancer(upstream, health=health)
         return balancer
 
     def server_routes(self, server: Server) -> ServerRoutes:
@@ -637,6 +640,7 @@ async def serve_http(
     limit_zones = LimitZones(zones, config.zones)
     service = Service(loop, limits, limit_zones, configured_variables(config), thread_pools, status=status)
     service.upstreams = config.upstreams
+    service.health = HealthBoard.of(zones, config.health_checks, stream=False)
     servers: list[asyncio.AbstractServer] = []
     try:
         for listener in config.listeners:

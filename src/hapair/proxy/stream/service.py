@@ -26,6 +26,7 @@ from hapair.proxy.http.realip import Trusted
 from hapair.proxy.resolver import NameResolver
 
 from ..errorlog import ErrorLogFiles
+from ..health import HealthBoard
 from ..listening import listening_socket
 from ..status import ACCEPTED, ACTIVE, HANDLED, WorkerStatus
 from .access import AccessRulesCheck
@@ -157,8 +158,10 @@ class StreamService:
         splice: bool,
         datagram_sockets: Mapping[SocketAddress, socket.socket] | None = None,
         status: WorkerStatus | None = None,
+        health: HealthBoard | None = None,
     ) -> None:
         self.loop = loop
+        self._health = health  # the results of `health_check`, when there are checks
         self._cells = status.cells if status is not None else None  # stub_status's counters, if counted
         self.pipes = PipePool()
         self.sessions: set[StreamSession] = set()
@@ -305,7 +308,8 @@ class StreamService:
         group = self._groups.get(id(upstream))
         if group is None:
             key = BalancingKey(upstream.hash_key, self._variables) if upstream.hash_key is not None else None
-            group = self._groups[id(upstream)] = Group(Balancer(upstream), key)
+            health = self._health.view(upstream) if self._health is not None else None
+            group = self._groups[id(upstream)] = Group(Balancer(upstream, health=health), key)
         return group
 
     def _settings(self, server: StreamServer, *, half_close: bool, splice: bool) -> SessionSettings:
@@ -436,6 +440,7 @@ async def serve_stream(
     splice: bool = True,
     listening: Mapping[SocketAddress, socket.socket] | None = None,
     status: WorkerStatus | None = None,
+    health: HealthBoard | None = None,
 ) -> StreamService:
     """Start the stream servers of `config` on the running loop.
 
@@ -443,7 +448,8 @@ async def serve_stream(
     here. `half_close`: pass each side's EOF on and relay until both have ended (nginx's
     `proxy_half_close on`; off is nginx's default, and the model has no such directive yet). `splice`:
     False moves bytes by buffered copies instead (kept for TLS; tests force it). `status`: the worker's
-    slot of the counters stub_status shows, if the configuration shows them."""
+    slot of the counters stub_status shows, if the configuration shows them. `health`: the results of the
+    block's `health_check` lines (`hapair.proxy.health`), if it has any."""
     given = dict(listening or {})
     bound = bind_listeners(config, reuse_port=reuse_port, skip=given.keys())
     datagram: dict[SocketAddress, socket.socket] = {}
@@ -458,6 +464,7 @@ async def serve_stream(
             splice=splice,
             datagram_sockets=datagram,
             status=status,
+            health=health,
         )
     except BaseException:
         for sock in (*bound.values(), *datagram.values()):
