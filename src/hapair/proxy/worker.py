@@ -28,6 +28,7 @@ from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.cycle import create_temp_paths, errno_text
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.http.service import HttpService, serve_http
+from hapair.proxy.metrics import WorkerMetrics
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.status import WorkerStatus
 from hapair.proxy.stream import StreamService, serve_stream
@@ -78,14 +79,16 @@ def become_worker(
     *,
     zones: SharedZones,
     status: WorkerStatus | None,
+    metrics: WorkerMetrics | None = None,
 ) -> None:
     """The child side of the fork (`zones`: the shared memory zones the master made; `status`: the
-    worker's slot of the master's counters, if the configuration shows them): never returns."""
+    worker's slot of the master's counters, if the configuration shows them; `metrics`: its slot of
+    --metrics): never returns."""
     code = 1
     try:
         die_with_master(master)
         logging.getLogger("hapair.proxy").addHandler(ErrorLogHandler(log))
-        code = run_worker(config, number, ready, log, master, zones=zones, status=status)
+        code = run_worker(config, number, ready, log, master, zones=zones, status=status, metrics=metrics)
     except BaseException as error:  # the worker must never return into the master's code
         log.write(ErrorLevel.EMERG, f"worker failed: {error!r}")
     finally:
@@ -114,11 +117,13 @@ def run_worker(
     *,
     zones: SharedZones,
     status: WorkerStatus | None,
+    metrics: WorkerMetrics | None = None,
 ) -> int:
     """Serve `config` on a new uvloop loop until a stop signal; the exit code."""
     set_environment(config.processes)
     _apply_limits(config.processes, log)
-    return uvloop.run(_serve_worker(config, number, master, ready, log, zones=zones, status=status))
+    serving = _serve_worker(config, number, master, ready, log, zones=zones, status=status, metrics=metrics)
+    return uvloop.run(serving)
 
 
 def _apply_limits(processes: Processes, log: ErrorLogWriter) -> None:
@@ -205,16 +210,27 @@ class Services:
         self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
 
     @classmethod
-    async def start(cls, config: NginxConfig, zones: SharedZones, status: WorkerStatus | None) -> Services:
+    async def start(
+        cls,
+        config: NginxConfig,
+        zones: SharedZones,
+        status: WorkerStatus | None,
+        metrics: WorkerMetrics | None = None,
+    ) -> Services:
         http = None
         if config.http is not None:
             http = await serve_http(
-                config.http, reuse_port=True, zones=zones, thread_pools=config.thread_pools, status=status
+                config.http,
+                reuse_port=True,
+                zones=zones,
+                thread_pools=config.thread_pools,
+                status=status,
+                metrics=metrics,
             )
         try:
             stream = None
             if config.stream is not None:
-                stream = await serve_stream(config.stream, reuse_port=True, status=status)
+                stream = await serve_stream(config.stream, reuse_port=True, status=status, metrics=metrics)
         except BaseException:
             if http is not None:
                 http.close()
@@ -290,12 +306,13 @@ async def _serve_worker(
     *,
     zones: SharedZones,
     status: WorkerStatus | None,
+    metrics: WorkerMetrics | None,
 ) -> int:
     """`number`: the worker's place in its generation; `master`: its master's pid."""
     loop = asyncio.get_running_loop()
     log_loop_errors(loop, log)
     try:
-        services = await Services.start(config, zones, status)
+        services = await Services.start(config, zones, status, metrics)
         _become_user(config, number, master, log)
     except (OSError, WorkerStartError) as error:
         level = error.level if isinstance(error, WorkerStartError) else ErrorLevel.EMERG

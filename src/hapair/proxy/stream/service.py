@@ -27,6 +27,7 @@ from hapair.proxy.resolver import NameResolver
 
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
+from ..metrics import STREAM, WorkerMetrics
 from ..status import ACCEPTED, ACTIVE, HANDLED, WorkerStatus
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter, LogFiles
@@ -157,9 +158,11 @@ class StreamService:
         splice: bool,
         datagram_sockets: Mapping[SocketAddress, socket.socket] | None = None,
         status: WorkerStatus | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.loop = loop
         self._cells = status.cells if status is not None else None  # stub_status's counters, if counted
+        self._metrics = metrics  # the worker's counters of --metrics
         self.pipes = PipePool()
         self.sessions: set[StreamSession] = set()
         self.closing = False
@@ -265,6 +268,8 @@ class StreamService:
     def session_finished(self, session: StreamSession) -> None:
         if session in self.sessions and self._cells is not None:
             self._cells[ACTIVE] -= 1
+        if self._metrics is not None and session in self.sessions:
+            self._metrics.session(session.tally, session.bytes_received, session.bytes_sent)
         self.sessions.discard(session)
         if self.closing and not self.sessions:
             self._drained.set()
@@ -305,7 +310,9 @@ class StreamService:
         group = self._groups.get(id(upstream))
         if group is None:
             key = BalancingKey(upstream.hash_key, self._variables) if upstream.hash_key is not None else None
-            group = self._groups[id(upstream)] = Group(Balancer(upstream), key)
+            metrics = self._metrics
+            recorder = metrics.recorder(STREAM, upstream) if metrics is not None else None
+            group = self._groups[id(upstream)] = Group(Balancer(upstream, recorder=recorder), key)
         return group
 
     def _settings(self, server: StreamServer, *, half_close: bool, splice: bool) -> SessionSettings:
@@ -354,6 +361,7 @@ class StreamService:
             local_text=proxy.local.text if proxy.local is not None else "",
             socket_keepalive=proxy.socket_keepalive,
             keeps_values=bool(server.sets) or target is not None or bool(group and group.key),
+            tally=self._metrics.stream(server) if self._metrics is not None else -1,
         )
 
 
@@ -436,6 +444,7 @@ async def serve_stream(
     splice: bool = True,
     listening: Mapping[SocketAddress, socket.socket] | None = None,
     status: WorkerStatus | None = None,
+    metrics: WorkerMetrics | None = None,
 ) -> StreamService:
     """Start the stream servers of `config` on the running loop.
 
@@ -443,7 +452,8 @@ async def serve_stream(
     here. `half_close`: pass each side's EOF on and relay until both have ended (nginx's
     `proxy_half_close on`; off is nginx's default, and the model has no such directive yet). `splice`:
     False moves bytes by buffered copies instead (kept for TLS; tests force it). `status`: the worker's
-    slot of the counters stub_status shows, if the configuration shows them."""
+    slot of the counters stub_status shows, if the configuration shows them; `metrics`: its slot of
+    --metrics."""
     given = dict(listening or {})
     bound = bind_listeners(config, reuse_port=reuse_port, skip=given.keys())
     datagram: dict[SocketAddress, socket.socket] = {}
@@ -458,6 +468,7 @@ async def serve_stream(
             splice=splice,
             datagram_sockets=datagram,
             status=status,
+            metrics=metrics,
         )
     except BaseException:
         for sock in (*bound.values(), *datagram.values()):
