@@ -4,6 +4,8 @@ recorder, and the families the collector makes of them (proxy/collector.py)."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from pathlib import Path
 
@@ -39,6 +41,7 @@ CONFIG = """
         server { listen 127.0.0.1:9000; proxy_pass app; }
     }
 """
+DASHBOARD = Path(__file__).resolve().parents[2] / "contrib" / "grafana" / "hapair-proxy.json"
 RELOADED = CONFIG.replace(
     "server { listen 127.0.0.1:8081; location", "server { listen 127.0.0.1:8082; location"
 )
@@ -215,3 +218,24 @@ def test_the_connection_counters_are_the_status_board_s(tmp_path: Path) -> None:
     assert metrics[("hapair_proxy_connections_accepted_total", ())] == 4
     assert metrics[("hapair_proxy_connections", (("state", "active"),))] == 0
     totals.close()
+
+
+def test_the_grafana_dashboard_queries_every_family_by_its_exposed_name(tmp_path: Path) -> None:
+    nginx = config(tmp_path)
+    totals = MetricsTotals(StatusBoard(slots=3))
+    totals.keep(totals.generation(nginx, 1))
+    registry = CollectorRegistry()
+    registry.register(ProxyCollector(totals))
+    families = list(text_string_to_metric_families(generate_latest(registry).decode()))
+    totals.close()
+    samples = {sample.name for family in families for sample in family.samples}
+    dashboard = json.loads(DASHBOARD.read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", ())
+        for name in re.findall(r"hapair_\w+", target["expr"])
+    }
+    queried |= set(re.findall(r"hapair_\w+", json.dumps(dashboard["templating"])))
+    assert queried <= samples
+    assert all(any(sample.name in queried for sample in family.samples) for family in families)
