@@ -48,8 +48,9 @@ class Echo(socketserver.ThreadingTCPServer):
 class Proxy:
     """`hapair proxy -g 'daemon off;'` on a configuration of its own, with or without --metrics."""
 
-    def __init__(self, directory: Path, *, metrics: bool = True) -> None:
+    def __init__(self, directory: Path, *, metrics: bool = True, single: bool = False) -> None:
         self.directory = directory
+        self.single = single  # `master_process off`
         self.conf = directory / "nginx.conf"
         self.port, self.stream_port, self.other_port = free_port(), free_port(), free_port()
         self.metrics_port = free_port() if metrics else None
@@ -63,6 +64,7 @@ class Proxy:
             else ""
         )
         self.conf.write_text(
+            f"{'master_process off;' if self.single else ''}\n"
             "worker_processes 2; error_log logs/error.log notice; pid logs/proxy.pid; events {}\n"
             "http {\n"
             f"  log_format m '{LOG_FORMAT}';\n"
@@ -82,7 +84,8 @@ class Proxy:
         command = [HAPAIR, "proxy", "-p", f"{self.directory}/", "-c", str(self.conf), "-g", "daemon off;"]
         self.process = subprocess.Popen([*command, *extra], stderr=subprocess.DEVNULL)
         wait_until((self.directory / "logs" / "proxy.pid").exists, TIMEOUT_S, "the pid file")
-        wait_until(lambda: len(self.workers()) == 2, TIMEOUT_S, "two workers")
+        if not self.single:
+            wait_until(lambda: len(self.workers()) == 2, TIMEOUT_S, "two workers")
 
     @property
     def master(self) -> int:
@@ -123,12 +126,14 @@ class Proxy:
 
 
 @contextlib.contextmanager
-def proxy_in_front(*, metrics: bool = True) -> Iterator[tuple[Proxy, list[Backend], Echo, int]]:
+def proxy_in_front(
+    *, metrics: bool = True, single: bool = False
+) -> Iterator[tuple[Proxy, list[Backend], Echo, int]]:
     directory = open_directory()
     backends = [Backend("one"), Backend("two")]
     echo = Echo()
     dead = free_port()  # nothing listens there
-    instance = Proxy(directory, metrics=metrics)
+    instance = Proxy(directory, metrics=metrics, single=single)
     instance.write([backend.port for backend in backends], dead, echo.port)
     try:
         instance.start()
@@ -265,6 +270,12 @@ def test_the_totals_survive_a_killed_worker_and_a_reload_that_changes_the_server
         traffic(instance, requests=3)
         assert get(instance.other_port)[0] == 204
         wait_until(lambda: len(instance.log_lines("access.log")) == 10, TIMEOUT_S, "the other server's line")
+        assert_moved_as_logged(instance, idle(instance))
+
+
+def test_the_one_process_of_master_process_off_serves_its_metrics_too() -> None:
+    with proxy_in_front(single=True) as (instance, *_):
+        traffic(instance, requests=3)
         assert_moved_as_logged(instance, idle(instance))
 
 
