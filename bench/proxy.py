@@ -27,7 +27,8 @@ has cores:
   log, sites-enabled/default on :80) with the seed's L7 file in its conf.d: the cost of running the files
   a Debian node has, beside the bare seed file's row. Paths are moved into the run's directory.
 - hapair again, the L7 test only, with `--metrics 127.0.0.1:9113` (hapair's own Prometheus metrics,
-  nothing scraping): what counting them costs, beside the row without.
+  nothing scraping), measured just before hapair's own row: what counting them costs, beside the row
+  without.
 - HAProxy: `haproxy -db -f haproxy.cfg`, written to match: L7 `mode http`, roundrobin over the two
   backends, `option forwardfor`, X-Real-IP and X-Forwarded-Proto set as the seed does, Host passed as is,
   timeouts as nginx's with the seed's `proxy_read_timeout 90` (connect 60 s, server 90 s, client 60 s,
@@ -688,6 +689,8 @@ def measure_direct(lab: Lab) -> Row:
 
 def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
+    # measured just before the row's own L7 test, the two as close in time as they can be
+    with_metrics = measure_metrics(lab, row.name) if implementation == "hapair" else None
     try:
         proxied = implementation != "floor"  # the floor has no SNI routing, TLS or HTTP/2
         measure(
@@ -706,9 +709,7 @@ def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     if implementation not in READ_NGINX_FILES:
         return [row]
     rows = [row, measure_debian(lab, implementation, row.name)]
-    if implementation == "hapair":
-        rows.append(measure_metrics(lab, row.name))
-    return rows
+    return rows if with_metrics is None else [*rows, with_metrics]
 
 
 def measure_metrics(lab: Lab, name: str) -> Row:
