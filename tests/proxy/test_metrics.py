@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -239,3 +241,14 @@ def test_the_grafana_dashboard_queries_every_family_by_its_exposed_name(tmp_path
     queried |= set(re.findall(r"hapair_\w+", json.dumps(dashboard["templating"])))
     assert queried <= samples
     assert all(any(sample.name in queried for sample in family.samples) for family in families)
+
+
+def test_prometheus_client_is_imported_only_with_metrics() -> None:
+    check = (
+        "import sys, hapair.cli.proxy, hapair.proxy.server, hapair.proxy.single; "
+        "print('prometheus_client' in sys.modules)"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert ran.stdout == "False\n"
