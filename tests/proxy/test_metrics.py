@@ -4,6 +4,7 @@ recorder, and the families the collector makes of them (proxy/collector.py)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import subprocess
@@ -11,9 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hapair.cli.proxy import OptionError, Options, parse_options
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.proxy.balancer import Balancer
 from hapair.proxy.collector import ProxyCollector
@@ -252,3 +255,21 @@ def test_prometheus_client_is_imported_only_with_metrics() -> None:
         [sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=60
     )
     assert ran.stdout == "False\n"
+
+
+def test_the_metrics_option_takes_an_address_and_port_anywhere_on_the_line() -> None:
+    v4, v6 = ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")
+    assert parse_options(["--metrics", "127.0.0.1:9113", "-t"]) == Options(test=True, metrics=(v4, 9113))
+    assert parse_options(["-g", "daemon off;", "--metrics=[::1]:9113"]) == Options(
+        directives="daemon off;", metrics=(v6, 9113)
+    )
+    for value, message in (
+        ("localhost:9113", 'invalid option: "--metrics localhost:9113"'),
+        ("127.0.0.1", 'invalid option: "--metrics 127.0.0.1"'),
+        ("127.0.0.1:0", 'invalid option: "--metrics 127.0.0.1:0"'),
+        ("::1:9113", 'invalid option: "--metrics ::1:9113"'),
+    ):
+        with pytest.raises(OptionError, match=re.escape(message)):
+            parse_options(["--metrics", value])
+    with pytest.raises(OptionError, match=re.escape('option "--metrics" requires address:port')):
+        parse_options(["-t", "--metrics"])
