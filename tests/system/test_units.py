@@ -109,3 +109,85 @@ def test_the_proxy_unit_runs_as_systemd_runs_it(node: DebianNode, tmp_path: Path
                 if process is not None and process.poll() is None:
                     process.kill()
                     process.wait()
+
+
+KEEPALIVED_CONF = """
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress { 10.211.0.10/24 }
+}
+"""
+
+
+def systemd_words(words: list[str], variables: dict[str, str]) -> list[str]:
+    """An Exec line's words with `$NAME` replaced as systemd replaces an unquoted one: split on blanks
+    (an empty value gives no word)."""
+    out = []
+    for word in words:
+        if word.startswith("$"):
+            out += variables.get(word[1:], "").split()
+        else:
+            out.append(word)
+    return out
+
+
+def test_the_vrrp_unit_runs_as_systemd_runs_it(tmp_path: Path) -> None:
+    """In a network namespace with eth0, and a private mount namespace whose /etc/keepalived holds the
+    configuration and whose /run is the test's (an empty DAEMON_ARGS, as Debian's
+    /etc/default/keepalived)."""
+    if missing_layout_requirements() is not None:
+        pytest.skip(missing_layout_requirements() or "")
+    exec_lines = commands(render("hapair-vrrp.service", HAPAIR))
+    etc = tmp_path / "keepalived"
+    etc.mkdir()
+    (etc / "keepalived.conf").write_text(KEEPALIVED_CONF)
+    namespace = Namespace(unique_name("huv"))
+    path = tmp_path / "notify"
+    main = None
+    try:
+        namespace.make()
+        namespace.add_veth("eth0", "eth1", addresses=["10.211.0.2/24"])
+        start = systemd_words(exec_lines["ExecStart"], {"DAEMON_ARGS": ""})
+        run = tmp_path / "run"  # its pid file, not the machine's /run
+        run.mkdir()
+        mounts = f"mount --make-rprivate / && mount --bind {etc} /etc/keepalived && mount --bind {run} /run"
+        script = mounts + ' && exec "$@"'
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.bind(str(path))
+            sock.settimeout(TIMEOUT_S)
+            main = subprocess.Popen(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    namespace.name,
+                    "unshare",
+                    "--mount",
+                    "sh",
+                    "-c",
+                    script,
+                    "sh",
+                    *start,
+                ],
+                env={"NOTIFY_SOCKET": str(path), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            ready = f"READY=1 MAINPID={main.pid}"
+            assert notifications(sock, 1) == [ready]
+            reload = systemd_words(exec_lines["ExecReload"], {"MAINPID": str(main.pid)})
+            assert subprocess.run(reload, check=False, timeout=TIMEOUT_S).returncode == 0
+            assert notifications(sock, 2) == ["RELOADING=1", ready]
+            main.terminate()  # systemd's KillSignal, SIGTERM
+            assert notifications(sock, 1) == ["STOPPING=1"]
+            assert main.wait(TIMEOUT_S) == 0
+    finally:
+        if main is not None and main.poll() is None:
+            main.kill()
+            main.wait()
+        namespace.delete()

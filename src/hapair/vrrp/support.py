@@ -33,8 +33,6 @@ def _instance_features(config: KeepalivedConfig) -> Iterator[str]:
 
 
 def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
-    if instance.family == 6 or any(vip.address.version == 6 for vip in (*instance.vips, *instance.evips)):
-        yield "IPv6"
     if instance.interface is None:
         yield "an instance without an interface"
     if instance.use_vmac or instance.use_ipvlan:
@@ -43,8 +41,8 @@ def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
         yield "auth_type AH"
     if instance.vroutes or instance.vrules:
         yield "virtual_routes / virtual_rules"
-    if instance.track.files or instance.track.processes or instance.track.bfds:
-        yield "track_file / track_process / track_bfd"
+    if instance.track.bfds:
+        yield "track_bfd"
 
 
 def _vrrp_blocks(config: KeepalivedConfig) -> Iterator[str]:
