@@ -30,6 +30,7 @@ from hapair.proxy.cycle import create_temp_paths, errno_text
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.health import HealthBoard, HealthChecker
 from hapair.proxy.http.service import HttpService, serve_http
+from hapair.proxy.metrics import WorkerMetrics
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.status import WorkerStatus
 from hapair.proxy.stream import StreamService, serve_stream
@@ -80,14 +81,16 @@ def become_worker(
     *,
     zones: SharedZones,
     status: WorkerStatus | None,
+    metrics: WorkerMetrics | None = None,
 ) -> None:
     """The child side of the fork (`zones`: the shared memory zones the master made; `status`: the
-    worker's slot of the master's counters, if the configuration shows them): never returns."""
+    worker's slot of the master's counters, if the configuration shows them; `metrics`: its slot of
+    --metrics): never returns."""
     code = 1
     try:
         die_with_master(master)
         logging.getLogger("hapair.proxy").addHandler(ErrorLogHandler(log))
-        code = run_worker(config, number, ready, log, master, zones=zones, status=status)
+        code = run_worker(config, number, ready, log, master, zones=zones, status=status, metrics=metrics)
     except BaseException as error:  # the worker must never return into the master's code
         log.write(ErrorLevel.EMERG, f"worker failed: {error!r}")
     finally:
@@ -116,12 +119,15 @@ def run_worker(
     *,
     zones: SharedZones,
     status: WorkerStatus | None,
+    metrics: WorkerMetrics | None = None,
 ) -> int:
     """Serve `config` on a new uvloop loop until a stop signal; the exit code."""
     channel = channel_name()  # `hapair node`'s health channel, named in the environment narrowed next
     set_environment(config.processes)
     _apply_limits(config.processes, log)
-    serving = _serve_worker(config, number, master, ready, log, zones=zones, status=status, channel=channel)
+    serving = _serve_worker(
+        config, number, master, ready, log, zones=zones, status=status, channel=channel, metrics=metrics
+    )
     return uvloop.run(serving)
 
 
@@ -217,19 +223,32 @@ class Services:
 
     @classmethod
     async def start(
-        cls, config: NginxConfig, zones: SharedZones, status: WorkerStatus | None, *, checks: bool
+        cls,
+        config: NginxConfig,
+        zones: SharedZones,
+        status: WorkerStatus | None,
+        metrics: WorkerMetrics | None = None,
+        *,
+        checks: bool,
     ) -> Services:
         """`checks`: this process runs the configuration's health checks (hapair.proxy.health)."""
         http = None
         if config.http is not None:
             http = await serve_http(
-                config.http, reuse_port=True, zones=zones, thread_pools=config.thread_pools, status=status
+                config.http,
+                reuse_port=True,
+                zones=zones,
+                thread_pools=config.thread_pools,
+                status=status,
+                metrics=metrics,
             )
         try:
             stream = None
             if config.stream is not None:
                 health = HealthBoard.of(zones, config.stream.health_checks, stream=True)
-                stream = await serve_stream(config.stream, reuse_port=True, status=status, health=health)
+                stream = await serve_stream(
+                    config.stream, reuse_port=True, status=status, health=health, metrics=metrics
+                )
         except BaseException:
             if http is not None:
                 http.close()
@@ -328,13 +347,14 @@ async def _serve_worker(
     zones: SharedZones,
     status: WorkerStatus | None,
     channel: str | None = None,
+    metrics: WorkerMetrics | None = None,
 ) -> int:
     """`number`: the worker's place in its generation; `master`: its master's pid; `channel`: the health
     channel of the `hapair node` supervising the proxy, which the worker joins once it listens."""
     loop = asyncio.get_running_loop()
     log_loop_errors(loop, log)
     try:
-        services = await Services.start(config, zones, status, checks=number == 0)
+        services = await Services.start(config, zones, status, metrics, checks=number == 0)
         _become_user(config, number, master, log)
     except (OSError, WorkerStartError) as error:
         level = error.level if isinstance(error, WorkerStartError) else ErrorLevel.EMERG

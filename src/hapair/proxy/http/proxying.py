@@ -81,10 +81,12 @@ class Attempt:
         "response_time",
         "started",
         "status",
+        "tally",
     )
 
     def __init__(self, address: str, started: float, *, redirected: bool = False) -> None:
         self.address = address
+        self.tally = -1  # the first of its peer's metrics cells (-1: not counted)
         self.started = started
         self.redirected = redirected  # the first of an upstream after an internal redirect
         self.status = 0
@@ -405,7 +407,11 @@ class Proxying:
             target.balancer.connected(peer)
             self._peer = peer
         redirected = len(ex.attempts) == self._attempts_from > 0
-        ex.attempts.append(Attempt(peer.name, time.monotonic(), redirected=redirected))
+        attempt = Attempt(peer.name, time.monotonic(), redirected=redirected)
+        recorder = target.balancer.recorder
+        if recorder is not None:
+            attempt.tally = recorder.cell(peer)
+        ex.attempts.append(attempt)
         key = target.pool_key(peer, ex)
         conn = route.pool.take(key)
         if conn is not None:
