@@ -14,7 +14,7 @@ from ipaddress import IPv4Address
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.addresses import IpAddress
 from ..config.keepalived.model.scripts import NotifyScript
-from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
+from ..config.keepalived.model.vrrp import AuthType, VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
 from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, link_is_up
@@ -35,8 +35,17 @@ from .actions import (
 )
 from .alerts import AlertPolicy, Mail, Sender, alert_for
 from .commands import ScriptRunner
+from .ipsec_ah import sign
 from .notify_fifo import FifoWriter, fifo_line
-from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, with_ident
+from .packet import (
+    AH_PROTOCOL,
+    VRRP_PROTOCOL,
+    Advertisement,
+    PacketTooShort,
+    decode_ipv4,
+    encode_ipv4,
+    with_ident,
+)
 from .router import PRIORITY_STOP, VirtualRouter
 from .scheduling import ProcessScheduler
 from .sources import SourceChoice, SourceFault, choose_source
@@ -98,10 +107,12 @@ def script_reason(name: str) -> str:
 
 @dataclass(frozen=True)
 class SocketKey:
-    """Instances share a socket when they share an interface and a unicast source (None: multicast)."""
+    """Instances share a socket when they share an interface, a unicast source (None: multicast) and an IP
+    protocol (AH instances have their own, as in keepalived's socket pool)."""
 
     interface: str
     unicast_source: IPv4Address | None
+    protocol: int = VRRP_PROTOCOL
 
 
 class Runtime:
@@ -484,9 +495,15 @@ class Runtime:
     def _open_socket(self, router: VirtualRouter) -> None:
         instance = router.instance
         assert instance.interface is not None
-        key = SocketKey(instance.interface, router.source if instance.unicast else None)
+        protocol = AH_PROTOCOL if instance.auth_type == AuthType.AH else VRRP_PROTOCOL
+        key = SocketKey(instance.interface, router.source if instance.unicast else None, protocol)
         if key not in self._sockets:
-            sock = VrrpSocket(key.interface, group=self._group(instance), unicast_source=key.unicast_source)
+            sock = VrrpSocket(
+                key.interface,
+                group=self._group(instance),
+                unicast_source=key.unicast_source,
+                protocol=protocol,
+            )
             self._sockets[key] = sock
             self._by_vrid[key] = {}
             self.loop.add_reader(sock.fileno(), self._readable, key)
@@ -641,8 +658,8 @@ class Runtime:
 
     def _carry_out_one(self, router: VirtualRouter, action: Action) -> None:
         match action:
-            case SendAdvert(advert):
-                self._send(router, advert)
+            case SendAdvert(advert, ah_sequence):
+                self._send(router, advert, ah_sequence)
             case SetVips(addresses):
                 self._set_addresses(router, addresses)
             case RemoveVips(addresses, _force):
@@ -661,7 +678,7 @@ class Runtime:
             case ArmTimer(at):
                 self._arm(router, at)
 
-    def _send(self, router: VirtualRouter, advert: Advertisement) -> None:
+    def _send(self, router: VirtualRouter, advert: Advertisement, ah_sequence: int | None) -> None:
         instance = router.instance
         key = self._socket_of.get(router.name)
         sock = self._sockets.get(key) if key is not None else None
@@ -670,7 +687,7 @@ class Runtime:
         ident = next_ident(self._ident.get(router.name, 0))
         self._ident[router.name] = ident
         for destination, encoded in self._packets_for(router, advert):
-            packet = with_ident(encoded, ident)
+            packet = self._on_wire(router, encoded, ident, ah_sequence)
             try:
                 sock.send(packet, destination)
             except OSError as error:
@@ -688,9 +705,19 @@ class Runtime:
     def _ready_stop_advert(self, router: VirtualRouter, sock: VrrpSocket, ident: int) -> None:
         """Make the priority-0 advert that SIGTERM would send after this one (see send_stop_adverts)."""
         stop = self._packets_for(router, router.advert(PRIORITY_STOP))
+        sequence = router.ah_counter.peek() if router.instance.auth_type == AuthType.AH else None
         self._stop_adverts[router.name] = [
-            sock.ready(with_ident(encoded, ident), destination) for destination, encoded in stop
+            sock.ready(self._on_wire(router, encoded, ident, sequence), destination)
+            for destination, encoded in stop
         ]
+
+    @staticmethod
+    def _on_wire(router: VirtualRouter, encoded: bytes, ident: int, ah_sequence: int | None) -> bytes:
+        """An encoded advert as it goes out this time: with its IP ID, and signed if it carries AH."""
+        if ah_sequence is None:
+            return with_ident(encoded, ident)
+        key, unicast = router.instance.auth_data, router.instance.unicast
+        return sign(encoded, ident=ident, sequence=ah_sequence, key=key, unicast=unicast)
 
     def _destinations(self, router: VirtualRouter) -> list[IPv4Address]:
         instance = router.instance
@@ -883,10 +910,10 @@ class Runtime:
         deadline, actions = rehearsed
         for action in actions:
             match action:
-                case SendAdvert(advert):
+                case SendAdvert(advert, ah_sequence):
                     ident = next_ident(self._ident.get(router.name, 0))
                     for _destination, encoded in self._packets_for(router, advert):
-                        with_ident(encoded, ident)
+                        self._on_wire(router, encoded, ident, ah_sequence)
                 case SendGratuitousArps():
                     for address in router.addresses:
                         self._arp_sender(self._interface_of(router, address))

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.place import Place
-from ..config.keepalived.model.vrrp import AuthType, VrrpInstance
+from ..config.keepalived.model.vrrp import VrrpInstance
 
 
 def unsupported_features(config: KeepalivedConfig) -> list[str]:
@@ -39,8 +39,6 @@ def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
         yield "an instance without an interface"
     if instance.use_vmac or instance.use_ipvlan:
         yield "use_vmac / use_ipvlan"
-    if instance.auth_type == AuthType.AH:
-        yield "auth_type AH"
     if instance.vroutes or instance.vrules:
         yield "virtual_routes / virtual_rules"
     if instance.track.files or instance.track.processes or instance.track.bfds:
