@@ -339,3 +339,13 @@ def test_a_master_hearing_a_lower_priority_master_answers_two_above_its_number(p
         "(VI_1) IPSEC-AH : Syncing seq_num - Increment seq",
     ]
     assert sequences(actions) == [1002]
+
+
+def test_the_spi_line_is_logged_without_the_instance_s_name(pair):
+    lan, _high, low = pair
+    lan.start(low)
+    packet = resigned(MULTICAST[0], 24, OTHER.packed)
+    actions = low.router.receive(packet, lan.now)
+    logs = [action.text for action in actions if isinstance(action, Log)]
+    assert logs == ["IPSEC AH : invalid IPSEC SPI value. 184640778 and expect 201417994"]
+    assert low.router.stats.auth_failure == 1

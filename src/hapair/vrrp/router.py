@@ -478,7 +478,8 @@ class VirtualRouter:
         if rejection.counter is not None:
             self.stats.count(rejection.counter)
         if rejection.message is not None:
-            self._log(f"({self.name}) {rejection.message}")
+            prefix = f"({self.name}) " if rejection.names_instance else ""
+            self._log(f"{prefix}{rejection.message}")
         return False
 
     @property
