@@ -96,6 +96,8 @@ class VirtualRouter:
         self.vips_set = False
         self.stats = Stats()
         self.ah_counter = SequenceCounter()  # auth_type AH's sequence numbers
+        # vrrp_startup_delay's end (keepalived's vrrp_delayed_start_time): a backup's timer counts from it
+        self.startup_delay_end_us = 0
         self.last_transition_us = 0
         self.down_timer_us = 0  # keepalived's ms_down_timer
         self.sands: int | None = None  # the instance timer: next advert (MASTER) or master down (BACKUP)
@@ -825,7 +827,7 @@ class VirtualRouter:
         if self.state == VrrpState.MASTER:
             self.sands = now + self.advert_int_us
         elif self.state == VrrpState.BACKUP:
-            self.sands = now + self.down_timer_us
+            self.sands = max(now, self.startup_delay_end_us) + self.down_timer_us
         else:
             self.sands = None
 

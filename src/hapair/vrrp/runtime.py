@@ -144,6 +144,7 @@ class Runtime:
         self.trackings: dict[str, InstanceTracking] = {}
         self.scripts = {script.name: ScriptState(script) for script in config.vrrp.scripts}
         self.interfaces_up: dict[str, bool] = {}
+        self.startup_delay_end_us = 0
         self._sockets: dict[SocketKey, VrrpSocket] = {}
         self._by_vrid: dict[SocketKey, dict[int, VirtualRouter]] = {}
         self._socket_of: dict[str, SocketKey] = {}
@@ -203,6 +204,7 @@ class Runtime:
         if previous is not None:
             self._carry_over_scripts(previous)
         now = self.now()
+        self._delay_startup(previous, now)
         fresh: list[VirtualRouter] = []
         for name, router in self.routers.items():
             result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
@@ -235,6 +237,17 @@ class Runtime:
             self._carry_out(router, self._start_router(router, now))
         for script in self.config.vrrp.scripts:
             self._script_tasks.append(asyncio.ensure_future(self._run_script(script)))
+
+    def _delay_startup(self, previous: Runtime | None, now: int) -> None:
+        """global_defs' vrrp_startup_delay: for that long after the daemon's start (a reload does not start
+        it again), the backups' master-down timers count from its end."""
+        if previous is not None:
+            self.startup_delay_end_us = previous.startup_delay_end_us
+        elif delay := self.config.global_defs.vrrp_startup_delay_us:
+            self.startup_delay_end_us = now + delay
+            self._log(f"Delaying startup for {delay / SECOND_US:g} seconds")
+        for router in self.routers.values():
+            router.startup_delay_end_us = self.startup_delay_end_us
 
     def _starts_in_fault(self, router: VirtualRouter) -> bool:
         """Whether keepalived says `entering FAULT state` for the instance at start: it has a fault found

@@ -12,18 +12,12 @@ from ..config.keepalived.model.vrrp import VrrpInstance
 
 def unsupported_features(config: KeepalivedConfig) -> list[str]:
     """One message per configured feature the daemon does not run, `(file: Line N) ...` where known."""
-    return [*_global_features(config), *_instance_features(config), *_vrrp_blocks(config)]
+    return [*_instance_features(config), *_vrrp_blocks(config)]
 
 
 def _at(place: Place | None, message: str) -> str:
     prefix = f"({place.file}: Line {place.line}) " if place is not None else ""
     return f"{prefix}{message} is not supported by hapair yet"
-
-
-def _global_features(config: KeepalivedConfig) -> Iterator[str]:
-    defs = config.global_defs
-    if defs.vrrp_startup_delay_us:
-        yield _at(None, "vrrp_startup_delay")
 
 
 def _instance_features(config: KeepalivedConfig) -> Iterator[str]:
