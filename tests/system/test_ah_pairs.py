@@ -63,18 +63,24 @@ def ah_pair(
     lan: Lan,
     implementations: tuple[Implementation, Implementation],
     passwords: tuple[str | None, str | None] = (None, None),
+    *,
+    unicast: bool = False,
 ) -> tuple[Node, Node]:
-    """The higher-priority node at LOW_ADDRESS, the lower one at HIGH_ADDRESS (not started)."""
+    """The higher-priority node at LOW_ADDRESS, the lower one at HIGH_ADDRESS (not started); `unicast`:
+    each sends to the other from its own address."""
     addresses, priorities = (LOW_ADDRESS, HIGH_ADDRESS), (HIGH_PRIORITY, LOW_PRIORITY)
-    nodes = [
-        Node(
-            lan.host(f"n{index + 1}", addresses[index]),
-            implementations[index],
-            keepalived_conf(V2_AH, priorities[index], passwords[index]),
-            priorities[index],
-        )
-        for index in range(2)
-    ]
+    nodes = []
+    for index in range(2):
+        config = keepalived_conf(V2_AH, priorities[index], passwords[index])
+        if unicast:
+            peer = addresses[1 - index]
+            config = config.replace(
+                "    interface eth0\n",
+                f"    interface eth0\n    unicast_src_ip {addresses[index]}\n"
+                f"    unicast_peer {{\n        {peer}\n    }}\n",
+            )
+        host = lan.host(f"n{index + 1}", addresses[index])
+        nodes.append(Node(host, implementations[index], config, priorities[index]))
     return nodes[0], nodes[1]
 
 
@@ -111,6 +117,20 @@ def test_the_higher_priority_wins_and_the_other_accepts_its_adverts(lan: Lan, im
     assert_never_logs(low, MASTER, V2_AH.master_down(low.priority) + MARGIN_S, after=0)
     assert not holds_vip(low)
     assert high.complaints() + low.complaints() == []
+
+
+@PAIRS
+def test_a_unicast_pair_elects_the_higher_priority_and_fails_over(lan: Lan, implementations) -> None:
+    """Unicast adverts leave the TTL out of the ICV: a pair that got it wrong would refuse each other."""
+    high, low = ah_pair(lan, implementations, unicast=True)
+    start_together([high, low])
+    become_master(high)
+    assert_never_logs(low, MASTER, V2_AH.master_down(low.priority) + MARGIN_S, after=0)
+    high.daemon.signal(signal.SIGTERM)
+    low.wait_for("(VI_1) Backup received priority 0 advertisement", MARGIN_S + 1)
+    low.wait_for(MASTER, V2_AH.skew(low.priority) + MARGIN_S)
+    wait_until(lambda: holds_vip(low), 2, f"{VIP} on {low.name}")
+    assert ah_refusals(high) + ah_refusals(low) == []
 
 
 @PAIRS
