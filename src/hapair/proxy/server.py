@@ -62,6 +62,7 @@ from hapair.proxy.errorlog import ErrorLogWriter, command_line_log
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.single import SingleProcess
+from hapair.proxy.status import StatusBoard
 from hapair.proxy.worker import HANDLED, WORKER_FATAL, become_worker
 
 FAST_STOP_S = 5.0  # a fast stop kills workers still there after this long
@@ -108,6 +109,7 @@ class Worker:
     pid: int
     number: int
     ready: int | None
+    slot: int | None  # its slot of the status board (stub_status's counters), if it counts
     retiring: bool = False
 
 
@@ -125,6 +127,7 @@ class Master:
         self._notify: Notify | None = None
         self._unix = UnixListeners()
         self._zones = SharedZones()  # the running configuration's shared memory zones
+        self._board: StatusBoard | None = None  # made with the first configuration that shows it
 
     def run(self, notify: Notify | None = None) -> int:
         # Blocked, the signals wait for sigtimedwait(), which tells who sent them, as nginx's log does;
@@ -150,6 +153,8 @@ class Master:
         finally:
             self._unix.close(self._log)
             self._zones.close()
+            if self._board is not None:
+                self._board.close()
             if self._pid_written:
                 remove_pid_file(self.config.pid, self._log)
             self._log.close()
@@ -258,16 +263,30 @@ class Master:
     def _spawn(self, number: int) -> Worker:
         ready_read, ready_write = os.pipe2(os.O_CLOEXEC)
         master = os.getpid()
+        board, slot = self._status_slot()
         pid = os.fork()
         if pid == 0:
             os.close(ready_read)
             self._leave_to_master()
-            become_worker(self.config, number, ready_write, self._log, master, zones=self._zones)
+            status = board.worker(slot) if board is not None and slot is not None else None
+            become_worker(
+                self.config, number, ready_write, self._log, master, zones=self._zones, status=status
+            )
         os.close(ready_write)
-        worker = Worker(pid, number, ready_read)
+        worker = Worker(pid, number, ready_read, slot)
         self._workers[pid] = worker
         self._log.write(ErrorLevel.NOTICE, f"start worker process {pid}")
         return worker
+
+    def _status_slot(self) -> tuple[StatusBoard | None, int | None]:
+        """A slot of the status board for a new worker, if its configuration shows the counters (the board
+        made then, and kept to the end, as nginx keeps its counters across reloads)."""
+        http = self.config.http
+        if http is None or not http.serves_status():
+            return None, None
+        if self._board is None:
+            self._board = StatusBoard()
+        return self._board, self._board.claim()
 
     def _leave_to_master(self) -> None:
         """In a new worker: what only the master holds while it starts (the terminal, the command's pipe)."""
@@ -310,6 +329,8 @@ class Master:
                 continue
             if worker.ready is not None:
                 os.close(worker.ready)
+            if worker.slot is not None and self._board is not None:
+                self._board.retire(worker.slot)
             self._log_exit(pid, status)
             if self._replaces(worker, status):
                 self._spawn(worker.number)

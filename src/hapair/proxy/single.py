@@ -25,6 +25,7 @@ from hapair.proxy.daemon import Notify
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.shm import SharedZones
+from hapair.proxy.status import StatusBoard, WorkerStatus
 from hapair.proxy.worker import Services, set_environment
 
 
@@ -41,6 +42,15 @@ class SingleProcess:
         self._unix = UnixListeners()
         self._zones = SharedZones()  # the running configuration's shared memory zones
         self._switches: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
+        self._status: WorkerStatus | None = None  # stub_status's counters, kept across reloads
+
+    def _status_for(self, config: NginxConfig) -> WorkerStatus | None:
+        """The process's counters, if `config` shows them (made with the first configuration that does)."""
+        if config.http is None or not config.http.serves_status():
+            return None
+        if self._status is None:
+            self._status = StatusBoard(slots=2).worker(1)
+        return self._status
 
     def run(self, notify: Notify | None = None) -> int:
         set_environment(self.config.processes)
@@ -59,7 +69,7 @@ class SingleProcess:
             return 1
         self._zones = self._zones.renew(zone_specs(self.config))
         try:
-            self._services = await Services.start(self.config, self._zones)
+            self._services = await Services.start(self.config, self._zones, self._status_for(self.config))
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
             return 1
@@ -122,7 +132,7 @@ class SingleProcess:
         """The new configuration's listeners first, then the old ones drain (nginx keeps the old cycle
         until its connections end)."""
         try:
-            services = await Services.start(config, zones)
+            services = await Services.start(config, zones, self._status_for(config))
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
             zones.release_unused(self._zones)

@@ -93,6 +93,8 @@ MAX_HEADERS = Slot[int]("max_headers")
 LINGERING_CLOSE = Slot[str]("lingering_close")
 LINGERING_TIME = Slot[int]("lingering_time")
 LINGERING_TIMEOUT = Slot[int]("lingering_timeout")
+RESET_TIMEDOUT_CONNECTION = Slot[bool]("reset_timedout_connection")
+STUB_STATUS = Slot[bool]("stub_status")  # the level's content handler is the status page (not inherited)
 # the temporary directories of the FastCGI, uwsgi and SCGI modules: nginx makes them at start, whether
 # or not a location passes requests to such a server (hapair refuses `fastcgi_pass` and its kin)
 FASTCGI_TEMP_PATH = Slot[str]("fastcgi_temp_path")

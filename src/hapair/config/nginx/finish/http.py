@@ -49,6 +49,7 @@ from ..fields import (
     PROXY_SEND_TIMEOUT,
     PROXY_SET_HEADER,
     RECURSIVE_ERROR_PAGES,
+    RESET_TIMEDOUT_CONNECTION,
     RESOLVER,
     RESOLVER_TIMEOUT,
     REWRITE_LOG,
@@ -59,12 +60,14 @@ from ..fields import (
     SSL_CERTIFICATE,
     SSL_ENABLE,
     SSL_REJECT_HANDSHAKE,
+    STUB_STATUS,
     TYPES,
     UNDERSCORES_IN_HEADERS,
     UWSGI_TEMP_PATH,
     AccessLogs,
     HeaderSetting,
 )
+from ..fields_content import TCP_NODELAY
 from ..model.http import (
     Header,
     HttpConfig,
@@ -311,6 +314,9 @@ class _Builder:
             lingering_close=level.value(LINGERING_CLOSE, "on"),
             lingering_time=level.value(LINGERING_TIME, None),
             lingering_timeout=level.value(LINGERING_TIMEOUT, None),
+            reset_timedout_connection=level.value(RESET_TIMEDOUT_CONNECTION, False),
+            tcp_nodelay=level.value(TCP_NODELAY, True),
+            stub_status=level.here(STUB_STATUS) is not None,
             client_header_buffer_size=level.value(CLIENT_HEADER_BUFFER_SIZE, 1024),
             large_client_header_buffers=level.value(LARGE_CLIENT_HEADER_BUFFERS, LARGE_HEADER_BUFFERS),
             underscores_in_headers=level.value(UNDERSCORES_IN_HEADERS, False),

@@ -50,6 +50,7 @@ from hyperframe.frame import GoAwayFrame, HeadersFrame
 from hapair.config.nginx.model.http2 import DEFAULT_WINDOW, MAX_WINDOW
 from hapair.config.nginx.model.logging import ErrorLevel
 
+from ...status import ACCEPTED, ACTIVE, HANDLED, REQUESTS, WAITING, WRITING
 from ..client import CONNECTION_NUMBERS
 from ..exchange import Exchange
 from ..pages import SERVER
@@ -168,6 +169,9 @@ class Http2Connection(asyncio.Protocol):
         self._premature_resets = 0  # of those, the ones it reset before their response was out
         self._priority_limit = 0
         self._max_streams = 0
+        status = service.status
+        self._cells = status.cells if status is not None else None  # stub_status's counters, if counted
+        self._waiting = False  # counted as waiting (no stream open)
 
     # -- the connection
 
@@ -184,6 +188,11 @@ class Http2Connection(asyncio.Protocol):
         self._h2.forget_above = 2 * self._max_streams
         transport.set_write_buffer_limits(high=self.high_water)
         self._service.connections.add(self)
+        if self._cells is not None:
+            self._cells[ACCEPTED] += 1
+            self._cells[HANDLED] += 1
+            self._cells[ACTIVE] += 1
+            self._count_streams(0)
         conn = self._h2
         conn.local_settings = h2.settings.Settings(
             client=False,
@@ -300,6 +309,9 @@ class Http2Connection(asyncio.Protocol):
         self._opened += 1
         in_closed = event.stream_ended is not None
         stream = self._streams[stream_id] = Http2Stream(self, stream_id, in_closed=in_closed)
+        if self._cells is not None:
+            self._cells[REQUESTS] += 1
+            self._count_streams(1)
         if self._last_request():
             self._send_goaway(ErrorCodes.NO_ERROR)
         started = self._service.clock.now()
@@ -378,10 +390,12 @@ class Http2Connection(asyncio.Protocol):
             self._fail(ErrorCodes.NO_ERROR)
 
     def stream_closed(self, stream: Http2Stream) -> None:
-        self._streams.pop(stream.id, None)
+        closed = self._streams.pop(stream.id, None)
         self._sending.pop(stream.id, None)
         if self._closed:
             return
+        if closed is not None and self._cells is not None:
+            self._count_streams(-1)
         if not self._streams:
             if self._goaway:
                 self._finish()
@@ -614,7 +628,22 @@ class Http2Connection(asyncio.Protocol):
         if self._linger_end is not None:
             self._linger_end.cancel()
         self._service.connections.discard(self)
+        if self._cells is not None:
+            self._cells[ACTIVE] -= 1
+            self._count_streams(-len(self._streams))
         self._drop_streams()
+
+    def _count_streams(self, change: int) -> None:
+        """stub_status's counters: each open stream is a request being written (nginx's h2 requests go
+        from reading to writing once their headers are in, which is when a stream opens here), and the
+        connection is waiting while it has none."""
+        cells = self._cells
+        assert cells is not None
+        cells[WRITING] += change
+        waiting = not self._streams and not self._closed
+        if waiting != self._waiting:
+            cells[WAITING] += 1 if waiting else -1
+            self._waiting = waiting
 
     def _log_info(self, text: str) -> None:
         route = self._route
