@@ -176,6 +176,10 @@ SSL_VERIFY_CLIENT = Slot[str]("ssl_verify_client")
 SSL_VERIFY_DEPTH = Slot[int]("ssl_verify_depth")
 SSL_CLIENT_CERTIFICATE = Slot[str]("ssl_client_certificate")
 SSL_TRUSTED_CERTIFICATE = Slot[str]("ssl_trusted_certificate")
+SSL_STAPLING = Slot[bool]("ssl_stapling")
+SSL_STAPLING_FILE = Slot[str]("ssl_stapling_file")
+SSL_STAPLING_RESPONDER = Slot[str]("ssl_stapling_responder")
+SSL_STAPLING_VERIFY = Slot[bool]("ssl_stapling_verify")  # for fetched responses, which hapair refuses
 SSL_CRL = Slot[str]("ssl_crl")
 
 KEEPALIVE_TIMEOUT = Slot[int]("keepalive_timeout")

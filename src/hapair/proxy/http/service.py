@@ -653,41 +653,26 @@ async def serve_http(
                 options=listener.socket,
             )
 
-            if group.http2:
-                # the protocol each connection's address and ALPN choose, accepted as uvloop accepts
-                factory = protocol_factory(service, group.routes, http2=True)
-                if group.proxy_protocol:
-                    routes, expects = group.routes, group.expects_header
-                    servers.append(
-                        HeaderFirstServer(loop, sock, factory, tls, routes=routes, expects=expects)
-                    )
-                else:
-                    servers.append(
-                        await loop.create_server(factory, sock=sock, ssl=tls, backlog=listener.backlog)
-                    )
-                continue
+            # HTTP/1.x, or with `http2` the protocol each connection's address and ALPN choose
+            factory = protocol_factory(service, group.routes, http2=group.http2)
             if group.proxy_protocol:
                 # it accepts its connections itself, a batch at a time, to read their PROXY headers
                 servers.append(
                     HeaderFirstServer(
-                        loop,
-                        sock,
-                        lambda group=group: ClientConnection(service, group.routes),
-                        tls,
-                        routes=group.routes,
-                        expects=group.expects_header,
+                        loop, sock, factory, tls, routes=group.routes, expects=group.expects_header
                     )
                 )
                 continue
-            drain = Drain(
-                loop, sock, lambda group=group: ClientConnection(service, group.routes, admitted=True), tls
-            )
+            admitted = protocol_factory(service, group.routes, http2=group.http2, admitted=True)
+            drain = Drain(loop, sock, admitted, tls)
 
-            def factory(group: _ListenerGroup = group, drain: Drain = drain) -> ClientConnection:
+            def accepted(
+                drain: Drain = drain, factory: Callable[[], asyncio.Protocol] = factory
+            ) -> asyncio.Protocol:
                 service.admission.came_from(drain)
-                return ClientConnection(service, group.routes)
+                return factory()
 
-            servers.append(await loop.create_server(factory, sock=sock, ssl=tls, backlog=listener.backlog))
+            servers.append(await loop.create_server(accepted, sock=sock, ssl=tls, backlog=listener.backlog))
             service.drains.append(drain)
     except BaseException:
         for server in servers:
