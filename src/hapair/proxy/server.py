@@ -43,6 +43,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from hapair import systemd
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.cycle import (
@@ -139,6 +140,7 @@ class Master:
             if self._started():
                 if notify is not None:
                     notify.ready()
+                systemd.ready(self._serving())
             else:
                 self._stop(signal.SIGTERM)
                 code = 1
@@ -196,7 +198,9 @@ class Master:
         elif signum == signal.SIGHUP and self._stopping is None:
             self._log.write(ErrorLevel.NOTICE, f"{received}, reconfiguring")
             self._log.write(ErrorLevel.NOTICE, "reconfiguring")
-            self._reload()
+            systemd.reloading()
+            reloaded = self._reload()
+            systemd.ready(self._serving() if reloaded else "reload failed, the running configuration kept")
         elif signum == signal.SIGQUIT and self._stopping is None:
             self._log.write(ErrorLevel.NOTICE, f"{received}, shutting down")
             self._stop(signal.SIGQUIT)
@@ -213,6 +217,7 @@ class Master:
 
     def _stop(self, signum: int) -> None:
         self._stopping = signum
+        systemd.stopping()
         if signum == signal.SIGTERM:
             self._kill_at = time.monotonic() + FAST_STOP_S
         self._send(signum, self._workers.values())
@@ -222,13 +227,18 @@ class Master:
             self._send(signal.SIGKILL, self._workers.values())
             self._kill_at = None
 
-    def _reload(self) -> None:
+    def _serving(self) -> str:
+        return f"serving with {worker_count(self.config)} worker processes"
+
+    def _reload(self) -> bool:
+        """The new configuration's workers, then the old ones stop gracefully; False when it failed (the
+        running configuration goes on)."""
         loaded = load_again(self._launch, self.config, self._log, self._zones)
         if loaded is None or not self._unix.bind(loaded[0], self._log):
             if loaded is not None:
                 loaded[1].release_unused(self._zones)
             self._unix.keep_only(self.config, self._log)
-            return
+            return False
         config, zones = loaded
         old = [worker for worker in self._workers.values() if not worker.retiring]
         previous, self.config = self.config, config
@@ -244,7 +254,7 @@ class Master:
             for worker in started:
                 worker.retiring = True
             self._send(signal.SIGTERM, started)
-            return
+            return False
         self._unix.keep_only(config, self._log)
         running_zones.release_unused(zones)
         self._log.close()
@@ -256,6 +266,7 @@ class Master:
         for worker in old:
             worker.retiring = True
         self._send(signal.SIGQUIT, old)
+        return True
 
     def _start_generation(self) -> list[Worker]:
         return [self._spawn(number) for number in range(worker_count(self.config))]

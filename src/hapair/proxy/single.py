@@ -11,6 +11,7 @@ import signal
 
 import uvloop
 
+from hapair import systemd
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.cycle import (
@@ -27,6 +28,9 @@ from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.status import StatusBoard, WorkerStatus
 from hapair.proxy.worker import Services, set_environment
+
+_SERVING = "serving in one process (master_process off)"
+_RELOAD_FAILED = "reload failed, the running configuration kept"
 
 
 class SingleProcess:
@@ -81,6 +85,7 @@ class SingleProcess:
         self._log.console = None
         if notify is not None:
             notify.ready()
+        systemd.ready(_SERVING)
         loop = asyncio.get_running_loop()
         for signum, handler in (
             (signal.SIGHUP, self._reload),
@@ -104,6 +109,7 @@ class SingleProcess:
 
     def _stop(self, signum: int) -> None:
         self._received(signum, "exiting" if signum != signal.SIGQUIT else "shutting down")
+        systemd.stopping()
         if self._stopped is not None:
             self._stopped.set()
 
@@ -118,11 +124,13 @@ class SingleProcess:
     def _reload(self, signum: int) -> None:
         self._received(signum, "reconfiguring")
         self._log.write(ErrorLevel.NOTICE, "reconfiguring")
+        systemd.reloading()
         loaded = load_again(self._launch, self.config, self._log, self._zones)
         if loaded is None or not self._unix.bind(loaded[0], self._log):
             if loaded is not None:
                 loaded[1].release_unused(self._zones)
             self._unix.keep_only(self.config, self._log)
+            systemd.ready(_RELOAD_FAILED)
             return
         task = asyncio.get_running_loop().create_task(self._switch(*loaded))
         self._switches.add(task)
@@ -137,6 +145,7 @@ class SingleProcess:
             self._log.write(ErrorLevel.EMERG, str(error))
             zones.release_unused(self._zones)
             self._unix.keep_only(self.config, self._log)
+            systemd.ready(_RELOAD_FAILED)
             return
         self._unix.keep_only(config, self._log)
         running_zones, self._zones = self._zones, zones
@@ -147,6 +156,7 @@ class SingleProcess:
         if previous.pid != config.pid and write_pid_file(config.pid, self._log):
             remove_pid_file(previous.pid, self._log)
         redirect_stderr(config)
+        systemd.ready(_SERVING)
         if old is not None:
             self._retired.add(old)
             old.graceful(None)

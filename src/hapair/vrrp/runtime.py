@@ -9,7 +9,7 @@ import errno
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.addresses import IpAddress
@@ -17,9 +17,11 @@ from ..config.keepalived.model.scripts import NotifyScript
 from ..config.keepalived.model.vrrp import AuthType, VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
-from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, link_is_up
+from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, ipv6_addresses, link_is_up
+from ..net.ndisc import NeighbourAdvertiser
 from ..net.smtp import SmtpServer, deliver
-from ..net.vrrp_socket import ReadyPacket, VrrpSocket
+from ..net.vrrp_socket import ReadyPacket, Received, VrrpSocket
+from ..net.vrrp_socket6 import ReadyPacket6, Received6, VrrpSocket6
 from .actions import (
     Action,
     AnnounceSource,
@@ -42,16 +44,29 @@ from .packet import (
     VRRP_PROTOCOL,
     Advertisement,
     PacketTooShort,
+    ReceivedPacket,
     decode_ipv4,
     encode_ipv4,
     with_ident,
 )
+from .packet6 import decode_ipv6, encode_ipv6
 from .router import PRIORITY_STOP, VirtualRouter
 from .scheduling import ProcessScheduler
 from .sources import SourceChoice, SourceFault, choose_source
 from .sync_group import SyncGroup, Target
 from .timer import PreciseTimer
-from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
+from .track_file import FileState, LinkChange
+from .track_process import QuorumChange
+from .trackers import FileWatch, ProcessWatch, write_init_files
+from .tracking import (
+    Fault,
+    FaultKind,
+    InstanceTracking,
+    ScriptOutcome,
+    ScriptState,
+    TrackingResult,
+    apply_file_change,
+)
 
 SECOND_US = 1_000_000
 # A backup's take-over is rehearsed this long before its master-down deadline (the shorter lead when the
@@ -76,6 +91,8 @@ STATE_NOTIFIES = {
     VrrpState.FAULT: NotifyEvent.FAULT,
 }
 NO_SOURCE = IPv4Address(0)  # a router's source until its interface has an address it can send from
+NO_SOURCE6 = IPv6Address(0)
+IpAddr = IPv4Address | IPv6Address
 
 
 class StartError(Exception):
@@ -111,7 +128,8 @@ class SocketKey:
     protocol (AH instances have their own, as in keepalived's socket pool)."""
 
     interface: str
-    unicast_source: IPv4Address | None
+    unicast_source: IpAddr | None
+    family: int = 4
     protocol: int = VRRP_PROTOCOL
 
 
@@ -128,13 +146,16 @@ class Runtime:
         addresses: AddressManager,
         scheduler: ProcessScheduler,
         fifos: Sequence[FifoWriter] = (),
+        on_notification: Callable[[bytes], None] | None = None,
     ) -> None:
-        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads."""
+        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads;
+        `on_notification` gets each of their lines too (the control socket's followers)."""
         self.config = config
         self._fifos = fifos
+        self._on_notification = on_notification
         self._write_log = log
         self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
-        self._packets: dict[tuple[str, int, bool], list[tuple[IPv4Address, bytes]]] = {}
+        self._packets: dict[tuple[str, int, bool], list[tuple[IpAddr, bytes]]] = {}
         self.detail = detail
         self.runner = runner
         self.addresses = addresses
@@ -145,15 +166,18 @@ class Runtime:
         self.scripts = {script.name: ScriptState(script) for script in config.vrrp.scripts}
         self.interfaces_up: dict[str, bool] = {}
         self.startup_delay_end_us = 0
-        self._sockets: dict[SocketKey, VrrpSocket] = {}
+        self._sockets: dict[SocketKey, VrrpSocket | VrrpSocket6] = {}
         self._by_vrid: dict[SocketKey, dict[int, VirtualRouter]] = {}
         self._socket_of: dict[str, SocketKey] = {}
         self._arp: dict[str, ArpSender] = {}
+        self._ndisc: dict[str, NeighbourAdvertiser] = {}
         self._watchers: dict[str, ArpWatcher] = {}  # other nodes' claims to our addresses, per interface
         self._timers: dict[str, PreciseTimer] = {}
         self._rehearsals: dict[str, asyncio.TimerHandle] = {}  # a backup's rehearsal or vigil, pending
         self._ident: dict[str, int] = {}
-        self._stop_adverts: dict[str, list[ReadyPacket]] = {}  # each master's priority 0, IP ID next
+        self._stop_adverts: dict[
+            str, list[ReadyPacket | ReadyPacket6]
+        ] = {}  # each master's priority 0, IP ID next
         self._stop_adverts_sent: set[str] = set()
         self._script_tasks: list[asyncio.Task[None]] = []
         self._stopped = False
@@ -162,6 +186,8 @@ class Runtime:
         self._source_faults: dict[str, SourceFault] = {}  # the instances that have no source to send from
         self._alerts = AlertPolicy(no_email_faults=config.global_defs.no_email_faults)
         self._mails: set[asyncio.Task[None]] = set()  # SMTP alerts on their way
+        self.files: FileWatch | None = None
+        self.processes: ProcessWatch | None = None
 
     # ----- life cycle
 
@@ -175,8 +201,8 @@ class Runtime:
             choice = self._choose_source(instance)
             self.routers[instance.name] = VirtualRouter(
                 instance,
-                choice.address or NO_SOURCE,
-                group=self.config.global_defs.vrrp_mcast_group4,
+                choice.address or (NO_SOURCE6 if instance.family == 6 else NO_SOURCE),
+                group=self._group(instance),
                 check_unicast_src=self.config.global_defs.vrrp_check_unicast_src,
             )
             if choice.fault is not None:
@@ -203,14 +229,16 @@ class Runtime:
         settled) before the first instance starts."""
         if previous is not None:
             self._carry_over_scripts(previous)
+        self._start_trackers(reload=previous is not None)
         now = self.now()
         self._delay_startup(previous, now)
         fresh: list[VirtualRouter] = []
         for name, router in self.routers.items():
-            result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
+            result = self._evaluate(name)
             source_fault = self._source_faults.get(name)
             faults = {f.reason for f in result.faults} | ({source_fault.value} if source_fault else set())
             waiting = {script_reason(s) for s in result.waiting}
+            configured = router.effective_priority
             router.assume_total_priority(result.total_priority)
             old = previous.matching(router.instance) if previous else None
             if old is not None:
@@ -218,8 +246,11 @@ class Runtime:
                 continue
             for fault in result.faults:
                 self._log(fault.startup_log(name))
-            if source_fault is SourceFault.NO_ADDRESS:
+            if source_fault is not None and source_fault.missing_address:
                 self._log(source_fault.startup_log(name))
+            if router.effective_priority != configured:  # moved by a tracked file or process
+                moved = f"from {configured} to {router.effective_priority}"
+                self._log(f"({name}) Changing effective priority {moved}")
             router.faults, router.waiting = faults, waiting  # for its sync group, before any member starts
             fresh.append(router)
         for group in self.groups.values():
@@ -347,9 +378,13 @@ class Runtime:
         self.runner.terminate_all()
 
     def close(self) -> None:
-        """Let go of sockets, timers and script loops (the routers' state is left as it is)."""
+        """Let go of sockets, timers, script loops and file and process watches (the routers' state is left
+        as it is)."""
         for task in self._script_tasks:
             task.cancel()
+        for watch in (self.files, self.processes):
+            if watch is not None:
+                watch.close()
         for timer in self._timers.values():
             timer.close()
         self._timers.clear()
@@ -364,6 +399,9 @@ class Runtime:
         for sender in self._arp.values():
             sender.close()
         self._arp.clear()
+        for advertiser in self._ndisc.values():
+            advertiser.close()
+        self._ndisc.clear()
         for watcher in self._watchers.values():
             self.loop.remove_reader(watcher.fileno())
             watcher.close()
@@ -386,7 +424,7 @@ class Runtime:
         for name in self._tracking_interface(event.ifname):
             self._update_tracking(self.routers[name])
 
-    def _address_removed(self, ifname: str, ip: IPv4Address) -> None:
+    def _address_removed(self, ifname: str, ip: IpAddr) -> None:
         """An address left an interface. If a master's VIP was taken away from outside, it steps down (our
         own removals come when the router is no longer master; an address back by the time the event is
         read is left alone)."""
@@ -420,7 +458,7 @@ class Runtime:
     def _update_tracking(self, router: VirtualRouter) -> None:
         now = self.now()
         before = router.state
-        result = self.trackings[router.name].evaluate(self._scripts_ok(), self.interfaces_up)
+        result = self._evaluate(router.name)
         faults = {f.reason for f in result.faults}
         source_fault = self._source_faults.get(router.name)
         if source_fault is not None:
@@ -439,6 +477,52 @@ class Runtime:
     def _scripts_ok(self) -> dict[str, bool | None]:
         return {name: state.ok for name, state in self.scripts.items()}
 
+    def _evaluate(self, name: str) -> TrackingResult:
+        return self.trackings[name].evaluate(
+            self._scripts_ok(),
+            self.interfaces_up,
+            files=self.files.values if self.files is not None else {},
+            quorums=self.processes.table.quorums if self.processes is not None else {},
+        )
+
+    # ----- track_file and vrrp_track_process (trackers.py)
+
+    def _start_trackers(self, *, reload: bool) -> None:
+        """Write the `init_file`s, then read the tracked files and count the tracked processes: the values
+        the instances start with."""
+        vrrp = self.config.vrrp
+        write_init_files(vrrp.track_files, self._log, reload=reload)
+        self.files = FileWatch(vrrp.track_files, self._log, self.file_changed)
+        self.files.start(self.loop)
+        if vrrp.track_processes:
+            self.processes = ProcessWatch(
+                vrrp.track_processes,
+                self.config.global_defs,
+                vrrp.max_process_name_len,
+                log=self._log,
+                detail=self.detail,
+                changed=self.quorums_changed,
+            )
+            self.processes.start()
+
+    def file_changed(self, state: FileState, changes: list[LinkChange]) -> None:
+        """A tracked file's new value moved these links: each instance in turn, as keepalived goes."""
+        now = self.now()
+        for change in changes:
+            router = self.routers.get(change.link.instance)
+            if router is None:
+                continue
+            before = router.state
+            actions = apply_file_change(router, state.name, change, now)
+            self._carry_out_steps([(router, actions), *self._follow(router, before, actions, now)])
+
+    def quorums_changed(self, changes: list[QuorumChange]) -> None:
+        for change in changes:
+            self._log(change.log)
+            for router in self.routers.values():
+                if any(link.name == change.name for link in self.trackings[router.name].processes):
+                    self._update_tracking(router)
+
     async def _run_script(self, script: VrrpScript) -> None:
         """Run a vrrp_script every `interval`, counted from the start of each run."""
         interval = script.interval_us / SECOND_US
@@ -454,6 +538,8 @@ class Runtime:
 
     def _choose_source(self, instance: VrrpInstance) -> SourceChoice:
         assert instance.interface is not None  # the configuration refuses an instance without one
+        if instance.family == 6:
+            return choose_source(instance, ipv6_addresses(instance.interface), self._virtual)
         return choose_source(instance, ipv4_addresses(instance.interface), self._virtual)
 
     def _source_event(self, event: AddressEvent) -> None:
@@ -490,12 +576,12 @@ class Runtime:
         ip, ifname = event.address.ip, event.ifname
         if fault is None:
             self._log_detail(f"Assigned address {ip} for interface {ifname}")
-        elif fault is SourceFault.NO_ADDRESS:
+        elif fault.missing_address:
             self._log_detail(f"Deassigned address {ip} from interface {ifname}")
         else:
             self._log(fault.startup_log(name))
 
-    def _change_source(self, router: VirtualRouter, source: IPv4Address) -> None:
+    def _change_source(self, router: VirtualRouter, source: IpAddr) -> None:
         """Send from `source` from now on: the adverts made for the old one go, and a unicast socket
         bound to the old one is left for one bound to the new one."""
         router.source = source
@@ -509,14 +595,26 @@ class Runtime:
         instance = router.instance
         assert instance.interface is not None
         protocol = AH_PROTOCOL if instance.auth_type == AuthType.AH else VRRP_PROTOCOL
-        key = SocketKey(instance.interface, router.source if instance.unicast else None, protocol)
+        unicast_source = router.source if instance.unicast else None
+        key = SocketKey(instance.interface, unicast_source, router.family, protocol)
         if key not in self._sockets:
-            sock = VrrpSocket(
-                key.interface,
-                group=self._group(instance),
-                unicast_source=key.unicast_source,
-                protocol=protocol,
-            )
+            sock: VrrpSocket | VrrpSocket6
+            if router.family == 6:
+                group = self._group(instance)
+                assert isinstance(group, IPv6Address)
+                sock = VrrpSocket6(
+                    key.interface,
+                    group=group,
+                    unicast_source=key.unicast_source,
+                    unicast_ttl=instance.ttl,
+                )
+            else:
+                sock = VrrpSocket(
+                    key.interface,
+                    group=self._group(instance),
+                    unicast_source=key.unicast_source,
+                    protocol=protocol,
+                )
             self._sockets[key] = sock
             self._by_vrid[key] = {}
             self.loop.add_reader(sock.fileno(), self._readable, key)
@@ -539,7 +637,9 @@ class Runtime:
         has a source)."""
         for address in router.addresses:
             self.addresses.prepare(address, self._interface_of(router, address))
-        if router.source != NO_SOURCE:
+            if address.family == 6:
+                self._neighbour_advertiser(self._interface_of(router, address))
+        if not router.source.is_unspecified:
             for priority in {router.effective_priority, 0}:
                 self._packets_for(router, router.advert(priority))
 
@@ -571,7 +671,7 @@ class Runtime:
         sock = self._sockets.get(key)
         while sock is not None and (received := sock.receive()) is not None:
             try:
-                packet = decode_ipv4(received.data)
+                packet = _decode(received)
             except PacketTooShort as error:
                 self._log(str(error))
                 continue
@@ -581,6 +681,8 @@ class Runtime:
                     self._log(
                         f"Unknown VRID({packet.vrid}) received on interface({key.interface}). ignoring..."
                     )
+                continue
+            if key.family == 6 and self._discards(router, packet):
                 continue
             before = router.state
             actions = router.receive(packet, received.at_us)
@@ -700,9 +802,13 @@ class Runtime:
         ident = next_ident(self._ident.get(router.name, 0))
         self._ident[router.name] = ident
         for destination, encoded in self._packets_for(router, advert):
-            packet = self._on_wire(router, encoded, ident, ah_sequence)
             try:
-                sock.send(packet, destination)
+                if isinstance(sock, VrrpSocket6):
+                    assert isinstance(destination, IPv6Address) and isinstance(router.source, IPv6Address)
+                    sock.send(encoded, destination, router.source)
+                else:
+                    assert isinstance(destination, IPv4Address)
+                    sock.send(self._on_wire(router, encoded, ident, ah_sequence), destination)
             except OSError as error:
                 if error.errno == errno.ENETUNREACH and not self.interfaces_up.get(
                     instance.interface or "", True
@@ -715,30 +821,46 @@ class Runtime:
         if advert.priority != PRIORITY_STOP:
             self._ready_stop_advert(router, sock, next_ident(ident))
 
-    def _ready_stop_advert(self, router: VirtualRouter, sock: VrrpSocket, ident: int) -> None:
+    def _ready_stop_advert(self, router: VirtualRouter, sock: VrrpSocket | VrrpSocket6, ident: int) -> None:
         """Make the priority-0 advert that SIGTERM would send after this one (see send_stop_adverts)."""
         stop = self._packets_for(router, router.advert(PRIORITY_STOP))
         sequence = router.ah_counter.peek() if router.instance.auth_type == AuthType.AH else None
-        self._stop_adverts[router.name] = [
-            sock.ready(self._on_wire(router, encoded, ident, sequence), destination)
-            for destination, encoded in stop
-        ]
+        ready: list[ReadyPacket | ReadyPacket6] = []
+        for destination, encoded in stop:
+            if isinstance(sock, VrrpSocket6):
+                assert isinstance(destination, IPv6Address) and isinstance(router.source, IPv6Address)
+                ready.append(sock.ready(encoded, destination, router.source))
+            else:
+                assert isinstance(destination, IPv4Address)
+                ready.append(sock.ready(self._on_wire(router, encoded, ident, sequence), destination))
+        self._stop_adverts[router.name] = ready
 
     @staticmethod
     def _on_wire(router: VirtualRouter, encoded: bytes, ident: int, ah_sequence: int | None) -> bytes:
-        """An encoded advert as it goes out this time: with its IP ID, and signed if it carries AH."""
+        """An encoded IPv4 advert as it goes out this time: with its IP ID, and signed if it carries AH."""
         if ah_sequence is None:
             return with_ident(encoded, ident)
         key, unicast = router.instance.auth_data, router.instance.unicast
         return sign(encoded, ident=ident, sequence=ah_sequence, key=key, unicast=unicast)
 
-    def _destinations(self, router: VirtualRouter) -> list[IPv4Address]:
+    def _destinations(self, router: VirtualRouter) -> list[IpAddr]:
         instance = router.instance
         if not instance.unicast:
             return [self._group(instance)]
-        return [peer.address for peer in instance.unicast_peers if isinstance(peer.address, IPv4Address)]
+        return [peer.address for peer in instance.unicast_peers if peer.address.version == router.family]
 
-    def _packets_for(self, router: VirtualRouter, advert: Advertisement) -> list[tuple[IPv4Address, bytes]]:
+    def _discards(self, router: VirtualRouter, packet: ReceivedPacket) -> bool:
+        """keepalived's dispatcher drops an IPv6 multicast packet on a unicast instance and the reverse
+        before the instance's checks (a socket gets the other kind too), with a line in detail mode."""
+        multicast = packet.destination.is_multicast
+        if multicast != router.instance.unicast or router.state in (VrrpState.FAULT, VrrpState.INIT):
+            return False
+        if self.detail:
+            received, instance = ("mult", "un") if multicast else ("un", "mult")
+            self._log(f"({router.name}) discarding {received}icast packet on {instance}icast instance")
+        return True
+
+    def _packets_for(self, router: VirtualRouter, advert: Advertisement) -> list[tuple[IpAddr, bytes]]:
         """The advert as packets to each destination, encoded once and kept: encoding is slow in Python,
         and the first advert of a take-over must go out at once. An instance's advert at a priority never
         changes, so the priority (and the checksum form) names it."""
@@ -748,12 +870,15 @@ class Runtime:
             instance = router.instance
             ttl = instance.ttl if instance.unicast and instance.ttl >= 0 else 255
             checksum_destination = self._group(instance) if router.uses_old_unicast_checksum else None
+            source = router.source
             packets = self._packets[key] = [
                 (
                     destination,
-                    encode_ipv4(
+                    encode_ipv6(advert, source=source, destination=destination)
+                    if isinstance(source, IPv6Address) and isinstance(destination, IPv6Address)
+                    else encode_ipv4(
                         advert,
-                        source=router.source,
+                        source=source,
                         destination=destination,
                         ttl=ttl,
                         checksum_destination=checksum_destination,
@@ -763,10 +888,11 @@ class Runtime:
             ]
         return packets
 
-    def _group(self, instance: VrrpInstance) -> IPv4Address:
-        if isinstance(instance.mcast_dst, IPv4Address):
+    def _group(self, instance: VrrpInstance) -> IpAddr:
+        if instance.mcast_dst is not None:
             return instance.mcast_dst
-        return self.config.global_defs.vrrp_mcast_group4
+        defs = self.config.global_defs
+        return defs.vrrp_mcast_group6 if instance.family == 6 else defs.vrrp_mcast_group4
 
     def _interface_of(self, router: VirtualRouter, address: IpAddress) -> str:
         interface = address.ifname or router.instance.interface
@@ -788,16 +914,45 @@ class Runtime:
                 self._log(f"({router.name}) cannot remove {address.address}: {error.strerror}")
 
     def _send_gratuitous_arps(self, router: VirtualRouter, repeat: int) -> None:
+        """`repeat` rounds of a gratuitous ARP for each IPv4 address and an unsolicited neighbour
+        advertisement for each IPv6 one, in the addresses' order, as keepalived's vrrp_send_link_update."""
         for round_number in range(repeat):
             for address in router.addresses:
                 ip = address.address.ip
-                if not isinstance(ip, IPv4Address):
+                if isinstance(ip, IPv6Address):
+                    self._advertise_neighbour(router, address, ip, first=round_number == 0)
                     continue
                 interface = self._interface_of(router, address)
                 if round_number == 0 and self.detail:
                     self._log(f"({router.name}) Sending/queueing gratuitous ARPs on {interface} for {ip}")
                 if self._arp_sender(interface).send(ip) and self.detail:
                     self._log(f"Sending gratuitous ARP on {interface} for {ip}")
+
+    def _advertise_neighbour(
+        self, router: VirtualRouter, address: IpAddress, ip: IPv6Address, *, first: bool
+    ) -> None:
+        interface = self._interface_of(router, address)
+        if first:
+            self._log_detail(
+                f"({router.name}) Sending/queueing Unsolicited Neighbour Adverts on {interface} for {ip}"
+            )
+        self._send_neighbour_advert(interface, ip)
+
+    def _send_neighbour_advert(self, interface: str, ip: IPv6Address) -> None:
+        try:
+            if self._neighbour_advertiser(interface).send(ip):
+                self._log_detail(f"Sending unsolicited Neighbour Advert on {interface} for {ip}")
+        except OSError as error:
+            self._log(
+                f"Error {error.errno} sending ndisc unsolicited neighbour advert on {interface} for {ip}"
+            )
+
+    def _neighbour_advertiser(self, interface: str) -> NeighbourAdvertiser:
+        advertiser = self._ndisc.get(interface)
+        if advertiser is None:
+            advertiser = self._ndisc[interface] = NeighbourAdvertiser(interface)
+            self._log_detail("Registering gratuitous NDISC shared channel")
+        return advertiser
 
     def _probe(self, router: VirtualRouter, addresses: tuple[IPv4Address, ...]) -> None:
         for address in router.addresses:
@@ -814,6 +969,9 @@ class Runtime:
         interface = router.instance.interface
         assert interface is not None
         source = router.source
+        if isinstance(source, IPv6Address):
+            self._send_neighbour_advert(interface, source)
+            return
         try:
             if self._arp_sender(interface).send(source):
                 self._log_detail(f"Sending gratuitous ARP on {interface} for {source}")
@@ -851,6 +1009,8 @@ class Runtime:
     def _write_fifos(self, line: bytes) -> None:
         for fifo in self._fifos:
             fifo.write(line)
+        if self._on_notification is not None:
+            self._on_notification(line)
 
     def write_states_to_fifos(self) -> None:
         """After a reload with `fifo_write_vrrp_states_on_reload`: every group's and instance's state."""
@@ -926,10 +1086,15 @@ class Runtime:
                 case SendAdvert(advert, ah_sequence):
                     ident = next_ident(self._ident.get(router.name, 0))
                     for _destination, encoded in self._packets_for(router, advert):
-                        self._on_wire(router, encoded, ident, ah_sequence)
+                        if router.family == 4:
+                            self._on_wire(router, encoded, ident, ah_sequence)
                 case SendGratuitousArps():
                     for address in router.addresses:
-                        self._arp_sender(self._interface_of(router, address))
+                        interface = self._interface_of(router, address)
+                        if address.family == 6:
+                            self._neighbour_advertiser(interface)
+                        else:
+                            self._arp_sender(interface)
         self._schedule_vigil(router, deadline)
 
     def _schedule_vigil(self, router: VirtualRouter, deadline: int) -> None:
@@ -956,3 +1121,16 @@ class Runtime:
         before, at = router.state, wake_time(now, deadline)
         actions = router.wake(at)
         self._carry_out_steps([(router, actions), *self._follow(router, before, actions, at)])
+
+
+def _decode(received: Received6 | Received) -> ReceivedPacket:
+    """A received packet read by its family: an IPv4 packet whole, an IPv6 one's VRRP message with what
+    the kernel said of it."""
+    if isinstance(received, Received6):
+        return decode_ipv6(
+            received.data,
+            source=received.source,
+            destination=received.destination,
+            hop_limit=received.hop_limit,
+        )
+    return decode_ipv4(received.data)

@@ -27,16 +27,14 @@ def _instance_features(config: KeepalivedConfig) -> Iterator[str]:
 
 
 def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
-    if instance.family == 6 or any(vip.address.version == 6 for vip in (*instance.vips, *instance.evips)):
-        yield "IPv6"
     if instance.interface is None:
         yield "an instance without an interface"
     if instance.use_vmac or instance.use_ipvlan:
         yield "use_vmac / use_ipvlan"
     if instance.vroutes or instance.vrules:
         yield "virtual_routes / virtual_rules"
-    if instance.track.files or instance.track.processes or instance.track.bfds:
-        yield "track_file / track_process / track_bfd"
+    if instance.track.bfds:
+        yield "track_bfd"
 
 
 def _vrrp_blocks(config: KeepalivedConfig) -> Iterator[str]:
