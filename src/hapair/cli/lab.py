@@ -95,6 +95,13 @@ def _build_options(parser: argparse.ArgumentParser) -> None:
             help=f"run the real {program} on NODE instead of {instead}",
         )
     parser.add_argument(
+        "--health",
+        choices=("script", "native"),
+        default="script",
+        help="what tracks the proxy: the seed's check_nginx.sh (default), or hapair node's native trackers "
+        "(each node that runs hapair for both parts runs them as one hapair node)",
+    )
+    parser.add_argument(
         "--layer",
         type=int,
         choices=(4, 7),
@@ -126,6 +133,7 @@ def _options(args: argparse.Namespace, config_dir: str | None = None) -> lab.Lab
         layer=args.layer,
         keepalived_nodes=frozenset(args.with_keepalived),
         nginx_nodes=frozenset(args.with_nginx),
+        health=args.health,
     )
 
 

@@ -17,6 +17,7 @@ from hapair import __version__
 COMMANDS = {
     "vrrp": "hapair.cli.vrrp",
     "proxy": "hapair.cli.proxy",
+    "node": "hapair.cli.node",
     "lab": "hapair.cli.lab",
     "status": "hapair.cli.status",
     "install-units": "hapair.cli.units",

@@ -75,6 +75,18 @@ def cable_plugged(layout: Layout, role: str) -> bool:
     return bool(link["flags"] & 1)  # IFF_UP
 
 
+def set_backend_path(layout: Layout, role: str, *, cut: bool) -> None:
+    """Cut (or restore) the host's path to the backend web server: an `unreachable` route to it, so that
+    connections fail at once, as behind a router that lost its way there."""
+    with IPRoute(netns=layout.namespace(role)) as ipr:
+        ipr.route("add" if cut else "del", dst=ADDRESSES["web"], dst_len=32, type="unreachable")
+
+
+def backend_path_cut(layout: Layout, role: str) -> bool:
+    with IPRoute(netns=layout.namespace(role)) as ipr:
+        return any(r.get("type") == 7 for r in ipr.get_routes(family=2))  # RTN_UNREACHABLE
+
+
 def addresses(namespace: str) -> list[str]:
     """The IPv4 addresses on the host's LAN interface."""
     with IPRoute(netns=namespace) as ipr:

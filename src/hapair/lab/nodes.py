@@ -22,7 +22,17 @@ from pathlib import Path
 from . import configs
 from .errors import LabError
 from .layout import node_role
-from .processes import POLL_S, ProcessId, family, signals_deferred, stop, wait_for_child, wait_gone
+from .processes import (
+    POLL_S,
+    ProcessId,
+    children,
+    family,
+    identified,
+    signals_deferred,
+    stop,
+    wait_for_child,
+    wait_gone,
+)
 from .state import LabState, NodeState
 
 READY_TIMEOUT_S = 15
@@ -142,6 +152,10 @@ class Node:
     # ----- daemons
 
     def start_vrrp(self) -> None:
+        if self.record.native:
+            self.record.vrrp = self._start_inside(self._node_command(), self.logs / "vrrp.log", "hapair node")
+            self.state.save()
+            return
         if self.record.vrrp_program == "keepalived":
             pids = {flag: self.directory / f"keepalived-{flag}.pid" for flag in "prcb"}
             command = ["keepalived", "-n", "-l", "-G", "-P", "-f", str(self.keepalived_conf)]
@@ -164,7 +178,39 @@ class Node:
         self.record.vrrp = self._start_inside(command, self.logs / "vrrp.log", "the VRRP daemon")
         self.state.save()
 
+    def _node_command(self) -> list[str]:
+        """`hapair node`: the proxy is its child, with argv[0] nginx (check_nginx.sh still finds it)."""
+        return [
+            sys.executable,
+            "-m",
+            "hapair",
+            "node",
+            "-n",
+            "-l",
+            "-G",
+            "-f",
+            str(self.keepalived_conf),
+            "-c",
+            str(self.nginx_conf),
+            "--prefix",
+            f"{self.nginx_conf.parent}/",
+            "--pid",
+            str(self.directory / "vrrp.pid"),
+        ]
+
+    def proxy_processes(self) -> list[ProcessId]:
+        """The proxy's master and workers (under `hapair node`: its child that runs the proxy)."""
+        if self.record.native:
+            node = self.record.vrrp
+            if node is None or not node.running():
+                return []
+            masters = [p for p in identified(children(node.pid)) if _runs_proxy(p.pid)]
+            return [member for master in masters for member in family(master)]
+        return family(self.record.proxy) if self.record.proxy is not None else []
+
     def start_proxy(self) -> None:
+        if self.record.native:
+            return  # `hapair node` starts it
         if self.record.proxy_program == "nginx":
             # nginx's own prefix: Debian's load_module lines are relative to it (the lab's paths are absolute)
             command = [
@@ -254,6 +300,14 @@ class Node:
                 env=_environment(self.directory / "tmp"),
                 start_new_session=True,  # a Ctrl-C at the terminal reaches the lab, which stops these itself
             )
+
+
+def _runs_proxy(pid: int) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"proxy" in argv
 
 
 def _environment(tmp: Path) -> dict[str, str]:

@@ -24,6 +24,7 @@ class NodeState:
     number: int
     vrrp_program: str = "hapair"  # or "keepalived"
     proxy_program: str = "hapair"  # or "nginx"
+    native: bool = False  # `hapair node` runs both, the proxy its child (`vrrp` is the node's process)
     holder: ProcessId | None = None  # `unshare`, parent of the node's PID namespace
     inner: ProcessId | None = None  # PID 1 of that namespace, which nsenter joins
     vrrp: ProcessId | None = None

@@ -25,6 +25,7 @@ import uvloop
 
 from hapair.config.nginx.model.config import NginxConfig, Processes, WorkerUser
 from hapair.config.nginx.model.logging import ErrorLevel
+from hapair.node.channel import channel_name, join
 from hapair.proxy.cycle import create_temp_paths, errno_text
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.http.service import HttpService, serve_http
@@ -116,9 +117,11 @@ def run_worker(
     status: WorkerStatus | None,
 ) -> int:
     """Serve `config` on a new uvloop loop until a stop signal; the exit code."""
+    channel = channel_name()  # `hapair node`'s health channel, named in the environment narrowed next
     set_environment(config.processes)
     _apply_limits(config.processes, log)
-    return uvloop.run(_serve_worker(config, number, master, ready, log, zones=zones, status=status))
+    serving = _serve_worker(config, number, master, ready, log, zones=zones, status=status, channel=channel)
+    return uvloop.run(serving)
 
 
 def _apply_limits(processes: Processes, log: ErrorLogWriter) -> None:
@@ -290,8 +293,10 @@ async def _serve_worker(
     *,
     zones: SharedZones,
     status: WorkerStatus | None,
+    channel: str | None = None,
 ) -> int:
-    """`number`: the worker's place in its generation; `master`: its master's pid."""
+    """`number`: the worker's place in its generation; `master`: its master's pid; `channel`: the health
+    channel of the `hapair node` supervising the proxy, which the worker joins once it listens."""
     loop = asyncio.get_running_loop()
     log_loop_errors(loop, log)
     try:
@@ -311,7 +316,10 @@ async def _serve_worker(
     signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
     os.write(ready, b"ok\n")
     os.close(ready)
+    health = join(channel) if channel else None
     await services.done.wait()
+    if health is not None:
+        health.cancel()
     log.write(ErrorLevel.NOTICE, "exiting")
     log.write(ErrorLevel.NOTICE, "exit")
     return 0

@@ -83,20 +83,14 @@ class VrrpDaemon:
             return EXIT_CONFIG
         if not config.global_defs.max_auto_priority:
             self.log(MAX_AUTO_PRIORITY_NOTICE)
-        runner = self._runner = ScriptRunner(self.log, umask=_umask(config))
+        scheduler = self.scheduler
+        runner = self._runner = ScriptRunner(
+            self.log, umask=_umask(config), nice=lambda: scheduler.script_nice
+        )
         fifos = self._fifos  # opened once the configuration is known to run
         with AddressManager() as addresses:
             try:
-                runtime = Runtime(
-                    config,
-                    log=self.log,
-                    detail=self.options.detail,
-                    runner=runner,
-                    addresses=addresses,
-                    scheduler=self.scheduler,
-                    fifos=fifos,
-                    on_notification=self._notification,
-                )
+                runtime = self._new_runtime(config, runner, addresses, fifos)
                 runtime.prepare()
             except StartError as error:
                 self.log(str(error))
@@ -191,16 +185,7 @@ class VrrpDaemon:
             self._schedule(old.config)
             _notify_ready()
             return
-        new = Runtime(
-            config,
-            log=self.log,
-            detail=self.options.detail,
-            runner=self._runner,
-            addresses=old.addresses,
-            scheduler=self.scheduler,
-            fifos=self._fifos,
-            on_notification=self._notification,
-        )
+        new = self._new_runtime(config, self._runner, old.addresses, self._fifos)
         try:
             new.prepare()
         except StartError as error:
@@ -220,6 +205,25 @@ class VrrpDaemon:
         self._schedule(config)
         self.log("Reload complete")
         _notify_ready()
+
+    def _new_runtime(
+        self,
+        config: KeepalivedConfig,
+        runner: ScriptRunner,
+        addresses: AddressManager,
+        fifos: list[FifoWriter],
+    ) -> Runtime:
+        """The runtime of `config`, at start or at a reload (`hapair node` adds its trackers to it)."""
+        return Runtime(
+            config,
+            log=self.log,
+            detail=self.options.detail,
+            runner=runner,
+            addresses=addresses,
+            scheduler=self.scheduler,
+            fifos=fifos,
+            on_notification=self._notification,
+        )
 
     def _schedule(self, config: KeepalivedConfig) -> None:
         """Before the routers start, and once a reload is over: the process's scheduling settings. The

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
@@ -64,6 +64,7 @@ from .tracking import (
     InstanceTracking,
     ScriptOutcome,
     ScriptState,
+    TrackerLink,
     TrackingResult,
     apply_file_change,
 )
@@ -147,10 +148,14 @@ class Runtime:
         scheduler: ProcessScheduler,
         fifos: Sequence[FifoWriter] = (),
         on_notification: Callable[[bytes], None] | None = None,
+        natives: Mapping[str, Sequence[TrackerLink]] | None = None,
     ) -> None:
         """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads;
-        `on_notification` gets each of their lines too (the control socket's followers)."""
+        `on_notification` gets each of their lines too (the control socket's followers); `natives` the
+        links of `hapair node`'s trackers, per instance name (their states: `natives_ok`)."""
         self.config = config
+        self.natives = natives or {}
+        self.natives_ok: dict[str, bool] = {}
         self._fifos = fifos
         self._on_notification = on_notification
         self._write_log = log
@@ -207,7 +212,8 @@ class Runtime:
             )
             if choice.fault is not None:
                 self._source_faults[instance.name] = choice.fault
-            self.trackings[instance.name] = InstanceTracking(instance, self.config.vrrp)
+            natives = self.natives.get(instance.name, ())
+            self.trackings[instance.name] = InstanceTracking(instance, self.config.vrrp, natives)
         for group in self.config.vrrp.sync_groups:
             members = [self.routers[name] for name in group.instances if name in self.routers]
             self.groups[group.name] = SyncGroup(group, members)
@@ -452,6 +458,15 @@ class Runtime:
             if any(link.name == name for link in self.trackings[router.name].scripts):
                 self._update_tracking(router)
 
+    def native_reported(self, name: str, ok: bool) -> None:
+        """One of `hapair node`'s trackers changed state: the instances linked to it follow."""
+        if self.natives_ok.get(name, True) == ok:
+            return
+        self.natives_ok[name] = ok
+        for router in self.routers.values():
+            if any(link.name == name for link in self.trackings[router.name].natives):
+                self._update_tracking(router)
+
     def _tracking_interface(self, interface: str) -> list[str]:
         return [name for name, t in self.trackings.items() if any(i.name == interface for i in t.interfaces)]
 
@@ -483,6 +498,7 @@ class Runtime:
             self.interfaces_up,
             files=self.files.values if self.files is not None else {},
             quorums=self.processes.table.quorums if self.processes is not None else {},
+            natives_ok=self.natives_ok,
         )
 
     # ----- track_file and vrrp_track_process (trackers.py)

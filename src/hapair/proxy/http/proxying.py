@@ -43,6 +43,7 @@ from .headers import BodyFraming
 from .logcontext import error_context
 from .pages import CONTINUE
 from .request import IDEMPOTENT
+from .response import find_header_line
 from .spool import ResponseSpool, SpoolFileError
 from .target import Target
 from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
@@ -548,7 +549,7 @@ class Proxying:
         ex = self._ex
         self._end_early()
         if status == 401:
-            challenge = next((item for item in headers if item[0].lower() == _WWW_AUTHENTICATE), None)
+            challenge = find_header_line(headers, _WWW_AUTHENTICATE)  # as the upstream wrote it
             if challenge is not None:
                 ex.keep_header(*challenge)
         ex.finalize(status)
