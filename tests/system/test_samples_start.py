@@ -31,6 +31,7 @@ def not_run_yet(feature: str) -> pytest.MarkDecorator:
 
 
 SAMPLE_FILES = [
+    "keepalived.conf.SSL_GET",  # auth_type AH
     "keepalived.conf.sample",
     "keepalived.conf.vrrp",  # smtp_alert
     "keepalived.conf.vrrp.localcheck",
@@ -41,7 +42,6 @@ SAMPLE_FILES = [
     "other.etc.keepalived.conf",
 ]
 NOT_YET = {
-    "keepalived.conf.SSL_GET": "auth_type AH",
     "keepalived.conf.vrrp.routes": "virtual_routes and static_routes",
     "keepalived.conf.vrrp.rules": "virtual_rules and static_rules",
     "keepalived.conf.vrrp.static_ipaddress": "static_ipaddress and virtual_routes",

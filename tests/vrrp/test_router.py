@@ -489,3 +489,13 @@ def test_only_a_masters_own_tracked_addresses_count_as_taken_away(lan, node):
     assert a.router.tracked_address("eth0", IPv4Address("10.77.0.1")) is None  # its own address
     assert b.router.tracked_address("eth0", IPv4Address("10.77.0.100")) is None  # a backup holds none
     assert b.router.address_deleted(lan.now) == []
+
+
+def test_during_vrrp_startup_delay_a_backup_s_timer_counts_from_its_end(lan, node):
+    a = node(A, config(priority=100), start=False)
+    a.router.startup_delay_end_us = 5 * SECOND
+    lan.start(a)
+    lan.run_until(5 * SECOND + 3 * SECOND + skew(100) - 1)
+    assert a.state == VrrpState.BACKUP
+    lan.run_for(1)
+    assert a.state == VrrpState.MASTER

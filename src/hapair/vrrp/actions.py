@@ -13,9 +13,11 @@ from .packet import Advertisement
 
 @dataclass(frozen=True)
 class SendAdvert:
-    """Send this advertisement (to the multicast group or to each unicast peer)."""
+    """Send this advertisement (to the multicast group or to each unicast peer); with AH authentication,
+    `ah_sequence` is the sequence number it carries."""
 
     advert: Advertisement
+    ah_sequence: int | None = None
 
 
 @dataclass(frozen=True)

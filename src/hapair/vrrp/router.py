@@ -37,7 +37,15 @@ from .actions import (
     SendGratuitousArps,
     SetVips,
 )
-from .checks import OLD_CHECKSUM_NOTICE, Expectation, Peer, adopts_old_checksum, check_advert
+from .checks import (
+    OLD_CHECKSUM_NOTICE,
+    Expectation,
+    Peer,
+    adopts_old_checksum,
+    authenticated_sequence,
+    check_advert,
+)
+from .ipsec_ah import SequenceCounter, read_header
 from .packet import VRRP_GROUP, Advertisement, ReceivedPacket
 from .stats import Stats
 
@@ -88,6 +96,9 @@ class VirtualRouter:
         self.master_address: IPv4Address | IPv6Address | None = None
         self.vips_set = False
         self.stats = Stats()
+        self.ah_counter = SequenceCounter()  # auth_type AH's sequence numbers
+        # vrrp_startup_delay's end (keepalived's vrrp_delayed_start_time): a backup's timer counts from it
+        self.startup_delay_end_us = 0
         self.last_transition_us = 0
         self.down_timer_us = 0  # keepalived's ms_down_timer
         self.sands: int | None = None  # the instance timer: next advert (MASTER) or master down (BACKUP)
@@ -347,6 +358,7 @@ class VirtualRouter:
         vrrp_init_state for a matched instance): its state, addresses and counters carry on; addresses it no
         longer has are removed, new ones added and announced; a master advertises at once."""
         self.stats = old.stats
+        self.ah_counter = old.ah_counter
         self.faults, self.waiting = set(faults), set(waiting)
         if old.state == VrrpState.FAULT or self.faults or self.waiting:
             return self.start(now, faults=self.faults, waiting=self.waiting)
@@ -452,6 +464,7 @@ class VirtualRouter:
             group=self.mcast_group,
             accept_rfc9568_checksum=True,
             family=self.family,
+            ah_sequence=self.ah_counter.number,
         )
 
     def _accepts(self, packet: ReceivedPacket, check_addresses: bool) -> bool:
@@ -459,7 +472,12 @@ class VirtualRouter:
         if adopts_old_checksum(packet, expectation):
             self._log(f"({self.name}) {OLD_CHECKSUM_NOTICE}")
             self.unicast_checksum_compat = ChecksumCompat.AUTO
+        sequence = authenticated_sequence(packet, expectation)
         rejection = check_advert(packet, expectation)
+        if sequence is not None:
+            self.ah_counter.take(sequence)
+            if self.state == VrrpState.BACKUP:
+                self.ah_counter.cycle = False
         if rejection is None:
             self.stats.advert_rcvd += 1
             if packet.priority == PRIORITY_STOP:
@@ -470,7 +488,8 @@ class VirtualRouter:
         if rejection.counter is not None:
             self.stats.count(rejection.counter)
         if rejection.message is not None:
-            self._log(f"({self.name}) {rejection.message}")
+            prefix = f"({self.name}) " if rejection.names_instance else ""
+            self._log(f"{prefix}{rejection.message}")
         return False
 
     @property
@@ -579,6 +598,7 @@ class VirtualRouter:
                     f"({self.name}) Master received advert from {source} with same priority"
                     f" {packet.priority} but higher IP address than ours"
                 )
+            self.ah_counter.cycle = False
             self._adopt_master_interval(packet)
             self.down_timer_us = self.master_down_us()
             self.master_priority = packet.priority
@@ -593,6 +613,9 @@ class VirtualRouter:
             f"({self.name}) Received advert from {packet.source} with lower priority {packet.priority},"
             f" ours {self.effective_priority}{election}"
         )
+        if self.instance.auth_type == AuthType.AH:
+            self._log(f"({self.name}) IPSEC-AH : Syncing seq_num - Increment seq")
+            self.ah_counter.sync_above(read_header(packet).sequence)
         if not self._lower_prio_no_advert:
             self._send_advert(self.effective_priority)
         self._announce_to_lower_priority(now)
@@ -650,6 +673,7 @@ class VirtualRouter:
             self.down_timer_us = self.master_down_us()
             self._init_sands(now)
             return
+        self.ah_counter.restart_if_cycled()
         self.state = VrrpState.MASTER
         self._init_sands(now)
         self._master_transmit(now)
@@ -786,7 +810,10 @@ class VirtualRouter:
         )
 
     def _send_advert(self, priority: int) -> None:
-        self._actions.append(SendAdvert(self.advert(priority)))
+        if self.instance.auth_type == AuthType.AH:
+            self._actions.append(SendAdvert(self.advert(priority), self.ah_counter.next_to_send()))
+        else:
+            self._actions.append(SendAdvert(self.advert(priority)))
         self.stats.advert_sent += 1
 
     def _send_link_update(self, repeat: int) -> None:
@@ -809,7 +836,7 @@ class VirtualRouter:
         if self.state == VrrpState.MASTER:
             self.sands = now + self.advert_int_us
         elif self.state == VrrpState.BACKUP:
-            self.sands = now + self.down_timer_us
+            self.sands = max(now, self.startup_delay_end_us) + self.down_timer_us
         else:
             self.sands = None
 

@@ -14,7 +14,7 @@ from ipaddress import IPv4Address, IPv6Address
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.addresses import IpAddress
 from ..config.keepalived.model.scripts import NotifyScript
-from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
+from ..config.keepalived.model.vrrp import AuthType, VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
 from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, ipv6_addresses, link_is_up
@@ -37,8 +37,18 @@ from .actions import (
 )
 from .alerts import AlertPolicy, Mail, Sender, alert_for
 from .commands import ScriptRunner
+from .ipsec_ah import sign
 from .notify_fifo import FifoWriter, fifo_line
-from .packet import Advertisement, PacketTooShort, ReceivedPacket, decode_ipv4, encode_ipv4, with_ident
+from .packet import (
+    AH_PROTOCOL,
+    VRRP_PROTOCOL,
+    Advertisement,
+    PacketTooShort,
+    ReceivedPacket,
+    decode_ipv4,
+    encode_ipv4,
+    with_ident,
+)
 from .packet6 import decode_ipv6, encode_ipv6
 from .router import PRIORITY_STOP, VirtualRouter
 from .scheduling import ProcessScheduler
@@ -115,11 +125,13 @@ def script_reason(name: str) -> str:
 
 @dataclass(frozen=True)
 class SocketKey:
-    """Instances share a socket when they share an interface and a unicast source (None: multicast)."""
+    """Instances share a socket when they share an interface, a unicast source (None: multicast) and an IP
+    protocol (AH instances have their own, as in keepalived's socket pool)."""
 
     interface: str
     unicast_source: IpAddr | None
     family: int = 4
+    protocol: int = VRRP_PROTOCOL
 
 
 class Runtime:
@@ -158,6 +170,7 @@ class Runtime:
         self.trackings: dict[str, InstanceTracking] = {}
         self.scripts = {script.name: ScriptState(script) for script in config.vrrp.scripts}
         self.interfaces_up: dict[str, bool] = {}
+        self.startup_delay_end_us = 0
         self._sockets: dict[SocketKey, VrrpSocket | VrrpSocket6] = {}
         self._by_vrid: dict[SocketKey, dict[int, VirtualRouter]] = {}
         self._socket_of: dict[str, SocketKey] = {}
@@ -224,6 +237,7 @@ class Runtime:
             self._carry_over_scripts(previous)
         self._start_trackers(reload=previous is not None)
         now = self.now()
+        self._delay_startup(previous, now)
         fresh: list[VirtualRouter] = []
         for name, router in self.routers.items():
             result = self._evaluate(name)
@@ -260,6 +274,17 @@ class Runtime:
             self._carry_out(router, self._start_router(router, now))
         for script in self.config.vrrp.scripts:
             self._script_tasks.append(asyncio.ensure_future(self._run_script(script)))
+
+    def _delay_startup(self, previous: Runtime | None, now: int) -> None:
+        """global_defs' vrrp_startup_delay: for that long after the daemon's start (a reload does not start
+        it again), the backups' master-down timers count from its end."""
+        if previous is not None:
+            self.startup_delay_end_us = previous.startup_delay_end_us
+        elif delay := self.config.global_defs.vrrp_startup_delay_us:
+            self.startup_delay_end_us = now + delay
+            self._log(f"Delaying startup for {delay / SECOND_US:g} seconds")
+        for router in self.routers.values():
+            router.startup_delay_end_us = self.startup_delay_end_us
 
     def _starts_in_fault(self, router: VirtualRouter) -> bool:
         """Whether keepalived says `entering FAULT state` for the instance at start: it has a fault found
@@ -585,7 +610,9 @@ class Runtime:
     def _open_socket(self, router: VirtualRouter) -> None:
         instance = router.instance
         assert instance.interface is not None
-        key = SocketKey(instance.interface, router.source if instance.unicast else None, router.family)
+        protocol = AH_PROTOCOL if instance.auth_type == AuthType.AH else VRRP_PROTOCOL
+        unicast_source = router.source if instance.unicast else None
+        key = SocketKey(instance.interface, unicast_source, router.family, protocol)
         if key not in self._sockets:
             sock: VrrpSocket | VrrpSocket6
             if router.family == 6:
@@ -599,7 +626,10 @@ class Runtime:
                 )
             else:
                 sock = VrrpSocket(
-                    key.interface, group=self._group(instance), unicast_source=key.unicast_source
+                    key.interface,
+                    group=self._group(instance),
+                    unicast_source=key.unicast_source,
+                    protocol=protocol,
                 )
             self._sockets[key] = sock
             self._by_vrid[key] = {}
@@ -759,8 +789,8 @@ class Runtime:
 
     def _carry_out_one(self, router: VirtualRouter, action: Action) -> None:
         match action:
-            case SendAdvert(advert):
-                self._send(router, advert)
+            case SendAdvert(advert, ah_sequence):
+                self._send(router, advert, ah_sequence)
             case SetVips(addresses):
                 self._set_addresses(router, addresses)
             case RemoveVips(addresses, _force):
@@ -779,7 +809,7 @@ class Runtime:
             case ArmTimer(at):
                 self._arm(router, at)
 
-    def _send(self, router: VirtualRouter, advert: Advertisement) -> None:
+    def _send(self, router: VirtualRouter, advert: Advertisement, ah_sequence: int | None) -> None:
         instance = router.instance
         key = self._socket_of.get(router.name)
         sock = self._sockets.get(key) if key is not None else None
@@ -794,7 +824,7 @@ class Runtime:
                     sock.send(encoded, destination, router.source)
                 else:
                     assert isinstance(destination, IPv4Address)
-                    sock.send(with_ident(encoded, ident), destination)
+                    sock.send(self._on_wire(router, encoded, ident, ah_sequence), destination)
             except OSError as error:
                 if error.errno == errno.ENETUNREACH and not self.interfaces_up.get(
                     instance.interface or "", True
@@ -810,6 +840,7 @@ class Runtime:
     def _ready_stop_advert(self, router: VirtualRouter, sock: VrrpSocket | VrrpSocket6, ident: int) -> None:
         """Make the priority-0 advert that SIGTERM would send after this one (see send_stop_adverts)."""
         stop = self._packets_for(router, router.advert(PRIORITY_STOP))
+        sequence = router.ah_counter.peek() if router.instance.auth_type == AuthType.AH else None
         ready: list[ReadyPacket | ReadyPacket6] = []
         for destination, encoded in stop:
             if isinstance(sock, VrrpSocket6):
@@ -817,8 +848,16 @@ class Runtime:
                 ready.append(sock.ready(encoded, destination, router.source))
             else:
                 assert isinstance(destination, IPv4Address)
-                ready.append(sock.ready(with_ident(encoded, ident), destination))
+                ready.append(sock.ready(self._on_wire(router, encoded, ident, sequence), destination))
         self._stop_adverts[router.name] = ready
+
+    @staticmethod
+    def _on_wire(router: VirtualRouter, encoded: bytes, ident: int, ah_sequence: int | None) -> bytes:
+        """An encoded IPv4 advert as it goes out this time: with its IP ID, and signed if it carries AH."""
+        if ah_sequence is None:
+            return with_ident(encoded, ident)
+        key, unicast = router.instance.auth_data, router.instance.unicast
+        return sign(encoded, ident=ident, sequence=ah_sequence, key=key, unicast=unicast)
 
     def _destinations(self, router: VirtualRouter) -> list[IpAddr]:
         instance = router.instance
@@ -1060,11 +1099,11 @@ class Runtime:
         deadline, actions = rehearsed
         for action in actions:
             match action:
-                case SendAdvert(advert):
+                case SendAdvert(advert, ah_sequence):
                     ident = next_ident(self._ident.get(router.name, 0))
                     for _destination, encoded in self._packets_for(router, advert):
                         if router.family == 4:
-                            with_ident(encoded, ident)
+                            self._on_wire(router, encoded, ident, ah_sequence)
                 case SendGratuitousArps():
                     for address in router.addresses:
                         interface = self._interface_of(router, address)
