@@ -26,6 +26,7 @@ from ..config.keepalived.model.vrrp import VrrpInstance, VrrpState
 from ..net.addresses import AddressManager
 from ..net.host import LocalHost
 from ..net.links import LinkWatcher
+from ..net.vmac import VmacLinks
 from . import dumps
 from .commands import DEFAULT_UMASK, ScriptRunner
 from .notify_fifo import FifoWriter, open_fifos
@@ -64,6 +65,7 @@ class VrrpDaemon:
         self._runner: ScriptRunner | None = None
         self.scheduler = ProcessScheduler(self.log)
         self._fifos: list[FifoWriter] = []
+        self._vmacs: VmacLinks | None = None
 
     def log(self, text: str) -> None:
         self.logger.info(text)
@@ -80,7 +82,8 @@ class VrrpDaemon:
             self.log(MAX_AUTO_PRIORITY_NOTICE)
         runner = self._runner = ScriptRunner(self.log, umask=_umask(config))
         fifos = self._fifos  # opened once the configuration is known to run
-        with AddressManager() as addresses:
+        vmacs = self._vmacs = VmacLinks(self.log, detail=self.options.detail)
+        with AddressManager() as addresses, vmacs:
             try:
                 runtime = Runtime(
                     config,
@@ -90,6 +93,7 @@ class VrrpDaemon:
                     addresses=addresses,
                     scheduler=self.scheduler,
                     fifos=fifos,
+                    vmacs=vmacs,
                 )
                 runtime.prepare()
             except StartError as error:
@@ -186,6 +190,7 @@ class VrrpDaemon:
             addresses=old.addresses,
             scheduler=self.scheduler,
             fifos=self._fifos,
+            vmacs=self._vmacs,
         )
         try:
             new.prepare()
@@ -201,6 +206,8 @@ class VrrpDaemon:
             new.write_states_to_fifos()
         old.retire_unmatched()
         old.close()
+        if self._vmacs is not None:
+            self._vmacs.keep_only({i.vmac_interface for i in config.vrrp.instances if i.use_vmac})
         self.runtime = new
         self._schedule(config)
         self.log("Reload complete")

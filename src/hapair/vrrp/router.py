@@ -144,14 +144,21 @@ class VirtualRouter:
     # ----- events
 
     def start(
-        self, now: int, *, faults: set[str] | None = None, waiting: set[str] | None = None
+        self,
+        now: int,
+        *,
+        faults: set[str] | None = None,
+        waiting: set[str] | None = None,
+        fresh_interface: bool = False,
     ) -> list[Action]:
-        """Begin: remove addresses left from an earlier run, then BACKUP (init), FAULT, or straight to
-        MASTER for an address owner that wants it (keepalived's vrrp_init_state). `faults` are the
-        trackers down at start (the caller has logged why), `waiting` the weight-0 scripts not yet run."""
+        """Begin: remove addresses left from an earlier run (none can be on an interface just made for the
+        instance, its VMAC), then BACKUP (init), FAULT, or straight to MASTER for an address owner that
+        wants it (keepalived's vrrp_init_state). `faults` are the trackers down at start (the caller has
+        logged why), `waiting` the weight-0 scripts not yet run."""
         self.faults = set(faults or ())
         self.waiting = set(waiting or ())
-        self._remove_vips(force=True)
+        if not fresh_interface:
+            self._remove_vips(force=True)
         group_fault = self.group is not None and self.group.state == VrrpState.FAULT
         is_up = not self.faults and not group_fault
         waiting = bool(self.waiting) or (self.group is not None and self.group.num_member_init > 0)

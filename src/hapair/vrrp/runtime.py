@@ -14,11 +14,13 @@ from ipaddress import IPv4Address
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.addresses import IpAddress
 from ..config.keepalived.model.scripts import NotifyScript
+from ..config.keepalived.model.vmac import advert_interface
 from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
 from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, link_is_up
 from ..net.smtp import SmtpServer, deliver
+from ..net.vmac import VmacLinks
 from ..net.vrrp_socket import ReadyPacket, VrrpSocket
 from .actions import (
     Action,
@@ -117,9 +119,13 @@ class Runtime:
         addresses: AddressManager,
         scheduler: ProcessScheduler,
         fifos: Sequence[FifoWriter] = (),
+        vmacs: VmacLinks | None = None,
     ) -> None:
-        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads."""
+        """`fifos` are the notify FIFOs and `vmacs` the VMAC interfaces, which the daemon keeps across
+        reloads."""
         self.config = config
+        self._vmacs = vmacs
+        self._fresh_vmacs: set[str] = set()  # the instances whose VMAC this start made
         self._fifos = fifos
         self._write_log = log
         self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
@@ -159,6 +165,7 @@ class Runtime:
     def prepare(self) -> None:
         """Resolve interfaces and sources, open sockets; StartError if the configuration cannot run. An
         instance without a source to send from is set up without its socket and starts in FAULT."""
+        self._set_up_vmacs()
         for instance in self.config.vrrp.instances:
             choice = self._choose_source(instance)
             self.routers[instance.name] = VirtualRouter(
@@ -184,6 +191,29 @@ class Runtime:
         except OSError as error:
             self.close()
             raise StartError(f"cannot set up the VRRP sockets and addresses: {error.strerror}") from error
+
+    def _set_up_vmacs(self) -> None:
+        """The instances' VMAC interfaces, before anything looks at their state."""
+        for instance in self.config.vrrp.instances:
+            if not instance.use_vmac:
+                continue
+            if self._vmacs is None:
+                raise StartError(f"({instance.name}) use_vmac needs the daemon's VMAC interfaces")
+            try:
+                if self._vmacs.set_up(instance, self._configured_interfaces()):
+                    self._fresh_vmacs.add(instance.name)
+            except OSError as error:
+                message = f"cannot set up the VMAC interface {instance.vmac_interface}: {error.strerror}"
+                raise StartError(message) from error
+
+    def _configured_interfaces(self) -> list[str]:
+        """The interfaces the configuration names or attaches instances to."""
+        vrrp = self.config.vrrp
+        names = set(vrrp.interface_tracking)
+        for instance in vrrp.instances:
+            names.update(a.ifname for a in (*instance.vips, *instance.evips) if a.ifname)
+            names.update(i for i in (instance.interface,) if i)
+        return sorted(names)
 
     def start(self, previous: Runtime | None = None) -> None:
         """Start every router (taking over the matching ones of `previous` after a reload) and the scripts.
@@ -239,7 +269,8 @@ class Runtime:
         name = router.name
         source = self._source_faults.get(name)
         faults, waiting = router.faults, router.waiting
-        actions = router.start(now, faults=faults, waiting=waiting)
+        fresh = name in self._fresh_vmacs
+        actions = router.start(now, faults=faults, waiting=waiting, fresh_interface=fresh)
         if source is SourceFault.NOT_CONFIGURED:
             if router.instance.unicast:
                 reason = f"{errno.EADDRNOTAVAIL} - {os.strerror(errno.EADDRNOTAVAIL)}"
@@ -483,8 +514,7 @@ class Runtime:
 
     def _open_socket(self, router: VirtualRouter) -> None:
         instance = router.instance
-        assert instance.interface is not None
-        key = SocketKey(instance.interface, router.source if instance.unicast else None)
+        key = SocketKey(advert_interface(instance), router.source if instance.unicast else None)
         if key not in self._sockets:
             sock = VrrpSocket(key.interface, group=self._group(instance), unicast_source=key.unicast_source)
             self._sockets[key] = sock

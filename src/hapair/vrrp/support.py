@@ -37,8 +37,8 @@ def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
         yield "IPv6"
     if instance.interface is None:
         yield "an instance without an interface"
-    if instance.use_vmac or instance.use_ipvlan:
-        yield "use_vmac / use_ipvlan"
+    if instance.use_ipvlan:
+        yield "use_ipvlan"
     if instance.auth_type == AuthType.AH:
         yield "auth_type AH"
     if instance.vroutes or instance.vrules:
