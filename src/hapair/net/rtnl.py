@@ -42,6 +42,7 @@ class Rtnetlink(Resource):
     def __init__(self) -> None:
         self._socket = IPRSocket()
         self._sequence = itertools.count(1)
+        self.sequence = 0  # the last request's sequence number
         self._raw: socket.socket | None = None  # for encoded requests, read without pyroute2
 
     def request(self, message: nlmsg, kind: int, flags: int = 0) -> int:
@@ -90,7 +91,7 @@ class Rtnetlink(Resource):
         return objects
 
     def _send(self, message: nlmsg, kind: int, flags: int) -> int:
-        sequence = next(self._sequence)
+        sequence = self.sequence = next(self._sequence)
         self._socket.put(message, kind, flags, msg_seq=sequence)
         return sequence
 

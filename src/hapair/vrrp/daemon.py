@@ -26,6 +26,7 @@ from ..config.keepalived.model.vrrp import VrrpInstance, VrrpState
 from ..net.addresses import AddressManager
 from ..net.host import LocalHost
 from ..net.links import LinkWatcher
+from ..net.routes import Routing
 from ..net.vmac import VmacLinks
 from . import dumps
 from .commands import DEFAULT_UMASK, ScriptRunner
@@ -33,6 +34,7 @@ from .notify_fifo import FifoWriter, open_fifos
 from .router import VirtualRouter
 from .runtime import SECOND_US, Runtime, StartError
 from .scheduling import ProcessScheduler
+from .statics import Statics
 from .stats import Stats
 from .support import unsupported_features
 from .tracking import InitState, ScriptState
@@ -66,6 +68,7 @@ class VrrpDaemon:
         self.scheduler = ProcessScheduler(self.log)
         self._fifos: list[FifoWriter] = []
         self._vmacs: VmacLinks | None = None
+        self._statics: Statics | None = None
 
     def log(self, text: str) -> None:
         self.logger.info(text)
@@ -83,7 +86,7 @@ class VrrpDaemon:
         runner = self._runner = ScriptRunner(self.log, umask=_umask(config))
         fifos = self._fifos  # opened once the configuration is known to run
         vmacs = self._vmacs = VmacLinks(self.log, detail=self.options.detail)
-        with AddressManager() as addresses, vmacs:
+        with AddressManager() as addresses, vmacs, Routing(self.log) as routing:
             try:
                 runtime = Runtime(
                     config,
@@ -104,6 +107,8 @@ class VrrpDaemon:
                 self.log("Stopped")
                 return 0
             self.runtime = runtime
+            statics = self._statics = Statics(config, addresses, routing, self.log)
+            statics.start()
             self._open_fifos(config)
             self.log("Startup complete")
             self._schedule(config)
@@ -113,6 +118,7 @@ class VrrpDaemon:
                 await self._stopping.wait()
                 watching.cancel()
             runtime.close()
+            statics.remove()
             await asyncio.wait_for(runner.wait_all(), timeout=5)
             await (self.runtime or runtime).mails_delivered(MAIL_WAIT_S)
             self._close_fifos()
@@ -198,6 +204,8 @@ class VrrpDaemon:
             self.log(f"{error} - keeping the running configuration")
             self._schedule(old.config)
             return
+        if self._statics is not None:
+            self._statics.replace(config)
         if _fifo_settings(config) != _fifo_settings(old.config):
             self._close_fifos()
             self._open_fifos(config)

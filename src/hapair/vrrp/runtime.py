@@ -19,6 +19,7 @@ from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
 from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, link_is_up
+from ..net.routes import RouteSet, Routing
 from ..net.smtp import SmtpServer, deliver
 from ..net.vmac import VmacLinks
 from ..net.vrrp_socket import ReadyPacket, VrrpSocket
@@ -34,6 +35,7 @@ from .actions import (
     SendAdvert,
     SendGratuitousArps,
     SetVips,
+    VirtualRouting,
 )
 from .alerts import AlertPolicy, Mail, Sender, alert_for
 from .commands import ScriptRunner
@@ -126,6 +128,8 @@ class Runtime:
         self.config = config
         self._vmacs = vmacs
         self._fresh_vmacs: set[str] = set()  # the instances whose VMAC this start made
+        self._routing: Routing | None = None  # opened for the first instance with virtual routes or rules
+        self._route_sets: dict[str, RouteSet] = {}
         self._fifos = fifos
         self._write_log = log
         self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
@@ -375,6 +379,8 @@ class Runtime:
             self.loop.remove_reader(watcher.fileno())
             watcher.close()
         self._watchers.clear()
+        if self._routing is not None:
+            self._routing.close()
 
     # ----- what happens outside
 
@@ -677,6 +683,8 @@ class Runtime:
                 self._set_addresses(router, addresses)
             case RemoveVips(addresses, _force):
                 self._remove_addresses(router, addresses)
+            case VirtualRouting(add, force):
+                self._virtual_routing(router, add=add, force=force)
             case AnnounceSource():
                 self._announce_source(router)
             case SendGratuitousArps(repeat):
@@ -776,6 +784,19 @@ class Runtime:
                 self.addresses.remove(address, self._interface_of(router, address))
             except OSError as error:
                 self._log(f"({router.name}) cannot remove {address.address}: {error.strerror}")
+
+    def _virtual_routing(self, router: VirtualRouter, *, add: bool, force: bool) -> None:
+        routes = self._route_sets.get(router.name)
+        if routes is None:
+            if self._routing is None:
+                self._routing = Routing(self._log)
+            instance = router.instance
+            routes = RouteSet(self._routing, instance.vroutes, instance.vrules)
+            self._route_sets[router.name] = routes
+        if add:
+            routes.add()
+        else:
+            routes.remove(force_rules=force)
 
     def _send_gratuitous_arps(self, router: VirtualRouter, repeat: int) -> None:
         for round_number in range(repeat):

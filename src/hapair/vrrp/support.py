@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.place import Place
 from ..config.keepalived.model.vrrp import AuthType, VrrpInstance
+from ..net.routes import unsupported_route_options
 
 
 def unsupported_features(config: KeepalivedConfig) -> list[str]:
@@ -41,13 +42,14 @@ def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
         yield "use_ipvlan"
     if instance.auth_type == AuthType.AH:
         yield "auth_type AH"
-    if instance.vroutes or instance.vrules:
-        yield "virtual_routes / virtual_rules"
+    for route in instance.vroutes:
+        for option in unsupported_route_options(route):
+            yield f"a virtual route with {option}"
     if instance.track.files or instance.track.processes or instance.track.bfds:
         yield "track_file / track_process / track_bfd"
 
 
 def _vrrp_blocks(config: KeepalivedConfig) -> Iterator[str]:
-    vrrp = config.vrrp
-    if vrrp.static_addresses or vrrp.static_routes or vrrp.static_rules:
-        yield _at(None, "static_ipaddress / static_routes / static_rules")
+    for route in config.vrrp.static_routes:
+        for option in unsupported_route_options(route):
+            yield _at(None, f"a static route with {option}")
