@@ -35,6 +35,9 @@ SAMPLE_FILES = [
     "keepalived.conf.vrrp",  # smtp_alert
     "keepalived.conf.vrrp.localcheck",
     "keepalived.conf.vrrp.lvs_syncd",
+    "keepalived.conf.vrrp.routes",  # static and virtual routes
+    "keepalived.conf.vrrp.rules",  # static and virtual rules
+    "keepalived.conf.vrrp.static_ipaddress",
     "keepalived.conf.vrrp.scripts",  # a sync group with notify commands, smtp_alert
     "keepalived.conf.vrrp.sync",  # two sync groups
     "other.docker.keepalived.conf",
@@ -42,9 +45,6 @@ SAMPLE_FILES = [
 ]
 NOT_YET = {
     "keepalived.conf.SSL_GET": "auth_type AH",
-    "keepalived.conf.vrrp.routes": "virtual_routes and static_routes",
-    "keepalived.conf.vrrp.rules": "virtual_rules and static_rules",
-    "keepalived.conf.vrrp.static_ipaddress": "static_ipaddress and virtual_routes",
 }
 
 

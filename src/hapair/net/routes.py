@@ -208,8 +208,9 @@ def rule_message(rule: Rule) -> fibmsg:
     return message
 
 
-def _range(bounds: tuple[int, int] | None) -> dict[str, str] | None:
-    return None if bounds is None else {"value": f"{bounds[0]}:{bounds[1]}"}
+def _range(bounds: tuple[int, int] | None) -> str | None:
+    """A uid or port range as pyroute2 encodes it."""
+    return None if bounds is None else f"{bounds[0]}:{bounds[1]}"
 
 
 class Routing(Resource):
@@ -263,7 +264,7 @@ class RouteSet:
     installed. Routes go in before rules and come out after them, as keepalived orders them."""
 
     def __init__(self, routing: Routing, routes: Sequence[Route], rules: Sequence[Rule]) -> None:
-        self._routing = routing
+        self.routing = routing
         self.routes = list(routes)
         self.rules = list(rules)
         self._routes_set = [False] * len(self.routes)
@@ -276,12 +277,12 @@ class RouteSet:
     def add_routes(self) -> None:
         for position, route in enumerate(self.routes):
             if not self._routes_set[position]:
-                self._routes_set[position] = self._routing.route(route, add=True)
+                self._routes_set[position] = self.routing.route(route, add=True)
 
     def add_rules(self) -> None:
         for position, rule in enumerate(self.rules):
             if not self._rules_set[position]:
-                self._rules_set[position] = self._routing.rule(rule, add=True)
+                self._rules_set[position] = self.routing.rule(rule, add=True)
 
     def remove(self, *, force_rules: bool = False) -> None:
         """Remove the rules (all of them when forced: an earlier run may have left them), then the routes
@@ -292,14 +293,14 @@ class RouteSet:
     def remove_rules(self, *, force: bool = False) -> None:
         for position, rule in enumerate(self.rules):
             if force or self._rules_set[position]:
-                self._routing.rule(rule, add=False, ignore_missing=force)
+                self.routing.rule(rule, add=False, ignore_missing=force)
                 self._rules_set[position] = False
 
     def remove_routes(self) -> None:
         for position, route in enumerate(self.routes):
             if self._routes_set[position]:
                 self._routes_set[position] = False
-                self._routing.route(route, add=False)
+                self.routing.route(route, add=False)
 
     def mark_installed(self, routes: Sequence[Route], rules: Sequence[Rule]) -> None:
         """Take these routes and rules as installed (kept from the set this one replaces)."""

@@ -234,7 +234,8 @@ class Runtime:
             waiting = {script_reason(s) for s in result.waiting}
             router.assume_total_priority(result.total_priority)
             old = previous.matching(router.instance) if previous else None
-            if old is not None:
+            if old is not None and previous is not None:
+                self._take_routing(previous, old, router)
                 self._carry_out(router, router.resume(old, now, faults=faults, waiting=waiting))
                 continue
             for fault in result.faults:
@@ -786,6 +787,30 @@ class Runtime:
                 self._log(f"({router.name}) cannot remove {address.address}: {error.strerror}")
 
     def _virtual_routing(self, router: VirtualRouter, *, add: bool, force: bool) -> None:
+        routes = self._routes_of(router)
+        if add:
+            routes.add()
+        else:
+            routes.remove(force_rules=force)
+
+    def _take_routing(self, previous: Runtime, old: VirtualRouter, router: VirtualRouter) -> None:
+        """A reload: the virtual routes and rules `old` installed that its instance, as reloaded, no longer
+        has go; the others are the new router's (keepalived's clear_diff_vroutes / clear_diff_vrules)."""
+        routes = previous._route_sets.get(old.name)
+        if routes is None:
+            return
+        installed_routes, installed_rules = routes.installed()
+        instance = router.instance
+        gone = RouteSet(
+            routes.routing,
+            [r for r in installed_routes if r not in instance.vroutes],
+            [r for r in installed_rules if r not in instance.vrules],
+        )
+        gone.mark_installed(gone.routes, gone.rules)
+        gone.remove()
+        self._routes_of(router).mark_installed(installed_routes, installed_rules)
+
+    def _routes_of(self, router: VirtualRouter) -> RouteSet:
         routes = self._route_sets.get(router.name)
         if routes is None:
             if self._routing is None:
@@ -793,10 +818,7 @@ class Runtime:
             instance = router.instance
             routes = RouteSet(self._routing, instance.vroutes, instance.vrules)
             self._route_sets[router.name] = routes
-        if add:
-            routes.add()
-        else:
-            routes.remove(force_rules=force)
+        return routes
 
     def _send_gratuitous_arps(self, router: VirtualRouter, repeat: int) -> None:
         for round_number in range(repeat):

@@ -1,0 +1,101 @@
+"""Routes, rules and static addresses (issue 13): the same keepalived.conf (tests/data/routes) run by
+keepalived 2.2.7 and by hapair, one after the other on the same host, leaves the kernel with the same
+IPv4 routes of every table, the same rules and the same addresses: at start (the instance in BACKUP: the
+static ones only), once the instance is MASTER (its virtual ones too), and after the stop (nothing of
+either). Both log the same lines for the instance's routes and rules, and the same kernel refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.system.mixed import KEEPALIVED, Implementation, Node, end_all
+from tests.system.segments import second_segment
+from tests.topology import Host, Lan
+
+pytestmark = [pytest.mark.netns, pytest.mark.oracle]
+
+CONFIG = Path(__file__).resolve().parents[1] / "data" / "routes" / "keepalived.conf"
+START_S = 15
+MASTER_S = 3 * 2 + 2 + 5  # the instance's Master_Down_Interval (advert_int 2), and some
+# What the run logs about the instance's addresses, routes and rules, in order
+INSTANCE_LINES = re.compile(r"^\(VI_1\) (setting|removing) (Virtual R|VIPs)|^\(VI_1\) Entering ")
+KERNEL_REFUSAL = re.compile(r"^(Netlink: error: .*), seq=\d+, pid=0$")
+
+
+@pytest.fixture
+def lan(lan: Lan) -> Iterator[Lan]:
+    yield lan
+    end_all(lan.daemons)
+
+
+@pytest.fixture(autouse=True)
+def _keepalived_installed() -> None:
+    if shutil.which(KEEPALIVED) is None:
+        pytest.skip(f"needs {KEEPALIVED}")
+
+
+def kernel_state(host: Host) -> dict[str, object]:
+    """The host's IPv4 routes (every table), rules and addresses as `ip` shows them."""
+    routes = host.run(["ip", "-4", "route", "show", "table", "all"]).stdout.splitlines()
+    rules = host.run(["ip", "-4", "rule", "show"]).stdout.splitlines()
+    shown = json.loads(host.run(["ip", "-4", "-j", "addr", "show"]).stdout)
+    addresses = sorted(
+        (link["ifname"], a["local"], a["prefixlen"], a.get("label", ""), a["scope"])
+        for link in shown
+        for a in link["addr_info"]
+    )
+    return {"routes": routes, "rules": rules, "addresses": addresses}
+
+
+def run(host: Host, implementation: Implementation) -> tuple[list[dict[str, object]], list[str]]:
+    """Run the configuration: the kernel's state in BACKUP, in MASTER and after the stop, and the log."""
+    node = Node(host, implementation, CONFIG.read_text(), 100)
+    daemon = node.start()
+    node.wait_for("(VI_1) Entering BACKUP STATE (init)", START_S)
+    backup = kernel_state(host)
+    assert "(VI_1) Entering MASTER STATE" not in node.lines()  # the state was taken in BACKUP
+    line = node.wait_for("(VI_1) Entering MASTER STATE", MASTER_S)
+    node.wait_for("(VI_1) setting Virtual Rules", 2, after=line)
+    master = kernel_state(host)
+    assert daemon.stop() == 0
+    return [backup, master, kernel_state(host)], node.lines()
+
+
+def test_keepalived_and_hapair_leave_the_same_routes_rules_and_addresses(lan: Lan) -> None:
+    host = lan.host("n1", "192.168.200.241")
+    second_segment(lan, host, "192.168.201.241")
+    for name in ("eth2", "eth3"):
+        host.namespace.add_veth(name, f"{name}p")
+    before = kernel_state(host)
+    states, logs = {}, {}
+    for implementation in Implementation:
+        states[implementation], logs[implementation] = run(host, implementation)
+        assert states[implementation][2] == before, implementation
+    keepalived, hapair = states[Implementation.KEEPALIVED], states[Implementation.HAPAIR]
+    for name, seen_by_keepalived, seen_by_hapair in zip(
+        ("backup", "master", "stopped"), keepalived, hapair, strict=True
+    ):
+        assert seen_by_hapair == seen_by_keepalived, name
+    static, virtual = keepalived[0], keepalived[1]
+    assert "unreachable 10.62.0.0/16 table 102 proto keepalived " in static["routes"]
+    assert "blackhole 10.81.0.0/16 proto keepalived " in virtual["routes"]
+    assert "blackhole 10.81.0.0/16 proto keepalived " not in static["routes"]
+    assert len(virtual["rules"]) == len(static["rules"]) + 5
+
+    def instance_lines(lines: list[str]) -> list[str]:
+        return [line for line in lines if INSTANCE_LINES.match(line)]
+
+    def refusals(lines: list[str]) -> list[str]:
+        return [m.group(1) for line in lines if (m := KERNEL_REFUSAL.match(line))]
+
+    keepalived_log, hapair_log = logs[Implementation.KEEPALIVED], logs[Implementation.HAPAIR]
+    assert instance_lines(hapair_log) == instance_lines(keepalived_log)
+    assert "(VI_1) setting Virtual Routes" in instance_lines(hapair_log)
+    assert refusals(hapair_log) == refusals(keepalived_log)
+    assert refusals(hapair_log) == ["Netlink: error: Network is unreachable(101), type=RTM_NEWROUTE(24)"]
