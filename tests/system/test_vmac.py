@@ -24,6 +24,7 @@ from tests.system.mixed import (
     VRID,
     Implementation,
     Node,
+    Sniffer,
     end_all,
     keepalived_conf,
 )
@@ -118,3 +119,23 @@ def test_the_vip_moves_with_the_vmac_and_the_client_keeps_its_neighbour_entry(
     if high.implementation is Implementation.HAPAIR:
         assert arp_settings(high.host) == ["0", "0"]  # keepalived 2.2.7 leaves them at 1
     assert high.complaints() + low.complaints() == []
+
+
+@pytest.mark.parametrize("implementation", list(Implementation), ids=lambda i: i.value)
+@pytest.mark.parametrize("xmit_base", [False, True], ids=["from-vmac", "vmac_xmit_base"])
+def test_adverts_come_from_the_vmac_or_with_vmac_xmit_base_from_the_interface(
+    lan: Lan, implementation: Implementation, xmit_base: bool
+) -> None:
+    config = vmac_conf(HIGH_PRIORITY)
+    if xmit_base:
+        config = config.replace("    use_vmac\n", "    use_vmac\n    vmac_xmit_base\n")
+    node = Node(lan.host("n1", "10.101.1.11"), implementation, config, HIGH_PRIORITY)
+    sniffer = Sniffer(lan.host("client", CLIENT_ADDRESS))
+    node.start()
+    node.wait_for(MASTER, V3.master_down(HIGH_PRIORITY) + V3.advert_int + START_S)
+    wait_until(lambda: len(sniffer.adverts()) >= 2, 3 * V3.advert_int + 1, "two adverts")
+    expected = node.host.mac() if xmit_base else VMAC_MAC
+    assert {(a.source, a.priority, a.mac) for a in sniffer.adverts()} == {
+        (node.host.address, HIGH_PRIORITY, expected)
+    }
+    assert vmac_addresses(node.host) == [VIP]
