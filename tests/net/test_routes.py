@@ -20,7 +20,15 @@ from hapair.config.keepalived.model.addresses import (
     RuleAction,
     Scope,
 )
-from hapair.net.routes import route_install_flags, route_message, rule_message, unsupported_route_options
+from hapair.net.routes import (
+    RouteSet,
+    RoutingRemoved,
+    route_install_flags,
+    route_message,
+    route_removed,
+    rule_message,
+    unsupported_route_options,
+)
 
 INDEXES = {"eth0": 2, "eth1": 3}
 
@@ -106,3 +114,31 @@ def test_route_options_hapair_does_not_install_are_named() -> None:
     cross_family = "a gateway of the other family (via inet6)"
     assert unsupported_route_options(route) == ["encap", "expires", cross_family]
     assert unsupported_route_options(Route(dst=ip_interface("10.5.0.0/16"), mtu=1400)) == []
+
+
+class AlwaysDone:
+    """A Routing whose every request the kernel carries out."""
+
+    def route(self, route: Route, *, add: bool) -> bool:
+        return True
+
+    def rule(self, rule: Rule, *, add: bool, ignore_missing: bool = False) -> bool:
+        return True
+
+
+def test_only_a_removal_from_outside_of_a_tracked_installed_route_counts() -> None:
+    tracked = Route(dst=ip_interface("10.50.0.0/16"), oif="eth0")
+    untracked = Route(dst=ip_interface("10.51.0.0/16"), dont_track=True)
+    rule = Rule(action=RuleAction.TO_TBL, priority=100, table=100)
+    routes = RouteSet(AlwaysDone(), [tracked, untracked], [rule])  # type: ignore[arg-type]
+    gone = route_removed(tracked)
+    assert not routes.take_removed(gone)  # not installed
+    routes.add()
+    assert not routes.take_removed(route_removed(untracked))
+    routes.remove()
+    routes.add()  # back before the events of the removal are read
+    assert not routes.take_removed(gone)  # our own removal
+    assert not routes.take_removed(RoutingRemoved(True, 2, 100, None, 0, 100))
+    assert routes.take_removed(gone)  # from outside
+    assert not routes.take_removed(gone)
+    assert routes.take_removed(RoutingRemoved(True, 2, 100, None, 0, 100))

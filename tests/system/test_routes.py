@@ -16,7 +16,7 @@ import pytest
 
 from tests.system.mixed import KEEPALIVED, Implementation, Node, end_all
 from tests.system.segments import second_segment
-from tests.topology import Host, Lan
+from tests.topology import Daemon, Host, Lan
 
 pytestmark = [pytest.mark.netns, pytest.mark.oracle]
 
@@ -53,9 +53,11 @@ def kernel_state(host: Host) -> dict[str, object]:
     return {"routes": routes, "rules": rules, "addresses": addresses}
 
 
-def run(host: Host, implementation: Implementation) -> tuple[list[dict[str, object]], list[str]]:
+def run(
+    host: Host, implementation: Implementation, runs: list[Daemon]
+) -> tuple[list[dict[str, object]], list[str]]:
     """Run the configuration: the kernel's state in BACKUP, in MASTER and after the stop, and the log."""
-    node = Node(host, implementation, CONFIG.read_text(), 100)
+    node = Node(host, implementation, CONFIG.read_text(), 100, runs)
     daemon = node.start()
     node.wait_for("(VI_1) Entering BACKUP STATE (init)", START_S)
     backup = kernel_state(host)
@@ -74,8 +76,9 @@ def test_keepalived_and_hapair_leave_the_same_routes_rules_and_addresses(lan: La
         host.namespace.add_veth(name, f"{name}p")
     before = kernel_state(host)
     states, logs = {}, {}
+    runs: list[Daemon] = []  # one list, so that each run has a log file of its own
     for implementation in Implementation:
-        states[implementation], logs[implementation] = run(host, implementation)
+        states[implementation], logs[implementation] = run(host, implementation, runs)
         assert states[implementation][2] == before, implementation
     keepalived, hapair = states[Implementation.KEEPALIVED], states[Implementation.HAPAIR]
     for name, seen_by_keepalived, seen_by_hapair in zip(
@@ -99,3 +102,30 @@ def test_keepalived_and_hapair_leave_the_same_routes_rules_and_addresses(lan: La
     assert "(VI_1) setting Virtual Routes" in instance_lines(hapair_log)
     assert refusals(hapair_log) == refusals(keepalived_log)
     assert refusals(hapair_log) == ["Netlink: error: Network is unreachable(101), type=RTM_NEWROUTE(24)"]
+
+
+def step_down_and_back(node: Node, command: list[str]) -> None:
+    """Run `command` on the master's host: it enters BACKUP, then MASTER again."""
+    mark = len(node.lines())
+    assert node.host.run(command).returncode == 0
+    line = node.wait_for("(VI_1) Entering BACKUP STATE", 5, after=mark)
+    node.wait_for("(VI_1) Entering MASTER STATE", 5, after=line)
+    node.wait_for("(VI_1) setting Virtual Rules", 2, after=line)
+
+
+def test_a_master_whose_tracked_route_or_rule_is_taken_away_steps_down_as_keepalived(lan: Lan) -> None:
+    host = lan.host("n1", "192.168.200.241")
+    config = (CONFIG.parent / "tracked.conf").read_text()
+    logs = {}
+    runs: list[Daemon] = []  # one list, so that each run has a log file of its own
+    for implementation in Implementation:
+        node = Node(host, implementation, config, 255, runs)
+        daemon = node.start()
+        node.wait_for("(VI_1) setting Virtual Rules", START_S)
+        step_down_and_back(node, ["ip", "route", "del", "10.50.0.0/16"])
+        step_down_and_back(node, ["ip", "rule", "del", "priority", "100"])
+        assert "10.50.0.0/16 via 192.168.200.254 dev eth0 proto keepalived " in kernel_state(host)["routes"]
+        assert daemon.stop() == 0
+        logs[implementation] = [line for line in node.lines() if INSTANCE_LINES.match(line)]
+    assert logs[Implementation.HAPAIR] == logs[Implementation.KEEPALIVED]
+    assert logs[Implementation.HAPAIR].count("(VI_1) Entering BACKUP STATE") == 2

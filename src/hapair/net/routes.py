@@ -10,10 +10,22 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, replace
 
-from pyroute2.netlink import NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL
-from pyroute2.netlink.rtnl import RTM_DELROUTE, RTM_DELRULE, RTM_NEWROUTE, RTM_NEWRULE
+from pyroute2 import AsyncIPRoute
+from pyroute2.netlink import NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, nlmsg
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import (
+    RTM_DELROUTE,
+    RTM_DELRULE,
+    RTM_NEWROUTE,
+    RTM_NEWRULE,
+    RTMGRP_IPV4_ROUTE,
+    RTMGRP_IPV4_RULE,
+    RTMGRP_IPV6_ROUTE,
+    RTMGRP_IPV6_RULE,
+)
 from pyroute2.netlink.rtnl.fibmsg import fibmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
@@ -259,6 +271,86 @@ def _index(ifname: str) -> int:
         return 0
 
 
+@dataclass(frozen=True)
+class RoutingRemoved:
+    """A route or a rule left the kernel: enough of it to know it again (`order` is a route's metric, a
+    rule's priority; `dst` None for a default route or a rule without a destination)."""
+
+    rule: bool
+    family: int
+    table: int
+    dst: str | None
+    dst_len: int
+    order: int
+
+
+def route_removed(route: Route) -> RoutingRemoved:
+    """How the kernel reports the removal of `route` (its metric counts only when configured)."""
+    dst = None if route.dst.network.prefixlen == 0 else str(route.dst.ip)
+    order = route.metric or 0
+    return RoutingRemoved(False, _family(route.family), route.table, dst, route.dst.network.prefixlen, order)
+
+
+def is_route_removed(event: RoutingRemoved, route: Route) -> bool:
+    expected = route_removed(route)
+    if route.metric is None:
+        expected = replace(expected, order=event.order)
+    return event == expected
+
+
+def is_rule_removed(event: RoutingRemoved, rule: Rule) -> bool:
+    return event.rule and event.family == _family(rule.family) and event.order == rule.priority
+
+
+class RoutingWatcher:
+    """Routes and rules removed in the current network namespace, as an async iterator; enter it with
+    `async with` inside the event loop."""
+
+    def __init__(self) -> None:
+        self._ipr = AsyncIPRoute()
+        self._closed = False
+
+    async def __aenter__(self) -> RoutingWatcher:
+        groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_RULE
+        try:
+            await self._ipr.bind(groups=groups)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __aiter__(self) -> AsyncIterator[RoutingRemoved]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[RoutingRemoved]:
+        try:
+            while True:
+                async for message in self._ipr.get():
+                    kind = message["header"]["type"]
+                    if kind in (RTM_DELROUTE, RTM_DELRULE):
+                        yield _removed(message, rule=kind == RTM_DELRULE)
+        except NetlinkError:
+            if not self._closed:
+                raise
+
+    def close(self) -> None:
+        self._closed = True
+        self._ipr.close()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _removed(message: nlmsg, *, rule: bool) -> RoutingRemoved:
+    if rule:
+        table = message.get_attr("FRA_TABLE") or message["table"]
+        dst, order = message.get_attr("FRA_DST"), message.get_attr("FRA_PRIORITY") or 0
+    else:
+        table = message.get_attr("RTA_TABLE") or message["table"]
+        dst, order = message.get_attr("RTA_DST"), message.get_attr("RTA_PRIORITY") or 0
+    return RoutingRemoved(rule, message["family"], int(table), dst, message["dst_len"], int(order))
+
+
 class RouteSet:
     """A list of routes and rules (an instance's virtual_*, or the static_* blocks) and which of them are
     installed. Routes go in before rules and come out after them, as keepalived orders them."""
@@ -269,6 +361,10 @@ class RouteSet:
         self.rules = list(rules)
         self._routes_set = [False] * len(self.routes)
         self._rules_set = [False] * len(self.rules)
+        # our own removals whose events have not been read yet, by (is a rule, position)
+        self._own_removals: dict[tuple[bool, int], int] = {}
+        # our own removals whose events have not been read yet, by (is a rule, position)
+        self._own_removals: dict[tuple[bool, int], int] = {}
 
     def add(self) -> None:
         self.add_routes()
@@ -293,19 +389,46 @@ class RouteSet:
     def remove_rules(self, *, force: bool = False) -> None:
         for position, rule in enumerate(self.rules):
             if force or self._rules_set[position]:
-                self.routing.rule(rule, add=False, ignore_missing=force)
+                if self.routing.rule(rule, add=False, ignore_missing=force):
+                    self._expect_removal(True, position)
                 self._rules_set[position] = False
 
     def remove_routes(self) -> None:
         for position, route in enumerate(self.routes):
             if self._routes_set[position]:
                 self._routes_set[position] = False
-                self.routing.route(route, add=False)
+                if self.routing.route(route, add=False):
+                    self._expect_removal(False, position)
+
+    def _expect_removal(self, rule: bool, position: int) -> None:
+        key = (rule, position)
+        self._own_removals[key] = self._own_removals.get(key, 0) + 1
 
     def mark_installed(self, routes: Sequence[Route], rules: Sequence[Rule]) -> None:
         """Take these routes and rules as installed (kept from the set this one replaces)."""
         self._routes_set = [route in routes for route in self.routes]
         self._rules_set = [rule in rules for rule in self.rules]
+
+    def take_removed(self, event: RoutingRemoved) -> bool:
+        """Whether the event removed one of the tracked routes or rules installed here, from outside (no
+        longer taken as installed then). The events of our own removals are read later, maybe once the
+        route is back (a master that stepped down and took over again): they are counted off."""
+        items: Sequence[Route | Rule] = self.rules if event.rule else self.routes
+        done = self._rules_set if event.rule else self._routes_set
+        for position, item in enumerate(items):
+            if isinstance(item, Rule):
+                if not is_rule_removed(event, item):
+                    continue
+            elif not is_route_removed(event, item):
+                continue
+            key = (event.rule, position)
+            if self._own_removals.get(key):
+                self._own_removals[key] -= 1
+                return False
+            if done[position] and not item.dont_track:
+                done[position] = False
+                return True
+        return False
 
     def installed(self) -> tuple[list[Route], list[Rule]]:
         routes = [r for r, done in zip(self.routes, self._routes_set, strict=True) if done]

@@ -26,7 +26,7 @@ from ..config.keepalived.model.vrrp import VrrpInstance, VrrpState
 from ..net.addresses import AddressManager
 from ..net.host import LocalHost
 from ..net.links import LinkWatcher
-from ..net.routes import Routing
+from ..net.routes import Routing, RoutingWatcher
 from ..net.vmac import VmacLinks
 from . import dumps
 from .commands import DEFAULT_UMASK, ScriptRunner
@@ -113,10 +113,12 @@ class VrrpDaemon:
             self.log("Startup complete")
             self._schedule(config)
             runtime.start()
-            async with LinkWatcher() as watcher:
+            async with LinkWatcher() as watcher, RoutingWatcher() as routing_events:
                 watching = asyncio.ensure_future(self._watch_links(watcher))
+                watching_routes = asyncio.ensure_future(self._watch_routing(routing_events))
                 await self._stopping.wait()
                 watching.cancel()
+                watching_routes.cancel()
             runtime.close()
             statics.remove()
             await asyncio.wait_for(runner.wait_all(), timeout=5)
@@ -247,6 +249,11 @@ class VrrpDaemon:
         async for event in watcher:
             if self.runtime is not None:
                 self.runtime.link_changed(event)
+
+    async def _watch_routing(self, watcher: RoutingWatcher) -> None:
+        async for event in watcher:
+            if self.runtime is not None:
+                self.runtime.routing_removed(event)
 
     # ----- dumps
 

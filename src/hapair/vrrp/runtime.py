@@ -19,7 +19,7 @@ from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
 from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, link_is_up
-from ..net.routes import RouteSet, Routing
+from ..net.routes import RouteSet, Routing, RoutingRemoved
 from ..net.smtp import SmtpServer, deliver
 from ..net.vmac import VmacLinks
 from ..net.vrrp_socket import ReadyPacket, VrrpSocket
@@ -410,6 +410,20 @@ class Runtime:
                 continue
             if self.detail:
                 self._log(f"Netlink reflector reports IP {ip} removed from {ifname}")
+            now = self.now()
+            steps: list[tuple[Target, list[Action]]] = [(router, router.address_deleted(now))]
+            if router.group is not None:
+                steps += router.group.address_taken(router, now)
+            self._carry_out_steps(steps)
+            return
+
+    def routing_removed(self, event: RoutingRemoved) -> None:
+        """A route or rule left the kernel: a master whose tracked virtual route or rule it was steps down
+        as when its VIP is taken away (keepalived's route and rule monitor)."""
+        for name, routes in self._route_sets.items():
+            router = self.routers.get(name)
+            if not routes.take_removed(event) or router is None or router.state != VrrpState.MASTER:
+                continue
             now = self.now()
             steps: list[tuple[Target, list[Action]]] = [(router, router.address_deleted(now))]
             if router.group is not None:
