@@ -3,9 +3,9 @@ with a list), DH parameters read as nginx reads them (`ssl_dhparam`), the larges
 (`ssl_buffer_size`), the session timeout (`ssl_session_timeout`), `ssl_conf_command`, client
 certificates asked for but judged after the handshake (`ssl_verify_client`: nginx's verify callback
 accepts every certificate and its requests check the result), the CA names sent to clients, the verify
-depth; a connection's verify result, and a certificate's names, serial and dates as OpenSSL prints them
-(the `$ssl_client_*` variables); and OpenSSL's error queue, which nginx prints after a failed call
-(`(SSL: error:...)`).
+depth, an OCSP response read from a file and stapled (`ssl_stapling_file`); a connection's verify result,
+and a certificate's names, serial and dates as OpenSSL prints them (the `$ssl_client_*` variables); and
+OpenSSL's error queue, which nginx prints after a failed call (`(SSL: error:...)`).
 
 No library offers these on the contexts asyncio uses (pyOpenSSL has its own, which asyncio cannot run),
 so they are called with ctypes in the very libssl Python's `_ssl` module is linked with, on the SSL_CTX
@@ -39,6 +39,10 @@ _SSL_VERIFY_PEER = 0x01
 # XN_FLAG_RFC2253: ASN1_STRFLGS_RFC2253 (0x317) | SEP_COMMA_PLUS | DN_REV | FN_SN | DUMP_UNKNOWN_FIELDS
 _XN_FLAG_RFC2253 = 0x317 | 1 << 16 | 1 << 20 | 1 << 24
 _BIO_CTRL_PENDING = 10
+_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB = 63
+_SSL_CTRL_SET_TLSEXT_STATUS_REQ_OCSP_RESP = 71
+_SSL_TLSEXT_ERR_OK = 0
+_SSL_TLSEXT_ERR_NOACK = 3
 X509_V_OK = 0
 # what `ssl_verify_client optional_no_ca` lets through: an unknown issuer (ngx_ssl_verify_error_optional)
 UNKNOWN_ISSUER_ERRORS = frozenset({18, 19, 2, 20, 21})
@@ -101,7 +105,22 @@ def _library() -> ctypes.CDLL:
     lib.DH_free.argtypes = [ctypes.c_void_p]
     _declare_verification(lib)
     _declare_certificates(lib)
+    _declare_stapling(lib)
     return lib
+
+
+def _declare_stapling(lib: ctypes.CDLL) -> None:
+    lib.ASN1_d2i_bio.restype = ctypes.c_void_p
+    lib.ASN1_d2i_bio.argtypes = [ctypes.c_void_p] * 4
+    lib.i2d_OCSP_RESPONSE.restype = ctypes.c_int
+    lib.i2d_OCSP_RESPONSE.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.OCSP_RESPONSE_free.argtypes = [ctypes.c_void_p]
+    lib.SSL_CTX_callback_ctrl.restype = ctypes.c_long
+    lib.SSL_CTX_callback_ctrl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+    lib.SSL_ctrl.restype = ctypes.c_long
+    lib.SSL_ctrl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+    lib.CRYPTO_malloc.restype = ctypes.c_void_p
+    lib.CRYPTO_malloc.argtypes = [ctypes.c_size_t, ctypes.c_char_p, ctypes.c_int]
 
 
 def _declare_verification(lib: ctypes.CDLL) -> None:
@@ -232,6 +251,65 @@ def name_client_authorities(context: ssl.SSLContext, path: str) -> None:
     if not names:
         raise _failed(f'SSL_load_client_CA_file("{path}") failed')
     lib.SSL_CTX_set_client_CA_list(context_pointer(context), names)
+
+
+def read_ocsp_response(path: str) -> bytes:
+    """ngx_ssl_stapling_file: the DER OCSP response in `path`, read with BIO_new_file and
+    d2i_OCSP_RESPONSE_bio (nginx's messages when they fail), as i2d_OCSP_RESPONSE writes it."""
+    lib = _library()
+    lib.ERR_clear_error()
+    bio = lib.BIO_new_file(path.encode("utf-8", "surrogateescape"), b"rb")
+    if not bio:
+        raise _failed(f'BIO_new_file("{path}") failed')
+    try:
+        # d2i_OCSP_RESPONSE_bio is a macro over ASN1_d2i_bio
+        new, read = (
+            ctypes.cast(function, ctypes.c_void_p)
+            for function in (lib.OCSP_RESPONSE_new, lib.d2i_OCSP_RESPONSE)
+        )
+        response = lib.ASN1_d2i_bio(new, read, bio, None)
+        if not response:
+            raise _failed(f'd2i_OCSP_RESPONSE_bio("{path}") failed')
+        try:
+            size = lib.i2d_OCSP_RESPONSE(response, None)
+            out = ctypes.create_string_buffer(size)
+            cursor = ctypes.c_void_p(ctypes.addressof(out))
+            lib.i2d_OCSP_RESPONSE(response, ctypes.byref(cursor))
+            return out.raw
+        finally:
+            lib.OCSP_RESPONSE_free(response)
+    finally:
+        lib.BIO_free(bio)
+
+
+_STAPLES: dict[int, bytes] = {}  # by SSL_CTX: the OCSP response its connections staple
+
+
+def _staple(connection: int, _arg: int) -> int:
+    """The status callback (ngx_ssl_certificate_status_callback): a client asked for the certificate's
+    status; OpenSSL sends, and frees, a copy of the response made with its allocator."""
+    lib = _library()
+    response = _STAPLES.get(lib.SSL_get_SSL_CTX(connection) or 0)
+    if response is None:
+        return _SSL_TLSEXT_ERR_NOACK
+    copy = lib.CRYPTO_malloc(len(response), b"hapair", 0)
+    if not copy:
+        return _SSL_TLSEXT_ERR_NOACK
+    ctypes.memmove(copy, response, len(response))
+    lib.SSL_ctrl(connection, _SSL_CTRL_SET_TLSEXT_STATUS_REQ_OCSP_RESP, len(response), copy)
+    return _SSL_TLSEXT_ERR_OK
+
+
+_STATUS_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(_staple)
+
+
+def staple_ocsp_response(context: ssl.SSLContext, response: bytes) -> None:
+    """SSL_CTX_set_tlsext_status_cb: the connections of `context` (also those an SNI callback moves to it)
+    send `response` to clients that ask for the certificate's status."""
+    pointer = context_pointer(context)
+    _STAPLES[pointer] = response
+    callback = ctypes.cast(_STATUS_CALLBACK, ctypes.c_void_p)
+    _library().SSL_CTX_callback_ctrl(pointer, _SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB, callback)
 
 
 def connection_pointer(connection: ssl.SSLObject) -> int:

@@ -1,7 +1,8 @@
 """Run inside a network namespace by test_connection_burst.py: open COUNT connections to 127.0.0.1:PORT
-as fast as connect() returns, send `GET / HTTP/1.0` on each as soon as it can be written, read each
-answer to its end; then print, as JSON, how many were answered 200 and how many connection attempts the
-namespace's kernel dropped because a listening queue was full (TcpExt ListenOverflows)."""
+as fast as connect() returns, send a request on each as soon as it can be written (`GET / HTTP/1.0`, or
+with `h2` an HTTP/2 client's preface and a GET on stream 1, prior knowledge), read each answer to its
+end; then print, as JSON, how many were answered 200 and how many connection attempts the namespace's
+kernel dropped because a listening queue was full (TcpExt ListenOverflows)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import selectors
 import socket
 import sys
 import time
+
+import h2.config
+import h2.connection
+import h2.events
 
 REQUEST = b"GET / HTTP/1.0\r\nHost: burst\r\n\r\n"
 BOUND_S = 60.0  # only so that a stuck proxy cannot hang the test run
@@ -21,8 +26,31 @@ def listen_overflows() -> int:
     return int(values[names.index("ListenOverflows")])
 
 
+class Http2Answer:
+    """What came back on an HTTP/2 connection, read with h2: the status of stream 1, once it ended."""
+
+    def __init__(self) -> None:
+        self.connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        self.connection.initiate_connection()
+        headers = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "burst")]
+        self.connection.send_headers(1, headers, end_stream=True)
+        self.request = self.connection.data_to_send()
+        self.status = 0
+        self.ended = False
+
+    def feed(self, data: bytes) -> None:
+        for event in self.connection.receive_data(data):
+            if isinstance(event, h2.events.ResponseReceived):
+                self.status = int(dict(event.headers)[b":status"])
+            elif isinstance(event, h2.events.StreamEnded):
+                self.ended = True
+
+
 def main() -> None:
     port, count = int(sys.argv[1]), int(sys.argv[2])
+    if len(sys.argv) > 3 and sys.argv[3] == "h2":
+        http2_burst(port, count)
+        return
     before = listen_overflows()
     selector = selectors.DefaultSelector()
     answers: dict[socket.socket, bytearray] = {}
@@ -58,6 +86,47 @@ def main() -> None:
             client.close()
             done += 1
             answered += answers[client].startswith(b"HTTP/1.1 200 ")
+    print(json.dumps({"answered": answered, "overflows": listen_overflows() - before}))
+
+
+def http2_burst(port: int, count: int) -> None:
+    before = listen_overflows()
+    selector = selectors.DefaultSelector()
+    answers: dict[socket.socket, Http2Answer] = {}
+    for _ in range(count):
+        client = socket.socket()
+        client.setblocking(False)
+        client.connect_ex(("127.0.0.1", port))
+        answer = answers[client] = Http2Answer()
+        try:
+            client.send(answer.request)
+        except OSError:
+            selector.register(client, selectors.EVENT_WRITE)
+        else:
+            selector.register(client, selectors.EVENT_READ)
+    answered = done = 0
+    deadline = time.monotonic() + BOUND_S
+    while done < count and time.monotonic() < deadline:
+        for key, events in selector.select(1.0):
+            client = key.fileobj
+            assert isinstance(client, socket.socket)
+            answer = answers[client]
+            try:
+                if events & selectors.EVENT_WRITE:
+                    client.send(answer.request)
+                    selector.modify(client, selectors.EVENT_READ)
+                    continue
+                data = client.recv(65536)
+            except OSError:
+                data = b""
+            if data:
+                answer.feed(data)
+                if not answer.ended:
+                    continue
+            selector.unregister(client)
+            client.close()
+            done += 1
+            answered += answer.ended and answer.status == 200
     print(json.dumps({"answered": answered, "overflows": listen_overflows() - before}))
 
 

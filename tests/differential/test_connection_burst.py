@@ -34,6 +34,7 @@ CONNECTIONS = 2000
 BURSTS = 3
 PORT = 8080
 PORT_WITH_BACKLOG = 8081
+HTTP2_PORT = 8082  # HTTP/2 with prior knowledge
 CONFIG = f"""worker_processes 1;
 error_log error.log info;
 events {{ worker_connections {2 * CONNECTIONS}; }}
@@ -42,6 +43,7 @@ http {{
     server {{
         listen 127.0.0.1:{PORT};
         listen 127.0.0.1:{PORT_WITH_BACKLOG} backlog=100;
+        listen 127.0.0.1:{HTTP2_PORT} http2;
         location / {{ return 200 ok; }}
     }}
 }}
@@ -80,13 +82,16 @@ def test_listening_sockets_have_nginxs_backlog(proxy: Namespace) -> None:
     """511 by default, `backlog=` when given: what `ss` shows as a listening socket's Send-Q."""
     listing = proxy.run(["ss", "-Hltn"], timeout=10).stdout
     backlogs = {int(line.split()[3].rsplit(":", 1)[1]): int(line.split()[2]) for line in listing.splitlines()}
-    assert backlogs == {PORT: 511, PORT_WITH_BACKLOG: 100}
+    assert backlogs == {PORT: 511, PORT_WITH_BACKLOG: 100, HTTP2_PORT: 511}
 
 
-def test_a_burst_of_connections_is_accepted_and_answered_without_a_drop(proxy: Namespace) -> None:
+@pytest.mark.parametrize(("port", "protocol"), [(PORT, "http/1.0"), (HTTP2_PORT, "h2")])
+def test_a_burst_of_connections_is_accepted_and_answered_without_a_drop(
+    proxy: Namespace, port: int, protocol: str
+) -> None:
     results = []
     for _ in range(BURSTS):
-        ran = proxy.run([sys.executable, str(CLIENT), str(PORT), str(CONNECTIONS)], timeout=120)
+        ran = proxy.run([sys.executable, str(CLIENT), str(port), str(CONNECTIONS), protocol], timeout=120)
         assert ran.returncode == 0, ran.stderr
         result = json.loads(ran.stdout)
         results.append(result)

@@ -40,6 +40,8 @@ def child_watch(ifname: str, last_address: str) -> None:
                     continue
                 if isinstance(event, LinkEvent):
                     print(json.dumps({"up": event.up}), flush=True)
+                elif event.address.version == 6:
+                    continue  # the link-local address's comings and goings, as the link goes down and up
                 else:
                     print(json.dumps({"address": str(event.address), "added": event.added}), flush=True)
                     if str(event.address.ip) == last_address and not event.added:

@@ -15,7 +15,7 @@ import itertools
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 
 from hapair.config.keepalived.host import Interface, StaticHost
@@ -32,7 +32,8 @@ from hapair.vrrp.actions import (
     SendGratuitousArps,
     SetVips,
 )
-from hapair.vrrp.packet import VRRP_GROUP, decode_ipv4, encode_ipv4
+from hapair.vrrp.packet import VRRP_GROUP, Advertisement, ReceivedPacket, decode_ipv4, encode_ipv4
+from hapair.vrrp.packet6 import VRRP_GROUP6, VRRP_HOP_LIMIT, decode_ipv6, encode_ipv6
 from hapair.vrrp.router import VirtualRouter
 
 SECOND = 1_000_000
@@ -60,7 +61,7 @@ class Node:
 
     lan: FakeLan
     name: str
-    address: IPv4Address
+    address: IPv4Address | IPv6Address  # IPv6: the node's link-local address, VRRPv3 over IPv6
     router: VirtualRouter
     connected: bool = True
     hears_vrrp: bool = True  # False: VRRP to and from this node is lost, ARP still passes
@@ -83,8 +84,7 @@ class Node:
                 case SendAdvert(advert):
                     self.sent.append((self.lan.now, advert.priority))
                     if self.connected and self.hears_vrrp:
-                        data = encode_ipv4(advert, source=self.address, destination=VRRP_GROUP)
-                        self.lan.broadcast(self, data)
+                        self.lan.broadcast(self, self._encode(advert))
                 case SetVips(_):
                     self.holds_vips = True
                 case RemoveVips(_):
@@ -116,10 +116,22 @@ class Node:
         if self.connected:
             self.apply(self.router.address_claimed(self.lan.now, address, owner.name))
 
-    def receive(self, data: bytes) -> None:
+    def _encode(self, advert: Advertisement) -> bytes:
+        if isinstance(self.address, IPv6Address):
+            return encode_ipv6(advert, source=self.address, destination=VRRP_GROUP6)
+        return encode_ipv4(advert, source=self.address, destination=VRRP_GROUP)
+
+    def _decode(self, data: bytes, sender: Node | None) -> ReceivedPacket:
+        """As the receiving socket reads it: over IPv6 with the sender, group and hop limit beside it."""
+        if sender is not None and isinstance(sender.address, IPv6Address):
+            return decode_ipv6(data, source=sender.address, destination=VRRP_GROUP6, hop_limit=VRRP_HOP_LIMIT)
+        return decode_ipv4(data)
+
+    def receive(self, data: bytes, sender: Node | None = None) -> None:
+        """An advert from `sender` (named for IPv6, whose data does not carry its source) arrives."""
         if not (self.connected and self.hears_vrrp):
             return
-        packet = decode_ipv4(data)
+        packet = self._decode(data, sender)
         if packet.vrid == self.router.instance.vrid:
             self.apply(self.router.receive(packet, self.lan.now))
 
@@ -135,7 +147,7 @@ class FakeLan:
         self._order = itertools.count()
 
     def add(self, name: str, instance: VrrpInstance, address: str) -> Node:
-        node = Node(self, name, IPv4Address(address), VirtualRouter(instance, IPv4Address(address)))
+        node = Node(self, name, ip_address(address), VirtualRouter(instance, ip_address(address)))
         self.nodes.append(node)
         return node
 
@@ -148,7 +160,10 @@ class FakeLan:
     def broadcast(self, sender: Node, data: bytes) -> None:
         for node in self.nodes:
             if node is not sender:
-                self.schedule(self.now + LATENCY, lambda node=node: node.receive(data))
+                if isinstance(sender.address, IPv6Address):
+                    self.schedule(self.now + LATENCY, lambda node=node: node.receive(data, sender))
+                else:
+                    self.schedule(self.now + LATENCY, lambda node=node: node.receive(data))
 
     def announce(self, sender: Node) -> None:
         """`sender`'s gratuitous ARPs reach the client and claim its addresses to the other nodes."""

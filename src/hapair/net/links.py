@@ -1,12 +1,12 @@
-"""Interface state over rtnetlink: snapshots (is a link up, which IPv4 addresses an interface has)
-and a watcher of link up/down and IPv4 address events for the asyncio loop."""
+"""Interface state over rtnetlink: snapshots (is a link up, which IPv4 or IPv6 addresses an interface
+has) and a watcher of link up/down and address events for the asyncio loop."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from types import TracebackType
 
 from pyroute2 import AsyncIPRoute
@@ -20,9 +20,10 @@ from pyroute2.netlink.rtnl import (
     RTM_NEWADDR,
     RTM_NEWLINK,
     RTMGRP_IPV4_IFADDR,
+    RTMGRP_IPV6_IFADDR,
     RTMGRP_LINK,
 )
-from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+from pyroute2.netlink.rtnl.ifaddrmsg import IFA_F_DADFAILED, IFA_F_TENTATIVE, ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import IFF_RUNNING, IFF_UP, ifinfmsg
 
 from .rtnl import Rtnetlink, interface_index, local_address
@@ -39,10 +40,10 @@ class LinkEvent:
 
 @dataclass(frozen=True)
 class AddressEvent:
-    """An IPv4 address was added to or removed from an interface."""
+    """An address was added to or removed from an interface (for IPv6: also its DAD finished)."""
 
     ifname: str
-    address: IPv4Interface
+    address: IPv4Interface | IPv6Interface
     added: bool
 
 
@@ -81,6 +82,26 @@ def ipv4_addresses(ifname: str) -> list[IPv4Address]:
     ]
 
 
+def ipv6_addresses(ifname: str) -> list[IPv6Address]:
+    """The interface's usable IPv6 addresses (not tentative, not failed DAD) in the kernel's order; none if
+    there is no such interface."""
+    try:
+        index = interface_index(ifname)
+    except OSError:
+        return []
+    query = ifaddrmsg()
+    query["family"] = socket.AF_INET6
+    with Rtnetlink() as rtnl:
+        messages = rtnl.dump(query, RTM_GETADDR)
+    found = [
+        (IPv6Address(local), message.get_attr("IFA_FLAGS") or message["flags"])
+        for message in messages
+        if message["index"] == index and (local := local_address(message)) is not None
+    ]
+    unusable = IFA_F_TENTATIVE | IFA_F_DADFAILED
+    return [address for address, flags in found if not flags & unusable]
+
+
 @dataclass
 class _Link:
     name: str
@@ -100,7 +121,7 @@ class LinkWatcher:
 
     async def __aenter__(self) -> LinkWatcher:
         try:
-            await self._ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR)
+            await self._ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
             async for link in await self._ipr.get_links():
                 self._links[link["index"]] = _Link(link.get_attr("IFLA_IFNAME"), flags_up(link["flags"]))
         except BaseException:
@@ -126,7 +147,7 @@ class LinkWatcher:
         kind = message["header"]["type"]
         if kind in (RTM_NEWLINK, RTM_DELLINK):
             return self._link_event(message, deleted=kind == RTM_DELLINK)
-        if kind in (RTM_NEWADDR, RTM_DELADDR) and message["family"] == socket.AF_INET:
+        if kind in (RTM_NEWADDR, RTM_DELADDR) and message["family"] in (socket.AF_INET, socket.AF_INET6):
             return self._address_event(message, added=kind == RTM_NEWADDR)
         return None
 
@@ -146,7 +167,8 @@ class LinkWatcher:
         link, local = self._links.get(message["index"]), local_address(message)
         if link is None or local is None:
             return None
-        return AddressEvent(link.name, IPv4Interface((local, message["prefixlen"])), added)
+        kind = IPv4Interface if message["family"] == socket.AF_INET else IPv6Interface
+        return AddressEvent(link.name, kind((local, message["prefixlen"])), added)
 
     def close(self) -> None:
         """Close the watcher; an iteration in progress ends."""

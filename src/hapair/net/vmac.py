@@ -175,7 +175,8 @@ class VmacLinks(Resource):
         if instance.family == 4:
             self._configure(name, base, interfaces)
         self._vmacs[name] = Vmac(instance.name, base, instance.family, configured=instance.family == 4)
-        self._sysctls.write("ipv6", name, "disable_ipv6", 0 if instance.evip_other_family else 1)
+        ipv6_off = instance.family == 4 and not instance.evip_other_family
+        self._sysctls.write("ipv6", name, "disable_ipv6", 1 if ipv6_off else 0)
         self._sysctls.write("ipv6", name, "addr_gen_mode", ADDR_GEN_MODE_NONE)
         self._change(_link_message(links_index(self._links(), name), up=True), RTM_NEWLINK)
         return True

@@ -43,6 +43,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from hapair import systemd
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.cycle import (
@@ -62,6 +63,7 @@ from hapair.proxy.errorlog import ErrorLogWriter, command_line_log
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.single import SingleProcess
+from hapair.proxy.status import StatusBoard
 from hapair.proxy.worker import HANDLED, WORKER_FATAL, become_worker
 
 FAST_STOP_S = 5.0  # a fast stop kills workers still there after this long
@@ -108,6 +110,7 @@ class Worker:
     pid: int
     number: int
     ready: int | None
+    slot: int | None  # its slot of the status board (stub_status's counters), if it counts
     retiring: bool = False
 
 
@@ -125,6 +128,7 @@ class Master:
         self._notify: Notify | None = None
         self._unix = UnixListeners()
         self._zones = SharedZones()  # the running configuration's shared memory zones
+        self._board: StatusBoard | None = None  # made with the first configuration that shows it
 
     def run(self, notify: Notify | None = None) -> int:
         # Blocked, the signals wait for sigtimedwait(), which tells who sent them, as nginx's log does;
@@ -136,6 +140,7 @@ class Master:
             if self._started():
                 if notify is not None:
                     notify.ready()
+                systemd.ready(self._serving())
             else:
                 self._stop(signal.SIGTERM)
                 code = 1
@@ -150,6 +155,8 @@ class Master:
         finally:
             self._unix.close(self._log)
             self._zones.close()
+            if self._board is not None:
+                self._board.close()
             if self._pid_written:
                 remove_pid_file(self.config.pid, self._log)
             self._log.close()
@@ -191,7 +198,9 @@ class Master:
         elif signum == signal.SIGHUP and self._stopping is None:
             self._log.write(ErrorLevel.NOTICE, f"{received}, reconfiguring")
             self._log.write(ErrorLevel.NOTICE, "reconfiguring")
-            self._reload()
+            systemd.reloading()
+            reloaded = self._reload()
+            systemd.ready(self._serving() if reloaded else "reload failed, the running configuration kept")
         elif signum == signal.SIGQUIT and self._stopping is None:
             self._log.write(ErrorLevel.NOTICE, f"{received}, shutting down")
             self._stop(signal.SIGQUIT)
@@ -208,6 +217,7 @@ class Master:
 
     def _stop(self, signum: int) -> None:
         self._stopping = signum
+        systemd.stopping()
         if signum == signal.SIGTERM:
             self._kill_at = time.monotonic() + FAST_STOP_S
         self._send(signum, self._workers.values())
@@ -217,13 +227,18 @@ class Master:
             self._send(signal.SIGKILL, self._workers.values())
             self._kill_at = None
 
-    def _reload(self) -> None:
+    def _serving(self) -> str:
+        return f"serving with {worker_count(self.config)} worker processes"
+
+    def _reload(self) -> bool:
+        """The new configuration's workers, then the old ones stop gracefully; False when it failed (the
+        running configuration goes on)."""
         loaded = load_again(self._launch, self.config, self._log, self._zones)
         if loaded is None or not self._unix.bind(loaded[0], self._log):
             if loaded is not None:
                 loaded[1].release_unused(self._zones)
             self._unix.keep_only(self.config, self._log)
-            return
+            return False
         config, zones = loaded
         old = [worker for worker in self._workers.values() if not worker.retiring]
         previous, self.config = self.config, config
@@ -239,7 +254,7 @@ class Master:
             for worker in started:
                 worker.retiring = True
             self._send(signal.SIGTERM, started)
-            return
+            return False
         self._unix.keep_only(config, self._log)
         running_zones.release_unused(zones)
         self._log.close()
@@ -251,6 +266,7 @@ class Master:
         for worker in old:
             worker.retiring = True
         self._send(signal.SIGQUIT, old)
+        return True
 
     def _start_generation(self) -> list[Worker]:
         return [self._spawn(number) for number in range(worker_count(self.config))]
@@ -258,16 +274,30 @@ class Master:
     def _spawn(self, number: int) -> Worker:
         ready_read, ready_write = os.pipe2(os.O_CLOEXEC)
         master = os.getpid()
+        board, slot = self._status_slot()
         pid = os.fork()
         if pid == 0:
             os.close(ready_read)
             self._leave_to_master()
-            become_worker(self.config, number, ready_write, self._log, master, zones=self._zones)
+            status = board.worker(slot) if board is not None and slot is not None else None
+            become_worker(
+                self.config, number, ready_write, self._log, master, zones=self._zones, status=status
+            )
         os.close(ready_write)
-        worker = Worker(pid, number, ready_read)
+        worker = Worker(pid, number, ready_read, slot)
         self._workers[pid] = worker
         self._log.write(ErrorLevel.NOTICE, f"start worker process {pid}")
         return worker
+
+    def _status_slot(self) -> tuple[StatusBoard | None, int | None]:
+        """A slot of the status board for a new worker, if its configuration shows the counters (the board
+        made then, and kept to the end, as nginx keeps its counters across reloads)."""
+        http = self.config.http
+        if http is None or not http.serves_status():
+            return None, None
+        if self._board is None:
+            self._board = StatusBoard()
+        return self._board, self._board.claim()
 
     def _leave_to_master(self) -> None:
         """In a new worker: what only the master holds while it starts (the terminal, the command's pipe)."""
@@ -310,6 +340,8 @@ class Master:
                 continue
             if worker.ready is not None:
                 os.close(worker.ready)
+            if worker.slot is not None and self._board is not None:
+                self._board.retire(worker.slot)
             self._log_exit(pid, status)
             if self._replaces(worker, status):
                 self._spawn(worker.number)

@@ -11,6 +11,7 @@ import signal
 
 import uvloop
 
+from hapair import systemd
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.cycle import (
@@ -25,7 +26,11 @@ from hapair.proxy.daemon import Notify
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.shm import SharedZones
+from hapair.proxy.status import StatusBoard, WorkerStatus
 from hapair.proxy.worker import Services, set_environment
+
+_SERVING = "serving in one process (master_process off)"
+_RELOAD_FAILED = "reload failed, the running configuration kept"
 
 
 class SingleProcess:
@@ -41,6 +46,15 @@ class SingleProcess:
         self._unix = UnixListeners()
         self._zones = SharedZones()  # the running configuration's shared memory zones
         self._switches: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
+        self._status: WorkerStatus | None = None  # stub_status's counters, kept across reloads
+
+    def _status_for(self, config: NginxConfig) -> WorkerStatus | None:
+        """The process's counters, if `config` shows them (made with the first configuration that does)."""
+        if config.http is None or not config.http.serves_status():
+            return None
+        if self._status is None:
+            self._status = StatusBoard(slots=2).worker(1)
+        return self._status
 
     def run(self, notify: Notify | None = None) -> int:
         set_environment(self.config.processes)
@@ -59,7 +73,7 @@ class SingleProcess:
             return 1
         self._zones = self._zones.renew(zone_specs(self.config))
         try:
-            self._services = await Services.start(self.config, self._zones)
+            self._services = await Services.start(self.config, self._zones, self._status_for(self.config))
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
             return 1
@@ -71,6 +85,7 @@ class SingleProcess:
         self._log.console = None
         if notify is not None:
             notify.ready()
+        systemd.ready(_SERVING)
         loop = asyncio.get_running_loop()
         for signum, handler in (
             (signal.SIGHUP, self._reload),
@@ -94,6 +109,7 @@ class SingleProcess:
 
     def _stop(self, signum: int) -> None:
         self._received(signum, "exiting" if signum != signal.SIGQUIT else "shutting down")
+        systemd.stopping()
         if self._stopped is not None:
             self._stopped.set()
 
@@ -108,11 +124,13 @@ class SingleProcess:
     def _reload(self, signum: int) -> None:
         self._received(signum, "reconfiguring")
         self._log.write(ErrorLevel.NOTICE, "reconfiguring")
+        systemd.reloading()
         loaded = load_again(self._launch, self.config, self._log, self._zones)
         if loaded is None or not self._unix.bind(loaded[0], self._log):
             if loaded is not None:
                 loaded[1].release_unused(self._zones)
             self._unix.keep_only(self.config, self._log)
+            systemd.ready(_RELOAD_FAILED)
             return
         task = asyncio.get_running_loop().create_task(self._switch(*loaded))
         self._switches.add(task)
@@ -122,11 +140,12 @@ class SingleProcess:
         """The new configuration's listeners first, then the old ones drain (nginx keeps the old cycle
         until its connections end)."""
         try:
-            services = await Services.start(config, zones)
+            services = await Services.start(config, zones, self._status_for(config))
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
             zones.release_unused(self._zones)
             self._unix.keep_only(self.config, self._log)
+            systemd.ready(_RELOAD_FAILED)
             return
         self._unix.keep_only(config, self._log)
         running_zones, self._zones = self._zones, zones
@@ -137,6 +156,7 @@ class SingleProcess:
         if previous.pid != config.pid and write_pid_file(config.pid, self._log):
             remove_pid_file(previous.pid, self._log)
         redirect_stderr(config)
+        systemd.ready(_SERVING)
         if old is not None:
             self._retired.add(old)
             old.graceful(None)

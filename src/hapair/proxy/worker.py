@@ -29,6 +29,7 @@ from hapair.proxy.cycle import create_temp_paths, errno_text
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.http.service import HttpService, serve_http
 from hapair.proxy.shm import SharedZones
+from hapair.proxy.status import WorkerStatus
 from hapair.proxy.stream import StreamService, serve_stream
 
 # the signals the master blocks (and waits for), which a worker takes once it serves
@@ -69,14 +70,22 @@ class WorkerStartError(Exception):
 
 
 def become_worker(
-    config: NginxConfig, number: int, ready: int, log: ErrorLogWriter, master: int, *, zones: SharedZones
+    config: NginxConfig,
+    number: int,
+    ready: int,
+    log: ErrorLogWriter,
+    master: int,
+    *,
+    zones: SharedZones,
+    status: WorkerStatus | None,
 ) -> None:
-    """The child side of the fork (`zones`: the shared memory zones the master made): never returns."""
+    """The child side of the fork (`zones`: the shared memory zones the master made; `status`: the
+    worker's slot of the master's counters, if the configuration shows them): never returns."""
     code = 1
     try:
         die_with_master(master)
         logging.getLogger("hapair.proxy").addHandler(ErrorLogHandler(log))
-        code = run_worker(config, number, ready, log, master, zones=zones)
+        code = run_worker(config, number, ready, log, master, zones=zones, status=status)
     except BaseException as error:  # the worker must never return into the master's code
         log.write(ErrorLevel.EMERG, f"worker failed: {error!r}")
     finally:
@@ -97,12 +106,19 @@ def die_with_master(master: int) -> None:
 
 
 def run_worker(
-    config: NginxConfig, number: int, ready: int, log: ErrorLogWriter, master: int, *, zones: SharedZones
+    config: NginxConfig,
+    number: int,
+    ready: int,
+    log: ErrorLogWriter,
+    master: int,
+    *,
+    zones: SharedZones,
+    status: WorkerStatus | None,
 ) -> int:
     """Serve `config` on a new uvloop loop until a stop signal; the exit code."""
     set_environment(config.processes)
     _apply_limits(config.processes, log)
-    return uvloop.run(_serve_worker(config, number, master, ready, log, zones=zones))
+    return uvloop.run(_serve_worker(config, number, master, ready, log, zones=zones, status=status))
 
 
 def _apply_limits(processes: Processes, log: ErrorLogWriter) -> None:
@@ -189,14 +205,16 @@ class Services:
         self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
 
     @classmethod
-    async def start(cls, config: NginxConfig, zones: SharedZones) -> Services:
+    async def start(cls, config: NginxConfig, zones: SharedZones, status: WorkerStatus | None) -> Services:
         http = None
         if config.http is not None:
             http = await serve_http(
-                config.http, reuse_port=True, zones=zones, thread_pools=config.thread_pools
+                config.http, reuse_port=True, zones=zones, thread_pools=config.thread_pools, status=status
             )
         try:
-            stream = await serve_stream(config.stream, reuse_port=True) if config.stream is not None else None
+            stream = None
+            if config.stream is not None:
+                stream = await serve_stream(config.stream, reuse_port=True, status=status)
         except BaseException:
             if http is not None:
                 http.close()
@@ -264,13 +282,20 @@ def _ignore() -> None:
 
 
 async def _serve_worker(
-    config: NginxConfig, number: int, master: int, ready: int, log: ErrorLogWriter, *, zones: SharedZones
+    config: NginxConfig,
+    number: int,
+    master: int,
+    ready: int,
+    log: ErrorLogWriter,
+    *,
+    zones: SharedZones,
+    status: WorkerStatus | None,
 ) -> int:
     """`number`: the worker's place in its generation; `master`: its master's pid."""
     loop = asyncio.get_running_loop()
     log_loop_errors(loop, log)
     try:
-        services = await Services.start(config, zones)
+        services = await Services.start(config, zones, status)
         _become_user(config, number, master, log)
     except (OSError, WorkerStartError) as error:
         level = error.level if isinstance(error, WorkerStartError) else ErrorLevel.EMERG

@@ -1,10 +1,10 @@
-"""The receive-side validation of a VRRP advert over IPv4: keepalived 2.2.7's vrrp_check_packet (vrrp.c),
-check by check in its order, the first failure winning. Pure: the instance's side comes in as an
+"""The receive-side validation of a VRRP advert over IPv4 or IPv6: keepalived 2.2.7's vrrp_check_packet
+(vrrp.c), check by check in its order, the first failure winning. Pure: the instance's side comes in as an
 `Expectation`, the verdict goes out as a `Rejection` (or None) for the caller to log and count.
 
 What the dispatcher (vrrp_scheduler.c vrrp_dispatcher_read) does before this stays with the caller:
-`decode_ipv4` raises PacketTooShort where it gives up on the header, an unknown VRID is ignored, and
-packets for an instance in FAULT or INIT state are dropped unread.
+`decode_ipv4` (`decode_ipv6`) raises PacketTooShort where it gives up on the header, an unknown VRID is
+ignored, and packets for an instance in FAULT or INIT state are dropped unread.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import NamedTuple
 
 from ..config.keepalived.model.vrrp import ChecksumCompat
@@ -33,6 +33,7 @@ from .packet import (
     ReceivedPacket,
     checksum_matches,
 )
+from .packet6 import NO_HOP_LIMIT
 
 OLD_CHECKSUM_NOTICE = "Setting unicast VRRPv3 checksum to old version"
 
@@ -59,7 +60,7 @@ class Rejection:
 class Peer(NamedTuple):
     """A unicast peer and the TTL range accepted from it."""
 
-    address: IPv4Address
+    address: IPv4Address | IPv6Address
     min_ttl: int = 0
     max_ttl: int = 255
 
@@ -71,13 +72,15 @@ class Expectation:
     `check_unicast_src` is the instance's flag or global_defs' vrrp_check_unicast_src (min_ttl/max_ttl on
     a peer set it too). `group` is global_defs' vrrp_mcast_group4, the old unicast checksum's
     pseudo-header destination. `accept_rfc9568_checksum` accepts a VRRPv3 checksum without the IPv4
-    pseudo-header (RFC 9568 section 5.2.8), which keepalived 2.2.7 refuses: off, as in keepalived."""
+    pseudo-header (RFC 9568 section 5.2.8), which keepalived 2.2.7 refuses: off, as in keepalived.
+    `family` is the instance's: over IPv6 the packet is the VRRP message alone, with 16-byte addresses, and
+    its checksum was verified by the kernel (IPV6_CHECKSUM), as keepalived leaves it to the kernel."""
 
     version: int
     auth_type: int
     auth_data: bytes
     advert_int_us: int
-    vips: tuple[IPv4Address, ...]
+    vips: tuple[IPv4Address, ...] | tuple[IPv6Address, ...]
     check_addresses: bool
     unicast: bool = False
     unicast_peers: tuple[Peer, ...] = ()
@@ -85,6 +88,7 @@ class Expectation:
     unicast_checksum_compat: ChecksumCompat = ChecksumCompat.NONE
     group: IPv4Address = VRRP_GROUP
     accept_rfc9568_checksum: bool = False
+    family: int = 4
 
 
 Check = Callable[[ReceivedPacket, Expectation], Rejection | None]
@@ -111,7 +115,7 @@ def adopts_old_checksum(packet: ReceivedPacket, expected: Expectation) -> bool:
 
 
 def _ah_header(packet: ReceivedPacket, expected: Expectation) -> Rejection | None:
-    if packet.has_ah == (expected.auth_type == AUTH_AH):
+    if expected.family == 6 or packet.has_ah == (expected.auth_type == AUTH_AH):
         return None
     if packet.has_ah:
         return Rejection("Received AH header but auth type not AH", "authtype_mismatch")
@@ -119,11 +123,14 @@ def _ah_header(packet: ReceivedPacket, expected: Expectation) -> Rejection | Non
 
 
 def _length(packet: ReceivedPacket, expected: Expectation) -> Rejection | None:
-    expected_length = packet.header_length + VRRP_HEADER_LEN + 4 * packet.count
-    if expected.auth_type == AUTH_AH:
-        expected_length += AH_HEADER_LEN
-    if packet.version == 2:
-        expected_length += AUTH_DATA_LEN
+    if expected.family == 6:
+        expected_length = VRRP_HEADER_LEN + 16 * packet.count
+    else:
+        expected_length = packet.header_length + VRRP_HEADER_LEN + 4 * packet.count
+        if expected.auth_type == AUTH_AH:
+            expected_length += AH_HEADER_LEN
+        if packet.version == 2:
+            expected_length += AUTH_DATA_LEN
     if packet.length == expected_length:
         return None
     longer = "long" if packet.length > expected_length else "short"
@@ -133,7 +140,7 @@ def _length(packet: ReceivedPacket, expected: Expectation) -> Rejection | None:
 
 
 def _multicast_ttl(packet: ReceivedPacket, expected: Expectation) -> Rejection | None:
-    if expected.unicast or packet.ttl == VRRP_TTL:
+    if expected.unicast or packet.ttl in (VRRP_TTL, NO_HOP_LIMIT):
         return None
     return Rejection(f"invalid TTL/HL. Received {packet.ttl} and expect {VRRP_TTL}", "ip_ttl_err")
 
@@ -207,7 +214,7 @@ def _address_count(packet: ReceivedPacket, expected: Expectation) -> Rejection |
 
 
 def _total_length(packet: ReceivedPacket, expected: Expectation) -> Rejection | None:
-    if packet.total_length == packet.length:
+    if expected.family == 6 or packet.total_length == packet.length:
         return None
     return Rejection(
         f"ip_tot_len mismatch against received length. {packet.total_length} and received {packet.length}",
@@ -216,6 +223,8 @@ def _total_length(packet: ReceivedPacket, expected: Expectation) -> Rejection | 
 
 
 def _checksum(packet: ReceivedPacket, expected: Expectation) -> Rejection | None:
+    if expected.family == 6:
+        return None  # the kernel dropped the packet if its checksum was wrong
     if expected.version == 2:
         if checksum_matches(packet, ChecksumForm.VRRPV2):
             return None
@@ -239,7 +248,8 @@ def _v3_form(expected: Expectation) -> ChecksumForm:
 
 def _switches_to_old_form(packet: ReceivedPacket, expected: Expectation) -> bool:
     return (
-        expected.version == 3
+        expected.family == 4
+        and expected.version == 3
         and expected.unicast
         and expected.unicast_checksum_compat == ChecksumCompat.NONE
         and packet.destination != expected.group

@@ -18,7 +18,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from types import FrameType
 
-from .. import __version__
+from .. import __version__, systemd
 from ..config.keepalived.diagnostics import Severity
 from ..config.keepalived.load import LoadResult, load
 from ..config.keepalived.model import KeepalivedConfig
@@ -111,6 +111,7 @@ class VrrpDaemon:
             statics.start()
             self._open_fifos(config)
             self.log("Startup complete")
+            _notify_ready()
             self._schedule(config)
             runtime.start()
             async with LinkWatcher() as watcher, RoutingWatcher() as routing_events:
@@ -173,6 +174,7 @@ class VrrpDaemon:
         if self.runtime is not None:
             self.runtime.stop()
         self._stopping.set()
+        systemd.stopping()
 
     def _reload(self) -> None:
         """SIGHUP: re-read the configuration; matched instances keep their state and addresses. A
@@ -182,6 +184,7 @@ class VrrpDaemon:
         if old is None or self._runner is None:
             return
         self.log("Reloading")
+        systemd.reloading()
         old.advertise_before_reload()
         self.scheduler.reset()
         gc.unfreeze()
@@ -189,6 +192,7 @@ class VrrpDaemon:
         if config is None:
             self.log("Reload failed - keeping the running configuration")
             self._schedule(old.config)
+            _notify_ready()
             return
         new = Runtime(
             config,
@@ -205,6 +209,7 @@ class VrrpDaemon:
         except StartError as error:
             self.log(f"{error} - keeping the running configuration")
             self._schedule(old.config)
+            _notify_ready()
             return
         if self._statics is not None:
             self._statics.replace(config)
@@ -221,6 +226,7 @@ class VrrpDaemon:
         self.runtime = new
         self._schedule(config)
         self.log("Reload complete")
+        _notify_ready()
 
     def _schedule(self, config: KeepalivedConfig) -> None:
         """Before the routers start, and once a reload is over: the process's scheduling settings. The
@@ -287,6 +293,12 @@ class VrrpDaemon:
         views = self._views()
         if views:
             self._dump_path("json").write_text(dumps.json_text(views))
+
+
+def _notify_ready() -> None:
+    """systemd's READY=1, with the main pid, as keepalived sends it once started or reloaded (a failed
+    reload, which keepalived does not survive, leaves hapair running: READY=1 again)."""
+    systemd.notify("READY=1", f"MAINPID={os.getpid()}")
 
 
 def _fatal(result: LoadResult) -> bool:

@@ -25,9 +25,10 @@ VRRPv2 has one form, `VRRPV2`: the message including the authentication bytes, n
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 VRRP_PROTOCOL = 112
 AH_PROTOCOL = 51
@@ -53,12 +54,13 @@ _PSEUDO_HEADER = struct.Struct("!4s4sBBH")
 
 class PacketTooShort(ValueError):  # noqa: N818 - the name the engine shares
     """The received data does not hold the IPv4 header, the AH header if announced, and the 8-byte VRRP
-    header: keepalived's dispatcher logs this text and stops reading the socket for this round."""
+    header (over IPv6: the VRRP header): keepalived's dispatcher logs this text and stops reading the
+    socket for this round."""
 
-    def __init__(self, length: int, *, with_ah: bool = False) -> None:
+    def __init__(self, length: int, *, with_ah: bool = False, family: int = 4) -> None:
         self.length = length
         self.with_ah = with_ah
-        super().__init__(f"IPv4 VRRP packet{' with AH' if with_ah else ''} too short - {length} bytes")
+        super().__init__(f"IPv{family} VRRP packet{' with AH' if with_ah else ''} too short - {length} bytes")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class Advertisement:
     version: int  # 2 or 3
     vrid: int
     priority: int
-    addresses: tuple[IPv4Address, ...]
+    addresses: tuple[IPv4Address, ...] | tuple[IPv6Address, ...]  # IPv6 in VRRPv3 only
     advert_int_us: int  # v2: whole seconds on the wire; v3: centiseconds (12 bits)
     auth_type: int = AUTH_NONE  # v2 only: 0 none, 1 PASS, 2 AH
     auth_data: bytes = bytes(AUTH_DATA_LEN)  # v2 PASS: the 8-byte password field
@@ -89,8 +91,11 @@ class Advertisement:
                 raise ValueError(f"{name} {value} is not in 0-{top}")
         if len(self.addresses) > 255:
             raise ValueError(f"{len(self.addresses)} addresses do not fit the 8-bit count")
-        if not all(isinstance(address, IPv4Address) for address in self.addresses):
-            raise ValueError("addresses must be IPv4Address")
+        if not (
+            all(isinstance(address, IPv4Address) for address in self.addresses)
+            or (self.version == 3 and all(isinstance(address, IPv6Address) for address in self.addresses))
+        ):
+            raise ValueError("addresses must be all IPv4Address, or (VRRPv3) all IPv6Address")
         if len(self.auth_data) != AUTH_DATA_LEN:
             raise ValueError(f"auth_data must be {AUTH_DATA_LEN} bytes, not {len(self.auth_data)}")
         self._check_interval()
@@ -154,6 +159,8 @@ def encode_ipv4(
     multicast group there when it uses the old unicast checksum. AH authentication is not supported."""
     if advert.auth_type == AUTH_AH:
         raise ValueError("IPsec AH authentication is not supported")
+    if any(isinstance(address, IPv6Address) for address in advert.addresses):
+        raise ValueError("an advert of IPv6 addresses goes over IPv6 (packet6.encode_ipv6)")
     if not 1 <= ident <= 0xFFFF:
         raise ValueError(f"IP ID {ident} is not in 1-65535")
     if not 0 <= ttl <= 255:
@@ -168,25 +175,30 @@ def _vrrp_message(
     destination: IPv4Address,
     checksum_destination: IPv4Address | None,
 ) -> bytes:
+    form = ChecksumForm.VRRPV2 if advert.version == 2 else ChecksumForm.PSEUDO_HEADER
+    pseudo_destination = destination if checksum_destination is None else checksum_destination
+    return vrrp_message(advert, lambda m: _vrrp_checksum(m, form, source, pseudo_destination, VRRP_GROUP))
+
+
+def vrrp_message(advert: Advertisement, checksum: Callable[[bytes], int]) -> bytes:
+    """The VRRP message of `advert` (header, addresses, VRRPv2's authentication data), its checksum field
+    filled with `checksum` of the message with that field zeroed."""
     if advert.version == 2:
         interval_field = advert.auth_type << 8 | advert.advert_int_us // SECOND_US
         trailer = advert.auth_data
-        form = ChecksumForm.VRRPV2
     else:
         interval_field = advert.advert_int_us // CENTISECOND_US
         trailer = b""
-        form = ChecksumForm.PSEUDO_HEADER
     addresses = b"".join(address.packed for address in advert.addresses)
     version_type = advert.version << 4 | advert.type
 
-    def message(checksum: int) -> bytes:
+    def message(value: int) -> bytes:
         header = _VRRP_HEADER.pack(
-            version_type, advert.vrid, advert.priority, len(advert.addresses), interval_field, checksum
+            version_type, advert.vrid, advert.priority, len(advert.addresses), interval_field, value
         )
         return header + addresses + trailer
 
-    pseudo_destination = destination if checksum_destination is None else checksum_destination
-    return message(_vrrp_checksum(message(0), form, source, pseudo_destination, VRRP_GROUP))
+    return message(checksum(message(0)))
 
 
 def _ip_header(
@@ -227,8 +239,10 @@ def with_ident(packet: bytes, ident: int) -> bytes:
 
 @dataclass(frozen=True)
 class ReceivedPacket:
-    """A received IPv4 VRRP packet, every field as it came (nothing is validated here but the minimum
-    length): the IP header, the AH header if the protocol is 51, the VRRP header and what follows."""
+    """A received VRRP packet, every field as it came (nothing is validated here but the minimum length):
+    over IPv4 the IP header, the AH header if the protocol is 51, the VRRP header and what follows; over
+    IPv6 (packet6.decode_ipv6) the VRRP message alone, the kernel having kept the IPv6 header: its header
+    length is 0, its total length the data's, its TTL the hop limit received (-1: none was)."""
 
     data: bytes = field(repr=False)  # the whole packet as received
     header_length: int  # the IP header's IHL x 4, whatever it says
@@ -237,8 +251,8 @@ class ReceivedPacket:
     ident: int
     ttl: int
     protocol: int
-    source: IPv4Address
-    destination: IPv4Address
+    source: IPv4Address | IPv6Address
+    destination: IPv4Address | IPv6Address
     ah_next_header: int | None  # the AH header's next header, None without AH
     version: int
     type: int
@@ -247,12 +261,16 @@ class ReceivedPacket:
     count: int  # the Count IP Addrs field
     advert_field: int  # bytes 4-5: v2 auth type and seconds; v3 4 reserved bits and centiseconds
     checksum: int
-    addresses: tuple[IPv4Address, ...]  # those of the `count` announced that the data holds
+    addresses: tuple[IPv4Address, ...] | tuple[IPv6Address, ...]  # those of `count` the data holds
     auth_data: bytes  # the (up to) 8 bytes after the addresses
 
     @property
     def length(self) -> int:
         return len(self.data)
+
+    @property
+    def family(self) -> int:
+        return self.source.version
 
     @property
     def has_ah(self) -> bool:

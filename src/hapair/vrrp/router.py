@@ -11,7 +11,7 @@ holds one of our addresses), `set_total_priority` and `stop`.
 from __future__ import annotations
 
 import copy
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING
 
 from ..config.keepalived.model.addresses import IpAddress
@@ -66,16 +66,17 @@ class VirtualRouter:
     def __init__(
         self,
         instance: VrrpInstance,
-        source: IPv4Address,
+        source: IPv4Address | IPv6Address,
         *,
-        group: IPv4Address = VRRP_GROUP,
+        group: IPv4Address | IPv6Address = VRRP_GROUP,
         check_unicast_src: bool = False,
     ) -> None:
-        """`group` and `check_unicast_src` are global_defs' vrrp_mcast_group4 and vrrp_check_unicast_src."""
+        """`group` and `check_unicast_src` are global_defs' vrrp_mcast_group4 (vrrp_mcast_group6 for an
+        IPv6 instance) and vrrp_check_unicast_src."""
         self.instance = instance
         self.name = instance.name
         self.source = source  # our address in adverts and in the tie-break
-        self.group = instance.mcast_dst if isinstance(instance.mcast_dst, IPv4Address) else group
+        self.mcast_group = instance.mcast_dst if instance.mcast_dst is not None else group
         self.check_unicast_src = check_unicast_src or instance.check_unicast_src
         self.unicast_checksum_compat = instance.unicast_checksum_compat
         self.state = VrrpState.INIT
@@ -85,7 +86,7 @@ class VirtualRouter:
         self.effective_priority = instance.effective_priority
         self.master_priority = 0
         self.master_advert_int_us = instance.advert_int_us
-        self.master_address: IPv4Address | None = None
+        self.master_address: IPv4Address | IPv6Address | None = None
         self.vips_set = False
         self.stats = Stats()
         self.last_transition_us = 0
@@ -120,8 +121,14 @@ class VirtualRouter:
         return (*self.instance.vips, *self.instance.evips)
 
     @property
-    def vips(self) -> tuple[IPv4Address, ...]:
-        return tuple(vip.address.ip for vip in self.instance.vips if isinstance(vip.address.ip, IPv4Address))
+    def family(self) -> int:
+        """4 or 6: the instance's address family, that of its adverts and VIPs."""
+        return self.instance.family or 4
+
+    @property
+    def vips(self) -> tuple[IPv4Address, ...] | tuple[IPv6Address, ...]:
+        """The VIPs an advert carries: those of the instance's family."""
+        return tuple(vip.address.ip for vip in self.instance.vips if vip.address.version == self.family)
 
     @property
     def _ipv4_addresses(self) -> tuple[IPv4Address, ...]:
@@ -449,12 +456,13 @@ class VirtualRouter:
             unicast_peers=tuple(
                 Peer(p.address, p.min_ttl, p.max_ttl)
                 for p in instance.unicast_peers
-                if isinstance(p.address, IPv4Address)
+                if p.address.version == self.family
             ),
             check_unicast_src=self.check_unicast_src,
             unicast_checksum_compat=self.unicast_checksum_compat,
-            group=self.group,
+            group=self.mcast_group,
             accept_rfc9568_checksum=True,
+            family=self.family,
         )
 
     def _accepts(self, packet: ReceivedPacket, check_addresses: bool) -> bool:
@@ -744,7 +752,8 @@ class VirtualRouter:
             self.down_timer_us = self.master_down_us()
         self._leave_fault(now)
         if self.instance.unicast:
-            self._log(f"{self.name}: sending gratuitous ARP for {self.source}", detail=True)
+            kind = "ARP" if self.family == 4 else "NA"
+            self._log(f"{self.name}: sending gratuitous {kind} for {self.source}", detail=True)
             self._actions.append(AnnounceSource())
         self.wantstate = wantstate
 

@@ -9,7 +9,7 @@ import errno
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.addresses import IpAddress
@@ -18,11 +18,13 @@ from ..config.keepalived.model.vmac import advert_interface
 from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
-from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, link_is_up
+from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, ipv6_addresses, link_is_up
+from ..net.ndisc import NeighbourAdvertiser
 from ..net.routes import RouteSet, Routing, RoutingRemoved
 from ..net.smtp import SmtpServer, deliver
 from ..net.vmac import VmacLinks
-from ..net.vrrp_socket import ReadyPacket, VrrpSocket
+from ..net.vrrp_socket import ReadyPacket, Received, VrrpSocket
+from ..net.vrrp_socket6 import ReadyPacket6, Received6, VrrpSocket6
 from .actions import (
     Action,
     AnnounceSource,
@@ -40,7 +42,8 @@ from .actions import (
 from .alerts import AlertPolicy, Mail, Sender, alert_for
 from .commands import ScriptRunner
 from .notify_fifo import FifoWriter, fifo_line
-from .packet import Advertisement, PacketTooShort, decode_ipv4, encode_ipv4, with_ident
+from .packet import Advertisement, PacketTooShort, ReceivedPacket, decode_ipv4, encode_ipv4, with_ident
+from .packet6 import decode_ipv6, encode_ipv6
 from .router import PRIORITY_STOP, VirtualRouter
 from .scheduling import ProcessScheduler
 from .sources import SourceChoice, SourceFault, choose_source
@@ -71,6 +74,8 @@ STATE_NOTIFIES = {
     VrrpState.FAULT: NotifyEvent.FAULT,
 }
 NO_SOURCE = IPv4Address(0)  # a router's source until its interface has an address it can send from
+NO_SOURCE6 = IPv6Address(0)
+IpAddr = IPv4Address | IPv6Address
 
 
 class StartError(Exception):
@@ -105,7 +110,8 @@ class SocketKey:
     """Instances share a socket when they share an interface and a unicast source (None: multicast)."""
 
     interface: str
-    unicast_source: IPv4Address | None
+    unicast_source: IpAddr | None
+    family: int = 4
 
 
 class Runtime:
@@ -133,7 +139,7 @@ class Runtime:
         self._fifos = fifos
         self._write_log = log
         self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
-        self._packets: dict[tuple[str, int, bool], list[tuple[IPv4Address, bytes]]] = {}
+        self._packets: dict[tuple[str, int, bool], list[tuple[IpAddr, bytes]]] = {}
         self.detail = detail
         self.runner = runner
         self.addresses = addresses
@@ -143,15 +149,18 @@ class Runtime:
         self.trackings: dict[str, InstanceTracking] = {}
         self.scripts = {script.name: ScriptState(script) for script in config.vrrp.scripts}
         self.interfaces_up: dict[str, bool] = {}
-        self._sockets: dict[SocketKey, VrrpSocket] = {}
+        self._sockets: dict[SocketKey, VrrpSocket | VrrpSocket6] = {}
         self._by_vrid: dict[SocketKey, dict[int, VirtualRouter]] = {}
         self._socket_of: dict[str, SocketKey] = {}
         self._arp: dict[str, ArpSender] = {}
+        self._ndisc: dict[str, NeighbourAdvertiser] = {}
         self._watchers: dict[str, ArpWatcher] = {}  # other nodes' claims to our addresses, per interface
         self._timers: dict[str, PreciseTimer] = {}
         self._rehearsals: dict[str, asyncio.TimerHandle] = {}  # a backup's rehearsal or vigil, pending
         self._ident: dict[str, int] = {}
-        self._stop_adverts: dict[str, list[ReadyPacket]] = {}  # each master's priority 0, IP ID next
+        self._stop_adverts: dict[
+            str, list[ReadyPacket | ReadyPacket6]
+        ] = {}  # each master's priority 0, IP ID next
         self._stop_adverts_sent: set[str] = set()
         self._script_tasks: list[asyncio.Task[None]] = []
         self._stopped = False
@@ -174,8 +183,8 @@ class Runtime:
             choice = self._choose_source(instance)
             self.routers[instance.name] = VirtualRouter(
                 instance,
-                choice.address or NO_SOURCE,
-                group=self.config.global_defs.vrrp_mcast_group4,
+                choice.address or (NO_SOURCE6 if instance.family == 6 else NO_SOURCE),
+                group=self._group(instance),
                 check_unicast_src=self.config.global_defs.vrrp_check_unicast_src,
             )
             if choice.fault is not None:
@@ -240,7 +249,7 @@ class Runtime:
                 continue
             for fault in result.faults:
                 self._log(fault.startup_log(name))
-            if source_fault is SourceFault.NO_ADDRESS:
+            if source_fault is not None and source_fault.missing_address:
                 self._log(source_fault.startup_log(name))
             router.faults, router.waiting = faults, waiting  # for its sync group, before any member starts
             fresh.append(router)
@@ -376,6 +385,9 @@ class Runtime:
         for sender in self._arp.values():
             sender.close()
         self._arp.clear()
+        for advertiser in self._ndisc.values():
+            advertiser.close()
+        self._ndisc.clear()
         for watcher in self._watchers.values():
             self.loop.remove_reader(watcher.fileno())
             watcher.close()
@@ -400,7 +412,7 @@ class Runtime:
         for name in self._tracking_interface(event.ifname):
             self._update_tracking(self.routers[name])
 
-    def _address_removed(self, ifname: str, ip: IPv4Address) -> None:
+    def _address_removed(self, ifname: str, ip: IpAddr) -> None:
         """An address left an interface. If a master's VIP was taken away from outside, it steps down (our
         own removals come when the router is no longer master; an address back by the time the event is
         read is left alone)."""
@@ -482,6 +494,8 @@ class Runtime:
 
     def _choose_source(self, instance: VrrpInstance) -> SourceChoice:
         assert instance.interface is not None  # the configuration refuses an instance without one
+        if instance.family == 6:
+            return choose_source(instance, ipv6_addresses(instance.interface), self._virtual)
         return choose_source(instance, ipv4_addresses(instance.interface), self._virtual)
 
     def _source_event(self, event: AddressEvent) -> None:
@@ -518,12 +532,12 @@ class Runtime:
         ip, ifname = event.address.ip, event.ifname
         if fault is None:
             self._log_detail(f"Assigned address {ip} for interface {ifname}")
-        elif fault is SourceFault.NO_ADDRESS:
+        elif fault.missing_address:
             self._log_detail(f"Deassigned address {ip} from interface {ifname}")
         else:
             self._log(fault.startup_log(name))
 
-    def _change_source(self, router: VirtualRouter, source: IPv4Address) -> None:
+    def _change_source(self, router: VirtualRouter, source: IpAddr) -> None:
         """Send from `source` from now on: the adverts made for the old one go, and a unicast socket
         bound to the old one is left for one bound to the new one."""
         router.source = source
@@ -535,9 +549,23 @@ class Runtime:
 
     def _open_socket(self, router: VirtualRouter) -> None:
         instance = router.instance
-        key = SocketKey(advert_interface(instance), router.source if instance.unicast else None)
+        source = router.source if instance.unicast else None
+        key = SocketKey(advert_interface(instance), source, router.family)
         if key not in self._sockets:
-            sock = VrrpSocket(key.interface, group=self._group(instance), unicast_source=key.unicast_source)
+            sock: VrrpSocket | VrrpSocket6
+            if router.family == 6:
+                group = self._group(instance)
+                assert isinstance(group, IPv6Address)
+                sock = VrrpSocket6(
+                    key.interface,
+                    group=group,
+                    unicast_source=key.unicast_source,
+                    unicast_ttl=instance.ttl,
+                )
+            else:
+                sock = VrrpSocket(
+                    key.interface, group=self._group(instance), unicast_source=key.unicast_source
+                )
             self._sockets[key] = sock
             self._by_vrid[key] = {}
             self.loop.add_reader(sock.fileno(), self._readable, key)
@@ -560,7 +588,9 @@ class Runtime:
         has a source)."""
         for address in router.addresses:
             self.addresses.prepare(address, self._interface_of(router, address))
-        if router.source != NO_SOURCE:
+            if address.family == 6:
+                self._neighbour_advertiser(self._interface_of(router, address))
+        if not router.source.is_unspecified:
             for priority in {router.effective_priority, 0}:
                 self._packets_for(router, router.advert(priority))
 
@@ -592,7 +622,7 @@ class Runtime:
         sock = self._sockets.get(key)
         while sock is not None and (received := sock.receive()) is not None:
             try:
-                packet = decode_ipv4(received.data)
+                packet = _decode(received)
             except PacketTooShort as error:
                 self._log(str(error))
                 continue
@@ -602,6 +632,8 @@ class Runtime:
                     self._log(
                         f"Unknown VRID({packet.vrid}) received on interface({key.interface}). ignoring..."
                     )
+                continue
+            if key.family == 6 and self._discards(router, packet):
                 continue
             before = router.state
             actions = router.receive(packet, received.at_us)
@@ -723,9 +755,13 @@ class Runtime:
         ident = next_ident(self._ident.get(router.name, 0))
         self._ident[router.name] = ident
         for destination, encoded in self._packets_for(router, advert):
-            packet = with_ident(encoded, ident)
             try:
-                sock.send(packet, destination)
+                if isinstance(sock, VrrpSocket6):
+                    assert isinstance(destination, IPv6Address) and isinstance(router.source, IPv6Address)
+                    sock.send(encoded, destination, router.source)
+                else:
+                    assert isinstance(destination, IPv4Address)
+                    sock.send(with_ident(encoded, ident), destination)
             except OSError as error:
                 if error.errno == errno.ENETUNREACH and not self.interfaces_up.get(
                     instance.interface or "", True
@@ -738,20 +774,37 @@ class Runtime:
         if advert.priority != PRIORITY_STOP:
             self._ready_stop_advert(router, sock, next_ident(ident))
 
-    def _ready_stop_advert(self, router: VirtualRouter, sock: VrrpSocket, ident: int) -> None:
+    def _ready_stop_advert(self, router: VirtualRouter, sock: VrrpSocket | VrrpSocket6, ident: int) -> None:
         """Make the priority-0 advert that SIGTERM would send after this one (see send_stop_adverts)."""
         stop = self._packets_for(router, router.advert(PRIORITY_STOP))
-        self._stop_adverts[router.name] = [
-            sock.ready(with_ident(encoded, ident), destination) for destination, encoded in stop
-        ]
+        ready: list[ReadyPacket | ReadyPacket6] = []
+        for destination, encoded in stop:
+            if isinstance(sock, VrrpSocket6):
+                assert isinstance(destination, IPv6Address) and isinstance(router.source, IPv6Address)
+                ready.append(sock.ready(encoded, destination, router.source))
+            else:
+                assert isinstance(destination, IPv4Address)
+                ready.append(sock.ready(with_ident(encoded, ident), destination))
+        self._stop_adverts[router.name] = ready
 
-    def _destinations(self, router: VirtualRouter) -> list[IPv4Address]:
+    def _destinations(self, router: VirtualRouter) -> list[IpAddr]:
         instance = router.instance
         if not instance.unicast:
             return [self._group(instance)]
-        return [peer.address for peer in instance.unicast_peers if isinstance(peer.address, IPv4Address)]
+        return [peer.address for peer in instance.unicast_peers if peer.address.version == router.family]
 
-    def _packets_for(self, router: VirtualRouter, advert: Advertisement) -> list[tuple[IPv4Address, bytes]]:
+    def _discards(self, router: VirtualRouter, packet: ReceivedPacket) -> bool:
+        """keepalived's dispatcher drops an IPv6 multicast packet on a unicast instance and the reverse
+        before the instance's checks (a socket gets the other kind too), with a line in detail mode."""
+        multicast = packet.destination.is_multicast
+        if multicast != router.instance.unicast or router.state in (VrrpState.FAULT, VrrpState.INIT):
+            return False
+        if self.detail:
+            received, instance = ("mult", "un") if multicast else ("un", "mult")
+            self._log(f"({router.name}) discarding {received}icast packet on {instance}icast instance")
+        return True
+
+    def _packets_for(self, router: VirtualRouter, advert: Advertisement) -> list[tuple[IpAddr, bytes]]:
         """The advert as packets to each destination, encoded once and kept: encoding is slow in Python,
         and the first advert of a take-over must go out at once. An instance's advert at a priority never
         changes, so the priority (and the checksum form) names it."""
@@ -761,12 +814,15 @@ class Runtime:
             instance = router.instance
             ttl = instance.ttl if instance.unicast and instance.ttl >= 0 else 255
             checksum_destination = self._group(instance) if router.uses_old_unicast_checksum else None
+            source = router.source
             packets = self._packets[key] = [
                 (
                     destination,
-                    encode_ipv4(
+                    encode_ipv6(advert, source=source, destination=destination)
+                    if isinstance(source, IPv6Address) and isinstance(destination, IPv6Address)
+                    else encode_ipv4(
                         advert,
-                        source=router.source,
+                        source=source,
                         destination=destination,
                         ttl=ttl,
                         checksum_destination=checksum_destination,
@@ -776,10 +832,11 @@ class Runtime:
             ]
         return packets
 
-    def _group(self, instance: VrrpInstance) -> IPv4Address:
-        if isinstance(instance.mcast_dst, IPv4Address):
+    def _group(self, instance: VrrpInstance) -> IpAddr:
+        if instance.mcast_dst is not None:
             return instance.mcast_dst
-        return self.config.global_defs.vrrp_mcast_group4
+        defs = self.config.global_defs
+        return defs.vrrp_mcast_group6 if instance.family == 6 else defs.vrrp_mcast_group4
 
     def _interface_of(self, router: VirtualRouter, address: IpAddress) -> str:
         interface = address.ifname or router.instance.interface
@@ -835,16 +892,45 @@ class Runtime:
         return routes
 
     def _send_gratuitous_arps(self, router: VirtualRouter, repeat: int) -> None:
+        """`repeat` rounds of a gratuitous ARP for each IPv4 address and an unsolicited neighbour
+        advertisement for each IPv6 one, in the addresses' order, as keepalived's vrrp_send_link_update."""
         for round_number in range(repeat):
             for address in router.addresses:
                 ip = address.address.ip
-                if not isinstance(ip, IPv4Address):
+                if isinstance(ip, IPv6Address):
+                    self._advertise_neighbour(router, address, ip, first=round_number == 0)
                     continue
                 interface = self._interface_of(router, address)
                 if round_number == 0 and self.detail:
                     self._log(f"({router.name}) Sending/queueing gratuitous ARPs on {interface} for {ip}")
                 if self._arp_sender(interface).send(ip) and self.detail:
                     self._log(f"Sending gratuitous ARP on {interface} for {ip}")
+
+    def _advertise_neighbour(
+        self, router: VirtualRouter, address: IpAddress, ip: IPv6Address, *, first: bool
+    ) -> None:
+        interface = self._interface_of(router, address)
+        if first:
+            self._log_detail(
+                f"({router.name}) Sending/queueing Unsolicited Neighbour Adverts on {interface} for {ip}"
+            )
+        self._send_neighbour_advert(interface, ip)
+
+    def _send_neighbour_advert(self, interface: str, ip: IPv6Address) -> None:
+        try:
+            if self._neighbour_advertiser(interface).send(ip):
+                self._log_detail(f"Sending unsolicited Neighbour Advert on {interface} for {ip}")
+        except OSError as error:
+            self._log(
+                f"Error {error.errno} sending ndisc unsolicited neighbour advert on {interface} for {ip}"
+            )
+
+    def _neighbour_advertiser(self, interface: str) -> NeighbourAdvertiser:
+        advertiser = self._ndisc.get(interface)
+        if advertiser is None:
+            advertiser = self._ndisc[interface] = NeighbourAdvertiser(interface)
+            self._log_detail("Registering gratuitous NDISC shared channel")
+        return advertiser
 
     def _probe(self, router: VirtualRouter, addresses: tuple[IPv4Address, ...]) -> None:
         for address in router.addresses:
@@ -861,6 +947,9 @@ class Runtime:
         interface = router.instance.interface
         assert interface is not None
         source = router.source
+        if isinstance(source, IPv6Address):
+            self._send_neighbour_advert(interface, source)
+            return
         try:
             if self._arp_sender(interface).send(source):
                 self._log_detail(f"Sending gratuitous ARP on {interface} for {source}")
@@ -973,10 +1062,15 @@ class Runtime:
                 case SendAdvert(advert):
                     ident = next_ident(self._ident.get(router.name, 0))
                     for _destination, encoded in self._packets_for(router, advert):
-                        with_ident(encoded, ident)
+                        if router.family == 4:
+                            with_ident(encoded, ident)
                 case SendGratuitousArps():
                     for address in router.addresses:
-                        self._arp_sender(self._interface_of(router, address))
+                        interface = self._interface_of(router, address)
+                        if address.family == 6:
+                            self._neighbour_advertiser(interface)
+                        else:
+                            self._arp_sender(interface)
         self._schedule_vigil(router, deadline)
 
     def _schedule_vigil(self, router: VirtualRouter, deadline: int) -> None:
@@ -1003,3 +1097,16 @@ class Runtime:
         before, at = router.state, wake_time(now, deadline)
         actions = router.wake(at)
         self._carry_out_steps([(router, actions), *self._follow(router, before, actions, at)])
+
+
+def _decode(received: Received6 | Received) -> ReceivedPacket:
+    """A received packet read by its family: an IPv4 packet whole, an IPv6 one's VRRP message with what
+    the kernel said of it."""
+    if isinstance(received, Received6):
+        return decode_ipv6(
+            received.data,
+            source=received.source,
+            destination=received.destination,
+            hop_limit=received.hop_limit,
+        )
+    return decode_ipv4(received.data)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 from ..config.keepalived.model.vrrp import VrrpInstance
 
@@ -30,11 +30,17 @@ class SourceFault(Enum):
     """Why an instance has no source to send from; the value is keepalived's wording, as a fault reason."""
 
     NO_ADDRESS = "(no IPv4 address for interface)"
+    NO_ADDRESS6 = "(no IPv6 address for interface)"  # an IPv6 instance's interface has no link-local one
     NOT_CONFIGURED = "(src address not configured)"
+
+    @property
+    def missing_address(self) -> bool:
+        """The interface has no address to send from (rather than not the configured one)."""
+        return self is not SourceFault.NOT_CONFIGURED
 
     def startup_log(self, instance: str) -> str:
         """The line keepalived writes when it starts the instance without a source."""
-        if self is SourceFault.NO_ADDRESS:
+        if self.missing_address:
             return f"({instance}) entering FAULT state {self.value}"
         return f"({instance}): entering FAULT state {self.value}"
 
@@ -43,7 +49,7 @@ class SourceFault(Enum):
 class SourceChoice:
     """The address to send from (None: none yet), and the fault while the instance cannot send."""
 
-    address: IPv4Address | None
+    address: IPv4Address | IPv6Address | None
     fault: SourceFault | None = None
 
 
@@ -54,14 +60,25 @@ def requires_configured_source(instance: VrrpInstance) -> bool:
 
 
 def choose_source(
-    instance: VrrpInstance, addresses: Sequence[IPv4Address], virtual: Collection[IPv4Address]
+    instance: VrrpInstance,
+    addresses: Sequence[IPv4Address | IPv6Address],
+    virtual: Collection[IPv4Address | IPv6Address],
 ) -> SourceChoice:
-    """The instance's source among its interface's IPv4 `addresses` (in the kernel's order, primaries
-    first), leaving out the `virtual` addresses of every instance."""
+    """The instance's source among its interface's `addresses` of its family (in the kernel's order,
+    primaries first), leaving out the `virtual` addresses of every instance. Over IPv6 keepalived sends
+    from the interface's first link-local address unless a source is configured."""
     configured = instance.source_address
-    if instance.source_from_config and isinstance(configured, IPv4Address):
+    if instance.source_from_config and configured is not None:
         if requires_configured_source(instance) and configured not in addresses:
             return SourceChoice(configured, SourceFault.NOT_CONFIGURED)
         return SourceChoice(configured)
-    usable = next((address for address in addresses if address not in virtual), None)
-    return SourceChoice(usable, None if usable is not None else SourceFault.NO_ADDRESS)
+    usable = next(
+        (
+            address
+            for address in addresses
+            if address not in virtual and (address.version == 4 or address.is_link_local)
+        ),
+        None,
+    )
+    missing = SourceFault.NO_ADDRESS6 if instance.family == 6 else SourceFault.NO_ADDRESS
+    return SourceChoice(usable, None if usable is not None else missing)

@@ -34,12 +34,12 @@ def _instance_features(config: KeepalivedConfig) -> Iterator[str]:
 
 
 def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
-    if instance.family == 6 or any(vip.address.version == 6 for vip in (*instance.vips, *instance.evips)):
-        yield "IPv6"
     if instance.interface is None:
         yield "an instance without an interface"
     if instance.use_ipvlan:
         yield "use_ipvlan"
+    if instance.use_vmac and instance.family == 6:
+        yield "use_vmac on an IPv6 instance"
     if instance.auth_type == AuthType.AH:
         yield "auth_type AH"
     for route in instance.vroutes:

@@ -166,7 +166,6 @@ REFUSED = [
         'hapair does not support a thread pool named by variables in the "aio" directive',
     ),
     (_in_location("directio 4m;"), 'hapair does not support "4m" in the "directio" directive'),
-    (_in_location("tcp_nodelay off;"), 'hapair does not support "off" in the "tcp_nodelay" directive'),
     ("http { charset_map koi8-r utf-8 { } }", 'hapair does not support the "charset_map" directive'),
 ]
 

@@ -25,7 +25,7 @@ Where hapair answers differently from nginx, on purpose:
   enforced by the data planes (see docs/nginx-differences.md).
 - Server push (`http2_push` with a URI, `http2_push_preload on`) is refused; `http2_recv_buffer_size`,
   `http2_pool_size` and `http2_streams_index_size` are checked and change nothing.
-- `aio threads`, `directio` with a size, `tcp_nodelay off` and `charset_map` are refused;
+- `directio` with a size, a thread pool named by variables and `charset_map` are refused;
   `open_file_cache` and its companions are checked and cache nothing (see docs/nginx-differences.md).
 - Blocks and includes nest at most 100 deep.
 - OpenSSL's messages for certificates are nginx's for missing files, files without PEM data, keys that do

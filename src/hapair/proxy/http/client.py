@@ -21,9 +21,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from ..status import ACCEPTED, ACTIVE, HANDLED, READING, REQUESTS, WAITING, WRITING
 from .exchange import Exchange
 from .flow import FlowControl
 from .parse import ChunkedBody, ChunkError, RequestError
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 
 CONNECTION_NUMBERS = itertools.count(1)  # nginx's `*N`: one count for a worker's connections
 _CLOSED_BY_CLIENT = 499
+_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends an RST
 
 
 class ClientConnection(asyncio.Protocol):
@@ -54,6 +57,7 @@ class ClientConnection(asyncio.Protocol):
         "_active",
         "_admitted",
         "_body",
+        "_cells",
         "_closed",
         "_draining",
         "_eof",
@@ -63,6 +67,7 @@ class ClientConnection(asyncio.Protocol):
         "_linger_timer",
         "_lingering",
         "_loop",
+        "_nodelay",
         "_paused_for_pending",
         "_paused_for_upstream",
         "_pending",
@@ -76,6 +81,7 @@ class ClientConnection(asyncio.Protocol):
         "_routes_for",
         "_send_timer",
         "_service",
+        "_stat",
         "_tunnel",
         "binary_remote_addr",
         "flow",
@@ -136,11 +142,21 @@ class ClientConnection(asyncio.Protocol):
         self._refused = False  # a request was refused: what the client sends after it is not read
         self._idle = False  # between requests, waiting for the next one (keepalive_timeout)
         self._held = False  # waiting for its turn to be read (admission): nothing set up but `transport`
+        self._nodelay = True  # TCP_NODELAY, which uvloop sets on every connection
+        status = service.status
+        self._cells = status.cells if status is not None else None  # stub_status's counters, if counted
+        self._stat = -1  # the counter the connection is in: READING, WRITING, WAITING, or none
 
     # -- the connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not its subclasses
+        cells = self._cells
+        if cells is not None:
+            cells[ACCEPTED] += 1
+            cells[HANDLED] += 1
+            cells[ACTIVE] += 1
+            self._count_as(WAITING)
         if self._admitted or self._service.admission.enter(self):
             self._begin()
         else:
@@ -158,6 +174,8 @@ class ClientConnection(asyncio.Protocol):
         self._service.connections.add(self)
         self._draining = self._service.draining
         self._last_route = self._routes.default.fallback
+        if not self._last_route.tcp_nodelay:
+            self._set_nodelay(False)
         self._read_timer.start(self._last_route.client_header_timeout)
 
     def release(self) -> None:
@@ -250,6 +268,9 @@ class ClientConnection(asyncio.Protocol):
             previous = self._previous
             layout = previous.pipelined(self._previous_body) if pipelined and previous is not None else None
             reader = self._reader = HeadReader(limits, routes.select, self._service.clock.now(), layout)
+            if self._cells is not None:
+                self._cells[REQUESTS] += 1
+                self._count_as(READING)
         try:
             end = reader.feed(data, pos)
         except RequestError as error:
@@ -290,6 +311,8 @@ class ClientConnection(asyncio.Protocol):
         server, found = self._routes.route(request)
         exchange = Exchange(self, request, server, found, pipelined=pipelined)
         self._active = exchange
+        if self._cells is not None:
+            self._count_as(WRITING)
         if request.chunked:
             self._body = ChunkedBody()
         elif request.content_length:
@@ -348,6 +371,9 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        if self._cells is not None:
+            self._cells[ACTIVE] -= 1
+            self._count_as(-1)
         if self._held:
             self._service.admission.leave(self)
             return
@@ -423,6 +449,8 @@ class ClientConnection(asyncio.Protocol):
         that came after the request first."""
         self._tunnel = exchange
         self._body = None
+        if not self._nodelay and exchange.route.tcp_nodelay:
+            self._set_nodelay(True)
         self._read_timer.stop()
         pending, self._pending = self._pending, b""
         if self._paused_for_pending:
@@ -430,6 +458,27 @@ class ClientConnection(asyncio.Protocol):
             self._apply_reading()
         if pending:
             exchange.tunnel_from_client(pending)
+
+    def _count_as(self, counter: int) -> None:
+        """Move the connection from its counter to `counter` (-1: none), as nginx moves it between
+        ngx_stat_reading, writing and waiting."""
+        cells = self._cells
+        assert cells is not None
+        if self._stat >= 0:
+            cells[self._stat] -= 1
+        if counter >= 0:
+            cells[counter] += 1
+        self._stat = counter
+
+    def _set_nodelay(self, on: bool) -> None:
+        """TCP_NODELAY, as nginx's tcp_nodelay: uvloop sets it on every connection; the default server's
+        `tcp_nodelay off` clears it, and a kept-alive or upgraded connection gets it back where its
+        location has it on (nginx never clears it once set)."""
+        assert self.transport is not None
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None and sock.family != socket.AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(on))
+        self._nodelay = on
 
     def write_eof_or_close(self) -> None:
         transport = self.transport
@@ -456,6 +505,10 @@ class ClientConnection(asyncio.Protocol):
             self._close_after_answer(exchange.route)  # answered before its body came: not read on
             return
         self._idle = True
+        if self._cells is not None:
+            self._count_as(WAITING)
+        if not self._nodelay and exchange.route.tcp_nodelay:
+            self._set_nodelay(True)
         self._arm_read_timer()
         if self._reading:
             return  # `_read` goes on with what follows
@@ -478,11 +531,17 @@ class ClientConnection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    def close_without_answer(self) -> None:
-        """nginx's 444 (and 408, 499): the connection closes."""
+    def close_without_answer(self, *, reset: bool = False) -> None:
+        """nginx's 444 (and 408, 499): the connection closes; `reset`: with an RST (SO_LINGER 0, nginx's
+        reset_timedout_connection), what is still unsent dropped."""
         self.keep_alive = False
-        if self.transport is not None and not self._closed:
-            self.transport.close()
+        transport = self.transport
+        if transport is None or self._closed:
+            return
+        if reset:
+            self._abort(reset=True)
+        else:
+            transport.close()
 
     # -- timers
 
@@ -502,15 +561,32 @@ class ClientConnection(asyncio.Protocol):
             self._read_timer.stop()
 
     def _read_timed_out(self) -> None:
-        """A slow or silent client: nginx closes without an answer."""
-        self._abort()
+        """A slow or silent client: nginx closes without an answer. A request begun (a head in part, or
+        its body) ends with 408, logged; an idle connection just closes."""
+        reader, active = self._reader, self._active
+        if reader is not None and active is None:
+            self._reader = None
+            self._refused_exchange(reader).timed_out()
+        elif self._body is not None and active is not None:
+            self._body = None
+            active.timed_out()
+        else:
+            self._abort()
 
     def _send_timed_out(self) -> None:
-        self._abort()
+        route = self._active.route if self._active is not None else self._last_route
+        self._abort(reset=route.reset_timedout_connection)
 
-    def _abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+    def _abort(self, *, reset: bool = False) -> None:
+        """Close at once, what is unsent dropped; `reset`: with an RST (SO_LINGER 0)."""
+        transport = self.transport
+        if transport is None:
+            return
+        if reset:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family != socket.AF_UNIX:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        transport.abort()
 
     # -- closing
 
@@ -529,6 +605,8 @@ class ClientConnection(asyncio.Protocol):
             return
         self._body = None
         self._pending = b""
+        if self._cells is not None:
+            self._count_as(WAITING)  # nginx's lingering connection is a reusable one
         self._read_timer.stop()
         self._paused_for_pending = self._paused_for_upstream = False
         self._apply_reading()

@@ -23,7 +23,7 @@ from hapair.config.nginx.model.http import METHOD_BITS, UNKNOWN_METHOD
 from hapair.config.nginx.model.logging import ErrorLevel
 
 from .logcontext import error_context
-from .pages import CLOSING, MSIE_PADDING, NO_RESPONSE, page, wire_status
+from .pages import CLOSED, CLOSING, MSIE_PADDING, NO_RESPONSE, page, wire_status
 from .parse import HTTP_10, HTTP_11, HTTP_20
 from .response import REDIRECTS, Framing, ResponseHead, render
 from .uri import escape_uri
@@ -480,6 +480,14 @@ class Exchange:
         self.client.keep_alive = False
         self._finish()
 
+    def timed_out(self) -> None:
+        """The client was too slow for client_header_timeout (a head begun) or client_body_timeout: the
+        request ends with nginx's 408, logged, without an answer."""
+        content = self.content
+        if content is not None and not content.closed:
+            content.client_lost()
+        self.finalize(408)
+
     def request_broken(self) -> None:
         """The client's request turned out malformed (a bad chunk): nothing more goes upstream."""
         self._body_done = True
@@ -662,7 +670,7 @@ class Exchange:
         if status in NO_RESPONSE:
             self.status = status
             self.client.keep_alive = False
-            self.client.close_without_answer()
+            self.client.close_without_answer(reset=status != CLOSED and self.route.reset_timedout_connection)
             self._finish()
             return
         if close:

@@ -6,8 +6,8 @@ nothing: the common proxied location has one step and one filter (not_modified, 
 The server's post-read step (realip) runs before its rewrite directives (`server_post_read`). The
 pre-access phase is realip again (with the location's settings), limit_req, limit_conn; the access phase
 is allow/deny, auth_basic, then auth_request, combined as `satisfy` says (see `access`); the pre-content
-phase is try_files; the content handler is the proxy, or nginx's handlers for files (index, autoindex,
-static).
+phase is try_files; the content handler is the status page (stub_status), the proxy, or nginx's handlers
+for files (index, autoindex, static).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .proxying import proxy
 from .ranges import ranges
 from .realip import RealIpStep
 from .static import directory_index_forbidden, static
+from .stub_status import StatusPage
 from .try_files import try_files
 from .variables import CompiledTemplate
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from hapair.config.nginx.model.access import Access
     from hapair.config.nginx.model.http import Settings
 
+    from ..status import WorkerStatus
     from .exchange import BodyFilter, Exchange
     from .response import ResponseHead
     from .zones import LimitZones
@@ -54,14 +56,20 @@ def server_post_read(settings: Settings) -> Step | None:
     return None if realip is None else RealIpStep(realip)
 
 
-def location_steps(settings: Settings, *, proxied: bool, zones: LimitZones) -> tuple[Step, ...]:
+def location_steps(
+    settings: Settings, *, proxied: bool, zones: LimitZones, status: WorkerStatus | None
+) -> tuple[Step, ...]:
     """The steps of a request at a location whose settings are `settings`, the content handler last:
-    pre-access, access, try_files, then the proxy, or nginx's content handlers for files (index,
-    autoindex, static) and the 403 of a directory none of them answered."""
+    pre-access, access, try_files, then the status page, the proxy, or nginx's content handlers for files
+    (index, autoindex, static) and the 403 of a directory none of them answered."""
     steps = [*_pre_access(settings.access, zones), *_access(settings.access)]
     files = settings.files
     if files.try_files is not None:
         steps.append(try_files)
+    if settings.stub_status:
+        assert status is not None  # a configuration with a status page counts
+        steps.append(StatusPage(status.board))
+        return tuple(steps)
     if proxied:
         steps.append(proxy)
         return tuple(steps)

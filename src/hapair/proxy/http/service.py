@@ -32,6 +32,7 @@ from ..admission import Admission, Drain
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
 from ..shm import SharedZones
+from ..status import StatusBoard, WorkerStatus
 from .accesslog import AccessLogFiles, LogEntry
 from .client import ClientConnection
 from .client_certificates import certificate_check
@@ -133,6 +134,7 @@ class Route:
         "recursive_error_pages",
         "replay_limit",
         "request_buffering",
+        "reset_timedout_connection",
         "responses",
         "rewrite",
         "send_timeout",
@@ -140,6 +142,7 @@ class Route:
         "server_name_in_redirect",
         "steps",
         "target",
+        "tcp_nodelay",
         "thread_pool",
         "types",
     )
@@ -172,6 +175,8 @@ class Route:
         self.lingering_close = settings.lingering_close
         self.lingering_time = _seconds(settings.lingering_time, limits.lingering_time)
         self.lingering_timeout = _seconds(settings.lingering_timeout, limits.lingering_timeout)
+        self.reset_timedout_connection = settings.reset_timedout_connection
+        self.tcp_nodelay = settings.tcp_nodelay
         self.high_water = limits.high_water
         self.replay_limit = limits.replay_limit
         self.request_buffering = proxy.request_buffering
@@ -209,7 +214,9 @@ class Route:
         self._replacement: str | None = None
         self.target: Target | None = None
         self.dynamic: DynamicPass | None = None
-        self.steps = location_steps(settings, proxied=target is not None, zones=service.zones)
+        self.steps = location_steps(
+            settings, proxied=target is not None, zones=service.zones, status=service.status
+        )
         self.limit_except: tuple[int, Route] | None = None  # the methods, and the route they take
         if location is not None and location.limit_except and route_of is not None:
             limited = next(inner for inner in location.locations if inner.match is LocationMatch.LIMIT_EXCEPT)
@@ -424,8 +431,11 @@ class Service:
         zones: LimitZones,
         variables: dict[str, Getter] | None = None,
         pools: tuple[ThreadPoolSpec, ...] = (),
+        *,
+        status: WorkerStatus | None = None,
     ) -> None:
         self.loop = loop
+        self.status = status  # stub_status's counters, where the configuration shows them
         self.thread_pools = thread_pools(pools, loop)
         self.limits = limits
         self.zones = zones
@@ -610,18 +620,22 @@ async def serve_http(
     limits: Limits = DEFAULT_LIMITS,
     zones: SharedZones | None = None,
     thread_pools: tuple[ThreadPoolSpec, ...] = (),
+    status: WorkerStatus | None = None,
 ) -> HttpService:
     """Listen on the model's listeners (with SO_REUSEPORT when `reuse_port`, so that several worker
     processes can each have their own sockets) and serve them on the running event loop. `zones`: the
     shared memory zones the master made for the configuration; without them, the service makes its own
-    (then nothing is shared with another process). `thread_pools`: the ones `aio threads` may name."""
+    (then nothing is shared with another process). `thread_pools`: the ones `aio threads` may name.
+    `status`: the worker's slot of the master's counters (stub_status); without it, a configuration with a
+    status page counts this service's connections only."""
     loop = asyncio.get_running_loop()
     own_zones = None
     if zones is None:
         zones = own_zones = SharedZones().renew(zone_specs(config))
-    service = Service(
-        loop, limits, LimitZones(zones, config.zones), configured_variables(config), thread_pools
-    )
+    if status is None and config.serves_status():
+        status = StatusBoard(slots=2).worker(1)  # a service of its own: its connections only
+    limit_zones = LimitZones(zones, config.zones)
+    service = Service(loop, limits, limit_zones, configured_variables(config), thread_pools, status=status)
     service.upstreams = config.upstreams
     servers: list[asyncio.AbstractServer] = []
     try:
@@ -639,41 +653,26 @@ async def serve_http(
                 options=listener.socket,
             )
 
-            if group.http2:
-                # the protocol each connection's address and ALPN choose, accepted as uvloop accepts
-                factory = protocol_factory(service, group.routes, http2=True)
-                if group.proxy_protocol:
-                    routes, expects = group.routes, group.expects_header
-                    servers.append(
-                        HeaderFirstServer(loop, sock, factory, tls, routes=routes, expects=expects)
-                    )
-                else:
-                    servers.append(
-                        await loop.create_server(factory, sock=sock, ssl=tls, backlog=listener.backlog)
-                    )
-                continue
+            # HTTP/1.x, or with `http2` the protocol each connection's address and ALPN choose
+            factory = protocol_factory(service, group.routes, http2=group.http2)
             if group.proxy_protocol:
                 # it accepts its connections itself, a batch at a time, to read their PROXY headers
                 servers.append(
                     HeaderFirstServer(
-                        loop,
-                        sock,
-                        lambda group=group: ClientConnection(service, group.routes),
-                        tls,
-                        routes=group.routes,
-                        expects=group.expects_header,
+                        loop, sock, factory, tls, routes=group.routes, expects=group.expects_header
                     )
                 )
                 continue
-            drain = Drain(
-                loop, sock, lambda group=group: ClientConnection(service, group.routes, admitted=True), tls
-            )
+            admitted = protocol_factory(service, group.routes, http2=group.http2, admitted=True)
+            drain = Drain(loop, sock, admitted, tls)
 
-            def factory(group: _ListenerGroup = group, drain: Drain = drain) -> ClientConnection:
+            def accepted(
+                drain: Drain = drain, factory: Callable[[], asyncio.Protocol] = factory
+            ) -> asyncio.Protocol:
                 service.admission.came_from(drain)
-                return ClientConnection(service, group.routes)
+                return factory()
 
-            servers.append(await loop.create_server(factory, sock=sock, ssl=tls, backlog=listener.backlog))
+            servers.append(await loop.create_server(accepted, sock=sock, ssl=tls, backlog=listener.backlog))
             service.drains.append(drain)
     except BaseException:
         for server in servers:

@@ -74,6 +74,8 @@ def server_context(tls: ServerTls, *, alpn: tuple[str, ...] = ("http/1.1",)) -> 
     _check_clients(context, tls.clients)
     if tls.conf_commands:
         openssl.conf_commands(context, tls.conf_commands)
+    if tls.ocsp_response is not None:
+        openssl.staple_ocsp_response(context, tls.ocsp_response)
     if alpn:
         context.set_alpn_protocols(list(alpn))
     return context

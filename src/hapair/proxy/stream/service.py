@@ -27,6 +27,7 @@ from hapair.proxy.resolver import NameResolver
 
 from ..errorlog import ErrorLogFiles
 from ..listening import listening_socket
+from ..status import ACCEPTED, ACTIVE, HANDLED, WorkerStatus
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter, LogFiles
 from .datagram import Address, DatagramListener, DatagramSession
@@ -155,8 +156,10 @@ class StreamService:
         half_close: bool,
         splice: bool,
         datagram_sockets: Mapping[SocketAddress, socket.socket] | None = None,
+        status: WorkerStatus | None = None,
     ) -> None:
         self.loop = loop
+        self._cells = status.cells if status is not None else None  # stub_status's counters, if counted
         self.pipes = PipePool()
         self.sessions: set[StreamSession] = set()
         self.closing = False
@@ -221,6 +224,8 @@ class StreamService:
             tls=tls,
         )
         self.sessions.add(session)
+        if self._cells is not None:
+            self._count_session()
         session.start()
 
     def begin_datagram(
@@ -244,10 +249,22 @@ class StreamService:
             connection=self._connections,
         )
         self.sessions.add(session)
+        if self._cells is not None:
+            self._count_session()
         session.start()
         return session
 
+    def _count_session(self) -> None:
+        """nginx counts a stream connection (or UDP session) as accepted, handled and active."""
+        cells = self._cells
+        assert cells is not None
+        cells[ACCEPTED] += 1
+        cells[HANDLED] += 1
+        cells[ACTIVE] += 1
+
     def session_finished(self, session: StreamSession) -> None:
+        if session in self.sessions and self._cells is not None:
+            self._cells[ACTIVE] -= 1
         self.sessions.discard(session)
         if self.closing and not self.sessions:
             self._drained.set()
@@ -418,13 +435,15 @@ async def serve_stream(
     half_close: bool = False,
     splice: bool = True,
     listening: Mapping[SocketAddress, socket.socket] | None = None,
+    status: WorkerStatus | None = None,
 ) -> StreamService:
     """Start the stream servers of `config` on the running loop.
 
     `listening`: sockets already bound by `bind_listeners` (left open by `close`); the others are bound
     here. `half_close`: pass each side's EOF on and relay until both have ended (nginx's
     `proxy_half_close on`; off is nginx's default, and the model has no such directive yet). `splice`:
-    False moves bytes by buffered copies instead (kept for TLS; tests force it)."""
+    False moves bytes by buffered copies instead (kept for TLS; tests force it). `status`: the worker's
+    slot of the counters stub_status shows, if the configuration shows them."""
     given = dict(listening or {})
     bound = bind_listeners(config, reuse_port=reuse_port, skip=given.keys())
     datagram: dict[SocketAddress, socket.socket] = {}
@@ -438,6 +457,7 @@ async def serve_stream(
             half_close=half_close,
             splice=splice,
             datagram_sockets=datagram,
+            status=status,
         )
     except BaseException:
         for sock in (*bound.values(), *datagram.values()):

@@ -25,6 +25,7 @@ from . import (
     http_realip,
     http_split_clients,
     http_ssl,
+    http_stub_status,
     http_try_files,
     http_v2,
     resolver,
@@ -66,4 +67,5 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **http_limit_conn.HANDLERS,
     **http_limit_except.HANDLERS,
     **http_v2.HANDLERS,
+    **http_stub_status.HANDLERS,
 }

@@ -35,6 +35,7 @@ from ..fields import (
     MSIE_PADDING,
     PORT_IN_REDIRECT,
     RECURSIVE_ERROR_PAGES,
+    RESET_TIMEDOUT_CONNECTION,
     SCGI_TEMP_PATH,
     SEND_TIMEOUT,
     SERVER_NAME_IN_REDIRECT,
@@ -443,5 +444,6 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_core_module", "lingering_close"): setters.choice(LINGERING_CLOSE, ("off", "on", "always")),
     ("ngx_http_core_module", "lingering_time"): setters.msec(LINGERING_TIME),
     ("ngx_http_core_module", "lingering_timeout"): setters.msec(LINGERING_TIMEOUT),
+    ("ngx_http_core_module", "reset_timedout_connection"): setters.flag(RESET_TIMEDOUT_CONNECTION),
     ("ngx_http_header_count_module", "max_headers"): setters.number(MAX_HEADERS),
 }

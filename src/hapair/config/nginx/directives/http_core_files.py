@@ -4,10 +4,9 @@
 `directio_alignment`, `aio`, `aio_write`, `open_file_cache*`; the copy filter's `output_buffers`)
 (ngx_http_core_module.c, ngx_http_copy_filter_module.c), with nginx's checks and messages.
 
-Where hapair's data plane does not do what a value asks, the value is refused by name: `tcp_nodelay off`
-(hapair's client sockets always have TCP_NODELAY), a size for `directio`, a thread pool named by
-variables in `aio threads=`. `open_file_cache` and its companions are read and checked but
-cache nothing (see docs/nginx-differences.md)."""
+Where hapair's data plane does not do what a value asks, the value is refused by name: a size for
+`directio`, a thread pool named by variables in `aio threads=`. `open_file_cache` and its companions are
+read and checked but cache nothing (see docs/nginx-differences.md)."""
 
 from __future__ import annotations
 
@@ -145,12 +144,6 @@ def directio(block: Block, directive: Directive, reading: Reading) -> None:
     level.set(DIRECTIO, -1, directive.place)
 
 
-def tcp_nodelay(block: Block, directive: Directive, reading: Reading) -> None:
-    setters.flag(TCP_NODELAY)(block, directive, reading)
-    if not block.level().value(TCP_NODELAY, True):
-        raise directive.unsupported('"off"')
-
-
 def open_file_cache(block: Block, directive: Directive, reading: Reading) -> None:
     """`open_file_cache off | max=N [inactive=time]` (ngx_http_core_open_file_cache)."""
     level = block.level()
@@ -205,7 +198,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ngx_http_core_module", "sendfile"): setters.flag(SENDFILE),
     ("ngx_http_core_module", "sendfile_max_chunk"): setters.size(SENDFILE_MAX_CHUNK),
     ("ngx_http_core_module", "tcp_nopush"): setters.flag(TCP_NOPUSH),
-    ("ngx_http_core_module", "tcp_nodelay"): tcp_nodelay,
+    ("ngx_http_core_module", "tcp_nodelay"): setters.flag(TCP_NODELAY),
     ("ngx_http_core_module", "postpone_output"): setters.size(POSTPONE_OUTPUT),
     ("ngx_http_core_module", "read_ahead"): setters.size(READ_AHEAD),
     ("ngx_http_core_module", "directio"): directio,

@@ -49,6 +49,7 @@ from ..fields import (
     PROXY_SEND_TIMEOUT,
     PROXY_SET_HEADER,
     RECURSIVE_ERROR_PAGES,
+    RESET_TIMEDOUT_CONNECTION,
     RESOLVER,
     RESOLVER_TIMEOUT,
     REWRITE_LOG,
@@ -59,12 +60,14 @@ from ..fields import (
     SSL_CERTIFICATE,
     SSL_ENABLE,
     SSL_REJECT_HANDSHAKE,
+    STUB_STATUS,
     TYPES,
     UNDERSCORES_IN_HEADERS,
     UWSGI_TEMP_PATH,
     AccessLogs,
     HeaderSetting,
 )
+from ..fields_content import TCP_NODELAY
 from ..model.http import (
     Header,
     HttpConfig,
@@ -106,6 +109,7 @@ from .http2 import http2_settings
 from .listeners import ArrangedAddress, arrange_addresses
 from .locations import check_duplicate_locations
 from .proxy import ResponseMerge
+from .stapling import Warn, ocsp_staple
 from .tls import server_tls, upstream_tls
 from .upstreams import build_upstream
 
@@ -196,7 +200,7 @@ class _Merged:
 
 def finish_http(state: HttpState, main: MainState, end: Place, reading: Reading) -> HttpConfig:
     """`end`: where nginx is in the files when it merges, and reports what it finds then."""
-    merged = _merge(state, main, end)
+    merged = _merge(state, main, end, lambda text: reading.warn(text, None))
     for server in state.servers:
         check_duplicate_locations(server.locations)
     _check_ssl_listens(state)
@@ -211,18 +215,24 @@ def finish_http(state: HttpState, main: MainState, end: Place, reading: Reading)
     return replace(_Builder(merged, main.paths.prefix).http(state, arranged), zones=limit_zones(main))
 
 
-def _merge(state: HttpState, main: MainState, end: Place) -> _Merged:
+def _merge(state: HttpState, main: MainState, end: Place, warn: Warn) -> _Merged:
     """The modules' merges, in nginx's module order: core, log, upstream, ssl, proxy."""
     for server in state.servers:
         _check_header_buffers(server.level, end)
     scopes = list(_scopes(state))
     access_logs = {id(scope.level): _access_logs(scope.level, main) for scope in scopes}
     upstreams = {id(group): build_upstream(group, main.system) for group in state.upstreams}
-    tls = [server_tls(server.level, main.paths) for server in state.servers]
+    tls = [_server_tls(server.level, main, warn) for server in state.servers]
     headers = _HeaderCompiler(state.variables, end)
     responses = ResponseMerge(end)
     proxies = {id(scope.level): _proxy(scope, upstreams, headers, responses, main) for scope in scopes}
     return _Merged(access_logs, upstreams, tls, proxies)
+
+
+def _server_tls(level: Level, main: MainState, warn: Warn) -> ServerTls | None:
+    tls = server_tls(level, main.paths)
+    staple = ocsp_staple(level, tls, main.paths, warn)
+    return replace(tls, ocsp_response=staple) if tls is not None and staple is not None else tls
 
 
 def _check_header_buffers(level: Level, end: Place) -> None:
@@ -311,6 +321,9 @@ class _Builder:
             lingering_close=level.value(LINGERING_CLOSE, "on"),
             lingering_time=level.value(LINGERING_TIME, None),
             lingering_timeout=level.value(LINGERING_TIMEOUT, None),
+            reset_timedout_connection=level.value(RESET_TIMEDOUT_CONNECTION, False),
+            tcp_nodelay=level.value(TCP_NODELAY, True),
+            stub_status=level.here(STUB_STATUS) is not None,
             client_header_buffer_size=level.value(CLIENT_HEADER_BUFFER_SIZE, 1024),
             large_client_header_buffers=level.value(LARGE_CLIENT_HEADER_BUFFERS, LARGE_HEADER_BUFFERS),
             underscores_in_headers=level.value(UNDERSCORES_IN_HEADERS, False),

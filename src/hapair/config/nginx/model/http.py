@@ -107,6 +107,9 @@ class Settings:
     lingering_close: str  # "on", "off" or "always"
     lingering_time: int | None  # ms, as the timeouts above
     lingering_timeout: int | None
+    reset_timedout_connection: bool  # a request that timed out or ended with 444 resets its connection
+    tcp_nodelay: bool  # TCP_NODELAY on the client connection while this level serves it
+    stub_status: bool  # the content handler is the status page (this level's own: not inherited)
     # how request heads are read (http or server level only, as nginx allows; the default server's
     # client_header_buffer_size applies, and the others once the head's Host chose a server)
     client_header_buffer_size: int  # bytes
@@ -239,3 +242,14 @@ class HttpConfig:
     place: Place
     variables: tuple[MadeVariable, ...] = ()  # `map`, `split_clients`: a later one of a name wins
     zones: tuple[LimitZone, ...] = ()  # `limit_req_zone` and `limit_conn_zone`, in declaration order
+
+    def serves_status(self) -> bool:
+        """Whether a server or location has `stub_status`: then the workers count connections and
+        requests (nginx counts them always)."""
+        return any(_has_status(server.settings, server.locations) for server in self.servers)
+
+
+def _has_status(settings: Settings, locations: tuple[Location, ...]) -> bool:
+    return settings.stub_status or any(
+        _has_status(location.settings, location.locations) for location in locations
+    )

@@ -65,6 +65,7 @@ class ServerTls:
     conf_commands: tuple[tuple[str, str], ...]
     reject_handshake: bool  # a handshake that chooses this server is refused
     clients: ClientCertificates
+    ocsp_response: bytes | None = None  # DER, stapled for clients that ask (`ssl_stapling_file`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,11 +35,14 @@ class _Chosen(asyncio.Protocol):
     then it hands the transport to the protocol the address and the handshake chose, with the
     connection's number and what a PROXY protocol header said (proxy_header.py sets it)."""
 
-    __slots__ = ("_routes_for", "_service", "number", "proxy_header")
+    __slots__ = ("_admitted", "_routes_for", "_service", "number", "proxy_header")
 
-    def __init__(self, service: Service, routes_for: Callable[[object], ListenerRoutes]) -> None:
+    def __init__(
+        self, service: Service, routes_for: Callable[[object], ListenerRoutes], *, admitted: bool = False
+    ) -> None:
         self._service = service
         self._routes_for = routes_for
+        self._admitted = admitted
         self.number = next(CONNECTION_NUMBERS)
         self.proxy_header: ProxyAddresses | None = None
 
@@ -49,7 +52,7 @@ class _Chosen(asyncio.Protocol):
         if routes.http2 and _speaks_http2(transport):
             chosen = Http2Connection(self._service, self._routes_for)
         else:
-            chosen = ClientConnection(self._service, self._routes_for)
+            chosen = ClientConnection(self._service, self._routes_for, admitted=self._admitted)
         chosen.number = self.number
         chosen.proxy_header = self.proxy_header
         transport.set_protocol(chosen)
@@ -62,10 +65,11 @@ def _speaks_http2(transport: asyncio.BaseTransport) -> bool:
 
 
 def protocol_factory(
-    service: Service, routes_for: Callable[[object], ListenerRoutes], *, http2: bool
+    service: Service, routes_for: Callable[[object], ListenerRoutes], *, http2: bool, admitted: bool = False
 ) -> Callable[[], ClientConnection | _Chosen]:
     """The protocol of a listener's connections: HTTP/1.x, or with `http2` the one each connection's
-    address and ALPN choose."""
+    address and ALPN choose; `admitted`: connections whose round came already (a Drain's), which an
+    HTTP/1.x connection does not wait for again."""
     if not http2:
-        return lambda: ClientConnection(service, routes_for)
-    return lambda: _Chosen(service, routes_for)
+        return lambda: ClientConnection(service, routes_for, admitted=admitted)
+    return lambda: _Chosen(service, routes_for, admitted=admitted)

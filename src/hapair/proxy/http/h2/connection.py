@@ -14,9 +14,10 @@ What nginx 1.22 does, and hapair with it:
   that carry no request head or body) past an eighth of what was read and a margin; more than 10 times
   `keepalive_requests` reads while no stream is open; too many control frames waiting for a client
   that does not read (the connection is closed). PRIORITY frames past the concurrent streams' allowance
-  (GOAWAY ENHANCE_YOUR_CALM). A header field past 8k, or a header list past 32k (nginx's
-  `large_client_header_buffers 4 8k`): GOAWAY ENHANCE_YOUR_CALM; h2 stops decoding a list of more than
-  `32k * 33` bytes as HPACK counts them (an HPACK bomb).
+  (GOAWAY ENHANCE_YOUR_CALM). A header field longer than a large header buffer, or a header list longer
+  than all of them (the default server's `large_client_header_buffers`, 4 8k by default, as nginx 1.22
+  applies them to HTTP/2): GOAWAY ENHANCE_YOUR_CALM; h2 stops decoding a list of more than 33 times that
+  as HPACK counts them (an HPACK bomb).
 
 Where hapair does better than nginx 1.22, which predates them (docs/nginx-differences.md):
 
@@ -50,6 +51,7 @@ from hyperframe.frame import GoAwayFrame, HeadersFrame
 from hapair.config.nginx.model.http2 import DEFAULT_WINDOW, MAX_WINDOW
 from hapair.config.nginx.model.logging import ErrorLevel
 
+from ...status import ACCEPTED, ACTIVE, HANDLED, REQUESTS, WAITING, WRITING
 from ..client import CONNECTION_NUMBERS
 from ..exchange import Exchange
 from ..pages import SERVER
@@ -72,12 +74,6 @@ FLOOD_MARGIN = 64 * 1024  # bytes without payload tolerated beyond an eighth of 
 QUEUED_CONTROL_LIMIT = 10000 * 24  # nginx's 10000 frames of its 24-byte buffers, waiting to be written
 HPACK_ENTRY_OVERHEAD = 32  # RFC 7541 counts each header 32 bytes more than its name and value
 _CONNECTION_ACTION = "while processing HTTP/2 connection"
-
-
-# nginx's default large_client_header_buffers (4 8k), which its HTTP/2 module applies to a header list:
-# a field past 8k, a list past 32k (hapair does not read the directive for HTTP/2 yet)
-HEADER_FIELD_LIMIT = 8 * 1024
-HEADER_LIST_LIMIT = 32 * 1024
 
 
 class _UnmeasuredStream(h2.stream.H2Stream):
@@ -168,6 +164,10 @@ class Http2Connection(asyncio.Protocol):
         self._premature_resets = 0  # of those, the ones it reset before their response was out
         self._priority_limit = 0
         self._max_streams = 0
+        self._field_limit = self._list_limit = 0  # set from the default server's settings
+        status = service.status
+        self._cells = status.cells if status is not None else None  # stub_status's counters, if counted
+        self._waiting = False  # counted as waiting (no stream open)
 
     # -- the connection
 
@@ -177,6 +177,9 @@ class Http2Connection(asyncio.Protocol):
         self._note_addresses(transport)
         routes = self._routes = self._routes_for(transport.get_extra_info("sockname"))
         route = self._route = routes.default.fallback
+        limits = routes.default.head_limits  # large_client_header_buffers: a field, and the whole list
+        self._field_limit = limits.large_buffer_size
+        self._list_limit = limits.large_buffers * limits.large_buffer_size
         settings = route.http2
         self._max_streams = settings.max_concurrent_streams
         self._priority_limit = max(self._max_streams, 100)
@@ -184,6 +187,11 @@ class Http2Connection(asyncio.Protocol):
         self._h2.forget_above = 2 * self._max_streams
         transport.set_write_buffer_limits(high=self.high_water)
         self._service.connections.add(self)
+        if self._cells is not None:
+            self._cells[ACCEPTED] += 1
+            self._cells[HANDLED] += 1
+            self._cells[ACTIVE] += 1
+            self._count_streams(0)
         conn = self._h2
         conn.local_settings = h2.settings.Settings(
             client=False,
@@ -192,7 +200,7 @@ class Http2Connection(asyncio.Protocol):
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: settings.body_preread_size,
             },
         )
-        conn.decoder.max_header_list_size = HEADER_LIST_LIMIT * (1 + HPACK_ENTRY_OVERHEAD)
+        conn.decoder.max_header_list_size = self._list_limit * (1 + HPACK_ENTRY_OVERHEAD)
         conn.initiate_connection()
         conn.increment_flow_control_window(MAX_WINDOW - DEFAULT_WINDOW)
         self._flush()
@@ -300,11 +308,22 @@ class Http2Connection(asyncio.Protocol):
         self._opened += 1
         in_closed = event.stream_ended is not None
         stream = self._streams[stream_id] = Http2Stream(self, stream_id, in_closed=in_closed)
+        if self._cells is not None:
+            self._cells[REQUESTS] += 1
+            self._count_streams(1)
         if self._last_request():
             self._send_goaway(ErrorCodes.NO_ERROR)
         started = self._service.clock.now()
-        read = read_request(headers, stream_ended=in_closed, length=length, started=started)
         assert self._routes is not None
+        limits = self._routes.default.head_limits
+        read = read_request(
+            headers,
+            stream_ended=in_closed,
+            length=length,
+            started=started,
+            underscores=limits.underscores,
+            ignore_invalid=limits.ignore_invalid,
+        )
         if isinstance(read, Refusal):
             self._refuse(stream, read, started)
             return
@@ -316,10 +335,10 @@ class Http2Connection(asyncio.Protocol):
         """nginx's limits on a header list (large_client_header_buffers): a field, and the whole list."""
         total = 0
         for name, value in headers:
-            if len(name) > HEADER_FIELD_LIMIT or len(value) > HEADER_FIELD_LIMIT:
+            if len(name) > self._field_limit or len(value) > self._field_limit:
                 return "client sent too large header field"
             total += len(name) + len(value)
-        if total > HEADER_LIST_LIMIT:
+        if total > self._list_limit:
             return "client sent too large header"
         return None
 
@@ -378,10 +397,12 @@ class Http2Connection(asyncio.Protocol):
             self._fail(ErrorCodes.NO_ERROR)
 
     def stream_closed(self, stream: Http2Stream) -> None:
-        self._streams.pop(stream.id, None)
+        closed = self._streams.pop(stream.id, None)
         self._sending.pop(stream.id, None)
         if self._closed:
             return
+        if closed is not None and self._cells is not None:
+            self._count_streams(-1)
         if not self._streams:
             if self._goaway:
                 self._finish()
@@ -614,7 +635,22 @@ class Http2Connection(asyncio.Protocol):
         if self._linger_end is not None:
             self._linger_end.cancel()
         self._service.connections.discard(self)
+        if self._cells is not None:
+            self._cells[ACTIVE] -= 1
+            self._count_streams(-len(self._streams))
         self._drop_streams()
+
+    def _count_streams(self, change: int) -> None:
+        """stub_status's counters: each open stream is a request being written (nginx's h2 requests go
+        from reading to writing once their headers are in, which is when a stream opens here), and the
+        connection is waiting while it has none."""
+        cells = self._cells
+        assert cells is not None
+        cells[WRITING] += change
+        waiting = not self._streams and not self._closed
+        if waiting != self._waiting:
+            cells[WAITING] += 1 if waiting else -1
+            self._waiting = waiting
 
     def _log_info(self, text: str) -> None:
         route = self._route

@@ -4,8 +4,9 @@ ngx_http_v2_validate_header, ngx_http_v2_pseudo_header, ngx_http_v2_run_request)
 
 - A header name with a capital letter, a control character, a space or `:` past its start, or a value
   with NUL, CR or LF: the stream is reset (PROTOCOL_ERROR).
-- A header name with other characters nginx does not expect (`_` included, as `underscores_in_headers
-  off` has it): the header is dropped (`ignore_invalid_headers on`).
+- A header name with other characters nginx does not expect (`_` included unless the default server has
+  `underscores_in_headers on`): the header is dropped, unless that server has `ignore_invalid_headers
+  off`.
 - A pseudo-header repeated, empty, unknown or invalid; `:method`, `:scheme` or `:path` missing; no
   `:authority` nor `host`; a header nginx wants once given twice; a `content-length` that is not a
   number, or with a `transfer-encoding`; CONNECT and TRACE; a `content-length` on a stream the
@@ -27,6 +28,7 @@ from ..uri import BadTargetError, Target, parse_target
 PROTOCOL_ERROR = 0x1  # RST_STREAM's code for a header nginx refuses
 
 _NAME_OK = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
+_NAME_OK_UNDERSCORES = _NAME_OK | {ord("_")}
 _USUAL_NAME = re.compile(rb":?[a-z0-9_\-]+\Z")
 _FORBIDDEN_IN_VALUE = re.compile(rb"[\x00\r\n]")
 _NAME_FORBIDDEN = frozenset(b"\x7f:")  # beside controls, spaces and capitals
@@ -119,18 +121,26 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
 
 
 def read_request(
-    headers: list[tuple[bytes, bytes]], *, stream_ended: bool, length: int, started: float
+    headers: list[tuple[bytes, bytes]],
+    *,
+    stream_ended: bool,
+    length: int,
+    started: float,
+    underscores: bool = False,
+    ignore_invalid: bool = True,
 ) -> Request | Refusal:
     """`headers` as the HEADERS frame's block gave them; `stream_ended`: the frame ended the stream;
-    `length`: the block's size ($request_length)."""
+    `length`: the block's size ($request_length); `underscores`, `ignore_invalid`: the default server's
+    `underscores_in_headers` and `ignore_invalid_headers`."""
     reading = _Reading(headers=[])
+    valid = _NAME_OK_UNDERSCORES if underscores else _NAME_OK
     for name, value in headers:
         refused = _check_field(name, value)
         if refused is not None:
             return Refusal(refused, reset=PROTOCOL_ERROR, request=reading.partial_request(started, length))
         if name.startswith(b":"):
             problem = _pseudo_header(reading, name[1:], value)
-        elif not _valid_name(name):
+        elif ignore_invalid and not valid.issuperset(name):
             continue  # "client sent invalid header", dropped as ignore_invalid_headers on has it
         elif name == b"cookie":
             if reading.cookies is None:
@@ -158,10 +168,6 @@ def _check_field(name: bytes, value: bytes) -> str | None:
             f'client sent header "{name.decode("latin-1")}" with invalid value: "{value.decode("latin-1")}"'
         )
     return None
-
-
-def _valid_name(name: bytes) -> bool:
-    return _NAME_OK.issuperset(name)
 
 
 def _pseudo_header(reading: _Reading, name: bytes, value: bytes) -> str | None:

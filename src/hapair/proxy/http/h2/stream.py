@@ -247,8 +247,9 @@ class Http2Stream:
         self._ended = True
         self._connection.wants_to_send(self)
 
-    def close_without_answer(self) -> None:
-        """nginx's 444 and 408: the stream is reset (nginx marks the request timed out: PROTOCOL_ERROR)."""
+    def close_without_answer(self, *, reset: bool = False) -> None:
+        """nginx's 444 and 408: the stream is reset (nginx marks the request timed out: PROTOCOL_ERROR);
+        the connection, shared by other streams, stays (`reset` concerns a connection of its own)."""
         self._reset(PROTOCOL_ERROR)
 
     def exchange_finished(self, exchange: Exchange) -> None:
