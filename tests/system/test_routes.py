@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,3 +130,45 @@ def test_a_master_whose_tracked_route_or_rule_is_taken_away_steps_down_as_keepal
         logs[implementation] = [line for line in node.lines() if INSTANCE_LINES.match(line)]
     assert logs[Implementation.HAPAIR] == logs[Implementation.KEEPALIVED]
     assert logs[Implementation.HAPAIR].count("(VI_1) Entering BACKUP STATE") == 2
+
+
+# What a reload logs about what it takes away (keepalived names no instance for a static address: "((null)) ")
+RELOAD_LINES = re.compile(
+    r"^(\(.*\) )?(ip rule from .* removed|Removing route .*|ip address .* no longer exist)$"
+)
+
+
+def test_a_reload_takes_away_what_the_configuration_dropped_as_keepalived(lan: Lan) -> None:
+    host = lan.host("n1", "192.168.200.241")
+    second_segment(lan, host, "192.168.201.241")
+    for name in ("eth2", "eth3"):
+        host.namespace.add_veth(name, f"{name}p")
+    before, after = ((CONFIG.parent / f"reload-{when}.conf").read_text() for when in ("before", "after"))
+    states, logs = {}, {}
+    runs: list[Daemon] = []
+    for implementation in Implementation:
+        node = Node(host, implementation, before, 255, runs)
+        daemon = node.start()
+        node.wait_for("(VI_1) setting Virtual Rules", START_S)
+        (lan.directory / f"{host.name}-{len(runs) - 1}.conf").write_text(after)
+        mark = len(node.lines())
+        daemon.signal(signal.SIGHUP)
+        line = node.wait_for("Reloading", 5, after=mark)
+        node.wait_for("(VI_1) setting Virtual Rules", 5, after=line)
+        states[implementation] = kernel_state(host)
+        assert daemon.stop() == 0
+        logs[implementation] = [m.group(2) for entry in node.lines() if (m := RELOAD_LINES.match(entry))]
+    assert states[Implementation.HAPAIR] == states[Implementation.KEEPALIVED]
+    added = "10.42.0.0/16 via 192.168.200.254 dev eth0 proto keepalived "
+    assert added in states[Implementation.HAPAIR]["routes"]
+    assert (
+        logs[Implementation.HAPAIR]
+        == logs[Implementation.KEEPALIVED]
+        == [
+            "ip rule from 10.45.0.0/16 removed",
+            "Removing route 10.41.0.0/16",
+            "ip address 10.47.0.1/16 dev eth2, no longer exist",
+            "ip rule from 10.53.0.0/16 removed",
+            "Removing route 10.51.0.0/16",
+        ]
+    )

@@ -32,6 +32,7 @@ from pyroute2.netlink.rtnl.rtmsg import rtmsg
 from hapair.config.keepalived.model.addresses import (
     RTPROT_KEEPALIVED,
     IpAddr,
+    IpInterface,
     Nexthop,
     Route,
     RouteInstall,
@@ -269,6 +270,43 @@ def _index(ifname: str) -> int:
         return socket.if_nametoindex(ifname)
     except OSError:
         return 0
+
+
+def address_text(address: IpInterface) -> str:
+    """keepalived's ipaddresstos: the address, with its prefix length unless it is a host's."""
+    host = address.network.prefixlen == address.max_prefixlen
+    return str(address.ip) if host else f"{address.ip}/{address.network.prefixlen}"
+
+
+def keep_after_reload(
+    previous: RouteSet,
+    routes: Sequence[Route],
+    rules: Sequence[Rule],
+    log: Callable[[str], None],
+    *,
+    detail: bool,
+) -> tuple[list[Route], list[Rule]]:
+    """A reload (keepalived's clear_diff_rules, then clear_diff_routes): what `previous` installed that the
+    new `routes` and `rules` no longer have is removed, with keepalived's lines; what is kept is returned."""
+    installed_routes, installed_rules = previous.installed()
+    gone_rules = [r for r in installed_rules if r not in rules]
+    if previous.rules and not rules:
+        log("Removing a VirtualRule block")
+    elif detail:
+        for rule in gone_rules:
+            to = f" to {address_text(rule.to_addr)}" if rule.to_addr is not None else ""
+            source = address_text(rule.from_addr) if rule.from_addr is not None else "all"
+            log(f"ip rule from {source}{to} removed")
+    gone_routes = [r for r in installed_routes if r not in routes]
+    if detail and previous.routes and not routes:
+        log("Removing a VirtualRoute block")
+    elif detail:
+        for route in gone_routes:
+            log(f"Removing route {address_text(route.dst)}")
+    gone = RouteSet(previous.routing, gone_routes, gone_rules)
+    gone.mark_installed(gone_routes, gone_rules)
+    gone.remove()
+    return [r for r in installed_routes if r in routes], [r for r in installed_rules if r in rules]
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,8 @@ class VrrpDaemon:
                 self.log("Stopped")
                 return 0
             self.runtime = runtime
-            statics = self._statics = Statics(config, addresses, routing, self.log)
+            statics = Statics(config, addresses, routing, self.log, detail=self.options.detail)
+            self._statics = statics
             statics.start()
             self._open_fifos(config)
             self.log("Startup complete")

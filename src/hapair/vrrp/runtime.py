@@ -20,7 +20,7 @@ from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
 from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, ipv6_addresses, link_is_up
 from ..net.ndisc import NeighbourAdvertiser
-from ..net.routes import RouteSet, Routing, RoutingRemoved
+from ..net.routes import RouteSet, Routing, RoutingRemoved, keep_after_reload
 from ..net.smtp import SmtpServer, deliver
 from ..net.vmac import VmacLinks
 from ..net.vrrp_socket import ReadyPacket, Received, VrrpSocket
@@ -866,20 +866,13 @@ class Runtime:
 
     def _take_routing(self, previous: Runtime, old: VirtualRouter, router: VirtualRouter) -> None:
         """A reload: the virtual routes and rules `old` installed that its instance, as reloaded, no longer
-        has go; the others are the new router's (keepalived's clear_diff_vroutes / clear_diff_vrules)."""
+        has go; the others are the new router's (keepalived's clear_diff_vrules / clear_diff_vroutes)."""
         routes = previous._route_sets.get(old.name)
         if routes is None:
             return
-        installed_routes, installed_rules = routes.installed()
         instance = router.instance
-        gone = RouteSet(
-            routes.routing,
-            [r for r in installed_routes if r not in instance.vroutes],
-            [r for r in installed_rules if r not in instance.vrules],
-        )
-        gone.mark_installed(gone.routes, gone.rules)
-        gone.remove()
-        self._routes_of(router).mark_installed(installed_routes, installed_rules)
+        kept = keep_after_reload(routes, instance.vroutes, instance.vrules, self._log, detail=self.detail)
+        self._routes_of(router).mark_installed(*kept)
 
     def _routes_of(self, router: VirtualRouter) -> RouteSet:
         routes = self._route_sets.get(router.name)

@@ -15,7 +15,7 @@ from pyroute2.netlink.rtnl import RTM_DELADDR, RTM_NEWADDR
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.addresses import IpAddress
 from ..net.addresses import AddressManager
-from ..net.routes import RouteSet, Routing
+from ..net.routes import RouteSet, Routing, keep_after_reload
 
 ADDRESS_MESSAGES = {RTM_NEWADDR: "RTM_NEWADDR", RTM_DELADDR: "RTM_DELADDR"}
 
@@ -29,8 +29,11 @@ class Statics:
         addresses: AddressManager,
         routing: Routing,
         log: Callable[[str], None],
+        *,
+        detail: bool,
     ) -> None:
         self._addresses = addresses
+        self._detail = detail
         self._routing = routing
         self._log = log
         self._set(config)
@@ -53,24 +56,20 @@ class Statics:
         self._routes.add()
 
     def replace(self, config: KeepalivedConfig) -> None:
-        """A reload: what the new configuration no longer has goes, then what it has goes in (what both
-        have stays)."""
-        routes, rules = self._routes.installed()
-        added = self._added
+        """A reload: what the new configuration no longer has goes, with keepalived's lines, then what it
+        has goes in (what both have stays)."""
+        previous, added = self._routes, self._added
         self._set(config)
-        for rule in rules:
-            if rule not in self._routes.rules:
-                self._routing.rule(rule, add=False)
-        for route in routes:
-            if route not in self._routes.routes:
-                self._routing.route(route, add=False)
+        new = self._routes
+        kept = keep_after_reload(previous, new.routes, new.rules, self._log, detail=self._detail)
         for address in added:
             if address not in self.static_addresses:
+                assert address.ifname is not None
+                text = f"{address.address.ip}/{address.address.network.prefixlen} dev {address.ifname}"
+                self._log(f"(static_ipaddress) ip address {text}, no longer exist")
                 self._address(address, add=False)
         self._added = [a for a in added if a in self.static_addresses]
-        self._routes.mark_installed(
-            [r for r in routes if r in self._routes.routes], [r for r in rules if r in self._routes.rules]
-        )
+        new.mark_installed(*kept)
         self.install()
 
     def remove(self) -> None:
