@@ -32,6 +32,7 @@ def not_run_yet(feature: str) -> pytest.MarkDecorator:
 
 SAMPLE_FILES = [
     "keepalived.conf.sample",
+    "keepalived.conf.conditional_conf",  # use_vmac (without -i, its @high and @low lines are left out)
     "keepalived.conf.vrrp",  # smtp_alert
     "keepalived.conf.vrrp.localcheck",
     "keepalived.conf.vrrp.lvs_syncd",
