@@ -1,6 +1,7 @@
 """Routes, rules and static addresses (issue 13): the same keepalived.conf (tests/data/routes) run by
 keepalived 2.2.7 and by hapair, one after the other on the same host, leaves the kernel with the same
-IPv4 routes of every table, the same rules and the same addresses: at start (the instance in BACKUP: the
+IPv4 and IPv6 routes of every table, the same rules and the same addresses (the link-local ones the
+kernel makes as interfaces come up aside): at start (the instance in BACKUP: the
 static ones only), once the instance is MASTER (its virtual ones too), and after the stop (nothing of
 either). Both log the same lines for the instance's routes and rules, and the same kernel refusals."""
 
@@ -42,14 +43,19 @@ def _keepalived_installed() -> None:
 
 
 def kernel_state(host: Host) -> dict[str, object]:
-    """The host's IPv4 routes (every table), rules and addresses as `ip` shows them."""
-    routes = host.run(["ip", "-4", "route", "show", "table", "all"]).stdout.splitlines()
-    rules = host.run(["ip", "-4", "rule", "show"]).stdout.splitlines()
-    shown = json.loads(host.run(["ip", "-4", "-j", "addr", "show"]).stdout)
+    """The host's IPv4 and IPv6 routes (every table), rules and addresses as `ip` shows them, without the
+    IPv6 link-local ones (the kernel makes them a moment after an interface comes up)."""
+    routes, rules = [], []
+    for family in ("-4", "-6"):
+        shown_routes = host.run(["ip", family, "route", "show", "table", "all"]).stdout.splitlines()
+        routes += [route for route in shown_routes if "fe80:" not in route]
+        rules += host.run(["ip", family, "rule", "show"]).stdout.splitlines()
+    shown = json.loads(host.run(["ip", "-j", "addr", "show"]).stdout)
     addresses = sorted(
         (link["ifname"], a["local"], a["prefixlen"], a.get("label", ""), a["scope"])
         for link in shown
         for a in link["addr_info"]
+        if not a["local"].startswith("fe80:")
     )
     return {"routes": routes, "rules": rules, "addresses": addresses}
 
@@ -72,6 +78,7 @@ def run(
 
 def test_keepalived_and_hapair_leave_the_same_routes_rules_and_addresses(lan: Lan) -> None:
     host = lan.host("n1", "192.168.200.241")
+    host.namespace.ip("addr", "add", "2001:db8:200::241/64", "dev", "eth0", "nodad")
     second_segment(lan, host, "192.168.201.241")
     for name in ("eth2", "eth3"):
         host.namespace.add_veth(name, f"{name}p")
@@ -88,6 +95,8 @@ def test_keepalived_and_hapair_leave_the_same_routes_rules_and_addresses(lan: La
         assert seen_by_hapair == seen_by_keepalived, name
     static, virtual = keepalived[0], keepalived[1]
     assert "unreachable 10.62.0.0/16 table 102 proto keepalived " in static["routes"]
+    ipv6 = "2001:db8:62::/48 dev eth2 table 105 proto keepalived metric 1024 pref high"
+    assert ipv6 in [route.strip() for route in static["routes"]]
     assert "blackhole 10.81.0.0/16 proto keepalived " in virtual["routes"]
     assert "blackhole 10.81.0.0/16 proto keepalived " not in static["routes"]
     assert len(virtual["rules"]) == len(static["rules"]) + 5
