@@ -45,8 +45,8 @@ def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
     for route in instance.vroutes:
         for option in unsupported_route_options(route):
             yield f"a virtual route with {option}"
-    if instance.track.files or instance.track.processes or instance.track.bfds:
-        yield "track_file / track_process / track_bfd"
+    if instance.track.bfds:
+        yield "track_bfd"
 
 
 def _vrrp_blocks(config: KeepalivedConfig) -> Iterator[str]:
