@@ -262,6 +262,7 @@ class Advert:
     at: float  # monotonic seconds, when the client received it
     source: str
     priority: int
+    mac: str  # the Ethernet source
 
 
 class Sniffer:
@@ -274,6 +275,6 @@ class Sniffer:
         adverts = []
         for line in self.daemon.log().splitlines():
             words = line.split()
-            if len(words) == 3:
-                adverts.append(Advert(float(words[0]), words[1], int(words[2])))
+            if len(words) == 4:
+                adverts.append(Advert(float(words[0]), words[1], int(words[2]), words[3]))
         return adverts

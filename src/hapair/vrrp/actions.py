@@ -93,10 +93,20 @@ class ArmTimer:
     at: int | None
 
 
+@dataclass(frozen=True)
+class VirtualRouting:
+    """Add the instance's virtual routes, then its virtual rules (`add`), or remove its rules, then its
+    routes: those it added, and with `force` any rule of its an earlier run left."""
+
+    add: bool
+    force: bool = False
+
+
 Action = (
     SendAdvert
     | SetVips
     | RemoveVips
+    | VirtualRouting
     | AnnounceSource
     | SendGratuitousArps
     | ProbeAddresses

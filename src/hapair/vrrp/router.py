@@ -36,6 +36,7 @@ from .actions import (
     SendAdvert,
     SendGratuitousArps,
     SetVips,
+    VirtualRouting,
 )
 from .checks import (
     OLD_CHECKSUM_NOTICE,
@@ -162,14 +163,22 @@ class VirtualRouter:
     # ----- events
 
     def start(
-        self, now: int, *, faults: set[str] | None = None, waiting: set[str] | None = None
+        self,
+        now: int,
+        *,
+        faults: set[str] | None = None,
+        waiting: set[str] | None = None,
+        fresh_interface: bool = False,
     ) -> list[Action]:
-        """Begin: remove addresses left from an earlier run, then BACKUP (init), FAULT, or straight to
-        MASTER for an address owner that wants it (keepalived's vrrp_init_state). `faults` are the
-        trackers down at start (the caller has logged why), `waiting` the weight-0 scripts not yet run."""
+        """Begin: remove addresses left from an earlier run (none can be on an interface just made for the
+        instance, its VMAC), then BACKUP (init), FAULT, or straight to MASTER for an address owner that
+        wants it (keepalived's vrrp_init_state). `faults` are the trackers down at start (the caller has
+        logged why), `waiting` the weight-0 scripts not yet run."""
         self.faults = set(faults or ())
         self.waiting = set(waiting or ())
-        self._remove_vips(force=True)
+        if not fresh_interface:
+            self._remove_routing(force=True)
+            self._remove_vips(force=True)
         group_fault = self.group is not None and self.group.state == VrrpState.FAULT
         is_up = not self.faults and not group_fault
         waiting = bool(self.waiting) or (self.group is not None and self.group.num_member_init > 0)
@@ -185,6 +194,7 @@ class VirtualRouter:
             # keepalived waits one advert only for a sync group member wanting MASTER in a BACKUP group;
             # a lone instance with state MASTER waits the whole Master_Down_Interval (run1_nodeA: 3 s)
             self.down_timer_us = self.master_down_us()
+            self._remove_routing(force=False)
             if is_up and not waiting:
                 self.state = VrrpState.BACKUP
                 self._log(f"({self.name}) Entering BACKUP STATE (init)")
@@ -372,6 +382,7 @@ class VirtualRouter:
             if gone:
                 self._actions.append(RemoveVips(gone))
             self._actions.append(SetVips(self.addresses))
+            self._set_routing()
             if set(self.vips) - set(old.vips):
                 self._send_link_update(self.instance.garp_rep)
             if self.instance.garp_refresh_us:
@@ -706,6 +717,7 @@ class VirtualRouter:
             self._log(f"({self.name}) setting E-VIPs.", detail=True)
         self._actions.append(SetVips(self.addresses))
         self.vips_set = True
+        self._set_routing()
         self._send_link_update(self.instance.garp_rep)
         if self.instance.garp_refresh_us:
             self.garp_refresh_at = now + self.instance.garp_refresh_us
@@ -774,10 +786,28 @@ class VirtualRouter:
             self._send_advert(PRIORITY_STOP)
             self.stats.pri_zero_sent += 1
             self._log(f"({self.name}) sent 0 priority", detail=True)
+        self._remove_routing(force=False)
         self.garp_at = self.lower_prio_garp_at = None
         self._forget_claims()
         if self.vips_set:
             self._remove_vips(force=False)
+
+    def _set_routing(self) -> None:
+        if self.instance.vroutes:
+            self._log(f"({self.name}) setting Virtual Routes", detail=True)
+        if self.instance.vrules:
+            self._log(f"({self.name}) setting Virtual Rules", detail=True)
+        if self.instance.vroutes or self.instance.vrules:
+            self._actions.append(VirtualRouting(add=True))
+
+    def _remove_routing(self, *, force: bool) -> None:
+        """keepalived's vrrp_restore_interface removes the rules, then the routes, whatever the state."""
+        if self.instance.vrules:
+            self._log(f"({self.name}) removing Virtual Rules", detail=True)
+        if self.instance.vroutes:
+            self._log(f"({self.name}) removing Virtual Routes", detail=True)
+        if self.instance.vroutes or self.instance.vrules:
+            self._actions.append(VirtualRouting(add=False, force=force))
 
     def _remove_vips(self, *, force: bool) -> None:
         if self.instance.vips:

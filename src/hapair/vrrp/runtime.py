@@ -14,12 +14,15 @@ from ipaddress import IPv4Address, IPv6Address
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.addresses import IpAddress
 from ..config.keepalived.model.scripts import NotifyScript
+from ..config.keepalived.model.vmac import advert_interface
 from ..config.keepalived.model.vrrp import AuthType, VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
 from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, ipv6_addresses, link_is_up
 from ..net.ndisc import NeighbourAdvertiser
+from ..net.routes import RouteSet, Routing, RoutingRemoved, keep_after_reload
 from ..net.smtp import SmtpServer, deliver
+from ..net.vmac import VmacLinks
 from ..net.vrrp_socket import ReadyPacket, Received, VrrpSocket
 from ..net.vrrp_socket6 import ReadyPacket6, Received6, VrrpSocket6
 from .actions import (
@@ -34,6 +37,7 @@ from .actions import (
     SendAdvert,
     SendGratuitousArps,
     SetVips,
+    VirtualRouting,
 )
 from .alerts import AlertPolicy, Mail, Sender, alert_for
 from .commands import ScriptRunner
@@ -147,15 +151,20 @@ class Runtime:
         addresses: AddressManager,
         scheduler: ProcessScheduler,
         fifos: Sequence[FifoWriter] = (),
+        vmacs: VmacLinks | None = None,
         on_notification: Callable[[bytes], None] | None = None,
         natives: Mapping[str, Sequence[TrackerLink]] | None = None,
     ) -> None:
-        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads;
-        `on_notification` gets each of their lines too (the control socket's followers); `natives` the
-        links of `hapair node`'s trackers, per instance name (their states: `natives_ok`)."""
+        """`fifos` are the notify FIFOs and `vmacs` the VMAC interfaces, which the daemon keeps across
+        reloads; `on_notification` gets each of the FIFOs' lines too (the control socket's followers);
+        `natives` the links of `hapair node`'s trackers, per instance name (their states: `natives_ok`)."""
         self.config = config
         self.natives = natives or {}
         self.natives_ok: dict[str, bool] = {}
+        self._vmacs = vmacs
+        self._fresh_vmacs: set[str] = set()  # the instances whose VMAC this start made
+        self._routing: Routing | None = None  # opened for the first instance with virtual routes or rules
+        self._route_sets: dict[str, RouteSet] = {}
         self._fifos = fifos
         self._on_notification = on_notification
         self._write_log = log
@@ -202,6 +211,7 @@ class Runtime:
     def prepare(self) -> None:
         """Resolve interfaces and sources, open sockets; StartError if the configuration cannot run. An
         instance without a source to send from is set up without its socket and starts in FAULT."""
+        self._set_up_vmacs()
         for instance in self.config.vrrp.instances:
             choice = self._choose_source(instance)
             self.routers[instance.name] = VirtualRouter(
@@ -229,6 +239,29 @@ class Runtime:
             self.close()
             raise StartError(f"cannot set up the VRRP sockets and addresses: {error.strerror}") from error
 
+    def _set_up_vmacs(self) -> None:
+        """The instances' VMAC interfaces, before anything looks at their state."""
+        for instance in self.config.vrrp.instances:
+            if not instance.use_vmac:
+                continue
+            if self._vmacs is None:
+                raise StartError(f"({instance.name}) use_vmac needs the daemon's VMAC interfaces")
+            try:
+                if self._vmacs.set_up(instance, self._configured_interfaces()):
+                    self._fresh_vmacs.add(instance.name)
+            except OSError as error:
+                message = f"cannot set up the VMAC interface {instance.vmac_interface}: {error.strerror}"
+                raise StartError(message) from error
+
+    def _configured_interfaces(self) -> list[str]:
+        """The interfaces the configuration names or attaches instances to."""
+        vrrp = self.config.vrrp
+        names = set(vrrp.interface_tracking)
+        for instance in vrrp.instances:
+            names.update(a.ifname for a in (*instance.vips, *instance.evips) if a.ifname)
+            names.update(i for i in (instance.interface,) if i)
+        return sorted(names)
+
     def start(self, previous: Runtime | None = None) -> None:
         """Start every router (taking over the matching ones of `previous` after a reload) and the scripts.
         As keepalived, the faults found at start are logged for every instance (and their sync groups
@@ -247,7 +280,8 @@ class Runtime:
             configured = router.effective_priority
             router.assume_total_priority(result.total_priority)
             old = previous.matching(router.instance) if previous else None
-            if old is not None:
+            if old is not None and previous is not None:
+                self._take_routing(previous, old, router)
                 self._carry_out(router, router.resume(old, now, faults=faults, waiting=waiting))
                 continue
             for fault in result.faults:
@@ -300,7 +334,8 @@ class Runtime:
         name = router.name
         source = self._source_faults.get(name)
         faults, waiting = router.faults, router.waiting
-        actions = router.start(now, faults=faults, waiting=waiting)
+        fresh = name in self._fresh_vmacs
+        actions = router.start(now, faults=faults, waiting=waiting, fresh_interface=fresh)
         if source is SourceFault.NOT_CONFIGURED:
             if router.instance.unicast:
                 reason = f"{errno.EADDRNOTAVAIL} - {os.strerror(errno.EADDRNOTAVAIL)}"
@@ -412,6 +447,8 @@ class Runtime:
             self.loop.remove_reader(watcher.fileno())
             watcher.close()
         self._watchers.clear()
+        if self._routing is not None:
+            self._routing.close()
 
     # ----- what happens outside
 
@@ -440,6 +477,20 @@ class Runtime:
                 continue
             if self.detail:
                 self._log(f"Netlink reflector reports IP {ip} removed from {ifname}")
+            now = self.now()
+            steps: list[tuple[Target, list[Action]]] = [(router, router.address_deleted(now))]
+            if router.group is not None:
+                steps += router.group.address_taken(router, now)
+            self._carry_out_steps(steps)
+            return
+
+    def routing_removed(self, event: RoutingRemoved) -> None:
+        """A route or rule left the kernel: a master whose tracked virtual route or rule it was steps down
+        as when its VIP is taken away (keepalived's route and rule monitor)."""
+        for name, routes in self._route_sets.items():
+            router = self.routers.get(name)
+            if not routes.take_removed(event) or router is None or router.state != VrrpState.MASTER:
+                continue
             now = self.now()
             steps: list[tuple[Target, list[Action]]] = [(router, router.address_deleted(now))]
             if router.group is not None:
@@ -609,10 +660,9 @@ class Runtime:
 
     def _open_socket(self, router: VirtualRouter) -> None:
         instance = router.instance
-        assert instance.interface is not None
         protocol = AH_PROTOCOL if instance.auth_type == AuthType.AH else VRRP_PROTOCOL
         unicast_source = router.source if instance.unicast else None
-        key = SocketKey(instance.interface, unicast_source, router.family, protocol)
+        key = SocketKey(advert_interface(instance), unicast_source, router.family, protocol)
         if key not in self._sockets:
             sock: VrrpSocket | VrrpSocket6
             if router.family == 6:
@@ -795,6 +845,8 @@ class Runtime:
                 self._set_addresses(router, addresses)
             case RemoveVips(addresses, _force):
                 self._remove_addresses(router, addresses)
+            case VirtualRouting(add, force):
+                self._virtual_routing(router, add=add, force=force)
             case AnnounceSource():
                 self._announce_source(router)
             case SendGratuitousArps(repeat):
@@ -928,6 +980,33 @@ class Runtime:
                 self.addresses.remove(address, self._interface_of(router, address))
             except OSError as error:
                 self._log(f"({router.name}) cannot remove {address.address}: {error.strerror}")
+
+    def _virtual_routing(self, router: VirtualRouter, *, add: bool, force: bool) -> None:
+        routes = self._routes_of(router)
+        if add:
+            routes.add()
+        else:
+            routes.remove(force_rules=force)
+
+    def _take_routing(self, previous: Runtime, old: VirtualRouter, router: VirtualRouter) -> None:
+        """A reload: the virtual routes and rules `old` installed that its instance, as reloaded, no longer
+        has go; the others are the new router's (keepalived's clear_diff_vrules / clear_diff_vroutes)."""
+        routes = previous._route_sets.get(old.name)
+        if routes is None:
+            return
+        instance = router.instance
+        kept = keep_after_reload(routes, instance.vroutes, instance.vrules, self._log, detail=self.detail)
+        self._routes_of(router).mark_installed(*kept)
+
+    def _routes_of(self, router: VirtualRouter) -> RouteSet:
+        routes = self._route_sets.get(router.name)
+        if routes is None:
+            if self._routing is None:
+                self._routing = Routing(self._log)
+            instance = router.instance
+            routes = RouteSet(self._routing, instance.vroutes, instance.vrules)
+            self._route_sets[router.name] = routes
+        return routes
 
     def _send_gratuitous_arps(self, router: VirtualRouter, repeat: int) -> None:
         """`repeat` rounds of a gratuitous ARP for each IPv4 address and an unsolicited neighbour
