@@ -4,6 +4,7 @@ master's keepalived) and a few more ways for a node to fail, and their undoing."
 from __future__ import annotations
 
 from . import network
+from .bgp import run_hapair_bgp
 from .errors import LabError
 from .layout import node_role
 from .nodes import Node
@@ -15,6 +16,11 @@ FAULTS = {
     "link": "cable pulled: the node's bridge port is down, so its interface loses carrier",
     "proxy": "its nginx (the proxy) stopped by SIGTERM: check_nginx.sh's `pidof nginx` fails, FAULT follows",
 }
+BGP_FAULTS = {
+    "proxy-kill": "the proxy and its workers killed by SIGKILL: hapair bgp withdraws the VIP",
+    "drain": "hapair bgp drain: the VIP withdrawn, then the proxy stopped once its connections end",
+}
+BGP_HOWS = ("link", "proxy-kill", "drain")
 
 
 def fail(state: LabState, number: int, how: str) -> str:
@@ -23,6 +29,11 @@ def fail(state: LabState, number: int, how: str) -> str:
     if record.fault is not None:
         raise LabError(f"node {number} already has a fault ({record.fault}); hapair lab heal {number} first")
     node = Node(state, number)
+    if state.mode == "bgp":
+        done = _fail_bgp(state, node, how)
+        record.fault = how
+        state.save()
+        return f"node {number}: {done}"
     if how == "stop":
         node.stop_vrrp()
     elif how == "kill":
@@ -38,6 +49,20 @@ def fail(state: LabState, number: int, how: str) -> str:
     return f"node {number}: {FAULTS[how]}"
 
 
+def _fail_bgp(state: LabState, node: Node, how: str) -> str:
+    if how not in BGP_HOWS:
+        raise LabError(f"the BGP lab's faults are {', '.join(BGP_HOWS)}, not {how!r}")
+    if how == "link":
+        network.set_cable(state.layout, node_role(node.number), plugged=False)
+        return FAULTS["link"]
+    if how == "proxy-kill":
+        node.kill_proxy()
+        return BGP_FAULTS["proxy-kill"]
+    lines = run_hapair_bgp(state, node.number, "drain")
+    node.record.proxy = None
+    return "; ".join(lines)
+
+
 def heal(state: LabState, number: int) -> str:
     """Undo whatever is wrong with node `number`: cable back, proxy and VRRP daemon running again."""
     record = state.node(number)
@@ -49,7 +74,11 @@ def heal(state: LabState, number: int) -> str:
     if record.proxy is None or not record.proxy.running():
         node.start_proxy()
         done.append("proxy started")
-    if record.vrrp is None or not record.vrrp.running():
+    if state.mode == "bgp":
+        if record.fault == "drain":
+            run_hapair_bgp(state, number, "undrain")
+            done.append("undrained")
+    elif record.vrrp is None or not record.vrrp.running():
         node.start_vrrp()
         done.append("VRRP daemon started")
     record.fault = None
