@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+DRAINED = "drained by the administrator"
+
 
 @dataclass(frozen=True)
 class Action:
@@ -70,12 +72,18 @@ class Announcer:
     def drain(self, now: float) -> Action | None:
         """Withdraw, whatever the health, until `undrain`."""
         self.drained = True
-        return self._settle(now, "drained by the administrator")
+        action = self._settle(now, DRAINED)
+        if action is None and self.why != DRAINED:
+            self.why, self.since = DRAINED, now  # was withdrawn already: now for the drain
+        return action
 
     def undrain(self, now: float) -> Action | None:
         """Follow the health again (announced at once if every source is up)."""
         self.drained = False
-        return self._settle(now, "undrained by the administrator")
+        action = self._settle(now, "undrained by the administrator")
+        if action is None and self.why == DRAINED:
+            self.why, self.since = self._down_reason(), now  # still withdrawn, now for its health
+        return action
 
     def status(self) -> Action:
         return Action(self.vip, self.announced, self.why, self.since)
@@ -91,9 +99,13 @@ class Announcer:
         self.announced, self.why, self.since = wanted, self._reason(wanted, event), now
         return self.status()
 
+    def _down_reason(self) -> str:
+        name, state = next((n, s) for n, s in self.sources.items() if not s.up)
+        return f"{name} {'down' if state.decided else 'not risen yet'}: {state.detail}"
+
     def _reason(self, announce: bool, event: str) -> str:
         if self.drained:
-            return "drained by the administrator"
+            return DRAINED
         if announce:
             return f"all sources up (last: {event})"
         return event

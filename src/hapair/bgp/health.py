@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from pathlib import Path
 
 PROXY_SOURCE = "proxy"
@@ -47,8 +48,8 @@ async def probe_listener(vip: str, port: int, timeout: float) -> tuple[bool, str
         _, writer = await asyncio.wait_for(asyncio.open_connection(vip, port), timeout)
     except TimeoutError:
         return False, f"no answer in {timeout * 1000:.0f} ms"
-    except OSError as error:
-        return False, error.strerror or str(error)
+    except OSError as error:  # asyncio's strerror names the address: the errno's text says it shorter
+        return False, os.strerror(error.errno) if error.errno else str(error)
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
