@@ -91,3 +91,11 @@ def test_a_vip_needs_a_source_and_sane_thresholds() -> None:
         Announcer(VIP, [], rise=1, fall=1, now=0)
     with pytest.raises(ValueError, match="at least 1"):
         Announcer(VIP, ["proxy"], rise=0, fall=1, now=0)
+
+
+def test_a_run_counts_agreeing_observations_only_before_the_first_verdict() -> None:
+    a = announcer(rise=3, fall=3, sources=("proxy",))
+    assert a.observe("proxy", False, "no PID", 1) is None
+    assert a.observe("proxy", False, "no PID", 2) is None
+    assert a.observe("proxy", True, "alive", 3) is None  # one success, not the third of a run
+    assert a.source_states() == {"proxy": (None, "alive")}
