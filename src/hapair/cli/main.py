@@ -19,6 +19,7 @@ COMMANDS = {
     "proxy": "hapair.cli.proxy",
     "node": "hapair.cli.node",
     "lab": "hapair.cli.lab",
+    "bgp": "hapair.cli.bgp",
     "status": "hapair.cli.status",
     "install-units": "hapair.cli.units",
 }

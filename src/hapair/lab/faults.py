@@ -9,6 +9,7 @@ import os
 import signal
 
 from . import network
+from .bgp import run_hapair_bgp
 from .errors import LabError
 from .layout import node_role
 from .nodes import Node
@@ -24,6 +25,11 @@ FAULTS = {
     "proxy-hang": "its proxy's master and workers stopped by SIGSTOP: still there, serving nothing",
     "backends": "its path to the backends cut: connections to them fail",
 }
+BGP_FAULTS = {
+    "proxy-kill": "the proxy and its workers killed by SIGKILL: hapair bgp withdraws the VIP",
+    "drain": "hapair bgp drain: the VIP withdrawn, then the proxy stopped once its connections end",
+}
+BGP_HOWS = ("link", "proxy-kill", "drain")
 
 
 def fail(state: LabState, number: int, how: str) -> str:
@@ -32,6 +38,11 @@ def fail(state: LabState, number: int, how: str) -> str:
     if record.fault is not None:
         raise LabError(f"node {number} already has a fault ({record.fault}); hapair lab heal {number} first")
     node = Node(state, number)
+    if state.mode == "bgp":
+        done = _fail_bgp(state, node, how)
+        record.fault = how
+        state.save()
+        return f"node {number}: {done}"
     if how == "stop":
         node.stop_vrrp()
     elif how == "kill":
@@ -61,6 +72,20 @@ def _signal_proxy(node: Node, signum: int) -> None:
         process.signal(signum)
 
 
+def _fail_bgp(state: LabState, node: Node, how: str) -> str:
+    if how not in BGP_HOWS:
+        raise LabError(f"the BGP lab's faults are {', '.join(BGP_HOWS)}, not {how!r}")
+    if how == "link":
+        network.set_cable(state.layout, node_role(node.number), plugged=False)
+        return FAULTS["link"]
+    if how == "proxy-kill":
+        node.kill_proxy()
+        return BGP_FAULTS["proxy-kill"]
+    lines = run_hapair_bgp(state, node.number, "drain")
+    node.record.proxy = None
+    return "; ".join(lines)
+
+
 def heal(state: LabState, number: int) -> str:
     """Undo whatever is wrong with node `number`: cable back, proxy and VRRP daemon running again."""
     record = state.node(number)
@@ -83,7 +108,11 @@ def heal(state: LabState, number: int) -> str:
     if not record.native and (record.proxy is None or not record.proxy.running()):
         node.start_proxy()
         done.append("proxy started")
-    if record.vrrp is None or not record.vrrp.running():
+    if state.mode == "bgp":
+        if record.fault == "drain":
+            run_hapair_bgp(state, number, "undrain")
+            done.append("undrained")
+    elif record.vrrp is None or not record.vrrp.running():
         node.start_vrrp()
         done.append("VRRP daemon started")
     record.fault = None

@@ -120,7 +120,7 @@ def _build(state: LabState, report: Callable[[str], None]) -> None:
         f"LAN 10.101.1.0/24 in namespaces {layout.namespace('*')}: "
         + ", ".join(f"{role} {address}" for role, address in ADDRESSES.items())
     )
-    _start_backend(state, certificates["k8sapiserver"])
+    start_backend(state, certificates["k8sapiserver"])
     for number in NODES:
         node = Node(state, number)
         node.write_files(certificates)
@@ -142,7 +142,7 @@ def _program_name(program: str, part: str) -> str:
     return f"hapair {part}" if program == "hapair" else program
 
 
-def _start_backend(state: LabState, pair: tuple[Path, Path]) -> None:
+def start_backend(state: LabState, pair: tuple[Path, Path]) -> None:
     log = state.directory / "web.log"
     command = [
         "nsenter",

@@ -75,9 +75,10 @@ class Node:
             (self.directory / part).mkdir(parents=True, exist_ok=True)
         include.mkdir(parents=True, exist_ok=True)
         config_dir = self.state.config_dir
-        self.keepalived_conf.write_text(
-            configs.config_text(config_dir, f"{node_role(self.number)}/keepalived.conf")
-        )
+        if self.state.mode == "pair":
+            self.keepalived_conf.write_text(
+                configs.config_text(config_dir, f"{node_role(self.number)}/keepalived.conf")
+            )
         (self.directory / "check_nginx.sh").write_text(configs.config_text(config_dir, "check_nginx.sh"))
         for name, text in configs.nginx_files(config_dir, self.state.layer, self.logs).items():
             (include / name).write_text(text)
@@ -104,8 +105,9 @@ class Node:
             f"cp {q(str(d / 'check_nginx.sh'))} /etc/keepalived/check_nginx.sh",
             "chown nginx:nginx /etc/keepalived/check_nginx.sh",
             "chmod 700 /etc/keepalived/check_nginx.sh",
-            f"cp {q(str(self.keepalived_conf))} /etc/keepalived/keepalived.conf",
         ]
+        if self.state.mode == "pair":
+            lines.append(f"cp {q(str(self.keepalived_conf))} /etc/keepalived/keepalived.conf")
         for name, (cert, key) in certificates.items():
             lines += [
                 f"cp {q(str(cert))} /etc/ssl/certs/{name}.crt",
@@ -241,6 +243,37 @@ class Node:
                 "daemon off;",  # the lab supervises the master itself, as it does nginx's
             ]
         self.record.proxy = self._start_inside(command, self.logs / "proxy.log", "the proxy")
+        self.state.save()
+
+    def start_bird(self) -> None:
+        """The BGP lab's speaker on this node: BIRD, on the file lab/bgp.py wrote."""
+        d = self.directory
+        command = [
+            "bird",
+            "-f",
+            "-c",
+            str(d / "bird.conf"),
+            "-s",
+            str(d / "bird.ctl"),
+            "-P",
+            str(d / "bird.pid"),
+        ]
+        self.record.bird = self._start_inside(command, self.logs / "bird.log", "BIRD")
+        self.state.save()
+
+    def start_announcer(self) -> None:
+        """`hapair bgp` on this node, following its proxy."""
+        command = [sys.executable, "-m", "hapair", "bgp", "-c", str(self.directory / "bgp.conf")]
+        self.record.announcer = self._start_inside(command, self.logs / "bgp.log", "hapair bgp")
+        self.state.save()
+
+    def kill_proxy(self) -> None:
+        """SIGKILL the proxy and its workers: a crash, no graceful end of its connections."""
+        proxy = self.record.proxy
+        if proxy is not None:
+            for process in family(proxy):
+                process.signal(signal.SIGKILL)
+        self.record.proxy = None
         self.state.save()
 
     def stop_vrrp(self) -> None:
