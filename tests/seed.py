@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 
 from .reference import REPO
@@ -40,8 +41,11 @@ def seed_setup(directory: Path) -> str:
     )
 
 
-def start_seed_node(host: Host, node: int, *, keepalived: bool = False, config: str | None = None) -> Daemon:
-    """Start seed node `node` (1 or 2) in `host` with hapair, or with the real keepalived."""
+def start_seed_node(
+    host: Host, node: int, *, keepalived: bool = False, config: str | None = None, extra: Sequence[str] = ()
+) -> Daemon:
+    """Start seed node `node` (1 or 2) in `host` with hapair, or with the real keepalived; `extra`: more
+    options for hapair."""
     directory = host.lan.directory
     path = directory / f"{host.name}.conf"
     path.write_text(config if config is not None else seed_config(node))
@@ -62,6 +66,7 @@ def start_seed_node(host: Host, node: int, *, keepalived: bool = False, config: 
             str(path),
             "-p",
             str(directory / f"{host.name}.pid"),
+            *extra,
         ]
     return host.start(args, log_name=f"{host.name}.log", isolated=True, setup=seed_setup(directory))
 

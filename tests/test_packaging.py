@@ -25,7 +25,8 @@ def test_the_wheel_has_the_command_the_packages_and_their_data(tmp_path: Path) -
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = tmp_path.glob("hapair-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    data = [*SOURCES.glob("units/*.service"), *(p for p in SOURCES.glob("lab/seed/**/*") if p.is_file())]
+    data = [*SOURCES.glob("units/*.service"), *SOURCES.glob("dashboards/*.json")]
+    data += [path for path in SOURCES.glob("lab/seed/**/*") if path.is_file()]
     modules = [p for p in SOURCES.rglob("*.py") if "__pycache__" not in p.parts]
     for path in (*data, *modules):
         assert str(path.relative_to(SOURCES.parent)) in names

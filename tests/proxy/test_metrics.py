@@ -46,7 +46,7 @@ CONFIG = """
         server { listen 127.0.0.1:9000; proxy_pass app; }
     }
 """
-DASHBOARD = Path(__file__).resolve().parents[2] / "contrib" / "grafana" / "hapair-proxy.json"
+DASHBOARD = Path(__file__).resolve().parents[2] / "src" / "hapair" / "dashboards" / "hapair-proxy.json"
 RELOADED = CONFIG.replace(
     "server { listen 127.0.0.1:8081; location", "server { listen 127.0.0.1:8082; location"
 )

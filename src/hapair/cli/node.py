@@ -14,7 +14,14 @@ from hapair.node.settings import DEFAULT_FILE, NodeSettings, SettingsError, read
 from hapair.vrrp.daemon import DaemonOptions
 from hapair.vrrp.log import FACILITIES, configure_logging
 
-from .vrrp import DEFAULT_CONFIG, DEFAULT_CONTROL, _daemonized_parent, _pid_file, control_path
+from .vrrp import (
+    DEFAULT_CONFIG,
+    DEFAULT_CONTROL,
+    _daemonized_parent,
+    _pid_file,
+    control_path,
+    metrics_address,
+)
 
 DEFAULT_PID_FILE = "/run/hapair_node.pid"
 
@@ -71,6 +78,12 @@ def register(commands: Any) -> None:
     logs.add_argument("-n", "--dont-fork", action="store_true", help="stay in the foreground")
     logs.add_argument(
         "--pid", default=DEFAULT_PID_FILE, metavar="FILE", help=f"pid file (default {DEFAULT_PID_FILE})"
+    )
+    logs.add_argument(
+        "--metrics",
+        type=metrics_address,
+        metavar="ADDR:PORT",
+        help="serve the VRRP side's Prometheus metrics at http://ADDR:PORT/metrics (hapair's own)",
     )
     logs.add_argument(
         "--control",
@@ -130,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             config_id=args.config_id,
             detail=args.log_detail,
             control=control_path(args.control, args.pid, DEFAULT_PID_FILE),
+            metrics=args.metrics,
         ),
         nginx_conf=args.nginx_conf,
         prefix=args.prefix,

@@ -69,12 +69,28 @@ def register(commands: Any) -> None:
         "-p", "--pid", default=DEFAULT_PID_FILE, metavar="FILE", help=f"pid file (default {DEFAULT_PID_FILE})"
     )
     parser.add_argument(
+        "--metrics",
+        type=metrics_address,
+        metavar="ADDR:PORT",
+        help="serve Prometheus metrics at http://ADDR:PORT/metrics (hapair's own; [ADDR]:PORT for IPv6)",
+    )
+    parser.add_argument(
         "--control",
         metavar="PATH",
         help=f"the control socket `hapair status` reads, or `none` (default {DEFAULT_CONTROL}, or beside "
         "the pid file when -p is given: its name with .sock)",
     )
     parser.set_defaults(run=run)
+
+
+def metrics_address(text: str) -> tuple[Any, int]:
+    """`--metrics`' value (prometheus-client is imported only when it is given)."""
+    from hapair.exposition import parse_address  # noqa: PLC0415
+
+    try:
+        return parse_address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an address:port: {text!r}") from None
 
 
 def control_path(control: str | None, pid: str, default_pid: str = DEFAULT_PID_FILE) -> Path | None:
@@ -104,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         config_id=args.config_id,
         detail=args.log_detail,
         control=control_path(args.control, args.pid),
+        metrics=args.metrics,
     )
     with _pid_file(args.pid):
         return run_daemon(options, logger)

@@ -14,10 +14,10 @@ import signal
 import tempfile
 import time
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__, systemd
 from ..config.keepalived.diagnostics import Severity
@@ -42,6 +42,9 @@ from .status import status_document
 from .support import unsupported_features
 from .tracking import InitState, ScriptState
 
+if TYPE_CHECKING:
+    from ..exposition import MetricsServer
+
 SIGJSON = signal.SIGRTMIN + 2
 _SELECTOR_WAIT = selectors.DefaultSelector.select.__code__  # where the idle event loop waits
 FATAL_SEVERITIES = (Severity.FILE_NOT_FOUND, Severity.BAD_IF, Severity.FATAL)
@@ -58,6 +61,7 @@ class DaemonOptions:
     config_id: str | None = None
     detail: bool = False
     control: Path | None = None  # the control socket `hapair status` reads (None: none)
+    metrics: tuple[IPv4Address | IPv6Address, int] | None = None  # --metrics: where /metrics is served
 
 
 class VrrpDaemon:
@@ -74,6 +78,7 @@ class VrrpDaemon:
         self._vmacs: VmacLinks | None = None
         self._statics: Statics | None = None
         self._control: ControlServer | None = None
+        self._metrics: MetricsServer | None = None
 
     def log(self, text: str) -> None:
         self.logger.info(text)
@@ -88,6 +93,8 @@ class VrrpDaemon:
             return EXIT_CONFIG
         if not config.global_defs.max_auto_priority:
             self.log(MAX_AUTO_PRIORITY_NOTICE)
+        if not self._open_metrics():
+            return EXIT_CONFIG
         scheduler = self.scheduler
         runner = self._runner = ScriptRunner(
             self.log, umask=_umask(config), nice=lambda: scheduler.script_nice
@@ -128,6 +135,8 @@ class VrrpDaemon:
             self._close_fifos()
             if self._control is not None:
                 await self._control.close()
+            if self._metrics is not None:
+                self._metrics.close()
         self.log("Stopped")
         return 0
 
@@ -277,6 +286,25 @@ class VrrpDaemon:
             self.log(f"Cannot open the control socket {path}: {error.strerror}")
             return
         self._control = server
+
+    def _open_metrics(self) -> bool:
+        """`/metrics` served from a thread, if asked for; False (after saying why) when its address cannot
+        be bound: the start fails, as for an address of the configuration."""
+        if self.options.metrics is None:
+            return True
+        from ..exposition import MetricsServer, address_text  # noqa: PLC0415 (prometheus-client only then)
+        from .metrics import VrrpCollector  # noqa: PLC0415
+
+        ip, port = self.options.metrics
+        try:
+            server = MetricsServer(ip, port)
+        except OSError as error:
+            self.log(f"Cannot serve metrics on {address_text(ip, port)}: {error.strerror} - exiting")
+            return False
+        server.register(VrrpCollector(self._views, lambda: self.runtime.scripts if self.runtime else {}))
+        server.start()
+        self._metrics = server
+        return True
 
     def _status(self) -> dict[str, Any]:
         scripts = self.runtime.scripts if self.runtime is not None else {}
