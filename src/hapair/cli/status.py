@@ -1,6 +1,8 @@
 """`hapair status`: what the daemons running on this node say through their control sockets: every VRRP
-instance (state, priorities, master, VIPs, tracked scripts, counters); `--json` as JSON, `--follow` the
-state changes as JSON lines, in order, until the daemon stops."""
+instance (state, priorities, master, VIPs, tracked scripts, counters) and the load balancer (workers,
+listening addresses, upstream peers and their health checks, connections); `--json` as JSON, `--follow`
+the VRRP state changes as JSON lines, in order, until the daemon stops. Without `--socket`, the default
+sockets of the daemons that run."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hapair.control.client import ControlError, follow, status
-from hapair.control.protocol import VRRP_SOCKET
+from hapair.control.protocol import PROXY_SOCKET, VRRP_SOCKET
 
 
 def register(commands: Any) -> None:
@@ -27,13 +29,19 @@ def register(commands: Any) -> None:
         action="append",
         type=Path,
         metavar="PATH",
-        help=f"a daemon's control socket (repeatable; default {VRRP_SOCKET})",
+        help=f"a daemon's control socket (repeatable; default: those of {VRRP_SOCKET}, {PROXY_SOCKET} there)",
     )
     parser.set_defaults(run=run)
 
 
+def default_sockets() -> list[Path]:
+    """The default sockets that exist (the VRRP one when none does: its error says no daemon runs)."""
+    there = [Path(path) for path in (VRRP_SOCKET, PROXY_SOCKET) if Path(path).exists()]
+    return there or [Path(VRRP_SOCKET)]
+
+
 def run(args: argparse.Namespace) -> int:
-    sockets: list[Path] = args.socket or [Path(VRRP_SOCKET)]
+    sockets: list[Path] = args.socket or default_sockets()
     try:
         if args.follow:
             for event in follow(sockets[0]):
@@ -56,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
 def describe(document: dict[str, Any]) -> list[str]:
     """A daemon's document as lines for a terminal."""
     lines = [f"{document['daemon']} (pid {document['pid']}, {document['config']})"]
+    if document["daemon"] == "proxy":
+        return lines + describe_proxy(document)
     for instance in document.get("instances", []):
         master = instance["master"]
         lines.append(
@@ -72,4 +82,22 @@ def describe(document: dict[str, Any]) -> list[str]:
             f"    adverts sent {counters['advert_sent']}, received {counters['advert_rcvd']}, "
             f"became master {counters['become_master']}, released {counters['release_master']}"
         )
+    return lines
+
+
+def describe_proxy(document: dict[str, Any]) -> list[str]:
+    lines = [f"  workers {', '.join(str(pid) for pid in document['workers']) or '-'}"]
+    lines.append(f"  listening {', '.join(document['listening']) or '-'}")
+    for upstream in document["upstreams"]:
+        lines.append(f"  upstream {upstream['name']} ({upstream['block']})")
+        for peer in upstream["peers"]:
+            marks = [m for m, on in (("backup", peer["backup"]), ("down", peer["down"])) if on]
+            if peer["health"] is not None:
+                marks.append(f"health check: {peer['health']}")
+            lines.append(f"    {peer['address']}" + (f" ({', '.join(marks)})" if marks else ""))
+    connections = document["connections"]
+    if connections is not None:
+        gauges = ", ".join(f"{name} {connections[name]}" for name in ("reading", "writing", "waiting"))
+        totals = ", ".join(f"{name} {connections[name]}" for name in ("accepted", "requests"))
+        lines.append(f"  connections active {connections['active']} ({gauges}), {totals}")
     return lines

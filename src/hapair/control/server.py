@@ -41,6 +41,10 @@ class ControlServer:
         finally:
             os.umask(previous)
 
+    def listening_fds(self) -> list[int]:
+        """The descriptors of the listening socket (a forked child closes its copies)."""
+        return [sock.fileno() for sock in self._server.sockets] if self._server is not None else []
+
     def notification(self, line: bytes) -> None:
         """A notification line (keepalived's form) for the followers."""
         event = event_of(line, time.time())
@@ -79,6 +83,8 @@ class ControlServer:
             writer.write(json_line({"error": str(error)}))
         except (ConnectionError, ValueError):
             pass
+        except Exception as error:  # a daemon-side fault answers as an error, never ends the server
+            writer.write(json_line({"error": f"the daemon could not answer: {error!r}"}))
         finally:
             with contextlib.suppress(ConnectionError):
                 writer.close()

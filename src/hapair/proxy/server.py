@@ -42,11 +42,12 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hapair import systemd
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.logging import ErrorLevel
+from hapair.proxy.control import ControlThread, control_path, status_document
 from hapair.proxy.cycle import (
     Launch,
     UnixListeners,
@@ -61,6 +62,7 @@ from hapair.proxy.cycle import (
 )
 from hapair.proxy.daemon import Notify, daemonized
 from hapair.proxy.errorlog import ErrorLogWriter, command_line_log
+from hapair.proxy.health.reader import HealthReader
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.metrics import MetricsBoard, MetricsTotals
 from hapair.proxy.shm import SharedZones
@@ -169,6 +171,7 @@ class Master:
         self._unix = UnixListeners()
         self._zones = SharedZones()  # the running configuration's shared memory zones
         self._board: StatusBoard | None = None  # made with the first configuration that shows it
+        self._control: ControlThread | None = None
 
     def run(self, notify: Notify | None = None) -> int:
         # Blocked, the signals wait for sigtimedwait(), which tells who sent them, as nginx's log does;
@@ -183,6 +186,7 @@ class Master:
                 self._board = StatusBoard()
                 self._totals = serve_metrics(self._exposition, self._board)
             if self._started():
+                self._open_control()
                 if notify is not None:
                     notify.ready()
                 systemd.ready(self._serving())
@@ -198,6 +202,8 @@ class Master:
                 self._check_fast_stop()
             self._log.write(ErrorLevel.NOTICE, "exit")
         finally:
+            if self._control is not None:
+                self._control.close()
             self._unix.close(self._log)
             self._zones.close()
             if self._exposition is not None:
@@ -358,6 +364,22 @@ class Master:
         self._log.write(ErrorLevel.NOTICE, f"start worker process {pid}")
         return worker
 
+    def _open_control(self) -> None:
+        """`hapair status`'s socket, beside the pid file (a master that cannot make it says so and serves)."""
+        control = ControlThread(control_path(self.config.pid), self._status)
+        error = control.start()
+        if error is not None:
+            self._log.write(ErrorLevel.WARN, f"cannot open the control socket: {error.strerror}")
+            return
+        self._control = control
+
+    def _status(self) -> dict[str, Any]:
+        """The status document, made in the control thread from what the main thread keeps."""
+        workers = [pid for pid, worker in list(self._workers.items()) if not worker.retiring]
+        totals = self._board.totals() if self._board is not None else None
+        health = HealthReader(self.config, self._zones).peers()
+        return status_document(self.config, self._launch.conf_file, workers, totals, health)
+
     def _status_slot(self) -> tuple[StatusBoard | None, int | None]:
         """A slot of the status board for a new worker, if its configuration shows the counters or
         --metrics does (the board made then, and kept to the end, as nginx keeps its counters across
@@ -375,6 +397,8 @@ class Master:
             self._notify.close()
         if self._exposition is not None:
             self._exposition.forget()
+        if self._control is not None:
+            self._control.forget()
         if self._log.console is not None:
             self._log.console.close()
             self._log.console = None
