@@ -2,7 +2,7 @@
 keepalived, in one run on the same network namespaces, with the seed's configurations and timers.
 
     sudo .venv/bin/python bench/failover.py [--runs 5] [--faults link-cut,sigterm,track-script]
-                                             [--seed 1] [--logs DIR]
+                                             [--families ipv4,ipv6] [--seed 1] [--logs DIR]
 
 The LAN is tests/topology.py's (a bridge namespace, the seed's two nodes and a client), each node run by
 tests/seed.py's start_seed_node, with hapair or with the real keepalived (both nodes run the same one):
@@ -12,21 +12,28 @@ iproute2, unshare, nsenter, ping and keepalived.
 The client runs bench/arp_probe.py, which broadcasts an ARP request for the VIP every 2 ms and time-stamps
 every reply (and every VRRP advert it hears) on the monotonic clock that this script reads as well. A
 run's time is from just before the fault is injected to the first ARP reply for the VIP that comes from
-node 2's MAC (so within 2 ms of the VIP being there). The faults, on node 1 (the master):
+node 2's MAC (so within 2 ms of the VIP being there).
+
+Over IPv6 the nodes run the seed's instance as a native_ipv6 one (VRRPv3 adverts to ff02::12 from eth0's
+link-local address; the same priorities, 1 s advert interval and check script; no authentication block,
+which VRRPv3 does not have) holding fd00:101::10 instead of 10.101.1.10, and the client runs
+bench/nd_probe.py: the same, with a neighbour solicitation for the VIP every 2 ms in place of the ARP
+request, the answer being the first neighbour advertisement to the client for the VIP that gives node 2's
+MAC. The IPv4 runs come first, each family with its own prober. The faults, on node 1 (the master):
 
     link-cut      its cable is pulled (its bridge port goes down); undone by plugging it back
     sigterm       its daemon gets SIGTERM; undone by starting it again
     track-script  its "nginx" is killed, so that the seed's check_nginx.sh fails at its next run (every
                   3 s); undone by starting "nginx" again
 
-For each fault, hapair then keepalived: both nodes start, the fault is injected --runs times, both stop.
-Before each run node 1 is master again (its log in MASTER and node 2's in BACKUP, the VIP on node 1 only,
-only node 1 answering, the client's ARP entry for the VIP pointing at node 1, one more advert from node 1),
-then the fault comes 0.2 s plus a random part of 3 s (the same sequence for both implementations, --seed)
-after the client heard that advert, so that it falls at a random point of the check timer, and at the
-same point of node 1's advert interval for both implementations. The "after cue" column takes that phase
-out: the time from the last thing node 2 could react to (node 1's last advert before the cut; its
-priority-0 advert after SIGTERM or the failed check) to the answer.
+For each family and fault, hapair then keepalived: both nodes start, the fault is injected --runs times,
+both stop. Before each run node 1 is master again (its log in MASTER and node 2's in BACKUP, the VIP on
+node 1 only, only node 1 answering, the client's ARP or neighbour entry for the VIP pointing at node 1,
+one more advert from node 1), then the fault comes 0.2 s plus a random part of 3 s (the same sequence for
+both implementations, --seed) after the client heard that advert, so that it falls at a random point of
+the check timer, and at the same point of node 1's advert interval for both implementations. The "after
+cue" column takes that phase out: the time from the last thing node 2 could react to (node 1's last
+advert before the cut; its priority-0 advert after SIGTERM or the failed check) to the answer.
 
 Everything runs in namespaces and a temporary directory (--logs keeps the daemons' logs, the prober's
 output and faults.log, the raw times), all removed at the end, also after Ctrl-C or SIGTERM.
