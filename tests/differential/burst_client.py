@@ -26,8 +26,26 @@ def listen_overflows() -> int:
     return int(values[names.index("ListenOverflows")])
 
 
+class Http1Answer:
+    """What came back on an HTTP/1.0 connection: whole once the proxy closes it."""
+
+    request = REQUEST
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+
+    def feed(self, data: bytes) -> bool:
+        """Whether the answer is whole (here: never before the close)."""
+        self.received += data
+        return False
+
+    @property
+    def ok(self) -> bool:
+        return self.received.startswith(b"HTTP/1.1 200 ")
+
+
 class Http2Answer:
-    """What came back on an HTTP/2 connection, read with h2: the status of stream 1, once it ended."""
+    """What came back on an HTTP/2 connection, read with h2: the status of stream 1, whole once it ended."""
 
     def __init__(self) -> None:
         self.connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
@@ -38,29 +56,30 @@ class Http2Answer:
         self.status = 0
         self.ended = False
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> bool:
         for event in self.connection.receive_data(data):
             if isinstance(event, h2.events.ResponseReceived):
                 self.status = int(dict(event.headers)[b":status"])
             elif isinstance(event, h2.events.StreamEnded):
                 self.ended = True
+        return self.ended
+
+    @property
+    def ok(self) -> bool:
+        return self.ended and self.status == 200
 
 
-def main() -> None:
-    port, count = int(sys.argv[1]), int(sys.argv[2])
-    if len(sys.argv) > 3 and sys.argv[3] == "h2":
-        http2_burst(port, count)
-        return
+def burst(port: int, count: int, answer: type[Http1Answer] | type[Http2Answer]) -> None:
     before = listen_overflows()
     selector = selectors.DefaultSelector()
-    answers: dict[socket.socket, bytearray] = {}
+    answers: dict[socket.socket, Http1Answer | Http2Answer] = {}
     for _ in range(count):
         client = socket.socket()
         client.setblocking(False)
         client.connect_ex(("127.0.0.1", port))
-        answers[client] = bytearray()
+        made = answers[client] = answer()
         try:
-            client.send(REQUEST)  # a connection over the loopback is usually made at once
+            client.send(made.request)  # a connection over the loopback is usually made at once
         except OSError:
             selector.register(client, selectors.EVENT_WRITE)
         else:
@@ -71,63 +90,28 @@ def main() -> None:
         for key, events in selector.select(1.0):
             client = key.fileobj
             assert isinstance(client, socket.socket)
+            made = answers[client]
             try:
                 if events & selectors.EVENT_WRITE:
-                    client.send(REQUEST)
+                    client.send(made.request)
                     selector.modify(client, selectors.EVENT_READ)
                     continue
                 data = client.recv(65536)
             except OSError:
                 data = b""  # refused or reset: not answered
-            if data:
-                answers[client] += data
+            if data and not made.feed(data):
                 continue
             selector.unregister(client)
             client.close()
             done += 1
-            answered += answers[client].startswith(b"HTTP/1.1 200 ")
+            answered += made.ok
     print(json.dumps({"answered": answered, "overflows": listen_overflows() - before}))
 
 
-def http2_burst(port: int, count: int) -> None:
-    before = listen_overflows()
-    selector = selectors.DefaultSelector()
-    answers: dict[socket.socket, Http2Answer] = {}
-    for _ in range(count):
-        client = socket.socket()
-        client.setblocking(False)
-        client.connect_ex(("127.0.0.1", port))
-        answer = answers[client] = Http2Answer()
-        try:
-            client.send(answer.request)
-        except OSError:
-            selector.register(client, selectors.EVENT_WRITE)
-        else:
-            selector.register(client, selectors.EVENT_READ)
-    answered = done = 0
-    deadline = time.monotonic() + BOUND_S
-    while done < count and time.monotonic() < deadline:
-        for key, events in selector.select(1.0):
-            client = key.fileobj
-            assert isinstance(client, socket.socket)
-            answer = answers[client]
-            try:
-                if events & selectors.EVENT_WRITE:
-                    client.send(answer.request)
-                    selector.modify(client, selectors.EVENT_READ)
-                    continue
-                data = client.recv(65536)
-            except OSError:
-                data = b""
-            if data:
-                answer.feed(data)
-                if not answer.ended:
-                    continue
-            selector.unregister(client)
-            client.close()
-            done += 1
-            answered += answer.ended and answer.status == 200
-    print(json.dumps({"answered": answered, "overflows": listen_overflows() - before}))
+def main() -> None:
+    port, count = int(sys.argv[1]), int(sys.argv[2])
+    http2 = len(sys.argv) > 3 and sys.argv[3] == "h2"
+    burst(port, count, Http2Answer if http2 else Http1Answer)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,220 @@
+"""What hapair costs to start and to keep running, beside keepalived 2.2.7 and nginx 1.22 in one run
+(issue 15's budget: `hapair vrrp` from exec to its first advert or to a `-t` verdict in 150 ms, its RSS
+at most 20 MB on the seed's file; a proxy worker at most 25 MB idle).
+
+    .venv/bin/python bench/footprint.py [--runs 5] [--logs DIR]
+
+On a LAN of network namespaces (tests/topology.py), for each implementation:
+- `-t` on the seed's node 1 keepalived.conf (and on the load balancer's seed configuration for the
+  proxies): the wall time from exec to exit, the median of the runs;
+- exec to the first advert on the wire: node 1's file with priority 255 (an address owner becomes master
+  at once, so no protocol wait is counted), a host beside it sniffing VRRP (tests/system/vrrp_sniffer.py);
+  the median of the runs;
+- the resident memory (VmRSS) of every process of the daemon once it has run 3 s: keepalived's parent
+  and VRRP child, hapair's one process; for the proxies the master and each worker, idle, with the seed's
+  L7 configuration as bench/proxy.py writes it (2 workers).
+Everything the bench starts is stopped by PID and the namespaces removed, also after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import harness  # noqa: E402  (bench/, the script's own directory)
+from tests.seed import seed_config, seed_setup  # noqa: E402
+from tests.topology import HAPAIR, Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
+
+from proxy import write_configs  # noqa: E402
+
+SNIFFER = REPO / "tests" / "system" / "vrrp_sniffer.py"
+NODE_ADDRESS, SNIFFER_ADDRESS = "10.101.1.11", "10.101.1.100"
+SETTLE_S = 3.0
+ADVERT_TIMEOUT_S = 20.0
+MB = 1024 * 1024
+
+
+def median_ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:.0f} ms"
+
+
+def timed(host: Host, args: list[str]) -> float:
+    started = time.monotonic()
+    host.run(args, timeout=60)
+    return time.monotonic() - started
+
+
+def check_command(implementation: str, path: Path) -> list[str]:
+    if implementation == "keepalived":
+        return ["keepalived", "-t", "-f", str(path)]
+    return [HAPAIR, "vrrp", "-t", "-f", str(path)]
+
+
+def daemon_command(implementation: str, path: Path, directory: Path) -> list[str]:
+    if implementation == "keepalived":
+        pids = [arg for flag in "prcb" for arg in (f"-{flag}", str(directory / f"k{flag}.pid"))]
+        return ["keepalived", "-n", "-l", "-G", "-f", str(path), *pids]
+    return [HAPAIR, "vrrp", "-n", "-l", "-G", "-f", str(path), "-p", str(directory / "h.pid")]
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it."""
+    found = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in children:
+        found += descendants(int(child))
+    return found
+
+
+def rss_of(pid: int) -> tuple[str, int] | None:
+    """The process's name and VmRSS in bytes."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    if "VmRSS" not in fields:
+        return None
+    return fields["Name"].strip(), int(fields["VmRSS"].split()[0]) * 1024
+
+
+def resident(daemon: Daemon, names: tuple[str, ...]) -> list[int]:
+    """The RSS of each process named in `names` below the daemon's process, in PID order."""
+    sizes = []
+    for pid in sorted(descendants(daemon.process.pid)):
+        found = rss_of(pid)
+        if found is not None and found[0] in names:
+            sizes.append(found[1])
+    return sizes
+
+
+def megabytes(sizes: list[int]) -> str:
+    return " + ".join(f"{size / MB:.1f}" for size in sizes) + " MB"
+
+
+@contextmanager
+def sniffer(host: Host, directory: Path) -> Iterator[Callable[[], list[float]]]:
+    """Adverts seen on `host`'s eth0: a function giving their times so far (monotonic seconds)."""
+    log = directory / "adverts.txt"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", host.namespace.name, sys.executable, str(SNIFFER), "eth0"],
+            stdout=output,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        yield lambda: [float(line.split()[0]) for line in log.read_text().splitlines() if line]
+    finally:
+        process.kill()
+        process.wait()
+
+
+def owner_config() -> str:
+    """The seed's node 1 file, its priority raised to 255: master at once."""
+    text = seed_config(1)
+    lines = text.splitlines()
+    return (
+        "\n".join("    priority 255" if line.strip().startswith("priority ") else line for line in lines)
+        + "\n"
+    )
+
+
+def vrrp_rows(lan: Lan, runs: int, report: Callable[[str], None]) -> list[str]:
+    node, watcher = lan.host("node1", NODE_ADDRESS), lan.host("watcher", SNIFFER_ADDRESS)
+    directory = lan.directory
+    seed, owner = directory / "seed.conf", directory / "owner.conf"
+    seed.write_text(seed_config(1))
+    owner.write_text(owner_config())
+    rows = []
+    with sniffer(watcher, directory) as adverts:
+        for implementation in ("keepalived", "hapair"):
+            checks = [timed(node, check_command(implementation, seed)) for _ in range(runs)]
+            firsts = []
+            for _ in range(runs):
+                before = len(adverts())
+                started = time.monotonic()
+                daemon = node.start(
+                    daemon_command(implementation, owner, directory),
+                    log_name=f"{implementation}.log",
+                    isolated=True,
+                    setup=seed_setup(directory),
+                )
+                seen = wait_until(lambda skip=before: adverts()[skip:], ADVERT_TIMEOUT_S, "the first advert")
+                firsts.append(seen[0] - started)  # type: ignore[index]
+                daemon.stop()
+            daemon = node.start(
+                daemon_command(implementation, seed, directory),
+                log_name=f"{implementation}-rss.log",
+                isolated=True,
+                setup=seed_setup(directory),
+            )
+            time.sleep(SETTLE_S)  # the steady state after start-up is what is measured, not an event
+            sizes = resident(daemon, ("keepalived", "hapair"))
+            daemon.stop()
+            row = f"| {implementation} | {median_ms(checks)} | {median_ms(firsts)} | {megabytes(sizes)} |"
+            report(row)
+            rows.append(row)
+    return rows
+
+
+def proxy_rows(lan: Lan, runs: int, report: Callable[[str], None]) -> list[str]:
+    node = lan.host("lb", "10.101.1.12")
+    directory = lan.directory / "proxy"
+    directory.mkdir()
+    config = write_configs(directory)["l7"].nginx
+    rows = []
+    for implementation, command in (("nginx", ["nginx"]), ("hapair", [HAPAIR, "proxy"])):
+        prefix = ["-p", f"{directory}/", "-c", str(config)]
+        checks = [timed(node, [*command, *prefix, "-t", "-q"]) for _ in range(runs)]
+        daemon = node.start([*command, *prefix, "-g", "daemon off;"], log_name=f"{implementation}-proxy.log")
+        time.sleep(SETTLE_S)  # idle workers, as measured
+        names = ("nginx",) if implementation == "nginx" else ("hapair",)
+        master, *workers = resident(daemon, names)
+        daemon.stop()
+        row = f"| {implementation} | {median_ms(checks)} | {master / MB:.1f} MB | {megabytes(workers)} |"
+        report(row)
+        rows.append(row)
+    return rows
+
+
+def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="hapair-footprint-") as temporary:
+        directory = Path(options.logs or temporary)
+        directory.mkdir(parents=True, exist_ok=True)
+        with harness.laboratory(directory) as lan:
+            vrrp = vrrp_rows(lan, options.runs, report)
+            proxies = proxy_rows(lan, options.runs, report)
+    return [
+        "| VRRP | -t on the seed's file | exec to first advert | RSS (processes) |",
+        "|---|---|---|---|",
+        *vrrp,
+        "",
+        "| proxy | -t on the seed's L7 file | master RSS | idle workers' RSS |",
+        "|---|---|---|---|",
+        *proxies,
+    ]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--logs", type=Path, default=None, help="keep the configurations and logs here")
+    options = parser.parse_args(argv)
+    return harness.run("footprint", options, bench, missing_lab_requirements, (AssertionError, OSError))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
