@@ -33,7 +33,9 @@ one more advert from node 1), then the fault comes 0.2 s plus a random part of 3
 both implementations, --seed) after the client heard that advert, so that it falls at a random point of
 the check timer, and at the same point of node 1's advert interval for both implementations. The "after
 cue" column takes that phase out: the time from the last thing node 2 could react to (node 1's last
-advert before the cut; its priority-0 advert after SIGTERM or the failed check) to the answer.
+advert before the cut; its priority-0 advert after SIGTERM or the failed check) to the answer. The "no
+answer" column is the longest time, from the last answer before the fault to node 2's first, that the
+client's probes went unanswered by either node (a stopping node 1 answers until it removes the VIP).
 
 Everything runs in namespaces and a temporary directory (--logs keeps the daemons' logs, the prober's
 output and faults.log, the raw times), all removed at the end, also after Ctrl-C or SIGTERM.
@@ -58,6 +60,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -167,6 +170,14 @@ class Probe:
     def last_answer(self) -> Answer | None:
         return self.answers[-1] if self.answers else None
 
+    def longest_silence(self, since: float, until: float) -> float:
+        """The longest time the client went without an answer (from any node) from the last answer before
+        `since` to the answer at `until`."""
+        start = max(bisect.bisect_left(self.answers, since, key=time_of) - 1, 0)
+        end = bisect.bisect_left(self.answers, until, key=time_of)
+        times = [answer.at for answer in self.answers[start:end]] + [until]
+        return max((later - earlier for earlier, later in pairwise(times)), default=0.0)
+
     def answered_since(self, mac: str, since: float) -> bool:
         start = bisect.bisect_left(self.answers, since, key=time_of)
         return any(a.mac == mac for a in self.answers[start:])
@@ -253,10 +264,12 @@ class Lab:
 
 @dataclass(frozen=True)
 class Run:
-    """One fault's outcome: seconds from the fault (and from node 2's cue) to node 2's first answer."""
+    """One fault's outcome: seconds from the fault (and from node 2's cue) to node 2's first answer, and the
+    longest time in between that the VIP answered no probe (node 1 may answer for a while after the fault)."""
 
     elapsed: float | None
     after_cue: float | None
+    silence: float | None
 
 
 # ----- faults: each prepares its injection (so that no look-up is timed) and undoes it
@@ -389,8 +402,9 @@ def run_once(lab: Lab, fault: str, phase: float) -> Run:
         f"{lab.family.name} {lab.implementation} {fault} fault {fault_at:.6f} cue {cued} answer {answered_at}"
     )
     if answered_at is None:
-        return Run(None, None)
-    return Run(answered_at - fault_at, None if cued is None else answered_at - cued)
+        return Run(None, None, None)
+    after_cue = None if cued is None else answered_at - cued
+    return Run(answered_at - fault_at, after_cue, lab.probe.longest_silence(fault_at, answered_at))
 
 
 def bench_fault(lab: Lab, fault: str, phases: list[float], report: Callable[[str], None]) -> list[Run]:
@@ -403,7 +417,8 @@ def bench_fault(lab: Lab, fault: str, phases: list[float], report: Callable[[str
             run = run_once(lab, fault, phase)
             runs.append(run)
             report(f"{lab.family.name} {lab.implementation:10} {fault:12} run {number}:"
-                   f" {seconds(run.elapsed)} s (after cue {seconds(run.after_cue)} s)")  # fmt: skip
+                   f" {seconds(run.elapsed)} s (after cue {seconds(run.after_cue)} s,"
+                   f" no answer for {seconds(run.silence)} s)")  # fmt: skip
         return runs
     finally:
         lab.stop()
@@ -456,6 +471,7 @@ def table(results: Results, faults: list[str]) -> list[str]:
         "min s",
         "max s",
         "after cue (median) s",
+        "no answer (median) s",
     )
     rows = [header]
     for family in dict.fromkeys(family for family, _ in results):
@@ -472,14 +488,15 @@ def table(results: Results, faults: list[str]) -> list[str]:
 def table_row(fault: str, family: str, implementation: str, runs: list[Run]) -> tuple[str, ...]:
     times = [r.elapsed for r in runs if r.elapsed is not None]
     cues = [r.after_cue for r in runs if r.after_cue is not None]
+    silences = [r.silence for r in runs if r.silence is not None]
     timeouts = len(runs) - len(times)
     count = f"{len(times)}" + (f" (+{timeouts} timed out)" if timeouts else "")
     if times:
         figures = [f"{statistics.median(times):.3f}", f"{min(times):.3f}", f"{max(times):.3f}"]
     else:
         figures = ["-", "-", "-"]
-    cue_median = f"{statistics.median(cues):.3f}" if cues else "-"
-    return (fault, family, implementation, count, *figures, cue_median)
+    medians = [f"{statistics.median(values):.3f}" if values else "-" for values in (cues, silences)]
+    return (fault, family, implementation, count, *figures, *medians)
 
 
 # ----- set-up and clean-up
