@@ -18,6 +18,7 @@ COMMANDS = {
     "vrrp": "hapair.cli.vrrp",
     "proxy": "hapair.cli.proxy",
     "lab": "hapair.cli.lab",
+    "status": "hapair.cli.status",
     "install-units": "hapair.cli.units",
 }
 

@@ -7,9 +7,11 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TextIO
 
 from hapair.config.keepalived.load import load
+from hapair.control.protocol import VRRP_SOCKET as DEFAULT_CONTROL
 from hapair.net.host import LocalHost
 from hapair.vrrp.daemon import DaemonOptions, run_daemon
 from hapair.vrrp.log import FACILITIES, configure_logging
@@ -66,7 +68,24 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "-p", "--pid", default=DEFAULT_PID_FILE, metavar="FILE", help=f"pid file (default {DEFAULT_PID_FILE})"
     )
+    parser.add_argument(
+        "--control",
+        metavar="PATH",
+        help=f"the control socket `hapair status` reads, or `none` (default {DEFAULT_CONTROL}, or beside "
+        "the pid file when -p is given: its name with .sock)",
+    )
     parser.set_defaults(run=run)
+
+
+def control_path(control: str | None, pid: str) -> Path | None:
+    """Where the control socket goes: as given (`none`: nowhere), else beside a pid file given with -p,
+    else the default; so that daemons started with pid files of their own (tests, several on one
+    machine) do not share a socket."""
+    if control is not None:
+        return None if control == "none" else Path(control)
+    if pid != DEFAULT_PID_FILE:
+        return Path(pid).with_suffix(".sock")
+    return Path(DEFAULT_CONTROL)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +99,12 @@ def run(args: argparse.Namespace) -> int:
         facility=args.log_facility,
         log_file=args.log_file,
     )
-    options = DaemonOptions(config=args.config, config_id=args.config_id, detail=args.log_detail)
+    options = DaemonOptions(
+        config=args.config,
+        config_id=args.config_id,
+        detail=args.log_detail,
+        control=control_path(args.control, args.pid),
+    )
     with _pid_file(args.pid):
         return run_daemon(options, logger)
 

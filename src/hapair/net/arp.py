@@ -98,20 +98,36 @@ def _attach_filter(sock: socket.socket, program: bytes) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HP", length, ctypes.addressof(code)))
 
 
+def sending_socket(ifname: str, protocol: int) -> socket.socket:
+    """An AF_PACKET socket bound to `ifname` for `protocol`'s frames, receiving nothing (protocol 0 until
+    the drop-all filter is on, so that nothing is queued before it)."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    try:
+        sock.setblocking(False)
+        discard_input(sock)
+        sock.bind((ifname, protocol))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def resolves_neighbours(sock: socket.socket, ifname: str) -> bool:
+    """Whether the interface of `sock` (bound to `ifname`) does ARP and neighbour discovery: an Ethernet
+    interface without IFF_NOARP."""
+    if sock.getsockname()[3] != ARPHRD_ETHER:
+        return False
+    request = struct.pack("16sh", ifname.encode(), 0)
+    flags = struct.unpack_from("16sh", fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, request))[1]
+    return not flags & IFF_NOARP
+
+
 class ArpSender(Resource):
     """Sends gratuitous ARPs on one interface (AF_PACKET, bound to it, receiving nothing)."""
 
     def __init__(self, ifname: str) -> None:
         self.ifname = ifname
-        # Protocol 0 until the drop-all filter is on, so nothing is queued before it.
-        self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-        try:
-            self._socket.setblocking(False)
-            discard_input(self._socket)
-            self._socket.bind((ifname, ETH_P_ARP))
-        except OSError:
-            self._socket.close()
-            raise
+        self._socket = sending_socket(ifname, ETH_P_ARP)
 
     @property
     def mac(self) -> bytes:
@@ -121,11 +137,7 @@ class ArpSender(Resource):
     def sends_arp(self) -> bool:
         """Whether the interface does ARP: an Ethernet interface without IFF_NOARP (keepalived checks the
         flag before each gratuitous ARP; it does not send on an interface without a hardware address)."""
-        if self._socket.getsockname()[3] != ARPHRD_ETHER:
-            return False
-        request = struct.pack("16sh", self.ifname.encode(), 0)
-        flags = struct.unpack_from("16sh", fcntl.ioctl(self._socket.fileno(), SIOCGIFFLAGS, request))[1]
-        return not flags & IFF_NOARP
+        return resolves_neighbours(self._socket, self.ifname)
 
     def send(self, address: IPv4Address) -> bool:
         """Send one gratuitous ARP for the address: False, sending nothing, if the interface does not do

@@ -9,17 +9,14 @@ override flag); one without an entry ignores it, as it would any unsolicited adv
 
 from __future__ import annotations
 
-import fcntl
-import socket
 import struct
 from ipaddress import IPv6Address
 from pathlib import Path
 
 from hapair.vrrp.packet import internet_checksum
 
-from .arp import ARPHRD_ETHER, ETH_ALEN, IFF_NOARP, SIOCGIFFLAGS
+from .arp import ETH_ALEN, resolves_neighbours, sending_socket
 from .resource import Resource
-from .vrrp_socket import discard_input
 
 ETH_P_IPV6 = 0x86DD
 ALL_NODES = IPv6Address("ff02::1")
@@ -70,23 +67,11 @@ class NeighbourAdvertiser(Resource):
 
     def __init__(self, ifname: str) -> None:
         self.ifname = ifname
-        # Protocol 0 until the drop-all filter is on, so nothing is queued before it.
-        self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-        try:
-            self._socket.setblocking(False)
-            discard_input(self._socket)
-            self._socket.bind((ifname, ETH_P_IPV6))
-        except OSError:
-            self._socket.close()
-            raise
+        self._socket = sending_socket(ifname, ETH_P_IPV6)
 
     def sends_ndisc(self) -> bool:
         """Whether the interface does neighbour discovery: an Ethernet interface without IFF_NOARP."""
-        if self._socket.getsockname()[3] != ARPHRD_ETHER:
-            return False
-        request = struct.pack("16sh", self.ifname.encode(), 0)
-        flags = struct.unpack_from("16sh", fcntl.ioctl(self._socket.fileno(), SIOCGIFFLAGS, request))[1]
-        return not flags & IFF_NOARP
+        return resolves_neighbours(self._socket, self.ifname)
 
     def send(self, address: IPv6Address) -> bool:
         """Send one unsolicited neighbour advertisement for the address: False, sending nothing, if the

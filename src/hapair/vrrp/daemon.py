@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from .. import __version__, systemd
 from ..config.keepalived.diagnostics import Severity
 from ..config.keepalived.load import LoadResult, load
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.vrrp import VrrpInstance, VrrpState
+from ..control.server import ControlServer
 from ..net.addresses import AddressManager
 from ..net.host import LocalHost
 from ..net.links import LinkWatcher
@@ -33,6 +35,7 @@ from .router import VirtualRouter
 from .runtime import SECOND_US, Runtime, StartError
 from .scheduling import ProcessScheduler
 from .stats import Stats
+from .status import status_document
 from .support import unsupported_features
 from .tracking import InitState, ScriptState
 
@@ -51,6 +54,7 @@ class DaemonOptions:
     config: str
     config_id: str | None = None
     detail: bool = False
+    control: Path | None = None  # the control socket `hapair status` reads (None: none)
 
 
 class VrrpDaemon:
@@ -64,6 +68,7 @@ class VrrpDaemon:
         self._runner: ScriptRunner | None = None
         self.scheduler = ProcessScheduler(self.log)
         self._fifos: list[FifoWriter] = []
+        self._control: ControlServer | None = None
 
     def log(self, text: str) -> None:
         self.logger.info(text)
@@ -90,6 +95,7 @@ class VrrpDaemon:
                     addresses=addresses,
                     scheduler=self.scheduler,
                     fifos=fifos,
+                    on_notification=self._notification,
                 )
                 runtime.prepare()
             except StartError as error:
@@ -101,6 +107,7 @@ class VrrpDaemon:
                 return 0
             self.runtime = runtime
             self._open_fifos(config)
+            await self._open_control()
             self.log("Startup complete")
             _notify_ready()
             self._schedule(config)
@@ -113,6 +120,8 @@ class VrrpDaemon:
             await asyncio.wait_for(runner.wait_all(), timeout=5)
             await (self.runtime or runtime).mails_delivered(MAIL_WAIT_S)
             self._close_fifos()
+            if self._control is not None:
+                await self._control.close()
         self.log("Stopped")
         return 0
 
@@ -190,6 +199,7 @@ class VrrpDaemon:
             addresses=old.addresses,
             scheduler=self.scheduler,
             fifos=self._fifos,
+            on_notification=self._notification,
         )
         try:
             new.prepare()
@@ -233,6 +243,27 @@ class VrrpDaemon:
         for fifo in self._fifos:
             fifo.close()
         self._fifos.clear()
+
+    async def _open_control(self) -> None:
+        """The control socket, if one is wanted; a daemon that cannot make it logs why and runs on."""
+        path = self.options.control
+        if path is None:
+            return
+        server = ControlServer(path, self._status)
+        try:
+            await server.start()
+        except OSError as error:
+            self.log(f"Cannot open the control socket {path}: {error.strerror}")
+            return
+        self._control = server
+
+    def _status(self) -> dict[str, Any]:
+        scripts = self.runtime.scripts if self.runtime is not None else {}
+        return status_document(self.options.config, self._views(), scripts)
+
+    def _notification(self, line: bytes) -> None:
+        if self._control is not None:
+            self._control.notification(line)
 
     async def _watch_links(self, watcher: LinkWatcher) -> None:
         async for event in watcher:

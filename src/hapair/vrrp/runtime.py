@@ -45,7 +45,18 @@ from .scheduling import ProcessScheduler
 from .sources import SourceChoice, SourceFault, choose_source
 from .sync_group import SyncGroup, Target
 from .timer import PreciseTimer
-from .tracking import Fault, FaultKind, InstanceTracking, ScriptOutcome, ScriptState
+from .track_file import FileState, LinkChange
+from .track_process import QuorumChange
+from .trackers import FileWatch, ProcessWatch, write_init_files
+from .tracking import (
+    Fault,
+    FaultKind,
+    InstanceTracking,
+    ScriptOutcome,
+    ScriptState,
+    TrackingResult,
+    apply_file_change,
+)
 
 SECOND_US = 1_000_000
 # A backup's take-over is rehearsed this long before its master-down deadline (the shorter lead when the
@@ -123,10 +134,13 @@ class Runtime:
         addresses: AddressManager,
         scheduler: ProcessScheduler,
         fifos: Sequence[FifoWriter] = (),
+        on_notification: Callable[[bytes], None] | None = None,
     ) -> None:
-        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads."""
+        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads;
+        `on_notification` gets each of their lines too (the control socket's followers)."""
         self.config = config
         self._fifos = fifos
+        self._on_notification = on_notification
         self._write_log = log
         self._deferred: list[str] | None = None  # log lines held back while a batch of actions runs
         self._packets: dict[tuple[str, int, bool], list[tuple[IpAddr, bytes]]] = {}
@@ -159,6 +173,8 @@ class Runtime:
         self._source_faults: dict[str, SourceFault] = {}  # the instances that have no source to send from
         self._alerts = AlertPolicy(no_email_faults=config.global_defs.no_email_faults)
         self._mails: set[asyncio.Task[None]] = set()  # SMTP alerts on their way
+        self.files: FileWatch | None = None
+        self.processes: ProcessWatch | None = None
 
     # ----- life cycle
 
@@ -200,13 +216,15 @@ class Runtime:
         settled) before the first instance starts."""
         if previous is not None:
             self._carry_over_scripts(previous)
+        self._start_trackers(reload=previous is not None)
         now = self.now()
         fresh: list[VirtualRouter] = []
         for name, router in self.routers.items():
-            result = self.trackings[name].evaluate(self._scripts_ok(), self.interfaces_up)
+            result = self._evaluate(name)
             source_fault = self._source_faults.get(name)
             faults = {f.reason for f in result.faults} | ({source_fault.value} if source_fault else set())
             waiting = {script_reason(s) for s in result.waiting}
+            configured = router.effective_priority
             router.assume_total_priority(result.total_priority)
             old = previous.matching(router.instance) if previous else None
             if old is not None:
@@ -216,6 +234,9 @@ class Runtime:
                 self._log(fault.startup_log(name))
             if source_fault is not None and source_fault.missing_address:
                 self._log(source_fault.startup_log(name))
+            if router.effective_priority != configured:  # moved by a tracked file or process
+                moved = f"from {configured} to {router.effective_priority}"
+                self._log(f"({name}) Changing effective priority {moved}")
             router.faults, router.waiting = faults, waiting  # for its sync group, before any member starts
             fresh.append(router)
         for group in self.groups.values():
@@ -332,9 +353,13 @@ class Runtime:
         self.runner.terminate_all()
 
     def close(self) -> None:
-        """Let go of sockets, timers and script loops (the routers' state is left as it is)."""
+        """Let go of sockets, timers, script loops and file and process watches (the routers' state is left
+        as it is)."""
         for task in self._script_tasks:
             task.cancel()
+        for watch in (self.files, self.processes):
+            if watch is not None:
+                watch.close()
         for timer in self._timers.values():
             timer.close()
         self._timers.clear()
@@ -408,7 +433,7 @@ class Runtime:
     def _update_tracking(self, router: VirtualRouter) -> None:
         now = self.now()
         before = router.state
-        result = self.trackings[router.name].evaluate(self._scripts_ok(), self.interfaces_up)
+        result = self._evaluate(router.name)
         faults = {f.reason for f in result.faults}
         source_fault = self._source_faults.get(router.name)
         if source_fault is not None:
@@ -426,6 +451,52 @@ class Runtime:
 
     def _scripts_ok(self) -> dict[str, bool | None]:
         return {name: state.ok for name, state in self.scripts.items()}
+
+    def _evaluate(self, name: str) -> TrackingResult:
+        return self.trackings[name].evaluate(
+            self._scripts_ok(),
+            self.interfaces_up,
+            files=self.files.values if self.files is not None else {},
+            quorums=self.processes.table.quorums if self.processes is not None else {},
+        )
+
+    # ----- track_file and vrrp_track_process (trackers.py)
+
+    def _start_trackers(self, *, reload: bool) -> None:
+        """Write the `init_file`s, then read the tracked files and count the tracked processes: the values
+        the instances start with."""
+        vrrp = self.config.vrrp
+        write_init_files(vrrp.track_files, self._log, reload=reload)
+        self.files = FileWatch(vrrp.track_files, self._log, self.file_changed)
+        self.files.start(self.loop)
+        if vrrp.track_processes:
+            self.processes = ProcessWatch(
+                vrrp.track_processes,
+                self.config.global_defs,
+                vrrp.max_process_name_len,
+                log=self._log,
+                detail=self.detail,
+                changed=self.quorums_changed,
+            )
+            self.processes.start()
+
+    def file_changed(self, state: FileState, changes: list[LinkChange]) -> None:
+        """A tracked file's new value moved these links: each instance in turn, as keepalived goes."""
+        now = self.now()
+        for change in changes:
+            router = self.routers.get(change.link.instance)
+            if router is None:
+                continue
+            before = router.state
+            actions = apply_file_change(router, state.name, change, now)
+            self._carry_out_steps([(router, actions), *self._follow(router, before, actions, now)])
+
+    def quorums_changed(self, changes: list[QuorumChange]) -> None:
+        for change in changes:
+            self._log(change.log)
+            for router in self.routers.values():
+                if any(link.name == change.name for link in self.trackings[router.name].processes):
+                    self._update_tracking(router)
 
     async def _run_script(self, script: VrrpScript) -> None:
         """Run a vrrp_script every `interval`, counted from the start of each run."""
@@ -899,6 +970,8 @@ class Runtime:
     def _write_fifos(self, line: bytes) -> None:
         for fifo in self._fifos:
             fifo.write(line)
+        if self._on_notification is not None:
+            self._on_notification(line)
 
     def write_states_to_fifos(self) -> None:
         """After a reload with `fifo_write_vrrp_states_on_reload`: every group's and instance's state."""

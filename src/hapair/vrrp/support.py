@@ -41,8 +41,8 @@ def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
         yield "auth_type AH"
     if instance.vroutes or instance.vrules:
         yield "virtual_routes / virtual_rules"
-    if instance.track.files or instance.track.processes or instance.track.bfds:
-        yield "track_file / track_process / track_bfd"
+    if instance.track.bfds:
+        yield "track_bfd"
 
 
 def _vrrp_blocks(config: KeepalivedConfig) -> Iterator[str]:

@@ -1,14 +1,22 @@
 """What trackers do to an instance: the rise/fall bookkeeping of `vrrp_script` results (keepalived's
-vrrp_script_child_thread and vrrp_init_script) and, from the states of the scripts and interfaces an
-instance tracks, its fault reasons and total priority (vrrp_track.c). Pure: no I/O, no clock."""
+vrrp_script_child_thread and vrrp_init_script) and, from the states of the scripts, interfaces, files and
+processes an instance tracks, its fault reasons and total priority (vrrp_track.c). Pure: no I/O, no
+clock."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from hapair.config.keepalived.model.vrrp import NOT_TRACK_IF, VrrpData, VrrpInstance, VrrpScript
+
+from .actions import Action, Log
+from .track_file import FileLink, LinkChange
+
+if TYPE_CHECKING:
+    from .router import VirtualRouter
 
 
 @dataclass(frozen=True)
@@ -150,24 +158,37 @@ class TrackerLink:
 class FaultKind(Enum):
     SCRIPT = "script"
     INTERFACE = "interface"
+    FILE = "file"
+    PROCESS = "process"
 
 
 @dataclass(frozen=True)
 class Fault:
-    """Why an instance is in FAULT: an unweighted script or interface that is down."""
+    """Why an instance is in FAULT: an unweighted script or interface that is down, a tracked file whose
+    status is FAULT (`status`: the value times the weight, as keepalived logs it at start), or a tracked
+    process without its quorum."""
 
     kind: FaultKind
     name: str
+    status: int = field(default=0, compare=False)
 
     @property
     def reason(self) -> str:
         """keepalived's words for it after `entering FAULT state` (also how a router names the fault)."""
         if self.kind is FaultKind.SCRIPT:
             return f"due to script {self.name}"
+        if self.kind is FaultKind.FILE:
+            return f"(tracked file {self.name})"
+        if self.kind is FaultKind.PROCESS:
+            return f"(tracked process {self.name} quorum not achieved)"
         return f"(interface {self.name} down)"
 
     def startup_log(self, instance: str) -> str:
         """The line keepalived writes when it finds this fault while starting the instance."""
+        if self.kind is FaultKind.FILE:
+            return f"({instance}): entering FAULT state (tracked file {self.name} has status {self.status})"
+        if self.kind is FaultKind.PROCESS:
+            return f"({instance}) entering FAULT state {self.reason}"
         return f"({instance}): entering FAULT state {self.reason}"
 
 
@@ -182,8 +203,8 @@ class TrackingResult:
 
 
 class InstanceTracking:
-    """The scripts and interfaces one instance tracks, with the weights of its links to them (those of
-    its sync group included, as the configuration completion linked them)."""
+    """The scripts, interfaces, files and processes one instance tracks, with the weights of its links to
+    them (those of its sync group included, as the configuration completion linked them)."""
 
     def __init__(self, instance: VrrpInstance, data: VrrpData) -> None:
         self.base_priority = instance.base_priority
@@ -194,12 +215,30 @@ class InstanceTracking:
             for entry in entries
             if entry.instance == instance.name and entry.weight != NOT_TRACK_IF
         )
+        self.files = {
+            file.name: FileLink(obj.instance, obj.weight, obj.reverse)
+            for file in data.track_files
+            for obj in file.tracking
+            if obj.instance == instance.name
+        }
+        self.processes = tuple(
+            TrackerLink(process.name, obj.weight, obj.reverse)
+            for process in data.track_processes
+            for obj in process.tracking
+            if obj.instance == instance.name
+        )
 
     def evaluate(
-        self, scripts_ok: Mapping[str, bool | None], interfaces_up: Mapping[str, bool]
+        self,
+        scripts_ok: Mapping[str, bool | None],
+        interfaces_up: Mapping[str, bool],
+        *,
+        files: Mapping[str, int] | None = None,
+        quorums: Mapping[str, bool] | None = None,
     ) -> TrackingResult:
-        """Total priority and faults for these script statuses (None or absent: no result yet) and link
-        states (absent: the interface does not exist, so it is down)."""
+        """Total priority and faults for these script statuses (None or absent: no result yet), link
+        states (absent: the interface does not exist, so it is down), track file values and process
+        quorums (a file or process absent is not tracked: keepalived dropped it)."""
         total = self.base_priority
         faults: list[Fault] = []
         for link in self.interfaces:
@@ -207,6 +246,19 @@ class InstanceTracking:
             total += link.contribution(up)
             if link.puts_down(up):
                 faults.append(Fault(FaultKind.INTERFACE, link.name))
+        for name, file_link in self.files.items():
+            if files is None or name not in files:
+                continue
+            if file_link.faulty(files[name]):
+                faults.append(Fault(FaultKind.FILE, name, file_link.product(files[name])))
+            else:
+                total += file_link.status(files[name])
+        for link in self.processes:
+            if quorums is None or link.name not in quorums:
+                continue
+            total += link.contribution(quorums[link.name])
+            if link.puts_down(quorums[link.name]):
+                faults.append(Fault(FaultKind.PROCESS, link.name))
         waiting: list[str] = []
         for link in self.scripts:
             ok = scripts_ok.get(link.name)
@@ -232,3 +284,26 @@ def script_links(instance: VrrpInstance, data: VrrpData) -> list[TrackerLink]:
         if link is not None and script.name not in links:
             links[script.name] = TrackerLink(script.name, link.weight, link.reverse)
     return list(links.values())
+
+
+def apply_file_change(router: VirtualRouter, name: str, change: LinkChange, now: int) -> list[Action]:
+    """What a moved link does to its instance (keepalived's process_update_vrrp_track_file_status). Into
+    FAULT, a weighted link's share leaves the total priority but the effective priority is left as it
+    was; out of FAULT, the effective priority is set from the total without the usual `Changing
+    effective priority` line."""
+    reason = Fault(FaultKind.FILE, name).reason
+    weighted = change.link.weight != 0
+    if change.enters_fault:
+        log = Log(f"({router.name}): tracked file {name} now FAULT state", detail=True)
+        if weighted:
+            router.total_priority -= change.before
+        return [log, *router.tracker_down(now, reason)]
+    if change.leaves_fault:
+        if weighted:
+            router.assume_total_priority(router.total_priority + change.after)
+        logs = [Log(f"({router.name}): tracked file {name} leaving FAULT state", detail=True)]
+        if weighted and change.after:
+            priority = router.effective_priority
+            logs.append(Log(f"({router.name}) Setting effective priority to {priority}", detail=True))
+        return [*logs, *router.tracker_up(now, reason)]
+    return router.set_total_priority(now, router.total_priority + change.after - change.before)
