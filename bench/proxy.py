@@ -26,6 +26,9 @@ has cores:
   nginx.conf with `user www-data`, `worker_processes auto`, mime.types, gzip on, the http-level access
   log, sites-enabled/default on :80) with the seed's L7 file in its conf.d: the cost of running the files
   a Debian node has, beside the bare seed file's row. Paths are moved into the run's directory.
+- hapair again, the L7 test only, with `--metrics 127.0.0.1:9113` (hapair's own Prometheus metrics,
+  nothing scraping), measured just before hapair's own row: what counting them costs, beside the row
+  without.
 - HAProxy: `haproxy -db -f haproxy.cfg`, written to match: L7 `mode http`, roundrobin over the two
   backends, `option forwardfor`, X-Real-IP and X-Forwarded-Proto set as the seed does, Host passed as is,
   timeouts as nginx's with the seed's `proxy_read_timeout 90` (connect 60 s, server 90 s, client 60 s,
@@ -125,6 +128,7 @@ SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "floor")
 READ_NGINX_FILES = ("nginx", "hapair")  # the ones measured a second time in Debian's layout
+METRICS_ADDRESS = "127.0.0.1:9113"  # hapair's --metrics, in a row of its own
 LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 P99 = re.compile(r"^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
 REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
@@ -535,7 +539,7 @@ def start_backends(lab: Lab, backends: list[Host]) -> None:
                 raise RuntimeError(f"backend {host.address}: {daemon.program} {reason}")
 
 
-def proxy_command(lab: Lab, implementation: str, test: str) -> list[str]:
+def proxy_command(lab: Lab, implementation: str, test: str, *, metrics: bool = False) -> list[str]:
     configs = lab.configs[test]
     prefix = str(lab.directory)
     if implementation == "nginx":
@@ -547,13 +551,17 @@ def proxy_command(lab: Lab, implementation: str, test: str) -> list[str]:
         backends = [f"{address}:{port}" for address in BACKEND_ADDRESSES]
         mode = "l7" if test == "l7" else "l4"
         return [sys.executable, str(FLOOR), mode, LB_ADDRESS, str(PORT), *backends, "--workers", str(CORES)]
-    return [HAPAIR, "proxy", "-p", prefix, "-c", str(configs.nginx), "-g", "daemon off;"]
+    command = [HAPAIR, "proxy", "-p", prefix, "-c", str(configs.nginx), "-g", "daemon off;"]
+    return [*command, "--metrics", METRICS_ADDRESS] if metrics else command
 
 
 @contextlib.contextmanager
-def proxy(lab: Lab, implementation: str, test: str) -> Iterator[str]:
-    """The load balancer running `test`'s configuration; yields "" or why it could not start."""
-    daemon = lab.lb.start(proxy_command(lab, implementation, test), log_name=f"{implementation}-{test}.log")
+def proxy(lab: Lab, implementation: str, test: str, *, metrics: bool = False) -> Iterator[str]:
+    """The load balancer running `test`'s configuration (hapair: with --metrics if `metrics`); yields ""
+    or why it could not start."""
+    command = proxy_command(lab, implementation, test, metrics=metrics)
+    log_name = f"{implementation}-{test}{'-metrics' if metrics else ''}.log"
+    daemon = lab.lb.start(command, log_name=log_name)
     try:
         yield wait_listening(daemon, PORT)
     finally:
@@ -681,6 +689,8 @@ def measure_direct(lab: Lab) -> Row:
 
 def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
+    # measured just before the row's own L7 test, the two as close in time as they can be
+    with_metrics = measure_metrics(lab, row.name) if implementation == "hapair" else None
     try:
         proxied = implementation != "floor"  # the floor has no SNI routing, TLS or HTTP/2
         measure(
@@ -698,7 +708,18 @@ def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
         row.unavailable = str(error).splitlines()[0]
     if implementation not in READ_NGINX_FILES:
         return [row]
-    return [row, measure_debian(lab, implementation, row.name)]
+    rows = [row, measure_debian(lab, implementation, row.name)]
+    return rows if with_metrics is None else [*rows, with_metrics]
+
+
+def measure_metrics(lab: Lab, name: str) -> Row:
+    """hapair's L7 test again, with --metrics."""
+    row = Row(f"{name}, --metrics")
+    try:
+        measure_l7(lab, row, LB_ADDRESS, lambda: proxy(lab, "hapair", "l7", metrics=True))
+    except RuntimeError as error:
+        row.unavailable = str(error).splitlines()[0]
+    return row
 
 
 def measure_debian(lab: Lab, implementation: str, name: str) -> Row:

@@ -13,11 +13,9 @@ seed's `include /etc/nginx/tcpconf.d/*.conf;` line added to nginx.conf after the
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -133,9 +131,4 @@ class DebianNode:
 
     def kill_leftovers(self) -> None:
         """SIGKILL, by PID, whatever still runs in the node's network namespace."""
-        listing = subprocess.run(
-            ["ip", "netns", "pids", self.namespace.name], check=False, capture_output=True, text=True
-        )
-        for pid in listing.stdout.split():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGKILL)
+        self.namespace.kill_processes()

@@ -4,10 +4,12 @@ not, for a skip)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -61,6 +63,16 @@ class Namespace:
     def delete(self) -> None:
         """Delete the namespace (its veth ends go with it); nothing happens if it is already gone."""
         subprocess.run(["ip", "netns", "del", self.name], check=False, capture_output=True, timeout=30)
+
+    def kill_processes(self) -> None:
+        """SIGKILL, by PID, whatever still runs in the namespace (a daemon's children left behind):
+        deleting a namespace does not end its processes."""
+        listing = subprocess.run(
+            ["ip", "netns", "pids", self.name], capture_output=True, text=True, check=False
+        )
+        for pid in listing.stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
 
     def ip(self, *args: str) -> subprocess.CompletedProcess[str]:
         return ip("-n", self.name, *args)

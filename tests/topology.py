@@ -103,14 +103,8 @@ class Host:
         lan.bridge.ip("link", "set", self.port, "master", "br0")
 
     def kill_leftovers(self) -> None:
-        """SIGKILL, by PID, whatever still runs in the host's namespace (a worker its master left behind):
-        deleting a namespace does not end its processes."""
-        listing = subprocess.run(
-            ["ip", "netns", "pids", self.namespace.name], capture_output=True, text=True, check=False
-        )
-        for pid in listing.stdout.split():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGKILL)
+        """SIGKILL, by PID, whatever still runs in the host's namespace (a worker its master left behind)."""
+        self.namespace.kill_processes()
 
     def cut(self) -> None:
         self.lan.bridge.ip("link", "set", self.port, "down")

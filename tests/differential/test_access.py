@@ -100,6 +100,7 @@ SERVER = f"""
     }}
     location /req-dry/ {{ limit_req zone=req; limit_req_dry_run on; proxy_pass http://backend; {HEADERS} }}
     location /req-delay/ {{ limit_req zone=fast burst=5 delay=1; proxy_pass http://backend; {HEADERS} }}
+    location /req-wait/ {{ limit_req zone=req burst=2; proxy_pass http://backend; }}
     location /req-two/ {{
         limit_req zone=req burst=1 nodelay;
         limit_req zone=other;
@@ -386,3 +387,19 @@ def test_a_delayed_request_waits_and_passes(pair: Pair) -> None:
     nginx = error_lines(pair, outcome.nginx, fraction=False)
     assert error_lines(pair, outcome.hapair, fraction=False) == nginx
     assert any("delaying request" in line for line in nginx)
+
+
+def test_a_client_that_goes_while_its_request_is_delayed_ends_it(pair: Pair) -> None:
+    """The second request of a key at 1r/m waits a minute (burst=2, no nodelay); its client half-closes:
+    nginx's reading test sees the client gone and ends the request with 499, nothing answered and
+    nothing sent upstream; so does hapair."""
+    first = pair.exchange(b"GET /req-wait/?k=half HTTP/1.0\r\n\r\n")
+    assert [side.answer.statuses for side in first.sides()] == [[200], [200]]
+    waiting = Conversation(
+        [b"GET /req-wait/?k=half HTTP/1.1\r\nHost: x\r\n\r\n"], half_close=True, timeout=3.0
+    )
+    outcome = pair.exchange(waiting)
+    for side in outcome.sides():
+        assert (side.answer.raw, side.answer.closed) == (b"", True), side.name
+        assert side.access == ('499 0 0 43 "GET /req-wait/?k=half HTTP/1.1" "x" -',), side.name
+        assert side.requests == [], side.name

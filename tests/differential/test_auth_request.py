@@ -87,10 +87,6 @@ def answer(status: bytes, *headers: bytes) -> Reply:
 
 
 USER = b"X-User: alice"
-HALF_CLOSE = (
-    "nginx notices a client's half-close while the subrequest waits: it closes the auth upstream's "
-    "connection, logs it at info and the request with 499; hapair waits for the subrequest"
-)
 CASES = [
     Case("2xx from a return lets the request through", get("/through/x"), (200,)),
     Case("403 from the subrequest", get("/forbidden/x"), (403,)),
@@ -117,14 +113,6 @@ CASES = [
         get("/login/x"),
         (302,),
         reply=answer(b"401 Unauthorized", b'WWW-Authenticate: Bearer realm="x"'),
-    ),
-    Case(
-        "the client goes while the subrequest waits",
-        Conversation([b"GET /upstream/x HTTP/1.1\r\nHost: x\r\n\r\n"], half_close=True, timeout=1.0),
-        (),
-        reply=NO_ANSWER,
-        differs=HALF_CLOSE,
-        log_differs=HALF_CLOSE,
     ),
     Case("satisfy any, allowed by address", get("/any/x", source="127.0.0.2"), (200,)),
     Case("satisfy any, refused by both", get("/any/x", source="127.0.0.3"), (403,)),
@@ -178,3 +166,21 @@ def test_proxy_pass_request_body_off_sends_neither_body_nor_length(pair: Pair) -
     request = side.requests[0]
     assert request.start == b"POST /no-body/x HTTP/1.0"
     assert (request.header("Content-Length"), request.body) == (None, b"")
+
+
+def test_the_client_going_while_the_subrequest_waits_ends_the_request(pair: Pair) -> None:
+    """A client that half-closes while the auth subrequest waits for its upstream: nginx takes it as the
+    client leaving (the subrequest's upstream watches the client's connection), closes the auth
+    connection, answers nothing and logs 499; so does hapair. Whether the auth server got the subrequest
+    first is a race in nginx (its connection may be made at once), and hapair writes it at once on a kept
+    connection (docs/nginx-differences.md): the auth server gets it whole or not at all. nginx's `info`
+    line about the client is not written by hapair (as for its other client-side lines)."""
+    conversation = Conversation(
+        [b"GET /upstream/x HTTP/1.1\r\nHost: x\r\n\r\n"], half_close=True, timeout=1.0
+    )
+    outcome = pair.exchange(conversation, NO_ANSWER)
+    for side in outcome.sides():
+        assert (side.answer.raw, side.answer.closed) == (b"", True), side.name
+        assert side.access == ('499 0 0 37 "GET /upstream/x HTTP/1.1" "x" -',), side.name
+        assert all(request.complete for request in side.requests), side.name
+        assert len(side.requests) <= 1, side.name

@@ -83,11 +83,28 @@ def test_the_demo_tells_the_seeds_failover_and_leaves_nothing(lab_name: str) -> 
         "== both nodes up",
         "== node 1's hapair vrrp stopped (SIGTERM)",
         "== node 1's hapair vrrp started again",
+        "== node 1's proxy killed (SIGKILL of its master and workers)",
+        "== node 1's proxy started again",
     ]
     served = [line.split()[-1] for line in lines if "answered by node" in line]
     assert served[0] == "1" and "2" in served and served[-1] == "1"
-    summary = lines[lines.index("longest outage seen by the client, per step:") + 2 :][:3]
+    summary = lines[lines.index("longest outage seen by the client, per step:") + 2 :][:5]
     assert all(line.endswith("as expected") for line in summary), summary
+
+
+def test_the_native_demo_has_hapair_node_restart_the_killed_proxy(lab_name: str) -> None:
+    result = lab("demo", "--health", "native", "--name", lab_name, timeout=DEMO_TIMEOUT_S)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    step_titles = [line for line in lines if line.startswith("== ")]
+    assert step_titles[1:] == [
+        "== node 1's hapair node stopped (SIGTERM)",
+        "== node 1's hapair node started again",
+        "== node 1's proxy killed (SIGKILL of its master and workers)",
+        "== node 1's proxy restarted by hapair node",
+    ]
+    assert "  node 1 log: (VRRP_1) Entering FAULT STATE" in lines
+    assert leftovers(lab_name) == []
     assert lines[-2:] == [
         "demo: every step went as expected",
         f"lab removed (namespaces hapair-{lab_name}-*, processes, /run/hapair-lab/{lab_name})",

@@ -87,17 +87,57 @@ def test_the_summary_gives_each_steps_longest_outage_and_verdict() -> None:
 def test_the_status_table_is_aligned() -> None:
     rows = [
         NodeStatus(
-            1, "10.101.1.11", "hapair vrrp", "MASTER", 255, ("10.101.1.10",), "hapair proxy", "yes", None
+            1,
+            "10.101.1.11",
+            "hapair node",
+            "MASTER",
+            255,
+            ("10.101.1.10",),
+            "(its child)",
+            "yes",
+            "proxy:up proxy_serving:up backends:down",
+            None,
         ),
         NodeStatus(
-            2, "10.101.1.12", "keepalived", "stopped", None, (), "nginx", "no (connection refused)", "stop"
+            2,
+            "10.101.1.12",
+            "keepalived",
+            "stopped",
+            None,
+            (),
+            "nginx",
+            "no (connection refused)",
+            "check_nginx.sh",
+            "stop",
         ),
     ]
     lines = [line.split("  ") for line in render(rows).splitlines()]
     assert [[cell.strip() for cell in line if cell.strip()] for line in lines] == [
-        ["node", "address", "vrrp", "state", "priority", "VIP", "proxy", "proxy answers", "fault"],
-        ["1", "10.101.1.11", "hapair vrrp", "MASTER", "255", "10.101.1.10", "hapair proxy", "yes", "-"],
-        ["2", "10.101.1.12", "keepalived", "stopped", "-", "-", "nginx", "no (connection refused)", "stop"],
+        ["node", "address", "vrrp", "state", "priority", "VIP", "proxy", "proxy answers", "health", "fault"],
+        [
+            "1",
+            "10.101.1.11",
+            "hapair node",
+            "MASTER",
+            "255",
+            "10.101.1.10",
+            "(its child)",
+            "yes",
+            "proxy:up proxy_serving:up backends:down",
+            "-",
+        ],
+        [
+            "2",
+            "10.101.1.12",
+            "keepalived",
+            "stopped",
+            "-",
+            "-",
+            "nginx",
+            "no (connection refused)",
+            "check_nginx.sh",
+            "stop",
+        ],
     ]
     table = render(rows).splitlines()
     assert {line.index("10.101.1.1") for line in table[1:]} == {table[0].index("address")}

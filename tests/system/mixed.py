@@ -44,15 +44,17 @@ class Implementation(Enum):
 
 @dataclass(frozen=True)
 class Protocol:
-    """The VRRP version the pair speaks, its advert interval (seconds) and its PASS password (v2)."""
+    """The VRRP version the pair speaks, its advert interval (seconds) and its password (v2), with PASS or
+    AH authentication."""
 
     version: int
     advert_int: float
     password: str | None = None
+    auth_type: str = "PASS"
 
     @property
     def name(self) -> str:
-        return f"v{self.version}" + ("-pass" if self.password else "")
+        return f"v{self.version}" + (f"-{self.auth_type.lower()}" if self.password else "")
 
     def skew(self, priority: int) -> float:
         """Skew_Time in seconds for a backup of `priority`."""
@@ -65,6 +67,7 @@ class Protocol:
 
 V2_PASS = Protocol(version=2, advert_int=1.0, password="mixed-pw")
 V3 = Protocol(version=3, advert_int=0.5)
+V2_AH = Protocol(version=2, advert_int=1.0, password="mixed-ah", auth_type="AH")
 
 
 def keepalived_conf(
@@ -72,8 +75,9 @@ def keepalived_conf(
 ) -> str:
     """One instance on eth0 holding VIP, starting as `state`. `password` overrides the protocol's."""
     password = password or protocol.password
+    kind = protocol.auth_type
     authentication = (
-        f"    authentication {{\n        auth_type PASS\n        auth_pass {password}\n    }}\n"
+        f"    authentication {{\n        auth_type {kind}\n        auth_pass {password}\n    }}\n"
         if password
         else ""
     )
@@ -258,6 +262,7 @@ class Advert:
     at: float  # monotonic seconds, when the client received it
     source: str
     priority: int
+    mac: str  # the Ethernet source
 
 
 class Sniffer:
@@ -270,6 +275,6 @@ class Sniffer:
         adverts = []
         for line in self.daemon.log().splitlines():
             words = line.split()
-            if len(words) == 3:
-                adverts.append(Advert(float(words[0]), words[1], int(words[2])))
+            if len(words) == 4:
+                adverts.append(Advert(float(words[0]), words[1], int(words[2]), words[3]))
         return adverts

@@ -88,11 +88,11 @@ def test_stop_drops_the_addresses_removes_the_pid_file_and_exits_zero(node):
 
 
 def test_a_configuration_it_cannot_run_is_refused_with_its_place(node):
-    config = INSTANCE.replace("    priority 150\n", "    priority 150\n    use_vmac\n")
+    config = INSTANCE.replace("    priority 150\n", "    priority 150\n    use_ipvlan 10.101.1.9/24\n")
     daemon = start(node, config)
     assert daemon.process.wait(30) == 1
     path = node.lan.directory / "keepalived.conf"
-    assert f"({path}: Line 2) (VI_1) use_vmac / use_ipvlan is not supported by hapair yet" in daemon.lines()
+    assert f"({path}: Line 2) (VI_1) use_ipvlan is not supported by hapair yet" in daemon.lines()
 
 
 def test_a_configuration_keepalived_would_not_run_is_refused(node):

@@ -135,16 +135,48 @@ def systemd_words(words: list[str], variables: dict[str, str]) -> list[str]:
     return out
 
 
-def test_the_vrrp_unit_runs_as_systemd_runs_it(tmp_path: Path) -> None:
-    """In a network namespace with eth0, and a private mount namespace whose /etc/keepalived holds the
-    configuration and whose /run is the test's (an empty DAEMON_ARGS, as Debian's
-    /etc/default/keepalived)."""
+NGINX_CONF = """
+error_log stderr;
+events {}
+http {
+    access_log off;
+    server { listen 127.0.0.1:8099; location / { return 200 ok; } }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("unit", "files"),
+    [
+        ("hapair-vrrp.service", {"/etc/keepalived/keepalived.conf": KEEPALIVED_CONF}),
+        (
+            "hapair-node.service",
+            {"/etc/keepalived/keepalived.conf": KEEPALIVED_CONF, "/etc/nginx/nginx.conf": NGINX_CONF},
+        ),
+    ],
+)
+def test_a_notify_unit_with_sighup_reloads_runs_as_systemd_runs_it(
+    tmp_path: Path, unit: str, files: dict[str, str]
+) -> None:
+    """In a network namespace with eth0, and a private mount namespace whose /etc/keepalived (and
+    /etc/nginx) hold the configuration, and whose /run, /var/log/nginx and /var/lib/nginx are the test's
+    (an empty DAEMON_ARGS, as Debian's /etc/default/keepalived): READY=1 with the main pid, SIGHUP's
+    RELOADING=1 and READY=1, SIGTERM's STOPPING=1, and the main process ends."""
     if missing_layout_requirements() is not None:
         pytest.skip(missing_layout_requirements() or "")
-    exec_lines = commands(render("hapair-vrrp.service", HAPAIR))
-    etc = tmp_path / "keepalived"
-    etc.mkdir()
-    (etc / "keepalived.conf").write_text(KEEPALIVED_CONF)
+    exec_lines = commands(render(unit, HAPAIR))
+    mounts = ["mount --make-rprivate /"]
+    directories = {Path(inside).parent for inside in files} | {
+        Path("/run"),
+        Path("/var/log/nginx"),
+        Path("/var/lib/nginx"),
+    }
+    for inside in sorted(directories):
+        outside = tmp_path / "root" / inside.relative_to("/")
+        outside.mkdir(parents=True)
+        mounts.append(f"mount --bind {outside} {inside}")
+    for inside, text in files.items():
+        (tmp_path / "root" / Path(inside).relative_to("/")).write_text(text)
     namespace = Namespace(unique_name("huv"))
     path = tmp_path / "notify"
     main = None
@@ -152,10 +184,7 @@ def test_the_vrrp_unit_runs_as_systemd_runs_it(tmp_path: Path) -> None:
         namespace.make()
         namespace.add_veth("eth0", "eth1", addresses=["10.211.0.2/24"])
         start = systemd_words(exec_lines["ExecStart"], {"DAEMON_ARGS": ""})
-        run = tmp_path / "run"  # its pid file, not the machine's /run
-        run.mkdir()
-        mounts = f"mount --make-rprivate / && mount --bind {etc} /etc/keepalived && mount --bind {run} /run"
-        script = mounts + ' && exec "$@"'
+        script = " && ".join(mounts) + ' && exec "$@"'
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.bind(str(path))
             sock.settimeout(TIMEOUT_S)
@@ -190,4 +219,5 @@ def test_the_vrrp_unit_runs_as_systemd_runs_it(tmp_path: Path) -> None:
         if main is not None and main.poll() is None:
             main.kill()
             main.wait()
+        namespace.kill_processes()  # a node killed leaves its proxy
         namespace.delete()

@@ -2,8 +2,8 @@
 
     vrrp_sniffer.py INTERFACE
 
-One flushed line per VRRP advert received: `<monotonic seconds> <source address> <priority>` (the monotonic
-clock is the same in every namespace, the one the tests read)."""
+One flushed line per VRRP advert received: `<monotonic seconds> <source address> <priority> <source MAC>`
+(the monotonic clock is the same in every namespace, the one the tests read)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def sniff(interface: str) -> None:
             vrrp = ETHERNET_HEADER + (frame[ETHERNET_HEADER] & 0x0F) * 4
             if len(frame) >= vrrp + 3:
                 source = IPv4Address(frame[ETHERNET_HEADER + 12 : ETHERNET_HEADER + 16])
-                print(f"{at:.6f} {source} {frame[vrrp + 2]}", flush=True)
+                print(f"{at:.6f} {source} {frame[vrrp + 2]} {frame[6:12].hex(':')}", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from hapair.vrrp.actions import (
     SendGratuitousArps,
     SetVips,
 )
+from hapair.vrrp.ipsec_ah import sign
 from hapair.vrrp.packet import VRRP_GROUP, Advertisement, ReceivedPacket, decode_ipv4, encode_ipv4
 from hapair.vrrp.packet6 import VRRP_GROUP6, VRRP_HOP_LIMIT, decode_ipv6, encode_ipv6
 from hapair.vrrp.router import VirtualRouter
@@ -81,10 +82,14 @@ class Node:
     def apply(self, actions: list[Action]) -> None:
         for action in actions:
             match action:
-                case SendAdvert(advert):
+                case SendAdvert(advert, ah_sequence):
                     self.sent.append((self.lan.now, advert.priority))
                     if self.connected and self.hears_vrrp:
-                        self.lan.broadcast(self, self._encode(advert))
+                        data = self._encode(advert)
+                        if ah_sequence is not None:
+                            key = self.router.instance.auth_data
+                            data = sign(data, ident=1, sequence=ah_sequence, key=key, unicast=False)
+                        self.lan.broadcast(self, data)
                 case SetVips(_):
                     self.holds_vips = True
                 case RemoveVips(_):

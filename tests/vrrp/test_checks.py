@@ -175,11 +175,11 @@ def test_an_ah_header_for_another_protocol_is_dropped_silently():
     assert check_advert(packet, expected) == Rejection(None, None, Disposition.DROP)
 
 
-def test_ah_authentication_is_refused_as_unsupported():
-    packet = with_ah(V2_AH_TYPE, 112)
+def test_an_ah_header_for_vrrp_is_authenticated():
+    packet = with_ah(V2_AH_TYPE, 112)  # its ICV is zeros (tests/vrrp/test_ipsec_ah.py signs them)
     expected = replace(RUN1_BACKUP, auth_type=2)
     assert check_advert(packet, expected) == ko(
-        "IPSEC-AH : authentication is not supported by hapair", "auth_failure"
+        "IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !", "auth_failure"
     )
 
 

@@ -275,3 +275,15 @@ def test_terminate_all_leaves_ordinary_notifies_alone(runner, tmp_path) -> None:
 
     run(scenario())
     assert done.exists()
+
+
+@pytest.mark.parametrize("nice", [None, 5])
+def test_a_script_gets_the_nice_value_the_daemon_gives_it(lines, tmp_path, nice) -> None:
+    """keepalived's script child resets the nice value `vrrp_priority` gave the daemon: the runner starts
+    a script with the value it is told (the scheduler's original one), or leaves the daemon's."""
+    out = tmp_path / "nice"
+    runner = ScriptRunner(lines.append, nice=lambda: nice)
+    script = shell(f"cut -d' ' -f19 /proc/$$/stat > {out}")
+    assert run(runner.run_check(check(script))) == ScriptOutcome.exited(0)
+    expected = os.getpriority(os.PRIO_PROCESS, 0) if nice is None else nice
+    assert int(out.read_text()) == expected

@@ -137,10 +137,15 @@ def test_ttl_and_ident_are_written_as_given():
     assert (packet.ttl, packet.ident) == (64, 0xFFFF)
 
 
-def test_ah_authentication_cannot_be_encoded():
+def test_an_ah_advert_gets_keepalived_s_ah_header_unsigned():
     advert = Advertisement(2, 77, 150, VIPS, 1_000_000, auth_type=2)
-    with pytest.raises(ValueError, match="AH"):
-        encode_ipv4(advert, source=NODE_A, destination=VRRP_GROUP)
+    encoded = encode_ipv4(advert, source=NODE_A, destination=VRRP_GROUP)
+    assert (len(encoded), encoded[9], struct.unpack("!H", encoded[2:4])[0]) == (68, 51, 68)
+    # next header 112, payload length 4, reserved, SPI = the source, sequence number and ICV left at 0
+    assert encoded[20:44] == bytes([112, 4, 0, 0]) + NODE_A.packed + bytes(16)
+    packet = decode_ipv4(encoded)
+    assert (packet.has_ah, packet.auth_type, packet.auth_data) == (True, 2, bytes(8))
+    assert checksum_matches(packet, ChecksumForm.VRRPV2)
 
 
 @pytest.mark.parametrize(

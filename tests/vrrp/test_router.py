@@ -19,6 +19,7 @@ from hapair.vrrp.actions import (
     RemoveVips,
     SendAdvert,
     SendGratuitousArps,
+    VirtualRouting,
 )
 from hapair.vrrp.router import VirtualRouter
 
@@ -489,3 +490,45 @@ def test_only_a_masters_own_tracked_addresses_count_as_taken_away(lan, node):
     assert a.router.tracked_address("eth0", IPv4Address("10.77.0.1")) is None  # its own address
     assert b.router.tracked_address("eth0", IPv4Address("10.77.0.100")) is None  # a backup holds none
     assert b.router.address_deleted(lan.now) == []
+
+
+def test_during_vrrp_startup_delay_a_backup_s_timer_counts_from_its_end(lan, node):
+    a = node(A, config(priority=100), start=False)
+    a.router.startup_delay_end_us = 5 * SECOND
+    lan.start(a)
+    lan.run_until(5 * SECOND + 3 * SECOND + skew(100) - 1)
+    assert a.state == VrrpState.BACKUP
+    lan.run_for(1)
+    assert a.state == VrrpState.MASTER
+
+
+ROUTING = """virtual_routes {
+    10.9.0.0/16 via 10.77.0.254
+}
+virtual_rules {
+    from 10.77.0.100 table 100 priority 100
+}"""
+
+
+def test_virtual_routes_and_rules_follow_the_vips_in_keepalived_order(lan, node):
+    # keepalived 2.2.7 with -D (tests/system/test_routes.py runs both): at start the rules and routes an
+    # earlier run left go with the VIPs, then again on entering BACKUP; routes go in after the VIPs, then
+    # rules; at the stop rules, then routes, then the VIPs go
+    a = node(A, config(priority=100, extra=ROUTING))
+    removal = ["(VI_1) removing Virtual Rules", "(VI_1) removing Virtual Routes"]
+    assert a.logs == [*removal, "(VI_1) removing VIPs.", *removal, "(VI_1) Entering BACKUP STATE (init)"]
+    lan.run_until(3 * SECOND + skew(100))
+    setting = ["(VI_1) setting VIPs.", "(VI_1) setting Virtual Routes", "(VI_1) setting Virtual Rules"]
+    assert a.logs[-3:] == setting
+    actions = a.router.stop(lan.now)
+    removing = [action for action in actions if isinstance(action, VirtualRouting | RemoveVips)]
+    assert removing == [VirtualRouting(add=False), RemoveVips(a.router.addresses)]
+
+
+def test_the_start_removes_rules_left_by_an_earlier_run(lan, node):
+    a = node(A, config(priority=100, extra=ROUTING), start=False)
+    actions = a.router.start(lan.now)
+    assert [a for a in actions if isinstance(a, VirtualRouting)] == [
+        VirtualRouting(add=False, force=True),
+        VirtualRouting(add=False),
+    ]

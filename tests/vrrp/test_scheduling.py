@@ -205,3 +205,14 @@ def test_a_refused_real_time_priority_is_logged_and_the_daemon_goes_on(system, l
 
     assert logs == ["child process: cannot raise priority"]
     assert (system.policy, system.rlimit) == (os.SCHED_OTHER, UNLIMITED)
+
+
+def test_scripts_get_the_original_nice_value_back_while_vrrp_priority_holds(system, logs):
+    """keepalived's reset_process_priorities in a script's child: the original nice value while the
+    daemon runs at `vrrp_priority`'s; none once a reload's reset put the original back."""
+    scheduler = ProcessScheduler(logs.append)
+    assert scheduler.script_nice is None
+    scheduler.apply(defs(nice=-10))
+    assert (system.nice, scheduler.script_nice) == (-10, 0)
+    scheduler.reset()
+    assert (system.nice, scheduler.script_nice) == (0, None)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hapair.lab import faults, lab, status
+from hapair.lab import bgp, faults, lab, status
 from hapair.lab.configs import export_seed
 from hapair.lab.demo import run_demo
 from hapair.lab.errors import LabError
@@ -17,6 +17,8 @@ from hapair.lab.logs import LOGS, log_text
 from hapair.lab.state import LabState
 
 DEMO_NAME = "demo"
+ALL_NODES = (*NODES, *range(max(NODES) + 1, max(bgp.NODE_COUNTS) + 1))
+NODE_HELP = "1 or 2 (the BGP lab: 1 to N)"
 INTERRUPTED = 130
 
 
@@ -35,23 +37,29 @@ def register(commands: Any) -> None:
         metavar="DIR",
         help="your own files, laid out as `hapair lab export` writes the seed's",
     )
+    up.add_argument(
+        "--bgp",
+        action="store_true",
+        help="N active nodes behind a BIRD router announcing the VIP over BGP (ECMP), not the VRRP pair",
+    )
+    up.add_argument("--nodes", type=int, default=3, metavar="N", help="with --bgp: 2 to 4 nodes (default 3)")
 
     _action(actions, "status", "each node's VRRP state, priority, VIP and proxy", _status)
 
     fail = _action(actions, "fail", "inject a fault on a node", _fail)
-    fail.add_argument("node", type=int, choices=NODES, metavar="NODE", help="1 or 2")
+    fail.add_argument("node", type=int, choices=ALL_NODES, metavar="NODE", help=NODE_HELP)
     fail.add_argument(
         "--how",
         required=True,
-        choices=list(faults.FAULTS),
-        help="; ".join(f"{k}: {v}" for k, v in faults.FAULTS.items()),
+        choices=[*faults.FAULTS, *faults.BGP_FAULTS],
+        help="; ".join(f"{k}: {v}" for k, v in {**faults.FAULTS, **faults.BGP_FAULTS}.items()),
     )
 
     heal = _action(actions, "heal", "undo a node's fault (cable, proxy, VRRP daemon)", _heal)
-    heal.add_argument("node", type=int, choices=NODES, metavar="NODE", help="1 or 2")
+    heal.add_argument("node", type=int, choices=ALL_NODES, metavar="NODE", help=NODE_HELP)
 
     logs = _action(actions, "logs", "print a node's log", _logs)
-    logs.add_argument("node", type=int, choices=NODES, metavar="NODE", help="1 or 2")
+    logs.add_argument("node", type=int, choices=ALL_NODES, metavar="NODE", help=NODE_HELP)
     logs.add_argument("--what", choices=list(LOGS), default="vrrp", help="which log (default vrrp)")
 
     _action(actions, "down", "stop everything and remove the namespaces (also a half-built lab)", _down)
@@ -95,6 +103,13 @@ def _build_options(parser: argparse.ArgumentParser) -> None:
             help=f"run the real {program} on NODE instead of {instead}",
         )
     parser.add_argument(
+        "--health",
+        choices=("script", "native"),
+        default="script",
+        help="what tracks the proxy: the seed's check_nginx.sh (default), or hapair node's native trackers "
+        "(each node that runs hapair for both parts runs them as one hapair node)",
+    )
+    parser.add_argument(
         "--layer",
         type=int,
         choices=(4, 7),
@@ -126,6 +141,7 @@ def _options(args: argparse.Namespace, config_dir: str | None = None) -> lab.Lab
         layer=args.layer,
         keepalived_nodes=frozenset(args.with_keepalived),
         nginx_nodes=frozenset(args.with_nginx),
+        health=args.health,
     )
 
 
@@ -135,7 +151,12 @@ def _say(line: str) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     config_dir = str(Path(args.config_dir).resolve()) if args.config_dir else None
-    lab.up(_options(args, config_dir), _say)
+    if args.bgp:
+        if config_dir is not None or args.with_keepalived or args.with_nginx:
+            raise LabError("--bgp runs hapair proxy on the seed's files: no --config-dir or --with-*")
+        bgp.up(args.name, args.nodes, args.layer, _say)
+    else:
+        lab.up(_options(args, config_dir), _say)
     name = "" if args.name == DEFAULT_NAME else f" --name {args.name}"
     _say(f"lab {args.name} is up: hapair lab status{name}; hapair lab down{name} removes it")
     return 0
@@ -147,7 +168,11 @@ def _loaded(args: argparse.Namespace) -> LabState:
 
 
 def _status(args: argparse.Namespace) -> int:
-    _say(status.render(status.gather(_loaded(args))))
+    state = _loaded(args)
+    if state.mode == "bgp":
+        _say(bgp.render(*bgp.gather(state)))
+    else:
+        _say(status.render(status.gather(state)))
     return 0
 
 

@@ -17,7 +17,9 @@ from hapair import __version__
 COMMANDS = {
     "vrrp": "hapair.cli.vrrp",
     "proxy": "hapair.cli.proxy",
+    "node": "hapair.cli.node",
     "lab": "hapair.cli.lab",
+    "bgp": "hapair.cli.bgp",
     "status": "hapair.cli.status",
     "install-units": "hapair.cli.units",
 }

@@ -5,13 +5,16 @@ option wins), nginx's messages on stderr (`nginx: invalid option: "x"`...), the 
 
     -?,-h  help         -v  version        -V  version and build     -t  test        -T  test and dump
     -q  quiet -t        -s stop|quit|reopen|reload                   -p PREFIX       -e FILE|stderr
-    -c FILE             -g "DIRECTIVES;"
+    -c FILE             -g "DIRECTIVES;"        --metrics ADDR:PORT (hapair's own)
 
 hapair is not nginx, and `-v`, `-V` and `-h` say so where nginx names itself: `nginx version: hapair/0.1.0
 (nginx/1.22.1)` keeps nginx's shape and names the nginx whose behaviour hapair follows; `-V` then gives the
 TLS library and the Python runtime it runs on, and as "configure arguments" the default paths hapair uses
 (Debian's) and the modules it has; `-h` says "Usage: hapair proxy". Every other message is nginx's, with
 its "nginx:" prefix.
+
+`--metrics ADDR:PORT` (or `--metrics=ADDR:PORT`; `[ADDR]:PORT` for IPv6) is hapair's own: the master
+serves Prometheus metrics there (`hapair.proxy.metrics`). nginx has no long options.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import ssl
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httptools
 import uvloop
@@ -37,6 +40,9 @@ from hapair.proxy.cycle import VERSION, Launch, report
 from hapair.proxy.errorlog import command_line_log, console_line
 from hapair.proxy.server import run_proxy
 
+if TYPE_CHECKING:
+    from hapair.exposition import IpAddress
+
 SIGNALS = {"stop": signal.SIGTERM, "quit": signal.SIGQUIT, "reopen": signal.SIGUSR1, "reload": signal.SIGHUP}
 # the options that take a value, and what nginx says when it is missing
 _VALUE_OPTIONS = {
@@ -46,6 +52,7 @@ _VALUE_OPTIONS = {
     "g": "parameter",
     "s": "parameter",
 }
+_METRICS = "--metrics"  # hapair's own option: the one long one
 _PID_FILE_READ = 22  # NGX_INT64_LEN + 2: as much of the pid file as nginx reads
 _MAX_PID = 2**31 - 1
 CONFIGURE = (  # hapair's defaults are Debian's build's; the modules are those hapair has
@@ -68,6 +75,7 @@ Options:
   -e filename   : set error log file (default: stderr)
   -c filename   : set configuration file (default: {DEFAULT_CONFIG})
   -g directives : set global directives out of configuration file
+  --metrics addr:port : serve Prometheus metrics there (hapair's own)
 
 """
 
@@ -89,6 +97,7 @@ class Options:
     conf_file: str = DEFAULT_CONFIG
     directives: str = ""
     signal: str | None = None
+    metrics: tuple[IpAddress, int] | None = None  # --metrics
 
 
 def register(commands: Any) -> None:
@@ -118,6 +127,16 @@ def parse_options(argv: Sequence[str]) -> Options:
     index = 0
     while index < len(argv):
         arg = argv[index]
+        if arg == _METRICS or arg.startswith(f"{_METRICS}="):
+            value = arg[len(_METRICS) + 1 :]
+            if arg == _METRICS:
+                index += 1
+                if index == len(argv):
+                    raise OptionError(f'option "{_METRICS}" requires address:port')
+                value = argv[index]
+            options.metrics = _metrics_address(value)
+            index += 1
+            continue
         if not arg.startswith("-"):
             raise OptionError(f'invalid option: "{arg}"')
         for position in range(1, len(arg)):
@@ -134,6 +153,15 @@ def parse_options(argv: Sequence[str]) -> Options:
             _set_flag(options, letter)
         index += 1
     return options
+
+
+def _metrics_address(value: str) -> tuple[IpAddress, int]:
+    from hapair.exposition import parse_address  # noqa: PLC0415 (prometheus-client only with --metrics)
+
+    try:
+        return parse_address(value)
+    except ValueError:
+        raise OptionError(f'invalid option: "{_METRICS} {value}"') from None
 
 
 def _set_flag(options: Options, letter: str) -> None:
@@ -178,7 +206,7 @@ def main(options: Options) -> int:
         return config_test(options)
     if options.signal is not None:
         return send_signal(options, options.signal)
-    return run_proxy(_launch(options))
+    return run_proxy(_launch(options), options.metrics)
 
 
 def _launch(options: Options) -> Launch:

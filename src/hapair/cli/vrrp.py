@@ -77,13 +77,13 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def control_path(control: str | None, pid: str) -> Path | None:
+def control_path(control: str | None, pid: str, default_pid: str = DEFAULT_PID_FILE) -> Path | None:
     """Where the control socket goes: as given (`none`: nowhere), else beside a pid file given with -p,
     else the default; so that daemons started with pid files of their own (tests, several on one
     machine) do not share a socket."""
     if control is not None:
         return None if control == "none" else Path(control)
-    if pid != DEFAULT_PID_FILE:
+    if pid != default_pid:
         return Path(pid).with_suffix(".sock")
     return Path(DEFAULT_CONTROL)
 

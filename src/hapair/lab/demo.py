@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import lab, network, status
+from . import faults, lab, network, status
 from .client import Answer, ClientLoop, ask, longest_outage
 from .errors import LabError
 from .layout import VIP, node_role
@@ -132,10 +132,13 @@ class Demo:
         self.client.start()
         node1 = Node(state, 1)
         vrrp = "keepalived" if node1.record.vrrp_program == "keepalived" else "hapair vrrp"
+        if node1.record.native:
+            vrrp = "hapair node"
         results = [
             self._step("both nodes up", 1, None, lambda: True, STEADY_S),
             self._step(f"node 1's {vrrp} stopped (SIGTERM)", 2, node1.stop_vrrp, lambda: self._holder() == 2),
             self._step(f"node 1's {vrrp} started again", 1, node1.start_vrrp, lambda: self._holder() == 1),
+            *self._proxy_steps(node1),
         ]
         self.client.stop()
         self.say("longest outage seen by the client, per step:")
@@ -144,6 +147,30 @@ class Demo:
         passed = all(r.passed for r in results)
         self.say("demo: every step went as expected" if passed else "demo: FAILED")
         return 0 if passed else 1
+
+    def _proxy_steps(self, node1: Node) -> list[StepResult]:
+        """Node 1's proxy killed (master and workers, SIGKILL), then back: under `hapair node` the node
+        restarts it itself; otherwise the demo starts it again, as systemd would."""
+        kill = self._step(
+            "node 1's proxy killed (SIGKILL of its master and workers)",
+            2,
+            lambda: faults.fail(node1.state, 1, "proxy-kill"),
+            lambda: self._holder() == 2,
+        )
+        if node1.record.native:
+            back = self._step(
+                "node 1's proxy restarted by hapair node", 1, None, lambda: self._holder() == 1, STEADY_S
+            )
+        else:
+            back = self._step(
+                "node 1's proxy started again",
+                1,
+                lambda: faults.heal(node1.state, 1),
+                lambda: self._holder() == 1,
+            )
+        node1.record.fault = None
+        node1.state.save()
+        return [kill, back]
 
     def _step(
         self,

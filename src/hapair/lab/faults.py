@@ -1,12 +1,19 @@
 """`hapair lab fail NODE --how ...` and `hapair lab heal NODE`: the seed's "Simulate a failure" (stop the
-master's keepalived) and a few more ways for a node to fail, and their undoing."""
+master's keepalived) and a few more ways for a node to fail, and their undoing. Under `hapair node`
+(`--health native`) a killed proxy is restarted by the node itself; `heal` continues a hung one."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+
 from . import network
+from .bgp import run_hapair_bgp
 from .errors import LabError
 from .layout import node_role
 from .nodes import Node
+from .processes import parent
 from .state import LabState
 
 FAULTS = {
@@ -14,7 +21,15 @@ FAULTS = {
     "kill": "VRRP daemon killed by SIGKILL, a crash: no hand-over, the backup takes over after 3 s silence",
     "link": "cable pulled: the node's bridge port is down, so its interface loses carrier",
     "proxy": "its nginx (the proxy) stopped by SIGTERM: check_nginx.sh's `pidof nginx` fails, FAULT follows",
+    "proxy-kill": "its proxy's master and workers killed by SIGKILL (a crash)",
+    "proxy-hang": "its proxy's master and workers stopped by SIGSTOP: still there, serving nothing",
+    "backends": "its path to the backends cut: connections to them fail",
 }
+BGP_FAULTS = {
+    "proxy-kill": "the proxy and its workers killed by SIGKILL: hapair bgp withdraws the VIP",
+    "drain": "hapair bgp drain: the VIP withdrawn, then the proxy stopped once its connections end",
+}
+BGP_HOWS = ("link", "proxy-kill", "drain")
 
 
 def fail(state: LabState, number: int, how: str) -> str:
@@ -23,6 +38,11 @@ def fail(state: LabState, number: int, how: str) -> str:
     if record.fault is not None:
         raise LabError(f"node {number} already has a fault ({record.fault}); hapair lab heal {number} first")
     node = Node(state, number)
+    if state.mode == "bgp":
+        done = _fail_bgp(state, node, how)
+        record.fault = how
+        state.save()
+        return f"node {number}: {done}"
     if how == "stop":
         node.stop_vrrp()
     elif how == "kill":
@@ -31,6 +51,12 @@ def fail(state: LabState, number: int, how: str) -> str:
         network.set_cable(state.layout, node_role(number), plugged=False)
     elif how == "proxy":
         node.stop_proxy()
+    elif how == "proxy-kill":
+        _signal_proxy(node, signal.SIGKILL)
+    elif how == "proxy-hang":
+        _signal_proxy(node, signal.SIGSTOP)
+    elif how == "backends":
+        network.set_backend_path(state.layout, node_role(number), cut=True)
     else:
         raise LabError(f"unknown fault {how!r} (one of {', '.join(FAULTS)})")
     record.fault = how
@@ -38,18 +64,55 @@ def fail(state: LabState, number: int, how: str) -> str:
     return f"node {number}: {FAULTS[how]}"
 
 
+def _signal_proxy(node: Node, signum: int) -> None:
+    processes = node.proxy_processes()
+    if not processes:
+        raise LabError(f"node {node.number}: its proxy is not running")
+    for process in processes:
+        process.signal(signum)
+
+
+def _fail_bgp(state: LabState, node: Node, how: str) -> str:
+    if how not in BGP_HOWS:
+        raise LabError(f"the BGP lab's faults are {', '.join(BGP_HOWS)}, not {how!r}")
+    if how == "link":
+        network.set_cable(state.layout, node_role(node.number), plugged=False)
+        return FAULTS["link"]
+    if how == "proxy-kill":
+        node.kill_proxy()
+        return BGP_FAULTS["proxy-kill"]
+    lines = run_hapair_bgp(state, node.number, "drain")
+    node.record.proxy = None
+    return "; ".join(lines)
+
+
 def heal(state: LabState, number: int) -> str:
     """Undo whatever is wrong with node `number`: cable back, proxy and VRRP daemon running again."""
     record = state.node(number)
     node = Node(state, number)
     done = []
+    stopped = node.proxy_processes()
+    if record.fault == "proxy-hang" and stopped:
+        # nsenter, which started it, stopped itself too (it mirrors its child's stops): it goes on first
+        wrapper = parent(stopped[0].pid)
+        for pid in [*([wrapper] if wrapper is not None else []), *(p.pid for p in stopped)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        done.append("proxy continued")
+    if network.backend_path_cut(state.layout, node_role(number)):
+        network.set_backend_path(state.layout, node_role(number), cut=False)
+        done.append("path to the backends restored")
     if not network.cable_plugged(state.layout, node_role(number)):
         network.set_cable(state.layout, node_role(number), plugged=True)
         done.append("cable plugged back")
-    if record.proxy is None or not record.proxy.running():
+    if not record.native and (record.proxy is None or not record.proxy.running()):
         node.start_proxy()
         done.append("proxy started")
-    if record.vrrp is None or not record.vrrp.running():
+    if state.mode == "bgp":
+        if record.fault == "drain":
+            run_hapair_bgp(state, number, "undrain")
+            done.append("undrained")
+    elif record.vrrp is None or not record.vrrp.running():
         node.start_vrrp()
         done.append("VRRP daemon started")
     record.fault = None

@@ -42,6 +42,11 @@ class LabOptions:
     layer: int = 7
     keepalived_nodes: frozenset[int] = field(default_factory=frozenset)
     nginx_nodes: frozenset[int] = field(default_factory=frozenset)
+    health: str = "script"  # "native": `hapair node` on the nodes that run hapair for both parts
+
+    def native(self, node: int) -> bool:
+        hapair_only = node not in self.keepalived_nodes | self.nginx_nodes
+        return self.health == "native" and hapair_only
 
 
 def check_requirements(euid: int | None = None) -> None:
@@ -89,6 +94,7 @@ def up(options: LabOptions, report: Callable[[str], None]) -> LabState:
                 n,
                 vrrp_program="keepalived" if n in options.keepalived_nodes else "hapair",
                 proxy_program="nginx" if n in options.nginx_nodes else "hapair",
+                native=options.native(n),
             )
             for n in NODES
         },
@@ -114,7 +120,7 @@ def _build(state: LabState, report: Callable[[str], None]) -> None:
         f"LAN 10.101.1.0/24 in namespaces {layout.namespace('*')}: "
         + ", ".join(f"{role} {address}" for role, address in ADDRESSES.items())
     )
-    _start_backend(state, certificates["k8sapiserver"])
+    start_backend(state, certificates["k8sapiserver"])
     for number in NODES:
         node = Node(state, number)
         node.write_files(certificates)
@@ -122,17 +128,21 @@ def _build(state: LabState, report: Callable[[str], None]) -> None:
         node.start_proxy()
         node.start_vrrp()
         record = node.record
-        report(
-            f"node {number}: {_program_name(record.vrrp_program, 'vrrp')} and "
-            f"{_program_name(record.proxy_program, 'proxy')} started (logs: hapair lab logs {number})"
-        )
+        report(f"node {number}: {_programs(record)} started (logs: hapair lab logs {number})")
+
+
+def _programs(record: NodeState) -> str:
+    if record.native:
+        return "hapair node (VRRP and proxy, native health tracking)"
+    vrrp = _program_name(record.vrrp_program, "vrrp")
+    return f"{vrrp} and {_program_name(record.proxy_program, 'proxy')}"
 
 
 def _program_name(program: str, part: str) -> str:
     return f"hapair {part}" if program == "hapair" else program
 
 
-def _start_backend(state: LabState, pair: tuple[Path, Path]) -> None:
+def start_backend(state: LabState, pair: tuple[Path, Path]) -> None:
     log = state.directory / "web.log"
     command = [
         "nsenter",

@@ -49,8 +49,9 @@ def create_bridge(layout: Layout) -> None:
         ipr.link("set", index=ipr.link_lookup(ifname=BRIDGE)[0], state="up")
 
 
-def attach_host(layout: Layout, role: str) -> None:
-    """Create the host's namespace and cable it to the bridge, with its LAN address."""
+def attach_host(layout: Layout, role: str, address: str | None = None) -> None:
+    """Create the host's namespace and cable it to the bridge, with its LAN address (the pair lab's
+    plan's unless given)."""
     namespace = layout.namespace(role)
     create_namespace(namespace)
     with IPRoute(netns=layout.bridge_namespace) as ipr:
@@ -59,8 +60,55 @@ def attach_host(layout: Layout, role: str) -> None:
         ipr.link("set", index=ipr.link_lookup(ifname=role)[0], master=bridge, state="up")
     with IPRoute(netns=namespace) as ipr:
         index = ipr.link_lookup(ifname=INTERFACE)[0]
-        ipr.addr("add", index=index, address=ADDRESSES[role], prefixlen=PREFIX_LENGTH)
+        ipr.addr("add", index=index, address=address or ADDRESSES[role], prefixlen=PREFIX_LENGTH)
         ipr.link("set", index=index, state="up")
+
+
+def link_namespaces(ends: tuple[tuple[str, str, str], tuple[str, str, str]]) -> None:
+    """A veth pair between two existing namespaces, each end (namespace, interface, address) in a /24."""
+    (first, first_if, _), (second, second_if, _) = ends
+    with IPRoute(netns=first) as ipr:
+        ipr.link("add", ifname=first_if, kind="veth", peer={"ifname": second_if, "net_ns_fd": second})
+    for namespace, interface, address in ends:
+        with IPRoute(netns=namespace) as ipr:
+            index = ipr.link_lookup(ifname=interface)[0]
+            ipr.addr("add", index=index, address=address, prefixlen=PREFIX_LENGTH)
+            ipr.link("set", index=index, state="up")
+
+
+def add_default_route(namespace: str, gateway: str) -> None:
+    with IPRoute(netns=namespace) as ipr:
+        ipr.route("add", dst="0.0.0.0/0", gateway=gateway)
+
+
+def add_loopback_address(namespace: str, address: str) -> None:
+    with IPRoute(netns=namespace) as ipr:
+        ipr.addr("add", index=ipr.link_lookup(ifname="lo")[0], address=address, prefixlen=32)
+
+
+def set_sysctl(namespace: str, name: str, value: str) -> None:
+    """A per-namespace sysctl (net.*): /proc/sys/net shows the namespace of the thread that opens it."""
+
+    def write() -> None:
+        with open(f"/proc/sys/{name.replace('.', '/')}", "w") as file:
+            file.write(value)
+
+    run_in(namespace, write)
+
+
+def nexthops(namespace: str, destination: str) -> list[str]:
+    """The gateways of the namespace's route to `destination`/32 (several for a multipath route)."""
+    with IPRoute(netns=namespace) as ipr:
+        routes = ipr.get_routes(family=2, table=254)
+    gateways = []
+    for route in routes:
+        if route.get("dst") != destination or route["dst_len"] != 32:
+            continue
+        if route.get("RTA_GATEWAY"):
+            gateways.append(route.get("RTA_GATEWAY"))
+        for hop in route.get("RTA_MULTIPATH") or []:
+            gateways.append(hop.get_attr("RTA_GATEWAY"))
+    return sorted(gateways, key=lambda a: tuple(int(x) for x in a.split(".")))
 
 
 def set_cable(layout: Layout, role: str, *, plugged: bool) -> None:
@@ -73,6 +121,18 @@ def cable_plugged(layout: Layout, role: str) -> bool:
     with IPRoute(netns=layout.bridge_namespace) as ipr:
         link = ipr.get_links(ipr.link_lookup(ifname=role)[0])[0]
     return bool(link["flags"] & 1)  # IFF_UP
+
+
+def set_backend_path(layout: Layout, role: str, *, cut: bool) -> None:
+    """Cut (or restore) the host's path to the backend web server: an `unreachable` route to it, so that
+    connections fail at once, as behind a router that lost its way there."""
+    with IPRoute(netns=layout.namespace(role)) as ipr:
+        ipr.route("add" if cut else "del", dst=ADDRESSES["web"], dst_len=32, type="unreachable")
+
+
+def backend_path_cut(layout: Layout, role: str) -> bool:
+    with IPRoute(netns=layout.namespace(role)) as ipr:
+        return any(r.get("type") == 7 for r in ipr.get_routes(family=2))  # RTN_UNREACHABLE
 
 
 def addresses(namespace: str) -> list[str]:

@@ -22,7 +22,17 @@ from pathlib import Path
 from . import configs
 from .errors import LabError
 from .layout import node_role
-from .processes import POLL_S, ProcessId, family, signals_deferred, stop, wait_for_child, wait_gone
+from .processes import (
+    POLL_S,
+    ProcessId,
+    children,
+    family,
+    identified,
+    signals_deferred,
+    stop,
+    wait_for_child,
+    wait_gone,
+)
 from .state import LabState, NodeState
 
 READY_TIMEOUT_S = 15
@@ -65,9 +75,10 @@ class Node:
             (self.directory / part).mkdir(parents=True, exist_ok=True)
         include.mkdir(parents=True, exist_ok=True)
         config_dir = self.state.config_dir
-        self.keepalived_conf.write_text(
-            configs.config_text(config_dir, f"{node_role(self.number)}/keepalived.conf")
-        )
+        if self.state.mode == "pair":
+            self.keepalived_conf.write_text(
+                configs.config_text(config_dir, f"{node_role(self.number)}/keepalived.conf")
+            )
         (self.directory / "check_nginx.sh").write_text(configs.config_text(config_dir, "check_nginx.sh"))
         for name, text in configs.nginx_files(config_dir, self.state.layer, self.logs).items():
             (include / name).write_text(text)
@@ -94,8 +105,9 @@ class Node:
             f"cp {q(str(d / 'check_nginx.sh'))} /etc/keepalived/check_nginx.sh",
             "chown nginx:nginx /etc/keepalived/check_nginx.sh",
             "chmod 700 /etc/keepalived/check_nginx.sh",
-            f"cp {q(str(self.keepalived_conf))} /etc/keepalived/keepalived.conf",
         ]
+        if self.state.mode == "pair":
+            lines.append(f"cp {q(str(self.keepalived_conf))} /etc/keepalived/keepalived.conf")
         for name, (cert, key) in certificates.items():
             lines += [
                 f"cp {q(str(cert))} /etc/ssl/certs/{name}.crt",
@@ -142,6 +154,10 @@ class Node:
     # ----- daemons
 
     def start_vrrp(self) -> None:
+        if self.record.native:
+            self.record.vrrp = self._start_inside(self._node_command(), self.logs / "vrrp.log", "hapair node")
+            self.state.save()
+            return
         if self.record.vrrp_program == "keepalived":
             pids = {flag: self.directory / f"keepalived-{flag}.pid" for flag in "prcb"}
             command = ["keepalived", "-n", "-l", "-G", "-P", "-f", str(self.keepalived_conf)]
@@ -164,7 +180,39 @@ class Node:
         self.record.vrrp = self._start_inside(command, self.logs / "vrrp.log", "the VRRP daemon")
         self.state.save()
 
+    def _node_command(self) -> list[str]:
+        """`hapair node`: the proxy is its child, with argv[0] nginx (check_nginx.sh still finds it)."""
+        return [
+            sys.executable,
+            "-m",
+            "hapair",
+            "node",
+            "-n",
+            "-l",
+            "-G",
+            "-f",
+            str(self.keepalived_conf),
+            "-c",
+            str(self.nginx_conf),
+            "--prefix",
+            f"{self.nginx_conf.parent}/",
+            "--pid",
+            str(self.directory / "vrrp.pid"),
+        ]
+
+    def proxy_processes(self) -> list[ProcessId]:
+        """The proxy's master and workers (under `hapair node`: its child that runs the proxy)."""
+        if self.record.native:
+            node = self.record.vrrp
+            if node is None or not node.running():
+                return []
+            masters = [p for p in identified(children(node.pid)) if _runs_proxy(p.pid)]
+            return [member for master in masters for member in family(master)]
+        return family(self.record.proxy) if self.record.proxy is not None else []
+
     def start_proxy(self) -> None:
+        if self.record.native:
+            return  # `hapair node` starts it
         if self.record.proxy_program == "nginx":
             # nginx's own prefix: Debian's load_module lines are relative to it (the lab's paths are absolute)
             command = [
@@ -195,6 +243,37 @@ class Node:
                 "daemon off;",  # the lab supervises the master itself, as it does nginx's
             ]
         self.record.proxy = self._start_inside(command, self.logs / "proxy.log", "the proxy")
+        self.state.save()
+
+    def start_bird(self) -> None:
+        """The BGP lab's speaker on this node: BIRD, on the file lab/bgp.py wrote."""
+        d = self.directory
+        command = [
+            "bird",
+            "-f",
+            "-c",
+            str(d / "bird.conf"),
+            "-s",
+            str(d / "bird.ctl"),
+            "-P",
+            str(d / "bird.pid"),
+        ]
+        self.record.bird = self._start_inside(command, self.logs / "bird.log", "BIRD")
+        self.state.save()
+
+    def start_announcer(self) -> None:
+        """`hapair bgp` on this node, following its proxy."""
+        command = [sys.executable, "-m", "hapair", "bgp", "-c", str(self.directory / "bgp.conf")]
+        self.record.announcer = self._start_inside(command, self.logs / "bgp.log", "hapair bgp")
+        self.state.save()
+
+    def kill_proxy(self) -> None:
+        """SIGKILL the proxy and its workers: a crash, no graceful end of its connections."""
+        proxy = self.record.proxy
+        if proxy is not None:
+            for process in family(proxy):
+                process.signal(signal.SIGKILL)
+        self.record.proxy = None
         self.state.save()
 
     def stop_vrrp(self) -> None:
@@ -254,6 +333,14 @@ class Node:
                 env=_environment(self.directory / "tmp"),
                 start_new_session=True,  # a Ctrl-C at the terminal reaches the lab, which stops these itself
             )
+
+
+def _runs_proxy(pid: int) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"proxy" in argv
 
 
 def _environment(tmp: Path) -> dict[str, str]:

@@ -52,6 +52,11 @@ def _stat(pid: int) -> list[str] | None:
     return text.rsplit(")", 1)[1].split()
 
 
+def parent(pid: int) -> int | None:
+    stat = _stat(pid)
+    return None if stat is None else int(stat[1])
+
+
 def children(pid: int) -> list[int]:
     """The PIDs whose parent is `pid`."""
     found = []

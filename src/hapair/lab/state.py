@@ -24,14 +24,18 @@ class NodeState:
     number: int
     vrrp_program: str = "hapair"  # or "keepalived"
     proxy_program: str = "hapair"  # or "nginx"
+    native: bool = False  # `hapair node` runs both, the proxy its child (`vrrp` is the node's process)
     holder: ProcessId | None = None  # `unshare`, parent of the node's PID namespace
     inner: ProcessId | None = None  # PID 1 of that namespace, which nsenter joins
     vrrp: ProcessId | None = None
     proxy: ProcessId | None = None
     fault: str | None = None
+    bird: ProcessId | None = None  # BGP lab: the node's BIRD
+    announcer: ProcessId | None = None  # BGP lab: its `hapair bgp`
 
     def processes(self) -> list[ProcessId]:
-        return [p for p in (self.vrrp, self.proxy, self.inner, self.holder) if p is not None]
+        found = (self.vrrp, self.proxy, self.announcer, self.bird, self.inner, self.holder)
+        return [p for p in found if p is not None]
 
 
 @dataclass
@@ -44,6 +48,8 @@ class LabState:
     config_dir: str | None = None
     nodes: dict[int, NodeState] = field(default_factory=dict)
     backend: ProcessId | None = None
+    mode: str = "pair"  # or "bgp": N nodes behind a router (lab/bgp.py)
+    router: ProcessId | None = None  # BGP lab: the router's BIRD
 
     @property
     def layout(self) -> Layout:
@@ -57,7 +63,8 @@ class LabState:
         try:
             return self.nodes[number]
         except KeyError:
-            raise LabError(f"no node {number} in lab {self.name} (nodes: 1, 2)") from None
+            numbers = ", ".join(str(n) for n in sorted(self.nodes))
+            raise LabError(f"no node {number} in lab {self.name} (nodes: {numbers})") from None
 
     def node_directory(self, number: int) -> Path:
         return self.directory / f"node{number}"
@@ -95,10 +102,12 @@ class LabState:
             config_dir=data["config_dir"],
             nodes=nodes,
             backend=_process(data["backend"]),
+            mode=data.get("mode", "pair"),
+            router=_process(data.get("router")),
         )
 
 
-_PROCESS_FIELDS = {"holder", "inner", "vrrp", "proxy"}
+_PROCESS_FIELDS = {"holder", "inner", "vrrp", "proxy", "bird", "announcer"}
 
 
 def _process(value: dict[str, int] | None) -> ProcessId | None:

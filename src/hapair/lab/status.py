@@ -19,7 +19,8 @@ from .state import LabState
 JSON_TIMEOUT_S = 2.0
 DUMP_SIGNAL = signal.SIGRTMIN + 2
 VRRP_STATES = {0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT"}
-COLUMNS = ("node", "address", "vrrp", "state", "priority", "VIP", "proxy", "proxy answers", "fault")
+COLUMNS = ("node", "address", "vrrp", "state", "priority", "VIP", "proxy", "proxy answers", "health", "fault")
+TRACKER_LINE = "hapair tracker "
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class NodeStatus:
     vips: tuple[str, ...]
     proxy: str
     proxy_answers: str
+    health: str
     fault: str | None
 
 
@@ -52,14 +54,35 @@ def _node_status(state: LabState, number: int) -> NodeStatus:
     return NodeStatus(
         node=number,
         address=own,
-        vrrp="hapair vrrp" if record.vrrp_program == "hapair" else "keepalived",
+        vrrp="hapair node" if record.native else _program(record.vrrp_program, "vrrp"),
         state=vrrp_state,
         priority=priority,
         vips=vips,
-        proxy="hapair proxy" if record.proxy_program == "hapair" else "nginx",
+        proxy="(its child)" if record.native else _program(record.proxy_program, "proxy"),
         proxy_answers=_proxy_answers(state, own),
+        health=_health(state, number),
         fault=record.fault,
     )
+
+
+def _program(program: str, part: str) -> str:
+    return f"hapair {part}" if program == "hapair" else program
+
+
+def _health(state: LabState, number: int) -> str:
+    """What tracks the proxy: the seed's check script, or `hapair node`'s trackers as its log last said
+    (each starts up)."""
+    if not state.node(number).native:
+        return "check_nginx.sh"
+    trackers = {"proxy": "up", "proxy_serving": "up", "backends": "up"}
+    log = state.node_directory(number) / "log" / "vrrp.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    for line in text.splitlines():
+        _, found, rest = line.partition(TRACKER_LINE)
+        name, _, verdict = rest.partition(" is ")
+        if found and name in trackers:
+            trackers[name] = verdict.strip()
+    return " ".join(f"{name}:{verdict}" for name, verdict in trackers.items())
 
 
 def _vrrp_view(pid: int, tmp: Path) -> tuple[str, int | None]:
@@ -122,6 +145,7 @@ def render(rows: list[NodeStatus]) -> str:
                 ", ".join(row.vips) or "-",
                 row.proxy,
                 row.proxy_answers,
+                row.health,
                 row.fault or "-",
             ]
         )

@@ -29,6 +29,18 @@ def list_interfaces(netns: str | None = None) -> list[Interface]:
         return _interfaces(rtnl.dump(ifinfmsg(), RTM_GETLINK), rtnl.dump(ifaddrmsg(), RTM_GETADDR))
 
 
+def private_macvlan_base(link: nlmsg) -> int:
+    """The base interface's index of a private-mode macvlan (as keepalived makes its VMACs); 0 for any
+    other interface."""
+    info = link.get_attr("IFLA_LINKINFO")
+    if info is None or info.get_attr("IFLA_INFO_KIND") != "macvlan":
+        return 0
+    data = info.get_attr("IFLA_INFO_DATA")
+    if data is None or data.get_attr("IFLA_MACVLAN_MODE") != "private":
+        return 0
+    return int(link.get_attr("IFLA_LINK") or 0)
+
+
 def _interfaces(links: Iterable[nlmsg], addresses: Iterable[nlmsg]) -> list[Interface]:
     by_index: dict[int, dict[int, list[str]]] = {}
     for addr in addresses:
@@ -48,6 +60,7 @@ def _interfaces(links: Iterable[nlmsg], addresses: Iterable[nlmsg]) -> list[Inte
                 mac=link.get_attr("IFLA_ADDRESS") or "00:00:00:00:00:00",
                 ipv4=tuple(families.get(socket.AF_INET, ())),
                 ipv6=tuple(families.get(socket.AF_INET6, ())),
+                private_macvlan_of=private_macvlan_base(link),
             )
         )
     return result

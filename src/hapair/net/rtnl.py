@@ -42,11 +42,13 @@ class Rtnetlink(Resource):
     def __init__(self) -> None:
         self._socket = IPRSocket()
         self._sequence = itertools.count(1)
+        self.sequence = 0  # the last request's sequence number
         self._raw: socket.socket | None = None  # for encoded requests, read without pyroute2
 
-    def request(self, message: nlmsg, kind: int) -> int:
-        """Send a request and return the kernel's answer: 0 when done, else the errno."""
-        sequence = self._send(message, kind, NLM_F_REQUEST | NLM_F_ACK)
+    def request(self, message: nlmsg, kind: int, flags: int = 0) -> int:
+        """Send a request (with `flags` besides NLM_F_REQUEST | NLM_F_ACK, such as NLM_F_CREATE) and return
+        the kernel's answer: 0 when done, else the errno."""
+        sequence = self._send(message, kind, NLM_F_REQUEST | NLM_F_ACK | flags)
         return next(-reply["error"] for reply in self._replies(sequence) if is_error(reply))
 
     @staticmethod
@@ -89,7 +91,7 @@ class Rtnetlink(Resource):
         return objects
 
     def _send(self, message: nlmsg, kind: int, flags: int) -> int:
-        sequence = next(self._sequence)
+        sequence = self.sequence = next(self._sequence)
         self._socket.put(message, kind, flags, msg_seq=sequence)
         return sequence
 

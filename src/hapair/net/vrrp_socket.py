@@ -1,6 +1,6 @@
-"""Raw IPv4 sockets for VRRP (IP protocol 112), opened as keepalived opens its socket pool (vrrp.c
-open_vrrp_read_socket / open_vrrp_send_socket): one socket receives whole IPv4 packets, another sends
-packets whose IP header we build ourselves."""
+"""Raw IPv4 sockets for VRRP (IP protocol 112, or 51 for instances with AH authentication), opened as
+keepalived opens its socket pool (vrrp.c open_vrrp_read_socket / open_vrrp_send_socket): one socket
+receives whole IPv4 packets, another sends packets whose IP header we build ourselves."""
 
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ def _bind_to_device(sock: socket.socket, ifname: str) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode() + b"\0")
 
 
-def _raw_vrrp_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, VRRP_PROTOCOL)
+def _raw_vrrp_socket(protocol: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
     sock.setblocking(False)
     # Only the groups this socket joined, not those other sockets of the host joined.
     sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
@@ -59,9 +59,9 @@ def _raw_vrrp_socket() -> socket.socket:
 
 
 def _open_receiver(
-    ifname: str, ifindex: int, group: IPv4Address, unicast_source: IPv4Address | None
+    ifname: str, ifindex: int, group: IPv4Address, unicast_source: IPv4Address | None, protocol: int
 ) -> socket.socket:
-    sock = _raw_vrrp_socket()
+    sock = _raw_vrrp_socket(protocol)
     try:
         if unicast_source is None:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, _ip_mreqn(group, ifindex))
@@ -90,8 +90,8 @@ def _arrival_us(ancillary: list[tuple[int, int, bytes]]) -> int:
     return now_ns // NANOSECONDS_PER_US
 
 
-def _open_sender(ifname: str, ifindex: int, *, multicast: bool) -> socket.socket:
-    sock = _raw_vrrp_socket()
+def _open_sender(ifname: str, ifindex: int, *, multicast: bool, protocol: int) -> socket.socket:
+    sock = _raw_vrrp_socket(protocol)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
@@ -135,17 +135,22 @@ class VrrpSocket(Resource):
     it; our own multicast adverts are not looped back. Unicast: the receiving socket is bound to
     `unicast_source` (OSError EADDRNOTAVAIL when the interface does not have it: keepalived's "src
     address not configured" fault) and adverts are sent to each peer. `fileno()` is the receiving
-    socket's, for `loop.add_reader`.
+    socket's, for `loop.add_reader`. `protocol` is the IP protocol received: 112, or 51 (AH).
     """
 
     def __init__(
-        self, ifname: str, *, group: IPv4Address = VRRP_GROUP, unicast_source: IPv4Address | None = None
+        self,
+        ifname: str,
+        *,
+        group: IPv4Address = VRRP_GROUP,
+        unicast_source: IPv4Address | None = None,
+        protocol: int = VRRP_PROTOCOL,
     ) -> None:
         self.ifname = ifname
         ifindex = socket.if_nametoindex(ifname)
-        self._receiver = _open_receiver(ifname, ifindex, group, unicast_source)
+        self._receiver = _open_receiver(ifname, ifindex, group, unicast_source, protocol)
         try:
-            self._sender = _open_sender(ifname, ifindex, multicast=unicast_source is None)
+            self._sender = _open_sender(ifname, ifindex, multicast=unicast_source is None, protocol=protocol)
         except OSError:
             self._receiver.close()
             raise

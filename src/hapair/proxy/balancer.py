@@ -13,6 +13,8 @@ What they share:
   is over one connection is let through; its success (`succeeded`) clears the failures, its failure
   restarts the timeout.
 - A group of one peer and no backup ("single" in nginx) never counts failures and is tried once.
+- Active health checks (`health_check`, hapair's extension from NGINX Plus): a peer its checks find
+  unhealthy, or that a `mandatory` check has not passed yet, is not picked (the `health` argument).
 - When nothing can be picked, `pick` returns None: nginx logs "no live upstreams" and answers 502. nginx
   1.22 does not reset failed peers then (older versions did): they come back when `fail_timeout` ends.
 
@@ -25,9 +27,10 @@ Usage, one `Balancer` per upstream per worker process; for each client request o
         ... connect; on failure: balancer.failed(peer, now); balancer.released(peer)
         ... on success: balancer.succeeded(peer, now); relay; balancer.released(peer); break
 
-Besides those: `tries` (how many peers one request may try: nginx's peer.tries, the peers not `down`),
-`peers` (primary ones first, then backup ones, in configuration order), `upstream`, `is_failed(peer, now)`
-and `connections(peer)` (for tests and status).
+A `recorder` (the metrics of --metrics; None by default) is told of each failure counted and of the
+failures forgotten. Besides those: `tries` (how many peers one request may try: nginx's peer.tries, the
+peers not `down`), `peers` (primary ones first, then backup ones, in configuration order), `upstream`,
+`is_failed(peer, now)` and `connections(peer)` (for tests and status).
 
 Where hapair differs from nginx:
 
@@ -46,25 +49,52 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from random import Random
+from typing import Protocol
 
 from hapair.config.nginx.model.upstream import Upstream
 
 from .balancing import Group, Peer, PeerState, Selection, method_for
+from .balancing.peers import CheckedPeerState, PeerHealthView
 
-__all__ = ["Balancer", "Peer", "Selection"]
+__all__ = ["Balancer", "Peer", "PeerRecorder", "Selection"]
+
+
+class PeerRecorder(Protocol):
+    """Who is told of the failures the balancer counts (the metrics' counters; None: nobody)."""
+
+    def cell(self, peer: Peer) -> int:
+        """Where the peer's own counters are, for the caller's counts (-1: nowhere)."""
+
+    def failed(self, peer: Peer, *, skipped: bool) -> None:
+        """A failure counted; `skipped`: the peer is skipped for `fail_timeout` from now."""
+
+    def recovered(self, peer: Peer) -> None:
+        """Its failures are forgotten."""
 
 
 class Balancer:
     """The peers of one upstream group, their health and its method, as one nginx worker sees them."""
 
-    __slots__ = ("_group", "_method", "_states", "peers", "tries", "upstream")
+    __slots__ = ("_group", "_method", "_states", "peers", "recorder", "tries", "upstream")
 
-    def __init__(self, upstream: Upstream, random: Random | None = None) -> None:
+    def __init__(
+        self,
+        upstream: Upstream,
+        random: Random | None = None,
+        health: PeerHealthView | None = None,
+        recorder: PeerRecorder | None = None,
+    ) -> None:
+        """`health`: the active health checks' verdict on `peers` (by position), when `health_check`
+        covers the group; `recorder`: who is told of the failures counted (--metrics)."""
         self.upstream = upstream
+        self.recorder = recorder
         self.peers: tuple[Peer, ...] = tuple(_peers(upstream, backup=False)) + tuple(
             _peers(upstream, backup=True)
         )
-        self._states = {peer: PeerState(peer) for peer in self.peers}
+        self._states = {
+            peer: PeerState(peer) if health is None else CheckedPeerState(peer, health, index)
+            for index, peer in enumerate(self.peers)
+        }
         self._group = Group(
             [self._states[p] for p in self.peers if not p.backup],
             [self._states[p] for p in self.peers if p.backup],
@@ -100,6 +130,8 @@ class Balancer:
         state.checked = now
         if peer.max_fails:
             state.effective_weight = max(0, state.effective_weight - peer.weight // peer.max_fails)
+        if self.recorder is not None:
+            self.recorder.failed(peer, skipped=bool(peer.max_fails) and state.fails >= peer.max_fails)
 
     def succeeded(self, peer: Peer, now: float) -> None:
         """A connection to `peer` worked: its failures are forgotten if it was checked since the last one."""
@@ -107,6 +139,8 @@ class Balancer:
             return
         state = self._states[peer]
         if state.accessed < state.checked:
+            if state.fails and self.recorder is not None:
+                self.recorder.recovered(peer)
             state.fails = 0
 
     def connected(self, peer: Peer) -> None:

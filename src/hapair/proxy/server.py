@@ -42,6 +42,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hapair import systemd
 from hapair.config.nginx.model.config import NginxConfig
@@ -61,19 +62,24 @@ from hapair.proxy.cycle import (
 from hapair.proxy.daemon import Notify, daemonized
 from hapair.proxy.errorlog import ErrorLogWriter, command_line_log
 from hapair.proxy.http.zones import zone_specs
+from hapair.proxy.metrics import MetricsBoard, MetricsTotals
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.single import SingleProcess
 from hapair.proxy.status import StatusBoard
 from hapair.proxy.worker import HANDLED, WORKER_FATAL, become_worker
+
+if TYPE_CHECKING:
+    from hapair.exposition import IpAddress, MetricsServer
 
 FAST_STOP_S = 5.0  # a fast stop kills workers still there after this long
 IDLE_WAIT_S = 1.0  # the master's wait for a signal, between checks of its workers
 READY_TIMEOUT_S = 10.0  # how long new workers get to listen before a start or reload gives up on them
 
 
-def run_proxy(launch: Launch) -> int:
-    """`hapair proxy [-c FILE] [-p PREFIX] [-g DIRECTIVES] [-e FILE]`: start as nginx starts; the exit
-    status of the command (see the module's documentation)."""
+def run_proxy(launch: Launch, metrics: tuple[IpAddress, int] | None = None) -> int:
+    """`hapair proxy [-c FILE] [-p PREFIX] [-g DIRECTIVES] [-e FILE] [--metrics ADDR:PORT]`: start as
+    nginx starts; the exit status of the command (see the module's documentation). `metrics`: the address
+    of the Prometheus exposition (hapair's own), bound here with the listening addresses."""
     result = launch.load()
     report(result, command_line_log(launch.error_log, launch.prefix, ErrorLevel.NOTICE))
     config = result.config
@@ -83,16 +89,41 @@ def run_proxy(launch: Launch) -> int:
     if not bind_all(config.listening, log):
         log.close()
         return 1
+    exposition = None
+    if metrics is not None:
+        exposition = _metrics_server(metrics, log)
+        if exposition is None:
+            log.close()
+            return 1
     log_os_status(log)
     if config.processes.daemon:
-        return daemonized(lambda notify: _serve(launch, config, log, notify))
-    return _serve(launch, config, log, None)
+        return daemonized(lambda notify: _serve(launch, config, log, notify, exposition))
+    return _serve(launch, config, log, None, exposition)
 
 
-def _serve(launch: Launch, config: NginxConfig, log: ErrorLogWriter, notify: Notify | None) -> int:
+def _metrics_server(address: tuple[IpAddress, int], log: ErrorLogWriter) -> MetricsServer | None:
+    """The exposition's socket, bound now (None: it cannot be, said as nginx says it of a listen)."""
+    from hapair.exposition import MetricsServer, address_text  # noqa: PLC0415 (only with --metrics)
+
+    try:
+        return MetricsServer(*address)
+    except OSError as error:
+        log.write(
+            ErrorLevel.EMERG, f"bind() to {address_text(*address)} failed ({error.errno}: {error.strerror})"
+        )
+        return None
+
+
+def _serve(
+    launch: Launch,
+    config: NginxConfig,
+    log: ErrorLogWriter,
+    notify: Notify | None,
+    exposition: MetricsServer | None,
+) -> int:
     if config.processes.master:
-        return Master(launch, config, log).run(notify)
-    return SingleProcess(launch, config, log).run(notify)
+        return Master(launch, config, log, exposition).run(notify)
+    return SingleProcess(launch, config, log, exposition).run(notify)
 
 
 def worker_count(config: NginxConfig) -> int:
@@ -111,16 +142,25 @@ class Worker:
     number: int
     ready: int | None
     slot: int | None  # its slot of the status board (stub_status's counters), if it counts
+    metrics: MetricsBoard | None = None  # its generation's board of --metrics (its slot: `number`)
     retiring: bool = False
 
 
 class Master:
     """The master process: see the module's documentation."""
 
-    def __init__(self, launch: Launch, config: NginxConfig, log: ErrorLogWriter) -> None:
+    def __init__(
+        self,
+        launch: Launch,
+        config: NginxConfig,
+        log: ErrorLogWriter,
+        exposition: MetricsServer | None = None,
+    ) -> None:
         self.config = config
         self._launch = launch
         self._log = log
+        self._exposition = exposition  # --metrics: served by a thread once the signals are blocked
+        self._totals: MetricsTotals | None = None
         self._workers: dict[int, Worker] = {}
         self._stopping: int | None = None  # SIGQUIT or SIGTERM once a stop is under way
         self._kill_at: float | None = None
@@ -137,6 +177,11 @@ class Master:
         self._notify = notify
         code = 0
         try:
+            if self._exposition is not None:
+                from hapair.proxy.collector import serve_metrics  # noqa: PLC0415 (only with --metrics)
+
+                self._board = StatusBoard()
+                self._totals = serve_metrics(self._exposition, self._board)
             if self._started():
                 if notify is not None:
                     notify.ready()
@@ -155,6 +200,10 @@ class Master:
         finally:
             self._unix.close(self._log)
             self._zones.close()
+            if self._exposition is not None:
+                self._exposition.close()
+            if self._totals is not None:
+                self._totals.close()
             if self._board is not None:
                 self._board.close()
             if self._pid_written:
@@ -174,8 +223,10 @@ class Master:
             return False
         self._zones = self._zones.renew(zone_specs(self.config))
         self._log.write(ErrorLevel.NOTICE, "start worker processes")
-        if not self._wait_ready(self._start_generation()):
+        workers, board = self._start_generation()
+        if not self._wait_ready(workers):
             return False
+        self._keep(board)
         self._pid_written = write_pid_file(self.config.pid, self._log)
         return self._pid_written
 
@@ -244,7 +295,7 @@ class Master:
         previous, self.config = self.config, config
         running_zones, self._zones = self._zones, zones
         self._log.write(ErrorLevel.NOTICE, "start worker processes")
-        started = self._start_generation()
+        started, board = self._start_generation()
         if not self._wait_ready(started):
             self.config = previous
             self._zones = running_zones
@@ -255,6 +306,7 @@ class Master:
                 worker.retiring = True
             self._send(signal.SIGTERM, started)
             return False
+        self._keep(board)
         self._unix.keep_only(config, self._log)
         running_zones.release_unused(zones)
         self._log.close()
@@ -268,10 +320,17 @@ class Master:
         self._send(signal.SIGQUIT, old)
         return True
 
-    def _start_generation(self) -> list[Worker]:
-        return [self._spawn(number) for number in range(worker_count(self.config))]
+    def _start_generation(self) -> tuple[list[Worker], MetricsBoard | None]:
+        """The workers of the running configuration, and their board of --metrics."""
+        count = worker_count(self.config)
+        metrics = self._totals.generation(self.config, count) if self._totals is not None else None
+        return [self._spawn(number, metrics) for number in range(count)], metrics
 
-    def _spawn(self, number: int) -> Worker:
+    def _keep(self, metrics: MetricsBoard | None) -> None:
+        if self._totals is not None and metrics is not None:
+            self._totals.keep(metrics)
+
+    def _spawn(self, number: int, metrics: MetricsBoard | None) -> Worker:
         ready_read, ready_write = os.pipe2(os.O_CLOEXEC)
         master = os.getpid()
         board, slot = self._status_slot()
@@ -280,20 +339,31 @@ class Master:
             os.close(ready_read)
             self._leave_to_master()
             status = board.worker(slot) if board is not None and slot is not None else None
+            counting = metrics.worker(number) if metrics is not None else None
             become_worker(
-                self.config, number, ready_write, self._log, master, zones=self._zones, status=status
+                self.config,
+                number,
+                ready_write,
+                self._log,
+                master,
+                zones=self._zones,
+                status=status,
+                metrics=counting,
             )
         os.close(ready_write)
-        worker = Worker(pid, number, ready_read, slot)
+        if metrics is not None:
+            metrics.live.add(number)
+        worker = Worker(pid, number, ready_read, slot, metrics)
         self._workers[pid] = worker
         self._log.write(ErrorLevel.NOTICE, f"start worker process {pid}")
         return worker
 
     def _status_slot(self) -> tuple[StatusBoard | None, int | None]:
-        """A slot of the status board for a new worker, if its configuration shows the counters (the board
-        made then, and kept to the end, as nginx keeps its counters across reloads)."""
+        """A slot of the status board for a new worker, if its configuration shows the counters or
+        --metrics does (the board made then, and kept to the end, as nginx keeps its counters across
+        reloads)."""
         http = self.config.http
-        if http is None or not http.serves_status():
+        if self._totals is None and (http is None or not http.serves_status()):
             return None, None
         if self._board is None:
             self._board = StatusBoard()
@@ -303,6 +373,8 @@ class Master:
         """In a new worker: what only the master holds while it starts (the terminal, the command's pipe)."""
         if self._notify is not None:
             self._notify.close()
+        if self._exposition is not None:
+            self._exposition.forget()
         if self._log.console is not None:
             self._log.console.close()
             self._log.console = None
@@ -340,11 +412,20 @@ class Master:
                 continue
             if worker.ready is not None:
                 os.close(worker.ready)
-            if worker.slot is not None and self._board is not None:
-                self._board.retire(worker.slot)
+            self._retire(worker)
             self._log_exit(pid, status)
             if self._replaces(worker, status):
-                self._spawn(worker.number)
+                self._spawn(worker.number, worker.metrics)
+
+    def _retire(self, worker: Worker) -> None:
+        """A worker's counters kept once it has exited (under the exposition's lock with --metrics)."""
+        if self._totals is not None:
+            if worker.slot is not None:
+                self._totals.retire_status(worker.slot)
+            if worker.metrics is not None:
+                self._totals.retire(worker.metrics, worker.number)
+        elif worker.slot is not None and self._board is not None:
+            self._board.retire(worker.slot)
 
     def _log_exit(self, pid: int, status: int) -> None:
         if os.WIFSIGNALED(status):

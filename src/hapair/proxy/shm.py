@@ -31,7 +31,8 @@ class ZoneError(Exception):
 class ZoneSpec:
     """What a module asks of a zone: its `size` (nginx's, the slab's), the `extra` bytes its index needs
     after it, how to lay out a new zone (`initialize`), and when it may take over a running zone
-    (`identity`: the text that must not change, `conflict`: nginx's message when it did)."""
+    (`identity`: the text that must not change, `conflict`: nginx's message when it did;
+    `fresh_when_changed`: a changed identity gets a new zone instead of that refusal)."""
 
     name: str
     tag: str
@@ -40,6 +41,7 @@ class ZoneSpec:
     initialize: Callable[[SharedZone], None]
     identity: str
     conflict: Callable[[str], str]
+    fresh_when_changed: bool = False
 
 
 class SharedZone:
@@ -93,6 +95,8 @@ class SharedZones:
         try:
             for spec in specs:
                 running = self._zones.get(spec.name)
+                if running is not None and spec.fresh_when_changed and running.identity != spec.identity:
+                    running = None
                 if running is not None and (running.tag, running.size) == (spec.tag, spec.size):
                     if running.identity != spec.identity:
                         raise ZoneError(spec.conflict(running.identity))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 import uvloop
 
@@ -25,9 +26,13 @@ from hapair.proxy.cycle import (
 from hapair.proxy.daemon import Notify
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
 from hapair.proxy.http.zones import zone_specs
+from hapair.proxy.metrics import MetricsBoard, MetricsTotals
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.status import StatusBoard, WorkerStatus
 from hapair.proxy.worker import Services, set_environment
+
+if TYPE_CHECKING:
+    from hapair.exposition import MetricsServer
 
 _SERVING = "serving in one process (master_process off)"
 _RELOAD_FAILED = "reload failed, the running configuration kept"
@@ -36,10 +41,19 @@ _RELOAD_FAILED = "reload failed, the running configuration kept"
 class SingleProcess:
     """`master_process off`: the process serves itself (ngx_single_process_cycle)."""
 
-    def __init__(self, launch: Launch, config: NginxConfig, log: ErrorLogWriter) -> None:
+    def __init__(
+        self,
+        launch: Launch,
+        config: NginxConfig,
+        log: ErrorLogWriter,
+        exposition: MetricsServer | None = None,
+    ) -> None:
         self.config = config
         self._launch = launch
         self._log = log
+        self._exposition = exposition  # --metrics, served by a thread of the process
+        self._totals: MetricsTotals | None = None
+        self._boards: dict[Services, MetricsBoard] = {}  # each configuration's board of --metrics
         self._services: Services | None = None
         self._retired: set[Services] = set()
         self._stopped: asyncio.Event | None = None
@@ -49,8 +63,9 @@ class SingleProcess:
         self._status: WorkerStatus | None = None  # stub_status's counters, kept across reloads
 
     def _status_for(self, config: NginxConfig) -> WorkerStatus | None:
-        """The process's counters, if `config` shows them (made with the first configuration that does)."""
-        if config.http is None or not config.http.serves_status():
+        """The process's counters, if `config` shows them or --metrics does (made with the first
+        configuration that does)."""
+        if self._totals is None and (config.http is None or not config.http.serves_status()):
             return None
         if self._status is None:
             self._status = StatusBoard(slots=2).worker(1)
@@ -59,12 +74,45 @@ class SingleProcess:
     def run(self, notify: Notify | None = None) -> int:
         set_environment(self.config.processes)
         logging.getLogger("hapair.proxy").addHandler(ErrorLogHandler(self._log))
+        if self._exposition is not None:
+            from hapair.proxy.collector import serve_metrics  # noqa: PLC0415 (only with --metrics)
+
+            board = StatusBoard(slots=2)
+            self._status = board.worker(1)
+            self._totals = serve_metrics(self._exposition, board)
         try:
             return uvloop.run(self._serve(notify))
         finally:
             self._unix.close(self._log)
             self._zones.close()
+            if self._exposition is not None:
+                self._exposition.close()
+            if self._totals is not None:
+                self._totals.close()
             self._log.close()
+
+    async def _start(self, config: NginxConfig, zones: SharedZones) -> Services:
+        """The data planes of `config`, counting in a board of their own with --metrics."""
+        if self._totals is None:
+            return await Services.start(config, zones, self._status_for(config), checks=True)
+        board = self._totals.generation(config, 1)
+        board.live.add(0)
+        try:
+            services = await Services.start(
+                config, zones, self._status_for(config), board.worker(0), checks=True
+            )
+        except BaseException:
+            self._totals.retire(board, 0)
+            raise
+        self._totals.keep(board)
+        self._boards[services] = board
+        return services
+
+    def _ended(self, services: Services) -> None:
+        """Its counters kept, its board gone (--metrics)."""
+        board = self._boards.pop(services, None)
+        if self._totals is not None and board is not None:
+            self._totals.retire(board, 0)
 
     async def _serve(self, notify: Notify | None) -> int:
         self._stopped = stopped = asyncio.Event()
@@ -73,7 +121,7 @@ class SingleProcess:
             return 1
         self._zones = self._zones.renew(zone_specs(self.config))
         try:
-            self._services = await Services.start(self.config, self._zones, self._status_for(self.config))
+            self._services = await self._start(self.config, self._zones)
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
             return 1
@@ -140,7 +188,7 @@ class SingleProcess:
         """The new configuration's listeners first, then the old ones drain (nginx keeps the old cycle
         until its connections end)."""
         try:
-            services = await Services.start(config, zones, self._status_for(config))
+            services = await self._start(config, zones)
         except OSError as error:
             self._log.write(ErrorLevel.EMERG, str(error))
             zones.release_unused(self._zones)
@@ -162,4 +210,5 @@ class SingleProcess:
             old.graceful(None)
             await old.done.wait()
             self._retired.discard(old)
+            self._ended(old)
         running_zones.release_unused(zones)

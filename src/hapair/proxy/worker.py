@@ -25,9 +25,12 @@ import uvloop
 
 from hapair.config.nginx.model.config import NginxConfig, Processes, WorkerUser
 from hapair.config.nginx.model.logging import ErrorLevel
+from hapair.node.channel import channel_name, join
 from hapair.proxy.cycle import create_temp_paths, errno_text
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
+from hapair.proxy.health import HealthBoard, HealthChecker
 from hapair.proxy.http.service import HttpService, serve_http
+from hapair.proxy.metrics import WorkerMetrics
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.status import WorkerStatus
 from hapair.proxy.stream import StreamService, serve_stream
@@ -78,14 +81,16 @@ def become_worker(
     *,
     zones: SharedZones,
     status: WorkerStatus | None,
+    metrics: WorkerMetrics | None = None,
 ) -> None:
     """The child side of the fork (`zones`: the shared memory zones the master made; `status`: the
-    worker's slot of the master's counters, if the configuration shows them): never returns."""
+    worker's slot of the master's counters, if the configuration shows them; `metrics`: its slot of
+    --metrics): never returns."""
     code = 1
     try:
         die_with_master(master)
         logging.getLogger("hapair.proxy").addHandler(ErrorLogHandler(log))
-        code = run_worker(config, number, ready, log, master, zones=zones, status=status)
+        code = run_worker(config, number, ready, log, master, zones=zones, status=status, metrics=metrics)
     except BaseException as error:  # the worker must never return into the master's code
         log.write(ErrorLevel.EMERG, f"worker failed: {error!r}")
     finally:
@@ -114,11 +119,16 @@ def run_worker(
     *,
     zones: SharedZones,
     status: WorkerStatus | None,
+    metrics: WorkerMetrics | None = None,
 ) -> int:
     """Serve `config` on a new uvloop loop until a stop signal; the exit code."""
+    channel = channel_name()  # `hapair node`'s health channel, named in the environment narrowed next
     set_environment(config.processes)
     _apply_limits(config.processes, log)
-    return uvloop.run(_serve_worker(config, number, master, ready, log, zones=zones, status=status))
+    serving = _serve_worker(
+        config, number, master, ready, log, zones=zones, status=status, channel=channel, metrics=metrics
+    )
+    return uvloop.run(serving)
 
 
 def _apply_limits(processes: Processes, log: ErrorLogWriter) -> None:
@@ -196,35 +206,63 @@ class Services:
     what is under way finish, for `worker_shutdown_timeout` at most; `fast()` (SIGTERM, SIGINT, also during
     a graceful stop) ends everything now."""
 
-    def __init__(self, config: NginxConfig, http: HttpService | None, stream: StreamService | None) -> None:
+    def __init__(
+        self,
+        config: NginxConfig,
+        http: HttpService | None,
+        stream: StreamService | None,
+        checker: HealthChecker | None = None,
+    ) -> None:
         self.config = config
         self.http = http
         self.stream = stream
+        self.checker = checker  # the node's health checks, in the one process that runs them
         self.stopping = False
         self.done = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references
 
     @classmethod
-    async def start(cls, config: NginxConfig, zones: SharedZones, status: WorkerStatus | None) -> Services:
+    async def start(
+        cls,
+        config: NginxConfig,
+        zones: SharedZones,
+        status: WorkerStatus | None,
+        metrics: WorkerMetrics | None = None,
+        *,
+        checks: bool,
+    ) -> Services:
+        """`checks`: this process runs the configuration's health checks (hapair.proxy.health)."""
         http = None
         if config.http is not None:
             http = await serve_http(
-                config.http, reuse_port=True, zones=zones, thread_pools=config.thread_pools, status=status
+                config.http,
+                reuse_port=True,
+                zones=zones,
+                thread_pools=config.thread_pools,
+                status=status,
+                metrics=metrics,
             )
         try:
             stream = None
             if config.stream is not None:
-                stream = await serve_stream(config.stream, reuse_port=True, status=status)
+                health = HealthBoard.of(zones, config.stream.health_checks, stream=True)
+                stream = await serve_stream(
+                    config.stream, reuse_port=True, status=status, health=health, metrics=metrics
+                )
         except BaseException:
             if http is not None:
                 http.close()
             raise
-        return cls(config, http, stream)
+        checker = _checker(config, zones) if checks else None
+        if checker is not None:
+            checker.start()
+        return cls(config, http, stream, checker)
 
     def graceful(self, log: ErrorLogWriter | None) -> None:
         if self.stopping:
             return
         self.stopping = True
+        self._stop_checks()
         if log is not None:
             log.write(ErrorLevel.NOTICE, "gracefully shutting down")
         timeout_ms = self.config.processes.shutdown_timeout_ms
@@ -232,11 +270,17 @@ class Services:
 
     def fast(self) -> None:
         self.stopping = True
+        self._stop_checks()
         if self.stream is not None:
             self.stream.abort()
         if self.http is not None:
             self.http.close()
         self._run(self._closed())
+
+    def _stop_checks(self) -> None:
+        if self.checker is not None:
+            self.checker.stop()
+            self.checker = None
 
     def _run(self, step: Coroutine[None, None, None]) -> None:
         task = asyncio.get_running_loop().create_task(step)
@@ -277,6 +321,18 @@ class Services:
         self.done.set()
 
 
+def _checker(config: NginxConfig, zones: SharedZones) -> HealthChecker | None:
+    boards = [
+        board
+        for checks, stream in (
+            (config.http.health_checks if config.http is not None else (), False),
+            (config.stream.health_checks if config.stream is not None else (), True),
+        )
+        if (board := HealthBoard.of(zones, checks, stream=stream)) is not None
+    ]
+    return HealthChecker(boards) if boards else None
+
+
 def _ignore() -> None:
     pass
 
@@ -290,12 +346,15 @@ async def _serve_worker(
     *,
     zones: SharedZones,
     status: WorkerStatus | None,
+    channel: str | None = None,
+    metrics: WorkerMetrics | None = None,
 ) -> int:
-    """`number`: the worker's place in its generation; `master`: its master's pid."""
+    """`number`: the worker's place in its generation; `master`: its master's pid; `channel`: the health
+    channel of the `hapair node` supervising the proxy, which the worker joins once it listens."""
     loop = asyncio.get_running_loop()
     log_loop_errors(loop, log)
     try:
-        services = await Services.start(config, zones, status)
+        services = await Services.start(config, zones, status, metrics, checks=number == 0)
         _become_user(config, number, master, log)
     except (OSError, WorkerStartError) as error:
         level = error.level if isinstance(error, WorkerStartError) else ErrorLevel.EMERG
@@ -311,7 +370,10 @@ async def _serve_worker(
     signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
     os.write(ready, b"ok\n")
     os.close(ready)
+    health = join(channel) if channel else None
     await services.done.wait()
+    if health is not None:
+        health.cancel()
     log.write(ErrorLevel.NOTICE, "exiting")
     log.write(ErrorLevel.NOTICE, "exit")
     return 0

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 PLACEHOLDER = "@HAPAIR@"
-UNITS = ("hapair-proxy.service", "hapair-vrrp.service")
+UNITS = ("hapair-proxy.service", "hapair-vrrp.service", "hapair-node.service")
 DEFAULT_DESTINATION = "/etc/systemd/system"
 
 

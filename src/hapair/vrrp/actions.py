@@ -13,9 +13,11 @@ from .packet import Advertisement
 
 @dataclass(frozen=True)
 class SendAdvert:
-    """Send this advertisement (to the multicast group or to each unicast peer)."""
+    """Send this advertisement (to the multicast group or to each unicast peer); with AH authentication,
+    `ah_sequence` is the sequence number it carries."""
 
     advert: Advertisement
+    ah_sequence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,20 @@ class ArmTimer:
     at: int | None
 
 
+@dataclass(frozen=True)
+class VirtualRouting:
+    """Add the instance's virtual routes, then its virtual rules (`add`), or remove its rules, then its
+    routes: those it added, and with `force` any rule of its an earlier run left."""
+
+    add: bool
+    force: bool = False
+
+
 Action = (
     SendAdvert
     | SetVips
     | RemoveVips
+    | VirtualRouting
     | AnnounceSource
     | SendGratuitousArps
     | ProbeAddresses

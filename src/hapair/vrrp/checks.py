@@ -17,6 +17,7 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import NamedTuple
 
 from ..config.keepalived.model.vrrp import ChecksumCompat
+from .ipsec_ah import host_order, integrity_check_value, read_header
 from .packet import (
     ADVERTISEMENT,
     AH_HEADER_LEN,
@@ -49,12 +50,14 @@ class Disposition(Enum):
 class Rejection:
     """Why keepalived ignores a packet: its log text without the `(VI_1) ` prefix (None when it logs
     nothing) and the Stats counter it increments (None when it counts nothing). `advert_counted`: the
-    packet got as far as counting `advert_rcvd` before it failed (the address checks)."""
+    packet got as far as counting `advert_rcvd` before it failed (the address checks). `names_instance`:
+    keepalived starts the line with the instance's name (all but its line for an AH header's SPI)."""
 
     message: str | None
     counter: str | None
     disposition: Disposition = Disposition.KO
     advert_counted: bool = False
+    names_instance: bool = True
 
 
 class Peer(NamedTuple):
@@ -74,7 +77,9 @@ class Expectation:
     pseudo-header destination. `accept_rfc9568_checksum` accepts a VRRPv3 checksum without the IPv4
     pseudo-header (RFC 9568 section 5.2.8), which keepalived 2.2.7 refuses: off, as in keepalived.
     `family` is the instance's: over IPv6 the packet is the VRRP message alone, with 16-byte addresses, and
-    its checksum was verified by the kernel (IPV6_CHECKSUM), as keepalived leaves it to the kernel."""
+    its checksum was verified by the kernel (IPV6_CHECKSUM), as keepalived leaves it to the kernel.
+    `ah_sequence` is the instance's AH sequence counter (ipsec_ah.SequenceCounter): an AH advert must
+    carry a higher number."""
 
     version: int
     auth_type: int
@@ -89,6 +94,7 @@ class Expectation:
     group: IPv4Address = VRRP_GROUP
     accept_rfc9568_checksum: bool = False
     family: int = 4
+    ah_sequence: int = 0
 
 
 Check = Callable[[ReceivedPacket, Expectation], Rejection | None]
@@ -112,6 +118,17 @@ def adopts_old_checksum(packet: ReceivedPacket, expected: Expectation) -> bool:
     if not _switches_to_old_form(packet, expected):
         return False
     return all(check(packet, expected) is None for check in _BEFORE_CHECKSUM)
+
+
+def authenticated_sequence(packet: ReceivedPacket, expected: Expectation) -> int | None:
+    """The AH sequence number the instance takes from this packet (keepalived's vrrp_in_chk_ipsecah sets
+    its counter as soon as the ICV, the SPI and the number are right, whatever the checks after it say),
+    None when the packet does not get that far or the instance does not use AH."""
+    if expected.auth_type != AUTH_AH or not packet.has_ah:
+        return None
+    if any(check(packet, expected) is not None for check in _THROUGH_AH):
+        return None
+    return read_header(packet).sequence
 
 
 def _ah_header(packet: ReceivedPacket, expected: Expectation) -> Rejection | None:
@@ -177,13 +194,35 @@ def _v2_password(packet: ReceivedPacket, expected: Expectation) -> Rejection | N
 
 
 def _v2_ah(packet: ReceivedPacket, expected: Expectation) -> Rejection | None:
-    """An AH header for another protocol is dropped silently, as keepalived does; the HMAC-MD5-96 check
-    of keepalived's vrrp_in_chk_ipsecah is not implemented, so every other AH packet fails."""
+    """keepalived's vrrp_in_chk_ipsecah: an AH header for another protocol is dropped silently; then the
+    ICV, the SPI (the source address) and the sequence number (above the instance's counter), in order."""
     if expected.version != 2 or expected.auth_type != AUTH_AH:
         return None
     if packet.ah_next_header != VRRP_PROTOCOL:
         return Rejection(None, None, Disposition.DROP)
-    return Rejection("IPSEC-AH : authentication is not supported by hapair", "auth_failure")
+    header = read_header(packet)
+    icv = integrity_check_value(
+        packet.data, packet.header_length, expected.auth_data, unicast=expected.unicast
+    )
+    if not hmac.compare_digest(header.icv, icv):
+        return Rejection(
+            "IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !",
+            "auth_failure",
+        )
+    source = int(packet.source)
+    if header.spi != source:
+        return Rejection(
+            f"IPSEC AH : invalid IPSEC SPI value. {host_order(source)} and expect {host_order(header.spi)}",
+            "auth_failure",
+            names_instance=False,
+        )
+    if header.sequence > expected.ah_sequence:
+        return None
+    return Rejection(
+        f"IPSEC-AH : sequence number {header.sequence} already processed. Packet dropped."
+        f" Local({expected.ah_sequence})",
+        "auth_failure",
+    )
 
 
 def _v2_interval(packet: ReceivedPacket, expected: Expectation) -> Rejection | None:
@@ -293,7 +332,7 @@ def _unicast_source(packet: ReceivedPacket, expected: Expectation) -> Rejection 
     )
 
 
-_BEFORE_CHECKSUM: tuple[Check, ...] = (
+_THROUGH_AH: tuple[Check, ...] = (
     _ah_header,
     _length,
     _multicast_ttl,
@@ -302,6 +341,9 @@ _BEFORE_CHECKSUM: tuple[Check, ...] = (
     _v2_auth_type_ours,
     _v2_password,
     _v2_ah,
+)
+_BEFORE_CHECKSUM: tuple[Check, ...] = (
+    *_THROUGH_AH,
     _v2_interval,
     _type,
     _address_count,

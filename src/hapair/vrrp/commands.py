@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 from collections.abc import Callable, Coroutine, Sequence
@@ -62,9 +63,13 @@ class ScriptRunner:
     """Starts commands and keeps track of those keepalived would kill at shutdown (checks and STOP
     notifies); `log` receives keepalived's messages."""
 
-    def __init__(self, log: Log, *, umask: int = DEFAULT_UMASK) -> None:
+    def __init__(
+        self, log: Log, *, umask: int = DEFAULT_UMASK, nice: Callable[[], int | None] = lambda: None
+    ) -> None:
+        """`nice`: the nice value a script is started with, None to leave the daemon's."""
         self.log = log
         self.umask = umask
+        self._nice = nice
         self._tracked: dict[Run, asyncio.Task[object]] = {}  # what terminate_all kills
         self._awaited: set[asyncio.Task[object]] = set()  # what wait_all waits for
         self._background: set[asyncio.Task[object]] = set()  # other notifies, referenced until done
@@ -196,6 +201,7 @@ class ScriptRunner:
         through_shell = not script.flags & SC_EXECABLE
         text = script_text(NotifyScript(args, script.uid, script.gid))
         argv = ["sh", "-c", text] if through_shell else args
+        nice = self._nice()
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -205,6 +211,10 @@ class ScriptRunner:
                 stderr=asyncio.subprocess.DEVNULL,
                 process_group=0,
                 umask=self.umask,
+                # the daemon runs one thread: a function run in the child between fork and exec is safe
+                preexec_fn=None
+                if nice is None
+                else functools.partial(os.setpriority, os.PRIO_PROCESS, 0, nice),
                 **identity(script.uid, script.gid),
             )
         except OSError as error:

@@ -28,12 +28,15 @@ from ..control.server import ControlServer
 from ..net.addresses import AddressManager
 from ..net.host import LocalHost
 from ..net.links import LinkWatcher
+from ..net.routes import Routing, RoutingWatcher
+from ..net.vmac import VmacLinks
 from . import dumps
 from .commands import DEFAULT_UMASK, ScriptRunner
 from .notify_fifo import FifoWriter, open_fifos
 from .router import VirtualRouter
 from .runtime import SECOND_US, Runtime, StartError
 from .scheduling import ProcessScheduler
+from .statics import Statics
 from .stats import Stats
 from .status import status_document
 from .support import unsupported_features
@@ -68,6 +71,8 @@ class VrrpDaemon:
         self._runner: ScriptRunner | None = None
         self.scheduler = ProcessScheduler(self.log)
         self._fifos: list[FifoWriter] = []
+        self._vmacs: VmacLinks | None = None
+        self._statics: Statics | None = None
         self._control: ControlServer | None = None
 
     def log(self, text: str) -> None:
@@ -83,20 +88,15 @@ class VrrpDaemon:
             return EXIT_CONFIG
         if not config.global_defs.max_auto_priority:
             self.log(MAX_AUTO_PRIORITY_NOTICE)
-        runner = self._runner = ScriptRunner(self.log, umask=_umask(config))
+        scheduler = self.scheduler
+        runner = self._runner = ScriptRunner(
+            self.log, umask=_umask(config), nice=lambda: scheduler.script_nice
+        )
         fifos = self._fifos  # opened once the configuration is known to run
-        with AddressManager() as addresses:
+        vmacs = self._vmacs = VmacLinks(self.log, detail=self.options.detail)
+        with AddressManager() as addresses, vmacs, Routing(self.log) as routing:
             try:
-                runtime = Runtime(
-                    config,
-                    log=self.log,
-                    detail=self.options.detail,
-                    runner=runner,
-                    addresses=addresses,
-                    scheduler=self.scheduler,
-                    fifos=fifos,
-                    on_notification=self._notification,
-                )
+                runtime = self._new_runtime(config, runner, addresses, fifos)
                 runtime.prepare()
             except StartError as error:
                 self.log(str(error))
@@ -106,17 +106,23 @@ class VrrpDaemon:
                 self.log("Stopped")
                 return 0
             self.runtime = runtime
+            statics = Statics(config, addresses, routing, self.log, detail=self.options.detail)
+            self._statics = statics
+            statics.start()
             self._open_fifos(config)
             await self._open_control()
             self.log("Startup complete")
             _notify_ready()
             self._schedule(config)
             runtime.start()
-            async with LinkWatcher() as watcher:
+            async with LinkWatcher() as watcher, RoutingWatcher() as routing_events:
                 watching = asyncio.ensure_future(self._watch_links(watcher))
+                watching_routes = asyncio.ensure_future(self._watch_routing(routing_events))
                 await self._stopping.wait()
                 watching.cancel()
+                watching_routes.cancel()
             runtime.close()
+            statics.remove()
             await asyncio.wait_for(runner.wait_all(), timeout=5)
             await (self.runtime or runtime).mails_delivered(MAIL_WAIT_S)
             self._close_fifos()
@@ -191,16 +197,7 @@ class VrrpDaemon:
             self._schedule(old.config)
             _notify_ready()
             return
-        new = Runtime(
-            config,
-            log=self.log,
-            detail=self.options.detail,
-            runner=self._runner,
-            addresses=old.addresses,
-            scheduler=self.scheduler,
-            fifos=self._fifos,
-            on_notification=self._notification,
-        )
+        new = self._new_runtime(config, self._runner, old.addresses, self._fifos)
         try:
             new.prepare()
         except StartError as error:
@@ -208,6 +205,8 @@ class VrrpDaemon:
             self._schedule(old.config)
             _notify_ready()
             return
+        if self._statics is not None:
+            self._statics.replace(config)
         if _fifo_settings(config) != _fifo_settings(old.config):
             self._close_fifos()
             self._open_fifos(config)
@@ -216,10 +215,32 @@ class VrrpDaemon:
             new.write_states_to_fifos()
         old.retire_unmatched()
         old.close()
+        if self._vmacs is not None:
+            self._vmacs.keep_only({i.vmac_interface for i in config.vrrp.instances if i.use_vmac})
         self.runtime = new
         self._schedule(config)
         self.log("Reload complete")
         _notify_ready()
+
+    def _new_runtime(
+        self,
+        config: KeepalivedConfig,
+        runner: ScriptRunner,
+        addresses: AddressManager,
+        fifos: list[FifoWriter],
+    ) -> Runtime:
+        """The runtime of `config`, at start or at a reload (`hapair node` adds its trackers to it)."""
+        return Runtime(
+            config,
+            log=self.log,
+            detail=self.options.detail,
+            runner=runner,
+            addresses=addresses,
+            scheduler=self.scheduler,
+            fifos=fifos,
+            vmacs=self._vmacs,
+            on_notification=self._notification,
+        )
 
     def _schedule(self, config: KeepalivedConfig) -> None:
         """Before the routers start, and once a reload is over: the process's scheduling settings. The
@@ -269,6 +290,11 @@ class VrrpDaemon:
         async for event in watcher:
             if self.runtime is not None:
                 self.runtime.link_changed(event)
+
+    async def _watch_routing(self, watcher: RoutingWatcher) -> None:
+        async for event in watcher:
+            if self.runtime is not None:
+                self.runtime.routing_removed(event)
 
     # ----- dumps
 

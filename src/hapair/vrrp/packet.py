@@ -20,6 +20,9 @@ Checksums of VRRPv3 over IPv4 come in three forms (`ChecksumForm`):
   instance may opt in to accepting it (`checks.Expectation.accept_rfc9568_checksum`).
 
 VRRPv2 has one form, `VRRPV2`: the message including the authentication bytes, no pseudo-header.
+
+A VRRPv2 advert with `auth_type AH` travels as IP protocol 51, keepalived's IPsec-AH header between the IP
+header and the VRRP message (see ipsec_ah.py, which signs it).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ V3_INTERVAL_MASK = 0x0FFF
 _IP_HEADER = struct.Struct("!BBHHHBBH4s4s")
 _VRRP_HEADER = struct.Struct("!BBBBHH")
 _PSEUDO_HEADER = struct.Struct("!4s4sBBH")
+_AH_HEADER = struct.Struct("!BBHI4x12x")  # next header, payload length, reserved, SPI; sequence and ICV zero
+AH_PAYLOAD_LENGTH = 4  # the AH header's length in 32-bit words, minus 2
 
 
 class PacketTooShort(ValueError):  # noqa: N818 - the name the engine shares
@@ -156,9 +161,9 @@ def encode_ipv4(
     """The whole IPv4 packet keepalived sends for `advert`: TOS 0xC0, DF clear, protocol 112, IP header
     checksum filled in. `ident` is the IP ID, never 0 (the kernel would replace 0). For VRRPv3,
     `checksum_destination` replaces `destination` in the checksum's pseudo-header: keepalived puts the
-    multicast group there when it uses the old unicast checksum. AH authentication is not supported."""
-    if advert.auth_type == AUTH_AH:
-        raise ValueError("IPsec AH authentication is not supported")
+    multicast group there when it uses the old unicast checksum. A VRRPv2 advert with AH authentication
+    gets keepalived's AH header, its SPI the source, its sequence number and ICV zero: `ipsec_ah.sign`
+    fills them in before each send."""
     if any(isinstance(address, IPv6Address) for address in advert.addresses):
         raise ValueError("an advert of IPv6 addresses goes over IPv6 (packet6.encode_ipv6)")
     if not 1 <= ident <= 0xFFFF:
@@ -166,7 +171,12 @@ def encode_ipv4(
     if not 0 <= ttl <= 255:
         raise ValueError(f"TTL {ttl} is not in 0-255")
     message = _vrrp_message(advert, source, destination, checksum_destination)
-    return _ip_header(len(message), source, destination, ttl, ident) + message
+    if advert.version == 2 and advert.auth_type == AUTH_AH:
+        message = _AH_HEADER.pack(VRRP_PROTOCOL, AH_PAYLOAD_LENGTH, 0, int(source)) + message
+        protocol = AH_PROTOCOL
+    else:
+        protocol = VRRP_PROTOCOL
+    return _ip_header(len(message), source, destination, ttl, ident, protocol=protocol) + message
 
 
 def _vrrp_message(
@@ -202,7 +212,7 @@ def vrrp_message(advert: Advertisement, checksum: Callable[[bytes], int]) -> byt
 
 
 def _ip_header(
-    payload_length: int, source: IPv4Address, destination: IPv4Address, ttl: int, ident: int
+    payload_length: int, source: IPv4Address, destination: IPv4Address, ttl: int, ident: int, *, protocol: int
 ) -> bytes:
     def header(checksum: int) -> bytes:
         return _IP_HEADER.pack(
@@ -212,7 +222,7 @@ def _ip_header(
             ident,
             0,
             ttl,
-            VRRP_PROTOCOL,
+            protocol,
             checksum,
             source.packed,
             destination.packed,

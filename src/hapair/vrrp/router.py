@@ -36,8 +36,17 @@ from .actions import (
     SendAdvert,
     SendGratuitousArps,
     SetVips,
+    VirtualRouting,
 )
-from .checks import OLD_CHECKSUM_NOTICE, Expectation, Peer, adopts_old_checksum, check_advert
+from .checks import (
+    OLD_CHECKSUM_NOTICE,
+    Expectation,
+    Peer,
+    adopts_old_checksum,
+    authenticated_sequence,
+    check_advert,
+)
+from .ipsec_ah import SequenceCounter, read_header
 from .packet import VRRP_GROUP, Advertisement, ReceivedPacket
 from .stats import Stats
 
@@ -88,6 +97,9 @@ class VirtualRouter:
         self.master_address: IPv4Address | IPv6Address | None = None
         self.vips_set = False
         self.stats = Stats()
+        self.ah_counter = SequenceCounter()  # auth_type AH's sequence numbers
+        # vrrp_startup_delay's end (keepalived's vrrp_delayed_start_time): a backup's timer counts from it
+        self.startup_delay_end_us = 0
         self.last_transition_us = 0
         self.down_timer_us = 0  # keepalived's ms_down_timer
         self.sands: int | None = None  # the instance timer: next advert (MASTER) or master down (BACKUP)
@@ -151,14 +163,22 @@ class VirtualRouter:
     # ----- events
 
     def start(
-        self, now: int, *, faults: set[str] | None = None, waiting: set[str] | None = None
+        self,
+        now: int,
+        *,
+        faults: set[str] | None = None,
+        waiting: set[str] | None = None,
+        fresh_interface: bool = False,
     ) -> list[Action]:
-        """Begin: remove addresses left from an earlier run, then BACKUP (init), FAULT, or straight to
-        MASTER for an address owner that wants it (keepalived's vrrp_init_state). `faults` are the
-        trackers down at start (the caller has logged why), `waiting` the weight-0 scripts not yet run."""
+        """Begin: remove addresses left from an earlier run (none can be on an interface just made for the
+        instance, its VMAC), then BACKUP (init), FAULT, or straight to MASTER for an address owner that
+        wants it (keepalived's vrrp_init_state). `faults` are the trackers down at start (the caller has
+        logged why), `waiting` the weight-0 scripts not yet run."""
         self.faults = set(faults or ())
         self.waiting = set(waiting or ())
-        self._remove_vips(force=True)
+        if not fresh_interface:
+            self._remove_routing(force=True)
+            self._remove_vips(force=True)
         group_fault = self.group is not None and self.group.state == VrrpState.FAULT
         is_up = not self.faults and not group_fault
         waiting = bool(self.waiting) or (self.group is not None and self.group.num_member_init > 0)
@@ -174,6 +194,7 @@ class VirtualRouter:
             # keepalived waits one advert only for a sync group member wanting MASTER in a BACKUP group;
             # a lone instance with state MASTER waits the whole Master_Down_Interval (run1_nodeA: 3 s)
             self.down_timer_us = self.master_down_us()
+            self._remove_routing(force=False)
             if is_up and not waiting:
                 self.state = VrrpState.BACKUP
                 self._log(f"({self.name}) Entering BACKUP STATE (init)")
@@ -347,6 +368,7 @@ class VirtualRouter:
         vrrp_init_state for a matched instance): its state, addresses and counters carry on; addresses it no
         longer has are removed, new ones added and announced; a master advertises at once."""
         self.stats = old.stats
+        self.ah_counter = old.ah_counter
         self.faults, self.waiting = set(faults), set(waiting)
         if old.state == VrrpState.FAULT or self.faults or self.waiting:
             return self.start(now, faults=self.faults, waiting=self.waiting)
@@ -360,6 +382,7 @@ class VirtualRouter:
             if gone:
                 self._actions.append(RemoveVips(gone))
             self._actions.append(SetVips(self.addresses))
+            self._set_routing()
             if set(self.vips) - set(old.vips):
                 self._send_link_update(self.instance.garp_rep)
             if self.instance.garp_refresh_us:
@@ -452,6 +475,7 @@ class VirtualRouter:
             group=self.mcast_group,
             accept_rfc9568_checksum=True,
             family=self.family,
+            ah_sequence=self.ah_counter.number,
         )
 
     def _accepts(self, packet: ReceivedPacket, check_addresses: bool) -> bool:
@@ -459,7 +483,12 @@ class VirtualRouter:
         if adopts_old_checksum(packet, expectation):
             self._log(f"({self.name}) {OLD_CHECKSUM_NOTICE}")
             self.unicast_checksum_compat = ChecksumCompat.AUTO
+        sequence = authenticated_sequence(packet, expectation)
         rejection = check_advert(packet, expectation)
+        if sequence is not None:
+            self.ah_counter.take(sequence)
+            if self.state == VrrpState.BACKUP:
+                self.ah_counter.cycle = False
         if rejection is None:
             self.stats.advert_rcvd += 1
             if packet.priority == PRIORITY_STOP:
@@ -470,7 +499,8 @@ class VirtualRouter:
         if rejection.counter is not None:
             self.stats.count(rejection.counter)
         if rejection.message is not None:
-            self._log(f"({self.name}) {rejection.message}")
+            prefix = f"({self.name}) " if rejection.names_instance else ""
+            self._log(f"{prefix}{rejection.message}")
         return False
 
     @property
@@ -579,6 +609,7 @@ class VirtualRouter:
                     f"({self.name}) Master received advert from {source} with same priority"
                     f" {packet.priority} but higher IP address than ours"
                 )
+            self.ah_counter.cycle = False
             self._adopt_master_interval(packet)
             self.down_timer_us = self.master_down_us()
             self.master_priority = packet.priority
@@ -593,6 +624,9 @@ class VirtualRouter:
             f"({self.name}) Received advert from {packet.source} with lower priority {packet.priority},"
             f" ours {self.effective_priority}{election}"
         )
+        if self.instance.auth_type == AuthType.AH:
+            self._log(f"({self.name}) IPSEC-AH : Syncing seq_num - Increment seq")
+            self.ah_counter.sync_above(read_header(packet).sequence)
         if not self._lower_prio_no_advert:
             self._send_advert(self.effective_priority)
         self._announce_to_lower_priority(now)
@@ -650,6 +684,7 @@ class VirtualRouter:
             self.down_timer_us = self.master_down_us()
             self._init_sands(now)
             return
+        self.ah_counter.restart_if_cycled()
         self.state = VrrpState.MASTER
         self._init_sands(now)
         self._master_transmit(now)
@@ -682,6 +717,7 @@ class VirtualRouter:
             self._log(f"({self.name}) setting E-VIPs.", detail=True)
         self._actions.append(SetVips(self.addresses))
         self.vips_set = True
+        self._set_routing()
         self._send_link_update(self.instance.garp_rep)
         if self.instance.garp_refresh_us:
             self.garp_refresh_at = now + self.instance.garp_refresh_us
@@ -750,10 +786,28 @@ class VirtualRouter:
             self._send_advert(PRIORITY_STOP)
             self.stats.pri_zero_sent += 1
             self._log(f"({self.name}) sent 0 priority", detail=True)
+        self._remove_routing(force=False)
         self.garp_at = self.lower_prio_garp_at = None
         self._forget_claims()
         if self.vips_set:
             self._remove_vips(force=False)
+
+    def _set_routing(self) -> None:
+        if self.instance.vroutes:
+            self._log(f"({self.name}) setting Virtual Routes", detail=True)
+        if self.instance.vrules:
+            self._log(f"({self.name}) setting Virtual Rules", detail=True)
+        if self.instance.vroutes or self.instance.vrules:
+            self._actions.append(VirtualRouting(add=True))
+
+    def _remove_routing(self, *, force: bool) -> None:
+        """keepalived's vrrp_restore_interface removes the rules, then the routes, whatever the state."""
+        if self.instance.vrules:
+            self._log(f"({self.name}) removing Virtual Rules", detail=True)
+        if self.instance.vroutes:
+            self._log(f"({self.name}) removing Virtual Routes", detail=True)
+        if self.instance.vroutes or self.instance.vrules:
+            self._actions.append(VirtualRouting(add=False, force=force))
 
     def _remove_vips(self, *, force: bool) -> None:
         if self.instance.vips:
@@ -786,7 +840,10 @@ class VirtualRouter:
         )
 
     def _send_advert(self, priority: int) -> None:
-        self._actions.append(SendAdvert(self.advert(priority)))
+        if self.instance.auth_type == AuthType.AH:
+            self._actions.append(SendAdvert(self.advert(priority), self.ah_counter.next_to_send()))
+        else:
+            self._actions.append(SendAdvert(self.advert(priority)))
         self.stats.advert_sent += 1
 
     def _send_link_update(self, repeat: int) -> None:
@@ -809,7 +866,7 @@ class VirtualRouter:
         if self.state == VrrpState.MASTER:
             self.sands = now + self.advert_int_us
         elif self.state == VrrpState.BACKUP:
-            self.sands = now + self.down_timer_us
+            self.sands = max(now, self.startup_delay_end_us) + self.down_timer_us
         else:
             self.sands = None
 

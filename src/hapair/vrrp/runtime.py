@@ -7,19 +7,22 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.addresses import IpAddress
 from ..config.keepalived.model.scripts import NotifyScript
-from ..config.keepalived.model.vrrp import VrrpInstance, VrrpScript, VrrpState
+from ..config.keepalived.model.vmac import advert_interface
+from ..config.keepalived.model.vrrp import AuthType, VrrpInstance, VrrpScript, VrrpState
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
 from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, ipv6_addresses, link_is_up
 from ..net.ndisc import NeighbourAdvertiser
+from ..net.routes import RouteSet, Routing, RoutingRemoved, keep_after_reload
 from ..net.smtp import SmtpServer, deliver
+from ..net.vmac import VmacLinks
 from ..net.vrrp_socket import ReadyPacket, Received, VrrpSocket
 from ..net.vrrp_socket6 import ReadyPacket6, Received6, VrrpSocket6
 from .actions import (
@@ -34,11 +37,22 @@ from .actions import (
     SendAdvert,
     SendGratuitousArps,
     SetVips,
+    VirtualRouting,
 )
 from .alerts import AlertPolicy, Mail, Sender, alert_for
 from .commands import ScriptRunner
+from .ipsec_ah import sign
 from .notify_fifo import FifoWriter, fifo_line
-from .packet import Advertisement, PacketTooShort, ReceivedPacket, decode_ipv4, encode_ipv4, with_ident
+from .packet import (
+    AH_PROTOCOL,
+    VRRP_PROTOCOL,
+    Advertisement,
+    PacketTooShort,
+    ReceivedPacket,
+    decode_ipv4,
+    encode_ipv4,
+    with_ident,
+)
 from .packet6 import decode_ipv6, encode_ipv6
 from .router import PRIORITY_STOP, VirtualRouter
 from .scheduling import ProcessScheduler
@@ -54,6 +68,7 @@ from .tracking import (
     InstanceTracking,
     ScriptOutcome,
     ScriptState,
+    TrackerLink,
     TrackingResult,
     apply_file_change,
 )
@@ -114,11 +129,13 @@ def script_reason(name: str) -> str:
 
 @dataclass(frozen=True)
 class SocketKey:
-    """Instances share a socket when they share an interface and a unicast source (None: multicast)."""
+    """Instances share a socket when they share an interface, a unicast source (None: multicast) and an IP
+    protocol (AH instances have their own, as in keepalived's socket pool)."""
 
     interface: str
     unicast_source: IpAddr | None
     family: int = 4
+    protocol: int = VRRP_PROTOCOL
 
 
 class Runtime:
@@ -134,11 +151,20 @@ class Runtime:
         addresses: AddressManager,
         scheduler: ProcessScheduler,
         fifos: Sequence[FifoWriter] = (),
+        vmacs: VmacLinks | None = None,
         on_notification: Callable[[bytes], None] | None = None,
+        natives: Mapping[str, Sequence[TrackerLink]] | None = None,
     ) -> None:
-        """`fifos` are the notify FIFOs, which the daemon opens once and keeps across reloads;
-        `on_notification` gets each of their lines too (the control socket's followers)."""
+        """`fifos` are the notify FIFOs and `vmacs` the VMAC interfaces, which the daemon keeps across
+        reloads; `on_notification` gets each of the FIFOs' lines too (the control socket's followers);
+        `natives` the links of `hapair node`'s trackers, per instance name (their states: `natives_ok`)."""
         self.config = config
+        self.natives = natives or {}
+        self.natives_ok: dict[str, bool] = {}
+        self._vmacs = vmacs
+        self._fresh_vmacs: set[str] = set()  # the instances whose VMAC this start made
+        self._routing: Routing | None = None  # opened for the first instance with virtual routes or rules
+        self._route_sets: dict[str, RouteSet] = {}
         self._fifos = fifos
         self._on_notification = on_notification
         self._write_log = log
@@ -153,6 +179,7 @@ class Runtime:
         self.trackings: dict[str, InstanceTracking] = {}
         self.scripts = {script.name: ScriptState(script) for script in config.vrrp.scripts}
         self.interfaces_up: dict[str, bool] = {}
+        self.startup_delay_end_us = 0
         self._sockets: dict[SocketKey, VrrpSocket | VrrpSocket6] = {}
         self._by_vrid: dict[SocketKey, dict[int, VirtualRouter]] = {}
         self._socket_of: dict[str, SocketKey] = {}
@@ -184,6 +211,7 @@ class Runtime:
     def prepare(self) -> None:
         """Resolve interfaces and sources, open sockets; StartError if the configuration cannot run. An
         instance without a source to send from is set up without its socket and starts in FAULT."""
+        self._set_up_vmacs()
         for instance in self.config.vrrp.instances:
             choice = self._choose_source(instance)
             self.routers[instance.name] = VirtualRouter(
@@ -194,7 +222,8 @@ class Runtime:
             )
             if choice.fault is not None:
                 self._source_faults[instance.name] = choice.fault
-            self.trackings[instance.name] = InstanceTracking(instance, self.config.vrrp)
+            natives = self.natives.get(instance.name, ())
+            self.trackings[instance.name] = InstanceTracking(instance, self.config.vrrp, natives)
         for group in self.config.vrrp.sync_groups:
             members = [self.routers[name] for name in group.instances if name in self.routers]
             self.groups[group.name] = SyncGroup(group, members)
@@ -210,6 +239,29 @@ class Runtime:
             self.close()
             raise StartError(f"cannot set up the VRRP sockets and addresses: {error.strerror}") from error
 
+    def _set_up_vmacs(self) -> None:
+        """The instances' VMAC interfaces, before anything looks at their state."""
+        for instance in self.config.vrrp.instances:
+            if not instance.use_vmac:
+                continue
+            if self._vmacs is None:
+                raise StartError(f"({instance.name}) use_vmac needs the daemon's VMAC interfaces")
+            try:
+                if self._vmacs.set_up(instance, self._configured_interfaces()):
+                    self._fresh_vmacs.add(instance.name)
+            except OSError as error:
+                message = f"cannot set up the VMAC interface {instance.vmac_interface}: {error.strerror}"
+                raise StartError(message) from error
+
+    def _configured_interfaces(self) -> list[str]:
+        """The interfaces the configuration names or attaches instances to."""
+        vrrp = self.config.vrrp
+        names = set(vrrp.interface_tracking)
+        for instance in vrrp.instances:
+            names.update(a.ifname for a in (*instance.vips, *instance.evips) if a.ifname)
+            names.update(i for i in (instance.interface,) if i)
+        return sorted(names)
+
     def start(self, previous: Runtime | None = None) -> None:
         """Start every router (taking over the matching ones of `previous` after a reload) and the scripts.
         As keepalived, the faults found at start are logged for every instance (and their sync groups
@@ -218,6 +270,7 @@ class Runtime:
             self._carry_over_scripts(previous)
         self._start_trackers(reload=previous is not None)
         now = self.now()
+        self._delay_startup(previous, now)
         fresh: list[VirtualRouter] = []
         for name, router in self.routers.items():
             result = self._evaluate(name)
@@ -227,7 +280,8 @@ class Runtime:
             configured = router.effective_priority
             router.assume_total_priority(result.total_priority)
             old = previous.matching(router.instance) if previous else None
-            if old is not None:
+            if old is not None and previous is not None:
+                self._take_routing(previous, old, router)
                 self._carry_out(router, router.resume(old, now, faults=faults, waiting=waiting))
                 continue
             for fault in result.faults:
@@ -255,6 +309,17 @@ class Runtime:
         for script in self.config.vrrp.scripts:
             self._script_tasks.append(asyncio.ensure_future(self._run_script(script)))
 
+    def _delay_startup(self, previous: Runtime | None, now: int) -> None:
+        """global_defs' vrrp_startup_delay: for that long after the daemon's start (a reload does not start
+        it again), the backups' master-down timers count from its end."""
+        if previous is not None:
+            self.startup_delay_end_us = previous.startup_delay_end_us
+        elif delay := self.config.global_defs.vrrp_startup_delay_us:
+            self.startup_delay_end_us = now + delay
+            self._log(f"Delaying startup for {delay / SECOND_US:g} seconds")
+        for router in self.routers.values():
+            router.startup_delay_end_us = self.startup_delay_end_us
+
     def _starts_in_fault(self, router: VirtualRouter) -> bool:
         """Whether keepalived says `entering FAULT state` for the instance at start: it has a fault found
         before its socket is opened, or its sync group is in FAULT."""
@@ -269,7 +334,8 @@ class Runtime:
         name = router.name
         source = self._source_faults.get(name)
         faults, waiting = router.faults, router.waiting
-        actions = router.start(now, faults=faults, waiting=waiting)
+        fresh = name in self._fresh_vmacs
+        actions = router.start(now, faults=faults, waiting=waiting, fresh_interface=fresh)
         if source is SourceFault.NOT_CONFIGURED:
             if router.instance.unicast:
                 reason = f"{errno.EADDRNOTAVAIL} - {os.strerror(errno.EADDRNOTAVAIL)}"
@@ -381,6 +447,8 @@ class Runtime:
             self.loop.remove_reader(watcher.fileno())
             watcher.close()
         self._watchers.clear()
+        if self._routing is not None:
+            self._routing.close()
 
     # ----- what happens outside
 
@@ -416,6 +484,20 @@ class Runtime:
             self._carry_out_steps(steps)
             return
 
+    def routing_removed(self, event: RoutingRemoved) -> None:
+        """A route or rule left the kernel: a master whose tracked virtual route or rule it was steps down
+        as when its VIP is taken away (keepalived's route and rule monitor)."""
+        for name, routes in self._route_sets.items():
+            router = self.routers.get(name)
+            if not routes.take_removed(event) or router is None or router.state != VrrpState.MASTER:
+                continue
+            now = self.now()
+            steps: list[tuple[Target, list[Action]]] = [(router, router.address_deleted(now))]
+            if router.group is not None:
+                steps += router.group.address_taken(router, now)
+            self._carry_out_steps(steps)
+            return
+
     def script_reported(self, name: str, outcome: ScriptOutcome) -> None:
         state = self.scripts[name]
         report = state.record(outcome)
@@ -425,6 +507,15 @@ class Runtime:
             return
         for router in self.routers.values():
             if any(link.name == name for link in self.trackings[router.name].scripts):
+                self._update_tracking(router)
+
+    def native_reported(self, name: str, ok: bool) -> None:
+        """One of `hapair node`'s trackers changed state: the instances linked to it follow."""
+        if self.natives_ok.get(name, True) == ok:
+            return
+        self.natives_ok[name] = ok
+        for router in self.routers.values():
+            if any(link.name == name for link in self.trackings[router.name].natives):
                 self._update_tracking(router)
 
     def _tracking_interface(self, interface: str) -> list[str]:
@@ -458,6 +549,7 @@ class Runtime:
             self.interfaces_up,
             files=self.files.values if self.files is not None else {},
             quorums=self.processes.table.quorums if self.processes is not None else {},
+            natives_ok=self.natives_ok,
         )
 
     # ----- track_file and vrrp_track_process (trackers.py)
@@ -568,8 +660,9 @@ class Runtime:
 
     def _open_socket(self, router: VirtualRouter) -> None:
         instance = router.instance
-        assert instance.interface is not None
-        key = SocketKey(instance.interface, router.source if instance.unicast else None, router.family)
+        protocol = AH_PROTOCOL if instance.auth_type == AuthType.AH else VRRP_PROTOCOL
+        unicast_source = router.source if instance.unicast else None
+        key = SocketKey(advert_interface(instance), unicast_source, router.family, protocol)
         if key not in self._sockets:
             sock: VrrpSocket | VrrpSocket6
             if router.family == 6:
@@ -583,7 +676,10 @@ class Runtime:
                 )
             else:
                 sock = VrrpSocket(
-                    key.interface, group=self._group(instance), unicast_source=key.unicast_source
+                    key.interface,
+                    group=self._group(instance),
+                    unicast_source=key.unicast_source,
+                    protocol=protocol,
                 )
             self._sockets[key] = sock
             self._by_vrid[key] = {}
@@ -743,12 +839,14 @@ class Runtime:
 
     def _carry_out_one(self, router: VirtualRouter, action: Action) -> None:
         match action:
-            case SendAdvert(advert):
-                self._send(router, advert)
+            case SendAdvert(advert, ah_sequence):
+                self._send(router, advert, ah_sequence)
             case SetVips(addresses):
                 self._set_addresses(router, addresses)
             case RemoveVips(addresses, _force):
                 self._remove_addresses(router, addresses)
+            case VirtualRouting(add, force):
+                self._virtual_routing(router, add=add, force=force)
             case AnnounceSource():
                 self._announce_source(router)
             case SendGratuitousArps(repeat):
@@ -763,7 +861,7 @@ class Runtime:
             case ArmTimer(at):
                 self._arm(router, at)
 
-    def _send(self, router: VirtualRouter, advert: Advertisement) -> None:
+    def _send(self, router: VirtualRouter, advert: Advertisement, ah_sequence: int | None) -> None:
         instance = router.instance
         key = self._socket_of.get(router.name)
         sock = self._sockets.get(key) if key is not None else None
@@ -778,7 +876,7 @@ class Runtime:
                     sock.send(encoded, destination, router.source)
                 else:
                     assert isinstance(destination, IPv4Address)
-                    sock.send(with_ident(encoded, ident), destination)
+                    sock.send(self._on_wire(router, encoded, ident, ah_sequence), destination)
             except OSError as error:
                 if error.errno == errno.ENETUNREACH and not self.interfaces_up.get(
                     instance.interface or "", True
@@ -794,6 +892,7 @@ class Runtime:
     def _ready_stop_advert(self, router: VirtualRouter, sock: VrrpSocket | VrrpSocket6, ident: int) -> None:
         """Make the priority-0 advert that SIGTERM would send after this one (see send_stop_adverts)."""
         stop = self._packets_for(router, router.advert(PRIORITY_STOP))
+        sequence = router.ah_counter.peek() if router.instance.auth_type == AuthType.AH else None
         ready: list[ReadyPacket | ReadyPacket6] = []
         for destination, encoded in stop:
             if isinstance(sock, VrrpSocket6):
@@ -801,8 +900,16 @@ class Runtime:
                 ready.append(sock.ready(encoded, destination, router.source))
             else:
                 assert isinstance(destination, IPv4Address)
-                ready.append(sock.ready(with_ident(encoded, ident), destination))
+                ready.append(sock.ready(self._on_wire(router, encoded, ident, sequence), destination))
         self._stop_adverts[router.name] = ready
+
+    @staticmethod
+    def _on_wire(router: VirtualRouter, encoded: bytes, ident: int, ah_sequence: int | None) -> bytes:
+        """An encoded IPv4 advert as it goes out this time: with its IP ID, and signed if it carries AH."""
+        if ah_sequence is None:
+            return with_ident(encoded, ident)
+        key, unicast = router.instance.auth_data, router.instance.unicast
+        return sign(encoded, ident=ident, sequence=ah_sequence, key=key, unicast=unicast)
 
     def _destinations(self, router: VirtualRouter) -> list[IpAddr]:
         instance = router.instance
@@ -873,6 +980,33 @@ class Runtime:
                 self.addresses.remove(address, self._interface_of(router, address))
             except OSError as error:
                 self._log(f"({router.name}) cannot remove {address.address}: {error.strerror}")
+
+    def _virtual_routing(self, router: VirtualRouter, *, add: bool, force: bool) -> None:
+        routes = self._routes_of(router)
+        if add:
+            routes.add()
+        else:
+            routes.remove(force_rules=force)
+
+    def _take_routing(self, previous: Runtime, old: VirtualRouter, router: VirtualRouter) -> None:
+        """A reload: the virtual routes and rules `old` installed that its instance, as reloaded, no longer
+        has go; the others are the new router's (keepalived's clear_diff_vrules / clear_diff_vroutes)."""
+        routes = previous._route_sets.get(old.name)
+        if routes is None:
+            return
+        instance = router.instance
+        kept = keep_after_reload(routes, instance.vroutes, instance.vrules, self._log, detail=self.detail)
+        self._routes_of(router).mark_installed(*kept)
+
+    def _routes_of(self, router: VirtualRouter) -> RouteSet:
+        routes = self._route_sets.get(router.name)
+        if routes is None:
+            if self._routing is None:
+                self._routing = Routing(self._log)
+            instance = router.instance
+            routes = RouteSet(self._routing, instance.vroutes, instance.vrules)
+            self._route_sets[router.name] = routes
+        return routes
 
     def _send_gratuitous_arps(self, router: VirtualRouter, repeat: int) -> None:
         """`repeat` rounds of a gratuitous ARP for each IPv4 address and an unsolicited neighbour
@@ -1044,11 +1178,11 @@ class Runtime:
         deadline, actions = rehearsed
         for action in actions:
             match action:
-                case SendAdvert(advert):
+                case SendAdvert(advert, ah_sequence):
                     ident = next_ident(self._ident.get(router.name, 0))
                     for _destination, encoded in self._packets_for(router, advert):
                         if router.family == 4:
-                            with_ident(encoded, ident)
+                            self._on_wire(router, encoded, ident, ah_sequence)
                 case SendGratuitousArps():
                     for address in router.addresses:
                         interface = self._interface_of(router, address)

@@ -93,6 +93,14 @@ class ProcessScheduler:
             ctypes.CDLL(None, use_errno=True).munlockall()
             self._locked = False
 
+    @property
+    def script_nice(self) -> int | None:
+        """The nice value a script started now gets back, keepalived's reset_process_priorities in its
+        child: the original one while `vrrp_priority` has the process at another; None otherwise."""
+        if self._nice is not None and self._original_nice is not None and self._nice != self._original_nice:
+            return self._original_nice
+        return None
+
     def timer_late(self, late_us: int) -> None:
         """A timer fired `late_us` after its time: beyond `min_auto_priority_delay`, keepalived says so and
         raises the process's real-time priority (increment_process_priority)."""

@@ -7,23 +7,18 @@ from collections.abc import Iterator
 
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.place import Place
-from ..config.keepalived.model.vrrp import AuthType, VrrpInstance
+from ..config.keepalived.model.vrrp import VrrpInstance
+from ..net.routes import unsupported_route_options
 
 
 def unsupported_features(config: KeepalivedConfig) -> list[str]:
     """One message per configured feature the daemon does not run, `(file: Line N) ...` where known."""
-    return [*_global_features(config), *_instance_features(config), *_vrrp_blocks(config)]
+    return [*_instance_features(config), *_vrrp_blocks(config)]
 
 
 def _at(place: Place | None, message: str) -> str:
     prefix = f"({place.file}: Line {place.line}) " if place is not None else ""
     return f"{prefix}{message} is not supported by hapair yet"
-
-
-def _global_features(config: KeepalivedConfig) -> Iterator[str]:
-    defs = config.global_defs
-    if defs.vrrp_startup_delay_us:
-        yield _at(None, "vrrp_startup_delay")
 
 
 def _instance_features(config: KeepalivedConfig) -> Iterator[str]:
@@ -35,17 +30,18 @@ def _instance_features(config: KeepalivedConfig) -> Iterator[str]:
 def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
     if instance.interface is None:
         yield "an instance without an interface"
-    if instance.use_vmac or instance.use_ipvlan:
-        yield "use_vmac / use_ipvlan"
-    if instance.auth_type == AuthType.AH:
-        yield "auth_type AH"
-    if instance.vroutes or instance.vrules:
-        yield "virtual_routes / virtual_rules"
+    if instance.use_ipvlan:
+        yield "use_ipvlan"
+    if instance.use_vmac and instance.family == 6:
+        yield "use_vmac on an IPv6 instance"
+    for route in instance.vroutes:
+        for option in unsupported_route_options(route):
+            yield f"a virtual route with {option}"
     if instance.track.bfds:
         yield "track_bfd"
 
 
 def _vrrp_blocks(config: KeepalivedConfig) -> Iterator[str]:
-    vrrp = config.vrrp
-    if vrrp.static_addresses or vrrp.static_routes or vrrp.static_rules:
-        yield _at(None, "static_ipaddress / static_routes / static_rules")
+    for route in config.vrrp.static_routes:
+        for option in unsupported_route_options(route):
+            yield _at(None, f"a static route with {option}")

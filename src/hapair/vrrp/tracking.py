@@ -5,7 +5,7 @@ clock."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -160,6 +160,7 @@ class FaultKind(Enum):
     INTERFACE = "interface"
     FILE = "file"
     PROCESS = "process"
+    NATIVE = "native"  # one of `hapair node`'s own trackers (hapair.node.tracking): no keepalived keyword
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,8 @@ class Fault:
             return f"(tracked file {self.name})"
         if self.kind is FaultKind.PROCESS:
             return f"(tracked process {self.name} quorum not achieved)"
+        if self.kind is FaultKind.NATIVE:
+            return f"due to hapair tracker {self.name}"
         return f"(interface {self.name} down)"
 
     def startup_log(self, instance: str) -> str:
@@ -204,10 +207,12 @@ class TrackingResult:
 
 class InstanceTracking:
     """The scripts, interfaces, files and processes one instance tracks, with the weights of its links to
-    them (those of its sync group included, as the configuration completion linked them)."""
+    them (those of its sync group included, as the configuration completion linked them); `natives`:
+    `hapair node`'s trackers of the proxy the instance fronts, which no keepalived.conf names."""
 
-    def __init__(self, instance: VrrpInstance, data: VrrpData) -> None:
+    def __init__(self, instance: VrrpInstance, data: VrrpData, natives: Sequence[TrackerLink] = ()) -> None:
         self.base_priority = instance.base_priority
+        self.natives = tuple(natives)
         self.scripts = tuple(script_links(instance, data))
         self.interfaces = tuple(
             TrackerLink(interface, entry.weight, entry.reverse)
@@ -235,10 +240,12 @@ class InstanceTracking:
         *,
         files: Mapping[str, int] | None = None,
         quorums: Mapping[str, bool] | None = None,
+        natives_ok: Mapping[str, bool] | None = None,
     ) -> TrackingResult:
         """Total priority and faults for these script statuses (None or absent: no result yet), link
         states (absent: the interface does not exist, so it is down), track file values and process
-        quorums (a file or process absent is not tracked: keepalived dropped it)."""
+        quorums (a file or process absent is not tracked: keepalived dropped it) and native tracker
+        states (absent: up)."""
         total = self.base_priority
         faults: list[Fault] = []
         for link in self.interfaces:
@@ -269,6 +276,11 @@ class InstanceTracking:
             total += link.contribution(ok)
             if link.puts_down(ok):
                 faults.append(Fault(FaultKind.SCRIPT, link.name))
+        for link in self.natives:
+            ok = (natives_ok or {}).get(link.name, True)
+            total += link.contribution(ok)
+            if link.puts_down(ok):
+                faults.append(Fault(FaultKind.NATIVE, link.name))
         return TrackingResult(total, tuple(faults), tuple(waiting))
 
 

@@ -10,7 +10,7 @@ import stat
 import pytest
 
 from hapair.config.keepalived.diagnostics import Severity
-from hapair.config.keepalived.host import FileStatus, StaticHost
+from hapair.config.keepalived.host import FileStatus, Interface, StaticHost
 from hapair.config.keepalived.model.vrrp import AuthType, TrackType, VrrpState
 
 from .conftest import ReadConfig, errors, lab_host
@@ -626,3 +626,43 @@ def test_lvs_sync_daemon_instance_must_exist(read_config: ReadConfig) -> None:
     result = read_config("global_defs {\n lvs_sync_daemon eth0 VI_9\n}\n" + instance(VIP), config_test=False)
     assert "Unable to find vrrp instance VI_9 for lvs_syncd - clearing lvs_syncd config" in errors(result)
     assert result.config.global_defs.lvs_syncd.interface is None
+
+
+def with_interfaces(*interfaces: Interface) -> StaticHost:
+    host = lab_host()
+    host.interface_map.update({i.name: i for i in interfaces})
+    return host
+
+
+def test_a_vmac_left_by_an_earlier_run_is_taken_over_under_its_name(read_config: ReadConfig) -> None:
+    # keepalived 2.2.7 after a SIGKILL: "(VI_1) Found matching interface vrrp.51" (a private macvlan on eth0
+    # with 00:00:5e:00:01:33); a plain interface of that name, or a macvlan with another MAC, is not it
+    left = Interface("vrrp.51", 9, mac="00:00:5E:00:01:33", private_macvlan_of=2)
+    other_mac = Interface("vrrp1.51", 10, mac="02:00:5e:00:01:33", private_macvlan_of=2)
+    result = read_config(instance(" use_vmac\n" + VIP), host=with_interfaces(left, other_mac))
+    assert [d.message for d in result.report if d.log][-1] == "(VI_1) Found matching interface vrrp.51"
+    assert result.config.vrrp.instances[0].vmac_interface == "vrrp.51"
+    plain = Interface("vrrp.51", 9, mac="00:00:5e:00:01:33")
+    result = read_config(instance(" use_vmac\n" + VIP), host=with_interfaces(plain, other_mac))
+    assert result.config.vrrp.instances[0].vmac_interface == "vrrp2.51"
+
+
+def test_a_matching_vmac_under_another_name_replaces_the_configured_name(read_config: ReadConfig) -> None:
+    left = Interface("vmac7", 9, mac="00:00:5e:00:01:33", private_macvlan_of=2)
+    result = read_config(instance(" use_vmac mine\n" + VIP), host=with_interfaces(left))
+    assert [d.message for d in result.report if d.log][-2:] == [
+        "(VI_1) Found matching interface vmac7",
+        "(VI_1) vmac name mismatch mine <=> vmac7. changing to vmac7.",
+    ]
+    assert result.config.vrrp.instances[0].vmac_interface == "vmac7"
+
+
+def test_a_configured_vmac_name_may_be_an_existing_private_macvlan(read_config: ReadConfig) -> None:
+    private = Interface("mine", 9, mac="02:00:00:00:00:01", private_macvlan_of=2)
+    result = read_config(instance(" use_vmac mine\n" + VIP), host=with_interfaces(private))
+    assert errors(result) == []
+    assert result.config.vrrp.instances[0].vmac_interface == "mine"
+    result = read_config(instance(" use_vmac mine\n" + VIP), host=with_interfaces(Interface("mine", 9)))
+    assert errors(result) == [
+        "(VI_1) interface mine already exists and is not a private macvlan; ignoring vmac if_name"
+    ]

@@ -67,7 +67,6 @@ CASES = [
     f"http {{ upstream u {{ {S} ntlm; }} }}",
     f"http {{ upstream u {{ {S} least_time header; }} }}",
     f"http {{ upstream u {{ {S} queue 10 timeout=5s; }} }}",
-    f"http {{ upstream u {{ {S} health_check; }} }}",
     f"http {{ upstream u {{ {S} resolver 127.0.0.1; }} }}",
     # zone
     f"http {{ upstream u {{ zone z 64k; {S} }} }}",

@@ -25,6 +25,7 @@ class Interface:
     mac: str = "00:00:00:00:00:00"
     ipv4: tuple[str, ...] = ()  # "10.0.0.1/24", primary first
     ipv6: tuple[str, ...] = ()  # "fe80::1/64", link-local among them
+    private_macvlan_of: int = 0  # a private-mode macvlan's base interface index (0: not one)
 
 
 @dataclass(frozen=True, slots=True)

@@ -844,6 +844,15 @@ _MODULES: tuple[tuple[str, ModuleKind, tuple[tuple[str, int], ...]], ...] = (
     ("ngx_stream_upstream_zone_module", STREAM, (
         ("zone", SUPS | TAKE12),
     )),
+    # hapair's own: NGINX Plus's active health checks, which nginx 1.22 does not know (directives/health.py)
+    ("hapair_http_upstream_hc_module", HTTP, (
+        ("health_check", HLOC | flags.CONF_ANY),
+        ("match", HMAIN | BLOCK | TAKE1),
+    )),
+    ("hapair_stream_upstream_hc_module", STREAM, (
+        ("health_check", SSRV | flags.CONF_ANY),
+        ("match", SMAIN | BLOCK | TAKE1),
+    )),
 )
 # fmt: on
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .model.addresses import SocketAddress
 from .model.config import CpuAffinity, WorkerUser
+from .model.health import DEFAULT_FAILS, DEFAULT_INTERVAL_MS, DEFAULT_PASSES, DEFAULT_URI, Match
 from .model.http import NGX_LISTEN_BACKLOG, HttpConfig, LocationMatch
 from .model.logging import ErrorLog, LogFormat
 from .model.place import Place
@@ -171,6 +172,8 @@ class HttpState:
     servers: list[ServerState] = field(default_factory=list)
     ports: list[PortState] = field(default_factory=list)
     made_variables: list[MadeVariable] = field(default_factory=list)  # `map`, `split_clients`
+    health_checks: list[HealthCheckState] = field(default_factory=list)  # hapair's extension
+    matches: dict[str, Match] = field(default_factory=dict)
 
 
 @dataclass
@@ -208,6 +211,27 @@ class StreamState:
     servers: list[StreamServerState] = field(default_factory=list)
     listens: list[StreamListenState] = field(default_factory=list)
     made_variables: list[MadeVariable] = field(default_factory=list)  # `map`, `split_clients`
+    health_checks: list[HealthCheckState] = field(default_factory=list)  # hapair's extension
+    matches: dict[str, Match] = field(default_factory=dict)
+
+
+@dataclass
+class HealthCheckState:
+    """A `health_check` line as read: its parameters, the match it names, and where it is (the group is
+    the location's or stream server's `proxy_pass`, known once the block ends)."""
+
+    place: Place
+    interval_ms: int = DEFAULT_INTERVAL_MS
+    jitter_ms: int = 0
+    fails: int = DEFAULT_FAILS
+    passes: int = DEFAULT_PASSES
+    uri: str = DEFAULT_URI
+    port: int = 0
+    match_name: str | None = None
+    mandatory: bool = False
+    persistent: bool = False
+    location: LocationState | None = None
+    stream_server: StreamServerState | None = None
 
 
 @dataclass

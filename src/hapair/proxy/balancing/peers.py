@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Protocol
 
 from hapair.config.nginx.model.addresses import SocketAddress
 
@@ -50,6 +51,10 @@ class PeerState:
         self.accessed = 0.0  # time of the last failure
         self.checked = 0.0  # time of the last failure, or of the first pick after fail_timeout
 
+    def checked_down(self) -> bool:
+        """Whether active health checks keep the peer out (never, without them)."""
+        return False
+
     def available(self, now: float) -> bool:
         """Whether the peer may be picked now: not `down`, below `max_conns`, not failed."""
         peer = self.peer
@@ -60,6 +65,30 @@ class PeerState:
         if not peer.max_fails or self.fails < peer.max_fails:
             return True
         return now - self.checked > peer.fail_timeout_s
+
+
+class PeerHealthView(Protocol):
+    """Active health checks' verdict on the peers of a group (`hapair.proxy.health.board.PeerHealth`)."""
+
+    def down(self, index: int) -> bool: ...
+
+
+class CheckedPeerState(PeerState):
+    """A peer that `health_check` covers: also unavailable while its checks say it is down (read from
+    shared memory at each pick; a group without checks has plain `PeerState`s and reads nothing)."""
+
+    __slots__ = ("_health", "_index")
+
+    def __init__(self, peer: Peer, health: PeerHealthView, index: int) -> None:
+        super().__init__(peer)
+        self._health = health
+        self._index = index
+
+    def checked_down(self) -> bool:
+        return self._health.down(self._index)
+
+    def available(self, now: float) -> bool:
+        return not self._health.down(self._index) and super().available(now)
 
 
 class Group:

@@ -40,10 +40,12 @@ def smooth_weighted(states: Iterable[PeerState], now: float, tried: set[Peer]) -
 
 
 def single(group: Group, selection: Selection) -> PeerState | None:
-    """The one peer of a "single" group, unless it is down, full or already tried."""
+    """The one peer of a "single" group, unless it is down (or checked down), full or already tried."""
     state = group.primary[0]
     peer = state.peer
     if peer.down or peer in selection.tried or (peer.max_conns and state.conns >= peer.max_conns):
+        return None
+    if state.checked_down():
         return None
     return state
 

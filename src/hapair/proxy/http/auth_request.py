@@ -14,6 +14,7 @@ from hapair.config.nginx.model.logging import ErrorLevel
 
 from .auth_basic import ALLOWED, FORBIDDEN, SERVER_ERROR, Verdict
 from .logcontext import log_request_error
+from .response import find_header
 from .subrequest import Subrequest
 from .variables import CompiledTemplate
 
@@ -44,9 +45,11 @@ class AuthRequestCheck:
 
         sub = Subrequest(ex, self._uri, done)
         ex.add_cleanup(sub.client_lost)
+        ex.watching_client = lambda: sub.content is not None and not sub.content.closed  # its upstream
         sub.begin()
 
     def _conclude(self, ex: Exchange, sub: Subrequest, decided: Callable[[Verdict], None]) -> None:
+        ex.watching_client = None
         if ex.finished:
             return
         for name, value in self._assignments:
@@ -70,8 +73,5 @@ def _verdict(ex: Exchange, sub: Subrequest) -> Verdict:
 def _challenge(sub: Subrequest) -> bytes | None:
     """The subrequest's `WWW-Authenticate`: its response's, else its upstream's."""
     head = sub.head
-    for headers in (head.headers if head is not None else [], sub.response_headers):
-        for name, value in headers:
-            if name.lower() == _WWW_AUTHENTICATE:
-                return value
-    return None
+    own = find_header(head.headers, _WWW_AUTHENTICATE) if head is not None else None
+    return own if own is not None else find_header(sub.response_headers, _WWW_AUTHENTICATE)

@@ -367,6 +367,10 @@ class ClientConnection(asyncio.Protocol):
         if isinstance(content, Proxying) and not content.closed:
             active.closed_by_client(_CLOSED_BY_CLIENT)  # proxy_ignore_client_abort off
             return None
+        watching = active.watching_client
+        if watching is not None and watching():
+            active.closed_by_client(_CLOSED_BY_CLIENT)
+            return None
         return True  # the answer is still written; the connection closes after it
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -141,6 +141,7 @@ class Exchange:
         "valid_location",
         "valid_unparsed_uri",
         "variables",
+        "watching_client",
     )
 
     def __init__(
@@ -178,6 +179,9 @@ class Exchange:
         self.uri = target.uri
         self.args = target.query
         self.variables: dict[str, str] | None = None  # `set` and captured named groups
+        # while the request waits (a limit_req delay, a subrequest's upstream): whether the client's
+        # close (or half-close) ends it now, as nginx's reading test then finds it (499)
+        self.watching_client: Callable[[], bool] | None = None
         self.internal = False
         self.uri_changed = False
         self.uri_changes = _URI_CHANGES

@@ -305,7 +305,8 @@ class LimitReqStep:
             ex.limit_req_status = DELAYED_DRY_RUN
             return NEXT
         ex.limit_req_status = DELAYED
-        handle = asyncio.get_running_loop().call_later(delay / 1000, ex.resume)
+        ex.watching_client = _always
+        handle = asyncio.get_running_loop().call_later(delay / 1000, _wake, ex)
         ex.add_cleanup(handle.cancel)
         return DONE
 
@@ -361,3 +362,13 @@ def _one_level_lower(level: ErrorLevel) -> ErrorLevel:
     """nginx logs a delay one level below a refusal (info stays info)."""
     lower = {ErrorLevel.ERROR: ErrorLevel.WARN, ErrorLevel.WARN: ErrorLevel.NOTICE}
     return lower.get(level, ErrorLevel.INFO)
+
+
+def _always() -> bool:
+    return True
+
+
+def _wake(ex: Exchange) -> None:
+    """The delay is over: the request goes on (a client that goes now is the content handler's to see)."""
+    ex.watching_client = None
+    ex.resume()

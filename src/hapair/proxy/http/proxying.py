@@ -43,6 +43,7 @@ from .headers import BodyFraming
 from .logcontext import error_context
 from .pages import CONTINUE
 from .request import IDEMPOTENT
+from .response import find_header_line
 from .spool import ResponseSpool, SpoolFileError
 from .target import Target
 from .upstream import TIMED_OUT, Failure, Framing, UpstreamConnection
@@ -80,10 +81,12 @@ class Attempt:
         "response_time",
         "started",
         "status",
+        "tally",
     )
 
     def __init__(self, address: str, started: float, *, redirected: bool = False) -> None:
         self.address = address
+        self.tally = -1  # the first of its peer's metrics cells (-1: not counted)
         self.started = started
         self.redirected = redirected  # the first of an upstream after an internal redirect
         self.status = 0
@@ -404,7 +407,11 @@ class Proxying:
             target.balancer.connected(peer)
             self._peer = peer
         redirected = len(ex.attempts) == self._attempts_from > 0
-        ex.attempts.append(Attempt(peer.name, time.monotonic(), redirected=redirected))
+        attempt = Attempt(peer.name, time.monotonic(), redirected=redirected)
+        recorder = target.balancer.recorder
+        if recorder is not None:
+            attempt.tally = recorder.cell(peer)
+        ex.attempts.append(attempt)
         key = target.pool_key(peer, ex)
         conn = route.pool.take(key)
         if conn is not None:
@@ -548,7 +555,7 @@ class Proxying:
         ex = self._ex
         self._end_early()
         if status == 401:
-            challenge = next((item for item in headers if item[0].lower() == _WWW_AUTHENTICATE), None)
+            challenge = find_header_line(headers, _WWW_AUTHENTICATE)  # as the upstream wrote it
             if challenge is not None:
                 ex.keep_header(*challenge)
         ex.finalize(status)

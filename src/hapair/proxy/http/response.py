@@ -10,6 +10,7 @@ change a `ResponseHead` before it is written; `render` writes it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .clock import http_date
@@ -68,6 +69,20 @@ def status_line(status: int) -> bytes:
     return line if line is not None else b"%03d " % status
 
 
+def find_header_line(headers: Iterable[tuple[bytes, bytes]], lower_name: bytes) -> tuple[bytes, bytes] | None:
+    """The first header `lower_name` (given in lower case) in `headers`, its name as written, or None."""
+    for item in headers:
+        if item[0].lower() == lower_name:
+            return item
+    return None
+
+
+def find_header(headers: Iterable[tuple[bytes, bytes]], lower_name: bytes) -> bytes | None:
+    """The first value of the header `lower_name` (given in lower case) in `headers`, or None."""
+    line = find_header_line(headers, lower_name)
+    return line[1] if line is not None else None
+
+
 class ResponseHead:
     """r->headers_out: `headers` holds the headers nginx writes in their order, `location` the index in it
     of the `Location` header (-1: none), `content_length` -1 when unknown, `last_modified` the time of a
@@ -119,10 +134,7 @@ class ResponseHead:
             self.location = -1
 
     def find(self, lower_name: bytes) -> bytes | None:
-        for name, value in self.headers:
-            if name.lower() == lower_name:
-                return value
-        return None
+        return find_header(self.headers, lower_name)
 
     def remove(self, lower_name: bytes) -> None:
         """Every header of this name (a `Location` one included)."""

@@ -8,6 +8,7 @@ Everything a location needs per request is made once, when the service starts: a
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -30,7 +31,9 @@ from hapair.proxy.resolver import NameResolver
 
 from ..admission import Admission, Drain
 from ..errorlog import ErrorLogFiles
+from ..health import HealthBoard
 from ..listening import listening_socket
+from ..metrics import HTTP, ServerTally, WorkerMetrics
 from ..shm import SharedZones
 from ..status import StatusBoard, WorkerStatus
 from .accesslog import AccessLogFiles, LogEntry
@@ -141,6 +144,7 @@ class Route:
         "server_name",
         "server_name_in_redirect",
         "steps",
+        "tally",
         "target",
         "tcp_nodelay",
         "thread_pool",
@@ -163,6 +167,8 @@ class Route:
         self.server_name = server.names[0] if server.names and not server.names[0].startswith("~") else ""
         self.max_body = settings.client_max_body_size
         self.logs: tuple[LogEntry, ...] = service.logs.entries(settings.access_logs)
+        metrics = service.metrics
+        self.tally: ServerTally | None = metrics.server(server) if metrics is not None else None
         self.error_log: Callable[[ErrorLevel, str], None] = service.error_logs.sink(settings.error_logs)
         self.client_header_timeout = _seconds(settings.client_header_timeout, limits.client_header_timeout)
         self.client_body_timeout = _seconds(settings.client_body_timeout, limits.client_body_timeout)
@@ -295,6 +301,17 @@ class Route:
     def log(self, exchange: Exchange) -> None:
         for entry in self.logs:
             entry.write(exchange)
+        if self.tally is not None:
+            _count(self.tally, exchange)
+
+
+def _count(tally: ServerTally, ex: Exchange) -> None:
+    """The metrics of a request logged: its own, and those of each upstream it tried (--metrics)."""
+    seconds = max(0.0, time.time() - ex.request.started)
+    tally.request(ex.status, seconds, ex.request_length, ex.bytes_sent)
+    for attempt in ex.attempts:
+        if attempt.tally >= 0:
+            tally.response(attempt.tally, attempt.status)
 
 
 RouteOf = Callable[[Location], Route]
@@ -433,9 +450,11 @@ class Service:
         pools: tuple[ThreadPoolSpec, ...] = (),
         *,
         status: WorkerStatus | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.loop = loop
         self.status = status  # stub_status's counters, where the configuration shows them
+        self.metrics = metrics  # the worker's counters of --metrics
         self.thread_pools = thread_pools(pools, loop)
         self.limits = limits
         self.zones = zones
@@ -449,6 +468,7 @@ class Service:
         self.logs = AccessLogFiles(loop)
         self.error_logs = ErrorLogFiles()
         self._balancers: dict[Upstream, Balancer] = {}
+        self.health: HealthBoard | None = None  # the results of `health_check`, when there are checks
         self.upstreams: tuple[Upstream, ...] = ()  # the configuration's groups, for proxy_pass with variables
         self.resolvers: dict[int, NameResolver] = {}  # by `resolver` directive
         self._servers: dict[int, ServerRoutes] = {}
@@ -456,7 +476,9 @@ class Service:
     def balancer(self, upstream: Upstream) -> Balancer:
         balancer = self._balancers.get(upstream)
         if balancer is None:
-            balancer = self._balancers[upstream] = Balancer(upstream)
+            health = self.health.view(upstream) if self.health is not None else None
+            recorder = self.metrics.recorder(HTTP, upstream) if self.metrics is not None else None
+            balancer = self._balancers[upstream] = Balancer(upstream, health=health, recorder=recorder)
         return balancer
 
     def server_routes(self, server: Server) -> ServerRoutes:
@@ -621,13 +643,14 @@ async def serve_http(
     zones: SharedZones | None = None,
     thread_pools: tuple[ThreadPoolSpec, ...] = (),
     status: WorkerStatus | None = None,
+    metrics: WorkerMetrics | None = None,
 ) -> HttpService:
     """Listen on the model's listeners (with SO_REUSEPORT when `reuse_port`, so that several worker
     processes can each have their own sockets) and serve them on the running event loop. `zones`: the
     shared memory zones the master made for the configuration; without them, the service makes its own
     (then nothing is shared with another process). `thread_pools`: the ones `aio threads` may name.
     `status`: the worker's slot of the master's counters (stub_status); without it, a configuration with a
-    status page counts this service's connections only."""
+    status page counts this service's connections only. `metrics`: the worker's slot of --metrics."""
     loop = asyncio.get_running_loop()
     own_zones = None
     if zones is None:
@@ -635,8 +658,11 @@ async def serve_http(
     if status is None and config.serves_status():
         status = StatusBoard(slots=2).worker(1)  # a service of its own: its connections only
     limit_zones = LimitZones(zones, config.zones)
-    service = Service(loop, limits, limit_zones, configured_variables(config), thread_pools, status=status)
+    service = Service(
+        loop, limits, limit_zones, configured_variables(config), thread_pools, status=status, metrics=metrics
+    )
     service.upstreams = config.upstreams
+    service.health = HealthBoard.of(zones, config.health_checks, stream=False)
     servers: list[asyncio.AbstractServer] = []
     try:
         for listener in config.listeners:

@@ -1,4 +1,4 @@
-"""The http block's shared memory zones: what `limit_req_zone` and `limit_conn_zone` ask of the master
+"""The shared memory zones: what `limit_req_zone`, `limit_conn_zone` and `health_check` ask of the master
 (`zone_specs`, for `shm.SharedZones.renew`), and the zones as a worker's locations use them (`LimitZones`).
 """
 
@@ -8,6 +8,7 @@ from hapair.config.nginx.model.access import LimitZone, ZoneKind
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.http import HttpConfig
 
+from .. import health
 from ..shm import SharedZones, ZoneSpec
 from . import limit_conn, limit_req
 from .variables import CompiledTemplate
@@ -16,12 +17,19 @@ from .variables import CompiledTemplate
 def zone_specs(config: HttpConfig | NginxConfig | None) -> list[ZoneSpec]:
     """The zones a configuration declares, in its order."""
     http = config.http if isinstance(config, NginxConfig) else config
-    if http is None:
-        return []
-    return [
+    stream = config.stream if isinstance(config, NginxConfig) else None
+    specs = [
         limit_req.zone_spec(zone) if zone.kind is ZoneKind.LIMIT_REQ else limit_conn.zone_spec(zone)
-        for zone in http.zones
+        for zone in (http.zones if http is not None else ())
     ]
+    for checks, in_stream in (
+        (http.health_checks if http is not None else (), False),
+        (stream.health_checks if stream is not None else (), True),
+    ):
+        spec = health.zone_spec(checks, stream=in_stream)
+        if spec is not None:
+            specs.append(spec)
+    return specs
 
 
 class LimitZones:

@@ -26,7 +26,9 @@ from hapair.proxy.http.realip import Trusted
 from hapair.proxy.resolver import NameResolver
 
 from ..errorlog import ErrorLogFiles
+from ..health import HealthBoard
 from ..listening import listening_socket
+from ..metrics import STREAM, WorkerMetrics
 from ..status import ACCEPTED, ACTIVE, HANDLED, WorkerStatus
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter, LogFiles
@@ -157,9 +159,13 @@ class StreamService:
         splice: bool,
         datagram_sockets: Mapping[SocketAddress, socket.socket] | None = None,
         status: WorkerStatus | None = None,
+        health: HealthBoard | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.loop = loop
+        self._health = health  # the results of `health_check`, when there are checks
         self._cells = status.cells if status is not None else None  # stub_status's counters, if counted
+        self._metrics = metrics  # the worker's counters of --metrics
         self.pipes = PipePool()
         self.sessions: set[StreamSession] = set()
         self.closing = False
@@ -265,6 +271,8 @@ class StreamService:
     def session_finished(self, session: StreamSession) -> None:
         if session in self.sessions and self._cells is not None:
             self._cells[ACTIVE] -= 1
+        if self._metrics is not None and session in self.sessions:
+            self._metrics.session(session.tally, session.bytes_received, session.bytes_sent)
         self.sessions.discard(session)
         if self.closing and not self.sessions:
             self._drained.set()
@@ -305,7 +313,12 @@ class StreamService:
         group = self._groups.get(id(upstream))
         if group is None:
             key = BalancingKey(upstream.hash_key, self._variables) if upstream.hash_key is not None else None
-            group = self._groups[id(upstream)] = Group(Balancer(upstream), key)
+            health = self._health.view(upstream) if self._health is not None else None
+            metrics = self._metrics
+            recorder = metrics.recorder(STREAM, upstream) if metrics is not None else None
+            group = self._groups[id(upstream)] = Group(
+                Balancer(upstream, health=health, recorder=recorder), key
+            )
         return group
 
     def _settings(self, server: StreamServer, *, half_close: bool, splice: bool) -> SessionSettings:
@@ -354,6 +367,7 @@ class StreamService:
             local_text=proxy.local.text if proxy.local is not None else "",
             socket_keepalive=proxy.socket_keepalive,
             keeps_values=bool(server.sets) or target is not None or bool(group and group.key),
+            tally=self._metrics.stream(server) if self._metrics is not None else -1,
         )
 
 
@@ -436,6 +450,8 @@ async def serve_stream(
     splice: bool = True,
     listening: Mapping[SocketAddress, socket.socket] | None = None,
     status: WorkerStatus | None = None,
+    health: HealthBoard | None = None,
+    metrics: WorkerMetrics | None = None,
 ) -> StreamService:
     """Start the stream servers of `config` on the running loop.
 
@@ -443,7 +459,9 @@ async def serve_stream(
     here. `half_close`: pass each side's EOF on and relay until both have ended (nginx's
     `proxy_half_close on`; off is nginx's default, and the model has no such directive yet). `splice`:
     False moves bytes by buffered copies instead (kept for TLS; tests force it). `status`: the worker's
-    slot of the counters stub_status shows, if the configuration shows them."""
+    slot of the counters stub_status shows, if the configuration shows them; `metrics`: its slot of
+    --metrics; `health`: the results of the block's `health_check` lines (`hapair.proxy.health`), if it
+    has any."""
     given = dict(listening or {})
     bound = bind_listeners(config, reuse_port=reuse_port, skip=given.keys())
     datagram: dict[SocketAddress, socket.socket] = {}
@@ -458,6 +476,8 @@ async def serve_stream(
             splice=splice,
             datagram_sockets=datagram,
             status=status,
+            health=health,
+            metrics=metrics,
         )
     except BaseException:
         for sock in (*bound.values(), *datagram.values()):

@@ -111,6 +111,7 @@ class SessionSettings:
     socket_keepalive: bool = False  # `proxy_socket_keepalive`
     responses: int | None = None  # UDP: `proxy_responses` (None: until `proxy_timeout`)
     requests: int = 0  # UDP: `proxy_requests` (0: no limit)
+    tally: int = -1  # the first of the server's cells of --metrics (-1: not counted)
 
 
 class SessionHost(Protocol):
@@ -325,6 +326,11 @@ class StreamSession:
     @property
     def server_port(self) -> str:
         return self._texts()[4]
+
+    @property
+    def tally(self) -> int:
+        """The first of its server's cells of --metrics (-1: not counted)."""
+        return self._settings.tally
 
     @property
     def bytes_sent(self) -> int:

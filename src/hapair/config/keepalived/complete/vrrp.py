@@ -22,6 +22,7 @@ from ..host import Interface
 from ..model.addresses import IpAddress
 from ..model.global_defs import DEFAULT_NFTABLES_TABLE
 from ..model.scripts import SC_EXECUTABLE, SC_INHIBIT, SC_INSECURE, SC_ISSCRIPT, SC_NOTFOUND, SC_SYSTEM
+from ..model.vmac import vmac_address
 from ..model.vrrp import (
     ADVERT_INT_DEFAULT_US,
     DOWN_TIMER_ADVERTS_DEFAULT,
@@ -570,9 +571,10 @@ class _VrrpCompletion:
                 number += 1
 
     def name_vmac(self, instance: VrrpInstance) -> None:
-        """The VMAC / ipvlan interface the instance runs on, as keepalived names it under `-t`."""
-        # a configured name of an existing interface was refused when read, as no interface is taken to be one
-        # of keepalived's VMACs
+        """The VMAC / ipvlan interface the instance runs on, as keepalived names it: an existing VMAC that
+        matches it (one a run that was killed left behind), else the configured name, else a new one."""
+        if instance.use_vmac:
+            self.adopt_matching_vmac(instance)
         if not instance.vmac_interface:
             prefix = self.defaults.vmac_prefix or "vrrp"
             instance.vmac_interface = self.create_vmac_name(prefix, instance.vrid, instance.family)
@@ -587,6 +589,25 @@ class _VrrpCompletion:
             self.data.interface_delays[instance.vmac_interface] = self.data.interface_delays[
                 instance.interface
             ]
+
+    def adopt_matching_vmac(self, instance: VrrpInstance) -> None:
+        """keepalived's search for an existing private macvlan on the instance's interface with its VMAC's
+        MAC: the instance takes it over, under its name."""
+        base = self.host_interfaces.get(instance.interface or "")
+        if base is None:
+            return
+        mac = vmac_address(instance).hex(":")
+        for interface in self.host_interfaces.values():
+            if interface.private_macvlan_of != base.index or interface.mac.lower() != mac:
+                continue
+            self.log(f"({instance.name}) Found matching interface {interface.name}")
+            if instance.vmac_interface and instance.vmac_interface != interface.name:
+                self.log(
+                    f"({instance.name}) vmac name mismatch {instance.vmac_interface} <=> {interface.name}. "
+                    f"changing to {interface.name}."
+                )
+            instance.vmac_interface = interface.name
+            return
 
     def running_interface(self, instance: VrrpInstance) -> str:
         """The interface adverts go out on: the VMAC / ipvlan if there is one."""

@@ -760,12 +760,15 @@ def _dev_name_valid(name: str) -> bool:
 
 def _vmac_interface_name(parser: Parser, instance: VrrpInstance, name: str, usable: str, kind: str) -> None:
     """The name of the VMAC or ipvlan interface to create: not another instance's, nor an existing
-    interface (keepalived would take one that is `usable` already; none here is taken to be)."""
+    interface other than a private macvlan for a VMAC (no existing one is taken to be a usable ipvlan)."""
     other = next((o for o in _data(parser).instances if o.vmac_interface == name), None)
     if other is not None:
         parser.error(f"({instance.name}) VRRP instance {other.name} is already using {name} - ignoring name")
         return
     instance.vmac_interface = name
+    existing = parser.host.interfaces().get(name)
+    if kind == "vmac" and existing is not None and existing.private_macvlan_of:
+        return
     if existing_interface(parser, name) is not None:
         parser.error(
             f"({instance.name}) interface {name} already exists and is not {usable}; ignoring {kind} if_name"

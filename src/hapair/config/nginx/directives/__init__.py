@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..context import Handler
 from . import (
     core,
+    health,
     http_access,
     http_auth_basic,
     http_auth_request,
@@ -68,4 +69,5 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **http_limit_except.HANDLERS,
     **http_v2.HANDLERS,
     **http_stub_status.HANDLERS,
+    **health.HANDLERS,
 }

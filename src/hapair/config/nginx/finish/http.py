@@ -105,6 +105,7 @@ from ..variables import VariableUses, compile_template
 from .access import access_settings, limit_zones
 from .content import charset_filter, check_charset_maps, files, headers_filter
 from .gzip import gzip_settings
+from .health import build_health_checks
 from .http2 import http2_settings
 from .listeners import ArrangedAddress, arrange_addresses
 from .locations import check_duplicate_locations
@@ -212,7 +213,9 @@ def finish_http(state: HttpState, main: MainState, end: Place, reading: Reading)
         for item in arranged
         if item.own_socket
     )
-    return replace(_Builder(merged, main.paths.prefix).http(state, arranged), zones=limit_zones(main))
+    checks = build_health_checks(state.health_checks, state.matches, merged.upstreams, stream=False)
+    built = _Builder(merged, main.paths.prefix).http(state, arranged)
+    return replace(built, zones=limit_zones(main), health_checks=checks)
 
 
 def _merge(state: HttpState, main: MainState, end: Place, warn: Warn) -> _Merged:

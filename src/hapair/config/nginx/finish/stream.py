@@ -57,6 +57,7 @@ from ..stream_fields import (
     TCP_NODELAY,
 )
 from .access import access_rules
+from .health import build_health_checks
 from .tls import server_tls, upstream_tls
 from .upstreams import build_upstream
 
@@ -85,6 +86,7 @@ def finish_stream(state: StreamState, main: MainState) -> StreamConfig:
         log_formats=tuple(state.log_formats.values()),
         place=state.place,
         variables=tuple(state.made_variables),
+        health_checks=build_health_checks(state.health_checks, state.matches, upstreams, stream=True),
     )
 
 

@@ -12,6 +12,7 @@ from .addresses import SocketAddress
 from .files import Files
 from .gzip import Gzip
 from .headers import CharsetFilter, HeadersFilter
+from .health import HealthCheck
 from .http2 import Http2
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
@@ -242,6 +243,7 @@ class HttpConfig:
     place: Place
     variables: tuple[MadeVariable, ...] = ()  # `map`, `split_clients`: a later one of a name wins
     zones: tuple[LimitZone, ...] = ()  # `limit_req_zone` and `limit_conn_zone`, in declaration order
+    health_checks: tuple[HealthCheck, ...] = ()  # `health_check` lines (hapair's extension), in order
 
     def serves_status(self) -> bool:
         """Whether a server or location has `stub_status`: then the workers count connections and

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .access import AccessRules, Cidr
 from .addresses import SocketAddress
+from .health import HealthCheck
 from .logging import AccessLog, ErrorLog, LogFormat
 from .place import Place
 from .resolver import DEFAULT_RESOLVER_TIMEOUT, Resolver
@@ -100,3 +101,4 @@ class StreamConfig:
     log_formats: tuple[LogFormat, ...]
     place: Place
     variables: tuple[MadeVariable, ...] = ()  # `map`, `split_clients`, in order
+    health_checks: tuple[HealthCheck, ...] = ()  # `health_check` lines (hapair's extension), in order

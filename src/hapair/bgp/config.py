@@ -1,0 +1,185 @@
+"""`hapair bgp`'s configuration: a small file of its own (default /etc/hapair/bgp.conf), one directive
+per line, `#` starts a comment:
+
+    speaker bird table 200        # or: speaker exabgp
+    proxy_pid /run/nginx.pid      # the proxy whose process is followed, and stopped by `drain`
+    interval 100ms                # health probes' period (ms or s)
+    rise 3                        # healthy probes in a row before a source counts as up
+    fall 2                        # failed probes in a row before it counts as down
+    drain_settle 1s               # after the withdraw, how long before the proxy is asked to stop
+    control /run/hapair-bgp.sock  # where `hapair bgp drain|undrain|status` reach the daemon
+    vip 10.0.0.10 ports 80 443    # a VIP (on the loopback) and the listeners it follows
+    vip 10.0.0.11 ports 80 follow node   # ... and a source fed from outside (`observe node up|down`)
+
+Every message names the file and the line, as `-t` prints them."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CONFIG = "/etc/hapair/bgp.conf"
+DEFAULT_CONTROL = "/run/hapair-bgp.sock"
+SPEAKERS = ("bird", "exabgp")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s)")
+
+
+class ConfigError(Exception):
+    """A configuration error, its message starting with FILE:LINE."""
+
+
+@dataclass(frozen=True)
+class Vip:
+    address: str
+    ports: tuple[int, ...]
+    follow: tuple[str, ...] = ()  # sources fed from outside, through the control socket
+
+
+@dataclass
+class BgpConfig:
+    path: str
+    speaker: str = ""
+    table: int | None = None
+    proxy_pid: str = ""
+    interval: float = 0.1
+    rise: int = 3
+    fall: int = 2
+    drain_settle: float = 1.0
+    control: str = DEFAULT_CONTROL
+    vips: list[Vip] = field(default_factory=list)
+
+
+def load(path: str) -> BgpConfig:
+    """Read and check `path`; ConfigError on the first problem."""
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: str) -> BgpConfig:
+    config = BgpConfig(path)
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        words = raw.split("#", 1)[0].split()
+        if not words:
+            continue
+        where = f"{path}:{number}"
+        name, args = words[0], words[1:]
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            raise ConfigError(f"{where}: unknown directive {name!r}")
+        if name != "vip" and name in seen:
+            raise ConfigError(f"{where}: {name!r} is duplicate (first on line {seen[name]})")
+        seen[name] = number
+        handler(config, args, where)
+    _check_complete(config, f"{path}:{len(text.splitlines())}")
+    return config
+
+
+def _check_complete(config: BgpConfig, end: str) -> None:
+    """What a file must say, reported at its last line."""
+    for name, value in (("speaker", config.speaker), ("proxy_pid", config.proxy_pid)):
+        if not value:
+            raise ConfigError(f"{end}: no {name!r} directive")
+    if not config.vips:
+        raise ConfigError(f"{end}: no 'vip' directive: nothing to announce")
+
+
+def _one(args: list[str], where: str, name: str) -> str:
+    if len(args) != 1:
+        raise ConfigError(f"{where}: {name!r} takes one value, not {len(args)}")
+    return args[0]
+
+
+def _speaker(config: BgpConfig, args: list[str], where: str) -> None:
+    if not args or args[0] not in SPEAKERS:
+        raise ConfigError(f"{where}: 'speaker' is one of {', '.join(SPEAKERS)}")
+    config.speaker = args[0]
+    if args[0] == "exabgp":
+        if len(args) != 1:
+            raise ConfigError(f"{where}: 'speaker exabgp' takes no parameter (ExaBGP's own file has them)")
+        return
+    if len(args) != 3 or args[1] != "table":
+        raise ConfigError(f"{where}: 'speaker bird' needs 'table N', the kernel table BIRD learns from")
+    config.table = _integer(args[2], where, "table", 1, 2**32 - 1)
+    if config.table in (253, 254, 255):
+        raise ConfigError(f"{where}: table {config.table} is the kernel's own; choose another")
+
+
+def _proxy_pid(config: BgpConfig, args: list[str], where: str) -> None:
+    config.proxy_pid = _one(args, where, "proxy_pid")
+
+
+def _interval(config: BgpConfig, args: list[str], where: str) -> None:
+    config.interval = _duration(_one(args, where, "interval"), where, "interval")
+
+
+def _drain_settle(config: BgpConfig, args: list[str], where: str) -> None:
+    config.drain_settle = _duration(_one(args, where, "drain_settle"), where, "drain_settle", zero=True)
+
+
+def _rise(config: BgpConfig, args: list[str], where: str) -> None:
+    config.rise = _integer(_one(args, where, "rise"), where, "rise", 1, 100)
+
+
+def _fall(config: BgpConfig, args: list[str], where: str) -> None:
+    config.fall = _integer(_one(args, where, "fall"), where, "fall", 1, 100)
+
+
+def _control(config: BgpConfig, args: list[str], where: str) -> None:
+    config.control = _one(args, where, "control")
+
+
+def _vip(config: BgpConfig, args: list[str], where: str) -> None:
+    follow: list[str] = []
+    if "follow" in args:
+        args, follow = args[: args.index("follow")], args[args.index("follow") + 1 :]
+        if not follow:
+            raise ConfigError(f"{where}: 'follow' needs the name of a health source")
+    if len(args) < 3 or args[1] != "ports":
+        raise ConfigError(f"{where}: 'vip' is written 'vip ADDRESS ports PORT... [follow SOURCE...]'")
+    try:
+        address = ipaddress.IPv4Address(args[0])
+    except ValueError:
+        raise ConfigError(f"{where}: {args[0]!r} is not an IPv4 address") from None
+    if any(v.address == str(address) for v in config.vips):
+        raise ConfigError(f"{where}: vip {address} is duplicate")
+    ports = tuple(_integer(p, where, "port", 1, 65535) for p in args[2:])
+    if len(set(ports)) != len(ports):
+        raise ConfigError(f"{where}: a port is listed twice")
+    reserved = [name for name in follow if name == "proxy" or name.startswith("listener")]
+    if reserved:
+        raise ConfigError(f"{where}: {reserved[0]!r} is the name of a built-in source")
+    config.vips.append(Vip(str(address), ports, tuple(follow)))
+
+
+def _integer(word: str, where: str, name: str, low: int, high: int) -> int:
+    if not word.isdigit() or not low <= int(word) <= high:
+        raise ConfigError(f"{where}: invalid {name} {word!r} (an integer from {low} to {high})")
+    return int(word)
+
+
+def _duration(word: str, where: str, name: str, *, zero: bool = False) -> float:
+    match = _DURATION.fullmatch(word)
+    if match is None:
+        raise ConfigError(f"{where}: invalid {name} {word!r} (a number with ms or s, as 100ms)")
+    seconds = float(match[1]) / (1000 if match[2] == "ms" else 1)
+    if seconds == 0 and not zero:
+        raise ConfigError(f"{where}: {name} cannot be 0")
+    return seconds
+
+
+_HANDLERS = {
+    "speaker": _speaker,
+    "proxy_pid": _proxy_pid,
+    "interval": _interval,
+    "rise": _rise,
+    "fall": _fall,
+    "drain_settle": _drain_settle,
+    "control": _control,
+    "vip": _vip,
+}

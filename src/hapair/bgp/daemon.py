@@ -1,0 +1,198 @@
+"""`hapair bgp`'s daemon: probes health every interval, feeds the announcers, hands their actions to the
+speaker, and answers `hapair bgp drain|undrain|status` (and external health feeds) on a control socket.
+
+Control protocol (a Unix stream socket, one command line in, lines out, then the daemon closes):
+    status                          one line per VIP: announced|withdrawn, since (Unix time), why
+    drain                           withdraw every VIP, wait drain_settle, stop the proxy gracefully
+                                    (SIGQUIT: it finishes its connections), report each step
+    undrain                         follow the health again
+    observe SOURCE up|down DETAIL   one observation of a source a `vip ... follow SOURCE` line names
+                                    (how `hapair node`'s native tracking feeds the announcer)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+from . import health
+from .announcer import Action, Announcer
+from .config import BgpConfig, Vip
+from .speakers import Speaker
+
+log = logging.getLogger("hapair.bgp")
+STOP_POLL_S = 0.05
+
+Reply = Callable[[str], Awaitable[None]]
+
+
+def sources_of(vip: Vip) -> list[str]:
+    """What a VIP follows: the proxy's process, each of its listeners, the sources its line names."""
+    return [health.PROXY_SOURCE, *(health.listener_source(vip.address, p) for p in vip.ports), *vip.follow]
+
+
+class BgpDaemon:
+    """The announcers of one configuration and what drives them."""
+
+    def __init__(self, config: BgpConfig, speaker: Speaker, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.speaker = speaker
+        self.clock = clock
+        now = clock()
+        self.announcers = {
+            vip.address: Announcer(vip.address, sources_of(vip), rise=config.rise, fall=config.fall, now=now)
+            for vip in config.vips
+        }
+
+    # ----- the inputs
+
+    def observe(self, source: str, healthy: bool, detail: str) -> None:
+        """One observation of `source`, for every VIP that follows it."""
+        now = self.clock()
+        for announcer in self.announcers.values():
+            if source in announcer.sources:
+                self._carry_out(announcer.observe(source, healthy, detail, now))
+
+    def drain(self) -> list[Action]:
+        now = self.clock()
+        for announcer in self.announcers.values():
+            self._carry_out(announcer.drain(now))
+        return [a.status() for a in self.announcers.values()]
+
+    def undrain(self) -> None:
+        now = self.clock()
+        for announcer in self.announcers.values():
+            self._carry_out(announcer.undrain(now))
+
+    def withdraw_all(self) -> None:
+        """On the way out: nothing stays announced for a node whose announcer is gone."""
+        for announcer in self.announcers.values():
+            if announcer.announced:
+                self.speaker.apply(Action(announcer.vip, False, "hapair bgp stopping", self.clock()))
+                log.info("withdraw %s: hapair bgp stopping", announcer.vip)
+
+    def _carry_out(self, action: Action | None) -> None:
+        if action is None:
+            return
+        self.speaker.apply(action)
+        log.info("%s %s: %s", "announce" if action.announce else "withdraw", action.vip, action.why)
+
+    # ----- the probes
+
+    async def probe_forever(self) -> None:
+        interval = self.config.interval
+        while True:
+            started = time.monotonic()
+            await self.probe_once()
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+    async def probe_once(self) -> None:
+        self.observe(health.PROXY_SOURCE, *health.probe_process(self.config.proxy_pid))
+        targets = [(vip.address, port) for vip in self.config.vips for port in vip.ports]
+        results = await asyncio.gather(
+            *(health.probe_listener(address, port, self.config.interval) for address, port in targets)
+        )
+        for (address, port), result in zip(targets, results, strict=True):
+            self.observe(health.listener_source(address, port), *result)
+
+    # ----- the control socket
+
+    async def serve_control(self) -> asyncio.AbstractServer:
+        path = Path(self.config.control)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        server = await asyncio.start_unix_server(self._client, path=str(path))
+        os.chmod(path, 0o600)
+        return server
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def reply(line: str) -> None:
+            writer.write(line.encode() + b"\n")
+            await writer.drain()
+
+        try:
+            words = (await reader.readline()).decode(errors="replace").split()
+            await self.command(words, reply)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def command(self, words: list[str], reply: Reply) -> None:
+        verb = words[0] if words else ""
+        if verb == "status" and len(words) == 1:
+            for line in self.status_lines():
+                await reply(line)
+        elif verb == "drain" and len(words) == 1:
+            await self._drain(reply)
+        elif verb == "undrain" and len(words) == 1:
+            self.undrain()
+            for line in self.status_lines():
+                await reply(line)
+        elif verb == "observe" and len(words) >= 3 and words[2] in ("up", "down"):
+            await self._external(words[1], words[2] == "up", " ".join(words[3:]), reply)
+        else:
+            await reply(f"error: unknown command {' '.join(words)!r} (status, drain, undrain, observe)")
+
+    def status_lines(self) -> list[str]:
+        lines = []
+        for announcer in self.announcers.values():
+            state = announcer.status()
+            word = "announced" if state.announce else "withdrawn"
+            lines.append(f"{state.vip} {word} since {_moment(state.since)}: {state.why}")
+        return lines
+
+    async def _external(self, source: str, healthy: bool, detail: str, reply: Reply) -> None:
+        if not any(source in a.sources for a in self.announcers.values()):
+            await reply(f"error: no vip follows {source!r}")
+            return
+        self.observe(source, healthy, detail or ("up" if healthy else "down"))
+        await reply("ok")
+
+    async def _drain(self, reply: Reply) -> None:
+        for state in self.drain():
+            await reply(f"{state.vip} withdrawn at {_moment(state.since)}")
+        await asyncio.sleep(self.config.drain_settle)
+        pid = health.proxy_pid(self.config.proxy_pid)
+        if pid is None or not health.process_alive(pid):
+            await reply("proxy not running")
+            return
+        os.kill(pid, signal.SIGQUIT)
+        asked = _moment(self.clock())
+        await reply(f"proxy {pid} asked to stop at {asked} (SIGQUIT: it finishes its connections)")
+        while health.process_alive(pid):
+            await asyncio.sleep(STOP_POLL_S)
+        await reply(f"proxy {pid} stopped at {_moment(self.clock())}")
+
+
+def _moment(unix_time: float) -> str:
+    """A Unix time as local ISO 8601 with milliseconds."""
+    return datetime.fromtimestamp(unix_time).isoformat(timespec="milliseconds")
+
+
+async def run(daemon: BgpDaemon) -> None:
+    """Probe and serve until SIGTERM or SIGINT (or a probe's failure, raised), then withdraw everything."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    server = await daemon.serve_control()
+    probes = asyncio.create_task(daemon.probe_forever())
+    stop = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait((probes, stop), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (probes, stop):
+            task.cancel()
+        server.close()
+        daemon.withdraw_all()
+        with contextlib.suppress(FileNotFoundError):
+            Path(daemon.config.control).unlink()
+    if probes.done() and not probes.cancelled() and probes.exception() is not None:
+        raise probes.exception()  # type: ignore[misc]

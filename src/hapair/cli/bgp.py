@@ -1,0 +1,83 @@
+"""`hapair bgp`: announce VIPs over BGP (through BIRD or ExaBGP) while this node's proxy is healthy, and
+`hapair bgp drain|undrain|status` to the running daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import socket
+import sys
+from typing import Any
+
+from hapair.bgp.config import DEFAULT_CONFIG, BgpConfig, ConfigError, load
+
+ACTIONS = ("drain", "undrain", "status")
+CONTROL_TIMEOUT_S = 600
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "bgp",
+        help="announce VIPs over BGP (BIRD or ExaBGP) while this node is healthy",
+        description=__doc__,
+    )
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=ACTIONS,
+        help="drain: withdraw, then stop the proxy once its connections end; undrain; status "
+        "(none: run the daemon)",
+    )
+    parser.add_argument(
+        "-c", "--conf", default=DEFAULT_CONFIG, metavar="FILE", help=f"its file (default {DEFAULT_CONFIG})"
+    )
+    parser.add_argument("-t", "--test", action="store_true", help="check the configuration and exit")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load(args.conf)
+    except ConfigError as error:
+        print(f"hapair bgp: {error}", file=sys.stderr)
+        return 1
+    if args.test:
+        print(f"hapair bgp: the configuration file {args.conf} syntax is ok", file=sys.stderr)
+        print(f"hapair bgp: configuration file {args.conf} test is successful", file=sys.stderr)
+        return 0
+    if args.action is not None:
+        return _control(config, args.action)
+    return _daemon(config)
+
+
+def _control(config: BgpConfig, action: str) -> int:
+    """Send `action` to the daemon and print its answer as it comes."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(CONTROL_TIMEOUT_S)
+            connection.connect(config.control)
+            connection.sendall(action.encode() + b"\n")
+            with connection.makefile("r") as answer:
+                lines = [line.rstrip("\n") for line in answer]
+    except OSError as error:
+        print(f"hapair bgp: cannot reach the daemon at {config.control}: {error.strerror}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line, flush=True)
+    return 1 if any(line.startswith("error:") for line in lines) else 0
+
+
+def _daemon(config: BgpConfig) -> int:
+    from hapair.bgp.daemon import BgpDaemon, run  # noqa: PLC0415 - the control actions do not need them
+    from hapair.bgp.speakers import BirdSpeaker, ExaBgpSpeaker  # noqa: PLC0415
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s hapair bgp: %(message)s")
+    if config.speaker == "bird":
+        assert config.table is not None
+        speaker: BirdSpeaker | ExaBgpSpeaker = BirdSpeaker(config.table)
+        speaker.clear([vip.address for vip in config.vips])
+    else:
+        speaker = ExaBgpSpeaker(sys.stdout)
+    asyncio.run(run(BgpDaemon(config, speaker)))
+    return 0

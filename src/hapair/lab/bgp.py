@@ -1,0 +1,298 @@
+"""`hapair lab up --bgp --nodes N`: N active nodes behind one VIP announced over BGP (docs/bgp.md).
+
+The plan: a router namespace running BIRD, on the LAN 10.101.1.0/24 at .1 (the bridge, as in the pair
+lab) and on the client's own link 10.101.2.0/24; nodes 1..N at 10.101.1.11.., each with the VIP
+10.101.10.10 on its loopback, its proxy (the seed's nginx files), its BIRD and its `hapair bgp`, which puts
+the VIP's /32 in the kernel table BIRD announces from while the proxy is healthy; the backend web server
+at .104. The router (AS 65000) takes each node (AS 65001) as an eBGP neighbour with BFD and 3 s hold
+timers, and BIRD merges the equal routes into one kernel route with a next-hop per node; the kernel hashes
+flows over them on addresses and ports (fib_multipath_hash_policy 1), so the client's many source ports
+spread over the nodes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import configs, lab, network
+from .errors import LabError
+from .layout import Layout, node_role
+from .nodes import Node
+from .processes import ProcessId, signals_deferred, signals_ignored, sigterm_interrupts
+from .state import LabState, NodeState
+
+VIP = "10.101.10.10"
+ROUTER_LAN = "10.101.1.1"
+ROUTER_CLIENT_SIDE = "10.101.2.1"
+CLIENT = "10.101.2.100"
+WEB = "10.101.1.104"
+ROUTER_AS = 65000
+NODE_AS = 65001
+TABLE = 200
+NODE_COUNTS = range(2, 5)
+PORTS = {7: (8080, 8443), 4: (8080,)}  # the seed's listeners at each layer
+HOLD_TIME_S = 3
+BFD_INTERVAL_MS = 100
+BFD_MULTIPLIER = 3
+
+
+def node_address(number: int) -> str:
+    return f"10.101.1.{10 + number}"
+
+
+def namespaces(layout: Layout, count: int) -> list[str]:
+    roles = ["router", "client", "web", *(node_role(n) for n in range(1, count + 1))]
+    return [layout.bridge_namespace, *(layout.namespace(role) for role in roles)]
+
+
+def up(name: str, count: int, layer: int, report: Callable[[str], None]) -> LabState:
+    """Build the BGP lab; on any failure or interruption, remove what was built and re-raise."""
+    lab.check_requirements()
+    if shutil.which("bird") is None:
+        raise LabError("--bgp needs BIRD (apt-get install bird2)")
+    if count not in NODE_COUNTS:
+        raise LabError(f"--nodes {count}: the BGP lab has 2 to 4 nodes")
+    layout = Layout.named(name)
+    if layout.directory.exists():
+        raise LabError(f"a lab named {name} is already up ({layout.directory}); take it down first")
+    taken = network.existing(namespaces(layout, count))
+    if taken:
+        raise LabError(f"network namespaces already exist: {', '.join(taken)}; choose another --name")
+    state = LabState(
+        name=name,
+        namespaces=namespaces(layout, count),
+        layer=layer,
+        mode="bgp",
+        nodes={n: NodeState(n) for n in range(1, count + 1)},
+    )
+    try:
+        with sigterm_interrupts():
+            state.save()
+            _build(state, report)
+    except BaseException:
+        with signals_ignored():
+            lab.down_state(state)
+        raise
+    return state
+
+
+def _build(state: LabState, report: Callable[[str], None]) -> None:
+    layout = state.layout
+    certificates = configs.make_certificates(state.directory / "certs")
+    network.create_bridge(layout)
+    network.attach_host(layout, "router", ROUTER_LAN)
+    network.attach_host(layout, "web", WEB)
+    network.create_namespace(layout.namespace("client"))
+    network.link_namespaces(
+        (
+            (layout.namespace("router"), "client", ROUTER_CLIENT_SIDE),
+            (layout.namespace("client"), "enp1s0f0", CLIENT),
+        )
+    )
+    network.add_default_route(layout.namespace("client"), ROUTER_CLIENT_SIDE)
+    router = layout.namespace("router")
+    network.set_sysctl(router, "net.ipv4.ip_forward", "1")
+    network.set_sysctl(router, "net.ipv4.fib_multipath_hash_policy", "1")
+    for number in state.nodes:
+        namespace = layout.namespace(node_role(number))
+        network.attach_host(layout, node_role(number), node_address(number))
+        network.add_default_route(namespace, ROUTER_LAN)
+        network.add_loopback_address(namespace, VIP)
+    report(
+        f"router {ROUTER_LAN} (AS {ROUTER_AS}, BIRD), client {CLIENT} behind it, web {WEB}, "
+        f"nodes {', '.join(node_address(n) for n in state.nodes)} (AS {NODE_AS}), VIP {VIP}"
+    )
+    lab.start_backend(state, certificates["k8sapiserver"])
+    _start_router(state)
+    for number in state.nodes:
+        node = Node(state, number)
+        node.write_files(certificates)
+        (node.directory / "bird.conf").write_text(node_bird_conf(number, node.logs / "bird.log"))
+        (node.directory / "bgp.conf").write_text(node_bgp_conf(node.directory, state.layer))
+        node.start_holder()
+        node.start_proxy()
+        node.start_bird()
+        node.start_announcer()
+        report(f"node {number}: hapair proxy, BIRD and hapair bgp started (logs: hapair lab logs {number})")
+
+
+def _start_router(state: LabState) -> None:
+    directory = state.directory / "router"
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "bird.conf"
+    conf.write_text(router_bird_conf(sorted(state.nodes), directory / "bird.log"))
+    command = [
+        "nsenter",
+        f"--net=/run/netns/{state.layout.namespace('router')}",
+        "bird",
+        "-f",
+        "-c",
+        str(conf),
+        "-s",
+        str(directory / "bird.ctl"),
+        "-P",
+        str(directory / "bird.pid"),
+    ]
+    with signals_deferred(), open(directory / "bird.out", "ab") as output:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        state.router = ProcessId.of(process.pid)
+        state.save()
+
+
+def router_bird_conf(nodes: list[int], log: Path) -> str:
+    """The router: one eBGP session with BFD per node, their equal VIP routes merged into one multipath
+    kernel route."""
+    sessions = "".join(
+        f"protocol bgp node{n} from nodes {{ neighbor {node_address(n)} as {NODE_AS}; }}\n" for n in nodes
+    )
+    return f"""log "{log}" all;
+router id {ROUTER_LAN};
+protocol device {{ scan time 10; }}
+protocol kernel {{
+    ipv4 {{ import none; export all; }};
+    merge paths yes limit 16;
+}}
+protocol bfd {{
+    interface "enp1s0f0" {{
+        min rx interval {BFD_INTERVAL_MS} ms; min tx interval {BFD_INTERVAL_MS} ms;
+        multiplier {BFD_MULTIPLIER};
+    }};
+}}
+template bgp nodes {{
+    local {ROUTER_LAN} as {ROUTER_AS};
+    hold time {HOLD_TIME_S}; keepalive time 1; connect retry time 1; error wait time 1, 5;
+    bfd on;
+    ipv4 {{ import all; export none; }};
+}}
+{sessions}"""
+
+
+def node_bird_conf(number: int, log: Path) -> str:
+    """A node: what `hapair bgp` puts in kernel table TABLE, learned and announced to the router."""
+    return f"""log "{log}" all;
+router id {node_address(number)};
+protocol device {{ scan time 10; }}
+protocol kernel hapair_vips {{
+    kernel table {TABLE};
+    learn;
+    scan time 10;
+    ipv4 {{ import all; export none; }};
+}}
+protocol bfd {{
+    interface "enp1s0f0" {{
+        min rx interval {BFD_INTERVAL_MS} ms; min tx interval {BFD_INTERVAL_MS} ms;
+        multiplier {BFD_MULTIPLIER};
+    }};
+}}
+protocol bgp uplink {{
+    local {node_address(number)} as {NODE_AS};
+    neighbor {ROUTER_LAN} as {ROUTER_AS};
+    hold time {HOLD_TIME_S}; keepalive time 1; connect retry time 1; error wait time 1, 5;
+    bfd on;
+    ipv4 {{ import none; export where proto = "hapair_vips"; next hop self; }};
+}}
+"""
+
+
+def node_bgp_conf(directory: Path, layer: int) -> str:
+    return f"""# hapair bgp on this lab node (docs/bgp.md)
+speaker bird table {TABLE}
+proxy_pid {directory / "nginx.pid"}
+interval 100ms
+rise 3
+fall 2
+drain_settle 500ms
+control {directory / "bgp.sock"}
+vip {VIP} ports {" ".join(str(p) for p in PORTS[layer])}
+"""
+
+
+def run_hapair_bgp(state: LabState, number: int, action: str) -> list[str]:
+    """`hapair bgp ACTION` against node `number`'s announcer; its output lines."""
+    conf = state.node_directory(number) / "bgp.conf"
+    result = subprocess.run(
+        [sys.executable, "-m", "hapair", "bgp", "-c", str(conf), action],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise LabError(
+            f"node {number}: hapair bgp {action}: {result.stderr.strip() or result.stdout.strip()}"
+        )
+    return result.stdout.splitlines()
+
+
+@dataclass(frozen=True)
+class BgpNodeStatus:
+    """One node of the BGP lab: its proxy, what its announcer says and its BGP session."""
+
+    node: int
+    address: str
+    proxy: str
+    announcement: str
+    session: str
+    fault: str | None
+
+
+def gather(state: LabState) -> tuple[list[BgpNodeStatus], list[str]]:
+    """Each node's row, and the router's next-hops for the VIP."""
+    rows = [_node_status(state, number) for number in sorted(state.nodes)]
+    return rows, network.nexthops(state.layout.namespace("router"), VIP)
+
+
+def _node_status(state: LabState, number: int) -> BgpNodeStatus:
+    record = state.node(number)
+    running = record.proxy is not None and record.proxy.running()
+    announcer = record.announcer is not None and record.announcer.running()
+    return BgpNodeStatus(
+        node=number,
+        address=node_address(number),
+        proxy="running" if running else "stopped",
+        announcement=_announcement(state, number) if announcer else "hapair bgp not running",
+        session=_session(state.directory / "router" / "bird.ctl", f"node{number}"),
+        fault=record.fault,
+    )
+
+
+def _announcement(state: LabState, number: int) -> str:
+    try:
+        lines = run_hapair_bgp(state, number, "status")
+    except LabError as error:
+        return str(error)
+    return "; ".join(line.split(" ", 1)[1] for line in lines)
+
+
+def _session(control: Path, protocol: str) -> str:
+    """The router's BGP session with a node, as `birdc show protocols` puts it (Established, Active...)."""
+    result = subprocess.run(
+        ["birdc", "-s", str(control), "show", "protocols", protocol],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    for line in result.stdout.splitlines():
+        words = line.split()
+        if words and words[0] == protocol:
+            return words[-1] if len(words) >= 6 else " ".join(words[3:])
+    return "unknown"
+
+
+def render(rows: list[BgpNodeStatus], hops: list[str]) -> str:
+    columns = ("node", "address", "proxy", "announcement (hapair bgp)", "router's session", "fault")
+    cells = [list(columns)]
+    for row in rows:
+        cells.append([str(row.node), row.address, row.proxy, row.announcement, row.session, row.fault or "-"])
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    table = "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in cells
+    )
+    return f"{table}\nrouter: {VIP}/32 via {', '.join(hops) if hops else 'no route'}"

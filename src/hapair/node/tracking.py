@@ -1,0 +1,102 @@
+"""`hapair node`'s native trackers, as the VRRP instances in front of the proxy see them. Pure: the
+daemon feeds what it observes and hands each change to the VRRP runtime (`Runtime.native_reported`).
+
+- `proxy`: the proxy master runs and at least one of its workers is connected to the health channel.
+  Its change is immediate, from the master's pidfd or the last worker's channel closing.
+- `proxy_serving`: every worker answered the last health exchange (and every listener the last loopback
+  request); `fall` failed rounds in a row take it down, `rise` good ones bring it back.
+- `backends`: at least one backend of the proxy was reachable in the last round of connections; `fall`
+  and `rise` as above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from hapair.config.keepalived.model.vrrp import PRIORITY_OWNER, VrrpInstance
+from hapair.vrrp.tracking import TrackerLink
+
+from .settings import NodeSettings
+
+PROXY = "proxy"
+SERVING = "proxy_serving"
+BACKENDS = "backends"
+
+
+class Hysteresis:
+    """A state that flips only after `fall` failures (or `rise` successes) in a row; it starts up."""
+
+    def __init__(self, rise: int, fall: int) -> None:
+        self.rise = rise
+        self.fall = fall
+        self.ok = True
+        self._streak = 0  # outcomes in a row against the current state
+
+    def record(self, success: bool) -> bool:
+        """Count one outcome; True when the state has just flipped."""
+        if success == self.ok:
+            self._streak = 0
+            return False
+        self._streak += 1
+        if self._streak < (self.rise if success else self.fall):
+            return False
+        self.ok = success
+        self._streak = 0
+        return True
+
+
+class NativeTrackers:
+    """The three trackers' states; `report(name, ok)` is called at each change."""
+
+    def __init__(self, settings: NodeSettings, report: Callable[[str, bool], None]) -> None:
+        self._report = report
+        self.master_alive = False
+        self.workers = 0
+        self.serving = Hysteresis(settings.proxy.rise, settings.proxy.fall)
+        self.backends = Hysteresis(settings.backends.rise, settings.backends.fall)
+        self._proxy_up = False
+
+    def states(self) -> dict[str, bool]:
+        return {PROXY: self._proxy_up, SERVING: self.serving.ok, BACKENDS: self.backends.ok}
+
+    def master_changed(self, alive: bool) -> None:
+        self.master_alive = alive
+        if not alive:
+            self.workers = 0
+        self._proxy_changed()
+
+    def workers_changed(self, count: int) -> None:
+        self.workers = count
+        self._proxy_changed()
+
+    def _proxy_changed(self) -> None:
+        up = self.master_alive and self.workers > 0
+        if up != self._proxy_up:
+            self._proxy_up = up
+            self._report(PROXY, up)
+
+    def serving_round(self, success: bool) -> None:
+        if self.serving.record(success):
+            self._report(SERVING, self.serving.ok)
+
+    def backends_round(self, success: bool) -> None:
+        if self.backends.record(success):
+            self._report(BACKENDS, self.backends.ok)
+
+
+def instance_links(instance: VrrpInstance, settings: NodeSettings) -> list[TrackerLink]:
+    """The links of a tracked instance to the trackers. An address owner (priority 255) keeps its
+    priority whatever its weights (keepalived's rule), so its weighted links become unweighted: the
+    tracker's failure is then a FAULT, the only way for it to let the VIP go."""
+    owner = instance.base_priority == PRIORITY_OWNER
+    proxy_weight = 0 if owner else settings.proxy.weight
+    links = [TrackerLink(PROXY, proxy_weight), TrackerLink(SERVING, proxy_weight)]
+    if settings.backends.enabled:
+        links.append(TrackerLink(BACKENDS, 0 if owner else settings.backends.weight))
+    return links
+
+
+def tracked_links(
+    instances: Iterable[VrrpInstance], tracked: set[str], settings: NodeSettings
+) -> dict[str, list[TrackerLink]]:
+    return {i.name: instance_links(i, settings) for i in instances if i.name in tracked}

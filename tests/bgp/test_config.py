@@ -1,0 +1,85 @@
+"""hapair bgp's configuration file: what it reads, and a message naming the file and line for each
+mistake (`hapair bgp -t`)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hapair.bgp.config import ConfigError, Vip, parse
+from tests.topology import HAPAIR
+
+GOOD = """# a node
+speaker bird table 200
+proxy_pid /run/nginx.pid
+interval 50ms
+rise 4
+fall 1
+drain_settle 0s
+control /run/x.sock
+vip 10.0.0.10 ports 80 443
+vip 10.0.0.11 ports 8080 follow node   # fed by hapair node
+"""
+
+
+def test_reads_every_directive() -> None:
+    config = parse(GOOD, "bgp.conf")
+    assert (config.speaker, config.table, config.proxy_pid) == ("bird", 200, "/run/nginx.pid")
+    assert (config.interval, config.rise, config.fall, config.drain_settle) == (0.05, 4, 1, 0.0)
+    assert config.control == "/run/x.sock"
+    assert config.vips == [Vip("10.0.0.10", (80, 443)), Vip("10.0.0.11", (8080,), ("node",))]
+
+
+def test_defaults() -> None:
+    config = parse("speaker exabgp\nproxy_pid /p\nvip 10.0.0.1 ports 80\n", "f")
+    assert (config.interval, config.rise, config.fall, config.drain_settle) == (0.1, 3, 2, 1.0)
+    assert config.table is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("speaker quagga\n", "f:1: 'speaker' is one of bird, exabgp"),
+        ("speaker bird\n", "f:1: 'speaker bird' needs 'table N', the kernel table BIRD learns from"),
+        ("speaker bird table 254\n", "f:1: table 254 is the kernel's own; choose another"),
+        ("speaker exabgp x\n", "f:1: 'speaker exabgp' takes no parameter (ExaBGP's own file has them)"),
+        ("\n\nrise 0\n", "f:3: invalid rise '0' (an integer from 1 to 100)"),
+        ("interval 100\n", "f:1: invalid interval '100' (a number with ms or s, as 100ms)"),
+        ("interval 0ms\n", "f:1: interval cannot be 0"),
+        ("fall 1 2\n", "f:1: 'fall' takes one value, not 2"),
+        ("rise 2\nrise 3\n", "f:2: 'rise' is duplicate (first on line 1)"),
+        ("vip 10.0.0.1 80\n", "f:1: 'vip' is written 'vip ADDRESS ports PORT... [follow SOURCE...]'"),
+        ("vip 10.0.0.300 ports 80\n", "f:1: '10.0.0.300' is not an IPv4 address"),
+        ("vip 10.0.0.1 ports 80 80\n", "f:1: a port is listed twice"),
+        ("vip 10.0.0.1 ports 0\n", "f:1: invalid port '0' (an integer from 1 to 65535)"),
+        ("vip 10.0.0.1 ports 80\nvip 10.0.0.1 ports 81\n", "f:2: vip 10.0.0.1 is duplicate"),
+        ("vip 10.0.0.1 ports 80 follow\n", "f:1: 'follow' needs the name of a health source"),
+        ("vip 10.0.0.1 ports 80 follow proxy\n", "f:1: 'proxy' is the name of a built-in source"),
+        ("listen 80\n", "f:1: unknown directive 'listen'"),
+        ("speaker exabgp\nvip 10.0.0.1 ports 80\n", "f:2: no 'proxy_pid' directive"),
+        ("speaker exabgp\nproxy_pid /p\n# end\n", "f:3: no 'vip' directive: nothing to announce"),
+    ],
+)
+def test_each_mistake_is_reported_with_file_and_line(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(text, "f")
+    assert str(caught.value) == message
+
+
+def test_dash_t_reports_success_and_failure(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.conf", tmp_path / "bad.conf"
+    good.write_text(GOOD)
+    bad.write_text(GOOD.replace("fall 1", "fall x"))
+    ok = subprocess.run([HAPAIR, "bgp", "-t", "-c", str(good)], capture_output=True, text=True, check=False)
+    assert (ok.returncode, ok.stderr) == (
+        0,
+        f"hapair bgp: the configuration file {good} syntax is ok\n"
+        f"hapair bgp: configuration file {good} test is successful\n",
+    )
+    failed = subprocess.run(
+        [HAPAIR, "bgp", "-t", "-c", str(bad)], capture_output=True, text=True, check=False
+    )
+    message = f"hapair bgp: {bad}:6: invalid fall 'x' (an integer from 1 to 100)\n"
+    assert (failed.returncode, failed.stderr) == (1, message)

@@ -1,0 +1,151 @@
+"""hapair bgp's daemon with a recording speaker: real probes (a pid file, a listener on the loopback),
+the control socket's commands, the drain sequence, and the ExaBGP edge's lines."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hapair.bgp.announcer import Action
+from hapair.bgp.config import BgpConfig, Vip
+from hapair.bgp.daemon import BgpDaemon
+from hapair.bgp.speakers import ExaBgpSpeaker
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.actions: list[Action] = []
+
+    def apply(self, action: Action) -> None:
+        self.actions.append(action)
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield server.getsockname()[1]
+
+
+@pytest.fixture
+def proxy(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """A stand-in proxy: a process whose pid file the daemon follows, ended by SIGQUIT as nginx's is."""
+    process = subprocess.Popen(["sleep", "600"])
+    pid_file = tmp_path / "proxy.pid"
+    pid_file.write_text(f"{process.pid}\n")
+    try:
+        yield process, pid_file
+    finally:
+        process.kill()
+        process.wait()
+
+
+def make(tmp_path: Path, pid_file: Path, port: int, follow: tuple[str, ...] = ()) -> tuple[BgpDaemon, Any]:
+    config = BgpConfig(
+        path="test",
+        speaker="exabgp",
+        proxy_pid=str(pid_file),
+        rise=2,
+        fall=1,
+        drain_settle=0.0,
+        control=str(tmp_path / "control.sock"),
+        vips=[Vip("127.0.0.1", (port,), follow)],
+    )
+    recorder = Recorder()
+    return BgpDaemon(config, recorder), recorder
+
+
+async def ask(daemon: BgpDaemon, line: str) -> list[str]:
+    reader, writer = await asyncio.open_unix_connection(daemon.config.control)
+    writer.write(line.encode() + b"\n")
+    answer = (await reader.read()).decode().splitlines()
+    writer.close()
+    return answer
+
+
+def test_probes_announce_a_healthy_proxy_and_withdraw_a_dead_one(tmp_path, proxy, listener) -> None:
+    process, pid_file = proxy
+    daemon, recorder = make(tmp_path, pid_file, listener)
+
+    async def scenario() -> None:
+        await daemon.probe_once()
+        assert recorder.actions == []  # rise 2
+        await daemon.probe_once()
+        process.kill()
+        process.wait()
+        await daemon.probe_once()
+
+    asyncio.run(scenario())
+    assert [(a.announce, a.why) for a in recorder.actions] == [
+        (True, f"all sources up (last: listener 127.0.0.1:{listener} up: accepts connections)"),
+        (False, f"proxy down: process {process.pid} is gone"),
+    ]
+
+
+def test_a_listener_that_refuses_is_withdrawn(tmp_path, proxy) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # bound, not listening: connections are refused
+        daemon, recorder = make(tmp_path, proxy[1], port)
+        asyncio.run(daemon.probe_once())
+    assert daemon.announcers["127.0.0.1"].source_states()[f"listener 127.0.0.1:{port}"] == (
+        False,
+        "Connection refused",
+    )
+    assert recorder.actions == []
+
+
+def test_control_status_observe_drain_undrain(tmp_path, proxy, listener) -> None:
+    process, pid_file = proxy
+    daemon, recorder = make(tmp_path, pid_file, listener, follow=("node",))
+
+    async def scenario() -> dict[str, list[str]]:
+        server = await daemon.serve_control()
+        answers = {}
+        await daemon.probe_once()
+        await daemon.probe_once()
+        answers["unknown source"] = await ask(daemon, "observe other up")
+        answers["observe 1"] = await ask(daemon, "observe node up native tracking")
+        answers["status before"] = await ask(daemon, "status")
+        answers["observe 2"] = await ask(daemon, "observe node up native tracking")
+        answers["drain"] = await ask(daemon, "drain")
+        await daemon.probe_once()  # the proxy is gone
+        answers["undrain"] = await ask(daemon, "undrain")
+        answers["nonsense"] = await ask(daemon, "reboot")
+        server.close()
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert answers["unknown source"] == ["error: no vip follows 'other'"]
+    assert answers["observe 1"] == ["ok"]
+    assert "withdrawn since" in answers["status before"][0]  # `node` has not risen yet (rise 2)
+    assert [(a.announce, a.why) for a in recorder.actions[:2]] == [
+        (True, "all sources up (last: node up: native tracking)"),
+        (False, "drained by the administrator"),
+    ]
+    drain = answers["drain"]
+    assert drain[0].startswith("127.0.0.1 withdrawn at ")
+    assert drain[1].startswith(f"proxy {process.pid} asked to stop at ")
+    assert drain[2].startswith(f"proxy {process.pid} stopped at ")
+    assert process.returncode is not None or process.wait(5) == -3  # SIGQUIT
+    assert answers["undrain"][0].startswith("127.0.0.1 withdrawn since")
+    assert answers["undrain"][0].endswith(f"proxy down: process {process.pid} is gone")
+    assert answers["nonsense"] == ["error: unknown command 'reboot' (status, drain, undrain, observe)"]
+
+
+def test_exabgp_speaker_writes_the_text_api_commands() -> None:
+    output = io.StringIO()
+    speaker = ExaBgpSpeaker(output)
+    speaker.apply(Action("10.0.0.10", True, "up", 1))
+    speaker.apply(Action("10.0.0.10", False, "down", 2))
+    assert output.getvalue() == (
+        "announce route 10.0.0.10/32 next-hop self\nwithdraw route 10.0.0.10/32 next-hop self\n"
+    )

@@ -1,0 +1,101 @@
+"""hapair.node's pure parts: the trackers' hysteresis, their states, the links an instance gets, the
+settings file, and the VRRP side's NATIVE tracker kind."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hapair.config.keepalived.model.vrrp import VrrpData, VrrpInstance
+from hapair.node.settings import NodeSettings, SettingsError, read_settings
+from hapair.node.tracking import BACKENDS, PROXY, SERVING, Hysteresis, NativeTrackers, instance_links
+from hapair.vrrp.tracking import FaultKind, InstanceTracking, TrackerLink
+
+
+def test_hysteresis_needs_fall_failures_then_rise_successes_in_a_row() -> None:
+    state = Hysteresis(rise=2, fall=3)
+    assert [state.record(False) for _ in range(2)] == [False, False]
+    assert state.record(True) is False  # the failure streak is broken
+    assert [state.record(False) for _ in range(3)] == [False, False, True]
+    assert not state.ok
+    assert [state.record(True), state.record(False), state.record(True), state.record(True)] == [
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert state.ok
+
+
+def test_proxy_tracker_is_up_with_a_master_and_a_worker_and_reports_each_change() -> None:
+    reports: list[tuple[str, bool]] = []
+    trackers = NativeTrackers(NodeSettings(), lambda name, ok: reports.append((name, ok)))
+    trackers.master_changed(True)
+    trackers.workers_changed(2)
+    trackers.workers_changed(1)
+    trackers.workers_changed(0)
+    trackers.workers_changed(1)
+    trackers.master_changed(False)
+    assert reports == [(PROXY, True), (PROXY, False), (PROXY, True), (PROXY, False)]
+
+
+def test_serving_and_backends_follow_their_rounds() -> None:
+    reports: list[tuple[str, bool]] = []
+    trackers = NativeTrackers(NodeSettings(), lambda name, ok: reports.append((name, ok)))
+    for _ in range(3):
+        trackers.serving_round(False)
+        trackers.backends_round(False)
+    assert reports == [(SERVING, False), (BACKENDS, False)]
+    assert trackers.states() == {PROXY: False, SERVING: False, BACKENDS: False}
+
+
+def instance(priority: int) -> VrrpInstance:
+    return VrrpInstance(name="VI_1", base_priority=priority)
+
+
+def test_an_address_owner_faults_where_others_lose_weight() -> None:
+    settings = NodeSettings()
+    assert instance_links(instance(100), settings) == [
+        TrackerLink(PROXY, 0),
+        TrackerLink(SERVING, 0),
+        TrackerLink(BACKENDS, -50),
+    ]
+    assert instance_links(instance(255), settings)[-1] == TrackerLink(BACKENDS, 0)
+
+
+def test_native_links_fault_or_weigh_the_instance() -> None:
+    tracking = InstanceTracking(
+        instance(100), VrrpData(), [TrackerLink(PROXY, 0), TrackerLink(BACKENDS, -50)]
+    )
+    result = tracking.evaluate({}, {}, natives_ok={PROXY: False, BACKENDS: False})
+    assert result.total_priority == 50
+    assert [(f.kind, f.reason) for f in result.faults] == [(FaultKind.NATIVE, "due to hapair tracker proxy")]
+    assert tracking.evaluate({}, {}).faults == ()  # no state yet: up
+
+
+def test_settings_file_over_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "node.toml"
+    path.write_text("[proxy]\ninterval = 0.05\nfall = 4\n[backends]\nweight = -20\nenabled = false\n")
+    settings = read_settings(str(path), required=True)
+    assert (settings.proxy.interval, settings.proxy.fall, settings.proxy.rise) == (0.05, 4, 2)
+    assert (settings.backends.weight, settings.backends.enabled) == (-20, False)
+    assert read_settings(str(tmp_path / "none.toml"), required=False) == NodeSettings()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[proxi]\n", "unknown section [proxi]"),
+        ("[proxy]\nfal = 2\n", "unknown key fal"),
+        ("[proxy]\nfall = 0\n", "fall must be 1 or more"),
+        ("[proxy]\nfall = true\n", "is not an int"),
+        ("[backends]\nweight = -300\n", "between -253 and 253"),
+    ],
+)
+def test_settings_file_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "node.toml"
+    path.write_text(text)
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        read_settings(str(path), required=True)
