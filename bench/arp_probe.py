@@ -17,6 +17,7 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
 from ipaddress import IPv4Address
 
 ETH_P_ALL = 0x0003
@@ -55,15 +56,31 @@ def describe(frame: bytes, mac: bytes, target: IPv4Address) -> tuple[str, str] |
 
 
 def probe(interface: str, source: IPv4Address, target: IPv4Address, interval: float) -> None:
+    listen(
+        interface,
+        lambda mac: arp_request(mac, source, target),
+        interval,
+        lambda frame, mac: describe(frame, mac, target),
+    )
+
+
+def listen(
+    interface: str,
+    request: Callable[[bytes], bytes],
+    interval: float,
+    describe: Callable[[bytes, bytes], tuple[str, str] | None],
+) -> None:
+    """Send `request(our MAC)` every `interval` seconds and print a line for each frame received that
+    `describe(frame, our MAC)` tells of (bench/nd_probe.py's loop too)."""
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     sock.bind((interface, ETH_P_ALL))
     mac = sock.getsockname()[4]
-    request = arp_request(mac, source, target)
+    frame_to_send = request(mac)
     next_send = time.monotonic()
     while True:
         now = time.monotonic()
         if now >= next_send:
-            sock.send(request)
+            sock.send(frame_to_send)
             next_send = max(next_send + interval, now)  # after a stall, no burst of catching up
         readable, _, _ = select.select([sock], [], [], max(0.0, next_send - time.monotonic()))
         if not readable:
@@ -72,7 +89,7 @@ def probe(interface: str, source: IPv4Address, target: IPv4Address, interval: fl
         at = time.monotonic()
         if address[0] != interface or address[2] == PACKET_OUTGOING:
             continue
-        described = describe(frame, mac, target)
+        described = describe(frame, mac)
         if described is not None:
             kind, details = described
             print(f"{kind} {at:.6f} {details}", flush=True)
