@@ -12,15 +12,14 @@ from hapair.config.nginx.paths import DEFAULT_CONFIG as NGINX_CONFIG
 from hapair.node.daemon import NodeOptions, run_node
 from hapair.node.settings import DEFAULT_FILE, NodeSettings, SettingsError, read_settings, validated
 from hapair.vrrp.daemon import DaemonOptions
-from hapair.vrrp.log import FACILITIES, configure_logging
 
 from .vrrp import (
     DEFAULT_CONFIG,
-    DEFAULT_CONTROL,
     _daemonized_parent,
     _pid_file,
+    add_daemon_options,
     control_path,
-    metrics_address,
+    daemon_logger,
 )
 
 DEFAULT_PID_FILE = "/run/hapair_node.pid"
@@ -63,33 +62,10 @@ def register(commands: Any) -> None:
         help=f"native tracking settings (TOML; default {DEFAULT_FILE} when it exists)",
     )
     logs = parser.add_argument_group("VRRP logging and process")
-    logs.add_argument("-l", "--log-console", action="store_true", help="log to the console (stderr)")
-    logs.add_argument("-D", "--log-detail", action="store_true", help="detailed log messages")
-    logs.add_argument(
-        "-S",
-        "--log-facility",
-        default="daemon",
-        choices=sorted(FACILITIES),
-        metavar="{0-7|local0-7|user|daemon}",
-        help="syslog facility (default daemon)",
-    )
-    logs.add_argument("--log-file", metavar="FILE", help="also write log lines to FILE")
-    logs.add_argument("-G", "--no-syslog", action="store_true", help="do not log to syslog")
-    logs.add_argument("-n", "--dont-fork", action="store_true", help="stay in the foreground")
-    logs.add_argument(
-        "--pid", default=DEFAULT_PID_FILE, metavar="FILE", help=f"pid file (default {DEFAULT_PID_FILE})"
-    )
-    logs.add_argument(
-        "--metrics",
-        type=metrics_address,
-        metavar="ADDR:PORT",
-        help="serve the VRRP side's Prometheus metrics at http://ADDR:PORT/metrics (hapair's own)",
-    )
-    logs.add_argument(
-        "--control",
-        metavar="PATH",
-        help=f"the VRRP side's control socket `hapair status` reads, or `none` (default {DEFAULT_CONTROL}, "
-        "or beside the pid file when --pid is given: its name with .sock)",
+    # nginx's -g and -p are the proxy's (--directives, --prefix): the log file and pid file go by name
+    side = "the VRRP side's "
+    add_daemon_options(
+        logs, log_file=("--log-file",), pid=("--pid",), default_pid=DEFAULT_PID_FILE, side=side
     )
     health = parser.add_argument_group("native tracking (over the settings file)")
     health.add_argument("--no-native", action="store_true", help="no native tracker")
@@ -131,12 +107,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not args.dont_fork and _daemonized_parent():
         return 0
-    logger = configure_logging(
-        console=args.log_console,
-        syslog=not args.no_syslog,
-        facility=args.log_facility,
-        log_file=args.log_file,
-    )
+    logger = daemon_logger(args)
     options = NodeOptions(
         vrrp=DaemonOptions(
             config=args.config,

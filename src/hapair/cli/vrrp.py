@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -52,9 +53,20 @@ def register(commands: Any) -> None:
         metavar="ID",
         help="id matched by @ID / @^ID lines (default: the short host name)",
     )
-    parser.add_argument("-l", "--log-console", action="store_true", help="log to the console (stderr)")
-    parser.add_argument("-D", "--log-detail", action="store_true", help="detailed log messages")
-    parser.add_argument(
+    add_daemon_options(
+        parser, log_file=("-g", "--log-file"), pid=("-p", "--pid"), default_pid=DEFAULT_PID_FILE
+    )
+    parser.set_defaults(run=run)
+
+
+def add_daemon_options(
+    group: Any, *, log_file: tuple[str, ...], pid: tuple[str, ...], default_pid: str, side: str = "its "
+) -> None:
+    """keepalived's logging and process options (`log_file`, `pid`: their flags) and hapair's
+    `--metrics` and `--control`, for `hapair vrrp` and the VRRP side (`side`) of `hapair node`."""
+    group.add_argument("-l", "--log-console", action="store_true", help="log to the console (stderr)")
+    group.add_argument("-D", "--log-detail", action="store_true", help="detailed log messages")
+    group.add_argument(
         "-S",
         "--log-facility",
         default="daemon",
@@ -62,25 +74,35 @@ def register(commands: Any) -> None:
         metavar="{0-7|local0-7|user|daemon}",
         help="syslog facility (default daemon)",
     )
-    parser.add_argument("-g", "--log-file", metavar="FILE", help="also write log lines to FILE")
-    parser.add_argument("-G", "--no-syslog", action="store_true", help="do not log to syslog")
-    parser.add_argument("-n", "--dont-fork", action="store_true", help="stay in the foreground")
-    parser.add_argument(
-        "-p", "--pid", default=DEFAULT_PID_FILE, metavar="FILE", help=f"pid file (default {DEFAULT_PID_FILE})"
+    group.add_argument(*log_file, dest="log_file", metavar="FILE", help="also write log lines to FILE")
+    group.add_argument("-G", "--no-syslog", action="store_true", help="do not log to syslog")
+    group.add_argument("-n", "--dont-fork", action="store_true", help="stay in the foreground")
+    group.add_argument(
+        *pid, dest="pid", default=default_pid, metavar="FILE", help=f"pid file (default {default_pid})"
     )
-    parser.add_argument(
+    group.add_argument(
         "--metrics",
         type=metrics_address,
         metavar="ADDR:PORT",
-        help="serve Prometheus metrics at http://ADDR:PORT/metrics (hapair's own; [ADDR]:PORT for IPv6)",
+        help=f"serve {side}Prometheus metrics at http://ADDR:PORT/metrics ([ADDR]:PORT for IPv6; "
+        "hapair's own)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--control",
         metavar="PATH",
-        help=f"the control socket `hapair status` reads, or `none` (default {DEFAULT_CONTROL}, or beside "
-        "the pid file when -p is given: its name with .sock)",
+        help=f"{side}control socket `hapair status` reads, or `none` (default {DEFAULT_CONTROL}, or beside "
+        f"the pid file when {pid[0]} is given: its name with .sock)",
     )
-    parser.set_defaults(run=run)
+
+
+def daemon_logger(args: argparse.Namespace) -> logging.Logger:
+    """The logger the options of `add_daemon_options` ask for."""
+    return configure_logging(
+        console=args.log_console,
+        syslog=not args.no_syslog,
+        facility=args.log_facility,
+        log_file=args.log_file,
+    )
 
 
 def metrics_address(text: str) -> tuple[Any, int]:
@@ -109,12 +131,7 @@ def run(args: argparse.Namespace) -> int:
         return config_test(args.config, args.config_id, args.config_test)
     if not args.dont_fork and _daemonized_parent():
         return 0
-    logger = configure_logging(
-        console=args.log_console,
-        syslog=not args.no_syslog,
-        facility=args.log_facility,
-        log_file=args.log_file,
-    )
+    logger = daemon_logger(args)
     options = DaemonOptions(
         config=args.config,
         config_id=args.config_id,
