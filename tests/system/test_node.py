@@ -20,6 +20,7 @@ pytestmark = pytest.mark.netns
 
 MOVE_TIMEOUT_S = 10
 RETURN_TIMEOUT_S = 40
+HANDBACK_S = 0.5  # the most the test sees node 1 holding the VIP after it took it (a few `ip` runs)
 
 
 @pytest.fixture
@@ -98,8 +99,9 @@ def test_backends_unreachable_lower_the_priority_until_they_are_back(started: Pa
 
 
 def test_a_proxy_killed_ten_times_in_a_minute_is_restarted_with_back_off(pair: Pair) -> None:
-    """Each time: the VIP moves to node 2, every request sent while node 2 holds it is answered, and the
-    VIP comes back once the restarted proxy serves."""
+    """Each time: the VIP moves to node 2, every request sent while node 2 holds it is answered (but for
+    one whose connection was open on node 2 when node 1 took the VIP back: L3 fail-over keeps no
+    connection state), and the VIP comes back once the restarted proxy serves."""
     start_both_hapair(pair)
     node = pair.nodes[1].daemon
     prober = Prober(pair, timeout=5)
@@ -115,7 +117,10 @@ def test_a_proxy_killed_ten_times_in_a_minute_is_restarted_with_back_off(pair: P
             returned = time.monotonic()
             prober.wait_answered(returned)
             on_node_2 = [r for r in prober.requests() if moved < r.sent < returned]
-            assert on_node_2 and all(r.ok for r in on_node_2)
+            failed = [r for r in on_node_2 if not r.ok]
+            assert len(on_node_2) > len(failed), on_node_2
+            in_flight_at_handback = all(r.received > returned - HANDBACK_S for r in failed)
+            assert len(failed) <= 1 and in_flight_at_handback, (failed, returned)
         delays = [line for line in node.lines() if line.startswith("Restarting the proxy in")]
         assert len(delays) == 10
         assert delays[-1] != delays[0]  # backed off
