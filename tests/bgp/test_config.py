@@ -32,6 +32,50 @@ def test_reads_every_directive() -> None:
     assert config.vips == [Vip("10.0.0.10", (80, 443)), Vip("10.0.0.11", (8080,), ("node",))]
 
 
+def test_backends_and_a_vip_without_ports() -> None:
+    text = "speaker exabgp\nproxy_pid /p\nbackends 10.0.1.5:80 10.0.1.6:8080 10.0.1.5:80\nvip 10.0.0.1\n"
+    config = parse(text, "f")
+    assert config.backends == (("10.0.1.5", 80), ("10.0.1.6", 8080))
+    assert config.vips == [Vip("10.0.0.1", ())]
+
+
+NODE_GOOD = "speaker bird table 200\ncontrol /run/x.sock\ndrain_settle 1s\nvip 10.0.0.10 follow other\n"
+
+
+def test_under_hapair_node_no_proxy_pid_is_needed() -> None:
+    config = parse(NODE_GOOD, "f", "node")
+    assert config.vips == [Vip("10.0.0.10", (), ("other",))]
+    assert config.proxy_pid == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("proxy_pid /p", "proxy_pid"),
+        ("interval 1s", "interval"),
+        ("rise 2", "rise"),
+        ("fall 2", "fall"),
+        ("backends 10.0.0.1:80", "backends"),
+    ],
+)
+def test_under_hapair_node_the_probes_directives_are_refused(line: str, name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(f"{NODE_GOOD}{line}\n", "f", "node")
+    assert str(caught.value) == (
+        f"f:5: {name!r} is for hapair bgp's own probes; under hapair node the VIPs follow the node's "
+        "trackers (see its settings file)"
+    )
+
+
+def test_under_hapair_node_a_vips_ports_are_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse("speaker exabgp\nvip 10.0.0.1 follow x\nvip 10.0.0.2 ports 80\n", "f", "node")
+    assert str(caught.value) == (
+        "f:3: 'ports' is for hapair bgp's own probes; under hapair node the VIPs follow the node's "
+        "trackers (the listeners of nginx.conf)"
+    )
+
+
 def test_defaults() -> None:
     config = parse("speaker exabgp\nproxy_pid /p\nvip 10.0.0.1 ports 80\n", "f")
     assert (config.interval, config.rise, config.fall, config.drain_settle) == (0.1, 3, 2, 1.0)
@@ -50,7 +94,12 @@ def test_defaults() -> None:
         ("interval 0ms\n", "f:1: interval cannot be 0"),
         ("fall 1 2\n", "f:1: 'fall' takes one value, not 2"),
         ("rise 2\nrise 3\n", "f:2: 'rise' is duplicate (first on line 1)"),
-        ("vip 10.0.0.1 80\n", "f:1: 'vip' is written 'vip ADDRESS ports PORT... [follow SOURCE...]'"),
+        ("vip 10.0.0.1 80\n", "f:1: 'vip' is written 'vip ADDRESS [ports PORT...] [follow SOURCE...]'"),
+        ("vip follow x\n", "f:1: 'vip' is written 'vip ADDRESS [ports PORT...] [follow SOURCE...]'"),
+        ("backends\n", "f:1: 'backends' needs at least one ADDRESS:PORT"),
+        ("backends 10.0.0.1\n", "f:1: invalid backend '10.0.0.1' (an IPv4 ADDRESS:PORT)"),
+        ("backends 10.0.0.1:99999\n", "f:1: invalid port '99999' (an integer from 1 to 65535)"),
+        ("vip 10.0.0.1 follow backends\n", "f:1: 'backends' is the name of a built-in source"),
         ("vip 10.0.0.300 ports 80\n", "f:1: '10.0.0.300' is not an IPv4 address"),
         ("vip 10.0.0.1 ports 80 80\n", "f:1: a port is listed twice"),
         ("vip 10.0.0.1 ports 0\n", "f:1: invalid port '0' (an integer from 1 to 65535)"),

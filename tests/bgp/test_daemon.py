@@ -48,8 +48,15 @@ def proxy(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
         process.wait()
 
 
-def make(tmp_path: Path, pid_file: Path, port: int, follow: tuple[str, ...] = ()) -> tuple[BgpDaemon, Any]:
+def make(
+    tmp_path: Path,
+    pid_file: Path,
+    port: int,
+    follow: tuple[str, ...] = (),
+    backends: tuple[tuple[str, int], ...] = (),
+) -> tuple[BgpDaemon, Any]:
     config = BgpConfig(
+        backends=backends,
         path="test",
         speaker="exabgp",
         proxy_pid=str(pid_file),
@@ -101,6 +108,26 @@ def test_a_listener_that_refuses_is_withdrawn(tmp_path, proxy) -> None:
         "Connection refused",
     )
     assert recorder.actions == []
+
+
+def test_backends_follow_whether_any_is_reachable(tmp_path, proxy, listener) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed = ("127.0.0.1", unused.getsockname()[1])  # bound, not listening: refused
+        daemon, recorder = make(tmp_path, proxy[1], listener, backends=(closed, ("127.0.0.1", listener)))
+        asyncio.run(daemon.probe_once())
+        asyncio.run(daemon.probe_once())
+        assert daemon.announcers["127.0.0.1"].source_states()["backends"] == (
+            True,
+            "1 of 2 backends reachable",
+        )
+        assert recorder.actions[-1].announce
+        daemon.config.backends = (closed,)
+        asyncio.run(daemon.probe_once())
+    assert (recorder.actions[-1].announce, recorder.actions[-1].why) == (
+        False,
+        "backends down: none of 1 backends reachable in 100 ms",
+    )
 
 
 def test_control_status_observe_drain_undrain(tmp_path, proxy, listener) -> None:

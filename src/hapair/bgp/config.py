@@ -8,8 +8,14 @@ per line, `#` starts a comment:
     fall 2                        # failed probes in a row before it counts as down
     drain_settle 1s               # after the withdraw, how long before the proxy is asked to stop
     control /run/hapair-bgp.sock  # where `hapair bgp drain|undrain|status` reach the daemon
+    backends 10.0.1.5:8080 10.0.1.6:8080   # the proxy's backends: the VIPs follow whether any is reachable
     vip 10.0.0.10 ports 80 443    # a VIP (on the loopback) and the listeners it follows
     vip 10.0.0.11 ports 80 follow node   # ... and a source fed from outside (`observe node up|down`)
+
+Under `hapair node --bgp FILE` the node's own trackers (proxy, proxy_serving, backends; hapair.node) are
+what the VIPs follow, so the directives of hapair bgp's probes (`proxy_pid`, `interval`, `rise`, `fall`,
+`backends` and a vip's `ports`) are refused there by name: `load(path, "node")`. The control commands
+(`hapair bgp -c FILE status|drain|undrain`) read either kind: `load(path, None)`.
 
 Every message names the file and the line, as `-t` prints them."""
 
@@ -24,6 +30,8 @@ DEFAULT_CONFIG = "/etc/hapair/bgp.conf"
 DEFAULT_CONTROL = "/run/hapair-bgp.sock"
 SPEAKERS = ("bird", "exabgp")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s)")
+BUILT_IN_SOURCES = ("proxy", "proxy_serving", "backends")  # and "listener VIP:PORT"
+PROBE_DIRECTIVES = ("proxy_pid", "interval", "rise", "fall", "backends")
 
 
 class ConfigError(Exception):
@@ -35,6 +43,7 @@ class Vip:
     address: str
     ports: tuple[int, ...]
     follow: tuple[str, ...] = ()  # sources fed from outside, through the control socket
+    where: str = field(default="", compare=False)  # FILE:LINE
 
 
 @dataclass
@@ -48,19 +57,22 @@ class BgpConfig:
     fall: int = 2
     drain_settle: float = 1.0
     control: str = DEFAULT_CONTROL
+    backends: tuple[tuple[str, int], ...] = ()
     vips: list[Vip] = field(default_factory=list)
+    lines: dict[str, str] = field(default_factory=dict)  # each directive (but vip): its FILE:LINE
 
 
-def load(path: str) -> BgpConfig:
-    """Read and check `path`; ConfigError on the first problem."""
+def load(path: str, daemon: str | None = "bgp") -> BgpConfig:
+    """Read and check `path` for `daemon` ("bgp", "node": hapair node --bgp, None: a control command);
+    ConfigError on the first problem."""
     try:
         text = Path(path).read_text()
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
-    return parse(text, path)
+    return parse(text, path, daemon)
 
 
-def parse(text: str, path: str) -> BgpConfig:
+def parse(text: str, path: str, daemon: str | None = "bgp") -> BgpConfig:
     config = BgpConfig(path)
     seen: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -75,18 +87,34 @@ def parse(text: str, path: str) -> BgpConfig:
         if name != "vip" and name in seen:
             raise ConfigError(f"{where}: {name!r} is duplicate (first on line {seen[name]})")
         seen[name] = number
+        config.lines.setdefault(name, where)
         handler(config, args, where)
-    _check_complete(config, f"{path}:{len(text.splitlines())}")
+    if daemon == "node":
+        _check_for_node(config)
+    _check_complete(config, f"{path}:{len(text.splitlines())}", daemon)
     return config
 
 
-def _check_complete(config: BgpConfig, end: str) -> None:
+def _check_complete(config: BgpConfig, end: str, daemon: str | None) -> None:
     """What a file must say, reported at its last line."""
-    for name, value in (("speaker", config.speaker), ("proxy_pid", config.proxy_pid)):
+    required = [("speaker", config.speaker)] + ([("proxy_pid", config.proxy_pid)] if daemon == "bgp" else [])
+    for name, value in required:
         if not value:
             raise ConfigError(f"{end}: no {name!r} directive")
     if not config.vips:
         raise ConfigError(f"{end}: no 'vip' directive: nothing to announce")
+
+
+def _check_for_node(config: BgpConfig) -> None:
+    """Under `hapair node --bgp`, the node's trackers replace hapair bgp's probes: their settings would
+    not be used, so they are refused (node.toml's [proxy] and [backends] set the trackers')."""
+    why = "is for hapair bgp's own probes; under hapair node the VIPs follow the node's trackers"
+    for name in PROBE_DIRECTIVES:
+        if name in config.lines:
+            raise ConfigError(f"{config.lines[name]}: {name!r} {why} (see its settings file)")
+    for vip in config.vips:
+        if vip.ports:
+            raise ConfigError(f"{vip.where}: 'ports' {why} (the listeners of nginx.conf)")
 
 
 def _one(args: list[str], where: str, name: str) -> str:
@@ -134,14 +162,28 @@ def _control(config: BgpConfig, args: list[str], where: str) -> None:
     config.control = _one(args, where, "control")
 
 
+def _backends(config: BgpConfig, args: list[str], where: str) -> None:
+    if not args:
+        raise ConfigError(f"{where}: 'backends' needs at least one ADDRESS:PORT")
+    found: list[tuple[str, int]] = []
+    for word in args:
+        host, _, port = word.rpartition(":")
+        try:
+            address = str(ipaddress.IPv4Address(host))
+        except ValueError:
+            raise ConfigError(f"{where}: invalid backend {word!r} (an IPv4 ADDRESS:PORT)") from None
+        found.append((address, _integer(port, where, "port", 1, 65535)))
+    config.backends = tuple(dict.fromkeys(found))
+
+
 def _vip(config: BgpConfig, args: list[str], where: str) -> None:
     follow: list[str] = []
     if "follow" in args:
         args, follow = args[: args.index("follow")], args[args.index("follow") + 1 :]
         if not follow:
             raise ConfigError(f"{where}: 'follow' needs the name of a health source")
-    if len(args) < 3 or args[1] != "ports":
-        raise ConfigError(f"{where}: 'vip' is written 'vip ADDRESS ports PORT... [follow SOURCE...]'")
+    if not args or (len(args) > 1 and (len(args) < 3 or args[1] != "ports")):
+        raise ConfigError(f"{where}: 'vip' is written 'vip ADDRESS [ports PORT...] [follow SOURCE...]'")
     try:
         address = ipaddress.IPv4Address(args[0])
     except ValueError:
@@ -151,10 +193,10 @@ def _vip(config: BgpConfig, args: list[str], where: str) -> None:
     ports = tuple(_integer(p, where, "port", 1, 65535) for p in args[2:])
     if len(set(ports)) != len(ports):
         raise ConfigError(f"{where}: a port is listed twice")
-    reserved = [name for name in follow if name == "proxy" or name.startswith("listener")]
+    reserved = [name for name in follow if name in BUILT_IN_SOURCES or name.startswith("listener")]
     if reserved:
         raise ConfigError(f"{where}: {reserved[0]!r} is the name of a built-in source")
-    config.vips.append(Vip(str(address), ports, tuple(follow)))
+    config.vips.append(Vip(str(address), ports, tuple(follow), where))
 
 
 def _integer(word: str, where: str, name: str, low: int, high: int) -> int:
@@ -181,5 +223,6 @@ _HANDLERS = {
     "fall": _fall,
     "drain_settle": _drain_settle,
     "control": _control,
+    "backends": _backends,
     "vip": _vip,
 }

@@ -1,5 +1,7 @@
 """`hapair bgp`'s daemon: probes health every interval, feeds the announcers, hands their actions to the
 speaker, and answers `hapair bgp drain|undrain|status` (and external health feeds) on a control socket.
+Under `hapair node --bgp` (hapair.node.bgp) the same daemon runs in the node's process without its
+probes: the node's trackers call `observe` at each change, and `drain` stops the node's proxy child.
 
 Control protocol (a Unix stream socket, one command line in, lines out, then the daemon closes):
     status                          one line per VIP: announced|withdrawn, since (Unix time), why
@@ -18,8 +20,10 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from . import health
 from .announcer import Action, Announcer
@@ -32,21 +36,81 @@ STOP_POLL_S = 0.05
 Reply = Callable[[str], Awaitable[None]]
 
 
-def sources_of(vip: Vip) -> list[str]:
-    """What a VIP follows: the proxy's process, each of its listeners, the sources its line names."""
-    return [health.PROXY_SOURCE, *(health.listener_source(vip.address, p) for p in vip.ports), *vip.follow]
+@dataclass(frozen=True)
+class Feed:
+    """Where a VIP's health comes from: the sources it follows, and how many agreeing observations in a
+    row change a source's verdict."""
+
+    sources: Callable[[Vip], list[str]]
+    rise: int
+    fall: int
+
+
+def probe_feed(config: BgpConfig) -> Feed:
+    """hapair bgp's own probes: the proxy's process, each listener of the VIP, the backends if listed, and
+    the sources the vip line names; the file's rise and fall."""
+
+    def sources(vip: Vip) -> list[str]:
+        listeners = [health.listener_source(vip.address, port) for port in vip.ports]
+        backends = [health.BACKENDS_SOURCE] if config.backends else []
+        return [health.PROXY_SOURCE, *listeners, *backends, *vip.follow]
+
+    return Feed(sources, config.rise, config.fall)
+
+
+class ProxyControl(Protocol):
+    """What `drain` and `undrain` do to the proxy."""
+
+    async def stop(self, reply: Reply) -> None: ...
+
+    def resume(self) -> None: ...
+
+
+class PidFileProxy:
+    """hapair bgp's proxy: the process its pid file names, stopped by SIGQUIT (it finishes its connections);
+    starting it again is left to the administrator (or systemd) before `undrain`."""
+
+    def __init__(self, pid_file: str, clock: Callable[[], float]) -> None:
+        self.pid_file = pid_file
+        self.clock = clock
+
+    async def stop(self, reply: Reply) -> None:
+        pid = health.proxy_pid(self.pid_file)
+        if pid is None or not health.process_alive(pid):
+            await reply("proxy not running")
+            return
+        os.kill(pid, signal.SIGQUIT)
+        asked = moment(self.clock())
+        await reply(f"proxy {pid} asked to stop at {asked} (SIGQUIT: it finishes its connections)")
+        while health.process_alive(pid):
+            await asyncio.sleep(STOP_POLL_S)
+        await reply(f"proxy {pid} stopped at {moment(self.clock())}")
+
+    def resume(self) -> None:
+        """Nothing: the proxy is not hapair bgp's child."""
 
 
 class BgpDaemon:
-    """The announcers of one configuration and what drives them."""
+    """The announcers of one configuration and what drives them: hapair bgp's probes by default, or a
+    `feed` and a `proxy` of the caller's (`hapair node --bgp`)."""
 
-    def __init__(self, config: BgpConfig, speaker: Speaker, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: BgpConfig,
+        speaker: Speaker,
+        clock: Callable[[], float] = time.time,
+        *,
+        feed: Feed | None = None,
+        proxy: ProxyControl | None = None,
+    ) -> None:
         self.config = config
         self.speaker = speaker
         self.clock = clock
+        self.proxy = proxy if proxy is not None else PidFileProxy(config.proxy_pid, clock)
+        feed = feed if feed is not None else probe_feed(config)
         now = clock()
         self.announcers = {
-            vip.address: Announcer(vip.address, sources_of(vip), rise=config.rise, fall=config.fall, now=now)
+            vip.address: Announcer(vip.address, feed.sources(vip), rise=feed.rise, fall=feed.fall, now=now)
             for vip in config.vips
         }
 
@@ -66,6 +130,7 @@ class BgpDaemon:
         return [a.status() for a in self.announcers.values()]
 
     def undrain(self) -> None:
+        self.proxy.resume()
         now = self.clock()
         for announcer in self.announcers.values():
             self._carry_out(announcer.undrain(now))
@@ -93,12 +158,16 @@ class BgpDaemon:
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     async def probe_once(self) -> None:
-        self.observe(health.PROXY_SOURCE, *health.probe_process(self.config.proxy_pid))
-        targets = [(vip.address, port) for vip in self.config.vips for port in vip.ports]
-        results = await asyncio.gather(
-            *(health.probe_listener(address, port, self.config.interval) for address, port in targets)
+        config = self.config
+        self.observe(health.PROXY_SOURCE, *health.probe_process(config.proxy_pid))
+        targets = [(vip.address, port) for vip in config.vips for port in vip.ports]
+        listeners = asyncio.gather(
+            *(health.probe_listener(address, port, config.interval) for address, port in targets)
         )
-        for (address, port), result in zip(targets, results, strict=True):
+        if config.backends:
+            backends = await health.probe_backends(config.backends, config.interval)
+            self.observe(health.BACKENDS_SOURCE, *backends)
+        for (address, port), result in zip(targets, await listeners, strict=True):
             self.observe(health.listener_source(address, port), *result)
 
     # ----- the control socket
@@ -145,7 +214,7 @@ class BgpDaemon:
         for announcer in self.announcers.values():
             state = announcer.status()
             word = "announced" if state.announce else "withdrawn"
-            lines.append(f"{state.vip} {word} since {_moment(state.since)}: {state.why}")
+            lines.append(f"{state.vip} {word} since {moment(state.since)}: {state.why}")
         return lines
 
     async def _external(self, source: str, healthy: bool, detail: str, reply: Reply) -> None:
@@ -157,21 +226,12 @@ class BgpDaemon:
 
     async def _drain(self, reply: Reply) -> None:
         for state in self.drain():
-            await reply(f"{state.vip} withdrawn at {_moment(state.since)}")
+            await reply(f"{state.vip} withdrawn at {moment(state.since)}")
         await asyncio.sleep(self.config.drain_settle)
-        pid = health.proxy_pid(self.config.proxy_pid)
-        if pid is None or not health.process_alive(pid):
-            await reply("proxy not running")
-            return
-        os.kill(pid, signal.SIGQUIT)
-        asked = _moment(self.clock())
-        await reply(f"proxy {pid} asked to stop at {asked} (SIGQUIT: it finishes its connections)")
-        while health.process_alive(pid):
-            await asyncio.sleep(STOP_POLL_S)
-        await reply(f"proxy {pid} stopped at {_moment(self.clock())}")
+        await self.proxy.stop(reply)
 
 
-def _moment(unix_time: float) -> str:
+def moment(unix_time: float) -> str:
     """A Unix time as local ISO 8601 with milliseconds."""
     return datetime.fromtimestamp(unix_time).isoformat(timespec="milliseconds")
 

@@ -1,15 +1,23 @@
 """The health probes `hapair bgp` runs itself: the proxy's process is alive (its pid file names a running
-process that is not a zombie) and each listener answers (a TCP connect to VIP:port from this host, over the
-loopback, within one probe interval). Each gives (healthy, detail) for the announcer."""
+process that is not a zombie), each listener answers (a TCP connect to VIP:port from this host, over the
+loopback, within one probe interval) and, with `backends`, any backend is reachable (a TCP connect, as
+`hapair node`'s `backends` tracker makes them). Each gives (healthy, detail) for the announcer.
+
+A TCP connect does not see a proxy that is stopped or blocked (the kernel completes the handshake for
+its listening socket): `hapair node --bgp`'s worker health exchange does (docs/bgp.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
+from hapair.node.probes import reachable
+
 PROXY_SOURCE = "proxy"
+BACKENDS_SOURCE = "backends"
 
 
 def listener_source(vip: str, port: int) -> str:
@@ -54,3 +62,11 @@ async def probe_listener(vip: str, port: int, timeout: float) -> tuple[bool, str
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return True, "accepts connections"
+
+
+async def probe_backends(backends: Sequence[tuple[str, int]], timeout: float) -> tuple[bool, str]:
+    results = await asyncio.gather(*(reachable(backend, timeout) for backend in backends))
+    count = sum(results)
+    if count == 0:
+        return False, f"none of {len(backends)} backends reachable in {timeout * 1000:.0f} ms"
+    return True, f"{count} of {len(backends)} backends reachable"

@@ -18,6 +18,7 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from .announcer import Action
+from .config import BgpConfig
 
 RTPROT_STATIC = 4  # BIRD's `learn` takes any origin but the kernel's and its own
 
@@ -74,3 +75,13 @@ class BirdSpeaker:
             "proto": RTPROT_STATIC,
             "oif": ipr.link_lookup(ifname="lo")[0],
         }
+
+
+def speaker_for(config: BgpConfig) -> BirdSpeaker | ExaBgpSpeaker:
+    """The configuration's speaker; BIRD's table cleared of what an earlier run may have left."""
+    if config.speaker == "exabgp":
+        return ExaBgpSpeaker(sys.stdout)
+    assert config.table is not None
+    speaker = BirdSpeaker(config.table)
+    speaker.clear([vip.address for vip in config.vips])
+    return speaker

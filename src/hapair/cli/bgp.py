@@ -38,7 +38,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = load(args.conf)
+        config = load(args.conf, None if args.action is not None else "bgp")
     except ConfigError as error:
         print(f"hapair bgp: {error}", file=sys.stderr)
         return 1
@@ -70,14 +70,8 @@ def _control(config: BgpConfig, action: str) -> int:
 
 def _daemon(config: BgpConfig) -> int:
     from hapair.bgp.daemon import BgpDaemon, run  # noqa: PLC0415 - the control actions do not need them
-    from hapair.bgp.speakers import BirdSpeaker, ExaBgpSpeaker  # noqa: PLC0415
+    from hapair.bgp.speakers import speaker_for  # noqa: PLC0415
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s hapair bgp: %(message)s")
-    if config.speaker == "bird":
-        assert config.table is not None
-        speaker: BirdSpeaker | ExaBgpSpeaker = BirdSpeaker(config.table)
-        speaker.clear([vip.address for vip in config.vips])
-    else:
-        speaker = ExaBgpSpeaker(sys.stdout)
-    asyncio.run(run(BgpDaemon(config, speaker)))
+    asyncio.run(run(BgpDaemon(config, speaker_for(config))))
     return 0

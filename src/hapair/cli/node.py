@@ -8,6 +8,8 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+from hapair.bgp.config import BgpConfig, ConfigError
+from hapair.bgp.config import load as load_bgp
 from hapair.config.nginx.paths import DEFAULT_CONFIG as NGINX_CONFIG
 from hapair.node.daemon import NodeOptions, run_node
 from hapair.node.settings import DEFAULT_FILE, NodeSettings, SettingsError, read_settings, validated
@@ -53,6 +55,13 @@ def register(commands: Any) -> None:
         default="",
         metavar="DIRECTIVES",
         help="main-context directives for the proxy (nginx's -g; `daemon off;` is implied)",
+    )
+    files.add_argument(
+        "--bgp",
+        default=None,
+        metavar="FILE",
+        help="N active nodes: announce the VIPs over BGP by hapair bgp's FILE (docs/bgp.md), following the "
+        "native trackers, in place of VRRP (keepalived.conf is not read)",
     )
     files.add_argument("-i", "--config-id", default=None, metavar="ID", help="keepalived's config id")
     files.add_argument(
@@ -105,6 +114,13 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as error:
         sys.stderr.write(f"hapair node: {error}\n")
         return 1
+    bgp = None
+    if args.bgp is not None:
+        try:
+            bgp = _bgp_config(args)
+        except ConfigError as error:
+            sys.stderr.write(f"hapair node: {error}\n")
+            return 1
     if not args.dont_fork and _daemonized_parent():
         return 0
     logger = daemon_logger(args)
@@ -122,4 +138,17 @@ def run(args: argparse.Namespace) -> int:
         settings=settings,
     )
     with _pid_file(args.pid):
+        if bgp is not None:
+            from hapair.bgp.speakers import speaker_for  # noqa: PLC0415 - pyroute2 only when it is used
+            from hapair.node.bgp import run_bgp_node  # noqa: PLC0415
+
+            return run_bgp_node(options, bgp, speaker_for(bgp), logger)
         return run_node(options, logger)
+
+
+def _bgp_config(args: argparse.Namespace) -> BgpConfig:
+    """hapair bgp's file, for the node; the VRRP side's --control and --metrics have no use with it."""
+    for option, value in (("--control", args.control), ("--metrics", args.metrics)):
+        if value is not None:
+            raise ConfigError(f"{option} is the VRRP side's: with --bgp, use hapair bgp's file's 'control'")
+    return load_bgp(args.bgp, "node")

@@ -50,12 +50,14 @@ class ProxySupervisor:
         restart: Restart,
         log: Callable[[str], None],
         on_master: Callable[[bool], None],
+        stdout: int | None = None,
     ) -> None:
         self.command = command
         self._environment = environment
         self._restart = restart
         self._log = log
         self._on_master = on_master
+        self._stdout = stdout
         self._loop = asyncio.get_running_loop()
         self.process: subprocess.Popen[bytes] | None = None
         self._pidfd: int | None = None
@@ -75,7 +77,11 @@ class ProxySupervisor:
             return
         try:
             process = subprocess.Popen(
-                self.command, executable=sys.executable, env=self._environment, stdin=subprocess.DEVNULL
+                self.command,
+                executable=sys.executable,
+                env=self._environment,
+                stdin=subprocess.DEVNULL,
+                stdout=self._stdout,
             )
         except OSError as error:
             self._log(f"Cannot start the proxy: {error.strerror}")
@@ -115,6 +121,13 @@ class ProxySupervisor:
     def reload(self) -> None:
         if self.process is not None:
             self.process.send_signal(signal.SIGHUP)
+
+    def resume(self) -> None:
+        """Start the proxy again after `stop` (hapair node --bgp's undrain)."""
+        if self._stopping and self.process is None:
+            self._stopping = False
+            self._deaths.clear()
+            self.start()
 
     async def stop(self) -> None:
         """Gracefully (SIGQUIT: the workers finish their connections), then harder if it takes too long."""

@@ -49,6 +49,11 @@ def targets(vrrp: KeepalivedConfig, proxy: NginxConfig, chosen: Iterable[str] = 
     return Targets(frozenset(names), tuple(_probes(proxy)), tuple(_backends(proxy)))
 
 
+def proxy_targets(proxy: NginxConfig) -> Targets:
+    """The listeners and backends only (`hapair node --bgp`: no VRRP instance)."""
+    return Targets(frozenset(), tuple(_probes(proxy)), tuple(_backends(proxy)))
+
+
 def _probes(proxy: NginxConfig) -> list[Probe]:
     probes: dict[tuple[object, int], Probe] = {}
     if proxy.http is not None:

@@ -1,0 +1,155 @@
+"""The proxy side of `hapair node`, whatever holds the VIPs in front of it: the proxy master as a supervised
+child, the health channel to its workers, the loops that probe its listeners and backends, and the native
+trackers they feed. The VRRP node (daemon.py) hands the trackers' changes to its VRRP instances, the BGP
+node (bgp.py) to its announcers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import Callable, Coroutine
+
+from hapair import systemd
+from hapair.config.nginx.load import load as load_nginx
+from hapair.config.nginx.model.config import NginxConfig
+
+from . import probes
+from .channel import CHANNEL_VARIABLE, Channel
+from .settings import NodeSettings
+from .supervisor import ProxySupervisor, proxy_command
+from .targets import Targets
+from .tracking import NativeTrackers
+
+START_WAIT_S = 15.0  # how long the VIPs' side waits for the proxy's first workers at start
+
+
+class ProxyWatch:
+    """One proxy master at a time and its native trackers; `report(name, ok)` at each tracker's change."""
+
+    def __init__(
+        self,
+        nginx_conf: str,
+        prefix: str | None,
+        directives: str,
+        *,
+        settings: NodeSettings,
+        log: Callable[[str], None],
+        logger: logging.Logger,
+        report: Callable[[str, bool], None],
+    ) -> None:
+        self.nginx_conf = nginx_conf
+        self.prefix = prefix
+        self.directives = directives
+        self.settings = settings
+        self.log = log
+        self.logger = logger
+        self.trackers = NativeTrackers(settings, report)
+        self.targets = Targets(frozenset(), (), ())
+        self.channel: Channel | None = None
+        self.supervisor: ProxySupervisor | None = None
+        self._listeners_ok = True
+        self._first_workers = asyncio.Event()
+        self._loops: list[asyncio.Future[None]] = []
+
+    def start(self, *, stdout: int | None = None) -> None:
+        """Start the proxy master (its output to `stdout`, None: ours) and the health channel."""
+        environment = dict(os.environ)
+        environment.pop(systemd.SOCKET_VARIABLE, None)  # the node tells systemd, not its proxy
+        if self.settings.native.enabled:
+            name = f"hapair-node-{os.getpid()}-{secrets.token_hex(4)}"
+            self.channel = Channel(name, self._workers_changed)
+            environment[CHANNEL_VARIABLE] = name
+        self.supervisor = ProxySupervisor(
+            proxy_command(self.nginx_conf, self.prefix, self.directives),
+            environment=environment,
+            restart=self.settings.restart,
+            log=self.log,
+            on_master=self.trackers.master_changed,
+            stdout=stdout,
+        )
+        self.supervisor.start()
+
+    def load_proxy(self) -> NginxConfig | None:
+        """The proxy's configuration as it is now (None, logged, if it cannot be read)."""
+        result = load_nginx(self.nginx_conf, self.prefix, signal=True, directives=self.directives)
+        if result.config is None:
+            self.log(f"Cannot read {self.nginx_conf} for native tracking; keeping what was tracked")
+        return result.config
+
+    async def wait_first_workers(self, stopping: asyncio.Event, then: str) -> None:
+        """Until the proxy's first workers have joined the channel, `stopping` is set, or START_WAIT_S;
+        `then`: what starts after it, for the log."""
+        if self.channel is None:
+            return
+        waits = [asyncio.ensure_future(e.wait()) for e in (self._first_workers, stopping)]
+        await asyncio.wait(waits, timeout=START_WAIT_S, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+        if not self._first_workers.is_set():
+            self.log("The proxy has no worker serving yet: starting {then} all the same")
+
+    def _workers_changed(self, count: int) -> None:
+        if count:
+            self._first_workers.set()
+        self.trackers.workers_changed(count)
+
+    def start_loops(self) -> None:
+        self._loops = [asyncio.ensure_future(loop) for loop in self._health_loops()]
+
+    def reload(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.reload()
+
+    async def stop(self) -> None:
+        """The loops, then the proxy's graceful stop, then the channel."""
+        for task in self._loops:
+            task.cancel()
+        if self.supervisor is not None:
+            await self.supervisor.stop()
+        if self.channel is not None:
+            self.channel.close()
+
+    # ----- health loops
+
+    def _health_loops(self) -> list[Coroutine[None, None, None]]:
+        loops: list[Coroutine[None, None, None]] = []
+        if self.channel is None:
+            return loops
+        loops.append(self._serving_loop())
+        if self.settings.proxy.listener_interval > 0:
+            loops.append(self._listener_loop())
+        if self.settings.backends.enabled:
+            loops.append(self._backends_loop())
+        return loops
+
+    async def _serving_loop(self) -> None:
+        assert self.channel is not None
+        interval = self.settings.proxy.interval
+        while True:
+            await asyncio.sleep(interval)
+            late = self.channel.ping()
+            if late:
+                self.logger.debug("workers %s did not answer", late)
+            self.trackers.serving_round(not late and self._listeners_ok)
+
+    async def _listener_loop(self) -> None:
+        interval = self.settings.proxy.listener_interval
+        timeout = min(interval, 1.0)
+        while True:
+            await asyncio.sleep(interval)
+            if self.trackers.master_alive and self.trackers.workers:
+                self._listeners_ok = await probes.all_answer(self.targets.probes, timeout)
+            else:
+                self._listeners_ok = True  # the `proxy` tracker says it already
+
+    async def _backends_loop(self) -> None:
+        settings = self.settings.backends
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            if self.targets.backends:
+                ok = await probes.any_reachable(self.targets.backends, settings.timeout)
+                self.trackers.backends_round(ok)
+            await asyncio.sleep(max(0.0, started + settings.interval - loop.time()))
