@@ -2,7 +2,9 @@
 node whose proxy is killed is withdrawn and comes back once healed; `drain` withdraws before the proxy
 stops, and no request the client starts after the withdraw fails (it opens a new connection per request
 throughout). Requests in flight at the instant the router drops the next-hop can be reset: the kernel's
-hash-threshold ECMP moves some flows to another node, which has no socket for them (docs/bgp.md)."""
+hash-threshold ECMP moves some flows to another node, which has no socket for them (docs/bgp.md).
+Each of the lab's other faults takes the node's next-hop away and `heal` brings it back; proxy-hang is
+refused here (hapair proxy and hapair bgp's own probes: tests/lab/test_bgp_native.py has it)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from datetime import datetime
 
 import pytest
 
-from hapair.lab import bgp, load, network
+from hapair.lab import bgp, faults, load, network
 from hapair.lab.layout import Layout
 from hapair.lab.state import LabState
 from tests.topology import wait_until
@@ -62,6 +64,25 @@ def test_a_killed_proxy_is_withdrawn_and_returns_after_healing(bgp_lab: str) -> 
     assert "withdrawn since" in lab_ok("status", "--name", bgp_lab).splitlines()[2]
     lab_ok("heal", "2", "--name", bgp_lab)
     hops_become(bgp_lab, NODES)
+
+
+@pytest.mark.parametrize("how", ["stop", "kill", "link", "backends"])
+def test_each_fault_withdraws_the_node_and_heal_brings_it_back(bgp_lab: str, how: str) -> None:
+    hops_become(bgp_lab, NODES)
+    said = lab_ok("fail", "2", "--how", how, "--name", bgp_lab)
+    assert said == f"node 2: {faults.BGP_FAULTS[how]}\n"
+    hops_become(bgp_lab, [NODES[0], NODES[2]])
+    row = lab_ok("status", "--name", bgp_lab).splitlines()[2]
+    assert row.endswith(f"  {how}")
+    lab_ok("heal", "2", "--name", bgp_lab)
+    hops_become(bgp_lab, NODES)
+    assert lab_ok("status", "--name", bgp_lab).splitlines()[2].endswith("  -")
+
+
+def test_a_proxy_hang_is_refused_without_native_health(bgp_lab: str) -> None:
+    result = lab("fail", "2", "--how", "proxy-hang", "--name", bgp_lab)
+    assert (result.returncode, result.stderr) == (1, f"hapair lab: {faults.HANG_NEEDS_NATIVE}\n")
+    assert LabState.load(Layout(bgp_lab)).node(2).fault is None
 
 
 def test_drain_withdraws_before_the_proxy_stops_and_no_request_fails(bgp_lab: str) -> None:

@@ -3,6 +3,7 @@ and interrupted), and a mixed pair running the real keepalived and nginx from a 
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -109,6 +110,32 @@ def test_the_native_demo_has_hapair_node_restart_the_killed_proxy(lab_name: str)
         "demo: every step went as expected",
         f"lab removed (namespaces hapair-{lab_name}-*, processes, /run/hapair-lab/{lab_name})",
     ]
+    assert leftovers(lab_name) == []
+
+
+def test_the_bgp_demo_spreads_the_load_moves_a_failed_nodes_share_and_gives_it_back(lab_name: str) -> None:
+    if shutil.which("bird") is None:
+        pytest.skip("needs BIRD (apt-get install bird2)")
+    result = lab("demo", "--bgp", "--nodes", "3", "--name", lab_name, timeout=2 * DEMO_TIMEOUT_S)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("== ")] == [
+        "== all nodes announced",
+        "== node 2: its proxy killed (SIGKILL of its master and workers)",
+        "== node 2: healed",
+        "== node 3: its cable pulled",
+        "== node 3: healed",
+    ]
+    summary = lines[lines.index("what the client saw, per step:") + 2 :][:5]
+    assert [line.split("  ")[1] for line in summary] == [
+        "all nodes announced",
+        "node 2 withdrawn (proxy-kill)",
+        "node 2 back",
+        "node 3 withdrawn (link)",
+        "node 3 back",
+    ]
+    assert all(line.endswith("as expected") for line in summary), summary
+    assert lines[-2] == "demo: every step went as expected"
     assert leftovers(lab_name) == []
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hapair.lab import bgp, faults, lab, status
+from hapair.lab.bgp_demo import run_bgp_demo
 from hapair.lab.configs import export_seed
 from hapair.lab.demo import run_demo
 from hapair.lab.errors import LabError
@@ -37,12 +38,7 @@ def register(commands: Any) -> None:
         metavar="DIR",
         help="your own files, laid out as `hapair lab export` writes the seed's",
     )
-    up.add_argument(
-        "--bgp",
-        action="store_true",
-        help="N active nodes behind a BIRD router announcing the VIP over BGP (ECMP), not the VRRP pair",
-    )
-    up.add_argument("--nodes", type=int, default=3, metavar="N", help="with --bgp: 2 to 4 nodes (default 3)")
+    _bgp_options(up)
 
     _action(actions, "status", "each node's VRRP state, priority, VIP and proxy", _status)
 
@@ -51,8 +47,10 @@ def register(commands: Any) -> None:
     fail.add_argument(
         "--how",
         required=True,
-        choices=[*faults.FAULTS, *faults.BGP_FAULTS],
-        help="; ".join(f"{k}: {v}" for k, v in {**faults.FAULTS, **faults.BGP_FAULTS}.items()),
+        choices=list(dict.fromkeys([*faults.FAULTS, *faults.BGP_FAULTS])),
+        help="; ".join(f"{k}: {v}" for k, v in faults.FAULTS.items())
+        + "; the BGP lab: "
+        + "; ".join(f"{k}: {v}" for k, v in faults.BGP_FAULTS.items()),
     )
 
     heal = _action(actions, "heal", "undo a node's fault (cable, proxy, VRRP daemon)", _heal)
@@ -72,6 +70,7 @@ def register(commands: Any) -> None:
         default_name=DEMO_NAME,
     )
     _build_options(demo)
+    _bgp_options(demo)
 
     export = actions.add_parser(
         "export", help="write the seed's files to DIR, to edit and use with --config-dir"
@@ -118,6 +117,18 @@ def _build_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _bgp_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bgp",
+        action="store_true",
+        help="N active nodes behind a BIRD router announcing the VIP over BGP (ECMP), not the VRRP pair; "
+        "--health native runs hapair node --bgp on them, else hapair proxy and hapair bgp",
+    )
+    parser.add_argument(
+        "--nodes", type=int, default=3, metavar="N", help="with --bgp: 2 to 4 nodes (default 3)"
+    )
+
+
 def _guarded(run: Any) -> Any:
     """Run an action, turning a LabError into one line on stderr and exit status 1."""
 
@@ -152,9 +163,10 @@ def _say(line: str) -> None:
 def _up(args: argparse.Namespace) -> int:
     config_dir = str(Path(args.config_dir).resolve()) if args.config_dir else None
     if args.bgp:
-        if config_dir is not None or args.with_keepalived or args.with_nginx:
-            raise LabError("--bgp runs hapair proxy on the seed's files: no --config-dir or --with-*")
-        bgp.up(args.name, args.nodes, args.layer, _say)
+        if config_dir is not None:
+            raise LabError("--bgp runs hapair proxy on the seed's files: no --config-dir")
+        _check_bgp(args)
+        bgp.up(args.name, args.nodes, args.layer, _say, health=args.health)
     else:
         lab.up(_options(args, config_dir), _say)
     name = "" if args.name == DEFAULT_NAME else f" --name {args.name}"
@@ -199,7 +211,15 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_bgp(args: argparse.Namespace) -> None:
+    if args.with_keepalived or args.with_nginx:
+        raise LabError("--bgp runs hapair on every node: no --with-keepalived or --with-nginx")
+
+
 def _demo(args: argparse.Namespace) -> int:
+    if args.bgp:
+        _check_bgp(args)
+        return run_bgp_demo(args.name, args.nodes, args.layer, args.health, _say)
     return run_demo(_options(args), _say)
 
 

@@ -3,11 +3,12 @@
 The plan: a router namespace running BIRD, on the LAN 10.101.1.0/24 at .1 (the bridge, as in the pair
 lab) and on the client's own link 10.101.2.0/24; nodes 1..N at 10.101.1.11.., each with the VIP
 10.101.10.10 on its loopback, its proxy (the seed's nginx files), its BIRD and its `hapair bgp`, which puts
-the VIP's /32 in the kernel table BIRD announces from while the proxy is healthy; the backend web server
-at .104. The router (AS 65000) takes each node (AS 65001) as an eBGP neighbour with BFD and 3 s hold
-timers, and BIRD merges the equal routes into one kernel route with a next-hop per node; the kernel hashes
-flows over them on addresses and ports (fib_multipath_hash_policy 1), so the client's many source ports
-spread over the nodes."""
+the VIP's /32 in the kernel table BIRD announces from while the proxy is healthy (with `--health
+native`, `hapair node --bgp` in place of both: the proxy its child, the VIP following its native
+trackers); the backend web server at .104. The router (AS 65000) takes each node (AS 65001) as an eBGP
+neighbour with BFD and 3 s hold timers, and BIRD merges the equal routes into one kernel route with a
+next-hop per node; the kernel hashes flows over them on addresses and ports (fib_multipath_hash_policy 1),
+so the client's many source ports spread over the nodes."""
 
 from __future__ import annotations
 
@@ -49,8 +50,11 @@ def namespaces(layout: Layout, count: int) -> list[str]:
     return [layout.bridge_namespace, *(layout.namespace(role) for role in roles)]
 
 
-def up(name: str, count: int, layer: int, report: Callable[[str], None]) -> LabState:
-    """Build the BGP lab; on any failure or interruption, remove what was built and re-raise."""
+def up(
+    name: str, count: int, layer: int, report: Callable[[str], None], *, health: str = "script"
+) -> LabState:
+    """Build the BGP lab (`health` "native": hapair node --bgp on the nodes); on any failure or
+    interruption, remove what was built and re-raise."""
     lab.check_requirements()
     if shutil.which("bird") is None:
         raise LabError("--bgp needs BIRD (apt-get install bird2)")
@@ -67,7 +71,7 @@ def up(name: str, count: int, layer: int, report: Callable[[str], None]) -> LabS
         namespaces=namespaces(layout, count),
         layer=layer,
         mode="bgp",
-        nodes={n: NodeState(n) for n in range(1, count + 1)},
+        nodes={n: NodeState(n, native=health == "native") for n in range(1, count + 1)},
     )
     try:
         with sigterm_interrupts():
@@ -112,12 +116,19 @@ def _build(state: LabState, report: Callable[[str], None]) -> None:
         node = Node(state, number)
         node.write_files(certificates)
         (node.directory / "bird.conf").write_text(node_bird_conf(number, node.logs / "bird.log"))
-        (node.directory / "bgp.conf").write_text(node_bgp_conf(node.directory, state.layer))
+        (node.directory / "bgp.conf").write_text(
+            node_bgp_conf(node.directory, state.layer, node.record.native)
+        )
         node.start_holder()
-        node.start_proxy()
         node.start_bird()
-        node.start_announcer()
-        report(f"node {number}: hapair proxy, BIRD and hapair bgp started (logs: hapair lab logs {number})")
+        if node.record.native:
+            node.start_vrrp()
+            started = "BIRD and hapair node --bgp (the proxy its child, native health)"
+        else:
+            node.start_proxy()
+            node.start_announcer()
+            started = "hapair proxy, BIRD and hapair bgp"
+        report(f"node {number}: {started} started (logs: hapair lab logs {number})")
 
 
 def _start_router(state: LabState) -> None:
@@ -200,15 +211,18 @@ protocol bgp uplink {{
 """
 
 
-def node_bgp_conf(directory: Path, layer: int) -> str:
+def node_bgp_conf(directory: Path, layer: int, native: bool) -> str:
+    """hapair bgp's file; under hapair node (`native`), without the directives of hapair bgp's probes."""
+    common = f"speaker bird table {TABLE}\ndrain_settle 500ms\ncontrol {directory / 'bgp.sock'}\n"
+    if native:
+        return f"# hapair node --bgp on this lab node (docs/bgp.md)\n{common}vip {VIP}\n"
+    backends = " ".join(f"{WEB}:{port}" for port in PORTS[layer])
     return f"""# hapair bgp on this lab node (docs/bgp.md)
-speaker bird table {TABLE}
-proxy_pid {directory / "nginx.pid"}
+{common}proxy_pid {directory / "nginx.pid"}
 interval 100ms
 rise 3
 fall 2
-drain_settle 500ms
-control {directory / "bgp.sock"}
+backends {backends}
 vip {VIP} ports {" ".join(str(p) for p in PORTS[layer])}
 """
 
@@ -250,13 +264,14 @@ def gather(state: LabState) -> tuple[list[BgpNodeStatus], list[str]]:
 
 def _node_status(state: LabState, number: int) -> BgpNodeStatus:
     record = state.node(number)
-    running = record.proxy is not None and record.proxy.running()
-    announcer = record.announcer is not None and record.announcer.running()
+    node = Node(state, number)
+    running = bool(node.proxy_processes())
+    announcer = node.announcer is not None and node.announcer.running()
     return BgpNodeStatus(
         node=number,
         address=node_address(number),
         proxy="running" if running else "stopped",
-        announcement=_announcement(state, number) if announcer else "hapair bgp not running",
+        announcement=_announcement(state, number) if announcer else f"{node.announcer_name} not running",
         session=_session(state.directory / "router" / "bird.ctl", f"node{number}"),
         fault=record.fault,
     )

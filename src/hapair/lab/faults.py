@@ -1,6 +1,9 @@
 """`hapair lab fail NODE --how ...` and `hapair lab heal NODE`: the seed's "Simulate a failure" (stop the
 master's keepalived) and a few more ways for a node to fail, and their undoing. Under `hapair node`
-(`--health native`) a killed proxy is restarted by the node itself; `heal` continues a hung one."""
+(`--health native`) a killed proxy is restarted by the node itself; `heal` continues a hung one.
+
+The BGP lab has its own meaning for each (BGP_FAULTS): `stop` and `kill` are its announcer's stop and its
+BGP speaker's crash; `proxy-hang` needs `--health native` (hapair bgp's own probes cannot see it)."""
 
 from __future__ import annotations
 
@@ -26,10 +29,18 @@ FAULTS = {
     "backends": "its path to the backends cut: connections to them fail",
 }
 BGP_FAULTS = {
-    "proxy-kill": "the proxy and its workers killed by SIGKILL: hapair bgp withdraws the VIP",
+    "stop": "its announcer stopped by SIGTERM: it withdraws the VIP before it exits",
+    "kill": "its BGP speaker (BIRD) killed by SIGKILL, a crash: the router drops its session and routes",
+    "link": FAULTS["link"] + ": the router notices by BFD",
+    "proxy-kill": "the proxy and its workers killed by SIGKILL: the VIP withdrawn",
+    "proxy-hang": "the proxy and its workers stopped by SIGSTOP: the worker health exchange withdraws",
+    "backends": FAULTS["backends"] + ": the VIP withdrawn",
     "drain": "hapair bgp drain: the VIP withdrawn, then the proxy stopped once its connections end",
 }
-BGP_HOWS = ("link", "proxy-kill", "drain")
+HANG_NEEDS_NATIVE = (
+    "proxy-hang needs the BGP lab's --health native: hapair bgp's own probes (the pid file, a TCP connect) "
+    "do not see a stopped proxy, whose listening sockets the kernel still answers"
+)
 
 
 def fail(state: LabState, number: int, how: str) -> str:
@@ -73,17 +84,28 @@ def _signal_proxy(node: Node, signum: int) -> None:
 
 
 def _fail_bgp(state: LabState, node: Node, how: str) -> str:
-    if how not in BGP_HOWS:
-        raise LabError(f"the BGP lab's faults are {', '.join(BGP_HOWS)}, not {how!r}")
-    if how == "link":
+    if how not in BGP_FAULTS:
+        raise LabError(f"the BGP lab's faults are {', '.join(BGP_FAULTS)}, not {how!r}")
+    if how == "proxy-hang" and not node.record.native:
+        raise LabError(HANG_NEEDS_NATIVE)
+    if how == "drain":
+        lines = run_hapair_bgp(state, node.number, "drain")
+        node.record.proxy = None
+        return "; ".join(lines)
+    if how == "stop":
+        node.stop_announcer()
+    elif how == "kill":
+        node.kill_bird()
+    elif how == "link":
         network.set_cable(state.layout, node_role(node.number), plugged=False)
-        return FAULTS["link"]
-    if how == "proxy-kill":
-        node.kill_proxy()
-        return BGP_FAULTS["proxy-kill"]
-    lines = run_hapair_bgp(state, node.number, "drain")
-    node.record.proxy = None
-    return "; ".join(lines)
+    elif how == "proxy-kill":
+        _signal_proxy(node, signal.SIGKILL)
+        node.record.proxy = None
+    elif how == "proxy-hang":
+        _signal_proxy(node, signal.SIGSTOP)
+    else:
+        network.set_backend_path(state.layout, node_role(node.number), cut=True)
+    return BGP_FAULTS[how]
 
 
 def heal(state: LabState, number: int) -> str:
@@ -105,16 +127,42 @@ def heal(state: LabState, number: int) -> str:
     if not network.cable_plugged(state.layout, node_role(number)):
         network.set_cable(state.layout, node_role(number), plugged=True)
         done.append("cable plugged back")
-    if not record.native and (record.proxy is None or not record.proxy.running()):
-        node.start_proxy()
-        done.append("proxy started")
     if state.mode == "bgp":
-        if record.fault == "drain":
-            run_hapair_bgp(state, number, "undrain")
-            done.append("undrained")
-    elif record.vrrp is None or not record.vrrp.running():
-        node.start_vrrp()
-        done.append("VRRP daemon started")
+        done += _heal_bgp(node)
+    else:
+        done += _heal_pair(node)
     record.fault = None
     state.save()
     return f"node {number}: " + (", ".join(done) if done else "nothing to heal")
+
+
+def _heal_pair(node: Node) -> list[str]:
+    record = node.record
+    done = []
+    if not record.native and (record.proxy is None or not record.proxy.running()):
+        node.start_proxy()
+        done.append("proxy started")
+    if record.vrrp is None or not record.vrrp.running():
+        node.start_vrrp()
+        done.append("VRRP daemon started")
+    return done
+
+
+def _heal_bgp(node: Node) -> list[str]:
+    """The BGP lab's node: its speaker, its proxy (hapair node restarts its own), its announcer."""
+    record = node.record
+    done = []
+    if record.bird is None or not record.bird.running():
+        node.start_bird()
+        done.append("BIRD started")
+    announcer = node.announcer
+    if announcer is None or not announcer.running():
+        node.start_announcer()
+        done.append(f"{node.announcer_name} started")
+    elif not record.native and (record.proxy is None or not record.proxy.running()):
+        node.start_proxy()
+        done.append("proxy started")
+    if record.fault == "drain":
+        run_hapair_bgp(node.state, node.number, "undrain")
+        done.append("undrained")
+    return done

@@ -11,6 +11,8 @@ LOGS = {
     "error": "error.log",  # the proxy's error log
     "access": "keepalived.access.log",  # the seed's access log
     "setup": "setup.log",  # the node's set-up
+    "bgp": "bgp.log",  # BGP lab: hapair bgp's (under --health native, hapair node's is the vrrp log)
+    "bird": "bird.log",  # BGP lab: the node's BIRD
 }
 
 

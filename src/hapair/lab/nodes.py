@@ -181,7 +181,12 @@ class Node:
         self.state.save()
 
     def _node_command(self) -> list[str]:
-        """`hapair node`: the proxy is its child, with argv[0] nginx (check_nginx.sh still finds it)."""
+        """`hapair node`: the proxy is its child, with argv[0] nginx (check_nginx.sh still finds it); in
+        the BGP lab, `hapair node --bgp` on the node's hapair bgp file, in place of VRRP."""
+        if self.state.mode == "bgp":
+            vips = ["--bgp", str(self.directory / "bgp.conf")]
+        else:
+            vips = ["-f", str(self.keepalived_conf)]
         return [
             sys.executable,
             "-m",
@@ -190,8 +195,7 @@ class Node:
             "-n",
             "-l",
             "-G",
-            "-f",
-            str(self.keepalived_conf),
+            *vips,
             "-c",
             str(self.nginx_conf),
             "--prefix",
@@ -262,10 +266,39 @@ class Node:
         self.state.save()
 
     def start_announcer(self) -> None:
-        """`hapair bgp` on this node, following its proxy."""
+        """`hapair bgp` on this node, following its proxy (`hapair node --bgp` under native health)."""
+        if self.record.native:
+            self.start_vrrp()
+            return
         command = [sys.executable, "-m", "hapair", "bgp", "-c", str(self.directory / "bgp.conf")]
         self.record.announcer = self._start_inside(command, self.logs / "bgp.log", "hapair bgp")
         self.state.save()
+
+    @property
+    def announcer(self) -> ProcessId | None:
+        """The BGP lab's process that decides the announcement: hapair bgp, or hapair node --bgp."""
+        return self.record.vrrp if self.record.native else self.record.announcer
+
+    @property
+    def announcer_name(self) -> str:
+        return "hapair node --bgp" if self.record.native else "hapair bgp"
+
+    def stop_announcer(self) -> None:
+        """SIGTERM: it withdraws the VIP before it exits (hapair node then stops its proxy gracefully)."""
+        if self.record.native:
+            self.stop_vrrp()
+        elif self.record.announcer is not None:
+            stop(self.record.announcer, STOP_TIMEOUT_S)
+            self.record.announcer = None
+            self.state.save()
+
+    def kill_bird(self) -> None:
+        """SIGKILL the node's BIRD: a crash of its BGP speaker."""
+        if self.record.bird is not None:
+            self.record.bird.signal(signal.SIGKILL)
+            wait_gone([self.record.bird], STOP_TIMEOUT_S)
+            self.record.bird = None
+            self.state.save()
 
     def kill_proxy(self) -> None:
         """SIGKILL the proxy and its workers: a crash, no graceful end of its connections."""

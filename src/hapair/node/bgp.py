@@ -93,7 +93,8 @@ class BgpNode:
         trackers = self.watch.trackers
         if name == PROXY:
             if ok:
-                return f"proxy master running, {trackers.workers} workers connected"
+                count = trackers.workers
+                return f"proxy master running, {count} worker{'' if count == 1 else 's'} connected"
             return "no worker connected" if trackers.master_alive else "proxy master gone"
         if name == SERVING:
             return "every worker and listener answers" if ok else "a worker or listener does not answer"
