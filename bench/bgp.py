@@ -1,32 +1,48 @@
 """N active nodes behind one VIP over BGP (issue 17): throughput with 1, 2 and 3 nodes, and what a client
-sees when a node's proxy is killed, its link is cut, or it is drained; in one run of the BGP lab.
+sees when a node fails, in one run of the BGP lab with each kind of health.
 
-    sudo .venv/bin/python bench/bgp.py [--workers 8] [--seconds 5] [--name bgpbench]
+    sudo .venv/bin/python bench/bgp.py [--workers 8] [--seconds 5] [--drains 5] [--name bgpbench]
+                                       [--no-resilient]
 
-`hapair lab up --bgp --nodes 3` (a BIRD router with ECMP, L4 hash, BFD at 100 ms x 3, hold time 3 s;
-three nodes with hapair proxy on the seed's L7 file, BIRD and hapair bgp at 100 ms probes, rise 3, fall
-2), then, with the lab's client (lab/load.py: `--workers` concurrent clients, a new connection per
-request, so every request is a new flow for the router's hash):
-- scaling: requests per second over `--seconds` with 3 nodes, then node 3 drained (2), then node 2 (1);
-- faults on node 1, each under load: 2 s steady, the fault, 3 s more, then healed (proxy restarted, cable
-  plugged, undrained) and all three next-hops back: the time from the fault to the router's route
-  without node 1 (polled every 5 ms), the longest time the client got no answer at all, and the share of
-  its requests that failed in the 5 s.
-Needs root, BIRD (bird2), unshare and nsenter. The lab is removed at the end, also after Ctrl-C."""
+`hapair lab up --bgp --nodes 3` (a BIRD router with ECMP on the 5-tuple's hash, BFD at 100 ms x 3, hold
+time 3 s), first with hapair proxy + hapair bgp on each node (its own probes every 100 ms, rise 3, fall
+2), then with `--health native` (hapair node --bgp: the node's trackers, health exchange every 100 ms,
+fall 3; backends every 300 ms, fall 3). With the lab's client (lab/load.py: `--workers` concurrent
+clients, a new connection per request, so every request is a new flow for the router's hash):
+- scaling (first lab): requests per second over `--seconds` with 3 nodes, then node 3 drained (2), then
+  node 2 (1);
+- faults on node 1, each under load: 2 s steady, the fault, 3 s more, then healed and all three next-hops
+  back: the time from the fault to the router's route without node 1 (polled every 5 ms), the longest
+  time the client got no answer at all, and the share of its requests that failed in the 5 s. The proxy
+  killed (SIGKILL of master and workers; hapair node restarts it itself), hung (SIGSTOP; hapair bgp's
+  probes cannot see it, so only with native health), its backends unreachable, its link cut, a drain;
+- where the drain's failed requests come from, over `--drains` more drains: for each, the next-hop the
+  router's hash gave its flow (`ip route get ... sport PORT`, every client port asked just before the
+  drain, the failed ones again while node 1 is withdrawn): node 1's flows in flight at the route change,
+  and other nodes' flows that the change moved to another node (hash-threshold moves the boundaries of
+  every next-hop's share);
+- (unless --no-resilient) the same drain with the router's route through a Linux resilient nexthop group
+  (nexthop objects, which BIRD 2.0 does not program): BIRD exports the merged route into a table of its
+  own, and the bench mirrors its next-hops into the group (`ip nexthop replace`), the main table's route
+  pointing at it (`--drains` drains again).
+Needs root, BIRD (bird2), unshare and nsenter. The labs are removed at the end, also after Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+from pyroute2 import IPRoute
+
 from hapair.lab import bgp, faults, lab, load, network
-from hapair.lab.nodes import Node
 from hapair.lab.processes import signals_ignored
 from hapair.lab.state import LabState
 
@@ -34,13 +50,27 @@ STEADY_S = 2.0
 AFTER_S = 3.0
 HOPS_TIMEOUT_S = 30.0
 POLL_S = 0.005
+MIRROR_TABLE = 100
+GROUP_ID = 100
+BUCKETS = 64
+HEALTH = {"script": "hapair proxy + hapair bgp", "native": "hapair node --bgp (native health)"}
+FAULTS = {
+    "proxy-kill": "proxy killed (SIGKILL)",
+    "proxy-hang": "proxy hung (SIGSTOP)",
+    "backends": "backends unreachable",
+    "link": "link cut (BFD)",
+    "drain": "graceful drain",
+}
 
 
-def hops(state: LabState) -> list[str]:
+Hops = Callable[[LabState], list[str]]
+
+
+def route_hops(state: LabState) -> list[str]:
     return network.nexthops(state.layout.namespace("router"), bgp.VIP)
 
 
-def wait_hops(state: LabState, count: int) -> None:
+def wait_hops(state: LabState, count: int, hops: Hops = route_hops) -> None:
     deadline = time.monotonic() + HOPS_TIMEOUT_S
     while len(hops(state)) != count:
         if time.monotonic() > deadline:
@@ -66,24 +96,205 @@ def scaling(state: LabState, workers: int, seconds: float) -> list[tuple[int, lo
     return rows
 
 
-def fault_run(state: LabState, workers: int, inject: Callable[[], None]) -> tuple[float, load.Summary]:
-    """(seconds from the fault to the router's route without node 1, what the client saw)."""
-    address = bgp.node_address(1)
-    client = load.Background(state.layout.namespace("client"), bgp.VIP, 8080, workers).start()
-    time.sleep(STEADY_S)
-    injecting = threading.Thread(target=inject)  # a drain returns once the proxy has stopped
-    started = time.monotonic()
-    injecting.start()
-    while address in hops(state):
-        time.sleep(POLL_S)
-    withdrawn = time.monotonic() - started
-    injecting.join()
-    time.sleep(max(0.0, AFTER_S - (time.monotonic() - started)))
-    summary = load.summarize(client.finish())
-    faults.heal(state, 1)
-    wait_hops(state, 3)
-    time.sleep(1.0)
-    return withdrawn, summary
+def next_hops_of(state: LabState, ports: list[int]) -> dict[int, str]:
+    """The next-hop the router's hash gives each client port's flow to VIP:8080, as routed now (the
+    error, for a flow the router has no route for)."""
+    if not ports:
+        return {}
+    commands = "".join(
+        f"route get {bgp.VIP} from {bgp.CLIENT} iif client ipproto tcp sport {port} dport 8080\n"
+        for port in ports
+    )
+    result = subprocess.run(
+        ["ip", "-n", state.layout.namespace("router"), "-batch", "-"],
+        input=commands,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = [line.split(" via ")[1].split()[0] for line in result.stdout.splitlines() if " via " in line]
+    if result.returncode == 0:
+        return dict(zip(ports, found, strict=True))
+    if len(ports) == 1:
+        return {ports[0]: result.stderr.strip().splitlines()[-1]}
+    return {port: hop for p in ports for port, hop in next_hops_of(state, [p]).items()}
+
+
+def client_ports(state: LabState) -> list[int]:
+    low, high = network.run_in(
+        state.layout.namespace("client"),
+        lambda: Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split(),
+    )
+    return list(range(int(low), int(high) + 1))
+
+
+class FaultRun:
+    """One fault on node 1 under load, and for the drain, the failed flows' next-hops with two nodes."""
+
+    def __init__(self, state: LabState, workers: int, how: str, hops: Hops = route_hops) -> None:
+        self.state = state
+        self.workers = workers
+        self.how = how
+        self.hops = hops
+        self.withdrawn_after = 0.0
+        self.summary: load.Summary | None = None
+        self.failed: dict[int, str] = {}  # the failed requests' client ports and errors
+        self.before: dict[int, str] = {}  # every client port's next-hop just before the drain
+        self.during: dict[int, str] = {}  # the failed flows' next-hops while node 1 is withdrawn
+
+    def run(self) -> None:
+        state = self.state
+        address = bgp.node_address(1)
+        client = load.Background(state.layout.namespace("client"), bgp.VIP, 8080, self.workers).start()
+        time.sleep(STEADY_S)
+        if self.how == "drain":
+            self.before = next_hops_of(state, client_ports(state))
+        injecting = threading.Thread(target=lambda: faults.fail(state, 1, self.how))  # a drain waits
+        started = time.monotonic()
+        injecting.start()
+        while address in self.hops(state):
+            time.sleep(POLL_S)
+        self.withdrawn_after = time.monotonic() - started
+        injecting.join()
+        time.sleep(max(0.0, AFTER_S - (time.monotonic() - started)))
+        outcomes = client.finish()
+        self.summary = load.summarize(outcomes)
+        self.failed = {o.port: o.error for o in outcomes if o.error is not None and o.port is not None}
+        if self.how == "drain":
+            self.during = next_hops_of(state, list(self.failed))
+        faults.heal(state, 1)
+        wait_hops(state, 3, self.hops)
+        time.sleep(1.0)
+
+    def row(self, title: str) -> str:
+        s = self.summary
+        assert s is not None
+        return (
+            f"| {title} | {self.withdrawn_after * 1000:.0f} ms | {s.longest_gap * 1000:.0f} ms | "
+            f"{s.failed} of {s.requests} ({100 * s.failed_share:.2f} %) |"
+        )
+
+    def drain_losses(self) -> Counter[str]:
+        """Where the drain's failed requests were: by the next-hop of their flow with three nodes (just
+        before the drain) and with two (during it), and their error."""
+        assert self.summary is not None
+        node1 = bgp.node_address(1)
+        kinds: Counter[str] = Counter(
+            f"{_loss_kind(self.before[port], now, node1)} ({self.failed[port]})"
+            for port, now in self.during.items()
+        )
+        unknown = self.summary.failed - len(self.during)
+        if unknown:
+            kinds["without a connection"] += unknown
+        return kinds
+
+
+def _loss_kind(before: str, during: str, node1: str) -> str:
+    if " " in during:
+        return f"no route during the drain: {during}"
+    if before == node1:
+        return "node 1's flows in flight"
+    return "other nodes' flows moved" if before != during else "other nodes' flows not moved"
+
+
+def drain_series(state: LabState, workers: int, count: int, hops: Hops = route_hops) -> None:
+    """`count` drains of node 1 under load; their rows and where their failed requests were."""
+    runs = []
+    for _ in range(count):
+        run = FaultRun(state, workers, "drain", hops)
+        run.run()
+        print(run.row("graceful drain"), flush=True)
+        runs.append(run)
+    losses = sum((run.drain_losses() for run in runs), Counter())
+    failed = sum(run.summary.failed for run in runs if run.summary is not None)
+    requests = sum(run.summary.requests for run in runs if run.summary is not None)
+    where = ", ".join(f"{n} {kind}" for kind, n in sorted(losses.items())) or "none"
+    print(f"\n{count} drains: {failed} of {requests} requests failed: {where}", flush=True)
+
+
+TABLE_HEAD = (
+    "| node 1's fault | withdrawn at the router after | longest gap | failed requests |\n|---|---|---|---|"
+)
+
+
+def fault_table(state: LabState, workers: int, native: bool) -> None:
+    print(f"\n{TABLE_HEAD}")
+    for how, title in FAULTS.items():
+        if how == "proxy-hang" and not native:
+            print(f"| {title} | not seen by hapair bgp's probes (refused by the lab) | | |", flush=True)
+            continue
+        run = FaultRun(state, workers, how)
+        run.run()
+        print(run.row(title), flush=True)
+
+
+class Mirror:
+    """The router's VIP route through a resilient nexthop group: BIRD exports to table MIRROR_TABLE, this
+    thread copies the route's next-hops into the group every POLL_S."""
+
+    def __init__(self, state: LabState) -> None:
+        self.state = state
+        self.namespace = state.layout.namespace("router")
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="mirror", daemon=True)
+        self.members: list[str] = []
+
+    def ip(self, *args: str) -> None:
+        subprocess.run(["ip", "-n", self.namespace, *args], check=True, capture_output=True, text=True)
+
+    def start(self) -> None:
+        conf = self.state.directory / "router" / "bird.conf"
+        text = conf.read_text()
+        conf.write_text(
+            text.replace("protocol kernel {", f"protocol kernel {{\n    kernel table {MIRROR_TABLE};")
+        )
+        control = str(self.state.directory / "router" / "bird.ctl")
+        subprocess.run(["birdc", "-s", control, "configure"], check=True, capture_output=True)
+        for number in self.state.nodes:
+            self.ip(
+                "nexthop", "replace", "id", str(number), "via", bgp.node_address(number), "dev", "enp1s0f0"
+            )
+        self._sync()
+        self.thread.start()
+
+    def _table_hops(self) -> list[str]:
+        with IPRoute(netns=self.namespace) as ipr:
+            routes = ipr.get_routes(family=2, table=MIRROR_TABLE)
+        found = []
+        for route in routes:
+            if route.get("dst") == bgp.VIP:
+                found += [h.get_attr("RTA_GATEWAY") for h in route.get("RTA_MULTIPATH") or []]
+                if route.get("RTA_GATEWAY"):
+                    found.append(route.get("RTA_GATEWAY"))
+        return sorted(found)
+
+    def _sync(self) -> None:
+        members = self._table_hops()
+        if members == self.members or not members:
+            return
+        ids = "/".join(str(int(a.rsplit(".", 1)[1]) - 10) for a in members)
+        self.ip("nexthop", "replace", "id", str(GROUP_ID), "group", ids, "type", "resilient", "buckets",
+                str(BUCKETS), "idle_timer", "1", "unbalanced_timer", "3")  # fmt: skip
+        if not self.members:
+            self.ip("route", "replace", f"{bgp.VIP}/32", "nhid", str(GROUP_ID))
+        self.members = members
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            self._sync()
+            time.sleep(POLL_S)
+
+
+def group_hops(state: LabState) -> list[str]:
+    """The resilient group's members that hold buckets (the route's next-hops as the bench sees them)."""
+    result = subprocess.run(
+        ["ip", "-n", state.layout.namespace("router"), "nexthop", "bucket", "list", "id", str(GROUP_ID)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ids = {int(line.split(" nhid ")[1].split()[0]) for line in result.stdout.splitlines() if " nhid " in line}
+    return sorted(bgp.node_address(n) for n in ids)
 
 
 def main() -> int:
@@ -91,35 +302,45 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--name", default="bgpbench")
+    parser.add_argument("--drains", type=int, default=5, help="drains measured for where their losses are")
+    parser.add_argument("--no-resilient", action="store_true")
     args = parser.parse_args()
-    state = bgp.up(args.name, 3, 7, print)
-    try:
-        wait_hops(state, 3)
-        time.sleep(1.0)
-        print(f"\n{time.strftime('%Y-%m-%d')}, {args.workers} clients, a new connection per request\n")
-        print("| nodes | requests/s | answered by node |")
-        print("|---|---|---|")
-        for count, summary in scaling(state, args.workers, args.seconds):
-            shares = ", ".join(f"{a}: {n}" for a, n in sorted(summary.by_node.items()))
-            print(f"| {count} | {summary.per_second:.0f} | {shares} |", flush=True)
-        injections: dict[str, Callable[[], None]] = {
-            "proxy killed (SIGKILL)": lambda: Node(state, 1).kill_proxy(),
-            "link cut (BFD)": lambda: faults.fail(state, 1, "link"),
-            "graceful drain": lambda: faults.fail(state, 1, "drain"),
-        }
-        print("\n| node 1's fault | withdrawn at the router after | longest gap | failed requests |")
-        print("|---|---|---|---|")
-        for title, inject in injections.items():
-            withdrawn, s = fault_run(state, args.workers, inject)
-            print(
-                f"| {title} | {withdrawn * 1000:.0f} ms | {s.longest_gap * 1000:.0f} ms | "
-                f"{s.failed} of {s.requests} ({100 * s.failed_share:.2f} %) |",
-                flush=True,
-            )
-    finally:
-        with signals_ignored():
-            lab.down_state(state)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"\n{stamp}, {args.workers} clients, a new connection per request")
+    for health in ("script", "native"):
+        state = bgp.up(f"{args.name}{health[0]}", 3, 7, lambda line: None, health=health)
+        try:
+            wait_hops(state, 3)
+            time.sleep(1.0)
+            if health == "script":
+                print("\n| nodes | requests/s | answered by node |")
+                print("|---|---|---|")
+                for count, summary in scaling(state, args.workers, args.seconds):
+                    shares = ", ".join(f"{a}: {n}" for a, n in sorted(summary.by_node.items()))
+                    print(f"| {count} | {summary.per_second:.0f} | {shares} |", flush=True)
+            print(f"\n{HEALTH[health]}:")
+            fault_table(state, args.workers, health == "native")
+            print(f"\nmore drains ({HEALTH[health]}):\n\n{TABLE_HEAD}")
+            drain_series(state, args.workers, args.drains)
+            if health == "native" and not args.no_resilient:
+                resilient(state, args.workers, args.drains)
+        finally:
+            with signals_ignored():
+                lab.down_state(state)
     return 0
+
+
+def resilient(state: LabState, workers: int, drains: int) -> None:
+    mirror = Mirror(state)
+    mirror.start()
+    try:
+        wait_hops(state, 3, group_hops)
+        time.sleep(2.0)
+        print(f"\nwith a resilient nexthop group ({BUCKETS} buckets) at the router:\n\n{TABLE_HEAD}")
+        drain_series(state, workers, drains, group_hops)
+    finally:
+        mirror.stop.set()
+        mirror.thread.join()
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@ the VIP's /32 in the kernel table BIRD announces from while the proxy is healthy
 native`, `hapair node --bgp` in place of both: the proxy its child, the VIP following its native
 trackers); the backend web server at .104. The router (AS 65000) takes each node (AS 65001) as an eBGP
 neighbour with BFD and 3 s hold timers, and BIRD merges the equal routes into one kernel route with a
-next-hop per node; the kernel hashes flows over them on addresses and ports (fib_multipath_hash_policy 1),
-so the client's many source ports spread over the nodes."""
+next-hop per node; the kernel hashes flows over them on their addresses, ports and protocol, so the
+client's many source ports spread over the nodes. The hash is the custom policy (3) on those five fields,
+not the L4 policy (1): for a forwarded packet, policy 1 takes the hash the packet already carries, and a
+veth carries the client socket's own, which is random and changes when TCP retransmits after a timeout,
+so flows would be placed at random and move by themselves (a real router hashes the 5-tuple)."""
 
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ PORTS = {7: (8080, 8443), 4: (8080,)}  # the seed's listeners at each layer
 HOLD_TIME_S = 3
 BFD_INTERVAL_MS = 100
 BFD_MULTIPLIER = 3
+HASH_FIELDS = "0x0037"  # source and destination address, protocol, source and destination port
 
 
 def node_address(number: int) -> str:
@@ -100,7 +104,8 @@ def _build(state: LabState, report: Callable[[str], None]) -> None:
     network.add_default_route(layout.namespace("client"), ROUTER_CLIENT_SIDE)
     router = layout.namespace("router")
     network.set_sysctl(router, "net.ipv4.ip_forward", "1")
-    network.set_sysctl(router, "net.ipv4.fib_multipath_hash_policy", "1")
+    network.set_sysctl(router, "net.ipv4.fib_multipath_hash_fields", HASH_FIELDS)
+    network.set_sysctl(router, "net.ipv4.fib_multipath_hash_policy", "3")
     for number in state.nodes:
         namespace = layout.namespace(node_role(number))
         network.attach_host(layout, node_role(number), node_address(number))

@@ -26,6 +26,7 @@ class Outcome:
     ended: float
     served_by: str | None  # the node's address the backend saw; None: the request failed
     error: str | None = None
+    port: int | None = None  # the client's source port (None: no connection was made)
 
 
 @dataclass(frozen=True)
@@ -64,19 +65,21 @@ def summarize(outcomes: list[Outcome]) -> Summary:
 
 async def _one(address: str, port: int) -> Outcome:
     started = time.monotonic()
+    source: int | None = None
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), TIMEOUT_S)
+        source = writer.get_extra_info("sockname")[1]
         try:
             writer.write(REQUEST)
             answer = await asyncio.wait_for(reader.read(-1), TIMEOUT_S)
         finally:
             writer.close()
     except (OSError, TimeoutError) as error:
-        return Outcome(started, time.monotonic(), None, type(error).__name__)
+        return Outcome(started, time.monotonic(), None, type(error).__name__, source)
     found = _CLIENT_LINE.search(answer)
     if not answer.startswith(b"HTTP/1.1 200") or found is None:
-        return Outcome(started, time.monotonic(), None, f"answer {answer[:20]!r}")
-    return Outcome(started, time.monotonic(), found[1].decode())
+        return Outcome(started, time.monotonic(), None, f"answer {answer[:20]!r}", source)
+    return Outcome(started, time.monotonic(), found[1].decode(), port=source)
 
 
 async def _worker(address: str, port: int, stop: threading.Event, into: list[Outcome]) -> None:
