@@ -11,12 +11,14 @@ import signal
 import socket
 import ssl
 import stat
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from hapair.proxy.server import IDLE_WAIT_S
 from hapair.proxy.worker import worker_environment
 from tests.certificates import Authority
 from tests.topology import wait_until
@@ -135,6 +137,25 @@ def test_sigterm_stops_at_once(
     with pytest.raises((OSError, http.client.HTTPException)):
         in_flight.result(TIMEOUT_S)
     assert not proxy.pid_file.exists()
+
+
+def test_a_master_stopped_longer_than_its_wait_goes_on_once_continued(proxy: Instance) -> None:
+    """SIGSTOP, then SIGCONT past the master's signal wait (IDLE_WAIT_S): CPython's sigtimedwait hands back
+    an unset siginfo then, which the master once took for a signal and died of."""
+    assert proxy.master is not None
+    stat = Path(f"/proc/{proxy.master.pid}/stat")
+    proxy.signal(signal.SIGSTOP)
+    try:
+        wait_until(
+            lambda: stat.read_text().rsplit(")", 1)[1].split()[0] == "T", TIMEOUT_S, "the master stopped"
+        )
+        time.sleep(1.5 * IDLE_WAIT_S)  # no event to wait for: the master's wait times out while it is stopped
+    finally:
+        proxy.signal(signal.SIGCONT)
+    proxy.signal(signal.SIGHUP)
+    wait_until(lambda: "reconfiguring" in proxy.error_log(), TIMEOUT_S, "the reload")
+    assert not proxy.gone()
+    assert get(proxy.port) == (200, "alpha")
 
 
 def test_usr1_reopens_the_error_log_and_keeps_the_workers(proxy: Instance) -> None:

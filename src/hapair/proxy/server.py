@@ -196,7 +196,9 @@ class Master:
             self._end_console()
             while self._workers or self._stopping is None:
                 info = signal.sigtimedwait(HANDLED, self._timeout())
-                if info is not None:
+                # CPython hands back an unset siginfo when the wait, interrupted (a SIGSTOP then SIGCONT),
+                # is past its timeout: that is a timeout
+                if info is not None and info.si_signo in HANDLED:
                     self._handle(info)
                 self._reap()
                 self._check_fast_stop()
