@@ -31,6 +31,7 @@ import select
 import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -164,6 +165,8 @@ def hold(host: str, port: int, count: int) -> None:
     held = []
     for _ in range(count):
         connection = socket.create_connection((host, port), timeout=30)
+        # reset when the process ends: no TIME_WAIT left to take the ports the next test's client needs
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         connection.sendall(b"GET /ok HTTP/1.1\r\nHost: lb\r\n\r\n")
         held.append(connection)
     for connection in held:  # the answers, read once every request is out
