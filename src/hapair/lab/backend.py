@@ -54,6 +54,9 @@ class TestPage(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     address_family = socket.AF_INET
+    # socketserver's default backlog (5) overflows on a loaded machine, and the SYNs it drops fail the
+    # nodes' connections to the backend (BGP lab: every node's `backends` source at once)
+    request_queue_size = 128
 
 
 def serve(certificate: str, key: str) -> None:
