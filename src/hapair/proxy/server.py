@@ -35,6 +35,7 @@ Where hapair differs from nginx, on purpose:
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import select
 import signal
@@ -340,6 +341,9 @@ class Master:
         ready_read, ready_write = os.pipe2(os.O_CLOEXEC)
         master = os.getpid()
         board, slot = self._status_slot()
+        # What exists now is the worker's as much as the master's: out of the collector's reach, the
+        # collections of either process do not write to it, and its pages stay shared (issue 15)
+        gc.freeze()
         pid = os.fork()
         if pid == 0:
             os.close(ready_read)
