@@ -2,8 +2,8 @@
 interpreters: `hapair vrrp -t` reads the configuration without netlink (pyroute2), asyncio or the daemon;
 the VRRP daemon, run until it is master, has imported neither ssl nor OpenSSL's hashes nor more of
 pyroute2 than its message classes; the load balancer's modules leave dnspython and cryptography to the
-configurations that use them; pyroute2's lean package still gives every name of pyroute2's own; asyncio
-without ssl still runs, and ssl can still be imported after it."""
+configurations that use them, HTTP/2 to those listening for it; pyroute2's lean package still gives every
+name of pyroute2's own; asyncio without ssl still runs, and ssl can still be imported after it."""
 
 from __future__ import annotations
 
@@ -144,7 +144,32 @@ def test_the_proxy_leaves_dnspython_and_cryptography_to_the_configurations_using
     modules = set(ran.stdout.split())
     assert "hapair.proxy.resolver" in modules
     assert "hapair.config.nginx.finish.stapling" in modules
-    assert not modules & {"dns", "cryptography"}
+    assert not modules & {"dns", "cryptography", "h2"}
+
+
+PRELOAD = """
+import sys
+from hapair.config.nginx.load import load
+from hapair.proxy.http import h2
+h2.preload(load(sys.argv[1], sys.argv[2]).config)
+print("h2" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("listen", "loaded"), [("127.0.0.1:8080", "False"), ("127.0.0.1:8080 http2", "True")]
+)
+def test_the_master_imports_http2_for_configurations_with_http2(
+    tmp_path: Path, listen: str, loaded: str
+) -> None:
+    """What the workers of an `http2` listener will use is imported before they are forked (shared)."""
+    config = tmp_path / "nginx.conf"
+    config.write_text(
+        f"error_log stderr;\nevents {{}}\nhttp {{\n    server {{\n        listen {listen};\n    }}\n}}\n"
+    )
+    ran = run_python(PRELOAD, str(config), f"{tmp_path}/")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == [loaded]
 
 
 LEAN_PYROUTE2 = """
