@@ -3,6 +3,7 @@ keepalived, in one run on the same network namespaces, with the seed's configura
 
     sudo .venv/bin/python bench/failover.py [--runs 5] [--faults link-cut,sigterm,track-script]
                                              [--families ipv4,ipv6] [--seed 1] [--logs DIR]
+                                             [--proxy-faults proxy-kill,proxy-hang,backends]
 
 The LAN is tests/topology.py's (a bridge namespace, the seed's two nodes and a client), each node run by
 tests/seed.py's start_seed_node, with hapair or with the real keepalived (both nodes run the same one):
@@ -37,6 +38,12 @@ advert before the cut; its priority-0 advert after SIGTERM or the failed check) 
 answer" column is the longest time, from the last answer before the fault to node 2's first, that the
 client's probes went unanswered by either node (a stopping node 1 answers until it removes the VIP).
 
+Then the proxy faults (--proxy-faults; empty for none), on `hapair lab`'s namespaces, by
+bench/proxy_health.py (its docstring says how): node 1's proxy killed, hung, or cut from the backends,
+each measured as the longest gap a client probing the VIP every 20 ms sees, for the seed's keepalived +
+check_nginx.sh + nginx, hapair with the seed's files (`--health script`) and `hapair node` (`--health
+native`), in a second table.
+
 Everything runs in namespaces and a temporary directory (--logs keeps the daemons' logs, the prober's
 output and faults.log, the raw times), all removed at the end, also after Ctrl-C or SIGTERM.
 """
@@ -67,6 +74,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import harness  # noqa: E402  (bench/, the script's own directory)
+import proxy_health  # noqa: E402
 from tests.seed import CLIENT_ADDRESS, NODE_ADDRESSES, VIP, seed_config, start_seed_node  # noqa: E402
 from tests.topology import Daemon, Host, Lan, missing_lab_requirements, wait_until  # noqa: E402
 
@@ -81,6 +89,7 @@ QUIET_S = 1.0  # before a run, no answer from node 2 for this long
 ANSWER_TIMEOUT_S = 20.0
 STEADY_TIMEOUT_S = 60.0
 STARTUP_TIMEOUT_S = 30.0
+PROXY_GIVE_UP_S = 15.0  # a proxy fault the node never notices leaves the VIP where it is
 FAULTS = ("link-cut", "sigterm", "track-script")
 FAMILIES = ("ipv4", "ipv6")
 PRIORITY_STOP = 0
@@ -577,7 +586,13 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
                     runs = bench_fault(lab, fault, phases, report)
                     results.setdefault((family.name, lab.implementation), {})[fault] = runs
             prober.stop()
-    return [*machine(), "", *table(results, faults)]
+    lines = [*machine(), "", *table(results, faults)]
+    if options.proxy_faults:
+        with log_directory(options.logs) as directory:
+            setups = list(proxy_health.SETUPS)
+            gaps = proxy_health.run(setups, options.proxy_faults, PROXY_GIVE_UP_S, directory)
+        lines += ["", *proxy_health.table_lines(gaps, options.proxy_faults)]
+    return lines
 
 
 def family_list(text: str) -> list[Family]:
@@ -593,6 +608,14 @@ def fault_list(text: str) -> list[str]:
     unknown = [name for name in faults if name not in FAULTS]
     if unknown or not faults:
         raise argparse.ArgumentTypeError(f"faults are among {', '.join(FAULTS)}")
+    return faults
+
+
+def proxy_fault_list(text: str) -> list[str]:
+    faults = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in faults if name not in proxy_health.FAULTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"proxy faults are among {', '.join(proxy_health.FAULTS)}")
     return faults
 
 
@@ -617,6 +640,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=[IPV4, IPV6],
         help=f"comma-separated, among {','.join(FAMILIES)}",
     )
+    parser.add_argument(
+        "--proxy-faults",
+        type=proxy_fault_list,
+        default=list(proxy_health.FAULTS),
+        help=f"comma-separated, among {','.join(proxy_health.FAULTS)}; empty for none",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the random phases (1)")
     parser.add_argument("--logs", type=Path, help="keep the logs and raw times in this directory")
     return parser.parse_args(argv)
@@ -624,8 +653,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     return harness.run(
-        "failover", parse(argv), bench, missing, (AssertionError,)
-    )  # a wait that timed out: the lab never got where a run starts
+        "failover", parse(argv), bench, missing, (AssertionError, RuntimeError)
+    )  # a wait that timed out, or a proxy fault's lab that never got where a run starts
 
 
 if __name__ == "__main__":

@@ -41,6 +41,15 @@ has cores:
 Tests, for each load balancer (and the direct row, to backend 1):
 - L7 req/s and p99: `wrk -t2 -c50 -d10s --latency http://LB:8080/ok` through the seed's http server;
 - L7 bulk: wrk with --bulk-connections on /bulk; MB/s = responses/s x 10 MB (MB = 10^6 bytes);
+- new connections/s: the L7 test with `Connection: close` on every request (wrk opens a connection per
+  request: the accept, the request and the close each time); the direct row is the backend's rate;
+- idle memory: bench/proxy_tcp.py's `hold` opens 10,000 keep-alive connections, sends GET /ok on each and
+  reads the answer, then leaves them idle; the figure is the growth of the resident memory (VmRSS summed
+  over every process in the load balancer's namespace) from before the connections to once they are all
+  held, in MB (10^6 bytes). The kernel's socket memory is the same for every load balancer and not
+  counted. For this the load balancers may hold 16,384 connections a worker (nginx and hapair:
+  `worker_connections 16384`, `worker_rlimit_nofile` at the machine's hard RLIMIT_NOFILE; HAProxy:
+  `maxconn 11000`), and the bench raises its own (inherited) soft RLIMIT_NOFILE to the hard one;
 - L4 req/s and p99: the same wrk on /ok through the seed's stream server;
 - L4 bulk: the stream server's upstream moved to the backends' :9000 (the only change), and
   bench/proxy_tcp.py's `sink` in the client reading --bulk-bytes through it: MB/s.
@@ -82,6 +91,7 @@ import importlib.metadata
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -116,7 +126,10 @@ SOURCE_PORT = 9000
 BULK_BODY_BYTES = 10_000_000
 MB = 1_000_000
 CORES = os.cpu_count() or 1
-WORKER_CONNECTIONS = 4096
+WORKER_CONNECTIONS = 16384
+IDLE_CONNECTIONS = 10_000
+OPEN_FILES = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # the hard limit: the most a daemon may open
+HOLD_TIMEOUT_S = 120.0
 STARTUP_TIMEOUT_S = 15.0
 WARM_UP_S = 1
 WARM_UP_BYTES = 100 * MB
@@ -161,6 +174,8 @@ class Row:
     tls_bulk_mb_s: float | None = None
     udp_queries_s: float | None = None
     h2_requests_per_second: float | None = None
+    new_connections_s: float | None = None
+    idle_mb: float | None = None
     unavailable: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -200,10 +215,36 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def wrk(client: Host, url: str, connections: int, duration: int) -> WrkResult:
+def wrk(client: Host, url: str, connections: int, duration: int, *, close: bool = False) -> WrkResult:
+    """`close`: every request says `Connection: close`, so each is a new connection."""
     threads = min(CORES, connections)
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
-    return parse_wrk(run_to_end(client, args, timeout=duration + 60))
+    headers = ["-H", "Connection: close"] if close else []
+    return parse_wrk(run_to_end(client, [*args[:-1], *headers, url], timeout=duration + 60))
+
+
+def namespace_rss(host: Host) -> int:
+    """The resident memory, in bytes, of every process running in `host`'s namespace."""
+    command = ["ip", "netns", "pids", host.namespace.name]
+    listing = subprocess.run(command, check=True, capture_output=True, text=True)
+    total = 0
+    for pid in listing.stdout.split():
+        with contextlib.suppress(OSError):
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            total += next(int(line.split()[1]) * 1024 for line in lines if line.startswith("VmRSS:"))
+    return total
+
+
+def idle_memory_mb(lab: Lab, address: str) -> float:
+    """How much the load balancer's memory grows while the client holds IDLE_CONNECTIONS idle."""
+    before = namespace_rss(lab.lb)
+    command = [sys.executable, str(TCP_HELPER), "hold", address, str(PORT), str(IDLE_CONNECTIONS)]
+    holder = lab.client.start(command, log_name="hold.log")
+    try:
+        holder.wait_for(f"held {IDLE_CONNECTIONS}", HOLD_TIMEOUT_S)
+        return (namespace_rss(lab.lb) - before) / MB
+    finally:
+        holder.stop(timeout=10)
 
 
 def tls_sink_mb_s(client: Host, address: str, port: int, total: int) -> float:
@@ -319,6 +360,7 @@ def nginx_main(directory: Path, modules: str, body: str) -> str:
         f"worker_processes {CORES};\n"
         f"pid {directory}/lb.pid;\n"
         f"error_log {directory}/lb.error.log;\n"
+        f"worker_rlimit_nofile {OPEN_FILES};\n"
         f"events {{ worker_connections {WORKER_CONNECTIONS}; }}\n"
         f"{body}"
     )
@@ -343,6 +385,8 @@ def haproxy_config(
     lines = [
         "global",
         f"    nbthread {CORES}",
+        f"    maxconn {IDLE_CONNECTIONS + 1000}",
+        "    no strict-limits",  # it asks for 2 descriptors a connection; the idle ones need one
         "defaults",
         f"    mode {mode}",
         "    timeout connect 60s",
@@ -578,6 +622,7 @@ def measure(
     bulk_port: int,
     start: Starter,
     *,
+    connections: bool = True,
     sni: bool = True,
     tls: bool = True,
     udp_port: int | None = PORT,
@@ -585,7 +630,7 @@ def measure(
 ) -> None:
     options = lab.options
     small = f"http://{address}:{PORT}/ok"
-    if not measure_l7(lab, row, address, lambda: start("l7")):
+    if not measure_l7(lab, row, address, lambda: start("l7"), connections=connections):
         return
     if h2:
         with start("h2") as reason:
@@ -647,9 +692,16 @@ def measure_tls_and_udp(
 
 
 def measure_l7(
-    lab: Lab, row: Row, address: str, start: Callable[[], contextlib.AbstractContextManager[str]]
+    lab: Lab,
+    row: Row,
+    address: str,
+    start: Callable[[], contextlib.AbstractContextManager[str]],
+    *,
+    connections: bool = False,
 ) -> bool:
-    """L7 req/s, p99 and bulk into `row`; False (and why in the row) when the load balancer did not start."""
+    """L7 req/s, p99 and bulk into `row`, and with `connections` new connections/s and idle memory (the
+    latter only for a load balancer in lab.lb); False (and why in the row) when the load balancer did not
+    start."""
     small, bulk = f"http://{address}:{PORT}/ok", f"http://{address}:{PORT}/bulk"
     with start() as reason:
         if reason:
@@ -662,6 +714,14 @@ def measure_l7(
         row.l7_bulk_mb_s = bulk_result.requests_per_second * BULK_BODY_BYTES / MB
         note(row, "L7", row.l7.problems)
         note(row, "L7 bulk", bulk_result.problems)
+        if connections:
+            lab.report(f"{row.name}: new connections")
+            closing = wrk(lab.client, small, lab.options.connections, lab.options.duration, close=True)
+            row.new_connections_s = closing.requests_per_second
+            note(row, "new connections", closing.problems)
+            if address == LB_ADDRESS:
+                lab.report(f"{row.name}: {IDLE_CONNECTIONS} idle connections")
+                row.idle_mb = idle_memory_mb(lab, address)
     return True
 
 
@@ -760,6 +820,8 @@ def table(rows: list[Row]) -> list[str]:
         "TLS bulk MB/s",
         "UDP q/s",
         "h2 req/s",
+        "new conn/s",
+        "10k idle MB",
     )
     lines = []
     for row in rows:
@@ -777,6 +839,8 @@ def table(rows: list[Row]) -> list[str]:
                 figure(row.tls_bulk_mb_s, "{:.0f}"),
                 figure(row.udp_queries_s, "{:.0f}"),
                 figure(row.h2_requests_per_second, "{:.0f}"),
+                figure(row.new_connections_s, "{:.0f}"),
+                figure(row.idle_mb, "{:.1f}"),
             )
         )
     name_width = max(len(header[0]), *(len(line[0]) for line in lines))
@@ -840,6 +904,7 @@ def run_directory(keep: Path | None) -> Iterator[Path]:
 
 
 def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[str]:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))  # the daemons inherit it
     with run_directory(options.logs) as directory, harness.laboratory(directory) as lan:
         client = lan.host("client", CLIENT_ADDRESS)
         lb = lan.host("lb", LB_ADDRESS)

@@ -157,14 +157,20 @@ def main() -> int:
     args = parser.parse_args()
     logs = Path(args.logs)
     logs.mkdir(parents=True, exist_ok=True)
-    table = run(args.setups.split(","), args.faults.split(","), args.give_up, logs)
     fault_names = args.faults.split(",")
-    print(f"\n{datetime.date.today()}: longest gap seen by a client probing the VIP every 20 ms")
-    print("| setup | " + " | ".join(fault_names) + " |")
-    print("|---|" + "---|" * len(fault_names))
-    for name, row in table.items():
-        print(f"| {name} | " + " | ".join(row.get(f, "-") for f in fault_names) + " |")
+    table = run(args.setups.split(","), fault_names, args.give_up, logs)
+    print("\n" + "\n".join(table_lines(table, fault_names)))
     return 0
+
+
+def table_lines(table: dict[str, dict[str, str]], names: list[str]) -> list[str]:
+    today = datetime.date.today()
+    return [
+        f"{today}: proxy faults, the longest gap seen by a client probing the VIP every 20 ms",
+        "| setup | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+        *(f"| {name} | " + " | ".join(row.get(f, "-") for f in names) + " |" for name, row in table.items()),
+    ]
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@
     python bench/proxy_tcp.py ask HOST PORT SECONDS SOCKETS    a UDP client: a DNS-sized query in flight
                                                                on each socket, for SECONDS; prints
                                                                "ANSWERS SECONDS"
+    python bench/proxy_tcp.py hold HOST PORT COUNT             an HTTP client: COUNT keep-alive
+                                                               connections, each after one GET /ok
+                                                               answered; prints "held COUNT", then
+                                                               keeps them idle until it is killed
 
 The source sends from a memfd full of zeros with sendfile(2), so the backend costs next to nothing and
 the client straight to it measures the path itself; a connection ends when the reader goes away (what it
@@ -22,9 +26,12 @@ the answers.
 from __future__ import annotations
 
 import os
+import resource
 import select
+import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -152,6 +159,28 @@ def ask(host: str, port: int, seconds: float, count: int) -> None:
     print(f"{answers} {time.perf_counter() - start:.6f}", flush=True)
 
 
+def hold(host: str, port: int, count: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, count + 100)), hard))
+    held = []
+    for _ in range(count):
+        connection = socket.create_connection((host, port), timeout=30)
+        # reset when the process ends: no TIME_WAIT left to take the ports the next test's client needs
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.sendall(b"GET /ok HTTP/1.1\r\nHost: lb\r\n\r\n")
+        held.append(connection)
+    for connection in held:  # the answers, read once every request is out
+        answer = b""
+        while not answer.endswith(b"ok\n"):
+            chunk = connection.recv(4096)
+            if not chunk:
+                sys.exit(f"a connection closed after {answer!r}")
+            answer += chunk
+    print(f"held {len(held)}", flush=True)
+    while True:
+        signal.pause()
+
+
 def main(argv: list[str]) -> None:
     match argv:
         case ["source", address, port]:
@@ -166,6 +195,8 @@ def main(argv: list[str]) -> None:
             echo(address, int(port))
         case ["ask", host, port, seconds, count]:
             ask(host, int(port), float(seconds), int(count))
+        case ["hold", host, port, count]:
+            hold(host, int(port), int(count))
         case _:
             sys.exit(__doc__)
 

@@ -11,12 +11,14 @@ import signal
 import socket
 import ssl
 import stat
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from hapair.proxy.server import IDLE_WAIT_S
 from hapair.proxy.worker import worker_environment
 from tests.certificates import Authority
 from tests.topology import wait_until
@@ -123,6 +125,19 @@ def test_a_killed_worker_is_replaced(proxy: Instance) -> None:
     os.kill(victim, signal.SIGKILL)
     wait_until(lambda: f"worker process {victim} exited on signal 9" in proxy.error_log(), TIMEOUT_S, "alert")
     wait_until(lambda: len(proxy.worker_pids() - {victim}) == 2, TIMEOUT_S, "a new worker")
+    assert get(proxy.port) == (200, "alpha")
+
+
+def test_a_master_stopped_past_its_wait_for_signals_goes_on_once_continued(proxy: Instance) -> None:
+    """Stopped longer than its wait for a signal, then continued, the master still handles signals (it
+    used to die on the garbage signal number sigtimedwait gave it)."""
+    assert proxy.master is not None
+    os.kill(proxy.master.pid, signal.SIGSTOP)
+    time.sleep(IDLE_WAIT_S * 1.5)  # no event to wait for: the master's wait must time out while stopped
+    os.kill(proxy.master.pid, signal.SIGCONT)
+    os.kill(proxy.master.pid, signal.SIGHUP)
+    wait_until(lambda: "reconfiguring" in proxy.error_log(), TIMEOUT_S, "the reload")
+    assert "Traceback" not in proxy.error_log()
     assert get(proxy.port) == (200, "alpha")
 
 

@@ -2,8 +2,9 @@
 starts, started by `hapair vrrp` too (issue 13: "every configuration keepalived starts, hapair starts"):
 on a host with eth0 to eth3, each implementation brings every instance of the sample to its first state
 (`Entering BACKUP STATE (init)`, or MASTER for an address owner) and stops cleanly: every sample with
-VRRP instances but track_interface, whose VLAN device this kernel cannot make (keepalived's run of
-lvs_syncd is skipped where the kernel has no IPVS). The `virtual_server` parts are the checker process's,
+VRRP instances (keepalived's run of lvs_syncd is skipped where the kernel has no IPVS). track_interface's
+instance is on `eth0.1`, a VLAN's name: this kernel makes no VLAN devices, so it is a veth of that name
+(neither implementation looks at the device's type). The `virtual_server` parts are the checker process's,
 which `hapair vrrp` does not run."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ START_S = 20
 SAMPLE_FILES = [
     "keepalived.conf.SSL_GET",  # auth_type AH
     "keepalived.conf.sample",
+    "keepalived.conf.track_interface",  # on eth0.1: a VLAN's name, here a veth's
     "keepalived.conf.conditional_conf",  # use_vmac (without -i, its @high and @low lines are left out)
     "keepalived.conf.vrrp",  # smtp_alert
     "keepalived.conf.vrrp.localcheck",
@@ -77,6 +79,7 @@ def test_the_sample_starts_every_instance(lan: Lan, sample: str, implementation:
     second_segment(lan, host, "192.168.201.241")
     for name in ("eth2", "eth3"):
         host.namespace.add_veth(name, f"{name}p")
+    host.namespace.add_veth("eth0.1", "eth0.1p", addresses=["192.168.202.241/24"])
     node = Node(host, implementation, text, 100)
     daemon = node.start()
     wait_until(

@@ -77,6 +77,18 @@ if TYPE_CHECKING:
 
 FAST_STOP_S = 5.0  # a fast stop kills workers still there after this long
 IDLE_WAIT_S = 1.0  # the master's wait for a signal, between checks of its workers
+
+
+def wait_for_signal(timeout: float) -> signal.struct_siginfo | None:
+    """One of HANDLED (blocked) once it arrives, or None after `timeout` s.
+
+    A process stopped (SIGSTOP, a debugger) and continued past its timeout gets EINTR from
+    sigtimedwait(2), and CPython 3.11's signal.sigtimedwait then returns the siginfo it never filled in
+    (garbage) instead of None: a result that names no signal we wait for is such a timeout."""
+    info = signal.sigtimedwait(HANDLED, timeout)
+    return info if info is not None and info.si_signo in HANDLED else None
+
+
 READY_TIMEOUT_S = 10.0  # how long new workers get to listen before a start or reload gives up on them
 
 
@@ -197,7 +209,7 @@ class Master:
                 code = 1
             self._end_console()
             while self._workers or self._stopping is None:
-                info = signal.sigtimedwait(HANDLED, self._timeout())
+                info = wait_for_signal(self._timeout())
                 if info is not None:
                     self._handle(info)
                 self._reap()
