@@ -2,8 +2,9 @@
 interpreters: `hapair vrrp -t` reads the configuration without netlink (pyroute2), asyncio or the daemon;
 the VRRP daemon, run until it is master, has imported neither ssl nor OpenSSL's hashes nor more of
 pyroute2 than its message classes; the load balancer's modules leave dnspython and cryptography to the
-configurations that use them, HTTP/2 to those listening for it; pyroute2's lean package still gives every
-name of pyroute2's own; asyncio without ssl still runs, and ssl can still be imported after it."""
+configurations that use them, HTTP/2 to those listening for it, and the master imports them before it
+forks such a configuration's workers; pyroute2's lean package still gives every name of pyroute2's own;
+asyncio without ssl still runs, and ssl can still be imported after it."""
 
 from __future__ import annotations
 
@@ -150,26 +151,36 @@ def test_the_proxy_leaves_dnspython_and_cryptography_to_the_configurations_using
 PRELOAD = """
 import sys
 from hapair.config.nginx.load import load
-from hapair.proxy.http import h2
-h2.preload(load(sys.argv[1], sys.argv[2]).config)
-print("h2" in sys.modules)
+from hapair.proxy.preload import preload
+preload(load(sys.argv[1], sys.argv[2]).config)
+print(*(name in sys.modules for name in ("h2", "dns.asyncresolver", "encodings.idna")))
 """
+PLAIN = "listen 127.0.0.1:8080;"
+HTTP2 = "listen 127.0.0.1:8080 http2;"
+RESOLVER = "listen 127.0.0.1:8080; location / { resolver 127.0.0.1; proxy_pass http://$host; }"
 
 
 @pytest.mark.parametrize(
-    ("listen", "loaded"), [("127.0.0.1:8080", "False"), ("127.0.0.1:8080 http2", "True")]
+    ("server", "loaded"),
+    [
+        (PLAIN, ["False", "False", "True"]),
+        (HTTP2, ["True", "False", "True"]),
+        (RESOLVER, ["False", "True", "True"]),
+    ],
+    ids=["plain", "http2", "resolver"],
 )
-def test_the_master_imports_http2_for_configurations_with_http2(
-    tmp_path: Path, listen: str, loaded: str
+def test_the_master_imports_what_the_configuration_s_workers_use(
+    tmp_path: Path, server: str, loaded: list[str]
 ) -> None:
-    """What the workers of an `http2` listener will use is imported before they are forked (shared)."""
+    """Imported before the workers are forked (shared, and readable by the master): HTTP/2 for `http2`
+    listeners, dnspython for a `resolver`, the idna codec SNI uses always."""
     config = tmp_path / "nginx.conf"
     config.write_text(
-        f"error_log stderr;\nevents {{}}\nhttp {{\n    server {{\n        listen {listen};\n    }}\n}}\n"
+        f"error_log stderr;\nevents {{}}\nhttp {{\n    server {{\n        {server}\n    }}\n}}\n"
     )
     ran = run_python(PRELOAD, str(config), f"{tmp_path}/")
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split() == [loaded]
+    assert ran.stdout.split() == loaded
 
 
 LEAN_PYROUTE2 = """

@@ -9,7 +9,8 @@ Errors carry nginx's code and text: `(3: Host not found)`, `(2: Server failure)`
 refused)`, `(110: Operation timed out)`...
 
 dnspython is imported when a `resolver` is made, not with this module: 10 MB that a configuration without
-`resolver` (and each worker forked from its master) should not hold (issue 15).
+`resolver` (and each worker forked from its master) should not hold (issue 15). The master imports
+`DNS_MODULES` before it forks the workers of a configuration with a `resolver` (preload.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ if TYPE_CHECKING:
     import dns.resolver
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+DNS_MODULES = (
+    "dns.asyncresolver",
+    "dns.exception",
+    "dns.message",
+    "dns.nameserver",
+    "dns.rdatatype",
+    "dns.resolver",
+)
 
 TIMED_OUT = 110  # NGX_RESOLVE_TIMEDOUT (ETIMEDOUT)
 _HOST_NOT_FOUND = 3

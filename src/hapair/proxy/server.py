@@ -64,9 +64,9 @@ from hapair.proxy.cycle import (
 from hapair.proxy.daemon import Notify, daemonized
 from hapair.proxy.errorlog import ErrorLogWriter, command_line_log
 from hapair.proxy.health.reader import HealthReader
-from hapair.proxy.http import h2
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.metrics import MetricsBoard, MetricsTotals
+from hapair.proxy.preload import preload
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.single import SingleProcess
 from hapair.proxy.status import StatusBoard
@@ -342,7 +342,7 @@ class Master:
 
     def _start_generation(self) -> tuple[list[Worker], MetricsBoard | None]:
         """The workers of the running configuration, and their board of --metrics."""
-        h2.preload(self.config)  # shared by the workers rather than imported by each
+        preload(self.config)  # what the workers would import on first use
         count = worker_count(self.config)
         metrics = self._totals.generation(self.config, count) if self._totals is not None else None
         return [self._spawn(number, metrics) for number in range(count)], metrics

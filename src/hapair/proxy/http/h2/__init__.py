@@ -9,8 +9,8 @@ settings, timeouts and flood checks), `stream` a stream as the client side of on
 protocol factory.
 
 The connection (and the h2 library under it, 4 MB) is imported by the first HTTP/2 connection, or by the
-master before it forks the workers of a configuration with `http2` listeners (`preload`): a configuration
-without HTTP/2 does not hold it in every worker (issue 15).
+master before it forks the workers of a configuration with `http2` listeners (`preload`, called by
+hapair.proxy.preload): a configuration without HTTP/2 does not hold it in every worker (issue 15).
 """
 
 from __future__ import annotations
