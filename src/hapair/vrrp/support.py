@@ -28,8 +28,6 @@ def _instance_features(config: KeepalivedConfig) -> Iterator[str]:
 
 
 def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
-    if instance.interface is None:
-        yield "an instance without an interface"
     if instance.use_ipvlan:
         yield "use_ipvlan"
     for route in instance.vroutes:
