@@ -202,3 +202,32 @@ def test_pool_keeps_empty_pipes_up_to_its_limit_and_closes_the_rest() -> None:
         with pytest.raises(OSError):
             os.fstat(closed.read_fd)
     first.close()
+
+
+def test_a_small_message_costs_one_splice_in_and_one_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No read is spent on the EAGAIN that follows a small one: the loop's next readiness says when."""
+    calls: list[int] = []
+    real = os.splice
+
+    def counted(*args: int, **kwargs: int) -> int:
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, "splice", counted)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        wires, owner, pool = Wires(), Owner(), PipePool()
+        direction = make("splice", wires, owner, pool)
+        direction.start()  # a first read: nothing yet
+        for message in (b"GET / HTTP/1.1\r\n\r\n", b"x" * 1000, b"y"):
+            before = len(calls)
+            await loop.sock_sendall(wires.sender, message)
+            assert await loop.sock_recv(wires.receiver, 4096) == message
+            assert calls[before:] == [wires.src.fileno(), direction._pipe.read_fd]  # type: ignore[attr-defined]
+        direction.stop()
+        direction.release()
+        pool.close()
+        wires.close()
+
+    run(scenario())

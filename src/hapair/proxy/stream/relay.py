@@ -13,6 +13,11 @@ given yet are read before the loop waits on the socket again). Both share one lo
 - the loop waits on exactly one event at a time: the source readable (buffer empty) or the destination
   writable (bytes left in the buffer); the file descriptors are watched directly (`add_reader` /
   `add_writer`), level-triggered;
+- a small read (under `SMALL_READ`, splice only) has drained the source: once its bytes are sent, the
+  loop waits for the next readiness rather than spend a read on the EAGAIN that would almost surely
+  follow (level-triggered, so bytes that came meanwhile wake it at once); for small messages that is
+  one system call in three, while bulk transfers, whose reads are large, read on as before (a TLS
+  source gives a record at a time, however much is waiting, so it always reads on);
 - after `ROUNDS` moves it yields to the other connections and comes back on the next event.
 
 A direction ends when its source reports EOF (or a read error, which nginx treats as EOF) and everything
@@ -34,6 +39,7 @@ SPLICE_FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
 PIPE_SIZE = 1 << 20
 COPY_BUFFER_SIZE = 1 << 18
 ROUNDS = 16  # moves per event before other connections get their turn
+SMALL_READ = 1 << 16  # a splice read under this has drained its socket (a bulk transfer's reads are larger)
 POOLED_PIPES = 64
 
 
@@ -158,6 +164,7 @@ class Direction(ABC):
 
     def _run(self) -> None:
         self.active_at = self._loop.time()
+        drained = False
         for _ in range(ROUNDS):
             if self.pending:
                 try:
@@ -171,6 +178,8 @@ class Direction(ABC):
                     return
                 self.pending -= moved
                 self.sent += moved
+                if drained and not self.pending:
+                    break
                 continue
             if self.eof:
                 self.stop()
@@ -188,6 +197,7 @@ class Direction(ABC):
                     self.first_byte_at = self.active_at
                 self.pending = moved
                 self.received += moved
+                drained = self._drained(moved)
             else:
                 self.eof = True
         if self.pending:
@@ -200,6 +210,10 @@ class Direction(ABC):
 
     def _buffered(self) -> bool:
         """Bytes the source holds beside its socket (TLS records already decrypted)."""
+        return False
+
+    def _drained(self, moved: int) -> bool:
+        """Whether a read of `moved` bytes has most likely emptied the source."""
         return False
 
     def _stop_reading(self) -> None:
@@ -249,6 +263,9 @@ class SpliceDirection(Direction):
 
     def _write(self) -> int:
         return os.splice(self._pipe.read_fd, self.dst_fd, self.pending, flags=SPLICE_FLAGS)
+
+    def _drained(self, moved: int) -> bool:
+        return moved < SMALL_READ
 
 
 class CopyDirection(Direction):
