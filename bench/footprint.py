@@ -10,15 +10,21 @@ On a LAN of network namespaces (tests/topology.py), for each implementation:
 - exec to the first advert on the wire: node 1's file with priority 255 (an address owner becomes master
   at once, so no protocol wait is counted), a host beside it sniffing VRRP (tests/system/vrrp_sniffer.py);
   the median of the runs;
-- the resident memory (VmRSS) of every process of the daemon once it has run 3 s: keepalived's parent
+- the resident memory of every process of the daemon once it has run 3 s: keepalived's parent
   and VRRP child, hapair's one process; for the proxies the master and each worker, idle, with the seed's
-  L7 configuration as bench/proxy.py writes it (2 workers).
+  L7 configuration as bench/proxy.py writes it (2 workers). RSS (VmRSS, what the budget counts) counts
+  every page a process has in memory, also those it shares (a worker with its master, both with the
+  libraries' other users); PSS (smaps_rollup's Pss) divides each shared page among its sharers; USS (its
+  Private_Clean + Private_Dirty) is what the process alone holds, what stopping it would free.
+hapair's bytecode is compiled first (into src/**/__pycache__), as a wheel's installation compiles it: with
+PYTHONDONTWRITEBYTECODE set and no cache, every start would compile the sources again.
 Everything the bench starts is stopped by PID and the namespaces removed, also after Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import statistics
 import subprocess
 import sys
@@ -26,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,30 +86,48 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def rss_of(pid: int) -> tuple[str, int] | None:
-    """The process's name and VmRSS in bytes."""
+@dataclass(frozen=True)
+class Memory:
+    """A process's resident memory in bytes: RSS, PSS and USS (see the module's docstring)."""
+
+    rss: int
+    pss: int
+    uss: int
+
+
+def _kilobytes(text: str) -> dict[str, int]:
+    """The `Name: N kB` lines of a /proc file, in bytes."""
+    fields = (line.split(":", 1) for line in text.splitlines() if line.endswith(" kB"))
+    return {name: int(value.split()[0]) * 1024 for name, value in fields}
+
+
+def memory_of(pid: int) -> tuple[str, Memory] | None:
+    """The process's name and resident memory; None once it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
+        rollup = _kilobytes(Path(f"/proc/{pid}/smaps_rollup").read_text())
     except OSError:
         return None
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    if "VmRSS" not in fields:
+    name = next(line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Name:"))
+    rss = _kilobytes(status).get("VmRSS")
+    if rss is None:
         return None
-    return fields["Name"].strip(), int(fields["VmRSS"].split()[0]) * 1024
+    return name, Memory(rss, rollup["Pss"], rollup["Private_Clean"] + rollup["Private_Dirty"])
 
 
-def resident(daemon: Daemon, names: tuple[str, ...]) -> list[int]:
-    """The RSS of each process named in `names` below the daemon's process, in PID order."""
+def resident(daemon: Daemon, names: tuple[str, ...]) -> list[Memory]:
+    """The memory of each process named in `names` below the daemon's process, in PID order."""
     sizes = []
     for pid in sorted(descendants(daemon.process.pid)):
-        found = rss_of(pid)
+        found = memory_of(pid)
         if found is not None and found[0] in names:
             sizes.append(found[1])
     return sizes
 
 
-def megabytes(sizes: list[int]) -> str:
-    return " + ".join(f"{size / MB:.1f}" for size in sizes) + " MB"
+def megabytes(sizes: list[Memory]) -> str:
+    """RSS, then PSS / USS, of each process: `38.1 (20.0 / 18.2) + ...` MB."""
+    return " + ".join(f"{m.rss / MB:.1f} ({m.pss / MB:.1f} / {m.uss / MB:.1f})" for m in sizes) + " MB"
 
 
 @contextmanager
@@ -184,7 +209,7 @@ def proxy_rows(lan: Lan, runs: int, report: Callable[[str], None]) -> list[str]:
         names = ("nginx",) if implementation == "nginx" else ("hapair",)
         master, *workers = resident(daemon, names)
         daemon.stop()
-        row = f"| {implementation} | {median_ms(checks)} | {master / MB:.1f} MB | {megabytes(workers)} |"
+        row = f"| {implementation} | {median_ms(checks)} | {megabytes([master])} | {megabytes(workers)} |"
         report(row)
         rows.append(row)
     return rows
@@ -198,11 +223,11 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
             vrrp = vrrp_rows(lan, options.runs, report)
             proxies = proxy_rows(lan, options.runs, report)
     return [
-        "| VRRP | -t on the seed's file | exec to first advert | RSS (processes) |",
+        "| VRRP | -t on the seed's file | exec to first advert | RSS (PSS / USS) of each process |",
         "|---|---|---|---|",
         *vrrp,
         "",
-        "| proxy | -t on the seed's L7 file | master RSS | idle workers' RSS |",
+        "| proxy | -t on the seed's L7 file | master RSS (PSS / USS) | idle workers' RSS (PSS / USS) |",
         "|---|---|---|---|",
         *proxies,
     ]
@@ -213,6 +238,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--logs", type=Path, default=None, help="keep the configurations and logs here")
     options = parser.parse_args(argv)
+    compileall.compile_dir(REPO / "src", quiet=1)
     return harness.run("footprint", options, bench, missing_lab_requirements, (AssertionError, OSError))
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
+from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
 from hapair.config.keepalived.model.vrrp import VrrpInstance
-from hapair.net.vmac import RpFilter, Sysctls, VmacLinks
+from hapair.net.vmac import RpFilter, Sysctls, VmacLinks, vmac_link_local
 from tests.net.conftest import Child, Pair
 
 VMAC_MAC = "00:00:5e:00:01:33"
@@ -151,3 +152,64 @@ def test_a_vmac_left_by_an_earlier_run_is_taken_over_as_it_is_and_removed(
     running, stopped = (json.loads(line) for line in spawn(pair.a, child_vmac_taken_over, "va").finish())
     assert running == {"made": False, "unchanged": True, "lines": []}
     assert stopped == {"link": None, "lines": ["(VI_1) Success removing VMAC interface vrrp.51"]}
+
+
+def vmac6_instance(base: str) -> VrrpInstance:
+    return VrrpInstance("VI_1", interface=base, vrid=51, family=6, use_vmac=True, vmac_interface="vrrp.51")
+
+
+def ipv6_addresses_shown(name: str) -> list[dict[str, Any]]:
+    command = ["ip", "-j", "-6", "addr", "show", "dev", name]
+    shown = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(shown.stdout)[0]["addr_info"]
+
+
+def child_vmac6_made_and_removed(base: str) -> None:
+    lines: list[str] = []
+    before = settings(base)
+    with VmacLinks(lines.append, detail=True) as vmacs:
+        made = vmacs.set_up(vmac6_instance(base), [base])
+        names = ("disable_ipv6", "addr_gen_mode", "router_solicitations")
+        ipv6 = [Sysctls().read("ipv6", "vrrp.51", name) for name in names]
+        addresses = [
+            (a["local"], a["prefixlen"], a.get("nodad", False), a.get("deprecated", False))
+            for a in ipv6_addresses_shown("vrrp.51")
+        ]
+        base_link_local = next(a["local"] for a in ipv6_addresses_shown(base) if a["scope"] == "link")
+        print(json.dumps({"made": made, "ipv6": ipv6, "addresses": addresses, "base_ll": base_link_local}))
+        link = shown_link("vrrp.51")
+        print(json.dumps({"link": link, "vmac": settings("vrrp.51"), "base": settings(base)}))
+    print(json.dumps({"link": shown_link("vrrp.51"), "base": before == settings(base), "lines": lines}))
+
+
+def test_an_ipv6_vmac_sends_from_the_base_link_local_address_and_gets_no_ipv4_settings(
+    pair: Pair, spawn: Callable[..., Child]
+) -> None:
+    running, shown, stopped = (
+        json.loads(line) for line in spawn(pair.a, child_vmac6_made_and_removed, "va").finish()
+    )
+    assert running["made"] is True
+    assert running["ipv6"] == [0, 1, 0]  # IPv6 on, no address of its own, no router solicitations
+    assert running["addresses"] == [[running["base_ll"], 64, True, True]]  # as keepalived adds it
+    link = shown["link"]
+    assert (link["address"], link["linkinfo"]["info_data"]["mode"]) == ("00:00:5e:00:02:33", "private")
+    assert shown["vmac"]["arp_ignore"] == 0 and shown["vmac"]["accept_local"] == 0
+    assert (shown["base"]["arp_ignore"], shown["base"]["arp_filter"]) == (0, 0)
+    assert stopped == {
+        "link": None,
+        "base": True,
+        "lines": [
+            "(VI_1): Success creating VMAC interface vrrp.51",
+            "(VI_1) Success removing VMAC interface vrrp.51",
+        ],
+    }
+
+
+def test_an_ipv6_vmac_link_local_address_is_the_configured_source_else_the_base_one_else_made() -> None:
+    mac = bytes.fromhex("52abda48dc9a")
+    instance = vmac6_instance("eth0")
+    base = [IPv6Address("fe80::1"), IPv6Address("fe80::2")]
+    assert vmac_link_local(instance, base, mac) == IPv6Address("fe80::1")
+    assert vmac_link_local(instance, [], mac) == IPv6Address("fe80::50ab:daff:fe48:dc9a")  # seen on 2.2.7
+    instance.source_address, instance.source_from_config = IPv6Address("fe80::99"), True
+    assert vmac_link_local(instance, base, mac) == IPv6Address("fe80::99")

@@ -268,8 +268,9 @@ class Advert:
 class Sniffer:
     """The adverts a client host hears, from tests/system/vrrp_sniffer.py's output."""
 
-    def __init__(self, host: Host) -> None:
-        self.daemon = host.start([sys.executable, str(SNIFFER), "eth0"], log_name=f"sniffer-{host.name}.log")
+    def __init__(self, host: Host, family: int = 4) -> None:
+        command = [sys.executable, str(SNIFFER), "eth0", *(["6"] if family == 6 else [])]
+        self.daemon = host.start(command, log_name=f"sniffer-{host.name}.log")
 
     def adverts(self) -> list[Advert]:
         adverts = []

@@ -1,4 +1,7 @@
-"""`hapair vrrp`: keepalived's VRRP side, with keepalived's command-line habits."""
+"""`hapair vrrp`: keepalived's VRRP side, with keepalived's command-line habits.
+
+`-t` imports only the configuration reader (not the daemon, asyncio or pyroute2: issue 15's start-up
+budget); the daemon's modules are imported when it runs, asyncio without ssl (tlsless.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from typing import Any, TextIO
 from hapair.config.keepalived.load import load
 from hapair.control.protocol import VRRP_SOCKET as DEFAULT_CONTROL
 from hapair.net.host import LocalHost
-from hapair.vrrp.daemon import DaemonOptions, run_daemon
+from hapair.tlsless import import_asyncio_without_ssl
 from hapair.vrrp.log import FACILITIES, configure_logging
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
@@ -131,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
         return config_test(args.config, args.config_id, args.config_test)
     if not args.dont_fork and _daemonized_parent():
         return 0
+    import_asyncio_without_ssl()  # before the daemon's modules import asyncio with it
+    from hapair.vrrp.daemon import DaemonOptions, run_daemon  # noqa: PLC0415  (not for -t)
+
     logger = daemon_logger(args)
     options = DaemonOptions(
         config=args.config,

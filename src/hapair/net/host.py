@@ -8,27 +8,26 @@ import pwd
 import socket
 from collections.abc import Mapping
 
-from pyroute2 import IPRoute
-
 from hapair.config.keepalived.host import FileStatus, Interface, User
 
-from .interfaces import list_interfaces
-
-NETNS_DIR = "/run/netns"
+from .interface_table import NETNS_DIR, InterfaceTable, read_interface_table
 
 
 class LocalHost:
-    """This machine: interfaces over netlink (in the current network namespace, or in `netns`), users
-    from NSS."""
+    """This machine: interfaces over netlink (in the current network namespace, or in `netns`), read once,
+    users from NSS."""
 
     def __init__(self, netns: str | None = None) -> None:
         self._netns = netns
-        self._interfaces: dict[str, Interface] | None = None
+        self._table: InterfaceTable | None = None
+
+    def _interface_table(self) -> InterfaceTable:
+        if self._table is None:
+            self._table = read_interface_table(self._netns)
+        return self._table
 
     def interfaces(self) -> Mapping[str, Interface]:
-        if self._interfaces is None:
-            self._interfaces = {i.name: i for i in list_interfaces(self._netns)}
-        return self._interfaces
+        return self._interface_table().interfaces
 
     def network_namespace(self, name: str) -> LocalHost | None:
         if not os.path.isfile(os.path.join(NETNS_DIR, name)):
@@ -107,12 +106,4 @@ class LocalHost:
             return None
 
     def vrf_table(self, ifname: str) -> int | None:
-        with IPRoute() as ipr:
-            indexes = ipr.link_lookup(ifname=ifname)
-            if not indexes:
-                return None
-            info = ipr.get_links(indexes[0])[0].get_attr("IFLA_LINKINFO")
-        if info is None or info.get_attr("IFLA_INFO_KIND") != "vrf":
-            return None
-        table = info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_VRF_TABLE")
-        return None if table is None else int(table)
+        return self._interface_table().vrf_tables.get(ifname)

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from types import TracebackType
 
-from pyroute2 import AsyncIPRoute
 from pyroute2.netlink import nlmsg
-from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl import (
     RTM_DELADDR,
     RTM_DELLINK,
@@ -26,7 +24,7 @@ from pyroute2.netlink.rtnl import (
 from pyroute2.netlink.rtnl.ifaddrmsg import IFA_F_DADFAILED, IFA_F_TENTATIVE, ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import IFF_RUNNING, IFF_UP, ifinfmsg
 
-from .rtnl import Rtnetlink, interface_index, local_address
+from .rtnl import Rtnetlink, Subscription, interface_index, local_address
 
 
 @dataclass(frozen=True)
@@ -115,15 +113,22 @@ class LinkWatcher:
     on as the kernel sends them: an address whose attributes change may be reported as added again."""
 
     def __init__(self) -> None:
-        self._ipr = AsyncIPRoute()
+        self._subscription: Subscription | None = None
         self._links: dict[int, _Link] = {}
-        self._closed = False
 
     async def __aenter__(self) -> LinkWatcher:
+        groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR
+        classes = {
+            RTM_NEWLINK: ifinfmsg,
+            RTM_DELLINK: ifinfmsg,
+            RTM_NEWADDR: ifaddrmsg,
+            RTM_DELADDR: ifaddrmsg,
+        }
+        self._subscription = Subscription(groups, classes)
         try:
-            await self._ipr.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
-            async for link in await self._ipr.get_links():
-                self._links[link["index"]] = _Link(link.get_attr("IFLA_IFNAME"), flags_up(link["flags"]))
+            with Rtnetlink() as rtnl:  # after subscribing: no change falls between the two
+                for link in rtnl.dump(ifinfmsg(), RTM_GETLINK):
+                    self._links[link["index"]] = _Link(link.get_attr("IFLA_IFNAME"), flags_up(link["flags"]))
         except BaseException:
             self.close()
             raise
@@ -133,15 +138,11 @@ class LinkWatcher:
         return self._events()
 
     async def _events(self) -> AsyncIterator[Event]:
-        try:
-            while True:
-                async for message in self._ipr.get():
-                    event = self._event(message)
-                    if event is not None:
-                        yield event
-        except NetlinkError:
-            if not self._closed:
-                raise
+        assert self._subscription is not None, "enter the watcher first"
+        async for message in self._subscription.messages():
+            event = self._event(message)
+            if event is not None:
+                yield event
 
     def _event(self, message: nlmsg) -> Event | None:
         kind = message["header"]["type"]
@@ -172,8 +173,8 @@ class LinkWatcher:
 
     def close(self) -> None:
         """Close the watcher; an iteration in progress ends."""
-        self._closed = True
-        self._ipr.close()
+        if self._subscription is not None:
+            self._subscription.close()
 
     async def __aexit__(
         self,

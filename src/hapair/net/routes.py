@@ -13,9 +13,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from pyroute2 import AsyncIPRoute
 from pyroute2.netlink import NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, nlmsg
-from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl import (
     RTM_DELROUTE,
     RTM_DELRULE,
@@ -44,7 +42,7 @@ from hapair.config.keepalived.model.addresses import (
 )
 
 from .resource import Resource
-from .rtnl import Rtnetlink
+from .rtnl import Rtnetlink, Subscription
 
 Attribute = list[object]
 RTNH_F_ONLINK = 4
@@ -345,35 +343,24 @@ class RoutingWatcher:
     `async with` inside the event loop."""
 
     def __init__(self) -> None:
-        self._ipr = AsyncIPRoute()
-        self._closed = False
+        self._subscription: Subscription | None = None
 
     async def __aenter__(self) -> RoutingWatcher:
         groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_RULE
-        try:
-            await self._ipr.bind(groups=groups)
-        except BaseException:
-            self.close()
-            raise
+        self._subscription = Subscription(groups, {RTM_DELROUTE: rtmsg, RTM_DELRULE: fibmsg})
         return self
 
     def __aiter__(self) -> AsyncIterator[RoutingRemoved]:
         return self._events()
 
     async def _events(self) -> AsyncIterator[RoutingRemoved]:
-        try:
-            while True:
-                async for message in self._ipr.get():
-                    kind = message["header"]["type"]
-                    if kind in (RTM_DELROUTE, RTM_DELRULE):
-                        yield _removed(message, rule=kind == RTM_DELRULE)
-        except NetlinkError:
-            if not self._closed:
-                raise
+        assert self._subscription is not None, "enter the watcher first"
+        async for message in self._subscription.messages():
+            yield _removed(message, rule=message["header"]["type"] == RTM_DELRULE)
 
     def close(self) -> None:
-        self._closed = True
-        self._ipr.close()
+        if self._subscription is not None:
+            self._subscription.close()
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()

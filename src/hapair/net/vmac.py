@@ -10,6 +10,15 @@ moved onto `default` and each interface before `all` is cleared (the kernel uses
 the interface's own value, and the VMAC needs 0). A VMAC that already exists with the right MAC on the
 right interface (left by a run that was killed) is taken over as it is.
 
+An IPv6 VMAC (00:00:5e:00:02:VRID) gets none of the IPv4 settings: IPv6 on, addr_gen_mode none, and, unless
+`vmac_xmit_base` sends the adverts from the base interface, the link-local address keepalived sends them
+from (vrrp_vmac.c set_link_local_address): the configured `mcast_src_ip`, else the base interface's
+link-local address, else the EUI-64 one of the base's MAC; /64, without duplicate address detection and
+deprecated, as keepalived adds it (`ip -6 addr` on 2.2.7: `fe80::.../64 scope link nodad deprecated`).
+keepalived's nftables table drops the router solicitations the kernel would send from a VMAC with IPv6
+on (they would teach the switches the VRRP MAC on a backup's port); hapair, without nftables rules, tells
+the kernel to send none (router_solicitations 0: docs/keepalived-differences.md).
+
 One deliberate difference: keepalived means to give the base interface its arp_ignore and arp_filter back
 when its last VMAC goes, but restores the values it has seen since it changed them (1 and 1), so they stay
 changed after it stops; hapair restores the values from before (docs/keepalived-differences.md).
@@ -19,26 +28,47 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from ipaddress import IPv6Address, IPv6Interface
 from pathlib import Path
 
 from pyroute2.netlink import NLM_F_CREATE, NLM_F_EXCL, nlmsg
-from pyroute2.netlink.rtnl import RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK
+from pyroute2.netlink.rtnl import RTM_DELLINK, RTM_GETADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import IFF_UP, ifinfmsg
 
+from hapair.config.keepalived.model.addresses import IpAddress
 from hapair.config.keepalived.model.vmac import vmac_address
 from hapair.config.keepalived.model.vrrp import VrrpInstance
 
+from .addresses import add_attributes, address_message
 from .interfaces import private_macvlan_base
 from .resource import Resource
-from .rtnl import Rtnetlink
+from .rtnl import Rtnetlink, local_address
 
 MACVLAN_MODE_PRIVATE = 1
 PROC_SYS_NET = Path("/proc/sys/net")
 VMAC_SETTINGS = (("arp_ignore", 1), ("accept_local", 1), ("rp_filter", 0), ("promote_secondaries", 1))
 BASE_SETTINGS = ("arp_ignore", "arp_filter")  # both set to 1 on the base interface
 ADDR_GEN_MODE_NONE = 1
+LINK_LOCAL_PREFIX = bytes.fromhex("fe80000000000000")
+
+
+def eui64_link_local(mac: bytes) -> IPv6Address:
+    """keepalived's make_link_local_address: fe80::/64 with the modified EUI-64 identifier of `mac`."""
+    return IPv6Address(LINK_LOCAL_PREFIX + bytes((mac[0] ^ 0x02, *mac[1:3], 0xFF, 0xFE, *mac[3:6])))
+
+
+def vmac_link_local(instance: VrrpInstance, base_link_locals: list[IPv6Address], mac: bytes) -> IPv6Address:
+    """The link-local address keepalived gives an IPv6 VMAC: the configured source, else the base
+    interface's (first) link-local address, else the EUI-64 one of the base's MAC."""
+    if instance.source_from_config and isinstance(instance.source_address, IPv6Address):
+        return instance.source_address
+    if base_link_locals:
+        return base_link_locals[0]
+    return eui64_link_local(mac)
 
 
 class Sysctls:
@@ -170,6 +200,7 @@ class VmacLinks(Resource):
         existing = links.get(name)
         if existing is not None and existing.is_vmac(base_link.index, mac):  # left by an earlier run
             self._vmacs[name] = Vmac(instance.name, base, instance.family, configured=False)
+            self._add_link_local(instance, existing.index, base_link, fresh=False)
             return False
         self._make(instance, existing, base_link, mac)
         if instance.family == 4:
@@ -178,7 +209,11 @@ class VmacLinks(Resource):
         ipv6_off = instance.family == 4 and not instance.evip_other_family
         self._sysctls.write("ipv6", name, "disable_ipv6", 1 if ipv6_off else 0)
         self._sysctls.write("ipv6", name, "addr_gen_mode", ADDR_GEN_MODE_NONE)
-        self._change(_link_message(links_index(self._links(), name), up=True), RTM_NEWLINK)
+        if not ipv6_off:
+            self._sysctls.write("ipv6", name, "router_solicitations", 0)
+        index = links_index(self._links(), name)
+        self._change(_link_message(index, up=True), RTM_NEWLINK)
+        self._add_link_local(instance, index, base_link, fresh=True)
         return True
 
     def remove(self, name: str) -> None:
@@ -244,6 +279,33 @@ class VmacLinks(Resource):
             raise OSError(code, os.strerror(code), name)
         if self._detail:
             self._log(f"({instance.name}): Success {'upd' if update else 'cre'}ating VMAC interface {name}")
+
+    def _add_link_local(self, instance: VrrpInstance, index: int, base: Link, *, fresh: bool) -> None:
+        """An IPv6 VMAC that sends the adverts gets the link-local address to send them from (see the
+        module's docstring); one there already (a VMAC taken over) is left. A failure is logged, as
+        keepalived logs it (the second line only for a VMAC made now), and the VMAC is used anyway."""
+        if instance.family != 6 or instance.vmac_xmit_base:
+            return
+        mac = bytes.fromhex(base.mac.replace(":", ""))
+        link_local = vmac_link_local(instance, self._link_locals(base.index), mac)
+        address = IpAddress(IPv6Interface((link_local, 64)))
+        code = self._rtnl.request(address_message(address, index, add_attributes(address)), RTM_NEWADDR)
+        if not code or code == errno.EEXIST:
+            return
+        self._log("Adding link-local address to vmac failed")
+        if fresh:
+            self._log(f"({instance.name}) adding link-local address to {instance.vmac_interface} failed")
+
+    def _link_locals(self, index: int) -> list[IPv6Address]:
+        """The interface's link-local addresses, in the kernel's order, whatever their DAD state."""
+        query = ifaddrmsg()
+        query["family"] = socket.AF_INET6
+        found = (
+            IPv6Address(local)
+            for message in self._rtnl.dump(query, RTM_GETADDR)
+            if message["index"] == index and (local := local_address(message)) is not None
+        )
+        return [address for address in found if address.is_link_local]
 
     def _configure(self, name: str, base: str, interfaces: Iterable[str]) -> None:
         """keepalived's set_interface_parameters for an IPv4 VMAC and its base interface."""

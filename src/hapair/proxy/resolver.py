@@ -7,6 +7,10 @@ Addresses come IPv4 first, then IPv6, in the answer's order; a kept answer start
 (nginx rotates its cached answers). An answer without addresses counts as "Host not found", as nginx's.
 Errors carry nginx's code and text: `(3: Host not found)`, `(2: Server failure)`, `(5: Operation
 refused)`, `(110: Operation timed out)`...
+
+dnspython is imported when a `resolver` is made, not with this module: 10 MB that a configuration without
+`resolver` (and each worker forked from its master) should not hold (issue 15). The master imports
+`DNS_MODULES` before it forks the workers of a configuration with a `resolver` (preload.py).
 """
 
 from __future__ import annotations
@@ -15,17 +19,23 @@ import asyncio
 import ipaddress
 import random
 import time
-
-import dns.asyncresolver
-import dns.exception
-import dns.message
-import dns.nameserver
-import dns.rdatatype
-import dns.resolver
+from typing import TYPE_CHECKING
 
 from hapair.config.nginx.model.resolver import Resolver
 
+if TYPE_CHECKING:
+    import dns.rdatatype
+    import dns.resolver
+
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+DNS_MODULES = (
+    "dns.asyncresolver",
+    "dns.exception",
+    "dns.message",
+    "dns.nameserver",
+    "dns.rdatatype",
+    "dns.resolver",
+)
 
 TIMED_OUT = 110  # NGX_RESOLVE_TIMEDOUT (ETIMEDOUT)
 _HOST_NOT_FOUND = 3
@@ -53,6 +63,9 @@ class NameResolver:
     """The resolver of one `resolver` directive and its cache of answers."""
 
     def __init__(self, model: Resolver) -> None:
+        import dns.asyncresolver  # noqa: PLC0415  (see the module's docstring)
+        import dns.nameserver  # noqa: PLC0415
+
         resolver = dns.asyncresolver.Resolver(configure=False)
         resolver.nameservers = [
             dns.nameserver.Do53Nameserver(str(address.ip), address.port) for address in model.addresses
@@ -92,6 +105,8 @@ class NameResolver:
             query.exception()
 
     async def _query(self, name: str, timeout: float) -> tuple[list[IpAddress], list[IpAddress]]:
+        import dns.rdatatype  # noqa: PLC0415
+
         kinds = [dns.rdatatype.A, dns.rdatatype.AAAA] if self._ipv6 else [dns.rdatatype.A]
         answers = await asyncio.gather(
             *(self._ask(name, kind, timeout) for kind in kinds), return_exceptions=True
@@ -111,6 +126,9 @@ class NameResolver:
         self, name: str, kind: dns.rdatatype.RdataType, timeout: float
     ) -> tuple[list[IpAddress], int | None]:
         """One query's addresses and smallest TTL (no addresses for a name without such records)."""
+        import dns.exception  # noqa: PLC0415
+        import dns.resolver  # noqa: PLC0415
+
         try:
             answer = await self._resolver.resolve(name, kind, search=False, lifetime=timeout)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
@@ -126,6 +144,8 @@ class NameResolver:
 
 def _rcode(exc: dns.resolver.NoNameservers) -> int:
     """The response code the name servers gave (SERVFAIL, REFUSED...), nginx's error code."""
+    import dns.message  # noqa: PLC0415
+
     for error in exc.kwargs.get("errors", ()):
         response = error[-1]
         if isinstance(response, dns.message.Message):

@@ -35,6 +35,7 @@ Where hapair differs from nginx, on purpose:
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import select
 import signal
@@ -65,6 +66,7 @@ from hapair.proxy.errorlog import ErrorLogWriter, command_line_log
 from hapair.proxy.health.reader import HealthReader
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.metrics import MetricsBoard, MetricsTotals
+from hapair.proxy.preload import preload
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.single import SingleProcess
 from hapair.proxy.status import StatusBoard
@@ -340,6 +342,7 @@ class Master:
 
     def _start_generation(self) -> tuple[list[Worker], MetricsBoard | None]:
         """The workers of the running configuration, and their board of --metrics."""
+        preload(self.config)  # what the workers would import on first use
         count = worker_count(self.config)
         metrics = self._totals.generation(self.config, count) if self._totals is not None else None
         return [self._spawn(number, metrics) for number in range(count)], metrics
@@ -352,6 +355,9 @@ class Master:
         ready_read, ready_write = os.pipe2(os.O_CLOEXEC)
         master = os.getpid()
         board, slot = self._status_slot()
+        # What exists now is the worker's as much as the master's: out of the collector's reach, the
+        # collections of either process do not write to it, and its pages stay shared (issue 15)
+        gc.freeze()
         pid = os.fork()
         if pid == 0:
             os.close(ready_read)

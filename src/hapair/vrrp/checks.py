@@ -9,7 +9,6 @@ ignored, and packets for an instance in FAULT or INIT state are dropped unread.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -188,6 +187,8 @@ def _v2_password(packet: ReceivedPacket, expected: Expectation) -> Rejection | N
     # keepalived reads the password as the last 8 bytes the IP header's total length covers
     end = packet.total_length
     received = packet.data[end - AUTH_DATA_LEN : end] if AUTH_DATA_LEN <= end <= packet.length else b""
+    import hmac  # noqa: PLC0415  (with hashlib and OpenSSL's libcrypto, 3 MB: only when authenticating)
+
     if hmac.compare_digest(received, expected.auth_data):
         return None
     return Rejection("received an invalid passwd!", "auth_failure")
@@ -204,6 +205,8 @@ def _v2_ah(packet: ReceivedPacket, expected: Expectation) -> Rejection | None:
     icv = integrity_check_value(
         packet.data, packet.header_length, expected.auth_data, unicast=expected.unicast
     )
+    import hmac  # noqa: PLC0415  (with hashlib and OpenSSL's libcrypto, 3 MB: only when authenticating)
+
     if not hmac.compare_digest(header.icv, icv):
         return Rejection(
             "IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !",

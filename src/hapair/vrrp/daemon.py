@@ -8,10 +8,8 @@ import contextlib
 import gc
 import logging
 import os
-import platform
 import selectors
 import signal
-import tempfile
 import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
@@ -30,7 +28,6 @@ from ..net.host import LocalHost
 from ..net.links import LinkWatcher
 from ..net.routes import Routing, RoutingWatcher
 from ..net.vmac import VmacLinks
-from . import dumps
 from .commands import DEFAULT_UMASK, ScriptRunner
 from .notify_fifo import FifoWriter, open_fifos
 from .router import VirtualRouter
@@ -44,6 +41,7 @@ from .tracking import InitState, ScriptState
 
 if TYPE_CHECKING:
     from ..exposition import MetricsServer
+    from . import dumps
 
 SIGJSON = signal.SIGRTMIN + 2
 _SELECTOR_WAIT = selectors.DefaultSelector.select.__code__  # where the idle event loop waits
@@ -86,7 +84,8 @@ class VrrpDaemon:
     async def run(self) -> int:
         self._install_signals()  # first: a signal's default action would kill the daemon
         self.log(f"Starting hapair VRRP v{__version__} (keepalived 2.2.7 compatible)")
-        self.log(f"Running on {platform.system()} {platform.release()} {platform.version()}")
+        system = os.uname()  # what platform.system(), release() and version() give, without platform
+        self.log(f"Running on {system.sysname} {system.release} {system.version}")
         self.log(f"Configuration file {self.options.config}")
         config = self._read()
         if config is None:
@@ -324,9 +323,11 @@ class VrrpDaemon:
             if self.runtime is not None:
                 self.runtime.routing_removed(event)
 
-    # ----- dumps
+    # ----- dumps (their modules, and tempfile's, are imported by the signals that ask for them)
 
     def _dump_path(self, suffix: str) -> Path:
+        import tempfile  # noqa: PLC0415
+
         return Path(tempfile.gettempdir()) / f"keepalived.{suffix}"
 
     def _views(self) -> list[RouterSnapshot]:
@@ -337,6 +338,8 @@ class VrrpDaemon:
 
     def _write_data(self) -> None:
         self.log(f"Printing VRRP data for process({os.getpid()}) on signal")
+        from . import dumps  # noqa: PLC0415
+
         runtime = self.runtime
         if runtime is None:
             return
@@ -349,10 +352,14 @@ class VrrpDaemon:
 
     def _write_stats(self) -> None:
         self.log(f"Printing VRRP stats for process({os.getpid()}) on signal")
+        from . import dumps  # noqa: PLC0415
+
         self._dump_path("stats").write_text(dumps.stats_text(self._views()))
 
     def _write_json(self) -> None:
         self.log(f"Printing VRRP as json for process({os.getpid()}) on signal")
+        from . import dumps  # noqa: PLC0415
+
         views = self._views()
         if views:
             self._dump_path("json").write_text(dumps.json_text(views))
@@ -434,6 +441,8 @@ class ScriptSnapshot:
 
     @classmethod
     def of(cls, state: ScriptState) -> ScriptSnapshot:
+        from . import dumps  # noqa: PLC0415
+
         return cls(state.result, state.init_state, dumps.ScriptState.IDLE)
 
 

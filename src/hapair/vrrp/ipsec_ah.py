@@ -18,7 +18,6 @@ send, as the IP ID and the sequence number change from one advert to the next.
 
 from __future__ import annotations
 
-import hmac
 import struct
 import sys
 from dataclasses import dataclass
@@ -64,6 +63,8 @@ def integrity_check_value(data: bytes, header_length: int, key: bytes, *, unicas
         header[_TTL] = 0
     icv_at = header_length + _ICV_AT
     header[icv_at : icv_at + ICV_LEN] = bytes(ICV_LEN)
+    import hmac  # noqa: PLC0415  (with hashlib and OpenSSL's libcrypto, 3 MB: only for AH instances)
+
     digest = hmac.new(key, bytes(header), "md5")
     digest.update(data[header_length + AH_HEADER_LEN :])
     return digest.digest()[:ICV_LEN]

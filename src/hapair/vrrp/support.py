@@ -28,12 +28,8 @@ def _instance_features(config: KeepalivedConfig) -> Iterator[str]:
 
 
 def _unsupported_in(instance: VrrpInstance) -> Iterator[str]:
-    if instance.interface is None:
-        yield "an instance without an interface"
     if instance.use_ipvlan:
         yield "use_ipvlan"
-    if instance.use_vmac and instance.family == 6:
-        yield "use_vmac on an IPv6 instance"
     for route in instance.vroutes:
         for option in unsupported_route_options(route):
             yield f"a virtual route with {option}"

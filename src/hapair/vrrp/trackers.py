@@ -13,8 +13,7 @@ import asyncio
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-
-from inotify_simple import INotify, flags
+from typing import TYPE_CHECKING
 
 from ..config.keepalived.model.global_defs import GlobalDefs
 from ..config.keepalived.model.vrrp import TrackFile, TrackFileInit, TrackProcess
@@ -32,9 +31,14 @@ from ..net.processes import (
 from .track_file import READ_SIZE, FileState, LinkChange, Reading, read_value
 from .track_process import ProcessTable, QuorumChange, scan_events
 
+if TYPE_CHECKING:
+    from inotify_simple import INotify
+
 SECOND_US = 1_000_000
-WATCHED = flags.CLOSE_WRITE | flags.DELETE | flags.MOVED_FROM | flags.MOVED_TO
-GONE = flags.DELETE | flags.MOVED_FROM
+# inotify(7)'s event bits (linux/inotify.h): IN_CLOSE_WRITE, IN_MOVED_FROM, IN_MOVED_TO, IN_DELETE, IN_ISDIR
+IN_CLOSE_WRITE, IN_MOVED_FROM, IN_MOVED_TO, IN_DELETE, IN_ISDIR = 0x8, 0x40, 0x80, 0x200, 0x40000000
+WATCHED = IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO
+GONE = IN_DELETE | IN_MOVED_FROM
 SCAN_INTERVAL_S = 0.1  # how often the fallback looks for new processes in /proc
 ACK_WAIT_S = 0.1  # keepalived's wait for the kernel's confirmation of the subscription
 RESCAN_DELAY_S = 1.0  # after lost events, keepalived counts the processes again a second later
@@ -126,6 +130,9 @@ class FileWatch:
         """Watch the directories and read the files that exist (their values are the starting ones)."""
         if not self._files:
             return
+        # inotify_simple looks libc up with ctypes.util.find_library, which runs ldconfig: only with files
+        from inotify_simple import INotify  # noqa: PLC0415
+
         try:
             self._inotify = INotify(nonblocking=True)
         except OSError:
@@ -146,7 +153,7 @@ class FileWatch:
     def _events(self) -> None:
         assert self._inotify is not None
         for event in self._inotify.read(timeout=0):
-            if event.mask & flags.ISDIR:
+            if event.mask & IN_ISDIR:
                 continue
             if not event.mask & WATCHED:
                 self._log(f"Unknown inotify event 0x{event.mask:x}")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from hapair.proxy.http.h2 import Http2Connection
-from hapair.proxy.http.h2.connection import QUEUED_CONTROL_LIMIT
+from hapair.proxy.http.h2.connection import QUEUED_CONTROL_LIMIT, Http2Connection
 from hapair.proxy.http.service import ListenerRoutes, Service
 from hapair.proxy.http.zones import LimitZones
 from hapair.proxy.shm import SharedZones

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hapair.config.nginx.model.addresses import InetAddress, UnixAddress
 from hapair.config.nginx.model.config import ThreadPool as ThreadPoolSpec
@@ -44,7 +44,7 @@ from .configured import Getter, configured_variables
 from .dynamic import DynamicPass
 from .exchange import Exchange
 from .files import LocationFiles
-from .h2 import HTTP2_ALPN, HTTP_ALPN, Http2Connection, protocol_factory
+from .h2 import HTTP2_ALPN, HTTP_ALPN, protocol_factory
 from .headers import BodyFraming, RequestHead
 from .limits import DEFAULT_LIMITS, Limits
 from .pages import SERVER
@@ -63,6 +63,9 @@ from .upstream_response import ResponseRules
 from .uri import replace_prefix
 from .variables import CompiledTemplate
 from .zones import LimitZones, zone_specs
+
+if TYPE_CHECKING:
+    from .h2.connection import Http2Connection
 
 
 def proxy_host(target: ProxyPass) -> tuple[str, str]:

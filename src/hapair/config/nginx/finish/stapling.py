@@ -11,10 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
-
 from hapair import openssl
 
 from ..errors import ConfigError
@@ -53,13 +49,15 @@ def ocsp_staple(level: Level, tls: ServerTls | None, paths: Paths, warn: Warn) -
 def _would_fetch(path: str, tls: ServerTls, responder: str, warn: Warn) -> bool:
     """Whether nginx would fetch responses for the certificate in `path`: its issuer is known and a
     responder with an http:// URL is (else nginx's warning, and no stapling for it)."""
-    chain = _certificates(path)
+    from .certificates import certificates, issued, ocsp_url  # noqa: PLC0415  (cryptography: 12 MB)
+
+    chain = certificates(path)
     leaf = chain[0]
-    candidates = chain[1:] + [known for bundle in _store(tls) for known in _certificates(bundle)]
-    if not any(_issued(leaf, candidate) for candidate in candidates):
+    candidates = chain[1:] + [known for bundle in _store(tls) for known in certificates(bundle)]
+    if not any(issued(leaf, candidate) for candidate in candidates):
         warn(f'"ssl_stapling" ignored, issuer certificate not found for certificate "{path}"')
         return False
-    url = responder or _ocsp_url(leaf)
+    url = responder or ocsp_url(leaf)
     if not url:
         warn(f'"ssl_stapling" ignored, no OCSP responder URL in the certificate "{path}"')
         return False
@@ -73,30 +71,3 @@ def _would_fetch(path: str, tls: ServerTls, responder: str, warn: Warn) -> bool:
 def _store(tls: ServerTls) -> list[str]:
     clients = tls.clients
     return [path for path in (clients.client_certificate, clients.trusted_certificate) if path is not None]
-
-
-def _certificates(path: str) -> list[x509.Certificate]:
-    with open(path, "rb") as file:
-        return x509.load_pem_x509_certificates(file.read())
-
-
-def _issued(leaf: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if leaf.issuer != issuer.subject:
-        return False
-    try:
-        leaf.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
-def _ocsp_url(certificate: x509.Certificate) -> str:
-    """The first OCSP responder URL of the certificate's Authority Information Access, or ""."""
-    try:
-        access = certificate.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
-    except x509.ExtensionNotFound:
-        return ""
-    for description in access.value:
-        if description.access_method == AuthorityInformationAccessOID.OCSP:
-            return str(description.access_location.value)
-    return ""

@@ -7,6 +7,10 @@ settings, timeouts and flood checks), `stream` a stream as the client side of on
 (which runs the same phases as for HTTP/1.x), `request` nginx's reading of a request's header list,
 `encoding` the response heads in HPACK as nginx encodes them. `protocol_factory` gives the listeners'
 protocol factory.
+
+The connection (and the h2 library under it, 4 MB) is imported by the first HTTP/2 connection, or by the
+master before it forks the workers of a configuration with `http2` listeners (`preload`, called by
+hapair.proxy.preload): a configuration without HTTP/2 does not hold it in every worker (issue 15).
 """
 
 from __future__ import annotations
@@ -16,18 +20,26 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..client import CONNECTION_NUMBERS, ClientConnection
-from .connection import Http2Connection
 
 if TYPE_CHECKING:
+    from hapair.config.nginx.model.config import NginxConfig
     from hapair.proxy.proxy_protocol import ProxyAddresses
 
     from ..service import ListenerRoutes, Service
+    from .connection import Http2Connection
 
 ALPN_HTTP2 = "h2"
 HTTP_ALPN = ("http/1.1",)
 HTTP2_ALPN = (ALPN_HTTP2, "http/1.1")  # nginx's order: HTTP/2 when the client offers it
 
-__all__ = ["ALPN_HTTP2", "HTTP2_ALPN", "HTTP_ALPN", "Http2Connection", "protocol_factory"]
+__all__ = ["ALPN_HTTP2", "HTTP2_ALPN", "HTTP_ALPN", "preload", "protocol_factory"]
+
+
+def preload(config: NginxConfig) -> None:
+    """Import the HTTP/2 connection if the configuration listens for HTTP/2: in the master, so that its
+    workers share it."""
+    if config.http is not None and any(listener.http2 for listener in config.http.listeners):
+        from . import connection  # noqa: F401, PLC0415
 
 
 class _Chosen(asyncio.Protocol):
@@ -50,6 +62,8 @@ class _Chosen(asyncio.Protocol):
         routes = self._routes_for(transport.get_extra_info("sockname"))
         chosen: ClientConnection | Http2Connection
         if routes.http2 and _speaks_http2(transport):
+            from .connection import Http2Connection  # noqa: PLC0415  (see the module's docstring)
+
             chosen = Http2Connection(self._service, self._routes_for)
         else:
             chosen = ClientConnection(self._service, self._routes_for, admitted=self._admitted)

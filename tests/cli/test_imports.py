@@ -1,0 +1,236 @@
+"""Each command imports only what it uses (issue 15's start-up and memory budgets), checked in fresh
+interpreters: `hapair vrrp -t` reads the configuration without netlink (pyroute2), asyncio or the daemon;
+the VRRP daemon, run until it is master, has imported neither ssl nor OpenSSL's hashes nor more of
+pyroute2 than its message classes; the load balancer's modules leave dnspython and cryptography to the
+configurations that use them, HTTP/2 to those listening for it, and the master imports them before it
+forks such a configuration's workers; pyroute2's lean package still gives every name of pyroute2's own;
+asyncio without ssl still runs, and ssl can still be imported after it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.netns import Namespace, missing_requirements, unique_name
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT = 60
+# at exit, every module the run imported (sys.modules keeps them), as JSON on stdout
+MODULES_AT_EXIT = (
+    "import atexit, json, sys; "
+    "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), flush=True)); "
+    "from hapair.cli.main import main; sys.exit(main(sys.argv[1:]))"
+)
+CHECKED = """
+vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+"""
+MASTER = """
+vrrp_instance VI_1 {
+    state MASTER
+    interface va
+    virtual_router_id 51
+    priority 255
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass secret
+    }
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+"""
+NOT_IN_THE_DAEMON = {
+    "ssl",
+    "_ssl",
+    "_hashlib",
+    "pyroute2.iproute",
+    "pyroute2.ndb",
+    "pyroute2.ipdb",
+    "pyroute2.netlink.rtnl.iprsocket",
+    "unittest",
+    "inotify_simple",
+    "dns",
+    "cryptography",
+}
+
+
+def run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=REPO,
+        check=False,
+    )
+
+
+def test_config_test_imports_no_netlink_asyncio_or_daemon(tmp_path: Path) -> None:
+    """The interfaces are read all the same: `lo` is known as a loopback."""
+    config = tmp_path / "keepalived.conf"
+    config.write_text(CHECKED)
+    ran = run_python(MODULES_AT_EXIT, "vrrp", "-t", "-f", str(config))
+    assert "(VI_1) cannot use a loopback interface (lo) for vrrp - ignoring" in ran.stderr
+    modules = set(json.loads(ran.stdout))
+    assert "hapair.config.keepalived.load" in modules
+    assert not modules & {"asyncio", "ssl", "hapair.vrrp.daemon", "hapair.vrrp.runtime"}
+    assert not [name for name in modules if name.startswith("pyroute2.")]  # (`pyroute2`: the lean package)
+
+
+@pytest.fixture
+def namespace() -> Iterator[Namespace]:
+    reason = missing_requirements()
+    if reason is not None:
+        pytest.skip(reason)
+    namespace = Namespace.create(unique_name("hlean"))
+    try:
+        namespace.add_veth("va", "vb", addresses=["192.0.2.1/24"])
+        yield namespace
+    finally:
+        namespace.delete()
+
+
+def test_the_vrrp_daemon_imports_no_tls_nor_all_of_pyroute2(namespace: Namespace, tmp_path: Path) -> None:
+    config = tmp_path / "keepalived.conf"
+    config.write_text(MASTER)
+    args = [
+        "vrrp",
+        "-n",
+        "-l",
+        "-G",
+        "-f",
+        str(config),
+        "-p",
+        str(tmp_path / "vrrp.pid"),
+        "--control",
+        "none",
+    ]
+    daemon = namespace.start([sys.executable, "-c", MODULES_AT_EXIT, *args], cwd=REPO)
+    try:
+        assert daemon.stderr is not None
+        lines = []
+        while not any("Entering MASTER STATE" in line for line in lines):
+            line = daemon.stderr.readline()
+            assert line, f"the daemon ended before it was master:\n{''.join(lines)}"
+            lines.append(line)
+        daemon.send_signal(signal.SIGTERM)
+        stdout, stderr = daemon.communicate(timeout=TIMEOUT)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.communicate(timeout=TIMEOUT)
+    assert daemon.returncode == 0, stderr
+    modules = set(json.loads(stdout))
+    assert {"asyncio", "pyroute2.netlink.rtnl.ifinfmsg", "hapair.vrrp.runtime"} <= modules
+    assert not modules & NOT_IN_THE_DAEMON
+
+
+def test_the_proxy_leaves_dnspython_and_cryptography_to_the_configurations_using_them() -> None:
+    ran = run_python("import sys, hapair.cli.proxy; print(' '.join(sys.modules))")
+    assert ran.returncode == 0, ran.stderr
+    modules = set(ran.stdout.split())
+    assert "hapair.proxy.resolver" in modules
+    assert "hapair.config.nginx.finish.stapling" in modules
+    assert not modules & {"dns", "cryptography", "h2"}
+
+
+PRELOAD = """
+import sys
+from hapair.config.nginx.load import load
+from hapair.proxy.preload import preload
+preload(load(sys.argv[1], sys.argv[2]).config)
+print(*(name in sys.modules for name in ("h2", "dns.asyncresolver", "encodings.idna")))
+"""
+PLAIN = "listen 127.0.0.1:8080;"
+HTTP2 = "listen 127.0.0.1:8080 http2;"
+RESOLVER = "listen 127.0.0.1:8080; location / { resolver 127.0.0.1; proxy_pass http://$host; }"
+
+
+@pytest.mark.parametrize(
+    ("server", "loaded"),
+    [
+        (PLAIN, ["False", "False", "True"]),
+        (HTTP2, ["True", "False", "True"]),
+        (RESOLVER, ["False", "True", "True"]),
+    ],
+    ids=["plain", "http2", "resolver"],
+)
+def test_the_master_imports_what_the_configuration_s_workers_use(
+    tmp_path: Path, server: str, loaded: list[str]
+) -> None:
+    """Imported before the workers are forked (shared, and readable by the master): HTTP/2 for `http2`
+    listeners, dnspython for a `resolver`, the idna codec SNI uses always."""
+    config = tmp_path / "nginx.conf"
+    config.write_text(
+        f"error_log stderr;\nevents {{}}\nhttp {{\n    server {{\n        {server}\n    }}\n}}\n"
+    )
+    ran = run_python(PRELOAD, str(config), f"{tmp_path}/")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == loaded
+
+
+LEAN_PYROUTE2 = """
+import sys
+import hapair.net
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+lean = "pyroute2.iproute" not in sys.modules and "pyroute2.ndb" not in sys.modules
+import pyroute2
+from pyroute2 import IPRoute, NDB, config
+from pyroute2.config.version import __version__
+print(lean, pyroute2.__version__ == __version__, IPRoute.__module__, NDB.__module__, config.__name__)
+"""
+
+
+def test_lean_pyroute2_still_has_every_name() -> None:
+    """Only the message classes are loaded for hapair.net; a name asked of the package runs its
+    `__init__`, which then gives what a plain `import pyroute2` gives."""
+    ran = run_python(LEAN_PYROUTE2)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == [
+        "True",
+        "True",
+        "pyroute2.iproute.linux",
+        "pyroute2.ndb.main",
+        "pyroute2.config",
+    ]
+
+
+WITHOUT_SSL = """
+import sys
+from hapair.tlsless import import_asyncio_without_ssl
+asyncio = import_asyncio_without_ssl()
+without = "ssl" not in sys.modules
+
+
+async def echo():
+    server = await asyncio.start_server(lambda r, w: (w.write(b"pong"), w.close()), "127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+    answer = await reader.read()
+    writer.close()
+    server.close()
+    return answer
+
+answer = asyncio.run(echo())
+import ssl
+print(without, answer.decode(), ssl.OPENSSL_VERSION.split()[0])
+"""
+
+
+def test_asyncio_without_ssl_runs_and_ssl_stays_importable() -> None:
+    ran = run_python(WITHOUT_SSL)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["True", "pong", "OpenSSL"]
