@@ -5,6 +5,7 @@ the socket goes with the master."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -81,7 +82,12 @@ def listening_inode(path: Path) -> str:
 
 
 def held_files(pid: int) -> set[str]:
-    return {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    """What the process's descriptors point at (one it closes while they are listed is left out)."""
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(FileNotFoundError):
+            held.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return held
 
 
 def test_the_socket_goes_with_the_master(proxy: Instance) -> None:
