@@ -15,12 +15,12 @@ from hapair.lab.demo import run_demo
 from hapair.lab.errors import LabError
 from hapair.lab.layout import DEFAULT_NAME, NODES, Layout
 from hapair.lab.logs import LOGS, log_text
+from hapair.lab.processes import INTERRUPTED
 from hapair.lab.state import LabState
 
 DEMO_NAME = "demo"
 ALL_NODES = (*NODES, *range(max(NODES) + 1, max(bgp.NODE_COUNTS) + 1))
 NODE_HELP = "1 or 2 (the BGP lab: 1 to N)"
-INTERRUPTED = 130
 
 
 def register(commands: Any) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from . import bgp, faults, lab, load, network
 from .errors import LabError
-from .processes import POLL_S, signals_ignored, sigterm_interrupts
+from .processes import poll, told_to_the_end
 from .state import LabState
 
 WORKERS = 8
@@ -26,7 +26,6 @@ READY_TIMEOUT_S = 30
 STEP_TIMEOUT_S = 15
 STEADY_S = 2.0
 MARGIN_S = 0.2  # a route change seen by polling: requests this close to it are not judged
-INTERRUPTED = 130
 
 
 @dataclass
@@ -71,15 +70,7 @@ class BgpDemo:
         self._next_tick = 0.0
 
     def run(self) -> int:
-        try:
-            with sigterm_interrupts():
-                return self._story()
-        except KeyboardInterrupt:
-            self.say("interrupted: removing the lab")
-            return INTERRUPTED
-        finally:
-            with signals_ignored():
-                self._tear_down()
+        return told_to_the_end(self._story, self._tear_down, self.say)
 
     @property
     def addresses(self) -> list[str]:
@@ -190,14 +181,7 @@ class BgpDemo:
         self.say(f"  {stamp}  {'  '.join(cells)}  failed: {counts.get(None, 0)}")
 
     def _wait(self, condition: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            self._tick()
-            if condition():
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(POLL_S)
+        return poll(condition, timeout, self._tick)
 
     def _hops(self) -> list[str]:
         assert self.state is not None

@@ -19,14 +19,13 @@ from .client import Answer, ClientLoop, ask, longest_outage
 from .errors import LabError
 from .layout import VIP, node_role
 from .nodes import Node
-from .processes import POLL_S, signals_ignored, sigterm_interrupts
+from .processes import POLL_S, poll, told_to_the_end
 from .state import LabState
 
 READY_TIMEOUT_S = 20
 STEP_TIMEOUT_S = 10
 STEADY_S = 2.0
 SETTLE_S = 1.5
-INTERRUPTED = 130
 LOG_KEYWORDS = ("STATE", "VRRP_Script", "Stopp", "priority")
 
 
@@ -105,15 +104,7 @@ class Demo:
             self._say(line)
 
     def run(self) -> int:
-        try:
-            with sigterm_interrupts():
-                return self._story()
-        except KeyboardInterrupt:
-            self.say("interrupted: removing the lab")
-            return INTERRUPTED
-        finally:
-            with signals_ignored():
-                self._tear_down()
+        return told_to_the_end(self._story, self._tear_down, self.say)
 
     def _story(self) -> int:
         self.say(f"hapair lab demo: the seed's keepalived + nginx pair, VIP {VIP}, in network namespaces")
@@ -201,14 +192,7 @@ class Demo:
 
     def _wait(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Poll `condition`, printing new state lines of the nodes' logs meanwhile; whether it held."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self._print_logs()
-            if condition():
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(POLL_S)
+        return poll(condition, timeout, self._print_logs)
 
     def _follow_logs(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

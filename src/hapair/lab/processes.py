@@ -6,11 +6,12 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+INTERRUPTED = 130  # the exit status of a run ended by Ctrl-C or SIGTERM, as a shell's
 POLL_S = 0.02
 
 
@@ -165,3 +166,32 @@ def sigterm_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def told_to_the_end(
+    story: Callable[[], int], tear_down: Callable[[], None], say: Callable[[str], None]
+) -> int:
+    """Run `story` (its exit status); Ctrl-C or SIGTERM end it with INTERRUPTED. `tear_down` runs however
+    it ends, and a second Ctrl-C does not cut it short."""
+    try:
+        with sigterm_interrupts():
+            return story()
+    except KeyboardInterrupt:
+        say("interrupted: removing the lab")
+        return INTERRUPTED
+    finally:
+        with signals_ignored():
+            tear_down()
+
+
+def poll(condition: Callable[[], bool], timeout: float, meanwhile: Callable[[], None]) -> bool:
+    """Whether `condition` held within `timeout` s, checked every POLL_S; `meanwhile` runs before each
+    check."""
+    deadline = time.monotonic() + timeout
+    while True:
+        meanwhile()
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL_S)
