@@ -539,7 +539,7 @@ def add_ipv6(hosts: dict[int, Host], client: Host) -> None:
 
     def settled() -> bool:
         return all(
-            link_local(host) is not None
+            host.link_local() is not None
             and not host.namespace.ip("-6", "addr", "show", "dev", "eth0", "tentative").stdout.strip()
             for host in [*hosts.values(), client]
         )
@@ -547,16 +547,11 @@ def add_ipv6(hosts: dict[int, Host], client: Host) -> None:
     wait_until(settled, STARTUP_TIMEOUT_S, "link-local addresses past duplicate address detection")
 
 
-def link_local(host: Host) -> str | None:
-    addresses = (a.split("/")[0] for a in host.namespace.interfaces()["eth0"].ipv6)
-    return next((a for a in addresses if a.startswith("fe80:")), None)
-
-
 def advert_sources(family: Family, nodes: dict[int, Host]) -> dict[int, str]:
     """Where each node's adverts come from: its IPv4 address, or over IPv6 its link-local one."""
     if family is IPV4:
         return {node: host.address for node, host in nodes.items()}
-    return {node: str(link_local(host)) for node, host in nodes.items()}
+    return {node: str(host.link_local()) for node, host in nodes.items()}
 
 
 def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[str]:

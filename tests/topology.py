@@ -119,6 +119,11 @@ class Host:
         """eth0's IPv4 addresses, without prefix."""
         return [a.split("/")[0] for a in self.namespace.interfaces()["eth0"].ipv4]
 
+    def link_local(self) -> str | None:
+        """eth0's IPv6 link-local address, without prefix (None before the kernel has made it)."""
+        addresses = (a.split("/")[0] for a in self.namespace.interfaces()["eth0"].ipv6)
+        return next((a for a in addresses if a.startswith("fe80:")), None)
+
     def neighbour_mac(self, address: str) -> str | None:
         """The MAC this host's ARP table has for `address` (None if none or incomplete)."""
         entries = json.loads(self.namespace.ip("-j", "neigh", "show", "dev", "eth0").stdout or "[]")

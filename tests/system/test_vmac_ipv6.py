@@ -67,13 +67,9 @@ def vmac_addresses(host: Host) -> set[tuple[str, bool, bool]] | None:
     }
 
 
-def link_local(host: Host) -> str:
-    return next(a.split("/")[0] for a in host.namespace.interfaces()["eth0"].ipv6 if a.startswith("fe80:"))
-
-
 def expected_vmac_addresses(host: Host, *, master: bool) -> set[tuple[str, bool, bool]]:
     """What keepalived 2.2.7 puts on an IPv6 VMAC: eth0's link-local address, and the VIP on a master."""
-    return {(f"{link_local(host)}/64", True, True), *([(f"{VIP6}/128", True, True)] if master else [])}
+    return {(f"{host.link_local()}/64", True, True), *([(f"{VIP6}/128", True, True)] if master else [])}
 
 
 def client_reaches_vip6(client: Host) -> str | None:
@@ -148,7 +144,7 @@ def test_ipv6_adverts_come_from_the_vmac_or_with_vmac_xmit_base_from_the_interfa
     wait_until(lambda: len(sniffer.adverts()) >= 2, 3 * V3.advert_int + 1, "two adverts")
     expected = host.mac() if xmit_base else VMAC_MAC
     assert {(a.source, a.priority, a.mac) for a in sniffer.adverts()} == {
-        (link_local(host), HIGH_PRIORITY, expected)
+        (host.link_local(), HIGH_PRIORITY, expected)
     }
     wanted = expected_vmac_addresses(host, master=True)
     if xmit_base:  # nothing sends from the VMAC: no link-local address on it
