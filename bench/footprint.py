@@ -32,7 +32,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,46 +85,17 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-@dataclass(frozen=True)
-class Memory:
-    """A process's resident memory in bytes: RSS, PSS and USS (see the module's docstring)."""
-
-    rss: int
-    pss: int
-    uss: int
-
-
-def _kilobytes(text: str) -> dict[str, int]:
-    """The `Name: N kB` lines of a /proc file, in bytes."""
-    fields = (line.split(":", 1) for line in text.splitlines() if line.endswith(" kB"))
-    return {name: int(value.split()[0]) * 1024 for name, value in fields}
-
-
-def memory_of(pid: int) -> tuple[str, Memory] | None:
-    """The process's name and resident memory; None once it is gone."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        rollup = _kilobytes(Path(f"/proc/{pid}/smaps_rollup").read_text())
-    except OSError:
-        return None
-    name = next(line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Name:"))
-    rss = _kilobytes(status).get("VmRSS")
-    if rss is None:
-        return None
-    return name, Memory(rss, rollup["Pss"], rollup["Private_Clean"] + rollup["Private_Dirty"])
-
-
-def resident(daemon: Daemon, names: tuple[str, ...]) -> list[Memory]:
+def resident(daemon: Daemon, names: tuple[str, ...]) -> list[harness.Memory]:
     """The memory of each process named in `names` below the daemon's process, in PID order."""
     sizes = []
     for pid in sorted(descendants(daemon.process.pid)):
-        found = memory_of(pid)
+        found = harness.memory_of(pid)
         if found is not None and found[0] in names:
             sizes.append(found[1])
     return sizes
 
 
-def megabytes(sizes: list[Memory]) -> str:
+def megabytes(sizes: list[harness.Memory]) -> str:
     """RSS, then PSS / USS, of each process: `38.1 (20.0 / 18.2) + ...` MB."""
     return " + ".join(f"{m.rss / MB:.1f} ({m.pss / MB:.1f} / {m.uss / MB:.1f})" for m in sizes) + " MB"
 

@@ -1,6 +1,6 @@
 """What the benchmarks share: their LAN, closed however a run ends, and a main() that refuses to start
 without what the bench needs, turns SIGINT and SIGTERM into the bench's own clean-up, and prints the table
-on stdout and progress on stderr."""
+on stdout and progress on stderr; and the resident memory of a process."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.topology import Lan
@@ -58,3 +59,33 @@ def run(
         return 1
     print("\n".join(lines))
     return 0
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A process's resident memory in bytes: RSS (VmRSS), PSS (smaps_rollup's Pss) and USS (its private
+    pages, clean and dirty)."""
+
+    rss: int
+    pss: int
+    uss: int
+
+
+def _kilobytes(text: str) -> dict[str, int]:
+    """The `Name: N kB` lines of a /proc file, in bytes."""
+    fields = (line.split(":", 1) for line in text.splitlines() if line.endswith(" kB"))
+    return {name: int(value.split()[0]) * 1024 for name, value in fields}
+
+
+def memory_of(pid: int) -> tuple[str, Memory] | None:
+    """The process's name and resident memory; None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        rollup = _kilobytes(Path(f"/proc/{pid}/smaps_rollup").read_text())
+    except OSError:
+        return None
+    name = next(line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Name:"))
+    rss = _kilobytes(status).get("VmRSS")
+    if rss is None:
+        return None
+    return name, Memory(rss, rollup["Pss"], rollup["Private_Clean"] + rollup["Private_Dirty"])

@@ -218,21 +218,17 @@ def parse_wrk(output: str) -> WrkResult:
 def wrk(client: Host, url: str, connections: int, duration: int, *, close: bool = False) -> WrkResult:
     """`close`: every request says `Connection: close`, so each is a new connection."""
     threads = min(CORES, connections)
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
     headers = ["-H", "Connection: close"] if close else []
-    return parse_wrk(run_to_end(client, [*args[:-1], *headers, url], timeout=duration + 60))
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", *headers, url]
+    return parse_wrk(run_to_end(client, args, timeout=duration + 60))
 
 
 def namespace_rss(host: Host) -> int:
     """The resident memory, in bytes, of every process running in `host`'s namespace."""
     command = ["ip", "netns", "pids", host.namespace.name]
     listing = subprocess.run(command, check=True, capture_output=True, text=True)
-    total = 0
-    for pid in listing.stdout.split():
-        with contextlib.suppress(OSError):
-            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-            total += next(int(line.split()[1]) * 1024 for line in lines if line.startswith("VmRSS:"))
-    return total
+    found = (harness.memory_of(int(pid)) for pid in listing.stdout.split())
+    return sum(memory.rss for _, memory in filter(None, found))
 
 
 def idle_memory_mb(lab: Lab, address: str) -> float:
