@@ -555,11 +555,23 @@ def advert_sources(family: Family, nodes: dict[int, Host]) -> dict[int, str]:
 
 
 def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[str]:
+    with log_directory(options.logs) as directory:
+        results = vrrp_faults(options, directory, report)
+        lines = [*machine(), "", *table(results, options.faults)]
+        if options.proxy_faults:  # on hapair lab's namespaces, once the LAN of the VRRP faults is gone
+            setups = list(proxy_health.SETUPS)
+            gaps = proxy_health.run(setups, options.proxy_faults, PROXY_GIVE_UP_S, directory)
+            lines += ["", *proxy_health.table_lines(gaps, options.proxy_faults)]
+    return lines
+
+
+def vrrp_faults(options: argparse.Namespace, directory: Path, report: Callable[[str], None]) -> Results:
+    """The runs of each VRRP fault, by family and implementation, on a LAN of their own."""
     faults = options.faults
     rng = random.Random(options.seed)
     phases = [rng.uniform(0, CHECK_INTERVAL_S) for _ in range(options.runs)]
     results: Results = {}
-    with log_directory(options.logs) as directory, harness.laboratory(directory) as lan:
+    with harness.laboratory(directory) as lan:
         nodes = {node: lan.host(f"node{node}", address) for node, address in NODE_ADDRESSES.items()}
         client = lan.host("client", CLIENT_ADDRESS)
         if IPV6 in options.families:
@@ -581,13 +593,7 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
                     runs = bench_fault(lab, fault, phases, report)
                     results.setdefault((family.name, lab.implementation), {})[fault] = runs
             prober.stop()
-    lines = [*machine(), "", *table(results, faults)]
-    if options.proxy_faults:
-        with log_directory(options.logs) as directory:
-            setups = list(proxy_health.SETUPS)
-            gaps = proxy_health.run(setups, options.proxy_faults, PROXY_GIVE_UP_S, directory)
-        lines += ["", *proxy_health.table_lines(gaps, options.proxy_faults)]
-    return lines
+    return results
 
 
 def family_list(text: str) -> list[Family]:
