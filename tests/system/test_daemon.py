@@ -3,6 +3,7 @@ file and the stop sequence."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -85,6 +86,23 @@ def test_stop_drops_the_addresses_removes_the_pid_file_and_exits_zero(node):
     assert daemon.lines()[-1] == "Stopped"
     assert "10.101.1.10" not in node.addresses()
     assert not (node.lan.directory / "vrrp.pid").exists()
+
+
+def test_sigterms_during_the_stop_sequence_still_end_it_with_exit_zero(node):
+    """A second SIGTERM (systemd's, a test's) can land anywhere in the stop sequence, also after the event
+    loop has ended; keepalived ignores it."""
+    daemon = start(node, INSTANCE)
+    daemon.wait_for("(VI_1) Entering MASTER STATE")
+    pid = daemon.pid
+    sent = 0
+    while daemon.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            sent += 1
+        time.sleep(0.0005)
+    assert sent > 1
+    assert daemon.process.returncode == 0, daemon.log()
+    assert daemon.lines()[-1] == "Stopped"
 
 
 def test_a_configuration_it_cannot_run_is_refused_with_its_place(node):

@@ -166,7 +166,7 @@ def test_sigterm_on_the_master_hands_over_at_once_through_priority_0(pair: SeedP
     assert took < 1.0, f"node 2 took {took:.2f} s: it waited for the master-down timer"
     zero = pair.node2.wait_for("(VRRP_1) Backup received priority 0 advertisement", 1, after=mark)
     pair.node2.wait_for("(VRRP_1) Entering MASTER STATE", 1, after=zero)
-    assert pair.node1.stop() == 0
+    assert pair.node1.stop() == 0, pair.node1.log()
     # sent once: from the signal handler, and not again by the stop sequence
     zeros = [line for line in pair.node2.lines()[mark:] if "received priority 0 advertisement" in line]
     assert len(zeros) == 1, zeros

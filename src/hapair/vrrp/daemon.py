@@ -82,6 +82,12 @@ class VrrpDaemon:
         self.logger.info(text)
 
     async def run(self) -> int:
+        try:
+            return await self._run()
+        finally:
+            _ignore_stop_signals()  # their handler needs the event loop, which closes next
+
+    async def _run(self) -> int:
         self._install_signals()  # first: a signal's default action would kill the daemon
         self.log(f"Starting hapair VRRP v{__version__} (keepalived 2.2.7 compatible)")
         system = os.uname()  # what platform.system(), release() and version() give, without platform
@@ -182,6 +188,7 @@ class VrrpDaemon:
         sequence follows in `run`."""
         if self._stopping.is_set():
             return
+        _ignore_stop_signals()  # a second one changes nothing, and may land after the event loop has closed
         if self.runtime is not None:
             self.runtime.stop()
         self._stopping.set()
@@ -444,6 +451,11 @@ class ScriptSnapshot:
         from . import dumps  # noqa: PLC0415
 
         return cls(state.result, state.init_state, dumps.ScriptState.IDLE)
+
+
+def _ignore_stop_signals() -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def run_daemon(options: DaemonOptions, logger: logging.Logger) -> int:
