@@ -3,7 +3,7 @@ from a client namespace, and the same straight to a backend as the ceiling.
 
     sudo .venv/bin/python bench/proxy.py [--duration 10] [--connections 50] [--bulk-connections 4]
                                          [--bulk-bytes 2000000000] [--only nginx,haproxy,hapair,floor]
-                                         [--logs DIR]
+                                         [--columns l7,h2,l4,l4-bulk,sni,tls,udp] [--logs DIR]
 
 The LAN is tests/topology.py's: a client (10.101.1.100), a load balancer (10.101.1.11) and two backends
 (10.101.1.21 and .22); this script puts the repository root on sys.path to import `tests.topology` and
@@ -67,7 +67,8 @@ Tests, for each load balancer (and the direct row, to backend 1):
 - UDP q/s: a UDP stream server (`listen 8080 udp; proxy_responses 1;`, round-robin over the two
   backends' bench/proxy_tcp.py `echo` on :5353, added beside the seed's TCP server) and `ask` keeping one
   50-byte query in flight on each of 32 sockets for --duration seconds: answers/s. Each query is a
-  session of its own, as a DNS client's. HAProxy 2.6 does not proxy UDP (nor does the floor): "-".
+  session of its own, as a DNS client's. HAProxy 2.6 does not proxy UDP: "-". The floor's figure is
+  floor_proxy.py's `udp`: nginx's system calls for such a session and no more.
 - h2 req/s: `h2load -c1 -m100 -D <duration>` on https://LB:8443/ok, one TLS connection with 100 streams
   at a time, through the seed's 8443 server with `http2` on its `listen` (its TLS settings as they are,
   a certificate made for the run, `keepalive_requests` raised so that one connection lasts the test:
@@ -78,6 +79,14 @@ Tests, for each load balancer (and the direct row, to backend 1):
 Each configuration, once started (and the direct row's too), gets a warm-up first: 1 s of wrk on /ok,
 or 100 MB through the L4 bulk path. wrk's socket errors and non-2xx answers are
 listed under the table. hapair's row says "not available: <reason>" when `hapair proxy` does not start.
+
+--columns measures only the columns named (l7 covers L7 req/s, p99 and bulk, new conn/s and idle memory,
+and brings the `--metrics` and Debian rows; the others one column each); the other cells say "-". By
+default all are measured.
+
+Each UDP figure is followed by a note with the load balancer's CPU time per answer: the utime + stime
+(/proc/PID/stat) of every process in its namespace over the measured run, divided by the answers, in µs;
+a figure the machine's other load moves less than the rate.
 
 Everything runs in namespaces and a temporary directory (--logs keeps the configurations and logs), all
 removed at the end, also after Ctrl-C or SIGTERM; what the bench started is stopped by PID.
@@ -140,6 +149,8 @@ SEED_BACKEND = "192.168.13.104"
 SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "floor")
+COLUMNS = ("l7", "h2", "l4", "l4-bulk", "sni", "tls", "udp")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 READ_NGINX_FILES = ("nginx", "hapair")  # the ones measured a second time in Debian's layout
 METRICS_ADDRESS = "127.0.0.1:9113"  # hapair's --metrics, in a row of its own
 LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
@@ -173,6 +184,7 @@ class Row:
     sni_bulk_mb_s: float | None = None
     tls_bulk_mb_s: float | None = None
     udp_queries_s: float | None = None
+    udp_cpu_us: float | None = None  # the load balancer's CPU time per answer
     h2_requests_per_second: float | None = None
     new_connections_s: float | None = None
     idle_mb: float | None = None
@@ -223,12 +235,28 @@ def wrk(client: Host, url: str, connections: int, duration: int, *, close: bool 
     return parse_wrk(run_to_end(client, args, timeout=duration + 60))
 
 
-def namespace_rss(host: Host) -> int:
-    """The resident memory, in bytes, of every process running in `host`'s namespace."""
+def namespace_pids(host: Host) -> list[int]:
     command = ["ip", "netns", "pids", host.namespace.name]
     listing = subprocess.run(command, check=True, capture_output=True, text=True)
-    found = (harness.memory_of(int(pid)) for pid in listing.stdout.split())
+    return [int(pid) for pid in listing.stdout.split()]
+
+
+def namespace_rss(host: Host) -> int:
+    """The resident memory, in bytes, of every process running in `host`'s namespace."""
+    found = (harness.memory_of(pid) for pid in namespace_pids(host))
     return sum(memory.rss for _, memory in filter(None, found))
+
+
+def namespace_cpu_s(host: Host) -> dict[int, float]:
+    """The CPU time (utime + stime), in seconds, of each process running in `host`'s namespace."""
+    times = {}
+    for pid in namespace_pids(host):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        times[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: stat's 14th, 15th
+    return times
 
 
 def idle_memory_mb(lab: Lab, address: str) -> float:
@@ -251,10 +279,18 @@ def tls_sink_mb_s(client: Host, address: str, port: int, total: int) -> float:
     return int(received) / float(seconds) / MB
 
 
-def udp_queries_s(client: Host, address: str, port: int, duration: int) -> float:
+def udp_queries(client: Host, address: str, port: int, duration: int) -> tuple[int, float]:
+    """The answers `ask` had in `duration` seconds, and the seconds it took."""
     command = [sys.executable, str(TCP_HELPER), "ask", address, str(port), str(duration), str(UDP_SOCKETS)]
     answers, seconds = run_to_end(client, command, duration + 60).split()
-    return int(answers) / float(seconds)
+    return int(answers), float(seconds)
+
+
+def udp_cpu_us(before: dict[int, float], after: dict[int, float], answers: int) -> float:
+    """The CPU time per answer, in µs, of the processes seen both times (a process started or gone in
+    between is not counted: the load balancer's run its own)."""
+    spent = sum(after[pid] - before[pid] for pid in after.keys() & before.keys())
+    return spent / max(answers, 1) * 1e6
 
 
 def h2load(client: Host, url: str, duration: int) -> tuple[float, str]:
@@ -522,7 +558,8 @@ def backend_nginx_config(directory: Path, address: str, www: Path) -> str:
 
 
 def listening(host: Host, port: int) -> bool:
-    return bool(host.run(["ss", "-Hltn", f"sport = :{port}"]).stdout.strip())
+    """Whether a TCP or UDP socket is bound to `port` (listening, for TCP)."""
+    return bool(host.run(["ss", "-Hltun", f"sport = :{port}"]).stdout.strip())
 
 
 def wait_listening(daemon: Daemon, port: int) -> str:
@@ -587,12 +624,20 @@ def proxy_command(lab: Lab, implementation: str, test: str, *, metrics: bool = F
     if implementation == "haproxy":
         return ["/usr/sbin/haproxy", "-db", "-f", str(configs.haproxy)]
     if implementation == "floor":
-        port = SOURCE_PORT if test.startswith("l4-") else PORT
-        backends = [f"{address}:{port}" for address in BACKEND_ADDRESSES]
-        mode = "l7" if test == "l7" else "l4"
-        return [sys.executable, str(FLOOR), mode, LB_ADDRESS, str(PORT), *backends, "--workers", str(CORES)]
+        return floor_command(test)
     command = [HAPAIR, "proxy", "-p", prefix, "-c", str(configs.nginx), "-g", "daemon off;"]
     return [*command, "--metrics", METRICS_ADDRESS] if metrics else command
+
+
+def floor_command(test: str) -> list[str]:
+    """The floor for `test`: udp on the wildcard address, as the UDP server's `listen 8080 udp`."""
+    mode, address, port = "l4", LB_ADDRESS, SOURCE_PORT if test.startswith("l4-") else PORT
+    if test == "l7":
+        mode = "l7"
+    elif test == "l4-udp":
+        mode, address, port = "udp", "0.0.0.0", UDP_PORT
+    backends = [f"{backend}:{port}" for backend in BACKEND_ADDRESSES]
+    return [sys.executable, str(FLOOR), mode, address, str(PORT), *backends, "--workers", str(CORES)]
 
 
 @contextlib.contextmanager
@@ -624,11 +669,14 @@ def measure(
     udp_port: int | None = PORT,
     h2: bool = True,
 ) -> None:
+    """The columns of --columns into `row`; `sni`, `tls`, `h2` and `udp_port` (None) say which of those
+    the row has at all."""
     options = lab.options
+    columns = options.columns
     small = f"http://{address}:{PORT}/ok"
-    if not measure_l7(lab, row, address, lambda: start("l7"), connections=connections):
+    if "l7" in columns and not measure_l7(lab, row, address, lambda: start("l7"), connections=connections):
         return
-    if h2:
+    if h2 and "h2" in columns:
         with start("h2") as reason:
             if reason:
                 row.unavailable = reason
@@ -637,54 +685,57 @@ def measure(
             rate, problems = h2load(lab.client, f"https://{address}:{H2_PORT}/ok", options.duration)
             row.h2_requests_per_second = rate
             note(row, "h2", problems)
-    with start("l4") as reason:
-        if reason:
-            row.unavailable = reason
-            return
-        lab.report(f"{row.name}: L4")
-        warm_up(lab, small)
-        row.l4 = wrk(lab.client, small, options.connections, options.duration)
-        note(row, "L4", row.l4.problems)
-    with start("l4-bulk") as reason:
-        if reason:
-            row.unavailable = reason
-            return
-        lab.report(f"{row.name}: L4 bulk")
-        sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES)
-        row.l4_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes)
-    if not sni:
-        return
-    with start("l4-sni") as reason:
-        if reason:
-            row.unavailable = reason
-            return
-        lab.report(f"{row.name}: SNI bulk")
-        sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES, SNI_NAME)
-        row.sni_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes, SNI_NAME)
-    measure_tls_and_udp(lab, row, address, start, tls=tls, udp_port=udp_port)
-
-
-def measure_tls_and_udp(
-    lab: Lab, row: Row, address: str, start: Starter, *, tls: bool, udp_port: int | None
-) -> None:
-    """TLS bulk (`tls`) and UDP q/s (to `udp_port`; None: not measured) into `row`."""
-    if tls:
+    if "l4" in columns:
+        with start("l4") as reason:
+            if reason:
+                row.unavailable = reason
+                return
+            lab.report(f"{row.name}: L4")
+            warm_up(lab, small)
+            row.l4 = wrk(lab.client, small, options.connections, options.duration)
+            note(row, "L4", row.l4.problems)
+    if "l4-bulk" in columns:
+        with start("l4-bulk") as reason:
+            if reason:
+                row.unavailable = reason
+                return
+            lab.report(f"{row.name}: L4 bulk")
+            sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES)
+            row.l4_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes)
+    if sni and "sni" in columns:
+        with start("l4-sni") as reason:
+            if reason:
+                row.unavailable = reason
+                return
+            lab.report(f"{row.name}: SNI bulk")
+            sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES, SNI_NAME)
+            row.sni_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes, SNI_NAME)
+    if tls and "tls" in columns:
         with start("l4-tls") as reason:
             if reason:
                 row.unavailable = reason
                 return
             lab.report(f"{row.name}: TLS bulk")
             tls_sink_mb_s(lab.client, address, PORT, WARM_UP_BYTES)
-            row.tls_bulk_mb_s = tls_sink_mb_s(lab.client, address, PORT, lab.options.bulk_bytes)
-    if udp_port is None:
-        return
+            row.tls_bulk_mb_s = tls_sink_mb_s(lab.client, address, PORT, options.bulk_bytes)
+    if udp_port is not None and "udp" in columns:
+        measure_udp(lab, row, address, start, udp_port)
+
+
+def measure_udp(lab: Lab, row: Row, address: str, start: Starter, port: int) -> None:
+    """UDP q/s into `row`, and the load balancer's CPU time per answer (lab.lb's, when it runs there)."""
     with start("l4-udp") as reason:
         if reason:
             row.unavailable = reason
             return
         lab.report(f"{row.name}: UDP")
-        udp_queries_s(lab.client, address, udp_port, WARM_UP_S)
-        row.udp_queries_s = udp_queries_s(lab.client, address, udp_port, lab.options.duration)
+        udp_queries(lab.client, address, port, WARM_UP_S)
+        before = namespace_cpu_s(lab.lb)
+        answers, seconds = udp_queries(lab.client, address, port, lab.options.duration)
+        row.udp_queries_s = answers / seconds
+        if address == LB_ADDRESS:
+            row.udp_cpu_us = udp_cpu_us(before, namespace_cpu_s(lab.lb), answers)
+            row.notes.append(f"{row.name} UDP: {row.udp_cpu_us:.1f} µs of CPU per answer")
 
 
 def measure_l7(
@@ -746,7 +797,8 @@ def measure_direct(lab: Lab) -> Row:
 def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
     # measured just before the row's own L7 test, the two as close in time as they can be
-    with_metrics = measure_metrics(lab, row.name) if implementation == "hapair" else None
+    metrics = implementation == "hapair" and "l7" in lab.options.columns
+    with_metrics = measure_metrics(lab, row.name) if metrics else None
     try:
         proxied = implementation != "floor"  # the floor has no SNI routing, TLS or HTTP/2
         measure(
@@ -757,12 +809,12 @@ def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
             partial(proxy, lab, implementation),
             sni=proxied,
             tls=proxied,
-            udp_port=PORT if implementation in READ_NGINX_FILES else None,
+            udp_port=None if implementation == "haproxy" else PORT,
             h2=proxied,
         )
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
         row.unavailable = str(error).splitlines()[0]
-    if implementation not in READ_NGINX_FILES:
+    if implementation not in READ_NGINX_FILES or "l7" not in lab.options.columns:
         return [row]
     rows = [row, measure_debian(lab, implementation, row.name)]
     return rows if with_metrics is None else [*rows, with_metrics]
@@ -939,6 +991,13 @@ def implementation_list(text: str) -> list[str]:
     return names
 
 
+def column_list(text: str) -> frozenset[str]:
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    if not names or not names <= set(COLUMNS):
+        raise argparse.ArgumentTypeError(f"among {', '.join(COLUMNS)}")
+    return frozenset(names)
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Requests/s, p99 latency and bulk throughput of hapair, nginx and HAProxy, L7 and L4."
@@ -954,6 +1013,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         type=implementation_list,
         default=list(IMPLEMENTATIONS),
         help="comma-separated load balancers",
+    )
+    parser.add_argument(
+        "--columns",
+        type=column_list,
+        default=frozenset(COLUMNS),
+        help="comma-separated tests to run (all by default): " + ", ".join(COLUMNS),
     )
     parser.add_argument("--logs", type=Path, help="keep the configurations and logs in this directory")
     return parser.parse_args(argv)
