@@ -97,22 +97,24 @@ def test_idle_sessions_end_at_their_own_deadline_counted_from_their_last_datagra
     assert clock.pending() == []
 
 
-def test_idle_sessions_keep_a_timer_only_while_a_session_waits() -> None:
+def test_idle_sessions_share_one_timer_however_many_sessions_come_and_go() -> None:
     clock, ended = Clock(), []
     idle = idle_sessions(clock, 10.0)
-    a, b = Waiting("a", 0.0, ended), Waiting("b", 1.0, ended)
-    assert clock.pending() == []
-    idle.add(cast(DatagramSession, a))
-    clock.now = 1.0
-    idle.add(cast(DatagramSession, b))
-    assert [timer.when for timer in clock.pending()] == [10.0]
-    idle.remove(cast(DatagramSession, a))
-    idle.remove(cast(DatagramSession, a))  # ended twice (timed out, then finished): no harm
-    assert [timer.when for timer in clock.pending()] == [10.0]
-    idle.remove(cast(DatagramSession, b))
-    assert clock.pending() == []
-    clock.advance(20.0)
-    assert ended == []
+    for n in range(5):  # each ends before its timeout
+        clock.now = float(n)
+        session = cast(DatagramSession, Waiting(f"s{n}", clock.now, ended))
+        idle.add(session)
+        idle.remove(session)
+        idle.remove(session)  # ended twice (timed out, then finished): no harm
+    last = Waiting("last", 5.0, ended)
+    clock.now = 5.0
+    idle.add(cast(DatagramSession, last))
+    assert [timer.when for timer in clock.timers] == [10.0]
+    clock.advance(14.9)
+    assert [timer.when for timer in clock.pending()] == [15.0]
+    idle.remove(cast(DatagramSession, last))
+    clock.advance(30.0)
+    assert (ended, clock.pending()) == ([], [])
 
 
 def open_descriptors() -> int:

@@ -55,6 +55,7 @@ DATAGRAM_MAX = 65535
 READ_BATCH = 64  # datagrams read per readiness event before the other connections get their turn
 _BAD_GATEWAY = 502
 _TIMER_SLACK = 0.002
+_TRUNCATED = int(socket.MSG_TRUNC | socket.MSG_CTRUNC)  # an int: the flags recvmsg gives are one
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's, when Python's socket module lacks the name
 _IN_PKTINFO = struct.Struct("=i4s4s")  # ipi_ifindex, ipi_spec_dst, ipi_addr
 _IN6_PKTINFO = struct.Struct("=16si")  # ipi6_addr, ipi6_ifindex
@@ -155,7 +156,7 @@ class DatagramListener:
             except OSError as error:
                 to_main_log(ErrorLevel.ALERT, f"recvmsg() failed ({error.errno}: {error.strerror})")
                 return
-            if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+            if flags & _TRUNCATED:
                 to_main_log(ErrorLevel.ALERT, "recvmsg() truncated data")
                 continue
             local = _destination(ancillary, self._name) if ancillary else self._name
@@ -246,8 +247,10 @@ class UpstreamPoller:
 
 class IdleSessions:
     """The sessions of one server with their `proxy_timeout`, least recently active first, and one timer
-    for the first of them (armed while there is one): what a timer per session does, without making and
-    cancelling one for each."""
+    for the first of them: what a timer per session does, without making and cancelling one for each.
+    The timer is not cancelled when the last session ends before it: it finds none then, and the next
+    session arms it again; a run of sessions that each end within `proxy_timeout` makes one timer per
+    `proxy_timeout`."""
 
     __slots__ = ("_loop", "_sessions", "_timeout", "_timer")
 
@@ -267,13 +270,7 @@ class IdleSessions:
         self._sessions.move_to_end(session)
 
     def remove(self, session: DatagramSession) -> None:
-        sessions = self._sessions
-        if session not in sessions:  # it ended before its first datagram went out, or timed out
-            return
-        del sessions[session]
-        if not sessions and self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._sessions.pop(session, None)  # absent: it ended before its first datagram went out, or timed out
 
     def _expire(self) -> None:
         """End the sessions idle for `proxy_timeout` (the timer may fire a little early); wait for the

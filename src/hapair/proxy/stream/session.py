@@ -774,12 +774,14 @@ class StreamSession:
             self._handshake.cancel()
         if self._resolving is not None:
             self._resolving.cancel()
-        directions = [d for d in (self._to_upstream, self._to_client) if d is not None]
+        directions = (self._to_upstream, self._to_client)
         for direction in directions:
-            direction.stop()
+            if direction is not None:
+                direction.stop()
         self._settle_attempt(now)
         for direction in directions:
-            direction.release()
+            if direction is not None:
+                direction.release()
         for access_log in self._settings.logs:  # while the sockets can still tell their addresses and TLS
             access_log.write(self)
         self._close_sockets()
