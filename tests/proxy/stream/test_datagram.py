@@ -17,6 +17,7 @@ from hapair.config.nginx.model.stream import StreamListen, StreamProxy, StreamSe
 from hapair.config.nginx.model.upstream import Balancing, Upstream
 from hapair.proxy.stream import serve_stream
 from hapair.proxy.stream.datagram import DatagramSession, IdleSessions, UpstreamPoller
+from hapair.proxy.stream.session import address_texts
 
 from .helpers import PLACE, access_log, config, inet, poll, run, upstream_server
 
@@ -308,3 +309,12 @@ def test_answers_come_from_the_address_each_client_wrote_to_on_a_wildcard_socket
         "127.0.0.1 127.0.0.1 200 50 50",
         "127.0.0.1 127.0.0.2 200 50 50",
     ]
+
+
+def test_address_texts_take_an_ipv4_address_as_the_kernel_wrote_it_and_parse_ipv6_ones() -> None:
+    assert address_texts(socket.AF_INET, ("10.1.2.3", 53)) == ("10.1.2.3", "53", "\x0a\x01\x02\x03")
+    assert address_texts(socket.AF_INET6, ("2001:db8::1%eth0", 53, 0, 2)) == (
+        "2001:db8::1",
+        "53",
+        "\x20\x01\x0d\xb8" + "\x00" * 11 + "\x01",
+    )

@@ -75,6 +75,7 @@ class DatagramListener:
         "_service",
         "_sessions",
         "_sources",
+        "family",
         "owned",
         "poller",
         "routes",
@@ -99,6 +100,7 @@ class DatagramListener:
         self.routes = routes  # servers of specific addresses served by this wildcard socket
         self.owned = owned
         self._sessions: dict[tuple[Address, Address], DatagramSession] = {}
+        self.family = sock.family  # read once: the socket's property makes an enum each time
         self._name: Address = sock.getsockname()  # the local address, unless IP_PKTINFO tells it
         self.poller = UpstreamPoller(self._loop)
         self._idle = {
@@ -138,7 +140,7 @@ class DatagramListener:
             return self.sock.sendto(data, remote)
         source = self._sources.get(local)
         if source is None:  # a few: the host's own addresses
-            source = self._sources[local] = _source(self.sock.family, local)
+            source = self._sources[local] = _source(self.family, local)
         return self.sock.sendmsg([data], [source], 0, remote)
 
     def forget(self, session: DatagramSession) -> None:
@@ -358,7 +360,7 @@ class DatagramSession(StreamSession):
     def _texts(self) -> tuple[str, str, str, str, str]:
         texts = self._addresses
         if texts is None:
-            family = self._client.family
+            family = self._listener.family
             remote_addr, remote_port, binary = address_texts(family, self._remote)
             server_addr, server_port, _ = address_texts(family, self._local)
             texts = self._addresses = (remote_addr, remote_port, binary, server_addr, server_port)

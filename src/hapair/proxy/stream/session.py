@@ -845,6 +845,8 @@ def address_texts(family: int, address: object) -> tuple[str, str, str]:
     if family == socket.AF_UNIX:
         return "unix:", "", "unix:"
     assert isinstance(address, tuple)
+    if family == socket.AF_INET:  # the kernel's dotted quad, as nginx writes it: no need to parse it
+        return address[0], str(address[1]), socket.inet_pton(socket.AF_INET, address[0]).decode("latin-1")
     ip = ipaddress.ip_address(address[0].partition("%")[0])
     text = ipv6_text(ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)
     return text, str(address[1]), ip.packed.decode("latin-1")
