@@ -953,6 +953,7 @@ def run_directory(keep: Path | None) -> Iterator[Path]:
 
 def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[str]:
     resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))  # the daemons inherit it
+    load_before = os.getloadavg()[0]
     with run_directory(options.logs) as directory, harness.laboratory(directory) as lan:
         client = lan.host("client", CLIENT_ADDRESS)
         lb = lan.host("lb", LB_ADDRESS)
@@ -962,7 +963,8 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
         rows = [measure_direct(lab)]
         for implementation in options.only:
             rows += measure_proxy(lab, implementation)
-    return [*machine(options), "", *table(rows)]
+    load = f"load average (1 min): {load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+    return [*machine(options), load, "", *table(rows)]
 
 
 def missing() -> str | None:
