@@ -9,7 +9,8 @@ load balancer: no logging, timeouts, retries, limits, error answers or back-pres
   X-Forwarded-For, X-Forwarded-Proto), each response parsed and its head rebuilt, bodies relayed as they
   come;
 - l7-close: the same with an upstream connection of its own for each request (HTTP/1.0, `Connection:
-  close`, closed at the response's end), as nginx does without `keepalive` in the upstream (the seed's);
+  close`, which the backend closes after its response), as nginx does without `keepalive` in the
+  upstream (the seed's);
 - l4: bytes relayed both ways as they come (transport.write; hapair's relay uses splice instead).
 
 Workers (default: one per core) each listen with SO_REUSEPORT, as hapair's and nginx's do.
@@ -64,7 +65,9 @@ class Upstream(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.head[1] = b"%d %b" % (self.parser.get_status_code(), self.head[1])
-        self.head.append(b"Connection: keep-alive\r\n\r\n")
+        self.head.append(
+            b"Connection: close\r\n\r\n" if self.client.closing else b"Connection: keep-alive\r\n\r\n"
+        )
         self.client.send(b"".join(self.head))
 
     def on_body(self, body: bytes) -> None:
@@ -72,8 +75,8 @@ class Upstream(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self.client.unanswered -= 1
-        if not self.client.keep_upstream and self.transport is not None:
-            self.transport.close()
+        if self.client.closing:
+            self.client.close()
 
 
 class Client(asyncio.Protocol):
@@ -91,6 +94,7 @@ class Client(asyncio.Protocol):
         self.waiting: list[bytes] = []  # written before the upstream connection is made
         self.connecting = False
         self.unanswered = 0  # requests sent upstream whose response has not ended
+        self.closing = False  # the client asked for `Connection: close`: closed after the response
         self.peer = b""
         self.url = b""
         self.headers: list[bytes] = []
@@ -119,6 +123,8 @@ class Client(asyncio.Protocol):
         lower = name.lower()
         if lower == b"host":
             self.host = value
+        elif lower == b"connection" and value.lower() == b"close":
+            self.closing = True
         elif lower not in (b"connection", b"keep-alive"):
             self.headers += (name, b": ", value, b"\r\n")
 
@@ -133,7 +139,7 @@ class Client(asyncio.Protocol):
         )
         self.unanswered += 1
         if not self.keep_upstream:
-            self.upstream = None  # the previous request's, closed at its response's end
+            self.upstream = None  # the previous request's, which its backend closes
         self.forward(head + b"X-Forwarded-Proto: https\r\n" + b"".join(self.headers) + b"\r\n")
 
     def on_body(self, body: bytes) -> None:

@@ -958,6 +958,7 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
     resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))  # the daemons inherit it
     with run_directory(options.logs) as directory, harness.laboratory(directory) as lan:
         client = lan.host("client", CLIENT_ADDRESS)
+        give_the_client_ports(client)
         lb = lan.host("lb", LB_ADDRESS)
         backends = [lan.host(f"backend{n}", address) for n, address in enumerate(BACKEND_ADDRESSES, 1)]
         lab = Lab(lan, directory, client, lb, write_configs(directory), options, report)
@@ -966,6 +967,18 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
         for implementation in options.only:
             rows += measure_proxy(lab, implementation)
     return [*machine(options), "", *table(rows)]
+
+
+def give_the_client_ports(client: Host) -> None:
+    """wrk closes a `Connection: close` connection as soon as it has read the answer, often before the
+    load balancer does, so the client keeps each in TIME_WAIT for 60 s: a new-connections test used up
+    the client's ephemeral ports (about 14,000 for connect) and the next load balancer's ran at a few
+    connections a second. The client's namespace reuses them safely (timestamps) and has all of them."""
+    ran = client.run(
+        ["sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65535"]
+    )
+    if ran.returncode:
+        raise RuntimeError(f"sysctl in the client's namespace: {ran.stderr.strip()}")
 
 
 def missing() -> str | None:
