@@ -46,6 +46,10 @@ has cores:
 
 Tests, for each load balancer (and the direct row, to backend 1):
 - L7 req/s and p99: `wrk -t2 -c50 -d10s --latency http://LB:8080/ok` through the seed's http server;
+- L7 CPU: the CPU time (user and system) the load balancer's processes used during the L7 test, divided
+  by the requests answered, in microseconds: what a request costs it, which the other processes sharing
+  the cores change much less than the rates (the kernel's work for the sockets counts where the load
+  balancer's own system calls do it, as on loopback most of the receiving side's does);
 - L7 bulk: wrk with --bulk-connections on /bulk; MB/s = responses/s x 10 MB (MB = 10^6 bytes);
 - new connections/s: the L7 test with `Connection: close` on every request (wrk opens a connection per
   request: the accept, the request and the close each time); the direct row is the backend's rate;
@@ -188,6 +192,7 @@ class Row:
     tls_bulk_mb_s: float | None = None
     udp_queries_s: float | None = None
     h2_requests_per_second: float | None = None
+    l7_cpu_us: float | None = None  # the load balancer's CPU time per L7 request, in microseconds
     new_connections_s: float | None = None
     idle_mb: float | None = None
     unavailable: str = ""
@@ -237,12 +242,22 @@ def wrk(client: Host, url: str, connections: int, duration: int, *, close: bool 
     return parse_wrk(run_to_end(client, args, timeout=duration + 60))
 
 
-def namespace_rss(host: Host) -> int:
-    """The resident memory, in bytes, of every process running in `host`'s namespace."""
+def namespace_pids(host: Host) -> list[int]:
     command = ["ip", "netns", "pids", host.namespace.name]
     listing = subprocess.run(command, check=True, capture_output=True, text=True)
-    found = (harness.memory_of(int(pid)) for pid in listing.stdout.split())
+    return [int(pid) for pid in listing.stdout.split()]
+
+
+def namespace_rss(host: Host) -> int:
+    """The resident memory, in bytes, of every process running in `host`'s namespace."""
+    found = (harness.memory_of(pid) for pid in namespace_pids(host))
     return sum(memory.rss for _, memory in filter(None, found))
+
+
+def namespace_cpu_s(host: Host) -> float:
+    """The CPU time (user and system, seconds) used so far by the processes running in `host`'s namespace;
+    the kernel's network work on their behalf counts in it when their own system calls do it."""
+    return sum(filter(None, (harness.cpu_time_s(pid) for pid in namespace_pids(host))))
 
 
 def idle_memory_mb(lab: Lab, address: str) -> float:
@@ -748,7 +763,11 @@ def measure_l7(
             return False
         lab.report(f"{row.name}: L7")
         warm_up(lab, small)
+        before = namespace_cpu_s(lab.lb)
         row.l7 = wrk(lab.client, small, lab.options.connections, lab.options.duration)
+        if address == LB_ADDRESS:
+            requests = row.l7.requests_per_second * lab.options.duration
+            row.l7_cpu_us = (namespace_cpu_s(lab.lb) - before) / requests * 1e6 if requests else None
         bulk_result = wrk(lab.client, bulk, lab.options.bulk_connections, lab.options.duration)
         row.l7_bulk_mb_s = bulk_result.requests_per_second * BULK_BODY_BYTES / MB
         note(row, "L7", row.l7.problems)
@@ -863,6 +882,7 @@ def table(rows: list[Row]) -> list[str]:
         "load balancer",
         "L7 req/s",
         "L7 p99 ms",
+        "L7 CPU us/req",
         "L7 bulk MB/s",
         "L4 req/s",
         "L4 p99 ms",
@@ -883,6 +903,7 @@ def table(rows: list[Row]) -> list[str]:
             (
                 row.name,
                 *wrk_figures(row.l7),
+                figure(row.l7_cpu_us, "{:.1f}"),
                 figure(row.l7_bulk_mb_s, "{:.0f}"),
                 *wrk_figures(row.l4),
                 figure(row.l4_bulk_mb_s, "{:.0f}"),
