@@ -37,9 +37,19 @@ has cores:
 - floor: bench/floor_proxy.py, the least a proxy on hapair's stack (asyncio Protocols on uvloop,
   httptools) does per request, with the same workers and backends: not a load balancer (no logging,
   timeouts, retries, limits or back-pressure), the bound hapair's own figures can be held against.
+- Upstream connections: the seed's upstream has no `keepalive`, so nginx and hapair open a connection to
+  a backend for each request (HTTP/1.0, closed at the response's end); HAProxy reuses its server
+  connections (`http-reuse safe`, its default) and the floor keeps one per client connection. Each load
+  balancer's L7 test runs again the other way, in a row of its own: nginx and hapair with nginx's
+  recipe for kept connections (`keepalive 32`, `proxy_http_version 1.1`, an empty Connection header),
+  HAProxy with `option http-server-close` and the floor with `l7-close` (a connection per request).
 
 Tests, for each load balancer (and the direct row, to backend 1):
 - L7 req/s and p99: `wrk -t2 -c50 -d10s --latency http://LB:8080/ok` through the seed's http server;
+- L7 CPU: the CPU time (user and system) the load balancer's processes used during the L7 test, divided
+  by the requests answered, in microseconds: what a request costs it, which the other processes sharing
+  the cores change much less than the rates (the kernel's work for the sockets counts where the load
+  balancer's own system calls do it, as on loopback most of the receiving side's does);
 - L7 bulk: wrk with --bulk-connections on /bulk; MB/s = responses/s x 10 MB (MB = 10^6 bytes);
 - new connections/s: the L7 test with `Connection: close` on every request (wrk opens a connection per
   request: the accept, the request and the close each time); the direct row is the backend's rate;
@@ -69,6 +79,7 @@ Tests, for each load balancer (and the direct row, to backend 1):
   50-byte query in flight on each of 32 sockets for --duration seconds: answers/s. Each query is a
   session of its own, as a DNS client's. HAProxy 2.6 does not proxy UDP: "-". The floor's figure is
   floor_proxy.py's `udp`: nginx's system calls for such a session and no more.
+- UDP CPU: the load balancer's CPU time per answer during the UDP test, in microseconds, as L7 CPU.
 - h2 req/s: `h2load -c1 -m100 -D <duration>` on https://LB:8443/ok, one TLS connection with 100 streams
   at a time, through the seed's 8443 server with `http2` on its `listen` (its TLS settings as they are,
   a certificate made for the run, `keepalive_requests` raised so that one connection lasts the test:
@@ -83,10 +94,6 @@ listed under the table. hapair's row says "not available: <reason>" when `hapair
 --columns measures only the columns named (l7 covers L7 req/s, p99 and bulk, new conn/s and idle memory,
 and brings the `--metrics` and Debian rows; the others one column each); the other cells say "-". By
 default all are measured.
-
-Each UDP figure is followed by a note with the load balancer's CPU time per answer: the utime + stime
-(/proc/PID/stat) of every process in its namespace over the measured run, divided by the answers, in µs;
-a figure the machine's other load moves less than the rate.
 
 Everything runs in namespaces and a temporary directory (--logs keeps the configurations and logs), all
 removed at the end, also after Ctrl-C or SIGTERM; what the bench started is stopped by PID.
@@ -150,8 +157,15 @@ SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "floor")
 COLUMNS = ("l7", "h2", "l4", "l4-bulk", "sni", "tls", "udp")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 READ_NGINX_FILES = ("nginx", "hapair")  # the ones measured a second time in Debian's layout
+# The L7 test again with upstream connections the other way: the seed's file opens one per request (no
+# `keepalive` in its upstream), HAProxy reuses them, the floor keeps one per client connection.
+VARIANTS = {
+    "nginx": ("l7-keepalive", "upstream keepalive 32"),
+    "hapair": ("l7-keepalive", "upstream keepalive 32"),
+    "haproxy": ("l7-close", "a server connection per request"),
+    "floor": ("l7-close", "an upstream connection per request"),
+}
 METRICS_ADDRESS = "127.0.0.1:9113"  # hapair's --metrics, in a row of its own
 LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 P99 = re.compile(r"^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
@@ -184,8 +198,9 @@ class Row:
     sni_bulk_mb_s: float | None = None
     tls_bulk_mb_s: float | None = None
     udp_queries_s: float | None = None
-    udp_cpu_us: float | None = None  # the load balancer's CPU time per answer
+    udp_cpu_us: float | None = None  # the load balancer's CPU time per UDP answer, in microseconds
     h2_requests_per_second: float | None = None
+    l7_cpu_us: float | None = None  # the load balancer's CPU time per L7 request, in microseconds
     new_connections_s: float | None = None
     idle_mb: float | None = None
     unavailable: str = ""
@@ -247,16 +262,10 @@ def namespace_rss(host: Host) -> int:
     return sum(memory.rss for _, memory in filter(None, found))
 
 
-def namespace_cpu_s(host: Host) -> dict[int, float]:
-    """The CPU time (utime + stime), in seconds, of each process running in `host`'s namespace."""
-    times = {}
-    for pid in namespace_pids(host):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        times[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: stat's 14th, 15th
-    return times
+def namespace_cpu_s(host: Host) -> float:
+    """The CPU time (user and system, seconds) used so far by the processes running in `host`'s namespace;
+    the kernel's network work on their behalf counts in it when their own system calls do it."""
+    return sum(filter(None, (harness.cpu_time_s(pid) for pid in namespace_pids(host))))
 
 
 def idle_memory_mb(lab: Lab, address: str) -> float:
@@ -284,13 +293,6 @@ def udp_queries(client: Host, address: str, port: int, duration: int) -> tuple[i
     command = [sys.executable, str(TCP_HELPER), "ask", address, str(port), str(duration), str(UDP_SOCKETS)]
     answers, seconds = run_to_end(client, command, duration + 60).split()
     return int(answers), float(seconds)
-
-
-def udp_cpu_us(before: dict[int, float], after: dict[int, float], answers: int) -> float:
-    """The CPU time per answer, in µs, of the processes seen both times (a process started or gone in
-    between is not counted: the load balancer's run its own)."""
-    spent = sum(after[pid] - before[pid] for pid in after.keys() & before.keys())
-    return spent / max(answers, 1) * 1e6
 
 
 def h2load(client: Host, url: str, duration: int) -> tuple[float, str]:
@@ -399,10 +401,17 @@ def nginx_main(directory: Path, modules: str, body: str) -> str:
 
 
 def haproxy_config(
-    mode: str, backend_port: int, *, sni: bool = False, tls: Path | None = None, h2: Path | None = None
+    mode: str,
+    backend_port: int,
+    *,
+    sni: bool = False,
+    tls: Path | None = None,
+    h2: Path | None = None,
+    server_close: bool = False,
 ) -> str:
     """`tls`: the certificate and key (one PEM) the frontend terminates TLS with; `h2`: the same for a
-    second frontend, on H2_PORT with HTTP/2."""
+    second frontend, on H2_PORT with HTTP/2; `server_close`: a server connection per request, as nginx
+    without `keepalive` (`option http-server-close`)."""
     http = mode == "http"
     h2_lines = [
         "frontend k8sapi-h2",
@@ -433,6 +442,7 @@ def haproxy_config(
         *(h2_lines if h2 is not None else []),
         "backend k8s-api",
         "    balance roundrobin",
+        *(["    option http-server-close"] if server_close else []),
         *(
             [
                 "    option forwardfor",
@@ -505,7 +515,28 @@ def write_configs(directory: Path) -> dict[str, Configs]:
         haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni", tls=tls, h2=h2))
         configs[test] = Configs(nginx, haproxy)
     configs["l7-debian"] = Configs(debian_layout(directory, logs), configs["l7"].haproxy)
+    configs["l7-keepalive"] = Configs(
+        upstream_keepalive(directory, configs["l7"].nginx), configs["l7"].haproxy
+    )
+    server_close = directory / "haproxy-l7-close.cfg"
+    server_close.write_text(haproxy_config("http", PORT, server_close=True))
+    configs["l7-close"] = Configs(configs["l7"].nginx, server_close)
     return configs
+
+
+def upstream_keepalive(directory: Path, l7: Path) -> Path:
+    """The L7 configuration with nginx's documented recipe for kept upstream connections: `keepalive 32`
+    in the upstream, `proxy_http_version 1.1` and an empty Connection header in the location."""
+    seed = directory / "conf.d" / "k8sapi.conf"
+    kept = directory / "conf.d" / "k8sapi-keepalive.conf"
+    text = replaced(
+        seed.read_text(), "upstream k8s-api-8080 {\n", "upstream k8s-api-8080 {\n    keepalive 32;\n"
+    )
+    location = '      proxy_set_header   Connection        "";\n      proxy_http_version  1.1;\n'
+    kept.write_text(replaced(text, "      proxy_pass ", location + "      proxy_pass "))
+    nginx = directory / "nginx-l7-keepalive.conf"
+    nginx.write_text(replaced(l7.read_text(), str(seed), str(kept)))
+    return nginx
 
 
 def temp_paths(directory: Path) -> str:
@@ -632,8 +663,8 @@ def proxy_command(lab: Lab, implementation: str, test: str, *, metrics: bool = F
 def floor_command(test: str) -> list[str]:
     """The floor for `test`: udp on the wildcard address, as the UDP server's `listen 8080 udp`."""
     mode, address, port = "l4", LB_ADDRESS, SOURCE_PORT if test.startswith("l4-") else PORT
-    if test == "l7":
-        mode = "l7"
+    if test in ("l7", "l7-close"):
+        mode = test
     elif test == "l4-udp":
         mode, address, port = "udp", "0.0.0.0", UDP_PORT
     backends = [f"{backend}:{port}" for backend in BACKEND_ADDRESSES]
@@ -733,9 +764,8 @@ def measure_udp(lab: Lab, row: Row, address: str, start: Starter, port: int) -> 
         before = namespace_cpu_s(lab.lb)
         answers, seconds = udp_queries(lab.client, address, port, lab.options.duration)
         row.udp_queries_s = answers / seconds
-        if address == LB_ADDRESS:
-            row.udp_cpu_us = udp_cpu_us(before, namespace_cpu_s(lab.lb), answers)
-            row.notes.append(f"{row.name} UDP: {row.udp_cpu_us:.1f} µs of CPU per answer")
+        if address == LB_ADDRESS and answers:
+            row.udp_cpu_us = (namespace_cpu_s(lab.lb) - before) / answers * 1e6
 
 
 def measure_l7(
@@ -756,7 +786,11 @@ def measure_l7(
             return False
         lab.report(f"{row.name}: L7")
         warm_up(lab, small)
+        before = namespace_cpu_s(lab.lb)
         row.l7 = wrk(lab.client, small, lab.options.connections, lab.options.duration)
+        if address == LB_ADDRESS:
+            requests = row.l7.requests_per_second * lab.options.duration
+            row.l7_cpu_us = (namespace_cpu_s(lab.lb) - before) / requests * 1e6 if requests else None
         bulk_result = wrk(lab.client, bulk, lab.options.bulk_connections, lab.options.duration)
         row.l7_bulk_mb_s = bulk_result.requests_per_second * BULK_BODY_BYTES / MB
         note(row, "L7", row.l7.problems)
@@ -814,9 +848,13 @@ def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
         )
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
         row.unavailable = str(error).splitlines()[0]
-    if implementation not in READ_NGINX_FILES or "l7" not in lab.options.columns:
-        return [row]
-    rows = [row, measure_debian(lab, implementation, row.name)]
+    rows = [row]
+    if "l7" not in lab.options.columns:
+        return rows
+    rows.append(measure_variant(lab, implementation, row.name))
+    if implementation not in READ_NGINX_FILES:
+        return rows
+    rows.append(measure_debian(lab, implementation, row.name))
     return rows if with_metrics is None else [*rows, with_metrics]
 
 
@@ -825,6 +863,17 @@ def measure_metrics(lab: Lab, name: str) -> Row:
     row = Row(f"{name}, --metrics")
     try:
         measure_l7(lab, row, LB_ADDRESS, lambda: proxy(lab, "hapair", "l7", metrics=True))
+    except RuntimeError as error:
+        row.unavailable = str(error).splitlines()[0]
+    return row
+
+
+def measure_variant(lab: Lab, implementation: str, name: str) -> Row:
+    """The L7 test again, with upstream connections handled the other way (VARIANTS)."""
+    test, what = VARIANTS[implementation]
+    row = Row(f"{name}, {what}")
+    try:
+        measure_l7(lab, row, LB_ADDRESS, lambda: proxy(lab, implementation, test))
     except RuntimeError as error:
         row.unavailable = str(error).splitlines()[0]
     return row
@@ -860,6 +909,7 @@ def table(rows: list[Row]) -> list[str]:
         "load balancer",
         "L7 req/s",
         "L7 p99 ms",
+        "L7 CPU us/req",
         "L7 bulk MB/s",
         "L4 req/s",
         "L4 p99 ms",
@@ -867,6 +917,7 @@ def table(rows: list[Row]) -> list[str]:
         "SNI bulk MB/s",
         "TLS bulk MB/s",
         "UDP q/s",
+        "UDP CPU us/q",
         "h2 req/s",
         "new conn/s",
         "10k idle MB",
@@ -880,12 +931,14 @@ def table(rows: list[Row]) -> list[str]:
             (
                 row.name,
                 *wrk_figures(row.l7),
+                figure(row.l7_cpu_us, "{:.1f}"),
                 figure(row.l7_bulk_mb_s, "{:.0f}"),
                 *wrk_figures(row.l4),
                 figure(row.l4_bulk_mb_s, "{:.0f}"),
                 figure(row.sni_bulk_mb_s, "{:.0f}"),
                 figure(row.tls_bulk_mb_s, "{:.0f}"),
                 figure(row.udp_queries_s, "{:.0f}"),
+                figure(row.udp_cpu_us, "{:.1f}"),
                 figure(row.h2_requests_per_second, "{:.0f}"),
                 figure(row.new_connections_s, "{:.0f}"),
                 figure(row.idle_mb, "{:.1f}"),
@@ -956,6 +1009,7 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
     load_before = os.getloadavg()[0]
     with run_directory(options.logs) as directory, harness.laboratory(directory) as lan:
         client = lan.host("client", CLIENT_ADDRESS)
+        give_the_client_ports(client)
         lb = lan.host("lb", LB_ADDRESS)
         backends = [lan.host(f"backend{n}", address) for n, address in enumerate(BACKEND_ADDRESSES, 1)]
         lab = Lab(lan, directory, client, lb, write_configs(directory), options, report)
@@ -965,6 +1019,18 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
             rows += measure_proxy(lab, implementation)
     load = f"load average (1 min): {load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
     return [*machine(options), load, "", *table(rows)]
+
+
+def give_the_client_ports(client: Host) -> None:
+    """wrk closes a `Connection: close` connection as soon as it has read the answer, often before the
+    load balancer does, so the client keeps each in TIME_WAIT for 60 s: a new-connections test used up
+    the client's ephemeral ports (about 14,000 for connect) and the next load balancer's ran at a few
+    connections a second. The client's namespace reuses them safely (timestamps) and has all of them."""
+    ran = client.run(
+        ["sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65535"]
+    )
+    if ran.returncode:
+        raise RuntimeError(f"sysctl in the client's namespace: {ran.stderr.strip()}")
 
 
 def missing() -> str | None:
