@@ -122,13 +122,16 @@ class DatagramListener:
 
     def stop(self) -> None:
         """Stop reading; the sessions end with the socket (nginx: "disconnected on shutdown"). Those past
-        their `proxy_requests` go on until they end, and the poller with them."""
+        their `proxy_requests` go on until they end (then `close`)."""
         self._loop.remove_reader(self.sock.fileno())
         for session in list(self._sessions.values()):
             session.close()
-        self.poller.stop()
         if self.owned:
             self.sock.close()
+
+    def close(self) -> None:
+        """Once the last session has ended."""
+        self.poller.close()
 
     def idle_sessions(self, settings: SessionSettings) -> IdleSessions:
         """The `proxy_timeout` timer of a server's sessions."""
@@ -201,23 +204,22 @@ class UpstreamPoller:
     """The upstream sockets of a listener's sessions, in an epoll set the event loop watches as one
     descriptor. Watching a socket is one epoll_ctl and its close takes it out of the set, as in nginx's
     epoll module; the loop's add_reader and remove_reader cost a handle, an ioctl and six epoll_ctl calls
-    per socket. Once stopped, it closes with the last socket it watches."""
+    per socket."""
 
-    __slots__ = ("_callbacks", "_epoll", "_loop", "_stopped")
+    __slots__ = ("_callbacks", "_epoll", "_loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._epoll = select.epoll()
         self._callbacks: dict[int, Callable[[], None]] = {}
-        self._stopped = False
 
     def start(self) -> None:
         self._loop.add_reader(self._epoll.fileno(), self._ready)
 
-    def stop(self) -> None:
-        self._stopped = True
-        if not self._callbacks:
-            self._close()
+    def close(self) -> None:
+        if not self._epoll.closed:
+            self._loop.remove_reader(self._epoll.fileno())
+            self._epoll.close()
 
     def watch(self, fd: int, readable: Callable[[], None]) -> None:
         self._epoll.register(fd, select.EPOLLIN)
@@ -231,8 +233,6 @@ class UpstreamPoller:
     def closing(self, fd: int) -> None:
         """Stop watching a socket about to be closed (its close takes it out of the set)."""
         del self._callbacks[fd]
-        if self._stopped and not self._callbacks:
-            self._close()
 
     def _ready(self) -> None:
         callbacks = self._callbacks
@@ -240,11 +240,6 @@ class UpstreamPoller:
             readable = callbacks.get(fd)  # None: closed by a callback before it in this batch
             if readable is not None:
                 readable()
-
-    def _close(self) -> None:
-        if not self._epoll.closed:
-            self._loop.remove_reader(self._epoll.fileno())
-            self._epoll.close()
 
 
 class IdleSessions:
