@@ -24,12 +24,19 @@ from tests.topology import HAPAIR, wait_until
 VIP = "10.9.9.9"
 ANNOUNCE = f"announce route {VIP}/32 next-hop self"
 WITHDRAW = f"withdraw route {VIP}/32 next-hop self"
-BACKEND = (
-    "import socket, time\n"
-    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "s.bind(('127.0.0.1', 8081)); s.listen(64)\n"
-    "while True: s.accept()[0].close()\n"
+BACKEND = (  # answers every request, /slow after SLOW_S (saying so on its standard output when it starts)
+    "import http.server, socketserver, sys, time\n"
+    "class Handler(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        if self.path == '/slow':\n"
+    "            print('slow request', flush=True); time.sleep(%s)\n"
+    "        self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers()\n"
+    "        self.wfile.write(b'ok')\n"
+    "    def log_message(self, *args): pass\n"
+    "socketserver.ThreadingTCPServer.allow_reuse_address = True\n"
+    "socketserver.ThreadingTCPServer(('127.0.0.1', 8081), Handler).serve_forever()\n"
 )
+SLOW_S = 1.0
 
 
 @dataclass
@@ -76,7 +83,8 @@ class Node:
         return result.stdout.splitlines()
 
     def start_backend(self) -> None:
-        self.backend = _in(self.namespace, [sys.executable, "-c", BACKEND], self.directory / "backend.log")
+        command = [sys.executable, "-c", BACKEND % SLOW_S]
+        self.backend = _in(self.namespace, command, self.directory / "backend.log")
 
 
 def _children(pid: int) -> list[int]:
@@ -181,6 +189,24 @@ def test_drain_withdraws_then_stops_the_proxy_and_undrain_starts_it(node: Node) 
     node.bgp("undrain")
     node.wait_announced()
     assert node.proxy_pids()[0] != master
+
+
+def test_drain_waits_for_a_request_in_flight(node: Node) -> None:
+    """The proxy's graceful stop lets a request under way finish: the drain's stop comes after it."""
+    node.wait_announced()
+    log = node.directory / "backend.log"
+    before = log.read_text().count("slow request")
+    curl = subprocess.Popen(
+        ["ip", "netns", "exec", node.namespace.name, "curl", "-s", "-m", "30", "http://127.0.0.1:8080/slow"],
+        stdout=subprocess.PIPE,
+    )
+    wait_until(lambda: log.read_text().count("slow request") > before or None, 30, "the slow request")
+    said = node.bgp("drain")
+    answer, _ = curl.communicate(timeout=30)
+    assert (curl.returncode, answer) == (0, b"ok")
+    assert said[2].startswith("proxy ") and " stopped at " in said[2]
+    node.bgp("undrain")
+    node.wait_announced()
 
 
 def test_sigterm_withdraws_before_the_proxy_stops(node: Node) -> None:

@@ -33,7 +33,9 @@ from .watch import ProxyWatch
 
 
 class NodeProxy:
-    """What the announcers' drain and undrain do: stop the supervised proxy gracefully, start it again."""
+    """What the announcers' drain and undrain do: stop the supervised proxy gracefully, waiting for its
+    connections however long they last (the node's own stop, SIGTERM, gives them STOP_GRACE_S), and start
+    it again."""
 
     def __init__(self, watch: ProxyWatch) -> None:
         self.watch = watch
@@ -47,7 +49,9 @@ class NodeProxy:
         else:
             asked = moment(time.time())
             await reply(f"proxy {pid} asked to stop at {asked} (SIGQUIT: it finishes its connections)")
-        await supervisor.stop()  # also when not running: no restart until undrain
+        # as long as its connections last (a drain is for them), and also when not running: no restart
+        # until undrain
+        await supervisor.stop(grace=None)
         if pid is not None:
             await reply(f"proxy {pid} stopped at {moment(time.time())}")
 
