@@ -10,7 +10,7 @@ import socket
 import sys
 from typing import Any
 
-from hapair.bgp.config import DEFAULT_CONFIG, BgpConfig, ConfigError, load
+from hapair.bgp.config import DEFAULT_CONFIG, BgpConfig, ConfigError, check, load
 
 ACTIONS = ("drain", "undrain", "status")
 CONTROL_TIMEOUT_S = 600
@@ -37,18 +37,32 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.test:
+        return _test(args.conf)
     try:
         config = load(args.conf, None if args.action is not None else "bgp")
     except ConfigError as error:
         print(f"hapair bgp: {error}", file=sys.stderr)
         return 1
-    if args.test:
-        print(f"hapair bgp: the configuration file {args.conf} syntax is ok", file=sys.stderr)
-        print(f"hapair bgp: configuration file {args.conf} test is successful", file=sys.stderr)
-        return 0
     if args.action is not None:
         return _control(config, args.action)
     return _daemon(config)
+
+
+def _test(path: str) -> int:
+    """-t: the file for hapair bgp, or for hapair node --bgp when it has none of hapair bgp's probes (said
+    before nginx's two lines)."""
+    try:
+        _, daemon = check(path)
+    except ConfigError as error:
+        print(f"hapair bgp: {error}", file=sys.stderr)
+        return 1
+    if daemon == "node":
+        kind = "a file for hapair node --bgp (no directive of hapair bgp's probes)"
+        print(f"hapair bgp: {path} is {kind}", file=sys.stderr)
+    print(f"hapair bgp: the configuration file {path} syntax is ok", file=sys.stderr)
+    print(f"hapair bgp: configuration file {path} test is successful", file=sys.stderr)
+    return 0
 
 
 def _control(config: BgpConfig, action: str) -> int:
