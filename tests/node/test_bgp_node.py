@@ -8,6 +8,7 @@ unreachable backends from their connections; the drain and the stop withdraw bef
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,8 +16,10 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.netns import Namespace, missing_requirements
 from tests.topology import HAPAIR, wait_until
@@ -37,6 +40,7 @@ BACKEND = (  # answers every request, /slow after SLOW_S (saying so on its stand
     "socketserver.ThreadingTCPServer(('127.0.0.1', 8081), Handler).serve_forever()\n"
 )
 SLOW_S = 1.0
+METRICS_PORT = 9477
 
 
 @dataclass
@@ -81,6 +85,27 @@ class Node:
             check=True,
         )
         return result.stdout.splitlines()
+
+    def status(self) -> dict[str, Any]:
+        """The VIP's entry in `hapair status --json` on the node's control socket."""
+        socket = str(self.directory / "bgp.sock")
+        result = subprocess.run(
+            [HAPAIR, "status", "--json", "--socket", socket], capture_output=True, text=True, check=True
+        )
+        [vip] = json.loads(result.stdout)["vips"]
+        return dict(vip)
+
+    def metrics(self) -> dict[str, float]:
+        """The node's /metrics: each sample's name with its labels' values (in the labels' name order), and
+        its value."""
+        url = f"http://127.0.0.1:{METRICS_PORT}/metrics"
+        command = ["ip", "netns", "exec", self.namespace.name, "curl", "-sf", url]
+        text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        return {
+            ",".join([sample.name, *sample.labels.values()]): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
 
     def start_backend(self) -> None:
         command = [sys.executable, "-c", BACKEND % SLOW_S]
@@ -128,6 +153,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     try:
         command = [HAPAIR, "node", "--bgp", str(directory / "bgp.conf"), "-n", "-l", "-G"]
         command += ["-c", str(directory / "nginx.conf"), "--pid", str(directory / "node.pid")]
+        command += ["--metrics", f"127.0.0.1:{METRICS_PORT}"]
         node = Node(namespace, directory, _in(namespace, command, directory / "stderr", directory / "stdout"))
         node.start_backend()
         node.wait_announced()
@@ -207,6 +233,48 @@ def test_drain_waits_for_a_request_in_flight(node: Node) -> None:
     assert said[2].startswith("proxy ") and " stopped at " in said[2]
     node.bgp("undrain")
     node.wait_announced()
+
+
+def test_status_and_metrics_say_why_as_the_cause_changes(node: Node) -> None:
+    """Withdrawn for a stopped proxy, then (the proxy continued) for the backends, then announced:
+    `hapair status --json` and /metrics follow each cause."""
+    assert node.backend is not None
+    node.wait_announced()
+    assert node.status()["announced"] is True
+    assert node.metrics()[f"hapair_bgp_vip_announced,{VIP}"] == 1
+    after = len(node.log())
+    pids = node.proxy_pids()
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        node.wait_log(f"withdraw {VIP}: proxy_serving down", after)
+        stopped = node.status()
+        assert (stopped["announced"], stopped["cause"]) == (False, "proxy_serving")
+        assert stopped["why"] == "proxy_serving down: a worker or listener does not answer"
+        assert node.metrics()[f"hapair_bgp_vip_withdrawn_by,proxy_serving,{VIP}"] == 1
+        node.backend.kill()
+        node.backend.wait()
+        node.wait_log("hapair tracker backends is down", after)
+        assert node.status()["why"] == stopped["why"]  # still the cause
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    node.wait_log("hapair tracker proxy_serving is up", after)
+    unreachable = node.status()
+    assert (unreachable["announced"], unreachable["cause"]) == (False, "backends")
+    assert unreachable["why"] == "backends down: no backend reachable"
+    assert unreachable["since"] > stopped["since"]
+    seen = node.metrics()
+    assert seen[f"hapair_bgp_vip_withdrawn_by,backends,{VIP}"] == 1
+    assert f"hapair_bgp_vip_withdrawn_by,proxy_serving,{VIP}" not in seen
+    assert seen[f"hapair_bgp_source_up,proxy_serving,{VIP}"] == 1
+    assert seen[f"hapair_bgp_vip_since_seconds,{VIP}"] == unreachable["since"]
+    node.start_backend()
+    node.wait_announced()
+    announced = node.status()
+    assert (announced["announced"], announced["cause"]) == (True, None)
+    assert announced["why"] == "all sources up (last: backends up: a backend is reachable)"
+    assert node.metrics()[f"hapair_bgp_vip_announced,{VIP}"] == 1
 
 
 def test_sigterm_withdraws_before_the_proxy_stops(node: Node) -> None:

@@ -57,6 +57,8 @@ class Announcer:
         self.why = "starting: no health source has risen yet"
         self.since = now
         self._cause: str | None = None  # the source the withdrawn VIP's reason names
+        self.announcements = 0  # changes to announced, and to withdrawn (for the metrics)
+        self.withdrawals = 0
 
     def observe(self, source: str, healthy: bool, detail: str, now: float) -> Action | None:
         """Record one observation of `source`; the action it leads to, if the announcement changes."""
@@ -87,6 +89,14 @@ class Announcer:
     def status(self) -> Action:
         return Action(self.vip, self.announced, self.why, self.since)
 
+    @property
+    def cause(self) -> str | None:
+        """Why a withdrawn VIP is: "drained" or the name of the source its reason names (None: announced,
+        or not yet decided at start)."""
+        if self.announced:
+            return None
+        return "drained" if self.drained else self._cause
+
     def source_states(self) -> dict[str, tuple[bool | None, str]]:
         """Each source: up (None before its first verdict) and its last observation's detail."""
         return {name: (s.up if s.decided else None, s.detail) for name, s in self.sources.items()}
@@ -98,6 +108,10 @@ class Announcer:
             return None
         self.announced, self.since = wanted, now
         self.why = f"all sources up (last: {event})" if wanted else self._withdrawn_reason(source)
+        if wanted:
+            self.announcements += 1
+        else:
+            self.withdrawals += 1
         return self.status()
 
     def _refresh(self, now: float, source: str | None) -> None:

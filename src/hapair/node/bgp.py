@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from hapair.bgp.config import BgpConfig, Vip
-from hapair.bgp.daemon import BgpDaemon, Feed, Reply, moment
+from hapair.bgp.daemon import BgpDaemon, Feed, Reply, moment, serve_metrics
 from hapair.bgp.speakers import Speaker
 
 from .daemon import NodeOptions
@@ -67,6 +67,7 @@ class BgpNode:
         self, options: NodeOptions, config: BgpConfig, speaker: Speaker, logger: logging.Logger
     ) -> None:
         self.settings = options.settings
+        self.metrics = options.vrrp.metrics
         self.config = config
         self.logger = logger
         self.watch = ProxyWatch(
@@ -79,7 +80,11 @@ class BgpNode:
             report=self._tracker_changed,
         )
         self.announcers = BgpDaemon(
-            config, speaker, feed=Feed(self._sources, rise=1, fall=1), proxy=NodeProxy(self.watch)
+            config,
+            speaker,
+            feed=Feed(self._sources, rise=1, fall=1),
+            proxy=NodeProxy(self.watch),
+            name="node --bgp",
         )
         self._stopping = asyncio.Event()
 
@@ -105,6 +110,21 @@ class BgpNode:
         return "a backend is reachable" if ok else "no backend reachable"
 
     async def run(self) -> int:
+        metrics = None
+        if self.metrics is not None:
+            try:
+                metrics = serve_metrics(self.announcers, self.metrics)
+            except OSError as error:
+                where = f"{self.metrics[0]}:{self.metrics[1]}"
+                self.logger.error(f"Cannot serve metrics on {where}: {error.strerror} - exiting")
+                return 1
+        try:
+            return await self._run()
+        finally:
+            if metrics is not None:
+                metrics.close()
+
+    async def _run(self) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stopping.set)
