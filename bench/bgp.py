@@ -5,10 +5,11 @@ sees when a node fails, in one run of the BGP lab with each kind of health.
                                        [--no-resilient]
 
 `hapair lab up --bgp --nodes 3` (a BIRD router with ECMP on the 5-tuple's hash, BFD at 100 ms x 3, hold
-time 3 s), first with hapair proxy + hapair bgp on each node (its own probes every 100 ms, rise 3, fall
-2), then with `--health native` (hapair node --bgp: the node's trackers, health exchange every 100 ms,
-fall 3; backends every 300 ms, fall 3). With the lab's client (lab/load.py: `--workers` concurrent
-clients, a new connection per request, so every request is a new flow for the router's hash):
+time 3 s, each flow pinned to the node it started on), first with hapair proxy + hapair bgp on each node
+(its own probes every 100 ms, rise 3, fall 2), then with `--health native` (hapair node --bgp: the node's
+trackers, health exchange every 100 ms, fall 3; backends every 300 ms, fall 3). With the lab's client
+(lab/load.py: `--workers` concurrent clients, a new connection per request, so every request is a new
+flow for the router's hash):
 - scaling (first lab): requests per second over `--seconds` with 3 nodes, then node 3 drained (2), then
   node 2 (1);
 - faults on node 1, each under load: 2 s steady, the fault, 3 s more, then healed and all three next-hops
@@ -16,15 +17,16 @@ clients, a new connection per request, so every request is a new flow for the ro
   time the client got no answer at all, and the share of its requests that failed in the 5 s. The proxy
   killed (SIGKILL of master and workers; hapair node restarts it itself), hung (SIGSTOP; hapair bgp's
   probes cannot see it, so only with native health), its backends unreachable, its link cut, a drain;
-- where the drain's failed requests come from, over `--drains` more drains: for each, the next-hop the
-  router's hash gave its flow (`ip route get ... sport PORT`, every client port asked just before the
-  drain, the failed ones again while node 1 is withdrawn): node 1's flows in flight at the route change,
-  and other nodes' flows that the change moved to another node (hash-threshold moves the boundaries of
-  every next-hop's share);
-- (unless --no-resilient) the same drain with the router's route through a Linux resilient nexthop group
-  (nexthop objects, which BIRD 2.0 does not program): BIRD exports the merged route into a table of its
-  own, and the bench mirrors its next-hops into the group (`ip nexthop replace`), the main table's route
-  pointing at it (`--drains` drains again).
+- `--drains` more drains, flows pinned (the lab's router);
+- (second lab) `--drains` drains without the router's flow pinning (its nftables table deleted), and
+  where their failed requests come from: for each, the next-hop the router's hash gave its flow (`ip
+  route get ... sport PORT`, every client port asked just before the drain, the failed ones again while
+  node 1 is withdrawn): node 1's flows in flight at the route change, and other nodes' flows that the
+  change moved to another node (hash-threshold moves the boundaries of every next-hop's share);
+- (unless --no-resilient) the same unpinned drains with the router's route through a Linux resilient
+  nexthop group (nexthop objects, which BIRD 2.0 does not program): BIRD exports the merged route into a
+  table of its own, and the bench mirrors its next-hops into the group (`ip nexthop replace`), the main
+  table's route pointing at it (`--drains` drains again).
 Needs root, BIRD (bird2), unshare and nsenter. The labs are removed at the end, also after Ctrl-C."""
 
 from __future__ import annotations
@@ -197,19 +199,32 @@ def _loss_kind(before: str, during: str, node1: str) -> str:
     return "other nodes' flows moved" if before != during else "other nodes' flows not moved"
 
 
-def drain_series(state: LabState, workers: int, count: int, hops: Hops = route_hops) -> None:
-    """`count` drains of node 1 under load; their rows and where their failed requests were."""
+def drain_series(state: LabState, workers: int, count: int, hops: Hops = route_hops, *, pinned: bool) -> None:
+    """`count` drains of node 1 under load; their rows and where their failed requests were (by the main
+    table's hash: for `pinned` flows, only their errors, as the hash is not their route)."""
     runs = []
     for _ in range(count):
         run = FaultRun(state, workers, "drain", hops)
         run.run()
         print(run.row("graceful drain"), flush=True)
         runs.append(run)
-    losses = sum((run.drain_losses() for run in runs), Counter())
+    if pinned:
+        losses = Counter(error for run in runs for error in run.failed.values())
+    else:
+        losses = sum((run.drain_losses() for run in runs), Counter())
     failed = sum(run.summary.failed for run in runs if run.summary is not None)
     requests = sum(run.summary.requests for run in runs if run.summary is not None)
     where = ", ".join(f"{n} {kind}" for kind, n in sorted(losses.items())) or "none"
     print(f"\n{count} drains: {failed} of {requests} requests failed: {where}", flush=True)
+
+
+def unpin(state: LabState) -> None:
+    """The router without its flow pinning (lab/bgp.py): every packet follows the ECMP route's hash."""
+    router = state.layout.namespace("router")
+    subprocess.run(
+        ["nsenter", f"--net=/run/netns/{router}", "nft", "delete", "table", "ip", "hapair_pinning"],
+        check=True,
+    )
 
 
 TABLE_HEAD = (
@@ -320,10 +335,14 @@ def main() -> int:
                     print(f"| {count} | {summary.per_second:.0f} | {shares} |", flush=True)
             print(f"\n{HEALTH[health]}:")
             fault_table(state, args.workers, health == "native")
-            print(f"\nmore drains ({HEALTH[health]}):\n\n{TABLE_HEAD}")
-            drain_series(state, args.workers, args.drains)
-            if health == "native" and not args.no_resilient:
-                resilient(state, args.workers, args.drains)
+            print(f"\nmore drains ({HEALTH[health]}, flows pinned at the router):\n\n{TABLE_HEAD}")
+            drain_series(state, args.workers, args.drains, pinned=True)
+            if health == "native":
+                unpin(state)
+                print(f"\nwithout the router's flow pinning (hash-threshold ECMP only):\n\n{TABLE_HEAD}")
+                drain_series(state, args.workers, args.drains, pinned=False)
+                if not args.no_resilient:
+                    resilient(state, args.workers, args.drains)
         finally:
             with signals_ignored():
                 lab.down_state(state)
@@ -336,8 +355,9 @@ def resilient(state: LabState, workers: int, drains: int) -> None:
     try:
         wait_hops(state, 3, group_hops)
         time.sleep(2.0)
-        print(f"\nwith a resilient nexthop group ({BUCKETS} buckets) at the router:\n\n{TABLE_HEAD}")
-        drain_series(state, workers, drains, group_hops)
+        title = f"with a resilient nexthop group ({BUCKETS} buckets) at the router, no flow pinning"
+        print(f"\n{title}:\n\n{TABLE_HEAD}")
+        drain_series(state, workers, drains, group_hops, pinned=False)
     finally:
         mirror.stop.set()
         mirror.thread.join()

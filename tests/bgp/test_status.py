@@ -6,7 +6,9 @@ cause as it changes."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import urllib.request
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -14,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hapair.bgp.announcer import Action
 from hapair.bgp.config import BgpConfig, Vip
-from hapair.bgp.daemon import BgpDaemon, Feed
+from hapair.bgp.daemon import BgpDaemon, Feed, serve_metrics
 from hapair.bgp.metrics import BgpCollector
 from hapair.cli.status import describe
 from hapair.control.protocol import request_line
@@ -140,3 +142,17 @@ def test_the_control_socket_answers_hapair_status_request(tmp_path: Path) -> Non
         "error": "hapair node --bgp has no 'follow': ask for status"
     }
     assert "error" in asyncio.run(ask(b'{"command": "nap"}\n'))
+
+
+def test_serve_metrics_answers_a_scrape(tmp_path: Path) -> None:
+    """What `hapair bgp --metrics` serves (hapair node --bgp's: tests/node/test_bgp_node.py)."""
+    d = daemon(tmp_path, Clock())
+    d.observe("proxy", True, "running")
+    d.observe("backends", True, "reachable")
+    server = serve_metrics(d, (ipaddress.IPv4Address("127.0.0.1"), 0))
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+    finally:
+        server.close()
+    assert f'hapair_bgp_vip_announced{{vip="{VIP}"}} 1.0' in text.splitlines()

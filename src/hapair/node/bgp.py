@@ -115,7 +115,9 @@ class BgpNode:
             try:
                 metrics = serve_metrics(self.announcers, self.metrics)
             except OSError as error:
-                where = f"{self.metrics[0]}:{self.metrics[1]}"
+                from hapair.exposition import address_text  # noqa: PLC0415 (prometheus-client only then)
+
+                where = address_text(*self.metrics)
                 self.logger.error(f"Cannot serve metrics on {where}: {error.strerror} - exiting")
                 return 1
         try:
