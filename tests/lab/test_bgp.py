@@ -34,7 +34,7 @@ from .helpers import lab, lab_ok, leftovers, skip_reason, unique_name
 NODES = ["10.101.1.11", "10.101.1.12", "10.101.1.13"]
 _MOMENT = re.compile(r"at ([0-9T:.-]+)")
 ATTEMPTS = 3
-HELD = 30  # connections held open across a withdraw: each node has some but with odds of 1.5e-5 per node
+HELD = 30  # connections held open across a withdraw: a node has none of them with odds of 5e-6
 
 
 def router_hops(name: str) -> list[str]:
