@@ -129,12 +129,10 @@ class Announcer:
         observed, else the first."""
         if self.drained:
             return DRAINED
+        # never empty: a VIP that is not drained is withdrawn only while a source is down
         down = [name for name, state in self.sources.items() if not state.up]
-        for candidate in (self._cause, source, down[0]):
-            if candidate in down:
-                self._cause = candidate
-                return self._source_reason(candidate)
-        raise AssertionError("withdrawn with every source up and no drain")
+        self._cause = next((name for name in (self._cause, source) if name in down), down[0])
+        return self._source_reason(self._cause)
 
     def _source_reason(self, name: str) -> str:
         state = self.sources[name]
