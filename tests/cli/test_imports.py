@@ -1,5 +1,6 @@
 """Each command imports only what it uses (issue 15's start-up and memory budgets), checked in fresh
-interpreters: `hapair vrrp -t` reads the configuration without netlink (pyroute2), asyncio or the daemon;
+interpreters: `hapair vrrp -t` reads the configuration without netlink (pyroute2), asyncio or the daemon,
+and a VRRP-only file without the checker process's keyword tables, model and checks;
 the VRRP daemon, run until it is master, has imported neither ssl nor OpenSSL's hashes nor more of
 pyroute2 than its message classes; the load balancer's modules leave dnspython and cryptography to the
 configurations that use them, HTTP/2 to those listening for it, and the master imports them before it
@@ -13,10 +14,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 
+from hapair.config.keepalived.keywords import DEFERRED, all_roots
 from tests.netns import Namespace, missing_requirements, unique_name
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,6 +56,14 @@ vrrp_instance VI_1 {
     }
 }
 """
+# the checker process's keyword tables, model and checks: only for files with virtual servers
+CHECKER_PROCESS = {
+    "hapair.config.keepalived.keywords.checkers",
+    "hapair.config.keepalived.keywords.bfd",
+    "hapair.config.keepalived.keywords.track_file",
+    "hapair.config.keepalived.model.checkers",
+    "hapair.config.keepalived.complete.checkers",
+}
 NOT_IN_THE_DAEMON = {
     "ssl",
     "_ssl",
@@ -65,6 +76,7 @@ NOT_IN_THE_DAEMON = {
     "inotify_simple",
     "dns",
     "cryptography",
+    *CHECKER_PROCESS,
 }
 
 
@@ -89,6 +101,17 @@ def test_config_test_imports_no_netlink_asyncio_or_daemon(tmp_path: Path) -> Non
     assert "hapair.config.keepalived.load" in modules
     assert not modules & {"asyncio", "ssl", "hapair.vrrp.daemon", "hapair.vrrp.runtime"}
     assert not [name for name in modules if name.startswith("pyroute2.")]  # (`pyroute2`: the lean package)
+    assert not modules & CHECKER_PROCESS
+
+
+def test_the_deferred_keyword_tables_are_named_as_their_modules_build_them() -> None:
+    """keywords.DEFERRED names each deferred table's root keywords without importing it: the names must be
+    those its `roots()` gives, and none may be one of the tables every file reads."""
+    eager = {root.keyword.name for root in all_roots()}
+    for module, _group, names in DEFERRED:
+        built = import_module(f"hapair.config.keepalived.keywords.{module}").roots()
+        assert tuple(keyword.name for keyword in built) == names
+        assert not eager & set(names)
 
 
 @pytest.fixture
