@@ -24,12 +24,22 @@ from tests.netns import Namespace, missing_requirements, unique_name
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
-# at exit, every module the run imported (sys.modules keeps them), as JSON on stdout
+# at exit, every module the run imported (sys.modules keeps them), as JSON on stdout, then whether the
+# garbage collector runs and how many objects it leaves out (frozen)
 MODULES_AT_EXIT = (
-    "import atexit, json, sys; "
-    "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), flush=True)); "
+    "import atexit, gc, json, sys; "
+    "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), gc.isenabled(), gc.get_freeze_count(),"
+    " flush=True)); "
     "from hapair.cli.main import main; sys.exit(main(sys.argv[1:]))"
 )
+
+
+def modules_and_collector(stdout: str) -> tuple[set[str], bool, int]:
+    """MODULES_AT_EXIT's output: the modules, whether the collector is enabled, the frozen objects."""
+    modules, enabled, frozen = stdout.rsplit(" ", 2)
+    return set(json.loads(modules)), enabled == "True", int(frozen)
+
+
 CHECKED = """
 vrrp_instance VI_1 {
     interface lo
@@ -97,7 +107,7 @@ def test_config_test_imports_no_netlink_asyncio_or_daemon(tmp_path: Path) -> Non
     config.write_text(CHECKED)
     ran = run_python(MODULES_AT_EXIT, "vrrp", "-t", "-f", str(config))
     assert "(VI_1) cannot use a loopback interface (lo) for vrrp - ignoring" in ran.stderr
-    modules = set(json.loads(ran.stdout))
+    modules, _, _ = modules_and_collector(ran.stdout)
     assert "hapair.config.keepalived.load" in modules
     assert not modules & {"asyncio", "ssl", "hapair.vrrp.daemon", "hapair.vrrp.runtime"}
     assert not [name for name in modules if name.startswith("pyroute2.")]  # (`pyroute2`: the lean package)
@@ -157,9 +167,36 @@ def test_the_vrrp_daemon_imports_no_tls_nor_all_of_pyroute2(namespace: Namespace
             daemon.kill()
             daemon.communicate(timeout=TIMEOUT)
     assert daemon.returncode == 0, stderr
-    modules = set(json.loads(stdout))
+    modules, collecting, frozen = modules_and_collector(stdout)
     assert {"asyncio", "pyroute2.netlink.rtnl.ifinfmsg", "hapair.vrrp.runtime"} <= modules
     assert not modules & NOT_IN_THE_DAEMON
+    assert collecting  # paused while the daemon imported, on again once its modules were frozen
+    assert frozen > 10_000
+
+
+FROZEN = """
+import gc
+from hapair import frozen_imports
+
+gc.disable()
+with frozen_imports.frozen():
+    pass
+stays_off = not gc.isenabled()
+gc.enable()
+before = gc.get_freeze_count()
+with frozen_imports.frozen():
+    paused = not gc.isenabled()
+    import hapair.config.keepalived.load
+print(stays_off, paused, gc.isenabled(), gc.get_freeze_count() - before > 5_000, gc.get_count()[0] < 100)
+"""
+
+
+def test_imports_run_with_the_collector_paused_and_end_frozen() -> None:
+    """frozen_imports.frozen(): the collector is off in the block and back as it was after it; what was
+    imported is frozen (left out of later collections), and the young generation starts empty."""
+    ran = run_python(FROZEN)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["True", "True", "True", "True", "True"]
 
 
 def test_the_proxy_leaves_dnspython_and_cryptography_to_the_configurations_using_them() -> None:
