@@ -89,6 +89,8 @@ NOT_IN_THE_DAEMON = {
     "logging.handlers",  # (syslog's; the test runs with -G)
     "encodings.idna",
     "shutil",
+    "hapair.vrrp.process_watch",  # (only for vrrp_track_process)
+    "hapair.net.processes",
     *CHECKER_PROCESS,
 }
 
