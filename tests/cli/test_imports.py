@@ -91,6 +91,8 @@ NOT_IN_THE_DAEMON = {
     "shutil",
     "hapair.vrrp.process_watch",  # (only for vrrp_track_process)
     "hapair.net.processes",
+    "multiprocessing",  # (pyroute2.config's: net/pyroute2_package.py)
+    "platform",
     *CHECKER_PROCESS,
 }
 
@@ -115,7 +117,8 @@ def test_config_test_imports_no_netlink_asyncio_or_daemon(tmp_path: Path) -> Non
     modules, _, _ = modules_and_collector(ran.stdout)
     assert "hapair.config.keepalived.load" in modules
     assert not modules & {"asyncio", "ssl", "hapair.vrrp.daemon", "hapair.vrrp.runtime"}
-    assert not [name for name in modules if name.startswith("pyroute2.")]  # (`pyroute2`: the lean package)
+    # (`pyroute2` and `pyroute2.config`: the lean packages, none of their code run)
+    assert not [name for name in modules if name.startswith("pyroute2.") and name != "pyroute2.config"]
     assert not modules & CHECKER_PROCESS
 
 
@@ -251,18 +254,22 @@ def test_the_master_imports_what_the_configuration_s_workers_use(
 LEAN_PYROUTE2 = """
 import sys
 import hapair.net
+from hapair.net.pyroute2_package import config_at_import
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
-lean = "pyroute2.iproute" not in sys.modules and "pyroute2.ndb" not in sys.modules
+lean = not {"pyroute2.iproute", "pyroute2.ndb", "multiprocessing", "platform"} & set(sys.modules)
 import pyroute2
 from pyroute2 import IPRoute, NDB, config
 from pyroute2.config.version import __version__
+preset = {name: getattr(config, name) for name in config_at_import()} == config_at_import()
 print(lean, pyroute2.__version__ == __version__, IPRoute.__module__, NDB.__module__, config.__name__)
+print(preset, config.kernel == config.parse_kernel_version(config.uname[2]), "multiprocessing" in sys.modules)
 """
 
 
 def test_lean_pyroute2_still_has_every_name() -> None:
-    """Only the message classes are loaded for hapair.net; a name asked of the package runs its
-    `__init__`, which then gives what a plain `import pyroute2` gives."""
+    """Only the message classes are loaded for hapair.net, without pyroute2.config's multiprocessing and
+    platform; a name asked of the package (or of its config) runs its `__init__`, which then gives what a
+    plain `import pyroute2` gives, and the settings set beforehand have the values it gives them."""
     ran = run_python(LEAN_PYROUTE2)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == [
@@ -271,6 +278,9 @@ def test_lean_pyroute2_still_has_every_name() -> None:
         "pyroute2.iproute.linux",
         "pyroute2.ndb.main",
         "pyroute2.config",
+        "True",
+        "True",
+        "True",
     ]
 
 
