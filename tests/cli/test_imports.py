@@ -1,5 +1,6 @@
 """Each command imports only what it uses (issue 15's start-up and memory budgets), checked in fresh
-interpreters: `hapair vrrp -t` reads the configuration without netlink (pyroute2), asyncio or the daemon;
+interpreters: `hapair vrrp -t` reads the configuration without netlink (pyroute2), asyncio or the daemon,
+and a VRRP-only file without the checker process's keyword tables, model and checks;
 the VRRP daemon, run until it is master, has imported neither ssl nor OpenSSL's hashes nor more of
 pyroute2 than its message classes; the load balancer's modules leave dnspython and cryptography to the
 configurations that use them, HTTP/2 to those listening for it, and the master imports them before it
@@ -13,20 +14,32 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 
+from hapair.config.keepalived.keywords import DEFERRED, all_roots
 from tests.netns import Namespace, missing_requirements, unique_name
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
-# at exit, every module the run imported (sys.modules keeps them), as JSON on stdout
+# at exit, every module the run imported (sys.modules keeps them), as JSON on stdout, then whether the
+# garbage collector runs and how many objects it leaves out (frozen)
 MODULES_AT_EXIT = (
-    "import atexit, json, sys; "
-    "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), flush=True)); "
+    "import atexit, gc, json, sys; "
+    "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), gc.isenabled(), gc.get_freeze_count(),"
+    " flush=True)); "
     "from hapair.cli.main import main; sys.exit(main(sys.argv[1:]))"
 )
+
+
+def modules_and_collector(stdout: str) -> tuple[set[str], bool, int]:
+    """MODULES_AT_EXIT's output: the modules, whether the collector is enabled, the frozen objects."""
+    modules, enabled, frozen = stdout.rsplit(" ", 2)
+    return set(json.loads(modules)), enabled == "True", int(frozen)
+
+
 CHECKED = """
 vrrp_instance VI_1 {
     interface lo
@@ -53,6 +66,14 @@ vrrp_instance VI_1 {
     }
 }
 """
+# the checker process's keyword tables, model and checks: only for files with virtual servers
+CHECKER_PROCESS = {
+    "hapair.config.keepalived.keywords.checkers",
+    "hapair.config.keepalived.keywords.bfd",
+    "hapair.config.keepalived.keywords.track_file",
+    "hapair.config.keepalived.model.checkers",
+    "hapair.config.keepalived.complete.checkers",
+}
 NOT_IN_THE_DAEMON = {
     "ssl",
     "_ssl",
@@ -65,6 +86,14 @@ NOT_IN_THE_DAEMON = {
     "inotify_simple",
     "dns",
     "cryptography",
+    "logging.handlers",  # (syslog's; the test runs with -G)
+    "encodings.idna",
+    "shutil",
+    "hapair.vrrp.process_watch",  # (only for vrrp_track_process)
+    "hapair.net.processes",
+    "multiprocessing",  # (pyroute2.config's: net/pyroute2_package.py)
+    "platform",
+    *CHECKER_PROCESS,
 }
 
 
@@ -85,10 +114,22 @@ def test_config_test_imports_no_netlink_asyncio_or_daemon(tmp_path: Path) -> Non
     config.write_text(CHECKED)
     ran = run_python(MODULES_AT_EXIT, "vrrp", "-t", "-f", str(config))
     assert "(VI_1) cannot use a loopback interface (lo) for vrrp - ignoring" in ran.stderr
-    modules = set(json.loads(ran.stdout))
+    modules, _, _ = modules_and_collector(ran.stdout)
     assert "hapair.config.keepalived.load" in modules
     assert not modules & {"asyncio", "ssl", "hapair.vrrp.daemon", "hapair.vrrp.runtime"}
-    assert not [name for name in modules if name.startswith("pyroute2.")]  # (`pyroute2`: the lean package)
+    # (`pyroute2` and `pyroute2.config`: the lean packages, none of their code run)
+    assert not [name for name in modules if name.startswith("pyroute2.") and name != "pyroute2.config"]
+    assert not modules & CHECKER_PROCESS
+
+
+def test_the_deferred_keyword_tables_are_named_as_their_modules_build_them() -> None:
+    """keywords.DEFERRED names each deferred table's root keywords without importing it: the names must be
+    those its `roots()` gives, and none may be one of the tables every file reads."""
+    eager = {root.keyword.name for root in all_roots()}
+    for module, _group, names in DEFERRED:
+        built = import_module(f"hapair.config.keepalived.keywords.{module}").roots()
+        assert tuple(keyword.name for keyword in built) == names
+        assert not eager & set(names)
 
 
 @pytest.fixture
@@ -134,9 +175,36 @@ def test_the_vrrp_daemon_imports_no_tls_nor_all_of_pyroute2(namespace: Namespace
             daemon.kill()
             daemon.communicate(timeout=TIMEOUT)
     assert daemon.returncode == 0, stderr
-    modules = set(json.loads(stdout))
+    modules, collecting, frozen = modules_and_collector(stdout)
     assert {"asyncio", "pyroute2.netlink.rtnl.ifinfmsg", "hapair.vrrp.runtime"} <= modules
     assert not modules & NOT_IN_THE_DAEMON
+    assert collecting  # paused while the daemon imported, on again once its modules were frozen
+    assert frozen > 10_000
+
+
+FROZEN = """
+import gc
+from hapair import frozen_imports
+
+gc.disable()
+with frozen_imports.frozen():
+    pass
+stays_off = not gc.isenabled()
+gc.enable()
+before = gc.get_freeze_count()
+with frozen_imports.frozen():
+    paused = not gc.isenabled()
+    import hapair.config.keepalived.load
+print(stays_off, paused, gc.isenabled(), gc.get_freeze_count() - before > 5_000, gc.get_count()[0] < 100)
+"""
+
+
+def test_imports_run_with_the_collector_paused_and_end_frozen() -> None:
+    """frozen_imports.frozen(): the collector is off in the block and back as it was after it; what was
+    imported is frozen (left out of later collections), and the young generation starts empty."""
+    ran = run_python(FROZEN)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["True", "True", "True", "True", "True"]
 
 
 def test_the_proxy_leaves_dnspython_and_cryptography_to_the_configurations_using_them() -> None:
@@ -186,18 +254,22 @@ def test_the_master_imports_what_the_configuration_s_workers_use(
 LEAN_PYROUTE2 = """
 import sys
 import hapair.net
+from hapair.net.pyroute2_package import config_at_import
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
-lean = "pyroute2.iproute" not in sys.modules and "pyroute2.ndb" not in sys.modules
+lean = not {"pyroute2.iproute", "pyroute2.ndb", "multiprocessing", "platform"} & set(sys.modules)
 import pyroute2
 from pyroute2 import IPRoute, NDB, config
 from pyroute2.config.version import __version__
+preset = {name: getattr(config, name) for name in config_at_import()} == config_at_import()
 print(lean, pyroute2.__version__ == __version__, IPRoute.__module__, NDB.__module__, config.__name__)
+print(preset, config.kernel == config.parse_kernel_version(config.uname[2]), "multiprocessing" in sys.modules)
 """
 
 
 def test_lean_pyroute2_still_has_every_name() -> None:
-    """Only the message classes are loaded for hapair.net; a name asked of the package runs its
-    `__init__`, which then gives what a plain `import pyroute2` gives."""
+    """Only the message classes are loaded for hapair.net, without pyroute2.config's multiprocessing and
+    platform; a name asked of the package (or of its config) runs its `__init__`, which then gives what a
+    plain `import pyroute2` gives, and the settings set beforehand have the values it gives them."""
     ran = run_python(LEAN_PYROUTE2)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == [
@@ -206,6 +278,9 @@ def test_lean_pyroute2_still_has_every_name() -> None:
         "pyroute2.iproute.linux",
         "pyroute2.ndb.main",
         "pyroute2.config",
+        "True",
+        "True",
+        "True",
     ]
 
 

@@ -23,8 +23,8 @@ from hapair.net.processes import (
     ProcessInfo,
     read_process,
 )
+from hapair.vrrp.process_watch import ProcessWatch
 from hapair.vrrp.track_process import QuorumChange
-from hapair.vrrp.trackers import ProcessWatch
 from tests.topology import wait_until
 
 WAIT_S = 10

@@ -1,7 +1,8 @@
 """`hapair vrrp`: keepalived's VRRP side, with keepalived's command-line habits.
 
 `-t` imports only the configuration reader (not the daemon, asyncio or pyroute2: issue 15's start-up
-budget); the daemon's modules are imported when it runs, asyncio without ssl (tlsless.py)."""
+budget); the daemon's modules are imported when it runs, asyncio without ssl (tlsless.py). Both import
+with the garbage collector paused and freeze what they imported (frozen_imports.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from hapair.config.keepalived.load import load
+from hapair import frozen_imports
 from hapair.control.protocol import VRRP_SOCKET as DEFAULT_CONTROL
-from hapair.net.host import LocalHost
 from hapair.tlsless import import_asyncio_without_ssl
 from hapair.vrrp.log import FACILITIES, configure_logging
 
@@ -134,8 +134,9 @@ def run(args: argparse.Namespace) -> int:
         return config_test(args.config, args.config_id, args.config_test)
     if not args.dont_fork and _daemonized_parent():
         return 0
-    import_asyncio_without_ssl()  # before the daemon's modules import asyncio with it
-    from hapair.vrrp.daemon import DaemonOptions, run_daemon  # noqa: PLC0415  (not for -t)
+    with frozen_imports.frozen():
+        import_asyncio_without_ssl()  # before the daemon's modules import asyncio with it
+        from hapair.vrrp.daemon import DaemonOptions, run_daemon  # noqa: PLC0415  (not for -t)
 
     logger = daemon_logger(args)
     options = DaemonOptions(
@@ -174,6 +175,10 @@ def _pid_file(path: str) -> Iterator[None]:
 
 
 def config_test(path: str, config_id: str | None, logfile: str) -> int:
+    with frozen_imports.frozen():
+        from hapair.config.keepalived.load import load  # noqa: PLC0415
+        from hapair.net.host import LocalHost  # noqa: PLC0415
+
     result = load(path, LocalHost(), config_id=config_id, config_test=True)
     lines = [d.render() for d in result.report]
     if logfile:

@@ -15,8 +15,7 @@ import signal
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TypeVar
 
-from hapair.config.keepalived.model.checkers import script_text
-from hapair.config.keepalived.model.scripts import SC_EXECABLE, NotifyScript
+from hapair.config.keepalived.model.scripts import SC_EXECABLE, NotifyScript, script_text
 from hapair.config.keepalived.model.vrrp import VrrpScript
 
 from .tracking import ScriptOutcome

@@ -267,8 +267,9 @@ class VrrpDaemon:
         collector's sight: a full collection of the daemon's 37,000 objects (mostly modules) takes 10 to
         17 ms on the development machine, which would make the advert or take-over it fell on that late
         and count against a real-time process's RLIMIT_RTTIME; with them frozen, collections only look
-        at objects made since. A reload unfreezes them first, so that the old configuration's objects
-        can go."""
+        at objects made since. The modules are frozen as soon as they are imported (frozen_imports.py), so
+        that this collection at start looks only at what start-up made since. A reload unfreezes them
+        first, so that the old configuration's objects can go."""
         gc.collect()
         gc.freeze()
         self.scheduler.apply(config.global_defs)

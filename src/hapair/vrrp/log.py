@@ -1,20 +1,21 @@
 """Where the VRRP daemon's log lines go: syslog by default (ident `hapair_vrrp[PID]`, facility daemon or
-the one -S names), the console with -l (keepalived's `Thu Nov 26 02:24:40 2026: ` prefix), a file with -g."""
+the one -S names), the console with -l (keepalived's `Thu Nov 26 02:24:40 2026: ` prefix), a file with -g.
+logging.handlers (and the pickle, queue and copy modules it imports) is imported only for syslog."""
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
 import time
 
 SYSLOG_SOCKET = "/dev/log"
+LOG_USER, LOG_DAEMON, LOG_LOCAL0 = 1, 3, 16  # <syslog.h>'s facility codes, as SysLogHandler takes them
 FACILITIES = {
-    **{str(n): logging.handlers.SysLogHandler.LOG_LOCAL0 + n for n in range(8)},
-    **{f"local{n}": logging.handlers.SysLogHandler.LOG_LOCAL0 + n for n in range(8)},
-    "user": logging.handlers.SysLogHandler.LOG_USER,
-    "daemon": logging.handlers.SysLogHandler.LOG_DAEMON,
+    **{str(n): LOG_LOCAL0 + n for n in range(8)},
+    **{f"local{n}": LOG_LOCAL0 + n for n in range(8)},
+    "user": LOG_USER,
+    "daemon": LOG_DAEMON,
 }
 
 
@@ -48,7 +49,9 @@ def configure_logging(
         handler.setFormatter(ConsoleFormatter())
         logger.addHandler(handler)
     if syslog and os.path.exists(SYSLOG_SOCKET):
-        handler = logging.handlers.SysLogHandler(address=SYSLOG_SOCKET, facility=FACILITIES[facility])
+        from logging.handlers import SysLogHandler  # noqa: PLC0415 (only for syslog)
+
+        handler = SysLogHandler(address=SYSLOG_SOCKET, facility=FACILITIES[facility])
         handler.setFormatter(SyslogFormatter())
         logger.addHandler(handler)
     return logger

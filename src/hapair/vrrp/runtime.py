@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
+from typing import TYPE_CHECKING
 
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.addresses import IpAddress
@@ -60,8 +61,7 @@ from .sources import SourceChoice, SourceFault, choose_source
 from .sync_group import SyncGroup, Target
 from .timer import PreciseTimer
 from .track_file import FileState, LinkChange
-from .track_process import QuorumChange
-from .trackers import FileWatch, ProcessWatch, write_init_files
+from .trackers import FileWatch, write_init_files
 from .tracking import (
     Fault,
     FaultKind,
@@ -72,6 +72,10 @@ from .tracking import (
     TrackingResult,
     apply_file_change,
 )
+
+if TYPE_CHECKING:
+    from .process_watch import ProcessWatch
+    from .track_process import QuorumChange
 
 SECOND_US = 1_000_000
 # A backup's take-over is rehearsed this long before its master-down deadline (the shorter lead when the
@@ -562,6 +566,8 @@ class Runtime:
         self.files = FileWatch(vrrp.track_files, self._log, self.file_changed)
         self.files.start(self.loop)
         if vrrp.track_processes:
+            from .process_watch import ProcessWatch  # noqa: PLC0415 (only for tracked processes)
+
             self.processes = ProcessWatch(
                 vrrp.track_processes,
                 self.config.global_defs,

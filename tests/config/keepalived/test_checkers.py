@@ -16,6 +16,7 @@ import pytest
 
 from hapair.config.keepalived.host import FileStatus
 from hapair.config.keepalived.load import load
+from hapair.config.keepalived.model.check_data import SslContext
 from hapair.config.keepalived.model.checkers import (
     AddressRange,
     BfdCheck,
@@ -32,7 +33,6 @@ from hapair.config.keepalived.model.checkers import (
     ServiceFlag,
     SmtpCheck,
     SocketAddress,
-    SslContext,
     TcpCheck,
     UdpCheck,
     ip_text,

@@ -16,7 +16,15 @@ import pytest
 from hapair.config.keepalived import complete as completion_checks
 from hapair.config.keepalived import load as load_module
 from hapair.config.keepalived.diagnostics import MissingParameterError, Severity
-from hapair.config.keepalived.engine import Keyword, KeywordTable, Parser, ReadingState, RootKeyword, Words
+from hapair.config.keepalived.engine import (
+    DeferredRoots,
+    Keyword,
+    KeywordTable,
+    Parser,
+    ReadingState,
+    RootKeyword,
+    Words,
+)
 from hapair.config.keepalived.load import LoadResult, load
 from hapair.config.keepalived.reader import FileSource
 
@@ -127,6 +135,7 @@ def toy_roots(toy: Toy) -> list[RootKeyword]:
 def toy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Toy:
     recorded = Toy(tmp_path=tmp_path)
     monkeypatch.setattr(load_module, "all_roots", lambda: toy_roots(recorded))
+    monkeypatch.setattr(load_module, "deferred_roots", list)
     monkeypatch.setattr(completion_checks, "complete", lambda _completion: None)
     return recorded
 
@@ -170,6 +179,38 @@ def test_each_reading_keeps_its_own_state(toy: Toy, monkeypatch: pytest.MonkeyPa
     toy.read("toy_global {\n count\n count\n}\ntoy_child {\n count\n}\ntoy_child {\n count\n}\n")
     assert [words for name, words in toy.seen("parent") if name == "count"] == [("1",), ("2",)]
     assert [words for name, words in toy.seen("child") if name == "count"] == [("1",), ("2",)]
+
+
+def test_a_deferred_group_is_built_when_a_reading_with_it_active_meets_it(
+    toy: Toy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its tables are built once, by the children's reading; the parent's skips its block as that of a
+    known keyword, and a file without its keywords never builds them."""
+    built: list[str] = []
+
+    def load_late() -> list[Keyword]:
+        built.append("late")
+        inner = KeywordTable()
+        inner.add(Keyword("inner", lambda p, w: toy.record(p, "inner", w)))
+        return [
+            Keyword("toy_late", lambda p, w: toy.record(p, "toy_late", w), sub=inner),
+            Keyword("toy_later", lambda p, w: toy.record(p, "toy_later", w)),
+        ]
+
+    deferred = [DeferredRoots("check", ("toy_late", "toy_later"), load_late)]
+    monkeypatch.setattr(load_module, "deferred_roots", lambda: deferred)
+    result = toy.read("toy_late a {\n inner\n}\ntoy_later b\ntoy_late c {\n}\n")
+    assert built == ["late"]
+    assert toy.seen() == [
+        ("toy_late", ("toy_late", "a")),
+        ("inner", ("inner",)),
+        ("toy_later", ("toy_later", "b")),
+        ("toy_late", ("toy_late", "c")),
+    ]
+    assert messages(result) == []
+    built.clear()
+    toy.read("toy_flag x\n")
+    assert built == []
 
 
 def test_first_keyword_of_a_name_wins(toy: Toy) -> None:

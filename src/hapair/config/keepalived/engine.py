@@ -105,6 +105,16 @@ class RootKeyword:
     group: str
 
 
+@dataclass(frozen=True)
+class DeferredRoots:
+    """Root keywords of one group whose tables `load` builds (importing their module) only when a reading
+    with the group active meets one of `names`: a file that does not use them does not pay for them."""
+
+    group: str
+    names: tuple[str, ...]
+    load: Callable[[], list[Keyword]]
+
+
 class ReadingState:
     """Base of a reading's own state whose methods are keyword handlers: `bind` makes a handler of one, run
     on the object this reading keeps (`Parser.reading_state`), so that keyword tables hold no state."""
@@ -129,13 +139,25 @@ class Parser(Reporting):
     holds what both readings of one configuration share, `reading_state` what only this one keeps.
     """
 
-    def __init__(self, reader: Reader, roots: list[RootKeyword], active: set[str], session: Session) -> None:
+    def __init__(
+        self,
+        reader: Reader,
+        roots: list[RootKeyword],
+        active: set[str],
+        session: Session,
+        deferred: Sequence[DeferredRoots] = (),
+    ) -> None:
         self.reader = reader
         self.table = KeywordTable()
         self.active_roots: set[str] = set()
-        for root in roots:
-            if self.table.add(root.keyword) is root.keyword and root.group in active:
-                self.active_roots.add(root.keyword.name)
+        self._active = active
+        self._deferred: dict[str, DeferredRoots] = {}
+        self._add_roots(roots)
+        for group in deferred:
+            if group.group in active:
+                self._deferred.update(dict.fromkeys(group.names, group))
+            else:  # an inactive group's roots are only skipped: their names are enough
+                self._add_roots(RootKeyword(Keyword(name), group.group) for name in group.names)
         self.session = session
         self._states: dict[type, object] = {}
         self.raw_line = ""
@@ -143,6 +165,20 @@ class Parser(Reporting):
         self._skip_sublevel = 0
         self._skip_unknown = 0
         self._refused_block = False  # the skip is of a block whose keyword is known but was refused
+
+    def _add_roots(self, roots: Iterable[RootKeyword]) -> None:
+        for root in roots:
+            if self.table.add(root.keyword) is root.keyword and root.group in self._active:
+                self.active_roots.add(root.keyword.name)
+
+    def _root(self, name: str) -> Keyword | None:
+        """The root keyword `name`, its deferred group's tables built when one of them is first met."""
+        group = self._deferred.get(name)
+        if group is not None:
+            for other in group.names:
+                del self._deferred[other]
+            self._add_roots(RootKeyword(keyword, group.group) for keyword in group.load())
+        return self.table.get(name)
 
     @property
     def config(self) -> KeepalivedConfig:
@@ -300,7 +336,7 @@ class Parser(Reporting):
                 continue
             if first == EOB and self._kw_level > 0:
                 return False
-            keyword = table.get(first)
+            keyword = self._root(first) if top else table.get(first)
             if keyword is None:
                 self.report(Severity.UNKNOWN_KEYWORD, f"Unknown keyword '{first}'")
                 self._skip_unknown = 1 if words[-1] == BOB else -1

@@ -24,7 +24,7 @@ from .diagnostics import (
 )
 from .engine import Parser
 from .host import Host
-from .keywords import CHILD_GROUPS, GLOBAL, all_roots
+from .keywords import CHILD_GROUPS, GLOBAL, all_roots, deferred_roots
 from .model import KeepalivedConfig
 from .reader import CopySource, FileSource, Reader
 from .reader import Report as ReportAt
@@ -113,7 +113,7 @@ def _enter_network_namespace(session: Session, report: ReportAt) -> bool:
 
 
 def _read(reader: Reader, active: set[str], session: Session, result: LoadResult) -> bool:
-    parser = Parser(reader, all_roots(), active, session)
+    parser = Parser(reader, all_roots(), active, session, deferred_roots())
     try:
         parser.run()
     except MissingParameterError as err:

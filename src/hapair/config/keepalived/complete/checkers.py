@@ -10,11 +10,11 @@ as keepalived's message says (keepalived leaves it unset).
 from __future__ import annotations
 
 from ..diagnostics import Severity
+from ..model.check_data import CheckData
 from ..model.checkers import (
     DEFAULT_SCHEDULER,
     PERSISTENT_TIMEOUT,
     AddressRange,
-    CheckData,
     Forwarding,
     MiscCheck,
     Protocol,
@@ -23,9 +23,16 @@ from ..model.checkers import (
     SocketAddress,
     VirtualServer,
     ip_text,
+)
+from ..model.scripts import (
+    SC_EXECUTABLE,
+    SC_INHIBIT,
+    SC_INSECURE,
+    SC_ISSCRIPT,
+    SC_NOTFOUND,
+    SC_SYSTEM,
     script_text,
 )
-from ..model.scripts import SC_EXECUTABLE, SC_INHIBIT, SC_INSECURE, SC_ISSCRIPT, SC_NOTFOUND, SC_SYSTEM
 from .context import Completion
 from .scripts import check_script_secure, script_allowed
 

@@ -30,13 +30,13 @@ from typing import TypeVar
 from ..diagnostics import Severity
 from ..engine import Handler, Keyword, KeywordTable, Parser, ReadingState, Words
 from ..model.bfd import BFD_NAME_MAX
+from ..model.check_data import LVS_MAX_TIMEOUT, SslContext
 from ..model.checkers import (
     DNS_TYPES,
     HTTP_DEFAULT_STATUS_CODES,
     HTTP_STATUS_MAX,
     HTTP_STATUS_MIN,
     IPVS_WEIGHT_MAX,
-    LVS_MAX_TIMEOUT,
     PERSISTENT_TIMEOUT,
     SCHEDULERS,
     AddressRange,
@@ -56,16 +56,14 @@ from ..model.checkers import (
     ServiceFlag,
     SmtpCheck,
     SocketAddress,
-    SslContext,
     TcpCheck,
     UdpCheck,
     Url,
     VirtualServer,
     VirtualServerGroup,
     ip_text,
-    script_text,
 )
-from ..model.scripts import NotifyScript
+from ..model.scripts import NotifyScript, script_text
 from ..numbers import TIMER_HZ, UINT_MAX, strtol
 from ..scripts import command_args, read_notify_script, resolve_user
 

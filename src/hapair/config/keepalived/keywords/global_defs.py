@@ -14,7 +14,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from ..diagnostics import Severity
 from ..engine import Handler, Keyword, KeywordTable, Parser, Words
-from ..model.checkers import LVS_MAX_TIMEOUT
+from ..model.check_data import LVS_MAX_TIMEOUT
 from ..model.global_defs import (
     DEFAULT_IPVS_NF_START_FWMARK,
     DEFAULT_NFTABLES_IPVS_TABLE,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .bfd import BfdData
-from .checkers import CheckData
+from .check_data import CheckData
 from .global_defs import GlobalDefs
 from .vrrp import VrrpData
 

@@ -1,5 +1,6 @@
-"""Model: the checker process's configuration, LVS virtual servers and their health checkers (keepalived's
-`check_data_t`, `virtual_server_t`, `real_server_t` and `checker_t` with each checker's data).
+"""Model: the checker process's LVS virtual servers and their health checkers (keepalived's
+`virtual_server_t`, `real_server_t` and `checker_t` with each checker's data); their container,
+`check_data_t`, is check_data.py's `CheckData`.
 
 Values a real server or checker inherits are None until the completion checks fill them in, as keepalived
 does in `validate_check_config`: a checker from its real server, a real server from its virtual server.
@@ -22,7 +23,6 @@ IPAddress = IPv4Address | IPv6Address
 
 DEFAULT_SCHEDULER = "wlc"
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos")
-LVS_MAX_TIMEOUT = 86400 * 31  # seconds: the longest IPVS timeout
 PERSISTENT_TIMEOUT = 6 * 60  # seconds, when persistence is asked for without a timeout
 HTTP_STATUS_MIN, HTTP_STATUS_MAX = 100, 599
 HTTP_DEFAULT_STATUS_CODES = frozenset(range(200, 300))
@@ -41,14 +41,6 @@ def ip_text(address: IPAddress) -> str:
         prefix = "::ffff:" if words[5] else "::"
         return prefix + str(IPv4Address(packed[12:]))
     return str(address)
-
-
-def script_text(script: NotifyScript | None) -> str:
-    """A script as keepalived's messages show it (`cmd_str`): each argument in single quotes, except a
-    first one that is a shell redirection."""
-    if script is None:
-        return ""
-    return " ".join(f"'{arg}'" if i or arg[:1] not in "<>" else arg for i, arg in enumerate(script.args))
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,40 +364,3 @@ class VirtualServer:
     def server_name(self, server: RealServer) -> str:
         """How keepalived names one of its real servers in messages (`FMT_RS`)."""
         return server.address.trio(self.protocol)
-
-
-@dataclass
-class SslContext:
-    """The `SSL { … }` block: files for the SSL_GET checkers' client context."""
-
-    password: str | None = None
-    ca: str | None = None
-    certificate: str | None = None
-    key: str | None = None
-
-
-@dataclass
-class CheckData:
-    """Everything the checker process reads: groups, virtual servers, the SSL context, the BFD sessions
-    `BFD_CHECK` may name (each `bfd_instance` but those limited to the VRRP process), and the largest
-    PCRE2 JIT stack any url's `regex_stack` asks for."""
-
-    ssl: SslContext | None = None
-    groups: list[VirtualServerGroup] = field(default_factory=list)
-    virtual_servers: list[VirtualServer] = field(default_factory=list)
-    tracked_bfds: list[str] = field(default_factory=list)
-    regex_stack_start: int = 0
-    regex_stack_max: int = 0
-
-    @property
-    def ssl_required(self) -> bool:
-        """Some SSL_GET checker needs the SSL context."""
-        return any(
-            isinstance(c, HttpCheck) and c.ssl
-            for vs in self.virtual_servers
-            for rs in vs.real_servers
-            for c in rs.checkers
-        )
-
-    def find_group(self, name: str) -> VirtualServerGroup | None:
-        return next((g for g in self.groups if g.name == name), None)

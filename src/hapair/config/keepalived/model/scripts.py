@@ -26,3 +26,11 @@ class NotifyScript:
     @property
     def command(self) -> str:
         return " ".join(self.args)
+
+
+def script_text(script: NotifyScript | None) -> str:
+    """A script as keepalived's messages show it (`cmd_str`): each argument in single quotes, except a
+    first one that is a shell redirection."""
+    if script is None:
+        return ""
+    return " ".join(f"'{arg}'" if i or arg[:1] not in "<>" else arg for i, arg in enumerate(script.args))
