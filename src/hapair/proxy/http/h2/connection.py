@@ -59,6 +59,7 @@ from ..exchange import Exchange
 from ..pages import SERVER
 from ..timers import IdleTimer
 from ..tls import SERVER_NAMES
+from .decoding import ENTRY_OVERHEAD, IndexedDecoder
 from .encoding import HeadEncoder
 from .request import Refusal, empty_request, read_request
 from .stream import FRAME_HEAD, Http2Stream
@@ -74,7 +75,6 @@ if TYPE_CHECKING:
 
 FLOOD_MARGIN = 64 * 1024  # bytes without payload tolerated beyond an eighth of what was read
 QUEUED_CONTROL_LIMIT = 10000 * 24  # nginx's 10000 frames of its 24-byte buffers, waiting to be written
-HPACK_ENTRY_OVERHEAD = 32  # RFC 7541 counts each header 32 bytes more than its name and value
 _CONNECTION_ACTION = "while processing HTTP/2 connection"
 _FRAME_HEAD = struct.Struct(">HBBBL")  # a frame's length (24 bits), type, flags and stream
 _DATA, _HEADERS, _CONTINUATION = 0x0, 0x1, 0x9
@@ -93,13 +93,16 @@ class _UnmeasuredStream(h2.stream.H2Stream):
 class _ServerConnection(h2.connection.H2Connection):
     """h2's connection, with what nginx does otherwise: a stream beyond SETTINGS_MAX_CONCURRENT_STREAMS
     is left to hapair to refuse, as nginx does (h2 would end the whole connection); streams are
-    `_UnmeasuredStream`s; the size of each request's header block is kept, as nginx's `$request_length`
-    counts it, and each new stream until hapair takes it (h2 may forget a stream the client reset before
-    hapair reads its request); responses are framed here (`send_block`, `send_body`). (These are h2's
-    internals: pyproject.toml pins h2's major version.)"""
+    `_UnmeasuredStream`s; its HPACK decoder an `IndexedDecoder`; the size of each request's header block
+    is kept, as nginx's `$request_length` counts it, and each new stream until hapair takes it (h2 may
+    forget a stream the client reset before hapair reads its request); responses are framed here
+    (`send_block`, `send_body`). (These are h2's internals: pyproject.toml pins h2's major version.)"""
 
     def __init__(self, config: h2.config.H2Configuration) -> None:
         super().__init__(config)
+        decoder = IndexedDecoder()
+        decoder.max_header_list_size = self.decoder.max_header_list_size
+        self.decoder = decoder
         self.block_sizes: dict[int, int] = {}
         self.begun: dict[int, h2.stream.H2Stream] = {}
         self.forget_above = 0  # how many streams h2 may hold, open and closed, before it forgets closed ones
@@ -268,7 +271,7 @@ class Http2Connection(asyncio.Protocol):
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: settings.body_preread_size,
             },
         )
-        conn.decoder.max_header_list_size = self._list_limit * (1 + HPACK_ENTRY_OVERHEAD)
+        conn.decoder.max_header_list_size = self._list_limit * (1 + ENTRY_OVERHEAD)
         conn.initiate_connection()
         conn.increment_flow_control_window(MAX_WINDOW - DEFAULT_WINDOW)
         self._flush()
