@@ -5,9 +5,11 @@ request.
 
 The client's side is made once, before the clock runs: h2 as a client sends `--requests` GETs in batches
 of 100 streams, each request's header list h2load's (`:path` a literal without indexing, the rest indexed
-after the first request). The server's side is then timed, batch by batch, two ways:
+after the first request). The server's side is then timed, batch by batch:
 - `h2`: the h2 library as hapair configures it (no header validation nor normalization either way, no
   header encoding), answering each stream with h2's send_headers (hpack's encoder) and send_data;
+- `h2 +OPTION`: the same with one of h2's H2Configuration options as h2 has it by default (what that
+  check or conversion costs per request);
 - `hapair`: hapair's use of it (proxy/http/h2): its connection class with the IndexedDecoder, the
   response's head encoded as nginx encodes it (HeadEncoder) and framed by send_block and send_body.
 
@@ -21,6 +23,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import h2.config
@@ -54,15 +57,21 @@ BODY = b"ok\n"
 MAX_WINDOW = 2**31 - 1
 
 
-def configuration() -> h2.config.H2Configuration:
-    return h2.config.H2Configuration(
-        client_side=False,
-        header_encoding=None,
-        validate_inbound_headers=False,
-        normalize_inbound_headers=False,
-        validate_outbound_headers=False,
-        normalize_outbound_headers=False,
-    )
+# h2's defaults for the options hapair turns off (proxy/http/h2/connection.py)
+H2_DEFAULTS: dict[str, object] = {
+    "validate_inbound_headers": True,
+    "normalize_inbound_headers": True,
+    "validate_outbound_headers": True,
+    "normalize_outbound_headers": True,
+    "header_encoding": "utf-8",
+}
+
+
+def configuration(**option: object) -> h2.config.H2Configuration:
+    """hapair's configuration of h2, or with `option` as given."""
+    settings: dict[str, object] = {name: None if name == "header_encoding" else False for name in H2_DEFAULTS}
+    settings.update(option)
+    return h2.config.H2Configuration(client_side=False, **settings)  # type: ignore[arg-type]
 
 
 def client_batches(requests: int) -> list[bytes]:
@@ -93,8 +102,8 @@ def client_batches(requests: int) -> list[bytes]:
     return batches
 
 
-def serve_with_h2(batches: list[bytes]) -> None:
-    server = h2.connection.H2Connection(configuration())
+def serve_with_h2(batches: list[bytes], **option: object) -> None:
+    server = h2.connection.H2Connection(configuration(**option))
     server.initiate_connection()
     server.increment_flow_control_window(MAX_WINDOW - 65535)
     server.data_to_send()
@@ -145,10 +154,13 @@ def main(argv: list[str]) -> int:
     options = parser.parse_args(argv)
     batches = client_batches(options.requests)
     requests = (len(batches) - 1) * STREAMS
-    for name, serve in (("h2", serve_with_h2), ("hapair", serve_as_hapair)):
+    ways: list[tuple[str, Callable[[list[bytes]], None]]] = [("h2", serve_with_h2)]
+    ways += [(f"h2 +{name}", partial(serve_with_h2, **{name: value})) for name, value in H2_DEFAULTS.items()]
+    ways.append(("hapair", serve_as_hapair))
+    for name, serve in ways:
         seconds = best_of(options.rounds, serve, batches)
         per_request = 1e6 * seconds / requests
-        print(f"{name:7} {per_request:6.1f} us per request ({requests} requests, best of {options.rounds})")
+        print(f"{name:30} {per_request:6.1f} us per request ({requests} requests, best of {options.rounds})")
     return 0
 
 
