@@ -2,12 +2,15 @@
 on this machine: bench/proxy.py's "floor" row, what hapair's figures can be held against. It is not a
 load balancer: no logging, timeouts, retries, limits, error answers or back-pressure.
 
-    floor_proxy.py l7|l4 LISTEN_ADDRESS PORT BACKEND:PORT [BACKEND:PORT ...] [--workers N]
+    floor_proxy.py l7|l7-close|l4 LISTEN_ADDRESS PORT BACKEND:PORT [BACKEND:PORT ...] [--workers N]
 
 - l7: each client connection gets one kept-alive upstream connection (backends taken in turn); each
   request is parsed with httptools and its head rebuilt with the seed's proxy headers (Host, X-Real-IP,
   X-Forwarded-For, X-Forwarded-Proto), each response parsed and its head rebuilt, bodies relayed as they
   come;
+- l7-close: the same with an upstream connection of its own for each request (HTTP/1.0, `Connection:
+  close`, which the backend closes after its response), as nginx does without `keepalive` in the
+  upstream (the seed's);
 - l4: bytes relayed both ways as they come (transport.write; hapair's relay uses splice instead).
 
 Workers (default: one per core) each listen with SO_REUSEPORT, as hapair's and nginx's do.
@@ -62,7 +65,9 @@ class Upstream(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.head[1] = b"%d %b" % (self.parser.get_status_code(), self.head[1])
-        self.head.append(b"Connection: keep-alive\r\n\r\n")
+        self.head.append(
+            b"Connection: close\r\n\r\n" if self.client.closing else b"Connection: keep-alive\r\n\r\n"
+        )
         self.client.send(b"".join(self.head))
 
     def on_body(self, body: bytes) -> None:
@@ -70,20 +75,26 @@ class Upstream(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self.client.unanswered -= 1
+        if self.client.closing:
+            self.client.close()
 
 
 class Client(asyncio.Protocol):
     """A client connection of l7: requests parsed, heads rebuilt and written upstream."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, backends: Iterator[Backend]) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, backends: Iterator[Backend], keep_upstream: bool
+    ) -> None:
         self.loop = loop
         self.backends = backends
+        self.keep_upstream = keep_upstream
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.upstream: asyncio.Transport | None = None
         self.waiting: list[bytes] = []  # written before the upstream connection is made
         self.connecting = False
         self.unanswered = 0  # requests sent upstream whose response has not ended
+        self.closing = False  # the client asked for `Connection: close`: closed after the response
         self.peer = b""
         self.url = b""
         self.headers: list[bytes] = []
@@ -112,18 +123,23 @@ class Client(asyncio.Protocol):
         lower = name.lower()
         if lower == b"host":
             self.host = value
+        elif lower == b"connection" and value.lower() == b"close":
+            self.closing = True
         elif lower not in (b"connection", b"keep-alive"):
             self.headers += (name, b": ", value, b"\r\n")
 
     def on_headers_complete(self) -> None:
-        head = b"%b %b HTTP/1.1\r\nHost: %b\r\nX-Real-IP: %b\r\nX-Forwarded-For: %b\r\n" % (
+        head = b"%b %b HTTP/1.%b\r\nHost: %b\r\nX-Real-IP: %b\r\nX-Forwarded-For: %b\r\n" % (
             self.parser.get_method(),
             self.url,
+            b"1" if self.keep_upstream else b"0\r\nConnection: close",
             self.host,
             self.peer,
             self.peer,
         )
         self.unanswered += 1
+        if not self.keep_upstream:
+            self.upstream = None  # the previous request's, which its backend closes
         self.forward(head + b"X-Forwarded-Proto: https\r\n" + b"".join(self.headers) + b"\r\n")
 
     def on_body(self, body: bytes) -> None:
@@ -218,8 +234,9 @@ def serve(mode: str, address: str, port: int, backends: list[Backend]) -> None:
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     turns = itertools.cycle(backends)
-    if mode == "l7":
-        server = loop.create_server(lambda: Client(loop, turns), sock=listening(address, port))
+    if mode in ("l7", "l7-close"):
+        keep = mode == "l7"
+        server = loop.create_server(lambda: Client(loop, turns, keep), sock=listening(address, port))
     else:
         server = loop.create_server(lambda: relay_factory(loop, turns), sock=listening(address, port))
     loop.run_until_complete(server)
@@ -234,7 +251,7 @@ def backend(text: str) -> Backend:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("l7", "l4"))
+    parser.add_argument("mode", choices=("l7", "l7-close", "l4"))
     parser.add_argument("address")
     parser.add_argument("port", type=int)
     parser.add_argument("backends", type=backend, nargs="+")

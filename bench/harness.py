@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.topology import Lan
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # /proc/PID/stat's unit of CPU time
 
 
 @contextlib.contextmanager
@@ -75,6 +78,15 @@ def _kilobytes(text: str) -> dict[str, int]:
     """The `Name: N kB` lines of a /proc file, in bytes."""
     fields = (line.split(":", 1) for line in text.splitlines() if line.endswith(" kB"))
     return {name: int(value.split()[0]) * 1024 for name, value in fields}
+
+
+def cpu_time_s(pid: int) -> float | None:
+    """The process's user and system CPU time so far, in seconds; None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def memory_of(pid: int) -> tuple[str, Memory] | None:

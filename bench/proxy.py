@@ -37,9 +37,19 @@ has cores:
 - floor: bench/floor_proxy.py, the least a proxy on hapair's stack (asyncio Protocols on uvloop,
   httptools) does per request, with the same workers and backends: not a load balancer (no logging,
   timeouts, retries, limits or back-pressure), the bound hapair's own figures can be held against.
+- Upstream connections: the seed's upstream has no `keepalive`, so nginx and hapair open a connection to
+  a backend for each request (HTTP/1.0, closed at the response's end); HAProxy reuses its server
+  connections (`http-reuse safe`, its default) and the floor keeps one per client connection. Each load
+  balancer's L7 test runs again the other way, in a row of its own: nginx and hapair with nginx's
+  recipe for kept connections (`keepalive 32`, `proxy_http_version 1.1`, an empty Connection header),
+  HAProxy with `option http-server-close` and the floor with `l7-close` (a connection per request).
 
 Tests, for each load balancer (and the direct row, to backend 1):
 - L7 req/s and p99: `wrk -t2 -c50 -d10s --latency http://LB:8080/ok` through the seed's http server;
+- L7 CPU: the CPU time (user and system) the load balancer's processes used during the L7 test, divided
+  by the requests answered, in microseconds: what a request costs it, which the other processes sharing
+  the cores change much less than the rates (the kernel's work for the sockets counts where the load
+  balancer's own system calls do it, as on loopback most of the receiving side's does);
 - L7 bulk: wrk with --bulk-connections on /bulk; MB/s = responses/s x 10 MB (MB = 10^6 bytes);
 - new connections/s: the L7 test with `Connection: close` on every request (wrk opens a connection per
   request: the accept, the request and the close each time); the direct row is the backend's rate;
@@ -141,6 +151,14 @@ SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "floor")
 READ_NGINX_FILES = ("nginx", "hapair")  # the ones measured a second time in Debian's layout
+# The L7 test again with upstream connections the other way: the seed's file opens one per request (no
+# `keepalive` in its upstream), HAProxy reuses them, the floor keeps one per client connection.
+VARIANTS = {
+    "nginx": ("l7-keepalive", "upstream keepalive 32"),
+    "hapair": ("l7-keepalive", "upstream keepalive 32"),
+    "haproxy": ("l7-close", "a server connection per request"),
+    "floor": ("l7-close", "an upstream connection per request"),
+}
 METRICS_ADDRESS = "127.0.0.1:9113"  # hapair's --metrics, in a row of its own
 LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 P99 = re.compile(r"^\s*99(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
@@ -174,6 +192,7 @@ class Row:
     tls_bulk_mb_s: float | None = None
     udp_queries_s: float | None = None
     h2_requests_per_second: float | None = None
+    l7_cpu_us: float | None = None  # the load balancer's CPU time per L7 request, in microseconds
     new_connections_s: float | None = None
     idle_mb: float | None = None
     unavailable: str = ""
@@ -223,12 +242,22 @@ def wrk(client: Host, url: str, connections: int, duration: int, *, close: bool 
     return parse_wrk(run_to_end(client, args, timeout=duration + 60))
 
 
-def namespace_rss(host: Host) -> int:
-    """The resident memory, in bytes, of every process running in `host`'s namespace."""
+def namespace_pids(host: Host) -> list[int]:
     command = ["ip", "netns", "pids", host.namespace.name]
     listing = subprocess.run(command, check=True, capture_output=True, text=True)
-    found = (harness.memory_of(int(pid)) for pid in listing.stdout.split())
+    return [int(pid) for pid in listing.stdout.split()]
+
+
+def namespace_rss(host: Host) -> int:
+    """The resident memory, in bytes, of every process running in `host`'s namespace."""
+    found = (harness.memory_of(pid) for pid in namespace_pids(host))
     return sum(memory.rss for _, memory in filter(None, found))
+
+
+def namespace_cpu_s(host: Host) -> float:
+    """The CPU time (user and system, seconds) used so far by the processes running in `host`'s namespace;
+    the kernel's network work on their behalf counts in it when their own system calls do it."""
+    return sum(filter(None, (harness.cpu_time_s(pid) for pid in namespace_pids(host))))
 
 
 def idle_memory_mb(lab: Lab, address: str) -> float:
@@ -363,10 +392,17 @@ def nginx_main(directory: Path, modules: str, body: str) -> str:
 
 
 def haproxy_config(
-    mode: str, backend_port: int, *, sni: bool = False, tls: Path | None = None, h2: Path | None = None
+    mode: str,
+    backend_port: int,
+    *,
+    sni: bool = False,
+    tls: Path | None = None,
+    h2: Path | None = None,
+    server_close: bool = False,
 ) -> str:
     """`tls`: the certificate and key (one PEM) the frontend terminates TLS with; `h2`: the same for a
-    second frontend, on H2_PORT with HTTP/2."""
+    second frontend, on H2_PORT with HTTP/2; `server_close`: a server connection per request, as nginx
+    without `keepalive` (`option http-server-close`)."""
     http = mode == "http"
     h2_lines = [
         "frontend k8sapi-h2",
@@ -397,6 +433,7 @@ def haproxy_config(
         *(h2_lines if h2 is not None else []),
         "backend k8s-api",
         "    balance roundrobin",
+        *(["    option http-server-close"] if server_close else []),
         *(
             [
                 "    option forwardfor",
@@ -469,7 +506,28 @@ def write_configs(directory: Path) -> dict[str, Configs]:
         haproxy.write_text(haproxy_config(mode, backend_port, sni=test == "l4-sni", tls=tls, h2=h2))
         configs[test] = Configs(nginx, haproxy)
     configs["l7-debian"] = Configs(debian_layout(directory, logs), configs["l7"].haproxy)
+    configs["l7-keepalive"] = Configs(
+        upstream_keepalive(directory, configs["l7"].nginx), configs["l7"].haproxy
+    )
+    server_close = directory / "haproxy-l7-close.cfg"
+    server_close.write_text(haproxy_config("http", PORT, server_close=True))
+    configs["l7-close"] = Configs(configs["l7"].nginx, server_close)
     return configs
+
+
+def upstream_keepalive(directory: Path, l7: Path) -> Path:
+    """The L7 configuration with nginx's documented recipe for kept upstream connections: `keepalive 32`
+    in the upstream, `proxy_http_version 1.1` and an empty Connection header in the location."""
+    seed = directory / "conf.d" / "k8sapi.conf"
+    kept = directory / "conf.d" / "k8sapi-keepalive.conf"
+    text = replaced(
+        seed.read_text(), "upstream k8s-api-8080 {\n", "upstream k8s-api-8080 {\n    keepalive 32;\n"
+    )
+    location = '      proxy_set_header   Connection        "";\n      proxy_http_version  1.1;\n'
+    kept.write_text(replaced(text, "      proxy_pass ", location + "      proxy_pass "))
+    nginx = directory / "nginx-l7-keepalive.conf"
+    nginx.write_text(replaced(l7.read_text(), str(seed), str(kept)))
+    return nginx
 
 
 def temp_paths(directory: Path) -> str:
@@ -589,7 +647,7 @@ def proxy_command(lab: Lab, implementation: str, test: str, *, metrics: bool = F
     if implementation == "floor":
         port = SOURCE_PORT if test.startswith("l4-") else PORT
         backends = [f"{address}:{port}" for address in BACKEND_ADDRESSES]
-        mode = "l7" if test == "l7" else "l4"
+        mode = test if test in ("l7", "l7-close") else "l4"
         return [sys.executable, str(FLOOR), mode, LB_ADDRESS, str(PORT), *backends, "--workers", str(CORES)]
     command = [HAPAIR, "proxy", "-p", prefix, "-c", str(configs.nginx), "-g", "daemon off;"]
     return [*command, "--metrics", METRICS_ADDRESS] if metrics else command
@@ -705,7 +763,11 @@ def measure_l7(
             return False
         lab.report(f"{row.name}: L7")
         warm_up(lab, small)
+        before = namespace_cpu_s(lab.lb)
         row.l7 = wrk(lab.client, small, lab.options.connections, lab.options.duration)
+        if address == LB_ADDRESS:
+            requests = row.l7.requests_per_second * lab.options.duration
+            row.l7_cpu_us = (namespace_cpu_s(lab.lb) - before) / requests * 1e6 if requests else None
         bulk_result = wrk(lab.client, bulk, lab.options.bulk_connections, lab.options.duration)
         row.l7_bulk_mb_s = bulk_result.requests_per_second * BULK_BODY_BYTES / MB
         note(row, "L7", row.l7.problems)
@@ -762,9 +824,10 @@ def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
         )
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
         row.unavailable = str(error).splitlines()[0]
+    rows = [row, measure_variant(lab, implementation, row.name)]
     if implementation not in READ_NGINX_FILES:
-        return [row]
-    rows = [row, measure_debian(lab, implementation, row.name)]
+        return rows
+    rows.append(measure_debian(lab, implementation, row.name))
     return rows if with_metrics is None else [*rows, with_metrics]
 
 
@@ -773,6 +836,17 @@ def measure_metrics(lab: Lab, name: str) -> Row:
     row = Row(f"{name}, --metrics")
     try:
         measure_l7(lab, row, LB_ADDRESS, lambda: proxy(lab, "hapair", "l7", metrics=True))
+    except RuntimeError as error:
+        row.unavailable = str(error).splitlines()[0]
+    return row
+
+
+def measure_variant(lab: Lab, implementation: str, name: str) -> Row:
+    """The L7 test again, with upstream connections handled the other way (VARIANTS)."""
+    test, what = VARIANTS[implementation]
+    row = Row(f"{name}, {what}")
+    try:
+        measure_l7(lab, row, LB_ADDRESS, lambda: proxy(lab, implementation, test))
     except RuntimeError as error:
         row.unavailable = str(error).splitlines()[0]
     return row
@@ -808,6 +882,7 @@ def table(rows: list[Row]) -> list[str]:
         "load balancer",
         "L7 req/s",
         "L7 p99 ms",
+        "L7 CPU us/req",
         "L7 bulk MB/s",
         "L4 req/s",
         "L4 p99 ms",
@@ -828,6 +903,7 @@ def table(rows: list[Row]) -> list[str]:
             (
                 row.name,
                 *wrk_figures(row.l7),
+                figure(row.l7_cpu_us, "{:.1f}"),
                 figure(row.l7_bulk_mb_s, "{:.0f}"),
                 *wrk_figures(row.l4),
                 figure(row.l4_bulk_mb_s, "{:.0f}"),
@@ -903,6 +979,7 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
     resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))  # the daemons inherit it
     with run_directory(options.logs) as directory, harness.laboratory(directory) as lan:
         client = lan.host("client", CLIENT_ADDRESS)
+        give_the_client_ports(client)
         lb = lan.host("lb", LB_ADDRESS)
         backends = [lan.host(f"backend{n}", address) for n, address in enumerate(BACKEND_ADDRESSES, 1)]
         lab = Lab(lan, directory, client, lb, write_configs(directory), options, report)
@@ -911,6 +988,18 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
         for implementation in options.only:
             rows += measure_proxy(lab, implementation)
     return [*machine(options), "", *table(rows)]
+
+
+def give_the_client_ports(client: Host) -> None:
+    """wrk closes a `Connection: close` connection as soon as it has read the answer, often before the
+    load balancer does, so the client keeps each in TIME_WAIT for 60 s: a new-connections test used up
+    the client's ephemeral ports (about 14,000 for connect) and the next load balancer's ran at a few
+    connections a second. The client's namespace reuses them safely (timestamps) and has all of them."""
+    ran = client.run(
+        ["sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65535"]
+    )
+    if ran.returncode:
+        raise RuntimeError(f"sysctl in the client's namespace: {ran.stderr.strip()}")
 
 
 def missing() -> str | None:

@@ -10,7 +10,15 @@ import pytest
 
 from hapair.config.keepalived.model.vrrp import VrrpData, VrrpInstance
 from hapair.node.settings import NodeSettings, SettingsError, read_settings
-from hapair.node.tracking import BACKENDS, PROXY, SERVING, Hysteresis, NativeTrackers, instance_links
+from hapair.node.tracking import (
+    BACKENDS,
+    PROXY,
+    SERVING,
+    Hysteresis,
+    NativeTrackers,
+    Punctuality,
+    instance_links,
+)
 from hapair.vrrp.tracking import FaultKind, InstanceTracking, TrackerLink
 
 
@@ -49,6 +57,14 @@ def test_serving_and_backends_follow_their_rounds() -> None:
         trackers.backends_round(False)
     assert reports == [(SERVING, False), (BACKENDS, False)]
     assert trackers.states() == {PROXY: False, SERVING: False, BACKENDS: False}
+
+
+def test_a_round_the_node_itself_was_late_for_is_not_judged() -> None:
+    punctuality = Punctuality(0.1, now=10.0)
+    assert punctuality.on_time(10.1)
+    assert punctuality.on_time(10.29)  # late, but within two intervals
+    assert not punctuality.on_time(12.3)  # the machine stalled for two seconds
+    assert punctuality.on_time(12.4)  # the next round, on time, counts again
 
 
 def instance(priority: int) -> VrrpInstance:

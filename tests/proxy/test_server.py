@@ -269,43 +269,6 @@ def test_a_start_whose_workers_cannot_start_fails(
     assert not daemon.pid_file.exists()
 
 
-def test_s_reload_applies_an_edit_without_failing_a_request_in_flight(
-    daemon: Instance, backends: tuple[Backend, Backend], pool: ThreadPoolExecutor
-) -> None:
-    alpha, beta = backends
-    assert daemon.start().returncode == 0
-    in_flight = slow_request(daemon.port, alpha, pool)
-    daemon.write_config(beta)
-    assert daemon.command("-s", "reload").returncode == 0
-    wait_until(lambda: get(daemon.port) == (200, "beta"), TIMEOUT_S, "the new upstream")
-    alpha.release.set()
-    assert in_flight.result(TIMEOUT_S) == (200, "alpha")
-
-
-def test_s_quit_drains_and_exits(
-    daemon: Instance, backends: tuple[Backend, Backend], pool: ThreadPoolExecutor
-) -> None:
-    assert daemon.start().returncode == 0
-    in_flight = slow_request(daemon.port, backends[0], pool)
-    assert daemon.command("-s", "quit").returncode == 0
-    wait_until(lambda: not answers(daemon.port), TIMEOUT_S, "the listeners to close")
-    assert not daemon.gone()
-    backends[0].release.set()
-    assert in_flight.result(TIMEOUT_S) == (200, "alpha")
-    wait_until(daemon.gone, TIMEOUT_S, "the master to exit")
-    assert not daemon.pid_file.exists()
-
-
-def test_s_reopen_reopens_the_logs(daemon: Instance) -> None:
-    assert daemon.start().returncode == 0
-    log = daemon.directory / "logs" / "access.log"
-    log.rename(log.with_suffix(".old"))
-    assert daemon.command("-s", "reopen").returncode == 0
-    wait_until(lambda: daemon.error_log().count("reopening logs") == 4, TIMEOUT_S, "master and workers")
-    assert get(daemon.port, "/after") == (200, "alpha")
-    wait_until(lambda: log.exists() and "GET /after " in log.read_text(), TIMEOUT_S, "the new access log")
-
-
 def test_s_stop_stops_and_removes_the_pid_file(daemon: Instance) -> None:
     assert daemon.start().returncode == 0
     assert daemon.command("-s", "stop").returncode == 0

@@ -29,9 +29,9 @@ def restored_handlers() -> Iterator[None]:
 def test_every_signal_is_handled_before_the_configuration_is_read(monkeypatch, restored_handlers):
     while_reading: dict[int, object] = {}
 
-    def read(daemon: VrrpDaemon) -> None:
+    def read(daemon: VrrpDaemon) -> int:
         while_reading.update({signum: signal.getsignal(signum) for signum in SIGNALS})
-        return None  # a configuration that cannot run: the daemon ends there
+        return EXIT_CONFIG  # a configuration that cannot run: the daemon ends there
 
     monkeypatch.setattr(VrrpDaemon, "_read", read)
     daemon = VrrpDaemon(DaemonOptions(config="/nonexistent/keepalived.conf"), logging.getLogger("test"))

@@ -4,7 +4,8 @@ daemon feeds what it observes and hands each change to the VRRP runtime (`Runtim
 - `proxy`: the proxy master runs and at least one of its workers is connected to the health channel.
   Its change is immediate, from the master's pidfd or the last worker's channel closing.
 - `proxy_serving`: every worker answered the last health exchange (and every listener the last loopback
-  request); `fall` failed rounds in a row take it down, `rise` good ones bring it back.
+  request); `fall` failed rounds in a row take it down, `rise` good ones bring it back; a round the
+  node itself was late for is not counted (`Punctuality`).
 - `backends`: at least one backend of the proxy was reachable in the last round of connections; `fall`
   and `rise` as above.
 """
@@ -43,6 +44,25 @@ class Hysteresis:
         self.ok = success
         self._streak = 0
         return True
+
+
+class Punctuality:
+    """Whether a health round may be judged. The workers have an interval to answer a ping; when the node
+    itself comes back more than LATE_FACTOR intervals after its last ping, the whole machine was most
+    likely stalled (load, a paused VM), its workers with it, and a missing answer says nothing about
+    them: that round is not counted (the next one, on time, is)."""
+
+    LATE_FACTOR = 2.0
+
+    def __init__(self, interval: float, now: float) -> None:
+        self.interval = interval
+        self._last = now
+
+    def on_time(self, now: float) -> bool:
+        """Record a round ending at `now`; False when the node itself was late for it."""
+        late = now - self._last > self.interval * self.LATE_FACTOR
+        self._last = now
+        return not late
 
 
 class NativeTrackers:

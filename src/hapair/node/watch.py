@@ -20,7 +20,7 @@ from .channel import CHANNEL_VARIABLE, Channel
 from .settings import NodeSettings
 from .supervisor import ProxySupervisor, proxy_command
 from .targets import Targets
-from .tracking import NativeTrackers
+from .tracking import NativeTrackers, Punctuality
 
 START_WAIT_S = 15.0  # how long the VIPs' side waits for the proxy's first workers at start
 
@@ -127,9 +127,14 @@ class ProxyWatch:
     async def _serving_loop(self) -> None:
         assert self.channel is not None
         interval = self.settings.proxy.interval
+        loop = asyncio.get_running_loop()
+        punctuality = Punctuality(interval, loop.time())
         while True:
             await asyncio.sleep(interval)
             late = self.channel.ping()
+            if not punctuality.on_time(loop.time()):
+                self.logger.debug("the node ran late: the health round is not counted")
+                continue
             if late:
                 self.logger.debug("workers %s did not answer", late)
             self.trackers.serving_round(not late and self._listeners_ok)

@@ -46,7 +46,10 @@ if TYPE_CHECKING:
 SIGJSON = signal.SIGRTMIN + 2
 _SELECTOR_WAIT = selectors.DefaultSelector.select.__code__  # where the idle event loop waits
 FATAL_SEVERITIES = (Severity.FILE_NOT_FOUND, Severity.BAD_IF, Severity.FATAL)
-EXIT_CONFIG = 1  # the configuration cannot run (keepalived: KEEPALIVED_EXIT_CONFIG)
+# keepalived 2.2.7's exit statuses (lib/scheduler.h), as its daemon gives them
+EXIT_FATAL = 1  # a resource the start needs is not there (KEEPALIVED_EXIT_FATAL): here, --metrics's address
+EXIT_CONFIG = 2  # the configuration cannot run (KEEPALIVED_EXIT_CONFIG: "permanent error CONFIG")
+EXIT_NO_CONFIG = 6  # the file, or an include it requires, is missing (KEEPALIVED_EXIT_NO_CONFIG)
 MAX_AUTO_PRIORITY_NOTICE = (
     "NOTICE: setting config option max_auto_priority should result in better keepalived performance"
 )
@@ -94,12 +97,12 @@ class VrrpDaemon:
         self.log(f"Running on {system.sysname} {system.release} {system.version}")
         self.log(f"Configuration file {self.options.config}")
         config = self._read()
-        if config is None:
-            return EXIT_CONFIG
+        if isinstance(config, int):
+            return config
         if not config.global_defs.max_auto_priority:
             self.log(MAX_AUTO_PRIORITY_NOTICE)
         if not self._open_metrics():
-            return EXIT_CONFIG
+            return EXIT_FATAL
         scheduler = self.scheduler
         runner = self._runner = ScriptRunner(
             self.log, umask=_umask(config), nice=lambda: scheduler.script_nice
@@ -147,18 +150,19 @@ class VrrpDaemon:
 
     # ----- configuration
 
-    def _read(self) -> KeepalivedConfig | None:
-        """Read the configuration; None (after saying why) when it cannot run."""
+    def _read(self) -> KeepalivedConfig | int:
+        """Read the configuration; when it cannot run, the status to exit with (after saying why)."""
         result = load(self.options.config, LocalHost(), config_id=self.options.config_id, config_test=False)
         for diagnostic in result.report:
             self.log(diagnostic.render())
         if _fatal(result):
             self.log(f"Configuration {self.options.config} cannot be used - exiting")
-            return None
+            missing = any(d.severity is Severity.FILE_NOT_FOUND for d in result.report)
+            return EXIT_NO_CONFIG if missing else EXIT_CONFIG
         problems = unsupported_features(result.config)
         for problem in problems:
             self.log(problem)
-        return None if problems else result.config
+        return EXIT_CONFIG if problems else result.config
 
     # ----- signals
 
@@ -207,7 +211,7 @@ class VrrpDaemon:
         self.scheduler.reset()
         gc.unfreeze()
         config = self._read()
-        if config is None:
+        if isinstance(config, int):
             self.log("Reload failed - keeping the running configuration")
             self._schedule(old.config)
             _notify_ready()
