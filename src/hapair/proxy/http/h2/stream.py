@@ -376,4 +376,6 @@ class Http2Stream:
         exchange = self.exchange
         if exchange is not None:
             exchange.complete()
+            exchange.let_go()
+            self.exchange = None  # the stream and its exchange refer to each other: freed now, not by the GC
         self._connection.stream_closed(self)
