@@ -37,12 +37,13 @@ has cores:
 - floor: bench/floor_proxy.py, the least a proxy on hapair's stack (asyncio Protocols on uvloop,
   httptools) does per request, with the same workers and backends: not a load balancer (no logging,
   timeouts, retries, limits or back-pressure), the bound hapair's own figures can be held against.
-- Upstream connections: the seed's upstream has no `keepalive`, so nginx and hapair open a connection to
-  a backend for each request (HTTP/1.0, closed at the response's end); HAProxy reuses its server
-  connections (`http-reuse safe`, its default) and the floor keeps one per client connection. Each load
-  balancer's L7 test runs again the other way, in a row of its own: nginx and hapair with nginx's
-  recipe for kept connections (`keepalive 32`, `proxy_http_version 1.1`, an empty Connection header),
-  HAProxy with `option http-server-close` and the floor with `l7-close` (a connection per request).
+- Upstream connections: the seed's upstream has no `keepalive`, so nginx opens a connection to a backend
+  for each request (HTTP/1.0, closed at the response's end); hapair keeps them whatever the file says (a
+  difference docs/nginx-differences.md gives), HAProxy reuses them (`http-reuse safe`, its default) and
+  the floor keeps one per client connection. Each load balancer's L7 test runs again the other way, in a
+  row of its own: nginx and hapair with nginx's recipe for kept connections (`keepalive 32`,
+  `proxy_http_version 1.1`, an empty Connection header; for hapair, nginx's limits on them), HAProxy
+  with `option http-server-close` and the floor with `l7-close` (a connection per request).
 
 Tests, for each load balancer (and the direct row, to backend 1):
 - L7 req/s and p99: `wrk -t2 -c50 -d10s --latency http://LB:8080/ok` through the seed's http server;
@@ -151,8 +152,9 @@ SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "floor")
 READ_NGINX_FILES = ("nginx", "hapair")  # the ones measured a second time in Debian's layout
-# The L7 test again with upstream connections the other way: the seed's file opens one per request (no
-# `keepalive` in its upstream), HAProxy reuses them, the floor keeps one per client connection.
+# The L7 test again with upstream connections the other way: with the seed's file (no `keepalive` in its
+# upstream) nginx opens one per request, hapair and HAProxy reuse them, the floor keeps one per client
+# connection.
 VARIANTS = {
     "nginx": ("l7-keepalive", "upstream keepalive 32"),
     "hapair": ("l7-keepalive", "upstream keepalive 32"),
