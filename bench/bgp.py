@@ -5,10 +5,11 @@ sees when a node fails, in one run of the BGP lab with each kind of health.
                                        [--no-resilient]
 
 `hapair lab up --bgp --nodes 3` (a BIRD router with ECMP on the 5-tuple's hash, BFD at 100 ms x 3, hold
-time 3 s), first with hapair proxy + hapair bgp on each node (its own probes every 100 ms, rise 3, fall
-2), then with `--health native` (hapair node --bgp: the node's trackers, health exchange every 100 ms,
-fall 3; backends every 300 ms, fall 3). With the lab's client (lab/load.py: `--workers` concurrent
-clients, a new connection per request, so every request is a new flow for the router's hash):
+time 3 s, each flow pinned to the node it started on), first with hapair proxy + hapair bgp on each node
+(its own probes every 100 ms, rise 3, fall 2), then with `--health native` (hapair node --bgp: the node's
+trackers, health exchange every 100 ms, fall 3; backends every 300 ms, fall 3). With the lab's client
+(lab/load.py: `--workers` concurrent clients, a new connection per request, so every request is a new
+flow for the router's hash):
 - scaling (first lab): requests per second over `--seconds` with 3 nodes, then node 3 drained (2), then
   node 2 (1);
 - faults on node 1, each under load: 2 s steady, the fault, 3 s more, then healed and all three next-hops
@@ -16,15 +17,18 @@ clients, a new connection per request, so every request is a new flow for the ro
   time the client got no answer at all, and the share of its requests that failed in the 5 s. The proxy
   killed (SIGKILL of master and workers; hapair node restarts it itself), hung (SIGSTOP; hapair bgp's
   probes cannot see it, so only with native health), its backends unreachable, its link cut, a drain;
-- where the drain's failed requests come from, over `--drains` more drains: for each, the next-hop the
-  router's hash gave its flow (`ip route get ... sport PORT`, every client port asked just before the
-  drain, the failed ones again while node 1 is withdrawn): node 1's flows in flight at the route change,
-  and other nodes' flows that the change moved to another node (hash-threshold moves the boundaries of
-  every next-hop's share);
-- (unless --no-resilient) the same drain with the router's route through a Linux resilient nexthop group
-  (nexthop objects, which BIRD 2.0 does not program): BIRD exports the merged route into a table of its
-  own, and the bench mirrors its next-hops into the group (`ip nexthop replace`), the main table's route
-  pointing at it (`--drains` drains again).
+- `--drains` more drains, flows pinned (the lab's router);
+- (second lab) `--drains` drains without the router's flow pinning (its nftables table deleted), and
+  where their failed requests come from: for each, the next-hop the router's hash gave its flow (`ip
+  route get ... sport PORT`, every client port asked just before the drain, the failed ones again while
+  node 1 is withdrawn): node 1's flows in flight at the route change, and other nodes' flows that the
+  change moved to another node (hash-threshold moves the boundaries of every next-hop's share);
+- (unless --no-resilient) the same unpinned drains with the router's route through a Linux resilient
+  nexthop group (nexthop objects, which BIRD 2.0 does not program): BIRD exports the merged route into a
+  table of its own, and the bench mirrors its next-hops into the group (`ip nexthop replace`), the main
+  table's route pointing at it (`--drains` drains again).
+A run during which one of the router's BGP sessions with nodes 2 and 3 went down (BFD expiring on a loaded
+machine, which resets flows whatever the fault) says so on its row.
 Needs root, BIRD (bird2), unshare and nsenter. The labs are removed at the end, also after Ctrl-C."""
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ AFTER_S = 3.0
 HOPS_TIMEOUT_S = 30.0
 POLL_S = 0.005
 MIRROR_TABLE = 100
+FLAPPED = "a router's BGP session with another node went down meanwhile"
 GROUP_ID = 100
 BUCKETS = 64
 HEALTH = {"script": "hapair proxy + hapair bgp", "native": "hapair node --bgp (native health)"}
@@ -120,6 +125,19 @@ def next_hops_of(state: LabState, ports: list[int]) -> dict[int, str]:
     return {port: hop for p in ports for port, hop in next_hops_of(state, [p]).items()}
 
 
+def other_sessions(state: LabState) -> dict[str, str]:
+    """The router's BGP sessions with nodes 2 and 3: since when each is in its state (`birdc show
+    protocols`). One that changes during a run went down for a reason of its own: BFD at 100 ms x 3
+    expiring when the loaded machine leaves BIRD without a CPU for 300 ms (docs/bgp.md), which resets the
+    flows of every node it hits; such a run's row says so."""
+    control = state.directory / "router" / "bird.ctl"
+    shown = subprocess.run(
+        ["birdc", "-s", str(control), "show", "protocols"], capture_output=True, text=True, check=True
+    ).stdout
+    rows = [line.split() for line in shown.splitlines()]
+    return {words[0]: words[4] for words in rows if words[1:2] == ["BGP"] and words[0] != "node1"}
+
+
 def client_ports(state: LabState) -> list[int]:
     low, high = network.run_in(
         state.layout.namespace("client"),
@@ -137,6 +155,7 @@ class FaultRun:
         self.how = how
         self.hops = hops
         self.withdrawn_after = 0.0
+        self.flapped = False  # a router's session with another node went down during the run
         self.summary: load.Summary | None = None
         self.failed: dict[int, str] = {}  # the failed requests' client ports and errors
         self.before: dict[int, str] = {}  # every client port's next-hop just before the drain
@@ -145,6 +164,7 @@ class FaultRun:
     def run(self) -> None:
         state = self.state
         address = bgp.node_address(1)
+        sessions = other_sessions(state)
         client = load.Background(state.layout.namespace("client"), bgp.VIP, 8080, self.workers).start()
         time.sleep(STEADY_S)
         if self.how == "drain":
@@ -158,6 +178,7 @@ class FaultRun:
         injecting.join()
         time.sleep(max(0.0, AFTER_S - (time.monotonic() - started)))
         outcomes = client.finish()
+        self.flapped = other_sessions(state) != sessions
         self.summary = load.summarize(outcomes)
         self.failed = {o.port: o.error for o in outcomes if o.error is not None and o.port is not None}
         if self.how == "drain":
@@ -169,9 +190,10 @@ class FaultRun:
     def row(self, title: str) -> str:
         s = self.summary
         assert s is not None
+        flapped = f" ({FLAPPED})" if self.flapped else ""
         return (
             f"| {title} | {self.withdrawn_after * 1000:.0f} ms | {s.longest_gap * 1000:.0f} ms | "
-            f"{s.failed} of {s.requests} ({100 * s.failed_share:.2f} %) |"
+            f"{s.failed} of {s.requests} ({100 * s.failed_share:.2f} %){flapped} |"
         )
 
     def drain_losses(self) -> Counter[str]:
@@ -197,19 +219,34 @@ def _loss_kind(before: str, during: str, node1: str) -> str:
     return "other nodes' flows moved" if before != during else "other nodes' flows not moved"
 
 
-def drain_series(state: LabState, workers: int, count: int, hops: Hops = route_hops) -> None:
-    """`count` drains of node 1 under load; their rows and where their failed requests were."""
+def drain_series(state: LabState, workers: int, count: int, hops: Hops = route_hops, *, pinned: bool) -> None:
+    """`count` drains of node 1 under load; their rows and where their failed requests were (by the main
+    table's hash: for `pinned` flows, only their errors, as the hash is not their route)."""
     runs = []
     for _ in range(count):
         run = FaultRun(state, workers, "drain", hops)
         run.run()
         print(run.row("graceful drain"), flush=True)
         runs.append(run)
-    losses = sum((run.drain_losses() for run in runs), Counter())
+    if pinned:
+        losses = Counter(error for run in runs for error in run.failed.values())
+    else:
+        losses = sum((run.drain_losses() for run in runs), Counter())
     failed = sum(run.summary.failed for run in runs if run.summary is not None)
     requests = sum(run.summary.requests for run in runs if run.summary is not None)
     where = ", ".join(f"{n} {kind}" for kind, n in sorted(losses.items())) or "none"
-    print(f"\n{count} drains: {failed} of {requests} requests failed: {where}", flush=True)
+    flapped = sum(run.flapped for run in runs)
+    also = f"; {flapped} of the runs: {FLAPPED}" if flapped else ""
+    print(f"\n{count} drains: {failed} of {requests} requests failed: {where}{also}", flush=True)
+
+
+def unpin(state: LabState) -> None:
+    """The router without its flow pinning (lab/bgp.py): every packet follows the ECMP route's hash."""
+    router = state.layout.namespace("router")
+    subprocess.run(
+        ["nsenter", f"--net=/run/netns/{router}", "nft", "delete", "table", "ip", "hapair_pinning"],
+        check=True,
+    )
 
 
 TABLE_HEAD = (
@@ -320,10 +357,14 @@ def main() -> int:
                     print(f"| {count} | {summary.per_second:.0f} | {shares} |", flush=True)
             print(f"\n{HEALTH[health]}:")
             fault_table(state, args.workers, health == "native")
-            print(f"\nmore drains ({HEALTH[health]}):\n\n{TABLE_HEAD}")
-            drain_series(state, args.workers, args.drains)
-            if health == "native" and not args.no_resilient:
-                resilient(state, args.workers, args.drains)
+            print(f"\nmore drains ({HEALTH[health]}, flows pinned at the router):\n\n{TABLE_HEAD}")
+            drain_series(state, args.workers, args.drains, pinned=True)
+            if health == "native":
+                unpin(state)
+                print(f"\nwithout the router's flow pinning (hash-threshold ECMP only):\n\n{TABLE_HEAD}")
+                drain_series(state, args.workers, args.drains, pinned=False)
+                if not args.no_resilient:
+                    resilient(state, args.workers, args.drains)
         finally:
             with signals_ignored():
                 lab.down_state(state)
@@ -336,8 +377,9 @@ def resilient(state: LabState, workers: int, drains: int) -> None:
     try:
         wait_hops(state, 3, group_hops)
         time.sleep(2.0)
-        print(f"\nwith a resilient nexthop group ({BUCKETS} buckets) at the router:\n\n{TABLE_HEAD}")
-        drain_series(state, workers, drains, group_hops)
+        title = f"with a resilient nexthop group ({BUCKETS} buckets) at the router, no flow pinning"
+        print(f"\n{title}:\n\n{TABLE_HEAD}")
+        drain_series(state, workers, drains, group_hops, pinned=False)
     finally:
         mirror.stop.set()
         mirror.thread.join()

@@ -2,7 +2,8 @@
 on this machine: bench/proxy.py's "floor" row, what hapair's figures can be held against. It is not a
 load balancer: no logging, timeouts, retries, limits, error answers or back-pressure.
 
-    floor_proxy.py l7|l7-close|l4 LISTEN_ADDRESS PORT BACKEND:PORT [BACKEND:PORT ...] [--workers N]
+    floor_proxy.py l7|l7-close|l4|udp LISTEN_ADDRESS PORT BACKEND:PORT [BACKEND:PORT ...] [--workers N]
+        [--registration epoll|loop]
 
 - l7: each client connection gets one kept-alive upstream connection (backends taken in turn); each
   request is parsed with httptools and its head rebuilt with the seed's proxy headers (Host, X-Real-IP,
@@ -12,6 +13,14 @@ load balancer: no logging, timeouts, retries, limits, error answers or back-pres
   close`, which the backend closes after its response), as nginx does without `keepalive` in the
   upstream (the seed's);
 - l4: bytes relayed both ways as they come (transport.write; hapair's relay uses splice instead).
+- udp: the system calls nginx makes for a UDP session of one query and one answer (`proxy_responses 1`),
+  on a wildcard socket as bench/proxy.py's `listen 8080 udp` is: recvmsg with IP_PKTINFO from the
+  listening socket; a non-blocking socket (socket with SOCK_NONBLOCK), connect, send to the backend (taken
+  in turn); the upstream socket watched (`--registration epoll`, the default: one epoll_ctl into an epoll
+  set of the worker's own, itself watched by the event loop, and the socket's close takes it out, as
+  nginx's epoll module; `loop`: the event loop's add_reader and remove_reader, what libuv does for a
+  socket); one recv of the answer, its sendmsg to the client from the address it wrote to, close.
+  Without session state or timers: a lost answer leaves its socket open for the worker's life.
 
 Workers (default: one per core) each listen with SO_REUSEPORT, as hapair's and nginx's do.
 """
@@ -22,9 +31,12 @@ import argparse
 import asyncio
 import itertools
 import os
+import select
 import signal
 import socket
-from collections.abc import Iterator
+import struct
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import cast
 
 import httptools
@@ -221,6 +233,89 @@ def relay_factory(loop: asyncio.AbstractEventLoop, backends: Iterator[Backend]) 
     return client
 
 
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+IN_PKTINFO = struct.Struct("=i4s4s")  # ipi_ifindex, ipi_spec_dst, ipi_addr
+ANCILLARY = socket.CMSG_SPACE(IN_PKTINFO.size)
+NONBLOCKING_DATAGRAM = socket.SOCK_DGRAM | socket.SOCK_NONBLOCK
+DATAGRAM_MAX = 65535
+BATCH = 64
+
+
+class LoopWatch:
+    """Upstream sockets watched by the event loop itself."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def add(self, fd: int, callback: Callable[[], None]) -> None:
+        self.loop.add_reader(fd, callback)
+
+    def remove(self, fd: int) -> None:
+        self.loop.remove_reader(fd)
+
+
+class EpollWatch:
+    """Upstream sockets in an epoll set of the worker's own, itself watched by the event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.poller = select.epoll()
+        self.callbacks: dict[int, Callable[[], None]] = {}
+        loop.add_reader(self.poller.fileno(), self.poll)
+
+    def add(self, fd: int, callback: Callable[[], None]) -> None:
+        self.callbacks[fd] = callback
+        self.poller.register(fd, select.EPOLLIN)
+
+    def remove(self, fd: int) -> None:
+        del self.callbacks[fd]  # the socket's close takes it out of the set
+
+    def poll(self) -> None:
+        callbacks = self.callbacks
+        for fd, _ in self.poller.poll(0, BATCH):
+            callbacks[fd]()
+
+
+class DatagramRelay:
+    """udp: each datagram of a client relayed through a socket of its own, its answer sent back."""
+
+    def __init__(
+        self, sock: socket.socket, backends: Iterator[Backend], watch: LoopWatch | EpollWatch
+    ) -> None:
+        self.sock = sock
+        self.backends = backends
+        self.watch = watch
+
+    def receive(self) -> None:
+        for _ in range(BATCH):
+            try:
+                data, ancillary, _, client = self.sock.recvmsg(DATAGRAM_MAX, ANCILLARY)
+            except BlockingIOError:
+                return
+            upstream = socket.socket(socket.AF_INET, NONBLOCKING_DATAGRAM)
+            upstream.connect(next(self.backends))
+            upstream.send(data)
+            local = IN_PKTINFO.pack(0, IN_PKTINFO.unpack(ancillary[0][2])[2], b"")
+            self.watch.add(upstream.fileno(), partial(self.answer, upstream, client, local))
+
+    def answer(self, upstream: socket.socket, client: tuple[str, int], local: bytes) -> None:
+        try:
+            data = upstream.recv(DATAGRAM_MAX)
+        except BlockingIOError:
+            return
+        self.sock.sendmsg([data], [(socket.IPPROTO_IP, IP_PKTINFO, local)], 0, client)
+        self.watch.remove(upstream.fileno())
+        upstream.close()
+
+
+def listening_datagram(address: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, NONBLOCKING_DATAGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+    sock.bind((address, port))
+    return sock
+
+
 def listening(address: str, port: int) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -230,10 +325,17 @@ def listening(address: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(mode: str, address: str, port: int, backends: list[Backend]) -> None:
+def serve(mode: str, address: str, port: int, backends: list[Backend], registration: str) -> None:
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     turns = itertools.cycle(backends)
+    if mode == "udp":
+        watch = EpollWatch(loop) if registration == "epoll" else LoopWatch(loop)
+        relay = DatagramRelay(listening_datagram(address, port), turns, watch)
+        loop.add_reader(relay.sock.fileno(), relay.receive)
+        loop.add_signal_handler(signal.SIGTERM, loop.stop)
+        loop.run_forever()
+        return
     if mode in ("l7", "l7-close"):
         keep = mode == "l7"
         server = loop.create_server(lambda: Client(loop, turns, keep), sock=listening(address, port))
@@ -251,17 +353,18 @@ def backend(text: str) -> Backend:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("l7", "l7-close", "l4"))
+    parser.add_argument("mode", choices=("l7", "l7-close", "l4", "udp"))
     parser.add_argument("address")
     parser.add_argument("port", type=int)
     parser.add_argument("backends", type=backend, nargs="+")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--registration", choices=("epoll", "loop"), default="epoll")
     options = parser.parse_args()
     workers = []
     for _ in range(options.workers):
         pid = os.fork()
         if pid == 0:
-            serve(options.mode, options.address, options.port, options.backends)
+            serve(options.mode, options.address, options.port, options.backends, options.registration)
             os._exit(0)
         workers.append(pid)
     signal.signal(signal.SIGTERM, lambda signum, frame: [os.kill(pid, signal.SIGTERM) for pid in workers])

@@ -3,7 +3,7 @@ from a client namespace, and the same straight to a backend as the ceiling.
 
     sudo .venv/bin/python bench/proxy.py [--duration 10] [--connections 50] [--bulk-connections 4]
                                          [--bulk-bytes 2000000000] [--only nginx,haproxy,hapair,floor]
-                                         [--logs DIR]
+                                         [--columns l7,h2,l4,l4-bulk,sni,tls,udp] [--logs DIR]
 
 The LAN is tests/topology.py's: a client (10.101.1.100), a load balancer (10.101.1.11) and two backends
 (10.101.1.21 and .22); this script puts the repository root on sys.path to import `tests.topology` and
@@ -78,7 +78,9 @@ Tests, for each load balancer (and the direct row, to backend 1):
 - UDP q/s: a UDP stream server (`listen 8080 udp; proxy_responses 1;`, round-robin over the two
   backends' bench/proxy_tcp.py `echo` on :5353, added beside the seed's TCP server) and `ask` keeping one
   50-byte query in flight on each of 32 sockets for --duration seconds: answers/s. Each query is a
-  session of its own, as a DNS client's. HAProxy 2.6 does not proxy UDP (nor does the floor): "-".
+  session of its own, as a DNS client's. HAProxy 2.6 does not proxy UDP: "-". The floor's figure is
+  floor_proxy.py's `udp`: nginx's system calls for such a session and no more.
+- UDP CPU: the load balancer's CPU time per answer during the UDP test, in microseconds, as L7 CPU.
 - h2 req/s: `h2load -c1 -m100 -D <duration>` on https://LB:8443/ok, one TLS connection with 100 streams
   at a time, through the seed's 8443 server with `http2` on its `listen` (its TLS settings as they are,
   a certificate made for the run, `keepalive_requests` raised so that one connection lasts the test:
@@ -89,6 +91,10 @@ Tests, for each load balancer (and the direct row, to backend 1):
 Each configuration, once started (and the direct row's too), gets a warm-up first: 1 s of wrk on /ok,
 or 100 MB through the L4 bulk path. wrk's socket errors and non-2xx answers are
 listed under the table. hapair's row says "not available: <reason>" when `hapair proxy` does not start.
+
+--columns measures only the columns named (l7 covers L7 req/s, p99 and bulk, new conn/s and idle memory,
+and brings the `--metrics` and Debian rows; the others one column each); the other cells say "-". By
+default all are measured.
 
 Everything runs in namespaces and a temporary directory (--logs keeps the configurations and logs), all
 removed at the end, also after Ctrl-C or SIGTERM; what the bench started is stopped by PID.
@@ -151,6 +157,7 @@ SEED_BACKEND = "192.168.13.104"
 SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "floor")
+COLUMNS = ("l7", "h2", "l4", "l4-bulk", "sni", "tls", "udp")
 READ_NGINX_FILES = ("nginx", "hapair")  # the ones measured a second time in Debian's layout
 # The L7 test again with upstream connections the other way: with the seed's file (no `keepalive` in its
 # upstream) nginx opens one per request, hapair and HAProxy reuse them, the floor keeps one per client
@@ -193,6 +200,7 @@ class Row:
     sni_bulk_mb_s: float | None = None
     tls_bulk_mb_s: float | None = None
     udp_queries_s: float | None = None
+    udp_cpu_us: float | None = None  # the load balancer's CPU time per UDP answer, in microseconds
     h2_requests_per_second: float | None = None
     l7_cpu_us: float | None = None  # the load balancer's CPU time per L7 request, in microseconds
     new_connections_s: float | None = None
@@ -282,10 +290,11 @@ def tls_sink_mb_s(client: Host, address: str, port: int, total: int) -> float:
     return int(received) / float(seconds) / MB
 
 
-def udp_queries_s(client: Host, address: str, port: int, duration: int) -> float:
+def udp_queries(client: Host, address: str, port: int, duration: int) -> tuple[int, float]:
+    """The answers `ask` had in `duration` seconds, and the seconds it took."""
     command = [sys.executable, str(TCP_HELPER), "ask", address, str(port), str(duration), str(UDP_SOCKETS)]
     answers, seconds = run_to_end(client, command, duration + 60).split()
-    return int(answers) / float(seconds)
+    return int(answers), float(seconds)
 
 
 def h2load(client: Host, url: str, duration: int) -> tuple[float, str]:
@@ -582,7 +591,8 @@ def backend_nginx_config(directory: Path, address: str, www: Path) -> str:
 
 
 def listening(host: Host, port: int) -> bool:
-    return bool(host.run(["ss", "-Hltn", f"sport = :{port}"]).stdout.strip())
+    """Whether a TCP or UDP socket is bound to `port` (listening, for TCP)."""
+    return bool(host.run(["ss", "-Hltun", f"sport = :{port}"]).stdout.strip())
 
 
 def wait_listening(daemon: Daemon, port: int) -> str:
@@ -647,12 +657,20 @@ def proxy_command(lab: Lab, implementation: str, test: str, *, metrics: bool = F
     if implementation == "haproxy":
         return ["/usr/sbin/haproxy", "-db", "-f", str(configs.haproxy)]
     if implementation == "floor":
-        port = SOURCE_PORT if test.startswith("l4-") else PORT
-        backends = [f"{address}:{port}" for address in BACKEND_ADDRESSES]
-        mode = test if test in ("l7", "l7-close") else "l4"
-        return [sys.executable, str(FLOOR), mode, LB_ADDRESS, str(PORT), *backends, "--workers", str(CORES)]
+        return floor_command(test)
     command = [HAPAIR, "proxy", "-p", prefix, "-c", str(configs.nginx), "-g", "daemon off;"]
     return [*command, "--metrics", METRICS_ADDRESS] if metrics else command
+
+
+def floor_command(test: str) -> list[str]:
+    """The floor for `test`: udp on the wildcard address, as the UDP server's `listen 8080 udp`."""
+    mode, address, port = "l4", LB_ADDRESS, SOURCE_PORT if test.startswith("l4-") else PORT
+    if test in ("l7", "l7-close"):
+        mode = test
+    elif test == "l4-udp":
+        mode, address, port = "udp", "0.0.0.0", UDP_PORT
+    backends = [f"{backend}:{port}" for backend in BACKEND_ADDRESSES]
+    return [sys.executable, str(FLOOR), mode, address, str(PORT), *backends, "--workers", str(CORES)]
 
 
 @contextlib.contextmanager
@@ -684,11 +702,14 @@ def measure(
     udp_port: int | None = PORT,
     h2: bool = True,
 ) -> None:
+    """The columns of --columns into `row`; `sni`, `tls`, `h2` and `udp_port` (None) say which of those
+    the row has at all."""
     options = lab.options
+    columns = options.columns
     small = f"http://{address}:{PORT}/ok"
-    if not measure_l7(lab, row, address, lambda: start("l7"), connections=connections):
+    if "l7" in columns and not measure_l7(lab, row, address, lambda: start("l7"), connections=connections):
         return
-    if h2:
+    if h2 and "h2" in columns:
         with start("h2") as reason:
             if reason:
                 row.unavailable = reason
@@ -697,54 +718,56 @@ def measure(
             rate, problems = h2load(lab.client, f"https://{address}:{H2_PORT}/ok", options.duration)
             row.h2_requests_per_second = rate
             note(row, "h2", problems)
-    with start("l4") as reason:
-        if reason:
-            row.unavailable = reason
-            return
-        lab.report(f"{row.name}: L4")
-        warm_up(lab, small)
-        row.l4 = wrk(lab.client, small, options.connections, options.duration)
-        note(row, "L4", row.l4.problems)
-    with start("l4-bulk") as reason:
-        if reason:
-            row.unavailable = reason
-            return
-        lab.report(f"{row.name}: L4 bulk")
-        sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES)
-        row.l4_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes)
-    if not sni:
-        return
-    with start("l4-sni") as reason:
-        if reason:
-            row.unavailable = reason
-            return
-        lab.report(f"{row.name}: SNI bulk")
-        sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES, SNI_NAME)
-        row.sni_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes, SNI_NAME)
-    measure_tls_and_udp(lab, row, address, start, tls=tls, udp_port=udp_port)
-
-
-def measure_tls_and_udp(
-    lab: Lab, row: Row, address: str, start: Starter, *, tls: bool, udp_port: int | None
-) -> None:
-    """TLS bulk (`tls`) and UDP q/s (to `udp_port`; None: not measured) into `row`."""
-    if tls:
+    if "l4" in columns:
+        with start("l4") as reason:
+            if reason:
+                row.unavailable = reason
+                return
+            lab.report(f"{row.name}: L4")
+            warm_up(lab, small)
+            row.l4 = wrk(lab.client, small, options.connections, options.duration)
+            note(row, "L4", row.l4.problems)
+    if "l4-bulk" in columns:
+        with start("l4-bulk") as reason:
+            if reason:
+                row.unavailable = reason
+                return
+            lab.report(f"{row.name}: L4 bulk")
+            sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES)
+            row.l4_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes)
+    if sni and "sni" in columns:
+        with start("l4-sni") as reason:
+            if reason:
+                row.unavailable = reason
+                return
+            lab.report(f"{row.name}: SNI bulk")
+            sink_mb_s(lab.client, address, bulk_port, WARM_UP_BYTES, SNI_NAME)
+            row.sni_bulk_mb_s = sink_mb_s(lab.client, address, bulk_port, options.bulk_bytes, SNI_NAME)
+    if tls and "tls" in columns:
         with start("l4-tls") as reason:
             if reason:
                 row.unavailable = reason
                 return
             lab.report(f"{row.name}: TLS bulk")
             tls_sink_mb_s(lab.client, address, PORT, WARM_UP_BYTES)
-            row.tls_bulk_mb_s = tls_sink_mb_s(lab.client, address, PORT, lab.options.bulk_bytes)
-    if udp_port is None:
-        return
+            row.tls_bulk_mb_s = tls_sink_mb_s(lab.client, address, PORT, options.bulk_bytes)
+    if udp_port is not None and "udp" in columns:
+        measure_udp(lab, row, address, start, udp_port)
+
+
+def measure_udp(lab: Lab, row: Row, address: str, start: Starter, port: int) -> None:
+    """UDP q/s into `row`, and the load balancer's CPU time per answer (lab.lb's, when it runs there)."""
     with start("l4-udp") as reason:
         if reason:
             row.unavailable = reason
             return
         lab.report(f"{row.name}: UDP")
-        udp_queries_s(lab.client, address, udp_port, WARM_UP_S)
-        row.udp_queries_s = udp_queries_s(lab.client, address, udp_port, lab.options.duration)
+        udp_queries(lab.client, address, port, WARM_UP_S)
+        before = namespace_cpu_s(lab.lb)
+        answers, seconds = udp_queries(lab.client, address, port, lab.options.duration)
+        row.udp_queries_s = answers / seconds
+        if address == LB_ADDRESS and answers:
+            row.udp_cpu_us = (namespace_cpu_s(lab.lb) - before) / answers * 1e6
 
 
 def measure_l7(
@@ -810,7 +833,8 @@ def measure_direct(lab: Lab) -> Row:
 def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
     # measured just before the row's own L7 test, the two as close in time as they can be
-    with_metrics = measure_metrics(lab, row.name) if implementation == "hapair" else None
+    metrics = implementation == "hapair" and "l7" in lab.options.columns
+    with_metrics = measure_metrics(lab, row.name) if metrics else None
     try:
         proxied = implementation != "floor"  # the floor has no SNI routing, TLS or HTTP/2
         measure(
@@ -821,12 +845,15 @@ def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
             partial(proxy, lab, implementation),
             sni=proxied,
             tls=proxied,
-            udp_port=PORT if implementation in READ_NGINX_FILES else None,
+            udp_port=None if implementation == "haproxy" else PORT,
             h2=proxied,
         )
     except RuntimeError as error:  # a load balancer that fails a test: its row says why, the others run
         row.unavailable = str(error).splitlines()[0]
-    rows = [row, measure_variant(lab, implementation, row.name)]
+    rows = [row]
+    if "l7" not in lab.options.columns:
+        return rows
+    rows.append(measure_variant(lab, implementation, row.name))
     if implementation not in READ_NGINX_FILES:
         return rows
     rows.append(measure_debian(lab, implementation, row.name))
@@ -892,6 +919,7 @@ def table(rows: list[Row]) -> list[str]:
         "SNI bulk MB/s",
         "TLS bulk MB/s",
         "UDP q/s",
+        "UDP CPU us/q",
         "h2 req/s",
         "new conn/s",
         "10k idle MB",
@@ -912,6 +940,7 @@ def table(rows: list[Row]) -> list[str]:
                 figure(row.sni_bulk_mb_s, "{:.0f}"),
                 figure(row.tls_bulk_mb_s, "{:.0f}"),
                 figure(row.udp_queries_s, "{:.0f}"),
+                figure(row.udp_cpu_us, "{:.1f}"),
                 figure(row.h2_requests_per_second, "{:.0f}"),
                 figure(row.new_connections_s, "{:.0f}"),
                 figure(row.idle_mb, "{:.1f}"),
@@ -979,6 +1008,7 @@ def run_directory(keep: Path | None) -> Iterator[Path]:
 
 def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[str]:
     resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))  # the daemons inherit it
+    load_before = os.getloadavg()[0]
     with run_directory(options.logs) as directory, harness.laboratory(directory) as lan:
         client = lan.host("client", CLIENT_ADDRESS)
         give_the_client_ports(client)
@@ -989,7 +1019,8 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
         rows = [measure_direct(lab)]
         for implementation in options.only:
             rows += measure_proxy(lab, implementation)
-    return [*machine(options), "", *table(rows)]
+    load = f"load average (1 min): {load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+    return [*machine(options), load, "", *table(rows)]
 
 
 def give_the_client_ports(client: Host) -> None:
@@ -1030,6 +1061,13 @@ def implementation_list(text: str) -> list[str]:
     return names
 
 
+def column_list(text: str) -> frozenset[str]:
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    if not names or not names <= set(COLUMNS):
+        raise argparse.ArgumentTypeError(f"among {', '.join(COLUMNS)}")
+    return frozenset(names)
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Requests/s, p99 latency and bulk throughput of hapair, nginx and HAProxy, L7 and L4."
@@ -1045,6 +1083,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         type=implementation_list,
         default=list(IMPLEMENTATIONS),
         help="comma-separated load balancers",
+    )
+    parser.add_argument(
+        "--columns",
+        type=column_list,
+        default=frozenset(COLUMNS),
+        help="comma-separated tests to run (all by default): " + ", ".join(COLUMNS),
     )
     parser.add_argument("--logs", type=Path, help="keep the configurations and logs in this directory")
     return parser.parse_args(argv)

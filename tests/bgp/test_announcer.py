@@ -99,3 +99,51 @@ def test_a_run_counts_agreeing_observations_only_before_the_first_verdict() -> N
     assert a.observe("proxy", False, "no PID", 2) is None
     assert a.observe("proxy", True, "alive", 3) is None  # one success, not the third of a run
     assert a.source_states() == {"proxy": (None, "alive")}
+
+
+def test_a_withdrawn_vips_reason_follows_its_cause() -> None:
+    """Withdrawn for the proxy, then for the backends once the proxy is back, then announced: each reason
+    with the time it began, never one that no longer holds."""
+    a = announcer(rise=1, fall=1, sources=("proxy", "backends"))
+    a.observe("proxy", True, "running", 1)
+    a.observe("backends", True, "reachable", 2)
+    assert a.observe("proxy", False, "proxy master gone", 3) == Action(
+        VIP, False, "proxy down: proxy master gone", 3
+    )
+    assert a.observe("backends", False, "none reachable", 4) is None
+    assert a.status() == Action(VIP, False, "proxy down: proxy master gone", 3)  # the cause still holds
+    assert a.observe("proxy", False, "no worker connected", 5) is None
+    assert a.status() == Action(VIP, False, "proxy down: no worker connected", 5)
+    assert a.observe("proxy", True, "running", 6) is None
+    assert a.status() == Action(VIP, False, "backends down: none reachable", 6)
+    assert a.observe("backends", True, "reachable", 7) == Action(
+        VIP, True, "all sources up (last: backends up: reachable)", 7
+    )
+
+
+def test_a_withdrawn_vips_reason_says_a_source_is_rising_again() -> None:
+    a = announcer(rise=2, fall=1, sources=("proxy",))
+    feed(a, "proxy", True, 2)
+    a.observe("proxy", False, "gone", 5)
+    assert a.observe("proxy", True, "alive", 6) is None
+    assert a.status() == Action(VIP, False, "proxy down, rising again: alive", 6)
+    assert a.observe("proxy", True, "alive", 7) == Action(
+        VIP, True, "all sources up (last: proxy up: alive)", 7
+    )
+
+
+def test_a_drain_of_a_withdrawn_vip_and_its_end_change_the_reason() -> None:
+    a = announcer(rise=1, fall=1, sources=("proxy",))
+    a.observe("proxy", False, "gone", 1)
+    assert a.drain(2) is None
+    assert a.status() == Action(VIP, False, "drained by the administrator", 2)
+    assert a.observe("proxy", False, "still gone", 3) is None
+    assert a.status().why == "drained by the administrator"
+    assert a.undrain(4) is None
+    assert a.status() == Action(VIP, False, "proxy down: still gone", 4)
+
+
+def test_the_reason_before_the_first_verdict_names_the_source_not_risen() -> None:
+    a = announcer(rise=2, fall=2, sources=("proxy",))
+    assert a.observe("proxy", True, "alive", 1) is None
+    assert a.status() == Action(VIP, False, "proxy not risen yet: alive", 1)

@@ -132,3 +132,43 @@ def test_dash_t_reports_success_and_failure(tmp_path: Path) -> None:
     )
     message = f"hapair bgp: {bad}:6: invalid fall 'x' (an integer from 1 to 100)\n"
     assert (failed.returncode, failed.stderr) == (1, message)
+
+
+def dash_t(path: Path) -> tuple[int, str]:
+    result = subprocess.run(
+        [HAPAIR, "bgp", "-t", "-c", str(path)], capture_output=True, text=True, check=False
+    )
+    return result.returncode, result.stderr
+
+
+def test_dash_t_checks_a_file_for_hapair_node_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "node.conf"
+    path.write_text(NODE_GOOD)
+    assert dash_t(path) == (
+        0,
+        f"hapair bgp: {path} is a file for hapair node --bgp (no directive of hapair bgp's probes)\n"
+        f"hapair bgp: the configuration file {path} syntax is ok\n"
+        f"hapair bgp: configuration file {path} test is successful\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (NODE_GOOD.replace("drain_settle 1s", "drain_settle soon"), "3: invalid drain_settle 'soon'"),
+        (NODE_GOOD + "vip 10.0.0.10\n", "5: vip 10.0.0.10 is duplicate"),
+        (NODE_GOOD + "vip 10.0.0.12 follow proxy_serving\n", "5: 'proxy_serving' is the name of a built-in"),
+        ("# node\nspeaker exabgp\ncontrol /x\n", "3: no 'vip' directive: nothing to announce"),
+        ("vip 10.0.0.10\n\n", "2: no 'speaker' directive"),
+        # a directive of hapair bgp's probes makes it hapair bgp's: its proxy_pid is then needed
+        ("speaker exabgp\nrise 2\nvip 10.0.0.10\n", "3: no 'proxy_pid' directive"),
+        ("speaker exabgp\nvip 10.0.0.10 ports 80\n", "2: no 'proxy_pid' directive"),
+    ],
+)
+def test_dash_t_reports_a_node_files_mistakes_with_file_and_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "node.conf"
+    path.write_text(text)
+    status, said = dash_t(path)
+    assert (status, said.startswith(f"hapair bgp: {path}:{message}"), said.count("\n")) == (1, True, 1), said

@@ -8,6 +8,7 @@ unreachable backends from their connections; the drain and the stop withdraw bef
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,8 +16,10 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.netns import Namespace, missing_requirements
 from tests.topology import HAPAIR, wait_until
@@ -24,12 +27,20 @@ from tests.topology import HAPAIR, wait_until
 VIP = "10.9.9.9"
 ANNOUNCE = f"announce route {VIP}/32 next-hop self"
 WITHDRAW = f"withdraw route {VIP}/32 next-hop self"
-BACKEND = (
-    "import socket, time\n"
-    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "s.bind(('127.0.0.1', 8081)); s.listen(64)\n"
-    "while True: s.accept()[0].close()\n"
+BACKEND = (  # answers every request, /slow after SLOW_S (saying so on its standard output when it starts)
+    "import http.server, socketserver, sys, time\n"
+    "class Handler(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        if self.path == '/slow':\n"
+    "            print('slow request', flush=True); time.sleep(%s)\n"
+    "        self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers()\n"
+    "        self.wfile.write(b'ok')\n"
+    "    def log_message(self, *args): pass\n"
+    "socketserver.ThreadingTCPServer.allow_reuse_address = True\n"
+    "socketserver.ThreadingTCPServer(('127.0.0.1', 8081), Handler).serve_forever()\n"
 )
+SLOW_S = 1.0
+METRICS_PORT = 9477
 
 
 @dataclass
@@ -75,8 +86,30 @@ class Node:
         )
         return result.stdout.splitlines()
 
+    def status(self) -> dict[str, Any]:
+        """The VIP's entry in `hapair status --json` on the node's control socket."""
+        socket = str(self.directory / "bgp.sock")
+        result = subprocess.run(
+            [HAPAIR, "status", "--json", "--socket", socket], capture_output=True, text=True, check=True
+        )
+        [vip] = json.loads(result.stdout)["vips"]
+        return dict(vip)
+
+    def metrics(self) -> dict[str, float]:
+        """The node's /metrics: each sample's name with its labels' values (in the labels' name order), and
+        its value."""
+        url = f"http://127.0.0.1:{METRICS_PORT}/metrics"
+        command = ["ip", "netns", "exec", self.namespace.name, "curl", "-sf", url]
+        text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        return {
+            ",".join([sample.name, *sample.labels.values()]): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
     def start_backend(self) -> None:
-        self.backend = _in(self.namespace, [sys.executable, "-c", BACKEND], self.directory / "backend.log")
+        command = [sys.executable, "-c", BACKEND % SLOW_S]
+        self.backend = _in(self.namespace, command, self.directory / "backend.log")
 
 
 def _children(pid: int) -> list[int]:
@@ -120,6 +153,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     try:
         command = [HAPAIR, "node", "--bgp", str(directory / "bgp.conf"), "-n", "-l", "-G"]
         command += ["-c", str(directory / "nginx.conf"), "--pid", str(directory / "node.pid")]
+        command += ["--metrics", f"127.0.0.1:{METRICS_PORT}"]
         node = Node(namespace, directory, _in(namespace, command, directory / "stderr", directory / "stdout"))
         node.start_backend()
         node.wait_announced()
@@ -181,6 +215,66 @@ def test_drain_withdraws_then_stops_the_proxy_and_undrain_starts_it(node: Node) 
     node.bgp("undrain")
     node.wait_announced()
     assert node.proxy_pids()[0] != master
+
+
+def test_drain_waits_for_a_request_in_flight(node: Node) -> None:
+    """The proxy's graceful stop lets a request under way finish: the drain's stop comes after it."""
+    node.wait_announced()
+    log = node.directory / "backend.log"
+    before = log.read_text().count("slow request")
+    curl = subprocess.Popen(
+        ["ip", "netns", "exec", node.namespace.name, "curl", "-s", "-m", "30", "http://127.0.0.1:8080/slow"],
+        stdout=subprocess.PIPE,
+    )
+    wait_until(lambda: log.read_text().count("slow request") > before or None, 30, "the slow request")
+    said = node.bgp("drain")
+    answer, _ = curl.communicate(timeout=30)
+    assert (curl.returncode, answer) == (0, b"ok")
+    assert said[2].startswith("proxy ") and " stopped at " in said[2]
+    node.bgp("undrain")
+    node.wait_announced()
+
+
+def test_status_and_metrics_say_why_as_the_cause_changes(node: Node) -> None:
+    """Withdrawn for a stopped proxy, then (the proxy continued) for the backends, then announced:
+    `hapair status --json` and /metrics follow each cause."""
+    assert node.backend is not None
+    node.wait_announced()
+    assert node.status()["announced"] is True
+    assert node.metrics()[f"hapair_bgp_vip_announced,{VIP}"] == 1
+    after = len(node.log())
+    pids = node.proxy_pids()
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        node.wait_log(f"withdraw {VIP}: proxy_serving down", after)
+        stopped = node.status()
+        assert (stopped["announced"], stopped["cause"]) == (False, "proxy_serving")
+        assert stopped["why"] == "proxy_serving down: a worker or listener does not answer"
+        assert node.metrics()[f"hapair_bgp_vip_withdrawn_by,proxy_serving,{VIP}"] == 1
+        node.backend.kill()
+        node.backend.wait()
+        node.wait_log("hapair tracker backends is down", after)
+        assert node.status()["why"] == stopped["why"]  # still the cause
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    node.wait_log("hapair tracker proxy_serving is up", after)
+    unreachable = node.status()
+    assert (unreachable["announced"], unreachable["cause"]) == (False, "backends")
+    assert unreachable["why"] == "backends down: no backend reachable"
+    assert unreachable["since"] > stopped["since"]
+    seen = node.metrics()
+    assert seen[f"hapair_bgp_vip_withdrawn_by,backends,{VIP}"] == 1
+    assert f"hapair_bgp_vip_withdrawn_by,proxy_serving,{VIP}" not in seen
+    assert seen[f"hapair_bgp_source_up,proxy_serving,{VIP}"] == 1
+    assert seen[f"hapair_bgp_vip_since_seconds,{VIP}"] == unreachable["since"]
+    node.start_backend()
+    node.wait_announced()
+    announced = node.status()
+    assert (announced["announced"], announced["cause"]) == (True, None)
+    assert announced["why"] == "all sources up (last: backends up: a backend is reachable)"
+    assert node.metrics()[f"hapair_bgp_vip_announced,{VIP}"] == 1
 
 
 def test_sigterm_withdraws_before_the_proxy_stops(node: Node) -> None:

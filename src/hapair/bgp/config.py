@@ -15,7 +15,8 @@ per line, `#` starts a comment:
 Under `hapair node --bgp FILE` the node's own trackers (proxy, proxy_serving, backends; hapair.node) are
 what the VIPs follow, so the directives of hapair bgp's probes (`proxy_pid`, `interval`, `rise`, `fall`,
 `backends` and a vip's `ports`) are refused there by name: `load(path, "node")`. The control commands
-(`hapair bgp -c FILE status|drain|undrain`) read either kind: `load(path, None)`.
+(`hapair bgp -c FILE status|drain|undrain`) read either kind: `load(path, None)`; `hapair bgp -t` checks
+either kind as what it is: `check(path)`.
 
 Every message names the file and the line, as `-t` prints them."""
 
@@ -70,6 +71,20 @@ def load(path: str, daemon: str | None = "bgp") -> BgpConfig:
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
     return parse(text, path, daemon)
+
+
+def check(path: str) -> tuple[BgpConfig, str]:
+    """`hapair bgp -t`: `path` checked as a file for hapair bgp if it has a directive of hapair bgp's
+    probes, else as one for hapair node --bgp; the configuration, and which daemon ("bgp" or "node") it
+    was checked for. ConfigError on the first problem."""
+    config = load(path, None)
+    daemon = "bgp" if uses_probes(config) else "node"
+    return load(path, daemon), daemon
+
+
+def uses_probes(config: BgpConfig) -> bool:
+    """Whether the file says how hapair bgp probes (which hapair node --bgp refuses)."""
+    return any(name in config.lines for name in PROBE_DIRECTIVES) or any(vip.ports for vip in config.vips)
 
 
 def parse(text: str, path: str, daemon: str | None = "bgp") -> BgpConfig:

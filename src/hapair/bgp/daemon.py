@@ -4,7 +4,10 @@ Under `hapair node --bgp` (hapair.node.bgp) the same daemon runs in the node's p
 probes: the node's trackers call `observe` at each change, and `drain` stops the node's proxy child.
 
 Control protocol (a Unix stream socket, one command line in, lines out, then the daemon closes):
-    status                          one line per VIP: announced|withdrawn, since (Unix time), why
+    status                          one line per VIP: announced|withdrawn, since (local time), why
+    {"command": "status"}           the status document as JSON (what `hapair status` asks every daemon's
+                                    control socket, hapair.control): per VIP announced or not, why, since
+                                    (Unix time), drained, and each source's state
     drain                           withdraw every VIP, wait drain_settle, stop the proxy gracefully
                                     (SIGQUIT: it finishes its connections), report each step
     undrain                         follow the health again
@@ -23,12 +26,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from hapair.control.protocol import STATUS, RequestError, json_line, read_request
 
 from . import health
 from .announcer import Action, Announcer
 from .config import BgpConfig, Vip
 from .speakers import Speaker
+
+if TYPE_CHECKING:
+    from hapair.exposition import IpAddress, MetricsServer
 
 log = logging.getLogger("hapair.bgp")
 STOP_POLL_S = 0.05
@@ -102,8 +110,10 @@ class BgpDaemon:
         *,
         feed: Feed | None = None,
         proxy: ProxyControl | None = None,
+        name: str = "bgp",
     ) -> None:
         self.config = config
+        self.name = name  # the daemon, as the status document names it
         self.speaker = speaker
         self.clock = clock
         self.proxy = proxy if proxy is not None else PidFileProxy(config.proxy_pid, clock)
@@ -186,12 +196,53 @@ class BgpDaemon:
             await writer.drain()
 
         try:
-            words = (await reader.readline()).decode(errors="replace").split()
-            await self.command(words, reply)
+            line = await reader.readline()
+            if line.startswith(b"{"):
+                writer.write(json_line(self._json_answer(line)))
+                await writer.drain()
+            else:
+                await self.command(line.decode(errors="replace").split(), reply)
         except (ConnectionError, OSError):
             pass
         finally:
             writer.close()
+
+    def _json_answer(self, line: bytes) -> dict[str, object]:
+        """`hapair status`'s request (hapair.control.protocol): the status document, or why not."""
+        try:
+            command = read_request(line)
+        except RequestError as error:
+            return {"error": str(error)}
+        if command != STATUS:
+            return {"error": f"hapair {self.name} has no {command!r}: ask for status"}
+        return self.status_document()
+
+    def status_document(self) -> dict[str, object]:
+        """Per VIP: announced or not, why, since when (Unix time), drained, and each source's state (up:
+        true, false, or null before its first verdict) with its last observation's detail."""
+        vips = []
+        for announcer in self.announcers.values():
+            sources = {
+                name: {"up": up, "detail": detail} for name, (up, detail) in announcer.source_states().items()
+            }
+            vips.append(
+                {
+                    "vip": announcer.vip,
+                    "announced": announcer.announced,
+                    "why": announcer.why,
+                    "since": announcer.since,
+                    "drained": announcer.drained,
+                    "cause": announcer.cause,
+                    "sources": sources,
+                }
+            )
+        return {
+            "daemon": self.name,
+            "pid": os.getpid(),
+            "config": self.config.path,
+            "speaker": self.config.speaker,
+            "vips": vips,
+        }
 
     async def command(self, words: list[str], reply: Reply) -> None:
         verb = words[0] if words else ""
@@ -229,6 +280,19 @@ class BgpDaemon:
             await reply(f"{state.vip} withdrawn at {moment(state.since)}")
         await asyncio.sleep(self.config.drain_settle)
         await self.proxy.stop(reply)
+
+
+def serve_metrics(daemon: BgpDaemon, address: tuple[IpAddress, int]) -> MetricsServer:
+    """`/metrics` for the daemon's announcers (hapair.bgp.metrics), served from a thread of its own;
+    OSError when the address cannot be bound. prometheus-client is imported only then."""
+    from hapair.exposition import MetricsServer  # noqa: PLC0415
+
+    from .metrics import BgpCollector  # noqa: PLC0415
+
+    server = MetricsServer(*address)
+    server.register(BgpCollector(lambda: list(daemon.announcers.values())))
+    server.start()
+    return server
 
 
 def moment(unix_time: float) -> str:

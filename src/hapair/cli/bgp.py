@@ -10,7 +10,9 @@ import socket
 import sys
 from typing import Any
 
-from hapair.bgp.config import DEFAULT_CONFIG, BgpConfig, ConfigError, load
+from hapair.bgp.config import DEFAULT_CONFIG, BgpConfig, ConfigError, check, load
+
+from .vrrp import metrics_address
 
 ACTIONS = ("drain", "undrain", "status")
 CONTROL_TIMEOUT_S = 600
@@ -33,22 +35,43 @@ def register(commands: Any) -> None:
         "-c", "--conf", default=DEFAULT_CONFIG, metavar="FILE", help=f"its file (default {DEFAULT_CONFIG})"
     )
     parser.add_argument("-t", "--test", action="store_true", help="check the configuration and exit")
+    parser.add_argument(
+        "--metrics",
+        type=metrics_address,
+        default=None,
+        metavar="ADDR:PORT",
+        help="serve the announcements' Prometheus metrics at http://ADDR:PORT/metrics (off unless given)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.test:
+        return _test(args.conf)
     try:
         config = load(args.conf, None if args.action is not None else "bgp")
     except ConfigError as error:
         print(f"hapair bgp: {error}", file=sys.stderr)
         return 1
-    if args.test:
-        print(f"hapair bgp: the configuration file {args.conf} syntax is ok", file=sys.stderr)
-        print(f"hapair bgp: configuration file {args.conf} test is successful", file=sys.stderr)
-        return 0
     if args.action is not None:
         return _control(config, args.action)
-    return _daemon(config)
+    return _daemon(config, args.metrics)
+
+
+def _test(path: str) -> int:
+    """-t: the file for hapair bgp, or for hapair node --bgp when it has none of hapair bgp's probes (said
+    before nginx's two lines)."""
+    try:
+        _, daemon = check(path)
+    except ConfigError as error:
+        print(f"hapair bgp: {error}", file=sys.stderr)
+        return 1
+    if daemon == "node":
+        kind = "a file for hapair node --bgp (no directive of hapair bgp's probes)"
+        print(f"hapair bgp: {path} is {kind}", file=sys.stderr)
+    print(f"hapair bgp: the configuration file {path} syntax is ok", file=sys.stderr)
+    print(f"hapair bgp: configuration file {path} test is successful", file=sys.stderr)
+    return 0
 
 
 def _control(config: BgpConfig, action: str) -> int:
@@ -68,10 +91,24 @@ def _control(config: BgpConfig, action: str) -> int:
     return 1 if any(line.startswith("error:") for line in lines) else 0
 
 
-def _daemon(config: BgpConfig) -> int:
-    from hapair.bgp.daemon import BgpDaemon, run  # noqa: PLC0415 - the control actions do not need them
+def _daemon(config: BgpConfig, metrics: tuple[Any, int] | None) -> int:
+    from hapair.bgp.daemon import BgpDaemon, run, serve_metrics  # noqa: PLC0415 - not for the control actions
     from hapair.bgp.speakers import speaker_for  # noqa: PLC0415
+    from hapair.exposition import address_text  # noqa: PLC0415
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s hapair bgp: %(message)s")
-    asyncio.run(run(BgpDaemon(config, speaker_for(config))))
+    daemon = BgpDaemon(config, speaker_for(config))
+    server = None
+    if metrics is not None:
+        try:
+            server = serve_metrics(daemon, metrics)
+        except OSError as error:
+            where = address_text(*metrics)
+            print(f"hapair bgp: cannot serve metrics on {where}: {error.strerror}", file=sys.stderr)
+            return 1
+    try:
+        asyncio.run(run(daemon))
+    finally:
+        if server is not None:
+            server.close()
     return 0

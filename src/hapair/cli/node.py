@@ -147,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _bgp_config(args: argparse.Namespace) -> BgpConfig:
-    """hapair bgp's file, for the node; the VRRP side's --control and --metrics have no use with it."""
-    for option, value in (("--control", args.control), ("--metrics", args.metrics)):
-        if value is not None:
-            raise ConfigError(f"{option} is the VRRP side's: with --bgp, use hapair bgp's file's 'control'")
+    """hapair bgp's file, for the node; the VRRP side's --control has no use with it (--metrics serves the
+    announcers' metrics)."""
+    if args.control is not None:
+        raise ConfigError("--control is the VRRP side's: with --bgp, use hapair bgp's file's 'control'")
     return load_bgp(args.bgp, "node")

@@ -1,6 +1,8 @@
 """`hapair status`: what the daemons running on this node say through their control sockets: every VRRP
-instance (state, priorities, master, VIPs, tracked scripts, counters) and the load balancer (workers,
-listening addresses, upstream peers and their health checks, connections); `--json` as JSON, `--follow`
+instance (state, priorities, master, VIPs, tracked scripts, counters), the load balancer (workers,
+listening addresses, upstream peers and their health checks, connections) and, in BGP mode (`hapair bgp`,
+`hapair node --bgp`: their file's `control` socket), each VIP announced or not, why, since when and its
+health sources; `--json` as JSON, `--follow`
 the VRRP state changes as JSON lines, in order, until the daemon stops. Without `--socket`, the default
 sockets of the daemons that run."""
 
@@ -9,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hapair.bgp.config import DEFAULT_CONTROL as BGP_SOCKET
 from hapair.control.client import ControlError, follow, status
 from hapair.control.protocol import PROXY_SOCKET, VRRP_SOCKET
 
@@ -29,14 +33,15 @@ def register(commands: Any) -> None:
         action="append",
         type=Path,
         metavar="PATH",
-        help=f"a daemon's control socket (repeatable; default: those of {VRRP_SOCKET}, {PROXY_SOCKET} there)",
+        help=f"a daemon's control socket (repeatable; default: those of {VRRP_SOCKET}, {PROXY_SOCKET}, "
+        f"{BGP_SOCKET} there)",
     )
     parser.set_defaults(run=run)
 
 
 def default_sockets() -> list[Path]:
     """The default sockets that exist (the VRRP one when none does: its error says no daemon runs)."""
-    there = [Path(path) for path in (VRRP_SOCKET, PROXY_SOCKET) if Path(path).exists()]
+    there = [Path(path) for path in (VRRP_SOCKET, PROXY_SOCKET, BGP_SOCKET) if Path(path).exists()]
     return there or [Path(VRRP_SOCKET)]
 
 
@@ -66,6 +71,8 @@ def describe(document: dict[str, Any]) -> list[str]:
     lines = [f"{document['daemon']} (pid {document['pid']}, {document['config']})"]
     if document["daemon"] == "proxy":
         return lines + describe_proxy(document)
+    if document["daemon"] in ("bgp", "node --bgp"):
+        return lines + describe_bgp(document)
     for instance in document.get("instances", []):
         master = instance["master"]
         lines.append(
@@ -100,4 +107,17 @@ def describe_proxy(document: dict[str, Any]) -> list[str]:
         gauges = ", ".join(f"{name} {connections[name]}" for name in ("reading", "writing", "waiting"))
         totals = ", ".join(f"{name} {connections[name]}" for name in ("accepted", "requests"))
         lines.append(f"  connections active {connections['active']} ({gauges}), {totals}")
+    return lines
+
+
+def describe_bgp(document: dict[str, Any]) -> list[str]:
+    """Each VIP: announced or withdrawn, since when (local time), why; then its sources."""
+    lines = []
+    for vip in document["vips"]:
+        since = datetime.fromtimestamp(vip["since"]).isoformat(timespec="milliseconds")
+        state = "announced" if vip["announced"] else "withdrawn"
+        lines.append(f"  {vip['vip']}: {state} since {since}: {vip['why']}")
+        for name, source in vip["sources"].items():
+            up = {True: "up", False: "down", None: "not decided yet"}[source["up"]]
+            lines.append(f"    source {name}: {up} ({source['detail']})")
     return lines

@@ -11,7 +11,15 @@ next-hop per node; the kernel hashes flows over them on their addresses, ports a
 client's many source ports spread over the nodes. The hash is the custom policy (3) on those five fields,
 not the L4 policy (1): for a forwarded packet, policy 1 takes the hash the packet already carries, and a
 veth carries the client socket's own, which is random and changes when TCP retransmits after a timeout,
-so flows would be placed at random and move by themselves (a real router hashes the 5-tuple)."""
+so flows would be placed at random and move by themselves (a real router hashes the 5-tuple).
+
+The router pins each flow to the next-hop it started on, so that a drained node keeps its established
+flows until they end while new flows follow BIRD's ECMP route (docs/bgp.md, "A drain that loses
+nothing"): nftables marks a flow's conntrack entry with its node's number from the route's next-hop on its
+first forwarded packet and copies that mark onto the flow's later packets, and an `ip rule` per node sends
+marked packets to a table of that node's own, which holds `VIP/32 via NODE` while the router's BFD session
+with the node is up (a BIRD static route with `bfd`, exported to the kernel): a flow pinned to a node that
+died falls back to the ECMP route, where another node answers it with a reset, as without pinning."""
 
 from __future__ import annotations
 
@@ -22,10 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyroute2 import IPRoute
+
 from . import configs, lab, network
 from .errors import LabError
 from .layout import Layout, node_role
-from .nodes import Node
+from .nodes import BIRD_PRIORITY, Node
 from .processes import ProcessId, signals_deferred, signals_ignored, sigterm_interrupts
 from .state import LabState, NodeState
 
@@ -43,6 +53,8 @@ HOLD_TIME_S = 3
 BFD_INTERVAL_MS = 100
 BFD_MULTIPLIER = 3
 HASH_FIELDS = "0x0037"  # source and destination address, protocol, source and destination port
+PIN_TABLES = 100  # the router's kernel table of node N's pinned flows is PIN_TABLES + N, their mark N
+PIN_RULE_PRIORITY = 100  # the `ip rule`s for the marks, before the main table's (32766)
 
 
 def node_address(number: int) -> str:
@@ -62,6 +74,8 @@ def up(
     lab.check_requirements()
     if shutil.which("bird") is None:
         raise LabError("--bgp needs BIRD (apt-get install bird2)")
+    if shutil.which("nft") is None:
+        raise LabError("--bgp needs nft for the router's flow pinning (apt-get install nftables)")
     if count not in NODE_COUNTS:
         raise LabError(f"--nodes {count}: the BGP lab has 2 to 4 nodes")
     layout = Layout.named(name)
@@ -116,6 +130,7 @@ def _build(state: LabState, report: Callable[[str], None]) -> None:
         f"nodes {', '.join(node_address(n) for n in state.nodes)} (AS {NODE_AS}), VIP {VIP}"
     )
     lab.start_backend(state, certificates["k8sapiserver"])
+    _pin_flows(state)
     _start_router(state)
     for number in state.nodes:
         node = Node(state, number)
@@ -144,6 +159,7 @@ def _start_router(state: LabState) -> None:
     command = [
         "nsenter",
         f"--net=/run/netns/{state.layout.namespace('router')}",
+        *BIRD_PRIORITY,
         "bird",
         "-f",
         "-c",
@@ -161,11 +177,58 @@ def _start_router(state: LabState) -> None:
         state.save()
 
 
+def _pin_flows(state: LabState) -> None:
+    """The router's flow pinning (see the module's docstring): the nftables rules, and a rule per node
+    from its mark to its table (BIRD fills the tables)."""
+    router = state.layout.namespace("router")
+    rules = state.directory / "router" / "pinning.nft"
+    rules.parent.mkdir(parents=True, exist_ok=True)
+    rules.write_text(pinning_rules(sorted(state.nodes)))
+    result = subprocess.run(
+        ["nsenter", f"--net=/run/netns/{router}", "nft", "-f", str(rules)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise LabError(f"the router's nftables rules: {result.stderr.strip()}")
+    with IPRoute(netns=router) as ipr:
+        for number in state.nodes:
+            ipr.rule("add", fwmark=number, table=PIN_TABLES + number, priority=PIN_RULE_PRIORITY + number)
+
+
+def pinning_rules(nodes: list[int]) -> str:
+    """nftables: a flow to the VIP takes, on its first forwarded packet, the number of the node its
+    route's next-hop is (conntrack mark); each later packet of the flow carries that mark before routing,
+    so that the node's `ip rule` routes it."""
+    marks = ", ".join(f"{node_address(n)} : {n}" for n in nodes)
+    return f"""table ip hapair_pinning {{
+    chain prerouting {{
+        type filter hook prerouting priority mangle; policy accept;
+        ip daddr {VIP} meta mark set ct mark
+    }}
+    chain forward {{
+        type filter hook forward priority mangle; policy accept;
+        ip daddr {VIP} ct state new ct mark set rt ip nexthop map {{ {marks} }}
+    }}
+}}
+"""
+
+
 def router_bird_conf(nodes: list[int], log: Path) -> str:
     """The router: one eBGP session with BFD per node, their equal VIP routes merged into one multipath
-    kernel route."""
+    kernel route; and per node, the table of its pinned flows: `VIP/32 via NODE` while BFD says the node
+    is there, whether or not it announces the VIP."""
     sessions = "".join(
         f"protocol bgp node{n} from nodes {{ neighbor {node_address(n)} as {NODE_AS}; }}\n" for n in nodes
+    )
+    pinned = "".join(
+        f"""ipv4 table pinned{n};
+protocol static pin{n} {{ ipv4 {{ table pinned{n}; }}; route {VIP}/32 via {node_address(n)} bfd; }}
+protocol kernel pin{n}_kernel {{ kernel table {PIN_TABLES + n}; ipv4 {{ table pinned{n}; export all; }}; }}
+"""
+        for n in nodes
     )
     return f"""log "{log}" all;
 router id {ROUTER_LAN};
@@ -186,7 +249,7 @@ template bgp nodes {{
     bfd on;
     ipv4 {{ import all; export none; }};
 }}
-{sessions}"""
+{sessions}{pinned}"""
 
 
 def node_bird_conf(number: int, log: Path) -> str:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from hapair.bgp.config import BgpConfig, Vip
-from hapair.bgp.daemon import BgpDaemon, Feed, Reply, moment
+from hapair.bgp.daemon import BgpDaemon, Feed, Reply, moment, serve_metrics
 from hapair.bgp.speakers import Speaker
 
 from .daemon import NodeOptions
@@ -33,7 +33,9 @@ from .watch import ProxyWatch
 
 
 class NodeProxy:
-    """What the announcers' drain and undrain do: stop the supervised proxy gracefully, start it again."""
+    """What the announcers' drain and undrain do: stop the supervised proxy gracefully, waiting for its
+    connections however long they last (the node's own stop, SIGTERM, gives them STOP_GRACE_S), and start
+    it again."""
 
     def __init__(self, watch: ProxyWatch) -> None:
         self.watch = watch
@@ -47,7 +49,9 @@ class NodeProxy:
         else:
             asked = moment(time.time())
             await reply(f"proxy {pid} asked to stop at {asked} (SIGQUIT: it finishes its connections)")
-        await supervisor.stop()  # also when not running: no restart until undrain
+        # as long as its connections last (a drain is for them), and also when not running: no restart
+        # until undrain
+        await supervisor.stop(grace=None)
         if pid is not None:
             await reply(f"proxy {pid} stopped at {moment(time.time())}")
 
@@ -63,6 +67,7 @@ class BgpNode:
         self, options: NodeOptions, config: BgpConfig, speaker: Speaker, logger: logging.Logger
     ) -> None:
         self.settings = options.settings
+        self.metrics = options.vrrp.metrics
         self.config = config
         self.logger = logger
         self.watch = ProxyWatch(
@@ -75,7 +80,11 @@ class BgpNode:
             report=self._tracker_changed,
         )
         self.announcers = BgpDaemon(
-            config, speaker, feed=Feed(self._sources, rise=1, fall=1), proxy=NodeProxy(self.watch)
+            config,
+            speaker,
+            feed=Feed(self._sources, rise=1, fall=1),
+            proxy=NodeProxy(self.watch),
+            name="node --bgp",
         )
         self._stopping = asyncio.Event()
 
@@ -101,6 +110,23 @@ class BgpNode:
         return "a backend is reachable" if ok else "no backend reachable"
 
     async def run(self) -> int:
+        metrics = None
+        if self.metrics is not None:
+            try:
+                metrics = serve_metrics(self.announcers, self.metrics)
+            except OSError as error:
+                from hapair.exposition import address_text  # noqa: PLC0415 (prometheus-client only then)
+
+                where = address_text(*self.metrics)
+                self.logger.error(f"Cannot serve metrics on {where}: {error.strerror} - exiting")
+                return 1
+        try:
+            return await self._run()
+        finally:
+            if metrics is not None:
+                metrics.close()
+
+    async def _run(self) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stopping.set)

@@ -129,18 +129,19 @@ class ProxySupervisor:
             self._deaths.clear()
             self.start()
 
-    async def stop(self) -> None:
-        """Gracefully (SIGQUIT: the workers finish their connections), then harder if it takes too long."""
+    async def stop(self, grace: float | None = STOP_GRACE_S) -> None:
+        """Gracefully (SIGQUIT: the workers finish their connections), then harder if that takes longer
+        than `grace` seconds (None: as long as it takes; the proxy's worker_shutdown_timeout bounds it)."""
         self._stopping = True
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
-        for signum, grace in ((signal.SIGQUIT, STOP_GRACE_S), (signal.SIGTERM, KILL_GRACE_S)):
+        for signum, patience in ((signal.SIGQUIT, grace), (signal.SIGTERM, KILL_GRACE_S)):
             if self.process is None:
                 return
             self.process.send_signal(signum)
             try:
-                await asyncio.wait_for(self._gone.wait(), grace)
+                await asyncio.wait_for(self._gone.wait(), patience)
                 return
             except TimeoutError:
                 continue

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from hapair.config.nginx.model.addresses import SocketAddress
@@ -35,6 +35,13 @@ class Peer:
     backup: bool
     down: bool
     max_conns: int = 0  # 0: no limit
+    # the address's family and connect() argument, made once (a session connects with them)
+    family: int = field(init=False)
+    sockaddr: tuple[str, int] | str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "family", self.address.family)
+        object.__setattr__(self, "sockaddr", self.address.sockaddr)
 
 
 class PeerState:

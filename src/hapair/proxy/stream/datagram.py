@@ -19,6 +19,13 @@ port unreachable, read as ECONNREFUSED) counts as an answer and as the peer's fa
 
 Datagrams are read and sent whole (up to 65535 bytes). The variables are the TCP session's, with
 `$protocol` UDP: `$bytes_received` counts every datagram of the client, the first included.
+
+What a session costs is kept to nginx's system calls or fewer (docs/request-cost.md, "UDP sessions"):
+the upstream socket is made non-blocking by socket() itself, connected, and watched in an epoll set of
+the listener's own (`UpstreamPoller`: one epoll_ctl, and its close takes it out), not through the event
+loop's add_reader; the answer that ends the session is the last datagram read from it. The sessions of
+one server share one timer for `proxy_timeout` (`IdleSessions`), where a timer each would be made and
+cancelled per session.
 """
 
 from __future__ import annotations
@@ -27,8 +34,11 @@ import asyncio
 import errno
 import ipaddress
 import os
+import select
 import socket
 import struct
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hapair.config.nginx.model.addresses import InetAddress
@@ -45,6 +55,7 @@ DATAGRAM_MAX = 65535
 READ_BATCH = 64  # datagrams read per readiness event before the other connections get their turn
 _BAD_GATEWAY = 502
 _TIMER_SLACK = 0.002
+_TRUNCATED = int(socket.MSG_TRUNC | socket.MSG_CTRUNC)  # an int: the flags recvmsg gives are one
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's, when Python's socket module lacks the name
 _IN_PKTINFO = struct.Struct("=i4s4s")  # ipi_ifindex, ipi_spec_dst, ipi_addr
 _IN6_PKTINFO = struct.Struct("=16si")  # ipi6_addr, ipi6_ifindex
@@ -56,7 +67,21 @@ Address = tuple[str, int] | tuple[str, int, int, int]  # what recvmsg gives for 
 class DatagramListener:
     """A UDP socket of the stream servers and the sessions of its clients."""
 
-    __slots__ = ("_ancillary", "_loop", "_service", "_sessions", "owned", "routes", "settings", "sock")
+    __slots__ = (
+        "_ancillary",
+        "_idle",
+        "_loop",
+        "_name",
+        "_service",
+        "_sessions",
+        "_sources",
+        "family",
+        "owned",
+        "poller",
+        "routes",
+        "settings",
+        "sock",
+    )
 
     def __init__(
         self,
@@ -75,6 +100,14 @@ class DatagramListener:
         self.routes = routes  # servers of specific addresses served by this wildcard socket
         self.owned = owned
         self._sessions: dict[tuple[Address, Address], DatagramSession] = {}
+        self.family = sock.family  # read once: the socket's property makes an enum each time
+        self._name: Address = sock.getsockname()  # the local address, unless IP_PKTINFO tells it
+        self.poller = UpstreamPoller(self._loop)
+        self._idle = {
+            id(server): IdleSessions(self._loop, server.idle_timeout_s)
+            for server in (settings, *routes.values())
+        }
+        self._sources: dict[Address, tuple[int, int, bytes]] = {}  # the ancillary data sending from each
         self._ancillary = 0
         if wildcard:  # nginx asks for each datagram's local address on a wildcard socket
             if sock.family == socket.AF_INET6:
@@ -85,20 +118,33 @@ class DatagramListener:
 
     def start(self) -> None:
         self._loop.add_reader(self.sock.fileno(), self._receive)
+        self.poller.start()
 
     def stop(self) -> None:
-        """Stop reading; the sessions end with the socket (nginx: "disconnected on shutdown")."""
+        """Stop reading; the sessions end with the socket (nginx: "disconnected on shutdown"). Those past
+        their `proxy_requests` go on until they end (then `close`)."""
         self._loop.remove_reader(self.sock.fileno())
         for session in list(self._sessions.values()):
             session.close()
         if self.owned:
             self.sock.close()
 
+    def close(self) -> None:
+        """Once the last session has ended."""
+        self.poller.close()
+
+    def idle_sessions(self, settings: SessionSettings) -> IdleSessions:
+        """The `proxy_timeout` timer of a server's sessions."""
+        return self._idle[id(settings)]
+
     def send(self, data: bytes, remote: Address, local: Address) -> int:
         """A datagram to `remote`, from `local` on a wildcard socket."""
         if not self._ancillary:
             return self.sock.sendto(data, remote)
-        return self.sock.sendmsg([data], [_source(self.sock.family, local)], 0, remote)
+        source = self._sources.get(local)
+        if source is None:  # a few: the host's own addresses
+            source = self._sources[local] = _source(self.family, local)
+        return self.sock.sendmsg([data], [source], 0, remote)
 
     def forget(self, session: DatagramSession) -> None:
         """The next datagram from the session's client begins a new session."""
@@ -115,10 +161,10 @@ class DatagramListener:
             except OSError as error:
                 to_main_log(ErrorLevel.ALERT, f"recvmsg() failed ({error.errno}: {error.strerror})")
                 return
-            if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+            if flags & _TRUNCATED:
                 to_main_log(ErrorLevel.ALERT, "recvmsg() truncated data")
                 continue
-            local = _destination(ancillary, self.sock)
+            local = _destination(ancillary, self._name) if ancillary else self._name
             key = (remote, local)
             session = self._sessions.get(key)
             if session is not None:
@@ -134,9 +180,8 @@ class DatagramListener:
         return self.routes.get(address, self.settings)
 
 
-def _destination(ancillary: list[tuple[int, int, bytes]], sock: socket.socket) -> Address:
+def _destination(ancillary: list[tuple[int, int, bytes]], name: Address) -> Address:
     """The local address a datagram came to: IP_PKTINFO's on a wildcard socket, else the socket's."""
-    name = sock.getsockname()
     for level, kind, data in ancillary:
         if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(data) >= _IN_PKTINFO.size:
             _, _, address = _IN_PKTINFO.unpack_from(data)
@@ -155,17 +200,102 @@ def _source(family: int, local: Address) -> tuple[int, int, bytes]:
     return (socket.IPPROTO_IP, IP_PKTINFO, _IN_PKTINFO.pack(0, packed, b"\0\0\0\0"))
 
 
+class UpstreamPoller:
+    """The upstream sockets of a listener's sessions, in an epoll set the event loop watches as one
+    descriptor. Watching a socket is one epoll_ctl and its close takes it out of the set, as in nginx's
+    epoll module; the loop's add_reader and remove_reader cost a handle, an ioctl and six epoll_ctl calls
+    per socket."""
+
+    __slots__ = ("_callbacks", "_epoll", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._epoll = select.epoll()
+        self._callbacks: dict[int, Callable[[], None]] = {}
+
+    def start(self) -> None:
+        self._loop.add_reader(self._epoll.fileno(), self._ready)
+
+    def close(self) -> None:
+        if not self._epoll.closed:
+            self._loop.remove_reader(self._epoll.fileno())
+            self._epoll.close()
+
+    def watch(self, fd: int, readable: Callable[[], None]) -> None:
+        self._epoll.register(fd, select.EPOLLIN)
+        self._callbacks[fd] = readable
+
+    def unwatch(self, fd: int) -> None:
+        """Stop watching a socket that stays open."""
+        self._epoll.unregister(fd)
+        self.closing(fd)
+
+    def closing(self, fd: int) -> None:
+        """Stop watching a socket about to be closed (its close takes it out of the set)."""
+        del self._callbacks[fd]
+
+    def _ready(self) -> None:
+        callbacks = self._callbacks
+        for fd, _ in self._epoll.poll(0, READ_BATCH):
+            readable = callbacks.get(fd)  # None: closed by a callback before it in this batch
+            if readable is not None:
+                readable()
+
+
+class IdleSessions:
+    """The sessions of one server with their `proxy_timeout`, least recently active first, and one timer
+    for the first of them: what a timer per session does, without making and cancelling one for each.
+    The timer is not cancelled when the last session ends before it: it finds none then, and the next
+    session arms it again; a run of sessions that each end within `proxy_timeout` makes one timer per
+    `proxy_timeout`."""
+
+    __slots__ = ("_loop", "_sessions", "_timeout", "_timer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float) -> None:
+        self._loop = loop
+        self._timeout = timeout_s
+        self._sessions: OrderedDict[DatagramSession, None] = OrderedDict()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, session: DatagramSession) -> None:
+        self._sessions[session] = None
+        if self._timer is None:
+            self._timer = self._loop.call_at(session.active_at + self._timeout, self._expire)
+
+    def active(self, session: DatagramSession) -> None:
+        """The session has just passed a datagram on: its timeout starts again."""
+        self._sessions.move_to_end(session)
+
+    def remove(self, session: DatagramSession) -> None:
+        self._sessions.pop(session, None)  # absent: it ended before its first datagram went out, or timed out
+
+    def _expire(self) -> None:
+        """End the sessions idle for `proxy_timeout` (the timer may fire a little early); wait for the
+        next."""
+        self._timer = None
+        sessions, timeout = self._sessions, self._timeout
+        while sessions:
+            session = next(iter(sessions))
+            deadline = session.active_at + timeout
+            if self._loop.time() + _TIMER_SLACK < deadline:
+                self._timer = self._loop.call_at(deadline, self._expire)
+                return
+            del sessions[session]
+            session.timed_out()
+
+
 class DatagramSession(StreamSession):
     """The datagrams of one client address, relayed to one upstream peer (see the module's documentation)."""
 
     protocol = "UDP"
     client_label = "udp client"
+    socket_type = socket.SOCK_DGRAM
 
     __slots__ = (
-        "_active_at",
         "_client_address",
         "_failed",
         "_first_byte_at",
+        "_idle",
         "_listener",
         "_local",
         "_queue",
@@ -174,6 +304,7 @@ class DatagramSession(StreamSession):
         "_up_received",
         "_upstream_eof",
         "_wired",
+        "active_at",
         "key",
         "received",
         "requests",
@@ -194,6 +325,7 @@ class DatagramSession(StreamSession):
     ) -> None:
         super().__init__(loop, listener.sock, remote, settings, host=host, connection=connection)
         self._listener = listener
+        self._idle = listener.idle_sessions(settings)
         self._client_address = remote
         self._local = local
         self.key = (remote, local)
@@ -204,7 +336,7 @@ class DatagramSession(StreamSession):
         self._sent = 0  # to the client
         self._to_peer = 0
         self._up_received = 0
-        self._active_at = self._started
+        self.active_at = self._started  # the last datagram either way (or the connection to the peer)
         self._first_byte_at: float | None = None
         self._wired = False  # the peer's socket is connected and watched
         self._upstream_eof = False
@@ -223,7 +355,7 @@ class DatagramSession(StreamSession):
     def _texts(self) -> tuple[str, str, str, str, str]:
         texts = self._addresses
         if texts is None:
-            family = self._client.family
+            family = self._listener.family
             remote_addr, remote_port, binary = address_texts(family, self._remote)
             server_addr, server_port, _ = address_texts(family, self._local)
             texts = self._addresses = (remote_addr, remote_port, binary, server_addr, server_port)
@@ -235,8 +367,9 @@ class DatagramSession(StreamSession):
         """Another datagram from the client."""
         self.requests += 1
         self.received += len(data)
-        self._active_at = self._loop.time()
+        self.active_at = self._loop.time()
         if self._wired:
+            self._idle.active(self)
             self._send_upstream(data)
         else:
             self._queue.append(data)
@@ -247,11 +380,11 @@ class DatagramSession(StreamSession):
     def _connected(self) -> None:
         peer, upstream = self._peer, self._upstream
         assert peer is not None and upstream is not None
-        now = self._loop.time()
+        now = self.active_at = self._loop.time()
         self._attempt.connect_ms = milliseconds(now - self._attempt_started)
         self._wired = True
-        self._loop.add_reader(upstream.fileno(), self._upstream_readable)
-        self._timer = self._loop.call_later(self._settings.idle_timeout_s, self._check_idle)
+        self._listener.poller.watch(upstream.fileno(), self._upstream_readable)
+        self._idle.add(self)
         queued, self._queue = self._queue, []
         for data in queued:
             self._send_upstream(data)
@@ -277,17 +410,19 @@ class DatagramSession(StreamSession):
             try:
                 data = upstream.recv(DATAGRAM_MAX)
             except (BlockingIOError, InterruptedError):
-                break
+                return
             except OSError as error:
                 self._upstream_refused(error)
-                break
+                self._test_finalize()
+                return
             self._answer(data)
+            self._test_finalize()  # the answer that ends the session is the last one read
             if self._finished:
                 return
-        self._test_finalize()
 
     def _answer(self, data: bytes) -> None:
-        now = self._active_at = self._loop.time()
+        now = self.active_at = self._loop.time()
+        self._idle.active(self)
         if self._first_byte_at is None:
             self._first_byte_at = now
         self.responses += 1
@@ -307,12 +442,13 @@ class DatagramSession(StreamSession):
             self._peer_name(),
         )
         self._failed = self._upstream_eof = True
-        self._active_at = now = self._loop.time()
+        self.active_at = now = self._loop.time()
+        self._idle.active(self)
         if self._first_byte_at is None:
             self._first_byte_at = now
         self.responses += 1
         assert self._upstream is not None
-        self._loop.remove_reader(self._upstream.fileno())
+        self._listener.poller.unwatch(self._upstream.fileno())
 
     def _test_finalize(self) -> None:
         """ngx_stream_proxy_test_finalize for UDP."""
@@ -328,12 +464,8 @@ class DatagramSession(StreamSession):
         if self._wired:
             self._finish(200)
 
-    def _check_idle(self) -> None:
-        deadline = self._active_at + self._settings.idle_timeout_s
-        if self._loop.time() + _TIMER_SLACK < deadline:
-            self._timer = self._loop.call_at(deadline, self._check_idle)
-            return
-        self._timer = None
+    def timed_out(self) -> None:
+        """`proxy_timeout` has passed without a datagram either way (IdleSessions)."""
         responses = self._settings.responses
         if responses is None or self.responses >= responses * self.requests:
             self._finish(200)  # "udp timed out"
@@ -349,10 +481,11 @@ class DatagramSession(StreamSession):
 
     def _close_sockets(self) -> None:
         self._listener.forget(self)
+        self._idle.remove(self)
         upstream = self._upstream
         if upstream is not None:
             if self._wired and not self._upstream_eof:
-                self._loop.remove_reader(upstream.fileno())
+                self._listener.poller.closing(upstream.fileno())
             upstream.close()
 
     def _release_peer(self, balancer: Balancer, peer: Peer, now: float) -> None:

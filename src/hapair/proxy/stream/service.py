@@ -295,6 +295,8 @@ class StreamService:
 
     async def wait_closed(self) -> None:
         await self._drained.wait()
+        for listener in self._datagram_listeners:
+            listener.close()
         for writer in self._writers:
             writer.flush()
         self._files.close()

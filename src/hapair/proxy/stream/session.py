@@ -127,6 +127,7 @@ class StreamSession:
 
     protocol = "TCP"  # $protocol
     client_label = "client"  # how the error log names the client
+    socket_type: int = socket.SOCK_STREAM  # its sockets', the client's and the upstream's
     __slots__ = (
         "_addresses",
         "_attempt",
@@ -261,7 +262,7 @@ class StreamSession:
 
     def _preread_phase(self) -> None:
         settings = self._settings
-        if settings.preread is not None and self._client.type == socket.SOCK_STREAM:
+        if settings.preread is not None and self.socket_type == socket.SOCK_STREAM:
             self._start_preread(settings.preread)
         else:
             self._content()
@@ -457,7 +458,11 @@ class StreamSession:
         self._proxying = True
         settings = self._settings
         client = self._client
-        if settings.tcp_nodelay and client.type == socket.SOCK_STREAM and client.family != socket.AF_UNIX:
+        if (
+            settings.tcp_nodelay
+            and self.socket_type == socket.SOCK_STREAM
+            and client.family != socket.AF_UNIX
+        ):
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if settings.group is not None:
             self._begin(settings.group)
@@ -515,22 +520,18 @@ class StreamSession:
         self._attempt = UpstreamAttempt(peer.name)
         self.attempts.append(self._attempt)
         self._attempt_started = now
-        try:
-            upstream = self._upstream = socket.socket(peer.address.family, self._client.type)
+        try:  # non-blocking from the start: no ioctl of its own
+            upstream = self._upstream = socket.socket(peer.family, self.socket_type | socket.SOCK_NONBLOCK)
         except OSError as error:
             self._error(f"socket() failed ({error.errno}: {error.strerror})", peer.name)
             self._finish(_INTERNAL_ERROR)
             return
-        upstream.setblocking(False)
         if not self._prepare_upstream(upstream, peer):
             return
-        if (
-            self._settings.tcp_nodelay
-            and upstream.type == socket.SOCK_STREAM
-            and peer.address.family != socket.AF_UNIX
-        ):
+        settings = self._settings
+        if settings.tcp_nodelay and self.socket_type == socket.SOCK_STREAM and peer.family != socket.AF_UNIX:
             upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        code = upstream.connect_ex(peer.address.sockaddr)
+        code = upstream.connect_ex(peer.sockaddr)
         if code == 0:
             self._connected()
         elif code == errno.EINPROGRESS:
@@ -556,7 +557,7 @@ class StreamSession:
         try:
             if address.port == 0 and upstream.family != socket.AF_UNIX:
                 upstream.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
-            elif upstream.type == socket.SOCK_DGRAM:
+            elif self.socket_type == socket.SOCK_DGRAM:
                 upstream.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             upstream.bind(address.sockaddr)
         except OSError as error:
@@ -773,12 +774,14 @@ class StreamSession:
             self._handshake.cancel()
         if self._resolving is not None:
             self._resolving.cancel()
-        directions = [d for d in (self._to_upstream, self._to_client) if d is not None]
+        directions = (self._to_upstream, self._to_client)
         for direction in directions:
-            direction.stop()
+            if direction is not None:
+                direction.stop()
         self._settle_attempt(now)
         for direction in directions:
-            direction.release()
+            if direction is not None:
+                direction.release()
         for access_log in self._settings.logs:  # while the sockets can still tell their addresses and TLS
             access_log.write(self)
         self._close_sockets()
@@ -842,6 +845,8 @@ def address_texts(family: int, address: object) -> tuple[str, str, str]:
     if family == socket.AF_UNIX:
         return "unix:", "", "unix:"
     assert isinstance(address, tuple)
+    if family == socket.AF_INET:  # the kernel's dotted quad, as nginx writes it: no need to parse it
+        return address[0], str(address[1]), socket.inet_pton(socket.AF_INET, address[0]).decode("latin-1")
     ip = ipaddress.ip_address(address[0].partition("%")[0])
     text = ipv6_text(ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)
     return text, str(address[1]), ip.packed.decode("latin-1")

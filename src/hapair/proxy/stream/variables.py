@@ -27,6 +27,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from hapair.config.nginx.model.templates import Literal, Template
@@ -134,6 +135,11 @@ def time_iso8601(seconds: float) -> str:
     )
 
 
+# the texts of the current second, made once for all the lines written in it (as nginx's cached times)
+_local_of_second = lru_cache(maxsize=4)(time_local)
+_iso8601_of_second = lru_cache(maxsize=4)(time_iso8601)
+
+
 def _msec(seconds: float) -> str:
     return f"{int(seconds)}.{int(seconds * 1000) % 1000:03d}"
 
@@ -191,8 +197,8 @@ _PLAIN: dict[str, Getter] = {
     "server_port": lambda s: s.server_port,
     "session_time": lambda s: _seconds(max(s.session_ms(), 0)),
     "status": lambda s: f"{s.status:03d}",
-    "time_iso8601": lambda s: time_iso8601(s.wall_time()),
-    "time_local": lambda s: time_local(s.wall_time()),
+    "time_iso8601": lambda s: _iso8601_of_second(int(s.wall_time())),
+    "time_local": lambda s: _local_of_second(int(s.wall_time())),
     "upstream_addr": _each(lambda a: a.address),
     "upstream_bytes_received": _each(lambda a: str(a.bytes_received)),
     "upstream_bytes_sent": _each(lambda a: str(a.bytes_sent)),
