@@ -498,6 +498,7 @@ class ClientConnection(asyncio.Protocol):
         if exchange is not self._active:
             return
         self._active = None
+        exchange.let_go()  # logged already: freed with its proxying by reference counts, not by the GC
         self._last_route = exchange.route
         self._tunnel = None
         if self._closed:

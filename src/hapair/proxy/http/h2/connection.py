@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 from typing import TYPE_CHECKING, cast
 
 import h2.config
@@ -44,8 +45,9 @@ import h2.events
 import h2.exceptions
 import h2.settings
 import h2.stream
-from h2.connection import AllowedStreamIDs
+from h2.connection import AllowedStreamIDs, ConnectionInputs
 from h2.errors import ErrorCodes
+from h2.stream import StreamInputs
 from hyperframe.frame import GoAwayFrame, HeadersFrame
 
 from hapair.config.nginx.model.http2 import DEFAULT_WINDOW, MAX_WINDOW
@@ -57,6 +59,7 @@ from ..exchange import Exchange
 from ..pages import SERVER
 from ..timers import IdleTimer
 from ..tls import SERVER_NAMES
+from .decoding import ENTRY_OVERHEAD, IndexedDecoder
 from .encoding import HeadEncoder
 from .request import Refusal, empty_request, read_request
 from .stream import FRAME_HEAD, Http2Stream
@@ -72,8 +75,10 @@ if TYPE_CHECKING:
 
 FLOOD_MARGIN = 64 * 1024  # bytes without payload tolerated beyond an eighth of what was read
 QUEUED_CONTROL_LIMIT = 10000 * 24  # nginx's 10000 frames of its 24-byte buffers, waiting to be written
-HPACK_ENTRY_OVERHEAD = 32  # RFC 7541 counts each header 32 bytes more than its name and value
 _CONNECTION_ACTION = "while processing HTTP/2 connection"
+_FRAME_HEAD = struct.Struct(">HBBBL")  # a frame's length (24 bits), type, flags and stream
+_DATA, _HEADERS, _CONTINUATION = 0x0, 0x1, 0x9
+_END_STREAM, _END_HEADERS = 0x1, 0x4
 
 
 class _UnmeasuredStream(h2.stream.H2Stream):
@@ -88,12 +93,18 @@ class _UnmeasuredStream(h2.stream.H2Stream):
 class _ServerConnection(h2.connection.H2Connection):
     """h2's connection, with what nginx does otherwise: a stream beyond SETTINGS_MAX_CONCURRENT_STREAMS
     is left to hapair to refuse, as nginx does (h2 would end the whole connection); streams are
-    `_UnmeasuredStream`s; and the size of each request's header block is kept, as nginx's
-    `$request_length` counts it. (These are h2's internals: pyproject.toml pins h2's major version.)"""
+    `_UnmeasuredStream`s; its HPACK decoder an `IndexedDecoder`; the size of each request's header block
+    is kept, as nginx's `$request_length` counts it, and each new stream until hapair takes it (h2 may
+    forget a stream the client reset before hapair reads its request); responses are framed here
+    (`send_block`, `send_body`). (These are h2's internals: pyproject.toml pins h2's major version.)"""
 
     def __init__(self, config: h2.config.H2Configuration) -> None:
         super().__init__(config)
+        decoder = IndexedDecoder()
+        decoder.max_header_list_size = self.decoder.max_header_list_size
+        self.decoder = decoder
         self.block_sizes: dict[int, int] = {}
+        self.begun: dict[int, h2.stream.H2Stream] = {}
         self.forget_above = 0  # how many streams h2 may hold, open and closed, before it forgets closed ones
 
     @property
@@ -105,11 +116,71 @@ class _ServerConnection(h2.connection.H2Connection):
     def _begin_new_stream(self, stream_id: int, allowed_ids: AllowedStreamIDs) -> h2.stream.H2Stream:
         stream = super()._begin_new_stream(stream_id, allowed_ids)
         stream.__class__ = _UnmeasuredStream
+        self.begun[stream_id] = stream
         return stream
 
     def _receive_headers_frame(self, frame: HeadersFrame) -> tuple[list[object], list[h2.events.Event]]:
         self.block_sizes[frame.stream_id] = len(frame.data)
         return cast(tuple[list[object], list[h2.events.Event]], super()._receive_headers_frame(frame))
+
+    def send_block(
+        self, stream: h2.stream.H2Stream, block: bytes, *, informational: bool, end_stream: bool
+    ) -> int:
+        """h2's send_headers for a header block encoded already (a response's head, or its trailers):
+        the connection's and the stream's states change as h2's would, and the HEADERS frame (with
+        CONTINUATION frames past the client's frame size) is written without h2's frame objects. The
+        bytes the frames take."""
+        self.state_machine.process_input(ConnectionInputs.SEND_HEADERS)
+        machine = stream.state_machine
+        machine.process_input(
+            StreamInputs.SEND_INFORMATIONAL_HEADERS if informational else StreamInputs.SEND_HEADERS
+        )
+        if end_stream:
+            machine.process_input(StreamInputs.SEND_END_STREAM)
+        stream_id = stream.stream_id
+        size = self.max_outbound_frame_size
+        first = block[:size]
+        flags = _END_STREAM if end_stream else 0
+        out = self._data_to_send
+        if len(block) <= size:
+            out += _FRAME_HEAD.pack(
+                len(first) >> 8, len(first) & 0xFF, _HEADERS, flags | _END_HEADERS, stream_id
+            )
+            out += block
+            return FRAME_HEAD + len(block)
+        out += _FRAME_HEAD.pack(len(first) >> 8, len(first) & 0xFF, _HEADERS, flags, stream_id)
+        out += first
+        frames = 1
+        for start in range(size, len(block), size):
+            piece = block[start : start + size]
+            last = _END_HEADERS if start + size >= len(block) else 0
+            out += _FRAME_HEAD.pack(len(piece) >> 8, len(piece) & 0xFF, _CONTINUATION, last, stream_id)
+            out += piece
+            frames += 1
+        return frames * FRAME_HEAD + len(block)
+
+    def send_body(self, stream: h2.stream.H2Stream, data: bytes, *, end_stream: bool) -> None:
+        """h2's send_data, its windows and states changed as h2's are, the DATA frame written without
+        h2's frame object."""
+        length = len(data)
+        if length > self.outbound_flow_control_window or length > stream.outbound_flow_control_window:
+            raise h2.exceptions.FlowControlError(
+                f"Cannot send {length} bytes, flow control window is too small"
+            )
+        if length > self.max_outbound_frame_size:
+            raise h2.exceptions.FrameTooLargeError(f"Cannot send frame size {length}")
+        self.state_machine.process_input(ConnectionInputs.SEND_DATA)
+        machine = stream.state_machine
+        machine.process_input(StreamInputs.SEND_DATA)
+        if end_stream:
+            machine.process_input(StreamInputs.SEND_END_STREAM)
+        stream.outbound_flow_control_window -= length
+        self.outbound_flow_control_window -= length
+        out = self._data_to_send
+        out += _FRAME_HEAD.pack(
+            length >> 8, length & 0xFF, _DATA, _END_STREAM if end_stream else 0, stream.stream_id
+        )
+        out += data
 
 
 class Http2Connection(asyncio.Protocol):
@@ -145,7 +216,7 @@ class Http2Connection(asyncio.Protocol):
             )
         )
         self._encoder = HeadEncoder(SERVER)
-        self._h2.encoder = self._encoder  # type: ignore[assignment]
+        self._h2.encoder = self._encoder  # type: ignore[assignment]  # h2 tells it the client's table size
         self._streams: dict[int, Http2Stream] = {}
         self._sending: dict[int, Http2Stream] = {}  # streams with frames to send, in the order they came
         self._out: list[bytes] = []  # frames made, written at the end of the turn
@@ -200,7 +271,7 @@ class Http2Connection(asyncio.Protocol):
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: settings.body_preread_size,
             },
         )
-        conn.decoder.max_header_list_size = self._list_limit * (1 + HPACK_ENTRY_OVERHEAD)
+        conn.decoder.max_header_list_size = self._list_limit * (1 + ENTRY_OVERHEAD)
         conn.initiate_connection()
         conn.increment_flow_control_window(MAX_WINDOW - DEFAULT_WINDOW)
         self._flush()
@@ -285,6 +356,7 @@ class Http2Connection(asyncio.Protocol):
     def _request(self, event: h2.events.RequestReceived, *, at_once: int) -> None:
         stream_id = event.stream_id
         length = self._h2.block_sizes.pop(stream_id, 0)
+        h2_stream = self._h2.begun.pop(stream_id)
         if self._goaway:
             self._h2.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
             return
@@ -307,7 +379,7 @@ class Http2Connection(asyncio.Protocol):
         self.requests += 1
         self._opened += 1
         in_closed = event.stream_ended is not None
-        stream = self._streams[stream_id] = Http2Stream(self, stream_id, in_closed=in_closed)
+        stream = self._streams[stream_id] = Http2Stream(self, h2_stream, in_closed=in_closed)
         if self._cells is not None:
             self._cells[REQUESTS] += 1
             self._count_streams(1)
@@ -428,29 +500,28 @@ class Http2Connection(asyncio.Protocol):
     def server_date(self) -> bytes:
         return self._service.clock.server_date
 
-    def send_head(self, stream_id: int, head: ResponseHead, framing: Framing, *, end_stream: bool) -> int:
+    def send_head(
+        self, stream: Http2Stream, head: ResponseHead, framing: Framing, *, end_stream: bool
+    ) -> int:
         """The HEADERS frame(s) of a response; the bytes they take."""
-        self._encoder.prepare_head(head, self._service.clock.date, framing)
-        return self._send_headers(stream_id, [(b":status", b"%d" % head.status)], end_stream=end_stream)
+        block = self._encoder.head(head, self._service.clock.date, framing)
+        return self._send_block(stream, block, informational=head.status < 200, end_stream=end_stream)
 
-    def send_trailers(self, stream_id: int, trailers: list[tuple[bytes, bytes]]) -> int:
-        self._encoder.prepare_trailers(trailers)
-        return self._send_headers(stream_id, trailers, end_stream=True)
+    def send_trailers(self, stream: Http2Stream, trailers: list[tuple[bytes, bytes]]) -> int:
+        return self._send_block(
+            stream, self._encoder.trailers(trailers), informational=False, end_stream=True
+        )
 
-    def _send_headers(self, stream_id: int, headers: list[tuple[bytes, bytes]], *, end_stream: bool) -> int:
-        """The frames of a header block the encoder has made ready (`headers` only tell h2 what kind of
-        block it is); what h2 held before goes first, so that the size is the block's frames'."""
-        conn = self._h2
-        self._take_frames()
-        conn.send_headers(stream_id, headers, end_stream=end_stream)
-        frames = conn.data_to_send()
-        self._out.append(frames)
-        self._payload_bytes += len(frames) - FRAME_HEAD
+    def _send_block(self, stream: Http2Stream, block: bytes, *, informational: bool, end_stream: bool) -> int:
+        size = self._h2.send_block(
+            stream.h2_stream, block, informational=informational, end_stream=end_stream
+        )
+        self._payload_bytes += size - FRAME_HEAD
         self._schedule_pump()
-        return len(frames)
+        return size
 
-    def send_data(self, stream_id: int, data: bytes, *, end_stream: bool) -> None:
-        self._h2.send_data(stream_id, data, end_stream=end_stream)
+    def send_data(self, stream: Http2Stream, data: bytes, *, end_stream: bool) -> None:
+        self._h2.send_body(stream.h2_stream, data, end_stream=end_stream)
         self._payload_bytes += len(data)
 
     def wants_to_send(self, stream: Http2Stream) -> None:
@@ -484,7 +555,7 @@ class Http2Connection(asyncio.Protocol):
         if stream.out_closed:
             return True
         conn = self._h2
-        window = conn.local_flow_control_window(stream.id)
+        window = min(conn.outbound_flow_control_window, stream.h2_stream.outbound_flow_control_window)
         stream.send_ready(window, conn.max_outbound_frame_size)
         return stream.out_closed or not stream.out
 

@@ -12,7 +12,6 @@ the next block starts with a table size update to 0.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import lru_cache
 
 from hpack.hpack import encode_integer
@@ -70,15 +69,14 @@ def _field(name: bytes, value: bytes) -> bytes:
 
 
 class HeadEncoder:
-    """What h2 asks of an HPACK encoder, for one connection: `encode` hands over the block `prepare` made
-    (h2 then frames it); `header_table_size` is set by h2 when the client changes the table's size."""
+    """The HPACK side of one connection: `head` and `trailers` give a header block to send;
+    `header_table_size` is set by h2 when the client changes the table's size."""
 
-    __slots__ = ("_block", "_server", "_table_update")
+    __slots__ = ("_server", "_table_update")
 
     def __init__(self, server: bytes) -> None:
         self._server = _with_name(_SERVER) + string(server)
         self._table_update = False
-        self._block = b""
 
     @property
     def header_table_size(self) -> int:
@@ -88,19 +86,19 @@ class HeadEncoder:
     def header_table_size(self, value: int) -> None:
         self._table_update = True
 
-    def encode(self, headers: Iterable[object], huffman: bool = True) -> bytes:
-        block, self._block = self._block, b""
+    def head(self, head: ResponseHead, date: bytes, framing: Framing) -> bytes:
+        """`head` as nginx's header filter writes it (`date`: the current Date value)."""
+        return self._table_size() + head_block(head, self._server, date, framing)
+
+    def trailers(self, trailers: list[tuple[bytes, bytes]]) -> bytes:
+        return self._table_size() + b"".join(_field(name, value) for name, value in trailers)
+
+    def _table_size(self) -> bytes:
+        """The table size update that starts the first block after the client changed the size."""
         if self._table_update:
             self._table_update = False
-            return _TABLE_SIZE_ZERO + block
-        return block
-
-    def prepare_head(self, head: ResponseHead, date: bytes, framing: Framing) -> None:
-        """The next block: `head` as nginx's header filter writes it (`date`: the current Date value)."""
-        self._block = head_block(head, self._server, date, framing)
-
-    def prepare_trailers(self, trailers: list[tuple[bytes, bytes]]) -> None:
-        self._block = b"".join(_field(name, value) for name, value in trailers)
+            return _TABLE_SIZE_ZERO
+        return b""
 
 
 def head_block(head: ResponseHead, server: bytes, date: bytes, framing: Framing) -> bytes:

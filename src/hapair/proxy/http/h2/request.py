@@ -74,6 +74,7 @@ class _Reading:
     path: bytes = b""
     headers: list[tuple[bytes, bytes]] | None = None
     cookies: list[bytes] | None = None
+    unique: dict[bytes, bytes] = field(default_factory=dict)  # the headers of _UNIQUE read, by name
 
     def partial_request(self, started: float, length: int, *, line: bool = False) -> Request:
         """The request as far as it was read, for the log line of its refusal; `line`: nginx had made
@@ -135,9 +136,12 @@ def read_request(
     reading = _Reading(headers=[])
     valid = _NAME_OK_UNDERSCORES if underscores else _NAME_OK
     for name, value in headers:
-        refused = _check_field(name, value)
-        if refused is not None:
-            return Refusal(refused, reset=PROTOCOL_ERROR, request=reading.partial_request(started, length))
+        if not _USUAL_NAME.match(name) or _FORBIDDEN_IN_VALUE.search(value):  # the usual ones pass at C speed
+            refused = _check_field(name, value)
+            if refused is not None:
+                return Refusal(
+                    refused, reset=PROTOCOL_ERROR, request=reading.partial_request(started, length)
+                )
         if name.startswith(b":"):
             problem = _pseudo_header(reading, name[1:], value)
         elif ignore_invalid and not valid.issuperset(name):
@@ -155,9 +159,8 @@ def read_request(
 
 
 def _check_field(name: bytes, value: bytes) -> str | None:
-    """ngx_http_v2_validate_header's refusals, for which the stream is reset."""
-    if _USUAL_NAME.match(name) and not _FORBIDDEN_IN_VALUE.search(value):
-        return None
+    """ngx_http_v2_validate_header's refusals, for which the stream is reset (for a field whose name is
+    not a usual one, or whose value has a character nginx refuses)."""
     if not name:
         return "client sent zero header name length"
     for char in name[1:] if name.startswith(b":") else name:
@@ -207,8 +210,9 @@ def _pseudo_header(reading: _Reading, name: bytes, value: bytes) -> str | None:
 def _regular_header(reading: _Reading, name: bytes, value: bytes) -> str | None:
     headers = reading.headers
     assert headers is not None
-    if name in _UNIQUE:
-        previous = next((old for other, old in headers if other == name), None)
+    unique = name in _UNIQUE
+    if unique:
+        previous = reading.unique.get(name)
         if previous is not None:
             if name == b"host":
                 return "client sent duplicate host header"
@@ -220,6 +224,8 @@ def _regular_header(reading: _Reading, name: bytes, value: bytes) -> str | None:
     if name == b"host" and validate_host(value) is None:
         return "client sent invalid host header"
     headers.append((name, value))
+    if unique:
+        reading.unique[name] = value
     return None
 
 
@@ -240,15 +246,16 @@ def _run(reading: _Reading, *, stream_ended: bool, length: int, started: float) 
     assert headers is not None
     if reading.cookies is not None:
         headers.append((b"cookie", b"; ".join(reading.cookies)))
-    problem, status = _head_problem(headers, reading.method)
+    unique = reading.unique
+    problem, status = _head_problem(unique, reading.method)
     if problem is None:
         try:
             target = parse_target(reading.path)
         except BadTargetError:  # a target nginx's URI parser refuses
             problem, status = "client sent invalid request", 400
         else:
-            host_header = _header(headers, b"host")
-            length_value = _header(headers, b"content-length")
+            host_header = unique.get(b"host")
+            length_value = unique.get(b"content-length")
             head = Http2Head(reading.method, reading.path, headers, length, started, target)
             head.host_header = host_header
             head.host = (validate_host(host_header) or "") if host_header is not None else ""
@@ -263,17 +270,12 @@ def _run(reading: _Reading, *, stream_ended: bool, length: int, started: float) 
     return Refusal(problem, status=status, request=reading.partial_request(started, length, line=True))
 
 
-def _head_problem(headers: list[tuple[bytes, bytes]], method: bytes) -> tuple[str | None, int]:
-    """ngx_http_process_request_header's checks that `Request` leaves to the reader of the head."""
-    host = length = encoding = None
-    for name, value in headers:
-        if name == b"host":
-            host = value
-        elif name == b"content-length":
-            length = value
-        elif name == b"transfer-encoding":
-            encoding = value
-    if host is None:
+def _head_problem(unique: dict[bytes, bytes], method: bytes) -> tuple[str | None, int]:
+    """ngx_http_process_request_header's checks that `Request` leaves to the reader of the head
+    (`unique`: the headers nginx takes once, by name)."""
+    length = unique.get(b"content-length")
+    encoding = unique.get(b"transfer-encoding")
+    if b"host" not in unique:
         return 'client sent HTTP/1.1 request without "Host" header', 400
     if length is not None and (not length.isdigit() or len(length) > 18):
         return 'client sent invalid "Content-Length" header', 400

@@ -25,6 +25,8 @@ from ..timers import IdleTimer
 if TYPE_CHECKING:
     import ssl
 
+    from h2.stream import H2Stream
+
     from ..exchange import Exchange
     from ..response import Framing, ResponseHead
     from ..service import Route
@@ -53,6 +55,7 @@ class Http2Stream:
         "binary_remote_addr",
         "closed",
         "exchange",
+        "h2_stream",
         "http2",
         "id",
         "in_closed",
@@ -73,9 +76,10 @@ class Http2Stream:
     multiplexed = True
     transport = None  # no socket of its own: files are read and sent as DATA frames
 
-    def __init__(self, connection: Http2Connection, stream_id: int, *, in_closed: bool) -> None:
+    def __init__(self, connection: Http2Connection, h2_stream: H2Stream, *, in_closed: bool) -> None:
         self._connection = connection
-        self.id = stream_id
+        self.h2_stream = h2_stream  # the h2 library's
+        self.id = h2_stream.stream_id
         self.exchange: Exchange | None = None
         self.number = connection.number
         self.proxy_header = connection.proxy_header
@@ -198,7 +202,7 @@ class Http2Stream:
         exchange = self.exchange
         assert exchange is not None
         self._chunk = exchange.route.http2.chunk_size
-        size = self._connection.send_head(self.id, head, framing, end_stream=end_stream)
+        size = self._connection.send_head(self, head, framing, end_stream=end_stream)
         if end_stream:
             self._end_sent()
         return size
@@ -280,7 +284,7 @@ class Http2Stream:
             piece = bytes(out[:size])
             del out[:size]
             last = not out and self._ended and not self._trailers_due()
-            connection.send_data(self.id, piece, end_stream=last)
+            connection.send_data(self, piece, end_stream=last)
             self._count_frame()
             window -= size
             sent += size
@@ -330,10 +334,10 @@ class Http2Stream:
         """END_STREAM on the trailers, or on an empty DATA frame."""
         exchange = self.exchange
         if exchange is not None and exchange.trailers:
-            size = self._connection.send_trailers(self.id, exchange.trailers)
+            size = self._connection.send_trailers(self, exchange.trailers)
             exchange.add_framing(size)
         else:
-            self._connection.send_data(self.id, b"", end_stream=True)
+            self._connection.send_data(self, b"", end_stream=True)
             self._count_frame()
         self._end_sent()
 
@@ -372,4 +376,6 @@ class Http2Stream:
         exchange = self.exchange
         if exchange is not None:
             exchange.complete()
+            exchange.let_go()
+            self.exchange = None  # the stream and its exchange refer to each other: freed now, not by the GC
         self._connection.stream_closed(self)
