@@ -562,6 +562,19 @@ def test_self_include_is_refused_once(tmp_path: Path) -> None:
     assert reading.parent[-1] == Line("foo_b 2", "self.conf", 3)
 
 
+def test_a_glob_s_next_match_is_opened_from_the_include_s_line(tmp_path: Path) -> None:
+    """Once a match is read it is no longer being read: the same file matched again is read again, and a
+    later match's problem is placed at the include, not in the match before it (an empty one: line 0)."""
+    files = {"empty.conf": "", "a.conf": "foo_a 1\n", "dir.d/x.conf": "foo_x 1\n"}
+    reading = read_lines(tmp_path, "foo_m 1\ninclude {empty,a,a}.conf\n", files=files)
+    assert [line.text for line in reading.parent] == ["foo_m 1", "foo_a 1", "foo_a 1"]
+    assert reading.messages == []
+    (tmp_path / "dir.d" / "x.conf").chmod(0o755)  # executable: refused
+    reading = read_lines(tmp_path, "foo_m 1\ninclude {empty,dir.d/x}.conf\n", files=files)
+    message = "Configuration file 'dir.d/x.conf' is not a regular non-executable file - skipping"
+    assert reading.messages == [(Severity.OK, message, MAIN, 2)]
+
+
 # -- $NAME=VALUE, $NAME, ${NAME} ---------------------------------------------------------------------------
 
 

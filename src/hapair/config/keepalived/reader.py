@@ -239,6 +239,8 @@ class FileSource:
     def _end_file(self, entry: IncludeEntry) -> None:
         self.copy.append("!")
         self.include_check = entry.saved_include_check
+        # done with: the next match's problems belong to the include's line, and it may match again
+        entry.file = None
         if self._open_next(entry):
             return
         self._stack.pop()
