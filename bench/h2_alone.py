@@ -33,7 +33,7 @@ import h2.events
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from hapair.proxy.http.h2.connection import _ServerConnection  # noqa: E402
+from hapair.proxy.http.h2.connection import _ServerConnection, server_configuration  # noqa: E402
 from hapair.proxy.http.h2.encoding import HeadEncoder  # noqa: E402
 from hapair.proxy.http.response import Framing, ResponseHead  # noqa: E402
 
@@ -69,9 +69,10 @@ H2_DEFAULTS: dict[str, object] = {
 
 def configuration(**option: object) -> h2.config.H2Configuration:
     """hapair's configuration of h2, or with `option` as given."""
-    settings: dict[str, object] = {name: None if name == "header_encoding" else False for name in H2_DEFAULTS}
-    settings.update(option)
-    return h2.config.H2Configuration(client_side=False, **settings)  # type: ignore[arg-type]
+    settings = server_configuration()
+    for name, value in option.items():
+        setattr(settings, name, value)
+    return settings
 
 
 def client_batches(requests: int) -> list[bytes]:

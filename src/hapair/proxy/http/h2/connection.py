@@ -90,6 +90,20 @@ class _UnmeasuredStream(h2.stream.H2Stream):
         return
 
 
+def server_configuration() -> h2.config.H2Configuration:
+    """h2 as hapair's server side uses it: header names and values kept as bytes, and h2's own header
+    validation and normalization off, hapair's reading of the header list applying nginx's rules
+    (docs/request-cost.md, "HTTP/2 streams", says which check lives where)."""
+    return h2.config.H2Configuration(
+        client_side=False,
+        header_encoding=None,
+        validate_inbound_headers=False,
+        normalize_inbound_headers=False,
+        validate_outbound_headers=False,
+        normalize_outbound_headers=False,
+    )
+
+
 class _ServerConnection(h2.connection.H2Connection):
     """h2's connection, with what nginx does otherwise: a stream beyond SETTINGS_MAX_CONCURRENT_STREAMS
     is left to hapair to refuse, as nginx does (h2 would end the whole connection); streams are
@@ -205,16 +219,7 @@ class Http2Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self._routes: ListenerRoutes | None = None
         self._route: Route | None = None  # the default server's: the connection's settings
-        self._h2 = _ServerConnection(
-            h2.config.H2Configuration(
-                client_side=False,
-                header_encoding=None,
-                validate_inbound_headers=False,
-                normalize_inbound_headers=False,
-                validate_outbound_headers=False,
-                normalize_outbound_headers=False,
-            )
-        )
+        self._h2 = _ServerConnection(server_configuration())
         self._encoder = HeadEncoder(SERVER)
         self._h2.encoder = self._encoder  # type: ignore[assignment]  # h2 tells it the client's table size
         self._streams: dict[int, Http2Stream] = {}
