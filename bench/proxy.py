@@ -834,7 +834,11 @@ def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     row = Row(version(implementation))
     # measured just before the row's own L7 test, the two as close in time as they can be
     metrics = implementation == "hapair" and "l7" in lab.options.columns
-    with_metrics = measure_metrics(lab, row.name) if metrics else None
+    with_metrics = (
+        measure_l7_again(lab, f"{row.name}, --metrics", lambda: proxy(lab, "hapair", "l7", metrics=True))
+        if metrics
+        else None
+    )
     try:
         proxied = implementation != "floor"  # the floor has no SNI routing, TLS or HTTP/2
         measure(
@@ -853,39 +857,21 @@ def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
     rows = [row]
     if "l7" not in lab.options.columns:
         return rows
-    rows.append(measure_variant(lab, implementation, row.name))
+    test, what = VARIANTS[implementation]
+    rows.append(measure_l7_again(lab, f"{row.name}, {what}", lambda: proxy(lab, implementation, test)))
     if implementation not in READ_NGINX_FILES:
         return rows
-    rows.append(measure_debian(lab, implementation, row.name))
+    debian = f"{row.name}, Debian's nginx.conf"
+    rows.append(measure_l7_again(lab, debian, lambda: proxy(lab, implementation, "l7-debian")))
     return rows if with_metrics is None else [*rows, with_metrics]
 
 
-def measure_metrics(lab: Lab, name: str) -> Row:
-    """hapair's L7 test again, with --metrics."""
-    row = Row(f"{name}, --metrics")
+def measure_l7_again(lab: Lab, name: str, start: Callable[[], contextlib.AbstractContextManager[str]]) -> Row:
+    """A row of its own with the L7 test only, run by what `start` starts: hapair with --metrics, a load
+    balancer with its upstream connections the other way (VARIANTS), or on Debian's packaged nginx.conf."""
+    row = Row(name)
     try:
-        measure_l7(lab, row, LB_ADDRESS, lambda: proxy(lab, "hapair", "l7", metrics=True))
-    except RuntimeError as error:
-        row.unavailable = str(error).splitlines()[0]
-    return row
-
-
-def measure_variant(lab: Lab, implementation: str, name: str) -> Row:
-    """The L7 test again, with upstream connections handled the other way (VARIANTS)."""
-    test, what = VARIANTS[implementation]
-    row = Row(f"{name}, {what}")
-    try:
-        measure_l7(lab, row, LB_ADDRESS, lambda: proxy(lab, implementation, test))
-    except RuntimeError as error:
-        row.unavailable = str(error).splitlines()[0]
-    return row
-
-
-def measure_debian(lab: Lab, implementation: str, name: str) -> Row:
-    """The L7 test again, the seed's file read through Debian's packaged nginx.conf."""
-    row = Row(f"{name}, Debian's nginx.conf")
-    try:
-        measure_l7(lab, row, LB_ADDRESS, lambda: proxy(lab, implementation, "l7-debian"))
+        measure_l7(lab, row, LB_ADDRESS, start)
     except RuntimeError as error:
         row.unavailable = str(error).splitlines()[0]
     return row
