@@ -46,18 +46,28 @@ vrrp_instance VI_1 {
 """
 
 
-def start(host: Host, config: str, *, env: dict[str, str] | None = None, detail: bool = False) -> Daemon:
+def config_file(host: Host, config: str | None) -> Path:
+    """keepalived.conf in the LAN's directory with `config` in it; None: no such file."""
+    path = host.lan.directory / "keepalived.conf"
+    if config is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(config)
+    return path
+
+
+def start(
+    host: Host, config: str | None, *, env: dict[str, str] | None = None, detail: bool = False
+) -> Daemon:
     directory = host.lan.directory
-    path = directory / "keepalived.conf"
-    path.write_text(config)
+    path = config_file(host, config)
     args = [HAPAIR, "vrrp", "-n", "-l", "-G", "-f", str(path), "-p", str(directory / "vrrp.pid")]
     return host.start([*args, "-D"] if detail else args, log_name="vrrp.log", env=env)
 
 
-def start_keepalived(host: Host, config: str, *, env: dict[str, str] | None = None) -> Daemon:
+def start_keepalived(host: Host, config: str | None, *, env: dict[str, str] | None = None) -> Daemon:
     directory = host.lan.directory
-    path = directory / "keepalived.conf"
-    path.write_text(config)
+    path = config_file(host, config)
     pid_files = [arg for flag in "prc" for arg in (f"-{flag}", str(directory / f"keepalived-{flag}.pid"))]
     args = ["keepalived", "-n", "-l", "-D", "-f", str(path), *pid_files]
     return host.start(args, log_name="keepalived.log", env=env)
@@ -152,24 +162,10 @@ def test_a_missing_configuration_file_exits_6(node, implementation):
     """KEEPALIVED_EXIT_NO_CONFIG, as keepalived 2.2.7's daemon (its `-t` exits 0 there: a bug, #955)."""
     if implementation == "keepalived" and shutil.which("keepalived") is None:
         pytest.skip("needs keepalived")
-    directory = node.lan.directory
-    if implementation == "hapair":
-        args = [
-            HAPAIR,
-            "vrrp",
-            "-n",
-            "-l",
-            "-f",
-            "/nonexistent/keepalived.conf",
-            "-p",
-            str(directory / "v.pid"),
-        ]
-    else:
-        pid_files = [arg for flag in "prc" for arg in (f"-{flag}", str(directory / f"k-{flag}.pid"))]
-        args = ["keepalived", "-n", "-l", "-f", "/nonexistent/keepalived.conf", *pid_files]
-    result = node.run(args)
-    assert result.returncode == 6, result.stdout + result.stderr
-    assert "Config files missing '/nonexistent/keepalived.conf'." in result.stdout + result.stderr
+    daemon = (start if implementation == "hapair" else start_keepalived)(node, None)
+    assert daemon.process.wait(30) == 6
+    path = node.lan.directory / "keepalived.conf"
+    assert any(f"Config files missing '{path}'." in line for line in daemon.lines())
 
 
 def test_a_reload_that_fails_keeps_the_running_configuration(node):
