@@ -286,7 +286,7 @@ def node_bgp_conf(directory: Path, layer: int, native: bool) -> str:
         return f"# hapair node --bgp on this lab node (docs/bgp.md)\n{common}vip {VIP}\n"
     backends = " ".join(f"{WEB}:{port}" for port in PORTS[layer])
     return f"""# hapair bgp on this lab node (docs/bgp.md)
-{common}proxy_pid {directory / "nginx.pid"}
+{common}proxy_pid {directory / configs.PID_FILE}
 interval 100ms
 rise 3
 fall 2

@@ -74,6 +74,9 @@ def nginx_files(config_dir: str | None, layer: int, logs: Path) -> dict[str, str
     return {name: text.replace("/var/log/nginx/", f"{logs}/") for name, text in texts.items()}
 
 
+PID_FILE = "nginx.pid"  # in the node's state directory
+
+
 def nginx_main(*, include_dir: Path, layer: int, node_dir: Path, real_nginx: bool) -> str:
     """The node's nginx.conf: its pid file and error log in its state directory, the includes where the
     seed's Debian nginx.conf has them (conf.d inside `http {}`, tcpconf.d at the top); for the real nginx,
@@ -81,7 +84,7 @@ def nginx_main(*, include_dir: Path, layer: int, node_dir: Path, real_nginx: boo
     include = f"include {include_dir}/*.conf;"
     body = f"http {{\n    {include}\n}}" if layer == 7 else include
     modules = f"include {DEBIAN_MODULES}/*.conf;\n" if real_nginx and Path(DEBIAN_MODULES).is_dir() else ""
-    return modules + f"pid {node_dir}/nginx.pid;\nerror_log {node_dir}/log/error.log;\nevents {{}}\n{body}\n"
+    return modules + f"pid {node_dir / PID_FILE};\nerror_log {node_dir}/log/error.log;\nevents {{}}\n{body}\n"
 
 
 def make_certificates(directory: Path) -> dict[str, tuple[Path, Path]]:

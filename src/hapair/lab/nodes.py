@@ -249,8 +249,25 @@ class Node:
                 "-g",
                 "daemon off;",  # the lab supervises the master itself, as it does nginx's
             ]
+        self.pid_file.unlink(missing_ok=True)  # a killed proxy's: the new one's says it is listening
         self.record.proxy = self._start_inside(command, self.logs / "proxy.log", "the proxy")
         self.state.save()
+        self._wait_listening(self.record.proxy)
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / configs.PID_FILE
+
+    def _wait_listening(self, proxy: ProcessId) -> None:
+        """Until the proxy has written its pid file, which nginx and hapair both do once their listening
+        sockets are bound: "started" then means a client's connection is accepted."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not _has_text(self.pid_file):
+            if not proxy.running() or time.monotonic() > deadline:
+                lines = (self.logs / "proxy.log").read_text(errors="replace").strip().splitlines()
+                last = f": {lines[-1]}" if lines else ""
+                raise LabError(f"node {self.number}: the proxy is not listening{last}")
+            time.sleep(POLL_S)
 
     def start_bird(self) -> None:
         """The BGP lab's speaker on this node: BIRD, on the file lab/bgp.py wrote."""
@@ -370,6 +387,13 @@ class Node:
                 env=_environment(self.directory / "tmp"),
                 start_new_session=True,  # a Ctrl-C at the terminal reaches the lab, which stops these itself
             )
+
+
+def _has_text(path: Path) -> bool:
+    try:
+        return path.read_text().strip() != ""
+    except FileNotFoundError:
+        return False
 
 
 def _runs_proxy(pid: int) -> bool:
