@@ -2,9 +2,9 @@
 variables a log_format may use for a UDP session (`$server_addr`, `$server_port`, the `$upstream_*` of
 each try, a `set` value, `map` and `split_clients` values, the times), `hash` balancing, `deny`, `proxy_pass`
 with a variable, a peer that cannot be reached (the next one tried, its failure counted for the next
-sessions; or, with `proxy_next_upstream off`, 502) and a group whose servers are all down. Each query is
-a DNS query from a socket of its own (a session each); the DNS servers answer with an address of their
-own, so an answer tells which server it reached."""
+sessions; or, with `proxy_next_upstream off`, 502), `proxy_next_upstream_tries`, and a group whose
+servers are all down. Each query is a DNS query from a socket of its own (a session each); the DNS
+servers answer with an address of their own, so an answer tells which server it reached."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ BODY = """
     upstream hashed { hash $protocol-$server_port; server @HOST@:9053; server @HOST@:9054; }
     upstream unreachable { server 192.0.2.1:9053; server @HOST@:9053; }
     upstream unreachable_alone { server 192.0.2.1:9053; server @HOST@:9054; }
+    upstream twice_unreachable { server 192.0.2.1:9053; server 192.0.2.2:9053; server @HOST@:9053; }
     upstream all_down { server @HOST@:9053 down; server @HOST@:9054 down; }
     map $server_port $chosen { 5363 hashed; default dns; }
     split_clients "$protocol$server_port" $half { 50% first; * second; }
@@ -54,6 +55,12 @@ BODY = """
         proxy_next_upstream off;
     }
     server { listen @HOST@:5366 udp; proxy_pass all_down; proxy_responses 1; }
+    server {
+        listen @HOST@:5368 udp;
+        proxy_pass twice_unreachable;
+        proxy_responses 1;
+        proxy_next_upstream_tries 2;
+    }
     server { listen @HOST@:5367 udp; proxy_pass @HOST@:9053; proxy_timeout 300ms; }
 """
 ANSWERS = {9053: "10.0.0.1", 9054: "10.0.0.2"}
@@ -168,6 +175,15 @@ def test_without_proxy_next_upstream_an_unreachable_peer_ends_the_session_with_5
     nginx, hapair = run(pair, 5365, 1, answered=False)
     assert nginx[1] == (f"{HOST} {HOST}:5365 UDP 502 0 27 [192.0.2.1:9053] [0] [0] [-]  second",)
     assert len(nginx[2]) == 1
+    assert hapair == nginx
+
+
+def test_proxy_next_upstream_tries_caps_the_peers_a_session_tries(pair: StreamPair) -> None:
+    nginx, hapair = run(pair, 5368, 1, answered=False)
+    assert nginx[1] == (
+        f"{HOST} {HOST}:5368 UDP 502 0 27 [192.0.2.1:9053, 192.0.2.2:9053] [0, 0] [0, 0] [-, -]  second",
+    )
+    assert len(nginx[2]) == 2
     assert hapair == nginx
 
 

@@ -376,7 +376,6 @@ class DatagramSession:
         "_started",
         "_to_peer",
         "_tried",
-        "_tries",
         "_up_received",
         "_upstream",
         "_upstream_eof",
@@ -556,8 +555,6 @@ class DatagramSession:
     def _begin(self, group: Group, now: float) -> None:
         balancer = self._balancer = group.balancer
         self._tried: Selection = balancer.selection(b"" if group.key is None else group.key(self))
-        tries, limit = balancer.tries, self._settings.next_upstream_tries
-        self._tries = min(tries, limit) if limit else tries
         self._connect(now)
 
     def _connect(self, now: float) -> None:
@@ -613,8 +610,9 @@ class DatagramSession:
         self._tried_one(UpstreamAttempt(peer.name, session_ms=milliseconds(now - self._attempt_started)))
         upstream.close()
         self._peer = self._upstream = None
-        self._tries -= 1
-        if self._tries <= 0 or not self._settings.next_upstream:
+        settings = self._settings
+        tries, limit = balancer.tries, settings.next_upstream_tries
+        if len(self._earlier or ()) >= (min(tries, limit) if limit else tries) or not settings.next_upstream:
             self._finish(_BAD_GATEWAY)
         else:
             self._connect(now)

@@ -259,7 +259,7 @@ class StreamService:
         cells[ACTIVE] += 1
 
     def session_finished(self, session: StreamSession | DatagramSession) -> None:
-        if session in self.sessions and self._cells is not None:
+        if self._cells is not None and session in self.sessions:
             self._cells[ACTIVE] -= 1
         if self._metrics is not None and session in self.sessions:
             self._metrics.session(session.tally, session.bytes_received, session.bytes_sent)
