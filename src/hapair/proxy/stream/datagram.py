@@ -5,9 +5,13 @@ A `DatagramListener` reads its socket; each datagram belongs to the session of i
 on a wildcard socket, of the local address it came to, read from IP_PKTINFO), made by the first datagram
 from that address: so a client's queries and their answers go through one upstream peer while its
 session lasts. A session goes through the server's phases as a TCP one does (`set`, `allow`/`deny`;
-`ssl_preread` declines on UDP, as nginx's), picks a peer with the group's balancer, and sends each
-datagram of its client to the peer from a UDP socket connected to it; each datagram the peer sends back
-goes to the client from the listening socket (from the address the client wrote to).
+`ssl_preread` declines on UDP, as nginx's), picks a peer with the group's balancer (`proxy_pass` with a
+variable included), and sends each datagram of its client to the peer from a UDP socket connected to it
+(`proxy_bind`, `proxy_socket_keepalive` applied first); each datagram the peer sends back goes to the
+client from the listening socket (from the address the client wrote to). A UDP connect() succeeds or
+fails at once: a peer that cannot be reached (ENETUNREACH...) is counted as failed and the next one tried
+as `proxy_next_upstream` and `proxy_next_upstream_tries` allow; `proxy_next_upstream_timeout` cannot pass
+then, as in nginx, whose clock does not move between the tries of one event.
 
 A session ends (status 200, "udp done") once the peer has sent `proxy_responses` datagrams for each
 datagram of the client; or, with `proxy_requests`, only once the client has sent that many (the next
@@ -17,15 +21,18 @@ nginx's `upstream timed out` error, 502, and the peer counted as failed. A peer 
 port unreachable, read as ECONNREFUSED) counts as an answer and as the peer's failure: nginx's
 `recv() failed (111: Connection refused)` line, and the session goes on as its rules say.
 
-Datagrams are read and sent whole (up to 65535 bytes). The variables are the TCP session's, with
-`$protocol` UDP: `$bytes_received` counts every datagram of the client, the first included.
+Datagrams are read and sent whole (up to 65535 bytes). The variables are the TCP session's (the same
+getters read a `DatagramSession`), with `$protocol` UDP: `$bytes_received` counts every datagram of the
+client, the first included; `$upstream_connect_time` is 0.000, as nginx's.
 
 What a session costs is kept to nginx's system calls or fewer (docs/request-cost.md, "UDP sessions"):
 the upstream socket is made non-blocking by socket() itself, connected, and watched in an epoll set of
 the listener's own (`UpstreamPoller`: one epoll_ctl, and its close takes it out), not through the event
 loop's add_reader; the answer that ends the session is the last datagram read from it. The sessions of
 one server share one timer for `proxy_timeout` (`IdleSessions`), where a timer each would be made and
-cancelled per session.
+cancelled per session. A `DatagramSession` is not a TCP `StreamSession`: it sets a third of the
+attributes, reads the clock when a datagram moves (not at each step), makes the numbers of its upstream
+tries only when a variable reads them, and touches nothing a feature its server does not use would need.
 """
 
 from __future__ import annotations
