@@ -1,20 +1,23 @@
 """What one L7 request costs each load balancer's processes, counted by the kernel: bench/proxy.py's L7
 set-up (the same namespaces, backends, seed file and `wrk -c50`), and for each round of wrk the growth of
-the counters of every process in the load balancer's namespace divided by the requests answered.
+the counters of every process in the load balancer's namespace divided by the requests answered
+(docs/request-cost.md, "What the kernel counts per request").
 
     sudo .venv/bin/python bench/l7_counters.py [--only hapair,floor,nginx] [--rounds 3] [--duration 8]
-                                               [--connections 50] [--during 'COMMAND {pids}']
+        [--connections 50] [--pin] [--before 'COMMAND {pids}'] [--during 'COMMAND {pids}'] [--logs DIR]
 
 Per request: user and system CPU time (/proc/PID/stat's utime and stime, in microseconds), minor page
 faults (minflt), voluntary and involuntary context switches (every thread's /proc/PID/task/TID/status),
 and the load average (1 min) at the round's end. The rates are printed too, but on shared cores they
 move with the other processes; the counters per request much less.
 
---during runs COMMAND (split as a shell would) in the load balancer's namespace during one more round,
-`{pids}` replaced by the workers' PIDs (comma-separated; the master is not among them), and prints its
-output: `strace -c -f -p {pids}` for the system calls, `perf stat -e page-faults,context-switches -p
-{pids}`, `perf trace -s -p {pids}`. The command must end by itself (give it a duration, e.g. `timeout -s
-INT 5 strace ...`).
+--during runs COMMAND (split as a shell would) in the load balancer's namespace during one more measured
+round, `{pids}` replaced by the workers' PIDs (comma-separated; the master is not among them), and prints
+its output: `timeout -s INT 5 strace -c -f -p {pids}` for the system calls, `perf stat -e
+raw_syscalls:sys_enter,sched:sched_waking,sched:sched_switch -p {pids} -- sleep 6`, `perf record -g -p
+{pids} -o FILE -- sleep 5`. The command must end by itself. --before runs COMMAND once after the warm-up,
+before the rounds. --pin puts the workers on CPU 0 and the backends and wrk on CPU 1, so that the
+workers' peers no longer preempt them.
 """
 
 from __future__ import annotations
