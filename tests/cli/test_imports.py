@@ -94,6 +94,12 @@ NOT_IN_THE_DAEMON = {
     "hapair.net.processes",
     "multiprocessing",  # (pyroute2.config's: net/pyroute2_package.py)
     "platform",
+    "hapair.net.vrrp_socket6",  # (only for IPv6 instances)
+    "hapair.net.ndisc",
+    "hapair.net.smtp",  # (only when a mail is sent)
+    "hapair.vrrp.trackers",  # (only for track_file)
+    "random",  # (only for ${_RANDOM})
+    "glob",  # (only for includes with wildcards)
     *CHECKER_PROCESS,
 }
 
