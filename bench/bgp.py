@@ -2,16 +2,20 @@
 sees when a node fails, in one run of the BGP lab with each kind of health.
 
     sudo .venv/bin/python bench/bgp.py [--workers 8] [--seconds 5] [--drains 5] [--name bgpbench]
-                                       [--no-resilient]
+                                       [--node-cpu 0.2] [--connections 32] [--no-resilient]
 
 `hapair lab up --bgp --nodes 3` (a BIRD router with ECMP on the 5-tuple's hash, BFD at 100 ms x 3, hold
-time 3 s, each flow pinned to the node it started on), first with hapair proxy + hapair bgp on each node
-(its own probes every 100 ms, rise 3, fall 2), then with `--health native` (hapair node --bgp: the node's
-trackers, health exchange every 100 ms, fall 3; backends every 300 ms, fall 3). With the lab's client
-(lab/load.py: `--workers` concurrent clients, a new connection per request, so every request is a new
-flow for the router's hash):
-- scaling (first lab): requests per second over `--seconds` with 3 nodes, then node 3 drained (2), then
-  node 2 (1);
+time 3 s, each flow pinned to the node it started on).
+- Scaling, in a lab of its own built with `--node-cpu` (each node's processes capped at that many CPUs, as
+  nodes of that size would be; uncapped, they would all share this machine's 2 cores and a node more would
+  add nothing), hapair proxy + hapair bgp on each node: requests per second through the VIP over
+  `--seconds` with 3 nodes, then node 3 drained (2), then node 2 (1), from wrk (`--connections`, each
+  request on a connection of its own, so each is a new flow for the router's hash), and the CPU each node
+  used meanwhile as a share of its cap (a node at its cap is what limits the rate).
+Then first with hapair proxy + hapair bgp on each node (its own probes every 100 ms, rise 3, fall 2), then
+with `--health native` (hapair node --bgp: the node's trackers, health exchange every 100 ms, fall 3;
+backends every 300 ms, fall 3), uncapped, with the lab's client (lab/load.py: `--workers` concurrent
+clients, a new connection per request, each answer's node read from the test page):
 - faults on node 1, each under load: 2 s steady, the fault, 3 s more, then healed and all three next-hops
   back: the time from the fault to the router's route without node 1 (polled every 5 ms), the longest
   time the client got no answer at all, and the share of its requests that failed in the 5 s. The proxy
@@ -40,15 +44,19 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for harness
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+import harness
 from pyroute2 import IPRoute
 
-from hapair.lab import bgp, faults, lab, load, network
+from hapair.lab import bgp, cpu, faults, lab, load, network
 from hapair.lab.processes import signals_ignored
 from hapair.lab.state import LabState
+from proxy import WrkResult, parse_wrk
 
 STEADY_S = 2.0
 AFTER_S = 3.0
@@ -89,16 +97,63 @@ def measure(state: LabState, workers: int, seconds: float) -> load.Summary:
     return load.summarize(client.finish())
 
 
-def scaling(state: LabState, workers: int, seconds: float) -> list[tuple[int, load.Summary]]:
-    rows = [(3, measure(state, workers, seconds))]
-    for node, left in ((3, 2), (2, 1)):
-        faults.fail(state, node, "drain")
-        wait_hops(state, left)
-        rows.append((left, measure(state, workers, seconds)))
-    for node in (2, 3):
-        faults.heal(state, node)
-    wait_hops(state, 3)
-    return rows
+def node_cpu_s(state: LabState, number: int) -> float:
+    """The CPU time the processes of node `number`'s CPU group have used so far (lab/cpu.py)."""
+    groups = cpu.hierarchy()
+    assert groups is not None, "the scaling lab runs with --node-cpu"
+    procs = groups[0] / state.node_cgroup(number) / "cgroup.procs"
+    return sum(harness.cpu_time_s(int(pid)) or 0.0 for pid in procs.read_text().split())
+
+
+def wrk_through_the_vip(state: LabState, connections: int, seconds: float) -> WrkResult:
+    """wrk from the client, every request on a connection of its own (each a new flow for the router's
+    hash), for `seconds`."""
+    command = ["ip", "netns", "exec", state.layout.namespace("client"), "wrk", "-t2", f"-c{connections}"]
+    command += [f"-d{seconds:g}s", "--latency", "-H", "Connection: close", f"http://{bgp.VIP}:8080/test.php"]
+    ran = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    return parse_wrk(ran.stdout)
+
+
+@dataclass
+class ScalingRow:
+    nodes: int
+    result: WrkResult
+    shares: list[float]  # each node's CPU over the run, as a share of its cap
+    withdrawn: bool  # a node left the router's route meanwhile
+
+    def line(self) -> str:
+        shares = ", ".join(f"{share:.0%}" for share in self.shares)
+        notes = [n for n in (self.result.problems, "a node was withdrawn meanwhile" * self.withdrawn) if n]
+        rate, p99 = self.result.requests_per_second, self.result.p99_ms
+        return f"| {self.nodes} | {rate:.0f} | {p99:.1f} | {shares} | {'; '.join(notes) or '-'} |"
+
+
+def scaling_row(state: LabState, count: int, connections: int, seconds: float) -> ScalingRow:
+    before = {n: node_cpu_s(state, n) for n in state.nodes}
+    result = wrk_through_the_vip(state, connections, seconds)
+    cap = (state.node_cpu or 1.0) * seconds
+    shares = [(node_cpu_s(state, n) - before[n]) / cap for n in sorted(state.nodes)]
+    return ScalingRow(count, result, shares, len(route_hops(state)) != count)
+
+
+def scaling_table(name: str, connections: int, seconds: float, node_cpu: float) -> None:
+    """Requests per second through the VIP with 3 nodes, then node 3 drained (2), then node 2 (1)."""
+    state = bgp.up(name, 3, 7, lambda line: None, node_cpu=node_cpu)
+    try:
+        wait_hops(state, 3)
+        time.sleep(1.0)
+        print(f"\nscaling: each node capped at {node_cpu:g} CPU (hapair proxy + hapair bgp + BIRD), wrk")
+        print(f"-c{connections} with a connection per request:\n")
+        print("| nodes | requests/s | p99 ms | each node's CPU, share of its cap | |")
+        print("|---|---|---|---|---|")
+        print(scaling_row(state, 3, connections, seconds).line(), flush=True)
+        for node, left in ((3, 2), (2, 1)):
+            faults.fail(state, node, "drain")
+            wait_hops(state, left)
+            print(scaling_row(state, left, connections, seconds).line(), flush=True)
+    finally:
+        with signals_ignored():
+            lab.down_state(state)
 
 
 def next_hops_of(state: LabState, ports: list[int]) -> dict[int, str]:
@@ -340,21 +395,18 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--name", default="bgpbench")
     parser.add_argument("--drains", type=int, default=5, help="drains measured for where their losses are")
+    parser.add_argument("--node-cpu", type=float, default=0.2, help="each node's CPUs for the scaling")
+    parser.add_argument("--connections", type=int, default=32, help="wrk's connections for the scaling")
     parser.add_argument("--no-resilient", action="store_true")
     args = parser.parse_args()
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"\n{stamp}, {args.workers} clients, a new connection per request")
+    scaling_table(f"{args.name}c", args.connections, args.seconds, args.node_cpu)
     for health in ("script", "native"):
         state = bgp.up(f"{args.name}{health[0]}", 3, 7, lambda line: None, health=health)
         try:
             wait_hops(state, 3)
             time.sleep(1.0)
-            if health == "script":
-                print("\n| nodes | requests/s | answered by node |")
-                print("|---|---|---|")
-                for count, summary in scaling(state, args.workers, args.seconds):
-                    shares = ", ".join(f"{a}: {n}" for a, n in sorted(summary.by_node.items()))
-                    print(f"| {count} | {summary.per_second:.0f} | {shares} |", flush=True)
             print(f"\n{HEALTH[health]}:")
             fault_table(state, args.workers, health == "native")
             print(f"\nmore drains ({HEALTH[health]}, flows pinned at the router):\n\n{TABLE_HEAD}")

@@ -138,10 +138,50 @@ def test_the_control_socket_answers_hapair_status_request(tmp_path: Path) -> Non
 
     document = asyncio.run(ask(request_line("status")))
     assert document == json.loads(json.dumps(d.status_document())) | {"pid": document["pid"]}
-    assert asyncio.run(ask(request_line("follow"))) == {
-        "error": "hapair node --bgp has no 'follow': ask for status"
-    }
     assert "error" in asyncio.run(ask(b'{"command": "nap"}\n'))
+
+
+def test_a_follower_gets_each_vip_now_then_its_announcements_and_withdrawals_until_the_daemon_stops(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    d = daemon(tmp_path, clock)
+
+    async def follow() -> list[dict[str, object]]:
+        server = await d.serve_control()
+        reader, writer = await asyncio.open_unix_connection(d.config.control)
+        writer.write(request_line("follow"))
+        first = json.loads(await reader.readline())
+        clock.now = 101.0
+        d.observe("proxy", True, "running")
+        d.observe("backends", True, "2 of 2 answer")
+        clock.now = 102.0
+        d.observe("backends", False, "0 of 2 answer")
+        d.withdraw_all()
+        clock.now = 103.0
+        d.observe("backends", True, "2 of 2 answer")
+        d.withdraw_all()
+        await d.close_control(server)
+        rest = [json.loads(line) for line in (await reader.read()).splitlines()]
+        writer.close()
+        return [first, *rest]
+
+    events = asyncio.run(follow())
+    assert events[0] == {
+        "time": 100.0,
+        "kind": "vip",
+        "name": VIP,
+        "state": "withdrawn",
+        "why": "starting: no health source has risen yet",
+        "current": True,
+        "since": 100.0,
+    }
+    assert [(e["time"], e["state"], e["why"]) for e in events[1:]] == [
+        (101.0, "announced", "all sources up (last: backends up: 2 of 2 answer)"),
+        (102.0, "withdrawn", "backends down: 0 of 2 answer"),
+        (103.0, "announced", "all sources up (last: backends up: 2 of 2 answer)"),
+        (103.0, "withdrawn", "hapair bgp stopping"),
+    ]
 
 
 def test_serve_metrics_answers_a_scrape(tmp_path: Path) -> None:

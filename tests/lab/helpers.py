@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from hapair.lab import cpu
 from hapair.lab.layout import STATE_ROOT, Layout
 from hapair.lab.state import LabState
 from hapair.lab.status import NodeStatus, gather
@@ -77,6 +78,9 @@ def leftovers(name: str) -> list[str]:
     )
     if (STATE_ROOT / name).exists():
         found.append(f"state directory {STATE_ROOT / name}")
+    groups = cpu.hierarchy()
+    if groups is not None:
+        found += [f"CPU control group {g}" for g in groups[0].glob(f"{prefix}node*")]
     marks = (f"{STATE_ROOT}/{name}/".encode(), prefix.encode())
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():

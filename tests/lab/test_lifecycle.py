@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from hapair.lab import cpu
 from hapair.lab.client import ask
 from hapair.lab.layout import Layout
 from hapair.lab.network import run_in
+from hapair.lab.nodes import Node
+from hapair.lab.state import LabState
 from tests.netns import namespace
 from tests.topology import HAPAIR
 
@@ -209,4 +212,36 @@ def test_a_mixed_pair_from_a_config_dir_keepalived_on_node_1_nginx_on_node_2_at_
     assert statuses(lab_name)[2].proxy_answers == "yes"
 
     assert lab_ok("down", "--name", lab_name) == f"lab {lab_name} removed\n"
+    assert leftovers(lab_name) == []
+
+
+def test_nodes_of_a_given_size_run_in_cpu_groups_capped_at_it_and_removed_with_the_lab(lab_name: str) -> None:
+    groups = cpu.hierarchy()
+    if groups is None:
+        pytest.skip("no cgroup CPU controller on this machine")
+    lab_ok("up", "--name", lab_name, "--node-cpu", "0.5")
+    master_is(1, lab_name)
+    state = LabState.load(Layout.named(lab_name))
+    for number, record in state.nodes.items():
+        group = groups[0] / state.node_cgroup(number)
+        members = {int(pid) for pid in (group / "cgroup.procs").read_text().split()}
+        started = [*Node(state, number).proxy_processes(), *record.processes()]
+        assert {p.pid for p in started} <= members, f"node {number}"
+        cap = (
+            (group / "cpu.max").read_text().split()
+            if groups[1] == 2
+            else [(group / f"cpu.cfs_{part}_us").read_text().strip() for part in ("quota", "period")]
+        )
+        assert cap == ["5000", "10000"]
+    assert lab_ok("down", "--name", lab_name) == f"lab {lab_name} removed\n"
+    assert leftovers(lab_name) == []
+
+
+@pytest.mark.parametrize("cpus", ["0.05", "64"])
+def test_a_node_size_the_kernel_or_the_machine_cannot_give_is_refused_before_anything_is_built(
+    lab_name: str, cpus: str
+) -> None:
+    result = lab("up", "--name", lab_name, "--node-cpu", cpus)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"hapair lab: --node-cpu {cpus}: from 0.1 to ")
     assert leftovers(lab_name) == []

@@ -278,11 +278,25 @@ def test_status_and_metrics_say_why_as_the_cause_changes(node: Node) -> None:
 
 
 def test_sigterm_withdraws_before_the_proxy_stops(node: Node) -> None:
-    """Last: the node stops."""
+    """Last: the node stops; `hapair status --follow` sees the VIP announced, then its withdrawal, then the
+    end."""
     node.wait_announced()
+    follower = subprocess.Popen(
+        [HAPAIR, "status", "--follow", "--socket", str(node.directory / "bgp.sock")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert follower.stdout is not None
+    first = json.loads(follower.stdout.readline())
     after = len(node.log())
     node.process.send_signal(signal.SIGTERM)
     assert node.process.wait(30) == 0
+    output, _ = follower.communicate(timeout=30)
+    assert follower.returncode == 0
+    assert (first["kind"], first["name"], first["state"], first["current"]) == ("vip", VIP, "announced", True)
+    assert [(e["state"], e["why"]) for e in map(json.loads, output.splitlines())] == [
+        ("withdrawn", "hapair bgp stopping")
+    ]
     lines = node.log()[after:]
     withdrawn = lines.index(f"withdraw {VIP}: hapair bgp stopping")
     stopped = next(i for i, line in enumerate(lines) if line.startswith("Proxy master (PID"))

@@ -8,6 +8,8 @@ Control protocol (a Unix stream socket, one command line in, lines out, then the
     {"command": "status"}           the status document as JSON (what `hapair status` asks every daemon's
                                     control socket, hapair.control): per VIP announced or not, why, since
                                     (Unix time), drained, and each source's state
+    {"command": "follow"}           each VIP's state now, then every announcement and withdrawal, as JSON
+                                    lines until the daemon stops (`hapair status --follow`)
     drain                           withdraw every VIP, wait drain_settle, stop the proxy gracefully
                                     (SIGQUIT: it finishes its connections), report each step
     undrain                         follow the health again
@@ -28,7 +30,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from hapair.control.protocol import STATUS, RequestError, json_line, read_request
+from hapair.control.followers import Followers
+from hapair.control.protocol import FOLLOW, RequestError, json_line, read_request
 
 from . import health
 from .announcer import Action, Announcer
@@ -123,6 +126,7 @@ class BgpDaemon:
             vip.address: Announcer(vip.address, feed.sources(vip), rise=feed.rise, fall=feed.fall, now=now)
             for vip in config.vips
         }
+        self.followers = Followers()
 
     # ----- the inputs
 
@@ -149,14 +153,14 @@ class BgpDaemon:
         """On the way out: nothing stays announced for a node whose announcer is gone."""
         for announcer in self.announcers.values():
             if announcer.announced:
-                self.speaker.apply(Action(announcer.vip, False, "hapair bgp stopping", self.clock()))
-                log.info("withdraw %s: hapair bgp stopping", announcer.vip)
+                self._carry_out(Action(announcer.vip, False, "hapair bgp stopping", self.clock()))
 
     def _carry_out(self, action: Action | None) -> None:
         if action is None:
             return
         self.speaker.apply(action)
         log.info("%s %s: %s", "announce" if action.announce else "withdraw", action.vip, action.why)
+        self.followers.publish(vip_event(action))
 
     # ----- the probes
 
@@ -190,6 +194,13 @@ class BgpDaemon:
         os.chmod(path, 0o600)
         return server
 
+    async def close_control(self, server: asyncio.AbstractServer) -> None:
+        """Stop serving the control socket; the followers get the events so far, then the end."""
+        server.close()
+        with contextlib.suppress(FileNotFoundError):
+            Path(self.config.control).unlink()
+        await self.followers.close()
+
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async def reply(line: str) -> None:
             writer.write(line.encode() + b"\n")
@@ -198,8 +209,7 @@ class BgpDaemon:
         try:
             line = await reader.readline()
             if line.startswith(b"{"):
-                writer.write(json_line(self._json_answer(line)))
-                await writer.drain()
+                await self._json_request(line, reader, writer)
             else:
                 await self.command(line.decode(errors="replace").split(), reply)
         except (ConnectionError, OSError):
@@ -207,15 +217,23 @@ class BgpDaemon:
         finally:
             writer.close()
 
-    def _json_answer(self, line: bytes) -> dict[str, object]:
-        """`hapair status`'s request (hapair.control.protocol): the status document, or why not."""
+    async def _json_request(
+        self, line: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """`hapair status`'s requests (hapair.control.protocol): the status document, or the events."""
         try:
             command = read_request(line)
         except RequestError as error:
-            return {"error": str(error)}
-        if command != STATUS:
-            return {"error": f"hapair {self.name} has no {command!r}: ask for status"}
-        return self.status_document()
+            writer.write(json_line({"error": str(error)}))
+            return
+        if command == FOLLOW:
+            now = self.clock()
+            await self.followers.serve(
+                reader, writer, [vip_event(a.status(), now) for a in self.announcers.values()]
+            )
+        else:
+            writer.write(json_line(self.status_document()))
+            await writer.drain()
 
     def status_document(self) -> dict[str, object]:
         """Per VIP: announced or not, why, since when (Unix time), drained, and each source's state (up:
@@ -295,6 +313,21 @@ def serve_metrics(daemon: BgpDaemon, address: tuple[IpAddress, int]) -> MetricsS
     return server
 
 
+def vip_event(action: Action, now: float | None = None) -> dict[str, object]:
+    """An announcement or a withdrawal as `hapair status --follow` prints it; with `now`, the state a
+    follower is first given (marked `current`, the time it was asked at)."""
+    event: dict[str, object] = {
+        "time": action.since if now is None else now,
+        "kind": "vip",
+        "name": action.vip,
+        "state": "announced" if action.announce else "withdrawn",
+        "why": action.why,
+    }
+    if now is not None:
+        event |= {"current": True, "since": action.since}
+    return event
+
+
 def moment(unix_time: float) -> str:
     """A Unix time as local ISO 8601 with milliseconds."""
     return datetime.fromtimestamp(unix_time).isoformat(timespec="milliseconds")
@@ -314,9 +347,7 @@ async def run(daemon: BgpDaemon) -> None:
     finally:
         for task in (probes, stop):
             task.cancel()
-        server.close()
         daemon.withdraw_all()
-        with contextlib.suppress(FileNotFoundError):
-            Path(daemon.config.control).unlink()
+        await daemon.close_control(server)
     if probes.done() and not probes.cancelled() and probes.exception() is not None:
         raise probes.exception()  # type: ignore[misc]

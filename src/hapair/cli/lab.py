@@ -109,6 +109,13 @@ def _build_options(parser: argparse.ArgumentParser) -> None:
         "(each node that runs hapair for both parts runs them as one hapair node)",
     )
     parser.add_argument(
+        "--node-cpu",
+        type=float,
+        metavar="CPUS",
+        help="each node's processes capped at CPUS processors (cgroup CPU controller), so that nodes have "
+        "a size of their own rather than sharing this machine's cores (default: no cap)",
+    )
+    parser.add_argument(
         "--layer",
         type=int,
         choices=(4, 7),
@@ -153,6 +160,7 @@ def _options(args: argparse.Namespace, config_dir: str | None = None) -> lab.Lab
         keepalived_nodes=frozenset(args.with_keepalived),
         nginx_nodes=frozenset(args.with_nginx),
         health=args.health,
+        node_cpu=args.node_cpu,
     )
 
 
@@ -166,7 +174,7 @@ def _up(args: argparse.Namespace) -> int:
         if config_dir is not None:
             raise LabError("--bgp runs hapair proxy on the seed's files: no --config-dir")
         _check_bgp(args)
-        bgp.up(args.name, args.nodes, args.layer, _say, health=args.health)
+        bgp.up(args.name, args.nodes, args.layer, _say, health=args.health, node_cpu=args.node_cpu)
     else:
         lab.up(_options(args, config_dir), _say)
     name = "" if args.name == DEFAULT_NAME else f" --name {args.name}"

@@ -2,9 +2,9 @@
 instance (state, priorities, master, VIPs, tracked scripts, counters), the load balancer (workers,
 listening addresses, upstream peers and their health checks, connections) and, in BGP mode (`hapair bgp`,
 `hapair node --bgp`: their file's `control` socket), each VIP announced or not, why, since when and its
-health sources; `--json` as JSON, `--follow`
-the VRRP state changes as JSON lines, in order, until the daemon stops. Without `--socket`, the default
-sockets of the daemons that run."""
+health sources; `--json` as JSON, `--follow` the VRRP state changes (in BGP mode, each VIP's
+announcements and withdrawals) as JSON lines, in order, until the daemon stops. Without `--socket`, the
+default sockets of the daemons that run."""
 
 from __future__ import annotations
 
@@ -45,11 +45,18 @@ def default_sockets() -> list[Path]:
     return there or [Path(VRRP_SOCKET)]
 
 
+def events_socket() -> Path:
+    """The default socket `--follow` reads: the VRRP daemon's, else the BGP daemon's (the proxy has no
+    state changes to stream); the VRRP one when neither exists, whose error says no daemon runs."""
+    there = [Path(path) for path in (VRRP_SOCKET, BGP_SOCKET) if Path(path).exists()]
+    return there[0] if there else Path(VRRP_SOCKET)
+
+
 def run(args: argparse.Namespace) -> int:
     sockets: list[Path] = args.socket or default_sockets()
     try:
         if args.follow:
-            for event in follow(sockets[0]):
+            for event in follow(args.socket[0] if args.socket else events_socket()):
                 print(json.dumps(event, sort_keys=True), flush=True)
             return 0
         documents = [status(path) for path in sockets]

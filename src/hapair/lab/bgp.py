@@ -32,7 +32,7 @@ from pathlib import Path
 
 from pyroute2 import IPRoute
 
-from . import configs, lab, network
+from . import configs, cpu, lab, network
 from .errors import LabError
 from .layout import Layout, node_role
 from .nodes import BIRD_PRIORITY, Node
@@ -67,10 +67,16 @@ def namespaces(layout: Layout, count: int) -> list[str]:
 
 
 def up(
-    name: str, count: int, layer: int, report: Callable[[str], None], *, health: str = "script"
+    name: str,
+    count: int,
+    layer: int,
+    report: Callable[[str], None],
+    *,
+    health: str = "script",
+    node_cpu: float | None = None,
 ) -> LabState:
-    """Build the BGP lab (`health` "native": hapair node --bgp on the nodes); on any failure or
-    interruption, remove what was built and re-raise."""
+    """Build the BGP lab (`health` "native": hapair node --bgp on the nodes; `node_cpu`: each node capped
+    at that many CPUs); on any failure or interruption, remove what was built and re-raise."""
     lab.check_requirements()
     if shutil.which("bird") is None:
         raise LabError("--bgp needs BIRD (apt-get install bird2)")
@@ -78,6 +84,8 @@ def up(
         raise LabError("--bgp needs nft for the router's flow pinning (apt-get install nftables)")
     if count not in NODE_COUNTS:
         raise LabError(f"--nodes {count}: the BGP lab has 2 to 4 nodes")
+    if node_cpu is not None:
+        cpu.check(node_cpu)
     layout = Layout.named(name)
     if layout.directory.exists():
         raise LabError(f"a lab named {name} is already up ({layout.directory}); take it down first")
@@ -89,6 +97,7 @@ def up(
         namespaces=namespaces(layout, count),
         layer=layer,
         mode="bgp",
+        node_cpu=node_cpu,
         nodes={n: NodeState(n, native=health == "native") for n in range(1, count + 1)},
     )
     try:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import configs, network
+from . import configs, cpu, network
 from .errors import LabError
 from .layout import ADDRESSES, NODES, Layout, node_role
 from .nodes import Node, missing_program
@@ -43,6 +43,7 @@ class LabOptions:
     keepalived_nodes: frozenset[int] = field(default_factory=frozenset)
     nginx_nodes: frozenset[int] = field(default_factory=frozenset)
     health: str = "script"  # "native": `hapair node` on the nodes that run hapair for both parts
+    node_cpu: float | None = None  # each node capped at this many CPUs (lab/cpu.py)
 
     def native(self, node: int) -> bool:
         hapair_only = node not in self.keepalived_nodes | self.nginx_nodes
@@ -71,6 +72,8 @@ def check_options(options: LabOptions) -> Layout:
         configs.config_text(options.config_dir, f"{node_role(node)}/keepalived.conf")
     configs.config_text(options.config_dir, "check_nginx.sh")
     configs.nginx_files(options.config_dir, options.layer, layout.directory)
+    if options.node_cpu is not None:
+        cpu.check(options.node_cpu)
     return layout
 
 
@@ -89,6 +92,7 @@ def up(options: LabOptions, report: Callable[[str], None]) -> LabState:
         namespaces=layout.all_namespaces(),
         layer=options.layer,
         config_dir=options.config_dir,
+        node_cpu=options.node_cpu,
         nodes={
             n: NodeState(
                 n,
@@ -198,4 +202,6 @@ def down_state(state: LabState) -> None:
             f"processes in the lab's namespaces would not end: {[p.pid for p in strays if p.running()]}"
         )
     network.remove(state.namespaces)
+    for number in state.nodes:
+        cpu.remove(state.node_cgroup(number))
     shutil.rmtree(state.directory, ignore_errors=True)

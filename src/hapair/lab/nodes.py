@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import configs
+from . import configs, cpu
 from .errors import LabError
 from .layout import node_role
 from .processes import (
@@ -377,6 +377,10 @@ class Node:
         return started
 
     def _spawn(self, command: list[str], log: Path) -> subprocess.Popen[bytes]:
+        if self.state.node_cpu is not None:
+            command = cpu.joined(
+                cpu.create(self.state.node_cgroup(self.number), self.state.node_cpu), command
+            )
         with open(log, "ab") as output:
             return subprocess.Popen(
                 command,

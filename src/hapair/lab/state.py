@@ -50,6 +50,7 @@ class LabState:
     backend: ProcessId | None = None
     mode: str = "pair"  # or "bgp": N nodes behind a router (lab/bgp.py)
     router: ProcessId | None = None  # BGP lab: the router's BIRD
+    node_cpu: float | None = None  # each node's processes capped at this many CPUs (lab/cpu.py)
 
     @property
     def layout(self) -> Layout:
@@ -68,6 +69,10 @@ class LabState:
 
     def node_directory(self, number: int) -> Path:
         return self.directory / f"node{number}"
+
+    def node_cgroup(self, number: int) -> str:
+        """The name of node `number`'s CPU control group (with --node-cpu)."""
+        return f"hapair-{self.name}-node{number}"
 
     def save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -104,6 +109,7 @@ class LabState:
             backend=_process(data["backend"]),
             mode=data.get("mode", "pair"),
             router=_process(data.get("router")),
+            node_cpu=data.get("node_cpu"),
         )
 
 

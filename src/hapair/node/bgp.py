@@ -20,7 +20,6 @@ import logging
 import signal
 import sys
 import time
-from pathlib import Path
 
 from hapair.bgp.config import BgpConfig, Vip
 from hapair.bgp.daemon import BgpDaemon, Feed, Reply, moment, serve_metrics
@@ -164,9 +163,7 @@ class BgpNode:
         self._stopping.set()
         announced = any(a.announced for a in self.announcers.announcers.values())
         self.announcers.withdraw_all()
-        server.close()
-        with contextlib.suppress(FileNotFoundError):
-            Path(self.config.control).unlink()
+        await self.announcers.close_control(server)
         if announced:
             await asyncio.sleep(self.config.drain_settle)
         await self.watch.stop()
