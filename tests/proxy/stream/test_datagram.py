@@ -1,7 +1,7 @@
 """UDP sessions (datagram.py) in one process: the shared `proxy_timeout` timer of a server's sessions, the
 epoll set of a listener's upstream sockets, and the service end to end on loopback (descriptors, the
-answer that ends a session, the address answers come from on a wildcard socket). The wire behaviour
-beside nginx's is tests/differential/test_stream_udp.py's."""
+answer that ends a session, the address answers come from on a wildcard socket, `proxy_bind`). The wire
+behaviour beside nginx's is tests/differential/test_stream_udp.py's and test_stream_udp_rules.py's."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from hapair.proxy.stream.datagram import DatagramSession, IdleSessions, Upstream
 from hapair.proxy.stream.session import address_texts
 
 from .helpers import PLACE, access_log, config, inet, poll, run, upstream_server
+from .test_phases import loaded
 
 QUERY = bytes(range(50))
 
@@ -318,3 +319,69 @@ def test_address_texts_take_an_ipv4_address_as_the_kernel_wrote_it_and_parse_ipv
         "53",
         "\x20\x01\x0d\xb8" + "\x00" * 11 + "\x01",
     )
+
+
+class SourceTelling(asyncio.DatagramProtocol):
+    """A backend answering each datagram with the address it came from."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        assert self.transport is not None
+        self.transport.sendto(addr[0].encode(), addr)
+
+
+def bound(
+    tmp_path: Path, lines: str, *, source: str = "127.0.0.1", answered: bool = True
+) -> tuple[str, str, str]:
+    """Through a UDP server with `lines`, from `source`: the address the backend saw the query come from
+    (waited for when `answered`, else ""), the session's access log line (`$status`) and the error log."""
+    access = tmp_path / "access.log"
+
+    async def scenario() -> str:
+        loop = asyncio.get_running_loop()
+        backend, _ = await loop.create_datagram_endpoint(SourceTelling, local_addr=("127.0.0.1", 0))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as free:  # a port no one uses now
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        upstream = f"127.0.0.1:{backend.get_extra_info('sockname')[1]}"
+        stream = loaded(
+            tmp_path,
+            f"error_log {tmp_path}/error.log info;\nlog_format status '$status';\n"
+            f"server {{ listen 127.0.0.1:{port} udp; proxy_pass {upstream}; proxy_responses 1;\n"
+            f"    access_log {access} status; {lines} }}",
+        )
+        service = await serve_stream(stream)
+        _, asking = await loop.create_datagram_endpoint(Client, local_addr=(source, 0))
+        assert asking.transport is not None
+        asking.transport.sendto(QUERY, ("127.0.0.1", port))
+        answer = (await asking.answers.get())[0] if answered else b""
+        await poll(lambda: access.exists() and access.stat().st_size > 0)
+        asking.transport.close()
+        service.close()
+        await service.wait_closed()
+        backend.close()
+        return answer.decode()
+
+    answer = run(scenario())
+    log = tmp_path / "error.log"
+    return answer, access.read_text(), log.read_text() if log.exists() else ""
+
+
+def test_proxy_bind_sends_a_sessions_datagrams_from_its_address(tmp_path: Path) -> None:
+    assert bound(tmp_path, "proxy_bind 127.0.0.3;")[:2] == ("127.0.0.3", "200\n")
+
+
+def test_proxy_bind_with_variables_binds_the_value_of_each_session(tmp_path: Path) -> None:
+    assert bound(tmp_path, "proxy_bind $remote_addr;", source="127.0.0.5")[:2] == ("127.0.0.5", "200\n")
+
+
+def test_a_proxy_bind_address_that_cannot_be_bound_ends_the_session_with_500(tmp_path: Path) -> None:
+    answer, access, errors = bound(tmp_path, "proxy_bind 192.0.2.1;", answered=False)
+    assert (answer, access) == ("", "500\n")
+    assert "[crit]" in errors
+    assert "bind(192.0.2.1) failed (99: Cannot assign requested address), udp client: 127.0.0.1" in errors

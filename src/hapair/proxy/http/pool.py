@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from hapair.config.nginx.model.upstream import Upstream
@@ -29,11 +29,20 @@ _DEFAULT_TIME = 3600.0
 
 @dataclass(frozen=True, slots=True)
 class PoolKey:
-    """Connections that can serve each other's requests: same peer, same TLS context and name."""
+    """Connections that can serve each other's requests: same peer, same TLS context and name. Hashed
+    once, when made: the pool looks a key up twice a request (take and put), and the dataclass's own
+    hash made and hashed a tuple of the three each time."""
 
     peer: Peer
     tls: UpstreamContext | None
     server_hostname: str | None
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.peer, self.tls, self.server_hostname)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True, slots=True)

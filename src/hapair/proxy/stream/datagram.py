@@ -5,9 +5,13 @@ A `DatagramListener` reads its socket; each datagram belongs to the session of i
 on a wildcard socket, of the local address it came to, read from IP_PKTINFO), made by the first datagram
 from that address: so a client's queries and their answers go through one upstream peer while its
 session lasts. A session goes through the server's phases as a TCP one does (`set`, `allow`/`deny`;
-`ssl_preread` declines on UDP, as nginx's), picks a peer with the group's balancer, and sends each
-datagram of its client to the peer from a UDP socket connected to it; each datagram the peer sends back
-goes to the client from the listening socket (from the address the client wrote to).
+`ssl_preread` declines on UDP, as nginx's), picks a peer with the group's balancer (`proxy_pass` with a
+variable included), and sends each datagram of its client to the peer from a UDP socket connected to it
+(`proxy_bind`, `proxy_socket_keepalive` applied first); each datagram the peer sends back goes to the
+client from the listening socket (from the address the client wrote to). A UDP connect() succeeds or
+fails at once: a peer that cannot be reached (ENETUNREACH...) is counted as failed and the next one tried
+as `proxy_next_upstream` and `proxy_next_upstream_tries` allow; `proxy_next_upstream_timeout` cannot pass
+then, as in nginx, whose clock does not move between the tries of one event.
 
 A session ends (status 200, "udp done") once the peer has sent `proxy_responses` datagrams for each
 datagram of the client; or, with `proxy_requests`, only once the client has sent that many (the next
@@ -17,44 +21,61 @@ nginx's `upstream timed out` error, 502, and the peer counted as failed. A peer 
 port unreachable, read as ECONNREFUSED) counts as an answer and as the peer's failure: nginx's
 `recv() failed (111: Connection refused)` line, and the session goes on as its rules say.
 
-Datagrams are read and sent whole (up to 65535 bytes). The variables are the TCP session's, with
-`$protocol` UDP: `$bytes_received` counts every datagram of the client, the first included.
+Datagrams are read and sent whole (up to 65535 bytes). The variables are the TCP session's (the same
+getters read a `DatagramSession`), with `$protocol` UDP: `$bytes_received` counts every datagram of the
+client, the first included; `$upstream_connect_time` is 0.000, as nginx's.
 
 What a session costs is kept to nginx's system calls or fewer (docs/request-cost.md, "UDP sessions"):
 the upstream socket is made non-blocking by socket() itself, connected, and watched in an epoll set of
 the listener's own (`UpstreamPoller`: one epoll_ctl, and its close takes it out), not through the event
 loop's add_reader; the answer that ends the session is the last datagram read from it. The sessions of
 one server share one timer for `proxy_timeout` (`IdleSessions`), where a timer each would be made and
-cancelled per session.
+cancelled per session. A `DatagramSession` is not a TCP `StreamSession`: it sets a third of the
+attributes, reads the clock when a datagram moves (not at each step), makes the numbers of its upstream
+tries only when a variable reads them, and touches nothing a feature its server does not use would need.
 """
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import errno
 import ipaddress
 import os
+import re
 import select
 import socket
 import struct
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from hapair.config.nginx.model.addresses import InetAddress
 from hapair.config.nginx.model.logging import ErrorLevel
-from hapair.proxy.balancer import Balancer, Peer
+from hapair.proxy.balancer import Balancer, Peer, Selection
+from hapair.proxy.proxy_protocol import ProxyAddresses
 
 from ..errorlog import to_main_log
-from .session import SessionHost, SessionSettings, StreamSession, address_texts, milliseconds
-
-if TYPE_CHECKING:
-    from .service import StreamService
+from .clienthello import Hello
+from .session import (
+    CONNECT_ERRORS,
+    SessionSettings,
+    address_texts,
+    denied,
+    milliseconds,
+    prepare_upstream,
+)
+from .target import Group, TargetError
+from .variables import UpstreamAttempt
 
 DATAGRAM_MAX = 65535
 READ_BATCH = 64  # datagrams read per readiness event before the other connections get their turn
-_BAD_GATEWAY = 502
+_FORBIDDEN, _INTERNAL_ERROR, _BAD_GATEWAY = 403, 500, 502
 _TIMER_SLACK = 0.002
+# a session's socket to its peer: non-blocking from the start (no ioctl of its own), and of the C type
+# itself, whose making and closing cost half a microsecond less than socket.socket's Python methods
+_UPSTREAM_TYPE = socket.SOCK_DGRAM | socket.SOCK_NONBLOCK
 _TRUNCATED = int(socket.MSG_TRUNC | socket.MSG_CTRUNC)  # an int: the flags recvmsg gives are one
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's, when Python's socket module lacks the name
 _IN_PKTINFO = struct.Struct("=i4s4s")  # ipi_ifindex, ipi_spec_dst, ipi_addr
@@ -62,6 +83,24 @@ _IN6_PKTINFO = struct.Struct("=16si")  # ipi6_addr, ipi6_ifindex
 _ANCILLARY_SIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size)
 
 Address = tuple[str, int] | tuple[str, int, int, int]  # what recvmsg gives for the client
+Ancillary = tuple[int, int, bytes]  # one item of recvmsg's and sendmsg's ancillary data
+
+
+class LocalEnd:
+    """An address of this host that datagrams come to on a listener: the server whose sessions they begin
+    (a wildcard socket serves the `listen`s of specific addresses on its port), that server's
+    `proxy_timeout` timer, and the ancillary data that sends answers from the address (None: the socket's
+    own address). One object per address, so that a session's key hashes and compares by identity."""
+
+    __slots__ = ("address", "idle", "settings", "source")
+
+    def __init__(
+        self, address: Address, settings: SessionSettings, idle: IdleSessions, source: list[Ancillary] | None
+    ) -> None:
+        self.address = address
+        self.settings = settings
+        self.idle = idle
+        self.source = source
 
 
 class DatagramListener:
@@ -69,13 +108,14 @@ class DatagramListener:
 
     __slots__ = (
         "_ancillary",
+        "_arrivals",
         "_idle",
-        "_loop",
-        "_name",
-        "_service",
+        "_local",
+        "_locals",
         "_sessions",
-        "_sources",
         "family",
+        "host",
+        "loop",
         "owned",
         "poller",
         "routes",
@@ -85,7 +125,8 @@ class DatagramListener:
 
     def __init__(
         self,
-        service: StreamService,
+        host: DatagramHost,
+        loop: asyncio.AbstractEventLoop,
         sock: socket.socket,
         settings: SessionSettings,
         routes: dict[InetAddress, SessionSettings],
@@ -93,21 +134,23 @@ class DatagramListener:
         owned: bool,
         wildcard: bool,
     ) -> None:
-        self._service = service
-        self._loop = service.loop
+        self.host = host
+        self.loop = loop
         self.sock = sock
         self.settings = settings
         self.routes = routes  # servers of specific addresses served by this wildcard socket
         self.owned = owned
-        self._sessions: dict[tuple[Address, Address], DatagramSession] = {}
+        self._sessions: dict[tuple[Address, LocalEnd], DatagramSession] = {}
         self.family = sock.family  # read once: the socket's property makes an enum each time
-        self._name: Address = sock.getsockname()  # the local address, unless IP_PKTINFO tells it
-        self.poller = UpstreamPoller(self._loop)
+        self.poller = UpstreamPoller(self.loop)
         self._idle = {
-            id(server): IdleSessions(self._loop, server.idle_timeout_s)
+            id(server): IdleSessions(self.loop, server.idle_timeout_s)
             for server in (settings, *routes.values())
         }
-        self._sources: dict[Address, tuple[int, int, bytes]] = {}  # the ancillary data sending from each
+        # the socket's own address; on a wildcard socket, the one a datagram without IP_PKTINFO came to
+        self._local = LocalEnd(sock.getsockname(), settings, self._idle[id(settings)], None)
+        self._locals: dict[Address, LocalEnd] = {}  # on a wildcard socket: the host's addresses seen
+        self._arrivals: dict[bytes, LocalEnd] = {}  # the same by IP_PKTINFO's bytes (interface, addresses)
         self._ancillary = 0
         if wildcard:  # nginx asks for each datagram's local address on a wildcard socket
             if sock.family == socket.AF_INET6:
@@ -117,13 +160,13 @@ class DatagramListener:
             self._ancillary = _ANCILLARY_SIZE
 
     def start(self) -> None:
-        self._loop.add_reader(self.sock.fileno(), self._receive)
+        self.loop.add_reader(self.sock.fileno(), self._receive)
         self.poller.start()
 
     def stop(self) -> None:
         """Stop reading; the sessions end with the socket (nginx: "disconnected on shutdown"). Those past
         their `proxy_requests` go on until they end (then `close`)."""
-        self._loop.remove_reader(self.sock.fileno())
+        self.loop.remove_reader(self.sock.fileno())
         for session in list(self._sessions.values()):
             session.close()
         if self.owned:
@@ -133,18 +176,11 @@ class DatagramListener:
         """Once the last session has ended."""
         self.poller.close()
 
-    def idle_sessions(self, settings: SessionSettings) -> IdleSessions:
-        """The `proxy_timeout` timer of a server's sessions."""
-        return self._idle[id(settings)]
-
-    def send(self, data: bytes, remote: Address, local: Address) -> int:
-        """A datagram to `remote`, from `local` on a wildcard socket."""
-        if not self._ancillary:
+    def send(self, data: bytes, remote: Address, local: LocalEnd) -> int:
+        """A datagram to `remote`, from `local`."""
+        if local.source is None:
             return self.sock.sendto(data, remote)
-        source = self._sources.get(local)
-        if source is None:  # a few: the host's own addresses
-            source = self._sources[local] = _source(self.family, local)
-        return self.sock.sendmsg([data], [source], 0, remote)
+        return self.sock.sendmsg([data], local.source, 0, remote)
 
     def forget(self, session: DatagramSession) -> None:
         """The next datagram from the session's client begins a new session."""
@@ -153,9 +189,10 @@ class DatagramListener:
             del self._sessions[key]
 
     def _receive(self) -> None:
+        sock, sessions, size = self.sock, self._sessions, self._ancillary
         for _ in range(READ_BATCH):
             try:
-                data, ancillary, flags, remote = self.sock.recvmsg(DATAGRAM_MAX, self._ancillary)
+                data, ancillary, flags, remote = sock.recvmsg(DATAGRAM_MAX, size)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as error:
@@ -164,14 +201,27 @@ class DatagramListener:
             if flags & _TRUNCATED:
                 to_main_log(ErrorLevel.ALERT, "recvmsg() truncated data")
                 continue
-            local = _destination(ancillary, self._name) if ancillary else self._name
+            local = self._local
+            if ancillary:
+                local = self._arrivals.get(ancillary[0][2]) or self._arrival(ancillary)
             key = (remote, local)
-            session = self._sessions.get(key)
+            session = sessions.get(key)
             if session is not None:
                 session.datagram(data)
                 continue
-            settings = self._settings_for(local)
-            self._sessions[key] = self._service.begin_datagram(self, data, remote, local, settings)
+            sessions[key] = self.host.begin_datagram(self, data, remote, local)
+
+    def _arrival(self, ancillary: list[Ancillary]) -> LocalEnd:
+        """The local address a datagram came to, by IP_PKTINFO, remembered by the option's bytes: as
+        many as the host has addresses (times its interfaces)."""
+        address = _destination(ancillary, self._local.address)
+        local = self._locals.get(address)
+        if local is None:
+            settings = self._settings_for(address)
+            idle = self._idle[id(settings)]
+            local = self._locals[address] = LocalEnd(address, settings, idle, [_source(self.family, address)])
+        self._arrivals[ancillary[0][2]] = local
+        return local
 
     def _settings_for(self, local: Address) -> SessionSettings:
         if not self.routes:
@@ -180,7 +230,7 @@ class DatagramListener:
         return self.routes.get(address, self.settings)
 
 
-def _destination(ancillary: list[tuple[int, int, bytes]], name: Address) -> Address:
+def _destination(ancillary: list[Ancillary], name: Address) -> Address:
     """The local address a datagram came to: IP_PKTINFO's on a wildcard socket, else the socket's."""
     for level, kind, data in ancillary:
         if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(data) >= _IN_PKTINFO.size:
@@ -192,7 +242,7 @@ def _destination(ancillary: list[tuple[int, int, bytes]], name: Address) -> Addr
     return name
 
 
-def _source(family: int, local: Address) -> tuple[int, int, bytes]:
+def _source(family: int, local: Address) -> Ancillary:
     """The ancillary data that sends a datagram from `local` (ngx_set_srcaddr_cmsg)."""
     packed = socket.inet_pton(family, local[0])
     if family == socket.AF_INET6:
@@ -284,65 +334,165 @@ class IdleSessions:
             session.timed_out()
 
 
-class DatagramSession(StreamSession):
-    """The datagrams of one client address, relayed to one upstream peer (see the module's documentation)."""
+class DatagramHost(Protocol):
+    """The service running the sessions."""
 
-    protocol = "UDP"
-    client_label = "udp client"
-    socket_type = socket.SOCK_DGRAM
+    def begin_datagram(
+        self,
+        listener: DatagramListener,
+        data: bytes,
+        remote: Address,
+        local: LocalEnd,
+    ) -> DatagramSession:
+        """Start the session of a client address's first datagram."""
+
+    def session_finished(self, session: DatagramSession) -> None: ...
+
+
+class DatagramSession:
+    """The datagrams of one client address, relayed to one upstream peer (see the module's documentation).
+
+    It keeps what a UDP session needs and no more: no relay state, no timers of its own; the numbers the
+    variables read of its upstream tries (`attempts`) are made when they are read."""
+
+    protocol = "UDP"  # $protocol
+    hello: Hello | None = None  # nothing is preread on UDP
+    proxy_header: ProxyAddresses | None = None  # a UDP listen has no PROXY protocol
+    tls: dict[str, str | None] | None = None
 
     __slots__ = (
-        "_client_address",
+        "_addresses",
+        "_attempt_started",
+        "_balancer",
+        "_earlier",
+        "_ended_at",
+        "_ended_wall",
         "_failed",
         "_first_byte_at",
         "_idle",
         "_listener",
         "_local",
+        "_loop",
+        "_peer",
+        "_proxying",
         "_queue",
+        "_remote",
+        "_resolving",
         "_sent",
+        "_settings",
+        "_started",
         "_to_peer",
+        "_tried",
         "_up_received",
+        "_upstream",
         "_upstream_eof",
-        "_wired",
         "active_at",
+        "connection",
         "key",
+        "match",
         "received",
         "requests",
         "responses",
+        "status",
+        "values",
     )
 
     def __init__(
         self,
-        loop: asyncio.AbstractEventLoop,
         listener: DatagramListener,
         data: bytes,
         remote: Address,
-        local: Address,
-        *,
-        settings: SessionSettings,
-        host: SessionHost,
+        local: LocalEnd,
         connection: int,
     ) -> None:
-        super().__init__(loop, listener.sock, remote, settings, host=host, connection=connection)
+        loop = self._loop = listener.loop
         self._listener = listener
-        self._idle = listener.idle_sessions(settings)
-        self._client_address = remote
+        settings = self._settings = local.settings
+        self._idle = local.idle
+        self._remote = remote
         self._local = local
         self.key = (remote, local)
-        self._queue: list[bytes] = [data]
+        self.connection = connection
+        self.status = 0
+        self.values: dict[str, str | None] | None = {} if settings.keeps_values else None
+        self.match: re.Match[str] | None = None
+        self._addresses: tuple[str, str, str, str, str] | None = None
+        self._started = self.active_at = loop.time()  # active_at: the last datagram either way
+        self._ended_at: float | None = None
+        self._proxying = False  # the content phase has begun: errors carry the proxy's context
+        self._resolving: asyncio.Task[Group] | None = None
+        self._queue: list[bytes] | None = [data]  # None: the peer's socket is connected and watched
         self.requests = 1
         self.received = len(data)  # from the client
         self.responses = 0
         self._sent = 0  # to the client
         self._to_peer = 0
         self._up_received = 0
-        self.active_at = self._started  # the last datagram either way (or the connection to the peer)
+        self._earlier: list[UpstreamAttempt] | None = None  # the tries before the peer's, if any
+        self._balancer: Balancer | None = None
+        self._peer: Peer | None = None
+        self._upstream: _socket.socket | None = None
         self._first_byte_at: float | None = None
-        self._wired = False  # the peer's socket is connected and watched
         self._upstream_eof = False
         self._failed = False  # the peer refused or did not answer: it counts as failed
 
-    # -- what the variables read
+    def start(self) -> None:
+        settings = self._settings
+        if (settings.sets or settings.access is not None) and denied(settings, self, self._listener.family):
+            self._error("access forbidden by rule while initializing session")
+            self._finish(_FORBIDDEN)
+            return
+        self._proxying = True
+        group = settings.group
+        if group is not None:
+            self._begin(group, self._started)
+            return
+        assert settings.target is not None
+        try:
+            found = settings.target.find(self)
+        except TargetError as error:
+            self._error(str(error))
+            self._finish(_INTERNAL_ERROR)
+            return
+        if isinstance(found, Group):
+            self._begin(found, self._loop.time())
+        else:
+            task = self._resolving = self._loop.create_task(found)
+            task.add_done_callback(self._resolved)
+
+    def close(self) -> None:
+        """End the session now (the service is stopping: nginx's "disconnected on shutdown")."""
+        self._finish(200)
+
+    # -- what the variables read (variables.SessionView)
+
+    @property
+    def remote_addr(self) -> str:
+        return self._texts()[0]
+
+    @property
+    def remote_port(self) -> str:
+        return self._texts()[1]
+
+    @property
+    def binary_remote_addr(self) -> str:
+        return self._texts()[2]
+
+    @property
+    def server_addr(self) -> str:
+        return self._texts()[3]
+
+    @property
+    def server_port(self) -> str:
+        return self._texts()[4]
+
+    @property
+    def realip_remote_addr(self) -> str:
+        return self.remote_addr
+
+    @property
+    def realip_remote_port(self) -> str:
+        return self.remote_port
 
     @property
     def bytes_sent(self) -> int:
@@ -352,14 +502,132 @@ class DatagramSession(StreamSession):
     def bytes_received(self) -> int:
         return self.received
 
+    @property
+    def tally(self) -> int:
+        """The first of its server's cells of --metrics (-1: not counted)."""
+        return self._settings.tally
+
+    @property
+    def attempts(self) -> list[UpstreamAttempt]:
+        """The upstreams tried (ngx_stream_upstream_state_t), made as they are read: the tries that
+        failed, then the peer's. The peer's connect time is 0: a UDP connect() completes at once, and nginx
+        reads both times from the clock it caches per event."""
+        attempts = list(self._earlier or ())
+        peer = self._peer
+        if peer is None:
+            return attempts
+        started, ended = self._attempt_started, self._ended_at
+        attempt = UpstreamAttempt(peer.name, 0 if self._queue is None else None)
+        if self._first_byte_at is not None:
+            attempt.first_byte_ms = milliseconds(self._first_byte_at - started)
+        if ended is not None:
+            attempt.session_ms = milliseconds(ended - started)
+            attempt.bytes_sent = self._to_peer
+            attempt.bytes_received = self._up_received
+        attempts.append(attempt)
+        return attempts
+
+    def session_ms(self) -> int:
+        end = self._ended_at if self._ended_at is not None else self._loop.time()
+        return milliseconds(end - self._started)
+
+    def wall_time(self) -> float:
+        return self._ended_wall if self._ended_at is not None else time.time()
+
     def _texts(self) -> tuple[str, str, str, str, str]:
         texts = self._addresses
         if texts is None:
             family = self._listener.family
             remote_addr, remote_port, binary = address_texts(family, self._remote)
-            server_addr, server_port, _ = address_texts(family, self._local)
+            server_addr, server_port, _ = address_texts(family, self._local.address)
             texts = self._addresses = (remote_addr, remote_port, binary, server_addr, server_port)
         return texts
+
+    # -- connecting: a UDP socket connects at once, or fails at once
+
+    def _resolved(self, task: asyncio.Task[Group]) -> None:
+        self._resolving = None
+        if task.cancelled() or self._ended_at is not None:
+            return
+        error = task.exception()
+        if isinstance(error, TargetError):
+            self._error(str(error))
+            self._finish(_INTERNAL_ERROR)
+        elif error is not None:
+            self._finish(_INTERNAL_ERROR)
+            raise error
+        else:
+            self._begin(task.result(), self._loop.time())
+
+    def _begin(self, group: Group, now: float) -> None:
+        balancer = self._balancer = group.balancer
+        self._tried: Selection = balancer.selection(b"" if group.key is None else group.key(self))
+        self._connect(now)
+
+    def _connect(self, now: float) -> None:
+        """The next peer: its socket made non-blocking by socket() itself, connected, and watched in the
+        listener's epoll set."""
+        balancer = self._balancer
+        assert balancer is not None
+        peer = balancer.pick(now, self._tried)
+        if peer is None:
+            self._tried_one(UpstreamAttempt(balancer.upstream.name))
+            self._error("no live upstreams while connecting to upstream", balancer.upstream.name)
+            self._finish(_BAD_GATEWAY)
+            return
+        balancer.connected(peer)
+        self._peer = peer
+        self._attempt_started = now
+        try:
+            upstream = self._upstream = _socket.socket(peer.family, _UPSTREAM_TYPE)
+        except OSError as error:
+            self._error(f"socket() failed ({error.errno}: {error.strerror})", peer.name)
+            self._finish(_INTERNAL_ERROR)
+            return
+        settings = self._settings
+        if settings.local is not None or settings.socket_keepalive:
+            failed = prepare_upstream(upstream, settings, self, self._error)
+            if failed is not None:
+                self._error(failed, peer.name, ErrorLevel.CRIT)
+                self._finish(_INTERNAL_ERROR)
+                return
+        code = upstream.connect_ex(peer.sockaddr)
+        if code:
+            level = ErrorLevel.ERROR if code in CONNECT_ERRORS else ErrorLevel.CRIT
+            self._connect_failed(f"connect() to {peer.name} failed ({code}: {os.strerror(code)})", level, now)
+            return
+        self._listener.poller.watch(upstream.fileno(), self._upstream_readable)
+        self._idle.add(self)
+        queued, self._queue = self._queue, None
+        assert queued is not None
+        for data in queued:
+            self._send_upstream(data)
+            if self._ended_at is not None:
+                return
+        self._test_finalize()
+
+    def _connect_failed(self, reason: str, level: ErrorLevel, now: float) -> None:
+        """ngx_stream_proxy_next_upstream: the peer failed; the next one, if the rules allow.
+        `proxy_next_upstream_timeout` cannot pass: the tries of a UDP session are all made at once."""
+        peer, upstream, balancer = self._peer, self._upstream, self._balancer
+        assert peer is not None and upstream is not None and balancer is not None
+        self._error(f"{reason} while connecting to upstream", peer.name, level)
+        balancer.failed(peer, now)
+        balancer.released(peer)
+        self._tried_one(UpstreamAttempt(peer.name, session_ms=milliseconds(now - self._attempt_started)))
+        upstream.close()
+        self._peer = self._upstream = None
+        settings = self._settings
+        tries, limit = balancer.tries, settings.next_upstream_tries
+        if len(self._earlier or ()) >= (min(tries, limit) if limit else tries) or not settings.next_upstream:
+            self._finish(_BAD_GATEWAY)
+        else:
+            self._connect(now)
+
+    def _tried_one(self, attempt: UpstreamAttempt) -> None:
+        if self._earlier is None:
+            self._earlier = []
+        self._earlier.append(attempt)
 
     # -- from the client
 
@@ -368,7 +636,7 @@ class DatagramSession(StreamSession):
         self.requests += 1
         self.received += len(data)
         self.active_at = self._loop.time()
-        if self._wired:
+        if self._queue is None:
             self._idle.active(self)
             self._send_upstream(data)
         else:
@@ -376,21 +644,6 @@ class DatagramSession(StreamSession):
         self._test_finalize()
 
     # -- to and from the peer
-
-    def _connected(self) -> None:
-        peer, upstream = self._peer, self._upstream
-        assert peer is not None and upstream is not None
-        now = self.active_at = self._loop.time()
-        self._attempt.connect_ms = milliseconds(now - self._attempt_started)
-        self._wired = True
-        self._listener.poller.watch(upstream.fileno(), self._upstream_readable)
-        self._idle.add(self)
-        queued, self._queue = self._queue, []
-        for data in queued:
-            self._send_upstream(data)
-            if self._finished:
-                return
-        self._test_finalize()
 
     def _send_upstream(self, data: bytes) -> None:
         upstream = self._upstream
@@ -417,18 +670,18 @@ class DatagramSession(StreamSession):
                 return
             self._answer(data)
             self._test_finalize()  # the answer that ends the session is the last one read
-            if self._finished:
+            if self._ended_at is not None:
                 return
+            self._idle.active(self)
 
     def _answer(self, data: bytes) -> None:
         now = self.active_at = self._loop.time()
-        self._idle.active(self)
         if self._first_byte_at is None:
             self._first_byte_at = now
         self.responses += 1
         self._up_received += len(data)
         try:
-            self._sent += self._listener.send(data, self._client_address, self._local)
+            self._sent += self._listener.send(data, self._remote, self._local)
         except (BlockingIOError, InterruptedError):
             pass  # the client's side is full: the datagram is lost, as on the network
         except OSError as error:
@@ -452,7 +705,7 @@ class DatagramSession(StreamSession):
 
     def _test_finalize(self) -> None:
         """ngx_stream_proxy_test_finalize for UDP."""
-        if self._finished:
+        if self._ended_at is not None:
             return
         settings = self._settings
         if settings.requests:
@@ -461,8 +714,8 @@ class DatagramSession(StreamSession):
             self._listener.forget(self)
         if settings.responses is None or self.responses < settings.responses * self.requests:
             return
-        if self._wired:
-            self._finish(200)
+        if self._queue is None:
+            self._finish(200, self.active_at)
 
     def timed_out(self) -> None:
         """`proxy_timeout` has passed without a datagram either way (IdleSessions)."""
@@ -479,34 +732,50 @@ class DatagramSession(StreamSession):
 
     # -- finishing
 
-    def _close_sockets(self) -> None:
-        self._listener.forget(self)
+    def _finish(self, status: int, now: float | None = None) -> None:
+        """Log the session, close the peer's socket and release the peer. `now`: the time just read, if
+        the caller has it."""
+        if self._ended_at is not None:
+            return
+        self.status = status
+        self._ended_at = now = self._loop.time() if now is None else now
+        if self._resolving is not None:
+            self._resolving.cancel()
+        logs = self._settings.logs
+        if logs:
+            self._ended_wall = time.time()
+            for access_log in logs:
+                access_log.write(self)
+        listener = self._listener
+        listener.forget(self)
         self._idle.remove(self)
         upstream = self._upstream
         if upstream is not None:
-            if self._wired and not self._upstream_eof:
-                self._listener.poller.closing(upstream.fileno())
+            if self._queue is None and not self._upstream_eof:
+                listener.poller.closing(upstream.fileno())
             upstream.close()
+        peer, balancer = self._peer, self._balancer
+        if peer is not None and balancer is not None:
+            if self._failed:
+                balancer.failed(peer, now)
+            else:
+                balancer.succeeded(peer, now)
+            balancer.released(peer)
+        listener.host.session_finished(self)
 
-    def _release_peer(self, balancer: Balancer, peer: Peer, now: float) -> None:
-        if self._failed:
-            balancer.failed(peer, now)
-        else:
-            balancer.succeeded(peer, now)
-        balancer.released(peer)
+    def _peer_name(self) -> str:
+        return self._peer.name if self._peer is not None else ""
 
-    def _settle_attempt(self, now: float) -> None:
-        if self._peer is None:
-            return
-        attempt = self._attempt
-        attempt.session_ms = milliseconds(now - self._attempt_started)
-        attempt.bytes_sent = self._to_peer
-        attempt.bytes_received = self._up_received
-        if self._first_byte_at is not None:
-            attempt.first_byte_ms = milliseconds(self._first_byte_at - self._attempt_started)
-
-    def _traffic(self) -> str:
-        return (
-            f"bytes from/to client:{self.received}/{self._sent},"
-            f" bytes from/to upstream:{self._up_received}/{self._to_peer}"
-        )
+    def _error(self, message: str, upstream: str | None = None, level: ErrorLevel = ErrorLevel.ERROR) -> None:
+        """nginx's error log line: `*N message, udp client: …, server: …`, and once proxying,
+        `, upstream: "…", bytes from/to …` (ngx_stream_log_error, ngx_stream_proxy_log_error)."""
+        settings = self._settings
+        context = f"udp client: {self.remote_addr}, server: {settings.server}"
+        if self._proxying:
+            if upstream:
+                context += f', upstream: "{upstream}"'
+            context += (
+                f", bytes from/to client:{self.received}/{self._sent},"
+                f" bytes from/to upstream:{self._up_received}/{self._to_peer}"
+            )
+        settings.error_log(level, f"*{self.connection} {message}, {context}")

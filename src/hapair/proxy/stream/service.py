@@ -32,7 +32,7 @@ from ..metrics import STREAM, WorkerMetrics
 from ..status import ACCEPTED, ACTIVE, HANDLED, WorkerStatus
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter, LogFiles
-from .datagram import Address, DatagramListener, DatagramSession
+from .datagram import Address, DatagramListener, DatagramSession, LocalEnd
 from .relay import PipePool
 from .session import SessionSettings, StreamSession
 from .target import DynamicTarget, Group
@@ -167,7 +167,7 @@ class StreamService:
         self._cells = status.cells if status is not None else None  # stub_status's counters, if counted
         self._metrics = metrics  # the worker's counters of --metrics
         self.pipes = PipePool()
-        self.sessions: set[StreamSession] = set()
+        self.sessions: set[StreamSession | DatagramSession] = set()
         self.closing = False
         self._files = LogFiles()
         self._error_logs = ErrorLogFiles()
@@ -239,21 +239,11 @@ class StreamService:
         listener: DatagramListener,
         data: bytes,
         remote: Address,
-        local: Address,
-        settings: SessionSettings,
+        local: LocalEnd,
     ) -> DatagramSession:
         """Start the session of a client address's first datagram."""
         self._connections += 1
-        session = DatagramSession(
-            self.loop,
-            listener,
-            data,
-            remote,
-            local,
-            settings=settings,
-            host=self,
-            connection=self._connections,
-        )
+        session = DatagramSession(listener, data, remote, local, self._connections)
         self.sessions.add(session)
         if self._cells is not None:
             self._count_session()
@@ -268,8 +258,8 @@ class StreamService:
         cells[HANDLED] += 1
         cells[ACTIVE] += 1
 
-    def session_finished(self, session: StreamSession) -> None:
-        if session in self.sessions and self._cells is not None:
+    def session_finished(self, session: StreamSession | DatagramSession) -> None:
+        if self._cells is not None and session in self.sessions:
             self._cells[ACTIVE] -= 1
         if self._metrics is not None and session in self.sessions:
             self._metrics.session(session.tally, session.bytes_received, session.bytes_sent)
@@ -427,6 +417,7 @@ def _datagram_listeners(
     return [
         DatagramListener(
             service,
+            service.loop,
             sockets[listen.address],
             settings[id(server)],
             routes.get(listen.address, {}),

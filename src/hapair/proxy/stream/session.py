@@ -31,6 +31,7 @@ count the preread bytes, and the upstream's `$upstream_bytes_sent` does.
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import errno
 import ipaddress
@@ -58,14 +59,14 @@ from .clienthello import ClientHelloReader, Hello, Verdict
 from .relay import CopyDirection, Direction, PipePool, SpliceDirection
 from .target import DynamicTarget, Group, TargetError
 from .tls import Handshake, UpstreamSessions, client_refusal, tls_values
-from .variables import StreamTemplate, UpstreamAttempt
+from .variables import SessionView, StreamTemplate, UpstreamAttempt
 
 # the timer may fire a little before its time; a session this close to its idle deadline is idle
 _TIMER_SLACK = 0.002
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # Linux's, when Python lacks it
 _FORBIDDEN, _BAD_REQUEST, _INTERNAL_ERROR, _BAD_GATEWAY = 403, 400, 500, 502
 # a connect() failing at once with these is logged at `error`, with others at `crit` (ngx_event_connect_peer)
-_CONNECT_ERRORS = frozenset(
+CONNECT_ERRORS = frozenset(
     {
         errno.ECONNREFUSED,
         errno.EAGAIN,
@@ -126,8 +127,6 @@ class StreamSession:
     """A client connection relayed to an upstream peer."""
 
     protocol = "TCP"  # $protocol
-    client_label = "client"  # how the error log names the client
-    socket_type: int = socket.SOCK_STREAM  # its sockets', the client's and the upstream's
     __slots__ = (
         "_addresses",
         "_attempt",
@@ -244,14 +243,7 @@ class StreamSession:
         settings = self._settings
         if settings.real_ip_from and self.proxy_header is not None:
             self._real_ip(settings.real_ip_from, self.proxy_header)
-        values = self.values
-        for name, template in settings.sets:
-            value = template.evaluate(self)
-            assert values is not None  # a server with `set` keeps values
-            values[name] = value
-        if settings.access is not None and settings.access.denies(
-            self._client.family, self.binary_remote_addr.encode("latin-1")
-        ):
+        if denied(settings, self, self._client.family):
             self._error("access forbidden by rule while initializing session")
             self._finish(_FORBIDDEN)
             return
@@ -262,7 +254,7 @@ class StreamSession:
 
     def _preread_phase(self) -> None:
         settings = self._settings
-        if settings.preread is not None and self.socket_type == socket.SOCK_STREAM:
+        if settings.preread is not None:
             self._start_preread(settings.preread)
         else:
             self._content()
@@ -458,11 +450,7 @@ class StreamSession:
         self._proxying = True
         settings = self._settings
         client = self._client
-        if (
-            settings.tcp_nodelay
-            and self.socket_type == socket.SOCK_STREAM
-            and client.family != socket.AF_UNIX
-        ):
+        if settings.tcp_nodelay and client.family != socket.AF_UNIX:
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if settings.group is not None:
             self._begin(settings.group)
@@ -521,7 +509,7 @@ class StreamSession:
         self.attempts.append(self._attempt)
         self._attempt_started = now
         try:  # non-blocking from the start: no ioctl of its own
-            upstream = self._upstream = socket.socket(peer.family, self.socket_type | socket.SOCK_NONBLOCK)
+            upstream = self._upstream = socket.socket(peer.family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
         except OSError as error:
             self._error(f"socket() failed ({error.errno}: {error.strerror})", peer.name)
             self._finish(_INTERNAL_ERROR)
@@ -529,7 +517,7 @@ class StreamSession:
         if not self._prepare_upstream(upstream, peer):
             return
         settings = self._settings
-        if settings.tcp_nodelay and self.socket_type == socket.SOCK_STREAM and peer.family != socket.AF_UNIX:
+        if settings.tcp_nodelay and peer.family != socket.AF_UNIX:
             upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         code = upstream.connect_ex(peer.sockaddr)
         if code == 0:
@@ -539,46 +527,18 @@ class StreamSession:
             self._loop.add_writer(upstream.fileno(), self._connect_done)
             self._timer = self._loop.call_later(self._settings.connect_timeout_s, self._connect_timed_out)
         else:
-            level = ErrorLevel.ERROR if code in _CONNECT_ERRORS else ErrorLevel.CRIT
+            level = ErrorLevel.ERROR if code in CONNECT_ERRORS else ErrorLevel.CRIT
             self._connect_failed(f"connect() to {peer.name} failed ({code}: {os.strerror(code)})", level)
 
     def _prepare_upstream(self, upstream: socket.socket, peer: Peer) -> bool:
-        """`proxy_socket_keepalive`, then `proxy_bind` (ngx_event_connect_peer): whether the connection
-        may go on (a bind that fails ends the session with 500)."""
-        settings = self._settings
-        if settings.socket_keepalive:
-            upstream.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        if settings.local is None:
-            return True
-        local = self._local_address(settings.local)
-        if local is None:
-            return True
-        address, text = local
-        try:
-            if address.port == 0 and upstream.family != socket.AF_UNIX:
-                upstream.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
-            elif self.socket_type == socket.SOCK_DGRAM:
-                upstream.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            upstream.bind(address.sockaddr)
-        except OSError as error:
-            self._error(f"bind({text}) failed ({error.errno}: {error.strerror})", peer.name, ErrorLevel.CRIT)
+        """`proxy_socket_keepalive` and `proxy_bind`: whether the connection may go on (a bind that fails
+        ends the session with 500)."""
+        failed = prepare_upstream(upstream, self._settings, self, self._error)
+        if failed is not None:
+            self._error(failed, peer.name, ErrorLevel.CRIT)
             self._finish(_INTERNAL_ERROR)
             return False
         return True
-
-    def _local_address(self, local: InetAddress | StreamTemplate) -> tuple[InetAddress, str] | None:
-        """The address to bind, and its text for the error lines; None: none (an empty value, or one
-        that is no address, which nginx logs)."""
-        if isinstance(local, InetAddress):
-            return local, self._settings.local_text
-        value = local.evaluate(self) or ""
-        if not value:
-            return None
-        address = parse_addr_port(value)
-        if address is None:
-            self._error(f'invalid local address "{value}"')
-            return None
-        return address, value
 
     def _stop_waiting(self) -> None:
         """Stop waiting for the client's first bytes, for the upstream connection to complete, and for
@@ -818,7 +778,7 @@ class StreamSession:
         """nginx's error log line: `*N message, client: …, server: …`, and once proxying,
         `, upstream: "…", bytes from/to …` (ngx_stream_log_error, ngx_stream_proxy_log_error)."""
         settings = self._settings
-        context = f"{self.client_label}: {self.remote_addr}, server: {settings.server}"
+        context = f"client: {self.remote_addr}, server: {settings.server}"
         if self._proxying:
             if upstream:
                 context += f', upstream: "{upstream}"'
@@ -834,6 +794,62 @@ class StreamSession:
             f" bytes from/to upstream:{to_client.received}"
             f"/{to_upstream.sent + self._preread_sent + self._header_sent}"
         )
+
+
+def denied(settings: SessionSettings, session: SessionView, family: int) -> bool:
+    """The preaccess and access phases: the server's `set`s in order, then its `allow` and `deny`; whether
+    they refuse the client."""
+    values = session.values
+    for name, template in settings.sets:
+        value = template.evaluate(session)
+        assert values is not None  # a server with `set` keeps values
+        values[name] = value
+    access = settings.access
+    return access is not None and access.denies(family, session.binary_remote_addr.encode("latin-1"))
+
+
+def prepare_upstream(
+    upstream: _socket.socket, settings: SessionSettings, session: SessionView, log: Callable[[str], None]
+) -> str | None:
+    """`proxy_socket_keepalive`, then `proxy_bind` (ngx_event_connect_peer) on a new upstream socket: None,
+    or nginx's error line for a bind that failed. A `proxy_bind` value that is no address is logged
+    through `log` and not bound."""
+    if settings.socket_keepalive:
+        upstream.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if settings.local is None:
+        return None
+    local = _local_address(settings, session, log)
+    if local is None:
+        return None
+    address, text = local
+    try:
+        if address.port == 0 and upstream.family != socket.AF_UNIX:
+            upstream.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+        elif upstream.type == socket.SOCK_DGRAM:
+            upstream.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        upstream.bind(address.sockaddr)
+    except OSError as error:
+        return f"bind({text}) failed ({error.errno}: {error.strerror})"
+    return None
+
+
+def _local_address(
+    settings: SessionSettings, session: SessionView, log: Callable[[str], None]
+) -> tuple[InetAddress, str] | None:
+    """The address to bind, and its text for the error lines; None: none (an empty value, or one that is
+    no address, which nginx logs)."""
+    local = settings.local
+    if isinstance(local, InetAddress):
+        return local, settings.local_text
+    assert local is not None
+    value = local.evaluate(session) or ""
+    if not value:
+        return None
+    address = parse_addr_port(value)
+    if address is None:
+        log(f'invalid local address "{value}"')
+        return None
+    return address, value
 
 
 def milliseconds(seconds: float) -> int:
