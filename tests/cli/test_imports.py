@@ -3,9 +3,10 @@ interpreters: `hapair vrrp -t` reads the configuration without netlink (pyroute2
 and a VRRP-only file without the checker process's keyword tables, model and checks;
 the VRRP daemon, run until it is master, has imported neither ssl nor OpenSSL's hashes nor more of
 pyroute2 than its message classes; the load balancer's modules leave dnspython and cryptography to the
-configurations that use them, HTTP/2 to those listening for it, and the master imports them before it
-forks such a configuration's workers; pyroute2's lean package still gives every name of pyroute2's own;
-asyncio without ssl still runs, and ssl can still be imported after it."""
+configurations that use them, HTTP/2 to those listening for it, the L4 data plane to those with a
+`stream {}` block, and the master imports them before it forks such a configuration's workers;
+pyroute2's lean package still gives every name of pyroute2's own; asyncio without ssl still runs, and ssl
+can still be imported after it."""
 
 from __future__ import annotations
 
@@ -93,6 +94,12 @@ NOT_IN_THE_DAEMON = {
     "hapair.net.processes",
     "multiprocessing",  # (pyroute2.config's: net/pyroute2_package.py)
     "platform",
+    "hapair.net.vrrp_socket6",  # (only for IPv6 instances)
+    "hapair.net.ndisc",
+    "hapair.net.smtp",  # (only when a mail is sent)
+    "hapair.vrrp.trackers",  # (only for track_file)
+    "random",  # (only for ${_RANDOM})
+    "glob",  # (only for includes with wildcards)
     *CHECKER_PROCESS,
 }
 
@@ -208,12 +215,12 @@ def test_imports_run_with_the_collector_paused_and_end_frozen() -> None:
 
 
 def test_the_proxy_leaves_dnspython_and_cryptography_to_the_configurations_using_them() -> None:
-    ran = run_python("import sys, hapair.cli.proxy; print(' '.join(sys.modules))")
+    ran = run_python("import sys, hapair.cli.proxy, hapair.proxy.server; print(' '.join(sys.modules))")
     assert ran.returncode == 0, ran.stderr
     modules = set(ran.stdout.split())
-    assert "hapair.proxy.resolver" in modules
+    assert {"hapair.proxy.resolver", "hapair.proxy.worker"} <= modules
     assert "hapair.config.nginx.finish.stapling" in modules
-    assert not modules & {"dns", "cryptography", "h2"}
+    assert not modules & {"dns", "cryptography", "h2", "hapair.proxy.stream", "platform"}
 
 
 PRELOAD = """
@@ -221,31 +228,35 @@ import sys
 from hapair.config.nginx.load import load
 from hapair.proxy.preload import preload
 preload(load(sys.argv[1], sys.argv[2]).config)
-print(*(name in sys.modules for name in ("h2", "dns.asyncresolver", "encodings.idna")))
+MODULES = ("h2", "dns.asyncresolver", "hapair.proxy.stream", "encodings.idna")
+print(*(name in sys.modules for name in MODULES))
 """
-PLAIN = "listen 127.0.0.1:8080;"
-HTTP2 = "listen 127.0.0.1:8080 http2;"
-RESOLVER = "listen 127.0.0.1:8080; location / { resolver 127.0.0.1; proxy_pass http://$host; }"
+PLAIN = "http { server { listen 127.0.0.1:8080; } }"
+HTTP2 = "http { server { listen 127.0.0.1:8080 http2; } }"
+RESOLVER = (
+    "http { server { listen 127.0.0.1:8080; location / { resolver 127.0.0.1; proxy_pass http://$host; } } }"
+)
+STREAM = "stream { server { listen 127.0.0.1:8080; proxy_pass 127.0.0.1:8081; } }"
 
 
 @pytest.mark.parametrize(
-    ("server", "loaded"),
+    ("blocks", "loaded"),
     [
-        (PLAIN, ["False", "False", "True"]),
-        (HTTP2, ["True", "False", "True"]),
-        (RESOLVER, ["False", "True", "True"]),
+        (PLAIN, ["False", "False", "False", "True"]),
+        (HTTP2, ["True", "False", "False", "True"]),
+        (RESOLVER, ["False", "True", "False", "True"]),
+        (STREAM, ["False", "False", "True", "True"]),
     ],
-    ids=["plain", "http2", "resolver"],
+    ids=["plain", "http2", "resolver", "stream"],
 )
 def test_the_master_imports_what_the_configuration_s_workers_use(
-    tmp_path: Path, server: str, loaded: list[str]
+    tmp_path: Path, blocks: str, loaded: list[str]
 ) -> None:
     """Imported before the workers are forked (shared, and readable by the master): HTTP/2 for `http2`
-    listeners, dnspython for a `resolver`, the idna codec SNI uses always."""
+    listeners, dnspython for a `resolver`, the L4 data plane for a `stream {}` block, the idna codec SNI
+    uses always."""
     config = tmp_path / "nginx.conf"
-    config.write_text(
-        f"error_log stderr;\nevents {{}}\nhttp {{\n    server {{\n        {server}\n    }}\n}}\n"
-    )
+    config.write_text(f"error_log stderr;\nevents {{}}\n{blocks}\n")
     ran = run_python(PRELOAD, str(config), f"{tmp_path}/")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == loaded

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import signal
 import ssl
 import sys
@@ -213,13 +212,18 @@ def _launch(options: Options) -> Launch:
     return Launch(options.conf_file, options.prefix, options.directives, options.error_log)
 
 
+def python_version() -> str:
+    """What platform.python_version() gives (sys.version's first word), without platform's import."""
+    return sys.version.split()[0]
+
+
 def version_text(options: Options) -> str:
     text = f"nginx version: {VERSION}\n"
     if options.help:
         text += USAGE
     if options.configure:
         text += (
-            f"built with {ssl.OPENSSL_VERSION} (Python {platform.python_version()}, uvloop "
+            f"built with {ssl.OPENSSL_VERSION} (Python {python_version()}, uvloop "
             f"{uvloop.__version__}, httptools {httptools.__version__})\n"
             f"TLS SNI support {'enabled' if ssl.HAS_SNI else 'disabled'}\n"
             f"configure arguments: {CONFIGURE}\n"

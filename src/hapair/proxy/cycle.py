@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import platform
 import resource
 import socket
 import stat
@@ -123,7 +122,8 @@ def log_os_status(log: ErrorLogWriter) -> None:
     soft, hard = (_rlimit_text(limit) for limit in resource.getrlimit(resource.RLIMIT_NOFILE))
     log.write(ErrorLevel.NOTICE, 'using the "epoll" event method')
     log.write(ErrorLevel.NOTICE, VERSION)
-    log.write(ErrorLevel.NOTICE, f"OS: {platform.system()} {platform.release()}")
+    system = os.uname()  # what platform.system() and release() give, without platform (issue 15)
+    log.write(ErrorLevel.NOTICE, f"OS: {system.sysname} {system.release}")
     log.write(ErrorLevel.NOTICE, f"getrlimit(RLIMIT_NOFILE): {soft}:{hard}")
 
 

@@ -4,7 +4,8 @@ A worker runs as `user` (nobody by default) from the moment it starts, and such 
 read the interpreter's own files then (an interpreter installed under /root, as pyenv does): what the
 worker has not imported by then, it cannot import at all. What the master imported is also shared by every
 worker rather than held by each. The modules a configuration may not need are left out unless it does
-(issue 15's 25 MB per worker): HTTP/2 without an `http2` listener, dnspython without a `resolver`."""
+(issue 15's 25 MB per worker): HTTP/2 without an `http2` listener, dnspython without a `resolver`, the
+L4 data plane (hapair.proxy.stream) without a `stream {}` block."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hapair.config.nginx.model.resolver import Resolver
 from .http import h2
 from .resolver import DNS_MODULES
 
+STREAM = "hapair.proxy.stream"
 # ssl's `server_hostname` (SNI, `proxy_ssl_server_name`) encodes names with the idna codec on first use
 ALWAYS = ("encodings.idna",)
 
@@ -26,6 +28,8 @@ def preload(config: NginxConfig) -> None:
     for module in ALWAYS:
         importlib.import_module(module)
     h2.preload(config)
+    if config.stream is not None:
+        importlib.import_module(STREAM)
     if has_resolver(config):
         for module in DNS_MODULES:
             importlib.import_module(module)

@@ -20,6 +20,7 @@ import resource
 import signal
 import sys
 from collections.abc import Coroutine, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import uvloop
 
@@ -33,7 +34,9 @@ from hapair.proxy.http.service import HttpService, serve_http
 from hapair.proxy.metrics import WorkerMetrics
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.status import WorkerStatus
-from hapair.proxy.stream import StreamService, serve_stream
+
+if TYPE_CHECKING:
+    from hapair.proxy.stream import StreamService
 
 # the signals the master blocks (and waits for), which a worker takes once it serves
 HANDLED = (signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGUSR1)
@@ -245,6 +248,8 @@ class Services:
         try:
             stream = None
             if config.stream is not None:
+                from hapair.proxy.stream import serve_stream  # noqa: PLC0415 (L4 only for a stream{}: preload.py)
+
                 health = HealthBoard.of(zones, config.stream.health_checks, stream=True)
                 stream = await serve_stream(
                     config.stream, reuse_port=True, status=status, health=health, metrics=metrics

@@ -20,12 +20,9 @@ from ..config.keepalived.model.vrrp import AuthType, VrrpInstance, VrrpScript, V
 from ..net.addresses import AddressManager
 from ..net.arp import ArpSender, ArpWatcher
 from ..net.links import AddressEvent, LinkEvent, ipv4_addresses, ipv6_addresses, link_is_up
-from ..net.ndisc import NeighbourAdvertiser
 from ..net.routes import RouteSet, Routing, RoutingRemoved, keep_after_reload
-from ..net.smtp import SmtpServer, deliver
 from ..net.vmac import VmacLinks
 from ..net.vrrp_socket import ReadyPacket, Received, VrrpSocket
-from ..net.vrrp_socket6 import ReadyPacket6, Received6, VrrpSocket6
 from .actions import (
     Action,
     AnnounceSource,
@@ -61,7 +58,6 @@ from .sources import SourceChoice, SourceFault, choose_source
 from .sync_group import SyncGroup, Target
 from .timer import PreciseTimer
 from .track_file import FileState, LinkChange
-from .trackers import FileWatch, write_init_files
 from .tracking import (
     Fault,
     FaultKind,
@@ -74,8 +70,11 @@ from .tracking import (
 )
 
 if TYPE_CHECKING:
+    from ..net.ndisc import NeighbourAdvertiser
+    from ..net.vrrp_socket6 import ReadyPacket6, Received6, VrrpSocket6
     from .process_watch import ProcessWatch
     from .track_process import QuorumChange
+    from .trackers import FileWatch
 
 SECOND_US = 1_000_000
 # A backup's take-over is rehearsed this long before its master-down deadline (the shorter lead when the
@@ -562,9 +561,12 @@ class Runtime:
         """Write the `init_file`s, then read the tracked files and count the tracked processes: the values
         the instances start with."""
         vrrp = self.config.vrrp
-        write_init_files(vrrp.track_files, self._log, reload=reload)
-        self.files = FileWatch(vrrp.track_files, self._log, self.file_changed)
-        self.files.start(self.loop)
+        if vrrp.track_files:
+            from .trackers import FileWatch, write_init_files  # noqa: PLC0415 (only for track_file)
+
+            write_init_files(vrrp.track_files, self._log, reload=reload)
+            self.files = FileWatch(vrrp.track_files, self._log, self.file_changed)
+            self.files.start(self.loop)
         if vrrp.track_processes:
             from .process_watch import ProcessWatch  # noqa: PLC0415 (only for tracked processes)
 
@@ -672,6 +674,8 @@ class Runtime:
         if key not in self._sockets:
             sock: VrrpSocket | VrrpSocket6
             if router.family == 6:
+                from ..net.vrrp_socket6 import VrrpSocket6  # noqa: PLC0415 (IPv6 instances only)
+
                 group = self._group(instance)
                 assert isinstance(group, IPv6Address)
                 sock = VrrpSocket6(
@@ -877,12 +881,12 @@ class Runtime:
         self._ident[router.name] = ident
         for destination, encoded in self._packets_for(router, advert):
             try:
-                if isinstance(sock, VrrpSocket6):
-                    assert isinstance(destination, IPv6Address) and isinstance(router.source, IPv6Address)
-                    sock.send(encoded, destination, router.source)
-                else:
+                if isinstance(sock, VrrpSocket):
                     assert isinstance(destination, IPv4Address)
                     sock.send(self._on_wire(router, encoded, ident, ah_sequence), destination)
+                else:
+                    assert isinstance(destination, IPv6Address) and isinstance(router.source, IPv6Address)
+                    sock.send(encoded, destination, router.source)
             except OSError as error:
                 if error.errno == errno.ENETUNREACH and not self.interfaces_up.get(
                     instance.interface or "", True
@@ -901,12 +905,12 @@ class Runtime:
         sequence = router.ah_counter.peek() if router.instance.auth_type == AuthType.AH else None
         ready: list[ReadyPacket | ReadyPacket6] = []
         for destination, encoded in stop:
-            if isinstance(sock, VrrpSocket6):
-                assert isinstance(destination, IPv6Address) and isinstance(router.source, IPv6Address)
-                ready.append(sock.ready(encoded, destination, router.source))
-            else:
+            if isinstance(sock, VrrpSocket):
                 assert isinstance(destination, IPv4Address)
                 ready.append(sock.ready(self._on_wire(router, encoded, ident, sequence), destination))
+            else:
+                assert isinstance(destination, IPv6Address) and isinstance(router.source, IPv6Address)
+                ready.append(sock.ready(encoded, destination, router.source))
         self._stop_adverts[router.name] = ready
 
     @staticmethod
@@ -1051,6 +1055,8 @@ class Runtime:
     def _neighbour_advertiser(self, interface: str) -> NeighbourAdvertiser:
         advertiser = self._ndisc.get(interface)
         if advertiser is None:
+            from ..net.ndisc import NeighbourAdvertiser  # noqa: PLC0415 (IPv6 addresses only)
+
             advertiser = self._ndisc[interface] = NeighbourAdvertiser(interface)
             self._log_detail("Registering gratuitous NDISC shared channel")
         return advertiser
@@ -1136,6 +1142,8 @@ class Runtime:
             return
         if not self._alerts.due(sender, name, event):
             return
+        from ..net.smtp import SmtpServer, deliver  # noqa: PLC0415 (only when a mail is sent)
+
         server = SmtpServer(defs.smtp_server, defs.smtp_port, defs.smtp_connection_timeout_us / SECOND_US)
         task = asyncio.ensure_future(deliver(Mail.of(defs, alert), server, self._log, detail=self.detail))
         self._mails.add(task)
@@ -1227,7 +1235,7 @@ class Runtime:
 def _decode(received: Received6 | Received) -> ReceivedPacket:
     """A received packet read by its family: an IPv4 packet whole, an IPv6 one's VRRP message with what
     the kernel said of it."""
-    if isinstance(received, Received6):
+    if not isinstance(received, Received):
         return decode_ipv6(
             received.data,
             source=received.source,

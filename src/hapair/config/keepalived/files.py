@@ -6,7 +6,6 @@ also expands `{1..3}` ranges that glibc leaves alone; so the glibc form is writt
 
 from __future__ import annotations
 
-import glob
 import os
 import stat
 from dataclasses import dataclass
@@ -88,6 +87,8 @@ def find_files(pattern: str, cwd: str) -> GlobResult:
     for alternative in expand_braces(pattern):
         if any(m in alternative for m in MAGIC):
             wildcards = True
+            import glob  # noqa: PLC0415 (only for includes with wildcards)
+
             matches = sorted(glob.glob(alternative, root_dir=cwd))
             missing = missing or (not matches and _missing_directory(alternative, cwd))
             paths.extend(_mark(m, cwd) for m in matches)

@@ -12,14 +12,17 @@ Every message is reported with the file and line it came from.
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import files
 from .diagnostics import Severity
 from .numbers import strtol
+
+if TYPE_CHECKING:
+    import random
 
 MAXBUF = 1024
 DEF_LINE_END = "\n"
@@ -331,7 +334,8 @@ class Reader:
         self.state = ReaderState()
         self._line_substitutions = 0
         self._total_substitutions = 0
-        self._rng = random.Random()
+        self._rng: random.Random | None = None  # made by the first ${_RANDOM}: random is imported then
+        self._seed: int | None = None  # (None: seeded from the system's randomness)
         self._add_builtins()
 
     def report(self, severity: Severity, message: str, *, log: bool = False) -> None:
@@ -351,7 +355,8 @@ class Reader:
         defs["_BANG"] = Definition("_BANG", "!")
 
     def seed(self, seed: int) -> None:
-        self._rng.seed(seed)
+        self._seed = seed
+        self._rng = None
 
     def _random(self, _definition: Definition, params: str | None) -> str:
         low, high = 0, 32767
@@ -365,6 +370,10 @@ class Reader:
                 self.report(Severity.OK, message, log=True)
         if high < low:
             return str(low)
+        if self._rng is None:
+            import random  # noqa: PLC0415 (only for files that use ${_RANDOM})
+
+            self._rng = random.Random(self._seed)
         return str(self._rng.randint(low, high))
 
     # -- the main loop ---------------------------------------------------------------------------------
