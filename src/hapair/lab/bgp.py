@@ -210,16 +210,19 @@ def _pin_flows(state: LabState) -> None:
 def pinning_rules(nodes: list[int]) -> str:
     """nftables: a flow to the VIP takes, on its first forwarded packet, the number of the node its
     route's next-hop is (conntrack mark); each later packet of the flow carries that mark before routing,
-    so that the node's `ip rule` routes it."""
+    so that the node's `ip rule` routes it. A connection's first SYN unpins its conntrack entry first:
+    conntrack reopens an entry a reset closed when a SYN comes on the same ports, and a client that reuses
+    a port within the entry's 10 s would otherwise be sent to the node that reset it, withdrawn or not."""
     marks = ", ".join(f"{node_address(n)} : {n}" for n in nodes)
     return f"""table ip hapair_pinning {{
     chain prerouting {{
         type filter hook prerouting priority mangle; policy accept;
+        ip daddr {VIP} tcp flags & (syn | ack) == syn ct mark set 0
         ip daddr {VIP} meta mark set ct mark
     }}
     chain forward {{
         type filter hook forward priority mangle; policy accept;
-        ip daddr {VIP} ct state new ct mark set rt ip nexthop map {{ {marks} }}
+        ip daddr {VIP} ct mark 0 ct mark set rt ip nexthop map {{ {marks} }}
     }}
 }}
 """
