@@ -91,12 +91,6 @@ def wait_hops(state: LabState, count: int, hops: Hops = route_hops) -> None:
         time.sleep(0.05)
 
 
-def measure(state: LabState, workers: int, seconds: float) -> load.Summary:
-    client = load.Background(state.layout.namespace("client"), bgp.VIP, 8080, workers).start()
-    time.sleep(seconds)
-    return load.summarize(client.finish())
-
-
 def node_cpu_s(state: LabState, number: int) -> float:
     """The CPU time the processes of node `number`'s CPU group have used so far (lab/cpu.py)."""
     groups = cpu.hierarchy()
