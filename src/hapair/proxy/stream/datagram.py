@@ -72,7 +72,6 @@ from .variables import UpstreamAttempt
 DATAGRAM_MAX = 65535
 READ_BATCH = 64  # datagrams read per readiness event before the other connections get their turn
 _FORBIDDEN, _INTERNAL_ERROR, _BAD_GATEWAY = 403, 500, 502
-_TIMER_SLACK = 0.002
 # a session's socket to its peer: non-blocking from the start (no ioctl of its own), and of the C type
 # itself, whose making and closing cost half a microsecond less than socket.socket's Python methods
 _UPSTREAM_TYPE = socket.SOCK_DGRAM | socket.SOCK_NONBLOCK
@@ -320,14 +319,14 @@ class IdleSessions:
         self._sessions.pop(session, None)  # absent: it ended before its first datagram went out, or timed out
 
     def _expire(self) -> None:
-        """End the sessions idle for `proxy_timeout` (the timer may fire a little early); wait for the
-        next."""
+        """End the sessions idle for `proxy_timeout`, never before it has passed (as nginx; the timer may
+        fire a little early, and is then set again for what is left); wait for the next."""
         self._timer = None
         sessions, timeout = self._sessions, self._timeout
         while sessions:
             session = next(iter(sessions))
             deadline = session.active_at + timeout
-            if self._loop.time() + _TIMER_SLACK < deadline:
+            if self._loop.time() < deadline:
                 self._timer = self._loop.call_at(deadline, self._expire)
                 return
             del sessions[session]

@@ -62,7 +62,6 @@ from .tls import Handshake, UpstreamSessions, client_refusal, tls_values
 from .variables import SessionView, StreamTemplate, UpstreamAttempt
 
 # the timer may fire a little before its time; a session this close to its idle deadline is idle
-_TIMER_SLACK = 0.002
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # Linux's, when Python lacks it
 _FORBIDDEN, _BAD_REQUEST, _INTERNAL_ERROR, _BAD_GATEWAY = 403, 400, 500, 502
 # a connect() failing at once with these is logged at `error`, with others at `crit` (ngx_event_connect_peer)
@@ -714,7 +713,7 @@ class StreamSession:
     def _check_idle(self) -> None:
         assert self._to_upstream is not None and self._to_client is not None
         deadline = max(self._to_upstream.active_at, self._to_client.active_at) + self._settings.idle_timeout_s
-        if self._loop.time() + _TIMER_SLACK >= deadline:
+        if self._loop.time() >= deadline:  # never before proxy_timeout has passed, as nginx
             self._timer = None
             self._finish(200)  # "connection timed out", finalized with NGX_STREAM_OK
         else:
