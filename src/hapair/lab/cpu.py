@@ -33,6 +33,8 @@ def check(cpus: float) -> None:
 def create(name: str, cpus: float) -> Path:
     """The group `name`, capped at `cpus` processors; its `cgroup.procs`, which `joined` writes into."""
     root, version = _required_hierarchy()
+    if version == 2:
+        _enable_for_children(root)
     group = root / name
     group.mkdir(exist_ok=True)
     quota = round(cpus * PERIOD_US)
@@ -66,14 +68,19 @@ def _required_hierarchy() -> tuple[Path, int]:
 
 def hierarchy() -> tuple[Path, int] | None:
     """Where groups of the CPU controller are made, and the cgroup version: the unified hierarchy if it has
-    the controller (enabled for its children here), else v1's cpu hierarchy."""
+    the controller, else v1's cpu hierarchy; None if neither is there or writable (a container's read-only
+    /sys/fs/cgroup)."""
     controllers = CGROUP_ROOT / "cgroup.controllers"
-    if controllers.exists() and "cpu" in controllers.read_text().split():
-        subtree = CGROUP_ROOT / "cgroup.subtree_control"
-        if "cpu" not in subtree.read_text().split():
-            subtree.write_text("+cpu\n")
+    if controllers.exists() and "cpu" in controllers.read_text().split() and os.access(CGROUP_ROOT, os.W_OK):
         return CGROUP_ROOT, 2
     for name in ("cpu", "cpu,cpuacct"):
-        if (CGROUP_ROOT / name / "cpu.cfs_quota_us").exists():
+        if (CGROUP_ROOT / name / "cpu.cfs_quota_us").exists() and os.access(CGROUP_ROOT / name, os.W_OK):
             return CGROUP_ROOT / name, 1
     return None
+
+
+def _enable_for_children(root: Path) -> None:
+    """cgroup v2: the CPU controller for the groups made under `root` (its files appear in them then)."""
+    subtree = root / "cgroup.subtree_control"
+    if "cpu" not in subtree.read_text().split():
+        subtree.write_text("+cpu\n")
