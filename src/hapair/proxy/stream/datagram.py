@@ -60,8 +60,8 @@ from ..errorlog import to_main_log
 from .clienthello import Hello
 from .session import (
     CONNECT_ERRORS,
+    SessionEnds,
     SessionSettings,
-    address_texts,
     denied,
     milliseconds,
     prepare_upstream,
@@ -348,7 +348,7 @@ class DatagramHost(Protocol):
     def session_finished(self, session: DatagramSession) -> None: ...
 
 
-class DatagramSession:
+class DatagramSession(SessionEnds):
     """The datagrams of one client address, relayed to one upstream peer (see the module's documentation).
 
     It keeps what a UDP session needs and no more: no relay state, no timers of its own; the numbers the
@@ -466,26 +466,6 @@ class DatagramSession:
     # -- what the variables read (variables.SessionView)
 
     @property
-    def remote_addr(self) -> str:
-        return self._texts()[0]
-
-    @property
-    def remote_port(self) -> str:
-        return self._texts()[1]
-
-    @property
-    def binary_remote_addr(self) -> str:
-        return self._texts()[2]
-
-    @property
-    def server_addr(self) -> str:
-        return self._texts()[3]
-
-    @property
-    def server_port(self) -> str:
-        return self._texts()[4]
-
-    @property
     def realip_remote_addr(self) -> str:
         return self.remote_addr
 
@@ -500,11 +480,6 @@ class DatagramSession:
     @property
     def bytes_received(self) -> int:
         return self.received
-
-    @property
-    def tally(self) -> int:
-        """The first of its server's cells of --metrics (-1: not counted)."""
-        return self._settings.tally
 
     @property
     def attempts(self) -> list[UpstreamAttempt]:
@@ -533,14 +508,8 @@ class DatagramSession:
     def wall_time(self) -> float:
         return self._ended_wall if self._ended_at is not None else time.time()
 
-    def _texts(self) -> tuple[str, str, str, str, str]:
-        texts = self._addresses
-        if texts is None:
-            family = self._listener.family
-            remote_addr, remote_port, binary = address_texts(family, self._remote)
-            server_addr, server_port, _ = address_texts(family, self._local.address)
-            texts = self._addresses = (remote_addr, remote_port, binary, server_addr, server_port)
-        return texts
+    def _ends(self) -> tuple[int, object, object]:
+        return self._listener.family, self._remote, self._local.address
 
     # -- connecting: a UDP socket connects at once, or fails at once
 
@@ -761,9 +730,6 @@ class DatagramSession:
                 balancer.succeeded(peer, now)
             balancer.released(peer)
         listener.host.session_finished(self)
-
-    def _peer_name(self) -> str:
-        return self._peer.name if self._peer is not None else ""
 
     def _error(self, message: str, upstream: str | None = None, level: ErrorLevel = ErrorLevel.ERROR) -> None:
         """nginx's error log line: `*N message, udp client: …, server: …`, and once proxying,

@@ -122,7 +122,59 @@ class SessionHost(Protocol):
     def session_finished(self, session: StreamSession) -> None: ...
 
 
-class StreamSession:
+class SessionEnds:
+    """What the variables read of a session's ends, shared by the TCP and the UDP session: the client's
+    address and port and the server's (the address the client reached), as text made when first read;
+    its server's --metrics cells; the upstream peer's name for the error log."""
+
+    __slots__ = ()
+    _addresses: tuple[str, str, str, str, str] | None
+    _settings: SessionSettings
+    _peer: Peer | None
+
+    def _ends(self) -> tuple[int, object, object]:
+        """The address family, the client's address and the server's, as the sockets give them."""
+        raise NotImplementedError
+
+    @property
+    def remote_addr(self) -> str:
+        return self._texts()[0]
+
+    @property
+    def remote_port(self) -> str:
+        return self._texts()[1]
+
+    @property
+    def binary_remote_addr(self) -> str:
+        return self._texts()[2]
+
+    @property
+    def server_addr(self) -> str:
+        return self._texts()[3]
+
+    @property
+    def server_port(self) -> str:
+        return self._texts()[4]
+
+    @property
+    def tally(self) -> int:
+        """The first of its server's cells of --metrics (-1: not counted)."""
+        return self._settings.tally
+
+    def _texts(self) -> tuple[str, str, str, str, str]:
+        texts = self._addresses
+        if texts is None:
+            family, remote, local = self._ends()
+            remote_addr, remote_port, binary = address_texts(family, remote)
+            server_addr, server_port, _ = address_texts(family, local)
+            texts = self._addresses = (remote_addr, remote_port, binary, server_addr, server_port)
+        return texts
+
+    def _peer_name(self) -> str:
+        return self._peer.name if self._peer is not None else ""
+
+
+class StreamSession(SessionEnds):
     """A client connection relayed to an upstream peer."""
 
     protocol = "TCP"  # $protocol
@@ -300,31 +352,6 @@ class StreamSession:
         return None if self._reader is None else self._reader.hello
 
     @property
-    def remote_addr(self) -> str:
-        return self._texts()[0]
-
-    @property
-    def remote_port(self) -> str:
-        return self._texts()[1]
-
-    @property
-    def binary_remote_addr(self) -> str:
-        return self._texts()[2]
-
-    @property
-    def server_addr(self) -> str:
-        return self._texts()[3]
-
-    @property
-    def server_port(self) -> str:
-        return self._texts()[4]
-
-    @property
-    def tally(self) -> int:
-        """The first of its server's cells of --metrics (-1: not counted)."""
-        return self._settings.tally
-
-    @property
     def bytes_sent(self) -> int:
         return self._to_client.sent if self._to_client is not None else 0
 
@@ -347,14 +374,8 @@ class StreamSession:
     def realip_remote_port(self) -> str:
         return self._realip[1] if self._realip is not None else self.remote_port
 
-    def _texts(self) -> tuple[str, str, str, str, str]:
-        texts = self._addresses
-        if texts is None:
-            family = self._client.family
-            remote_addr, remote_port, binary = address_texts(family, self._remote)
-            server_addr, server_port, _ = address_texts(family, self._client.getsockname())
-            texts = self._addresses = (remote_addr, remote_port, binary, server_addr, server_port)
-        return texts
+    def _ends(self) -> tuple[int, object, object]:
+        return self._client.family, self._remote, self._client.getsockname()
 
     # -- the PROXY protocol header of a `listen ... proxy_protocol` (ngx_stream_proxy_protocol_handler)
 
@@ -769,9 +790,6 @@ class StreamSession:
             attempt.bytes_received = to_client.received
             if to_client.first_byte_at is not None:
                 attempt.first_byte_ms = milliseconds(to_client.first_byte_at - self._attempt_started)
-
-    def _peer_name(self) -> str:
-        return self._peer.name if self._peer is not None else ""
 
     def _error(self, message: str, upstream: str | None = None, level: ErrorLevel = ErrorLevel.ERROR) -> None:
         """nginx's error log line: `*N message, client: …, server: …`, and once proxying,
