@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.netns import Namespace
+from tests.dns_server import DnsServer, Record
+from tests.netns import Namespace, namespace, unique_name
 
 from .harness import file_size, read_from
 from .servers import IMPLEMENTATIONS, Process
@@ -297,3 +298,22 @@ stream {{
     {body}
 }}
 """
+
+
+@contextlib.contextmanager
+def dns_pair(
+    directory: Path, prefix: str, body: str, log_format: str, records: dict[int, Record]
+) -> Iterator[StreamPair]:
+    """nginx and hapair on `body` in a network namespace of their own (named from `prefix`), beside a DNS
+    server on 127.0.0.1 and on 127.0.0.2 at each port of `records`, answering a.example with its record."""
+    with namespace(unique_name(prefix)) as space, inside(space), contextlib.ExitStack() as servers:
+        for host in ("127.0.0.1", "127.0.0.2"):
+            for port, record in records.items():
+                server = DnsServer(host, port)
+                server.records["a.example"] = record
+                servers.enter_context(server)
+        running = StreamPair(directory, stream_text(body, log_format=log_format), {9001: "tcp"})
+        try:
+            yield running
+        finally:
+            running.close()

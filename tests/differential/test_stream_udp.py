@@ -16,10 +16,10 @@ import dns.message
 import dns.rcode
 import pytest
 
-from tests.dns_server import DnsServer, Record
-from tests.netns import missing_requirements, namespace, unique_name
+from tests.dns_server import Record
+from tests.netns import missing_requirements
 
-from .stream_harness import HOST, StreamPair, StreamSide, inside, stream_text
+from .stream_harness import HOST, StreamPair, StreamSide, dns_pair
 from .suite import ORACLE
 
 pytestmark = [
@@ -53,27 +53,9 @@ SILENT = 9055
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamPair]:
-    with namespace(unique_name("hpudp")) as space, inside(space):
-        servers = []
-        try:
-            for host in ("127.0.0.1", "127.0.0.2"):
-                for port, answer in ANSWERS.items():
-                    server = DnsServer(host, port)
-                    server.records["a.example"] = Record(v4=(answer,))
-                    servers.append(server.__enter__())
-                silent = DnsServer(host, SILENT)
-                silent.records["a.example"] = Record(silent=True)
-                servers.append(silent.__enter__())
-            running = StreamPair(
-                tmp_path_factory.mktemp("udp"), stream_text(BODY, log_format=LOG), {9001: "tcp"}
-            )
-            try:
-                yield running
-            finally:
-                running.close()
-        finally:
-            for server in servers:
-                server.__exit__()
+    records = {port: Record(v4=(answer,)) for port, answer in ANSWERS.items()} | {SILENT: Record(silent=True)}
+    with dns_pair(tmp_path_factory.mktemp("udp"), "hpudp", BODY, LOG, records) as running:
+        yield running
 
 
 def dig(side: StreamSide, port: int, timeout: int = 2, *, raw: bool = False) -> str:

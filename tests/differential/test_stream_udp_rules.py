@@ -16,10 +16,10 @@ from collections.abc import Iterator
 import dns.message
 import pytest
 
-from tests.dns_server import DnsServer, Record
-from tests.netns import missing_requirements, namespace, unique_name
+from tests.dns_server import Record
+from tests.netns import missing_requirements
 
-from .stream_harness import HOST, StreamPair, StreamSide, inside, stream_text
+from .stream_harness import HOST, StreamPair, StreamSide, dns_pair
 from .suite import ORACLE
 
 pytestmark = [
@@ -69,24 +69,9 @@ _TIME = re.compile(r"\d+\.\d{3}")
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamPair]:
-    with namespace(unique_name("hpudr")) as space, inside(space):
-        servers = []
-        try:
-            for host in ("127.0.0.1", "127.0.0.2"):
-                for port, answer in ANSWERS.items():
-                    server = DnsServer(host, port)
-                    server.records["a.example"] = Record(v4=(answer,))
-                    servers.append(server.__enter__())
-            running = StreamPair(
-                tmp_path_factory.mktemp("udp"), stream_text(BODY, log_format=LOG), {9001: "tcp"}
-            )
-            try:
-                yield running
-            finally:
-                running.close()
-        finally:
-            for server in servers:
-                server.__exit__()
+    records = {port: Record(v4=(answer,)) for port, answer in ANSWERS.items()}
+    with dns_pair(tmp_path_factory.mktemp("udp"), "hpudr", BODY, LOG, records) as running:
+        yield running
 
 
 def ask(side: StreamSide, port: int, *, answered: bool = True) -> str:
