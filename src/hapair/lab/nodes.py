@@ -28,6 +28,7 @@ from .processes import (
     children,
     family,
     identified,
+    poll,
     signals_deferred,
     stop,
     wait_for_child,
@@ -261,13 +262,11 @@ class Node:
     def _wait_listening(self, proxy: ProcessId) -> None:
         """Until the proxy has written its pid file, which nginx and hapair both do once their listening
         sockets are bound: "started" then means a client's connection is accepted."""
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not _has_text(self.pid_file):
-            if not proxy.running() or time.monotonic() > deadline:
-                lines = (self.logs / "proxy.log").read_text(errors="replace").strip().splitlines()
-                last = f": {lines[-1]}" if lines else ""
-                raise LabError(f"node {self.number}: the proxy is not listening{last}")
-            time.sleep(POLL_S)
+        pid_file = self.pid_file
+        poll(lambda: _has_text(pid_file) or not proxy.running(), READY_TIMEOUT_S, meanwhile=lambda: None)
+        if not _has_text(pid_file):
+            last = _last_line(self.logs / "proxy.log")
+            raise LabError(f"node {self.number}: the proxy is not listening{last}")
 
     def start_bird(self) -> None:
         """The BGP lab's speaker on this node: BIRD, on the file lab/bgp.py wrote."""
@@ -371,9 +370,7 @@ class Node:
         wrapper = self._spawn(["nsenter", "-t", str(inner.pid), "-m", "-p", "-n", "--", *command], log)
         started = wait_for_child(wrapper.pid, START_TIMEOUT_S)
         if started is None:
-            lines = log.read_text(errors="replace").strip().splitlines()
-            last = f": {lines[-1]}" if lines else ""
-            raise LabError(f"node {self.number}: {what} did not start{last}")
+            raise LabError(f"node {self.number}: {what} did not start{_last_line(log)}")
         return started
 
     def _spawn(self, command: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -391,6 +388,12 @@ class Node:
                 env=_environment(self.directory / "tmp"),
                 start_new_session=True,  # a Ctrl-C at the terminal reaches the lab, which stops these itself
             )
+
+
+def _last_line(log: Path) -> str:
+    """`: ` and the log's last line, to end a message with (nothing for an empty log)."""
+    lines = log.read_text(errors="replace").strip().splitlines()
+    return f": {lines[-1]}" if lines else ""
 
 
 def _has_text(path: Path) -> bool:
