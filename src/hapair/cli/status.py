@@ -39,24 +39,21 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def default_sockets() -> list[Path]:
-    """The default sockets that exist (the VRRP one when none does: its error says no daemon runs)."""
-    there = [Path(path) for path in (VRRP_SOCKET, PROXY_SOCKET, BGP_SOCKET) if Path(path).exists()]
+def default_sockets(daemons: tuple[str, ...] = (VRRP_SOCKET, PROXY_SOCKET, BGP_SOCKET)) -> list[Path]:
+    """The default sockets of `daemons` that exist (the VRRP one when none does: its error says no daemon
+    runs)."""
+    there = [Path(path) for path in daemons if Path(path).exists()]
     return there or [Path(VRRP_SOCKET)]
 
 
-def events_socket() -> Path:
-    """The default socket `--follow` reads: the VRRP daemon's, else the BGP daemon's (the proxy has no
-    state changes to stream); the VRRP one when neither exists, whose error says no daemon runs."""
-    there = [Path(path) for path in (VRRP_SOCKET, BGP_SOCKET) if Path(path).exists()]
-    return there[0] if there else Path(VRRP_SOCKET)
+EVENTS = (VRRP_SOCKET, BGP_SOCKET)  # what `--follow` reads: the proxy has no state changes to stream
 
 
 def run(args: argparse.Namespace) -> int:
     sockets: list[Path] = args.socket or default_sockets()
     try:
         if args.follow:
-            for event in follow(args.socket[0] if args.socket else events_socket()):
+            for event in follow((args.socket or default_sockets(EVENTS))[0]):
                 print(json.dumps(event, sort_keys=True), flush=True)
             return 0
         documents = [status(path) for path in sockets]
