@@ -31,6 +31,7 @@ from hapair.config.nginx.load import load
 from hapair.config.nginx.model.http import HttpConfig
 from hapair.proxy.http.client import ClientConnection
 from hapair.proxy.http.limits import DEFAULT_LIMITS
+from hapair.proxy.http.pool import PoolKey
 from hapair.proxy.http.service import ListenerRoutes, Service
 from hapair.proxy.http.upstream import UpstreamConnection
 from hapair.proxy.http.zones import LimitZones
@@ -126,7 +127,7 @@ async def measure(http: HttpConfig, request: bytes, requests: int, proxied: bool
         target = routes.default.find("/").value.target  # type: ignore[union-attr]
         assert target is not None
         [peer] = target.balancer.peers
-        key = target.pool_key(peer, None)  # type: ignore[arg-type]
+        key = PoolKey(peer, None, None)  # plain HTTP: no TLS context, no server name
         upstream = UpstreamConnection(loop, peer, key, service.pool)
         upstream.connection_made(FakeTransport(("127.0.0.1", 9)))  # type: ignore[arg-type]
         service.pool.born(upstream)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from hapair.proxy.http.pool import ConnectionPool, KeepPolicy
 from hapair.proxy.http.upstream import UpstreamConnection
+from tests.python_source import source_module
+
+# as Python: the pool is handed fake connections (tests/python_source.py)
+pool_module = source_module("hapair.proxy.http.pool")
+ConnectionPool = pool_module.ConnectionPool
+KeepPolicy = pool_module.KeepPolicy
 
 SHORT = KeepPolicy(idle=4, idle_timeout=0.05, requests=100, lifetime=3600.0)
 

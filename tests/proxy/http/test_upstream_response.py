@@ -8,11 +8,17 @@ import asyncio
 
 import pytest
 
-from hapair.proxy.http.pool import ConnectionPool
-from hapair.proxy.http.upstream import Failure, UpstreamConnection
 from hapair.proxy.http.upstream_response import unsafe_uri
+from tests.python_source import source_module
 
 from .harness import FakeTransport
+
+# as Python: the connection is made without a peer and serves a fake proxying (tests/python_source.py)
+upstream = source_module("hapair.proxy.http.upstream")
+ConnectionPool = source_module("hapair.proxy.http.pool").ConnectionPool
+Failure = upstream.Failure
+UpstreamConnection = upstream.UpstreamConnection
+
 
 HEAD = b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 50 + b"\r\n\r\nbody"
 HEAD_LENGTH = HEAD.index(b"\r\n\r\n") + 4

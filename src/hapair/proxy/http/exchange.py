@@ -167,17 +167,17 @@ class Exchange:
         self.cleanups: list[Callable[[], None]] | None = None  # run when the request ends (after its log)
         # r->headers_out kept past a redirect: for the response that answers in the end (an error page's)
         self.kept_headers: list[tuple[bytes, bytes]] | None = None
-        self.route = server.fallback
+        self.route: Route = server.fallback
         self.match: re.Match[str] | None = None
         self._slash = False
         if found is not None:
             self.route, self.match, self._slash = found.value, found.match, found.redirect
         route = self.route
-        self.pipelined = pipelined
-        self.server_name = route.server_name
+        self.pipelined: bool = pipelined
+        self.server_name: str = route.server_name
         target = request.target
-        self.uri = target.uri
-        self.args = target.query
+        self.uri: str = target.uri
+        self.args: str | None = target.query
         self.variables: dict[str, str] | None = None  # `set` and captured named groups
         # while the request waits (a limit_req delay, a subrequest's upstream): whether the client's
         # close (or half-close) ends it now, as nginx's reading test then finds it (499)
@@ -190,13 +190,13 @@ class Exchange:
         self.add_uri_to_alias = False  # try_files found a file for a regular expression's alias
         self.error_page = False
         self.err_status = 0  # the status an error_page's response is sent with (0: its own)
-        self.method = request.method  # GET after an error_page's internal redirect
+        self.method: bytes = request.method  # GET after an error_page's internal redirect
         self.keepalive = True  # r->keepalive: False once the connection must close after the answer
-        self.status = 0
-        self.bytes_sent = 0
-        self.body_bytes_sent = 0
+        self.status: int = 0
+        self.bytes_sent: int = 0
+        self.body_bytes_sent: int = 0
         self.body_received = 0
-        self.request_length = request.head_length  # $request_length: the client connection adds the body
+        self.request_length: int = request.head_length  # $request_length: the client connection adds the body
         self.attempts: list[Attempt] = []
         self.target: Target | None = None  # where the content handler proxies the request (r->upstream)
         self.response_headers: list[tuple[bytes, bytes]] = []

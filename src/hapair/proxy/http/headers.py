@@ -133,9 +133,9 @@ class RequestHead:
             if line is not None:
                 out.append(line)
                 continue
-            value = header.value.evaluate(ex)
-            if value:
-                out += (header.prefix, value.encode("latin-1"), b"\r\n")
+            text = header.value.evaluate(ex)
+            if text:
+                out += (header.prefix, text.encode("latin-1"), b"\r\n")
         out.append(self._keep_alive)
         if framing is BodyFraming.LENGTH:
             out += (b"Content-Length: ", str(length).encode(), b"\r\n")

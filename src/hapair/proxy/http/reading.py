@@ -183,9 +183,11 @@ class HeadReader:
                 self._busy = 1
 
     def _start_over(self) -> None:
-        """Forget what the quick way read of the head (it is read again line by line)."""
+        """Forget what the quick way read of the head (it is read again line by line): the defaults a
+        new reader has (taken from one rather than from the class: compiled, the class holds none)."""
+        new = HeadReader(self._default_limits, self._select, self.started)
         for name in _READ:
-            self.__dict__.pop(name, None)
+            setattr(self, name, getattr(new, name))
         self._limits = self._default_limits
         self.headers = []
 

@@ -74,7 +74,7 @@ class Request:
         self.upgrade = head.upgrade  # the request has an Upgrade header: a 101 from upstream makes a tunnel
         self.expect_continue = head.expect_continue  # `Expect: 100-continue` in HTTP/1.1: nginx answers 100
         self.head_length = head.length
-        self.started = head.started
+        self.started: float = head.started
         self._by_variable: dict[bytes, list[bytes]] | None = None
 
     @classmethod

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from hapair.config.nginx.model.http import Location, LocationMatch, Server
@@ -78,16 +77,20 @@ class ServerNames:
         return self._default
 
 
-@dataclass(frozen=True, slots=True)
 class Found(Generic[T]):
     """The location found, its value, and the match object of its regular expression if it has one;
     `redirect`: the URI is the location's name without its final `/`, and nginx answers with a 301 to
     that name (a location with `proxy_pass`, nginx's auto_redirect)."""
 
-    value: T
-    location: Location
-    match: re.Match[str] | None
-    redirect: bool = False
+    __slots__ = ("location", "match", "redirect", "value")
+
+    def __init__(
+        self, value: T, location: Location, match: re.Match[str] | None, redirect: bool = False
+    ) -> None:
+        self.value = value
+        self.location = location
+        self.match = match
+        self.redirect = redirect
 
 
 class _Level(Generic[T]):

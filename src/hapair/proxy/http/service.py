@@ -206,7 +206,9 @@ class Route:
         self.rewrite: Script | None = None
         if location is not None and settings.rewrite and route_of is not None:
             self.rewrite = Script(settings.rewrite, route_of, log=settings.rewrite_log)
-        self.files = LocationFiles(settings.files, location.path if location is not None else "")
+        self.files: LocationFiles = LocationFiles(
+            settings.files, location.path if location is not None else ""
+        )
         self.filters = location_filters(settings)
         self.error_pages = _error_pages(settings)
         self.recursive_error_pages = settings.recursive_error_pages
@@ -219,7 +221,8 @@ class Route:
         self.server_name_in_redirect = settings.server_name_in_redirect
         self.types = settings.types
         self.default_type = settings.default_type
-        self.proxy_host, self.proxy_port = "", ""
+        self.proxy_host: str = ""
+        self.proxy_port: str = ""
         self._replacement: str | None = None
         self.target: Target | None = None
         self.dynamic: DynamicPass | None = None
@@ -235,8 +238,8 @@ class Route:
         name = CompiledTemplate(proxy.tls.name) if proxy.tls.server_name or proxy.tls.verify else None
         if isinstance(target, ProxyPassTemplate):
             # made now, while the worker may still read the certificate files (it starts as root)
-            tls = TargetTls({}, upstream_context(proxy.tls), name)
-            self.dynamic = DynamicPass(service, target, proxy, tls, service.resolvers)
+            dynamic_tls = TargetTls({}, upstream_context(proxy.tls), name)
+            self.dynamic = DynamicPass(service, target, proxy, dynamic_tls, service.resolvers)
             return
         self.proxy_host, self.proxy_port = proxy_host(target)
         self._replacement = target.uri
@@ -687,7 +690,7 @@ async def serve_http(
             if group.proxy_protocol:
                 # it accepts its connections itself, a batch at a time, to read their PROXY headers
                 servers.append(
-                    HeaderFirstServer(
+                    HeaderFirstServer(  # type: ignore[abstract]
                         loop, sock, factory, tls, routes=group.routes, expects=group.expects_header
                     )
                 )

@@ -90,7 +90,8 @@ class Target:
         self.balancer = balancer
         self.name = balancer.upstream.name
         self.scheme = scheme
-        self.host, self.port = host_port
+        self.host: str = host_port[0]
+        self.port: str = host_port[1]
         self.head = head
         self.keep_policy = keep_policy
         self.tries = min(balancer.tries, tries) if tries else balancer.tries

@@ -116,31 +116,42 @@ def _response_header(headers: list[tuple[bytes, bytes]], name: str) -> str | Non
     return None
 
 
-def _upstream_list(ex: Exchange, field: Callable[..., str]) -> str | None:
+def _upstream_list(field: Callable[..., str]) -> Callable[[Exchange], str | None]:
     """`$upstream_*`: one value per upstream tried, joined by `, ` as nginx does, and by ` : ` where an
     internal redirect (X-Accel-Redirect, error_page) led to another upstream."""
-    attempts = ex.attempts
-    if not attempts:
-        return None
-    text = field(attempts[0])
-    for attempt in attempts[1:]:
-        text += (" : " if attempt.redirected else ", ") + field(attempt)
-    return text
+
+    def value(ex: Exchange) -> str | None:
+        attempts = ex.attempts
+        if not attempts:
+            return None
+        text = field(attempts[0])
+        for attempt in attempts[1:]:
+            text += (" : " if attempt.redirected else ", ") + field(attempt)
+        return text
+
+    return value
 
 
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _proxied(ex: Exchange, field: Callable[..., str]) -> str | None:
+def _proxied(field: Callable[..., str]) -> Callable[[Exchange], str | None]:
     """A `$proxy_protocol_*` value: "not found" without a header, or with one that named no addresses."""
-    header = ex.client.proxy_header
-    return None if header is None else field(header)
+
+    def value(ex: Exchange) -> str | None:
+        header = ex.client.proxy_header
+        return None if header is None else field(header)
+
+    return value
 
 
-def _ssl(ex: Exchange, field: Callable[..., str | None]) -> str | None:
-    ssl_object = ex.client.ssl_object
-    return None if ssl_object is None else field(ssl_object)
+def _ssl(field: Callable[..., str | None]) -> Callable[[Exchange], str | None]:
+    def value(ex: Exchange) -> str | None:
+        ssl_object = ex.client.ssl_object
+        return None if ssl_object is None else field(ssl_object)
+
+    return value
 
 
 _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
@@ -149,10 +160,10 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "binary_remote_addr": lambda ex: ex.binary_remote_addr or ex.remote_addr,  # "unix:" for a unix socket
     "realip_remote_addr": lambda ex: ex.client.remote_addr,
     "realip_remote_port": lambda ex: _port(ex.client.remote_port),
-    "proxy_protocol_addr": lambda ex: _proxied(ex, lambda header: header.source),
-    "proxy_protocol_port": lambda ex: _proxied(ex, lambda header: _port(header.source_port)),
-    "proxy_protocol_server_addr": lambda ex: _proxied(ex, lambda header: header.destination),
-    "proxy_protocol_server_port": lambda ex: _proxied(ex, lambda header: _port(header.destination_port)),
+    "proxy_protocol_addr": _proxied(lambda header: header.source),
+    "proxy_protocol_port": _proxied(lambda header: _port(header.source_port)),
+    "proxy_protocol_server_addr": _proxied(lambda header: header.destination),
+    "proxy_protocol_server_port": _proxied(lambda header: _port(header.destination_port)),
     "limit_req_status": lambda ex: LIMIT_REQ_STATUSES[ex.limit_req_status],
     "limit_conn_status": lambda ex: LIMIT_CONN_STATUSES[ex.limit_conn_status],
     "server_addr": lambda ex: ex.client.server_addr,
@@ -197,18 +208,18 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "pid": lambda ex: str(os.getpid()),
     "nginx_version": lambda ex: NGINX_VERSION,
     "request_id": lambda ex: ex.request_id(),
-    "ssl_protocol": lambda ex: _ssl(ex, lambda s: s.version()),
-    "ssl_cipher": lambda ex: _ssl(ex, lambda s: s.cipher()[0] if s.cipher() else None),
+    "ssl_protocol": _ssl(lambda s: s.version()),
+    "ssl_cipher": _ssl(lambda s: s.cipher()[0] if s.cipher() else None),
     "ssl_server_name": lambda ex: ex.client.server_name_indication,
-    "ssl_session_reused": lambda ex: _ssl(ex, lambda s: "r" if s.session_reused else "."),
-    "upstream_addr": lambda ex: _upstream_list(ex, lambda a: a.address),
-    "upstream_status": lambda ex: _upstream_list(ex, lambda a: str(a.status) if a.status else "-"),
-    "upstream_connect_time": lambda ex: _upstream_list(ex, lambda a: _seconds(a.connect_time)),
-    "upstream_header_time": lambda ex: _upstream_list(ex, lambda a: _seconds(a.header_time)),
-    "upstream_response_time": lambda ex: _upstream_list(ex, lambda a: _seconds(a.response_time)),
-    "upstream_bytes_sent": lambda ex: _upstream_list(ex, lambda a: str(a.bytes_sent)),
-    "upstream_bytes_received": lambda ex: _upstream_list(ex, lambda a: str(a.bytes_received)),
-    "upstream_response_length": lambda ex: _upstream_list(ex, lambda a: str(a.response_length)),
+    "ssl_session_reused": _ssl(lambda s: "r" if s.session_reused else "."),
+    "upstream_addr": _upstream_list(lambda a: a.address),
+    "upstream_status": _upstream_list(lambda a: str(a.status) if a.status else "-"),
+    "upstream_connect_time": _upstream_list(lambda a: _seconds(a.connect_time)),
+    "upstream_header_time": _upstream_list(lambda a: _seconds(a.header_time)),
+    "upstream_response_time": _upstream_list(lambda a: _seconds(a.response_time)),
+    "upstream_bytes_sent": _upstream_list(lambda a: str(a.bytes_sent)),
+    "upstream_bytes_received": _upstream_list(lambda a: str(a.bytes_received)),
+    "upstream_response_length": _upstream_list(lambda a: str(a.response_length)),
     "gzip_ratio": gzip_ratio,
     # nginx's internal variables of the default proxy headers: hapair frames bodies itself
     "proxy_internal_body_length": lambda ex: None,

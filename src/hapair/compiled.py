@@ -1,0 +1,154 @@
+"""The modules compiled with mypyc (issue 16, point 3), and the guard that keeps a stale build from running.
+
+The proxy's per-request L7 modules are plain, type-annotated Python, compiled as they are by mypyc
+(tools/build-extensions, run by `./run`'s set-up) into one group: a shared library holding the code of
+all of them (`hapair/compiled__mypyc*.so`) and a small extension per module beside its .py, in src/, so
+that the editable install and `PYTHONPATH=src` both import them. Their classes become native classes
+whose methods call each other directly, which is where the gain is (docs/request-cost.md, "Compiling
+with mypyc").
+
+Python prefers an extension to the source beside it, so an extension built from an older .py would run
+the old code. The build records each compiled module's source hash in `compiled.json` (git-ignored,
+beside this file); `install()`, run when `hapair` is imported, puts a finder first on `sys.meta_path`
+that imports every listed module from its .py when any of them differs from what the group was built
+from, when the record is missing or names other modules, or when `HAPAIR_PURE_PYTHON=1` asks for pure
+Python. It is all or nothing: the compiled modules reach each other's native classes inside the shared
+library, so one of them as Python beside the others compiled would break them. Only modules the
+interpreter has already loaded are imported here: a command that loads no compiled module pays nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+MODULES = (
+    # L7, HTTP/1: the connection and its reading, the exchange and its phases, the upstream side, the
+    # response head, the variables and the access log, the pool, the timers, the balancer.
+    "hapair.proxy.http.client",
+    "hapair.proxy.http.reading",
+    "hapair.proxy.http.parse",
+    "hapair.proxy.http.exchange",
+    "hapair.proxy.http.phases",
+    "hapair.proxy.http.proxying",
+    "hapair.proxy.http.upstream",
+    "hapair.proxy.http.upstream_response",
+    "hapair.proxy.http.response",
+    "hapair.proxy.http.variables",
+    "hapair.proxy.http.accesslog",
+    "hapair.proxy.logformat",
+    "hapair.proxy.http.service",
+    "hapair.proxy.http.pool",
+    "hapair.proxy.http.timers",
+    "hapair.proxy.http.clock",
+    "hapair.proxy.http.routing",
+    "hapair.proxy.http.uri",
+    "hapair.proxy.balancer",
+    "hapair.proxy.balancing.peers",
+    "hapair.proxy.balancing.round_robin",
+    "hapair.proxy.http.flow",
+    "hapair.proxy.http.logcontext",
+    "hapair.proxy.http.escapes",
+    "hapair.proxy.http.target",
+    "hapair.proxy.http.headers_filter",
+    "hapair.proxy.http.rewrite",
+    "hapair.proxy.http.subrequest",
+)
+GROUP = "hapair.compiled"
+LIBRARY = GROUP + "__mypyc"  # the shared library's module: the compiled code of every module listed
+
+PURE_PYTHON_VARIABLE = "HAPAIR_PURE_PYTHON"
+RECORD = os.path.join(os.path.dirname(__file__), "compiled.json")
+
+
+def pure_python_asked() -> bool:
+    """True when the environment asks for pure Python (`HAPAIR_PURE_PYTHON` set, and not to 0)."""
+    return os.environ.get(PURE_PYTHON_VARIABLE, "") not in ("", "0")
+
+
+def source_path(module: str, root: str) -> str:
+    return os.path.join(root, *module.split(".")) + ".py"
+
+
+def source_hash(source: str) -> str:
+    """The hash the build records for a module's source, and the guard compares."""
+    import hashlib  # noqa: PLC0415 (only when an extension is found: see the module's docstring)
+
+    with open(source, "rb") as file:
+        return hashlib.sha256(file.read()).hexdigest()
+
+
+def read_record(record: str = RECORD) -> dict[str, str]:
+    """The build's record: module name to the hash of the source its extension was built from."""
+    import json  # noqa: PLC0415 (only when an extension is found: see the module's docstring)
+
+    try:
+        with open(record) as file:
+            return dict(json.load(file)["modules"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def build_is_current(modules: Sequence[str], record: str, root: str) -> bool:
+    """Whether the record names exactly `modules`, each built from the .py under `root` as it is now."""
+    built = read_record(record)
+    if set(built) != set(modules):
+        return False
+    try:
+        return all(built[module] == source_hash(source_path(module, root)) for module in modules)
+    except OSError:
+        return False
+
+
+class SourceWhenStale:
+    """A meta path finder for the compiled modules: the .py's spec for every one of them when the build
+    is not current (or pure Python is asked); None, the ordinary import of the extension, when it is."""
+
+    def __init__(self, modules: Sequence[str], record: str, root: str, *, pure: bool) -> None:
+        """`root`: the directory the modules' packages are in (src/, or site-packages)."""
+        self._modules = frozenset(modules)
+        self._record = record
+        self._root = root
+        self._pure = pure
+        self._current: bool | None = None
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if name == LIBRARY:
+            # only an extension the guard let through imports the library, or one of a module no longer
+            # listed, left by an older build: that one must not run beside the others as Python
+            if not self._is_current():
+                raise ImportError(f"{name}: not built from the sources beside it (tools/build-extensions)")
+            return None
+        if name not in self._modules:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
+            return None
+        source = os.path.join(os.path.dirname(str(spec.origin)), name.rpartition(".")[2] + ".py")
+        if not os.path.exists(source):
+            return None
+        if self._is_current():
+            return None
+        loader = importlib.machinery.SourceFileLoader(name, source)
+        spec = importlib.machinery.ModuleSpec(name, loader, origin=source)
+        spec.has_location = True  # __file__ and the bytecode cache, as for any source module
+        return spec
+
+    def _is_current(self) -> bool:
+        if self._current is None:
+            self._current = not self._pure and build_is_current(
+                sorted(self._modules), self._record, self._root
+            )
+        return self._current
+
+
+def install() -> None:
+    """Put the guard first on sys.meta_path (once)."""
+    if not any(isinstance(finder, SourceWhenStale) for finder in sys.meta_path):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        sys.meta_path.insert(0, SourceWhenStale(MODULES, RECORD, root, pure=pure_python_asked()))
