@@ -36,6 +36,8 @@ MODULES = (
     "hapair.proxy.http.proxying",
     "hapair.proxy.http.upstream",
     "hapair.proxy.http.upstream_response",
+    "hapair.proxy.http.request",
+    "hapair.proxy.http.headers",
     "hapair.proxy.http.response",
     "hapair.proxy.http.variables",
     "hapair.proxy.http.accesslog",

@@ -96,7 +96,7 @@ class DynamicPass:
         """`resolvers`: the worker's, by `resolver` directive: the locations of one share its cache."""
         self._service = service
         self._url = CompiledTemplate(target.url)
-        self._head = RequestHead(proxy, "")
+        self._head = RequestHead.of(proxy, "")
         self._tries = proxy.next_upstream_tries
         self._tls = tls
         self._timeout = target.resolver_timeout / 1000

@@ -21,7 +21,6 @@ default in the model; it is taken as the default.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -92,32 +91,64 @@ class RequestHead:
         "http11",
     )
 
-    def __init__(self, proxy: Proxy, proxy_host: str) -> None:
+    def __init__(
+        self,
+        http11: bool,
+        *,
+        set_headers: tuple[_SetHeader, ...],
+        host: bytes,
+        keep_alive: bytes,
+        skip: frozenset[bytes],
+        method: CompiledTemplate | None,
+        pass_headers: bool,
+    ) -> None:
+        """The head's parts, made ready (`of` makes them from the settings)."""
+        self.http11 = http11
+        self._version = b" HTTP/1.1\r\n" if http11 else b" HTTP/1.0\r\n"
+        self._set = set_headers
+        self._host = host
+        self._keep_alive = keep_alive
+        self._skip = skip
+        self._method = method
+        self._pass_headers = pass_headers
+
+    @classmethod
+    def of(cls, proxy: Proxy, proxy_host: str) -> RequestHead:
         configured, defaults = split_defaults(proxy.headers)
-        self.http11 = proxy.http_version == "1.1"
-        self._version = b" HTTP/1.1\r\n" if self.http11 else b" HTTP/1.0\r\n"
-        self._set = tuple(
+        http11 = proxy.http_version == "1.1"
+        set_headers = tuple(
             entry
             for entry in map(_set_header, configured)
             if entry.value.constant != ""  # an empty value: the header is not sent
             and entry.prefix[:-2].lower() not in _FRAMING
         )
-        self._host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n" if "host" in defaults else b""
-        if "connection" not in defaults:
-            self._keep_alive = b""
-        else:
-            self._keep_alive = b"" if self.http11 else b"Connection: keep-alive\r\n"
+        host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n" if "host" in defaults else b""
+        keep_alive = b"Connection: keep-alive\r\n" if "connection" in defaults and not http11 else b""
         names = {header.name.lower().encode("latin-1") for header in proxy.headers}
-        self._skip = frozenset(names | _FRAMING | {b"host", b"connection", b"upgrade", b"te", b"keep-alive"})
-        self._method = CompiledTemplate(proxy.method) if proxy.method is not None else None
-        self._pass_headers = proxy.pass_request_headers
+        skip = frozenset(names | _FRAMING | {b"host", b"connection", b"upgrade", b"te", b"keep-alive"})
+        method = CompiledTemplate(proxy.method) if proxy.method is not None else None
+        return cls(
+            http11,
+            set_headers=set_headers,
+            host=host,
+            keep_alive=keep_alive,
+            skip=skip,
+            method=method,
+            pass_headers=proxy.pass_request_headers,
+        )
 
     def for_host(self, proxy_host: str) -> RequestHead:
         """The same head with another `$proxy_host` (a `proxy_pass` with variables makes it per request)."""
-        head = copy.copy(self)
-        if self._host:
-            head._host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n"
-        return head
+        host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n" if self._host else b""
+        return RequestHead(
+            self.http11,
+            set_headers=self._set,
+            host=host,
+            keep_alive=self._keep_alive,
+            skip=self._skip,
+            method=self._method,
+            pass_headers=self._pass_headers,
+        )
 
     def method(self, ex: Exchange) -> bytes:
         """The method of the request line: `proxy_method`'s, else the request's."""

@@ -40,6 +40,7 @@ class Request:
 
     __slots__ = (
         "_by_variable",
+        "_head",
         "chunked",
         "content_length",
         "expect_continue",
@@ -76,6 +77,12 @@ class Request:
         self.head_length = head.length
         self.started: float = head.started
         self._by_variable: dict[bytes, list[bytes]] | None = None
+        self._head = head
+
+    def again(self) -> Request:
+        """A new request made from the same head (a subrequest's start: compiled, a Request cannot be
+        copied with copy.copy). What was changed in this one since it was made is not in it."""
+        return Request(self._head)
 
     @classmethod
     def refused(cls, head: Head) -> Request:

@@ -251,7 +251,7 @@ class Route:
             balancer,
             target.scheme,
             host_port=(self.proxy_host, self.proxy_port),
-            head=RequestHead(proxy, self.proxy_host),
+            head=RequestHead.of(proxy, self.proxy_host),
             keep_policy=KeepPolicy.of(target.upstream, limits),
             tries=proxy.next_upstream_tries,
             tls=tls,

@@ -13,7 +13,6 @@ wait for bytes that never come (see docs/nginx-differences.md).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -30,7 +29,7 @@ class Subrequest(Exchange):
     subrequest: ClassVar[bool] = True
 
     def __init__(self, parent: Exchange, uri: str, done: Callable[[Subrequest], None]) -> None:
-        request = copy.copy(parent.request)
+        request = parent.request.again()
         request.content_length = None
         request.chunked = False
         request.expect_continue = False
