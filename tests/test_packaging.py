@@ -32,3 +32,5 @@ def test_the_wheel_has_the_command_the_packages_and_their_data(tmp_path: Path) -
         assert str(path.relative_to(SOURCES.parent)) in names
     (entry_points,) = (name for name in names if name.endswith(".dist-info/entry_points.txt"))
     assert "hapair = hapair.cli.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    # a pure-Python wheel: extensions tools/build-extensions built in src/ stay out of it, with their record
+    assert not [name for name in names if name.endswith((".so", "compiled.json"))]

@@ -109,9 +109,11 @@ class SourceWhenStale:
     """A meta path finder for the compiled modules: the .py's spec for every one of them when the build
     is not current (or pure Python is asked); None, the ordinary import of the extension, when it is."""
 
-    def __init__(self, modules: Sequence[str], record: str, root: str, *, pure: bool) -> None:
-        """`root`: the directory the modules' packages are in (src/, or site-packages)."""
+    def __init__(self, modules: Sequence[str], library: str, record: str, root: str, *, pure: bool) -> None:
+        """`library`: the group's shared library's module; `root`: the directory the modules' packages
+        are in (src/, or site-packages)."""
         self._modules = frozenset(modules)
+        self._library = library
         self._record = record
         self._root = root
         self._pure = pure
@@ -120,7 +122,7 @@ class SourceWhenStale:
     def find_spec(
         self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if name == LIBRARY:
+        if name == self._library:
             # only an extension the guard let through imports the library, or one of a module no longer
             # listed, left by an older build: that one must not run beside the others as Python
             if not self._is_current():
@@ -153,4 +155,4 @@ def install() -> None:
     """Put the guard first on sys.meta_path (once)."""
     if not any(isinstance(finder, SourceWhenStale) for finder in sys.meta_path):
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        sys.meta_path.insert(0, SourceWhenStale(MODULES, RECORD, root, pure=pure_python_asked()))
+        sys.meta_path.insert(0, SourceWhenStale(MODULES, LIBRARY, RECORD, root, pure=pure_python_asked()))

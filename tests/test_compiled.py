@@ -1,0 +1,138 @@
+"""hapair.compiled: the guard that imports the compiled modules from their .py files when the build does not
+match them, or when HAPAIR_PURE_PYTHON=1 asks for pure Python, and the list of compiled modules."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from hapair import compiled
+from tests.reference import REPO
+
+COMPILING = """
+from mypyc.build import mypycify
+from setuptools import Distribution
+modules = mypycify(["guarded/a.py", "guarded/b.py"], group_name="guarded.lib")
+distribution = Distribution({"ext_modules": modules})
+command = distribution.get_command_obj("build_ext")
+command.inplace = True
+command.build_temp = "objects"
+distribution.run_command("build_ext")
+"""
+MODULES = ("guarded.a", "guarded.b")
+LIBRARY = "guarded.lib__mypyc"
+SUFFIX = sysconfig.get_config_var("EXT_SUFFIX")
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A package `guarded` whose modules `a` and `b` were compiled by mypyc as one group, from sources
+    saying `WHERE = "extension"`; their .py files now say `WHERE = "source"`."""
+    pytest.importorskip("mypyc")
+    if shutil.which("cc") is None:
+        pytest.skip("needs a C compiler")
+    root = tmp_path_factory.mktemp("guard")
+    (root / "guarded").mkdir()
+    (root / "guarded" / "__init__.py").write_text("")
+    for name in ("a", "b"):
+        (root / "guarded" / f"{name}.py").write_text('WHERE = "extension"\n')
+    subprocess.run([sys.executable, "-c", COMPILING], cwd=root, check=True, capture_output=True, timeout=600)
+    assert (root / "guarded" / f"a{SUFFIX}").exists() and (root / "guarded" / f"lib__mypyc{SUFFIX}").exists()
+    for name in ("a", "b"):
+        (root / "guarded" / f"{name}.py").write_text('WHERE = "source"\n')
+    return root
+
+
+def built_from_today(package: Path) -> dict:
+    """The record the build writes: each module's source hash (here: of its .py as it is now)."""
+    sources = {name: str(package / "guarded" / f"{name.split('.')[1]}.py") for name in MODULES}
+    return {"modules": {name: compiled.source_hash(source) for name, source in sources.items()}}
+
+
+def guarded(
+    package: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    record: dict | None,
+    *,
+    pure: bool = False,
+) -> None:
+    """The guard first on sys.meta_path, with `record` (None: no record) for the package's build."""
+    path = package / "compiled.json"
+    path.unlink(missing_ok=True)
+    if record is not None:
+        path.write_text(json.dumps(record))
+    monkeypatch.syspath_prepend(str(package))
+    guard = compiled.SourceWhenStale(MODULES, LIBRARY, str(path), str(package), pure=pure)
+    monkeypatch.setattr(sys, "meta_path", [guard, *sys.meta_path])
+    for name in ("guarded", *MODULES, LIBRARY):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def imported(name: str) -> str:
+    return importlib.import_module(name).WHERE
+
+
+def test_a_group_built_from_the_sources_beside_it_is_imported(package, monkeypatch):
+    guarded(package, monkeypatch, built_from_today(package))
+    assert (imported("guarded.a"), imported("guarded.b")) == ("extension", "extension")
+
+
+def test_one_source_changed_since_the_build_makes_every_module_of_the_group_python(package, monkeypatch):
+    record = built_from_today(package)
+    record["modules"]["guarded.b"] = "0" * 64
+    guarded(package, monkeypatch, record)
+    assert (imported("guarded.a"), imported("guarded.b")) == ("source", "source")
+    assert LIBRARY not in sys.modules
+
+
+def test_a_group_the_build_did_not_record_is_not_imported(package, monkeypatch):
+    guarded(package, monkeypatch, None)
+    assert (imported("guarded.a"), imported("guarded.b")) == ("source", "source")
+
+
+def test_a_record_of_other_modules_is_not_current(package, monkeypatch):
+    record = built_from_today(package)
+    del record["modules"]["guarded.b"]
+    guarded(package, monkeypatch, record)
+    assert imported("guarded.a") == "source"
+
+
+def test_pure_python_asked_imports_the_sources(package, monkeypatch):
+    guarded(package, monkeypatch, built_from_today(package), pure=True)
+    assert (imported("guarded.a"), imported("guarded.b")) == ("source", "source")
+
+
+def test_the_shared_library_of_a_stale_group_is_refused(package, monkeypatch):
+    """An extension the guard did not choose (one of a module no longer listed, left by an older build)
+    would import the library: it fails rather than running beside the others as Python."""
+    guarded(package, monkeypatch, None)
+    with pytest.raises(ImportError, match="not built from the sources beside it"):
+        importlib.import_module(LIBRARY)
+
+
+@pytest.mark.parametrize(("value", "asked"), [("", False), ("0", False), ("1", True), ("yes", True)])
+def test_the_pure_python_switch(monkeypatch, value, asked):
+    monkeypatch.setenv("HAPAIR_PURE_PYTHON", value)
+    assert compiled.pure_python_asked() is asked
+
+
+def test_every_compiled_module_is_a_module_of_the_tree():
+    for name in compiled.MODULES:
+        assert Path(compiled.source_path(name, str(REPO / "src"))).is_file(), name
+
+
+def test_the_tree_s_build_is_loaded_whole_or_not_at_all():
+    """In this test run hapair's compiled modules are all extensions (a current build) or all Python."""
+    if compiled.pure_python_asked():
+        pytest.skip("HAPAIR_PURE_PYTHON asks for pure Python")
+    kinds = {str(importlib.import_module(name).__file__).endswith(SUFFIX) for name in compiled.MODULES}
+    assert len(kinds) == 1
+    built = compiled.build_is_current(compiled.MODULES, compiled.RECORD, str(REPO / "src"))
+    assert kinds == {built}
