@@ -136,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     with frozen_imports.frozen():
         import_asyncio_without_ssl()  # before the daemon's modules import asyncio with it
+        from hapair.vrrp.reading import Reading  # noqa: PLC0415
+
+        reading = Reading(args.config, args.config_id)  # a child reads while the daemon's modules import
         from hapair.vrrp.daemon import DaemonOptions, run_daemon  # noqa: PLC0415  (not for -t)
 
     logger = daemon_logger(args)
@@ -147,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         metrics=args.metrics,
     )
     with _pid_file(args.pid):
-        return run_daemon(options, logger)
+        return run_daemon(options, logger, reading)
 
 
 def _daemonized_parent() -> bool:
