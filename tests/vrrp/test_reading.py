@@ -4,6 +4,7 @@ own, the daemon's process never imports the reader, and a child that fails makes
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -104,3 +105,19 @@ def test_the_daemons_process_does_not_import_the_reader() -> None:
     assert status == load_module.load(str(SEED), LocalHost(), config_test=False).exit_status
     assert "hapair.vrrp.daemon" in modules
     assert not READER_MODULES & set(modules)
+
+
+def test_the_daemon_logs_a_failed_reading_and_gives_the_configuration_status(monkeypatch, caplog) -> None:
+    from hapair.vrrp.daemon import EXIT_CONFIG, DaemonOptions, VrrpDaemon  # noqa: PLC0415
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the reader broke")
+
+    monkeypatch.setattr(load_module, "load", broken)
+    daemon = VrrpDaemon(DaemonOptions(config=str(SEED)), logging.getLogger("test-reading"))
+
+    with caplog.at_level(logging.INFO, logger="test-reading"):
+        assert daemon._read() == EXIT_CONFIG
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[0] == f"Configuration {SEED} cannot be read - Traceback (most recent call last):"
+    assert lines[-1] == "RuntimeError: the reader broke"
