@@ -135,9 +135,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.dont_fork and _daemonized_parent():
         return 0
     with frozen_imports.frozen():
-        from hapair.vrrp.reading import Reading  # noqa: PLC0415
+        from hapair.vrrp.reading import start_reading  # noqa: PLC0415
 
-        reading = Reading(args.config, args.config_id)  # a child reads while asyncio and the daemon import
+        reading = start_reading(
+            args.config, args.config_id
+        )  # a child reads while asyncio and the daemon import
         import_asyncio_without_ssl()  # before the daemon's modules import asyncio with it
         from hapair.vrrp.daemon import DaemonOptions, run_daemon  # noqa: PLC0415  (not for -t)
 

@@ -22,13 +22,14 @@ from ..config.keepalived.diagnostics import Severity
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.vrrp import VrrpInstance, VrrpState
 from ..control.server import ControlServer
+from ..forked import ForkedCall, ForkedCallError
 from ..net.addresses import AddressManager
 from ..net.links import LinkWatcher
 from ..net.routes import Routing, RoutingWatcher
 from ..net.vmac import VmacLinks
 from .commands import DEFAULT_UMASK, ScriptRunner
 from .notify_fifo import FifoWriter, open_fifos
-from .reading import Reading, ReadingError
+from .reading import start_reading
 from .router import VirtualRouter
 from .runtime import SECOND_US, Runtime, StartError
 from .scheduling import ProcessScheduler
@@ -69,7 +70,10 @@ class VrrpDaemon:
     """One run of the VRRP daemon, from start-up to the end of its stop sequence."""
 
     def __init__(
-        self, options: DaemonOptions, logger: logging.Logger, first_reading: Reading | None = None
+        self,
+        options: DaemonOptions,
+        logger: logging.Logger,
+        first_reading: ForkedCall[LoadResult] | None = None,
     ) -> None:
         self.options = options
         self.logger = logger
@@ -156,10 +160,10 @@ class VrrpDaemon:
     def _read(self) -> KeepalivedConfig | int:
         """Read the configuration; when it cannot run, the status to exit with (after saying why)."""
         try:
-            reading = self._first_reading or Reading(self.options.config, self.options.config_id)
+            reading = self._first_reading or start_reading(self.options.config, self.options.config_id)
             self._first_reading = None
             result = reading.result()
-        except (ReadingError, OSError) as error:
+        except (ForkedCallError, OSError) as error:
             for line in f"Configuration {self.options.config} cannot be read - {error}".splitlines():
                 self.log(line)  # a failed child's traceback, a line at a time
             return EXIT_CONFIG
@@ -473,7 +477,9 @@ def _ignore_stop_signals() -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
-def run_daemon(options: DaemonOptions, logger: logging.Logger, first_reading: Reading | None = None) -> int:
+def run_daemon(
+    options: DaemonOptions, logger: logging.Logger, first_reading: ForkedCall[LoadResult] | None = None
+) -> int:
     daemon = VrrpDaemon(options, logger, first_reading)
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(daemon.run())
