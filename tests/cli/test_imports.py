@@ -98,6 +98,10 @@ NOT_IN_THE_DAEMON = {
     "hapair.net.ndisc",
     "hapair.net.smtp",  # (only when a mail is sent)
     "hapair.vrrp.trackers",  # (only for track_file)
+    "hapair.config.keepalived.load",  # (the reader runs in a child process: vrrp/reading.py)
+    "hapair.config.keepalived.engine",
+    "hapair.config.keepalived.keywords",
+    "hapair.config.keepalived.complete",
     "random",  # (only for ${_RANDOM})
     "glob",  # (only for includes with wildcards)
     *CHECKER_PROCESS,

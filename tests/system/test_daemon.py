@@ -226,7 +226,10 @@ def test_the_vrrp_process_scheduling_settings_are_applied(node):
     status = Path(f"/proc/{daemon.pid}/status").read_text().splitlines()
     assert int(next(line for line in status if line.startswith("VmLck:")).split()[1]) > 0
     assert os.sched_getaffinity(daemon.pid) == {0}
-    assert scheduling(daemon.pid) == (os.SCHED_OTHER, 0)  # max_auto_priority waits for a late timer
+    policy = scheduling(daemon.pid)
+    if policy != (os.SCHED_OTHER, 0):  # a timer was late (a loaded machine): max_auto_priority raised it
+        assert policy[0] == os.SCHED_RR
+        daemon.wait_for(f"Set realtime priority {policy[1]}")
 
 
 def scheduling(pid: int) -> tuple[int, int]:

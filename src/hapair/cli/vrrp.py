@@ -135,6 +135,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.dont_fork and _daemonized_parent():
         return 0
     with frozen_imports.frozen():
+        from hapair.vrrp.reading import start_reading  # noqa: PLC0415
+
+        reading = start_reading(
+            args.config, args.config_id
+        )  # a child reads while asyncio and the daemon import
         import_asyncio_without_ssl()  # before the daemon's modules import asyncio with it
         from hapair.vrrp.daemon import DaemonOptions, run_daemon  # noqa: PLC0415  (not for -t)
 
@@ -147,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         metrics=args.metrics,
     )
     with _pid_file(args.pid):
-        return run_daemon(options, logger)
+        return run_daemon(options, logger, reading)
 
 
 def _daemonized_parent() -> bool:

@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__, systemd
 from ..config.keepalived.diagnostics import Severity
-from ..config.keepalived.load import LoadResult, load
 from ..config.keepalived.model import KeepalivedConfig
 from ..config.keepalived.model.vrrp import VrrpInstance, VrrpState
 from ..control.server import ControlServer
+from ..forked import ForkedCall, ForkedCallError
 from ..net.addresses import AddressManager
-from ..net.host import LocalHost
 from ..net.links import LinkWatcher
 from ..net.routes import Routing, RoutingWatcher
 from ..net.vmac import VmacLinks
 from .commands import DEFAULT_UMASK, ScriptRunner
 from .notify_fifo import FifoWriter, open_fifos
+from .reading import start_reading
 from .router import VirtualRouter
 from .runtime import SECOND_US, Runtime, StartError
 from .scheduling import ProcessScheduler
@@ -40,6 +40,7 @@ from .support import unsupported_features
 from .tracking import InitState, ScriptState
 
 if TYPE_CHECKING:
+    from ..config.keepalived.result import LoadResult
     from ..exposition import MetricsServer
     from . import dumps
 
@@ -68,9 +69,15 @@ class DaemonOptions:
 class VrrpDaemon:
     """One run of the VRRP daemon, from start-up to the end of its stop sequence."""
 
-    def __init__(self, options: DaemonOptions, logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        options: DaemonOptions,
+        logger: logging.Logger,
+        first_reading: ForkedCall[LoadResult] | None = None,
+    ) -> None:
         self.options = options
         self.logger = logger
+        self._first_reading = first_reading  # started before the daemon's modules were imported
         self.runtime: Runtime | None = None
         self._stopping = asyncio.Event()
         self._runner: ScriptRunner | None = None
@@ -152,7 +159,14 @@ class VrrpDaemon:
 
     def _read(self) -> KeepalivedConfig | int:
         """Read the configuration; when it cannot run, the status to exit with (after saying why)."""
-        result = load(self.options.config, LocalHost(), config_id=self.options.config_id, config_test=False)
+        try:
+            reading = self._first_reading or start_reading(self.options.config, self.options.config_id)
+            self._first_reading = None
+            result = reading.result()
+        except (ForkedCallError, OSError) as error:
+            for line in f"Configuration {self.options.config} cannot be read - {error}".splitlines():
+                self.log(line)  # a failed child's traceback, a line at a time
+            return EXIT_CONFIG
         for diagnostic in result.report:
             self.log(diagnostic.render())
         if _fatal(result):
@@ -463,8 +477,10 @@ def _ignore_stop_signals() -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
-def run_daemon(options: DaemonOptions, logger: logging.Logger) -> int:
-    daemon = VrrpDaemon(options, logger)
+def run_daemon(
+    options: DaemonOptions, logger: logging.Logger, first_reading: ForkedCall[LoadResult] | None = None
+) -> int:
+    daemon = VrrpDaemon(options, logger, first_reading)
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(daemon.run())
     return 0

@@ -10,45 +10,17 @@ keepalived prints once per process is reported once.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from . import complete as completion_checks
-from .diagnostics import (
-    EXIT_FATAL,
-    EXIT_MISSING_PARAMETER,
-    Diagnostic,
-    MissingParameterError,
-    Report,
-    Severity,
-    exit_status,
-)
+from .diagnostics import Diagnostic, MissingParameterError, Severity
 from .engine import Parser
 from .host import Host
 from .keywords import CHILD_GROUPS, GLOBAL, all_roots, deferred_roots
 from .model import KeepalivedConfig
 from .reader import CopySource, FileSource, Reader
 from .reader import Report as ReportAt
+from .result import LoadResult
 from .session import Session
-
-
-@dataclass
-class LoadResult:
-    config: KeepalivedConfig
-    report: Report = field(default_factory=Report)
-    missing_parameter: bool = False
-    stopped: bool = False  # reading stopped at a fatal error
-
-    @property
-    def exit_status(self) -> int:
-        """The status `keepalived -t` exits with, except where keepalived 2.2.7 is wrong: a missing main
-        file (keepalived: 0), a missing required include (keepalived: 6, its `-t` status for script
-        security) and a `net_namespace` that does not exist (keepalived: 0, having checked nothing) all
-        give 4 here."""
-        if self.missing_parameter:
-            return EXIT_MISSING_PARAMETER
-        if self.stopped:
-            return EXIT_FATAL
-        return exit_status(self.report.worst)
 
 
 def short_hostname(host: Host) -> str:

@@ -1,0 +1,77 @@
+"""A function run in a forked child process, its result sent back pickled: how the daemons read their
+configuration files.
+
+A reader (keepalived's keyword tables and completion checks, nginx's directive handlers and merges) is
+memory a daemon would otherwise keep for good (1.2 MB of the VRRP daemon's resident memory, 1.5 MB of the
+proxy master's and of each worker it forks; issue 15's budgets are 20 and 25 MB): the child imports it,
+reads, sends back the model and the messages (7 kB for the seed's files) and exits. The caller may go on
+meanwhile (the VRRP daemon imports its own modules while its first reading runs on the other core). A
+child that fails (an exception, a signal) is a call that failed, never a daemon that stops on a reload."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import traceback
+from collections.abc import Callable
+from typing import Generic, NoReturn, ParamSpec, TypeVar
+
+Result = TypeVar("Result")
+Args = ParamSpec("Args")
+
+
+class ForkedCallError(Exception):
+    """The child did not return a result; the text says why (the child's traceback, if it raised)."""
+
+
+class ForkedCall(Generic[Result]):
+    """`function(*args, **kwargs)` under way in a child process; `result()` waits for its end."""
+
+    def __init__(self, function: Callable[Args, Result], *args: Args.args, **kwargs: Args.kwargs) -> None:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            _call_and_exit(write_end, lambda: function(*args, **kwargs))
+        os.close(write_end)
+        self._pid = pid
+        self._pipe = read_end
+
+    def result(self) -> Result:
+        with open(self._pipe, "rb") as pipe:
+            sent = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        if os.WIFSIGNALED(status):
+            raise ForkedCallError(f"the child process was killed by signal {os.WTERMSIG(status)}")
+        returned, raised = pickle.loads(sent) if sent else (None, "the child process sent nothing")
+        if raised is not None:
+            raise ForkedCallError(raised)
+        return returned
+
+
+def _call_and_exit(out: int, call: Callable[[], object]) -> NoReturn:
+    """The child: call, send (what it returned, None) or (None, the traceback as text: of the call, or
+    of pickling what it returned), exit without running the parent's exit handlers or flushing its
+    buffers."""
+    status = 0
+    try:
+        _default_signals()
+        sent = pickle.dumps((call(), None), pickle.HIGHEST_PROTOCOL)
+    except BaseException:  # whatever it is, the parent is told and goes on
+        sent = pickle.dumps((None, traceback.format_exc().rstrip()), pickle.HIGHEST_PROTOCOL)
+        status = 1
+    try:
+        with open(out, "wb") as pipe:
+            pipe.write(sent)
+    finally:
+        os._exit(status)
+
+
+def _default_signals() -> None:
+    """The parent's signal handlers write to its event loop's wake-up descriptor, which the child shares:
+    the child takes the signals' default actions instead, and leaves the descriptor alone."""
+    signal.set_wakeup_fd(-1)
+    for signum in signal.valid_signals():
+        if callable(signal.getsignal(signum)):
+            signal.signal(signum, signal.SIG_DFL)
