@@ -3,13 +3,15 @@ set-up (the same namespaces, backends, seed file and `wrk -c50`), and for each r
 the counters of every process in the load balancer's namespace divided by the requests answered
 (docs/request-cost.md, "What the kernel counts per request").
 
-    sudo .venv/bin/python bench/l7_counters.py [--only hapair,floor,nginx] [--rounds 3] [--duration 8]
-        [--connections 50] [--pin] [--before 'COMMAND {pids}'] [--during 'COMMAND {pids}'] [--logs DIR]
+    sudo .venv/bin/python bench/l7_counters.py [--only hapair,hapair-pure,floor,nginx] [--rounds 3]
+        [--duration 8] [--connections 50] [--pin] [--before 'COMMAND {pids}'] [--during 'COMMAND {pids}']
+        [--logs DIR]
 
 Per request: user and system CPU time (/proc/PID/stat's utime and stime, in microseconds), minor page
 faults (minflt), voluntary and involuntary context switches (every thread's /proc/PID/task/TID/status),
-and the load average (1 min) at the round's end. The rates are printed too, but on shared cores they
-move with the other processes; the counters per request much less.
+and the load average (1 min) at the round's end. hapair-pure is hapair with HAPAIR_PURE_PYTHON=1 (its
+compiled modules run as Python). The rates are printed too, but on shared cores they move with the other
+processes; the counters per request much less.
 
 --during runs COMMAND (split as a shell would) in the load balancer's namespace during one more measured
 round, `{pids}` replaced by the workers' PIDs (comma-separated; the master is not among them), and prints
@@ -49,7 +51,7 @@ from proxy import (
     run_to_end,
 )
 
-IMPLEMENTATIONS = ("hapair", "floor", "nginx")
+IMPLEMENTATIONS = ("hapair", "hapair-pure", "floor", "nginx")
 COUNTERS = ("user_us", "system_us", "minflt", "voluntary", "involuntary")
 
 

@@ -21,7 +21,10 @@ has cores:
   `include tcpconf.d/k8sapi.conf;` (L4). Those two files are the seed's, verbatim except: the L7 file is
   its first half (the 8080 server and its upstream; the 8443 one needs certificates and is not measured),
   its log directory is the run's, and the upstream's one server becomes the two backends.
-- hapair: `hapair proxy -p DIR -c nginx.conf -g 'daemon off;'`, the same files.
+- hapair: `hapair proxy -p DIR -c nginx.conf -g 'daemon off;'`, the same files, with the per-request
+  modules compiled by mypyc if tools/build-extensions built them (./run does).
+- hapair-pure: the same with HAPAIR_PURE_PYTHON=1, every module as Python: what compiling gives, measured
+  in the same run.
 - nginx and hapair again, the L7 test only, on Debian's packaged /etc/nginx (tests/data/debian-nginx:
   nginx.conf with `user www-data`, `worker_processes auto`, mime.types, gzip on, the http-level access
   log, sites-enabled/default on :80) with the seed's L7 file in its conf.d: the cost of running the files
@@ -156,7 +159,7 @@ UDP_SOCKETS = 32
 SEED_BACKEND = "192.168.13.104"
 SEED_LOG_DIRECTORY = "/var/log/nginx/"
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
-IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "floor")
+IMPLEMENTATIONS = ("nginx", "haproxy", "hapair", "hapair-pure", "floor")
 COLUMNS = ("l7", "h2", "l4", "l4-bulk", "sni", "tls", "udp")
 READ_NGINX_FILES = ("nginx", "hapair")  # the ones measured a second time in Debian's layout
 # The L7 test again with upstream connections the other way: with the seed's file (no `keepalive` in its
@@ -165,6 +168,7 @@ READ_NGINX_FILES = ("nginx", "hapair")  # the ones measured a second time in Deb
 VARIANTS = {
     "nginx": ("l7-keepalive", "upstream keepalive 32"),
     "hapair": ("l7-keepalive", "upstream keepalive 32"),
+    "hapair-pure": ("l7-keepalive", "upstream keepalive 32"),
     "haproxy": ("l7-close", "a server connection per request"),
     "floor": ("l7-close", "an upstream connection per request"),
 }
@@ -679,7 +683,8 @@ def proxy(lab: Lab, implementation: str, test: str, *, metrics: bool = False) ->
     or why it could not start."""
     command = proxy_command(lab, implementation, test, metrics=metrics)
     log_name = f"{implementation}-{test}{'-metrics' if metrics else ''}.log"
-    daemon = lab.lb.start(command, log_name=log_name)
+    env = {**os.environ, "HAPAIR_PURE_PYTHON": "1"} if implementation == "hapair-pure" else None
+    daemon = lab.lb.start(command, log_name=log_name, env=env)
     try:
         yield wait_listening(daemon, PORT)
     finally:
@@ -886,7 +891,8 @@ def version(implementation: str) -> str:
         return "HAProxy " + text.split()[2].split("-")[0]
     if implementation == "floor":
         return "floor: uvloop + httptools"
-    return "hapair " + importlib.metadata.version("hapair")
+    pure = ", pure Python" if implementation == "hapair-pure" else ""
+    return "hapair " + importlib.metadata.version("hapair") + pure
 
 
 # ----- output
