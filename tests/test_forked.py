@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from hapair.forked import ForkedCall, ForkedCallError
+from hapair.forked import ForkedCall, ForkedCallError, reaped_child
 
 
 def test_the_result_is_what_the_function_returned_in_the_child() -> None:
@@ -57,3 +57,22 @@ def test_the_child_leaves_the_parents_signal_handlers_and_wakeup_descriptor() ->
         os.close(write_end)
 
     assert in_child == (True, -1)
+
+
+class _UnreadableError(Exception):
+    def __init__(self, text: str, place: int) -> None:  # pickled with `text` only: unpickling fails
+        super().__init__(text)
+        self.place = place
+
+
+def test_a_result_that_cannot_be_unpickled_is_a_failed_call() -> None:
+    with pytest.raises(ForkedCallError, match="the child's result cannot be read: TypeError"):
+        ForkedCall(lambda: _UnreadableError("text", 1)).result()
+
+
+def test_a_calls_child_is_known_once_waited_for() -> None:
+    call = ForkedCall(os.getpid)
+    child = call.result()
+
+    assert reaped_child(child)
+    assert not reaped_child(os.getpid())

@@ -14,11 +14,22 @@ import os
 import pickle
 import signal
 import traceback
+from collections import deque
 from collections.abc import Callable
 from typing import Generic, NoReturn, ParamSpec, TypeVar
 
 Result = TypeVar("Result")
 Args = ParamSpec("Args")
+
+
+# the children of calls, already waited for: the proxy's master logs every SIGCHLD as nginx's does, and
+# nginx's master reads its configuration itself, so that such a child's SIGCHLD is no news there
+_REAPED: deque[int] = deque(maxlen=64)
+
+
+def reaped_child(pid: int) -> bool:
+    """Whether `pid` was the child of one of this process's calls (waited for by `result()`)."""
+    return pid in _REAPED
 
 
 class ForkedCallError(Exception):
@@ -42,9 +53,13 @@ class ForkedCall(Generic[Result]):
         with open(self._pipe, "rb") as pipe:
             sent = pipe.read()
         _, status = os.waitpid(self._pid, 0)
+        _REAPED.append(self._pid)
         if os.WIFSIGNALED(status):
             raise ForkedCallError(f"the child process was killed by signal {os.WTERMSIG(status)}")
-        returned, raised = pickle.loads(sent) if sent else (None, "the child process sent nothing")
+        try:
+            returned, raised = pickle.loads(sent) if sent else (None, "the child process sent nothing")
+        except Exception as error:  # an object whose class cannot be made again from what was pickled
+            raise ForkedCallError(f"the child's result cannot be read: {error!r}") from error
         if raised is not None:
             raise ForkedCallError(raised)
         return returned

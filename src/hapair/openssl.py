@@ -398,3 +398,19 @@ class CertificateText:
             return text.raw.decode("utf-8", "surrogateescape")
         finally:
             lib.BIO_free(bio)
+
+
+def load_certificate(context: ssl.SSLContext, certificate: str, key: str, passwords: tuple[str, ...]) -> None:
+    """A certificate and its key; an encrypted key with the passwords of `ssl_password_file`, tried in
+    turn as nginx tries them (the last failure is raised)."""
+    if not passwords:
+        context.load_cert_chain(certificate, key)
+        return
+    for index, password in enumerate(passwords):
+        try:
+            context.load_cert_chain(certificate, key, password)
+        except ssl.SSLError:
+            if index == len(passwords) - 1:
+                raise
+        else:
+            return

@@ -219,7 +219,10 @@ def test_imports_run_with_the_collector_paused_and_end_frozen() -> None:
 
 
 def test_the_proxy_leaves_dnspython_and_cryptography_to_the_configurations_using_them() -> None:
-    ran = run_python("import sys, hapair.cli.proxy, hapair.proxy.server; print(' '.join(sys.modules))")
+    ran = run_python(
+        "import sys, hapair.cli.proxy, hapair.proxy.server, hapair.config.nginx.load\n"
+        "print(' '.join(sys.modules))"
+    )
     assert ran.returncode == 0, ran.stderr
     modules = set(ran.stdout.split())
     assert {"hapair.proxy.resolver", "hapair.proxy.worker"} <= modules
@@ -264,6 +267,29 @@ def test_the_master_imports_what_the_configuration_s_workers_use(
     ran = run_python(PRELOAD, str(config), f"{tmp_path}/")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == loaded
+
+
+MASTER_READING = """
+import sys
+import hapair.cli.proxy, hapair.proxy.server
+from hapair.proxy.cycle import Launch
+result = Launch(sys.argv[1], sys.argv[2]).load()
+print(result.config is not None, *sorted(sys.modules))
+"""
+READER = {"hapair.config.nginx.load", "hapair.config.nginx.directives", "hapair.config.nginx.finish"}
+
+
+def test_the_proxy_master_reads_its_configuration_without_importing_the_reader(tmp_path: Path) -> None:
+    """A start's or a reload's reading runs in a child process (forked.py): neither the master nor the
+    workers it forks hold the reader."""
+    config = tmp_path / "nginx.conf"
+    config.write_text(f"error_log stderr;\nevents {{}}\n{PLAIN}\n")
+    ran = run_python(MASTER_READING, str(config), f"{tmp_path}/")
+    assert ran.returncode == 0, ran.stderr
+    read, *modules = ran.stdout.split()
+    assert read == "True"
+    assert "hapair.proxy.worker" in modules
+    assert not READER & set(modules)
 
 
 LEAN_PYROUTE2 = """

@@ -72,8 +72,9 @@ class Node:
         wait_until(lambda: self.announced() or None, 30, "the VIP announced", interval=0.05)
 
     def proxy_pids(self) -> list[int]:
-        """The proxy master (the node's child) and its workers."""
-        masters = _children(self.process.pid)
+        """The proxy master (the node's child running `hapair proxy`, not one reading a configuration) and
+        its workers."""
+        masters = [pid for pid in _children(self.process.pid) if _runs_the_proxy(pid)]
         return [*masters, *(pid for master in masters for pid in _children(master))]
 
     def bgp(self, action: str) -> list[str]:
@@ -110,6 +111,13 @@ class Node:
     def start_backend(self) -> None:
         command = [sys.executable, "-c", BACKEND % SLOW_S]
         self.backend = _in(self.namespace, command, self.directory / "backend.log")
+
+
+def _runs_the_proxy(pid: int) -> bool:
+    try:
+        return b"\0proxy\0" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
 
 
 def _children(pid: int) -> list[int]:

@@ -205,6 +205,19 @@ def test_the_command_and_the_master_log_what_nginx_s_log(backends: tuple[Backend
     assert len(logs[0][0]) == 4
 
 
+def test_the_master_logs_the_sigchld_of_its_workers_only(backends: tuple[Backend, Backend]) -> None:
+    """hapair's master reads its configuration in a child process (forked.py) at a reload; nginx's reads
+    it itself, so its log has no SIGCHLD line but its workers': neither has hapair's."""
+    with running(Instance("hapair", open_directory(), backends[0])) as instance:
+        start_reload_quit(instance)
+        log = instance.error_log()
+    workers = set(re.findall(r"start worker process (\d+)", log))
+    senders = set(re.findall(r"signal 17 \(SIGCHLD\) received from (\d+)", log))
+    assert len(workers) == 4
+    assert senders
+    assert senders <= workers
+
+
 def unix_get(path: str) -> bytes:
     with socket.socket(socket.AF_UNIX) as connection:
         connection.settimeout(TIMEOUT_S)

@@ -31,15 +31,15 @@ from typing import TYPE_CHECKING, Any
 import httptools
 import uvloop
 
-from hapair.config.nginx.load import DEFAULT_LOCK_FILE, DEFAULT_PID, LoadResult, load
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.config.nginx.numbers import atoi
-from hapair.config.nginx.paths import DEFAULT_CONFIG, DEFAULT_PREFIX
+from hapair.config.nginx.paths import DEFAULT_CONFIG, DEFAULT_LOCK_FILE, DEFAULT_PID, DEFAULT_PREFIX
 from hapair.proxy.cycle import VERSION, Launch, report
 from hapair.proxy.errorlog import command_line_log, console_line
 from hapair.proxy.server import run_proxy
 
 if TYPE_CHECKING:
+    from hapair.config.nginx.result import LoadResult
     from hapair.exposition import IpAddress
 
 SIGNALS = {"stop": signal.SIGTERM, "quit": signal.SIGQUIT, "reopen": signal.SIGUSR1, "reload": signal.SIGHUP}
@@ -233,6 +233,8 @@ def version_text(options: Options) -> str:
 
 def config_test(options: Options) -> int:
     """`-t`, `-T`, `-q`: read the configuration as nginx does before it starts, and say whether it would."""
+    from hapair.config.nginx.load import load  # noqa: PLC0415  (a running master reads in a child)
+
     result = load(
         options.conf_file,
         options.prefix,

@@ -10,10 +10,11 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING
 
 from hapair import systemd
-from hapair.config.nginx.load import load as load_nginx
 from hapair.config.nginx.model.config import NginxConfig
+from hapair.forked import ForkedCall, ForkedCallError
 
 from . import probes
 from .channel import CHANNEL_VARIABLE, Channel
@@ -21,6 +22,9 @@ from .settings import NodeSettings
 from .supervisor import ProxySupervisor, proxy_command
 from .targets import Targets
 from .tracking import NativeTrackers, Punctuality
+
+if TYPE_CHECKING:
+    from hapair.config.nginx.result import LoadResult
 
 START_WAIT_S = 15.0  # how long the VIPs' side waits for the proxy's first workers at start
 
@@ -73,10 +77,13 @@ class ProxyWatch:
 
     def load_proxy(self) -> NginxConfig | None:
         """The proxy's configuration as it is now (None, logged, if it cannot be read)."""
-        result = load_nginx(self.nginx_conf, self.prefix, signal=True, directives=self.directives)
-        if result.config is None:
+        try:  # in a child process, as the proxy's master reads it: the reader stays out of this daemon
+            config = ForkedCall(_read_proxy, self.nginx_conf, self.prefix, self.directives).result().config
+        except (ForkedCallError, OSError):
+            config = None
+        if config is None:
             self.log(f"Cannot read {self.nginx_conf} for native tracking; keeping what was tracked")
-        return result.config
+        return config
 
     async def wait_first_workers(self, stopping: asyncio.Event, then: str) -> None:
         """Until the proxy's first workers have joined the channel, `stopping` is set, or START_WAIT_S;
@@ -158,3 +165,10 @@ class ProxyWatch:
                 ok = await probes.any_reachable(self.targets.backends, settings.timeout)
                 self.trackers.backends_round(ok)
             await asyncio.sleep(max(0.0, started + settings.interval - loop.time()))
+
+
+def _read_proxy(nginx_conf: str, prefix: str | None, directives: str) -> LoadResult:
+    """The proxy's configuration as `nginx -s` reads it (no file opened), in the reading child."""
+    from hapair.config.nginx.load import load  # noqa: PLC0415
+
+    return load(nginx_conf, prefix, signal=True, directives=directives)

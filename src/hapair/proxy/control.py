@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from hapair import __version__
-from hapair.config.nginx.load import DEFAULT_PID
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.upstream import Upstream
+from hapair.config.nginx.paths import DEFAULT_PID
 from hapair.control.protocol import PROXY_SOCKET
 from hapair.control.server import ControlServer
 

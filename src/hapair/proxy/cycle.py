@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from hapair import __version__
-from hapair.config.nginx.load import LoadResult, load
+from hapair.config.nginx.errors import ConfigError, Message, Severity
 from hapair.config.nginx.model.addresses import UnixAddress
 from hapair.config.nginx.model.config import ListeningSocket, NginxConfig
 from hapair.config.nginx.model.http import NGX_LISTEN_BACKLOG, HttpConfig, Location, Settings
 from hapair.config.nginx.model.logging import ErrorLevel
+from hapair.config.nginx.result import LoadResult
+from hapair.forked import ForkedCall, ForkedCallError
 from hapair.proxy.errorlog import SEVERITY, STDERR, ErrorLogWriter
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.listening import listening_socket, share, try_bind
@@ -43,11 +45,33 @@ class Launch:
     error_log: str | None = None
 
     def load(self) -> LoadResult:
-        return load(self.conf_file, self.prefix, directives=self.directives, error_log=self.error_log)
+        """Read in a child process (forked.py), so that the reader stays neither in the master nor in the
+        workers it forks (issue 15's 25 MB a worker)."""
+        try:
+            return ForkedCall(_read, self).result()
+        except (ForkedCallError, OSError) as error:
+            return failed_reading(self.conf_file, str(error))
 
     def load_for_signal(self) -> LoadResult:
-        """As `nginx -s` reads it: no file opened."""
+        """As `nginx -s` reads it: no file opened (in this process: the command ends next)."""
+        from hapair.config.nginx.load import load  # noqa: PLC0415  (the master never imports the reader)
+
         return load(self.conf_file, self.prefix, signal=True, directives=self.directives)
+
+
+def _read(launch: Launch) -> LoadResult:
+    from hapair.config.nginx.load import load  # noqa: PLC0415  (in the reading child only)
+
+    return load(launch.conf_file, launch.prefix, directives=launch.directives, error_log=launch.error_log)
+
+
+def failed_reading(conf_file: str, why: str) -> LoadResult:
+    """A reading whose child failed (a bug of hapair's reader): its traceback's lines, the last one in the
+    [emerg] that stops the start or the reload as a configuration error would."""
+    *lines, last = why.splitlines()
+    error = ConfigError(f"reading the configuration failed: {last}", None, directive=False)
+    told = tuple(Message(Severity.CRIT, line, None, False) for line in lines)
+    return LoadResult(conf_file, None, (*told, error.message), False, (), error)
 
 
 def report(result: LoadResult, log: ErrorLogWriter, *, syntax_ok: Callable[[], None] | None = None) -> None:

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from hapair import systemd
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.logging import ErrorLevel
+from hapair.forked import reaped_child
 from hapair.proxy.control import ControlThread, control_path, status_document
 from hapair.proxy.cycle import (
     Launch,
@@ -265,7 +266,8 @@ class Master:
         signum = info.si_signo
         received = f"signal {signum} ({signal.Signals(signum).name}) received from {info.si_pid}"
         if signum == signal.SIGCHLD:
-            self._log.write(ErrorLevel.NOTICE, received)
+            if not reaped_child(info.si_pid):  # not a reading's child (forked.py)
+                self._log.write(ErrorLevel.NOTICE, received)
         elif signum == signal.SIGHUP and self._stopping is None:
             self._log.write(ErrorLevel.NOTICE, f"{received}, reconfiguring")
             self._log.write(ErrorLevel.NOTICE, "reconfiguring")

@@ -73,6 +73,15 @@ class ConfigError(Exception):
     def __str__(self) -> str:
         return self.message.render()
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled (a reading in a child process, forked.py) with what __init__ takes, not only `text`."""
+        message = self.message
+        return _config_error, (message, self.origin)
+
+
+def _config_error(message: Message, origin: Place | None) -> ConfigError:
+    return ConfigError(message.text, message.place, origin, message.severity, directive=message.directive)
+
 
 def os_error_text(error: OSError) -> str:
     """nginx's `(errno: strerror)` suffix."""

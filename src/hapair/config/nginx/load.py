@@ -18,20 +18,19 @@ from the prefix (`-p`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .context import Block
 from .directives import HANDLERS
 from .directives.http_core import close_http, open_http
-from .errors import ConfigError, Message
+from .errors import ConfigError
 from .flags import HTTP_MAIN_CONF, MAIN_CONF, ModuleKind
 from .known import DIRECTIVES
 from .lexer import End, Lexer
 from .model.config import InputForm, ListeningSocket, NginxConfig, Processes, ThreadPool
 from .model.logging import ErrorLevel, ErrorLog
 from .model.place import Place
-from .paths import Paths
+from .paths import DEFAULT_LOCK_FILE, DEFAULT_PID, Paths
 from .reader import Parser
+from .result import LoadResult
 from .startup import LoggedError, Startup, init_conf, open_cycle
 from .state import (
     DAEMON,
@@ -46,32 +45,11 @@ from .state import (
 )
 from .system import LocalSystem, System
 
-DEFAULT_PID = "/run/nginx.pid"  # Debian's --pid-path
-DEFAULT_LOCK_FILE = "/var/lock/nginx.lock"  # Debian's --lock-path
 _BOTH_CONTEXTS = frozenset({"include", "error_log"})
 _MAIN_DIRECTIVES = frozenset(d.name for d in DIRECTIVES if d.kind is ModuleKind.CORE and d.flags & MAIN_CONF)
 _HTTP_DIRECTIVES = frozenset(
     d.name for d in DIRECTIVES if d.kind is ModuleKind.HTTP and d.flags & HTTP_MAIN_CONF
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LoadResult:
-    """`reading`: messages while the files were read; `starting`: messages after (nginx prints "syntax is
-    ok" between the two when reading succeeded), for the command line's log (`-e`) as `reading`;
-    `logged`: messages after those, for the configuration's main error log (`error_logs`, known once the
-    files are read). `error` is the message that stopped it, if any. `sources` are the files read, each
-    once, with their bytes, in the order they were read (what `nginx -T` prints)."""
-
-    conf_file: str
-    config: NginxConfig | None
-    reading: tuple[Message, ...]
-    syntax_ok: bool
-    starting: tuple[Message, ...]
-    error: ConfigError | None
-    logged: tuple[Message, ...] = ()
-    error_logs: tuple[ErrorLog, ...] = ()
-    sources: tuple[tuple[str, bytes], ...] = ()
 
 
 def load(

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 DEFAULT_PREFIX = "/usr/share/nginx/"  # Debian's --prefix
 DEFAULT_CONFIG = "/etc/nginx/nginx.conf"
+DEFAULT_PID = "/run/nginx.pid"  # Debian's --pid-path
+DEFAULT_LOCK_FILE = "/var/lock/nginx.lock"  # Debian's --lock-path
 
 
 @dataclass(frozen=True, slots=True)

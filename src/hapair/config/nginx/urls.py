@@ -223,3 +223,24 @@ def inet6_addr(text: str) -> ipaddress.IPv6Address | None:
         return ipaddress.IPv6Address(text)
     except ValueError:
         return None
+
+
+def parse_addr_port(text: str) -> InetAddress | None:
+    """ngx_parse_addr_port: `addr`, `addr:port` or `[v6]:port` (port 0 when none is given)."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = inet_addr(text) or inet6_addr(text)
+    if ip is not None:
+        return InetAddress(ip, 0)
+    if text.startswith("["):
+        close = text.find("]")
+        if close < 0 or text[close + 1 : close + 2] != ":":
+            return None
+        host, port_text = text[1:close], text[close + 2 :]
+    else:
+        host, colon, port_text = text.partition(":")
+        if not colon:
+            return None
+    port = atoi(port_text)
+    if port is None or not 1 <= port <= 65535:
+        return None
+    ip = inet_addr(host) or inet6_addr(host)
+    return None if ip is None else InetAddress(ip, port)

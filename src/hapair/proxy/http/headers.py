@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from hapair.config.nginx.finish.http import DEFAULT_PROXY_HEADERS
-from hapair.config.nginx.model.http import Header, Proxy
+from hapair.config.nginx.model.http import DEFAULT_PROXY_HEADERS, Header, Proxy
 
 from .variables import CompiledTemplate
 

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hapair import openssl
-from hapair.config.nginx.finish.tls import load_certificate
 from hapair.config.nginx.model.tls import (
     ClientCertificates,
     ClientVerify,
@@ -64,7 +63,7 @@ def server_context(tls: ServerTls, *, alpn: tuple[str, ...] = ("http/1.1",)) -> 
     if tls.session_cache.mode is SessionCacheMode.OFF or not tls.session_tickets:
         context.options |= ssl.OP_NO_TICKET
     for pair in tls.certificates:
-        load_certificate(context, pair.certificate, pair.key, tls.passwords)
+        openssl.load_certificate(context, pair.certificate, pair.key, tls.passwords)
     openssl.set_session_timeout(context, tls.session_timeout)
     if tls.dhparam is not None:
         openssl.load_dh_params(context, tls.dhparam)

@@ -44,11 +44,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from hapair.config.nginx.directives.stream_bind import parse_addr_port
 from hapair.config.nginx.model.addresses import InetAddress, ipv6_text
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.config.nginx.model.stream import StreamPreread
 from hapair.config.nginx.model.tls import ClientCertificates
+from hapair.config.nginx.urls import parse_addr_port
 from hapair.proxy.balancer import Balancer, Peer, Selection
 from hapair.proxy.http.realip import Address, Trusted, parse_addr
 from hapair.proxy.proxy_protocol import MAX_HEADER, HeaderError, ProxyAddresses, read_header, write_v1

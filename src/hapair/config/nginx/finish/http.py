@@ -69,6 +69,7 @@ from ..fields import (
 )
 from ..fields_content import TCP_NODELAY
 from ..model.http import (
+    DEFAULT_PROXY_HEADERS,
     Header,
     HttpConfig,
     Listen,
@@ -128,17 +129,6 @@ DEFAULT_TIMEOUT = 60_000
 LARGE_HEADER_BUFFERS = (4, 8192)  # large_client_header_buffers 4 8k
 CONNECTION_POOL_SIZE = 512  # nginx's connection_pool_size on 64-bit systems
 NEXT_UPSTREAM_DEFAULT = frozenset({"error", "timeout"})
-# the headers nginx sends unless proxy_set_header names them (ngx_http_proxy_headers)
-DEFAULT_PROXY_HEADERS = (
-    ("Host", "$proxy_host"),
-    ("Connection", "close"),
-    ("Content-Length", "$proxy_internal_body_length"),
-    ("Transfer-Encoding", "$proxy_internal_chunked"),
-    ("TE", ""),
-    ("Keep-Alive", ""),
-    ("Expect", ""),
-    ("Upgrade", ""),
-)
 COMBINED = LogFormat(
     "combined",
     LogEscape.DEFAULT,

@@ -139,7 +139,7 @@ def check_certificate(
             origin,
         )
     try:
-        load_certificate(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), certificate, key, passwords)
+        openssl.load_certificate(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), certificate, key, passwords)
     except ssl.SSLError as exc:
         if exc.reason == "KEY_VALUES_MISMATCH":
             text = (
@@ -149,22 +149,6 @@ def check_certificate(
         else:
             text = f'cannot load certificate "{certificate}": {exc.strerror or exc}'
         raise ConfigError(text, None, origin) from exc
-
-
-def load_certificate(context: ssl.SSLContext, certificate: str, key: str, passwords: tuple[str, ...]) -> None:
-    """A certificate and its key; an encrypted key with the passwords of `ssl_password_file`, tried in
-    turn as nginx tries them (the last failure is raised)."""
-    if not passwords:
-        context.load_cert_chain(certificate, key)
-        return
-    for index, password in enumerate(passwords):
-        try:
-            context.load_cert_chain(certificate, key, password)
-        except ssl.SSLError:
-            if index == len(passwords) - 1:
-                raise
-        else:
-            return
 
 
 def check_trusted_certificate(path: str, origin: Place | None, call: str = _LOAD_VERIFY) -> None:

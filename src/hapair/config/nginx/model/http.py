@@ -54,6 +54,19 @@ class ProxyPassTemplate:
     place: Place
 
 
+# the headers nginx sends unless proxy_set_header names them (ngx_http_proxy_headers)
+DEFAULT_PROXY_HEADERS = (
+    ("Host", "$proxy_host"),
+    ("Connection", "close"),
+    ("Content-Length", "$proxy_internal_body_length"),
+    ("Transfer-Encoding", "$proxy_internal_chunked"),
+    ("TE", ""),
+    ("Keep-Alive", ""),
+    ("Expect", ""),
+    ("Upgrade", ""),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Proxy:
     """The proxy module's settings at one level (times in milliseconds)."""
