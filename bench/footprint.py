@@ -60,17 +60,52 @@ def timed(host: Host, args: list[str]) -> float:
     return time.monotonic() - started
 
 
-def check_command(implementation: str, path: Path) -> list[str]:
-    if implementation == "keepalived":
+def check_command(program: str, path: Path) -> list[str]:
+    if program == "keepalived":
         return ["keepalived", "-t", "-f", str(path)]
-    return [HAPAIR, "vrrp", "-t", "-f", str(path)]
+    return [program, "vrrp", "-t", "-f", str(path)]
 
 
-def daemon_command(implementation: str, path: Path, directory: Path) -> list[str]:
-    if implementation == "keepalived":
+def daemon_command(program: str, path: Path, directory: Path) -> list[str]:
+    if program == "keepalived":
         pids = [arg for flag in "prcb" for arg in (f"-{flag}", str(directory / f"k{flag}.pid"))]
         return ["keepalived", "-n", "-l", "-G", "-f", str(path), *pids]
-    return [HAPAIR, "vrrp", "-n", "-l", "-G", "-f", str(path), "-p", str(directory / "h.pid")]
+    return [program, "vrrp", "-n", "-l", "-G", "-f", str(path), "-p", str(directory / "h.pid")]
+
+
+def log_stem(implementation: str) -> str:
+    """A row's label as a log file's name: `hapair, Python 3.11.2` -> `hapair-3.11.2`."""
+    return implementation.replace(", Python ", "-")
+
+
+def hapair_under(python: str, directory: Path) -> tuple[str, str]:
+    """A `hapair` command run by another interpreter (Debian's /usr/bin/python3.11, what `./run` makes the
+    virtual environment with on a fresh Debian 12, where this machine's PATH finds pyenv's first): a bare
+    virtual environment whose site-packages reach the repository's sources and the project's
+    environment's packages; its label and path."""
+    version = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    venv = directory / f"python-{version}"
+    subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True)
+    packages = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    reached = [str(REPO / "src"), *(p for p in sys.path if p.endswith("site-packages"))]
+    (Path(packages) / "hapair-bench.pth").write_text("".join(f"{path}\n" for path in reached))
+    command = venv / "bin" / "hapair"  # named so, as a console script is: its processes' name is hapair
+    command.write_text(
+        f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom hapair.cli.main import main\nsys.exit(main())\n"
+    )
+    command.chmod(0o755)
+    subprocess.run([python, "-m", "compileall", "-q", str(REPO / "src")], check=True)
+    return f"hapair, Python {version}", str(command)
 
 
 def descendants(pid: int) -> list[int]:
@@ -127,7 +162,9 @@ def owner_config() -> str:
     )
 
 
-def vrrp_rows(lan: Lan, runs: int, report: Callable[[str], None]) -> list[str]:
+def vrrp_rows(
+    lan: Lan, runs: int, report: Callable[[str], None], hapairs: list[tuple[str, str]]
+) -> list[str]:
     node, watcher = lan.host("node1", NODE_ADDRESS), lan.host("watcher", SNIFFER_ADDRESS)
     directory = lan.directory
     seed, owner = directory / "seed.conf", directory / "owner.conf"
@@ -135,15 +172,15 @@ def vrrp_rows(lan: Lan, runs: int, report: Callable[[str], None]) -> list[str]:
     owner.write_text(owner_config())
     rows = []
     with sniffer(watcher, directory) as adverts:
-        for implementation in ("keepalived", "hapair"):
-            checks = [timed(node, check_command(implementation, seed)) for _ in range(runs)]
+        for implementation, program in [("keepalived", "keepalived"), *hapairs]:
+            checks = [timed(node, check_command(program, seed)) for _ in range(runs)]
             firsts = []
             for _ in range(runs):
                 before = len(adverts())
                 started = time.monotonic()
                 daemon = node.start(
-                    daemon_command(implementation, owner, directory),
-                    log_name=f"{implementation}.log",
+                    daemon_command(program, owner, directory),
+                    log_name=f"{log_stem(implementation)}.log",
                     isolated=True,
                     setup=seed_setup(directory),
                 )
@@ -151,8 +188,8 @@ def vrrp_rows(lan: Lan, runs: int, report: Callable[[str], None]) -> list[str]:
                 firsts.append(seen[0] - started)  # type: ignore[index]
                 daemon.stop()
             daemon = node.start(
-                daemon_command(implementation, seed, directory),
-                log_name=f"{implementation}-rss.log",
+                daemon_command(program, seed, directory),
+                log_name=f"{log_stem(implementation)}-rss.log",
                 isolated=True,
                 setup=seed_setup(directory),
             )
@@ -165,16 +202,24 @@ def vrrp_rows(lan: Lan, runs: int, report: Callable[[str], None]) -> list[str]:
     return rows
 
 
-def proxy_rows(lan: Lan, runs: int, report: Callable[[str], None]) -> list[str]:
+def proxy_rows(
+    lan: Lan, runs: int, report: Callable[[str], None], hapairs: list[tuple[str, str]]
+) -> list[str]:
     node = lan.host("lb", "10.101.1.12")
     directory = lan.directory / "proxy"
     directory.mkdir()
     config = write_configs(directory)["l7"].nginx
     rows = []
-    for implementation, command in (("nginx", ["nginx"]), ("hapair", [HAPAIR, "proxy"])):
+    for implementation, command in [
+        ("nginx", ["nginx"]),
+        *((label, [path, "proxy"]) for label, path in hapairs),
+    ]:
         prefix = ["-p", f"{directory}/", "-c", str(config)]
         checks = [timed(node, [*command, *prefix, "-t", "-q"]) for _ in range(runs)]
-        daemon = node.start([*command, *prefix, "-g", "daemon off;"], log_name=f"{implementation}-proxy.log")
+        daemon = node.start(
+            [*command, *prefix, "-g", "daemon off;"],
+            log_name=f"{log_stem(implementation)}-proxy.log",
+        )
         time.sleep(SETTLE_S)  # idle workers, as measured
         names = ("nginx",) if implementation == "nginx" else ("hapair",)
         master, *workers = resident(daemon, names)
@@ -190,8 +235,9 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
         directory = Path(options.logs or temporary)
         directory.mkdir(parents=True, exist_ok=True)
         with harness.laboratory(directory) as lan:
-            vrrp = vrrp_rows(lan, options.runs, report)
-            proxies = proxy_rows(lan, options.runs, report)
+            hapairs = [("hapair", HAPAIR), *(hapair_under(python, directory) for python in options.python)]
+            vrrp = vrrp_rows(lan, options.runs, report, hapairs)
+            proxies = proxy_rows(lan, options.runs, report, hapairs)
     return [
         "| VRRP | -t on the seed's file | exec to first advert | RSS (PSS / USS) of each process |",
         "|---|---|---|---|",
@@ -207,6 +253,13 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--logs", type=Path, default=None, help="keep the configurations and logs here")
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also run hapair with this interpreter (e.g. Debian's /usr/bin/python3.11); may be repeated",
+    )
     options = parser.parse_args(argv)
     compileall.compile_dir(REPO / "src", quiet=1)
     return harness.run("footprint", options, bench, missing_lab_requirements, (AssertionError, OSError))

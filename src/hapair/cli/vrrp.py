@@ -12,11 +12,11 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TextIO
 
 from hapair import frozen_imports
 from hapair.control.protocol import VRRP_SOCKET as DEFAULT_CONTROL
+from hapair.control.protocol import socket_beside
 from hapair.tlsless import import_asyncio_without_ssl
 from hapair.vrrp.log import FACILITIES, configure_logging
 
@@ -118,15 +118,15 @@ def metrics_address(text: str) -> tuple[Any, int]:
         raise argparse.ArgumentTypeError(f"not an address:port: {text!r}") from None
 
 
-def control_path(control: str | None, pid: str, default_pid: str = DEFAULT_PID_FILE) -> Path | None:
+def control_path(control: str | None, pid: str, default_pid: str = DEFAULT_PID_FILE) -> str | None:
     """Where the control socket goes: as given (`none`: nowhere), else beside a pid file given with -p,
     else the default; so that daemons started with pid files of their own (tests, several on one
     machine) do not share a socket."""
     if control is not None:
-        return None if control == "none" else Path(control)
+        return None if control == "none" else control
     if pid != default_pid:
-        return Path(pid).with_suffix(".sock")
-    return Path(DEFAULT_CONTROL)
+        return socket_beside(pid)
+    return DEFAULT_CONTROL
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,11 +2,12 @@
 `{"command": "follow"}`), then one JSON document (status) or JSON lines until the client goes (follow):
 first each instance's state now (`"current": true`), then every change as it happens.
 Events are made from keepalived's notification lines (`INSTANCE "VI_1" MASTER 100`, vrrp/notify_fifo.py),
-the same ones the notify FIFOs get, in the same order."""
+the same ones the notify FIFOs get, in the same order. json is imported by the first request (0.1 MB of
+each daemon's memory otherwise: issue 15)."""
 
 from __future__ import annotations
 
-import json
+import os
 import re
 from typing import Any
 
@@ -19,16 +20,27 @@ MAX_REQUEST = 4096
 _NOTIFICATION = re.compile(r'(INSTANCE|GROUP) "(.*)" (\S+) (\d+)\n?\Z')
 
 
+def socket_beside(pid_file: str) -> str:
+    """The control socket of a daemon started with a pid file of its own: the pid file's name with `.sock`
+    for its suffix (as pathlib's with_suffix makes it)."""
+    stem, _ = os.path.splitext(pid_file)
+    return f"{stem}.sock"
+
+
 class RequestError(ValueError):
     """A request the server does not take; the message says why."""
 
 
 def request_line(command: str) -> bytes:
+    import json  # noqa: PLC0415
+
     return json.dumps({"command": command}).encode() + b"\n"
 
 
 def read_request(line: bytes) -> str:
     """The command a request line asks for."""
+    import json  # noqa: PLC0415
+
     try:
         request = json.loads(line)
     except ValueError as error:
@@ -64,4 +76,6 @@ def current_events(document: dict[str, Any], at: float) -> list[dict[str, Any]]:
 
 
 def json_line(document: object) -> bytes:
+    import json  # noqa: PLC0415
+
     return json.dumps(document, sort_keys=True).encode() + b"\n"

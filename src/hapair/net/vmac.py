@@ -32,7 +32,6 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Interface
-from pathlib import Path
 
 from pyroute2.netlink import NLM_F_CREATE, NLM_F_EXCL, nlmsg
 from pyroute2.netlink.rtnl import RTM_DELLINK, RTM_GETADDR, RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK
@@ -49,7 +48,7 @@ from .resource import Resource
 from .rtnl import Rtnetlink, local_address
 
 MACVLAN_MODE_PRIVATE = 1
-PROC_SYS_NET = Path("/proc/sys/net")
+PROC_SYS_NET = "/proc/sys/net"
 VMAC_SETTINGS = (("arp_ignore", 1), ("accept_local", 1), ("rp_filter", 0), ("promote_secondaries", 1))
 BASE_SETTINGS = ("arp_ignore", "arp_filter")  # both set to 1 on the base interface
 ADDR_GEN_MODE_NONE = 1
@@ -74,17 +73,22 @@ def vmac_link_local(instance: VrrpInstance, base_link_locals: list[IPv6Address],
 class Sysctls:
     """The per-interface IPv4 and IPv6 settings under `root` (/proc/sys/net)."""
 
-    def __init__(self, root: Path = PROC_SYS_NET) -> None:
-        self.root = root
+    def __init__(self, root: str | os.PathLike[str] = PROC_SYS_NET) -> None:
+        self.root = os.fspath(root)
 
     def read(self, family: str, interface: str, name: str) -> int | None:
         try:
-            return int((self.root / family / "conf" / interface / name).read_text())
+            with open(self._path(family, interface, name), encoding="ascii") as setting:
+                return int(setting.read())
         except (OSError, ValueError):
             return None
 
     def write(self, family: str, interface: str, name: str, value: int) -> None:
-        (self.root / family / "conf" / interface / name).write_text(f"{value}\n")
+        with open(self._path(family, interface, name), "w", encoding="ascii") as setting:
+            setting.write(f"{value}\n")
+
+    def _path(self, family: str, interface: str, name: str) -> str:
+        return os.path.join(self.root, family, "conf", interface, name)
 
 
 class RpFilter:

@@ -13,14 +13,13 @@ import asyncio
 import os
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from hapair import __version__
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.config.nginx.paths import DEFAULT_PID
-from hapair.control.protocol import PROXY_SOCKET
+from hapair.control.protocol import PROXY_SOCKET, socket_beside
 from hapair.control.server import ControlServer
 
 from .health.reader import PeerHealthRecord
@@ -28,8 +27,8 @@ from .health.reader import PeerHealthRecord
 COUNTERS = ("accepted", "handled", "requests", "active", "reading", "writing", "waiting")
 
 
-def control_path(pid_file: str) -> Path:
-    return Path(PROXY_SOCKET) if pid_file == DEFAULT_PID else Path(pid_file).with_suffix(".sock")
+def control_path(pid_file: str) -> str:
+    return PROXY_SOCKET if pid_file == DEFAULT_PID else socket_beside(pid_file)
 
 
 def status_document(
@@ -77,7 +76,7 @@ def _upstream(block: str, upstream: Upstream, checked: dict[tuple[str, str, str]
 class ControlThread:
     """The master's control socket, served by an asyncio loop in a daemon thread."""
 
-    def __init__(self, path: Path, status: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, path: str, status: Callable[[], dict[str, Any]]) -> None:
         self._server = ControlServer(path, status)
         self._loop = asyncio.new_event_loop()
         self._started = threading.Event()

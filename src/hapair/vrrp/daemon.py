@@ -13,7 +13,6 @@ import signal
 import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +61,7 @@ class DaemonOptions:
     config: str
     config_id: str | None = None
     detail: bool = False
-    control: Path | None = None  # the control socket `hapair status` reads (None: none)
+    control: str | None = None  # the control socket `hapair status` reads (None: none)
     metrics: tuple[IPv4Address | IPv6Address, int] | None = None  # --metrics: where /metrics is served
 
 
@@ -351,10 +350,12 @@ class VrrpDaemon:
 
     # ----- dumps (their modules, and tempfile's, are imported by the signals that ask for them)
 
-    def _dump_path(self, suffix: str) -> Path:
+    def _dump(self, suffix: str, text: str) -> None:
+        """keepalived's /tmp/keepalived.SUFFIX (the temporary directory's)."""
         import tempfile  # noqa: PLC0415
 
-        return Path(tempfile.gettempdir()) / f"keepalived.{suffix}"
+        with open(os.path.join(tempfile.gettempdir(), f"keepalived.{suffix}"), "w", encoding="utf-8") as out:
+            out.write(text)
 
     def _views(self) -> list[RouterSnapshot]:
         runtime = self.runtime
@@ -374,13 +375,13 @@ class VrrpDaemon:
         text = dumps.data_text(
             runtime.config, self._views(), scripts=scripts, realtime=realtime, sync_groups=runtime.groups
         )
-        self._dump_path("data").write_text(text)
+        self._dump("data", text)
 
     def _write_stats(self) -> None:
         self.log(f"Printing VRRP stats for process({os.getpid()}) on signal")
         from . import dumps  # noqa: PLC0415
 
-        self._dump_path("stats").write_text(dumps.stats_text(self._views()))
+        self._dump("stats", dumps.stats_text(self._views()))
 
     def _write_json(self) -> None:
         self.log(f"Printing VRRP as json for process({os.getpid()}) on signal")
@@ -388,7 +389,7 @@ class VrrpDaemon:
 
         views = self._views()
         if views:
-            self._dump_path("json").write_text(dumps.json_text(views))
+            self._dump("json", dumps.json_text(views))
 
 
 def _notify_ready() -> None:

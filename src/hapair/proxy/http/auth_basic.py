@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import ctypes
-import ctypes.util
 import errno
 import hashlib
 import os
@@ -42,6 +41,7 @@ _SHA1_SIZE = 20
 _READ_SIZE = 65536
 # struct crypt_data: 32768 bytes in libxcrypt, 131232 in glibc's old libcrypt; room for either
 _CRYPT_DATA_SIZE = 131232
+_LIBCRYPT_SONAME = "libcrypt.so.1"
 
 
 def decode_base64(data: bytes) -> bytes | None:
@@ -187,7 +187,9 @@ class _Libcrypt:
     """crypt_r(3), loaded when first needed."""
 
     def __init__(self) -> None:
-        library = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1", use_errno=True)
+        # libxcrypt's soname on glibc systems; ctypes.util.find_library would give the same name, and import
+        # shutil and tempfile into every worker (issue 15's budget)
+        library = ctypes.CDLL(_LIBCRYPT_SONAME, use_errno=True)
         self._crypt_r = library.crypt_r
         self._crypt_r.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p)
         self._crypt_r.restype = ctypes.c_char_p
