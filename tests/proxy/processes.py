@@ -70,12 +70,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_OPENED: list[Path] = []  # removed at the end of the session (tests/proxy/conftest.py)
+
+
 def open_directory() -> Path:
     """A new directory that every user may enter (mode 0755, under /tmp): the workers run as nobody."""
     path = Path(tempfile.mkdtemp(prefix="hapair-proxy-test-"))
     path.chmod(0o755)
     (path / "logs").mkdir()
+    _OPENED.append(path)
     return path
+
+
+def remove_opened_directories() -> None:
+    """Every directory open_directory made, with what the instances left in it."""
+    while _OPENED:
+        shutil.rmtree(_OPENED.pop(), ignore_errors=True)
 
 
 def get(port: int, path: str = "/") -> tuple[int, str]:
