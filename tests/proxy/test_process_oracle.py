@@ -248,11 +248,11 @@ def test_the_steps_of_debian_s_nginx_service(instance: Instance, backends: tuple
     assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
     assert instance.command("-g", directives).returncode == 0
     master = int(instance.pid_file.read_text())
+    instance.master = ProcessId.of(master)  # the fixture stops it, also when an assertion below fails
     assert get(instance.port) == (200, "alpha")
     instance.write_config(backends[1])
     assert instance.command("-g", directives, "-s", "reload").returncode == 0
     wait_until(lambda: get(instance.port) == (200, "beta"), TIMEOUT_S, "the reload")
-    instance.master = ProcessId.of(master)
     os.kill(master, signal.SIGQUIT)
     wait_until(instance.gone, TIMEOUT_S, "the master to stop")
     assert not instance.pid_file.exists()
