@@ -6,14 +6,15 @@ start (issue 15's start-up budget)."""
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hapair import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 # sub-command -> the module whose `register(commands)` adds it
 COMMANDS = {
@@ -25,44 +26,15 @@ COMMANDS = {
     "status": "hapair.cli.status",
     "install-units": "hapair.cli.units",
 }
-
-
-class HelpFormatter(argparse.HelpFormatter):
-    """argparse's help layout, the terminal's width found without importing shutil (argparse imports it
-    for each argument added; with the zlib, bz2 and lzma modules it imports, 0.5 MB of the VRRP daemon's
-    memory)."""
-
-    def __init__(
-        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
-    ) -> None:
-        width = terminal_columns() - 2 if width is None else width
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
-class Parser(argparse.ArgumentParser):
-    """An argument parser with hapair's HelpFormatter; its sub-command parsers are Parsers too."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", HelpFormatter)
-        super().__init__(*args, **kwargs)
-
-
-def terminal_columns() -> int:
-    """The columns shutil.get_terminal_size() gives: $COLUMNS, else standard output's terminal, else 80."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns > 0:
-        return columns
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        return 80
+# sub-commands that read their own options (`proxy`: nginx's), run without argparse, which would be 0.4 MB
+# of each of their processes' memory (issue 15's budget for a proxy worker)
+OWN_OPTIONS = {"proxy"}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every sub-command, or of `only` when it names one."""
+    from hapair.cli.parsing import Parser  # noqa: PLC0415
+
     parser = Parser(prog="hapair", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"hapair {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -75,6 +47,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     only = arguments[0] if arguments and arguments[0] in COMMANDS else None
+    if only in OWN_OPTIONS:
+        return int(importlib.import_module(COMMANDS[only]).run_argv(arguments[1:]))
     args = build_parser(only).parse_args(arguments)
     return int(args.run(args))
 

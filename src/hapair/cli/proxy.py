@@ -19,7 +19,6 @@ serves Prometheus metrics there (`hapair.proxy.metrics`). nginx has no long opti
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import ssl
@@ -39,6 +38,8 @@ from hapair.proxy.errorlog import command_line_log, console_line
 from hapair.proxy.server import run_proxy
 
 if TYPE_CHECKING:
+    import argparse
+
     from hapair.config.nginx.result import LoadResult
     from hapair.exposition import IpAddress
 
@@ -100,6 +101,9 @@ class Options:
 
 
 def register(commands: Any) -> None:
+    """`hapair proxy` in the sub-commands' list (`hapair --help`); cli/main.py runs it without argparse."""
+    import argparse  # noqa: PLC0415
+
     parser: argparse.ArgumentParser = commands.add_parser(
         "proxy",
         help="L4/L7 load balancer, configured by nginx configuration files (nginx's options: -h)",
@@ -107,12 +111,11 @@ def register(commands: Any) -> None:
         prefix_chars="\0",  # every argument is nginx's to read
     )
     parser.add_argument("argv", nargs=argparse.REMAINDER)
-    parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run_argv(argv: Sequence[str]) -> int:
     try:
-        options = parse_options(args.argv)
+        options = parse_options(argv)
     except OptionError as error:
         console_line(str(error))
         return 1
