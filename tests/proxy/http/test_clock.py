@@ -1,16 +1,10 @@
-"""The wall-clock texts nginx writes: `$date_gmt` and `$date_local` in the SSI module's default format; the
-count of days from the epoch that parsing HTTP dates uses."""
+"""The wall-clock texts nginx writes: `$date_gmt` and `$date_local` in the SSI module's default format."""
 
 from __future__ import annotations
 
-import calendar
 import time
-from datetime import date
 
-from hypothesis import given
-from hypothesis import strategies as st
-
-from hapair.proxy.http.clock import days_since_epoch, ssi_date
+from hapair.proxy.http.clock import ssi_date
 
 MOMENT = 1_700_000_000
 
@@ -23,9 +17,3 @@ def test_date_local_is_the_c_library_s_strftime_of_the_same_format() -> None:
     # Python's strftime runs in the C locale unless a program changes it, as nginx's does
     expected = time.strftime("%A, %d-%b-%Y %H:%M:%S %Z", time.localtime(MOMENT))
     assert ssi_date(MOMENT, gmt=False) == expected
-
-
-@given(st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)))
-def test_days_since_epoch_count_as_calendar_timegm(day: date) -> None:
-    expected = calendar.timegm((day.year, day.month, day.day, 0, 0, 0, 0, 0, 0)) // 86400
-    assert days_since_epoch(day.year, day.month, day.day) == expected

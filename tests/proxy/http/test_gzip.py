@@ -12,8 +12,8 @@ from dataclasses import replace
 import pytest
 
 from hapair.config.nginx.model.gzip import DISABLED
-from hapair.proxy.http.clock import parse_http_time
 from hapair.proxy.http.gzip import Deflate, accepts_gzip, has_token, is_msie6, type_key
+from hapair.proxy.http.httptime import INVALID, parse_http_time
 
 ON = replace(DISABLED, enable=True)
 TEXT = b"".join(b"line %d of a text that compresses\n" % n for n in range(3000))
@@ -92,7 +92,7 @@ def test_cache_control_tokens_are_found_as_nginx_finds_them(
     ],
 )
 def test_http_dates_are_read_as_nginx_reads_them(value: bytes, expected: tuple[int, ...] | None) -> None:
-    wanted = None if expected is None else calendar.timegm((*expected, 0, 0, 0))
+    wanted = INVALID if expected is None else calendar.timegm((*expected, 0, 0, 0))
     assert parse_http_time(value) == wanted
 
 

@@ -20,7 +20,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-from .clock import parse_http_time
+from .httptime import INVALID, parse_http_time
 from .parse import HTTP_10, HTTP_11
 
 if TYPE_CHECKING:
@@ -165,11 +165,11 @@ def _proxied_ok(ex: Exchange, head: ResponseHead, proxied: frozenset[str]) -> bo
         if "expired" not in proxied:
             return False
         expires_time = parse_http_time(expires)
-        if expires_time is None:
+        if expires_time == INVALID:
             return False
         date = _last_value(head, _DATE)
         date_time = int(time.time()) if date is None else parse_http_time(date)
-        return date_time is not None and expires_time < date_time
+        return date_time != INVALID and expires_time < date_time
     cache_control = [value for name, value in head.headers if name.lower() == _CACHE_CONTROL]
     if cache_control:
         return any(
