@@ -76,3 +76,15 @@ def test_a_calls_child_is_known_once_waited_for() -> None:
 
     assert reaped_child(child)
     assert not reaped_child(os.getpid())
+
+
+def test_a_child_that_cannot_be_made_is_a_failed_call_that_leaves_no_descriptor(monkeypatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    before = sorted(os.listdir("/proc/self/fd"))
+
+    with pytest.raises(ForkedCallError, match="no child process: Resource temporarily unavailable"):
+        ForkedCall(os.getpid)
+    assert sorted(os.listdir("/proc/self/fd")) == before

@@ -33,15 +33,24 @@ def reaped_child(pid: int) -> bool:
 
 
 class ForkedCallError(Exception):
-    """The child did not return a result; the text says why (the child's traceback, if it raised)."""
+    """The child did not return a result, or could not be made; the text says why (the child's traceback,
+    if it raised)."""
 
 
 class ForkedCall(Generic[Result]):
     """`function(*args, **kwargs)` under way in a child process; `result()` waits for its end."""
 
     def __init__(self, function: Callable[Args, Result], *args: Args.args, **kwargs: Args.kwargs) -> None:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
+        try:
+            read_end, write_end = os.pipe()
+        except OSError as error:
+            raise ForkedCallError(f"no pipe to a child process: {error.strerror}") from error
+        try:
+            pid = os.fork()
+        except OSError as error:
+            os.close(read_end)
+            os.close(write_end)
+            raise ForkedCallError(f"no child process: {error.strerror}") from error
         if pid == 0:
             os.close(read_end)
             _call_and_exit(write_end, lambda: function(*args, **kwargs))
@@ -50,9 +59,12 @@ class ForkedCall(Generic[Result]):
         self._pipe = read_end
 
     def result(self) -> Result:
-        with open(self._pipe, "rb") as pipe:
-            sent = pipe.read()
-        _, status = os.waitpid(self._pid, 0)
+        try:
+            with open(self._pipe, "rb") as pipe:
+                sent = pipe.read()
+            _, status = os.waitpid(self._pid, 0)
+        except OSError as error:
+            raise ForkedCallError(f"the child process was lost: {error.strerror}") from error
         _REAPED.append(self._pid)
         if os.WIFSIGNALED(status):
             raise ForkedCallError(f"the child process was killed by signal {os.WTERMSIG(status)}")

@@ -79,7 +79,7 @@ class ProxyWatch:
         """The proxy's configuration as it is now (None, logged, if it cannot be read)."""
         try:  # in a child process, as the proxy's master reads it: the reader stays out of this daemon
             config = ForkedCall(_read_proxy, self.nginx_conf, self.prefix, self.directives).result().config
-        except (ForkedCallError, OSError):
+        except ForkedCallError:
             config = None
         if config is None:
             self.log(f"Cannot read {self.nginx_conf} for native tracking; keeping what was tracked")

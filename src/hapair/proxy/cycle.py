@@ -49,7 +49,7 @@ class Launch:
         workers it forks (issue 15's 25 MB a worker)."""
         try:
             return ForkedCall(_read, self).result()
-        except (ForkedCallError, OSError) as error:
+        except ForkedCallError as error:
             return failed_reading(self.conf_file, str(error))
 
     def load_for_signal(self) -> LoadResult:

@@ -162,7 +162,7 @@ class VrrpDaemon:
             reading = self._first_reading or start_reading(self.options.config, self.options.config_id)
             self._first_reading = None
             result = reading.result()
-        except (ForkedCallError, OSError) as error:
+        except ForkedCallError as error:
             for line in f"Configuration {self.options.config} cannot be read - {error}".splitlines():
                 self.log(line)  # a failed child's traceback, a line at a time
             return EXIT_CONFIG
