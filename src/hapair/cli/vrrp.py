@@ -137,9 +137,8 @@ def run(args: argparse.Namespace) -> int:
     with frozen_imports.frozen():
         from hapair.vrrp.reading import start_reading  # noqa: PLC0415
 
-        reading = start_reading(
-            args.config, args.config_id
-        )  # a child reads while asyncio and the daemon import
+        # a child reads the configuration while asyncio and the daemon's modules are imported here
+        reading = start_reading(args.config, args.config_id)
         import_asyncio_without_ssl()  # before the daemon's modules import asyncio with it
         from hapair.vrrp.daemon import DaemonOptions, run_daemon  # noqa: PLC0415  (not for -t)
 
