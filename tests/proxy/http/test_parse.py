@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from hapair.proxy.http.parse import (
     HTTP_09,
+    HTTP_11,
     ChunkedBody,
     ChunkError,
     RequestError,
@@ -363,3 +364,37 @@ def test_a_variable_finds_the_headers_nginx_compares_it_with() -> None:
     request = reader.request()
     assert request.header_values("user_agent") == [b"one", b"two"]
     assert request.header_values("x_\xe9t\xe9") == [b"lower"]
+
+
+PUBLIC = (
+    "line", "method", "raw_target", "http_version", "protocol", "target", "headers", "host", "host_header",
+    "content_length", "chunked", "keep_alive", "upgrade", "expect_continue", "head_length", "started",
+)  # fmt: skip
+
+
+def _fields(request: object) -> dict[str, object]:
+    return {name: getattr(request, name) for name in PUBLIC}
+
+
+def test_a_request_made_again_is_the_request_as_it_was_made() -> None:
+    """A subrequest starts from its parent's request made again (request.py `again`)."""
+    reader = HeadReader(LIMITS, None, 0.0)
+    assert (
+        reader.feed(
+            b"POST /a?b HTTP/1.0\r\nHost: x\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n", 0
+        )
+        > 0
+    )
+    request = reader.request()
+
+    assert _fields(request.again()) == _fields(request)
+
+
+def test_a_refused_request_made_again_is_refused_again() -> None:
+    reader = HeadReader(LIMITS, None, 0.0)
+    with pytest.raises(RequestError):
+        reader.feed(b"GET /a HTTP/1.0\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 0)
+    refused = reader.refused()
+
+    assert _fields(refused.again()) == _fields(refused)
+    assert (refused.again().http_version, refused.again().host) == (HTTP_11, "")

@@ -41,6 +41,7 @@ class Request:
     __slots__ = (
         "_by_variable",
         "_head",
+        "_refused",
         "chunked",
         "content_length",
         "expect_continue",
@@ -78,11 +79,12 @@ class Request:
         self.started: float = head.started
         self._by_variable: dict[bytes, list[bytes]] | None = None
         self._head = head
+        self._refused = False
 
     def again(self) -> Request:
-        """A new request made from the same head (a subrequest's start: compiled, a Request cannot be
-        copied with copy.copy). What was changed in this one since it was made is not in it."""
-        return Request(self._head)
+        """The same request made again from its head, as it was made (a subrequest's start: compiled, a
+        Request cannot be copied with copy.copy): refused again if it was."""
+        return Request.refused(self._head) if self._refused else Request(self._head)
 
     @classmethod
     def refused(cls, head: Head) -> Request:
@@ -94,6 +96,7 @@ class Request:
         request.content_length = None
         request.chunked = request.keep_alive = request.expect_continue = request.upgrade = False
         request.host = ""
+        request._refused = True
         return request
 
     @property
