@@ -76,6 +76,11 @@ def split_defaults(headers: tuple[Header, ...]) -> tuple[tuple[Header, ...], fro
     return headers[:end], frozenset(seen)
 
 
+def _host_line(proxy_host: str) -> bytes:
+    """The Host line nginx's default `proxy_set_header Host $proxy_host` sends."""
+    return b"Host: " + proxy_host.encode("latin-1") + b"\r\n"
+
+
 class RequestHead:
     """What one location sends upstream, made ready once."""
 
@@ -121,7 +126,7 @@ class RequestHead:
             if entry.value.constant != ""  # an empty value: the header is not sent
             and entry.prefix[:-2].lower() not in _FRAMING
         )
-        host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n" if "host" in defaults else b""
+        host = _host_line(proxy_host) if "host" in defaults else b""
         keep_alive = b"Connection: keep-alive\r\n" if "connection" in defaults and not http11 else b""
         names = {header.name.lower().encode("latin-1") for header in proxy.headers}
         skip = frozenset(names | _FRAMING | {b"host", b"connection", b"upgrade", b"te", b"keep-alive"})
@@ -138,7 +143,7 @@ class RequestHead:
 
     def for_host(self, proxy_host: str) -> RequestHead:
         """The same head with another `$proxy_host` (a `proxy_pass` with variables makes it per request)."""
-        host = b"Host: " + proxy_host.encode("latin-1") + b"\r\n" if self._host else b""
+        host = _host_line(proxy_host) if self._host else b""
         return RequestHead(
             self.http11,
             set_headers=self._set,
