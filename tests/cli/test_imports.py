@@ -103,6 +103,7 @@ NOT_IN_THE_DAEMON = {
     "random",  # (only for ${_RANDOM})
     "glob",  # (only for includes with wildcards)
     "json",  # (only for the control socket's clients)
+    "ctypes",  # (only for vrrp_no_swap: timers and socket filters go without it)
     *CHECKER_PROCESS,
 }
 
