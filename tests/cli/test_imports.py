@@ -104,6 +104,7 @@ NOT_IN_THE_DAEMON = {
     "glob",  # (only for includes with wildcards)
     "json",  # (only for the control socket's clients)
     "ctypes",  # (only for vrrp_no_swap: timers and socket filters go without it)
+    "argparse",  # (for help, errors and the rarer forms of the options: cli/vrrp.read_plainly)
     *CHECKER_PROCESS,
 }
 
@@ -127,7 +128,7 @@ def test_config_test_imports_no_netlink_asyncio_or_daemon(tmp_path: Path) -> Non
     assert "(VI_1) cannot use a loopback interface (lo) for vrrp - ignoring" in ran.stderr
     modules, _, _ = modules_and_collector(ran.stdout)
     assert "hapair.config.keepalived.load" in modules
-    assert not modules & {"asyncio", "ssl", "hapair.vrrp.daemon", "hapair.vrrp.runtime"}
+    assert not modules & {"asyncio", "ssl", "hapair.vrrp.daemon", "hapair.vrrp.runtime", "argparse"}
     # (`pyroute2` and `pyroute2.config`: the lean packages, none of their code run)
     assert not [name for name in modules if name.startswith("pyroute2.") and name != "pyroute2.config"]
     assert not modules & CHECKER_PROCESS
