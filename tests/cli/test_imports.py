@@ -105,6 +105,7 @@ NOT_IN_THE_DAEMON = {
     "json",  # (only for the control socket's clients)
     "ctypes",  # (only for vrrp_no_swap: timers and socket filters go without it)
     "argparse",  # (for help, errors and the rarer forms of the options: cli/vrrp.read_plainly)
+    "pickle",  # (the model comes back from the reading child by _pickle's loads: forked.py)
     *CHECKER_PROCESS,
 }
 
