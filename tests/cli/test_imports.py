@@ -221,6 +221,7 @@ def test_imports_run_with_the_collector_paused_and_end_frozen() -> None:
 
 
 def test_the_proxy_leaves_dnspython_and_cryptography_to_the_configurations_using_them() -> None:
+    """And tempfile with shutil to no one (proxy/http/tempfiles.py)."""
     ran = run_python(
         "import sys, hapair.cli.proxy, hapair.proxy.server, hapair.config.nginx.load\n"
         "print(' '.join(sys.modules))"
@@ -229,7 +230,8 @@ def test_the_proxy_leaves_dnspython_and_cryptography_to_the_configurations_using
     modules = set(ran.stdout.split())
     assert {"hapair.proxy.resolver", "hapair.proxy.worker"} <= modules
     assert "hapair.config.nginx.finish.stapling" in modules
-    assert not modules & {"dns", "cryptography", "h2", "hapair.proxy.stream", "platform"}
+    absent = {"dns", "cryptography", "h2", "hapair.proxy.stream", "platform", "tempfile", "shutil"}
+    assert not modules & absent
 
 
 PRELOAD = """
