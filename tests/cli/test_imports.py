@@ -248,24 +248,30 @@ RESOLVER = (
     "http { server { listen 127.0.0.1:8080; location / { resolver 127.0.0.1; proxy_pass http://$host; } } }"
 )
 STREAM = "stream { server { listen 127.0.0.1:8080; proxy_pass 127.0.0.1:8081; } }"
+HTTPS = "http { server { listen 127.0.0.1:8080; location / { proxy_pass https://127.0.0.1:8443; } } }"
+VARIABLES = "http { server { listen 127.0.0.1:8080; location / { proxy_pass http://127.0.0.1:$arg_p; } } }"
+STREAM_TLS = "stream { server { listen 127.0.0.1:8080; proxy_pass 127.0.0.1:8443; proxy_ssl on; } }"
 
 
 @pytest.mark.parametrize(
     ("blocks", "loaded"),
     [
-        (PLAIN, ["False", "False", "False", "True"]),
-        (HTTP2, ["True", "False", "False", "True"]),
+        (PLAIN, ["False", "False", "False", "False"]),
+        (HTTP2, ["True", "False", "False", "False"]),
         (RESOLVER, ["False", "True", "False", "True"]),
-        (STREAM, ["False", "False", "True", "True"]),
+        (STREAM, ["False", "False", "True", "False"]),
+        (HTTPS, ["False", "False", "False", "True"]),
+        (VARIABLES, ["False", "False", "False", "True"]),
+        (STREAM_TLS, ["False", "False", "True", "True"]),
     ],
-    ids=["plain", "http2", "resolver", "stream"],
+    ids=["plain", "http2", "resolver", "stream", "https", "variables", "stream-tls"],
 )
 def test_the_master_imports_what_the_configuration_s_workers_use(
     tmp_path: Path, blocks: str, loaded: list[str]
 ) -> None:
     """Imported before the workers are forked (shared, and readable by the master): HTTP/2 for `http2`
-    listeners, dnspython for a `resolver`, the L4 data plane for a `stream {}` block, the idna codec SNI
-    uses always."""
+    listeners, dnspython for a `resolver`, the L4 data plane for a `stream {}` block, the idna codec for
+    TLS upstreams (SNI) and names resolved per request (proxy/preload.py)."""
     config = tmp_path / "nginx.conf"
     config.write_text(f"error_log stderr;\nevents {{}}\n{blocks}\n")
     ran = run_python(PRELOAD, str(config), f"{tmp_path}/")
