@@ -16,6 +16,7 @@ import asyncio
 import math
 import select
 import selectors
+import signal
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -43,9 +44,17 @@ def microsecond_loop() -> asyncio.AbstractEventLoop:
 
 
 def run_precisely(main: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run(main) on a loop whose timers fire to the microsecond."""
+    """asyncio.run(main) on a loop whose timers fire to the microsecond, also after the process was
+    stopped (SIGSTOP): the kernel restarts a select() the stop interrupted with the time it had left when
+    the process stopped, so that a timer due meanwhile would fire that much after SIGCONT (a timerfd
+    fires at once). With a handler for SIGCONT, the wait ends on it and the loop looks at its timers."""
     with asyncio.Runner(loop_factory=microsecond_loop) as runner:
+        runner.get_loop().add_signal_handler(signal.SIGCONT, _continued)
         return runner.run(main)
+
+
+def _continued() -> None:
+    """SIGCONT's handler: nothing to do but end the loop's wait (`run_precisely`)."""
 
 
 class PreciseTimer:
