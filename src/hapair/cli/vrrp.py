@@ -138,12 +138,12 @@ def add_daemon_options(
 
 def run_argv(argv: Sequence[str]) -> int:
     """`hapair vrrp` with the arguments after `vrrp`."""
-    args = read_plainly(argv)
-    if args is None:
-        from hapair.cli.main import build_parser  # noqa: PLC0415
+    plainly = read_plainly(argv)
+    if plainly is not None:
+        return run(plainly)
+    from hapair.cli.main import build_parser  # noqa: PLC0415
 
-        args = build_parser("vrrp").parse_args(["vrrp", *argv])
-    return run(args)
+    return run(build_parser("vrrp").parse_args(["vrrp", *argv]))
 
 
 def read_plainly(argv: Sequence[str]) -> SimpleNamespace | None:
@@ -197,7 +197,7 @@ def _take_value(values: dict[str, Any], dest: str, value: str) -> bool:
     return True
 
 
-def daemon_logger(args: argparse.Namespace) -> logging.Logger:
+def daemon_logger(args: argparse.Namespace | SimpleNamespace) -> logging.Logger:
     """The logger the options of `add_daemon_options` ask for."""
     return configure_logging(
         console=args.log_console,
@@ -230,7 +230,7 @@ def control_path(control: str | None, pid: str, default_pid: str = DEFAULT_PID_F
     return DEFAULT_CONTROL
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace | SimpleNamespace) -> int:
     if args.config_test is not None:
         return config_test(args.config, args.config_id, args.config_test)
     if not args.dont_fork and _daemonized_parent():
