@@ -11,15 +11,19 @@ child that fails (an exception, a signal) is a call that failed, never a daemon 
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import traceback
+
+# pickle's dumps and loads are these, its C accelerator's (pickle.py re-exports them); the rest of the
+# pickle module, its pure-Python pickler, is 0.2 MB of the VRRP daemon's memory (issue 15's budget)
+from _pickle import dumps, loads
 from collections import deque
 from collections.abc import Callable
 from typing import Generic, NoReturn, ParamSpec, TypeVar
 
 Result = TypeVar("Result")
 Args = ParamSpec("Args")
+HIGHEST_PROTOCOL = -1  # (a negative protocol is the highest)
 
 
 # the children of calls, already waited for: the proxy's master logs every SIGCHLD as nginx's does, and
@@ -69,7 +73,7 @@ class ForkedCall(Generic[Result]):
         if os.WIFSIGNALED(status):
             raise ForkedCallError(f"the child process was killed by signal {os.WTERMSIG(status)}")
         try:
-            returned, raised = pickle.loads(sent) if sent else (None, "the child process sent nothing")
+            returned, raised = loads(sent) if sent else (None, "the child process sent nothing")
         except Exception as error:  # an object whose class cannot be made again from what was pickled
             raise ForkedCallError(f"the child's result cannot be read: {error!r}") from error
         if raised is not None:
@@ -84,9 +88,9 @@ def _call_and_exit(out: int, call: Callable[[], object]) -> NoReturn:
     status = 0
     try:
         _default_signals()
-        sent = pickle.dumps((call(), None), pickle.HIGHEST_PROTOCOL)
+        sent = dumps((call(), None), HIGHEST_PROTOCOL)
     except BaseException:  # whatever it is, the parent is told and goes on
-        sent = pickle.dumps((None, traceback.format_exc().rstrip()), pickle.HIGHEST_PROTOCOL)
+        sent = dumps((None, traceback.format_exc().rstrip()), HIGHEST_PROTOCOL)
         status = 1
     try:
         with open(out, "wb") as pipe:

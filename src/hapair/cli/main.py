@@ -26,9 +26,10 @@ COMMANDS = {
     "status": "hapair.cli.status",
     "install-units": "hapair.cli.units",
 }
-# sub-commands that read their own options (`proxy`: nginx's), run without argparse, which would be 0.4 MB
-# of each of their processes' memory (issue 15's budget for a proxy worker)
-OWN_OPTIONS = {"proxy"}
+# sub-commands that read their own options (`proxy`: nginx's; `vrrp`: the plain forms of its options,
+# leaving help and errors to argparse), run without argparse, which would be 0.3 to 0.4 MB of each of
+# their processes' memory (issue 15's budgets for a proxy worker and the VRRP daemon)
+OWN_OPTIONS = {"proxy", "vrrp"}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -2,17 +2,23 @@
 
 `-t` imports only the configuration reader (not the daemon, asyncio or pyroute2: issue 15's start-up
 budget); the daemon's modules are imported when it runs, asyncio without ssl (tlsless.py). Both import
-with the garbage collector paused and freeze what they imported (frozen_imports.py)."""
+with the garbage collector paused and freeze what they imported (frozen_imports.py).
+
+The options are argparse's (`register`), but a command line of their plain forms is read without it
+(`read_plainly`: each option whole, `--option=value`, short flags together as in `-nlG`), which keeps
+argparse (0.3 MB) out of the daemon's memory (issue 15's budget); anything else (`--help`, an error, an
+abbreviated long option, `-fFILE`, a value starting with `-`) is argparse's to read, so that its help,
+messages and exit status stay what they are."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TextIO
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hapair import frozen_imports
 from hapair.control.protocol import VRRP_SOCKET as DEFAULT_CONTROL
@@ -20,8 +26,40 @@ from hapair.control.protocol import socket_beside
 from hapair.tlsless import import_asyncio_without_ssl
 from hapair.vrrp.log import FACILITIES, configure_logging
 
+if TYPE_CHECKING:
+    import argparse
+
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
 DEFAULT_PID_FILE = "/run/hapair_vrrp.pid"
+# the options `register` adds, for `read_plainly`: destination by flag, and each destination's default
+FLAGS = {
+    **dict.fromkeys(("-l", "--log-console"), "log_console"),
+    **dict.fromkeys(("-D", "--log-detail"), "log_detail"),
+    **dict.fromkeys(("-G", "--no-syslog"), "no_syslog"),
+    **dict.fromkeys(("-n", "--dont-fork"), "dont_fork"),
+}
+VALUES = {
+    **dict.fromkeys(("-f", "--use-file"), "config"),
+    **dict.fromkeys(("-i", "--config-id"), "config_id"),
+    **dict.fromkeys(("-S", "--log-facility"), "log_facility"),
+    **dict.fromkeys(("-g", "--log-file"), "log_file"),
+    **dict.fromkeys(("-p", "--pid"), "pid"),
+    "--metrics": "metrics",
+    "--control": "control",
+}
+OPTIONAL_VALUE = ("-t", "--config-test")  # its value if the next argument is not an option, else ""
+DEFAULTS = {
+    "command": "vrrp",
+    "config": DEFAULT_CONFIG,
+    "config_test": None,
+    "config_id": None,
+    **dict.fromkeys(FLAGS.values(), False),
+    "log_facility": "daemon",
+    "log_file": None,
+    "pid": DEFAULT_PID_FILE,
+    "metrics": None,
+    "control": None,
+}
 
 
 def register(commands: Any) -> None:
@@ -98,7 +136,68 @@ def add_daemon_options(
     )
 
 
-def daemon_logger(args: argparse.Namespace) -> logging.Logger:
+def run_argv(argv: Sequence[str]) -> int:
+    """`hapair vrrp` with the arguments after `vrrp`."""
+    plainly = read_plainly(argv)
+    if plainly is not None:
+        return run(plainly)
+    from hapair.cli.main import build_parser  # noqa: PLC0415
+
+    return run(build_parser("vrrp").parse_args(["vrrp", *argv]))
+
+
+def read_plainly(argv: Sequence[str]) -> SimpleNamespace | None:
+    """The options as argparse's parser gives them, when each argument is an option `register` adds, whole
+    (or `--option=value`, or short flags together), and each value one that does not start with `-` and
+    that the option takes; otherwise None."""
+    values: dict[str, Any] = dict(DEFAULTS)
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        index += 1
+        if arg in FLAGS:
+            values[FLAGS[arg]] = True
+        elif arg in OPTIONAL_VALUE:
+            if index < len(argv) and not argv[index].startswith("-"):
+                values["config_test"] = argv[index]
+                index += 1
+            else:
+                values["config_test"] = ""
+        elif arg.startswith("--") and "=" in arg and arg.split("=", 1)[0] in VALUES:
+            flag, value = arg.split("=", 1)
+            if not _take_value(values, VALUES[flag], value):
+                return None
+        elif arg in VALUES:
+            if index == len(argv) or argv[index].startswith("-"):
+                return None
+            if not _take_value(values, VALUES[arg], argv[index]):
+                return None
+            index += 1
+        elif len(arg) > 2 and arg[0] == "-" and all(f"-{letter}" in FLAGS for letter in arg[1:]):
+            for letter in arg[1:]:
+                values[FLAGS[f"-{letter}"]] = True
+        else:
+            return None
+    return SimpleNamespace(**values, run=run)
+
+
+def _take_value(values: dict[str, Any], dest: str, value: str) -> bool:
+    """Set `dest` to `value` as argparse would; False for a value argparse refuses."""
+    if dest == "log_facility" and value not in FACILITIES:
+        return False
+    if dest == "metrics":
+        from hapair.exposition import parse_address  # noqa: PLC0415  (as metrics_address)
+
+        try:
+            values[dest] = parse_address(value)
+        except ValueError:
+            return False
+        return True
+    values[dest] = value
+    return True
+
+
+def daemon_logger(args: argparse.Namespace | SimpleNamespace) -> logging.Logger:
     """The logger the options of `add_daemon_options` ask for."""
     return configure_logging(
         console=args.log_console,
@@ -115,6 +214,8 @@ def metrics_address(text: str) -> tuple[Any, int]:
     try:
         return parse_address(text)
     except ValueError:
+        import argparse  # noqa: PLC0415  (only where argparse reads the command line)
+
         raise argparse.ArgumentTypeError(f"not an address:port: {text!r}") from None
 
 
@@ -129,7 +230,7 @@ def control_path(control: str | None, pid: str, default_pid: str = DEFAULT_PID_F
     return DEFAULT_CONTROL
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace | SimpleNamespace) -> int:
     if args.config_test is not None:
         return config_test(args.config, args.config_id, args.config_test)
     if not args.dont_fork and _daemonized_parent():

@@ -19,6 +19,8 @@ class Followers:
         self._serving: set[asyncio.Task[None]] = set()
 
     def publish(self, event: dict[str, Any]) -> None:
+        if not self._queues:  # (no JSON made, nor json imported, for nobody: protocol.py)
+            return
         data = json_line(event)
         for queue in list(self._queues):
             if queue.qsize() >= FOLLOW_QUEUE:

@@ -7,7 +7,6 @@ an address (see VirtualRouter.address_claimed)."""
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
 import socket
 import struct
@@ -16,7 +15,7 @@ from ipaddress import IPv4Address
 from typing import NamedTuple
 
 from .resource import Resource
-from .vrrp_socket import SO_ATTACH_FILTER, discard_input
+from .vrrp_socket import BPF_INSTRUCTION, attach_filter, discard_input
 
 ETH_P_ARP = 0x0806
 ETH_P_IP = 0x0800
@@ -77,7 +76,7 @@ def claim_filter(addresses: Iterable[IPv4Address]) -> bytes:
     for index, address in enumerate(wanted):
         program.append((BPF_JEQ_K, count - index, 0, int(address)))  # to the accept at the end
     program += [(BPF_RET_K, 0, 0, 0), (BPF_RET_K, 0, 0, ACCEPT_WHOLE)]
-    return b"".join(struct.pack("HBBI", *instruction) for instruction in program)
+    return b"".join(struct.pack(BPF_INSTRUCTION, *instruction) for instruction in program)
 
 
 def parse_claim(frame: bytes) -> Claim | None:
@@ -90,12 +89,6 @@ def parse_claim(frame: bytes) -> Claim | None:
         return None
     mac = frame[SENDER_MAC_AT:SENDER_ADDRESS_AT]
     return Claim(IPv4Address(frame[SENDER_ADDRESS_AT : SENDER_ADDRESS_AT + 4]), mac)
-
-
-def _attach_filter(sock: socket.socket, program: bytes) -> None:
-    code = ctypes.create_string_buffer(program)
-    length = len(program) // struct.calcsize("HBBI")
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HP", length, ctypes.addressof(code)))
 
 
 def sending_socket(ifname: str, protocol: int) -> socket.socket:
@@ -169,7 +162,7 @@ class ArpWatcher(Resource):
         self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         try:
             self._socket.setblocking(False)
-            _attach_filter(self._socket, claim_filter(addresses))
+            attach_filter(self._socket, claim_filter(addresses))
             self._socket.bind((ifname, ETH_P_ARP))
         except OSError:
             self._socket.close()

@@ -9,7 +9,6 @@ graceful stop (SIGQUIT), so that the VIP has moved before the proxy stops servin
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
@@ -21,6 +20,7 @@ from hapair.vrrp.commands import ScriptRunner
 from hapair.vrrp.daemon import DaemonOptions, VrrpDaemon
 from hapair.vrrp.notify_fifo import FifoWriter
 from hapair.vrrp.runtime import Runtime
+from hapair.vrrp.timer import run_precisely
 from hapair.vrrp.tracking import TrackerLink
 
 from .settings import NodeSettings
@@ -111,5 +111,5 @@ def _weight(weight: int) -> str:
 def run_node(options: NodeOptions, logger: logging.Logger) -> int:
     daemon = NodeDaemon(options, logger)
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(daemon.run())
+        return run_precisely(daemon.run())
     return 0

@@ -5,28 +5,37 @@ read the interpreter's own files then (an interpreter installed under /root, as 
 worker has not imported by then, it cannot import at all. What the master imported is also shared by every
 worker rather than held by each. The modules a configuration may not need are left out unless it does
 (issue 15's 25 MB per worker): HTTP/2 without an `http2` listener, dnspython without a `resolver`, the
-L4 data plane (hapair.proxy.stream) without a `stream {}` block."""
+L4 data plane (hapair.proxy.stream) without a `stream {}` block, the idna codec without TLS upstreams
+or names resolved per request.
+
+The idna codec (encodings.idna, with unicodedata and stringprep: 0.2 MB) is what ssl encodes the name an
+upstream TLS connection sends (SNI) or checks with, what dnspython imports, and what uvloop encodes a
+host name with when it resolves one (an address, as the workers give it, it reads as ASCII; the name a
+client sends a TLS listener ssl reads as ASCII). So it is imported for a configuration with an https
+`proxy_pass`, a `proxy_pass` with variables (its scheme and host are known per request), a stream
+`proxy_ssl`, or a `resolver`."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from hapair.config.nginx.model.config import NginxConfig
+from hapair.config.nginx.model.http import ProxyPass, ProxyPassTemplate
 from hapair.config.nginx.model.resolver import Resolver
+from hapair.config.nginx.model.stream import StreamProxy
 
 from .http import h2
 from .resolver import DNS_MODULES
 
 STREAM = "hapair.proxy.stream"
-# ssl's `server_hostname` (SNI, `proxy_ssl_server_name`) encodes names with the idna codec on first use
-ALWAYS = ("encodings.idna",)
+IDNA = "encodings.idna"
 
 
 def preload(config: NginxConfig) -> None:
-    for module in ALWAYS:
-        importlib.import_module(module)
+    if uses_host_names(config):
+        importlib.import_module(IDNA)
     h2.preload(config)
     if config.stream is not None:
         importlib.import_module(STREAM)
@@ -38,11 +47,29 @@ def preload(config: NginxConfig) -> None:
 def has_resolver(config: NginxConfig) -> bool:
     """Whether a `resolver` is in force anywhere in the configuration's model (a `proxy_pass` with
     variables may use it)."""
+    return _any_part(config, lambda value: isinstance(value, Resolver))
+
+
+def uses_host_names(config: NginxConfig) -> bool:
+    """Whether the workers may encode or decode a host name with the idna codec (the module's docstring)."""
+    return _any_part(config, _names_a_host)
+
+
+def _names_a_host(value: object) -> bool:
+    if isinstance(value, ProxyPassTemplate | Resolver):
+        return True
+    if isinstance(value, ProxyPass):
+        return value.scheme == "https"
+    return isinstance(value, StreamProxy) and value.tls is not None
+
+
+def _any_part(config: NginxConfig, found: Callable[[object], bool]) -> bool:
+    """Whether `found` is true of any value in the configuration's model."""
     seen: set[int] = set()
     pending: list[object] = [config]
     while pending:
         value = pending.pop()
-        if isinstance(value, Resolver):
+        if found(value):
             return True
         if id(value) in seen:
             continue

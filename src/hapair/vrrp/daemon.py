@@ -8,7 +8,6 @@ import contextlib
 import gc
 import logging
 import os
-import selectors
 import signal
 import time
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from .statics import Statics
 from .stats import Stats
 from .status import status_document
 from .support import unsupported_features
+from .timer import SELECTOR_WAITS, run_precisely
 from .tracking import InitState, ScriptState
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from . import dumps
 
 SIGJSON = signal.SIGRTMIN + 2
-_SELECTOR_WAIT = selectors.DefaultSelector.select.__code__  # where the idle event loop waits
 FATAL_SEVERITIES = (Severity.FILE_NOT_FOUND, Severity.BAD_IF, Severity.FATAL)
 # keepalived 2.2.7's exit statuses (lib/scheduler.h), as its daemon gives them
 EXIT_FATAL = 1  # a resource the start needs is not there (KEEPALIVED_EXIT_FATAL): here, --metrics's address
@@ -195,7 +194,7 @@ class VrrpDaemon:
         turn."""
         if self.runtime is not None and not self._stopping.is_set():
             self.runtime.send_stop_adverts()
-        if frame is not None and frame.f_code is _SELECTOR_WAIT:
+        if frame is not None and frame.f_code in SELECTOR_WAITS:
             self._stop()
         else:
             asyncio.get_running_loop().call_soon_threadsafe(self._stop)
@@ -483,5 +482,5 @@ def run_daemon(
 ) -> int:
     daemon = VrrpDaemon(options, logger, first_reading)
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(daemon.run())
+        return run_precisely(daemon.run())
     return 0

@@ -24,7 +24,6 @@ differently (docs/keepalived-differences.md):
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import resource
 import signal
@@ -90,6 +89,8 @@ class ProcessScheduler:
         if self._nice is not None and self._original_nice is not None and self._nice != self._original_nice:
             self._reset_nice(self._original_nice)
         if self._locked:
+            import ctypes  # noqa: PLC0415  (as in _lock_memory)
+
             ctypes.CDLL(None, use_errno=True).munlockall()
             self._locked = False
 
@@ -167,6 +168,8 @@ class ProcessScheduler:
         self._nice = priority
 
     def _lock_memory(self) -> None:
+        import ctypes  # noqa: PLC0415  (for `vrrp_no_swap` only: 0.4 MB of the daemon's memory otherwise)
+
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0:
             self.log(f"Unable to lock process in memory - {os.strerror(ctypes.get_errno())}")

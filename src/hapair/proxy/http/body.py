@@ -10,8 +10,9 @@ request with 500 (nginx's answer), and is logged.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
+
+from .tempfiles import TemporaryFile
 
 _READ_SIZE = 64 * 1024
 
@@ -29,7 +30,7 @@ class BufferedBody:
         self._memory_limit = memory_limit
         self._directory = directory
         self._pieces: list[bytes] = []
-        self._file: tempfile._TemporaryFileWrapper[bytes] | None = None
+        self._file: TemporaryFile | None = None
         self.size = 0
 
     def add(self, data: bytes) -> None:
@@ -48,9 +49,9 @@ class BufferedBody:
         except OSError as error:
             raise BodyFileError(error.errno, f"{error.strerror}: {self._directory}") from error
 
-    def _open(self) -> tempfile._TemporaryFileWrapper[bytes]:
+    def _open(self) -> TemporaryFile:
         os.makedirs(self._directory, mode=0o700, exist_ok=True)
-        return tempfile.NamedTemporaryFile(dir=self._directory, prefix="", delete=True)
+        return TemporaryFile(self._directory)
 
     @property
     def in_file(self) -> bool:

@@ -11,8 +11,9 @@ again), and is removed when the response is over.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections import deque
+
+from .tempfiles import TemporaryFile
 
 _READ_SIZE = 64 * 1024
 
@@ -40,7 +41,7 @@ class ResponseSpool:
         self._directory = directory
         self._memory: deque[bytes] = deque()
         self._memory_size = 0
-        self._file: tempfile._TemporaryFileWrapper[bytes] | None = None
+        self._file: TemporaryFile | None = None
         self._read_at = 0  # how much of the file the client has had
         self._written = 0  # how much was written to the file
         self.file_name: str | None = None  # set when the file is made
@@ -80,9 +81,9 @@ class ResponseSpool:
         if kept:
             self._memory.append(kept)
 
-    def _open(self) -> tempfile._TemporaryFileWrapper[bytes]:
+    def _open(self) -> TemporaryFile:
         os.makedirs(self._directory, mode=0o700, exist_ok=True)
-        return tempfile.NamedTemporaryFile(dir=self._directory, prefix="", delete=True)
+        return TemporaryFile(self._directory)
 
     def take(self, limit: int) -> bytes:
         """Up to `limit` of the oldest bytes held."""
