@@ -1,20 +1,25 @@
 """The temporary files of request bodies (`client_body_temp_path`) and buffered responses
-(`proxy_temp_path`), made as `tempfile.NamedTemporaryFile(dir=directory, prefix="")` makes them: a name
-of 8 random characters made with O_EXCL in the directory, opened for reading and writing, removed when
+(`proxy_temp_path`), made as `tempfile.NamedTemporaryFile(dir=directory, prefix="")` makes them: a new
+name made with O_EXCL in the directory, only its owner's, opened for reading and writing, removed when
 closed (or when dropped unclosed). Without the tempfile module, which imports shutil and with it the
-bz2, lzma and fnmatch modules: 0.42 MB of each idle worker's memory (issue 15's budget is 25 MB)."""
+bz2, lzma and fnmatch modules: 0.42 MB of each idle worker's memory (issue 15's budget is 25 MB).
+
+The name is 12 hex digits from the kernel's random source (os.urandom), read for each file: a random
+generator seeded in the master would be copied into every worker it forks, so that all of them would try
+the same names in the same order (tempfile reseeds its own after a fork for that reason)."""
 
 from __future__ import annotations
 
 import os
-import random
 from typing import BinaryIO
 
-_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"  # tempfile's
-_NAME_LENGTH = 8
+_NAME_BYTES = 6  # 48 random bits, 12 hex digits
 _ATTEMPTS = 10000  # tempfile.TMP_MAX
 _FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-_names = random.Random()  # (tempfile's names come from a Random of their own too)
+
+
+def _random_name() -> str:
+    return os.urandom(_NAME_BYTES).hex()
 
 
 class TemporaryFile:
@@ -27,7 +32,7 @@ class TemporaryFile:
         self._closed = True  # until made: __del__ has nothing to remove
         directory = os.path.abspath(directory)
         for _ in range(_ATTEMPTS):
-            name = os.path.join(directory, "".join(_names.choices(_CHARACTERS, k=_NAME_LENGTH)))
+            name = os.path.join(directory, _random_name())
             try:
                 fd = os.open(name, _FLAGS, 0o600)
             except FileExistsError:
