@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.http import DEFAULT_PROXY_HEADERS, Header, Proxy
 
@@ -32,8 +32,8 @@ from .variables import CompiledTemplate
 if TYPE_CHECKING:
     from .exchange import Exchange
 
-_DEFAULTS = {(name.lower(), value) for name, value in DEFAULT_PROXY_HEADERS}
-_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+_DEFAULTS: Final = {(name.lower(), value) for name, value in DEFAULT_PROXY_HEADERS}
+_FRAMING: Final = frozenset({b"content-length", b"transfer-encoding"})
 
 
 class BodyFraming(Enum):

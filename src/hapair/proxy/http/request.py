@@ -4,12 +4,12 @@ it, and nginx's check of a host (ngx_http_validate_host)."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Protocol
+from typing import Final, Protocol
 
 from .parse import HTTP_09, HTTP_10, HTTP_11, RequestError
 from .uri import Target
 
-IDEMPOTENT = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"TRACE"})
+IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"TRACE"})
 
 __all__ = ["HTTP_09", "HTTP_10", "HTTP_11", "IDEMPOTENT", "Head", "Request", "RequestError", "validate_host"]
 
@@ -123,8 +123,8 @@ class Request:
         return by_variable.get(variable.encode("latin-1"), [])
 
 
-_VARIABLE_NAME = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-", b"abcdefghijklmnopqrstuvwxyz_")
-_ROOT = Target("/", None, "/")
+_VARIABLE_NAME: Final = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-", b"abcdefghijklmnopqrstuvwxyz_")
+_ROOT: Final = Target("/", None, "/")
 
 
 @lru_cache(maxsize=256)

@@ -12,11 +12,12 @@ import asyncio
 import heapq
 import weakref
 from collections.abc import Callable
+from typing import Final
 
-RESOLUTION = 0.01  # seconds
+RESOLUTION: Final = 0.01  # seconds
 # what float arithmetic may be off by: times are milliseconds (the loop's clock) divided by 1000, and a
 # slot's time, a multiple of RESOLUTION, is read within this of it
-_ROUNDING = 1e-6
+_ROUNDING: Final = 1e-6
 
 
 class IdleTimer:
@@ -135,7 +136,7 @@ class _Wheel:
             self._wake_for(order[0])
 
 
-_WHEELS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wheel] = weakref.WeakKeyDictionary()
+_WHEELS: Final[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wheel]] = weakref.WeakKeyDictionary()
 
 
 def _wheel(loop: asyncio.AbstractEventLoop) -> _Wheel:

@@ -17,7 +17,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
 from hapair.config.nginx.model.upstream import Balancing
@@ -32,7 +32,7 @@ from .limit_req import LIMIT_REQ_STATUSES
 if TYPE_CHECKING:
     from .exchange import Exchange
 
-NGINX_VERSION = "1.22.1"
+NGINX_VERSION: Final = "1.22.1"
 _HOSTNAME = socket.gethostname()
 
 
@@ -154,7 +154,7 @@ def _ssl(field: Callable[..., str | None]) -> Callable[[Exchange], str | None]:
     return value
 
 
-_SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
+_SIMPLE: Final[dict[str, Callable[[Exchange], str | None]]] = {
     "remote_addr": _remote_addr,
     "remote_port": lambda ex: _port(ex.remote_port),
     "binary_remote_addr": lambda ex: ex.binary_remote_addr or ex.remote_addr,  # "unix:" for a unix socket
@@ -230,7 +230,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     **CLIENT_CERTIFICATE_VARIABLES,
 }
 
-_PREFIXED: tuple[tuple[str, Callable[[Exchange, str], str | None]], ...] = (
+_PREFIXED: Final[tuple[tuple[str, Callable[[Exchange, str], str | None]], ...]] = (
     ("http_", _header),
     ("arg_", _argument),
     ("cookie_", _cookie),
