@@ -50,12 +50,15 @@ def _bytes_of(value: str) -> str:
     return value.encode("utf-8", "replace").decode("latin-1")
 
 
+def _plain(value: str) -> bool:
+    """Whether no escaping changes `value` (printable ASCII without `"` and `\\`: most values), found by
+    C loops over it; the sets' tests look each character up."""
+    return value.isascii() and value.isprintable() and '"' not in value and "\\" not in value
+
+
 def escape_default(value: str) -> str:
-    """ngx_http_log_escape. A value of printable ASCII without `"` and `\\` (most) is found so by C loops
-    over it, before the set's test, a lookup a character (a third of an access log line's cost)."""
-    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
-        return value
-    if _NEEDS_DEFAULT_ESCAPE.isdisjoint(value):
+    """ngx_http_log_escape."""
+    if _plain(value) or _NEEDS_DEFAULT_ESCAPE.isdisjoint(value):
         return value
     return _bytes_of(value).translate(_DEFAULT_TABLE)
 
@@ -130,14 +133,26 @@ class BoundFormat(Generic[S]):
         )
 
     def render_bytes(self, source: S) -> bytes:
-        """The line and its newline, as written to the file."""
+        """The line and its newline, as written to the file. The values are escaped one by one only
+        when one of them needs it: whether any does is found in one pass over them all."""
         out: list[str] = []
-        escape, missing = self._escape, self._missing
+        values: list[str] = []
+        where: list[int] = []  # the values' places in `out`
+        missing = self._missing
         for part in self._parts:
             if type(part) is str:
                 out.append(part)
                 continue
             value = part(source)  # type: ignore[operator]
-            out.append(missing if value is None else escape(_bytes_of(value)))
+            if value is None:
+                out.append(missing)
+            else:
+                values.append(value)
+                where.append(len(out))
+                out.append(value)
+        if values and not _plain("".join(values)):
+            escape = self._escape
+            for index in where:
+                out[index] = escape(_bytes_of(out[index]))
         out.append("\n")
         return "".join(out).encode("latin-1")

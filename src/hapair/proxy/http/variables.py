@@ -57,6 +57,11 @@ def _remote_addr(ex: Exchange) -> str | None:
     return ex.remote_addr
 
 
+def _status(status: int) -> str:
+    """`$status` in three digits ("000" for none): formatting with `03d` parses the format each time."""
+    return str(status) if status >= 100 else f"{status:03d}"
+
+
 def _port(port: int) -> str:
     """A port as `$remote_port` gives it: empty for none (a unix socket, an address from realip
     without one)."""
@@ -190,7 +195,7 @@ _SIMPLE: Final[dict[str, Callable[[Exchange], str | None]]] = {
     "proxy_add_x_forwarded_for": _proxy_add_x_forwarded_for,
     "proxy_host": lambda ex: ex.route.proxy_host if ex.target is None else ex.target.host,
     "proxy_port": lambda ex: ex.route.proxy_port if ex.target is None else ex.target.port,
-    "status": lambda ex: f"{ex.status:03d}",
+    "status": lambda ex: _status(ex.status),
     "bytes_sent": lambda ex: str(ex.bytes_sent),
     "body_bytes_sent": lambda ex: str(ex.body_bytes_sent),
     "request_length": lambda ex: str(ex.request_length),
@@ -347,6 +352,8 @@ def balancing_key(ex: Exchange) -> bytes:
     template's value, or for `ip_hash` the client's packed address (empty for a unix socket)."""
     target = ex.target
     assert target is not None
+    if not target.balancer.keyed:
+        return b""
     upstream = target.balancer.upstream
     if upstream.balancing is Balancing.IP_HASH:
         return ex.binary_remote_addr.encode("latin-1")
