@@ -40,7 +40,7 @@ class IdleTimer:
 
     def start(self, timeout: float) -> None:
         """(Re)start counting `timeout` seconds from now."""
-        now = self._wheel.loop.time()
+        now = self._wheel.time()
         self._timeout = timeout
         self._last = now
         self.running = True
@@ -52,7 +52,7 @@ class IdleTimer:
         self._slot, self._armed = self._wheel.add(self, deadline)
 
     def touch(self) -> None:
-        self._last = self._wheel.loop.time()
+        self._last = self._wheel.time()
 
     def stop(self) -> None:
         self.running = False
@@ -90,10 +90,11 @@ def _current_slot(now: float) -> int:
 class _Wheel:
     """The timers of one event loop, by slot."""
 
-    __slots__ = ("__weakref__", "_handle", "_next", "_order", "_slots", "loop")
+    __slots__ = ("__weakref__", "_handle", "_next", "_order", "_slots", "loop", "time")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self.time = loop.time  # bound once: the timers read the clock at each start and touch
         self._slots: dict[int, set[IdleTimer]] = {}
         self._order: list[int] = []  # the slots, a heap
         self._handle: asyncio.TimerHandle | None = None

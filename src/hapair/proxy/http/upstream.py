@@ -70,6 +70,7 @@ _FRAMING_HEADERS: Final = {
     b"transfer-encoding": _TRANSFER_ENCODING,
     b"connection": _CONNECTION,
 }
+_FRAMING_LENGTHS: Final = frozenset(len(name) for name in _FRAMING_HEADERS)
 HEAD_LIMIT: Final = 4096  # nginx's default proxy_buffer_size: the response head must fit in it
 _INVALID_HEADER: Final = "upstream sent invalid header while reading response header from upstream"
 _TOO_BIG_HEADER: Final = "upstream sent too big header while reading response header from upstream"
@@ -342,6 +343,8 @@ class UpstreamConnection(asyncio.Protocol):
         chunked = False
         close = version < HTTP_11
         for name, value in headers:
+            if len(name) not in _FRAMING_LENGTHS:
+                continue  # not one of them, known without lowering the name
             kind = _FRAMING_HEADERS.get(name.lower())
             if kind is None:
                 continue
