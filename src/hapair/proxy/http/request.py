@@ -4,35 +4,23 @@ it, and nginx's check of a host (ngx_http_validate_host)."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from .parse import HTTP_09, HTTP_10, HTTP_11, RequestError
 from .uri import Target
 
+if TYPE_CHECKING:
+    from .h2.request import Http2Head
+    from .reading import HeadReader
+
+    # the heads a Request is made from (a head read whole, an HTTP/2 header list): named as classes
+    # rather than as a protocol, so that the compiled code reads a HeadReader's fields directly (a
+    # protocol's are looked up by name, 16 of them a request)
+    Head: TypeAlias = HeadReader | Http2Head
+
 IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"TRACE"})
 
-__all__ = ["HTTP_09", "HTTP_10", "HTTP_11", "IDEMPOTENT", "Head", "Request", "RequestError", "validate_host"]
-
-
-class Head(Protocol):
-    """What a head read whole gives its Request (reading.HeadReader)."""
-
-    line: bytes
-    method: bytes
-    uri: bytes
-    http_version: int
-    protocol: bytes
-    target: Target | None
-    headers: list[tuple[bytes, bytes]]
-    host: str
-    host_header: bytes | None
-    content_length: int | None
-    chunked: bool
-    keep_alive: bool
-    upgrade: bool
-    expect_continue: bool
-    length: int
-    started: float
+__all__ = ["HTTP_09", "HTTP_10", "HTTP_11", "IDEMPOTENT", "Request", "RequestError", "validate_host"]
 
 
 class Request:
@@ -61,21 +49,21 @@ class Request:
     )
 
     def __init__(self, head: Head) -> None:
-        self.line = head.line  # $request
-        self.method = head.method
-        self.raw_target = head.uri  # $request_uri: from the path on
-        self.http_version = head.http_version  # nginx's: major * 1000 + minor
-        self.protocol = head.protocol  # $server_protocol: "HTTP/1.1" as sent, "" for HTTP/0.9
-        self.target = head.target or _ROOT
-        self.headers = head.headers
-        self.host = head.host  # lower case, without port or trailing dot; "" when there was none
-        self.host_header = head.host_header
-        self.content_length = head.content_length
-        self.chunked = head.chunked
-        self.keep_alive = head.keep_alive
-        self.upgrade = head.upgrade  # the request has an Upgrade header: a 101 from upstream makes a tunnel
-        self.expect_continue = head.expect_continue  # `Expect: 100-continue` in HTTP/1.1: nginx answers 100
-        self.head_length = head.length
+        self.line: bytes = head.line  # $request
+        self.method: bytes = head.method
+        self.raw_target: bytes = head.uri  # $request_uri: from the path on
+        self.http_version: int = head.http_version  # nginx's: major * 1000 + minor
+        self.protocol: bytes = head.protocol  # $server_protocol: "HTTP/1.1" as sent, "" for HTTP/0.9
+        self.target: Target = head.target or _ROOT
+        self.headers: list[tuple[bytes, bytes]] = head.headers
+        self.host: str = head.host  # lower case, without port or trailing dot; "" when there was none
+        self.host_header: bytes | None = head.host_header
+        self.content_length: int | None = head.content_length
+        self.chunked: bool = head.chunked
+        self.keep_alive: bool = head.keep_alive
+        self.upgrade: bool = head.upgrade  # an Upgrade header: a 101 from upstream makes a tunnel
+        self.expect_continue: bool = head.expect_continue  # `Expect: 100-continue` in HTTP/1.1: a 100
+        self.head_length: int = head.length
         self.started: float = head.started
         self._by_variable: dict[bytes, list[bytes]] | None = None
         self._head = head
