@@ -14,7 +14,7 @@ upstream `Server` or `Date` that `proxy_pass_header` lets through replaces the p
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Final
 
 from .cookies import CookieRules
 from .response import ResponseHead
@@ -73,10 +73,16 @@ class RedirectRule:
         return value[:start] + self._replacement.evaluate(ex)
 
 
-class UpstreamHead(NamedTuple):
-    head: ResponseHead
-    buffering: bool
-    redirect: bytes | None  # X-Accel-Redirect's value
+class UpstreamHead:
+    """What `ResponseRules.head` makes of an upstream's head (a plain class: compiled, a NamedTuple is
+    made by its interpreted `__new__`)."""
+
+    __slots__ = ("buffering", "head", "redirect")
+
+    def __init__(self, head: ResponseHead, buffering: bool, redirect: bytes | None) -> None:
+        self.head = head
+        self.buffering = buffering
+        self.redirect = redirect  # X-Accel-Redirect's value
 
 
 class ResponseRules:
