@@ -33,8 +33,8 @@ import h2.events
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from hapair.proxy.http.h2.connection import _ServerConnection, server_configuration  # noqa: E402
 from hapair.proxy.http.h2.encoding import HeadEncoder  # noqa: E402
+from hapair.proxy.http.h2.machine import ServerConnection, server_configuration  # noqa: E402
 from hapair.proxy.http.response import Framing, ResponseHead  # noqa: E402
 
 STREAMS = 100
@@ -117,7 +117,7 @@ def serve_with_h2(batches: list[bytes], **option: object) -> None:
 
 
 def serve_as_hapair(batches: list[bytes]) -> None:
-    server = _ServerConnection(configuration())
+    server = ServerConnection(configuration())
     server.forget_above = 2 * STREAMS
     encoder = HeadEncoder(b"hapair")
     server.encoder = encoder  # type: ignore[assignment]

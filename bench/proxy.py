@@ -64,7 +64,8 @@ Tests, for each load balancer (and the direct row, to backend 1):
   counted. For this the load balancers may hold 16,384 connections a worker (nginx and hapair:
   `worker_connections 16384`, `worker_rlimit_nofile` at the machine's hard RLIMIT_NOFILE; HAProxy:
   `maxconn 11000`), and the bench raises its own (inherited) soft RLIMIT_NOFILE to the hard one;
-- L4 req/s and p99: the same wrk on /ok through the seed's stream server;
+- L4 req/s and p99: the same wrk on /ok through the seed's stream server; L4 CPU: its CPU time per
+  request, as L7 CPU (each of wrk's connections a session, its requests relayed as bytes);
 - L4 bulk: the stream server's upstream moved to the backends' :9000 (the only change), and
   bench/proxy_tcp.py's `sink` in the client reading --bulk-bytes through it: MB/s.
 - SNI bulk: the same, routed by SNI without terminating TLS: the client sends a TLS ClientHello for
@@ -90,7 +91,8 @@ Tests, for each load balancer (and the direct row, to backend 1):
   nginx's 1000 would end it with GOAWAY after a tenth of a second) and its location proxying to the 8080
   upstream as the L7 test does (the seed's sends to an HTTPS upstream with a client certificate);
   HAProxy with `bind :8443 ssl crt ... alpn h2,http/1.1` in front of the same backend. The floor has no
-  HTTP/2.
+  HTTP/2. h2 CPU: the load balancer's CPU time over h2load's run divided by the requests of its warm-up
+  second and its measured ones (the warm-up's counted at the measured rate), as L7 CPU.
 Each configuration, once started (and the direct row's too), gets a warm-up first: 1 s of wrk on /ok,
 or 100 MB through the L4 bulk path. wrk's socket errors and non-2xx answers are
 listed under the table. hapair's row says "not available: <reason>" when `hapair proxy` does not start.
@@ -139,6 +141,7 @@ BACKEND_ADDRESSES = ("10.101.1.21", "10.101.1.22")
 PORT = 8080  # the seed's listen port, and its upstream's
 H2_PORT = 8443  # the seed's TLS server's, here with HTTP/2
 H2_STREAMS = 100
+H2_WARM_UP_S = 1  # h2load's --warm-up-time
 H2_REQUESTS = (
     1_000_000_000  # nginx sends GOAWAY after keepalive_requests (1000) streams: one connection all along
 )
@@ -206,6 +209,8 @@ class Row:
     udp_queries_s: float | None = None
     udp_cpu_us: float | None = None  # the load balancer's CPU time per UDP answer, in microseconds
     h2_requests_per_second: float | None = None
+    h2_cpu_us: float | None = None  # per h2 request (stream), in microseconds
+    l4_cpu_us: float | None = None  # per L4 request, in microseconds
     l7_cpu_us: float | None = None  # the load balancer's CPU time per L7 request, in microseconds
     new_connections_s: float | None = None
     idle_mb: float | None = None
@@ -303,7 +308,7 @@ def udp_queries(client: Host, address: str, port: int, duration: int) -> tuple[i
 
 def h2load(client: Host, url: str, duration: int) -> tuple[float, str]:
     """Requests per second over one connection with H2_STREAMS streams at a time, and what failed."""
-    args = ["h2load", "-c1", f"-m{H2_STREAMS}", f"-D{duration}", "--warm-up-time=1", url]
+    args = ["h2load", "-c1", f"-m{H2_STREAMS}", f"-D{duration}", f"--warm-up-time={H2_WARM_UP_S}", url]
     output = run_to_end(client, args, timeout=duration + 60)
     rate, requests = H2LOAD_RATE.search(output), H2LOAD_REQUESTS.search(output)
     if rate is None or requests is None:
@@ -720,8 +725,12 @@ def measure(
                 row.unavailable = reason
                 return
             lab.report(f"{row.name}: h2")
+            before = namespace_cpu_s(lab.lb)
             rate, problems = h2load(lab.client, f"https://{address}:{H2_PORT}/ok", options.duration)
             row.h2_requests_per_second = rate
+            if address == LB_ADDRESS and rate:
+                requests = rate * (options.duration + H2_WARM_UP_S)
+                row.h2_cpu_us = (namespace_cpu_s(lab.lb) - before) / requests * 1e6
             note(row, "h2", problems)
     if "l4" in columns:
         with start("l4") as reason:
@@ -730,7 +739,11 @@ def measure(
                 return
             lab.report(f"{row.name}: L4")
             warm_up(lab, small)
+            before = namespace_cpu_s(lab.lb)
             row.l4 = wrk(lab.client, small, options.connections, options.duration)
+            requests = row.l4.requests_per_second * options.duration
+            if address == LB_ADDRESS and requests:
+                row.l4_cpu_us = (namespace_cpu_s(lab.lb) - before) / requests * 1e6
             note(row, "L4", row.l4.problems)
     if "l4-bulk" in columns:
         with start("l4-bulk") as reason:
@@ -907,12 +920,14 @@ def table(rows: list[Row]) -> list[str]:
         "L7 bulk MB/s",
         "L4 req/s",
         "L4 p99 ms",
+        "L4 CPU us/req",
         "L4 bulk MB/s",
         "SNI bulk MB/s",
         "TLS bulk MB/s",
         "UDP q/s",
         "UDP CPU us/q",
         "h2 req/s",
+        "h2 CPU us/req",
         "new conn/s",
         "10k idle MB",
     )
@@ -928,12 +943,14 @@ def table(rows: list[Row]) -> list[str]:
                 figure(row.l7_cpu_us, "{:.1f}"),
                 figure(row.l7_bulk_mb_s, "{:.0f}"),
                 *wrk_figures(row.l4),
+                figure(row.l4_cpu_us, "{:.1f}"),
                 figure(row.l4_bulk_mb_s, "{:.0f}"),
                 figure(row.sni_bulk_mb_s, "{:.0f}"),
                 figure(row.tls_bulk_mb_s, "{:.0f}"),
                 figure(row.udp_queries_s, "{:.0f}"),
                 figure(row.udp_cpu_us, "{:.1f}"),
                 figure(row.h2_requests_per_second, "{:.0f}"),
+                figure(row.h2_cpu_us, "{:.1f}"),
                 figure(row.new_connections_s, "{:.0f}"),
                 figure(row.idle_mb, "{:.1f}"),
             )

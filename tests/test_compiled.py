@@ -19,7 +19,8 @@ from tests.reference import REPO
 COMPILING = """
 from mypyc.build import mypycify
 from setuptools import Distribution
-modules = mypycify(["guarded/a.py", "guarded/b.py"], group_name="guarded.lib")
+groups = [(["guarded/a.py"], "guarded.one"), (["guarded/b.py"], "guarded.two")]
+modules = mypycify(["guarded/a.py", "guarded/b.py"], separate=groups)
 distribution = Distribution({"ext_modules": modules})
 command = distribution.get_command_obj("build_ext")
 command.inplace = True
@@ -27,26 +28,31 @@ command.build_temp = "objects"
 distribution.run_command("build_ext")
 """
 MODULES = ("guarded.a", "guarded.b")
-LIBRARY = "guarded.lib__mypyc"
+LIBRARIES = ("guarded.one__mypyc", "guarded.two__mypyc")
+SOURCES = {  # b calls a: a native call from one group into the other
+    "a": 'def where() -> str:\n    return "{}"\n',
+    "b": 'from guarded.a import where\n\n\ndef both() -> str:\n    return where() + " {}"\n',
+}
 SUFFIX = sysconfig.get_config_var("EXT_SUFFIX")
 
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A package `guarded` whose modules `a` and `b` were compiled by mypyc as one group, from sources
-    saying `WHERE = "extension"`; their .py files now say `WHERE = "source"`."""
+    """A package `guarded` whose modules `a` and `b` were compiled by mypyc as two groups, from sources
+    whose functions say "extension"; their .py files now say "source"."""
     pytest.importorskip("mypyc")
     if shutil.which("cc") is None:
         pytest.skip("needs a C compiler")
     root = tmp_path_factory.mktemp("guard")
     (root / "guarded").mkdir()
     (root / "guarded" / "__init__.py").write_text("")
-    for name in ("a", "b"):
-        (root / "guarded" / f"{name}.py").write_text('WHERE = "extension"\n')
+    for name, source in SOURCES.items():
+        (root / "guarded" / f"{name}.py").write_text(source.format("extension"))
     subprocess.run([sys.executable, "-c", COMPILING], cwd=root, check=True, capture_output=True, timeout=600)
-    assert (root / "guarded" / f"a{SUFFIX}").exists() and (root / "guarded" / f"lib__mypyc{SUFFIX}").exists()
-    for name in ("a", "b"):
-        (root / "guarded" / f"{name}.py").write_text('WHERE = "source"\n')
+    for name in ("a", "b", "one__mypyc", "two__mypyc"):
+        assert (root / "guarded" / f"{name}{SUFFIX}").exists(), name
+    for name, source in SOURCES.items():
+        (root / "guarded" / f"{name}.py").write_text(source.format("source"))
     return root
 
 
@@ -69,52 +75,58 @@ def guarded(
     if record is not None:
         path.write_text(json.dumps(record))
     monkeypatch.syspath_prepend(str(package))
-    guard = compiled.SourceWhenStale(MODULES, LIBRARY, str(path), str(package), pure=pure)
+    guard = compiled.SourceWhenStale(MODULES, LIBRARIES, str(path), str(package), pure=pure)
     monkeypatch.setattr(sys, "meta_path", [guard, *sys.meta_path])
-    for name in ("guarded", *MODULES, LIBRARY):
+    for name in ("guarded", *MODULES, *LIBRARIES):
         monkeypatch.delitem(sys.modules, name, raising=False)
 
 
-def imported(name: str) -> str:
-    return importlib.import_module(name).WHERE
+def imported() -> tuple[str, str]:
+    """What a's function says, and what b's says (b's calls a's)."""
+    return importlib.import_module("guarded.a").where(), importlib.import_module("guarded.b").both()
 
 
-def test_a_group_built_from_the_sources_beside_it_is_imported(package, monkeypatch):
+def test_groups_built_from_the_sources_beside_them_are_imported(package, monkeypatch):
     guarded(package, monkeypatch, built_from_today(package))
-    assert (imported("guarded.a"), imported("guarded.b")) == ("extension", "extension")
+    assert imported() == ("extension", "extension extension")
+    assert set(LIBRARIES) <= set(sys.modules)
 
 
-def test_one_source_changed_since_the_build_makes_every_module_of_the_group_python(package, monkeypatch):
+@pytest.mark.parametrize("changed", MODULES)
+def test_one_source_changed_since_the_build_makes_every_module_of_every_group_python(
+    package, monkeypatch, changed
+):
     record = built_from_today(package)
-    record["modules"]["guarded.b"] = "0" * 64
+    record["modules"][changed] = "0" * 64
     guarded(package, monkeypatch, record)
-    assert (imported("guarded.a"), imported("guarded.b")) == ("source", "source")
-    assert LIBRARY not in sys.modules
+    assert imported() == ("source", "source source")
+    assert not set(LIBRARIES) & set(sys.modules)
 
 
-def test_a_group_the_build_did_not_record_is_not_imported(package, monkeypatch):
+def test_groups_the_build_did_not_record_are_not_imported(package, monkeypatch):
     guarded(package, monkeypatch, None)
-    assert (imported("guarded.a"), imported("guarded.b")) == ("source", "source")
+    assert imported() == ("source", "source source")
 
 
 def test_a_record_of_other_modules_is_not_current(package, monkeypatch):
     record = built_from_today(package)
     del record["modules"]["guarded.b"]
     guarded(package, monkeypatch, record)
-    assert imported("guarded.a") == "source"
+    assert imported() == ("source", "source source")
 
 
 def test_pure_python_asked_imports_the_sources(package, monkeypatch):
     guarded(package, monkeypatch, built_from_today(package), pure=True)
-    assert (imported("guarded.a"), imported("guarded.b")) == ("source", "source")
+    assert imported() == ("source", "source source")
 
 
-def test_the_shared_library_of_a_stale_group_is_refused(package, monkeypatch):
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_the_shared_library_of_a_stale_group_is_refused(package, monkeypatch, library):
     """An extension the guard did not choose (one of a module no longer listed, left by an older build)
-    would import the library: it fails rather than running beside the others as Python."""
+    would import its library: it fails rather than running beside the others as Python."""
     guarded(package, monkeypatch, None)
     with pytest.raises(ImportError, match="not built from the sources beside it"):
-        importlib.import_module(LIBRARY)
+        importlib.import_module(library)
 
 
 @pytest.mark.parametrize(("value", "asked"), [("", False), ("0", False), ("1", True), ("yes", True)])
@@ -123,9 +135,11 @@ def test_the_pure_python_switch(monkeypatch, value, asked):
     assert compiled.pure_python_asked() is asked
 
 
-def test_every_compiled_module_is_a_module_of_the_tree():
+def test_every_compiled_module_is_a_module_of_the_tree_in_one_group():
     for name in compiled.MODULES:
         assert Path(compiled.source_path(name, str(REPO / "src"))).is_file(), name
+    assert len(set(compiled.MODULES)) == len(compiled.MODULES)
+    assert tuple(f"{group}__mypyc" for group, _ in compiled.GROUPS) == compiled.LIBRARIES
 
 
 def test_the_tree_s_build_is_loaded_whole_or_not_at_all():
@@ -136,3 +150,19 @@ def test_the_tree_s_build_is_loaded_whole_or_not_at_all():
     assert len(kinds) == 1
     built = compiled.build_is_current(compiled.MODULES, compiled.RECORD, str(REPO / "src"))
     assert kinds == {built}
+
+
+def test_the_http1_modules_load_neither_the_stream_group_nor_the_http2_group():
+    """A worker of a configuration without `stream {}` or `http2` listeners holds neither group's code."""
+    code = (
+        "import importlib, sys\n"
+        f"for name in {compiled.HTTP1_MODULES!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(*sorted(sys.modules))\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    loaded = set(ran.stdout.split())
+    others = {*compiled.STREAM_MODULES, *compiled.HTTP2_MODULES, *compiled.LIBRARIES[1:]}
+    assert not others & loaded
+    built = compiled.build_is_current(compiled.MODULES, compiled.RECORD, str(REPO / "src"))
+    assert (compiled.LIBRARIES[0] in loaded) == (built and not compiled.pure_python_asked())

@@ -1,20 +1,23 @@
 """The modules compiled with mypyc (issue 16, point 3), and the guard that keeps a stale build from running.
 
-The proxy's per-request L7 modules are plain, type-annotated Python, compiled as they are by mypyc
-(tools/build-extensions, run by `./run`'s set-up) into one group: a shared library holding the code of
-all of them (`hapair/compiled__mypyc*.so`) and a small extension per module beside its .py, in src/, so
-that the editable install and `PYTHONPATH=src` both import them. Their classes become native classes
+The proxy's per-request modules are plain, type-annotated Python, compiled as they are by mypyc
+(tools/build-extensions, run by `./run`'s set-up) into groups: each group a shared library holding the code
+of its modules (`hapair/compiled*__mypyc*.so`), and a small extension per module beside its .py, in src/,
+so that the editable install and `PYTHONPATH=src` both import them. Their classes become native classes
 whose methods call each other directly, which is where the gain is (docs/request-cost.md, "Compiling
-with mypyc").
+with mypyc"); calls from one group into another are native calls too. There are three groups so that a
+worker loads only the code its configuration uses: HTTP/1 (every worker of an `http {}`), the L4 relay
+and UDP sessions (only with a `stream {}`), HTTP/2 (only with `http2` listeners).
 
 Python prefers an extension to the source beside it, so an extension built from an older .py would run
 the old code. The build records each compiled module's source hash in `compiled.json` (git-ignored,
 beside this file); `install()`, run when `hapair` is imported, puts a finder first on `sys.meta_path`
-that imports every listed module from its .py when any of them differs from what the group was built
+that imports every listed module from its .py when any of them differs from what the groups were built
 from, when the record is missing or names other modules, or when `HAPAIR_PURE_PYTHON=1` asks for pure
-Python. It is all or nothing: the compiled modules reach each other's native classes inside the shared
-library, so one of them as Python beside the others compiled would break them. Only modules the
-interpreter has already loaded are imported here: a command that loads no compiled module pays nothing.
+Python. It is all or nothing, over every group: the compiled modules reach each other's native classes
+inside their group and across groups, so one of them as Python beside the others compiled would break
+them. Only modules the interpreter has already loaded are imported here: a command that loads no
+compiled module pays nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-MODULES = (
+HTTP1_MODULES = (
     # L7, HTTP/1: the connection and its reading, the exchange and its phases, the upstream side, the
     # response head, the variables and the access log, the pool, the timers, the balancer.
     "hapair.proxy.http.client",
@@ -59,8 +62,33 @@ MODULES = (
     "hapair.proxy.http.rewrite",
     "hapair.proxy.http.subrequest",
 )
-GROUP = "hapair.compiled"
-LIBRARY = GROUP + "__mypyc"  # the shared library's module: the compiled code of every module listed
+STREAM_MODULES = (
+    # L4: the TCP session and its relay, the UDP session, the listeners, the variables and the log
+    "hapair.proxy.stream.session",
+    "hapair.proxy.stream.relay",
+    "hapair.proxy.stream.datagram",
+    "hapair.proxy.stream.service",
+    "hapair.proxy.stream.variables",
+    "hapair.proxy.stream.accesslog",
+    "hapair.proxy.stream.target",
+)
+HTTP2_MODULES = (
+    # HTTP/2: the connection, its streams, the reading of a header list, the response heads' HPACK
+    # (h2/machine.py and h2/decoding.py extend h2's and hpack's Python classes: they stay Python)
+    "hapair.proxy.http.h2.connection",
+    "hapair.proxy.http.h2.stream",
+    "hapair.proxy.http.h2.request",
+    "hapair.proxy.http.h2.encoding",
+)
+# each group's name, and its modules: the group's shared library is its name and LIBRARY_SUFFIX
+GROUPS = (
+    ("hapair.compiled", HTTP1_MODULES),
+    ("hapair.compiled_stream", STREAM_MODULES),
+    ("hapair.compiled_h2", HTTP2_MODULES),
+)
+MODULES = tuple(module for _, modules in GROUPS for module in modules)
+LIBRARY_SUFFIX = "__mypyc"
+LIBRARIES = tuple(group + LIBRARY_SUFFIX for group, _ in GROUPS)
 
 PURE_PYTHON_VARIABLE = "HAPAIR_PURE_PYTHON"
 RECORD = os.path.join(os.path.dirname(__file__), "compiled.json")
@@ -109,11 +137,13 @@ class SourceWhenStale:
     """A meta path finder for the compiled modules: the .py's spec for every one of them when the build
     is not current (or pure Python is asked); None, the ordinary import of the extension, when it is."""
 
-    def __init__(self, modules: Sequence[str], library: str, record: str, root: str, *, pure: bool) -> None:
-        """`library`: the group's shared library's module; `root`: the directory the modules' packages
-        are in (src/, or site-packages)."""
+    def __init__(
+        self, modules: Sequence[str], libraries: Sequence[str], record: str, root: str, *, pure: bool
+    ) -> None:
+        """`libraries`: the groups' shared libraries' modules; `root`: the directory the modules'
+        packages are in (src/, or site-packages)."""
         self._modules = frozenset(modules)
-        self._library = library
+        self._libraries = frozenset(libraries)
         self._record = record
         self._root = root
         self._pure = pure
@@ -122,8 +152,8 @@ class SourceWhenStale:
     def find_spec(
         self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if name == self._library:
-            # only an extension the guard let through imports the library, or one of a module no longer
+        if name in self._libraries:
+            # only an extension the guard let through imports its library, or one of a module no longer
             # listed, left by an older build: that one must not run beside the others as Python
             if not self._is_current():
                 raise ImportError(f"{name}: not built from the sources beside it (tools/build-extensions)")
@@ -155,4 +185,4 @@ def install() -> None:
     """Put the guard first on sys.meta_path (once)."""
     if not any(isinstance(finder, SourceWhenStale) for finder in sys.meta_path):
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        sys.meta_path.insert(0, SourceWhenStale(MODULES, LIBRARY, RECORD, root, pure=pure_python_asked()))
+        sys.meta_path.insert(0, SourceWhenStale(MODULES, LIBRARIES, RECORD, root, pure=pure_python_asked()))

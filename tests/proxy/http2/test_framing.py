@@ -10,18 +10,18 @@ import h2.events
 import h2.exceptions
 import pytest
 
-from hapair.proxy.http.h2.connection import _ServerConnection, server_configuration
 from hapair.proxy.http.h2.encoding import HeadEncoder
+from hapair.proxy.http.h2.machine import ServerConnection, server_configuration
 from hapair.proxy.http.response import Framing, ResponseHead
 
 FRAMING = Framing(b"", chunked=False, redirect_base=None)
 DATE = b"Sun, 06 Dec 2026 15:00:00 GMT"
 
 
-def _pair() -> tuple[h2.connection.H2Connection, _ServerConnection]:
+def _pair() -> tuple[h2.connection.H2Connection, ServerConnection]:
     """A client and hapair's server connection, their prefaces exchanged, stream 1 requested."""
     client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
-    server = _ServerConnection(server_configuration())
+    server = ServerConnection(server_configuration())
     client.initiate_connection()
     server.initiate_connection()
     request = [(b":method", b"GET"), (b":scheme", b"http"), (b":path", b"/"), (b":authority", b"x")]

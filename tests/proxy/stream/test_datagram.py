@@ -18,11 +18,14 @@ from hapair.config.nginx.model.upstream import Balancing, Upstream
 from hapair.proxy.stream import serve_stream
 from hapair.proxy.stream.datagram import DatagramSession, IdleSessions, UpstreamPoller
 from hapair.proxy.stream.session import address_texts
+from tests.python_source import source_module
 
 from .helpers import PLACE, access_log, config, inet, poll, run, upstream_server
 from .test_phases import loaded
 
 QUERY = bytes(range(50))
+# IdleSessions over fake sessions: from its .py where it is compiled (it checks its arguments' types)
+PYTHON_IDLE_SESSIONS = source_module("hapair.proxy.stream.datagram").IdleSessions
 
 
 @dataclass
@@ -76,7 +79,7 @@ class Waiting:
 
 
 def idle_sessions(clock: Clock, timeout: float) -> IdleSessions:
-    return IdleSessions(cast(asyncio.AbstractEventLoop, clock), timeout)
+    return cast(IdleSessions, PYTHON_IDLE_SESSIONS(cast(asyncio.AbstractEventLoop, clock), timeout))
 
 
 def test_idle_sessions_end_at_their_own_deadline_counted_from_their_last_datagram() -> None:

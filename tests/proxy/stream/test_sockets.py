@@ -6,15 +6,14 @@ and `proxy_socket_keepalive` on upstream connections."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import socket
 from pathlib import Path
-
-import pytest
 
 from hapair.config.nginx.model.sockets import KeepAlive, SocketOptions
 from hapair.proxy.listening import listening_socket
 from hapair.proxy.stream import serve_stream
-from hapair.proxy.stream import session as session_module
 
 from .helpers import free_listener, inet, run
 from .test_phases import loaded
@@ -58,13 +57,30 @@ def peer_address_server() -> tuple[socket.socket, list[str]]:
     return server, []
 
 
-async def serve_peers(server: socket.socket, peers: list[str]) -> None:
+async def serve_peers(server: socket.socket, peers: list[str], kept: list[int] | None = None) -> None:
+    """`kept`: the SO_KEEPALIVE of each connection's other end, the proxy's upstream socket."""
     loop = asyncio.get_running_loop()
     while True:
         conn, peer = await loop.sock_accept(server)
         peers.append(peer[0])
+        if kept is not None:
+            kept.append(own_socket(peer).getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
         await loop.sock_sendall(conn, peer[0].encode())
         conn.close()
+
+
+def own_socket(name: tuple[str, int]) -> socket.socket:
+    """This process's socket bound to `name` (the service runs in the test's process), as a duplicate."""
+    for descriptor in os.listdir("/proc/self/fd"):
+        try:
+            duplicate = socket.socket(fileno=os.dup(int(descriptor)))
+        except OSError:  # not a socket, or closed since it was listed
+            continue
+        with contextlib.suppress(OSError):
+            if duplicate.type == socket.SOCK_STREAM and duplicate.getsockname() == name:
+                return duplicate
+        duplicate.close()
+    raise LookupError(name)
 
 
 async def ask(port: int, source: str = "127.0.0.1") -> bytes:
@@ -75,15 +91,18 @@ async def ask(port: int, source: str = "127.0.0.1") -> bytes:
         writer.close()
 
 
-def proxied(tmp_path: Path, lines: str, *, source: str = "127.0.0.1") -> tuple[bytes, str]:
-    """What a client from `source` gets through a server with `lines`, and the error log."""
+def proxied(
+    tmp_path: Path, lines: str, *, source: str = "127.0.0.1", kept: list[int] | None = None
+) -> tuple[bytes, str]:
+    """What a client from `source` gets through a server with `lines`, and the error log; `kept`: see
+    serve_peers."""
     server, peers = peer_address_server()
     backend = server.getsockname()[1]
     listener = free_listener()
     port = listener.getsockname()[1]
 
     async def scenario() -> bytes:
-        serving = asyncio.ensure_future(serve_peers(server, peers))
+        serving = asyncio.ensure_future(serve_peers(server, peers, kept))
         stream = loaded(
             tmp_path,
             f"error_log {tmp_path}/error.log info;\n"
@@ -127,20 +146,10 @@ def test_an_address_that_cannot_be_bound_ends_the_session(tmp_path: Path) -> Non
     assert "[crit]" in log and "bind(192.0.2.1) failed (99: Cannot assign requested address)" in log
 
 
-def test_proxy_socket_keepalive_sets_so_keepalive_on_upstream_connections(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_proxy_socket_keepalive_sets_so_keepalive_on_upstream_connections(tmp_path: Path) -> None:
     kept: list[int] = []
-    prepare = session_module.StreamSession._prepare_upstream
-
-    def watching(self: session_module.StreamSession, upstream: socket.socket, peer: object) -> bool:
-        result = prepare(self, upstream, peer)  # type: ignore[arg-type]
-        kept.append(upstream.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))
-        return result
-
-    monkeypatch.setattr(session_module.StreamSession, "_prepare_upstream", watching)
     (tmp_path / "on").mkdir()
     (tmp_path / "off").mkdir()
-    proxied(tmp_path / "on", "proxy_socket_keepalive on;")
-    proxied(tmp_path / "off", "")
+    proxied(tmp_path / "on", "proxy_socket_keepalive on;", kept=kept)
+    proxied(tmp_path / "off", "", kept=kept)
     assert kept == [1, 0]

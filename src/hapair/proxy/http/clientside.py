@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from hapair.proxy.proxy_protocol import ProxyAddresses
 
     from .exchange import Exchange
+    from .response import Framing, ResponseHead
     from .service import Route
 
 
@@ -50,3 +51,19 @@ class ClientSide(Protocol):
     def exchange_finished(self, exchange: Exchange) -> None: ...
 
     def close_without_answer(self, *, reset: bool = False) -> None: ...
+
+
+class MultiplexedSide(ClientSide, Protocol):
+    """The stream of an HTTP/2 request (`multiplexed`): its head goes out as a HEADERS frame."""
+
+    def send_head(self, head: ResponseHead, framing: Framing, *, end_stream: bool) -> int: ...
+
+
+class Connection(Protocol):
+    """What a worker's HTTP service does with each of its client connections, HTTP/1.x or HTTP/2 (a
+    protocol rather than the classes: the compiled HTTP/2 connection is loaded only by the configurations
+    that listen for HTTP/2, hapair/compiled.py)."""
+
+    def close(self) -> None: ...
+
+    def drain(self) -> None: ...

@@ -32,8 +32,7 @@ if TYPE_CHECKING:
     import re
 
     from .body import BufferedBody
-    from .clientside import ClientSide
-    from .h2.stream import Http2Stream
+    from .clientside import ClientSide, MultiplexedSide
     from .proxying import Attempt
     from .request import Request
     from .routing import Found
@@ -566,7 +565,7 @@ class Exchange:
         framing = Framing(connection, chunked=self._chunked, redirect_base=base)
         if client.multiplexed:  # HTTP/2: the head is a HEADERS frame, ending the stream if nothing follows
             end_stream = self._header_only or (head.content_length == 0 and self.trailers is None)
-            self._head_size = cast("Http2Stream", client).send_head(head, framing, end_stream=end_stream)
+            self._head_size = cast("MultiplexedSide", client).send_head(head, framing, end_stream=end_stream)
             self.bytes_sent += self._head_size
             return True
         data = render(head, client.server_date(), framing)

@@ -37,7 +37,6 @@ from ..metrics import HTTP, ServerTally, WorkerMetrics
 from ..shm import SharedZones
 from ..status import StatusBoard, WorkerStatus
 from .accesslog import AccessLogFiles, LogEntry
-from .client import ClientConnection
 from .client_certificates import certificate_check
 from .clock import Clock
 from .configured import Getter, configured_variables
@@ -65,7 +64,7 @@ from .variables import CompiledTemplate
 from .zones import LimitZones, zone_specs
 
 if TYPE_CHECKING:
-    from .h2.connection import Http2Connection
+    from .clientside import Connection
 
 
 def proxy_host(target: ProxyPass) -> tuple[str, str]:
@@ -466,7 +465,7 @@ class Service:
         self.zones = zones
         self.variables: dict[str, Getter] = variables or {}
         self.clock = Clock(SERVER)
-        self.connections: set[ClientConnection | Http2Connection] = set()
+        self.connections: set[Connection] = set()
         self.admission = Admission(loop, limits.admit_per_round)
         self.drains: list[Drain] = []
         self.draining = False  # a graceful stop: a connection that begins now closes after its answer

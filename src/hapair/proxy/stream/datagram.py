@@ -360,7 +360,6 @@ class DatagramSession(SessionEnds):
     tls: dict[str, str | None] | None = None
 
     __slots__ = (
-        "_addresses",
         "_attempt_started",
         "_balancer",
         "_earlier",
@@ -372,13 +371,11 @@ class DatagramSession(SessionEnds):
         "_listener",
         "_local",
         "_loop",
-        "_peer",
         "_proxying",
         "_queue",
         "_remote",
         "_resolving",
         "_sent",
-        "_settings",
         "_started",
         "_to_peer",
         "_tried",

@@ -193,8 +193,10 @@ class StreamService:
         self._datagram_listeners = _datagram_listeners(self, config, settings, datagram_sockets or {})
 
     def start(self) -> None:
-        for listener in (*self._listeners, *self._datagram_listeners):
+        for listener in self._listeners:
             listener.start()
+        for datagrams in self._datagram_listeners:
+            datagrams.start()
 
     @property
     def sockets(self) -> list[socket.socket]:
@@ -272,8 +274,10 @@ class StreamService:
         if self.closing:
             return
         self.closing = True
-        for listener in (*self._listeners, *self._datagram_listeners):
+        for listener in self._listeners:
             listener.stop()
+        for datagrams in self._datagram_listeners:
+            datagrams.stop()
         if not self.sessions:
             self._drained.set()
 

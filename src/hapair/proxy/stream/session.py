@@ -127,7 +127,7 @@ class SessionEnds:
     address and port and the server's (the address the client reached), as text made when first read;
     its server's --metrics cells; the upstream peer's name for the error log."""
 
-    __slots__ = ()
+    __slots__ = ("_addresses", "_peer", "_settings")
     _addresses: tuple[str, str, str, str, str] | None
     _settings: SessionSettings
     _peer: Peer | None
@@ -179,7 +179,6 @@ class StreamSession(SessionEnds):
 
     protocol = "TCP"  # $protocol
     __slots__ = (
-        "_addresses",
         "_attempt",
         "_attempt_started",
         "_awaits_header",
@@ -195,7 +194,6 @@ class StreamSession(SessionEnds):
         "_host",
         "_loop",
         "_outgoing",
-        "_peer",
         "_preread_sent",
         "_proxying",
         "_reader",
@@ -203,7 +201,6 @@ class StreamSession(SessionEnds):
         "_realip",
         "_remote",
         "_resolving",
-        "_settings",
         "_started",
         "_timer",
         "_tls_wanted",

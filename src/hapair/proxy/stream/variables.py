@@ -62,12 +62,16 @@ class SessionView(Protocol):
     connection: int
     protocol: str  # TCP or UDP
     status: int
-    attempts: list[UpstreamAttempt]
-    hello: Hello | None  # what ssl_preread read; None: nothing, or no ClientHello nginx reads
     values: dict[str, str | None] | None  # what the session keeps (see the module's documentation)
     match: re.Match[str] | None  # the last map regular expression that matched: $1...
     proxy_header: ProxyAddresses | None  # what a PROXY protocol header said; None: no header, or UNKNOWN
     tls: dict[str, str | None] | None  # the `$ssl_*` values of the client's TLS connection, if any
+
+    @property
+    def attempts(self) -> list[UpstreamAttempt]: ...
+    @property
+    def hello(self) -> Hello | None:
+        """What ssl_preread read; None: nothing, or no ClientHello nginx reads."""
 
     @property
     def remote_addr(self) -> str: ...

@@ -2,8 +2,8 @@
 handshake chose `h2` by ALPN speaks HTTP/2 and any other HTTP/1.x; without `ssl`, every connection
 speaks HTTP/2 with prior knowledge (nginx 1.22 has no `Upgrade: h2c`).
 
-`connection` is the connection (h2's sans-I/O state machine under an asyncio Protocol, with nginx's
-settings, timeouts and flood checks), `stream` a stream as the client side of one request's `Exchange`
+`connection` is the connection (h2's sans-I/O state machine, `machine`, under an asyncio Protocol, with
+nginx's settings, timeouts and flood checks), `stream` a stream as the client side of one request's `Exchange`
 (which runs the same phases as for HTTP/1.x), `request` nginx's reading of a request's header list,
 `encoding` the response heads in HPACK as nginx encodes them. `protocol_factory` gives the listeners'
 protocol factory.

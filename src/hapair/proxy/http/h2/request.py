@@ -79,9 +79,10 @@ class _Reading:
     def partial_request(self, started: float, length: int, *, line: bool = False) -> Request:
         """The request as far as it was read, for the log line of its refusal; `line`: nginx had made
         its request line (the header list was read whole)."""
-        head = Http2Head(headers=self.headers or [], length=length, started=started)
         if line:
-            head.method, head.uri = self.method, self.path
+            head = Http2Head(self.method, self.path, self.headers or [], length, started)
+        else:
+            head = Http2Head(headers=self.headers or [], length=length, started=started)
         head.host_header = _header(head.headers, b"host")
         return Request(head)
 
@@ -105,11 +106,10 @@ class Http2Head:
     keep_alive: bool = True
     upgrade: bool = False
     expect_continue: bool = False
+    line: bytes = field(init=False, default=b"")  # $request: nginx makes it once the header list is read
 
-    @property
-    def line(self) -> bytes:
-        """$request: nginx makes it from the pseudo-headers once the header list is read whole."""
-        return b"%b %b HTTP/2.0" % (self.method, self.uri) if self.method else b""
+    def __post_init__(self) -> None:
+        self.line = b"%b %b HTTP/2.0" % (self.method, self.uri) if self.method else b""
 
 
 def empty_request(started: float) -> Request:

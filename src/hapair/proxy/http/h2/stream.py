@@ -23,6 +23,7 @@ from hapair.config.nginx.model.logging import ErrorLevel
 from ..timers import IdleTimer
 
 if TYPE_CHECKING:
+    import asyncio
     import ssl
 
     from h2.stream import H2Stream
@@ -74,7 +75,7 @@ class Http2Stream:
         "ssl_object",
     )
     multiplexed = True
-    transport = None  # no socket of its own: files are read and sent as DATA frames
+    transport: asyncio.Transport | None = None  # no socket of its own: files are read and sent as DATA frames
 
     def __init__(self, connection: Http2Connection, h2_stream: H2Stream, *, in_closed: bool) -> None:
         self._connection = connection
