@@ -4,23 +4,41 @@ it, and nginx's check of a host (ngx_http_validate_host)."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, Final, Protocol
 
 from .parse import HTTP_09, HTTP_10, HTTP_11, RequestError
 from .uri import Target
 
 if TYPE_CHECKING:
-    from .h2.request import Http2Head
     from .reading import HeadReader
-
-    # the heads a Request is made from (a head read whole, an HTTP/2 header list): named as classes
-    # rather than as a protocol, so that the compiled code reads a HeadReader's fields directly (a
-    # protocol's are looked up by name, 16 of them a request)
-    Head: TypeAlias = HeadReader | Http2Head
 
 IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"TRACE"})
 
-__all__ = ["HTTP_09", "HTTP_10", "HTTP_11", "IDEMPOTENT", "Request", "RequestError", "validate_host"]
+__all__ = ["HTTP_09", "HTTP_10", "HTTP_11", "IDEMPOTENT", "Head", "Request", "RequestError", "validate_host"]
+
+
+class Head(Protocol):
+    """What a head read whole gives its Request (reading.HeadReader; an HTTP/2 header list's). Request
+    takes a `HeadReader | Head`: the union lets the compiled code read a HeadReader's fields at their
+    offsets (a protocol's are looked up by name, 16 a request) without naming an HTTP/2 class (compiled
+    in a group of its own, which a worker without http2 listeners does not load)."""
+
+    line: bytes
+    method: bytes
+    uri: bytes
+    http_version: int
+    protocol: bytes
+    target: Target | None
+    headers: list[tuple[bytes, bytes]]
+    host: str
+    host_header: bytes | None
+    content_length: int | None
+    chunked: bool
+    keep_alive: bool
+    upgrade: bool
+    expect_continue: bool
+    length: int
+    started: float
 
 
 class Request:
@@ -48,7 +66,7 @@ class Request:
         "upgrade",
     )
 
-    def __init__(self, head: Head) -> None:
+    def __init__(self, head: HeadReader | Head) -> None:
         self.line: bytes = head.line  # $request
         self.method: bytes = head.method
         self.raw_target: bytes = head.uri  # $request_uri: from the path on
@@ -75,7 +93,7 @@ class Request:
         return Request.refused(self._head) if self._refused else Request(self._head)
 
     @classmethod
-    def refused(cls, head: Head) -> Request:
+    def refused(cls, head: HeadReader | Head) -> Request:
         """What stands for a request refused before its head was read whole (for its log line): its
         request line as far as it was read, the headers read before, as plain HTTP/1.1."""
         request = cls(head)
