@@ -11,7 +11,10 @@ little):
 - `proxy`: `location / { proxy_pass http://backend; }`, the upstream connection taken from the pool and
   answering `HTTP/1.1 200 OK` with a 2-byte body at once;
 - `proxy, seed headers`: the same with the seed's `proxy_set_header` lines and a browser-like request of
-  ten header lines.
+  ten header lines;
+- `seed location, wrk`: the seed's L7 location as bench/proxy.py runs it (its `proxy_set_header` lines,
+  `proxy_read_timeout`), wrk's request (`GET /ok` and a Host header) and nginx's answer to it (five header
+  lines): what docs/request-cost.md, "After the compiled cuts", counts the instructions of.
 Access logs go to /dev/null in the combined format; `keepalive_requests` is raised on both sides so
 that the one client connection and the one upstream connection serve every request.
 """
@@ -49,6 +52,17 @@ BROWSER = (
     b"Upgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\n\r\n"
 )
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+WRK = b"GET /ok HTTP/1.1\r\nHost: 10.101.0.2:8080\r\n\r\n"
+NGINX_RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 06 Dec 2026 23:40:00 GMT\r\n"
+    b"Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nok\n"
+)
+SEED_LOCATION = """proxy_pass http://backend;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_read_timeout 90;"""
 SEED_HEADERS = """
             proxy_set_header Host $host;
             proxy_set_header X-Real-IP $remote_addr;
@@ -115,7 +129,7 @@ def read_config(directory: Path, text: str) -> HttpConfig:
     return result.config.http
 
 
-async def measure(http: HttpConfig, request: bytes, requests: int, proxied: bool) -> float:
+async def measure(http: HttpConfig, request: bytes, requests: int, response: bytes | None) -> float:
     """Seconds per request, `requests` in a row on one connection."""
     loop = asyncio.get_running_loop()
     service = Service(loop, DEFAULT_LIMITS, LimitZones(SharedZones(), ()))
@@ -123,7 +137,7 @@ async def measure(http: HttpConfig, request: bytes, requests: int, proxied: bool
     client = ClientConnection(service, lambda _: routes)
     client.connection_made(FakeTransport(("127.0.0.1", 50000)))  # type: ignore[arg-type]
     upstream = None
-    if proxied:
+    if response is not None:
         target = routes.default.find("/").value.target  # type: ignore[union-attr]
         assert target is not None
         [peer] = target.balancer.peers
@@ -136,7 +150,7 @@ async def measure(http: HttpConfig, request: bytes, requests: int, proxied: bool
     for _ in range(requests):
         client.data_received(request)
         if upstream is not None:
-            upstream.data_received(RESPONSE)
+            upstream.data_received(response)
     elapsed = time.process_time() - started
     client.connection_lost(None)
     service.pool.close()
@@ -150,14 +164,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     cases = [
-        ("return", "return 200 ok;", SIMPLE, False),
-        ("proxy", "proxy_pass http://backend;", SIMPLE, True),
-        ("proxy, seed headers", "proxy_pass http://backend;" + SEED_HEADERS, BROWSER, True),
+        ("return", "return 200 ok;", SIMPLE, None),
+        ("proxy", "proxy_pass http://backend;", SIMPLE, RESPONSE),
+        ("proxy, seed headers", "proxy_pass http://backend;" + SEED_HEADERS, BROWSER, RESPONSE),
+        ("seed location, wrk", SEED_LOCATION, WRK, NGINX_RESPONSE),
     ]
     with tempfile.TemporaryDirectory() as directory:
-        for name, location, request, proxied in cases:
+        for name, location, request, response in cases:
             http = read_config(Path(directory), config(location))
-            best = min(uvloop.run(measure(http, request, args.requests, proxied)) for _ in range(args.rounds))
+            runs = [uvloop.run(measure(http, request, args.requests, response)) for _ in range(args.rounds)]
+            best = min(runs)
             print(f"{name:22} {best * 1e6:6.1f} us/request")
 
 

@@ -51,7 +51,7 @@ from collections.abc import Iterable
 from random import Random
 from typing import Protocol
 
-from hapair.config.nginx.model.upstream import Upstream
+from hapair.config.nginx.model.upstream import Balancing, Upstream
 
 from .balancing import Group, Peer, PeerState, Selection, method_for
 from .balancing.peers import CheckedPeerState, PeerHealthView
@@ -75,7 +75,7 @@ class PeerRecorder(Protocol):
 class Balancer:
     """The peers of one upstream group, their health and its method, as one nginx worker sees them."""
 
-    __slots__ = ("_group", "_method", "_states", "peers", "recorder", "tries", "upstream")
+    __slots__ = ("_group", "_method", "_states", "keyed", "peers", "recorder", "tries", "upstream")
 
     def __init__(
         self,
@@ -102,6 +102,8 @@ class Balancer:
         self._method = method_for(upstream.balancing, self._group, random or Random())
         # nginx's peer.tries: how many peers one request may try (`down` ones do not count)
         self.tries: int = sum(not p.down for p in self.peers)
+        # whether a request's selection has a key (`hash`, `ip_hash`): without, none is made per request
+        self.keyed = upstream.balancing is Balancing.IP_HASH or upstream.hash_key is not None
 
     def selection(self, key: bytes = b"") -> Selection:
         """A request's or session's selection (see the module's documentation for `key`)."""

@@ -18,7 +18,7 @@ Escaping, by `log_format ... escape=`:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from hapair.config.nginx.model.logging import LogEscape
 from hapair.config.nginx.model.templates import Literal, Template, Variable
@@ -27,12 +27,20 @@ Lookup = Callable[[str], str | None]
 S = TypeVar("S")
 Getter = Callable[[S], str | None]
 
-_DEFAULT_ESCAPED = frozenset([*range(0x20), 0x22, 0x5C, *range(0x7F, 0x100)])
-_DEFAULT_TABLE = {code: f"\\x{code:02X}" for code in _DEFAULT_ESCAPED}
-_JSON_SHORT = {0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x08: "\\b", 0x0C: "\\f"}
-_JSON_TABLE = {code: _JSON_SHORT.get(code, f"\\u00{code:02X}") for code in [*range(0x20), 0x22, 0x5C]}
-_NEEDS_DEFAULT_ESCAPE = frozenset(chr(code) for code in _DEFAULT_ESCAPED)
-_NEEDS_JSON_ESCAPE = frozenset(chr(code) for code in _JSON_TABLE)
+_DEFAULT_ESCAPED: Final = frozenset([*range(0x20), 0x22, 0x5C, *range(0x7F, 0x100)])
+_DEFAULT_TABLE: Final = {code: f"\\x{code:02X}" for code in _DEFAULT_ESCAPED}
+_JSON_SHORT: Final = {
+    0x22: '\\"',
+    0x5C: "\\\\",
+    0x0A: "\\n",
+    0x0D: "\\r",
+    0x09: "\\t",
+    0x08: "\\b",
+    0x0C: "\\f",
+}
+_JSON_TABLE: Final = {code: _JSON_SHORT.get(code, f"\\u00{code:02X}") for code in [*range(0x20), 0x22, 0x5C]}
+_NEEDS_DEFAULT_ESCAPE: Final = frozenset(chr(code) for code in _DEFAULT_ESCAPED)
+_NEEDS_JSON_ESCAPE: Final = frozenset(chr(code) for code in _JSON_TABLE)
 
 
 def _bytes_of(value: str) -> str:
@@ -42,9 +50,15 @@ def _bytes_of(value: str) -> str:
     return value.encode("utf-8", "replace").decode("latin-1")
 
 
+def _plain(value: str) -> bool:
+    """Whether no escaping changes `value` (printable ASCII without `"` and `\\`: most values), found by
+    C loops over it; the sets' tests look each character up."""
+    return value.isascii() and value.isprintable() and '"' not in value and "\\" not in value
+
+
 def escape_default(value: str) -> str:
     """ngx_http_log_escape."""
-    if _NEEDS_DEFAULT_ESCAPE.isdisjoint(value):
+    if _plain(value) or _NEEDS_DEFAULT_ESCAPE.isdisjoint(value):
         return value
     return _bytes_of(value).translate(_DEFAULT_TABLE)
 
@@ -60,7 +74,7 @@ def _escape_none(value: str) -> str:
     return value
 
 
-_ESCAPES: dict[LogEscape, tuple[Callable[[str], str], str]] = {
+_ESCAPES: Final[dict[LogEscape, tuple[Callable[[str], str], str]]] = {
     LogEscape.DEFAULT: (escape_default, "-"),
     LogEscape.JSON: (escape_json, ""),
     LogEscape.NONE: (_escape_none, ""),
@@ -119,14 +133,26 @@ class BoundFormat(Generic[S]):
         )
 
     def render_bytes(self, source: S) -> bytes:
-        """The line and its newline, as written to the file."""
+        """The line and its newline, as written to the file. The values are escaped one by one only
+        when one of them needs it: whether any does is found in one pass over them all."""
         out: list[str] = []
-        escape, missing = self._escape, self._missing
+        values: list[str] = []
+        where: list[int] = []  # the values' places in `out`
+        missing = self._missing
         for part in self._parts:
             if type(part) is str:
                 out.append(part)
                 continue
             value = part(source)  # type: ignore[operator]
-            out.append(missing if value is None else escape(_bytes_of(value)))
+            if value is None:
+                out.append(missing)
+            else:
+                values.append(value)
+                where.append(len(out))
+                out.append(value)
+        if values and not _plain("".join(values)):
+            escape = self._escape
+            for index in where:
+                out[index] = escape(_bytes_of(out[index]))
         out.append("\n")
         return "".join(out).encode("latin-1")

@@ -11,6 +11,7 @@ import pytest
 from hapair.config.nginx.model.place import Place
 from hapair.config.nginx.model.templates import Literal, Template, Variable
 from hapair.config.nginx.model.upstream import Balancing, Upstream
+from hapair.proxy.balancer import Balancer
 from tests.python_source import source_module
 
 # as Python: the key is read from fake exchanges (tests/python_source.py)
@@ -21,11 +22,11 @@ PLACE = Place("test.conf", 1)
 
 
 def exchange(balancing: Balancing, key: Template | None = None, *, query: str = "", address: bytes) -> Any:
-    """The parts of an exchange the key reads: its upstream, its client's address (the request's, which
-    realip may have changed), its query."""
+    """The parts of an exchange the key reads: its upstream's balancer, its client's address (the
+    request's, which realip may have changed), its query."""
     upstream = Upstream("u", (), balancing, None, False, PLACE, hash_key=key)
     return SimpleNamespace(
-        target=SimpleNamespace(balancer=SimpleNamespace(upstream=upstream)),
+        target=SimpleNamespace(balancer=Balancer(upstream)),
         binary_remote_addr=address.decode("latin-1"),
         args=query,
         match=None,

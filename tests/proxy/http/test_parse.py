@@ -176,6 +176,22 @@ def test_fields_found_at_once_are_the_lines_read_one_by_one(block: bytes, unders
         assert found == _line_by_line(block, underscores=underscores)
 
 
+def test_a_header_block_read_again_gives_its_headers_in_a_list_of_its_own() -> None:
+    """A block read lately is found by its bytes (parse.fields): its headers again, in a new list each
+    time, and the pattern the caller asked for (a name with `_` is valid only with underscores)."""
+    data = b"GET / HTTP/1.1\r\nHost: a\r\nX_A: 1\r\n\r\n"
+    end = len(data) - 2
+    first = fields(data, 16, end, underscores=True)
+    assert first == [(b"Host", b"a"), (b"X_A", b"1")]
+    first.append((b"X-B", b"2"))
+    assert fields(data, 16, end, underscores=True) == [(b"Host", b"a"), (b"X_A", b"1")]
+    assert fields(data, 16, end, underscores=False) is None
+    assert fields(b"GET / HTTP/1.1\r\nHost: b\r\nX_A: 1\r\n\r\n", 16, end, underscores=True) == [
+        (b"Host", b"b"),
+        (b"X_A", b"1"),
+    ]
+
+
 HEADS = st.builds(
     lambda method, target, version, block, end: method + b" " + target + version + end + block + end,
     st.sampled_from([b"GET", b"POST", b"TRACE", b"get"]),

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
 from hapair.config.nginx.model.addresses import SocketAddress
 
 # the hash and random methods try this many candidates per request before giving up to round-robin
-MAX_TRIES = 20
+MAX_TRIES: Final = 20
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.logging import AccessLog, ErrorLevel, LogFormat
 
@@ -24,9 +24,9 @@ from .variables import CompiledTemplate, resolver
 if TYPE_CHECKING:
     from .exchange import Exchange
 
-_MIN_BUFFER = 64 * 1024
-_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-_MAX_DELAY = 1.0
+_MIN_BUFFER: Final = 64 * 1024
+_OPEN_FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+_MAX_DELAY: Final = 1.0
 
 
 class LogFile:

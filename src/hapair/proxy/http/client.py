@@ -23,7 +23,7 @@ import itertools
 import socket
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from ..status import ACCEPTED, ACTIVE, HANDLED, READING, REQUESTS, WAITING, WRITING
 from .exchange import Exchange
@@ -42,9 +42,9 @@ if TYPE_CHECKING:
     from .request import Request
     from .service import ListenerRoutes, Route, Service
 
-CONNECTION_NUMBERS = itertools.count(1)  # nginx's `*N`: one count for a worker's connections
-_CLOSED_BY_CLIENT = 499
-_LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends an RST
+CONNECTION_NUMBERS: Final = itertools.count(1)  # nginx's `*N`: one count for a worker's connections
+_CLOSED_BY_CLIENT: Final = 499
+_LINGER_RESET: Final = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends an RST
 
 
 class ClientConnection(asyncio.Protocol):

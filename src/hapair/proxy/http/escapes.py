@@ -3,14 +3,16 @@ for the listings of the autoindex module."""
 
 from __future__ import annotations
 
+from typing import Final
+
 # NGX_ESCAPE_URI_COMPONENT
-_URI_COMPONENT = {
+_URI_COMPONENT: Final = {
     code: b"%%%02X" % code
     for code in range(0x100)
     if not (chr(code).isascii() and (chr(code).isalnum() or chr(code) in "-._~"))
 }
-_HTML = {ord("<"): b"&lt;", ord(">"): b"&gt;", ord("&"): b"&amp;", ord('"'): b"&quot;"}
-_JSON_SHORT = {0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t", 0x08: b"\\b", 0x0C: b"\\f"}
+_HTML: Final = {ord("<"): b"&lt;", ord(">"): b"&gt;", ord("&"): b"&amp;", ord('"'): b"&quot;"}
+_JSON_SHORT: Final = {0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t", 0x08: b"\\b", 0x0C: b"\\f"}
 
 
 def _escape(data: bytes, table: dict[int, bytes]) -> bytes:
@@ -39,8 +41,8 @@ def escape_json(data: bytes) -> bytes:
     return bytes(out)
 
 
-_INVALID = 0xFFFFFFFF
-_INCOMPLETE = 0xFFFFFFFE
+_INVALID: Final = 0xFFFFFFFF
+_INCOMPLETE: Final = 0xFFFFFFFE
 
 
 def _utf8_decode(data: bytes, position: int) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, ClassVar, Final, Protocol, cast
 
 from hapair.config.nginx.model.http import METHOD_BITS, UNKNOWN_METHOD
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -39,12 +39,12 @@ if TYPE_CHECKING:
     from .service import ErrorPage, Route, ServerRoutes
     from .target import Target
 
-NEXT = 0  # a step's answer: go on to the next step
-DONE = -1  # a step's answer: it took the request over (it answers, or will go on later)
-_CLOSED_BY_CLIENT = 499  # nginx's status in the log of a request whose client went away
-_URI_CHANGES = 11  # nginx's NGX_HTTP_MAX_URI_CHANGES + 1
-_CHUNK_END = b"0\r\n\r\n"
-_LAST_MODIFIED_STATUSES = frozenset({200, 206, 304})  # nginx's header filter drops its own otherwise
+NEXT: Final = 0  # a step's answer: go on to the next step
+DONE: Final = -1  # a step's answer: it took the request over (it answers, or will go on later)
+_CLOSED_BY_CLIENT: Final = 499  # nginx's status in the log of a request whose client went away
+_URI_CHANGES: Final = 11  # nginx's NGX_HTTP_MAX_URI_CHANGES + 1
+_CHUNK_END: Final = b"0\r\n\r\n"
+_LAST_MODIFIED_STATUSES: Final = frozenset({200, 206, 304})  # nginx's header filter drops its own otherwise
 
 
 class Content(Protocol):

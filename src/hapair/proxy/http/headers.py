@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.http import DEFAULT_PROXY_HEADERS, Header, Proxy
 
@@ -32,8 +32,8 @@ from .variables import CompiledTemplate
 if TYPE_CHECKING:
     from .exchange import Exchange
 
-_DEFAULTS = {(name.lower(), value) for name, value in DEFAULT_PROXY_HEADERS}
-_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+_DEFAULTS: Final = {(name.lower(), value) for name, value in DEFAULT_PROXY_HEADERS}
+_FRAMING: Final = frozenset({b"content-length", b"transfer-encoding"})
 
 
 class BodyFraming(Enum):
@@ -170,16 +170,22 @@ class RequestHead:
                 continue
             text = header.value.evaluate(ex)
             if text:
-                out += (header.prefix, text.encode("latin-1"), b"\r\n")
+                # appended one by one: `out += (...)` makes a tuple and extends the list by it
+                out.append(header.prefix)
+                out.append(text.encode("latin-1"))
+                out.append(b"\r\n")
         out.append(self._keep_alive)
         if framing is BodyFraming.LENGTH:
-            out += (b"Content-Length: ", str(length).encode(), b"\r\n")
+            out.append(b"Content-Length: %d\r\n" % length)
         elif framing is BodyFraming.CHUNKED:
             out.append(b"Transfer-Encoding: chunked\r\n")
         if self._pass_headers:
             skip = self._skip
             for name, value in request.headers:
                 if name.lower() not in skip:
-                    out += (name, b": ", value, b"\r\n")
+                    out.append(name)
+                    out.append(b": ")
+                    out.append(value)
+                    out.append(b"\r\n")
         out.append(b"\r\n")
         return b"".join(out)

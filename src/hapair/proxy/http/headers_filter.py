@@ -10,7 +10,7 @@ response chunked; their values are read once the body is sent."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.headers import ExpiresKind, HeadersFilter, parse_expires
 
@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from .response import ResponseHead
     from .variables import CompiledTemplate
 
-SAFE_STATUSES = frozenset({200, 201, 204, 206, 301, 302, 303, 304, 307, 308})
-_EPOCH = b"Thu, 01 Jan 1970 00:00:01 GMT"
-_MAX = b"Thu, 31 Dec 2037 23:55:55 GMT"
-_MAX_AGE = b"max-age=315360000"
+SAFE_STATUSES: Final = frozenset({200, 201, 204, 206, 301, 302, 303, 304, 307, 308})
+_EPOCH: Final = b"Thu, 01 Jan 1970 00:00:01 GMT"
+_MAX: Final = b"Thu, 31 Dec 2037 23:55:55 GMT"
+_MAX_AGE: Final = b"max-age=315360000"
 
 
 def _name(text: str) -> bytes:

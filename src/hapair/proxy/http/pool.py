@@ -14,6 +14,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Final
 
 from hapair.config.nginx.model.upstream import Upstream
 from hapair.proxy.balancer import Peer
@@ -23,8 +24,8 @@ from .timers import IdleTimer
 from .tls import UpstreamContext
 from .upstream import UpstreamConnection
 
-_DEFAULT_REQUESTS = 1000
-_DEFAULT_TIME = 3600.0
+_DEFAULT_REQUESTS: Final = 1000
+_DEFAULT_TIME: Final = 3600.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ import asyncio
 import ssl
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.proxy.balancer import Peer, Selection
@@ -53,7 +53,7 @@ from .variables import balancing_key
 if TYPE_CHECKING:
     from .exchange import Exchange
 
-_HTTP_FAILURES = {
+_HTTP_FAILURES: Final = {
     500: "http_500",
     502: "http_502",
     503: "http_503",
@@ -62,9 +62,9 @@ _HTTP_FAILURES = {
     404: "http_404",
     429: "http_429",
 }
-_NOT_A_FAILURE = frozenset({403, 404})  # nginx tries the next peer but does not count a failure
-_CHUNK_END = b"0\r\n\r\n"
-_WWW_AUTHENTICATE = b"www-authenticate"
+_NOT_A_FAILURE: Final = frozenset({403, 404})  # nginx tries the next peer but does not count a failure
+_CHUNK_END: Final = b"0\r\n\r\n"
+_WWW_AUTHENTICATE: Final = b"www-authenticate"
 
 
 class Attempt:

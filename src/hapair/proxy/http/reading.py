@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from .pages import HEADER_TOO_LARGE
 from .parse import (
@@ -43,9 +44,9 @@ from .parse import (
 from .request import Request, validate_host
 from .uri import BadTargetError, Target, parse_target
 
-_URI_TOO_LARGE = 414
-_NOT_ALLOWED = 405
-_NOT_IMPLEMENTED = 501
+_URI_TOO_LARGE: Final = 414
+_NOT_ALLOWED: Final = 405
+_NOT_IMPLEMENTED: Final = 501
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ class HeadLimits:
 
 # what nginx does with a header line by its lower-case name (ngx_http_headers_in)
 _HOST, _UNIQUE, _CONNECTION, _UPGRADE = range(4)
-_HANDLED = {
+_HANDLED: Final = {
     b"host": _HOST,
     b"connection": _CONNECTION,
     b"upgrade": _UPGRADE,
@@ -83,8 +84,8 @@ _HANDLED = {
     ),
 }
 _CLOSE, _KEEP_ALIVE = 1, 2  # nginx's connection_type
-_REFUSED_METHODS = frozenset({b"CONNECT", b"TRACE"})  # 405 ("client sent CONNECT method")
-_USUAL_REQUEST_LINE = re.compile(rb"([A-Z_-]+) (/[^\x00-\x20\x7f]*) (HTTP/1\.([0-9]{1,3}))")
+_REFUSED_METHODS: Final = frozenset({b"CONNECT", b"TRACE"})  # 405 ("client sent CONNECT method")
+_USUAL_REQUEST_LINE: Final = re.compile(rb"([A-Z_-]+) (/[^\x00-\x20\x7f]*) (HTTP/1\.([0-9]{1,3}))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ class BufferLayout:
 
 
 # what a HeadReader sets as it reads
-_READ = (
+_READ: Final = (
     "line",
     "method",
     "uri",

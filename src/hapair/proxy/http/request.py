@@ -4,18 +4,24 @@ it, and nginx's check of a host (ngx_http_validate_host)."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from .parse import HTTP_09, HTTP_10, HTTP_11, RequestError
 from .uri import Target
 
-IDEMPOTENT = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"TRACE"})
+if TYPE_CHECKING:
+    from .reading import HeadReader
+
+IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"TRACE"})
 
 __all__ = ["HTTP_09", "HTTP_10", "HTTP_11", "IDEMPOTENT", "Head", "Request", "RequestError", "validate_host"]
 
 
 class Head(Protocol):
-    """What a head read whole gives its Request (reading.HeadReader)."""
+    """What a head read whole gives its Request (reading.HeadReader; an HTTP/2 header list's). Request
+    takes a `HeadReader | Head`: the union lets the compiled code read a HeadReader's fields at their
+    offsets (a protocol's are looked up by name, 16 a request) without naming an HTTP/2 class (compiled
+    in a group of its own, which a worker without http2 listeners does not load)."""
 
     line: bytes
     method: bytes
@@ -60,22 +66,22 @@ class Request:
         "upgrade",
     )
 
-    def __init__(self, head: Head) -> None:
-        self.line = head.line  # $request
-        self.method = head.method
-        self.raw_target = head.uri  # $request_uri: from the path on
-        self.http_version = head.http_version  # nginx's: major * 1000 + minor
-        self.protocol = head.protocol  # $server_protocol: "HTTP/1.1" as sent, "" for HTTP/0.9
-        self.target = head.target or _ROOT
-        self.headers = head.headers
-        self.host = head.host  # lower case, without port or trailing dot; "" when there was none
-        self.host_header = head.host_header
-        self.content_length = head.content_length
-        self.chunked = head.chunked
-        self.keep_alive = head.keep_alive
-        self.upgrade = head.upgrade  # the request has an Upgrade header: a 101 from upstream makes a tunnel
-        self.expect_continue = head.expect_continue  # `Expect: 100-continue` in HTTP/1.1: nginx answers 100
-        self.head_length = head.length
+    def __init__(self, head: HeadReader | Head) -> None:
+        self.line: bytes = head.line  # $request
+        self.method: bytes = head.method
+        self.raw_target: bytes = head.uri  # $request_uri: from the path on
+        self.http_version: int = head.http_version  # nginx's: major * 1000 + minor
+        self.protocol: bytes = head.protocol  # $server_protocol: "HTTP/1.1" as sent, "" for HTTP/0.9
+        self.target: Target = head.target or _ROOT
+        self.headers: list[tuple[bytes, bytes]] = head.headers
+        self.host: str = head.host  # lower case, without port or trailing dot; "" when there was none
+        self.host_header: bytes | None = head.host_header
+        self.content_length: int | None = head.content_length
+        self.chunked: bool = head.chunked
+        self.keep_alive: bool = head.keep_alive
+        self.upgrade: bool = head.upgrade  # an Upgrade header: a 101 from upstream makes a tunnel
+        self.expect_continue: bool = head.expect_continue  # `Expect: 100-continue` in HTTP/1.1: a 100
+        self.head_length: int = head.length
         self.started: float = head.started
         self._by_variable: dict[bytes, list[bytes]] | None = None
         self._head = head
@@ -87,7 +93,7 @@ class Request:
         return Request.refused(self._head) if self._refused else Request(self._head)
 
     @classmethod
-    def refused(cls, head: Head) -> Request:
+    def refused(cls, head: HeadReader | Head) -> Request:
         """What stands for a request refused before its head was read whole (for its log line): its
         request line as far as it was read, the headers read before, as plain HTTP/1.1."""
         request = cls(head)
@@ -123,8 +129,8 @@ class Request:
         return by_variable.get(variable.encode("latin-1"), [])
 
 
-_VARIABLE_NAME = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-", b"abcdefghijklmnopqrstuvwxyz_")
-_ROOT = Target("/", None, "/")
+_VARIABLE_NAME: Final = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-", b"abcdefghijklmnopqrstuvwxyz_")
+_ROOT: Final = Target("/", None, "/")
 
 
 @lru_cache(maxsize=256)

@@ -11,7 +11,7 @@ change a `ResponseHead` before it is written; `render` writes it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .clock import http_date
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .ranges import BodyParts
 
 # nginx's status lines (ngx_http_status_lines); a status not here is written as "NNN " with no text
-STATUS_LINES: dict[int, bytes] = {
+STATUS_LINES: Final[dict[int, bytes]] = {
     status: f"{status} {text}".encode()
     for status, text in (
         (200, "OK"),
@@ -60,8 +60,8 @@ STATUS_LINES: dict[int, bytes] = {
         (507, "Insufficient Storage"),
     )
 }
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_NO_BODY = frozenset({204, 304})
+REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_NO_BODY: Final = frozenset({204, 304})
 
 
 def status_line(status: int) -> bytes:

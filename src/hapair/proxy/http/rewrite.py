@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.config.nginx.model.rewrite import (
@@ -46,8 +46,8 @@ if TYPE_CHECKING:
     from .exchange import Exchange
     from .service import Route
 
-_CONTINUE = 0  # the next directive
-_STOP = 1  # the script ends; the request goes on
+_CONTINUE: Final = 0  # the next directive
+_STOP: Final = 1  # the script ends; the request goes on
 # DONE (-1): the request is answered or went elsewhere
 
 Code = Callable[["Exchange"], int]
@@ -286,7 +286,7 @@ def file_test(path: str, test: FileTest) -> bool:
     return True
 
 
-_HEX = "0123456789abcdef"
+_HEX: Final = "0123456789abcdef"
 
 
 def unescape_redirect(text: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from hapair.config.nginx.model.http import Location, LocationMatch, Server
 
@@ -181,8 +181,8 @@ class LocationTree(Generic[T]):
 
 
 _EXACT, _PREFIX, _DECLINED, _REDIRECT = 0, 1, 2, 3
-_NEVER_SEARCHED = (LocationMatch.NAMED, LocationMatch.IF, LocationMatch.LIMIT_EXCEPT)
-_REGEXES = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS)
+_NEVER_SEARCHED: Final = (LocationMatch.NAMED, LocationMatch.IF, LocationMatch.LIMIT_EXCEPT)
+_REGEXES: Final = (LocationMatch.REGEX, LocationMatch.REGEX_CASELESS)
 
 
 def _find(level: _Level[T], uri: str, search: _Search[T]) -> int:

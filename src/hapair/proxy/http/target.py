@@ -6,7 +6,7 @@ variables, each request gets its own (`dynamic`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hapair.proxy.balancer import Balancer, Peer
 
@@ -18,7 +18,7 @@ from .variables import CompiledTemplate
 if TYPE_CHECKING:
     from .exchange import Exchange
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
 
 def proxy_vars(authority: str, scheme: str) -> tuple[str, str]:

@@ -12,11 +12,12 @@ import asyncio
 import heapq
 import weakref
 from collections.abc import Callable
+from typing import Final
 
-RESOLUTION = 0.01  # seconds
+RESOLUTION: Final = 0.01  # seconds
 # what float arithmetic may be off by: times are milliseconds (the loop's clock) divided by 1000, and a
 # slot's time, a multiple of RESOLUTION, is read within this of it
-_ROUNDING = 1e-6
+_ROUNDING: Final = 1e-6
 
 
 class IdleTimer:
@@ -39,7 +40,7 @@ class IdleTimer:
 
     def start(self, timeout: float) -> None:
         """(Re)start counting `timeout` seconds from now."""
-        now = self._wheel.loop.time()
+        now = self._wheel.time()
         self._timeout = timeout
         self._last = now
         self.running = True
@@ -51,7 +52,7 @@ class IdleTimer:
         self._slot, self._armed = self._wheel.add(self, deadline)
 
     def touch(self) -> None:
-        self._last = self._wheel.loop.time()
+        self._last = self._wheel.time()
 
     def stop(self) -> None:
         self.running = False
@@ -89,10 +90,11 @@ def _current_slot(now: float) -> int:
 class _Wheel:
     """The timers of one event loop, by slot."""
 
-    __slots__ = ("__weakref__", "_handle", "_next", "_order", "_slots", "loop")
+    __slots__ = ("__weakref__", "_handle", "_next", "_order", "_slots", "loop", "time")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self.time = loop.time  # bound once: the timers read the clock at each start and touch
         self._slots: dict[int, set[IdleTimer]] = {}
         self._order: list[int] = []  # the slots, a heap
         self._handle: asyncio.TimerHandle | None = None
@@ -135,7 +137,7 @@ class _Wheel:
             self._wake_for(order[0])
 
 
-_WHEELS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wheel] = weakref.WeakKeyDictionary()
+_WHEELS: Final[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wheel]] = weakref.WeakKeyDictionary()
 
 
 def _wheel(loop: asyncio.AbstractEventLoop) -> _Wheel:

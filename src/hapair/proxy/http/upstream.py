@@ -23,7 +23,7 @@ import asyncio
 import errno
 import os
 from enum import Enum
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from hapair.proxy.balancer import Peer
 
@@ -62,19 +62,20 @@ class Framing(Enum):
     CLOSE = "close"  # read until the upstream closes
 
 
-TIMED_OUT = f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})"
+TIMED_OUT: Final = f"upstream timed out ({errno.ETIMEDOUT}: {os.strerror(errno.ETIMEDOUT)})"
 # the response headers that frame the body, by lower-case name
 _CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION = range(3)
-_FRAMING_HEADERS = {
+_FRAMING_HEADERS: Final = {
     b"content-length": _CONTENT_LENGTH,
     b"transfer-encoding": _TRANSFER_ENCODING,
     b"connection": _CONNECTION,
 }
-HEAD_LIMIT = 4096  # nginx's default proxy_buffer_size: the response head must fit in it
-_INVALID_HEADER = "upstream sent invalid header while reading response header from upstream"
-_TOO_BIG_HEADER = "upstream sent too big header while reading response header from upstream"
-_INVALID_CHUNKS = "upstream sent invalid chunked response while reading upstream"
-_NO_CHUNKS = ChunkedBody()
+_FRAMING_LENGTHS: Final = frozenset(len(name) for name in _FRAMING_HEADERS)
+HEAD_LIMIT: Final = 4096  # nginx's default proxy_buffer_size: the response head must fit in it
+_INVALID_HEADER: Final = "upstream sent invalid header while reading response header from upstream"
+_TOO_BIG_HEADER: Final = "upstream sent too big header while reading response header from upstream"
+_INVALID_CHUNKS: Final = "upstream sent invalid chunked response while reading upstream"
+_NO_CHUNKS: Final = ChunkedBody()
 
 
 class _InvalidHeadError(Exception):
@@ -342,6 +343,8 @@ class UpstreamConnection(asyncio.Protocol):
         chunked = False
         close = version < HTTP_11
         for name, value in headers:
+            if len(name) not in _FRAMING_LENGTHS:
+                continue  # not one of them, known without lowering the name
             kind = _FRAMING_HEADERS.get(name.lower())
             if kind is None:
                 continue

@@ -14,7 +14,7 @@ upstream `Server` or `Date` that `proxy_pass_header` lets through replaces the p
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Final
 
 from .cookies import CookieRules
 from .response import ResponseHead
@@ -27,23 +27,23 @@ if TYPE_CHECKING:
     from .exchange import Exchange
 
 # never passed: the upstream connection's own (ngx_http_upstream_ignore_header_line)
-_HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding"})
-_UPGRADE = b"upgrade"
-_CONTENT_TYPE = b"content-type"
-_CONTENT_LENGTH = b"content-length"
-_LOCATION = b"location"
-_REFRESH = b"refresh"
-_SET_COOKIE = b"set-cookie"
-_SERVER = b"server"
-_DATE = b"date"
-_X_ACCEL_BUFFERING = b"x-accel-buffering"
-_X_ACCEL_REDIRECT = b"x-accel-redirect"
+_HOP_BY_HOP: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding"})
+_UPGRADE: Final = b"upgrade"
+_CONTENT_TYPE: Final = b"content-type"
+_CONTENT_LENGTH: Final = b"content-length"
+_LOCATION: Final = b"location"
+_REFRESH: Final = b"refresh"
+_SET_COOKIE: Final = b"set-cookie"
+_SERVER: Final = b"server"
+_DATE: Final = b"date"
+_X_ACCEL_BUFFERING: Final = b"x-accel-buffering"
+_X_ACCEL_REDIRECT: Final = b"x-accel-redirect"
 # what an X-Accel-Redirect response lends the one it leads to (ngx_http_upstream_headers_in's `redirect`)
-_REDIRECT_KEPT = frozenset(
+_REDIRECT_KEPT: Final = frozenset(
     {b"set-cookie", b"content-disposition", b"cache-control", b"expires", b"accept-ranges"}
 )
-_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
-_REFRESH_URL = re.compile(rb"url=", re.IGNORECASE)
+_PERCENT: Final = re.compile(r"%([0-9A-Fa-f]{2})")
+_REFRESH_URL: Final = re.compile(rb"url=", re.IGNORECASE)
 
 
 class RedirectRule:
@@ -73,10 +73,16 @@ class RedirectRule:
         return value[:start] + self._replacement.evaluate(ex)
 
 
-class UpstreamHead(NamedTuple):
-    head: ResponseHead
-    buffering: bool
-    redirect: bytes | None  # X-Accel-Redirect's value
+class UpstreamHead:
+    """What `ResponseRules.head` makes of an upstream's head (a plain class: compiled, a NamedTuple is
+    made by its interpreted `__new__`)."""
+
+    __slots__ = ("buffering", "head", "redirect")
+
+    def __init__(self, head: ResponseHead, buffering: bool, redirect: bytes | None) -> None:
+        self.head = head
+        self.buffering = buffering
+        self.redirect = redirect  # X-Accel-Redirect's value
 
 
 class ResponseRules:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
-_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")  # nginx refuses `%` without two hex digits: 400
+_PERCENT: Final = re.compile(r"%([0-9A-Fa-f]{2})")
+_BAD_PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")  # nginx refuses `%` without two hex digits: 400
 # NGX_ESCAPE_URI: controls, space, `"`, `#`, `%`, `<`, `>`, `?`, `\`, `^`, `` ` ``, `{`, `|`, `}`, DEL and
 # every byte from 0x80
-_URI_ESCAPED = frozenset([*range(0x21), *b'"#%<>?\\^`{|}', *range(0x7F, 0x100)])
-_URI_TABLE = {code: f"%{code:02X}" for code in _URI_ESCAPED}
+_URI_ESCAPED: Final = frozenset([*range(0x21), *b'"#%<>?\\^`{|}', *range(0x7F, 0x100)])
+_URI_TABLE: Final = {code: f"%{code:02X}" for code in _URI_ESCAPED}
 
 
 class BadTargetError(ValueError):
@@ -33,7 +34,7 @@ class Target:
     uri: str
 
 
-_CACHED_TARGET = 256  # longer targets are parsed each time: the cache stays small
+_CACHED_TARGET: Final = 256  # longer targets are parsed each time: the cache stays small
 
 
 def parse_target(raw: bytes) -> Target:

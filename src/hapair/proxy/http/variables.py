@@ -17,7 +17,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
 from hapair.config.nginx.model.upstream import Balancing
@@ -32,7 +32,7 @@ from .limit_req import LIMIT_REQ_STATUSES
 if TYPE_CHECKING:
     from .exchange import Exchange
 
-NGINX_VERSION = "1.22.1"
+NGINX_VERSION: Final = "1.22.1"
 _HOSTNAME = socket.gethostname()
 
 
@@ -55,6 +55,11 @@ def _http_host(ex: Exchange) -> str | None:
 
 def _remote_addr(ex: Exchange) -> str | None:
     return ex.remote_addr
+
+
+def _status(status: int) -> str:
+    """`$status` in three digits ("000" for none): formatting with `03d` parses the format each time."""
+    return str(status) if status >= 100 else f"{status:03d}"
 
 
 def _port(port: int) -> str:
@@ -85,6 +90,8 @@ def _args(ex: Exchange) -> str | None:
 
 def _remote_user(ex: Exchange) -> str | None:
     """The user of a Basic `Authorization` header, as nginx decodes it."""
+    if not ex.request.header_values("authorization"):
+        return None  # found here, without a call to auth_basic's code (not compiled) per log line
     credentials = basic_credentials(ex.request)
     return None if credentials is None else credentials[0].decode("latin-1")
 
@@ -154,7 +161,7 @@ def _ssl(field: Callable[..., str | None]) -> Callable[[Exchange], str | None]:
     return value
 
 
-_SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
+_SIMPLE: Final[dict[str, Callable[[Exchange], str | None]]] = {
     "remote_addr": _remote_addr,
     "remote_port": lambda ex: _port(ex.remote_port),
     "binary_remote_addr": lambda ex: ex.binary_remote_addr or ex.remote_addr,  # "unix:" for a unix socket
@@ -190,7 +197,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     "proxy_add_x_forwarded_for": _proxy_add_x_forwarded_for,
     "proxy_host": lambda ex: ex.route.proxy_host if ex.target is None else ex.target.host,
     "proxy_port": lambda ex: ex.route.proxy_port if ex.target is None else ex.target.port,
-    "status": lambda ex: f"{ex.status:03d}",
+    "status": lambda ex: _status(ex.status),
     "bytes_sent": lambda ex: str(ex.bytes_sent),
     "body_bytes_sent": lambda ex: str(ex.body_bytes_sent),
     "request_length": lambda ex: str(ex.request_length),
@@ -230,7 +237,7 @@ _SIMPLE: dict[str, Callable[[Exchange], str | None]] = {
     **CLIENT_CERTIFICATE_VARIABLES,
 }
 
-_PREFIXED: tuple[tuple[str, Callable[[Exchange, str], str | None]], ...] = (
+_PREFIXED: Final[tuple[tuple[str, Callable[[Exchange, str], str | None]], ...]] = (
     ("http_", _header),
     ("arg_", _argument),
     ("cookie_", _cookie),
@@ -347,6 +354,8 @@ def balancing_key(ex: Exchange) -> bytes:
     template's value, or for `ip_hash` the client's packed address (empty for a unix socket)."""
     target = ex.target
     assert target is not None
+    if not target.balancer.keyed:
+        return b""
     upstream = target.balancer.upstream
     if upstream.balancing is Balancing.IP_HASH:
         return ex.binary_remote_addr.encode("latin-1")
