@@ -109,19 +109,11 @@ def _access(access: Access) -> list[Step]:
     return [AccessPhase(checks, access.satisfy, auth_request)]
 
 
-def _not_modified(ex: Exchange, head: ResponseHead) -> BodyFilter | None:
-    """The not_modified filter for nginx's own 200s: the others (an upstream's response among them) pass
-    without a call into its module, which is not compiled."""
-    if head.status != 200 or head.status_text is not None:
-        return None
-    return not_modified(ex, head)
-
-
 def location_filters(settings: Settings) -> tuple[HeadFilter, ...]:
     """The header filters of a location's responses, in nginx's order (the first runs first):
     not_modified, headers (expires, add_header, add_trailer), charset, gzip, then range, which only a
     location serving files needs."""
-    filters: list[HeadFilter] = [_not_modified]
+    filters: list[HeadFilter] = [not_modified]
     headers = settings.headers
     if headers.expires.kind is not ExpiresKind.OFF or headers.headers or headers.trailers:
         filters.append(Headers(headers))
