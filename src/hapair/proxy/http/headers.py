@@ -168,11 +168,11 @@ class RequestHead:
             if line is not None:
                 out.append(line)
                 continue
-            text = header.value.evaluate(ex)
-            if text:
+            value = header.value.evaluate_bytes(ex)
+            if value:
                 # appended one by one: `out += (...)` makes a tuple and extends the list by it
                 out.append(header.prefix)
-                out.append(text.encode("latin-1"))
+                out.append(value)
                 out.append(b"\r\n")
         out.append(self._keep_alive)
         if framing is BodyFraming.LENGTH:

@@ -116,17 +116,21 @@ class Request:
     def header_values(self, variable: str) -> list[bytes]:
         """The values of the headers `$http_<variable>` names (`user_agent` for User-Agent and
         User_Agent: nginx lowers A to Z only and reads `-` as `_`)."""
+        return self.values_of(variable.encode("latin-1"))
+
+    def values_of(self, key: bytes) -> list[bytes]:
+        """`header_values` of a variable's suffix already encoded."""
         by_variable = self._by_variable
         if by_variable is None:
             by_variable = self._by_variable = {}
             for name, value in self.headers:
-                key = name.translate(_VARIABLE_NAME)
-                values = by_variable.get(key)
+                variable = name.translate(_VARIABLE_NAME)
+                values = by_variable.get(variable)
                 if values is None:
-                    by_variable[key] = [value]
+                    by_variable[variable] = [value]
                 else:
                     values.append(value)
-        return by_variable.get(variable.encode("latin-1"), [])
+        return by_variable.get(key, [])
 
 
 _VARIABLE_NAME: Final = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-", b"abcdefghijklmnopqrstuvwxyz_")
