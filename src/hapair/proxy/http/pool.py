@@ -45,6 +45,17 @@ class PoolKey:
     def __hash__(self) -> int:
         return self._hash
 
+    def __eq__(self, other: object) -> bool:
+        """The dataclass's comparison (of the three, each by identity first, as a tuple's), compiled: the
+        dataclass's own is interpreted, and made two tuples to compare."""
+        if not isinstance(other, PoolKey):
+            return NotImplemented
+        return (
+            (self.peer is other.peer or self.peer == other.peer)
+            and (self.tls is other.tls or self.tls == other.tls)
+            and self.server_hostname == other.server_hostname
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class KeepPolicy:
