@@ -12,7 +12,6 @@ header values with any byte but NUL, chunk lines ended by a bare LF, chunk exten
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Final
 
 HTTP_09: Final = 9  # nginx's http_version: major * 1000 + minor
@@ -235,11 +234,25 @@ def parse_content_length(value: bytes) -> int:
 _STATUS_LINE: Final = re.compile(rb"HTTP/([1-9][0-9]{0,2})\.([0-9]{1,3}) +([0-9]{3})(?:[ .][^\r]*)?\r?")
 
 
-@lru_cache(maxsize=64)
+# status lines read lately (emptied when full): a dictionary's lookup, where an lru_cache's call cost four
+_STATUS_LINES: Final[dict[bytes, tuple[int, bytes, int]]] = {}
+_STATUS_LINES_KEPT: Final = 64
+
+
 def parse_status_line(line: bytes) -> tuple[int, bytes, int]:
     """An upstream's status line without its LF: the status, the line from the code on ("200 OK", as
     nginx passes it on) and the HTTP version; status 0 where nginx finds it invalid (nginx would then
     take the response as HTTP/0.9). Cached: upstreams send the same few."""
+    found = _STATUS_LINES.get(line)
+    if found is None:
+        found = _parse_status_line(line)
+        if len(_STATUS_LINES) >= _STATUS_LINES_KEPT:
+            _STATUS_LINES.clear()
+        _STATUS_LINES[line] = found
+    return found
+
+
+def _parse_status_line(line: bytes) -> tuple[int, bytes, int]:
     match = _STATUS_LINE.fullmatch(line)
     if match is None:
         return 0, b"", 0

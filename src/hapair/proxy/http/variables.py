@@ -325,7 +325,14 @@ class _Status(ByteValue):
     plain = True
 
     def of(self, ex: Exchange) -> bytes | None:
-        return _status(ex.status).encode("latin-1")
+        status = ex.status
+        text = _STATUS_TEXTS.get(status)
+        if text is None:
+            text = _STATUS_TEXTS[status] = _status(status).encode("latin-1")
+        return text
+
+
+_STATUS_TEXTS: Final[dict[int, bytes]] = {}  # $status of each status met
 
 
 class _BodyBytesSent(ByteValue):
