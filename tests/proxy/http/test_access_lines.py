@@ -19,7 +19,7 @@ NGINX_NONE = b'a"b\\c\x01\x7f\xe9\t \x1f'
 REQUEST = (
     b"GET /a?x=1 HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\nCookie: b=2\r\nX-Forwarded-For: 1.2.3.4\r\n"
     b"X-Forwarded-For: 5.6.7.8\r\nAuthorization: Basic dXNlcjpwYXNz\r\n"
-    b"X-V: a\"b\\c\x01\x7f\xe9\t \x1f\r\n\r\n"
+    b'X-V: a"b\\c\x01\x7f\xe9\t \x1f\r\n\r\n'
 )
 FIELDS = [
     b"127.0.0.1",

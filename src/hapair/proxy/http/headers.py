@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.http import DEFAULT_PROXY_HEADERS, Header, Proxy
 
+from .parse import lower_name
 from .variables import CompiledTemplate
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ class RequestHead:
         if self._pass_headers:
             skip = self._skip
             for name, value in request.headers:
-                if name.lower() not in skip:
+                if lower_name(name) not in skip:
                     out.append(name)
                     out.append(b": ")
                     out.append(value)

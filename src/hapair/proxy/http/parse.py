@@ -223,8 +223,36 @@ def _fields(data: bytes, start: int, end: int, underscores: bool) -> list[tuple[
     return found
 
 
+# header names lowered lately (emptied when full): the names of a block found again (`fields`) are the
+# same objects each time, whose hashes are kept, and so is the lowered name given for them, where lower()
+# made a new one to hash again in each set or dictionary it was looked up in
+_LOWERED: Final[dict[bytes, bytes]] = {}
+_LOWERED_KEPT: Final = 256
+_LOWERED_SIZE: Final = 64  # longer names are lowered each time
+
+
+def lower_name(name: bytes) -> bytes:
+    """`name.lower()`."""
+    lowered = _LOWERED.get(name)
+    if lowered is None:
+        lowered = name.lower()
+        if len(name) <= _LOWERED_SIZE:
+            if len(_LOWERED) >= _LOWERED_KEPT:
+                _LOWERED.clear()
+            _LOWERED[name] = lowered
+    return lowered
+
+
 def parse_content_length(value: bytes) -> int:
-    """ngx_atoof: decimal digits only, up to 2^63 - 1; -1 when it is not that."""
+    """ngx_atoof: decimal digits only, up to 2^63 - 1; -1 when it is not that. Up to 18 digits (below
+    the limit) are added up here: isdigit() and int() cost two method calls."""
+    if 0 < len(value) <= 18:
+        number = 0
+        for byte in value:
+            if byte < 0x30 or byte > 0x39:
+                return -1
+            number = number * 10 + byte - 0x30
+        return number
     if not value.isdigit():
         return -1
     number = int(value)

@@ -11,9 +11,9 @@ connections are counted: a request never waits for a connection, it opens one.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from functools import partial
+from time import monotonic
 from typing import Final
 
 from hapair.config.nginx.model.upstream import Upstream
@@ -98,14 +98,14 @@ class ConnectionPool:
 
     def born(self, connection: UpstreamConnection) -> None:
         """A new connection: its lifetime (`keepalive_time`) starts."""
-        self._born[connection] = time.monotonic()
+        self._born[connection] = monotonic()
 
     def put(self, connection: UpstreamConnection, policy: KeepPolicy) -> None:
         """Keep `connection` idle, or close it when the peer has enough or it has served enough."""
         if (
             connection.closed
             or connection.requests >= policy.requests
-            or time.monotonic() - self._born.get(connection, 0.0) >= policy.lifetime
+            or monotonic() - self._born.get(connection, 0.0) >= policy.lifetime
         ):
             self._close(connection)
             return

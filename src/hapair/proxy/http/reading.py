@@ -36,6 +36,7 @@ from .parse import (
     RequestError,
     fields,
     header_line_refused,
+    lower_name,
     parse_content_length,
     parse_header_line,
     parse_request_line,
@@ -268,7 +269,7 @@ class HeadReader:
         try:
             self.target = parse_target(self.uri)
             for name, value in headers:
-                kind = _HANDLED.get(name.lower())
+                kind = _HANDLED.get(lower_name(name))
                 if kind is not None:
                     self._handled(kind, name, value)
             self._check_head()
@@ -391,7 +392,7 @@ class HeadReader:
         name, value = header.name, header.value
         self.headers.append((name, value))
         if header.valid:
-            kind = _HANDLED.get(name.lower())
+            kind = _HANDLED.get(lower_name(name))
             if kind is not None:
                 self._handled(kind, name, value)
 

@@ -34,6 +34,7 @@ from .parse import (
     ChunkError,
     RequestError,
     fields,
+    lower_name,
     parse_content_length,
     parse_header_line,
     parse_status_line,
@@ -345,7 +346,7 @@ class UpstreamConnection(asyncio.Protocol):
         for name, value in headers:
             if len(name) not in _FRAMING_LENGTHS:
                 continue  # not one of them, known without lowering the name
-            kind = _FRAMING_HEADERS.get(name.lower())
+            kind = _FRAMING_HEADERS.get(lower_name(name))
             if kind is None:
                 continue
             if kind == _CONTENT_LENGTH:
@@ -353,8 +354,8 @@ class UpstreamConnection(asyncio.Protocol):
                     raise _InvalidHeadError  # nginx 1.22 takes the last length: hapair refuses
                 length = value
             elif kind == _TRANSFER_ENCODING:
-                chunked = value.lower().find(b"chunked") >= 0
-            elif value.lower().find(b"close") >= 0:
+                chunked = value == b"chunked" or value.lower().find(b"chunked") >= 0
+            elif value != b"keep-alive" and value.lower().find(b"close") >= 0:  # the usual value at once
                 close = True
         if chunked and length is not None:
             raise _InvalidHeadError  # nginx 1.22 takes the chunks: hapair refuses

@@ -15,8 +15,8 @@ from __future__ import annotations
 import functools
 import os
 import socket
-import time
 from collections.abc import Callable
+from time import time
 from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
@@ -201,14 +201,14 @@ _SIMPLE: Final[dict[str, Callable[[Exchange], str | None]]] = {
     "bytes_sent": lambda ex: str(ex.bytes_sent),
     "body_bytes_sent": lambda ex: str(ex.body_bytes_sent),
     "request_length": lambda ex: str(ex.request_length),
-    "request_time": lambda ex: f"{max(0.0, time.time() - ex.request.started):.3f}",
-    "msec": lambda ex: f"{time.time():.3f}",
-    "date_gmt": lambda ex: ssi_date(int(time.time()), gmt=True),
-    "date_local": lambda ex: ssi_date(int(time.time()), gmt=False),
+    "request_time": lambda ex: f"{max(0.0, time() - ex.request.started):.3f}",
+    "msec": lambda ex: f"{time():.3f}",
+    "date_gmt": lambda ex: ssi_date(int(time()), gmt=True),
+    "date_local": lambda ex: ssi_date(int(time()), gmt=False),
     # nginx's value without a cache: hapair has none (`proxy_cache` is refused)
     "upstream_cache_status": lambda ex: None,
-    "time_local": lambda ex: time_local(int(time.time())),
-    "time_iso8601": lambda ex: time_iso8601(int(time.time())),
+    "time_local": lambda ex: time_local(int(time())),
+    "time_iso8601": lambda ex: time_iso8601(int(time())),
     "connection": lambda ex: str(ex.client.number),
     "connection_requests": lambda ex: str(ex.client.requests),
     "pipe": lambda ex: "p" if ex.pipelined else ".",
@@ -352,7 +352,7 @@ class _TimeLocal(ByteValue):
         self._text = b""
 
     def of(self, ex: Exchange) -> bytes | None:
-        second = int(time.time())
+        second = int(time())
         if second != self._second:
             self._text = time_local(second).encode("latin-1")
             self._second = second
