@@ -145,7 +145,6 @@ class ByteFormat:
         whether any does is found in one pass over those that may."""
         out: list[bytes] = []
         unsure: list[bytes] = []  # the values that may need escaping
-        where: list[int] = []  # the values' places in `out`
         missing = self._missing
         for part in self._parts:
             if isinstance(part, bytes):
@@ -157,14 +156,18 @@ class ByteFormat:
                 continue
             if not part.plain:
                 unsure.append(value)
-            where.append(len(out))
             out.append(value)
         if unsure and not _plain(unsure[0] if len(unsure) == 1 else b"".join(unsure)):
-            escape = self._escape
-            for index in where:
-                out[index] = escape(out[index].decode("latin-1")).encode("latin-1")
+            self._escape_values(out)
         out.append(b"\n")
         return b"".join(out)
+
+    def _escape_values(self, out: list[bytes]) -> None:
+        """Each variable's place in `out` escaped (a missing value's stand-in is the same escaped)."""
+        escape = self._escape
+        for index, part in enumerate(self._parts):
+            if not isinstance(part, bytes):
+                out[index] = escape(out[index].decode("latin-1")).encode("latin-1")
 
 
 def _plain(value: bytes) -> bool:

@@ -109,7 +109,9 @@ class ConnectionPool:
         ):
             self._close(connection)
             return
-        idle = self._idle.setdefault(connection.key, [])
+        idle = self._idle.get(connection.key)
+        if idle is None:  # setdefault would make a list each time
+            idle = self._idle[connection.key] = []
         if len(idle) >= policy.idle:
             self._close(idle.pop(0))
         idle.append(connection)

@@ -115,10 +115,10 @@ class Request:
     def header_values(self, variable: str) -> list[bytes]:
         """The values of the headers `$http_<variable>` names (`user_agent` for User-Agent and
         User_Agent: nginx lowers A to Z only and reads `-` as `_`)."""
-        return self.values_of(variable.encode("latin-1"))
+        return self.values_of(variable.encode("latin-1")) or []
 
-    def values_of(self, key: bytes) -> list[bytes]:
-        """`header_values` of a variable's suffix already encoded."""
+    def values_of(self, key: bytes) -> list[bytes] | None:
+        """`header_values` of a variable's suffix already encoded; None for none (no list made)."""
         by_variable = self._by_variable
         if by_variable is None:
             by_variable = self._by_variable = {}
@@ -129,7 +129,7 @@ class Request:
                     by_variable[variable] = [value]
                 else:
                     values.append(value)
-        return by_variable.get(key, [])
+        return by_variable.get(key)
 
 
 _VARIABLE_NAME: Final = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ-", b"abcdefghijklmnopqrstuvwxyz_")
