@@ -44,10 +44,8 @@ def _servers() -> tuple[ServerConnection, ServerConnection]:
 
 
 def _read(server: ServerConnection, data: bytes, *, as_h2: bool) -> list[str]:
-    if as_h2:
-        events = h2.connection.H2Connection.receive_data(server, data)
-    else:
-        events = server.receive_data(data)
+    read = h2.connection.H2Connection.receive_data if as_h2 else ServerConnection.receive_data
+    events = read(server, data)
     return [repr(event) for event in events]
 
 
