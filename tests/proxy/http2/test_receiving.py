@@ -9,12 +9,17 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
 import pytest
 from hyperframe.frame import ContinuationFrame, DataFrame, HeadersFrame
 
 from hapair.proxy.http.h2.machine import ServerConnection, server_configuration
 
 REQUEST = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/ok"), (b":authority", b"lb")]
+SETTINGS = {
+    h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 128,
+    h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 65536,
+}
 POST = [(b":method", b"POST"), (b":scheme", b"https"), (b":path", b"/up"), (b":authority", b"lb")]
 
 
@@ -38,6 +43,7 @@ def _servers() -> tuple[ServerConnection, ServerConnection]:
     connection, h2's state machine has it idle, and every frame goes through h2's path.)"""
     ours, theirs = ServerConnection(server_configuration()), ServerConnection(server_configuration())
     for server in (ours, theirs):
+        server.local_settings = h2.settings.Settings(client=False, initial_values=SETTINGS)  # as hapair's
         server.initiate_connection()
         server.data_to_send()
     return ours, theirs
@@ -200,3 +206,29 @@ def test_an_invalid_block_is_refused_as_h2_refuses_it() -> None:
     ours, theirs = _servers()
     _opened(client, ours, theirs)
     _refused(ours, theirs, _frame(HeadersFrame(3), b"\x82\xfe", "END_HEADERS", "END_STREAM"))
+
+
+def test_streams_opened_after_the_settings_changed_take_the_new_ones() -> None:
+    """Windows and the streams' limit as h2 has them once the client's settings are acknowledged, and
+    once it acknowledges ours."""
+    client = _Client()
+    ours, theirs = _servers()
+    _opened(client, ours, theirs)
+    assert ours.streams[1].inbound_flow_control_window == 65536
+    client.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1000})
+    _same(ours, theirs, client.requests(3, 2))
+    assert ours.streams[5].outbound_flow_control_window == 1000
+    for server in (ours, theirs):
+        server.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 5000})
+    client.h2.receive_data(ours.data_to_send())
+    theirs.data_to_send()
+    _same(ours, theirs, client.requests(7, 2))
+    assert ours.streams[9].inbound_flow_control_window == 5000
+    for server in (ours, theirs):
+        server.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 0})
+    client.h2.receive_data(ours.data_to_send())
+    theirs.data_to_send()
+    beyond = _frame(HeadersFrame(11), client.h2.encoder.encode(REQUEST), "END_HEADERS", "END_STREAM")
+    _refused(
+        ours, theirs, client.h2.data_to_send() + beyond
+    )  # its SETTINGS ACK, then (it would not) a stream
