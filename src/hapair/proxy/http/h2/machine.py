@@ -1,7 +1,7 @@
 """h2's connection as hapair's server side drives it: h2's sans-I/O state machines (frames, HPACK,
-flow control, stream states) with what nginx does otherwise, the frame that opens a request stream read
-without h2's frame objects, and responses framed without them (docs/request-cost.md, "HTTP/2 streams"
-and "HTTP/2 streams, third pass").
+flow control, stream states) with what nginx does otherwise, and the frames hapair reads and writes
+without h2's frame objects (frames.py: the frames that open request streams, the responses' frames;
+docs/request-cost.md, "HTTP/2 streams" and "HTTP/2 streams, third pass").
 
 These classes extend h2's, which are Python classes: this module stays Python where connection.py and
 the other modules of the package are compiled by mypyc (hapair/compiled.py), whose native classes
@@ -18,27 +18,15 @@ import h2.events
 import h2.exceptions
 import h2.settings
 import h2.stream
-from h2.connection import AllowedStreamIDs, ConnectionInputs, ConnectionState
+from h2.connection import AllowedStreamIDs
 from hyperframe.exceptions import InvalidPaddingError
 from hyperframe.frame import Frame, HeadersFrame
 
 from .decoding import IndexedDecoder
-from .opening import (
-    FRAME_HEADER,
-    SEND_DATA,
-    SEND_END_STREAM,
-    SEND_HEADERS,
-    SEND_INFORMATIONAL_HEADERS,
-    move,
-    read_frames,
-)
-from .stream import FRAME_HEAD
+from .frames import read_frames, send_block, send_body
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-
-_DATA, _HEADERS, _CONTINUATION = 0x0, 0x1, 0x9
-_END_STREAM, _END_HEADERS = 0x1, 0x4
 
 
 class _UnmeasuredStream(h2.stream.H2Stream):
@@ -125,7 +113,7 @@ class ServerConnection(h2.connection.H2Connection):
 
     def receive_data(self, data: bytes) -> list[h2.events.Event]:  # type: ignore[override]
         """h2's receive_data, with the frames that open request streams read by `read_frames`
-        (opening.py, compiled) and every other frame given to h2's frame buffer and handlers in its
+        (frames.py, compiled) and every other frame given to h2's frame buffer and handlers in its
         turn. While h2's buffer holds something (the client's preface, a frame in pieces, a header
         block awaiting its CONTINUATION frames) everything goes through h2's path, as after a frame
         that leaves it so."""
@@ -168,65 +156,12 @@ class ServerConnection(h2.connection.H2Connection):
 
     # -- frames out
 
-    def _sending(self, input_: ConnectionInputs) -> None:
-        """The connection's state machine for a frame sent: an open connection stays open; any other
-        state is h2's to judge."""
-        if self.state_machine.state is not ConnectionState.SERVER_OPEN:
-            self.state_machine.process_input(input_)
-
     def send_block(
         self, stream: h2.stream.H2Stream, block: bytes, *, informational: bool, end_stream: bool
     ) -> int:
-        """h2's send_headers for a header block encoded already (a response's head, or its trailers):
-        the connection's and the stream's states change as h2's would, and the HEADERS frame (with
-        CONTINUATION frames past the client's frame size) is written without h2's frame objects. The
-        bytes the frames take."""
-        self._sending(ConnectionInputs.SEND_HEADERS)
-        machine = stream.state_machine
-        move(machine, SEND_INFORMATIONAL_HEADERS if informational else SEND_HEADERS)
-        if end_stream:
-            move(machine, SEND_END_STREAM)
-        stream_id = stream.stream_id
-        size = self.max_outbound_frame_size
-        first = block[:size]
-        flags = _END_STREAM if end_stream else 0
-        out = self._data_to_send
-        if len(block) <= size:
-            out += FRAME_HEADER.pack(
-                len(first) >> 8, len(first) & 0xFF, _HEADERS, flags | _END_HEADERS, stream_id
-            )
-            out += block
-            return FRAME_HEAD + len(block)
-        out += FRAME_HEADER.pack(len(first) >> 8, len(first) & 0xFF, _HEADERS, flags, stream_id)
-        out += first
-        frames = 1
-        for start in range(size, len(block), size):
-            piece = block[start : start + size]
-            last = _END_HEADERS if start + size >= len(block) else 0
-            out += FRAME_HEADER.pack(len(piece) >> 8, len(piece) & 0xFF, _CONTINUATION, last, stream_id)
-            out += piece
-            frames += 1
-        return frames * FRAME_HEAD + len(block)
+        """frames.py's `send_block` (connection.py calls it directly)."""
+        return send_block(self, stream, block, informational=informational, end_stream=end_stream)
 
     def send_body(self, stream: h2.stream.H2Stream, data: bytes, *, end_stream: bool) -> None:
-        """h2's send_data, its windows and states changed as h2's are, the DATA frame written without
-        h2's frame object."""
-        length = len(data)
-        if length > self.outbound_flow_control_window or length > stream.outbound_flow_control_window:
-            raise h2.exceptions.FlowControlError(
-                f"Cannot send {length} bytes, flow control window is too small"
-            )
-        if length > self.max_outbound_frame_size:
-            raise h2.exceptions.FrameTooLargeError(f"Cannot send frame size {length}")
-        self._sending(ConnectionInputs.SEND_DATA)
-        machine = stream.state_machine
-        move(machine, SEND_DATA)
-        if end_stream:
-            move(machine, SEND_END_STREAM)
-        stream.outbound_flow_control_window -= length
-        self.outbound_flow_control_window -= length
-        out = self._data_to_send
-        out += FRAME_HEADER.pack(
-            length >> 8, length & 0xFF, _DATA, _END_STREAM if end_stream else 0, stream.stream_id
-        )
-        out += data
+        """frames.py's `send_body` (connection.py calls it directly)."""
+        send_body(self, stream, data, end_stream=end_stream)

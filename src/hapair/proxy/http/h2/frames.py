@@ -1,7 +1,9 @@
-"""The frames that open request streams, read for h2/machine.py's `ServerConnection` in compiled code
-(hapair/compiled.py): the loop over a read's frames, the checks that pick the HEADERS frames opening a
-stream (the others go through h2's path, `ServerConnection.through_h2`), and the stream state machines'
-moves by h2's own transitions (`move`), which the response's frames use too.
+"""The frames hapair reads and writes for h2/machine.py's `ServerConnection` in compiled code
+(hapair/compiled.py), without h2's frame objects: the frames that open request streams (`read_frames`:
+the loop over a read's frames, the checks that pick the HEADERS frames opening a stream, the others
+given to h2's path, `ServerConnection.through_h2`), and the responses' HEADERS, CONTINUATION and DATA
+frames (`send_block`, `send_body`), with the connection's and the streams' states moved as h2's are
+(`move`: h2's own transitions).
 
 The objects are h2's (Python): this code reads and sets their attributes and calls their methods as
 h2's own code does; machine.py says what is done otherwise than in h2 and why.
@@ -16,16 +18,20 @@ from typing import TYPE_CHECKING, Final
 import h2.events
 import h2.exceptions
 import h2.stream
-from h2.connection import ConnectionState, _decode_headers
+from h2.connection import ConnectionInputs, ConnectionState, _decode_headers
 from h2.stream import H2StreamStateMachine, StreamInputs, StreamState
 
 from .stream import FRAME_HEAD
 
 if TYPE_CHECKING:
+    from h2.stream import H2Stream
+
     from .machine import ServerConnection
 
 FRAME_HEADER: Final = struct.Struct(">HBBBL")  # a frame's length (24 bits), type, flags and stream
+DATA: Final = 0x0
 HEADERS: Final = 0x1
+CONTINUATION: Final = 0x9
 END_STREAM: Final = 0x1
 END_HEADERS: Final = 0x4
 WHOLE_REQUEST: Final = END_HEADERS | END_STREAM  # a whole header block, no padding, no priority
@@ -145,3 +151,65 @@ def _informational(headers: list[tuple[bytes, bytes]]) -> bool:
         if name == b":status":
             return value.startswith(b"1")
     return False
+
+
+def _sending(conn: ServerConnection, input_: ConnectionInputs) -> None:
+    """The connection's state machine for a frame sent: an open connection stays open; any other
+    state is h2's to judge."""
+    if conn.state_machine.state is not _SERVER_OPEN:
+        conn.state_machine.process_input(input_)
+
+
+def send_block(
+    conn: ServerConnection, stream: H2Stream, block: bytes, *, informational: bool, end_stream: bool
+) -> int:
+    """h2's send_headers for a header block encoded already (a response's head, or its trailers):
+    the connection's and the stream's states change as h2's would, and the HEADERS frame (with
+    CONTINUATION frames past the client's frame size) is written without h2's frame objects. The
+    bytes the frames take."""
+    _sending(conn, ConnectionInputs.SEND_HEADERS)
+    machine = stream.state_machine
+    move(machine, SEND_INFORMATIONAL_HEADERS if informational else SEND_HEADERS)
+    if end_stream:
+        move(machine, SEND_END_STREAM)
+    stream_id = stream.stream_id
+    size = conn.max_outbound_frame_size
+    length = len(block)
+    flags = END_STREAM if end_stream else 0
+    out = conn._data_to_send
+    if length <= size:
+        out += FRAME_HEADER.pack(length >> 8, length & 0xFF, HEADERS, flags | END_HEADERS, stream_id)
+        out += block
+        return FRAME_HEAD + length
+    out += FRAME_HEADER.pack(size >> 8, size & 0xFF, HEADERS, flags, stream_id)
+    out += block[:size]
+    frames = 1
+    for start in range(size, length, size):
+        piece = block[start : start + size]
+        last = END_HEADERS if start + size >= length else 0
+        out += FRAME_HEADER.pack(len(piece) >> 8, len(piece) & 0xFF, CONTINUATION, last, stream_id)
+        out += piece
+        frames += 1
+    return frames * FRAME_HEAD + length
+
+
+def send_body(conn: ServerConnection, stream: H2Stream, data: bytes, *, end_stream: bool) -> None:
+    """h2's send_data, its windows and states changed as h2's are, the DATA frame written without
+    h2's frame object."""
+    length = len(data)
+    if length > conn.outbound_flow_control_window or length > stream.outbound_flow_control_window:
+        raise h2.exceptions.FlowControlError(f"Cannot send {length} bytes, flow control window is too small")
+    if length > conn.max_outbound_frame_size:
+        raise h2.exceptions.FrameTooLargeError(f"Cannot send frame size {length}")
+    _sending(conn, ConnectionInputs.SEND_DATA)
+    machine = stream.state_machine
+    move(machine, SEND_DATA)
+    if end_stream:
+        move(machine, SEND_END_STREAM)
+    stream.outbound_flow_control_window -= length
+    conn.outbound_flow_control_window -= length
+    out = conn._data_to_send
+    out += FRAME_HEADER.pack(
+        length >> 8, length & 0xFF, DATA, END_STREAM if end_stream else 0, stream.stream_id
+    )
+    out += data
