@@ -53,8 +53,9 @@ from typing import Protocol
 
 from hapair.config.nginx.model.upstream import Balancing, Upstream
 
-from .balancing import Group, Peer, PeerState, Selection, method_for
+from .balancing import Group, Method, Peer, PeerState, Selection, method_for
 from .balancing.peers import CheckedPeerState, PeerHealthView
+from .balancing.round_robin import RoundRobin
 
 __all__ = ["Balancer", "Peer", "PeerRecorder", "Selection"]
 
@@ -99,7 +100,8 @@ class Balancer:
             [self._states[p] for p in self.peers if not p.backup],
             [self._states[p] for p in self.peers if p.backup],
         )
-        self._method = method_for(upstream.balancing, self._group, random or Random())
+        # a union for the compiled code: round robin's methods called directly, the others' by name
+        self._method: RoundRobin | Method = method_for(upstream.balancing, self._group, random or Random())
         # nginx's peer.tries: how many peers one request may try (`down` ones do not count)
         self.tries: int = sum(not p.down for p in self.peers)
         # whether a request's selection has a key (`hash`, `ip_hash`): without, none is made per request
