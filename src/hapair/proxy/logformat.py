@@ -41,6 +41,11 @@ _JSON_SHORT: Final = {
 _JSON_TABLE: Final = {code: _JSON_SHORT.get(code, f"\\u00{code:02X}") for code in [*range(0x20), 0x22, 0x5C]}
 _NEEDS_DEFAULT_ESCAPE: Final = frozenset(chr(code) for code in _DEFAULT_ESCAPED)
 _NEEDS_JSON_ESCAPE: Final = frozenset(chr(code) for code in _JSON_TABLE)
+# a byte that needs no escape becomes a space, any other an `x`: a value needs none when its translation
+# is all spaces (two C loops over it, where testing each byte in a set looks each one up)
+_PLAIN_AS_SPACE: Final = bytes(
+    0x20 if 0x20 <= code < 0x7F and code not in b'"\\' else 0x78 for code in range(256)
+)
 
 
 def _bytes_of(value: str) -> str:
@@ -54,6 +59,11 @@ def _plain(value: str) -> bool:
     """Whether no escaping changes `value` (printable ASCII without `"` and `\\`: most values), found by
     C loops over it; the sets' tests look each character up."""
     return value.isascii() and value.isprintable() and '"' not in value and "\\" not in value
+
+
+def plain_bytes(value: bytes) -> bool:
+    """Whether the default escape (and so any) leaves `value` as it is: printable ASCII but `"` and `\\`."""
+    return not value or value.translate(_PLAIN_AS_SPACE).isspace()
 
 
 def escape_default(value: str) -> str:

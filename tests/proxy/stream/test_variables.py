@@ -19,6 +19,7 @@ from hapair.config.nginx.model.stream import StreamConfig
 from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
 from hapair.proxy.http.split_clients import murmur_hash2
 from hapair.proxy.logformat import LineFormat
+from hapair.proxy.stream.accesslog import ByteFormat
 from hapair.proxy.stream.clienthello import Hello
 from hapair.proxy.stream.variables import (
     BalancingKey,
@@ -54,9 +55,13 @@ def render(
     escape: LogEscape = LogEscape.DEFAULT,
     variables: StreamVariables | None = None,
 ) -> str:
+    """The line through the variables' texts, and checked against the one rendered straight into bytes
+    (what an access log writes)."""
     variables = variables or StreamVariables(hostname="lb-1", pid=42)
-    line = LineFormat(template(source), escape).bind(variables.getter).render_bytes(session)
+    line_format = LineFormat(template(source), escape)
+    line = line_format.bind(variables.getter).render_bytes(session)
     assert line.endswith(b"\n")
+    assert ByteFormat(line_format, variables).render_bytes(session) == line
     return line[:-1].decode("latin-1")
 
 

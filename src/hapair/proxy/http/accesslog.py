@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.logging import AccessLog, ErrorLevel, LogFormat
 
-from ..logformat import BoundFormat, LineFormat
+from ..logformat import BoundFormat, LineFormat, plain_bytes
 from ..syslog import SyslogPeer
 from .variables import ByteValue, CompiledTemplate, log_value, resolver
 
@@ -27,11 +27,6 @@ if TYPE_CHECKING:
 _MIN_BUFFER: Final = 64 * 1024
 _OPEN_FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _MAX_DELAY: Final = 1.0
-# a byte that needs no escape becomes a space, any other an `x`: a value needs none when its translation
-# is all spaces (two C loops over it, where testing each byte in a set looks each one up)
-_PLAIN_AS_SPACE: Final = bytes(
-    0x20 if 0x20 <= code < 0x7F and code not in b'"\\' else 0x78 for code in range(256)
-)
 
 
 class LogFile:
@@ -157,7 +152,7 @@ class ByteFormat:
             if not part.plain:
                 unsure.append(value)
             out.append(value)
-        if unsure and not _plain(unsure[0] if len(unsure) == 1 else b"".join(unsure)):
+        if unsure and not plain_bytes(unsure[0] if len(unsure) == 1 else b"".join(unsure)):
             self._escape_values(out)
         out.append(b"\n")
         return b"".join(out)
@@ -168,11 +163,6 @@ class ByteFormat:
         for index, part in enumerate(self._parts):
             if not isinstance(part, bytes):
                 out[index] = escape(out[index].decode("latin-1")).encode("latin-1")
-
-
-def _plain(value: bytes) -> bool:
-    """Whether the default escape leaves `value` as it is (printable ASCII but `"` and `\\`)."""
-    return not value or value.translate(_PLAIN_AS_SPACE).isspace()
 
 
 def line_format(log_format: LogFormat) -> ByteFormat | BoundFormat[Exchange]:

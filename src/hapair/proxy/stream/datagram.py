@@ -62,6 +62,7 @@ from .session import (
     CONNECT_ERRORS,
     SessionEnds,
     SessionSettings,
+    address_texts,
     denied,
     milliseconds,
     prepare_upstream,
@@ -89,9 +90,10 @@ class LocalEnd:
     """An address of this host that datagrams come to on a listener: the server whose sessions they begin
     (a wildcard socket serves the `listen`s of specific addresses on its port), that server's
     `proxy_timeout` timer, and the ancillary data that sends answers from the address (None: the socket's
-    own address). One object per address, so that a session's key hashes and compares by identity."""
+    own address). One object per address, so that a session's key hashes and compares by identity; the
+    address's texts made once for the sessions' variables."""
 
-    __slots__ = ("address", "idle", "settings", "source")
+    __slots__ = ("address", "idle", "settings", "source", "texts")
 
     def __init__(
         self, address: Address, settings: SessionSettings, idle: IdleSessions, source: list[Ancillary] | None
@@ -100,6 +102,7 @@ class LocalEnd:
         self.settings = settings
         self.idle = idle
         self.source = source
+        self.texts: tuple[str, str] | None = None  # $server_addr and $server_port, made when first read
 
 
 class DatagramListener:
@@ -505,8 +508,18 @@ class DatagramSession(SessionEnds):
     def wall_time(self) -> float:
         return self._ended_wall if self._ended_at is not None else time.time()
 
-    def _ends(self) -> tuple[int, object, object]:
-        return self._listener.family, self._remote, self._local.address
+    def _texts(self) -> tuple[str, str, str, str, str]:
+        """The addresses' texts: the server's made once per local address (`LocalEnd`)."""
+        texts = self._addresses
+        if texts is None:
+            family, local = self._listener.family, self._local
+            server = local.texts
+            if server is None:
+                server_addr, server_port, _ = address_texts(family, local.address)
+                server = local.texts = (server_addr, server_port)
+            remote_addr, remote_port, binary = address_texts(family, self._remote)
+            texts = self._addresses = (remote_addr, remote_port, binary, server[0], server[1])
+        return texts
 
     # -- connecting: a UDP socket connects at once, or fails at once
 

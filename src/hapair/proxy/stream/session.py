@@ -43,7 +43,8 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from socket import inet_pton
+from typing import Final, Protocol
 
 from hapair.config.nginx.model.addresses import InetAddress, ipv6_text
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -867,17 +868,22 @@ def _local_address(
     return address, value
 
 
+# plain ints: the socket module's names are enums (each comparison through Python's protocol)
+_AF_UNIX: Final = int(socket.AF_UNIX)
+_AF_INET: Final = int(socket.AF_INET)
+
+
 def milliseconds(seconds: float) -> int:
     return int(seconds * 1000)
 
 
 def address_texts(family: int, address: object) -> tuple[str, str, str]:
     """An address as nginx's variables print it: (addr, port, binary addr one character per byte)."""
-    if family == socket.AF_UNIX:
+    if family == _AF_UNIX:
         return "unix:", "", "unix:"
     assert isinstance(address, tuple)
-    if family == socket.AF_INET:  # the kernel's dotted quad, as nginx writes it: no need to parse it
-        return address[0], str(address[1]), socket.inet_pton(socket.AF_INET, address[0]).decode("latin-1")
+    if family == _AF_INET:  # the kernel's dotted quad, as nginx writes it: no need to parse it
+        return address[0], str(address[1]), inet_pton(_AF_INET, address[0]).decode("latin-1")
     ip = ipaddress.ip_address(address[0].partition("%")[0])
     text = ipv6_text(ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)
     return text, str(address[1]), ip.packed.decode("latin-1")

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Final, Protocol
 
 from hapair.config.nginx.model.templates import Literal, Template
 from hapair.config.nginx.model.variables import MadeVariable, Map, SplitClients
@@ -239,6 +239,162 @@ def _keep(session: SessionView, name: str, value: str | None) -> None:
     session.values[name] = value
 
 
+class SessionBytes:
+    """A variable's value as the bytes an access log line writes, or None where nginx's variable is "not
+    found". The variables of the common formats have a class of their own that makes the bytes with no
+    text formatted and encoded again, and the compiled log format calls `of` as a native method where a
+    getter is called through Python's protocol. `plain`: no value of it needs a log format's escape."""
+
+    plain = False
+
+    def of(self, session: SessionView) -> bytes | None:
+        raise NotImplementedError
+
+
+class TextBytes(SessionBytes):
+    """Any other variable: its text, a byte per character, and characters above U+00FF (none comes from
+    the wire) as their UTF-8 bytes, as an access log line writes them."""
+
+    def __init__(self, getter: Getter) -> None:
+        self._getter = getter
+
+    def of(self, session: SessionView) -> bytes | None:
+        value = self._getter(session)
+        if value is None:
+            return None
+        if value.isascii() or max(value) <= "\xff":
+            return value.encode("latin-1")
+        return value.encode("utf-8", "replace")
+
+
+_MILLIS: Final = tuple(b"%03d" % ms for ms in range(1000))  # a time's milliseconds as written
+_STATUS_TEXTS: Final[dict[int, bytes]] = {}  # $status of each status met
+
+
+class _Status(SessionBytes):
+    plain = True
+
+    def of(self, session: SessionView) -> bytes | None:
+        status = session.status
+        text = _STATUS_TEXTS.get(status)
+        if text is None:
+            text = _STATUS_TEXTS[status] = b"%03d" % status
+        return text
+
+
+class _SessionTime(SessionBytes):
+    plain = True
+
+    def of(self, session: SessionView) -> bytes | None:
+        ms = max(session.session_ms(), 0)
+        return str(ms // 1000).encode("latin-1") + b"." + _MILLIS[ms % 1000]
+
+
+class _TimeLocal(SessionBytes):
+    """$time_local, made again when the second changes."""
+
+    plain = True
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = b""
+
+    def of(self, session: SessionView) -> bytes | None:
+        second = int(session.wall_time())
+        if second != self._second:
+            self._text = time_local(second).encode("latin-1")
+            self._second = second
+        return self._text
+
+
+class _Kept(SessionBytes):
+    """$bytes_sent, $bytes_received: a count, or what the session keeps of it once evaluated (see the
+    module's documentation)."""
+
+    plain = True
+
+    def __init__(self, kept: Getter) -> None:
+        self._kept = kept
+
+    def of(self, session: SessionView) -> bytes | None:
+        if session.values is not None:
+            value = self._kept(session)
+            return None if value is None else value.encode("latin-1")
+        return str(self._count(session)).encode("latin-1")
+
+    def _count(self, session: SessionView) -> int:
+        raise NotImplementedError
+
+
+class _BytesSent(_Kept):
+    def _count(self, session: SessionView) -> int:
+        return session.bytes_sent
+
+
+class _BytesReceived(_Kept):
+    def _count(self, session: SessionView) -> int:
+        return session.bytes_received
+
+
+class _RemoteAddr(SessionBytes):
+    plain = True  # an address's text: digits, hexadecimal digits, dots and colons, or `unix:`
+
+    def of(self, session: SessionView) -> bytes | None:
+        return session.remote_addr.encode("latin-1")
+
+
+class _RemotePort(SessionBytes):
+    plain = True
+
+    def of(self, session: SessionView) -> bytes | None:
+        return session.remote_port.encode("latin-1")
+
+
+class _ServerAddr(SessionBytes):
+    plain = True  # an address's text: digits, hexadecimal digits, dots and colons, or `unix:`
+
+    def of(self, session: SessionView) -> bytes | None:
+        return session.server_addr.encode("latin-1")
+
+
+class _ServerPort(SessionBytes):
+    plain = True
+
+    def of(self, session: SessionView) -> bytes | None:
+        return session.server_port.encode("latin-1")
+
+
+class _Protocol(SessionBytes):
+    plain = True
+
+    def of(self, session: SessionView) -> bytes | None:
+        return session.protocol.encode("latin-1")
+
+
+class _Connection(SessionBytes):
+    plain = True
+
+    def of(self, session: SessionView) -> bytes | None:
+        return str(session.connection).encode("latin-1")
+
+
+_SESSION_BYTES: Final[dict[str, Callable[[], SessionBytes]]] = {
+    "status": _Status,
+    "session_time": _SessionTime,
+    "time_local": _TimeLocal,
+    "remote_addr": _RemoteAddr,
+    "remote_port": _RemotePort,
+    "server_addr": _ServerAddr,
+    "server_port": _ServerPort,
+    "protocol": _Protocol,
+    "connection": _Connection,
+}
+_KEPT_BYTES: Final[dict[str, Callable[[Getter], _Kept]]] = {
+    "bytes_sent": _BytesSent,
+    "bytes_received": _BytesReceived,
+}
+
+
 class StreamVariables:
     """The variables of one configuration's stream servers in one process: `getter(name)` and
     `template(t)` for the data plane, each name resolved once."""
@@ -275,6 +431,16 @@ class StreamVariables:
 
     def template(self, template: Template) -> StreamTemplate:
         return ValueTemplate(template, self.getter)
+
+    def log_value(self, name: str) -> SessionBytes:
+        """What an access log line writes of variable `name`."""
+        make = _SESSION_BYTES.get(name)
+        if make is not None:
+            return make()
+        kept = _KEPT_BYTES.get(name)
+        if kept is not None:
+            return kept(self.getter(name))
+        return TextBytes(self.getter(name))
 
     def _configured(self, name: str) -> Getter:
         """A variable the configuration makes: what the session keeps of it, else its maker's value; a
