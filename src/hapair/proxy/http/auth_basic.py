@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import ctypes
 import errno
-import hashlib
 import os
 from typing import TYPE_CHECKING
 
@@ -127,7 +126,10 @@ def _c_string(data: bytes) -> bytes:
 
 def crypt(key: bytes, salt: bytes) -> bytes | None:
     """ngx_crypt: the password `key` hashed the way the stored field `salt` says (None: libcrypt failed,
-    with errno set)."""
+    with errno set). hashlib is imported by the first password checked, not with the module: it sets up
+    OpenSSL's digests, 0.65 MB of every proxy worker's memory (issue 15's budget)."""
+    import hashlib  # noqa: PLC0415
+
     if salt.startswith(_APR1):
         return _apr1(key, salt)
     if salt.startswith(_PLAIN):
@@ -141,6 +143,8 @@ def crypt(key: bytes, salt: bytes) -> bytes | None:
 
 def _apr1(key: bytes, setting: bytes) -> bytes:
     """Apache's apr1: Poul-Henning Kamp's MD5 crypt with `$apr1$` as its magic."""
+    import hashlib  # noqa: PLC0415 (see crypt)
+
     salt = setting[len(_APR1) :][:8].split(b"$", 1)[0]
     digest = hashlib.md5(key + _APR1 + salt)
     alternate = hashlib.md5(key + salt + key).digest()
@@ -178,6 +182,8 @@ def _to64(value: int, count: int) -> bytes:
 def _ssha(key: bytes, setting: bytes) -> bytes:
     """`{SSHA}` base64(SHA1(password salt) salt): the salt is what follows the 20 bytes of the digest in
     the stored value (none when it does not decode, as nginx takes it)."""
+    import hashlib  # noqa: PLC0415 (see crypt)
+
     decoded = decode_base64(setting[len(_SSHA) :])
     salt = decoded[_SHA1_SIZE:] if decoded is not None else b""
     return _SSHA + base64.b64encode(hashlib.sha1(key + salt).digest() + salt)

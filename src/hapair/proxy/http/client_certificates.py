@@ -8,7 +8,6 @@ OpenSSL prints it."""
 
 from __future__ import annotations
 
-import hashlib
 import ssl
 import weakref
 from collections.abc import Callable
@@ -104,6 +103,8 @@ def _verify(ex: Exchange) -> str | None:
 
 
 def _fingerprint(ex: Exchange) -> str | None:
+    import hashlib  # noqa: PLC0415 (OpenSSL's digests: 0.65 MB of each worker, for this variable alone)
+
     der = _der(ex)
     return hashlib.sha1(der).hexdigest() if der else None  # nginx fingerprints with SHA-1
 
