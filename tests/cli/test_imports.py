@@ -81,6 +81,7 @@ NOT_IN_THE_DAEMON = {
     "pyroute2.ndb",
     "pyroute2.ipdb",
     "pyroute2.netlink.rtnl.iprsocket",
+    "pyroute2.netlink.rtnl.ifinfmsg",  # (only for VMACs: net/links.py)
     "unittest",
     "inotify_simple",
     "dns",
@@ -158,9 +159,11 @@ def namespace() -> Iterator[Namespace]:
         namespace.delete()
 
 
-def test_the_vrrp_daemon_imports_no_tls_nor_all_of_pyroute2(namespace: Namespace, tmp_path: Path) -> None:
+def daemon_modules(namespace: Namespace, tmp_path: Path, text: str) -> tuple[set[str], bool, int]:
+    """The modules of a VRRP daemon run on `text` until it is master, then whether its collector runs and
+    how many objects it froze."""
     config = tmp_path / "keepalived.conf"
-    config.write_text(MASTER)
+    config.write_text(text)
     args = [
         "vrrp",
         "-n",
@@ -188,11 +191,24 @@ def test_the_vrrp_daemon_imports_no_tls_nor_all_of_pyroute2(namespace: Namespace
             daemon.kill()
             daemon.communicate(timeout=TIMEOUT)
     assert daemon.returncode == 0, stderr
-    modules, collecting, frozen = modules_and_collector(stdout)
-    assert {"asyncio", "pyroute2.netlink.rtnl.ifinfmsg", "hapair.vrrp.runtime"} <= modules
+    return modules_and_collector(stdout)
+
+
+def test_the_vrrp_daemon_imports_no_tls_nor_all_of_pyroute2(namespace: Namespace, tmp_path: Path) -> None:
+    modules, collecting, frozen = daemon_modules(namespace, tmp_path, MASTER)
+    assert {"asyncio", "pyroute2.netlink.rtnl.ifaddrmsg", "hapair.vrrp.runtime"} <= modules
     assert not modules & NOT_IN_THE_DAEMON
     assert collecting  # paused while the daemon imported, on again once its modules were frozen
     assert frozen > 10_000
+
+
+def test_the_vrrp_daemon_imports_pyroute2_s_link_messages_for_a_vmac(
+    namespace: Namespace, tmp_path: Path
+) -> None:
+    modules, _, _ = daemon_modules(
+        namespace, tmp_path, MASTER.replace("    interface va\n", "    interface va\n    use_vmac\n")
+    )
+    assert "pyroute2.netlink.rtnl.ifinfmsg" in modules
 
 
 FROZEN = """
