@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from hapair.config.keepalived.keywords import DEFERRED, all_roots
+from tests.certificates import self_signed
 from tests.netns import Namespace, missing_requirements, unique_name
 
 REPO = Path(__file__).resolve().parents[2]
@@ -291,6 +292,47 @@ def test_the_master_imports_what_the_configuration_s_workers_use(
     config = tmp_path / "nginx.conf"
     config.write_text(f"error_log stderr;\nevents {{}}\n{blocks}\n")
     ran = run_python(PRELOAD, str(config), f"{tmp_path}/")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == loaded
+
+
+MASTER_PRELOAD = """
+import sys
+import hapair.cli.main, hapair.cli.proxy, hapair.proxy.server
+from hapair.proxy.cycle import Launch
+from hapair.proxy.preload import preload
+preload(Launch(sys.argv[1], sys.argv[2]).load().config)
+MODULES = ("hapair.openssl", "hashlib", "ctypes", "json", "random")
+print(*(name in sys.modules for name in MODULES))
+"""
+
+
+@pytest.mark.parametrize(
+    ("blocks", "loaded"),
+    [
+        (PLAIN, ["False", "False", "False", "False", "False"]),
+        ("tls", ["True", "True", "True", "False", "False"]),
+        (
+            'http { server { listen 127.0.0.1:8080; auth_basic "x"; auth_basic_user_file /dev/null; } }',
+            ["False", "True", "True", "False", "False"],
+        ),
+    ],
+    ids=["plain", "tls", "auth_basic"],
+)
+def test_the_master_leaves_openssl_hashes_and_ctypes_to_the_configurations_using_them(
+    tmp_path: Path, blocks: str, loaded: list[str]
+) -> None:
+    """The configuration read in its child process (as the master reads it), then preloaded: hapair.openssl
+    and ctypes for TLS listeners, hashlib for them and for `auth_basic` (with ctypes: crypt_r), and
+    neither json nor random for any (compiled.py's guard reads without them): each would be in every
+    worker's memory."""
+    if blocks == "tls":
+        certificate, key = self_signed(tmp_path, "localhost")
+        tls = f"ssl_certificate {certificate}; ssl_certificate_key {key};"
+        blocks = f"http {{ server {{ listen 127.0.0.1:8443 ssl; {tls} }} }}"
+    config = tmp_path / "nginx.conf"
+    config.write_text(f"error_log stderr;\nevents {{}}\n{blocks}\n")
+    ran = run_python(MASTER_PRELOAD, str(config), f"{tmp_path}/")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == loaded
 
