@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import os
 import socket
 import struct
+import termios
 
 import pytest
 
@@ -97,8 +99,8 @@ def test_bytes_arrive_exactly_and_eof_ends_the_direction(kind: str, splices: lis
     received, direction = run(scenario())
     assert hashlib.sha256(received).digest() == hashlib.sha256(payload).digest()
     assert direction.received == direction.sent == len(payload)
-    if kind == "splice":  # every byte went socket -> pipe -> socket in the kernel
-        assert sum(splices) == 2 * len(payload)
+    if kind == "splice":  # once a read filled the scratch buffer, bytes went socket -> pipe -> socket
+        assert 0 < sum(splices) <= 2 * len(payload)
     else:
         assert splices == []
 
@@ -140,7 +142,7 @@ def test_a_receiver_that_does_not_read_holds_the_sender_back(kind: str) -> None:
 
 
 def capacity(direction: Direction) -> int:
-    if isinstance(direction, SpliceDirection):
+    if isinstance(direction, SpliceDirection) and direction._pipe is not None:
         return direction._pipe.capacity
     return relay.COPY_BUFFER_SIZE
 
@@ -204,30 +206,102 @@ def test_pool_keeps_empty_pipes_up_to_its_limit_and_closes_the_rest() -> None:
     first.close()
 
 
-def test_a_small_message_costs_one_splice_in_and_one_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No read is spent on the EAGAIN that follows a small one: the loop's next readiness says when."""
-    calls: list[int] = []
-    real = os.splice
+def test_small_messages_are_copied_without_a_pipe(splices: list[int]) -> None:
+    """A read that does not fill the scratch buffer is sent from it at once: no splice, no pipe taken."""
 
-    def counted(*args: int, **kwargs: int) -> int:
-        calls.append(args[0])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(os, "splice", counted)
-
-    async def scenario() -> None:
+    async def scenario() -> Direction:
         loop = asyncio.get_running_loop()
         wires, owner, pool = Wires(), Owner(), PipePool()
         direction = make("splice", wires, owner, pool)
-        direction.start()  # a first read: nothing yet
+        direction.start()
         for message in (b"GET / HTTP/1.1\r\n\r\n", b"x" * 1000, b"y"):
-            before = len(calls)
             await loop.sock_sendall(wires.sender, message)
             assert await loop.sock_recv(wires.receiver, 4096) == message
-            assert calls[before:] == [wires.src.fileno(), direction._pipe.read_fd]  # type: ignore[attr-defined]
         direction.stop()
         direction.release()
         pool.close()
         wires.close()
+        return direction
 
-    run(scenario())
+    direction = run(scenario())
+    assert splices == []
+    assert direction._pipe is None  # type: ignore[attr-defined]
+    assert direction.received == direction.sent == 1019
+
+
+def test_a_read_that_fills_the_scratch_buffer_moves_the_rest_by_splice(splices: list[int]) -> None:
+    payload = os.urandom(4 * relay.SMALL_READ)
+
+    async def scenario() -> bytes:
+        wires, owner, pool = Wires(), Owner(), PipePool()
+        await asyncio.get_running_loop().sock_sendall(wires.sender, payload[: 2 * relay.SMALL_READ])
+        await poll(lambda: waiting(wires.src) >= relay.SMALL_READ)
+        direction = make("splice", wires, owner, pool)
+        direction.start()  # its first read fills the scratch buffer
+        sending = asyncio.create_task(send_all(wires.sender, payload[2 * relay.SMALL_READ :]))
+        receiving = asyncio.create_task(receive_all(wires.receiver))
+        await owner.ended
+        wires.dst.shutdown(socket.SHUT_WR)
+        received = await receiving
+        await sending
+        direction.release()
+        pool.close()
+        wires.close()
+        return received
+
+    assert run(scenario()) == payload
+    assert sum(splices) == 2 * (len(payload) - relay.SMALL_READ)  # all but the first read, in and out
+
+
+def waiting(sock: socket.socket) -> int:
+    """The bytes a socket holds unread (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+def test_bytes_a_full_destination_holds_back_survive_another_direction_using_the_scratch_buffer() -> None:
+    async def scenario() -> tuple[bytes, bytes]:
+        loop = asyncio.get_running_loop()
+        pool = PipePool()
+        held, other = Wires(), Wires()
+        filler = fill(held.dst)  # held's destination takes nothing more
+        blocked = make("splice", held, Owner(), pool)
+        blocked.start()
+        await loop.sock_sendall(held.sender, b"A" * 100)
+        await poll(lambda: blocked.received == 100)  # read, then held back by the full destination
+        passing = make("splice", other, Owner(), pool)
+        passing.start()
+        await loop.sock_sendall(other.sender, b"B" * 100)
+        passed = await loop.sock_recv(other.receiver, 4096)
+        held.sender.shutdown(socket.SHUT_WR)
+        arrived = await receive_all_then_close(held, blocked, filler)
+        for direction, wires in ((blocked, held), (passing, other)):
+            direction.stop()
+            direction.release()
+            wires.close()
+        pool.close()
+        return arrived, passed
+
+    arrived, passed = run(scenario())
+    assert passed == b"B" * 100
+    assert arrived.endswith(b"A" * 100)
+
+
+def fill(sock: socket.socket) -> int:
+    """Send zeros on `sock` until its buffers (and its peer's) are full: the count sent."""
+    sent = 0
+    while True:
+        try:
+            sent += sock.send(bytes(1 << 16))
+        except BlockingIOError:
+            return sent
+
+
+async def receive_all_then_close(wires: Wires, direction: Direction, filler: int) -> bytes:
+    """Everything the receiver gets once it reads again: the filler's zeros, then what was held back."""
+    loop = asyncio.get_running_loop()
+    chunks: list[bytes] = []
+    expected = filler + 100
+    while sum(map(len, chunks)) < expected:
+        chunks.append(await loop.sock_recv(wires.receiver, 1 << 20))
+    await poll(lambda: direction.sent == 100)
+    return b"".join(chunks)

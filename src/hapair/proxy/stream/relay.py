@@ -1,7 +1,10 @@
 """Moving a TCP session's bytes one way, from one socket to another, on the event loop.
 
 `SpliceDirection` moves them with splice(2) through a pipe: socket -> pipe -> socket, so they never enter
-Python. `CopyDirection` reads them into a buffer and sends them on (for sockets splice cannot serve, such
+Python; until a read fills the worker's scratch buffer it copies them through that buffer instead (recv,
+then send at once), which for a small message costs the kernel less than two splices and a pipe page, so
+a session of small messages never takes a pipe and a bulk transfer splices all but its first reads.
+`CopyDirection` reads them into a buffer and sends them on (for sockets splice cannot serve, such
 as TLS ones: an SSLSocket's "want read/write" is a socket's EAGAIN, and records it has decrypted but not
 given yet are read before the loop waits on the socket again). Both share one loop (`Direction._run`):
 
@@ -61,14 +64,17 @@ class Pipe:
 
 
 class PipePool:
-    """Empty pipes kept for the next sessions, to spare two syscalls and an fcntl per direction."""
+    """Empty pipes kept for the next sessions, to spare two syscalls and an fcntl per direction; and the
+    scratch buffer the worker's splice directions copy small messages through (one at a time: what a send
+    leaves of it is copied out before the loop runs anything else)."""
 
-    __slots__ = ("_free", "_limit", "_size")
+    __slots__ = ("_free", "_limit", "_size", "scratch")
 
     def __init__(self, size: int = PIPE_SIZE, limit: int = POOLED_PIPES) -> None:
         self._free: list[Pipe] = []
         self._size = size
         self._limit = limit
+        self.scratch = memoryview(bytearray(SMALL_READ))
 
     def take(self) -> Pipe:
         return self._free.pop() if self._free else Pipe(self._size)
@@ -239,9 +245,10 @@ class Direction(ABC):
 
 
 class SpliceDirection(Direction):
-    """socket -> pipe -> socket with splice(2): the bytes stay in the kernel."""
+    """socket -> pipe -> socket with splice(2): the bytes stay in the kernel. Until a read fills the pool's
+    scratch buffer (a bulk transfer), each read is copied through it instead, and sent at once."""
 
-    __slots__ = ("_pipe", "_pool")
+    __slots__ = ("_held", "_pipe", "_pool")
 
     def __init__(
         self,
@@ -253,16 +260,36 @@ class SpliceDirection(Direction):
     ) -> None:
         super().__init__(loop, src, dst, owner)
         self._pool = pool
-        self._pipe = pool.take()
+        self._pipe: Pipe | None = None  # taken at the first full read
+        self._held: memoryview | None = None  # the pending bytes, when they were copied and not spliced
 
     def release(self) -> None:
-        self._pool.give_back(self._pipe, empty=not self.pending)
+        if self._pipe is not None:
+            self._pool.give_back(self._pipe, empty=self._held is not None or not self.pending)
 
     def _read(self) -> int:
-        return os.splice(self.src_fd, self._pipe.write_fd, self._pipe.capacity, flags=SPLICE_FLAGS)
+        if self._pipe is not None:
+            return os.splice(self.src_fd, self._pipe.write_fd, self._pipe.capacity, flags=SPLICE_FLAGS)
+        scratch = self._pool.scratch
+        count = self.src.recv_into(scratch)
+        if count:
+            self._held = scratch[:count]
+            if count == len(scratch):
+                self._pipe = self._pool.take()
+        return count
 
     def _write(self) -> int:
-        return os.splice(self._pipe.read_fd, self.dst_fd, self.pending, flags=SPLICE_FLAGS)
+        held = self._held
+        if held is None:
+            assert self._pipe is not None
+            return os.splice(self._pipe.read_fd, self.dst_fd, self.pending, flags=SPLICE_FLAGS)
+        try:
+            sent = self.dst.send(held)
+        except BlockingIOError:
+            self._held = memoryview(held.tobytes())  # out of the scratch buffer before the loop runs on
+            raise
+        self._held = None if sent == len(held) else memoryview(held[sent:].tobytes())
+        return sent
 
     def _drained(self, moved: int) -> bool:
         return moved < SMALL_READ

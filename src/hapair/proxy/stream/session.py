@@ -15,9 +15,10 @@ phase engine, ngx_stream_proxy_module).
    `proxy_next_upstream_timeout` has not passed since the first; then the session ends with status 502
    ("no live upstreams" when the balancer has no peer to offer).
 2. Relaying: what was preread goes to the upstream first; then one `Direction` each way (splice through
-   a pipe, or buffered copies). Without `half_close` (nginx's default, `proxy_half_close off`) the
-   session ends as soon as one side says EOF and what it sent has been passed on; with it, the EOF is
-   passed on (shutdown(SHUT_WR)) and the session ends when both sides have said EOF. `proxy_timeout` ends
+   a pipe once a read is large, or buffered copies). Without `half_close` (nginx's default,
+   `proxy_half_close off`) the session ends as soon as one side says EOF and what it sent has been
+   passed on; with it, the EOF is passed on (shutdown(SHUT_WR)) and the session ends when both sides
+   have said EOF. `proxy_timeout` ends
    a session idle in both directions (status 200, as nginx).
 3. Finishing: sockets closed, the peer released, the access log lines written.
 
