@@ -14,7 +14,11 @@ little):
   ten header lines;
 - `seed location, wrk`: the seed's L7 location as bench/proxy.py runs it (its `proxy_set_header` lines,
   `proxy_read_timeout`), wrk's request (`GET /ok` and a Host header) and nginx's answer to it (five header
-  lines): what docs/request-cost.md, "After the compiled cuts", counts the instructions of.
+  lines): what docs/request-cost.md, "After the compiled cuts", counts the instructions of;
+- `h2, seed 8443, h2load`: bench/proxy.py's h2 column over fake transports (h2c, no TLS): h2load's
+  GETs, 100 streams a read, through the seed's 8443 location, each stream over one of 100 pooled
+  upstream connections answering as nginx does, the responses' frames written at the loop's next
+  turn (docs/request-cost.md, "HTTP/2 streams, third pass"); per stream.
 Access logs go to /dev/null in the combined format; `keepalive_requests` is raised on both sides so
 that the one client connection and the one upstream connection serve every request.
 """
@@ -28,6 +32,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import h2.config
+import h2.connection
+import h2.events
 import uvloop
 
 from hapair.config.nginx.load import load
@@ -158,6 +165,98 @@ async def measure(http: HttpConfig, request: bytes, requests: int, response: byt
     return elapsed / requests
 
 
+H2_STREAMS = 100  # h2load -m100: the streams of each read
+H2_REQUEST = [
+    (b":method", b"GET"),
+    (b":path", b"/ok"),
+    (b":scheme", b"https"),
+    (b":authority", b"10.101.0.2:8443"),
+    (b"user-agent", b"h2load nghttp2/1.52.0"),
+]
+H2_WINDOW = 2**31 - 1
+
+
+def h2_config() -> str:
+    """bench/proxy.py's h2 server (the seed's 8443 one with `http2`), as h2c: no TLS over fake transports."""
+    return f"""events {{}}
+http {{
+    upstream backend {{ server 127.0.0.1:9; }}
+    server {{
+        listen 127.0.0.1:8443 http2;
+        keepalive_requests 1000000;
+        location / {{
+            access_log /dev/null;{SEED_HEADERS.replace("$host", "$http_host").replace("$scheme", "https")}
+            proxy_pass http://backend;
+            proxy_read_timeout 90;
+        }}
+    }}
+}}
+"""
+
+
+def h2_client_reads(streams: int) -> list[bytes]:
+    """h2load's bytes, made by h2 as a client: the preface, then `H2_STREAMS` GETs a read. The
+    answers come from a plain h2 server, so that the client's streams close as they would."""
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+    server = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))
+    client.initiate_connection()
+    client.increment_flow_control_window(H2_WINDOW - 65535)
+    server.initiate_connection()
+    reads = [client.data_to_send()]
+    server.receive_data(reads[0])
+    client.receive_data(server.data_to_send())
+    stream_id = 1
+    for _ in range(streams // H2_STREAMS):
+        pending = client.data_to_send()  # the SETTINGS ACK and WINDOW_UPDATEs go with the next requests
+        for _ in range(H2_STREAMS):
+            client.send_headers(stream_id, H2_REQUEST, end_stream=True)
+            stream_id += 2
+        reads.append(pending + client.data_to_send())
+        for event in server.receive_data(reads[-1]):
+            if isinstance(event, h2.events.RequestReceived):
+                server.send_headers(event.stream_id, [(b":status", b"200"), (b"content-length", b"3")])
+                server.send_data(event.stream_id, b"ok\n", end_stream=True)
+        client.receive_data(server.data_to_send())
+    return reads
+
+
+async def measure_h2(http: HttpConfig, reads: list[bytes], response: bytes) -> float:
+    """Seconds per stream: each read's streams proxied over `H2_STREAMS` pooled upstream connections,
+    each answering at once, then the loop's turn that writes the responses' frames."""
+    from hapair.proxy.http.h2.connection import Http2Connection  # noqa: PLC0415  (HTTP/2's group)
+
+    loop = asyncio.get_running_loop()
+    service = Service(loop, DEFAULT_LIMITS, LimitZones(SharedZones(), ()))
+    routes = ListenerRoutes(service, http.listeners[0])
+    client = Http2Connection(service, lambda _: routes)
+    client.connection_made(FakeTransport(("127.0.0.1", 50000)))  # type: ignore[arg-type]
+    target = routes.default.find("/").value.target  # type: ignore[union-attr]
+    assert target is not None
+    [peer] = target.balancer.peers
+    upstreams = []
+    for _ in range(H2_STREAMS):
+        upstream = UpstreamConnection(loop, peer, PoolKey(peer, None, None), service.pool)
+        transport = FakeTransport(("127.0.0.1", 9))
+        upstream.connection_made(transport)  # type: ignore[arg-type]
+        service.pool.born(upstream)
+        service.pool.put(upstream, target.keep_policy)
+        upstreams.append((upstream, transport))
+    client.data_received(reads[0])
+    started = time.process_time()
+    for read in reads[1:]:
+        client.data_received(read)
+        for upstream, transport in upstreams:
+            if transport.written:
+                transport.written = 0
+                upstream.data_received(response)
+        await asyncio.sleep(0)
+    elapsed = time.process_time() - started
+    client.connection_lost(None)
+    service.pool.close()
+    service.logs.close()
+    return elapsed / ((len(reads) - 1) * H2_STREAMS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=20000)
@@ -175,6 +274,10 @@ def main() -> None:
             runs = [uvloop.run(measure(http, request, args.requests, response)) for _ in range(args.rounds)]
             best = min(runs)
             print(f"{name:22} {best * 1e6:6.1f} us/request")
+        http = read_config(Path(directory), h2_config())
+        reads = h2_client_reads(args.requests)
+        best = min(uvloop.run(measure_h2(http, reads, NGINX_RESPONSE)) for _ in range(args.rounds))
+        print(f"{'h2, seed 8443, h2load':22} {best * 1e6:6.1f} us/stream")
 
 
 if __name__ == "__main__":

@@ -74,12 +74,14 @@ STREAM_MODULES = (
     "hapair.proxy.stream.target",
 )
 HTTP2_MODULES = (
-    # HTTP/2: the connection, its streams, the reading of a header list, the response heads' HPACK
-    # (h2/machine.py and h2/decoding.py extend h2's and hpack's Python classes: they stay Python)
+    # HTTP/2: the connection, its streams, the reading of a header list, the response heads' HPACK, the
+    # frames read and written without h2's frame objects (h2/machine.py and h2/decoding.py extend h2's
+    # and hpack's Python classes: they stay Python)
     "hapair.proxy.http.h2.connection",
     "hapair.proxy.http.h2.stream",
     "hapair.proxy.http.h2.request",
     "hapair.proxy.http.h2.encoding",
+    "hapair.proxy.http.h2.frames",
 )
 # each group's name, and its modules: the group's shared library is its name and LIBRARY_SUFFIX
 GROUPS = (

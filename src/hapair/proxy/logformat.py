@@ -82,12 +82,14 @@ _ESCAPES: Final[dict[LogEscape, tuple[Callable[[str], str], str]]] = {
 
 
 class LineFormat:
-    """A log format ready to render lines; `variables` are the names it looks up."""
+    """A log format ready to render lines: `parts` are its literal texts and its variables' names (True
+    for a name), `escape` escapes a value and `missing` stands for one not found; `variables` are the names
+    it looks up."""
 
-    __slots__ = ("_escape", "_missing", "_parts", "variables")
+    __slots__ = ("escape", "missing", "parts", "variables")
 
     def __init__(self, template: Template, escape: LogEscape = LogEscape.DEFAULT) -> None:
-        self._escape, self._missing = _ESCAPES[escape]
+        self.escape, self.missing = _ESCAPES[escape]
         parts: list[tuple[bool, str]] = []
         for part in template.parts:
             if isinstance(part, Literal):
@@ -96,14 +98,14 @@ class LineFormat:
                 parts.append((True, part.name))
             else:  # a capture cannot be in a log format: the reader only makes names there
                 raise ValueError(f"a log format cannot use ${part.number}")
-        self._parts = tuple(parts)
+        self.parts = tuple(parts)
         self.variables = tuple(text for is_variable, text in parts if is_variable)
 
     def render(self, lookup: Lookup) -> str:
         """The line, without its newline."""
         out: list[str] = []
-        escape, missing = self._escape, self._missing
-        for is_variable, text in self._parts:
+        escape, missing = self.escape, self.missing
+        for is_variable, text in self.parts:
             if not is_variable:
                 out.append(text)
                 continue
@@ -127,9 +129,9 @@ class BoundFormat(Generic[S]):
     __slots__ = ("_escape", "_missing", "_parts")
 
     def __init__(self, line_format: LineFormat, resolve: Callable[[str], Getter[S]]) -> None:
-        self._escape, self._missing = line_format._escape, line_format._missing
+        self._escape, self._missing = line_format.escape, line_format.missing
         self._parts: tuple[str | Getter[S], ...] = tuple(
-            resolve(text) if is_variable else text for is_variable, text in line_format._parts
+            resolve(text) if is_variable else text for is_variable, text in line_format.parts
         )
 
     def render_bytes(self, source: S) -> bytes:

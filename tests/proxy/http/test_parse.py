@@ -16,6 +16,8 @@ from hapair.proxy.http.parse import (
     RequestError,
     fields,
     header_line_refused,
+    lower_name,
+    parse_content_length,
     parse_header_line,
     parse_request_line,
     parse_status_line,
@@ -139,6 +141,40 @@ def test_underscores_make_a_name_valid_when_allowed() -> None:
 )
 def test_status_lines(line: bytes, status: int, text: bytes, version: int) -> None:
     assert parse_status_line(line) == (status, text, version)
+
+
+@pytest.mark.parametrize(
+    ("value", "length"),
+    [
+        (b"0", 0),
+        (b"3", 3),
+        (b"007", 7),
+        (b"999999999999999999", 999_999_999_999_999_999),
+        (b"9223372036854775807", 2**63 - 1),
+        (b"9223372036854775808", -1),
+        (b"", -1),
+        (b" 3", -1),
+        (b"3 ", -1),
+        (b"+3", -1),
+        (b"-3", -1),
+        (b"3a", -1),
+        (b"\xb2", -1),
+    ],
+)
+def test_content_lengths_are_read_as_ngx_atoof_does(value: bytes, length: int) -> None:
+    assert parse_content_length(value) == length
+
+
+@given(st.binary(max_size=24) | st.from_regex(rb"\A[0-9]{1,20}\Z"))
+def test_content_lengths_are_the_decimal_number_of_digits_only(value: bytes) -> None:
+    number = int(value) if value.isdigit() else -1
+    assert parse_content_length(value) == (number if number < 2**63 else -1)
+
+
+@given(st.binary(max_size=80))
+def test_names_lowered_again_are_lowered_the_same(name: bytes) -> None:
+    assert lower_name(name) == name.lower()
+    assert lower_name((name + b".")[:-1]) == name.lower()  # found again, by another object
 
 
 # -- the quick ways read what the slow ones do

@@ -76,6 +76,48 @@ def test_a_head_fits_proxy_buffer_size_whatever_the_reads(limit: int, size: int)
     assert _fits(pieces, limit) is (limit >= HEAD_LENGTH)
 
 
+class _Recorder(_Proxying):
+    """What the connection made of a head: the head passed on, or the failure's text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head: tuple[object, ...] | None = None
+        self.failure: str | None = None
+
+    def upstream_head(self, *args: object) -> None:
+        self.head = args[1:]
+
+    def upstream_failed(self, conn: UpstreamConnection, failure: Failure, text: str) -> None:
+        self.failure = text
+
+
+def _read(data: bytes) -> _Recorder:
+    loop = asyncio.new_event_loop()
+    try:
+        conn = UpstreamConnection(loop, None, None, ConnectionPool(loop))  # type: ignore[arg-type]
+        conn.connection_made(FakeTransport())  # type: ignore[arg-type]
+        recorder = _Recorder()
+        conn.bind(recorder, skip_body=False, upgrade=False, head_limit=4096)  # type: ignore[arg-type]
+        conn.data_received(data)
+        return recorder
+    finally:
+        loop.close()
+
+
+def test_a_head_read_again_gives_each_connection_headers_of_its_own() -> None:
+    data = b"HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 2\r\n\r\nok"
+    first, second = _read(data).head, _read(data).head
+    headers = [(b"Server", b"x"), (b"Content-Length", b"2")]
+    assert first == second == (200, b"200 OK", headers, upstream.Framing.LENGTH)
+    assert first is not None and second is not None and first[2] is not second[2]
+
+
+def test_a_refused_head_is_refused_again() -> None:
+    data = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"
+    text = "upstream sent invalid header while reading response header from upstream"
+    assert [_read(data).failure for _ in range(2)] == [text, text]
+
+
 @pytest.mark.parametrize(
     ("value", "parsed"),
     [

@@ -110,3 +110,36 @@ def test_an_indexed_bomb_stops_at_the_limit() -> None:
     decoder.max_header_list_size = 10 * 4037
     with pytest.raises(OversizedHeaderListError):
         decoder.decode(bomb, raw=True)
+
+
+def test_a_block_read_again_is_held_to_the_limit_again() -> None:
+    first, again = blocks(2)
+    decoder = IndexedDecoder()
+    decoder.decode(first, raw=True)
+    decoder.decode(again, raw=True)
+    decoder.max_header_list_size = sum(32 + len(name) + len(value) for name, value in REQUEST) - 1
+    with pytest.raises(OversizedHeaderListError):
+        decoder.decode(again, raw=True)
+
+
+def test_a_block_read_again_after_the_table_changed_means_what_hpack_reads() -> None:
+    """The same bytes name other fields once a block has added an entry: what was kept is forgotten."""
+    encoder = Encoder()
+    first, again = encoder.encode(REQUEST), encoder.encode(REQUEST)
+    changing = encoder.encode([(b"x-new", b"1")])  # the new entry is 62: the others move down
+    ours, theirs = IndexedDecoder(), Decoder()
+    for block in (first, again, again, changing, again):
+        assert [tuple(field) for field in ours.decode(block, raw=True)] == [
+            tuple(field) for field in theirs.decode(block, raw=True)
+        ]
+    assert [tuple(field) for field in ours.decode(again, raw=True)] != REQUEST
+
+
+def test_each_caller_gets_a_list_of_its_own() -> None:
+    first, again = blocks(2)
+    decoder = IndexedDecoder()
+    decoder.decode(first, raw=True)
+    read = decoder.decode(again, raw=True)
+    assert isinstance(read, list)
+    read.clear()
+    assert [tuple(field) for field in decoder.decode(again, raw=True)] == REQUEST

@@ -45,3 +45,23 @@ def test_a_capital_resets_the_stream_whatever_the_settings() -> None:
         [*BASE, (b"X-A", b"1")], stream_ended=True, length=0, started=0.0, ignore_invalid=False
     )
     assert isinstance(read, Refusal) and read.reset
+
+
+@pytest.mark.parametrize("value", [b"a\x00b", b"a\rb", b"a\nb", b"\n"])
+def test_a_nul_cr_or_lf_in_a_value_resets_the_stream_even_under_a_name_read_before(value: bytes) -> None:
+    assert names(False, True, (b"x-seen", b"fine")) == [b"host", b"x-seen"]
+    read = read_request([*BASE, (b"x-seen", value)], stream_ended=True, length=0, started=0.0)
+    assert isinstance(read, Refusal) and read.reset
+    assert read.reason.startswith('client sent header "x-seen" with invalid value')
+
+
+def test_a_request_line_and_head_as_nginx_makes_them() -> None:
+    read = read_request([*BASE, (b"content-length", b"0")], stream_ended=True, length=7, started=1.5)
+    assert isinstance(read, Request)
+    assert (read.line, read.protocol, read.raw_target, read.host) == (
+        b"GET / HTTP/2.0",
+        b"HTTP/2.0",
+        b"/",
+        "x",
+    )
+    assert (read.content_length, read.chunked, read.head_length, read.started) == (0, False, 7, 1.5)

@@ -19,7 +19,7 @@ from hapair.config.nginx.model.logging import AccessLog, ErrorLevel, LogFormat
 
 from ..logformat import BoundFormat, LineFormat
 from ..syslog import SyslogPeer
-from .variables import CompiledTemplate, resolver
+from .variables import ByteValue, CompiledTemplate, log_value, resolver
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 _MIN_BUFFER: Final = 64 * 1024
 _OPEN_FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _MAX_DELAY: Final = 1.0
+# a byte that needs no escape becomes a space, any other an `x`: a value needs none when its translation
+# is all spaces (two C loops over it, where testing each byte in a set looks each one up)
+_PLAIN_AS_SPACE: Final = bytes(
+    0x20 if 0x20 <= code < 0x7F and code not in b'"\\' else 0x78 for code in range(256)
+)
 
 
 class LogFile:
@@ -120,12 +125,72 @@ class SyslogLog:
         self._peer.close()
 
 
+class ByteFormat:
+    """A log format rendered straight into bytes from an exchange (`LineFormat.render_bytes`' line): its
+    literal texts encoded once, its variables' values as bytes (`variables.ByteValue`)."""
+
+    __slots__ = ("_escape", "_missing", "_parts")
+
+    def __init__(self, line_format: LineFormat) -> None:
+        """Raises UnicodeEncodeError for a literal text that is not one byte per character."""
+        self._escape = line_format.escape
+        self._missing = line_format.missing.encode("latin-1")
+        self._parts: tuple[bytes | ByteValue, ...] = tuple(
+            log_value(text) if is_variable else text.encode("latin-1")
+            for is_variable, text in line_format.parts
+        )
+
+    def render_bytes(self, ex: Exchange) -> bytes:
+        """The line and its newline. The values are escaped one by one only when one of them needs it:
+        whether any does is found in one pass over those that may."""
+        out: list[bytes] = []
+        unsure: list[bytes] = []  # the values that may need escaping
+        missing = self._missing
+        for part in self._parts:
+            if isinstance(part, bytes):
+                out.append(part)
+                continue
+            value = part.of(ex)
+            if value is None:
+                out.append(missing)
+                continue
+            if not part.plain:
+                unsure.append(value)
+            out.append(value)
+        if unsure and not _plain(unsure[0] if len(unsure) == 1 else b"".join(unsure)):
+            self._escape_values(out)
+        out.append(b"\n")
+        return b"".join(out)
+
+    def _escape_values(self, out: list[bytes]) -> None:
+        """Each variable's place in `out` escaped (a missing value's stand-in is the same escaped)."""
+        escape = self._escape
+        for index, part in enumerate(self._parts):
+            if not isinstance(part, bytes):
+                out[index] = escape(out[index].decode("latin-1")).encode("latin-1")
+
+
+def _plain(value: bytes) -> bool:
+    """Whether the default escape leaves `value` as it is (printable ASCII but `"` and `\\`)."""
+    return not value or value.translate(_PLAIN_AS_SPACE).isspace()
+
+
+def line_format(log_format: LogFormat) -> ByteFormat | BoundFormat[Exchange]:
+    """A log format made ready: into bytes, or through text where a literal text of it is not a byte per
+    character (that line's encoding fails as it did)."""
+    text_format = LineFormat(log_format.template, log_format.escape)
+    try:
+        return ByteFormat(text_format)
+    except UnicodeEncodeError:
+        return text_format.bind(resolver)
+
+
 @dataclass(frozen=True, slots=True)
 class LogEntry:
     """One `access_log` of a location: where, in which format, and under which condition."""
 
     file: LogFile | SyslogLog
-    format: BoundFormat[Exchange]
+    format: ByteFormat | BoundFormat[Exchange]
     condition: CompiledTemplate | None
 
     def write(self, exchange: Exchange) -> None:
@@ -145,7 +210,7 @@ class AccessLogFiles:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._files: dict[str, LogFile | SyslogLog] = {}
-        self._formats: dict[LogFormat, BoundFormat[Exchange]] = {}
+        self._formats: dict[LogFormat, ByteFormat | BoundFormat[Exchange]] = {}
 
     def entries(self, logs: tuple[AccessLog, ...]) -> tuple[LogEntry, ...]:
         return tuple(self._entry(log) for log in logs)
@@ -160,13 +225,11 @@ class AccessLogFiles:
             self._files[log.path] = file
         if isinstance(file, LogFile):
             file.adopt(log)
-        line_format = self._formats.get(log.format)
-        if line_format is None:
-            line_format = self._formats[log.format] = LineFormat(log.format.template, log.format.escape).bind(
-                resolver
-            )
+        ready = self._formats.get(log.format)
+        if ready is None:
+            ready = self._formats[log.format] = line_format(log.format)
         condition = CompiledTemplate(log.condition) if log.condition is not None else None
-        return LogEntry(file, line_format, condition)
+        return LogEntry(file, ready, condition)
 
     def flush(self) -> None:
         for file in self._files.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
+from time import time as _now  # a module's attribute is looked up at each call
 from typing import Final
 
 _DAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -75,7 +76,7 @@ class Clock:
 
     def now(self) -> float:
         """The time, after bringing the texts up to date."""
-        now = time.time()
+        now = _now()
         second = int(now)
         if second != self._second:
             self._second = second

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import re
 
     from .body import BufferedBody
+    from .client import ClientConnection
     from .clientside import ClientSide, MultiplexedSide
     from .proxying import Attempt
     from .request import Request
@@ -145,7 +146,7 @@ class Exchange:
 
     def __init__(
         self,
-        client: ClientSide,
+        client: ClientConnection | ClientSide,
         request: Request,
         server: ServerRoutes,
         found: Found[Route] | None,
@@ -153,7 +154,9 @@ class Exchange:
         pipelined: bool,
     ) -> None:
         """`found`: the location of the request's URI in `server` (None: none matches)."""
-        self.client = client
+        # a union for the compiled code: a ClientConnection's fields and methods reached directly (an
+        # HTTP/2 stream's by name, through the protocol: its class is compiled in a group of its own)
+        self.client: ClientConnection | ClientSide = client
         self.request = request
         self.server = server
         # the client's address as the request sees it: the realip module may change it

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.http import DEFAULT_PROXY_HEADERS, Header, Proxy
 
+from .parse import lower_name
 from .variables import CompiledTemplate
 
 if TYPE_CHECKING:
@@ -168,11 +169,11 @@ class RequestHead:
             if line is not None:
                 out.append(line)
                 continue
-            text = header.value.evaluate(ex)
-            if text:
+            value = header.value.evaluate_bytes(ex)
+            if value:
                 # appended one by one: `out += (...)` makes a tuple and extends the list by it
                 out.append(header.prefix)
-                out.append(text.encode("latin-1"))
+                out.append(value)
                 out.append(b"\r\n")
         out.append(self._keep_alive)
         if framing is BodyFraming.LENGTH:
@@ -182,7 +183,7 @@ class RequestHead:
         if self._pass_headers:
             skip = self._skip
             for name, value in request.headers:
-                if name.lower() not in skip:
+                if lower_name(name) not in skip:
                     out.append(name)
                     out.append(b": ")
                     out.append(value)

@@ -12,7 +12,6 @@ header values with any byte but NUL, chunk lines ended by a bare LF, chunk exten
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Final
 
 HTTP_09: Final = 9  # nginx's http_version: major * 1000 + minor
@@ -224,8 +223,36 @@ def _fields(data: bytes, start: int, end: int, underscores: bool) -> list[tuple[
     return found
 
 
+# header names lowered lately (emptied when full): the names of a block found again (`fields`) are the
+# same objects each time, whose hashes are kept, and so is the lowered name given for them, where lower()
+# made a new one to hash again in each set or dictionary it was looked up in
+_LOWERED: Final[dict[bytes, bytes]] = {}
+_LOWERED_KEPT: Final = 256
+_LOWERED_SIZE: Final = 64  # longer names are lowered each time
+
+
+def lower_name(name: bytes) -> bytes:
+    """`name.lower()`."""
+    lowered = _LOWERED.get(name)
+    if lowered is None:
+        lowered = name.lower()
+        if len(name) <= _LOWERED_SIZE:
+            if len(_LOWERED) >= _LOWERED_KEPT:
+                _LOWERED.clear()
+            _LOWERED[name] = lowered
+    return lowered
+
+
 def parse_content_length(value: bytes) -> int:
-    """ngx_atoof: decimal digits only, up to 2^63 - 1; -1 when it is not that."""
+    """ngx_atoof: decimal digits only, up to 2^63 - 1; -1 when it is not that. Up to 18 digits (below
+    the limit) are added up here: isdigit() and int() cost two method calls."""
+    if 0 < len(value) <= 18:
+        number = 0
+        for byte in value:
+            if byte < 0x30 or byte > 0x39:
+                return -1
+            number = number * 10 + byte - 0x30
+        return number
     if not value.isdigit():
         return -1
     number = int(value)
@@ -235,11 +262,25 @@ def parse_content_length(value: bytes) -> int:
 _STATUS_LINE: Final = re.compile(rb"HTTP/([1-9][0-9]{0,2})\.([0-9]{1,3}) +([0-9]{3})(?:[ .][^\r]*)?\r?")
 
 
-@lru_cache(maxsize=64)
+# status lines read lately (emptied when full): a dictionary's lookup, where an lru_cache's call cost four
+_STATUS_LINES: Final[dict[bytes, tuple[int, bytes, int]]] = {}
+_STATUS_LINES_KEPT: Final = 64
+
+
 def parse_status_line(line: bytes) -> tuple[int, bytes, int]:
     """An upstream's status line without its LF: the status, the line from the code on ("200 OK", as
     nginx passes it on) and the HTTP version; status 0 where nginx finds it invalid (nginx would then
     take the response as HTTP/0.9). Cached: upstreams send the same few."""
+    found = _STATUS_LINES.get(line)
+    if found is None:
+        found = _parse_status_line(line)
+        if len(_STATUS_LINES) >= _STATUS_LINES_KEPT:
+            _STATUS_LINES.clear()
+        _STATUS_LINES[line] = found
+    return found
+
+
+def _parse_status_line(line: bytes) -> tuple[int, bytes, int]:
     match = _STATUS_LINE.fullmatch(line)
     if match is None:
         return 0, b"", 0

@@ -11,9 +11,9 @@ connections are counted: a request never waits for a connection, it opens one.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from functools import partial
+from time import monotonic
 from typing import Final
 
 from hapair.config.nginx.model.upstream import Upstream
@@ -44,6 +44,17 @@ class PoolKey:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        """The dataclass's comparison (of the three, each by identity first, as a tuple's), compiled: the
+        dataclass's own is interpreted, and made two tuples to compare."""
+        if not isinstance(other, PoolKey):
+            return NotImplemented
+        return (
+            (self.peer is other.peer or self.peer == other.peer)
+            and (self.tls is other.tls or self.tls == other.tls)
+            and self.server_hostname == other.server_hostname
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +98,20 @@ class ConnectionPool:
 
     def born(self, connection: UpstreamConnection) -> None:
         """A new connection: its lifetime (`keepalive_time`) starts."""
-        self._born[connection] = time.monotonic()
+        self._born[connection] = monotonic()
 
     def put(self, connection: UpstreamConnection, policy: KeepPolicy) -> None:
         """Keep `connection` idle, or close it when the peer has enough or it has served enough."""
         if (
             connection.closed
             or connection.requests >= policy.requests
-            or time.monotonic() - self._born.get(connection, 0.0) >= policy.lifetime
+            or monotonic() - self._born.get(connection, 0.0) >= policy.lifetime
         ):
             self._close(connection)
             return
-        idle = self._idle.setdefault(connection.key, [])
+        idle = self._idle.get(connection.key)
+        if idle is None:  # setdefault would make a list each time
+            idle = self._idle[connection.key] = []
         if len(idle) >= policy.idle:
             self._close(idle.pop(0))
         idle.append(connection)

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import time
 from collections.abc import Iterator
+from time import monotonic, time
 from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -192,7 +192,7 @@ class Proxying:
         if self._target is not None:
             self._tries_left = self._target.tries
         if route.next_upstream_timeout:
-            self._deadline = time.monotonic() + route.next_upstream_timeout
+            self._deadline = monotonic() + route.next_upstream_timeout
         if ex.request_body is not None:
             # read whole for an upstream before this one (X-Accel-Redirect, error_page): sent again
             self._buffered = ex.request_body
@@ -395,10 +395,10 @@ class Proxying:
                 return
             if self._tried is None:
                 self._tried = target.balancer.selection(balancing_key(ex))
-            peer = target.balancer.pick(time.time(), self._tried)
+            peer = target.balancer.pick(time(), self._tried)
             if peer is None:
                 if not ex.attempts:
-                    ex.attempts.append(Attempt(target.name, time.monotonic()))
+                    ex.attempts.append(Attempt(target.name, monotonic()))
                     ex.attempts[-1].status = 502
                     self._log_upstream_error("no live upstreams while connecting to upstream")
                 self._fail()
@@ -407,7 +407,7 @@ class Proxying:
             target.balancer.connected(peer)
             self._peer = peer
         redirected = len(ex.attempts) == self._attempts_from > 0
-        attempt = Attempt(peer.name, time.monotonic(), redirected=redirected)
+        attempt = Attempt(peer.name, monotonic(), redirected=redirected)
         recorder = target.balancer.recorder
         if recorder is not None:
             attempt.tally = recorder.cell(peer)
@@ -444,7 +444,7 @@ class Proxying:
             conn.close()
             return
         attempt = self._ex.attempts[-1]
-        attempt.connect_time = time.monotonic() - attempt.started
+        attempt.connect_time = monotonic() - attempt.started
         self._use(conn)
 
     def _connect_failed(self, failure: Failure, text: str) -> None:
@@ -525,14 +525,14 @@ class Proxying:
         ex, route = self._ex, self._route
         attempt = ex.attempts[-1]
         attempt.status = status
-        attempt.header_time = time.monotonic() - attempt.started
+        attempt.header_time = monotonic() - attempt.started
         condition = _HTTP_FAILURES.get(status)
         if condition is not None and condition in route.next_upstream and self._can_retry():
             self._drop_connection(failed=status not in _NOT_A_FAILURE)
             self._attempt()
             return
         assert self._peer is not None and self._target is not None
-        self._target.balancer.succeeded(self._peer, time.time())
+        self._target.balancer.succeeded(self._peer, time())
         ex.response_headers = headers
         rules = route.responses
         if status >= 300 and rules.intercept_errors and route.error_pages and status in route.error_pages:
@@ -587,7 +587,7 @@ class Proxying:
     def _end_early(self) -> None:
         """The upstream's part is over before its response body: the connection is not kept."""
         attempt = self._ex.attempts[-1]
-        attempt.response_time = time.monotonic() - attempt.started
+        attempt.response_time = monotonic() - attempt.started
         self._drop_connection(failed=False)
         self.closed = True
         self._release_body()
@@ -662,7 +662,7 @@ class Proxying:
             return
         ex = self._ex
         attempt = ex.attempts[-1]
-        attempt.response_time = time.monotonic() - attempt.started
+        attempt.response_time = monotonic() - attempt.started
         self._conn = None
         conn.release()
         if reusable and self._body_done and self._pending is None:
@@ -706,7 +706,7 @@ class Proxying:
             return
         self._log_upstream_error(text)
         attempt = ex.attempts[-1]
-        attempt.response_time = time.monotonic() - attempt.started
+        attempt.response_time = monotonic() - attempt.started
         self._failed(failure, written=True)
 
     def _failed(self, failure: Failure, *, written: bool) -> None:
@@ -730,7 +730,7 @@ class Proxying:
     def _can_retry(self, *, written: bool = True) -> bool:
         if self._tries_left <= 0 or self.closed or not self._keep:
             return False
-        if self._deadline and time.monotonic() > self._deadline:
+        if self._deadline and monotonic() > self._deadline:
             return False
         return not written or self._can_resend()
 
@@ -746,7 +746,7 @@ class Proxying:
             self._conn = None
             conn.close()
         if failed and self._peer is not None and self._target is not None:
-            self._target.balancer.failed(self._peer, time.time())
+            self._target.balancer.failed(self._peer, time())
         self._release_peer()
 
     def _release_peer(self) -> None:

@@ -36,6 +36,7 @@ from .parse import (
     RequestError,
     fields,
     header_line_refused,
+    lower_name,
     parse_content_length,
     parse_header_line,
     parse_request_line,
@@ -86,6 +87,28 @@ _HANDLED: Final = {
 _CLOSE, _KEEP_ALIVE = 1, 2  # nginx's connection_type
 _REFUSED_METHODS: Final = frozenset({b"CONNECT", b"TRACE"})  # 405 ("client sent CONNECT method")
 _USUAL_REQUEST_LINE: Final = re.compile(rb"([A-Z_-]+) (/[^\x00-\x20\x7f]*) (HTTP/1\.([0-9]{1,3}))")
+# usual request lines read lately, by their bytes (emptied when full): clients send the same lines again
+# and again, and the pattern's match costs ten times the lookup
+_USUAL_LINES: Final[dict[bytes, tuple[bytes, bytes, bytes, int]]] = {}
+_USUAL_LINES_KEPT: Final = 256
+_USUAL_LINE_SIZE: Final = 256  # longer lines are matched each time
+
+
+def _usual_request_line(line: bytes) -> tuple[bytes, bytes, bytes, int] | None:
+    """The method, the target, the protocol and the minor version of a usual request line, else None."""
+    found = _USUAL_LINES.get(line)
+    if found is not None:
+        return found
+    usual = _USUAL_REQUEST_LINE.fullmatch(line)
+    if usual is None:
+        return None
+    method, uri, protocol, minor = usual.groups()
+    found = (method, uri, protocol, int(minor))
+    if len(line) <= _USUAL_LINE_SIZE:
+        if len(_USUAL_LINES) >= _USUAL_LINES_KEPT:
+            _USUAL_LINES.clear()
+        _USUAL_LINES[line] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,22 +253,23 @@ class HeadReader:
         if end < 0 or end + 4 - pos > self._window_end - self._line_start:
             return -1
         eol = data.find(b"\r\n", pos)
-        usual = _USUAL_REQUEST_LINE.fullmatch(data, pos, eol)
+        line = data[pos:eol]
+        usual = _usual_request_line(line)
         if usual is None:
             return -1
         limits = self._limits
         headers = fields(data, eol + 2, end + 2, underscores=limits.underscores)
         if headers is None or len(headers) > limits.max_headers:
             return -1
-        self.method, self.uri, self.protocol, minor = usual.groups()
-        self.http_version = HTTP_10 + int(minor)
-        self.line = data[pos:eol]
+        self.method, self.uri, self.protocol, minor = usual
+        self.http_version = HTTP_10 + minor
+        self.line = line
         self.headers = headers
         self.length = end + 4 - pos
         try:
             self.target = parse_target(self.uri)
             for name, value in headers:
-                kind = _HANDLED.get(name.lower())
+                kind = _HANDLED.get(lower_name(name))
                 if kind is not None:
                     self._handled(kind, name, value)
             self._check_head()
@@ -368,7 +392,7 @@ class HeadReader:
         name, value = header.name, header.value
         self.headers.append((name, value))
         if header.valid:
-            kind = _HANDLED.get(name.lower())
+            kind = _HANDLED.get(lower_name(name))
             if kind is not None:
                 self._handled(kind, name, value)
 

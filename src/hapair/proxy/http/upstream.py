@@ -34,6 +34,7 @@ from .parse import (
     ChunkError,
     RequestError,
     fields,
+    lower_name,
     parse_content_length,
     parse_header_line,
     parse_status_line,
@@ -326,46 +327,19 @@ class UpstreamConnection(asyncio.Protocol):
     def _parse_head(self, head: bytes) -> None:
         """The status line and the header lines (the head ends with its empty line), and how the body
         ends (ngx_http_proxy_input_filter_init)."""
-        eol = head.find(b"\n")
-        status, status_line, version = parse_status_line(head[:eol])
-        if not status:
-            raise _InvalidHeadError(
-                "upstream sent no valid HTTP/1.0 header while reading response header from upstream"
-            )
-        self._status, self._status_line = status, status_line
-        headers = None
-        if head.endswith(b"\r\n\r\n"):
-            headers = fields(head, eol + 1, len(head) - 2, underscores=True)
-        if headers is None:
-            headers = _header_lines(head[eol + 1 :])
-        self._headers = headers
-        length: bytes | None = None
-        chunked = False
-        close = version < HTTP_11
-        for name, value in headers:
-            if len(name) not in _FRAMING_LENGTHS:
-                continue  # not one of them, known without lowering the name
-            kind = _FRAMING_HEADERS.get(name.lower())
-            if kind is None:
-                continue
-            if kind == _CONTENT_LENGTH:
-                if length is not None and value != length:
-                    raise _InvalidHeadError  # nginx 1.22 takes the last length: hapair refuses
-                length = value
-            elif kind == _TRANSFER_ENCODING:
-                chunked = value.lower().find(b"chunked") >= 0
-            elif value.lower().find(b"close") >= 0:
-                close = True
-        if chunked and length is not None:
-            raise _InvalidHeadError  # nginx 1.22 takes the chunks: hapair refuses
+        facts = _head_facts(head)
+        status = facts.status
+        self._status, self._status_line = status, facts.status_line
+        self._headers = list(facts.headers)  # the connection's own: the one kept is not changed
+        close = facts.close
         self.tunnel = status == 101 and self._upgrade
         if self._skip_body or self.tunnel or status in (204, 304):
             framing = Framing.NONE
-        elif chunked:
+        elif facts.chunked:
             self._chunks = ChunkedBody()
             framing = Framing.CHUNKED
         else:
-            self._left = -1 if length is None else parse_content_length(length)
+            self._left = facts.length
             if self._left > 0:
                 framing = Framing.LENGTH
             elif self._left == 0:
@@ -419,6 +393,86 @@ class UpstreamConnection(asyncio.Protocol):
         context = self.key.tls
         if context is not None:
             context.remember(self.transport.get_extra_info("ssl_object"))
+
+
+class _HeadFacts:
+    """What a response head says by itself, whatever the request: its status line, its header lines,
+    the length it gives (-1: none nginx understands), whether it is chunked, whether it closes the
+    connection (HTTP/1.0, `Connection: close`)."""
+
+    __slots__ = ("chunked", "close", "headers", "length", "status", "status_line")
+
+    def __init__(
+        self,
+        status: int,
+        status_line: bytes,
+        headers: list[tuple[bytes, bytes]],
+        *,
+        length: int,
+        chunked: bool,
+        close: bool,
+    ) -> None:
+        self.status = status
+        self.status_line = status_line
+        self.headers = headers
+        self.length = length
+        self.chunked = chunked
+        self.close = close
+
+
+# response heads read lately, by their bytes (emptied when full): an upstream sends the same head again
+# and again (its Date changes once a second), and reading one costs ten times the lookup
+_READ_HEADS: Final[dict[bytes, _HeadFacts]] = {}
+_READ_HEADS_KEPT: Final = 64
+_READ_HEAD_SIZE: Final = 1024  # longer heads are read each time
+
+
+def _head_facts(head: bytes) -> _HeadFacts:
+    """_InvalidHeadError for a head nginx (or hapair) refuses."""
+    if len(head) > _READ_HEAD_SIZE:
+        return _read_facts(head)
+    facts = _READ_HEADS.get(head)
+    if facts is None:
+        facts = _read_facts(head)
+        if len(_READ_HEADS) >= _READ_HEADS_KEPT:
+            _READ_HEADS.clear()
+        _READ_HEADS[head] = facts
+    return facts
+
+
+def _read_facts(head: bytes) -> _HeadFacts:
+    eol = head.find(b"\n")
+    status, status_line, version = parse_status_line(head[:eol])
+    if not status:
+        raise _InvalidHeadError(
+            "upstream sent no valid HTTP/1.0 header while reading response header from upstream"
+        )
+    headers = None
+    if head.endswith(b"\r\n\r\n"):
+        headers = fields(head, eol + 1, len(head) - 2, underscores=True)
+    if headers is None:
+        headers = _header_lines(head[eol + 1 :])
+    length: bytes | None = None
+    chunked = False
+    close = version < HTTP_11
+    for name, value in headers:
+        if len(name) not in _FRAMING_LENGTHS:
+            continue  # not one of them, known without lowering the name
+        kind = _FRAMING_HEADERS.get(lower_name(name))
+        if kind is None:
+            continue
+        if kind == _CONTENT_LENGTH:
+            if length is not None and value != length:
+                raise _InvalidHeadError  # nginx 1.22 takes the last length: hapair refuses
+            length = value
+        elif kind == _TRANSFER_ENCODING:
+            chunked = value == b"chunked" or value.lower().find(b"chunked") >= 0
+        elif value != b"keep-alive" and value.lower().find(b"close") >= 0:  # the usual value at once
+            close = True
+    if chunked and length is not None:
+        raise _InvalidHeadError  # nginx 1.22 takes the chunks: hapair refuses
+    number = -1 if length is None else parse_content_length(length)
+    return _HeadFacts(status, status_line, headers, length=number, chunked=chunked, close=close)
 
 
 def _header_lines(lines: bytes) -> list[tuple[bytes, bytes]]:

@@ -17,6 +17,7 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from .cookies import CookieRules
+from .parse import lower_name, parse_content_length
 from .response import ResponseHead
 from .upstream import Framing
 from .variables import CompiledTemplate
@@ -138,9 +139,11 @@ class ResponseRules:
         upgrade = status == 101
         redirect = None
         for name, value in headers:
-            lower = name.lower()
+            lower = lower_name(name)
             if lower == _CONTENT_LENGTH:
-                if framing is Framing.LENGTH or (framing is Framing.NONE and value.isdigit()):
+                if framing is Framing.LENGTH:  # the length the body is read by: digits, found before
+                    head.content_length = parse_content_length(value)
+                elif framing is Framing.NONE and value.isdigit():
                     head.content_length = int(value)
                 continue
             if lower == _X_ACCEL_BUFFERING and self._buffering_header:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final
 
 _PERCENT: Final = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -35,12 +34,23 @@ class Target:
 
 
 _CACHED_TARGET: Final = 256  # longer targets are parsed each time: the cache stays small
+# targets parsed lately (emptied when full): a dictionary's lookup, where an lru_cache's call cost four
+_PARSED: Final[dict[bytes, Target]] = {}
+_PARSED_KEPT: Final = 1024
 
 
 def parse_target(raw: bytes) -> Target:
     """A request line's target from its path on (`/a?b`; `?b` for `http://host?b`, whose path is `/`).
     Short targets are cached: the same few come again and again, and a `Target` is immutable."""
-    return _parse_cached(raw) if len(raw) <= _CACHED_TARGET else _parse(raw)
+    if len(raw) > _CACHED_TARGET:
+        return _parse(raw)
+    target = _PARSED.get(raw)
+    if target is None:
+        target = _parse(raw)
+        if len(_PARSED) >= _PARSED_KEPT:
+            _PARSED.clear()
+        _PARSED[raw] = target
+    return target
 
 
 def _parse(raw: bytes) -> Target:
@@ -49,9 +59,6 @@ def _parse(raw: bytes) -> Target:
     path = path or "/"
     path, _, _ = path.partition("#")
     return Target(path, query if mark else None, normalize(path))
-
-
-_parse_cached = lru_cache(maxsize=1024)(_parse)
 
 
 def normalize(path: str) -> str:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import functools
 import os
 import socket
-import time
 from collections.abc import Callable
+from time import time
 from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
@@ -90,7 +90,7 @@ def _args(ex: Exchange) -> str | None:
 
 def _remote_user(ex: Exchange) -> str | None:
     """The user of a Basic `Authorization` header, as nginx decodes it."""
-    if not ex.request.header_values("authorization"):
+    if not ex.request.values_of(b"authorization"):
         return None  # found here, without a call to auth_basic's code (not compiled) per log line
     credentials = basic_credentials(ex.request)
     return None if credentials is None else credentials[0].decode("latin-1")
@@ -201,14 +201,14 @@ _SIMPLE: Final[dict[str, Callable[[Exchange], str | None]]] = {
     "bytes_sent": lambda ex: str(ex.bytes_sent),
     "body_bytes_sent": lambda ex: str(ex.body_bytes_sent),
     "request_length": lambda ex: str(ex.request_length),
-    "request_time": lambda ex: f"{max(0.0, time.time() - ex.request.started):.3f}",
-    "msec": lambda ex: f"{time.time():.3f}",
-    "date_gmt": lambda ex: ssi_date(int(time.time()), gmt=True),
-    "date_local": lambda ex: ssi_date(int(time.time()), gmt=False),
+    "request_time": lambda ex: f"{max(0.0, time() - ex.request.started):.3f}",
+    "msec": lambda ex: f"{time():.3f}",
+    "date_gmt": lambda ex: ssi_date(int(time()), gmt=True),
+    "date_local": lambda ex: ssi_date(int(time()), gmt=False),
     # nginx's value without a cache: hapair has none (`proxy_cache` is refused)
     "upstream_cache_status": lambda ex: None,
-    "time_local": lambda ex: time_local(int(time.time())),
-    "time_iso8601": lambda ex: time_iso8601(int(time.time())),
+    "time_local": lambda ex: time_local(int(time())),
+    "time_iso8601": lambda ex: time_iso8601(int(time())),
     "connection": lambda ex: str(ex.client.number),
     "connection_requests": lambda ex: str(ex.client.requests),
     "pipe": lambda ex: "p" if ex.pipelined else ".",
@@ -281,6 +281,153 @@ def resolver(name: str) -> Callable[[Exchange], str | None]:
     return _configured(name)
 
 
+class ByteValue:
+    """A variable's value as the bytes it is written as (an access log line, a `proxy_set_header` value),
+    or None where nginx's variable is "not found". The common variables have a class of their own that
+    reads the exchange's bytes (no str made and encoded again), and the compiled modules call `of` as a
+    native method where a getter is called through Python's protocol. `plain`: no value of it needs a
+    log format's escape."""
+
+    plain = False
+
+    def of(self, ex: Exchange) -> bytes | None:
+        raise NotImplementedError
+
+
+class TextValue(ByteValue):
+    """Any other variable: its text, a byte per character, and characters above U+00FF (none comes from
+    the wire) as their UTF-8 bytes, as an access log line writes them."""
+
+    def __init__(self, getter: Callable[[Exchange], str | None]) -> None:
+        self._getter = getter
+
+    def of(self, ex: Exchange) -> bytes | None:
+        value = self._getter(ex)
+        if value is None:
+            return None
+        if value.isascii() or max(value) <= "\xff":
+            return value.encode("latin-1")
+        return value.encode("utf-8", "replace")
+
+
+class _RemoteAddr(ByteValue):
+    def of(self, ex: Exchange) -> bytes | None:
+        return ex.remote_addr.encode("latin-1")
+
+
+class _RequestLine(ByteValue):
+    def of(self, ex: Exchange) -> bytes | None:
+        line = ex.request.line
+        return line if line else None
+
+
+class _Status(ByteValue):
+    plain = True
+
+    def of(self, ex: Exchange) -> bytes | None:
+        status = ex.status
+        text = _STATUS_TEXTS.get(status)
+        if text is None:
+            text = _STATUS_TEXTS[status] = _status(status).encode("latin-1")
+        return text
+
+
+_STATUS_TEXTS: Final[dict[int, bytes]] = {}  # $status of each status met
+
+
+class _BodyBytesSent(ByteValue):
+    plain = True
+
+    def of(self, ex: Exchange) -> bytes | None:
+        return str(ex.body_bytes_sent).encode("latin-1")
+
+
+class _TimeLocal(ByteValue):
+    """$time_local, made again when the second changes."""
+
+    plain = True
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = b""
+
+    def of(self, ex: Exchange) -> bytes | None:
+        second = int(time())
+        if second != self._second:
+            self._text = time_local(second).encode("latin-1")
+            self._second = second
+        return self._text
+
+
+class _HttpHost(ByteValue):
+    def of(self, ex: Exchange) -> bytes | None:
+        return ex.request.host_header
+
+
+class _Header(ByteValue):
+    """$http_NAME (`_header`): the first header of the name, or all of them joined for two names."""
+
+    def __init__(self, variable: str) -> None:
+        self._key = variable.encode("latin-1")
+        self._separator = _SEPARATORS.get(variable)
+
+    def of(self, ex: Exchange) -> bytes | None:
+        values = ex.request.values_of(self._key)
+        if not values:
+            return None
+        separator = self._separator
+        return values[0] if separator is None else separator.join(values)
+
+
+_SEPARATORS: Final = {"cookie": b"; ", "x_forwarded_for": b", "}
+
+
+class _ForwardedFor(ByteValue):
+    """$proxy_add_x_forwarded_for."""
+
+    def of(self, ex: Exchange) -> bytes | None:
+        address = ex.remote_addr.encode("latin-1")
+        values = ex.request.values_of(b"x_forwarded_for")
+        if not values:
+            return address
+        return b", ".join(values) + b", " + address
+
+
+class _RemoteUser(ByteValue):
+    def of(self, ex: Exchange) -> bytes | None:
+        if not ex.request.values_of(b"authorization"):
+            return None
+        credentials = basic_credentials(ex.request)
+        return None if credentials is None else credentials[0]
+
+
+_BYTE_VALUES: Final[dict[str, Callable[[], ByteValue]]] = {
+    "remote_addr": _RemoteAddr,
+    "request": _RequestLine,
+    "status": _Status,
+    "body_bytes_sent": _BodyBytesSent,
+    "time_local": _TimeLocal,
+    "http_host": _HttpHost,
+    "proxy_add_x_forwarded_for": _ForwardedFor,
+    "remote_user": _RemoteUser,
+}
+
+
+def byte_value(name: str) -> ByteValue | None:
+    """The ByteValue of its own of variable `name`, None for one read as text."""
+    make = _BYTE_VALUES.get(name)
+    if make is not None:
+        return make()
+    if name.startswith("http_") and name not in _SIMPLE:
+        return _Header(name[len("http_") :])
+    return None
+
+
+def log_value(name: str) -> ByteValue:
+    """What an access log line writes of variable `name`."""
+    return byte_value(name) or TextValue(resolver(name))
+
+
 class CompiledTemplate:
     """A template made ready to evaluate: `constant` is its text when it has no variables.
 
@@ -288,7 +435,7 @@ class CompiledTemplate:
     capture (`$1`) anywhere in a value with variables reads the captures as those variables left them (a
     `map`'s regular expression sets them). `_late` marks such a template."""
 
-    __slots__ = ("_late", "_parts", "constant")
+    __slots__ = ("_late", "_parts", "_value", "constant")
 
     def __init__(self, template: Template) -> None:
         parts: list[str | Callable[[Exchange], str | None] | int] = []
@@ -300,6 +447,9 @@ class CompiledTemplate:
             elif isinstance(part, Capture):
                 parts.append(part.number)
         self._parts = tuple(parts)
+        only = template.parts[0] if len(template.parts) == 1 else None
+        # a template of one variable that has a ByteValue: its bytes read directly
+        self._value = byte_value(only.name) if isinstance(only, Variable) else None
         self._late = any(type(part) is int for part in parts) and any(callable(part) for part in parts)
         literal = all(type(part) is str for part in parts)
         self.constant: str | None = "".join(parts) if literal else None  # type: ignore[arg-type]
@@ -324,6 +474,14 @@ class CompiledTemplate:
             else:
                 out.append(part(ex) or "")  # type: ignore[operator]
         return "".join(out)
+
+    def evaluate_bytes(self, ex: Exchange) -> bytes:
+        """The value encoded a byte per character (raises UnicodeEncodeError for a character above U+00FF,
+        as encoding `evaluate`'s value does)."""
+        value = self._value
+        if value is not None:
+            return value.of(ex) or b""
+        return self.evaluate(ex).encode("latin-1")
 
     def _evaluate_variables_first(self, ex: Exchange) -> str:
         values = [part(ex) or "" if callable(part) else part for part in self._parts]

@@ -58,6 +58,7 @@ from ..timers import IdleTimer
 from ..tls import SERVER_NAMES
 from .decoding import ENTRY_OVERHEAD
 from .encoding import HeadEncoder
+from .frames import send_block, send_body
 from .machine import ServerConnection, server_configuration
 from .request import Refusal, empty_request, read_request
 from .stream import FRAME_HEAD, Http2Stream
@@ -397,15 +398,15 @@ class Http2Connection(asyncio.Protocol):
         )
 
     def _send_block(self, stream: Http2Stream, block: bytes, *, informational: bool, end_stream: bool) -> int:
-        size = self._h2.send_block(
-            stream.h2_stream, block, informational=informational, end_stream=end_stream
+        size = send_block(
+            self._h2, stream.h2_stream, block, informational=informational, end_stream=end_stream
         )
         self._payload_bytes += size - FRAME_HEAD
         self._schedule_pump()
         return size
 
     def send_data(self, stream: Http2Stream, data: bytes, *, end_stream: bool) -> None:
-        self._h2.send_body(stream.h2_stream, data, end_stream=end_stream)
+        send_body(self._h2, stream.h2_stream, data, end_stream=end_stream)
         self._payload_bytes += len(data)
 
     def wants_to_send(self, stream: Http2Stream) -> None:

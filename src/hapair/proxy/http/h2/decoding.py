@@ -9,6 +9,13 @@ block (a literal to index, a new name, a table size update, a never-indexed fiel
 value) to hpack's decoder whole. The checks are hpack's: an index past the tables is an error, the list
 is held to `max_header_list_size` (32 bytes more per field than its name and value, RFC 7541's count)
 as it is read, so that an HPACK bomb is stopped as early, and the table's size to what was allowed.
+
+Such a block means the same fields as long as the dynamic table does not change, and a client sends the
+same block again and again (the same request's, or one differing in `:path` alone): the fields of the
+blocks read lately are kept by their bytes (up to 64 blocks of up to 1 KiB), so that a block met again
+is a dictionary lookup; its list's size is held to `max_header_list_size` again, and the table's size
+checked. They are forgotten when hpack's decoder reads a block: only that changes the dynamic table (h2
+sets the decoder's limits, never the table's size).
 """
 
 from __future__ import annotations
@@ -24,26 +31,48 @@ _INDEXED = range(0x81, 0xFF)  # an indexed field whose index fits in the byte (1
 _LITERAL = range(0x01, 0x0F)  # a literal without indexing whose name is entry 1 to 14
 _HUFFMAN = 0x80
 _LONG = 0x7F  # a value length that goes on in the next bytes
+_KEPT_BLOCKS = 64  # blocks whose fields are kept (all forgotten when full)
+_KEPT_BLOCK_SIZE = 1024  # longer blocks are read each time
 
 huffman = lru_cache(maxsize=1024)(decode_huffman)
 
 
 class IndexedDecoder(Decoder):
     """hpack's Decoder, with a block that changes no table read in one pass (its fields are the tables'
-    own tuples, or plain tuples, where hpack makes a HeaderTuple of each)."""
+    own tuples, or plain tuples, where hpack makes a HeaderTuple of each), and kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._kept: dict[bytes, tuple[list[tuple[bytes, bytes]], int]] = {}  # a block: its fields, their size
 
     def decode(self, data: bytes, raw: bool = False) -> Iterable[tuple[bytes, bytes]]:  # type: ignore[override]
-        headers = self._unindexing(data) if raw else None
-        if headers is None:
+        if not raw:
+            self._kept.clear()
             return super().decode(data, raw)
+        kept = self._kept.get(data)
+        if kept is None:
+            kept = self._unindexing(data)
+            if kept is None:
+                self._kept.clear()  # hpack's reading may change the dynamic table
+                return super().decode(data, raw)
+            if len(data) <= _KEPT_BLOCK_SIZE:
+                if len(self._kept) >= _KEPT_BLOCKS:
+                    self._kept.clear()
+                self._kept[data] = kept
+        headers, size = kept
+        self._hold_to_limit(size)
         self._assert_valid_table_size()
-        return headers
+        return list(headers)  # the caller's own: the one kept is not changed
 
-    def _unindexing(self, data: bytes) -> list[tuple[bytes, bytes]] | None:
-        """The fields of a block made of short indexed fields and short literals without indexing
-        alone; None for any other block."""
-        entry = self.header_table.get_by_index
+    def _hold_to_limit(self, size: int) -> None:
         limit = self.max_header_list_size
+        if size > limit:
+            raise OversizedHeaderListError(f"A header list larger than {limit} has been received")
+
+    def _unindexing(self, data: bytes) -> tuple[list[tuple[bytes, bytes]], int] | None:
+        """The fields of a block made of short indexed fields and short literals without indexing
+        alone, and their size; None for any other block."""
+        entry = self.header_table.get_by_index
         headers: list[tuple[bytes, bytes]] = []
         size = 0
         at = 0
@@ -65,7 +94,6 @@ class IndexedDecoder(Decoder):
             else:
                 return None
             size += ENTRY_OVERHEAD + len(header[0]) + len(header[1])
-            if size > limit:
-                raise OversizedHeaderListError(f"A header list larger than {limit} has been received")
+            self._hold_to_limit(size)
             headers.append(header)
-        return headers
+        return headers, size

@@ -33,6 +33,7 @@ _LAST_MODIFIED = 44
 _LOCATION = 46
 _SERVER = 54
 _VARY = 59
+_SHORT = 0x7F  # a string length below it is its own byte (the Huffman bit clear)
 _ACCEPT_ENCODING = b"\x8b\x84\x84\x2d\x69\x5b\x05\x44\x3c\x86\xaa\x6f"  # "Accept-Encoding", Huffman-coded
 _TABLE_SIZE_ZERO = b"\x20"
 _NEW_NAME = b"\x00"  # a literal without indexing, its name given
@@ -61,7 +62,8 @@ def string(value: bytes) -> bytes:
 
 
 def _raw(value: bytes) -> bytes:
-    return bytes(encode_integer(len(value), 7)) + value
+    length = len(value)
+    return (bytes((length,)) if length < _SHORT else bytes(encode_integer(length, 7))) + value
 
 
 def _field(name: bytes, value: bytes) -> bytes:
@@ -101,33 +103,43 @@ class HeadEncoder:
         return b""
 
 
+_STATUS_FIELDS = {status: _indexed(index) for status, index in _STATUS_INDEXED.items()}
+_STATUS_NAME = _with_name(_STATUS)
+_DATE_NAME = _with_name(_DATE)
+_CONTENT_TYPE_NAME = _with_name(_CONTENT_TYPE)
+_CONTENT_LENGTH_NAME = _with_name(_CONTENT_LENGTH)
+_LAST_MODIFIED_NAME = _with_name(_LAST_MODIFIED)
+_LOCATION_NAME = _with_name(_LOCATION)
+_VARY_NAME = _with_name(_VARY)
+
+
 def head_block(head: ResponseHead, server: bytes, date: bytes, framing: Framing) -> bytes:
     """The header block of `head`, in nginx's order: `:status`, server, date, content-type,
     content-length, last-modified, location, vary, then the other headers."""
     status = head.status
-    indexed = _STATUS_INDEXED.get(status)
-    out = [_indexed(indexed) if indexed is not None else _with_name(_STATUS) + _raw(b"%03d" % status)]
+    indexed = _STATUS_FIELDS.get(status)
+    out = [indexed if indexed is not None else _STATUS_NAME + _raw(b"%03d" % status)]
     if not head.upstream_server:
         out.append(server)
     if not head.upstream_date:
-        out += (_with_name(_DATE), string(date))
+        out += (_DATE_NAME, string(date))
     if head.content_type:
         content_type = head.content_type
         if head.charset:
             content_type += b"; charset=" + head.charset
-        out += (_with_name(_CONTENT_TYPE), string(content_type))
+        out += (_CONTENT_TYPE_NAME, string(content_type))
     if head.content_length >= 0:
-        out += (_with_name(_CONTENT_LENGTH), _raw(b"%d" % head.content_length))
+        out += (_CONTENT_LENGTH_NAME, _raw(b"%d" % head.content_length))
     if head.last_modified is not None:
-        out += (_with_name(_LAST_MODIFIED), string(http_date(head.last_modified).encode()))
+        out += (_LAST_MODIFIED_NAME, string(http_date(head.last_modified).encode()))
     location = head.location
     value = head.headers[location][1] if location >= 0 else b""
     if value:  # an empty one is not written
         if value.startswith(b"/") and framing.redirect_base is not None:
             value = framing.redirect_base + value
-        out += (_with_name(_LOCATION), string(value))
+        out += (_LOCATION_NAME, string(value))
     if head.gzip_vary:
-        out += (_with_name(_VARY), _ACCEPT_ENCODING)
+        out += (_VARY_NAME, _ACCEPT_ENCODING)
     for index, (name, value) in enumerate(head.headers):
         if index != location:
             out.append(_field(name, value))

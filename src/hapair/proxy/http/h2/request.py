@@ -19,7 +19,8 @@ ngx_http_v2_validate_header, ngx_http_v2_pseudo_header, ngx_http_v2_run_request)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Final
 
 from ..parse import HTTP_20
 from ..request import Request, validate_host
@@ -30,7 +31,11 @@ PROTOCOL_ERROR = 0x1  # RST_STREAM's code for a header nginx refuses
 _NAME_OK = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
 _NAME_OK_UNDERSCORES = _NAME_OK | {ord("_")}
 _USUAL_NAME = re.compile(rb":?[a-z0-9_\-]+\Z")
-_FORBIDDEN_IN_VALUE = re.compile(rb"[\x00\r\n]")
+_KEPT_NAMES = 256  # usual names kept, of up to _KEPT_NAME_SIZE bytes: a client's names are few
+_KEPT_NAME_SIZE = 64
+_NUL: Final = 0x00
+_CR: Final = 0x0D
+_LF: Final = 0x0A
 _NAME_FORBIDDEN = frozenset(b"\x7f:")  # beside controls, spaces and capitals
 _VALUE_FORBIDDEN = frozenset(b"\x00\r\n")
 _METHOD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ_-")
@@ -53,6 +58,7 @@ _UNIQUE = frozenset(
     }
 )
 _NOT_ALLOWED = frozenset({b"CONNECT", b"TRACE"})
+_usual_names: set[bytes] = set()  # names _USUAL_NAME has passed
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,49 +73,81 @@ class Refusal:
     request: Request | None = None
 
 
-@dataclass(slots=True)
 class _Reading:
-    method: bytes = b""
-    scheme: bytes = b""
-    path: bytes = b""
-    headers: list[tuple[bytes, bytes]] | None = None
-    cookies: list[bytes] | None = None
-    unique: dict[bytes, bytes] = field(default_factory=dict)  # the headers of _UNIQUE read, by name
+    """A header list as far as it was read. (A plain class: a dataclass's __init__ is made by the
+    dataclasses module, interpreted even in a compiled module.)"""
+
+    __slots__ = ("cookies", "headers", "method", "path", "scheme", "unique")
+
+    def __init__(self) -> None:
+        self.method = b""
+        self.scheme = b""
+        self.path = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.cookies: list[bytes] | None = None
+        self.unique: dict[bytes, bytes] = {}  # the headers of _UNIQUE read, by name
 
     def partial_request(self, started: float, length: int, *, line: bool = False) -> Request:
         """The request as far as it was read, for the log line of its refusal; `line`: nginx had made
         its request line (the header list was read whole)."""
         if line:
-            head = Http2Head(self.method, self.path, self.headers or [], length, started)
+            head = Http2Head(self.method, self.path, self.headers, length, started)
         else:
-            head = Http2Head(headers=self.headers or [], length=length, started=started)
+            head = Http2Head(headers=self.headers, length=length, started=started)
         head.host_header = _header(head.headers, b"host")
         return Request(head)
 
 
-@dataclass(slots=True)
 class Http2Head:
-    """What `Request` takes of a head (request.Head), made from a stream's header list."""
+    """What `Request` takes of a head (request.Head), made from a stream's header list. (A plain class,
+    as `_Reading`.)"""
 
-    method: bytes = b""
-    uri: bytes = b""
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    length: int = 0
-    started: float = 0.0
-    target: Target | None = None
-    host: str = ""
-    host_header: bytes | None = None
-    content_length: int | None = None
-    chunked: bool = False
-    http_version: int = HTTP_20
-    protocol: bytes = b"HTTP/2.0"
-    keep_alive: bool = True
-    upgrade: bool = False
-    expect_continue: bool = False
-    line: bytes = field(init=False, default=b"")  # $request: nginx makes it once the header list is read
+    __slots__ = (
+        "chunked",
+        "content_length",
+        "expect_continue",
+        "headers",
+        "host",
+        "host_header",
+        "http_version",
+        "keep_alive",
+        "length",
+        "line",
+        "method",
+        "protocol",
+        "started",
+        "target",
+        "upgrade",
+        "uri",
+    )
 
-    def __post_init__(self) -> None:
-        self.line = b"%b %b HTTP/2.0" % (self.method, self.uri) if self.method else b""
+    def __init__(
+        self,
+        method: bytes = b"",
+        uri: bytes = b"",
+        headers: list[tuple[bytes, bytes]] | None = None,
+        length: int = 0,
+        started: float = 0.0,
+        *,
+        target: Target | None = None,
+    ) -> None:
+        self.method = method
+        self.uri = uri
+        self.headers: list[tuple[bytes, bytes]] = [] if headers is None else headers
+        self.length = length
+        self.started = started
+        self.target = target
+        self.host = ""
+        self.host_header: bytes | None = None
+        self.content_length: int | None = None
+        self.chunked = False
+        self.http_version = HTTP_20
+        self.protocol = b"HTTP/2.0"
+        self.keep_alive = True
+        self.upgrade = False
+        self.expect_continue = False
+        # $request: nginx makes it once the header list is read
+        self.line = method + b" " + uri + b" HTTP/2.0" if method else b""
 
 
 def empty_request(started: float) -> Request:
@@ -133,10 +171,10 @@ def read_request(
     """`headers` as the HEADERS frame's block gave them; `stream_ended`: the frame ended the stream;
     `length`: the block's size ($request_length); `underscores`, `ignore_invalid`: the default server's
     `underscores_in_headers` and `ignore_invalid_headers`."""
-    reading = _Reading(headers=[])
+    reading = _Reading()
     valid = _NAME_OK_UNDERSCORES if underscores else _NAME_OK
     for name, value in headers:
-        if not _USUAL_NAME.match(name) or _FORBIDDEN_IN_VALUE.search(value):  # the usual ones pass at C speed
+        if not _usual_field(name, value):
             refused = _check_field(name, value)
             if refused is not None:
                 return Refusal(
@@ -156,6 +194,21 @@ def read_request(
         if problem is not None:
             return Refusal(problem, status=400, request=reading.partial_request(started, length))
     return _run(reading, stream_ended=stream_ended, length=length, started=started)
+
+
+def _usual_field(name: bytes, value: bytes) -> bool:
+    """A field that `_check_field` need not look at, as most are: its value has no NUL, CR nor LF, and
+    its name is a usual one (`:`, then lower-case letters, digits, `_` and `-`), which the names met
+    already (`_usual_names`) spare the pattern's search."""
+    if _NUL in value or _CR in value or _LF in value:  # bytes' codes: a memchr each
+        return False
+    if name in _usual_names:
+        return True
+    if _USUAL_NAME.match(name) is None:
+        return False
+    if len(_usual_names) < _KEPT_NAMES and len(name) <= _KEPT_NAME_SIZE:
+        _usual_names.add(name)
+    return True
 
 
 def _check_field(name: bytes, value: bytes) -> str | None:
@@ -209,7 +262,6 @@ def _pseudo_header(reading: _Reading, name: bytes, value: bytes) -> str | None:
 
 def _regular_header(reading: _Reading, name: bytes, value: bytes) -> str | None:
     headers = reading.headers
-    assert headers is not None
     unique = name in _UNIQUE
     if unique:
         previous = reading.unique.get(name)
@@ -243,7 +295,6 @@ def _run(reading: _Reading, *, stream_ended: bool, length: int, started: float) 
     if missing is not None:
         return Refusal(missing, status=400, request=reading.partial_request(started, length))
     headers = reading.headers
-    assert headers is not None
     if reading.cookies is not None:
         headers.append((b"cookie", b"; ".join(reading.cookies)))
     unique = reading.unique
@@ -256,7 +307,7 @@ def _run(reading: _Reading, *, stream_ended: bool, length: int, started: float) 
         else:
             host_header = unique.get(b"host")
             length_value = unique.get(b"content-length")
-            head = Http2Head(reading.method, reading.path, headers, length, started, target)
+            head = Http2Head(reading.method, reading.path, headers, length, started, target=target)
             head.host_header = host_header
             head.host = (validate_host(host_header) or "") if host_header is not None else ""
             head.content_length = int(length_value) if length_value is not None else None
