@@ -17,7 +17,8 @@ On a LAN of network namespaces (tests/topology.py), for each implementation:
   libraries' other users); PSS (smaps_rollup's Pss) divides each shared page among its sharers; USS (its
   Private_Clean + Private_Dirty) is what the process alone holds, what stopping it would free.
 hapair's bytecode is compiled first (into src/**/__pycache__), as a wheel's installation compiles it: with
-PYTHONDONTWRITEBYTECODE set and no cache, every start would compile the sources again.
+PYTHONDONTWRITEBYTECODE set and no cache, every start would compile the sources again; and the code of its
+dataclasses' methods, as a first start writes it (`python -m hapair.dataclass_code`).
 Everything the bench starts is stopped by PID and the namespaces removed, also after Ctrl-C.
 """
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import os
 import statistics
 import subprocess
 import sys
@@ -262,6 +264,12 @@ def main(argv: list[str]) -> int:
     )
     options = parser.parse_args(argv)
     compileall.compile_dir(REPO / "src", quiet=1)
+    subprocess.run(
+        [sys.executable, "-m", "hapair.dataclass_code"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
     return harness.run("footprint", options, bench, missing_lab_requirements, (AssertionError, OSError))
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from hapair.config.keepalived.keywords import DEFERRED, all_roots
+from tests.certificates import self_signed
 from tests.netns import Namespace, missing_requirements, unique_name
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,6 +82,7 @@ NOT_IN_THE_DAEMON = {
     "pyroute2.ndb",
     "pyroute2.ipdb",
     "pyroute2.netlink.rtnl.iprsocket",
+    "pyroute2.netlink.rtnl.ifinfmsg",  # (only for VMACs: net/links.py)
     "unittest",
     "inotify_simple",
     "dns",
@@ -158,9 +160,11 @@ def namespace() -> Iterator[Namespace]:
         namespace.delete()
 
 
-def test_the_vrrp_daemon_imports_no_tls_nor_all_of_pyroute2(namespace: Namespace, tmp_path: Path) -> None:
+def daemon_modules(namespace: Namespace, tmp_path: Path, text: str) -> tuple[set[str], bool, int]:
+    """The modules of a VRRP daemon run on `text` until it is master, then whether its collector runs and
+    how many objects it froze."""
     config = tmp_path / "keepalived.conf"
-    config.write_text(MASTER)
+    config.write_text(text)
     args = [
         "vrrp",
         "-n",
@@ -188,11 +192,24 @@ def test_the_vrrp_daemon_imports_no_tls_nor_all_of_pyroute2(namespace: Namespace
             daemon.kill()
             daemon.communicate(timeout=TIMEOUT)
     assert daemon.returncode == 0, stderr
-    modules, collecting, frozen = modules_and_collector(stdout)
-    assert {"asyncio", "pyroute2.netlink.rtnl.ifinfmsg", "hapair.vrrp.runtime"} <= modules
+    return modules_and_collector(stdout)
+
+
+def test_the_vrrp_daemon_imports_no_tls_nor_all_of_pyroute2(namespace: Namespace, tmp_path: Path) -> None:
+    modules, collecting, frozen = daemon_modules(namespace, tmp_path, MASTER)
+    assert {"asyncio", "pyroute2.netlink.rtnl.ifaddrmsg", "hapair.vrrp.runtime"} <= modules
     assert not modules & NOT_IN_THE_DAEMON
     assert collecting  # paused while the daemon imported, on again once its modules were frozen
     assert frozen > 10_000
+
+
+def test_the_vrrp_daemon_imports_pyroute2_s_link_messages_for_a_vmac(
+    namespace: Namespace, tmp_path: Path
+) -> None:
+    modules, _, _ = daemon_modules(
+        namespace, tmp_path, MASTER.replace("    interface va\n", "    interface va\n    use_vmac\n")
+    )
+    assert "pyroute2.netlink.rtnl.ifinfmsg" in modules
 
 
 FROZEN = """
@@ -275,6 +292,47 @@ def test_the_master_imports_what_the_configuration_s_workers_use(
     config = tmp_path / "nginx.conf"
     config.write_text(f"error_log stderr;\nevents {{}}\n{blocks}\n")
     ran = run_python(PRELOAD, str(config), f"{tmp_path}/")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == loaded
+
+
+MASTER_PRELOAD = """
+import sys
+import hapair.cli.main, hapair.cli.proxy, hapair.proxy.server
+from hapair.proxy.cycle import Launch
+from hapair.proxy.preload import preload
+preload(Launch(sys.argv[1], sys.argv[2]).load().config)
+MODULES = ("hapair.openssl", "hashlib", "ctypes", "json", "random")
+print(*(name in sys.modules for name in MODULES))
+"""
+
+
+@pytest.mark.parametrize(
+    ("blocks", "loaded"),
+    [
+        (PLAIN, ["False", "False", "False", "False", "False"]),
+        ("tls", ["True", "True", "True", "False", "False"]),
+        (
+            'http { server { listen 127.0.0.1:8080; auth_basic "x"; auth_basic_user_file /dev/null; } }',
+            ["False", "True", "True", "False", "False"],
+        ),
+    ],
+    ids=["plain", "tls", "auth_basic"],
+)
+def test_the_master_leaves_openssl_hashes_and_ctypes_to_the_configurations_using_them(
+    tmp_path: Path, blocks: str, loaded: list[str]
+) -> None:
+    """The configuration read in its child process (as the master reads it), then preloaded: hapair.openssl
+    and ctypes for TLS listeners, hashlib for them and for `auth_basic` (with ctypes: crypt_r), and
+    neither json nor random for any (compiled.py's guard reads without them): each would be in every
+    worker's memory."""
+    if blocks == "tls":
+        certificate, key = self_signed(tmp_path, "localhost")
+        tls = f"ssl_certificate {certificate}; ssl_certificate_key {key};"
+        blocks = f"http {{ server {{ listen 127.0.0.1:8443 ssl; {tls} }} }}"
+    config = tmp_path / "nginx.conf"
+    config.write_text(f"error_log stderr;\nevents {{}}\n{blocks}\n")
+    ran = run_python(MASTER_PRELOAD, str(config), f"{tmp_path}/")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == loaded
 

@@ -280,10 +280,26 @@ def test_s_stop_stops_and_removes_the_pid_file(daemon: Instance) -> None:
 
 
 def test_workers_run_as_nobody_under_a_root_master(proxy: Instance) -> None:
+    """The master looked up nobody's groups (worker.look_up_groups): no worker ran the code of glibc's
+    NSS modules (on Debian 12, passwd and group go to libnss_systemd as well as the files), which the
+    master loaded."""
     for pid in proxy.worker_pids():
         assert status_ids(pid) == {"Uid": [NOBODY] * 4, "Gid": [NOBODY] * 4, "Groups": [NOBODY]}
+        assert resident_code_kb(pid, "/libnss_") == 0
     assert proxy.master is not None
     assert status_ids(proxy.master.pid)["Uid"] == [0] * 4
+
+
+def resident_code_kb(pid: int, library: str) -> int:
+    """The resident kB of the executable mappings of files whose path has `library` in the process."""
+    total, counting = 0, False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:  # a mapping's first line: range, permissions, ...
+            counting = "x" in fields[1] and len(fields) > 5 and library in fields[5]
+        elif counting and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total
 
 
 def test_workers_run_as_the_user_and_still_read_root_s_certificates(

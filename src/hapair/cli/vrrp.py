@@ -236,6 +236,10 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
     if not args.dont_fork and _daemonized_parent():
         return 0
     with frozen_imports.frozen():
+        # the keepalived model, which the reading child fills and the daemon runs, imported once, before the
+        # child is forked: on a loaded machine the two processes share the cores, and the model's import
+        # was a fifth of the start's instructions in each (issue 15's start-up budget)
+        import hapair.config.keepalived.model.vrrp  # noqa: F401, PLC0415
         from hapair.vrrp.reading import start_reading  # noqa: PLC0415
 
         # a child reads the configuration while asyncio and the daemon's modules are imported here

@@ -48,14 +48,16 @@ Where hapair differs from nginx:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from random import Random
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hapair.config.nginx.model.upstream import Balancing, Upstream
 
 from .balancing import Group, Method, Peer, PeerState, Selection, method_for
 from .balancing.peers import CheckedPeerState, PeerHealthView
 from .balancing.round_robin import RoundRobin
+
+if TYPE_CHECKING:
+    from random import Random
 
 __all__ = ["Balancer", "Peer", "PeerRecorder", "Selection"]
 
@@ -101,7 +103,7 @@ class Balancer:
             [self._states[p] for p in self.peers if p.backup],
         )
         # a union for the compiled code: round robin's methods called directly, the others' by name
-        self._method: RoundRobin | Method = method_for(upstream.balancing, self._group, random or Random())
+        self._method: RoundRobin | Method = method_for(upstream.balancing, self._group, random)
         # nginx's peer.tries: how many peers one request may try (`down` ones do not count)
         self.tries: int = sum(not p.down for p in self.peers)
         # whether a request's selection has a key (`hash`, `ip_hash`): without, none is made per request

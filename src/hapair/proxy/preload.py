@@ -6,7 +6,9 @@ worker has not imported by then, it cannot import at all. What the master import
 worker rather than held by each. The modules a configuration may not need are left out unless it does
 (issue 15's 25 MB per worker): HTTP/2 without an `http2` listener, dnspython without a `resolver`, the
 L4 data plane (hapair.proxy.stream) without a `stream {}` block, the idna codec without TLS upstreams
-or names resolved per request.
+or names resolved per request, hapair.openssl and ctypes (0.3 MB) without TLS listeners, hashlib (0.65
+MB: OpenSSL's digests) without TLS listeners or `auth_basic`, ctypes without either, random (0.13 MB)
+without `random` balancing, a health check's jitter or a resolver.
 
 The idna codec (encodings.idna, with unicodedata and stringprep: 0.2 MB) is what ssl encodes the name an
 upstream TLS connection sends (SNI) or checks with, what dnspython imports, and what uvloop encodes a
@@ -21,21 +23,37 @@ import dataclasses
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 
+from hapair.config.nginx.model.access import AuthBasic
 from hapair.config.nginx.model.config import NginxConfig
+from hapair.config.nginx.model.health import HealthCheck
 from hapair.config.nginx.model.http import ProxyPass, ProxyPassTemplate
 from hapair.config.nginx.model.resolver import Resolver
 from hapair.config.nginx.model.stream import StreamProxy
+from hapair.config.nginx.model.tls import ServerTls
+from hapair.config.nginx.model.upstream import Balancing, Upstream
 
 from .http import h2
 from .resolver import DNS_MODULES
 
 STREAM = "hapair.proxy.stream"
 IDNA = "encodings.idna"
+OPENSSL = "hapair.openssl"  # (TLS listeners: the settings ssl lacks, with ctypes; http/tls.py)
+HASHES = "hashlib"  # ($ssl_client_fingerprint, auth_basic's password hashes)
+CTYPES = "ctypes"  # (auth_basic's crypt_r)
+RANDOM = "random"  # (`random` balancing, health checks' jitter; a resolver's with DNS_MODULES)
 
 
 def preload(config: NginxConfig) -> None:
     if uses_host_names(config):
         importlib.import_module(IDNA)
+    if _any_part(config, lambda value: isinstance(value, ServerTls)):
+        importlib.import_module(OPENSSL)
+        importlib.import_module(HASHES)
+    if _any_part(config, lambda value: isinstance(value, AuthBasic)):
+        importlib.import_module(HASHES)
+        importlib.import_module(CTYPES)
+    if _any_part(config, _draws_at_random):
+        importlib.import_module(RANDOM)
     h2.preload(config)
     if config.stream is not None:
         importlib.import_module(STREAM)
@@ -53,6 +71,12 @@ def has_resolver(config: NginxConfig) -> bool:
 def uses_host_names(config: NginxConfig) -> bool:
     """Whether the workers may encode or decode a host name with the idna codec (the module's docstring)."""
     return _any_part(config, _names_a_host)
+
+
+def _draws_at_random(value: object) -> bool:
+    if isinstance(value, Upstream):
+        return value.balancing in (Balancing.RANDOM, Balancing.RANDOM_TWO)
+    return isinstance(value, HealthCheck) and value.jitter_ms > 0
 
 
 def _names_a_host(value: object) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import random
 import time
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 DNS_MODULES = (
+    "random",  # (_rotated's)
     "dns.asyncresolver",
     "dns.exception",
     "dns.message",
@@ -156,6 +156,8 @@ def _rcode(exc: dns.resolver.NoNameservers) -> int:
 def _rotated(v4: list[IpAddress], v6: list[IpAddress]) -> list[IpAddress]:
     """ngx_resolver_export with rotation: each family from a random address, placed from a random
     position of the whole list."""
+    import random  # noqa: PLC0415 (imported by the master with a resolver's modules: proxy/preload.py)
+
     total = len(v4) + len(v6)
     out: list[IpAddress | None] = [None] * total
     place = random.randrange(total)

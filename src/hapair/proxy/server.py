@@ -71,7 +71,7 @@ from hapair.proxy.preload import preload
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.single import SingleProcess
 from hapair.proxy.status import StatusBoard
-from hapair.proxy.worker import HANDLED, WORKER_FATAL, become_worker
+from hapair.proxy.worker import HANDLED, WORKER_FATAL, become_worker, look_up_groups
 
 if TYPE_CHECKING:
     from hapair.exposition import IpAddress, MetricsServer
@@ -345,6 +345,7 @@ class Master:
     def _start_generation(self) -> tuple[list[Worker], MetricsBoard | None]:
         """The workers of the running configuration, and their board of --metrics."""
         preload(self.config)  # what the workers would import on first use
+        look_up_groups(self.config)  # the NSS modules glibc loads for it, here rather than in each worker
         count = worker_count(self.config)
         metrics = self._totals.generation(self.config, count) if self._totals is not None else None
         return [self._spawn(number, metrics) for number in range(count)], metrics

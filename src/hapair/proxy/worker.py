@@ -12,8 +12,9 @@ why it could not, and then exits with code 2, which the master does not respawn.
 
 from __future__ import annotations
 
+import _ctypes
 import asyncio
-import ctypes
+import contextlib
 import logging
 import os
 import resource
@@ -43,6 +44,8 @@ HANDLED = (signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM, signal.SIGINT, signal.
 WORKER_FATAL = 2  # nginx's exit code for a worker that cannot start: the master does not replace it
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
+# the workers' user's supplementary groups, by user, looked up by the master (look_up_groups)
+_groups: dict[WorkerUser, list[int]] = {}
 
 
 def worker_environment(environment: Iterable[str], current: Mapping[str, str]) -> dict[str, str]:
@@ -102,8 +105,12 @@ def become_worker(
 
 
 def _prctl(option: int, value: int) -> int:
-    libc = ctypes.CDLL(None, use_errno=True)
-    return int(libc.prctl(option, value, 0, 0, 0))
+    """prctl(2), called through ctypes' C module (imported by the master): ctypes' Python module, its C
+    types' classes, would be 0.3 MB of each worker's memory (issue 15's budget) for two calls with
+    integers."""
+    program = _ctypes.dlopen(None, os.RTLD_NOW)  # type: ignore[arg-type]  # (dlopen(NULL): libc's symbols too)
+    function = _ctypes.dlsym(program, "prctl")
+    return int(_ctypes.call_function(function, (option, value, 0, 0, 0)))
 
 
 def die_with_master(master: int) -> None:
@@ -179,13 +186,27 @@ def _become_user(config: NginxConfig, number: int, master: int, log: ErrorLogWri
             ) from error
 
 
+def look_up_groups(config: NginxConfig) -> None:
+    """The master's lookup, before it forks the workers, of the supplementary groups initgroups() gives
+    the workers' user (`os.getgrouplist`), which each worker sets: glibc loads its NSS modules
+    (libnss_systemd, with libcap: 0.27 MB) into the process that reads the group database, into each
+    worker otherwise (issue 15's budget). A lookup that fails is left to the workers, which log it as
+    nginx logs a failed initgroups()."""
+    _groups.clear()
+    user = config.processes.user
+    if user is not None and os.geteuid() == 0:
+        with contextlib.suppress(OSError):
+            _groups[user] = os.getgrouplist(user.name, user.gid)
+
+
 def _take_user(user: WorkerUser, log: ErrorLogWriter) -> None:
     try:
         os.setgid(user.gid)
     except OSError as error:
         raise WorkerStartError(ErrorLevel.EMERG, f"setgid({user.gid}) failed {errno_text(error)}") from error
     try:
-        os.initgroups(user.name, user.gid)
+        groups = _groups.get(user)  # as the master looked them up (look_up_groups), else here
+        os.setgroups(groups if groups is not None else os.getgrouplist(user.name, user.gid))
     except OSError as error:
         log.write(ErrorLevel.EMERG, f"initgroups({user.name}, {user.gid}) failed {errno_text(error)}")
     try:

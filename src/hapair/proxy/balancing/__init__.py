@@ -6,15 +6,16 @@ for the data planes.
 
 A method is an object with `start(selection)`, which prepares a request's `Selection` from its key, and
 `choose(selection, now)`, which returns the next peer's state or None. Everything here is pure: times are
-passed in, random numbers come from a `random.Random` given to the method.
+passed in, random numbers come from a `random.Random` given to the method (else one of the process's own:
+`random` is imported by the configurations that balance at random, by the master before it forks their
+workers, proxy/preload.py; 0.13 MB of each worker's memory otherwise, issue 15's budget).
 
 Peer state is per worker process, with or without `zone`: see `hapair.proxy.balancer`.
 """
 
 from __future__ import annotations
 
-from random import Random
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hapair.config.nginx.model.upstream import Balancing
 
@@ -25,6 +26,9 @@ from .peers import Group, Peer, PeerState, Selection
 from .random_choice import RandomPeer, RandomTwo
 from .round_robin import RoundRobin
 
+if TYPE_CHECKING:
+    from random import Random
+
 __all__ = ["Group", "Method", "Peer", "PeerState", "Selection", "method_for"]
 
 
@@ -34,8 +38,8 @@ class Method(Protocol):
     def choose(self, selection: Selection, now: float) -> PeerState | None: ...
 
 
-def method_for(balancing: Balancing, group: Group, random: Random) -> Method:
-    """The method object of a group."""
+def method_for(balancing: Balancing, group: Group, random: Random | None = None) -> Method:
+    """The method object of a group; `random`: the random numbers of `random` methods."""
     if balancing is Balancing.LEAST_CONN:
         return LeastConn(group)
     if balancing is Balancing.IP_HASH:
@@ -45,7 +49,13 @@ def method_for(balancing: Balancing, group: Group, random: Random) -> Method:
     if balancing is Balancing.CONSISTENT_HASH:
         return ConsistentHash(group)
     if balancing is Balancing.RANDOM:
-        return RandomPeer(group, random)
+        return RandomPeer(group, random or new_random())
     if balancing is Balancing.RANDOM_TWO:
-        return RandomTwo(group, random)
+        return RandomTwo(group, random or new_random())
     return RoundRobin(group)
+
+
+def new_random() -> Random:
+    from random import Random  # noqa: PLC0415 (see the module's docstring)
+
+    return Random()

@@ -10,10 +10,13 @@ balancer is given, so that tests can fix them.
 
 from __future__ import annotations
 
-from random import Random
+from typing import TYPE_CHECKING
 
 from .peers import MAX_TRIES, Group, PeerState, Selection
 from .round_robin import round_robin
+
+if TYPE_CHECKING:
+    from random import Random
 
 
 class RandomPeer:

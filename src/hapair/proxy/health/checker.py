@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import random
 from dataclasses import dataclass
 
 from hapair.config.nginx.model.addresses import InetAddress, UnixAddress
@@ -69,7 +68,7 @@ class HealthChecker:
                     if not peer.down
                 )
             )
-            jitter = random.uniform(0, check.jitter_ms) if check.jitter_ms else 0.0
+            jitter = _jitter(check.jitter_ms) if check.jitter_ms else 0.0
             await asyncio.sleep((check.interval_ms + jitter) / 1000)
 
     async def _check_peer(self, board: HealthBoard, item: CheckSlots, index: int) -> None:
@@ -167,3 +166,9 @@ async def _stream_probe(
             return Outcome("checking response")
         data += chunk
     return Outcome(None)
+
+
+def _jitter(most_ms: int) -> float:
+    import random  # noqa: PLC0415 (imported by the master for the checks with a jitter: proxy/preload.py)
+
+    return random.uniform(0, most_ms)

@@ -13,9 +13,7 @@ decoded as nginx decodes it (up to the first `=`, no other character outside the
 from __future__ import annotations
 
 import base64
-import ctypes
 import errno
-import hashlib
 import os
 from typing import TYPE_CHECKING
 
@@ -127,7 +125,12 @@ def _c_string(data: bytes) -> bytes:
 
 def crypt(key: bytes, salt: bytes) -> bytes | None:
     """ngx_crypt: the password `key` hashed the way the stored field `salt` says (None: libcrypt failed,
-    with errno set)."""
+    with errno set). hashlib and ctypes are imported here, not with the module (0.65 and 0.3 MB of every
+    proxy worker's memory, issue 15's budget): by the master before it forks the workers of a
+    configuration with `auth_basic` (proxy/preload.py), where a worker run as nobody may not be able to
+    read the interpreter's files."""
+    import hashlib  # noqa: PLC0415
+
     if salt.startswith(_APR1):
         return _apr1(key, salt)
     if salt.startswith(_PLAIN):
@@ -141,6 +144,8 @@ def crypt(key: bytes, salt: bytes) -> bytes | None:
 
 def _apr1(key: bytes, setting: bytes) -> bytes:
     """Apache's apr1: Poul-Henning Kamp's MD5 crypt with `$apr1$` as its magic."""
+    import hashlib  # noqa: PLC0415 (see crypt)
+
     salt = setting[len(_APR1) :][:8].split(b"$", 1)[0]
     digest = hashlib.md5(key + _APR1 + salt)
     alternate = hashlib.md5(key + salt + key).digest()
@@ -178,6 +183,8 @@ def _to64(value: int, count: int) -> bytes:
 def _ssha(key: bytes, setting: bytes) -> bytes:
     """`{SSHA}` base64(SHA1(password salt) salt): the salt is what follows the 20 bytes of the digest in
     the stored value (none when it does not decode, as nginx takes it)."""
+    import hashlib  # noqa: PLC0415 (see crypt)
+
     decoded = decode_base64(setting[len(_SSHA) :])
     salt = decoded[_SHA1_SIZE:] if decoded is not None else b""
     return _SSHA + base64.b64encode(hashlib.sha1(key + salt).digest() + salt)
@@ -187,6 +194,8 @@ class _Libcrypt:
     """crypt_r(3), loaded when first needed."""
 
     def __init__(self) -> None:
+        import ctypes  # noqa: PLC0415 (see crypt)
+
         # libxcrypt's soname on glibc systems; ctypes.util.find_library would give the same name, and import
         # shutil and tempfile into every worker (issue 15's budget)
         library = ctypes.CDLL(_LIBCRYPT_SONAME, use_errno=True)
@@ -196,6 +205,8 @@ class _Libcrypt:
         self._data = ctypes.create_string_buffer(_CRYPT_DATA_SIZE)
 
     def crypt(self, key: bytes, salt: bytes) -> bytes | None:
+        import ctypes  # noqa: PLC0415 (see crypt)
+
         ctypes.memset(self._data, 0, _CRYPT_DATA_SIZE)
         result: bytes | None = self._crypt_r(key, salt, self._data)
         return result
@@ -264,7 +275,9 @@ class AuthBasicCheck:
             return challenge
         field = _c_string(field)
         encrypted = crypt(_c_string(password), field)
-        if encrypted is None:
+        if encrypted is None:  # (crypt_r's: ctypes is imported)
+            import ctypes  # noqa: PLC0415
+
             error = OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
             log_request_error(ex, ErrorLevel.CRIT, f"crypt_r() failed {os_error_text(error)}")
             return SERVER_ERROR

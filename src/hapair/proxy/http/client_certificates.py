@@ -8,13 +8,11 @@ OpenSSL prints it."""
 
 from __future__ import annotations
 
-import hashlib
 import ssl
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hapair import openssl
 from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.config.nginx.model.tls import ClientCertificates, ClientVerify
 
@@ -23,6 +21,8 @@ from .logcontext import log_request_error
 from .pages import CERT_ERROR, NO_CERT
 
 if TYPE_CHECKING:
+    from hapair import openssl
+
     from .exchange import Exchange
 
 CertificateCheck = Callable[["Exchange"], int]
@@ -45,6 +45,8 @@ def certificate_check(clients: ClientCertificates) -> CertificateCheck | None:
         connection = ex.client.ssl_object
         if connection is None:
             return 0  # a plain HTTP request: nginx's ssl module judges only TLS connections
+        from hapair import openssl  # noqa: PLC0415 (TLS only: as tls.server_context, which imported it)
+
         result = openssl.verify_result(connection)
         if result != openssl.X509_V_OK and not (
             unknown_issuer_allowed and result in openssl.UNKNOWN_ISSUER_ERRORS
@@ -67,6 +69,8 @@ def _certificate(ex: Exchange) -> openssl.CertificateText | None:
     if connection is None:
         return None
     if connection not in _CERTIFICATES:
+        from hapair import openssl  # noqa: PLC0415 (TLS only: as tls.server_context, which imported it)
+
         der = connection.getpeercert(binary_form=True)
         _CERTIFICATES[connection] = openssl.CertificateText(der) if der else None
     return _CERTIFICATES[connection]
@@ -99,11 +103,15 @@ def _verify(ex: Exchange) -> str | None:
         return None
     if connection.getpeercert(binary_form=True) is None:
         return "NONE"
+    from hapair import openssl  # noqa: PLC0415 (TLS only: as tls.server_context, which imported it)
+
     result = openssl.verify_result(connection)
     return "SUCCESS" if result == openssl.X509_V_OK else "FAILED:" + openssl.verify_error_text(result)
 
 
 def _fingerprint(ex: Exchange) -> str | None:
+    import hashlib  # noqa: PLC0415 (OpenSSL's digests: 0.65 MB of each worker, for this variable alone)
+
     der = _der(ex)
     return hashlib.sha1(der).hexdigest() if der else None  # nginx fingerprints with SHA-1
 

@@ -26,7 +26,6 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hapair import openssl
 from hapair.config.nginx.model.tls import (
     ClientCertificates,
     ClientVerify,
@@ -54,7 +53,11 @@ def _set_protocols(context: ssl.SSLContext, protocols: frozenset[str]) -> None:
 
 def server_context(tls: ServerTls, *, alpn: tuple[str, ...] = ("http/1.1",)) -> ssl.SSLContext:
     """The context a listener's server presents (`ssl_certificate`... of one server block); `alpn`: the
-    protocols it offers (stream offers none)."""
+    protocols it offers (stream offers none). hapair.openssl (with ctypes, 0.3 MB of each worker) is
+    imported by the configurations with TLS listeners: by the master before it forks their workers
+    (proxy/preload.py)."""
+    from hapair import openssl  # noqa: PLC0415
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     _set_protocols(context, tls.protocols)
     context.set_ciphers(tls.ciphers)
@@ -83,6 +86,8 @@ def server_context(tls: ServerTls, *, alpn: tuple[str, ...] = ("http/1.1",)) -> 
 def _check_clients(context: ssl.SSLContext, clients: ClientCertificates) -> None:
     """ngx_ssl_client_certificate, ngx_ssl_trusted_certificate, ngx_ssl_crl: the certificates asked for,
     the CAs they are checked against (and named to clients), the revocation lists."""
+    from hapair import openssl  # noqa: PLC0415 (see server_context)
+
     if clients.verify is not ClientVerify.OFF:
         openssl.ask_client_certificates(context, clients.depth)
         if clients.client_certificate is not None:
