@@ -337,6 +337,44 @@ def test_the_master_leaves_openssl_hashes_and_ctypes_to_the_configurations_using
     assert ran.stdout.split() == loaded
 
 
+MASTER_BALANCING = """
+import sys
+import hapair.cli.main, hapair.cli.proxy, hapair.proxy.server
+from hapair.proxy.cycle import Launch
+from hapair.proxy.preload import preload
+preload(Launch(sys.argv[1], sys.argv[2]).load().config)
+METHODS = ("least_conn", "ip_hash", "hash", "random_choice")
+print(*(f"hapair.proxy.balancing.{name}" in sys.modules for name in METHODS))
+"""
+
+
+@pytest.mark.parametrize(
+    ("method", "loaded"),
+    [
+        ("", ["False", "False", "False", "False"]),
+        ("least_conn;", ["True", "False", "False", "False"]),
+        ("ip_hash;", ["False", "True", "False", "False"]),
+        ("hash $remote_addr consistent;", ["False", "False", "True", "False"]),
+        ("random two;", ["False", "False", "False", "True"]),
+    ],
+    ids=["round robin", "least_conn", "ip_hash", "hash", "random"],
+)
+def test_the_master_imports_the_balancing_methods_its_upstream_groups_use(
+    tmp_path: Path, method: str, loaded: list[str]
+) -> None:
+    """A balancing method's module is imported by the master (before it forks the workers, which may not
+    be able to read it later) when an upstream group uses it, and not otherwise: the seed's round robin
+    leaves all four out of every worker's memory."""
+    config = tmp_path / "nginx.conf"
+    config.write_text(
+        f"error_log stderr;\nevents {{}}\nhttp {{ upstream u {{ {method} server 127.0.0.1:9; }}\n"
+        "server { listen 127.0.0.1:8080; location / { proxy_pass http://u; } } }\n"
+    )
+    ran = run_python(MASTER_BALANCING, str(config), f"{tmp_path}/")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == loaded
+
+
 MASTER_READING = """
 import sys
 import hapair.cli.main, hapair.cli.proxy, hapair.proxy.server

@@ -8,7 +8,8 @@ worker rather than held by each. The modules a configuration may not need are le
 L4 data plane (hapair.proxy.stream) without a `stream {}` block, the idna codec without TLS upstreams
 or names resolved per request, hapair.openssl and ctypes (0.3 MB) without TLS listeners, hashlib (0.65
 MB: OpenSSL's digests) without TLS listeners or `auth_basic`, ctypes without either, random (0.13 MB)
-without `random` balancing, a health check's jitter or a resolver.
+without `random` balancing, a health check's jitter or a resolver, the balancing methods other than
+round robin without an upstream group using them.
 
 The idna codec (encodings.idna, with unicodedata and stringprep: 0.2 MB) is what ssl encodes the name an
 upstream TLS connection sends (SNI) or checks with, what dnspython imports, and what uvloop encodes a
@@ -32,6 +33,7 @@ from hapair.config.nginx.model.stream import StreamProxy
 from hapair.config.nginx.model.tls import ServerTls
 from hapair.config.nginx.model.upstream import Balancing, Upstream
 
+from .balancing import METHOD_MODULES
 from .http import h2
 from .resolver import DNS_MODULES
 
@@ -54,12 +56,27 @@ def preload(config: NginxConfig) -> None:
         importlib.import_module(CTYPES)
     if _any_part(config, _draws_at_random):
         importlib.import_module(RANDOM)
+    for module in balancing_modules(config):
+        importlib.import_module(module)
     h2.preload(config)
     if config.stream is not None:
         importlib.import_module(STREAM)
     if has_resolver(config):
         for module in DNS_MODULES:
             importlib.import_module(module)
+
+
+def balancing_modules(config: NginxConfig) -> set[str]:
+    """The modules of the balancing methods the configuration's upstream groups use beside round robin."""
+    modules: set[str] = set()
+    _any_part(config, lambda value: _add_balancing_module(value, modules))
+    return modules
+
+
+def _add_balancing_module(value: object, modules: set[str]) -> bool:
+    if isinstance(value, Upstream) and value.balancing in METHOD_MODULES:
+        modules.add(METHOD_MODULES[value.balancing])
+    return False
 
 
 def has_resolver(config: NginxConfig) -> bool:
