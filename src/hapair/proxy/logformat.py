@@ -168,3 +168,88 @@ class BoundFormat(Generic[S]):
                 out[index] = escape(_bytes_of(out[index]))
         out.append("\n")
         return "".join(out).encode("latin-1")
+
+
+class ByteValue(Generic[S]):
+    """A variable's value from a source (an HTTP exchange, a stream session) as the bytes a line writes,
+    or None where nginx's variable is "not found". The common variables have a class of their own that
+    makes the bytes without a text made and encoded again, and the compiled modules call `of` as a native
+    method where a getter is called through Python's protocol. `plain`: no value of it needs a log
+    format's escape."""
+
+    plain = False
+
+    def of(self, source: S) -> bytes | None:
+        raise NotImplementedError
+
+
+class TextValue(ByteValue[S]):
+    """Any other variable: its text, a byte per character, and characters above U+00FF (none comes from
+    the wire) as their UTF-8 bytes, as an access log line writes them."""
+
+    def __init__(self, getter: Getter[S]) -> None:
+        self._getter = getter
+
+    def of(self, source: S) -> bytes | None:
+        value = self._getter(source)
+        if value is None:
+            return None
+        if value.isascii() or max(value) <= "\xff":
+            return value.encode("latin-1")
+        return value.encode("utf-8", "replace")
+
+
+class ByteFormat(Generic[S]):
+    """A `LineFormat` rendered straight into bytes from a source (`LineFormat.render_bytes`' line): its
+    literal texts encoded once, its variables' values as bytes (`ByteValue`)."""
+
+    __slots__ = ("_escape", "_missing", "_parts")
+
+    def __init__(self, line_format: LineFormat, log_value: Callable[[str], ByteValue[S]]) -> None:
+        """Raises UnicodeEncodeError for a literal text that is not one byte per character."""
+        self._escape = line_format.escape
+        self._missing = line_format.missing.encode("latin-1")
+        self._parts: tuple[bytes | ByteValue[S], ...] = tuple(
+            log_value(text) if is_variable else text.encode("latin-1")
+            for is_variable, text in line_format.parts
+        )
+
+    def render_bytes(self, source: S) -> bytes:
+        """The line and its newline. The values are escaped one by one only when one of them needs it:
+        whether any does is found in one pass over those that may."""
+        out: list[bytes] = []
+        unsure: list[bytes] = []  # the values that may need escaping
+        missing = self._missing
+        for part in self._parts:
+            if isinstance(part, bytes):
+                out.append(part)
+                continue
+            value = part.of(source)
+            if value is None:
+                out.append(missing)
+                continue
+            if not part.plain:
+                unsure.append(value)
+            out.append(value)
+        if unsure and not plain_bytes(unsure[0] if len(unsure) == 1 else b"".join(unsure)):
+            self._escape_values(out)
+        out.append(b"\n")
+        return b"".join(out)
+
+    def _escape_values(self, out: list[bytes]) -> None:
+        """Each variable's place in `out` escaped (a missing value's stand-in is the same escaped)."""
+        escape = self._escape
+        for index, part in enumerate(self._parts):
+            if not isinstance(part, bytes):
+                out[index] = escape(out[index].decode("latin-1")).encode("latin-1")
+
+
+def ready_format(
+    line_format: LineFormat, log_value: Callable[[str], ByteValue[S]], resolve: Callable[[str], Getter[S]]
+) -> ByteFormat[S] | BoundFormat[S]:
+    """A log format made ready: into bytes, or through text where a literal text of it is not a byte per
+    character (that line's encoding fails as it did)."""
+    try:
+        return ByteFormat(line_format, log_value)
+    except UnicodeEncodeError:
+        return line_format.bind(resolve)

@@ -18,8 +18,7 @@ from hapair.config.nginx.model.logging import LogEscape
 from hapair.config.nginx.model.stream import StreamConfig
 from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
 from hapair.proxy.http.split_clients import murmur_hash2
-from hapair.proxy.logformat import LineFormat
-from hapair.proxy.stream.accesslog import ByteFormat
+from hapair.proxy.logformat import ByteFormat, LineFormat
 from hapair.proxy.stream.clienthello import Hello
 from hapair.proxy.stream.variables import (
     BalancingKey,
@@ -61,7 +60,7 @@ def render(
     line_format = LineFormat(template(source), escape)
     line = line_format.bind(variables.getter).render_bytes(session)
     assert line.endswith(b"\n")
-    assert ByteFormat(line_format, variables).render_bytes(session) == line
+    assert ByteFormat(line_format, variables.log_value).render_bytes(session) == line
     return line[:-1].decode("latin-1")
 
 

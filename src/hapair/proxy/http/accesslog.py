@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Final
 
 from hapair.config.nginx.model.logging import AccessLog, ErrorLevel, LogFormat
 
-from ..logformat import BoundFormat, LineFormat, plain_bytes
+from ..logformat import BoundFormat, ByteFormat, LineFormat, ready_format
 from ..syslog import SyslogPeer
-from .variables import ByteValue, CompiledTemplate, log_value, resolver
+from .variables import CompiledTemplate, log_value, resolver
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -120,59 +120,9 @@ class SyslogLog:
         self._peer.close()
 
 
-class ByteFormat:
-    """A log format rendered straight into bytes from an exchange (`LineFormat.render_bytes`' line): its
-    literal texts encoded once, its variables' values as bytes (`variables.ByteValue`)."""
-
-    __slots__ = ("_escape", "_missing", "_parts")
-
-    def __init__(self, line_format: LineFormat) -> None:
-        """Raises UnicodeEncodeError for a literal text that is not one byte per character."""
-        self._escape = line_format.escape
-        self._missing = line_format.missing.encode("latin-1")
-        self._parts: tuple[bytes | ByteValue, ...] = tuple(
-            log_value(text) if is_variable else text.encode("latin-1")
-            for is_variable, text in line_format.parts
-        )
-
-    def render_bytes(self, ex: Exchange) -> bytes:
-        """The line and its newline. The values are escaped one by one only when one of them needs it:
-        whether any does is found in one pass over those that may."""
-        out: list[bytes] = []
-        unsure: list[bytes] = []  # the values that may need escaping
-        missing = self._missing
-        for part in self._parts:
-            if isinstance(part, bytes):
-                out.append(part)
-                continue
-            value = part.of(ex)
-            if value is None:
-                out.append(missing)
-                continue
-            if not part.plain:
-                unsure.append(value)
-            out.append(value)
-        if unsure and not plain_bytes(unsure[0] if len(unsure) == 1 else b"".join(unsure)):
-            self._escape_values(out)
-        out.append(b"\n")
-        return b"".join(out)
-
-    def _escape_values(self, out: list[bytes]) -> None:
-        """Each variable's place in `out` escaped (a missing value's stand-in is the same escaped)."""
-        escape = self._escape
-        for index, part in enumerate(self._parts):
-            if not isinstance(part, bytes):
-                out[index] = escape(out[index].decode("latin-1")).encode("latin-1")
-
-
-def line_format(log_format: LogFormat) -> ByteFormat | BoundFormat[Exchange]:
-    """A log format made ready: into bytes, or through text where a literal text of it is not a byte per
-    character (that line's encoding fails as it did)."""
-    text_format = LineFormat(log_format.template, log_format.escape)
-    try:
-        return ByteFormat(text_format)
-    except UnicodeEncodeError:
-        return text_format.bind(resolver)
+def line_format(log_format: LogFormat) -> ByteFormat[Exchange] | BoundFormat[Exchange]:
+    """A log format made ready (`logformat.ready_format`)."""
+    return ready_format(LineFormat(log_format.template, log_format.escape), log_value, resolver)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +130,7 @@ class LogEntry:
     """One `access_log` of a location: where, in which format, and under which condition."""
 
     file: LogFile | SyslogLog
-    format: ByteFormat | BoundFormat[Exchange]
+    format: ByteFormat[Exchange] | BoundFormat[Exchange]
     condition: CompiledTemplate | None
 
     def write(self, exchange: Exchange) -> None:
@@ -200,7 +150,7 @@ class AccessLogFiles:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._files: dict[str, LogFile | SyslogLog] = {}
-        self._formats: dict[LogFormat, ByteFormat | BoundFormat[Exchange]] = {}
+        self._formats: dict[LogFormat, ByteFormat[Exchange] | BoundFormat[Exchange]] = {}
 
     def entries(self, logs: tuple[AccessLog, ...]) -> tuple[LogEntry, ...]:
         return tuple(self._entry(log) for log in logs)

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Final
 from hapair.config.nginx.model.templates import Capture, Literal, Template, Variable
 from hapair.config.nginx.model.upstream import Balancing
 
+from ..logformat import ByteValue as LogValue
+from ..logformat import TextValue
 from .auth_basic import basic_credentials
 from .client_certificates import VARIABLES as CLIENT_CERTIFICATE_VARIABLES
 from .clock import ssi_date, time_iso8601, time_local
@@ -281,33 +283,10 @@ def resolver(name: str) -> Callable[[Exchange], str | None]:
     return _configured(name)
 
 
-class ByteValue:
-    """A variable's value as the bytes it is written as (an access log line, a `proxy_set_header` value),
-    or None where nginx's variable is "not found". The common variables have a class of their own that
-    reads the exchange's bytes (no str made and encoded again), and the compiled modules call `of` as a
-    native method where a getter is called through Python's protocol. `plain`: no value of it needs a
-    log format's escape."""
-
-    plain = False
-
-    def of(self, ex: Exchange) -> bytes | None:
-        raise NotImplementedError
-
-
-class TextValue(ByteValue):
-    """Any other variable: its text, a byte per character, and characters above U+00FF (none comes from
-    the wire) as their UTF-8 bytes, as an access log line writes them."""
-
-    def __init__(self, getter: Callable[[Exchange], str | None]) -> None:
-        self._getter = getter
-
-    def of(self, ex: Exchange) -> bytes | None:
-        value = self._getter(ex)
-        if value is None:
-            return None
-        if value.isascii() or max(value) <= "\xff":
-            return value.encode("latin-1")
-        return value.encode("utf-8", "replace")
+class ByteValue(LogValue["Exchange"]):
+    """A variable's value from an exchange as the bytes it is written as (an access log line, a
+    `proxy_set_header` value): the common variables' classes read the exchange's bytes
+    (`logformat.ByteValue`)."""
 
 
 class _RemoteAddr(ByteValue):
@@ -423,7 +402,7 @@ def byte_value(name: str) -> ByteValue | None:
     return None
 
 
-def log_value(name: str) -> ByteValue:
+def log_value(name: str) -> LogValue[Exchange]:
     """What an access log line writes of variable `name`."""
     return byte_value(name) or TextValue(resolver(name))
 

@@ -13,9 +13,9 @@ import os
 from hapair.config.nginx.model.logging import AccessLog, ErrorLevel
 
 from ..errorlog import to_main_log
-from ..logformat import BoundFormat, LineFormat, plain_bytes
+from ..logformat import BoundFormat, ByteFormat, LineFormat, ready_format
 from ..syslog import SyslogPeer
-from .variables import SessionBytes, SessionView, StreamVariables
+from .variables import SessionView, StreamVariables
 
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 
@@ -46,58 +46,11 @@ class LogFiles:
         self._fds.clear()
 
 
-class ByteFormat:
-    """A log format rendered straight into bytes from a session (`LineFormat.render_bytes`' line): its
-    literal texts encoded once, its variables' values as bytes (`variables.SessionBytes`)."""
-
-    __slots__ = ("_escape", "_missing", "_parts")
-
-    def __init__(self, line_format: LineFormat, variables: StreamVariables) -> None:
-        """Raises UnicodeEncodeError for a literal text that is not one byte per character."""
-        self._escape = line_format.escape
-        self._missing = line_format.missing.encode("latin-1")
-        self._parts: tuple[bytes | SessionBytes, ...] = tuple(
-            variables.log_value(text) if is_variable else text.encode("latin-1")
-            for is_variable, text in line_format.parts
-        )
-
-    def render_bytes(self, session: SessionView) -> bytes:
-        """The line and its newline. The values are escaped one by one only when one of them needs it:
-        whether any does is found in one pass over those that may."""
-        out: list[bytes] = []
-        unsure: list[bytes] = []  # the values that may need escaping
-        missing = self._missing
-        for part in self._parts:
-            if isinstance(part, bytes):
-                out.append(part)
-                continue
-            value = part.of(session)
-            if value is None:
-                out.append(missing)
-                continue
-            if not part.plain:
-                unsure.append(value)
-            out.append(value)
-        if unsure and not plain_bytes(unsure[0] if len(unsure) == 1 else b"".join(unsure)):
-            self._escape_values(out)
-        out.append(b"\n")
-        return b"".join(out)
-
-    def _escape_values(self, out: list[bytes]) -> None:
-        """Each variable's place in `out` escaped (a missing value's stand-in is the same escaped)."""
-        escape = self._escape
-        for index, part in enumerate(self._parts):
-            if not isinstance(part, bytes):
-                out[index] = escape(out[index].decode("latin-1")).encode("latin-1")
-
-
-def line_format(line_format: LineFormat, variables: StreamVariables) -> ByteFormat | BoundFormat[SessionView]:
-    """A log format made ready: into bytes, or through text where a literal text of it is not a byte per
-    character (that line's encoding fails as it did)."""
-    try:
-        return ByteFormat(line_format, variables)
-    except UnicodeEncodeError:
-        return line_format.bind(variables.getter)
+def line_format(
+    line_format: LineFormat, variables: StreamVariables
+) -> ByteFormat[SessionView] | BoundFormat[SessionView]:
+    """A log format made ready (`logformat.ready_format`)."""
+    return ready_format(line_format, variables.log_value, variables.getter)
 
 
 class AccessLogWriter:

@@ -33,6 +33,7 @@ from typing import Final, Protocol
 from hapair.config.nginx.model.templates import Literal, Template
 from hapair.config.nginx.model.variables import MadeVariable, Map, SplitClients
 from hapair.proxy.http.split_clients import murmur_hash2
+from hapair.proxy.logformat import ByteValue, TextValue
 from hapair.proxy.proxy_protocol import ProxyAddresses
 from hapair.proxy.script import MapLookup, ValueTemplate, split_value
 
@@ -239,32 +240,9 @@ def _keep(session: SessionView, name: str, value: str | None) -> None:
     session.values[name] = value
 
 
-class SessionBytes:
-    """A variable's value as the bytes an access log line writes, or None where nginx's variable is "not
-    found". The variables of the common formats have a class of their own that makes the bytes with no
-    text formatted and encoded again, and the compiled log format calls `of` as a native method where a
-    getter is called through Python's protocol. `plain`: no value of it needs a log format's escape."""
-
-    plain = False
-
-    def of(self, session: SessionView) -> bytes | None:
-        raise NotImplementedError
-
-
-class TextBytes(SessionBytes):
-    """Any other variable: its text, a byte per character, and characters above U+00FF (none comes from
-    the wire) as their UTF-8 bytes, as an access log line writes them."""
-
-    def __init__(self, getter: Getter) -> None:
-        self._getter = getter
-
-    def of(self, session: SessionView) -> bytes | None:
-        value = self._getter(session)
-        if value is None:
-            return None
-        if value.isascii() or max(value) <= "\xff":
-            return value.encode("latin-1")
-        return value.encode("utf-8", "replace")
+class SessionBytes(ByteValue[SessionView]):
+    """A variable's value from a session as the bytes an access log line writes: the common variables'
+    classes make them with no text formatted and encoded again (`logformat.ByteValue`)."""
 
 
 _MILLIS: Final = tuple(b"%03d" % ms for ms in range(1000))  # a time's milliseconds as written
@@ -432,7 +410,7 @@ class StreamVariables:
     def template(self, template: Template) -> StreamTemplate:
         return ValueTemplate(template, self.getter)
 
-    def log_value(self, name: str) -> SessionBytes:
+    def log_value(self, name: str) -> ByteValue[SessionView]:
         """What an access log line writes of variable `name`."""
         make = _SESSION_BYTES.get(name)
         if make is not None:
@@ -440,7 +418,7 @@ class StreamVariables:
         kept = _KEPT_BYTES.get(name)
         if kept is not None:
             return kept(self.getter(name))
-        return TextBytes(self.getter(name))
+        return TextValue(self.getter(name))
 
     def _configured(self, name: str) -> Getter:
         """A variable the configuration makes: what the session keeps of it, else its maker's value; a
