@@ -296,15 +296,20 @@ def test_the_master_imports_what_the_configuration_s_workers_use(
     assert ran.stdout.split() == loaded
 
 
-MASTER_PRELOAD = """
+PRELOADED = """
 import sys
 import hapair.cli.main, hapair.cli.proxy, hapair.proxy.server
 from hapair.proxy.cycle import Launch
 from hapair.proxy.preload import preload
 preload(Launch(sys.argv[1], sys.argv[2]).load().config)
+"""
+MASTER_PRELOAD = (
+    PRELOADED
+    + """
 MODULES = ("hapair.openssl", "hashlib", "ctypes", "json", "random")
 print(*(name in sys.modules for name in MODULES))
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -337,15 +342,13 @@ def test_the_master_leaves_openssl_hashes_and_ctypes_to_the_configurations_using
     assert ran.stdout.split() == loaded
 
 
-MASTER_BALANCING = """
-import sys
-import hapair.cli.main, hapair.cli.proxy, hapair.proxy.server
-from hapair.proxy.cycle import Launch
-from hapair.proxy.preload import preload
-preload(Launch(sys.argv[1], sys.argv[2]).load().config)
+MASTER_BALANCING = (
+    PRELOADED
+    + """
 METHODS = ("least_conn", "ip_hash", "hash", "random_choice")
 print(*(f"hapair.proxy.balancing.{name}" in sys.modules for name in METHODS))
 """
+)
 
 
 @pytest.mark.parametrize(
