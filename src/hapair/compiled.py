@@ -18,6 +18,10 @@ Python. It is all or nothing, over every group: the compiled modules reach each 
 inside their group and across groups, so one of them as Python beside the others compiled would break
 them. Only modules the interpreter has already loaded are imported here: a command that loads no
 compiled module pays nothing.
+
+The C extensions (`NATIVE_MODULES`: the L4 relay's thread) are another matter: each is built from the .c
+beside it, and its user imports it only when `native_is_current` says the record holds that .c's hash as
+it is now (and pure Python is not asked); otherwise the user does without it (the Python relay).
 """
 
 from __future__ import annotations
@@ -90,6 +94,8 @@ GROUPS = (
     ("hapair.compiled_h2", HTTP2_MODULES),
 )
 MODULES = tuple(module for _, modules in GROUPS for module in modules)
+# C extensions, each from the .c file of its name beside its package's modules
+NATIVE_MODULES = ("hapair.proxy.stream._native_relay",)
 LIBRARY_SUFFIX = "__mypyc"
 LIBRARIES = tuple(group + LIBRARY_SUFFIX for group, _ in GROUPS)
 
@@ -106,6 +112,10 @@ def source_path(module: str, root: str) -> str:
     return os.path.join(root, *module.split(".")) + ".py"
 
 
+def native_source_path(module: str, root: str) -> str:
+    return os.path.join(root, *module.split(".")) + ".c"
+
+
 def source_hash(source: str) -> str:
     """The hash the build records for a module's source, and the guard compares."""
     # SHA-256 of Python's own (hashlib's fallback), not hashlib: hashlib sets up OpenSSL's digests, 0.65 MB
@@ -119,15 +129,16 @@ def source_hash(source: str) -> str:
         return str(sha256(file.read()).hexdigest())
 
 
-def read_record(record: str = RECORD) -> dict[str, str]:
-    """The build's record: module name to the hash of the source its extension was built from."""
+def read_record(record: str = RECORD, part: str = "modules") -> dict[str, str]:
+    """The build's record: module name to the hash of the source its extension was built from (`part`:
+    "modules", the mypyc groups', or "native", the C extensions')."""
     import ast  # noqa: PLC0415 (only when an extension is found: see the module's docstring)
 
     # the record holds strings only, so that its JSON is a Python literal too: read without the json
     # module (0.1 MB more in each proxy worker, issue 15's budget); anything else is no record
     try:
         with open(record) as file:
-            return dict(ast.literal_eval(file.read())["modules"])
+            return dict(ast.literal_eval(file.read())[part])
     except (OSError, ValueError, KeyError, TypeError, SyntaxError, MemoryError, RecursionError):
         return {}
 
@@ -139,6 +150,18 @@ def build_is_current(modules: Sequence[str], record: str, root: str) -> bool:
         return False
     try:
         return all(built[module] == source_hash(source_path(module, root)) for module in modules)
+    except OSError:
+        return False
+
+
+def native_is_current(module: str, record: str = RECORD) -> bool:
+    """Whether the C extension `module` may be imported: pure Python is not asked, and the record says it
+    was built from the .c beside it as it is now (no .c, as in a wheel: no)."""
+    if pure_python_asked():
+        return False
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        return read_record(record, "native").get(module) == source_hash(native_source_path(module, root))
     except OSError:
         return False
 

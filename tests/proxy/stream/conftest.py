@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from hapair.proxy.stream import native
+
 
 @pytest.fixture
 def splices(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
@@ -21,3 +23,9 @@ def splices(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
     monkeypatch.setattr(os, "splice", counted)
     yield moved
+
+
+@pytest.fixture
+def python_relay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sessions relayed by relay.py's directions, the native relay taken as not built."""
+    monkeypatch.setattr(native, "EXTENSION", None)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hapair.proxy.stream import serve_stream
+from hapair.proxy.stream import native, serve_stream
 
 from .helpers import (
     Backend,
@@ -72,8 +72,16 @@ def test_round_robin_alternates_between_two_backends() -> None:
     assert run(scenario()) == [b"a", b"b", b"a", b"b"]
 
 
-@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
-def test_megabytes_both_ways_arrive_intact(splice: bool) -> None:
+@pytest.mark.parametrize(
+    ("splice", "native_relay"),
+    [(True, True), (True, False), (False, False)],
+    ids=["native", "splice", "copy"],
+)
+def test_megabytes_both_ways_arrive_intact(
+    splice: bool, native_relay: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not native_relay:
+        monkeypatch.setattr(native, "EXTENSION", None)
     payload = os.urandom(8 << 20)
 
     async def scenario() -> bytes:
@@ -89,7 +97,7 @@ def test_megabytes_both_ways_arrive_intact(splice: bool) -> None:
     assert hashlib.sha256(run(scenario())).digest() == hashlib.sha256(payload).digest()
 
 
-def test_splice_path_carries_the_bytes(splices: list[int]) -> None:
+def test_splice_path_carries_the_bytes(python_relay: None, splices: list[int]) -> None:
     payload = os.urandom(2 << 20)
 
     async def scenario() -> bytes:
@@ -104,6 +112,29 @@ def test_splice_path_carries_the_bytes(splices: list[int]) -> None:
 
     assert run(scenario()) == payload
     assert 0 < sum(splices) <= 4 * len(payload)  # bulk: in and out of a pipe, each way
+
+
+@pytest.mark.skipif(native.EXTENSION is None, reason="the native relay is not built")
+def test_a_plain_session_goes_to_the_native_relay_which_splices_bulk(splices: list[int]) -> None:
+    payload = os.urandom(2 << 20)
+
+    async def scenario() -> tuple[bytes, int]:
+        async with Backend(echo) as backend:
+            service = await serve_stream(
+                config(stream_server([upstream_server(backend.port)])), half_close=True
+            )
+            answer = await exchange(listening_port(service), payload)
+            relay = service.native_relay()
+            assert relay is not None
+            pipes = relay.pipes_made
+            service.close()
+            await service.wait_closed()
+            return answer, pipes
+
+    answer, pipes = run(scenario())
+    assert answer == payload
+    assert pipes == 2  # one each way: the echo's bulk spliced by the thread
+    assert splices == []  # not by relay.py
 
 
 def test_copy_path_never_splices(monkeypatch: pytest.MonkeyPatch) -> None:

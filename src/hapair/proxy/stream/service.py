@@ -33,6 +33,7 @@ from ..status import ACCEPTED, ACTIVE, HANDLED, WorkerStatus
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter, LogFiles
 from .datagram import Address, DatagramListener, DatagramSession, LocalEnd
+from .native import NativeRelay, start
 from .relay import PipePool
 from .session import SessionSettings, StreamSession
 from .target import DynamicTarget, Group
@@ -167,6 +168,8 @@ class StreamService:
         self._cells = status.cells if status is not None else None  # stub_status's counters, if counted
         self._metrics = metrics  # the worker's counters of --metrics
         self.pipes = PipePool()
+        self._native: NativeRelay | None = None
+        self._native_started = False
         self.sessions: set[StreamSession | DatagramSession] = set()
         self.closing = False
         self._files = LogFiles()
@@ -260,6 +263,13 @@ class StreamService:
         cells[HANDLED] += 1
         cells[ACTIVE] += 1
 
+    def native_relay(self) -> NativeRelay | None:
+        """The worker's native relay thread, started at its first session (None: relay.py's)."""
+        if not self._native_started:
+            self._native_started = True
+            self._native = start(self.loop)
+        return self._native
+
     def session_finished(self, session: StreamSession | DatagramSession) -> None:
         if self._cells is not None and session in self.sessions:
             self._cells[ACTIVE] -= 1
@@ -296,6 +306,9 @@ class StreamService:
         self._files.close()
         self._error_logs.close()
         self.pipes.close()
+        if self._native is not None:
+            self._native.close()
+            self._native = None
 
     def reopen_logs(self) -> None:
         """Reopen the access and error log files (after rotation)."""

@@ -15,11 +15,12 @@ phase engine, ngx_stream_proxy_module).
    `proxy_next_upstream_timeout` has not passed since the first; then the session ends with status 502
    ("no live upstreams" when the balancer has no peer to offer).
 2. Relaying: what was preread goes to the upstream first; then one `Direction` each way (splice through
-   a pipe once a read is large, or buffered copies). Without `half_close` (nginx's default,
-   `proxy_half_close off`) the session ends as soon as one side says EOF and what it sent has been
-   passed on; with it, the EOF is passed on (shutdown(SHUT_WR)) and the session ends when both sides
-   have said EOF. `proxy_timeout` ends
-   a session idle in both directions (status 200, as nginx).
+   a pipe once a read is large, or buffered copies), or, when both sockets are plain and splice is
+   allowed, the worker's native relay (native.py: a C thread relays the same way and reports the end).
+   Without `half_close` (nginx's default, `proxy_half_close off`) the session ends as soon as one side
+   says EOF and what it sent has been passed on; with it, the EOF is passed on (shutdown(SHUT_WR)) and
+   the session ends when both sides have said EOF. `proxy_timeout` ends a session idle in both
+   directions (status 200, as nginx).
 3. Finishing: sockets closed, the peer released, the access log lines written.
 
 Status codes are nginx's stream ones: 200 (also for timeouts and resets once connected), 400, 403, 502
@@ -58,6 +59,7 @@ from hapair.proxy.proxy_protocol import MAX_HEADER, HeaderError, ProxyAddresses,
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter
 from .clienthello import ClientHelloReader, Hello, Verdict
+from .native import NativeRelay, Outcome
 from .relay import CopyDirection, Direction, PipePool, SpliceDirection
 from .target import DynamicTarget, Group, TargetError
 from .tls import Handshake, UpstreamSessions, client_refusal, tls_values
@@ -120,6 +122,9 @@ class SessionHost(Protocol):
     """The service running the sessions."""
 
     pipes: PipePool
+
+    def native_relay(self) -> NativeRelay | None:
+        """The worker's native relay, started at the first call; None: relay.py's directions."""
 
     def session_finished(self, session: StreamSession) -> None: ...
 
@@ -191,10 +196,14 @@ class StreamSession(SessionEnds):
         "_ended_at",
         "_ended_wall",
         "_finished",
+        "_handed_at",
         "_handshake",
         "_header_sent",
         "_host",
         "_loop",
+        "_native",
+        "_native_handle",
+        "_outcome",
         "_outgoing",
         "_preread_sent",
         "_proxying",
@@ -282,6 +291,10 @@ class StreamSession(SessionEnds):
         self._to_upstream: Direction | None = None
         self._to_client: Direction | None = None
         self._ended = 0
+        self._native: NativeRelay | None = None  # relaying there, until the outcome is known
+        self._native_handle = 0
+        self._handed_at = 0.0  # when the native relay took the session
+        self._outcome: Outcome | None = None
 
     def start(self) -> None:
         if self._awaits_header:
@@ -352,11 +365,35 @@ class StreamSession(SessionEnds):
 
     @property
     def bytes_sent(self) -> int:
-        return self._to_client.sent if self._to_client is not None else 0
+        return self._counts()[1]
 
     @property
     def bytes_received(self) -> int:
-        return self._to_upstream.received if self._to_upstream is not None else 0
+        return self._counts()[0]
+
+    def _counts(self) -> tuple[int, int, int, int, float | None]:
+        """Bytes from and to the client, from and to the upstream (not counting what went before the relay
+        started), and when the upstream's first byte came (None: none)."""
+        to_upstream, to_client, outcome = self._to_upstream, self._to_client, self._outcome
+        if to_upstream is not None and to_client is not None:
+            return (
+                to_upstream.received,
+                to_client.sent,
+                to_client.received,
+                to_upstream.sent,
+                to_client.first_byte_at,
+            )
+        if outcome is not None:
+            first = None if outcome.first_byte_s is None else self._handed_at + outcome.first_byte_s
+            upstream_sent = outcome.upstream_sent - self._preread_sent
+            return (
+                outcome.client_received,
+                outcome.client_sent,
+                outcome.upstream_received,
+                upstream_sent,
+                first,
+            )
+        return 0, 0, 0, 0, None
 
     def session_ms(self) -> int:
         end = self._ended_at if self._ended_at is not None else self._loop.time()
@@ -622,6 +659,10 @@ class StreamSession(SessionEnds):
         now = self._loop.time()
         self._attempt.connect_ms = milliseconds(now - self._attempt_started)
         balancer.succeeded(peer, now)
+        native = self._native_relay_for(upstream)
+        if native is not None:
+            self._relay_natively(native, upstream, peer)
+            return
         try:
             self._to_upstream = self._direction(self._client, upstream)
             self._to_client = self._direction(upstream, self._client)
@@ -641,6 +682,49 @@ class StreamSession(SessionEnds):
         self._to_upstream.start()
         if not self._finished:
             self._to_client.start()
+
+    def _native_relay_for(self, upstream: socket.socket) -> NativeRelay | None:
+        """The worker's native relay, for a session it can relay: plain sockets, splice allowed."""
+        if not self._settings.splice or isinstance(self._client, ssl.SSLSocket):
+            return None
+        if isinstance(upstream, ssl.SSLSocket):
+            return None
+        return self._host.native_relay()
+
+    def _relay_natively(self, native: NativeRelay, upstream: socket.socket, peer: Peer) -> None:
+        """The session to the native relay, the PROXY protocol header and what was preread to send first."""
+        settings = self._settings
+        self._outgoing = self._buffer
+        if settings.proxy_protocol:
+            self._outgoing = self._proxy_protocol_header() + self._buffer
+        try:
+            self._native_handle = native.add(
+                self,
+                self._client,
+                upstream,
+                idle_timeout_s=settings.idle_timeout_s,
+                half_close=settings.half_close,
+                first=self._outgoing,
+            )
+        except OSError as error:
+            self._error(f"epoll_ctl() failed ({error.errno}: {error.strerror})", peer.name)
+            self._finish(_INTERNAL_ERROR)
+            return
+        self._native = native
+        self._handed_at = self._loop.time()
+
+    def relay_ended(self, outcome: Outcome) -> None:
+        """The native relay ended the session (native.RelayOwner)."""
+        self._take_outcome(outcome)
+        if outcome.shutdown_errno:
+            code = outcome.shutdown_errno
+            self._error(f"shutdown() failed ({code}: {os.strerror(code)})", self._peer_name())
+        self._finish(outcome.status)
+
+    def _take_outcome(self, outcome: Outcome) -> None:
+        self._native = None
+        self._outcome = outcome
+        self._preread_sent = min(outcome.upstream_sent, len(self._outgoing))
 
     def _start_upstream_tls(
         self, sessions: UpstreamSessions, peer: Peer, upstream: socket.socket, balancer: Balancer
@@ -749,6 +833,8 @@ class StreamSession(SessionEnds):
         now = self._ended_at = self._loop.time()
         self._ended_wall = time.time()
         self._stop_waiting()
+        if self._native is not None:  # the service is stopping: the relay lets go of the sockets now
+            self._take_outcome(self._native.remove(self._native_handle))
         if self._handshake is not None:
             self._handshake.cancel()
         if self._resolving is not None:
@@ -783,12 +869,16 @@ class StreamSession(SessionEnds):
             return
         attempt = self._attempt
         attempt.session_ms = milliseconds(now - self._attempt_started)
-        to_upstream, to_client = self._to_upstream, self._to_client
-        if to_upstream is not None and to_client is not None:
-            attempt.bytes_sent = to_upstream.sent + self._preread_sent + self._header_sent
-            attempt.bytes_received = to_client.received
-            if to_client.first_byte_at is not None:
-                attempt.first_byte_ms = milliseconds(to_client.first_byte_at - self._attempt_started)
+        if self._relaying():
+            _, _, upstream_received, upstream_sent, first_byte_at = self._counts()
+            attempt.bytes_sent = upstream_sent + self._preread_sent + self._header_sent
+            attempt.bytes_received = upstream_received
+            if first_byte_at is not None:
+                attempt.first_byte_ms = milliseconds(first_byte_at - self._attempt_started)
+
+    def _relaying(self) -> bool:
+        """Whether the session got as far as relaying (its counts are the relay's)."""
+        return (self._to_upstream is not None and self._to_client is not None) or self._outcome is not None
 
     def _error(self, message: str, upstream: str | None = None, level: ErrorLevel = ErrorLevel.ERROR) -> None:
         """nginx's error log line: `*N message, client: …, server: …`, and once proxying,
@@ -802,13 +892,13 @@ class StreamSession(SessionEnds):
         settings.error_log(level, f"*{self.connection} {message}, {context}")
 
     def _traffic(self) -> str:
-        to_upstream, to_client = self._to_upstream, self._to_client
-        if to_upstream is None or to_client is None:
+        if not self._relaying():
             return "bytes from/to client:0/0, bytes from/to upstream:0/0"
+        client_received, client_sent, upstream_received, upstream_sent, _ = self._counts()
         return (
-            f"bytes from/to client:{to_upstream.received}/{to_client.sent},"
-            f" bytes from/to upstream:{to_client.received}"
-            f"/{to_upstream.sent + self._preread_sent + self._header_sent}"
+            f"bytes from/to client:{client_received}/{client_sent},"
+            f" bytes from/to upstream:{upstream_received}"
+            f"/{upstream_sent + self._preread_sent + self._header_sent}"
         )
 
 
