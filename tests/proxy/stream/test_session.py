@@ -409,3 +409,28 @@ def test_balancer_counts_connections_while_sessions_last() -> None:
             return during, after
 
     assert run(scenario()) == (1, 0)
+
+
+@pytest.mark.parametrize("native_relay", [True, False], ids=["native", "relay.py"])
+def test_an_aborted_session_logs_what_it_relayed(
+    native_relay: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not native_relay:
+        monkeypatch.setattr(native, "EXTENSION", None)
+    log = tmp_path / "access.log"
+
+    async def scenario() -> bytes:
+        async with Backend(echo) as backend:
+            logs = (access_log(log, "$status $bytes_sent $bytes_received $upstream_bytes_sent"),)
+            service = await serve_stream(config(stream_server([upstream_server(backend.port)], logs=logs)))
+            reader, writer = await asyncio.open_connection("127.0.0.1", listening_port(service))
+            writer.write(b"hello")
+            echoed = await reader.readexactly(5)
+            service.abort()  # SIGTERM: the session ends while relaying
+            await service.wait_closed()
+            rest = await reader.read()
+            writer.close()
+            return echoed + rest
+
+    assert run(scenario()) == b"hello"
+    assert log_lines(log) == ["200 5 5 5"]
