@@ -24,7 +24,7 @@ from tests.topology import wait_until
 
 HAPAIR = str(Path(sys.executable).with_name("hapair"))
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-TIMEOUT_S = 10
+TIMEOUT_S = 30  # generous: the waits end as soon as what they wait for happens; a loaded CI machine is slow
 LOCATION = "location / { proxy_pass http://backend; }"
 
 

@@ -38,25 +38,30 @@ _DATE = b"date"
 _CACHE_CONTROL = b"cache-control"
 _LAST_MODIFIED = b"last-modified"
 _CACHE_CONTROL_TOKENS = (("no-cache", b"no-cache"), ("no-store", b"no-store"), ("private", b"private"))
+_TYPES_KEPT = 64
 _ZLIB_WINDOW_SLACK = 262  # zlib's window is this much smaller than its size
 
 
 class GzipFilter:
     """The header filter of a location with `gzip on`."""
 
-    __slots__ = ("_settings",)
+    __slots__ = ("_settings", "_typed")
 
     def __init__(self, settings: Gzip) -> None:
         self._settings = settings
+        # whether `gzip_types` has a Content-Type, for those seen lately (emptied when full): the type is
+        # tested first, as most responses of most locations are not of a compressed type, and its test
+        # (a decode, a lower case, a search for `;`) cost more than the others together
+        self._typed: dict[bytes | None, bool] = {}
 
     def __call__(self, ex: Exchange, head: ResponseHead) -> Deflate | None:
         settings = self._settings
         length = head.content_length
         if (
-            head.status not in _COMPRESSED_STATUSES
-            or _last_value(head, _CONTENT_ENCODING)
+            not self._type_matches(head.content_type)
+            or head.status not in _COMPRESSED_STATUSES
             or 0 <= length < settings.min_length
-            or not _type_matches(settings, head.content_type)
+            or _last_value(head, _CONTENT_ENCODING)
         ):
             return None
         head.gzip_vary = settings.vary
@@ -70,6 +75,16 @@ class GzipFilter:
         _weaken_etag(head)
         content = ex.content
         return Deflate(settings, length, sync=content is not None and not content.buffering)
+
+    def _type_matches(self, content_type: bytes | None) -> bool:
+        typed = self._typed
+        matches = typed.get(content_type)
+        if matches is None:
+            matches = _type_matches(self._settings, content_type)
+            if len(typed) >= _TYPES_KEPT:
+                typed.clear()
+            typed[content_type] = matches
+        return matches
 
 
 def _type_matches(settings: Gzip, content_type: bytes | None) -> bool:
