@@ -741,9 +741,8 @@ static PyObject *Relay_remove(Relay *relay, PyObject *argument) {
         PyErr_Format(PyExc_KeyError, "no session %llu", handle);
         return NULL;
     }
-    if (session->state == RELAYING) {
+    if (session->state == RELAYING) { /* status 0: it was relaying, not ended */
         session->state = ENDED;
-        session->status = 200;
         session_let_go(relay, session);
     } else {
         finished_unlink(relay, session);
@@ -784,8 +783,8 @@ static PyMethodDef Relay_methods[] = {
      "finished() -> list of (handle, status, client_received, client_sent, upstream_received, upstream_sent, "
      "first_byte_s, shutdown_errno): the sessions ended since the last call"},
     {"remove", (PyCFunction)Relay_remove, METH_O,
-     "remove(handle) -> the same tuple: end a session now (or take its end from the finished list); the "
-     "relay no longer touches its descriptors"},
+     "remove(handle) -> the same tuple: end a session now, status 0 (or take its end from the finished "
+     "list); the relay no longer touches its descriptors"},
     {"close", (PyCFunction)Relay_close, METH_NOARGS, "close(): stop the thread, forget every session"},
     {NULL, NULL, 0, NULL},
 };

@@ -29,7 +29,7 @@ MODULE = "hapair.proxy.stream._native_relay"
 class Outcome:
     """How a natively relayed session ended, and what the thread counted."""
 
-    status: int  # 200, or 500 when a shutdown() failed
+    status: int  # 200, or 500 when a shutdown() failed; 0: removed while relaying
     client_received: int
     client_sent: int
     upstream_received: int
@@ -90,7 +90,8 @@ class NativeRelay:
         return made
 
     def remove(self, handle: int) -> Outcome:
-        """End a session now: when this returns the thread no longer touches its sockets."""
+        """End a session now: when this returns the thread no longer touches its sockets. Its status is 0
+        unless it had ended in the thread already (and was not collected yet)."""
         del self._owners[handle]
         return _outcome(self._relay.remove(handle))
 

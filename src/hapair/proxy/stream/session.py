@@ -355,6 +355,13 @@ class StreamSession(SessionEnds):
 
     def close(self) -> None:
         """End the session now (the service is stopping)."""
+        native = self._native
+        if native is not None:
+            outcome = native.remove(self._native_handle)
+            if outcome.status:  # it had ended in the relay's thread already: as it ended there
+                self.relay_ended(outcome)
+                return
+            self._take_outcome(outcome)
         self._finish(200)
 
     # -- what the variables read (variables.SessionView)
@@ -833,8 +840,6 @@ class StreamSession(SessionEnds):
         now = self._ended_at = self._loop.time()
         self._ended_wall = time.time()
         self._stop_waiting()
-        if self._native is not None:  # the service is stopping: the relay lets go of the sockets now
-            self._take_outcome(self._native.remove(self._native_handle))
         if self._handshake is not None:
             self._handshake.cancel()
         if self._resolving is not None:
