@@ -65,6 +65,7 @@ HTTP1_MODULES = (
     "hapair.proxy.http.headers_filter",
     "hapair.proxy.http.not_modified",
     "hapair.proxy.http.gzip",
+    "hapair.proxy.http.memo",
     "hapair.proxy.http.rewrite",
     "hapair.proxy.http.subrequest",
 )

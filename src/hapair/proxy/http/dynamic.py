@@ -24,6 +24,7 @@ from hapair.proxy.balancer import Balancer, Peer
 from hapair.proxy.resolver import NameResolver, ResolveError
 
 from .headers import RequestHead
+from .memo import keep
 from .pool import KeepPolicy
 from .target import Target, TargetTls, proxy_vars
 from .variables import CompiledTemplate
@@ -176,7 +177,5 @@ class DynamicPass:
         canonical = self._canonical
         found = canonical.get(peer.address)
         if found is None:
-            if len(canonical) >= _CANONICAL_LIMIT:
-                canonical.clear()
-            found = canonical[peer.address] = peer
+            found = keep(canonical, peer.address, peer, _CANONICAL_LIMIT)
         return found

@@ -21,6 +21,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 from .httptime import INVALID, parse_http_time
+from .memo import keep
 from .parse import HTTP_10, HTTP_11
 
 if TYPE_CHECKING:
@@ -81,9 +82,7 @@ class GzipFilter:
         matches = typed.get(content_type)
         if matches is None:
             matches = _type_matches(self._settings, content_type)
-            if len(typed) >= _TYPES_KEPT:
-                typed.clear()
-            typed[content_type] = matches
+            keep(typed, content_type, matches, _TYPES_KEPT)
         return matches
 
 

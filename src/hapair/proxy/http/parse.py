@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from .memo import keep
+
 HTTP_09: Final = 9  # nginx's http_version: major * 1000 + minor
 HTTP_10: Final = 1000
 HTTP_11: Final = 1001
@@ -202,9 +204,7 @@ def fields(data: bytes, start: int, end: int, *, underscores: bool) -> list[tupl
         found = _fields(block, 0, len(block), underscores)
         if found is None:
             return None
-        if len(read) >= _READ_BLOCKS:
-            read.clear()
-        read[block] = found
+        keep(read, block, found, _READ_BLOCKS)
     return list(found)  # the caller's own: the one kept is not changed
 
 
@@ -237,9 +237,7 @@ def lower_name(name: bytes) -> bytes:
     if lowered is None:
         lowered = name.lower()
         if len(name) <= _LOWERED_SIZE:
-            if len(_LOWERED) >= _LOWERED_KEPT:
-                _LOWERED.clear()
-            _LOWERED[name] = lowered
+            keep(_LOWERED, name, lowered, _LOWERED_KEPT)
     return lowered
 
 
@@ -274,9 +272,7 @@ def parse_status_line(line: bytes) -> tuple[int, bytes, int]:
     found = _STATUS_LINES.get(line)
     if found is None:
         found = _parse_status_line(line)
-        if len(_STATUS_LINES) >= _STATUS_LINES_KEPT:
-            _STATUS_LINES.clear()
-        _STATUS_LINES[line] = found
+        keep(_STATUS_LINES, line, found, _STATUS_LINES_KEPT)
     return found
 
 

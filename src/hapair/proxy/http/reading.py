@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from .memo import keep
 from .pages import HEADER_TOO_LARGE
 from .parse import (
     HTTP_10,
@@ -105,9 +106,7 @@ def _usual_request_line(line: bytes) -> tuple[bytes, bytes, bytes, int] | None:
     method, uri, protocol, minor = usual.groups()
     found = (method, uri, protocol, int(minor))
     if len(line) <= _USUAL_LINE_SIZE:
-        if len(_USUAL_LINES) >= _USUAL_LINES_KEPT:
-            _USUAL_LINES.clear()
-        _USUAL_LINES[line] = found
+        keep(_USUAL_LINES, line, found, _USUAL_LINES_KEPT)
     return found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, Protocol
 
+from .memo import keep
 from .parse import HTTP_09, HTTP_10, HTTP_11, RequestError
 from .uri import Target
 
@@ -150,9 +151,7 @@ def validate_host(raw: bytes) -> str | None:
     host = _VALIDATED.get(raw, _UNSEEN)
     if host is _UNSEEN:
         host = _validate_host(raw)
-        if len(_VALIDATED) >= _VALIDATED_KEPT:
-            _VALIDATED.clear()
-        _VALIDATED[raw] = host
+        keep(_VALIDATED, raw, host, _VALIDATED_KEPT)
     return host
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Final, cast
 from hapair.proxy.balancer import Peer
 
 from .flow import FlowControl
+from .memo import keep
 from .parse import (
     HTTP_11,
     ChunkedBody,
@@ -434,9 +435,7 @@ def _head_facts(head: bytes) -> _HeadFacts:
     facts = _READ_HEADS.get(head)
     if facts is None:
         facts = _read_facts(head)
-        if len(_READ_HEADS) >= _READ_HEADS_KEPT:
-            _READ_HEADS.clear()
-        _READ_HEADS[head] = facts
+        keep(_READ_HEADS, head, facts, _READ_HEADS_KEPT)
     return facts
 
 

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from .memo import keep
+
 _PERCENT: Final = re.compile(r"%([0-9A-Fa-f]{2})")
 _BAD_PERCENT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")  # nginx refuses `%` without two hex digits: 400
 # NGX_ESCAPE_URI: controls, space, `"`, `#`, `%`, `<`, `>`, `?`, `\`, `^`, `` ` ``, `{`, `|`, `}`, DEL and
@@ -47,9 +49,7 @@ def parse_target(raw: bytes) -> Target:
     target = _PARSED.get(raw)
     if target is None:
         target = _parse(raw)
-        if len(_PARSED) >= _PARSED_KEPT:
-            _PARSED.clear()
-        _PARSED[raw] = target
+        keep(_PARSED, raw, target, _PARSED_KEPT)
     return target
 
 

@@ -26,6 +26,8 @@ from functools import lru_cache
 from hpack import Decoder, OversizedHeaderListError
 from hpack.huffman_table import decode_huffman
 
+from ..memo import keep
+
 ENTRY_OVERHEAD = 32  # RFC 7541, 4.1: what each entry counts beyond its name and value
 _INDEXED = range(0x81, 0xFF)  # an indexed field whose index fits in the byte (1 to 126)
 _LITERAL = range(0x01, 0x0F)  # a literal without indexing whose name is entry 1 to 14
@@ -56,9 +58,7 @@ class IndexedDecoder(Decoder):
                 self._kept.clear()  # hpack's reading may change the dynamic table
                 return super().decode(data, raw)
             if len(data) <= _KEPT_BLOCK_SIZE:
-                if len(self._kept) >= _KEPT_BLOCKS:
-                    self._kept.clear()
-                self._kept[data] = kept
+                keep(self._kept, data, kept, _KEPT_BLOCKS)
         headers, size = kept
         self._hold_to_limit(size)
         self._assert_valid_table_size()
