@@ -22,6 +22,7 @@ import pytest
 from hapair.config.keepalived.keywords import DEFERRED, all_roots
 from tests.certificates import self_signed
 from tests.netns import Namespace, missing_requirements, unique_name
+from tests.proxy.http.harness import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
@@ -376,6 +377,119 @@ def test_the_master_imports_the_balancing_methods_its_upstream_groups_use(
     ran = run_python(MASTER_BALANCING, str(config), f"{tmp_path}/")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split() == loaded
+
+
+MASTER_FEATURES = (
+    PRELOADED
+    + """
+import asyncio
+from hapair.proxy.cycle import Launch
+from hapair.proxy.http.service import serve_http
+
+HTTP = "hapair.proxy.http."
+preloaded = {name for name in sys.modules if name.startswith(HTTP)}
+config = Launch(sys.argv[1], sys.argv[2]).load().config
+
+
+async def build() -> None:
+    service = await serve_http(config.http, reuse_port=False, thread_pools=config.thread_pools)
+    service.close()
+    await service.wait_closed()
+
+asyncio.run(build())
+built = {name for name in sys.modules if name.startswith(HTTP)}
+print(*sorted(name.removeprefix(HTTP) for name in preloaded), "|", *sorted(built - preloaded))
+"""
+)
+# the HTTP feature modules a configuration holds only when it uses their directive or variable
+FEATURES = {
+    "limit_req",
+    "limit_conn",
+    "keyindex",
+    "auth_basic",
+    "auth_request",
+    "autoindex",
+    "charset",
+    "client_certificates",
+    "cookies",
+    "realip",
+    "map",
+    "split_clients",
+    "try_files",
+    "stub_status",
+}
+LIMIT_REQ = {"limit_req", "keyindex"}  # (limit_conn's keys are limit_req's)
+SEED_LOCATION = """location / {
+    access_log ACCESS;
+    proxy_set_header Host $http_host;
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto https;
+    proxy_pass http://u;
+    proxy_read_timeout 90;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("http", "server", "used"),
+    [
+        ("", "", set()),
+        (
+            "limit_req_zone $binary_remote_addr zone=r:1m rate=1r/s;",
+            "limit_req zone=r;",
+            LIMIT_REQ,
+        ),
+        ("limit_conn_zone $binary_remote_addr zone=c:1m;", "limit_conn c 1;", {"limit_conn", *LIMIT_REQ}),
+        ("", 'auth_basic "x"; auth_basic_user_file /dev/null;', {"auth_basic"}),
+        ("", "location /a { auth_request /auth; proxy_pass http://u; }", {"auth_request"}),
+        ("", "location /files { autoindex on; }", {"autoindex"}),
+        ("", "charset utf-8;", {"charset"}),
+        ("", "location /files { try_files $uri =404; }", {"try_files"}),
+        ("", "location /status { stub_status; }", {"stub_status"}),
+        ("", "set_real_ip_from 10.0.0.0/8;", {"realip"}),
+        ("map $uri $m { default 1; }", "", {"map"}),
+        ("split_clients $remote_addr $s { 50% a; * b; }", "", {"split_clients"}),
+        ("", "location /c { proxy_cookie_path /a /b; proxy_pass http://u; }", {"cookies"}),
+        ("log_format cert '$ssl_client_verify';", "access_log ACCESS cert;", {"client_certificates"}),
+    ],
+    ids=[
+        "seed",
+        "limit_req",
+        "limit_conn",
+        "auth_basic",
+        "auth_request",
+        "autoindex",
+        "charset",
+        "try_files",
+        "stub_status",
+        "realip",
+        "map",
+        "split_clients",
+        "cookies",
+        "ssl_client_variable",
+    ],
+)
+def test_the_master_imports_the_http_feature_modules_its_configuration_uses(
+    tmp_path: Path, http: str, server: str, used: set[str]
+) -> None:
+    """The seed's L7 configuration (as bench/proxy.py writes it) holds none of the HTTP feature modules; a
+    configuration using a directive or variable has the master import its module before it forks the
+    workers (proxy/preload.http_feature_modules), and building the workers' service then imports no HTTP
+    module the master has not (a worker may be unable to read them)."""
+    config = tmp_path / "nginx.conf"
+    port = free_port()
+    access = str(tmp_path / "access.log")
+    config.write_text(
+        f"error_log stderr;\nevents {{}}\nhttp {{ {http}\n"
+        "upstream u { server 127.0.0.1:9; server 127.0.0.1:10; }\n"
+        f"server {{ listen 127.0.0.1:{port}; server_name seed.example; {server}\n"
+        f"{SEED_LOCATION} }} }}\n".replace("ACCESS", access)
+    )
+    ran = run_python(MASTER_FEATURES, str(config), f"{tmp_path}/")
+    assert ran.returncode == 0, ran.stderr
+    preloaded, built = ran.stdout.split("|")
+    assert set(preloaded.split()) & FEATURES == used
+    assert built.split() == []
 
 
 MASTER_READING = """

@@ -9,7 +9,8 @@ L4 data plane (hapair.proxy.stream) without a `stream {}` block, the idna codec 
 or names resolved per request, hapair.openssl and ctypes (0.3 MB) without TLS listeners, hashlib (0.65
 MB: OpenSSL's digests) without TLS listeners or `auth_basic`, ctypes without either, random (0.13 MB)
 without `random` balancing, a health check's jitter or a resolver, the balancing methods other than
-round robin without an upstream group using them.
+round robin without an upstream group using them, and the HTTP feature modules (limit_req, auth_basic,
+map...: `http_feature_modules`) without a directive or variable using them.
 
 The idna codec (encodings.idna, with unicodedata and stringprep: 0.2 MB) is what ssl encodes the name an
 upstream TLS connection sends (SNI) or checks with, what dnspython imports, and what uvloop encodes a
@@ -24,14 +25,17 @@ import dataclasses
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 
-from hapair.config.nginx.model.access import AuthBasic
+from hapair.config.nginx.model.access import AuthBasic, LimitZone, ZoneKind
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.health import HealthCheck
-from hapair.config.nginx.model.http import ProxyPass, ProxyPassTemplate
+from hapair.config.nginx.model.http import ProxyPass, ProxyPassTemplate, Server, Settings
+from hapair.config.nginx.model.proxy import ProxyResponse
 from hapair.config.nginx.model.resolver import Resolver
 from hapair.config.nginx.model.stream import StreamProxy
+from hapair.config.nginx.model.templates import Variable
 from hapair.config.nginx.model.tls import ServerTls
 from hapair.config.nginx.model.upstream import Balancing, Upstream
+from hapair.config.nginx.model.variables import Map, SplitClients
 
 from .balancing import METHOD_MODULES
 from .http import h2
@@ -43,6 +47,11 @@ OPENSSL = "hapair.openssl"  # (TLS listeners: the settings ssl lacks, with ctype
 HASHES = "hashlib"  # ($ssl_client_fingerprint, auth_basic's password hashes)
 CTYPES = "ctypes"  # (auth_basic's crypt_r)
 RANDOM = "random"  # (`random` balancing, health checks' jitter; a resolver's with DNS_MODULES)
+HTTP = "hapair.proxy.http."
+# nginx's content handlers for files and the range filter: a location without `proxy_pass`, and every
+# server's route for the requests none of its locations takes (http/phases.py)
+FILE_HANDLERS = (HTTP + "index", HTTP + "static", HTTP + "ranges")
+CLIENT_CERTIFICATES = HTTP + "client_certificates"  # (TLS servers, $ssl_client_*)
 
 
 def preload(config: NginxConfig) -> None:
@@ -57,6 +66,8 @@ def preload(config: NginxConfig) -> None:
     if _any_part(config, _draws_at_random):
         importlib.import_module(RANDOM)
     for module in balancing_modules(config):
+        importlib.import_module(module)
+    for module in sorted(http_feature_modules(config)):
         importlib.import_module(module)
     h2.preload(config)
     if config.stream is not None:
@@ -77,6 +88,58 @@ def _add_balancing_module(value: object, modules: set[str]) -> bool:
     if isinstance(value, Upstream) and value.balancing in METHOD_MODULES:
         modules.add(METHOD_MODULES[value.balancing])
     return False
+
+
+def http_feature_modules(config: NginxConfig) -> set[str]:
+    """The HTTP feature modules the configuration's directives and variables use, which the workers'
+    builders import (http/phases.py, variables.py, configured.py, zones.py, service.py,
+    upstream_response.py): each here wherever the builder would import it, if not always then."""
+    modules: set[str] = set()
+    _any_part(config, lambda value: _add_http_features(value, modules))
+    return modules
+
+
+def _add_http_features(value: object, modules: set[str]) -> bool:
+    if isinstance(value, Settings):
+        modules.update(_settings_features(value))
+    elif isinstance(value, Server) and value.tls is not None:
+        modules.add(CLIENT_CERTIFICATES)
+    elif isinstance(value, Map | SplitClients):
+        modules.add(HTTP + ("map" if isinstance(value, Map) else "split_clients"))
+    elif isinstance(value, LimitZone):
+        modules.add(HTTP + ("limit_req" if value.kind is ZoneKind.LIMIT_REQ else "limit_conn"))
+    elif isinstance(value, Variable) and value.name.startswith("ssl_client_"):
+        modules.add(CLIENT_CERTIFICATES)
+    elif isinstance(value, ProxyResponse) and (
+        value.cookie_domains or value.cookie_paths or value.cookie_flags
+    ):
+        modules.add(HTTP + "cookies")
+    return False
+
+
+def _rewrites_cookies(response: ProxyResponse) -> bool:
+    return bool(response.cookie_domains or response.cookie_paths or response.cookie_flags)
+
+
+def _settings_features(settings: Settings) -> list[str]:
+    """The modules of a location's (or a server's) steps and filters (http/phases.py)."""
+    access, files = settings.access, settings.files
+    used = {
+        "realip": access.realip is not None,
+        "limit_req": bool(access.limit_req.limits),
+        "limit_conn": bool(access.limit_conn.limits),
+        "auth_basic": access.auth_basic is not None,
+        "auth_request": access.auth_request is not None,
+        "try_files": files.try_files is not None,
+        "stub_status": settings.stub_status,
+        "charset": settings.charset.charset is not None,
+    }
+    modules = [HTTP + name for name, present in used.items() if present]
+    if settings.proxy.target is None:
+        modules += FILE_HANDLERS
+        if files.autoindex.enabled:
+            modules.append(HTTP + "autoindex")
+    return modules
 
 
 def has_resolver(config: NginxConfig) -> bool:

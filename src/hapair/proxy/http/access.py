@@ -18,13 +18,36 @@ from typing import TYPE_CHECKING
 from hapair.config.nginx.model.access import AccessRule, AccessRules, Satisfy
 from hapair.config.nginx.model.logging import ErrorLevel
 
-from .auth_basic import ALLOWED, FORBIDDEN, Verdict
 from .exchange import DONE, NEXT
 from .logcontext import log_request_error
+from .response import ResponseHead
 
 if TYPE_CHECKING:
     from .auth_request import AuthRequestCheck
     from .exchange import Exchange
+
+
+class Verdict:
+    """What an access check says of a request: `status` 0 lets it through; 401 comes with the
+    `WWW-Authenticate` value to send."""
+
+    __slots__ = ("challenge", "status")
+
+    def __init__(self, status: int, challenge: bytes | None = None) -> None:
+        self.status = status
+        self.challenge = challenge
+
+    def head(self) -> ResponseHead:
+        head = ResponseHead(self.status)
+        if self.challenge is not None:
+            head.add(b"WWW-Authenticate", self.challenge)
+        return head
+
+
+ALLOWED = Verdict(0)
+FORBIDDEN = Verdict(403)
+SERVER_ERROR = Verdict(500)
+
 
 Check = Callable[["Exchange"], Verdict | None]  # None: the check has nothing to say
 

@@ -6,8 +6,7 @@ password field is checked as ngx_crypt does: `{PLAIN}`, `{SHA}`, `{SSHA}`, Apach
 the system's crypt(3) (libcrypt's crypt_r: DES, MD5 `$1$`, SHA-256/512 `$5$`/`$6$`, bcrypt, yescrypt).
 A file that cannot be found is a 403, one that cannot be read a 500, with nginx's error log lines.
 
-`basic_credentials` is nginx's ngx_http_auth_basic_user (`$remote_user` uses it): the header's Base64 is
-decoded as nginx decodes it (up to the first `=`, no other character outside the alphabet).
+The request's user and password are read by credentials.basic_credentials (`$remote_user` uses it too).
 """
 
 from __future__ import annotations
@@ -20,16 +19,14 @@ from typing import TYPE_CHECKING
 from hapair.config.nginx.errors import os_error_text
 from hapair.config.nginx.model.logging import ErrorLevel
 
+from .access import ALLOWED, FORBIDDEN, SERVER_ERROR, Verdict
+from .credentials import basic_credentials, decode_base64
 from .logcontext import log_request_error
-from .response import ResponseHead
 
 if TYPE_CHECKING:
     from .exchange import Exchange
-    from .request import Request
     from .variables import CompiledTemplate
 
-_BASIC = b"basic "
-_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 _ITOA64 = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _APR1 = b"$apr1$"
 _PLAIN = b"{PLAIN}"
@@ -40,33 +37,6 @@ _READ_SIZE = 65536
 # struct crypt_data: 32768 bytes in libxcrypt, 131232 in glibc's old libcrypt; room for either
 _CRYPT_DATA_SIZE = 131232
 _LIBCRYPT_SONAME = "libcrypt.so.1"
-
-
-def decode_base64(data: bytes) -> bytes | None:
-    """ngx_decode_base64: the text up to the first `=`; any other character outside the alphabet, or a
-    length that leaves a lone character, is an error; the bits of an incomplete group are dropped."""
-    end = data.find(b"=")
-    text = data if end < 0 else data[:end]
-    if not _ALPHABET.issuperset(text) or len(text) % 4 == 1:
-        return None
-    return base64.b64decode(text + b"=" * (-len(text) % 4))
-
-
-def basic_credentials(request: Request) -> tuple[bytes, bytes] | None:
-    """The user and password of the request's `Authorization: Basic ...` (None: none usable)."""
-    values = request.header_values("authorization")
-    if not values:
-        return None
-    value = values[0]
-    if value[:6].lower() != _BASIC:
-        return None
-    decoded = decode_base64(value[6:].lstrip(b" "))
-    if not decoded:
-        return None
-    colon = decoded.find(b":")
-    if colon <= 0:
-        return None
-    return decoded[:colon], decoded[colon + 1 :]
 
 
 def find_password(data: bytes, user: bytes) -> bytes | None:
@@ -219,28 +189,6 @@ def _libc_crypt(key: bytes, salt: bytes) -> bytes | None:
     if not _LIBCRYPT:
         _LIBCRYPT.append(_Libcrypt())
     return _LIBCRYPT[0].crypt(key, salt)
-
-
-class Verdict:
-    """What an access check says of a request: `status` 0 lets it through; 401 comes with the
-    `WWW-Authenticate` value to send."""
-
-    __slots__ = ("challenge", "status")
-
-    def __init__(self, status: int, challenge: bytes | None = None) -> None:
-        self.status = status
-        self.challenge = challenge
-
-    def head(self) -> ResponseHead:
-        head = ResponseHead(self.status)
-        if self.challenge is not None:
-            head.add(b"WWW-Authenticate", self.challenge)
-        return head
-
-
-ALLOWED = Verdict(0)
-FORBIDDEN = Verdict(403)
-SERVER_ERROR = Verdict(500)
 
 
 class AuthBasicCheck:

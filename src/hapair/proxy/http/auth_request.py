@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from hapair.config.nginx.model.logging import ErrorLevel
 
-from .auth_basic import ALLOWED, FORBIDDEN, SERVER_ERROR, Verdict
+from .access import ALLOWED, FORBIDDEN, SERVER_ERROR, Verdict
 from .logcontext import log_request_error
 from .response import find_header
 from .subrequest import Subrequest

@@ -116,10 +116,6 @@ class CookieRules:
         }
         self._flags = tuple(_Flags(rule) for rule in flags)
 
-    @property
-    def empty(self) -> bool:
-        return not (self._rules["domain"] or self._rules["path"] or self._flags)
-
     def rewrite(self, ex: Exchange, header: bytes) -> bytes:
         """A Set-Cookie value as the client gets it."""
         attributes = _parse(header.decode("latin-1"))

@@ -157,15 +157,17 @@ class Exchange:
         # a union for the compiled code: a ClientConnection's fields and methods reached directly (an
         # HTTP/2 stream's by name, through the protocol: its class is compiled in a group of its own)
         self.client: ClientConnection | ClientSide = client
-        self.request = request
+        # (the annotations: variables.py's getters are typed before this class in mypy's import cycle)
+        self.request: Request = request
         self.server = server
         # the client's address as the request sees it: the realip module may change it
-        self.remote_addr = client.remote_addr
-        self.remote_port = client.remote_port
-        self.binary_remote_addr = client.binary_remote_addr
+        self.remote_addr: str = client.remote_addr
+        self.remote_port: int = client.remote_port
+        self.binary_remote_addr: str = client.binary_remote_addr
         self.realip = False  # the realip module has looked at the request
-        self.limit_req_status = 0  # the limit_req module's verdict (limit_req.STATUSES), 0: none yet
-        self.limit_conn_status = 0
+        # the limit_req module's verdict (variables.LIMIT_REQ_STATUSES names it), 0: none yet
+        self.limit_req_status: int = 0
+        self.limit_conn_status: int = 0
         self.cleanups: list[Callable[[], None]] | None = None  # run when the request ends (after its log)
         # r->headers_out kept past a redirect: for the response that answers in the end (an error page's)
         self.kept_headers: list[tuple[bytes, bytes]] | None = None

@@ -31,8 +31,8 @@ from .logcontext import log_request_error
 if TYPE_CHECKING:
     from .exchange import Exchange
 
+# ex.limit_conn_status (0: none yet), named by variables.LIMIT_CONN_STATUSES
 PASSED, REJECTED, REJECTED_DRY_RUN = 1, 2, 3
-LIMIT_CONN_STATUSES = (None, "PASSED", "REJECTED", "REJECTED_DRY_RUN")
 
 # nginx's sizes: sizeof(ngx_http_limit_conn_shctx_t), and a node's header (the red-black tree node up to
 # `color`, then ngx_http_limit_conn_node_t up to `data`)

@@ -36,8 +36,8 @@ from .logcontext import log_request_error
 if TYPE_CHECKING:
     from .exchange import Exchange
 
+# ex.limit_req_status (0: none yet), named by variables.LIMIT_REQ_STATUSES
 PASSED, DELAYED, REJECTED, DELAYED_DRY_RUN, REJECTED_DRY_RUN = 1, 2, 3, 4, 5
-LIMIT_REQ_STATUSES = (None, "PASSED", "DELAYED", "REJECTED", "DELAYED_DRY_RUN", "REJECTED_DRY_RUN")
 
 # nginx's sizes, which decide how many states a zone holds: sizeof(ngx_http_limit_req_shctx_t), and a
 # node's header (the red-black tree node up to `color`, then ngx_http_limit_req_node_t up to `data`)

@@ -37,7 +37,6 @@ from ..metrics import HTTP, ServerTally, WorkerMetrics
 from ..shm import SharedZones
 from ..status import StatusBoard, WorkerStatus
 from .accesslog import AccessLogFiles, LogEntry
-from .client_certificates import certificate_check
 from .clock import Clock
 from .configured import Getter, configured_variables
 from .dynamic import DynamicPass
@@ -64,6 +63,9 @@ from .variables import CompiledTemplate
 from .zones import LimitZones, zone_specs
 
 if TYPE_CHECKING:
+    from hapair.config.nginx.model.tls import ClientCertificates
+
+    from .client_certificates import CertificateCheck
     from .clientside import Connection
 
 
@@ -392,7 +394,7 @@ class ServerRoutes:
         self.fallback = Route(service, server, server.settings, None)
         settings = server.settings
         self.post_read = server_post_read(settings)
-        self.certificate_check = certificate_check(server.tls.clients) if server.tls is not None else None
+        self.certificate_check = _certificate_check(server.tls.clients) if server.tls is not None else None
         number, size = settings.large_client_header_buffers
         self.head_limits = HeadLimits(
             buffer_size=settings.client_header_buffer_size,
@@ -638,6 +640,14 @@ def _server_tls(listener: Listener, names: ServerNames) -> Any:
         return ChosenServer(context_of(server), rejected=rejected)
 
     return with_sni(default, chosen)
+
+
+def _certificate_check(clients: ClientCertificates) -> CertificateCheck | None:
+    """A TLS server's check of its clients' certificates (client_certificates.py: imported for TLS servers
+    only, as proxy/preload.py does)."""
+    from .client_certificates import certificate_check  # noqa: PLC0415
+
+    return certificate_check(clients)
 
 
 async def serve_http(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
-from .cookies import CookieRules
 from .parse import lower_name, parse_content_length
 from .response import ResponseHead
 from .upstream import Framing
@@ -25,6 +24,7 @@ from .variables import CompiledTemplate
 if TYPE_CHECKING:
     from hapair.config.nginx.model.proxy import ProxyResponse, Redirect
 
+    from .cookies import CookieRules
     from .exchange import Exchange
 
 # never passed: the upstream connection's own (ngx_http_upstream_ignore_header_line)
@@ -86,6 +86,16 @@ class UpstreamHead:
         self.redirect = redirect  # X-Accel-Redirect's value
 
 
+def cookie_rules(response: ProxyResponse) -> CookieRules | None:
+    """A location's `proxy_cookie_*` made ready, None without any (cookies.py is imported only for a
+    location rewriting cookies: proxy/preload.py imports it then)."""
+    if not (response.cookie_domains or response.cookie_paths or response.cookie_flags):
+        return None
+    from .cookies import CookieRules  # noqa: PLC0415
+
+    return CookieRules(response.cookie_domains, response.cookie_paths, response.cookie_flags)
+
+
 class ResponseRules:
     """A location's settings about responses, made ready."""
 
@@ -108,8 +118,7 @@ class ResponseRules:
         redirects = response.redirects
         self._redirects = None if redirects is None else tuple(RedirectRule(rule) for rule in redirects)
         self._buffering_header = "x-accel-buffering" not in response.ignored
-        cookies = CookieRules(response.cookie_domains, response.cookie_paths, response.cookie_flags)
-        self._cookies = None if cookies.empty else cookies
+        self._cookies = cookie_rules(response)
         self._redirect_header = "x-accel-redirect" not in response.ignored
         self.intercept_errors = response.intercept_errors
         self.head_limit = response.buffer_size  # the most a response head may take

@@ -24,17 +24,17 @@ from hapair.config.nginx.model.upstream import Balancing
 
 from ..logformat import ByteValue as LogValue
 from ..logformat import TextValue
-from .auth_basic import basic_credentials
-from .client_certificates import VARIABLES as CLIENT_CERTIFICATE_VARIABLES
 from .clock import ssi_date, time_iso8601, time_local
+from .credentials import basic_credentials
 from .gzip import gzip_ratio
-from .limit_conn import LIMIT_CONN_STATUSES
-from .limit_req import LIMIT_REQ_STATUSES
 
 if TYPE_CHECKING:
     from .exchange import Exchange
 
 NGINX_VERSION: Final = "1.22.1"
+# $limit_req_status and $limit_conn_status by the numbers limit_req.py and limit_conn.py give them
+LIMIT_REQ_STATUSES: Final = (None, "PASSED", "DELAYED", "REJECTED", "DELAYED_DRY_RUN", "REJECTED_DRY_RUN")
+LIMIT_CONN_STATUSES: Final = (None, "PASSED", "REJECTED", "REJECTED_DRY_RUN")
 _HOSTNAME = socket.gethostname()
 
 
@@ -93,7 +93,7 @@ def _args(ex: Exchange) -> str | None:
 def _remote_user(ex: Exchange) -> str | None:
     """The user of a Basic `Authorization` header, as nginx decodes it."""
     if not ex.request.values_of(b"authorization"):
-        return None  # found here, without a call to auth_basic's code (not compiled) per log line
+        return None  # found here, without a call to credentials.py's code (not compiled) per log line
     credentials = basic_credentials(ex.request)
     return None if credentials is None else credentials[0].decode("latin-1")
 
@@ -236,8 +236,17 @@ _SIMPLE: Final[dict[str, Callable[[Exchange], str | None]]] = {
     "document_root": lambda ex: ex.route.files.document_root(ex),
     "realpath_root": lambda ex: ex.route.files.realpath_root(ex),
     "request_filename": lambda ex: ex.route.files.request_filename(ex),
-    **CLIENT_CERTIFICATE_VARIABLES,
 }
+# nginx's ssl module's $ssl_client_*: their getters from client_certificates.py, imported when a template
+# or log format names one (as proxy/preload.py does)
+CLIENT_CERTIFICATE_PREFIX: Final = "ssl_client_"
+
+
+def _client_certificate_variable(name: str) -> Callable[[Exchange], str | None] | None:
+    from .client_certificates import VARIABLES  # noqa: PLC0415
+
+    return VARIABLES.get(name)
+
 
 _PREFIXED: Final[tuple[tuple[str, Callable[[Exchange, str], str | None]], ...]] = (
     ("http_", _header),
@@ -277,6 +286,10 @@ def resolver(name: str) -> Callable[[Exchange], str | None]:
     simple = _SIMPLE.get(name)
     if simple is not None:
         return simple
+    if name.startswith(CLIENT_CERTIFICATE_PREFIX):
+        certificate = _client_certificate_variable(name)
+        if certificate is not None:
+            return certificate
     for prefix, by_name in _PREFIXED:
         if name.startswith(prefix):
             return _by_suffix(by_name, name[len(prefix) :])

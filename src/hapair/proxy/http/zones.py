@@ -1,8 +1,12 @@
 """The shared memory zones: what `limit_req_zone`, `limit_conn_zone` and `health_check` ask of the master
 (`zone_specs`, for `shm.SharedZones.renew`), and the zones as a worker's locations use them (`LimitZones`).
+limit_req's and limit_conn's modules are imported only for a configuration declaring their zones (as
+proxy/preload.py does before the workers are forked).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from hapair.config.nginx.model.access import LimitZone, ZoneKind
 from hapair.config.nginx.model.config import NginxConfig
@@ -10,18 +14,17 @@ from hapair.config.nginx.model.http import HttpConfig
 
 from .. import health
 from ..shm import SharedZones, ZoneSpec
-from . import limit_conn, limit_req
 from .variables import CompiledTemplate
+
+if TYPE_CHECKING:
+    from . import limit_conn, limit_req
 
 
 def zone_specs(config: HttpConfig | NginxConfig | None) -> list[ZoneSpec]:
     """The zones a configuration declares, in its order."""
     http = config.http if isinstance(config, NginxConfig) else config
     stream = config.stream if isinstance(config, NginxConfig) else None
-    specs = [
-        limit_req.zone_spec(zone) if zone.kind is ZoneKind.LIMIT_REQ else limit_conn.zone_spec(zone)
-        for zone in (http.zones if http is not None else ())
-    ]
+    specs = [_limit_zone_spec(zone) for zone in (http.zones if http is not None else ())]
     for checks, in_stream in (
         (http.health_checks if http is not None else (), False),
         (stream.health_checks if stream is not None else (), True),
@@ -30,6 +33,16 @@ def zone_specs(config: HttpConfig | NginxConfig | None) -> list[ZoneSpec]:
         if spec is not None:
             specs.append(spec)
     return specs
+
+
+def _limit_zone_spec(zone: LimitZone) -> ZoneSpec:
+    if zone.kind is ZoneKind.LIMIT_REQ:
+        from . import limit_req  # noqa: PLC0415
+
+        return limit_req.zone_spec(zone)
+    from . import limit_conn  # noqa: PLC0415
+
+    return limit_conn.zone_spec(zone)
 
 
 class LimitZones:
@@ -41,15 +54,23 @@ class LimitZones:
         self._keys: dict[str, tuple[CompiledTemplate, str]] = {}
         for zone in zones:
             if zone.kind is ZoneKind.LIMIT_REQ:
-                self._req[zone.name] = limit_req.LimitReqZone(shared.get(zone.name), zone.rate)
+                from .limit_req import LimitReqZone  # noqa: PLC0415
+
+                self._req[zone.name] = LimitReqZone(shared.get(zone.name), zone.rate)
             else:
-                self._conn[zone.name] = limit_conn.LimitConnZone(shared.get(zone.name))
+                from .limit_conn import LimitConnZone  # noqa: PLC0415
+
+                self._conn[zone.name] = LimitConnZone(shared.get(zone.name))
             self._keys[zone.name] = (CompiledTemplate(zone.key), zone.key.source)
 
     def limit_req(self, name: str, burst: int, delay: int) -> limit_req.Limit:
+        from .limit_req import Limit  # noqa: PLC0415 (the zone's module, imported with it)
+
         key, source = self._keys[name]
-        return limit_req.Limit(self._req[name], key, source, burst, delay)
+        return Limit(self._req[name], key, source, burst, delay)
 
     def limit_conn(self, name: str, connections: int) -> limit_conn.Limit:
+        from .limit_conn import Limit  # noqa: PLC0415 (the zone's module, imported with it)
+
         key, source = self._keys[name]
-        return limit_conn.Limit(self._conn[name], key, source, connections)
+        return Limit(self._conn[name], key, source, connections)
