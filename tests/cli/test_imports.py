@@ -386,8 +386,8 @@ import asyncio
 from hapair.proxy.cycle import Launch
 from hapair.proxy.http.service import serve_http
 
-HTTP = "hapair.proxy.http."
-preloaded = {name for name in sys.modules if name.startswith(HTTP)}
+HTTP, HEALTH = "hapair.proxy.http.", "hapair.proxy.health."
+preloaded = {name for name in sys.modules if name.startswith((HTTP, HEALTH))}
 config = Launch(sys.argv[1], sys.argv[2]).load().config
 
 
@@ -397,12 +397,16 @@ async def build() -> None:
     await service.wait_closed()
 
 asyncio.run(build())
-built = {name for name in sys.modules if name.startswith(HTTP)}
+built = {name for name in sys.modules if name.startswith((HTTP, HEALTH))}
 print(*sorted(name.removeprefix(HTTP) for name in preloaded), "|", *sorted(built - preloaded))
 """
 )
-# the HTTP feature modules a configuration holds only when it uses their directive or variable
+# the HTTP feature modules a configuration holds only when it uses their directive or variable, and the
+# health checks' (hapair.proxy.health.*)
+HEALTH = {"hapair.proxy.health.board", "hapair.proxy.health.core", "hapair.proxy.health.checker"}
 FEATURES = {
+    *HEALTH,
+    "hapair.proxy.health.reader",
     "limit_req",
     "limit_conn",
     "keyindex",
@@ -451,6 +455,11 @@ SEED_LOCATION = """location / {
         ("split_clients $remote_addr $s { 50% a; * b; }", "", {"split_clients"}),
         ("", "location /c { proxy_cookie_path /a /b; proxy_pass http://u; }", {"cookies"}),
         ("log_format cert '$ssl_client_verify';", "access_log ACCESS cert;", {"client_certificates"}),
+        (
+            "upstream h { zone h 64k; server 127.0.0.1:11; }",
+            "location /h { proxy_pass http://h; health_check; }",
+            {*HEALTH, "hapair.proxy.health.reader"},
+        ),
     ],
     ids=[
         "seed",
@@ -467,15 +476,16 @@ SEED_LOCATION = """location / {
         "split_clients",
         "cookies",
         "ssl_client_variable",
+        "health_check",
     ],
 )
 def test_the_master_imports_the_http_feature_modules_its_configuration_uses(
     tmp_path: Path, http: str, server: str, used: set[str]
 ) -> None:
-    """The seed's L7 configuration (as bench/proxy.py writes it) holds none of the HTTP feature modules; a
-    configuration using a directive or variable has the master import its module before it forks the
-    workers (proxy/preload.http_feature_modules), and building the workers' service then imports no HTTP
-    module the master has not (a worker may be unable to read them)."""
+    """The seed's L7 configuration (as bench/proxy.py writes it) holds none of the HTTP feature modules nor
+    the health checks'; a configuration using a directive or variable has the master import its module
+    before it forks the workers (proxy/preload.py), and building the workers' service then imports none
+    of those modules the master has not (a worker may be unable to read them)."""
     config = tmp_path / "nginx.conf"
     port = free_port()
     access = str(tmp_path / "access.log")

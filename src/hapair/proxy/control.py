@@ -13,7 +13,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hapair import __version__
 from hapair.config.nginx.model.config import NginxConfig
@@ -22,7 +22,8 @@ from hapair.config.nginx.paths import DEFAULT_PID
 from hapair.control.protocol import PROXY_SOCKET, socket_beside
 from hapair.control.server import ControlServer
 
-from .health.reader import PeerHealthRecord
+if TYPE_CHECKING:
+    from .health.reader import PeerHealthRecord
 
 COUNTERS = ("accepted", "handled", "requests", "active", "reading", "writing", "waiting")
 

@@ -8,9 +8,10 @@ worker rather than held by each. The modules a configuration may not need are le
 L4 data plane (hapair.proxy.stream) without a `stream {}` block, the idna codec without TLS upstreams
 or names resolved per request, hapair.openssl and ctypes (0.3 MB) without TLS listeners, hashlib (0.65
 MB: OpenSSL's digests) without TLS listeners or `auth_basic`, ctypes without either, random (0.13 MB)
-without `random` balancing, a health check's jitter or a resolver, the balancing methods other than
-round robin without an upstream group using them, and the HTTP feature modules (limit_req, auth_basic,
-map...: `http_feature_modules`) without a directive or variable using them.
+without `random` balancing, a health check's jitter or a resolver, hapair.proxy.health without
+`health_check`, the balancing methods other than round robin without an upstream group using them, and
+the HTTP feature modules (limit_req, auth_basic, map...: `http_feature_modules`) without a directive or
+variable using them.
 
 The idna codec (encodings.idna, with unicodedata and stringprep: 0.2 MB) is what ssl encodes the name an
 upstream TLS connection sends (SNI) or checks with, what dnspython imports, and what uvloop encodes a
@@ -51,6 +52,8 @@ HTTP = "hapair.proxy.http."
 # nginx's content handlers for files and the range filter: a location without `proxy_pass`, and every
 # server's route for the requests none of its locations takes (http/phases.py)
 FILE_HANDLERS = (HTTP + "index", HTTP + "static", HTTP + "ranges")
+# the results (the services' balancers, the master's status), the checks (worker 0): `health_check` only
+HEALTH_MODULES = ("hapair.proxy.health.board", "hapair.proxy.health.checker", "hapair.proxy.health.reader")
 CLIENT_CERTIFICATES = HTTP + "client_certificates"  # (TLS servers, $ssl_client_*)
 
 
@@ -72,6 +75,9 @@ def preload(config: NginxConfig) -> None:
     h2.preload(config)
     if config.stream is not None:
         importlib.import_module(STREAM)
+    if _any_part(config, lambda value: isinstance(value, HealthCheck)):
+        for module in HEALTH_MODULES:
+            importlib.import_module(module)
     if has_resolver(config):
         for module in DNS_MODULES:
             importlib.import_module(module)

@@ -64,7 +64,6 @@ from hapair.proxy.cycle import (
 )
 from hapair.proxy.daemon import Notify, daemonized
 from hapair.proxy.errorlog import ErrorLogWriter, command_line_log
-from hapair.proxy.health.reader import HealthReader
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.metrics import MetricsBoard, MetricsTotals
 from hapair.proxy.preload import preload
@@ -75,6 +74,7 @@ from hapair.proxy.worker import HANDLED, WORKER_FATAL, become_worker, look_up_gr
 
 if TYPE_CHECKING:
     from hapair.exposition import IpAddress, MetricsServer
+    from hapair.proxy.health.reader import PeerHealthRecord
 
 FAST_STOP_S = 5.0  # a fast stop kills workers still there after this long
 IDLE_WAIT_S = 1.0  # the master's wait for a signal, between checks of its workers
@@ -141,6 +141,16 @@ def _serve(
     if config.processes.master:
         return Master(launch, config, log, exposition).run(notify)
     return SingleProcess(launch, config, log, exposition).run(notify)
+
+
+def _health_records(config: NginxConfig, zones: SharedZones) -> list[PeerHealthRecord]:
+    """What the health checks say of each peer, for the status document (none without checks)."""
+    if not any(block is not None and block.health_checks for block in (config.http, config.stream)):
+        return []
+    # (imported by the master before it forked the workers: proxy/preload.py)
+    from hapair.proxy.health.reader import HealthReader  # noqa: PLC0415
+
+    return HealthReader(config, zones).peers()
 
 
 def worker_count(config: NginxConfig) -> int:
@@ -398,7 +408,7 @@ class Master:
         """The status document, made in the control thread from what the main thread keeps."""
         workers = [pid for pid, worker in list(self._workers.items()) if not worker.retiring]
         totals = self._board.totals() if self._board is not None else None
-        health = HealthReader(self.config, self._zones).peers()
+        health = _health_records(self.config, self._zones)
         return status_document(self.config, self._launch.conf_file, workers, totals, health)
 
     def _status_slot(self) -> tuple[StatusBoard | None, int | None]:

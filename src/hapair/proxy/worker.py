@@ -30,13 +30,15 @@ from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.node.channel import channel_name, join
 from hapair.proxy.cycle import create_temp_paths, errno_text
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
-from hapair.proxy.health import HealthBoard, HealthChecker
 from hapair.proxy.http.service import HttpService, serve_http
 from hapair.proxy.metrics import WorkerMetrics
 from hapair.proxy.shm import SharedZones
 from hapair.proxy.status import WorkerStatus
 
 if TYPE_CHECKING:
+    from hapair.config.nginx.model.health import HealthCheck
+    from hapair.proxy.health.board import HealthBoard
+    from hapair.proxy.health.checker import HealthChecker
     from hapair.proxy.stream import StreamService
 
 # the signals the master blocks (and waits for), which a worker takes once it serves
@@ -271,7 +273,7 @@ class Services:
             if config.stream is not None:
                 from hapair.proxy.stream import serve_stream  # noqa: PLC0415 (L4 only for a stream{}: preload.py)
 
-                health = HealthBoard.of(zones, config.stream.health_checks, stream=True)
+                health = _health_board(zones, config.stream.health_checks)
                 stream = await serve_stream(
                     config.stream, reuse_port=True, status=status, health=health, metrics=metrics
                 )
@@ -348,6 +350,12 @@ class Services:
 
 
 def _checker(config: NginxConfig, zones: SharedZones) -> HealthChecker | None:
+    if not _has_health_checks(config):
+        return None
+    # (hapair.proxy.health with checks only, imported by the master before it forked: proxy/preload.py)
+    from hapair.proxy.health.board import HealthBoard  # noqa: PLC0415
+    from hapair.proxy.health.checker import HealthChecker  # noqa: PLC0415
+
     boards = [
         board
         for checks, stream in (
@@ -357,6 +365,22 @@ def _checker(config: NginxConfig, zones: SharedZones) -> HealthChecker | None:
         if (board := HealthBoard.of(zones, checks, stream=stream)) is not None
     ]
     return HealthChecker(boards) if boards else None
+
+
+def _health_board(zones: SharedZones, checks: tuple[HealthCheck, ...]) -> HealthBoard | None:
+    """The stream block's health board, with checks only."""
+    if not checks:
+        return None
+    from hapair.proxy.health.board import HealthBoard  # noqa: PLC0415 (as _checker)
+
+    return HealthBoard.of(zones, checks, stream=True)
+
+
+def _has_health_checks(config: NginxConfig) -> bool:
+    return bool(
+        (config.http is not None and config.http.health_checks)
+        or (config.stream is not None and config.stream.health_checks)
+    )
 
 
 def _ignore() -> None:

@@ -14,10 +14,7 @@ check is network I/O with a backend's data), and it has no event loop, no resolv
 code; a worker has all of them, with the workers' user. NGINX Plus spreads its checks over the workers
 through the shared zone; one worker does the same work with no coordination. While a reload's old
 workers drain, the old worker 0 stops checking at once (its checks end with `SIGQUIT`).
+
+The package imports none of them: they are imported where checks are configured (and by the master
+before it forks the workers: proxy/preload.py), so that a configuration without any holds none.
 """
-
-from .board import HealthBoard, zone_spec
-from .checker import HealthChecker
-from .reader import HealthReader, PeerHealthRecord
-
-__all__ = ["HealthBoard", "HealthChecker", "HealthReader", "PeerHealthRecord", "zone_spec"]

@@ -31,7 +31,6 @@ from hapair.proxy.resolver import NameResolver
 
 from ..admission import Admission, Drain
 from ..errorlog import ErrorLogFiles
-from ..health import HealthBoard
 from ..listening import listening_socket
 from ..metrics import HTTP, ServerTally, WorkerMetrics
 from ..shm import SharedZones
@@ -65,6 +64,7 @@ from .zones import LimitZones, zone_specs
 if TYPE_CHECKING:
     from hapair.config.nginx.model.tls import ClientCertificates
 
+    from ..health.board import HealthBoard
     from .client_certificates import CertificateCheck
     from .clientside import Connection
 
@@ -677,7 +677,10 @@ async def serve_http(
         loop, limits, limit_zones, configured_variables(config), thread_pools, status=status, metrics=metrics
     )
     service.upstreams = config.upstreams
-    service.health = HealthBoard.of(zones, config.health_checks, stream=False)
+    if config.health_checks:
+        from ..health.board import HealthBoard  # noqa: PLC0415 (with checks only: proxy/preload.py)
+
+        service.health = HealthBoard.of(zones, config.health_checks, stream=False)
     servers: list[asyncio.AbstractServer] = []
     try:
         for listener in config.listeners:

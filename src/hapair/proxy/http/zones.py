@@ -12,7 +12,6 @@ from hapair.config.nginx.model.access import LimitZone, ZoneKind
 from hapair.config.nginx.model.config import NginxConfig
 from hapair.config.nginx.model.http import HttpConfig
 
-from .. import health
 from ..shm import SharedZones, ZoneSpec
 from .variables import CompiledTemplate
 
@@ -29,8 +28,11 @@ def zone_specs(config: HttpConfig | NginxConfig | None) -> list[ZoneSpec]:
         (http.health_checks if http is not None else (), False),
         (stream.health_checks if stream is not None else (), True),
     ):
-        spec = health.zone_spec(checks, stream=in_stream)
-        if spec is not None:
+        if checks:
+            from ..health.board import zone_spec  # noqa: PLC0415 (with checks only)
+
+            spec = zone_spec(checks, stream=in_stream)
+            assert spec is not None  # (a block with checks has a zone)
             specs.append(spec)
     return specs
 

@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
 
 from hapair.config.nginx.model.addresses import InetAddress, SocketAddress
 from hapair.config.nginx.model.sockets import LocalAddress
@@ -26,7 +27,6 @@ from hapair.proxy.http.realip import Trusted
 from hapair.proxy.resolver import NameResolver
 
 from ..errorlog import ErrorLogFiles
-from ..health import HealthBoard
 from ..listening import listening_socket
 from ..metrics import STREAM, WorkerMetrics
 from ..status import ACCEPTED, ACTIVE, HANDLED, WorkerStatus
@@ -39,6 +39,9 @@ from .session import SessionSettings, StreamSession
 from .target import DynamicTarget, Group
 from .tls import UpstreamSessions, stream_server_context
 from .variables import BalancingKey, StreamTemplate, StreamVariables
+
+if TYPE_CHECKING:
+    from ..health.board import HealthBoard
 
 log = logging.getLogger(__name__)
 # a TCP listen's server; whether its connections start with a PROXY protocol header, then a TLS handshake
