@@ -116,9 +116,7 @@ def _add_http_features(value: object, modules: set[str]) -> bool:
         modules.add(HTTP + ("limit_req" if value.kind is ZoneKind.LIMIT_REQ else "limit_conn"))
     elif isinstance(value, Variable) and value.name.startswith("ssl_client_"):
         modules.add(CLIENT_CERTIFICATES)
-    elif isinstance(value, ProxyResponse) and (
-        value.cookie_domains or value.cookie_paths or value.cookie_flags
-    ):
+    elif isinstance(value, ProxyResponse) and _rewrites_cookies(value):
         modules.add(HTTP + "cookies")
     return False
 
