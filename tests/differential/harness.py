@@ -27,6 +27,7 @@ START_TIMEOUT_S = 15.0
 BARRIER_TIMEOUT_S = 5.0
 LOG_FORMAT = '$status $body_bytes_sent $bytes_sent $request_length "$request" "$http_host" $upstream_status'
 LISTEN, BACKEND = "@LISTEN@", "@BACKEND@"  # placeholders in a configuration text, replaced by ports
+START_TRIES = 3
 
 
 def http_config(*, location: str = "", server: str = "", http: str = "", main: str = "") -> str:
@@ -128,15 +129,29 @@ class Side:
         self.implementation = implementation
         self.directory = directory
         self.backend = RecordingBackend()
-        self.port = free_port()
         self._barriers = itertools.count(1)
-        text = text.replace(LISTEN, str(self.port)).replace(BACKEND, str(self.backend.port))
-        self.process = Process(implementation, directory, text)
+        text = text.replace(BACKEND, str(self.backend.port))
         try:
-            self._wait_ready()
+            self._start(text)
         except BaseException:
-            self.close()
+            self.backend.stop()
             raise
+
+    def _start(self, text: str) -> None:
+        """The implementation on a free port, ready. A port free when it was picked may be taken before the
+        implementation binds it (an ephemeral port of another connection on the machine, seen in a clean
+        clone's run): then again on another."""
+        for attempt in range(1, START_TRIES + 1):
+            self.port = free_port()
+            self.process = Process(self.implementation, self.directory, text.replace(LISTEN, str(self.port)))
+            try:
+                self._wait_ready()
+                return
+            except BaseException as error:
+                self.process.stop()
+                taken = "Address already in use" in self.process.console()
+                if not isinstance(error, AssertionError) or not taken or attempt == START_TRIES:
+                    raise
 
     @property
     def name(self) -> str:
