@@ -39,6 +39,7 @@ from hapair.config.nginx.model.upstream import Balancing, Upstream
 from hapair.config.nginx.model.variables import Map, SplitClients
 
 from .balancing import METHOD_MODULES
+from .health import has_health_checks
 from .http import h2
 from .resolver import DNS_MODULES
 
@@ -75,7 +76,7 @@ def preload(config: NginxConfig) -> None:
     h2.preload(config)
     if config.stream is not None:
         importlib.import_module(STREAM)
-    if _any_part(config, lambda value: isinstance(value, HealthCheck)):
+    if has_health_checks(config):
         for module in HEALTH_MODULES:
             importlib.import_module(module)
     if has_resolver(config):

@@ -64,6 +64,7 @@ from hapair.proxy.cycle import (
 )
 from hapair.proxy.daemon import Notify, daemonized
 from hapair.proxy.errorlog import ErrorLogWriter, command_line_log
+from hapair.proxy.health import has_health_checks
 from hapair.proxy.http.zones import zone_specs
 from hapair.proxy.metrics import MetricsBoard, MetricsTotals
 from hapair.proxy.preload import preload
@@ -145,7 +146,7 @@ def _serve(
 
 def _health_records(config: NginxConfig, zones: SharedZones) -> list[PeerHealthRecord]:
     """What the health checks say of each peer, for the status document (none without checks)."""
-    if not any(block is not None and block.health_checks for block in (config.http, config.stream)):
+    if not has_health_checks(config):
         return []
     # (imported by the master before it forked the workers: proxy/preload.py)
     from hapair.proxy.health.reader import HealthReader  # noqa: PLC0415

@@ -30,6 +30,7 @@ from hapair.config.nginx.model.logging import ErrorLevel
 from hapair.node.channel import channel_name, join
 from hapair.proxy.cycle import create_temp_paths, errno_text
 from hapair.proxy.errorlog import ErrorLogHandler, ErrorLogWriter, log_loop_errors
+from hapair.proxy.health import has_health_checks
 from hapair.proxy.http.service import HttpService, serve_http
 from hapair.proxy.metrics import WorkerMetrics
 from hapair.proxy.shm import SharedZones
@@ -350,7 +351,7 @@ class Services:
 
 
 def _checker(config: NginxConfig, zones: SharedZones) -> HealthChecker | None:
-    if not _has_health_checks(config):
+    if not has_health_checks(config):
         return None
     # (hapair.proxy.health with checks only, imported by the master before it forked: proxy/preload.py)
     from hapair.proxy.health.board import HealthBoard  # noqa: PLC0415
@@ -374,13 +375,6 @@ def _health_board(zones: SharedZones, checks: tuple[HealthCheck, ...]) -> Health
     from hapair.proxy.health.board import HealthBoard  # noqa: PLC0415 (as _checker)
 
     return HealthBoard.of(zones, checks, stream=True)
-
-
-def _has_health_checks(config: NginxConfig) -> bool:
-    return bool(
-        (config.http is not None and config.http.health_checks)
-        or (config.stream is not None and config.stream.health_checks)
-    )
 
 
 def _ignore() -> None:

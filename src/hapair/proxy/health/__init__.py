@@ -15,6 +15,16 @@ code; a worker has all of them, with the workers' user. NGINX Plus spreads its c
 through the shared zone; one worker does the same work with no coordination. While a reload's old
 workers drain, the old worker 0 stops checking at once (its checks end with `SIGQUIT`).
 
-The package imports none of them: they are imported where checks are configured (and by the master
-before it forks the workers: proxy/preload.py), so that a configuration without any holds none.
+The package imports none of them: they are imported where checks are configured (`has_health_checks`;
+and by the master before it forks the workers: proxy/preload.py), so that a configuration without any
+holds none.
 """
+
+from __future__ import annotations
+
+from hapair.config.nginx.model.config import NginxConfig
+
+
+def has_health_checks(config: NginxConfig) -> bool:
+    """Whether the configuration's http or stream block has a `health_check`."""
+    return any(block is not None and block.health_checks for block in (config.http, config.stream))
