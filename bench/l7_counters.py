@@ -3,15 +3,17 @@ set-up (the same namespaces, backends, seed file and `wrk -c50`), and for each r
 the counters of every process in the load balancer's namespace divided by the requests answered
 (docs/request-cost.md, "What the kernel counts per request").
 
-    sudo .venv/bin/python bench/l7_counters.py [--only hapair,hapair-pure,floor,nginx] [--rounds 3]
-        [--duration 8] [--connections 50] [--pin] [--before 'COMMAND {pids}'] [--during 'COMMAND {pids}']
-        [--logs DIR]
+    sudo .venv/bin/python bench/l7_counters.py [--only hapair,hapair-pure,floor,nginx,hapair-debian,...]
+        [--rounds 3] [--duration 8] [--connections 50] [--pin] [--before 'COMMAND {pids}']
+        [--during 'COMMAND {pids}'] [--logs DIR]
 
 Per request: user and system CPU time (/proc/PID/stat's utime and stime, in microseconds), minor page
 faults (minflt), voluntary and involuntary context switches (every thread's /proc/PID/task/TID/status),
 and the load average (1 min) at the round's end. hapair-pure is hapair with HAPAIR_PURE_PYTHON=1 (its
 compiled modules run as Python). The rates are printed too, but on shared cores they move with the other
-processes; the counters per request much less.
+processes; the counters per request much less. hapair-debian and nginx-debian run on Debian's packaged
+/etc/nginx around the seed's file (bench/proxy.py's "Debian's nginx.conf" rows); a name may come again in
+--only, to alternate (`--only hapair,hapair-debian,hapair,hapair-debian`).
 
 --during runs COMMAND (split as a shell would) in the load balancer's namespace during one more measured
 round, `{pids}` replaced by the workers' PIDs (comma-separated; the master is not among them), and prints
@@ -51,7 +53,8 @@ from proxy import (
     run_to_end,
 )
 
-IMPLEMENTATIONS = ("hapair", "hapair-pure", "floor", "nginx")
+IMPLEMENTATIONS = ("hapair", "hapair-pure", "floor", "nginx", "hapair-debian", "nginx-debian")
+DEBIAN_SUFFIX = "-debian"  # on Debian's packaged /etc/nginx (bench/proxy.py's l7-debian)
 COUNTERS = ("user_us", "system_us", "minflt", "voluntary", "involuntary")
 
 
@@ -176,6 +179,13 @@ def measure(lab: Lab, name: str, backends: list[Host]) -> list[str]:
     return lines + during(lab, name, options.during) if options.during else lines
 
 
+def implementation_and_test(name: str) -> tuple[str, str]:
+    """hapair-debian: hapair on bench/proxy.py's l7-debian configuration; the others on its l7."""
+    if name.endswith(DEBIAN_SUFFIX):
+        return name.removesuffix(DEBIAN_SUFFIX), "l7-debian"
+    return name, "l7"
+
+
 def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[str]:
     resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
     with bench_proxy.run_directory(options.logs) as directory, harness.laboratory(directory) as lan:
@@ -188,7 +198,7 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
         bench_proxy.start_backends(lab, backends)
         lines = []
         for implementation in options.only:
-            with bench_proxy.proxy(lab, implementation, "l7") as reason:
+            with bench_proxy.proxy(lab, *implementation_and_test(implementation)) as reason:
                 if reason:
                     lines.append(f"{implementation}: not available: {reason}")
                     continue
