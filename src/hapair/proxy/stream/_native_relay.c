@@ -43,6 +43,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,6 +119,25 @@ static int64_t now_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+/* The thread's system calls for each message, without glibc's wrappers: recv, send, splice and
+ * epoll_wait are cancellation points, which in a process with threads turn asynchronous cancellation on
+ * and off around every call (this thread is never cancelled). */
+static ssize_t plain_recv(int fd, void *buffer, size_t size) {
+    return syscall(SYS_recvfrom, fd, buffer, size, MSG_DONTWAIT, NULL, NULL);
+}
+
+static ssize_t plain_send(int fd, const void *buffer, size_t size) {
+    return syscall(SYS_sendto, fd, buffer, size, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+}
+
+static ssize_t plain_splice(int from, int to, size_t size) {
+    return syscall(SYS_splice, from, NULL, to, NULL, size, SPLICE_FLAGS);
+}
+
+static int plain_epoll_wait(int epoll_fd, struct epoll_event *events, int count, int timeout) {
+    return (int)syscall(SYS_epoll_pwait, epoll_fd, events, count, timeout, NULL, (size_t)(_NSIG / 8));
 }
 
 /* -- pipes */
@@ -292,9 +312,8 @@ static void session_free(Relay *relay, session_t *session) {
 
 static ssize_t direction_read(Relay *relay, direction_t *direction) {
     if (direction->pipe.read_fd >= 0)
-        return splice(direction->src, NULL, direction->pipe.write_fd, NULL, direction->pipe.capacity,
-                      SPLICE_FLAGS);
-    ssize_t count = recv(direction->src, relay->scratch, SMALL_READ, MSG_DONTWAIT);
+        return plain_splice(direction->src, direction->pipe.write_fd, direction->pipe.capacity);
+    ssize_t count = plain_recv(direction->src, relay->scratch, SMALL_READ);
     if (count > 0) {
         direction->held = relay->scratch;
         if (count == SMALL_READ)
@@ -305,8 +324,8 @@ static ssize_t direction_read(Relay *relay, direction_t *direction) {
 
 static ssize_t direction_write(direction_t *direction) {
     if (direction->held == NULL)
-        return splice(direction->pipe.read_fd, NULL, direction->dst, NULL, direction->pending, SPLICE_FLAGS);
-    ssize_t sent = send(direction->dst, direction->held, direction->pending, MSG_DONTWAIT | MSG_NOSIGNAL);
+        return plain_splice(direction->pipe.read_fd, direction->dst, direction->pending);
+    ssize_t sent = plain_send(direction->dst, direction->held, direction->pending);
     if (sent > 0)
         direction->held = (size_t)sent == direction->pending ? NULL : direction->held + sent;
     return sent;
@@ -510,7 +529,7 @@ static void *relay_thread(void *argument) {
     for (;;) {
         int timeout = wait_timeout_ms(relay, now);
         pthread_mutex_unlock(&relay->mutex);
-        int count = epoll_wait(relay->epoll_fd, events, MAX_EVENTS, timeout);
+        int count = plain_epoll_wait(relay->epoll_fd, events, MAX_EVENTS, timeout);
         pthread_mutex_lock(&relay->mutex);
         if (relay->stopping)
             break;
