@@ -15,7 +15,8 @@
  * - a read is copied through the thread's scratch buffer and sent at once; a read that fills it (a bulk
  *   transfer) switches the direction to splice(2) through a pipe, socket -> pipe -> socket;
  * - a TCP read copied under SMALL_READ has drained the source (tcp_recvmsg stops short only on an empty
- *   queue): once sent, wait for the next readiness; other reads go on to EAGAIN;
+ *   queue, a FIN or urgent data, which the edge says): once sent, wait for the next readiness; other
+ *   reads go on to EAGAIN;
  * - a read error counts as EOF (nginx), a send error ends the session ("broken", status 200);
  * - after ROUNDS moves, the other sessions get their turn.
  * Both descriptors are in the epoll set once for the session's life, edge-triggered, for reading and
@@ -56,7 +57,8 @@
 #define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 #define WAKE_DATA UINT64_MAX
 #define NO_HEAP SIZE_MAX
-#define WATCHED (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define WATCHED (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET)
+#define UNDRAINED (EPOLLRDHUP | EPOLLPRI | EPOLLHUP | EPOLLERR) /* a short read may leave bytes behind */
 
 enum { RELAYING, ENDED };
 enum { CLIENT_SIDE = 0, UPSTREAM_SIDE = 1 };
@@ -76,8 +78,9 @@ typedef struct {
     int eof, reading, writing; /* waiting for src to be readable, or for dst to be writable */
     int src_ready, dst_ready;  /* what the last edge said, until an EAGAIN says otherwise */
     int drains;                /* src is TCP: a copied read under SMALL_READ emptied it... */
-    int src_hangup;            /* ...unless an edge said its end is there (it stops at the FIN, as nginx's
-                                * pending_eof: read on to it) */
+    int src_undrained;         /* ...unless an edge said its end (nginx's pending_eof) or urgent data is
+                                * there: tcp_recvmsg stops short at the FIN and before the urgent byte;
+                                * read on to EAGAIN */
     int posted;                /* in the relay's posted list */
 } direction_t;
 
@@ -434,7 +437,7 @@ static void direction_run(Relay *relay, session_t *session, direction_t *directi
                 session->first_byte_ns = now;
             direction->pending = (size_t)moved;
             direction->received += moved;
-            drained = copying && direction->drains && !direction->src_hangup && moved < SMALL_READ;
+            drained = copying && direction->drains && !direction->src_undrained && moved < SMALL_READ;
         } else {
             direction->eof = 1;
         }
@@ -465,10 +468,10 @@ static void session_event(Relay *relay, session_t *session, int side, uint32_t e
     direction_t *reads = side == CLIENT_SIDE ? &session->up : &session->down;
     direction_t *writes = side == CLIENT_SIDE ? &session->down : &session->up;
     session->active_ns = now;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+    if (events & (EPOLLIN | UNDRAINED))
         reads->src_ready = 1;
-    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        reads->src_hangup = 1;
+    if (events & UNDRAINED)
+        reads->src_undrained = 1;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         writes->dst_ready = 1;
     direction_resume(relay, session, reads, now);
