@@ -45,9 +45,9 @@ def _client_context() -> ssl.SSLContext:
 CLIENT_TLS = _client_context()
 
 
-async def answers(probe: Probe, timeout: float) -> bool:
-    """Whether the listener answers a loopback request within `timeout`: an HTTP status line, or the
-    TLS handshake's end."""
+async def unanswered(probe: Probe, timeout: float) -> str | None:
+    """Why the listener did not answer a loopback request within `timeout` (an HTTP status line, or the
+    TLS handshake's end), as "ADDRESS:PORT: reason"; None when it answered."""
     family = socket.AF_INET if probe.host.version == 4 else socket.AF_INET6
     try:
         async with asyncio.timeout(timeout):
@@ -56,15 +56,19 @@ async def answers(probe: Probe, timeout: float) -> bool:
             )
             try:
                 if not probe.http:
-                    return True
+                    return None
                 writer.write(HTTP_PROBE)
                 line = await reader.readline()
-                return line.startswith(b"HTTP/")
+                reason = None if line.startswith(b"HTTP/") else f"no status line ({line[:40]!r})"
             finally:
                 writer.close()
-    except (OSError, TimeoutError, ssl.SSLError):
-        return False
+    except TimeoutError:
+        reason = f"no answer in {timeout:g} s"
+    except (OSError, ssl.SSLError) as error:
+        reason = type(error).__name__
+    return None if reason is None else f"{probe.host}:{probe.port}: {reason}"
 
 
-async def all_answer(probes: Iterable[Probe], timeout: float) -> bool:
-    return all(await asyncio.gather(*(answers(p, timeout) for p in probes)))
+async def all_unanswered(probes: Iterable[Probe], timeout: float) -> list[str]:
+    """Why each listener that did not answer did not (empty: all answered)."""
+    return [reason for reason in await asyncio.gather(*(unanswered(p, timeout) for p in probes)) if reason]

@@ -53,7 +53,7 @@ class ProxyWatch:
         self.targets = Targets(frozenset(), (), ())
         self.channel: Channel | None = None
         self.supervisor: ProxySupervisor | None = None
-        self._listeners_ok = True
+        self._unanswered: list[str] = []  # why listeners did not answer the last loopback request
         self._first_workers = asyncio.Event()
         self._loops: list[asyncio.Future[None]] = []
 
@@ -142,9 +142,20 @@ class ProxyWatch:
             if not punctuality.on_time(loop.time()):
                 self.logger.debug("the node ran late: the health round is not counted")
                 continue
-            if late:
-                self.logger.debug("workers %s did not answer", late)
-            self.trackers.serving_round(not late and self._listeners_ok)
+            failures = self._serving_failures(late)
+            serving = self.trackers.serving.ok
+            self.trackers.serving_round(not failures)
+            if serving and not self.trackers.serving.ok:
+                self.log(f"hapair tracker proxy_serving: its last failed round: {'; '.join(failures)}")
+
+    def _serving_failures(self, late: list[int]) -> list[str]:
+        """What failed in a health round: the workers that did not answer the last exchange, the
+        listeners that did not answer the last loopback request."""
+        failures = [f"workers {late} did not answer the health exchange"] if late else []
+        failures += self._unanswered
+        if failures:
+            self.logger.debug("%s", "; ".join(failures))
+        return failures
 
     async def _listener_loop(self) -> None:
         interval = self.settings.proxy.listener_interval
@@ -152,9 +163,9 @@ class ProxyWatch:
         while True:
             await asyncio.sleep(interval)
             if self.trackers.master_alive and self.trackers.workers:
-                self._listeners_ok = await probes.all_answer(self.targets.probes, timeout)
+                self._unanswered = await probes.all_unanswered(self.targets.probes, timeout)
             else:
-                self._listeners_ok = True  # the `proxy` tracker says it already
+                self._unanswered = []  # the `proxy` tracker says it already
 
     async def _backends_loop(self) -> None:
         settings = self.settings.backends
