@@ -58,6 +58,7 @@ from hapair.proxy.proxy_protocol import ProxyAddresses
 
 from ..errorlog import to_main_log
 from .clienthello import Hello
+from .native_datagram import Ended, NativeDatagrams
 from .session import (
     CONNECT_ERRORS,
     SessionEnds,
@@ -81,6 +82,7 @@ IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's, when Python's socket m
 _IN_PKTINFO = struct.Struct("=i4s4s")  # ipi_ifindex, ipi_spec_dst, ipi_addr
 _IN6_PKTINFO = struct.Struct("=16si")  # ipi6_addr, ipi6_ifindex
 _ANCILLARY_SIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size)
+_INET_FAMILIES = (int(socket.AF_INET), int(socket.AF_INET6))  # what native_datagram.py connects to
 
 Address = tuple[str, int] | tuple[str, int, int, int]  # what recvmsg gives for the client
 Ancillary = tuple[int, int, bytes]  # one item of recvmsg's and sendmsg's ancillary data
@@ -91,9 +93,11 @@ class LocalEnd:
     (a wildcard socket serves the `listen`s of specific addresses on its port), that server's
     `proxy_timeout` timer, and the ancillary data that sends answers from the address (None: the socket's
     own address). One object per address, so that a session's key hashes and compares by identity; the
-    address's texts made once for the sessions' variables."""
+    address's texts made once for the sessions' variables; whether the server's sessions may do their
+    socket work in C (native_datagram.py: not with `proxy_requests`, `proxy_responses 0`, `proxy_bind` or
+    `proxy_socket_keepalive`), with the IP_PKTINFO data answers are sent with."""
 
-    __slots__ = ("address", "idle", "settings", "source", "texts")
+    __slots__ = ("address", "idle", "native", "pktinfo", "settings", "source", "texts", "timeout_ms")
 
     def __init__(
         self, address: Address, settings: SessionSettings, idle: IdleSessions, source: list[Ancillary] | None
@@ -103,6 +107,14 @@ class LocalEnd:
         self.idle = idle
         self.source = source
         self.texts: tuple[str, str] | None = None  # $server_addr and $server_port, made when first read
+        self.native = (
+            not settings.requests
+            and settings.responses != 0
+            and settings.local is None
+            and not settings.socket_keepalive
+        )
+        self.pktinfo = b"" if source is None else source[0][2]
+        self.timeout_ms = max(0, round(settings.idle_timeout_s * 1000))
 
 
 class DatagramListener:
@@ -114,10 +126,13 @@ class DatagramListener:
         "_idle",
         "_local",
         "_locals",
+        "_native_asked",
         "_sessions",
         "family",
+        "fd",
         "host",
         "loop",
+        "native",
         "owned",
         "poller",
         "routes",
@@ -144,6 +159,9 @@ class DatagramListener:
         self.owned = owned
         self._sessions: dict[tuple[Address, LocalEnd], DatagramSession] = {}
         self.family = sock.family  # read once: the socket's property makes an enum each time
+        self.fd = sock.fileno()
+        self.native: NativeDatagrams | None = None  # the worker's sessions in C, once asked for
+        self._native_asked = int(self.family) not in _INET_FAMILIES  # a unix socket's sessions stay here
         self.poller = UpstreamPoller(self.loop)
         self._idle = {
             id(server): IdleSessions(self.loop, server.idle_timeout_s)
@@ -183,6 +201,14 @@ class DatagramListener:
         if local.source is None:
             return self.sock.sendto(data, remote)
         return self.sock.sendmsg([data], local.source, 0, remote)
+
+    def native_datagrams(self) -> NativeDatagrams | None:
+        """The worker's sessions in C (native_datagram.py), made at the first session that can use them
+        (None: not built)."""
+        if not self._native_asked:
+            self._native_asked = True
+            self.native = self.host.native_datagrams()
+        return self.native
 
     def forget(self, session: DatagramSession) -> None:
         """The next datagram from the session's client begins a new session."""
@@ -350,6 +376,9 @@ class DatagramHost(Protocol):
 
     def session_finished(self, session: DatagramSession) -> None: ...
 
+    def native_datagrams(self) -> NativeDatagrams | None:
+        """The worker's sessions in C, made at the first call (None: not built, or could not start)."""
+
 
 class DatagramSession(SessionEnds):
     """The datagrams of one client address, relayed to one upstream peer (see the module's documentation).
@@ -374,6 +403,8 @@ class DatagramSession(SessionEnds):
         "_listener",
         "_local",
         "_loop",
+        "_native",
+        "_native_handle",
         "_proxying",
         "_queue",
         "_remote",
@@ -431,6 +462,8 @@ class DatagramSession(SessionEnds):
         self._balancer: Balancer | None = None
         self._peer: Peer | None = None
         self._upstream: _socket.socket | None = None
+        self._native: NativeDatagrams | None = None  # native_datagram.py has the socket, until the end
+        self._native_handle = 0
         self._first_byte_at: float | None = None
         self._upstream_eof = False
         self._failed = False  # the peer refused or did not answer: it counts as failed
@@ -461,6 +494,10 @@ class DatagramSession(SessionEnds):
 
     def close(self) -> None:
         """End the session now (the service is stopping: nginx's "disconnected on shutdown")."""
+        native = self._native
+        if native is not None:
+            self.datagrams_ended(native.remove(self._native_handle))
+            return
         self._finish(200)
 
     # -- what the variables read (variables.SessionView)
@@ -556,6 +593,11 @@ class DatagramSession(SessionEnds):
         balancer.connected(peer)
         self._peer = peer
         self._attempt_started = now
+        if self._local.native and peer.family in _INET_FAMILIES:
+            native = self._listener.native_datagrams()
+            if native is not None:
+                self._connect_native(native, peer, now)
+                return
         try:
             upstream = self._upstream = _socket.socket(peer.family, _UPSTREAM_TYPE)
         except OSError as error:
@@ -584,16 +626,58 @@ class DatagramSession(SessionEnds):
                 return
         self._test_finalize()
 
+    def _connect_native(self, native: NativeDatagrams, peer: Peer, now: float) -> None:
+        """The extension's: the socket made and connected, the queries sent, the answers read."""
+        queued, local, responses = self._queue, self._local, self._settings.responses
+        assert queued is not None
+        try:
+            self._native_handle = native.add(
+                self,
+                (
+                    self._listener.fd,
+                    peer.family,
+                    peer.sockaddr,
+                    self._remote,
+                    local.pktinfo,
+                    local.timeout_ms,
+                    -1 if responses is None else responses,
+                    queued[0],
+                ),
+            )
+        except OSError as error:
+            self._native_refused(error, peer, now)
+            return
+        self._native, self._queue = native, None
+        for data in queued[1:]:
+            self._send_native(native, data)
+            if self._native is None:
+                return
+
+    def _native_refused(self, error: OSError, peer: Peer, now: float) -> None:
+        """The extension could not begin the session: the call that failed is the error's filename."""
+        call, code = error.filename, error.errno
+        if call == "connect":
+            level = ErrorLevel.ERROR if code in CONNECT_ERRORS else ErrorLevel.CRIT
+            self._connect_failed(f"connect() to {peer.name} failed ({code}: {error.strerror})", level, now)
+        elif call == "send":
+            self._queue = None
+            self._error(f"send() failed ({code}: {error.strerror})", peer.name)
+            self._finish(200)
+        else:
+            self._error(f"{call}() failed ({code}: {error.strerror})", peer.name)
+            self._finish(_INTERNAL_ERROR)
+
     def _connect_failed(self, reason: str, level: ErrorLevel, now: float) -> None:
         """ngx_stream_proxy_next_upstream: the peer failed; the next one, if the rules allow.
         `proxy_next_upstream_timeout` cannot pass: the tries of a UDP session are all made at once."""
         peer, upstream, balancer = self._peer, self._upstream, self._balancer
-        assert peer is not None and upstream is not None and balancer is not None
+        assert peer is not None and balancer is not None
         self._error(f"{reason} while connecting to upstream", peer.name, level)
         balancer.failed(peer, now)
         balancer.released(peer)
         self._tried_one(UpstreamAttempt(peer.name, session_ms=milliseconds(now - self._attempt_started)))
-        upstream.close()
+        if upstream is not None:  # None: native_datagram.py's, closed already
+            upstream.close()
         self._peer = self._upstream = None
         settings = self._settings
         tries, limit = balancer.tries, settings.next_upstream_tries
@@ -614,12 +698,53 @@ class DatagramSession(SessionEnds):
         self.requests += 1
         self.received += len(data)
         self.active_at = self._loop.time()
+        native = self._native
+        if native is not None:
+            self._send_native(native, data)
+            return
         if self._queue is None:
             self._idle.active(self)
             self._send_upstream(data)
         else:
             self._queue.append(data)
         self._test_finalize()
+
+    def _send_native(self, native: NativeDatagrams, data: bytes) -> None:
+        try:
+            native.send(self._native_handle, data)
+        except OSError as error:
+            self._native_counts(native.remove(self._native_handle))
+            self._error(f"send() failed ({error.errno}: {error.strerror})", self._peer_name())
+            self._finish(200)
+
+    def datagrams_ended(self, ended: Ended) -> None:
+        """The extension has ended the session (or `remove` has: status 0, ended now, with 200): its counts,
+        nginx's error log lines, the end."""
+        status, refused, sendmsg_errno = ended[1], ended[10], ended[9]
+        if refused:  # the line as it would have been written then, with the counts of then
+            self._to_peer, self._up_received, self._sent = ended[11], ended[12], ended[13]
+            self._error(
+                f"recv() failed ({refused}: {os.strerror(refused)}) while proxying and reading from upstream",
+                self._peer_name(),
+            )
+        ended_at = self._native_counts(ended)
+        if sendmsg_errno:
+            text = os.strerror(sendmsg_errno)
+            self._error(f"sendmsg() failed ({sendmsg_errno}: {text})", self._peer_name())
+        elif status == _BAD_GATEWAY:
+            self._timed_out_line()
+        self._finish(status or 200, ended_at)
+
+    def _native_counts(self, ended: Ended) -> float:
+        """What the extension counted, taken over; when the session ended there, on the loop's clock."""
+        self._native = None
+        started = self._attempt_started
+        self._failed = bool(ended[2])
+        self.responses, self._to_peer, self._up_received, self._sent = ended[3], ended[4], ended[5], ended[6]
+        if ended[7] >= 0:
+            self._first_byte_at = started + ended[7]
+        ended_at = self.active_at = started + ended[8]
+        return ended_at
 
     # -- to and from the peer
 
@@ -701,12 +826,15 @@ class DatagramSession(SessionEnds):
         if responses is None or self.responses >= responses * self.requests:
             self._finish(200)  # "udp timed out"
             return
+        self._timed_out_line()
+        self._failed = True
+        self._finish(_BAD_GATEWAY)
+
+    def _timed_out_line(self) -> None:
         text = os.strerror(errno.ETIMEDOUT)
         self._error(
             f"upstream timed out ({errno.ETIMEDOUT}: {text}) while proxying connection", self._peer_name()
         )
-        self._failed = True
-        self._finish(_BAD_GATEWAY)
 
     # -- finishing
 
