@@ -49,7 +49,7 @@ import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from hapair.config.nginx.model.addresses import InetAddress
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -58,7 +58,7 @@ from hapair.proxy.proxy_protocol import ProxyAddresses
 
 from ..errorlog import to_main_log
 from .clienthello import Hello
-from .native_datagram import Ended, NativeDatagrams
+from .native_datagram import make
 from .session import (
     CONNECT_ERRORS,
     SessionEnds,
@@ -85,6 +85,10 @@ _ANCILLARY_SIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size)
 _INET_FAMILIES = (int(socket.AF_INET), int(socket.AF_INET6))  # what native_datagram.py connects to
 
 Address = tuple[str, int] | tuple[str, int, int, int]  # what recvmsg gives for the client
+# what the extension's poll() and remove() give for a session: (handle, status, failed, responses,
+# to_peer, up_received, sent, first_byte_s, ended_s, sendmsg_errno, refused_errno, refused_to_peer,
+# refused_up_received, refused_sent); status 0: removed while going on
+Ended = tuple[int, int, int, int, int, int, int, float, float, int, int, int, int, int]
 Ancillary = tuple[int, int, bytes]  # one item of recvmsg's and sendmsg's ancillary data
 
 
@@ -318,6 +322,41 @@ class UpstreamPoller:
             readable = callbacks.get(fd)  # None: closed by a callback before it in this batch
             if readable is not None:
                 readable()
+
+
+class NativeDatagrams:
+    """The worker's UDP sessions whose socket work the extension does (native_datagram.py); the loop
+    watches its epoll set. `sessions.add(...)` gives a session's handle, by which `owners` keeps it."""
+
+    __slots__ = ("_loop", "owners", "sessions")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sessions: Any) -> None:
+        self._loop = loop
+        self.sessions = sessions
+        self.owners: dict[int, DatagramSession] = {}
+        loop.add_reader(sessions.fileno(), self._poll)
+
+    def remove(self, handle: int) -> Ended:
+        """End a session now (status 0)."""
+        del self.owners[handle]
+        ended: Ended = self.sessions.remove(handle)
+        return ended
+
+    def close(self) -> None:
+        """The service is closed: no session is left."""
+        self._loop.remove_reader(self.sessions.fileno())
+        self.sessions.close()
+
+    def _poll(self) -> None:
+        owners = self.owners
+        for ended in self.sessions.poll():
+            owners.pop(ended[0]).datagrams_ended(ended)
+
+
+def native_datagrams(loop: asyncio.AbstractEventLoop) -> NativeDatagrams | None:
+    """The worker's sessions in the extension, or None (not built, or it could not start)."""
+    sessions = make()
+    return None if sessions is None else NativeDatagrams(loop, sessions)
 
 
 class IdleSessions:
@@ -631,22 +670,21 @@ class DatagramSession(SessionEnds):
         queued, local, responses = self._queue, self._local, self._settings.responses
         assert queued is not None
         try:
-            self._native_handle = native.add(
-                self,
-                (
-                    self._listener.fd,
-                    peer.family,
-                    peer.sockaddr,
-                    self._remote,
-                    local.pktinfo,
-                    local.timeout_ms,
-                    -1 if responses is None else responses,
-                    queued[0],
-                ),
+            handle: int = native.sessions.add(
+                self._listener.fd,
+                peer.family,
+                peer.sockaddr,
+                self._remote,
+                local.pktinfo,
+                local.timeout_ms,
+                -1 if responses is None else responses,
+                queued[0],
             )
         except OSError as error:
             self._native_refused(error, peer, now)
             return
+        native.owners[handle] = self
+        self._native_handle = handle
         self._native, self._queue = native, None
         for data in queued[1:]:
             self._send_native(native, data)
@@ -711,7 +749,7 @@ class DatagramSession(SessionEnds):
 
     def _send_native(self, native: NativeDatagrams, data: bytes) -> None:
         try:
-            native.send(self._native_handle, data)
+            native.sessions.send(self._native_handle, data)
         except OSError as error:
             self._native_counts(native.remove(self._native_handle))
             self._error(f"send() failed ({error.errno}: {error.strerror})", self._peer_name())

@@ -32,10 +32,8 @@ from ..metrics import STREAM, WorkerMetrics
 from ..status import ACCEPTED, ACTIVE, HANDLED, WorkerStatus
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter, LogFiles
-from .datagram import Address, DatagramListener, DatagramSession, LocalEnd
+from .datagram import Address, DatagramListener, DatagramSession, LocalEnd, NativeDatagrams, native_datagrams
 from .native import NativeRelay, start
-from .native_datagram import NativeDatagrams
-from .native_datagram import start as start_datagrams
 from .relay import PipePool
 from .session import SessionSettings, StreamSession
 from .target import DynamicTarget, Group
@@ -281,7 +279,7 @@ class StreamService:
         """The worker's UDP sessions in C, made at the first one (None: datagram.py's sockets)."""
         if not self._datagrams_started:
             self._datagrams_started = True
-            self._datagrams = start_datagrams(self.loop)
+            self._datagrams = native_datagrams(self.loop)
         return self._datagrams
 
     def session_finished(self, session: StreamSession | DatagramSession) -> None:
