@@ -26,6 +26,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@
 #define TIMER_DATA UINT64_MAX
 #define NO_HEAP SIZE_MAX
 #define PKTINFO_MAX 32 /* room for an in6_pktinfo (20 bytes) or an in_pktinfo (12) */
+#define RECEIVE_BATCH 16 /* datagrams a receive() reads with one recvmmsg() */
 
 enum { ACTIVE, ENDED };
 
@@ -74,6 +76,7 @@ typedef struct {
     size_t heap_size, heap_capacity;
     dsession_t *ended_first, *ended_last; /* ended during this poll() */
     char *scratch;
+    char *receiving; /* RECEIVE_BATCH buffers of DATAGRAM_MAX bytes, made at the first receive() */
 } Datagrams;
 
 static int64_t now_ns(void) {
@@ -356,6 +359,7 @@ static void Datagrams_dealloc(Datagrams *self) {
     free(self->free_slots);
     free(self->heap);
     free(self->scratch);
+    free(self->receiving);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -675,6 +679,106 @@ static PyObject *Datagrams_remove(Datagrams *self, PyObject *argument) {
     return outcome_tuple(&outcome);
 }
 
+/* -- the listening socket's datagrams, RECEIVE_BATCH a system call */
+
+/* The address as Python's socket module gives it: (host, port) or (host, port, flowinfo, scope_id), the
+ * host as getnameinfo(NI_NUMERICHOST) writes it (a scoped IPv6 address with its interface's name). */
+static PyObject *address_tuple(const struct sockaddr_storage *name, socklen_t length) {
+    char host[NI_MAXHOST];
+    if (name->ss_family == AF_INET) {
+        const struct sockaddr_in *inet = (const struct sockaddr_in *)name;
+        if (inet_ntop(AF_INET, &inet->sin_addr, host, sizeof host) == NULL)
+            return PyErr_SetFromErrno(PyExc_OSError);
+        return Py_BuildValue("(si)", host, ntohs(inet->sin_port));
+    }
+    if (name->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *inet6 = (const struct sockaddr_in6 *)name;
+        int failed = getnameinfo((const struct sockaddr *)name, length, host, sizeof host, NULL, 0, NI_NUMERICHOST);
+        if (failed) {
+            PyErr_Format(PyExc_OSError, "getnameinfo() failed (%d)", failed);
+            return NULL;
+        }
+        return Py_BuildValue("(siII)", host, ntohs(inet6->sin6_port), ntohl(inet6->sin6_flowinfo),
+                             inet6->sin6_scope_id);
+    }
+    PyErr_SetString(PyExc_ValueError, "receive: not an AF_INET or AF_INET6 address");
+    return NULL;
+}
+
+/* The ancillary data as Python's recvmsg gives it: [(level, type, data), ...]. */
+static PyObject *ancillary_list(struct msghdr *message) {
+    PyObject *items = PyList_New(0);
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(message); items != NULL && header != NULL;
+         header = CMSG_NXTHDR(message, header)) {
+        PyObject *item = Py_BuildValue("(iiy#)", header->cmsg_level, header->cmsg_type, CMSG_DATA(header),
+                                       (Py_ssize_t)(header->cmsg_len - CMSG_LEN(0)));
+        if (item == NULL || PyList_Append(items, item) < 0)
+            Py_CLEAR(items);
+        Py_XDECREF(item);
+    }
+    return items;
+}
+
+/* A datagram read: (data, ancillary, address), None when it was truncated. */
+static PyObject *received_item(struct mmsghdr *entry, const char *data, const struct sockaddr_storage *name) {
+    struct msghdr *message = &entry->msg_hdr;
+    if (message->msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+        Py_RETURN_NONE;
+    PyObject *bytes = PyBytes_FromStringAndSize(data, (Py_ssize_t)entry->msg_len);
+    PyObject *ancillary = message->msg_controllen ? ancillary_list(message) : PyTuple_New(0);
+    PyObject *address = address_tuple(name, message->msg_namelen);
+    if (bytes == NULL || ancillary == NULL || address == NULL) {
+        Py_XDECREF(bytes);
+        Py_XDECREF(ancillary);
+        Py_XDECREF(address);
+        return NULL;
+    }
+    return Py_BuildValue("(NNN)", bytes, ancillary, address);
+}
+
+static PyObject *Datagrams_receive(Datagrams *self, PyObject *args) {
+    int fd, ancillary;
+    if (!PyArg_ParseTuple(args, "ip:receive", &fd, &ancillary) || closed_error(self))
+        return NULL;
+    if (self->receiving == NULL && (self->receiving = malloc((size_t)RECEIVE_BATCH * DATAGRAM_MAX)) == NULL)
+        return PyErr_NoMemory();
+    struct mmsghdr entries[RECEIVE_BATCH];
+    struct iovec vectors[RECEIVE_BATCH];
+    struct sockaddr_storage names[RECEIVE_BATCH];
+    union {
+        char buffer[CMSG_SPACE(PKTINFO_MAX)];
+        struct cmsghdr align;
+    } controls[RECEIVE_BATCH];
+    memset(entries, 0, sizeof entries);
+    for (int i = 0; i < RECEIVE_BATCH; i++) {
+        vectors[i].iov_base = self->receiving + (size_t)i * DATAGRAM_MAX;
+        vectors[i].iov_len = DATAGRAM_MAX;
+        entries[i].msg_hdr.msg_name = &names[i];
+        entries[i].msg_hdr.msg_namelen = sizeof names[i];
+        entries[i].msg_hdr.msg_iov = &vectors[i];
+        entries[i].msg_hdr.msg_iovlen = 1;
+        if (ancillary) {
+            entries[i].msg_hdr.msg_control = controls[i].buffer;
+            entries[i].msg_hdr.msg_controllen = sizeof controls[i].buffer;
+        }
+    }
+    int count = recvmmsg(fd, entries, RECEIVE_BATCH, MSG_DONTWAIT, NULL);
+    if (count < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return PyList_New(0);
+        return errno_error("recvmsg");
+    }
+    PyObject *items = PyList_New(count);
+    for (int i = 0; items != NULL && i < count; i++) {
+        PyObject *item = received_item(&entries[i], vectors[i].iov_base, &names[i]);
+        if (item == NULL)
+            Py_CLEAR(items);
+        else
+            PyList_SET_ITEM(items, i, item);
+    }
+    return items;
+}
+
 static PyObject *Datagrams_close(Datagrams *self, PyObject *Py_UNUSED(ignored)) {
     datagrams_close(self);
     Py_RETURN_NONE;
@@ -703,6 +807,10 @@ static PyMethodDef Datagrams_methods[] = {
      "refused_sent): answers read and sent on, timeouts passed; call it when fileno() is readable"},
     {"remove", (PyCFunction)Datagrams_remove, METH_O,
      "remove(handle) -> the same tuple, status 0: end a session now; its socket is closed"},
+    {"receive", (PyCFunction)Datagrams_receive, METH_VARARGS,
+     "receive(fd, ancillary) -> up to 16 datagrams of the socket `fd` read with one recvmmsg(), each "
+     "(data, ancillary data as recvmsg gives it (with `ancillary`) or (), the sender's address), or None "
+     "when truncated; [] when none is waiting; OSError (filename 'recvmsg') when it failed"},
     {"close", (PyCFunction)Datagrams_close, METH_NOARGS, "close(): forget every session, close the sockets"},
     {"fileno", (PyCFunction)Datagrams_fileno, METH_NOARGS, "the epoll set, readable when poll() has work"},
     {NULL, NULL, 0, NULL},
