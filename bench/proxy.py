@@ -28,7 +28,9 @@ has cores:
 - nginx and hapair again, the L7 test only, on Debian's packaged /etc/nginx (tests/data/debian-nginx:
   nginx.conf with `user www-data`, `worker_processes auto`, mime.types, gzip on, the http-level access
   log, sites-enabled/default on :80) with the seed's L7 file in its conf.d: the cost of running the files
-  a Debian node has, beside the bare seed file's row. Paths are moved into the run's directory.
+  a Debian node has, beside the bare seed file's row. Paths are moved into the run's directory. Each runs
+  twice, alternating with two more runs on the seed's file (seed, Debian, Debian, seed): the Debian row
+  and the "seed's file beside Debian's" row are the means of their two runs, the comparison to make.
 - hapair again, the L7 test only, with `--metrics 127.0.0.1:9113` (hapair's own Prometheus metrics,
   nothing scraping), measured just before hapair's own row: what counting them costs, beside the row
   without.
@@ -115,6 +117,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -877,11 +880,44 @@ def measure_proxy(lab: Lab, implementation: str) -> list[Row]:
         return rows
     test, what = VARIANTS[implementation]
     rows.append(measure_l7_again(lab, f"{row.name}, {what}", lambda: proxy(lab, implementation, test)))
-    if implementation not in READ_NGINX_FILES:
-        return rows
-    debian = f"{row.name}, Debian's nginx.conf"
-    rows.append(measure_l7_again(lab, debian, lambda: proxy(lab, implementation, "l7-debian")))
+    if implementation in READ_NGINX_FILES:
+        rows += measure_beside_seed(lab, implementation, row.name)
     return rows if with_metrics is None else [*rows, with_metrics]
+
+
+def measure_beside_seed(lab: Lab, implementation: str, name: str) -> list[Row]:
+    """The L7 test on Debian's nginx.conf and again on the seed's file, in the order seed, Debian, Debian,
+    seed, so that a drift over the four cancels out: a row for each, the mean of its two runs. (One run
+    after the others moved by 5 % either way from one bench run to the next, where alternating gave
+    the two files within 1 % of each other: bench/l7_counters.py.)"""
+    seed, debian = f"{name}, the seed's file beside Debian's", f"{name}, Debian's nginx.conf"
+    runs: dict[str, list[Row]] = {seed: [], debian: []}
+    for label, test in ((seed, "l7"), (debian, "l7-debian"), (debian, "l7-debian"), (seed, "l7")):
+        runs[label].append(measure_l7_again(lab, label, partial(proxy, lab, implementation, test)))
+    return [mean_row(label, measured) for label, measured in runs.items()]
+
+
+def mean_row(name: str, runs: list[Row]) -> Row:
+    """A row whose L7 figures are the means of `runs`' (a run that failed makes the row say why)."""
+    row = Row(name, notes=[note for run in runs for note in run.notes])
+    failed = [run.unavailable for run in runs if run.unavailable or run.l7 is None]
+    if failed:
+        row.unavailable = failed[0] or "no L7 figure"
+        return row
+    tests = [run.l7 for run in runs if run.l7 is not None]
+    row.l7 = WrkResult(
+        statistics.fmean(test.requests_per_second for test in tests),
+        statistics.fmean(test.p99_ms for test in tests),
+        "; ".join(test.problems for test in tests if test.problems),
+    )
+    row.l7_cpu_us = mean_of([run.l7_cpu_us for run in runs])
+    row.l7_bulk_mb_s = mean_of([run.l7_bulk_mb_s for run in runs])
+    return row
+
+
+def mean_of(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.fmean(known) if known else None
 
 
 def measure_l7_again(lab: Lab, name: str, start: Callable[[], contextlib.AbstractContextManager[str]]) -> Row:

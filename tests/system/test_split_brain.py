@@ -41,6 +41,7 @@ PROTOCOL = V2_PASS
 # The loser takes over its skew time into the winner's interval (0.61 s at priority 100), so the winner's
 # next advert comes 0.39 s after each of the loser's: VRRP passes again within HEAL_WITHIN_S of one.
 HEAL_WITHIN_S = 0.15
+HEAL_TRIES = 10  # adverts of the loser waited for, at most, until one is heard of in time
 SETTLE_S = 5.0  # for the client's entry to follow a change: a few adverts, not a neighbour entry's timeout
 GARP_MASTER_DELAY_S = 5.0  # a new master's second burst of gratuitous ARPs comes this long after the first
 BURST = f"(VI_1) Sending/queueing gratuitous ARPs on eth0 for {VIP}"  # -D: once per burst
@@ -63,7 +64,20 @@ def entry_names(client: Host, node: Node) -> bool:
 
 
 def heal_after_an_advert_of(sniffer: Sniffer, loser: Node, nodes: list[Node]) -> float:
-    """Let VRRP through again right after the loser's next advert; the time of the heal."""
+    """Let VRRP through again right after one of the loser's adverts, the first this test sees in time
+    (on a loaded machine it may hear of one too late: then it waits for the next); the time of the heal."""
+    for _ in range(HEAL_TRIES):
+        advertised = next_advert_of(sniffer, loser)
+        if time.monotonic() - advertised < HEAL_WITHIN_S / 2:
+            break
+    allow_vrrp([node.host for node in nodes])
+    healed = time.monotonic()
+    assert healed - advertised < HEAL_WITHIN_S, "VRRP passed too late to know which advert crosses first"
+    return healed
+
+
+def next_advert_of(sniffer: Sniffer, loser: Node) -> float:
+    """When the loser's next advert was captured."""
     seen = len(sniffer.adverts())
 
     def loser_advertised() -> float | None:
@@ -72,10 +86,7 @@ def heal_after_an_advert_of(sniffer: Sniffer, loser: Node, nodes: list[Node]) ->
 
     advertised = wait_until(loser_advertised, 3 * PROTOCOL.advert_int, "an advert of the loser", 0.005)
     assert isinstance(advertised, float)
-    allow_vrrp([node.host for node in nodes])
-    healed = time.monotonic()
-    assert healed - advertised < HEAL_WITHIN_S, "VRRP passed too late to know which advert crosses first"
-    return healed
+    return advertised
 
 
 @pytest.mark.parametrize("hapair_wins", [True, False], ids=["hapair-winner", "hapair-loser"])

@@ -112,6 +112,17 @@ def test_small_messages_go_both_ways_and_are_counted(relay: Any, session: Sessio
     assert 0 < first_byte < WAIT_S
 
 
+def test_the_bytes_after_urgent_data_are_relayed_without_more_coming(relay: Any, session: Session) -> None:
+    session.client.sendall(b"abc")
+    session.client.send(b"!", socket.MSG_OOB)  # a read stops short before it: the source is not drained
+    session.client.sendall(b"def")
+    session.add(relay)
+    assert receive(session.upstream, 6) == b"abcdef"  # the urgent byte is not inline: nginx skips it too
+    session.client.shutdown(socket.SHUT_WR)
+    [result] = finished(relay)
+    assert result[2] == result[5] == 6
+
+
 def test_the_bytes_handed_over_go_first_and_count_as_sent(relay: Any, session: Session) -> None:
     session.add(relay, first=b"PROXY UNKNOWN\r\n")
     session.client.sendall(SMALL)

@@ -11,12 +11,20 @@
  *
  * Per direction (client -> upstream, upstream -> client), as relay.py:
  * - the bytes read are all sent before the source is read again; while the destination is full the source
- *   is not watched (back-pressure);
+ *   is not read (back-pressure);
  * - a read is copied through the thread's scratch buffer and sent at once; a read that fills it (a bulk
  *   transfer) switches the direction to splice(2) through a pipe, socket -> pipe -> socket;
- * - a read under SMALL_READ has most likely drained the source: once sent, wait for the next readiness;
+ * - a TCP read copied under SMALL_READ has drained the source (tcp_recvmsg stops short only on an empty
+ *   queue, a FIN or urgent data, which the edge says): once sent, wait for the next readiness; other
+ *   reads go on to EAGAIN;
  * - a read error counts as EOF (nginx), a send error ends the session ("broken", status 200);
  * - after ROUNDS moves, the other sessions get their turn.
+ * Both descriptors are in the epoll set once for the session's life, edge-triggered, for reading and
+ * writing (as nginx): an edge sets the direction's src_ready or dst_ready, an EAGAIN (or a read that
+ * drained its TCP source) clears it, so a direction waiting in turn for either costs no epoll_ctl, and
+ * epoll_wait does not poll again every descriptor it reported the time before (level-triggered: one
+ * tcp_poll more a message). A direction that stops after ROUNDS while still ready is posted: the next
+ * epoll_wait does not sleep, and it runs again after that batch's events.
  * The session ends as session.py's direction_ended says (half_close off: the first direction to end; on:
  * shutdown(SHUT_WR) of its destination, end when both have), or when it had no event for its timeout
  * (a heap of deadlines: a wake-up looks at the sessions due only).
@@ -27,6 +35,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -35,6 +44,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +57,8 @@
 #define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 #define WAKE_DATA UINT64_MAX
 #define NO_HEAP SIZE_MAX
+#define WATCHED (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET)
+#define UNDRAINED (EPOLLRDHUP | EPOLLPRI | EPOLLHUP | EPOLLERR) /* a short read may leave bytes behind */
 
 enum { RELAYING, ENDED };
 enum { CLIENT_SIDE = 0, UPSTREAM_SIDE = 1 };
@@ -63,14 +75,20 @@ typedef struct {
     char *own;            /* what a send left of a copy, kept out of the scratch buffer */
     size_t pending;       /* bytes read and not yet sent */
     long long received, sent;
-    int eof, reading, writing;
+    int eof, reading, writing; /* waiting for src to be readable, or for dst to be writable */
+    int src_ready, dst_ready;  /* what the last edge said, until an EAGAIN says otherwise */
+    int drains;                /* src is TCP: a copied read under SMALL_READ emptied it... */
+    int src_undrained;         /* ...unless an edge said its end (nginx's pending_eof) or urgent data is
+                                * there: tcp_recvmsg stops short at the FIN and before the urgent byte;
+                                * read on to EAGAIN */
+    int posted;                /* in the relay's posted list */
 } direction_t;
 
 typedef struct session {
     uint32_t index, generation;
     int state;
     int client_fd, upstream_fd;
-    uint32_t client_mask, upstream_mask; /* the events registered in epoll (0: not registered) */
+    int client_watched, upstream_watched; /* in the epoll set */
     direction_t up, down;                /* client -> upstream, upstream -> client */
     int half_close, ended_directions;
     int64_t timeout_ns, added_ns, active_ns, deadline_ns, first_byte_ns;
@@ -91,6 +109,8 @@ typedef struct {
     uint32_t slot_count, *free_slots, free_count;
     session_t **heap;
     size_t heap_size, heap_capacity;
+    uint64_t *posted; /* directions to run again after the next batch (event_data, the direction's bit) */
+    size_t posted_count, posted_capacity;
     session_t *finished_first, *finished_last;
     pipe_t pool[POOLED_PIPES];
     int pooled;
@@ -102,6 +122,25 @@ static int64_t now_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+/* The thread's system calls for each message, without glibc's wrappers: recv, send, splice and
+ * epoll_wait are cancellation points, which in a process with threads turn asynchronous cancellation on
+ * and off around every call (this thread is never cancelled). */
+static ssize_t plain_recv(int fd, void *buffer, size_t size) {
+    return syscall(SYS_recvfrom, fd, buffer, size, MSG_DONTWAIT, NULL, NULL);
+}
+
+static ssize_t plain_send(int fd, const void *buffer, size_t size) {
+    return syscall(SYS_sendto, fd, buffer, size, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+}
+
+static ssize_t plain_splice(int from, int to, size_t size) {
+    return syscall(SYS_splice, from, NULL, to, NULL, size, SPLICE_FLAGS);
+}
+
+static int plain_epoll_wait(int epoll_fd, struct epoll_event *events, int count, int timeout) {
+    return (int)syscall(SYS_epoll_pwait, epoll_fd, events, count, timeout, NULL, (size_t)(_NSIG / 8));
 }
 
 /* -- pipes */
@@ -202,27 +241,17 @@ static uint64_t event_data(session_t *session, int side) {
     return ((uint64_t)session->generation << 32) | ((uint64_t)session->index << 1) | (uint64_t)side;
 }
 
-/* Register `wanted` for `fd`; a descriptor nothing waits on is taken out of the set (an EPOLLHUP would
- * wake the loop for it otherwise). */
-static int watch(Relay *relay, session_t *session, int side, uint32_t wanted) {
-    uint32_t *mask = side == CLIENT_SIDE ? &session->client_mask : &session->upstream_mask;
+/* `side`'s descriptor into the epoll set (`add`: in, else out of it). */
+static int watch(Relay *relay, session_t *session, int side, int add) {
+    int *watched = side == CLIENT_SIDE ? &session->client_watched : &session->upstream_watched;
     int fd = side == CLIENT_SIDE ? session->client_fd : session->upstream_fd;
-    if (*mask == wanted)
+    if (*watched == add)
         return 0;
-    struct epoll_event event = {.events = wanted, .data.u64 = event_data(session, side)};
-    int operation = *mask == 0 ? EPOLL_CTL_ADD : wanted == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-    if (epoll_ctl(relay->epoll_fd, operation, fd, &event) < 0 && operation != EPOLL_CTL_DEL)
+    struct epoll_event event = {.events = WATCHED, .data.u64 = event_data(session, side)};
+    if (epoll_ctl(relay->epoll_fd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &event) < 0 && add)
         return -1;
-    *mask = wanted;
+    *watched = add;
     return 0;
-}
-
-static int watch_both(Relay *relay, session_t *session) {
-    uint32_t client = (session->up.reading ? EPOLLIN : 0) | (session->down.writing ? EPOLLOUT : 0);
-    uint32_t upstream = (session->down.reading ? EPOLLIN : 0) | (session->up.writing ? EPOLLOUT : 0);
-    if (watch(relay, session, CLIENT_SIDE, client) < 0)
-        return -1;
-    return watch(relay, session, UPSTREAM_SIDE, upstream);
 }
 
 static void direction_release(Relay *relay, direction_t *direction) {
@@ -236,7 +265,8 @@ static void direction_release(Relay *relay, direction_t *direction) {
 /* Let go of the descriptors and what the session holds beside its counts. */
 static void session_let_go(Relay *relay, session_t *session) {
     session->up.reading = session->up.writing = session->down.reading = session->down.writing = 0;
-    (void)watch_both(relay, session);
+    (void)watch(relay, session, CLIENT_SIDE, 0);
+    (void)watch(relay, session, UPSTREAM_SIDE, 0);
     heap_remove(relay, session);
     direction_release(relay, &session->up);
     direction_release(relay, &session->down);
@@ -285,9 +315,8 @@ static void session_free(Relay *relay, session_t *session) {
 
 static ssize_t direction_read(Relay *relay, direction_t *direction) {
     if (direction->pipe.read_fd >= 0)
-        return splice(direction->src, NULL, direction->pipe.write_fd, NULL, direction->pipe.capacity,
-                      SPLICE_FLAGS);
-    ssize_t count = recv(direction->src, relay->scratch, SMALL_READ, MSG_DONTWAIT);
+        return plain_splice(direction->src, direction->pipe.write_fd, direction->pipe.capacity);
+    ssize_t count = plain_recv(direction->src, relay->scratch, SMALL_READ);
     if (count > 0) {
         direction->held = relay->scratch;
         if (count == SMALL_READ)
@@ -298,8 +327,8 @@ static ssize_t direction_read(Relay *relay, direction_t *direction) {
 
 static ssize_t direction_write(direction_t *direction) {
     if (direction->held == NULL)
-        return splice(direction->pipe.read_fd, NULL, direction->dst, NULL, direction->pending, SPLICE_FLAGS);
-    ssize_t sent = send(direction->dst, direction->held, direction->pending, MSG_DONTWAIT | MSG_NOSIGNAL);
+        return plain_splice(direction->pipe.read_fd, direction->dst, direction->pending);
+    ssize_t sent = plain_send(direction->dst, direction->held, direction->pending);
     if (sent > 0)
         direction->held = (size_t)sent == direction->pending ? NULL : direction->held + sent;
     return sent;
@@ -343,6 +372,23 @@ static void direction_ended(Relay *relay, session_t *session, direction_t *direc
     }
 }
 
+/* Run `direction` again after the next batch of events (it stopped after ROUNDS while still ready). */
+static int post(Relay *relay, session_t *session, direction_t *direction) {
+    if (direction->posted)
+        return 0;
+    if (relay->posted_count == relay->posted_capacity) {
+        size_t capacity = relay->posted_capacity ? 2 * relay->posted_capacity : 64;
+        uint64_t *posted = realloc(relay->posted, capacity * sizeof *posted);
+        if (posted == NULL)
+            return -1;
+        relay->posted = posted;
+        relay->posted_capacity = capacity;
+    }
+    relay->posted[relay->posted_count++] = event_data(session, direction == &session->down);
+    direction->posted = 1;
+    return 0;
+}
+
 /* relay.py's Direction._run */
 static void direction_run(Relay *relay, session_t *session, direction_t *direction, int64_t now) {
     int drained = 0;
@@ -351,7 +397,10 @@ static void direction_run(Relay *relay, session_t *session, direction_t *directi
             ssize_t moved = direction_write(direction);
             if (moved < 0) {
                 if (errno == EAGAIN || errno == EINTR) {
+                    direction->dst_ready = errno == EINTR;
                     if (wait_writable(relay, direction) < 0)
+                        session_end(relay, session, 500);
+                    else if (direction->dst_ready && post(relay, session, direction) < 0)
                         session_end(relay, session, 500);
                     return;
                 }
@@ -360,20 +409,27 @@ static void direction_run(Relay *relay, session_t *session, direction_t *directi
             }
             direction->pending -= (size_t)moved;
             direction->sent += moved;
-            if (drained && !direction->pending)
+            if (drained && !direction->pending) {
+                direction->src_ready = 0;
                 break;
+            }
             continue;
         }
         if (direction->eof) {
             direction_ended(relay, session, direction);
             return;
         }
+        if (!direction->src_ready)
+            break;
+        int copying = direction->pipe.read_fd < 0;
         ssize_t moved = direction_read(relay, direction);
         if (moved < 0) {
-            if (errno == EAGAIN || errno == EINTR) {
-                wait_readable(direction);
-                return;
+            if (errno == EAGAIN) {
+                direction->src_ready = 0;
+                break;
             }
+            if (errno == EINTR)
+                break; /* still ready: posted below */
             moved = 0; /* a reset or other read error ends this direction as EOF does (nginx) */
         }
         if (moved) {
@@ -381,29 +437,65 @@ static void direction_run(Relay *relay, session_t *session, direction_t *directi
                 session->first_byte_ns = now;
             direction->pending = (size_t)moved;
             direction->received += moved;
-            drained = moved < SMALL_READ;
+            drained = copying && direction->drains && !direction->src_undrained && moved < SMALL_READ;
         } else {
             direction->eof = 1;
         }
     }
+    int ready;
     if (direction->pending) {
-        if (wait_writable(relay, direction) < 0)
+        if (wait_writable(relay, direction) < 0) {
             session_end(relay, session, 500);
+            return;
+        }
+        ready = direction->dst_ready;
     } else {
         wait_readable(direction);
+        ready = direction->src_ready || direction->eof;
     }
+    if (ready && post(relay, session, direction) < 0)
+        session_end(relay, session, 500);
+}
+
+/* Run `direction` if what it waits for is ready. */
+static void direction_resume(Relay *relay, session_t *session, direction_t *direction, int64_t now) {
+    if ((direction->reading && (direction->src_ready || direction->eof)) ||
+        (direction->writing && direction->dst_ready))
+        direction_run(relay, session, direction, now);
 }
 
 static void session_event(Relay *relay, session_t *session, int side, uint32_t events, int64_t now) {
     direction_t *reads = side == CLIENT_SIDE ? &session->up : &session->down;
     direction_t *writes = side == CLIENT_SIDE ? &session->down : &session->up;
     session->active_ns = now;
-    if (reads->reading && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-        direction_run(relay, session, reads, now);
-    if (session->state == RELAYING && writes->writing && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
-        direction_run(relay, session, writes, now);
-    if (session->state == RELAYING && watch_both(relay, session) < 0)
-        session_end(relay, session, 500);
+    if (events & (EPOLLIN | UNDRAINED))
+        reads->src_ready = 1;
+    if (events & UNDRAINED)
+        reads->src_undrained = 1;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        writes->dst_ready = 1;
+    direction_resume(relay, session, reads, now);
+    if (session->state == RELAYING)
+        direction_resume(relay, session, writes, now);
+}
+
+/* The directions posted before this batch, run again (those posted meanwhile wait for the next). */
+static void run_posted(Relay *relay, size_t due, int64_t now) {
+    for (size_t i = 0; i < due; i++) {
+        uint64_t data = relay->posted[i];
+        uint32_t index = (uint32_t)(data & 0xffffffffu) >> 1;
+        session_t *session = index < relay->slot_count ? relay->slots[index] : NULL;
+        if (session == NULL || session->generation != (uint32_t)(data >> 32))
+            continue; /* freed since */
+        direction_t *direction = data & 1 ? &session->down : &session->up;
+        direction->posted = 0;
+        if (session->state != RELAYING)
+            continue;
+        session->active_ns = now;
+        direction_resume(relay, session, direction, now);
+    }
+    relay->posted_count -= due;
+    memmove(relay->posted, relay->posted + due, relay->posted_count * sizeof *relay->posted);
 }
 
 static void expire_idle(Relay *relay, int64_t now) {
@@ -422,11 +514,11 @@ static void expire_idle(Relay *relay, int64_t now) {
 static int wait_timeout_ms(Relay *relay, int64_t now) {
     if (!relay->heap_size) {
         relay->waiting_until = INT64_MAX;
-        return -1;
+        return relay->posted_count ? 0 : -1;
     }
     int64_t deadline = relay->heap[0]->deadline_ns;
     relay->waiting_until = deadline;
-    if (deadline <= now)
+    if (deadline <= now || relay->posted_count)
         return 0;
     int64_t wait = (deadline - now + 999999) / 1000000;
     return wait > INT32_MAX ? INT32_MAX : (int)wait;
@@ -436,14 +528,16 @@ static void *relay_thread(void *argument) {
     Relay *relay = argument;
     struct epoll_event events[MAX_EVENTS];
     pthread_mutex_lock(&relay->mutex);
+    int64_t now = now_ns(); /* one clock read a batch: the wait's timeout takes the last batch's */
     for (;;) {
-        int timeout = wait_timeout_ms(relay, now_ns());
+        int timeout = wait_timeout_ms(relay, now);
         pthread_mutex_unlock(&relay->mutex);
-        int count = epoll_wait(relay->epoll_fd, events, MAX_EVENTS, timeout);
+        int count = plain_epoll_wait(relay->epoll_fd, events, MAX_EVENTS, timeout);
         pthread_mutex_lock(&relay->mutex);
         if (relay->stopping)
             break;
-        int64_t now = now_ns();
+        now = now_ns();
+        size_t due = relay->posted_count;
         for (int i = 0; i < count; i++) {
             uint64_t data = events[i].data.u64;
             if (data == WAKE_DATA) {
@@ -457,6 +551,7 @@ static void *relay_thread(void *argument) {
                 continue; /* ended by an earlier event of this batch */
             session_event(relay, session, (int)(data & 1), events[i].events, now);
         }
+        run_posted(relay, due, now);
         expire_idle(relay, now);
     }
     pthread_mutex_unlock(&relay->mutex);
@@ -540,6 +635,7 @@ static void relay_close(Relay *relay) {
         }
     }
     relay->finished_first = relay->finished_last = NULL;
+    relay->posted_count = 0;
     while (relay->pooled)
         pipe_give_back(relay, &relay->pool[--relay->pooled], 0);
     int *fds[] = {&relay->epoll_fd, &relay->notify_fd, &relay->wake_fd};
@@ -556,6 +652,7 @@ static void Relay_dealloc(Relay *relay) {
     free(relay->generations);
     free(relay->free_slots);
     free(relay->heap);
+    free(relay->posted);
     free(relay->scratch);
     pthread_mutex_destroy(&relay->mutex);
     Py_TYPE(relay)->tp_free((PyObject *)relay);
@@ -592,11 +689,19 @@ static int grow_slots(Relay *relay) {
     return 0;
 }
 
+static int is_tcp(int fd) {
+    int protocol = 0;
+    socklen_t length = sizeof protocol;
+    return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &length) == 0 && protocol == IPPROTO_TCP;
+}
+
+/* Waiting for src, not ready until the edge that adding its descriptor to the epoll set gives. */
 static void direction_init(direction_t *direction, int src, int dst) {
     direction->src = src;
     direction->dst = dst;
     direction->pipe.read_fd = direction->pipe.write_fd = -1;
     direction->reading = 1;
+    direction->drains = is_tcp(src);
 }
 
 /* The session, registered; NULL with errno set. */
@@ -632,7 +737,8 @@ static session_t *session_add(Relay *relay, int client, int upstream, long long 
         session->up.reading = 0;
         session->up.writing = 1;
     }
-    if (heap_push(relay, session) < 0 || watch_both(relay, session) < 0) {
+    if (heap_push(relay, session) < 0 || watch(relay, session, CLIENT_SIDE, 1) < 0 ||
+        watch(relay, session, UPSTREAM_SIDE, 1) < 0) {
         int error = errno;
         session_let_go(relay, session);
         free(session);
