@@ -97,7 +97,7 @@ GROUPS = (
 )
 MODULES = tuple(module for _, modules in GROUPS for module in modules)
 # C extensions, each from the .c file of its name beside its package's modules
-NATIVE_MODULES = ("hapair.proxy.stream._native_relay",)
+NATIVE_MODULES = ("hapair.proxy.stream._native_relay", "hapair.proxy.stream._native_datagram")
 LIBRARY_SUFFIX = "__mypyc"
 LIBRARIES = tuple(group + LIBRARY_SUFFIX for group, _ in GROUPS)
 

@@ -49,7 +49,7 @@ import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from hapair.config.nginx.model.addresses import InetAddress
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -58,6 +58,7 @@ from hapair.proxy.proxy_protocol import ProxyAddresses
 
 from ..errorlog import to_main_log
 from .clienthello import Hello
+from .native_datagram import make
 from .session import (
     CONNECT_ERRORS,
     SessionEnds,
@@ -72,6 +73,7 @@ from .variables import UpstreamAttempt
 
 DATAGRAM_MAX = 65535
 READ_BATCH = 64  # datagrams read per readiness event before the other connections get their turn
+RECEIVE_BATCH = 16  # datagrams the extension reads with one recvmmsg() (_native_datagram.c's)
 _FORBIDDEN, _INTERNAL_ERROR, _BAD_GATEWAY = 403, 500, 502
 # a session's socket to its peer: non-blocking from the start (no ioctl of its own), and of the C type
 # itself, whose making and closing cost half a microsecond less than socket.socket's Python methods
@@ -81,8 +83,13 @@ IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's, when Python's socket m
 _IN_PKTINFO = struct.Struct("=i4s4s")  # ipi_ifindex, ipi_spec_dst, ipi_addr
 _IN6_PKTINFO = struct.Struct("=16si")  # ipi6_addr, ipi6_ifindex
 _ANCILLARY_SIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size)
+_INET_FAMILIES = (int(socket.AF_INET), int(socket.AF_INET6))  # what native_datagram.py connects to
 
 Address = tuple[str, int] | tuple[str, int, int, int]  # what recvmsg gives for the client
+# what the extension's poll() and remove() give for a session: (handle, status, failed, responses,
+# to_peer, up_received, sent, first_byte_s, ended_s, sendmsg_errno, refused_errno, refused_to_peer,
+# refused_up_received, refused_sent); status 0: removed while going on
+Ended = tuple[int, int, int, int, int, int, int, float, float, int, int, int, int, int]
 Ancillary = tuple[int, int, bytes]  # one item of recvmsg's and sendmsg's ancillary data
 
 
@@ -91,9 +98,11 @@ class LocalEnd:
     (a wildcard socket serves the `listen`s of specific addresses on its port), that server's
     `proxy_timeout` timer, and the ancillary data that sends answers from the address (None: the socket's
     own address). One object per address, so that a session's key hashes and compares by identity; the
-    address's texts made once for the sessions' variables."""
+    address's texts made once for the sessions' variables; whether the server's sessions may do their
+    socket work in C (native_datagram.py: not with `proxy_requests`, `proxy_responses 0`, `proxy_bind` or
+    `proxy_socket_keepalive`), with the IP_PKTINFO data answers are sent with."""
 
-    __slots__ = ("address", "idle", "settings", "source", "texts")
+    __slots__ = ("address", "idle", "native", "pktinfo", "settings", "source", "texts", "timeout_ms")
 
     def __init__(
         self, address: Address, settings: SessionSettings, idle: IdleSessions, source: list[Ancillary] | None
@@ -103,6 +112,14 @@ class LocalEnd:
         self.idle = idle
         self.source = source
         self.texts: tuple[str, str] | None = None  # $server_addr and $server_port, made when first read
+        self.native = (
+            not settings.requests
+            and settings.responses != 0
+            and settings.local is None
+            and not settings.socket_keepalive
+        )
+        self.pktinfo = b"" if source is None else source[0][2]
+        self.timeout_ms = max(0, round(settings.idle_timeout_s * 1000))
 
 
 class DatagramListener:
@@ -114,10 +131,13 @@ class DatagramListener:
         "_idle",
         "_local",
         "_locals",
+        "_native_asked",
         "_sessions",
         "family",
+        "fd",
         "host",
         "loop",
+        "native",
         "owned",
         "poller",
         "routes",
@@ -144,6 +164,9 @@ class DatagramListener:
         self.owned = owned
         self._sessions: dict[tuple[Address, LocalEnd], DatagramSession] = {}
         self.family = sock.family  # read once: the socket's property makes an enum each time
+        self.fd = sock.fileno()
+        self.native: NativeDatagrams | None = None  # the worker's sessions in C, once asked for
+        self._native_asked = int(self.family) not in _INET_FAMILIES  # a unix socket's sessions stay here
         self.poller = UpstreamPoller(self.loop)
         self._idle = {
             id(server): IdleSessions(self.loop, server.idle_timeout_s)
@@ -184,6 +207,14 @@ class DatagramListener:
             return self.sock.sendto(data, remote)
         return self.sock.sendmsg([data], local.source, 0, remote)
 
+    def native_datagrams(self) -> NativeDatagrams | None:
+        """The worker's sessions in C (native_datagram.py), made at the first session that can use them
+        (None: not built)."""
+        if not self._native_asked:
+            self._native_asked = True
+            self.native = self.host.native_datagrams()
+        return self.native
+
     def forget(self, session: DatagramSession) -> None:
         """The next datagram from the session's client begins a new session."""
         key = session.key
@@ -191,7 +222,11 @@ class DatagramListener:
             del self._sessions[key]
 
     def _receive(self) -> None:
-        sock, sessions, size = self.sock, self._sessions, self._ancillary
+        native = self.native if self._native_asked else self.native_datagrams()
+        if native is not None:
+            self._receive_batches(native)
+            return
+        sock, size = self.sock, self._ancillary
         for _ in range(READ_BATCH):
             try:
                 data, ancillary, flags, remote = sock.recvmsg(DATAGRAM_MAX, size)
@@ -203,15 +238,36 @@ class DatagramListener:
             if flags & _TRUNCATED:
                 to_main_log(ErrorLevel.ALERT, "recvmsg() truncated data")
                 continue
-            local = self._local
-            if ancillary:
-                local = self._arrivals.get(ancillary[0][2]) or self._arrival(ancillary)
-            key = (remote, local)
-            session = sessions.get(key)
-            if session is not None:
-                session.datagram(data)
-                continue
-            sessions[key] = self.host.begin_datagram(self, data, remote, local)
+            self._datagram(data, ancillary, remote)
+
+    def _receive_batches(self, native: NativeDatagrams) -> None:
+        """The extension's recvmmsg(), RECEIVE_BATCH datagrams a call."""
+        sessions, fd, ancillary = native.sessions, self.fd, self._ancillary != 0
+        for _ in range(READ_BATCH // RECEIVE_BATCH):
+            try:
+                received: list[tuple[bytes, Any, Address] | None] = sessions.receive(fd, ancillary)
+            except OSError as error:
+                to_main_log(ErrorLevel.ALERT, f"recvmsg() failed ({error.errno}: {error.strerror})")
+                return
+            for item in received:
+                if item is None:
+                    to_main_log(ErrorLevel.ALERT, "recvmsg() truncated data")
+                else:
+                    self._datagram(item[0], item[1], item[2])
+            if len(received) < RECEIVE_BATCH:
+                return
+
+    def _datagram(self, data: bytes, ancillary: Any, remote: Address) -> None:
+        """A datagram to the session of its client (and local) address, or the first of a new one."""
+        local = self._local
+        if ancillary:
+            local = self._arrivals.get(ancillary[0][2]) or self._arrival(ancillary)
+        key = (remote, local)
+        session = self._sessions.get(key)
+        if session is not None:
+            session.datagram(data)
+        else:
+            self._sessions[key] = self.host.begin_datagram(self, data, remote, local)
 
     def _arrival(self, ancillary: list[Ancillary]) -> LocalEnd:
         """The local address a datagram came to, by IP_PKTINFO, remembered by the option's bytes: as
@@ -294,6 +350,41 @@ class UpstreamPoller:
                 readable()
 
 
+class NativeDatagrams:
+    """The worker's UDP sessions whose socket work the extension does (native_datagram.py); the loop
+    watches its epoll set. `sessions.add(...)` gives a session's handle, by which `owners` keeps it."""
+
+    __slots__ = ("_loop", "owners", "sessions")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sessions: Any) -> None:
+        self._loop = loop
+        self.sessions = sessions
+        self.owners: dict[int, DatagramSession] = {}
+        loop.add_reader(sessions.fileno(), self._poll)
+
+    def remove(self, handle: int) -> Ended:
+        """End a session now (status 0)."""
+        del self.owners[handle]
+        ended: Ended = self.sessions.remove(handle)
+        return ended
+
+    def close(self) -> None:
+        """The service is closed: no session is left."""
+        self._loop.remove_reader(self.sessions.fileno())
+        self.sessions.close()
+
+    def _poll(self) -> None:
+        owners = self.owners
+        for ended in self.sessions.poll():
+            owners.pop(ended[0]).datagrams_ended(ended)
+
+
+def native_datagrams(loop: asyncio.AbstractEventLoop) -> NativeDatagrams | None:
+    """The worker's sessions in the extension, or None (not built, or it could not start)."""
+    sessions = make()
+    return None if sessions is None else NativeDatagrams(loop, sessions)
+
+
 class IdleSessions:
     """The sessions of one server with their `proxy_timeout`, least recently active first, and one timer
     for the first of them: what a timer per session does, without making and cancelling one for each.
@@ -350,6 +441,9 @@ class DatagramHost(Protocol):
 
     def session_finished(self, session: DatagramSession) -> None: ...
 
+    def native_datagrams(self) -> NativeDatagrams | None:
+        """The worker's sessions in C, made at the first call (None: not built, or could not start)."""
+
 
 class DatagramSession(SessionEnds):
     """The datagrams of one client address, relayed to one upstream peer (see the module's documentation).
@@ -374,6 +468,8 @@ class DatagramSession(SessionEnds):
         "_listener",
         "_local",
         "_loop",
+        "_native",
+        "_native_handle",
         "_proxying",
         "_queue",
         "_remote",
@@ -431,6 +527,8 @@ class DatagramSession(SessionEnds):
         self._balancer: Balancer | None = None
         self._peer: Peer | None = None
         self._upstream: _socket.socket | None = None
+        self._native: NativeDatagrams | None = None  # native_datagram.py has the socket, until the end
+        self._native_handle = 0
         self._first_byte_at: float | None = None
         self._upstream_eof = False
         self._failed = False  # the peer refused or did not answer: it counts as failed
@@ -461,6 +559,10 @@ class DatagramSession(SessionEnds):
 
     def close(self) -> None:
         """End the session now (the service is stopping: nginx's "disconnected on shutdown")."""
+        native = self._native
+        if native is not None:
+            self.datagrams_ended(native.remove(self._native_handle))
+            return
         self._finish(200)
 
     # -- what the variables read (variables.SessionView)
@@ -556,6 +658,11 @@ class DatagramSession(SessionEnds):
         balancer.connected(peer)
         self._peer = peer
         self._attempt_started = now
+        if self._local.native and peer.family in _INET_FAMILIES:
+            native = self._listener.native_datagrams()
+            if native is not None:
+                self._connect_native(native, peer, now)
+                return
         try:
             upstream = self._upstream = _socket.socket(peer.family, _UPSTREAM_TYPE)
         except OSError as error:
@@ -584,16 +691,57 @@ class DatagramSession(SessionEnds):
                 return
         self._test_finalize()
 
+    def _connect_native(self, native: NativeDatagrams, peer: Peer, now: float) -> None:
+        """The extension's: the socket made and connected, the queries sent, the answers read."""
+        queued, local, responses = self._queue, self._local, self._settings.responses
+        assert queued is not None
+        try:
+            handle: int = native.sessions.add(
+                self._listener.fd,
+                peer.family,
+                peer.sockaddr,
+                self._remote,
+                local.pktinfo,
+                local.timeout_ms,
+                -1 if responses is None else responses,
+                queued[0],
+            )
+        except OSError as error:
+            self._native_refused(error, peer, now)
+            return
+        native.owners[handle] = self
+        self._native_handle = handle
+        self._native, self._queue = native, None
+        for data in queued[1:]:
+            self._send_native(native, data)
+            if self._native is None:
+                return
+
+    def _native_refused(self, error: OSError, peer: Peer, now: float) -> None:
+        """The extension could not begin the session: the call that failed is the error's filename."""
+        call, code = error.filename, error.errno
+        if call == "connect":
+            level = ErrorLevel.ERROR if code in CONNECT_ERRORS else ErrorLevel.CRIT
+            self._connect_failed(f"connect() to {peer.name} failed ({code}: {error.strerror})", level, now)
+        elif call == "send":
+            self._queue = None
+            self._error(f"send() failed ({code}: {error.strerror})", peer.name)
+            self._finish(200)
+        else:
+            self._error(f"{call}() failed ({code}: {error.strerror})", peer.name)
+            self._finish(_INTERNAL_ERROR)
+
     def _connect_failed(self, reason: str, level: ErrorLevel, now: float) -> None:
         """ngx_stream_proxy_next_upstream: the peer failed; the next one, if the rules allow.
         `proxy_next_upstream_timeout` cannot pass: the tries of a UDP session are all made at once."""
         peer, upstream, balancer = self._peer, self._upstream, self._balancer
-        assert peer is not None and upstream is not None and balancer is not None
+        assert peer is not None and balancer is not None
         self._error(f"{reason} while connecting to upstream", peer.name, level)
         balancer.failed(peer, now)
         balancer.released(peer)
         self._tried_one(UpstreamAttempt(peer.name, session_ms=milliseconds(now - self._attempt_started)))
-        upstream.close()
+        if upstream is not None:  # None: native_datagram.py's, closed already
+            upstream.close()
         self._peer = self._upstream = None
         settings = self._settings
         tries, limit = balancer.tries, settings.next_upstream_tries
@@ -614,12 +762,53 @@ class DatagramSession(SessionEnds):
         self.requests += 1
         self.received += len(data)
         self.active_at = self._loop.time()
+        native = self._native
+        if native is not None:
+            self._send_native(native, data)
+            return
         if self._queue is None:
             self._idle.active(self)
             self._send_upstream(data)
         else:
             self._queue.append(data)
         self._test_finalize()
+
+    def _send_native(self, native: NativeDatagrams, data: bytes) -> None:
+        try:
+            native.sessions.send(self._native_handle, data)
+        except OSError as error:
+            self._native_counts(native.remove(self._native_handle))
+            self._error(f"send() failed ({error.errno}: {error.strerror})", self._peer_name())
+            self._finish(200)
+
+    def datagrams_ended(self, ended: Ended) -> None:
+        """The extension has ended the session (or `remove` has: status 0, ended now, with 200): its counts,
+        nginx's error log lines, the end."""
+        status, refused, sendmsg_errno = ended[1], ended[10], ended[9]
+        if refused:  # the line as it would have been written then, with the counts of then
+            self._to_peer, self._up_received, self._sent = ended[11], ended[12], ended[13]
+            self._error(
+                f"recv() failed ({refused}: {os.strerror(refused)}) while proxying and reading from upstream",
+                self._peer_name(),
+            )
+        ended_at = self._native_counts(ended)
+        if sendmsg_errno:
+            text = os.strerror(sendmsg_errno)
+            self._error(f"sendmsg() failed ({sendmsg_errno}: {text})", self._peer_name())
+        elif status == _BAD_GATEWAY:
+            self._timed_out_line()
+        self._finish(status or 200, ended_at)
+
+    def _native_counts(self, ended: Ended) -> float:
+        """What the extension counted, taken over; when the session ended there, on the loop's clock."""
+        self._native = None
+        started = self._attempt_started
+        self._failed = bool(ended[2])
+        self.responses, self._to_peer, self._up_received, self._sent = ended[3], ended[4], ended[5], ended[6]
+        if ended[7] >= 0:
+            self._first_byte_at = started + ended[7]
+        ended_at = self.active_at = started + ended[8]
+        return ended_at
 
     # -- to and from the peer
 
@@ -701,12 +890,15 @@ class DatagramSession(SessionEnds):
         if responses is None or self.responses >= responses * self.requests:
             self._finish(200)  # "udp timed out"
             return
+        self._timed_out_line()
+        self._failed = True
+        self._finish(_BAD_GATEWAY)
+
+    def _timed_out_line(self) -> None:
         text = os.strerror(errno.ETIMEDOUT)
         self._error(
             f"upstream timed out ({errno.ETIMEDOUT}: {text}) while proxying connection", self._peer_name()
         )
-        self._failed = True
-        self._finish(_BAD_GATEWAY)
 
     # -- finishing
 
