@@ -26,6 +26,7 @@ it is now (and pure Python is not asked); otherwise the user does without it (th
 
 from __future__ import annotations
 
+import importlib
 import importlib.machinery
 import os
 import sys
@@ -166,6 +167,16 @@ def native_is_current(module: str, record: str = RECORD) -> bool:
         return read_record(record, "native").get(module) == source_hash(native_source_path(module, root))
     except OSError:
         return False
+
+
+def native_extension(module: str) -> ModuleType | None:
+    """The C extension `module`, when it may be imported (`native_is_current`) and imports; else None."""
+    if not native_is_current(module):
+        return None
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
 
 
 class SourceWhenStale:

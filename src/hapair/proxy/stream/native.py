@@ -14,13 +14,11 @@ wheel, which has no C); without it, sessions go through relay.py as before.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import socket
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, Protocol
 
-from hapair.compiled import native_is_current
+from hapair.compiled import native_extension
 
 MODULE = "hapair.proxy.stream._native_relay"
 
@@ -107,17 +105,7 @@ class NativeRelay:
                 owner.relay_ended(_outcome(result))
 
 
-def _extension() -> ModuleType | None:
-    """The extension, when it was built from the .c beside it and pure Python is not asked."""
-    if not native_is_current(MODULE):
-        return None
-    try:
-        return importlib.import_module(MODULE)
-    except ImportError:
-        return None
-
-
-EXTENSION = _extension()
+EXTENSION = native_extension(MODULE)
 
 
 def start(loop: asyncio.AbstractEventLoop) -> NativeRelay | None:

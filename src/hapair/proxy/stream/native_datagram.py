@@ -3,7 +3,7 @@ once the phases have run and the balancer has picked the peer, it makes the sess
 and sends the query; when its epoll set is readable (the loop watches it as one descriptor) it reads the
 answers, sends them to the client, and ends the sessions after `proxy_responses` answers, on
 `proxy_timeout` or when sending to the client fails; Python hears of each session when it ends
-(datagram.NativeDatagrams). docs/request-cost.md, "UDP: sessions in the relay's thread".
+(datagram.NativeDatagrams). docs/request-cost.md, "UDP: sessions' socket work in C".
 
 As native.py's relay: made at the worker's first session that can use it, and used only when the extension
 was built from the .c beside it (not with HAPAIR_PURE_PYTHON=1, nor from a wheel); without it, datagram.py's
@@ -12,25 +12,14 @@ sessions do the socket work themselves.
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
-from hapair.compiled import native_is_current
+from hapair.compiled import native_extension
 
 MODULE = "hapair.proxy.stream._native_datagram"
 
 
-def _extension() -> ModuleType | None:
-    if not native_is_current(MODULE):
-        return None
-    try:
-        return importlib.import_module(MODULE)
-    except ImportError:
-        return None
-
-
-EXTENSION = _extension()
+EXTENSION = native_extension(MODULE)
 
 
 def make() -> Any:
