@@ -171,14 +171,18 @@ def test_the_http1_modules_load_neither_the_stream_group_nor_the_http2_group():
 @pytest.mark.parametrize("module", compiled.NATIVE_MODULES)
 def test_a_c_extension_is_used_only_when_built_from_the_c_beside_it(tmp_path, monkeypatch, module):
     monkeypatch.delenv("HAPAIR_PURE_PYTHON", raising=False)
-    source = compiled.native_source_path(module, str(REPO / "src"))
+    sources = compiled.native_sources(module, str(REPO / "src"))
     record = tmp_path / "compiled.json"
-    record.write_text(json.dumps({"modules": {}, "native": {module: compiled.source_hash(source)}}))
+    record.write_text(json.dumps({"modules": {}, "native": {module: compiled.source_hash(*sources)}}))
     assert compiled.native_is_current(module, str(record))
     monkeypatch.setenv("HAPAIR_PURE_PYTHON", "1")
     assert not compiled.native_is_current(module, str(record))
     monkeypatch.delenv("HAPAIR_PURE_PYTHON")
     record.write_text(json.dumps({"modules": {}, "native": {module: "0" * 64}}))  # the .c changed since
+    assert not compiled.native_is_current(module, str(record))
+    # built before the header it includes changed: the .c's hash alone is not the sources'
+    assert sources[1:] == [str(REPO / "src" / "hapair" / "proxy" / "stream" / "_deadlines.h")]
+    record.write_text(json.dumps({"modules": {}, "native": {module: compiled.source_hash(sources[0])}}))
     assert not compiled.native_is_current(module, str(record))
     record.write_text(json.dumps({"modules": {}}))  # built before there was a C extension
     assert not compiled.native_is_current(module, str(record))

@@ -119,8 +119,18 @@ def native_source_path(module: str, root: str) -> str:
     return os.path.join(root, *module.split(".")) + ".c"
 
 
-def source_hash(source: str) -> str:
-    """The hash the build records for a module's source, and the guard compares."""
+def native_sources(module: str, root: str) -> list[str]:
+    """What the C extension `module`'s recorded hash covers: its .c and the headers beside it (`_*.h`,
+    which the .c files of the directory include), so that a changed header makes the build stale too."""
+    source = native_source_path(module, root)
+    directory = os.path.dirname(source)
+    headers = sorted(name for name in os.listdir(directory) if name.startswith("_") and name.endswith(".h"))
+    return [source, *(os.path.join(directory, name) for name in headers)]
+
+
+def source_hash(*sources: str) -> str:
+    """The hash the build records for a module's source (or a C extension's sources, in order), and the
+    guard compares."""
     # SHA-256 of Python's own (hashlib's fallback), not hashlib: hashlib sets up OpenSSL's digests, 0.65 MB
     # that the proxy's master would hand down to every worker it forks (issue 15's budget)
     try:
@@ -128,8 +138,11 @@ def source_hash(source: str) -> str:
     except ImportError:
         from _sha256 import sha256  # type: ignore[import-not-found]  # noqa: PLC0415 (Python 3.11)
 
-    with open(source, "rb") as file:
-        return str(sha256(file.read()).hexdigest())
+    digest = sha256()
+    for source in sources:
+        with open(source, "rb") as file:
+            digest.update(file.read())
+    return str(digest.hexdigest())
 
 
 def read_record(record: str = RECORD, part: str = "modules") -> dict[str, str]:
@@ -164,7 +177,7 @@ def native_is_current(module: str, record: str = RECORD) -> bool:
         return False
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
-        return read_record(record, "native").get(module) == source_hash(native_source_path(module, root))
+        return read_record(record, "native").get(module) == source_hash(*native_sources(module, root))
     except OSError:
         return False
 

@@ -37,11 +37,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "_deadlines.h"
+
 #define DATAGRAM_MAX 65535
 #define READ_BATCH 64 /* answers read per event before the other sessions get their turn */
 #define MAX_EVENTS 256
 #define TIMER_DATA UINT64_MAX
-#define NO_HEAP SIZE_MAX
 #define PKTINFO_MAX 32 /* room for an in6_pktinfo (20 bytes) or an in_pktinfo (12) */
 #define RECEIVE_BATCH 16 /* datagrams a receive() reads with one recvmmsg() */
 
@@ -57,8 +58,8 @@ typedef struct dsession {
     socklen_t client_length;
     long long responses_wanted, requests, responses;
     long long to_peer, up_received, sent;
-    int64_t timeout_ns, added_ns, active_ns, deadline_ns, first_byte_ns, ended_ns;
-    size_t heap_position;
+    int64_t timeout_ns, added_ns, active_ns, first_byte_ns, ended_ns;
+    deadline_t deadline; /* in the sessions' deadlines */
     int status, refused_errno, sendmsg_errno;
     long long refused_to_peer, refused_up_received, refused_sent; /* the counts when the peer refused */
     struct dsession *next_ended;
@@ -72,8 +73,7 @@ typedef struct {
     dsession_t **slots;
     uint32_t *generations;
     uint32_t slot_count, *free_slots, free_count;
-    dsession_t **heap;
-    size_t heap_size, heap_capacity;
+    deadlines_t deadlines;
     dsession_t *ended_first, *ended_last; /* ended during this poll() */
     char *scratch;
     char *receiving; /* RECEIVE_BATCH buffers of DATAGRAM_MAX bytes, made at the first receive() */
@@ -83,69 +83,6 @@ static int64_t now_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
-/* -- the heap of idle deadlines (an entry may be early: it is moved on when it comes due) */
-
-static void heap_swap(Datagrams *self, size_t a, size_t b) {
-    dsession_t *first = self->heap[a];
-    self->heap[a] = self->heap[b];
-    self->heap[b] = first;
-    self->heap[a]->heap_position = a;
-    self->heap[b]->heap_position = b;
-}
-
-static void heap_up(Datagrams *self, size_t position) {
-    while (position > 0) {
-        size_t parent = (position - 1) / 2;
-        if (self->heap[parent]->deadline_ns <= self->heap[position]->deadline_ns)
-            return;
-        heap_swap(self, parent, position);
-        position = parent;
-    }
-}
-
-static void heap_down(Datagrams *self, size_t position) {
-    for (;;) {
-        size_t smallest = position, left = 2 * position + 1, right = left + 1;
-        if (left < self->heap_size && self->heap[left]->deadline_ns < self->heap[smallest]->deadline_ns)
-            smallest = left;
-        if (right < self->heap_size && self->heap[right]->deadline_ns < self->heap[smallest]->deadline_ns)
-            smallest = right;
-        if (smallest == position)
-            return;
-        heap_swap(self, smallest, position);
-        position = smallest;
-    }
-}
-
-static int heap_push(Datagrams *self, dsession_t *session) {
-    if (self->heap_size == self->heap_capacity) {
-        size_t capacity = self->heap_capacity ? 2 * self->heap_capacity : 64;
-        dsession_t **heap = realloc(self->heap, capacity * sizeof *heap);
-        if (heap == NULL)
-            return -1;
-        self->heap = heap;
-        self->heap_capacity = capacity;
-    }
-    session->heap_position = self->heap_size;
-    self->heap[self->heap_size++] = session;
-    heap_up(self, session->heap_position);
-    return 0;
-}
-
-static void heap_remove(Datagrams *self, dsession_t *session) {
-    size_t position = session->heap_position;
-    if (position == NO_HEAP)
-        return;
-    session->heap_position = NO_HEAP;
-    dsession_t *last = self->heap[--self->heap_size];
-    if (position == self->heap_size)
-        return;
-    self->heap[position] = last;
-    last->heap_position = position;
-    heap_up(self, position);
-    heap_down(self, last->heap_position);
 }
 
 /* -- the timer: armed for the first deadline when it comes before the one armed (a deadline passed while
@@ -160,8 +97,9 @@ static void timer_arm(Datagrams *self, int64_t deadline) {
 }
 
 static void timer_follow(Datagrams *self) {
-    if (self->heap_size && self->heap[0]->deadline_ns < self->armed_ns)
-        timer_arm(self, self->heap[0]->deadline_ns);
+    deadline_t *first = deadlines_first(&self->deadlines);
+    if (first != NULL && first->at_ns < self->armed_ns)
+        timer_arm(self, first->at_ns);
 }
 
 /* -- sessions */
@@ -180,7 +118,7 @@ static dsession_t *session_of(Datagrams *self, uint64_t handle) {
 static void session_let_go(Datagrams *self, dsession_t *session, int64_t now) {
     session->state = ENDED;
     session->ended_ns = now;
-    heap_remove(self, session);
+    deadlines_remove(&self->deadlines, &session->deadline);
     if (session->fd >= 0)
         close(session->fd);
     session->fd = -1;
@@ -287,16 +225,16 @@ static void session_readable(Datagrams *self, dsession_t *session, int64_t now) 
 }
 
 static void expire_idle(Datagrams *self, int64_t now) {
-    while (self->heap_size && self->heap[0]->deadline_ns <= now) {
-        dsession_t *session = self->heap[0];
+    deadline_t *first;
+    while ((first = deadlines_first(&self->deadlines)) != NULL && first->at_ns <= now) {
+        dsession_t *session = DEADLINE_OWNER(first, dsession_t, deadline);
         int64_t deadline = session->active_ns + session->timeout_ns;
         if (now >= deadline) {
             int done = answered(session);
             session->failed |= !done;
             session_end(self, session, done ? 200 : 502, now);
         } else {
-            session->deadline_ns = deadline;
-            heap_down(self, 0);
+            deadline_moved_on(&self->deadlines, deadline);
         }
     }
 }
@@ -342,7 +280,7 @@ static void datagrams_close(Datagrams *self) {
             self->slots[index] = NULL;
         }
     }
-    self->heap_size = 0;
+    self->deadlines.size = 0;
     self->ended_first = self->ended_last = NULL;
     int *fds[] = {&self->epoll_fd, &self->timer_fd};
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
@@ -357,7 +295,7 @@ static void Datagrams_dealloc(Datagrams *self) {
     free(self->slots);
     free(self->generations);
     free(self->free_slots);
-    free(self->heap);
+    free(self->deadlines.entries);
     free(self->scratch);
     free(self->receiving);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -454,13 +392,13 @@ static dsession_t *session_register(Datagrams *self, dsession_t *model) {
     session->index = self->free_slots[self->free_count - 1];
     session->generation = self->generations[session->index];
     struct epoll_event event = {.events = EPOLLIN, .data.u64 = session_handle(session)};
-    if (heap_push(self, session) < 0) {
+    if (deadlines_push(&self->deadlines, &session->deadline) < 0) {
         free(session);
         return NULL;
     }
     if (epoll_ctl(self->epoll_fd, EPOLL_CTL_ADD, session->fd, &event) < 0) {
         int error = errno;
-        heap_remove(self, session);
+        deadlines_remove(&self->deadlines, &session->deadline);
         free(session);
         errno = error;
         return NULL;
@@ -527,7 +465,7 @@ static PyObject *Datagrams_add(Datagrams *self, PyObject *args) {
     model.requests = 1;
     model.timeout_ns = timeout_ms * 1000000;
     model.first_byte_ns = -1;
-    model.heap_position = NO_HEAP;
+    model.deadline.position = NO_HEAP;
     model.fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (model.fd < 0)
         return errno_error("socket");
@@ -539,7 +477,7 @@ static PyObject *Datagrams_add(Datagrams *self, PyObject *args) {
         return failed_with(model.fd, "send");
     model.to_peer = sent < 0 ? 0 : sent; /* the socket's buffer full: the datagram is lost, as on the network */
     model.added_ns = model.active_ns = now_ns();
-    model.deadline_ns = model.added_ns + model.timeout_ns;
+    model.deadline.at_ns = model.added_ns + model.timeout_ns;
     dsession_t *session = session_register(self, &model);
     if (session == NULL)
         return failed_with(model.fd, "add");

@@ -48,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "_deadlines.h"
+
 #define SMALL_READ (1 << 16)   /* the scratch buffer; a read that fills it switches to splice */
 #define PIPE_SIZE (1 << 20)
 #define ROUNDS 16              /* moves per event before the other sessions get their turn */
@@ -56,7 +58,6 @@
 #define THREAD_STACK (256 * 1024)
 #define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 #define WAKE_DATA UINT64_MAX
-#define NO_HEAP SIZE_MAX
 #define WATCHED (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET)
 #define UNDRAINED (EPOLLRDHUP | EPOLLPRI | EPOLLHUP | EPOLLERR) /* a short read may leave bytes behind */
 
@@ -91,8 +92,8 @@ typedef struct session {
     int client_watched, upstream_watched; /* in the epoll set */
     direction_t up, down;                /* client -> upstream, upstream -> client */
     int half_close, ended_directions;
-    int64_t timeout_ns, added_ns, active_ns, deadline_ns, first_byte_ns;
-    size_t heap_position;
+    int64_t timeout_ns, added_ns, active_ns, first_byte_ns;
+    deadline_t deadline; /* in the relay's deadlines */
     int status, shutdown_errno;
     struct session *previous, *next; /* in the finished list */
 } session_t;
@@ -107,8 +108,7 @@ typedef struct {
     session_t **slots;
     uint32_t *generations;
     uint32_t slot_count, *free_slots, free_count;
-    session_t **heap;
-    size_t heap_size, heap_capacity;
+    deadlines_t deadlines;
     uint64_t *posted; /* directions to run again after the next batch (event_data, the direction's bit) */
     size_t posted_count, posted_capacity;
     session_t *finished_first, *finished_last;
@@ -172,69 +172,6 @@ static void pipe_give_back(Relay *relay, pipe_t *pipe, int empty) {
     pipe->read_fd = pipe->write_fd = -1;
 }
 
-/* -- the heap of idle deadlines (a session's entry may be early: it is moved on when it comes due) */
-
-static void heap_swap(Relay *relay, size_t a, size_t b) {
-    session_t *first = relay->heap[a];
-    relay->heap[a] = relay->heap[b];
-    relay->heap[b] = first;
-    relay->heap[a]->heap_position = a;
-    relay->heap[b]->heap_position = b;
-}
-
-static void heap_up(Relay *relay, size_t position) {
-    while (position > 0) {
-        size_t parent = (position - 1) / 2;
-        if (relay->heap[parent]->deadline_ns <= relay->heap[position]->deadline_ns)
-            return;
-        heap_swap(relay, parent, position);
-        position = parent;
-    }
-}
-
-static void heap_down(Relay *relay, size_t position) {
-    for (;;) {
-        size_t smallest = position, left = 2 * position + 1, right = left + 1;
-        if (left < relay->heap_size && relay->heap[left]->deadline_ns < relay->heap[smallest]->deadline_ns)
-            smallest = left;
-        if (right < relay->heap_size && relay->heap[right]->deadline_ns < relay->heap[smallest]->deadline_ns)
-            smallest = right;
-        if (smallest == position)
-            return;
-        heap_swap(relay, smallest, position);
-        position = smallest;
-    }
-}
-
-static int heap_push(Relay *relay, session_t *session) {
-    if (relay->heap_size == relay->heap_capacity) {
-        size_t capacity = relay->heap_capacity ? 2 * relay->heap_capacity : 64;
-        session_t **heap = realloc(relay->heap, capacity * sizeof *heap);
-        if (heap == NULL)
-            return -1;
-        relay->heap = heap;
-        relay->heap_capacity = capacity;
-    }
-    session->heap_position = relay->heap_size;
-    relay->heap[relay->heap_size++] = session;
-    heap_up(relay, session->heap_position);
-    return 0;
-}
-
-static void heap_remove(Relay *relay, session_t *session) {
-    size_t position = session->heap_position;
-    if (position == NO_HEAP)
-        return;
-    session->heap_position = NO_HEAP;
-    session_t *last = relay->heap[--relay->heap_size];
-    if (position == relay->heap_size)
-        return;
-    relay->heap[position] = last;
-    last->heap_position = position;
-    heap_up(relay, position);
-    heap_down(relay, last->heap_position);
-}
-
 /* -- sessions: their epoll registrations, their end */
 
 static uint64_t event_data(session_t *session, int side) {
@@ -267,7 +204,7 @@ static void session_let_go(Relay *relay, session_t *session) {
     session->up.reading = session->up.writing = session->down.reading = session->down.writing = 0;
     (void)watch(relay, session, CLIENT_SIDE, 0);
     (void)watch(relay, session, UPSTREAM_SIDE, 0);
-    heap_remove(relay, session);
+    deadlines_remove(&relay->deadlines, &session->deadline);
     direction_release(relay, &session->up);
     direction_release(relay, &session->down);
 }
@@ -499,24 +436,24 @@ static void run_posted(Relay *relay, size_t due, int64_t now) {
 }
 
 static void expire_idle(Relay *relay, int64_t now) {
-    while (relay->heap_size && relay->heap[0]->deadline_ns <= now) {
-        session_t *session = relay->heap[0];
+    deadline_t *first;
+    while ((first = deadlines_first(&relay->deadlines)) != NULL && first->at_ns <= now) {
+        session_t *session = DEADLINE_OWNER(first, session_t, deadline);
         int64_t deadline = session->active_ns + session->timeout_ns;
-        if (now >= deadline) {
+        if (now >= deadline)
             session_end(relay, session, 200); /* "connection timed out", finalized with NGX_STREAM_OK */
-        } else {
-            session->deadline_ns = deadline;
-            heap_down(relay, 0);
-        }
+        else
+            deadline_moved_on(&relay->deadlines, deadline);
     }
 }
 
 static int wait_timeout_ms(Relay *relay, int64_t now) {
-    if (!relay->heap_size) {
+    deadline_t *first = deadlines_first(&relay->deadlines);
+    if (first == NULL) {
         relay->waiting_until = INT64_MAX;
         return relay->posted_count ? 0 : -1;
     }
-    int64_t deadline = relay->heap[0]->deadline_ns;
+    int64_t deadline = first->at_ns;
     relay->waiting_until = deadline;
     if (deadline <= now || relay->posted_count)
         return 0;
@@ -651,7 +588,7 @@ static void Relay_dealloc(Relay *relay) {
     free(relay->slots);
     free(relay->generations);
     free(relay->free_slots);
-    free(relay->heap);
+    free(relay->deadlines.entries);
     free(relay->posted);
     free(relay->scratch);
     pthread_mutex_destroy(&relay->mutex);
@@ -721,9 +658,9 @@ static session_t *session_add(Relay *relay, int client, int upstream, long long 
     session->half_close = half_close;
     session->timeout_ns = timeout_ms * 1000000;
     session->added_ns = session->active_ns = now_ns();
-    session->deadline_ns = session->added_ns + session->timeout_ns;
+    session->deadline.at_ns = session->added_ns + session->timeout_ns;
     session->first_byte_ns = -1;
-    session->heap_position = NO_HEAP;
+    session->deadline.position = NO_HEAP;
     direction_init(&session->up, client, upstream);
     direction_init(&session->down, upstream, client);
     if (first_length) { /* what Python read before (preread, a PROXY protocol header) goes first */
@@ -737,7 +674,7 @@ static session_t *session_add(Relay *relay, int client, int upstream, long long 
         session->up.reading = 0;
         session->up.writing = 1;
     }
-    if (heap_push(relay, session) < 0 || watch(relay, session, CLIENT_SIDE, 1) < 0 ||
+    if (deadlines_push(&relay->deadlines, &session->deadline) < 0 || watch(relay, session, CLIENT_SIDE, 1) < 0 ||
         watch(relay, session, UPSTREAM_SIDE, 1) < 0) {
         int error = errno;
         session_let_go(relay, session);
@@ -769,7 +706,7 @@ static PyObject *Relay_add(Relay *relay, PyObject *args) {
     uint64_t handle = 0;
     if (session != NULL) {
         handle = ((uint64_t)session->generation << 32) | session->index;
-        if (session->deadline_ns < relay->waiting_until)
+        if (session->deadline.at_ns < relay->waiting_until)
             wake(relay);
     }
     pthread_mutex_unlock(&relay->mutex);
