@@ -15,6 +15,7 @@ from hapair.node.tracking import (
     PROXY,
     SERVING,
     Hysteresis,
+    ListenerChecks,
     NativeTrackers,
     Punctuality,
     instance_links,
@@ -35,6 +36,31 @@ def test_hysteresis_needs_fall_failures_then_rise_successes_in_a_row() -> None:
         True,
     ]
     assert state.ok
+
+
+def test_listeners_fail_only_after_fall_unanswered_requests_in_a_row_and_say_why() -> None:
+    checks = ListenerChecks(rise=2, fall=3)
+    refused = ["127.0.0.1:8080: ConnectionRefusedError"]
+    checks.record(refused)
+    checks.record(refused)
+    checks.record([])  # answered: the streak is broken
+    checks.record(refused)
+    checks.record(refused)
+    assert checks.failures == []  # two in a row: not yet
+    checks.record(["127.0.0.1:8080: no answer in 1 s"])
+    assert checks.failures == ["127.0.0.1:8080: no answer in 1 s"]
+    checks.record([])
+    assert checks.failures == ["127.0.0.1:8080: no answer in 1 s"]  # rise is 2
+    checks.record([])
+    assert checks.failures == []
+
+
+def test_listener_checks_start_again_when_there_was_no_proxy_to_ask() -> None:
+    checks = ListenerChecks(rise=2, fall=1)
+    checks.record(["127.0.0.1:8080: ConnectionRefusedError"])
+    assert checks.failures
+    checks.reset()
+    assert checks.failures == []
 
 
 def test_proxy_tracker_is_up_with_a_master_and_a_worker_and_reports_each_change() -> None:

@@ -11,7 +11,8 @@ The file (default /etc/hapair/node.toml; every key optional):
     [proxy]
     weight = 0                # 0: FAULT while the proxy is down or not serving; else a priority weight
     interval = 0.1            # seconds between two health exchanges with the workers
-    fall = 3                  # exchanges failed in a row before the proxy counts as not serving
+    fall = 3                  # exchanges (or a listener's loopback requests) failed in a row
+                              # before the proxy counts as not serving
     rise = 2                  # exchanges answered in a row before it counts as serving again
     listener_interval = 1.0   # seconds between two loopback requests to each listener (0: none)
     [backends]

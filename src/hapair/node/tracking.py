@@ -65,6 +65,33 @@ class Punctuality:
         return not late
 
 
+class ListenerChecks:
+    """The loopback requests' verdict, for the `proxy_serving` rounds: the listeners count as failed once
+    `fall` requests in a row went unanswered (and until `rise` in a row are answered), as the workers'
+    health exchange counts; a request comes every `listener_interval` (1 s), ten rounds of the exchange,
+    so that one unanswered request alone would otherwise take the tracker down."""
+
+    def __init__(self, rise: int, fall: int) -> None:
+        self._state = Hysteresis(rise, fall)
+        self._reasons: list[str] = []  # why the listeners did not answer, last time they did not
+
+    def record(self, unanswered: list[str]) -> None:
+        """One round of loopback requests: why each listener that did not answer did not (empty: all did)."""
+        self._state.record(not unanswered)
+        if unanswered:
+            self._reasons = unanswered
+
+    def reset(self) -> None:
+        """No request was made (no proxy to ask): nothing counts against the listeners."""
+        self._state = Hysteresis(self._state.rise, self._state.fall)
+        self._reasons = []
+
+    @property
+    def failures(self) -> list[str]:
+        """Why the listeners count as failed; empty while they count as answering."""
+        return [] if self._state.ok else self._reasons
+
+
 class NativeTrackers:
     """The three trackers' states; `report(name, ok)` is called at each change."""
 

@@ -21,7 +21,7 @@ from .channel import CHANNEL_VARIABLE, Channel
 from .settings import NodeSettings
 from .supervisor import ProxySupervisor, proxy_command
 from .targets import Targets
-from .tracking import NativeTrackers, Punctuality
+from .tracking import ListenerChecks, NativeTrackers, Punctuality
 
 if TYPE_CHECKING:
     from hapair.config.nginx.result import LoadResult
@@ -53,7 +53,7 @@ class ProxyWatch:
         self.targets = Targets(frozenset(), (), ())
         self.channel: Channel | None = None
         self.supervisor: ProxySupervisor | None = None
-        self._unanswered: list[str] = []  # why listeners did not answer the last loopback request
+        self._listeners = ListenerChecks(settings.proxy.rise, settings.proxy.fall)
         self._first_workers = asyncio.Event()
         self._loops: list[asyncio.Future[None]] = []
 
@@ -150,9 +150,9 @@ class ProxyWatch:
 
     def _serving_failures(self, late: list[int]) -> list[str]:
         """What failed in a health round: the workers that did not answer the last exchange, the
-        listeners that did not answer the last loopback request."""
+        listeners that did not answer `fall` loopback requests in a row."""
         failures = [f"workers {late} did not answer the health exchange"] if late else []
-        failures += self._unanswered
+        failures += self._listeners.failures
         if failures:
             self.logger.debug("%s", "; ".join(failures))
         return failures
@@ -163,9 +163,9 @@ class ProxyWatch:
         while True:
             await asyncio.sleep(interval)
             if self.trackers.master_alive and self.trackers.workers:
-                self._unanswered = await probes.all_unanswered(self.targets.probes, timeout)
+                self._listeners.record(await probes.all_unanswered(self.targets.probes, timeout))
             else:
-                self._unanswered = []  # the `proxy` tracker says it already
+                self._listeners.reset()  # the `proxy` tracker says it already
 
     async def _backends_loop(self) -> None:
         settings = self.settings.backends
