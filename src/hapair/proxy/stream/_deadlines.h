@@ -9,9 +9,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define NO_HEAP SIZE_MAX
 #define DEADLINE_OWNER(entry, type, member) ((type *)(void *)((char *)(entry) - offsetof(type, member)))
+
+/* The clock the deadlines are on. */
+static inline int64_t now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
 
 typedef struct {
     int64_t at_ns;

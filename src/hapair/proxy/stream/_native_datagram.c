@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "_deadlines.h"
+#include "_handles.h"
 
 #define DATAGRAM_MAX 65535
 #define READ_BATCH 64 /* answers read per event before the other sessions get their turn */
@@ -70,20 +71,12 @@ typedef struct {
     int closed;
     int epoll_fd, timer_fd;
     int64_t armed_ns; /* the deadline the timer is set for (INT64_MAX: none) */
-    dsession_t **slots;
-    uint32_t *generations;
-    uint32_t slot_count, *free_slots, free_count;
+    handles_t sessions;
     deadlines_t deadlines;
     dsession_t *ended_first, *ended_last; /* ended during this poll() */
     char *scratch;
     char *receiving; /* RECEIVE_BATCH buffers of DATAGRAM_MAX bytes, made at the first receive() */
 } Datagrams;
-
-static int64_t now_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
 
 /* -- the timer: armed for the first deadline when it comes before the one armed (a deadline passed while
  * the first moved on finds nothing due, and arms the timer for the next) */
@@ -105,13 +98,7 @@ static void timer_follow(Datagrams *self) {
 /* -- sessions */
 
 static uint64_t session_handle(const dsession_t *session) {
-    return ((uint64_t)session->generation << 32) | session->index;
-}
-
-static dsession_t *session_of(Datagrams *self, uint64_t handle) {
-    uint32_t index = (uint32_t)handle;
-    dsession_t *session = index < self->slot_count ? self->slots[index] : NULL;
-    return session != NULL && session->generation == (uint32_t)(handle >> 32) ? session : NULL;
+    return handle_of(session->index, session->generation);
 }
 
 /* Let go of the socket (its close takes it out of the epoll set) and of the deadline. */
@@ -136,9 +123,7 @@ static void session_end(Datagrams *self, dsession_t *session, int status, int64_
 }
 
 static void session_free(Datagrams *self, dsession_t *session) {
-    self->slots[session->index] = NULL;
-    self->generations[session->index] = session->generation + 1 ? session->generation + 1 : 1;
-    self->free_slots[self->free_count++] = session->index;
+    handles_release(&self->sessions, session->index);
     free(session);
 }
 
@@ -271,13 +256,13 @@ static PyObject *Datagrams_new(PyTypeObject *type, PyObject *args, PyObject *kwa
 
 static void datagrams_close(Datagrams *self) {
     self->closed = 1;
-    for (uint32_t index = 0; index < self->slot_count; index++) {
-        dsession_t *session = self->slots[index];
+    for (uint32_t index = 0; index < self->sessions.count; index++) {
+        dsession_t *session = self->sessions.slots[index];
         if (session != NULL) {
             if (session->fd >= 0)
                 close(session->fd);
             free(session);
-            self->slots[index] = NULL;
+            self->sessions.slots[index] = NULL;
         }
     }
     self->deadlines.size = 0;
@@ -292,9 +277,7 @@ static void datagrams_close(Datagrams *self) {
 
 static void Datagrams_dealloc(Datagrams *self) {
     datagrams_close(self);
-    free(self->slots);
-    free(self->generations);
-    free(self->free_slots);
+    handles_free(&self->sessions);
     free(self->deadlines.entries);
     free(self->scratch);
     free(self->receiving);
@@ -305,31 +288,6 @@ static int closed_error(Datagrams *self) {
     if (self->closed)
         PyErr_SetString(PyExc_ValueError, "the datagram sessions are closed");
     return self->closed;
-}
-
-static int grow_slots(Datagrams *self) {
-    uint32_t count = self->slot_count ? 2 * self->slot_count : 64;
-    if (count > (1u << 30))
-        return -1;
-    dsession_t **slots = realloc(self->slots, count * sizeof *slots);
-    if (slots == NULL)
-        return -1;
-    self->slots = slots;
-    uint32_t *generations = realloc(self->generations, count * sizeof *generations);
-    if (generations == NULL)
-        return -1;
-    self->generations = generations;
-    uint32_t *free_slots = realloc(self->free_slots, count * sizeof *free_slots);
-    if (free_slots == NULL)
-        return -1;
-    self->free_slots = free_slots;
-    for (uint32_t index = count; index > self->slot_count; index--) {
-        slots[index - 1] = NULL;
-        generations[index - 1] = 1;
-        free_slots[self->free_count++] = index - 1;
-    }
-    self->slot_count = count;
-    return 0;
 }
 
 /* A socket address from Python's tuple for AF_INET ((host, port)) or AF_INET6 ((host, port[, flowinfo[,
@@ -381,16 +339,15 @@ static int socket_address(int family, PyObject *address, struct sockaddr_storage
 
 /* The session, in the table and the heap and watched; NULL with errno set (the caller closes the fd). */
 static dsession_t *session_register(Datagrams *self, dsession_t *model) {
-    if (self->free_count == 0 && grow_slots(self) < 0) {
-        errno = ENOMEM;
+    uint32_t index, generation;
+    if (handles_reserve(&self->sessions, &index, &generation) < 0)
         return NULL;
-    }
     dsession_t *session = malloc(sizeof *session);
     if (session == NULL)
         return NULL;
     *session = *model;
-    session->index = self->free_slots[self->free_count - 1];
-    session->generation = self->generations[session->index];
+    session->index = index;
+    session->generation = generation;
     struct epoll_event event = {.events = EPOLLIN, .data.u64 = session_handle(session)};
     if (deadlines_push(&self->deadlines, &session->deadline) < 0) {
         free(session);
@@ -404,8 +361,7 @@ static dsession_t *session_register(Datagrams *self, dsession_t *model) {
         return NULL;
     }
     session->watched = 1;
-    self->slots[session->index] = session;
-    self->free_count--;
+    handles_take(&self->sessions, session->index, session);
     return session;
 }
 
@@ -491,7 +447,7 @@ static PyObject *Datagrams_send(Datagrams *self, PyObject *args) {
     Py_ssize_t length;
     if (!PyArg_ParseTuple(args, "Ky#:send", &handle, &data, &length) || closed_error(self))
         return NULL;
-    dsession_t *session = session_of(self, handle);
+    dsession_t *session = handles_get(&self->sessions, handle);
     if (session == NULL) {
         PyErr_Format(PyExc_KeyError, "no session %llu", handle);
         return NULL;
@@ -581,7 +537,7 @@ static PyObject *Datagrams_poll(Datagrams *self, PyObject *Py_UNUSED(ignored)) {
             self->armed_ns = INT64_MAX;
             continue;
         }
-        dsession_t *session = session_of(self, data);
+        dsession_t *session = handles_get(&self->sessions, data);
         if (session != NULL && session->state == ACTIVE && session->watched)
             session_readable(self, session, now);
     }
@@ -607,7 +563,7 @@ static PyObject *Datagrams_remove(Datagrams *self, PyObject *argument) {
     unsigned long long handle = PyLong_AsUnsignedLongLong(argument);
     if (PyErr_Occurred() || closed_error(self))
         return NULL;
-    dsession_t *session = session_of(self, handle);
+    dsession_t *session = handles_get(&self->sessions, handle);
     if (session == NULL) {
         PyErr_Format(PyExc_KeyError, "no session %llu", handle);
         return NULL;
@@ -727,7 +683,7 @@ static PyObject *Datagrams_fileno(Datagrams *self, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *Datagrams_sessions(Datagrams *self, void *Py_UNUSED(closure)) {
-    return PyLong_FromLong((long)(self->slot_count - self->free_count));
+    return PyLong_FromLong((long)handles_used(&self->sessions));
 }
 
 static PyMethodDef Datagrams_methods[] = {

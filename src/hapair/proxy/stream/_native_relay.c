@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "_deadlines.h"
+#include "_handles.h"
 
 #define SMALL_READ (1 << 16)   /* the scratch buffer; a read that fills it switches to splice */
 #define PIPE_SIZE (1 << 20)
@@ -105,9 +106,7 @@ typedef struct {
     int started, stopping, closed;
     int epoll_fd, notify_fd, wake_fd;
     int64_t waiting_until; /* the deadline the thread's epoll_wait ends at (INT64_MAX: none) */
-    session_t **slots;
-    uint32_t *generations;
-    uint32_t slot_count, *free_slots, free_count;
+    handles_t sessions;
     deadlines_t deadlines;
     uint64_t *posted; /* directions to run again after the next batch (event_data, the direction's bit) */
     size_t posted_count, posted_capacity;
@@ -117,12 +116,6 @@ typedef struct {
     long pipes_made; /* how many pipes bulk transfers took, in all */
     char *scratch;
 } Relay;
-
-static int64_t now_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
 
 /* The thread's system calls for each message, without glibc's wrappers: recv, send, splice and
  * epoll_wait are cancellation points, which in a process with threads turn asynchronous cancellation on
@@ -242,9 +235,7 @@ static void session_end(Relay *relay, session_t *session, int status) {
 }
 
 static void session_free(Relay *relay, session_t *session) {
-    relay->slots[session->index] = NULL;
-    relay->generations[session->index]++;
-    relay->free_slots[relay->free_count++] = session->index;
+    handles_release(&relay->sessions, session->index);
     free(session);
 }
 
@@ -421,8 +412,8 @@ static void run_posted(Relay *relay, size_t due, int64_t now) {
     for (size_t i = 0; i < due; i++) {
         uint64_t data = relay->posted[i];
         uint32_t index = (uint32_t)(data & 0xffffffffu) >> 1;
-        session_t *session = index < relay->slot_count ? relay->slots[index] : NULL;
-        if (session == NULL || session->generation != (uint32_t)(data >> 32))
+        session_t *session = handles_find(&relay->sessions, index, (uint32_t)(data >> 32));
+        if (session == NULL)
             continue; /* freed since */
         direction_t *direction = data & 1 ? &session->down : &session->up;
         direction->posted = 0;
@@ -483,8 +474,8 @@ static void *relay_thread(void *argument) {
                 continue;
             }
             uint32_t index = (uint32_t)(data & 0xffffffffu) >> 1;
-            session_t *session = index < relay->slot_count ? relay->slots[index] : NULL;
-            if (session == NULL || session->generation != (uint32_t)(data >> 32) || session->state != RELAYING)
+            session_t *session = handles_find(&relay->sessions, index, (uint32_t)(data >> 32));
+            if (session == NULL || session->state != RELAYING)
                 continue; /* ended by an earlier event of this batch */
             session_event(relay, session, (int)(data & 1), events[i].events, now);
         }
@@ -562,13 +553,13 @@ static void relay_close(Relay *relay) {
         relay->started = 0;
     }
     relay->closed = 1;
-    for (uint32_t index = 0; index < relay->slot_count; index++) {
-        if (relay->slots[index] != NULL) {
-            session_t *session = relay->slots[index];
+    for (uint32_t index = 0; index < relay->sessions.count; index++) {
+        session_t *session = relay->sessions.slots[index];
+        if (session != NULL) {
             if (session->state == RELAYING)
                 session_let_go(relay, session);
             free(session);
-            relay->slots[index] = NULL;
+            relay->sessions.slots[index] = NULL;
         }
     }
     relay->finished_first = relay->finished_last = NULL;
@@ -585,9 +576,7 @@ static void relay_close(Relay *relay) {
 
 static void Relay_dealloc(Relay *relay) {
     relay_close(relay);
-    free(relay->slots);
-    free(relay->generations);
-    free(relay->free_slots);
+    handles_free(&relay->sessions);
     free(relay->deadlines.entries);
     free(relay->posted);
     free(relay->scratch);
@@ -599,31 +588,6 @@ static int closed_error(Relay *relay) {
     if (relay->closed)
         PyErr_SetString(PyExc_ValueError, "the relay is closed");
     return relay->closed;
-}
-
-static int grow_slots(Relay *relay) {
-    uint32_t count = relay->slot_count ? 2 * relay->slot_count : 64;
-    if (count > (1u << 30))
-        return -1;
-    session_t **slots = realloc(relay->slots, count * sizeof *slots);
-    if (slots == NULL)
-        return -1;
-    relay->slots = slots;
-    uint32_t *generations = realloc(relay->generations, count * sizeof *generations);
-    if (generations == NULL)
-        return -1;
-    relay->generations = generations;
-    uint32_t *free_slots = realloc(relay->free_slots, count * sizeof *free_slots);
-    if (free_slots == NULL)
-        return -1;
-    relay->free_slots = free_slots;
-    for (uint32_t index = count; index > relay->slot_count; index--) {
-        slots[index - 1] = NULL;
-        generations[index - 1] = 1;
-        free_slots[relay->free_count++] = index - 1;
-    }
-    relay->slot_count = count;
-    return 0;
 }
 
 static int is_tcp(int fd) {
@@ -644,15 +608,14 @@ static void direction_init(direction_t *direction, int src, int dst) {
 /* The session, registered; NULL with errno set. */
 static session_t *session_add(Relay *relay, int client, int upstream, long long timeout_ms, int half_close,
                               const char *first, Py_ssize_t first_length) {
-    if (relay->free_count == 0 && grow_slots(relay) < 0) {
-        errno = ENOMEM;
+    uint32_t index, generation;
+    if (handles_reserve(&relay->sessions, &index, &generation) < 0)
         return NULL;
-    }
     session_t *session = calloc(1, sizeof *session);
     if (session == NULL)
         return NULL;
-    session->index = relay->free_slots[relay->free_count - 1];
-    session->generation = relay->generations[session->index];
+    session->index = index;
+    session->generation = generation;
     session->client_fd = client;
     session->upstream_fd = upstream;
     session->half_close = half_close;
@@ -682,8 +645,7 @@ static session_t *session_add(Relay *relay, int client, int upstream, long long 
         errno = error;
         return NULL;
     }
-    relay->slots[session->index] = session;
-    relay->free_count--;
+    handles_take(&relay->sessions, session->index, session);
     return session;
 }
 
@@ -705,7 +667,7 @@ static PyObject *Relay_add(Relay *relay, PyObject *args) {
     session_t *session = session_add(relay, client, upstream, timeout_ms, half_close, first, first_length);
     uint64_t handle = 0;
     if (session != NULL) {
-        handle = ((uint64_t)session->generation << 32) | session->index;
+        handle = handle_of(session->index, session->generation);
         if (session->deadline.at_ns < relay->waiting_until)
             wake(relay);
     }
@@ -726,7 +688,7 @@ typedef struct {
 
 static outcome_t session_outcome(Relay *relay, session_t *session) {
     outcome_t outcome = {
-        .handle = ((uint64_t)session->generation << 32) | session->index,
+        .handle = handle_of(session->index, session->generation),
         .status = session->status,
         .shutdown_errno = session->shutdown_errno,
         .client_received = session->up.received,
@@ -778,8 +740,8 @@ static PyObject *Relay_remove(Relay *relay, PyObject *argument) {
         return NULL;
     uint32_t index = (uint32_t)handle;
     pthread_mutex_lock(&relay->mutex);
-    session_t *session = index < relay->slot_count ? relay->slots[index] : NULL;
-    if (session == NULL || session->generation != (uint32_t)(handle >> 32)) {
+    session_t *session = handles_find(&relay->sessions, index, (uint32_t)(handle >> 32));
+    if (session == NULL) {
         pthread_mutex_unlock(&relay->mutex);
         PyErr_Format(PyExc_KeyError, "no session %llu", handle);
         return NULL;
@@ -806,7 +768,7 @@ static PyObject *Relay_notify_fd(Relay *relay, void *Py_UNUSED(closure)) {
 
 static PyObject *Relay_sessions(Relay *relay, void *Py_UNUSED(closure)) {
     pthread_mutex_lock(&relay->mutex);
-    long count = (long)(relay->slot_count - relay->free_count);
+    long count = (long)handles_used(&relay->sessions);
     pthread_mutex_unlock(&relay->mutex);
     return PyLong_FromLong(count);
 }
