@@ -60,10 +60,10 @@ from ..errorlog import to_main_log
 from .clienthello import Hello
 from .native_datagram import make
 from .session import (
-    CONNECT_ERRORS,
     SessionEnds,
     SessionSettings,
     address_texts,
+    connect_failure,
     denied,
     milliseconds,
     prepare_upstream,
@@ -678,8 +678,7 @@ class DatagramSession(SessionEnds):
                 return
         code = upstream.connect_ex(peer.sockaddr)
         if code:
-            level = ErrorLevel.ERROR if code in CONNECT_ERRORS else ErrorLevel.CRIT
-            self._connect_failed(f"connect() to {peer.name} failed ({code}: {os.strerror(code)})", level, now)
+            self._connect_failed(*connect_failure(peer.name, code), now)
             return
         self._listener.poller.watch(upstream.fileno(), self._upstream_readable)
         self._idle.add(self)
@@ -721,8 +720,8 @@ class DatagramSession(SessionEnds):
         """The extension could not begin the session: the call that failed is the error's filename."""
         call, code = error.filename, error.errno
         if call == "connect":
-            level = ErrorLevel.ERROR if code in CONNECT_ERRORS else ErrorLevel.CRIT
-            self._connect_failed(f"connect() to {peer.name} failed ({code}: {error.strerror})", level, now)
+            assert code is not None  # the extension's errors carry the call's errno
+            self._connect_failed(*connect_failure(peer.name, code), now)
         elif call == "send":
             self._queue = None
             self._error(f"send() failed ({code}: {error.strerror})", peer.name)

@@ -82,6 +82,12 @@ CONNECT_ERRORS = frozenset(
 )
 
 
+def connect_failure(peer: str, code: int) -> tuple[str, ErrorLevel]:
+    """The error log line and its level for a connect() to `peer` that failed at once with `code`."""
+    level = ErrorLevel.ERROR if code in CONNECT_ERRORS else ErrorLevel.CRIT
+    return f"connect() to {peer} failed ({code}: {os.strerror(code)})", level
+
+
 @dataclass(frozen=True, slots=True)
 class SessionSettings:
     """What every session of one stream `server` shares."""
@@ -590,8 +596,7 @@ class StreamSession(SessionEnds):
             self._loop.add_writer(upstream.fileno(), self._connect_done)
             self._timer = self._loop.call_later(self._settings.connect_timeout_s, self._connect_timed_out)
         else:
-            level = ErrorLevel.ERROR if code in CONNECT_ERRORS else ErrorLevel.CRIT
-            self._connect_failed(f"connect() to {peer.name} failed ({code}: {os.strerror(code)})", level)
+            self._connect_failed(*connect_failure(peer.name, code))
 
     def _prepare_upstream(self, upstream: socket.socket, peer: Peer) -> bool:
         """`proxy_socket_keepalive` and `proxy_bind`: whether the connection may go on (a bind that fails
