@@ -45,7 +45,12 @@ def test_a_drain_sigterms_a_proxy_whose_graceful_stop_outlasts_drain_timeout() -
         assert await asyncio.get_running_loop().run_in_executor(None, os.read, ready, 5) == b"ready"
         os.close(ready)
         pid = supervisor.pid
-        await NodeProxy(SimpleNamespace(supervisor=supervisor), 0.05).stop(reply)  # type: ignore[arg-type]
+        try:
+            await NodeProxy(SimpleNamespace(supervisor=supervisor), 0.05).stop(reply)  # type: ignore[arg-type]
+        finally:
+            if supervisor.process is not None:  # the drain did not end it: no child left behind
+                supervisor.process.kill()
+                supervisor.process.wait()
         return pid
 
     pid = asyncio.run(asyncio.wait_for(scenario(), 60))
