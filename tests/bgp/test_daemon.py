@@ -18,7 +18,7 @@ import pytest
 
 from hapair.bgp.announcer import Action
 from hapair.bgp.config import BgpConfig, Vip
-from hapair.bgp.daemon import FAST_STOP_WAIT_S, BgpDaemon, PidFileProxy
+from hapair.bgp.daemon import FAST_STOP_WAIT_S, BgpDaemon, PidFileProxy, run
 from hapair.bgp.speakers import ExaBgpSpeaker
 
 
@@ -307,3 +307,22 @@ def test_the_sigterm_is_sent_when_the_drains_client_has_gone(tmp_path, stubborn)
         return process.wait()
 
     assert asyncio.run(asyncio.wait_for(scenario(), 60)) == -signal.SIGTERM
+
+
+def test_a_daemon_stopped_during_a_drain_ends_without_an_error(tmp_path, stubborn, caplog) -> None:
+    """SIGTERM while a drain waits for the proxy: the drain's connection ends with the daemon, and asyncio
+    logs no error (Python 3.11's streams took a connection handler cancelled at the loop's end for one
+    that failed, and logged its CancelledError with a traceback)."""
+    _, pid_file = stubborn
+    daemon = stubborn_daemon(tmp_path, pid_file, FakeClock())
+
+    async def scenario() -> None:
+        running = asyncio.create_task(run(daemon))
+        while not os.path.exists(daemon.config.control):
+            await asyncio.sleep(0)
+        await drain_lines(daemon)
+        os.kill(os.getpid(), signal.SIGTERM)  # run()'s handler: the daemon stops
+        await running
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []

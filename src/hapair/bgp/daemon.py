@@ -253,6 +253,8 @@ class BgpDaemon:
                 await self.command(line.decode(errors="replace").split(), reply)
         except (ConnectionError, OSError):
             pass
+        except asyncio.CancelledError:  # the daemon stops during a drain: end as answered, since
+            pass  # Python 3.11's streams log a cancelled handler as one that failed, with a traceback
         finally:
             writer.close()
 
