@@ -49,7 +49,7 @@ import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from hapair.config.nginx.model.addresses import InetAddress
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -86,11 +86,29 @@ _ANCILLARY_SIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size)
 _INET_FAMILIES = (int(socket.AF_INET), int(socket.AF_INET6))  # what native_datagram.py connects to
 
 Address = tuple[str, int] | tuple[str, int, int, int]  # what recvmsg gives for the client
-# what the extension's poll() and remove() give for a session: (handle, status, failed, responses,
-# to_peer, up_received, sent, first_byte_s, ended_s, sendmsg_errno, refused_errno, refused_to_peer,
-# refused_up_received, refused_sent); status 0: removed while going on
-Ended = tuple[int, int, int, int, int, int, int, float, float, int, int, int, int, int]
 Ancillary = tuple[int, int, bytes]  # one item of recvmsg's and sendmsg's ancillary data
+
+
+class Ended(NamedTuple):
+    """What the extension counted of a session until it ended, as its poll() and remove() give it: the
+    extension's own `Ended`, a struct sequence (a tuple whose items are also read by name) of these fields
+    in this order (test_native_datagram checks that they agree). Declared here for its types, and so that
+    the compiled module reads each field as a tuple's item (mypyc does for a NamedTuple); never made here."""
+
+    handle: int
+    status: int  # 200, 502 (timed out before the answers awaited came); 0: removed while going on
+    failed: int  # 1: the peer counts as failed
+    responses: int  # a refusal counts as one
+    to_peer: int
+    up_received: int
+    sent: int  # to the client
+    first_byte_s: float  # from `add`; -1.0: no answer came
+    ended_s: float  # from `add`
+    sendmsg_errno: int  # the failed sendmsg() to the client that ended the session, else 0
+    refused_errno: int  # the peer refused (ECONNREFUSED), else 0; then the counts of that moment:
+    refused_to_peer: int
+    refused_up_received: int
+    refused_sent: int
 
 
 class LocalEnd:
@@ -375,8 +393,9 @@ class NativeDatagrams:
 
     def _poll(self) -> None:
         owners = self.owners
-        for ended in self.sessions.poll():
-            owners.pop(ended[0]).datagrams_ended(ended)
+        ended_sessions: list[Ended] = self.sessions.poll()
+        for ended in ended_sessions:
+            owners.pop(ended.handle).datagrams_ended(ended)
 
 
 def native_datagrams(loop: asyncio.AbstractEventLoop) -> NativeDatagrams | None:
@@ -783,9 +802,13 @@ class DatagramSession(SessionEnds):
     def datagrams_ended(self, ended: Ended) -> None:
         """The extension has ended the session (or `remove` has: status 0, ended now, with 200): its counts,
         nginx's error log lines, the end."""
-        status, refused, sendmsg_errno = ended[1], ended[10], ended[9]
+        status, refused, sendmsg_errno = ended.status, ended.refused_errno, ended.sendmsg_errno
         if refused:  # the line as it would have been written then, with the counts of then
-            self._to_peer, self._up_received, self._sent = ended[11], ended[12], ended[13]
+            self._to_peer, self._up_received, self._sent = (
+                ended.refused_to_peer,
+                ended.refused_up_received,
+                ended.refused_sent,
+            )
             self._error(
                 f"recv() failed ({refused}: {os.strerror(refused)}) while proxying and reading from upstream",
                 self._peer_name(),
@@ -802,11 +825,13 @@ class DatagramSession(SessionEnds):
         """What the extension counted, taken over; when the session ended there, on the loop's clock."""
         self._native = None
         started = self._attempt_started
-        self._failed = bool(ended[2])
-        self.responses, self._to_peer, self._up_received, self._sent = ended[3], ended[4], ended[5], ended[6]
-        if ended[7] >= 0:
-            self._first_byte_at = started + ended[7]
-        ended_at = self.active_at = started + ended[8]
+        self._failed = bool(ended.failed)
+        self.responses, self._to_peer = ended.responses, ended.to_peer
+        self._up_received, self._sent = ended.up_received, ended.sent
+        first_byte_s = ended.first_byte_s
+        if first_byte_s >= 0:
+            self._first_byte_at = started + first_byte_s
+        ended_at = self.active_at = started + ended.ended_s
         return ended_at
 
     # -- to and from the peer
