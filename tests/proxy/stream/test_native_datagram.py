@@ -285,7 +285,7 @@ def through(
         for _ in range(queries):
             asking.transport.sendto(QUERY, ("127.0.0.1", port))
         await poll(lambda: access.exists() and access.stat().st_size > 0)
-        assert (service.native_datagrams() is not None) == (native_datagram.EXTENSION is not None)
+        assert (service.native_choice.native() is not None) == (native_datagram.EXTENSION is not None)
         asking.transport.close()
         service.close()
         await service.wait_closed()

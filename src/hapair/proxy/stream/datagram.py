@@ -149,13 +149,12 @@ class DatagramListener:
         "_idle",
         "_local",
         "_locals",
-        "_native_asked",
         "_sessions",
         "family",
         "fd",
         "host",
         "loop",
-        "native",
+        "natives",
         "owned",
         "poller",
         "routes",
@@ -171,6 +170,7 @@ class DatagramListener:
         settings: SessionSettings,
         routes: dict[InetAddress, SessionSettings],
         *,
+        natives: NativeChoice,
         owned: bool,
         wildcard: bool,
     ) -> None:
@@ -183,8 +183,7 @@ class DatagramListener:
         self._sessions: dict[tuple[Address, LocalEnd], DatagramSession] = {}
         self.family = sock.family  # read once: the socket's property makes an enum each time
         self.fd = sock.fileno()
-        self.native: NativeDatagrams | None = None  # the worker's sessions in C, once asked for
-        self._native_asked = int(self.family) not in _INET_FAMILIES  # a unix socket's sessions stay here
+        self.natives = natives  # whether the worker's sessions are in C (the socket is AF_INET or AF_INET6)
         self.poller = UpstreamPoller(self.loop)
         self._idle = {
             id(server): IdleSessions(self.loop, server.idle_timeout_s)
@@ -225,14 +224,6 @@ class DatagramListener:
             return self.sock.sendto(data, remote)
         return self.sock.sendmsg([data], local.source, 0, remote)
 
-    def native_datagrams(self) -> NativeDatagrams | None:
-        """The worker's sessions in C (native_datagram.py), made at the first session that can use them
-        (None: not built)."""
-        if not self._native_asked:
-            self._native_asked = True
-            self.native = self.host.native_datagrams()
-        return self.native
-
     def forget(self, session: DatagramSession) -> None:
         """The next datagram from the session's client begins a new session."""
         key = session.key
@@ -240,7 +231,7 @@ class DatagramListener:
             del self._sessions[key]
 
     def _receive(self) -> None:
-        native = self.native if self._native_asked else self.native_datagrams()
+        native = self.natives.native()
         if native is not None:
             self._receive_batches(native)
             return
@@ -398,10 +389,31 @@ class NativeDatagrams:
             owners.pop(ended.handle).datagrams_ended(ended)
 
 
-def native_datagrams(loop: asyncio.AbstractEventLoop) -> NativeDatagrams | None:
-    """The worker's sessions in the extension, or None (not built, or it could not start)."""
-    sessions = make()
-    return None if sessions is None else NativeDatagrams(loop, sessions)
+class NativeChoice:
+    """Whether the worker's UDP sessions do their socket work in the extension, and its `NativeDatagrams`
+    when they do: the one place that decides, made by the service for all its listeners. The extension's
+    sessions are made at the first call (the first datagram of an AF_INET or AF_INET6 listener), never
+    before; None from then on when it is not built (or stale, or pure Python is asked) or could not start."""
+
+    __slots__ = ("_decided", "_loop", "_native")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._decided = False
+        self._native: NativeDatagrams | None = None
+
+    def native(self) -> NativeDatagrams | None:
+        if not self._decided:
+            self._decided = True
+            sessions = make()
+            self._native = None if sessions is None else NativeDatagrams(self._loop, sessions)
+        return self._native
+
+    def close(self) -> None:
+        """The service is closed: no session is left."""
+        native, self._native = self._native, None
+        if native is not None:
+            native.close()
 
 
 class IdleSessions:
@@ -459,9 +471,6 @@ class DatagramHost(Protocol):
         """Start the session of a client address's first datagram."""
 
     def session_finished(self, session: DatagramSession) -> None: ...
-
-    def native_datagrams(self) -> NativeDatagrams | None:
-        """The worker's sessions in C, made at the first call (None: not built, or could not start)."""
 
 
 class DatagramSession(SessionEnds):
@@ -678,7 +687,7 @@ class DatagramSession(SessionEnds):
         self._peer = peer
         self._attempt_started = now
         if self._local.native and peer.family in _INET_FAMILIES:
-            native = self._listener.native_datagrams()
+            native = self._listener.natives.native()
             if native is not None:
                 self._connect_native(native, peer, now)
                 return
