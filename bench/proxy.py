@@ -67,7 +67,12 @@ Tests, for each load balancer (and the direct row, to backend 1):
   `worker_connections 16384`, `worker_rlimit_nofile` at the machine's hard RLIMIT_NOFILE; HAProxy:
   `maxconn 11000`), and the bench raises its own (inherited) soft RLIMIT_NOFILE to the hard one;
 - L4 req/s and p99: the same wrk on /ok through the seed's stream server; L4 CPU: its CPU time per
-  request, as L7 CPU (each of wrk's connections a session, its requests relayed as bytes);
+  request, as L7 CPU (each of wrk's connections a session, its requests relayed as bytes). Each load
+  balancer's L4 cells are the means of --l4-runs runs (3): one in its row's turn, the others once every
+  row is measured, the load balancers in turn and in reverse order every other round (A B C, C B A...).
+  At L4 both nginx and hapair spend about 95 % of a request in the kernel, one recv and one send a
+  message, so their rates are close and one run's moves by up to 10 % with how the threads share the
+  cores: one run each decided which was ahead by chance;
 - L4 bulk: the stream server's upstream moved to the backends' :9000 (the only change), and
   bench/proxy_tcp.py's `sink` in the client reading --bulk-bytes through it: MB/s.
 - SNI bulk: the same, routed by SNI without terminating TLS: the client sends a TLS ClientHello for
@@ -158,6 +163,7 @@ OPEN_FILES = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # the hard limit: th
 HOLD_TIMEOUT_S = 120.0
 STARTUP_TIMEOUT_S = 15.0
 WARM_UP_S = 1
+L4_RUNS = 3
 WARM_UP_BYTES = 100 * MB
 SNI_NAME = "a.example"
 UDP_PORT = 5353
@@ -219,6 +225,8 @@ class Row:
     idle_mb: float | None = None
     unavailable: str = ""
     notes: list[str] = field(default_factory=list)
+    l4_runs: list[WrkResult] = field(default_factory=list)  # `l4` is their mean
+    l4_cpu_runs: list[float] = field(default_factory=list)  # `l4_cpu_us` is their mean
 
 
 def run_to_end(host: Host, args: Sequence[str], timeout: float) -> str:
@@ -719,7 +727,6 @@ def measure(
     the row has at all."""
     options = lab.options
     columns = options.columns
-    small = f"http://{address}:{PORT}/ok"
     if "l7" in columns and not measure_l7(lab, row, address, lambda: start("l7"), connections=connections):
         return
     if h2 and "h2" in columns:
@@ -735,19 +742,8 @@ def measure(
                 requests = rate * (options.duration + H2_WARM_UP_S)
                 row.h2_cpu_us = (namespace_cpu_s(lab.lb) - before) / requests * 1e6
             note(row, "h2", problems)
-    if "l4" in columns:
-        with start("l4") as reason:
-            if reason:
-                row.unavailable = reason
-                return
-            lab.report(f"{row.name}: L4")
-            warm_up(lab, small)
-            before = namespace_cpu_s(lab.lb)
-            row.l4 = wrk(lab.client, small, options.connections, options.duration)
-            requests = row.l4.requests_per_second * options.duration
-            if address == LB_ADDRESS and requests:
-                row.l4_cpu_us = (namespace_cpu_s(lab.lb) - before) / requests * 1e6
-            note(row, "L4", row.l4.problems)
+    if "l4" in columns and not measure_l4(lab, row, address, start):
+        return
     if "l4-bulk" in columns:
         with start("l4-bulk") as reason:
             if reason:
@@ -774,6 +770,38 @@ def measure(
             row.tls_bulk_mb_s = tls_sink_mb_s(lab.client, address, PORT, options.bulk_bytes)
     if udp_port is not None and "udp" in columns:
         measure_udp(lab, row, address, start, udp_port)
+
+
+def measure_l4(lab: Lab, row: Row, address: str, start: Starter) -> bool:
+    """One run of the L4 small-request test into `row`'s runs (and its figures, their means so far);
+    whether the load balancer started."""
+    with start("l4") as reason:
+        if reason:
+            row.unavailable = reason
+            return False
+        lab.report(f"{row.name}: L4 (run {len(row.l4_runs) + 1})")
+        small = f"http://{address}:{PORT}/ok"
+        warm_up(lab, small)
+        before = namespace_cpu_s(lab.lb)
+        run = wrk(lab.client, small, lab.options.connections, lab.options.duration)
+        requests = run.requests_per_second * lab.options.duration
+        if address == LB_ADDRESS and requests:
+            row.l4_cpu_runs.append((namespace_cpu_s(lab.lb) - before) / requests * 1e6)
+        row.l4_runs.append(run)
+        row.l4 = mean_wrk(row.l4_runs)
+        row.l4_cpu_us = mean_of(row.l4_cpu_runs)
+        note(row, "L4", run.problems)
+    return True
+
+
+def measure_l4_in_turns(lab: Lab, rows: list[Row]) -> None:
+    """The L4 small-request test again for each load balancer's row, `--l4-runs` in all, the load
+    balancers in turn and in reverse order every other round (A B C, C B A, A B C...), so that a drift
+    of the machine over the bench weighs on each alike."""
+    for round_ in range(1, lab.options.l4_runs):
+        for row, implementation in rows[:: -1 if round_ % 2 else 1]:
+            if not row.unavailable:
+                measure_l4(lab, row, LB_ADDRESS, partial(proxy, lab, implementation))
 
 
 def measure_udp(lab: Lab, row: Row, address: str, start: Starter, port: int) -> None:
@@ -904,18 +932,21 @@ def mean_row(name: str, runs: list[Row]) -> Row:
     if failed:
         row.unavailable = failed[0] or "no L7 figure"
         return row
-    tests = [run.l7 for run in runs if run.l7 is not None]
-    row.l7 = WrkResult(
-        statistics.fmean(test.requests_per_second for test in tests),
-        statistics.fmean(test.p99_ms for test in tests),
-        "; ".join(test.problems for test in tests if test.problems),
-    )
+    row.l7 = mean_wrk([run.l7 for run in runs if run.l7 is not None])
     row.l7_cpu_us = mean_of([run.l7_cpu_us for run in runs])
     row.l7_bulk_mb_s = mean_of([run.l7_bulk_mb_s for run in runs])
     return row
 
 
-def mean_of(values: list[float | None]) -> float | None:
+def mean_wrk(tests: list[WrkResult]) -> WrkResult:
+    return WrkResult(
+        statistics.fmean(test.requests_per_second for test in tests),
+        statistics.fmean(test.p99_ms for test in tests),
+        "; ".join(test.problems for test in tests if test.problems),
+    )
+
+
+def mean_of(values: Sequence[float | None]) -> float | None:
     known = [value for value in values if value is not None]
     return statistics.fmean(known) if known else None
 
@@ -1062,8 +1093,13 @@ def bench(options: argparse.Namespace, report: Callable[[str], None]) -> list[st
         lab = Lab(lan, directory, client, lb, write_configs(directory), options, report)
         start_backends(lab, backends)
         rows = [measure_direct(lab)]
+        main_rows = []
         for implementation in options.only:
-            rows += measure_proxy(lab, implementation)
+            measured = measure_proxy(lab, implementation)
+            main_rows.append((measured[0], implementation))
+            rows += measured
+        if "l4" in options.columns:
+            measure_l4_in_turns(lab, main_rows)
     load = f"load average (1 min): {load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
     return [*machine(options), load, "", *table(rows)]
 
@@ -1134,6 +1170,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         type=column_list,
         default=frozenset(COLUMNS),
         help="comma-separated tests to run (all by default): " + ", ".join(COLUMNS),
+    )
+    parser.add_argument(
+        "--l4-runs",
+        type=positive,
+        default=L4_RUNS,
+        help=f"L4 small-request runs per load balancer, in turns; its cells are their means ({L4_RUNS})",
     )
     parser.add_argument("--logs", type=Path, help="keep the configurations and logs in this directory")
     return parser.parse_args(argv)

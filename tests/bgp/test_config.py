@@ -18,6 +18,7 @@ interval 50ms
 rise 4
 fall 1
 drain_settle 0s
+drain_timeout 2.5s
 control /run/x.sock
 vip 10.0.0.10 ports 80 443
 vip 10.0.0.11 ports 8080 follow node   # fed by hapair node
@@ -28,7 +29,7 @@ def test_reads_every_directive() -> None:
     config = parse(GOOD, "bgp.conf")
     assert (config.speaker, config.table, config.proxy_pid) == ("bird", 200, "/run/nginx.pid")
     assert (config.interval, config.rise, config.fall, config.drain_settle) == (0.05, 4, 1, 0.0)
-    assert config.control == "/run/x.sock"
+    assert (config.drain_timeout, config.control) == (2.5, "/run/x.sock")
     assert config.vips == [Vip("10.0.0.10", (80, 443)), Vip("10.0.0.11", (8080,), ("node",))]
 
 
@@ -46,6 +47,10 @@ def test_under_hapair_node_no_proxy_pid_is_needed() -> None:
     config = parse(NODE_GOOD, "f", "node")
     assert config.vips == [Vip("10.0.0.10", (), ("other",))]
     assert config.proxy_pid == ""
+
+
+def test_under_hapair_node_drain_timeout_is_read() -> None:
+    assert parse(f"{NODE_GOOD}drain_timeout 500ms\n", "f", "node").drain_timeout == 0.5
 
 
 @pytest.mark.parametrize(
@@ -79,6 +84,7 @@ def test_under_hapair_node_a_vips_ports_are_refused() -> None:
 def test_defaults() -> None:
     config = parse("speaker exabgp\nproxy_pid /p\nvip 10.0.0.1 ports 80\n", "f")
     assert (config.interval, config.rise, config.fall, config.drain_settle) == (0.1, 3, 2, 1.0)
+    assert config.drain_timeout == 90.0
     assert config.table is None
 
 
@@ -93,6 +99,9 @@ def test_defaults() -> None:
         ("interval 100\n", "f:1: invalid interval '100' (a number with ms or s, as 100ms)"),
         ("interval 0ms\n", "f:1: interval cannot be 0"),
         ("fall 1 2\n", "f:1: 'fall' takes one value, not 2"),
+        ("\ndrain_timeout 0s\n", "f:2: drain_timeout cannot be 0"),
+        ("drain_timeout 2m\n", "f:1: invalid drain_timeout '2m' (a number with ms or s, as 100ms)"),
+        ("drain_timeout\n", "f:1: 'drain_timeout' takes one value, not 0"),
         ("rise 2\nrise 3\n", "f:2: 'rise' is duplicate (first on line 1)"),
         ("vip 10.0.0.1 80\n", "f:1: 'vip' is written 'vip ADDRESS [ports PORT...] [follow SOURCE...]'"),
         ("vip follow x\n", "f:1: 'vip' is written 'vip ADDRESS [ports PORT...] [follow SOURCE...]'"),

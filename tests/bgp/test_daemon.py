@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ import pytest
 
 from hapair.bgp.announcer import Action
 from hapair.bgp.config import BgpConfig, Vip
-from hapair.bgp.daemon import BgpDaemon
+from hapair.bgp.daemon import FAST_STOP_WAIT_S, BgpDaemon, PidFileProxy
 from hapair.bgp.speakers import ExaBgpSpeaker
 
 
@@ -176,3 +179,131 @@ def test_exabgp_speaker_writes_the_text_api_commands() -> None:
     assert output.getvalue() == (
         "announce route 10.0.0.10/32 next-hop self\nwithdraw route 10.0.0.10/32 next-hop self\n"
     )
+
+
+class FakeClock:
+    """The drain's monotonic clock, moved by the test: the waits end when the test says, not later."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def stubborn(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """A proxy whose graceful stop never ends: it ignores SIGQUIT (and, with the parameter "TERM", SIGTERM
+    too), which it says once it does."""
+    ignored = " ".join(["QUIT", *getattr(request, "param", ())])
+    script = f'trap "" {ignored}; echo ready; exec sleep 600'
+    process = subprocess.Popen(["sh", "-c", script], stdout=subprocess.PIPE)
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    pid_file = tmp_path / "proxy.pid"
+    pid_file.write_text(f"{process.pid}\n")
+    try:
+        yield process, pid_file
+    finally:
+        process.kill()
+        process.wait()
+
+
+def stubborn_daemon(tmp_path: Path, pid_file: Path, clock: FakeClock) -> BgpDaemon:
+    daemon, _ = make(tmp_path, pid_file, 1)
+    daemon.proxy = PidFileProxy(str(pid_file), time.time, timeout=30.0, monotonic=clock)
+    return daemon
+
+
+async def drain_lines(daemon: BgpDaemon) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, list[str]]:
+    """A drain asked on the control socket, its answer read up to the proxy's SIGQUIT."""
+    reader, writer = await asyncio.open_unix_connection(daemon.config.control)
+    writer.write(b"drain\n")
+    lines = [(await reader.readline()).decode() for _ in range(2)]
+    return reader, writer, lines
+
+
+async def ended(process: subprocess.Popen[bytes]) -> None:
+    """Until `process` has ended (its pidfd readable)."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    pidfd = os.pidfd_open(process.pid)
+    loop.add_reader(pidfd, done.set_result, None)
+    try:
+        await done
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+
+
+def test_a_proxy_that_ignores_sigquit_gets_sigterm_after_drain_timeout(tmp_path, stubborn, caplog) -> None:
+    process, pid_file = stubborn
+    clock = FakeClock()
+    daemon = stubborn_daemon(tmp_path, pid_file, clock)
+
+    async def scenario() -> list[str]:
+        server = await daemon.serve_control()
+        reader, writer, lines = await drain_lines(daemon)
+        clock.now += 30.0  # drain_timeout after the SIGQUIT
+        lines += (await reader.read()).decode().splitlines(keepends=True)
+        writer.close()
+        server.close()
+        return lines
+
+    lines = [line.rstrip("\n") for line in asyncio.run(asyncio.wait_for(scenario(), 60))]
+    assert process.wait() == -signal.SIGTERM
+    assert lines[1].startswith(f"proxy {process.pid} asked to stop at ")
+    assert lines[2].startswith(f"proxy {process.pid} still running at ")
+    assert lines[2].endswith(
+        ", drain_timeout (30 s) after SIGQUIT: SIGTERM (its fast stop: the connections left are closed)"
+    )
+    assert lines[3].startswith(f"proxy {process.pid} stopped at ")
+    assert len(lines) == 4
+    assert [r.levelname for r in caplog.records if "SIGTERM" in r.message] == ["WARNING"]
+
+
+@pytest.mark.parametrize("stubborn", [("TERM",)], indirect=True)
+def test_a_proxy_that_outlives_its_sigterm_is_reported_running_and_the_drain_ends(
+    tmp_path, stubborn, caplog
+) -> None:
+    process, pid_file = stubborn
+    clock = FakeClock()
+    daemon = stubborn_daemon(tmp_path, pid_file, clock)
+
+    async def scenario() -> list[str]:
+        server = await daemon.serve_control()
+        reader, writer, lines = await drain_lines(daemon)
+        clock.now += 30.0
+        lines.append((await reader.readline()).decode())  # the SIGTERM
+        clock.now += FAST_STOP_WAIT_S
+        lines += (await reader.read()).decode().splitlines(keepends=True)
+        writer.close()
+        server.close()
+        return lines
+
+    lines = [line.rstrip("\n") for line in asyncio.run(asyncio.wait_for(scenario(), 60))]
+    assert process.poll() is None
+    assert lines[2].endswith("after SIGQUIT: SIGTERM (its fast stop: the connections left are closed)")
+    assert lines[3].startswith(f"error: proxy {process.pid} still running at ")
+    assert lines[3].endswith(", 5 s after SIGTERM: left as it is (it is not hapair bgp's child)")
+    assert len(lines) == 4
+    [error] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert error.message.startswith(f"drain: proxy {process.pid} still running at ")
+
+
+def test_the_sigterm_is_sent_when_the_drains_client_has_gone(tmp_path, stubborn) -> None:
+    process, pid_file = stubborn
+    clock = FakeClock()
+    daemon = stubborn_daemon(tmp_path, pid_file, clock)
+
+    async def scenario() -> int:
+        server = await daemon.serve_control()
+        _, writer, _ = await drain_lines(daemon)
+        writer.close()  # `hapair bgp drain` interrupted while it waits
+        clock.now += 30.0
+        await ended(process)
+        server.close()
+        return process.wait()
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 60)) == -signal.SIGTERM

@@ -7,6 +7,7 @@ per line, `#` starts a comment:
     rise 3                        # healthy probes in a row before a source counts as up
     fall 2                        # failed probes in a row before it counts as down
     drain_settle 1s               # after the withdraw, how long before the proxy is asked to stop
+    drain_timeout 90s             # how long its graceful stop may take before its fast stop (SIGTERM)
     control /run/hapair-bgp.sock  # where `hapair bgp drain|undrain|status` reach the daemon
     backends 10.0.1.5:8080 10.0.1.6:8080   # the proxy's backends: the VIPs follow whether any is reachable
     vip 10.0.0.10 ports 80 443    # a VIP (on the loopback) and the listeners it follows
@@ -57,6 +58,7 @@ class BgpConfig:
     rise: int = 3
     fall: int = 2
     drain_settle: float = 1.0
+    drain_timeout: float = 90.0
     control: str = DEFAULT_CONTROL
     backends: tuple[tuple[str, int], ...] = ()
     vips: list[Vip] = field(default_factory=list)
@@ -165,6 +167,10 @@ def _drain_settle(config: BgpConfig, args: list[str], where: str) -> None:
     config.drain_settle = _duration(_one(args, where, "drain_settle"), where, "drain_settle", zero=True)
 
 
+def _drain_timeout(config: BgpConfig, args: list[str], where: str) -> None:
+    config.drain_timeout = _duration(_one(args, where, "drain_timeout"), where, "drain_timeout")
+
+
 def _rise(config: BgpConfig, args: list[str], where: str) -> None:
     config.rise = _integer(_one(args, where, "rise"), where, "rise", 1, 100)
 
@@ -237,6 +243,7 @@ _HANDLERS = {
     "rise": _rise,
     "fall": _fall,
     "drain_settle": _drain_settle,
+    "drain_timeout": _drain_timeout,
     "control": _control,
     "backends": _backends,
     "vip": _vip,

@@ -11,7 +11,8 @@ Control protocol (a Unix stream socket, one command line in, lines out, then the
     {"command": "follow"}           each VIP's state now, then every announcement and withdrawal, as JSON
                                     lines until the daemon stops (`hapair status --follow`)
     drain                           withdraw every VIP, wait drain_settle, stop the proxy gracefully
-                                    (SIGQUIT: it finishes its connections), report each step
+                                    (SIGQUIT: it finishes its connections), SIGTERM it after
+                                    drain_timeout if it has not ended, report each step
     undrain                         follow the health again
     observe SOURCE up|down DETAIL   one observation of a source a `vip ... follow SOURCE` line names
                                     (how `hapair node`'s native tracking feeds the announcer)"""
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hapair.bgp")
 STOP_POLL_S = 0.05
+FAST_STOP_WAIT_S = 5.0  # after drain_timeout's SIGTERM, how long before the drain reports the proxy running
 
 Reply = Callable[[str], Awaitable[None]]
 
@@ -78,12 +80,23 @@ class ProxyControl(Protocol):
 
 
 class PidFileProxy:
-    """hapair bgp's proxy: the process its pid file names, stopped by SIGQUIT (it finishes its connections);
-    starting it again is left to the administrator (or systemd) before `undrain`."""
+    """hapair bgp's proxy: the process its pid file names, stopped by SIGQUIT (it finishes its connections)
+    and, if it has not ended `timeout` seconds later, by SIGTERM (nginx's fast stop: the connections left
+    are closed); one that outlives that too is reported and left running: it is not hapair bgp's child
+    (SIGKILL would end an nginx master and leave its workers serving). Starting it again is left to the
+    administrator (or systemd) before `undrain`. `monotonic` times the waits, `clock` dates the replies."""
 
-    def __init__(self, pid_file: str, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        pid_file: str,
+        clock: Callable[[], float],
+        timeout: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.pid_file = pid_file
         self.clock = clock
+        self.timeout = timeout
+        self.monotonic = monotonic
 
     async def stop(self, reply: Reply) -> None:
         pid = health.proxy_pid(self.pid_file)
@@ -93,9 +106,33 @@ class PidFileProxy:
         os.kill(pid, signal.SIGQUIT)
         asked = moment(self.clock())
         await reply(f"proxy {pid} asked to stop at {asked} (SIGQUIT: it finishes its connections)")
-        while health.process_alive(pid):
-            await asyncio.sleep(STOP_POLL_S)
+        if not await self._ended(pid, self.timeout) and not await self._fast_stop(pid, reply):
+            return
         await reply(f"proxy {pid} stopped at {moment(self.clock())}")
+
+    async def _fast_stop(self, pid: int, reply: Reply) -> bool:
+        """SIGTERM for a proxy whose graceful stop outlasted `timeout`; whether it then ended. Each step is
+        logged and done before it is told, so that it happens when the drain's client has gone too."""
+        why = f"still running at {moment(self.clock())}, drain_timeout ({self.timeout:g} s) after SIGQUIT"
+        log.warning("drain: proxy %d %s: SIGTERM", pid, why)
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.kill(pid, signal.SIGTERM)
+        await reply(f"proxy {pid} {why}: SIGTERM (its fast stop: the connections left are closed)")
+        if await self._ended(pid, FAST_STOP_WAIT_S):
+            return True
+        left = f"proxy {pid} still running at {moment(self.clock())}, {FAST_STOP_WAIT_S:g} s after SIGTERM"
+        log.error("drain: %s: left as it is", left)
+        await reply(f"error: {left}: left as it is (it is not hapair bgp's child)")
+        return False
+
+    async def _ended(self, pid: int, patience: float) -> bool:
+        """Whether process `pid` ends within `patience` seconds (polled: it is not hapair bgp's child)."""
+        deadline = self.monotonic() + patience
+        while health.process_alive(pid):
+            if self.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(STOP_POLL_S)
+        return True
 
     def resume(self) -> None:
         """Nothing: the proxy is not hapair bgp's child."""
@@ -119,7 +156,9 @@ class BgpDaemon:
         self.name = name  # the daemon, as the status document names it
         self.speaker = speaker
         self.clock = clock
-        self.proxy = proxy if proxy is not None else PidFileProxy(config.proxy_pid, clock)
+        if proxy is None:
+            proxy = PidFileProxy(config.proxy_pid, clock, config.drain_timeout)
+        self.proxy = proxy
         feed = feed if feed is not None else probe_feed(config)
         now = clock()
         self.announcers = {

@@ -75,20 +75,26 @@ def _test(path: str) -> int:
 
 
 def _control(config: BgpConfig, action: str) -> int:
-    """Send `action` to the daemon and print its answer as it comes."""
+    """Send `action` to the daemon and print its answer as it comes (a drain's steps as they happen)."""
+    # the daemon's longest silence: a drain's settle, or its proxy's graceful stop up to drain_timeout
+    timeout = CONTROL_TIMEOUT_S + max(config.drain_settle, config.drain_timeout)
+    failed = False
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.settimeout(CONTROL_TIMEOUT_S)
+            connection.settimeout(timeout)
             connection.connect(config.control)
             connection.sendall(action.encode() + b"\n")
             with connection.makefile("r") as answer:
-                lines = [line.rstrip("\n") for line in answer]
+                for line in answer:
+                    print(line.rstrip("\n"), flush=True)
+                    failed = failed or line.startswith("error:")
+    except TimeoutError:
+        print(f"hapair bgp: no answer from the daemon at {config.control} in {timeout:g} s", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"hapair bgp: cannot reach the daemon at {config.control}: {error.strerror}", file=sys.stderr)
         return 1
-    for line in lines:
-        print(line, flush=True)
-    return 1 if any(line.startswith("error:") for line in lines) else 0
+    return 1 if failed else 0
 
 
 def _daemon(config: BgpConfig, metrics: tuple[Any, int] | None) -> int:

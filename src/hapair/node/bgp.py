@@ -32,12 +32,13 @@ from .watch import ProxyWatch
 
 
 class NodeProxy:
-    """What the announcers' drain and undrain do: stop the supervised proxy gracefully, waiting for its
-    connections however long they last (the node's own stop, SIGTERM, gives them STOP_GRACE_S), and start
-    it again."""
+    """What the announcers' drain and undrain do: stop the supervised proxy gracefully, SIGTERM it if its
+    connections outlast `timeout` (the file's drain_timeout; the node's own stop, SIGTERM, gives them
+    STOP_GRACE_S), SIGKILL it if that does not end it (it is the node's child), and start it again."""
 
-    def __init__(self, watch: ProxyWatch) -> None:
+    def __init__(self, watch: ProxyWatch, timeout: float) -> None:
         self.watch = watch
+        self.timeout = timeout
 
     async def stop(self, reply: Reply) -> None:
         supervisor = self.watch.supervisor
@@ -48,11 +49,14 @@ class NodeProxy:
         else:
             asked = moment(time.time())
             await reply(f"proxy {pid} asked to stop at {asked} (SIGQUIT: it finishes its connections)")
-        # as long as its connections last (a drain is for them), and also when not running: no restart
-        # until undrain
-        await supervisor.stop(grace=None)
-        if pid is not None:
-            await reply(f"proxy {pid} stopped at {moment(time.time())}")
+        # also when not running: no restart until undrain
+        ended_by = await supervisor.stop(grace=self.timeout)
+        if pid is None:
+            return
+        how = ""
+        if ended_by is not None and ended_by != signal.SIGQUIT:
+            how = f" by {ended_by.name} (its graceful stop outlasted drain_timeout, {self.timeout:g} s)"
+        await reply(f"proxy {pid} stopped at {moment(time.time())}{how}")
 
     def resume(self) -> None:
         assert self.watch.supervisor is not None
@@ -82,7 +86,7 @@ class BgpNode:
             config,
             speaker,
             feed=Feed(self._sources, rise=1, fall=1),
-            proxy=NodeProxy(self.watch),
+            proxy=NodeProxy(self.watch, config.drain_timeout),
             name="node --bgp",
         )
         self._stopping = asyncio.Event()

@@ -129,22 +129,27 @@ class ProxySupervisor:
             self._deaths.clear()
             self.start()
 
-    async def stop(self, grace: float | None = STOP_GRACE_S) -> None:
+    async def stop(self, grace: float | None = STOP_GRACE_S) -> signal.Signals | None:
         """Gracefully (SIGQUIT: the workers finish their connections), then harder if that takes longer
-        than `grace` seconds (None: as long as it takes; the proxy's worker_shutdown_timeout bounds it)."""
+        than `grace` seconds (None: as long as it takes; the proxy's worker_shutdown_timeout bounds it);
+        the signal that ended it (None: it was not running). Each escalation is logged."""
         self._stopping = True
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        sent = None
         for signum, patience in ((signal.SIGQUIT, grace), (signal.SIGTERM, KILL_GRACE_S)):
             if self.process is None:
-                return
+                return sent
             self.process.send_signal(signum)
+            sent = signum
             try:
                 await asyncio.wait_for(self._gone.wait(), patience)
-                return
+                return sent
             except TimeoutError:
-                continue
+                self._log(f"Proxy master (PID {self.pid}) still running {patience:g} s after {signum.name}")
         if self.process is not None:
             self.process.kill()
+            sent = signal.SIGKILL
             await self._gone.wait()
+        return sent

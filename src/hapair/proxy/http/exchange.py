@@ -165,7 +165,7 @@ class Exchange:
         self.remote_port: int = client.remote_port
         self.binary_remote_addr: str = client.binary_remote_addr
         self.realip = False  # the realip module has looked at the request
-        # the limit_req module's verdict (variables.LIMIT_REQ_STATUSES names it), 0: none yet
+        # the limit_req module's verdict (limit_statuses.py), 0: none yet
         self.limit_req_status: int = 0
         self.limit_conn_status: int = 0
         self.cleanups: list[Callable[[], None]] | None = None  # run when the request ends (after its log)

@@ -26,13 +26,11 @@ from ..slab import Slab
 from .exchange import NEXT
 from .keyindex import NODE_HEAD, KeyIndex, index_size, key_hash
 from .limit_req import Key, key_bytes
+from .limit_statuses import LIMIT_CONN_PASSED, LIMIT_CONN_REJECTED, LIMIT_CONN_REJECTED_DRY_RUN
 from .logcontext import log_request_error
 
 if TYPE_CHECKING:
     from .exchange import Exchange
-
-# ex.limit_conn_status (0: none yet), named by variables.LIMIT_CONN_STATUSES
-PASSED, REJECTED, REJECTED_DRY_RUN = 1, 2, 3
 
 # nginx's sizes: sizeof(ngx_http_limit_conn_shctx_t), and a node's header (the red-black tree node up to
 # `color`, then ngx_http_limit_conn_node_t up to `data`)
@@ -158,7 +156,7 @@ class LimitConnStep:
                 text = f'the value of the "{limit.key_source}" key is more than 255 bytes: "{shown}"'
                 log_request_error(ex, ErrorLevel.ERROR, text)
                 continue
-            ex.limit_conn_status = PASSED
+            ex.limit_conn_status = LIMIT_CONN_PASSED
             zone = limit.zone
             zone.shared.lock()
             try:
@@ -179,7 +177,7 @@ class LimitConnStep:
 
     def _refuse(self, ex: Exchange) -> int:
         if self._dry_run:
-            ex.limit_conn_status = REJECTED_DRY_RUN
+            ex.limit_conn_status = LIMIT_CONN_REJECTED_DRY_RUN
             return NEXT
-        ex.limit_conn_status = REJECTED
+        ex.limit_conn_status = LIMIT_CONN_REJECTED
         return self._status

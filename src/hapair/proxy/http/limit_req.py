@@ -31,13 +31,17 @@ from ..shm import SharedZone, ZoneSpec
 from ..slab import Slab
 from .exchange import DONE, NEXT
 from .keyindex import NODE_HEAD, KeyIndex, index_size, key_hash
+from .limit_statuses import (
+    LIMIT_REQ_DELAYED,
+    LIMIT_REQ_DELAYED_DRY_RUN,
+    LIMIT_REQ_PASSED,
+    LIMIT_REQ_REJECTED,
+    LIMIT_REQ_REJECTED_DRY_RUN,
+)
 from .logcontext import log_request_error
 
 if TYPE_CHECKING:
     from .exchange import Exchange
-
-# ex.limit_req_status (0: none yet), named by variables.LIMIT_REQ_STATUSES
-PASSED, DELAYED, REJECTED, DELAYED_DRY_RUN, REJECTED_DRY_RUN = 1, 2, 3, 4, 5
 
 # nginx's sizes, which decide how many states a zone holds: sizeof(ngx_http_limit_req_shctx_t), and a
 # node's header (the red-black tree node up to `color`, then ngx_http_limit_req_node_t up to `data`)
@@ -296,15 +300,15 @@ class LimitReqStep:
             excess = 0
         delay, excess, chosen = self._account(held, excess, chosen, now)
         if not delay:
-            ex.limit_req_status = PASSED
+            ex.limit_req_status = LIMIT_REQ_PASSED
             return NEXT
         dry = ", dry run" if self._dry_run else ""
         text = f'delaying request{dry}, excess: {_excess(excess)}, by zone "{chosen.zone.name}"'
         log_request_error(ex, self._delay_level, text)
         if self._dry_run:
-            ex.limit_req_status = DELAYED_DRY_RUN
+            ex.limit_req_status = LIMIT_REQ_DELAYED_DRY_RUN
             return NEXT
-        ex.limit_req_status = DELAYED
+        ex.limit_req_status = LIMIT_REQ_DELAYED
         ex.watching_client = _always
         handle = asyncio.get_running_loop().call_later(delay / 1000, _wake, ex)
         ex.add_cleanup(handle.cancel)
@@ -323,9 +327,9 @@ class LimitReqStep:
             finally:
                 zone.shared.unlock()
         if self._dry_run:
-            ex.limit_req_status = REJECTED_DRY_RUN
+            ex.limit_req_status = LIMIT_REQ_REJECTED_DRY_RUN
             return NEXT
-        ex.limit_req_status = REJECTED
+        ex.limit_req_status = LIMIT_REQ_REJECTED
         return self._status
 
     def _account(

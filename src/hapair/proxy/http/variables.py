@@ -27,14 +27,12 @@ from ..logformat import TextValue
 from .clock import ssi_date, time_iso8601, time_local
 from .credentials import basic_credentials
 from .gzip import gzip_ratio
+from .limit_statuses import LIMIT_CONN_STATUSES, LIMIT_REQ_STATUSES
 
 if TYPE_CHECKING:
     from .exchange import Exchange
 
 NGINX_VERSION: Final = "1.22.1"
-# $limit_req_status and $limit_conn_status by the numbers limit_req.py and limit_conn.py give them
-LIMIT_REQ_STATUSES: Final = (None, "PASSED", "DELAYED", "REJECTED", "DELAYED_DRY_RUN", "REJECTED_DRY_RUN")
-LIMIT_CONN_STATUSES: Final = (None, "PASSED", "REJECTED", "REJECTED_DRY_RUN")
 _HOSTNAME = socket.gethostname()
 
 
