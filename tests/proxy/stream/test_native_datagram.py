@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from hapair.proxy.stream import native_datagram, serve_stream
+from hapair.proxy.stream.datagram import Ended
 
 from .helpers import poll, run
 from .test_datagram import QUERY, Answering, Client, open_descriptors
@@ -86,9 +87,6 @@ def ends() -> Iterator[Ends]:
     made.close()
 
 
-Ended = tuple[Any, ...]
-
-
 def pump(sessions: Any, done: Callable[[list[Ended]], bool]) -> list[Ended]:
     """poll() whenever the epoll set is readable, until `done` says so of the sessions ended."""
     ended: list[Ended] = []
@@ -116,6 +114,15 @@ def client_got(ends: Ends, count: int, got: list[bytes]) -> Callable[[list[Ended
 
 
 @needs_extension
+def test_what_an_ended_session_counted_is_read_by_the_names_and_places_datagram_py_reads() -> None:
+    assert native_datagram.EXTENSION is not None
+    made = native_datagram.EXTENSION.Ended(range(len(Ended._fields)))
+    assert isinstance(made, tuple)
+    assert made.__match_args__ == Ended._fields
+    assert [getattr(made, name) for name in Ended._fields] == list(range(len(Ended._fields)))
+
+
+@needs_extension
 def test_an_answer_goes_to_the_client_from_the_listening_socket_and_ends_the_session(
     sessions: Any, ends: Ends
 ) -> None:
@@ -123,9 +130,9 @@ def test_an_answer_goes_to_the_client_from_the_listening_socket_and_ends_the_ses
     ends.query()
     ends.answer(b"answer", b"a copy")
     [ended] = pump(sessions, one_ended)
+    assert type(ended) is native_datagram.EXTENSION.Ended
     assert ended[:7] == (handle, 200, 0, 1, 50, 6, 6)  # status, failed, responses, bytes to/from peer, sent
-    first_byte_s, ended_s = ended[7:9]
-    assert 0 <= first_byte_s <= ended_s
+    assert 0 <= ended.first_byte_s <= ended.ended_s
     assert ended[9:] == (0, 0, 0, 0, 0)
     assert ends.answers(1) == [(b"answer", ends.listening.getsockname())]
     assert sessions.sessions == 0
@@ -163,7 +170,7 @@ def test_a_session_idle_for_its_timeout_ends_with_502_unless_answered(
     ends.answer(*[b"answer"] * answers)
     [ended] = pump(sessions, one_ended)
     assert ended[1:4] == outcome  # status, failed, responses
-    assert ended[8] >= 0.05
+    assert ended.ended_s >= 0.05
 
 
 def refusing(ends: Ends) -> None:
@@ -188,7 +195,7 @@ def test_a_refused_session_expecting_more_answers_goes_on_until_its_timeout(
     ends.add(sessions, responses=2, timeout_ms=100)
     [ended] = pump(sessions, one_ended)
     assert ended[1:4] == (502, 1, 1)
-    assert ended[10] == errno.ECONNREFUSED
+    assert ended.refused_errno == errno.ECONNREFUSED
 
 
 @needs_extension
@@ -278,7 +285,7 @@ def through(
         for _ in range(queries):
             asking.transport.sendto(QUERY, ("127.0.0.1", port))
         await poll(lambda: access.exists() and access.stat().st_size > 0)
-        assert (service.native_datagrams() is not None) == (native_datagram.EXTENSION is not None)
+        assert (service.native_choice.native() is not None) == (native_datagram.EXTENSION is not None)
         asking.transport.close()
         service.close()
         await service.wait_closed()

@@ -496,12 +496,66 @@ static outcome_t session_outcome(Datagrams *self, dsession_t *session) {
     return outcome;
 }
 
-static PyObject *outcome_tuple(const outcome_t *outcome) {
-    return Py_BuildValue("(KiiLLLLddiiLLL)", (unsigned long long)outcome->handle, outcome->status,
-                         outcome->failed, outcome->responses, outcome->to_peer, outcome->up_received,
-                         outcome->sent, outcome->first_byte_s, outcome->ended_s, outcome->sendmsg_errno,
-                         outcome->refused_errno, outcome->refused_to_peer, outcome->refused_up_received,
-                         outcome->refused_sent);
+/* An outcome as Python reads it: an `Ended`, a struct sequence (a tuple whose items are also read by name:
+ * datagram.py's `Ended` names the same fields in the same order, and tests/proxy/stream/
+ * test_native_datagram.py checks that they agree). */
+static PyStructSequence_Field ended_fields[] = {
+    {"handle", "the session's, as add() gave it"},
+    {"status", "200; 502: proxy_timeout passed before the answers awaited came; 0: ended by remove()"},
+    {"failed", "1: the peer counts as failed (it refused, or did not answer in time)"},
+    {"responses", "the answers read (a refusal counts as one)"},
+    {"to_peer", "bytes sent to the peer"},
+    {"up_received", "bytes read from the peer"},
+    {"sent", "bytes sent to the client"},
+    {"first_byte_s", "seconds from add() to the first answer (-1.0: none came)"},
+    {"ended_s", "seconds from add() to the end"},
+    {"sendmsg_errno", "the errno of the sendmsg() to the client that failed and ended the session (0: none)"},
+    {"refused_errno", "the errno of the peer's refusal, ECONNREFUSED (0: the peer did not refuse)"},
+    {"refused_to_peer", "to_peer when the peer refused"},
+    {"refused_up_received", "up_received when the peer refused"},
+    {"refused_sent", "sent when the peer refused"},
+    {NULL, NULL},
+};
+
+#define ENDED_FIELDS (sizeof ended_fields / sizeof ended_fields[0] - 1)
+
+static PyStructSequence_Desc ended_desc = {
+    .name = "hapair.proxy.stream._native_datagram.Ended",
+    .doc = "What a UDP session counted until it ended, as poll() and remove() give it.",
+    .fields = ended_fields,
+    .n_in_sequence = ENDED_FIELDS,
+};
+
+static PyTypeObject EndedType; /* made from ended_desc as the module is */
+
+static PyObject *outcome_ended(const outcome_t *outcome) {
+    PyObject *ended = PyStructSequence_New(&EndedType);
+    if (ended == NULL)
+        return NULL;
+    PyObject *items[ENDED_FIELDS] = { /* in ended_fields' order */
+        PyLong_FromUnsignedLongLong(outcome->handle),
+        PyLong_FromLong(outcome->status),
+        PyLong_FromLong(outcome->failed),
+        PyLong_FromLongLong(outcome->responses),
+        PyLong_FromLongLong(outcome->to_peer),
+        PyLong_FromLongLong(outcome->up_received),
+        PyLong_FromLongLong(outcome->sent),
+        PyFloat_FromDouble(outcome->first_byte_s),
+        PyFloat_FromDouble(outcome->ended_s),
+        PyLong_FromLong(outcome->sendmsg_errno),
+        PyLong_FromLong(outcome->refused_errno),
+        PyLong_FromLongLong(outcome->refused_to_peer),
+        PyLong_FromLongLong(outcome->refused_up_received),
+        PyLong_FromLongLong(outcome->refused_sent),
+    };
+    int complete = 1;
+    for (size_t i = 0; i < ENDED_FIELDS; i++) {
+        complete &= items[i] != NULL;
+        PyStructSequence_SET_ITEM(ended, (Py_ssize_t)i, items[i]); /* one left NULL: its dealloc skips it */
+    }
+    if (!complete)
+        Py_CLEAR(ended);
+    return ended;
 }
 
 /* The sessions ended in this poll, their outcomes copied out and the sessions freed; NULL: no memory (the
@@ -549,7 +603,7 @@ static PyObject *Datagrams_poll(Datagrams *self, PyObject *Py_UNUSED(ignored)) {
         return PyErr_NoMemory();
     PyObject *results = PyList_New((Py_ssize_t)ended);
     for (size_t i = 0; results != NULL && i < ended; i++) {
-        PyObject *result = outcome_tuple(&outcomes[i]);
+        PyObject *result = outcome_ended(&outcomes[i]);
         if (result == NULL)
             Py_CLEAR(results);
         else
@@ -570,7 +624,7 @@ static PyObject *Datagrams_remove(Datagrams *self, PyObject *argument) {
     }
     session_let_go(self, session, now_ns()); /* status 0: it was going on */
     outcome_t outcome = session_outcome(self, session);
-    return outcome_tuple(&outcome);
+    return outcome_ended(&outcome);
 }
 
 /* -- the listening socket's datagrams, RECEIVE_BATCH a system call */
@@ -696,11 +750,10 @@ static PyMethodDef Datagrams_methods[] = {
      "send(handle, data) -> bytes sent (0: the socket's buffer was full); OSError (filename 'send') when "
      "send() failed"},
     {"poll", (PyCFunction)Datagrams_poll, METH_NOARGS,
-     "poll() -> the sessions ended, each (handle, status, failed, responses, to_peer, up_received, sent, "
-     "first_byte_s, ended_s, sendmsg_errno, refused_errno, refused_to_peer, refused_up_received, "
-     "refused_sent): answers read and sent on, timeouts passed; call it when fileno() is readable"},
+     "poll() -> the sessions ended, each an Ended (what it counted: handle, status, failed, responses, ...): "
+     "answers read and sent on, timeouts passed; call it when fileno() is readable"},
     {"remove", (PyCFunction)Datagrams_remove, METH_O,
-     "remove(handle) -> the same tuple, status 0: end a session now; its socket is closed"},
+     "remove(handle) -> its Ended, status 0: end a session now; its socket is closed"},
     {"receive", (PyCFunction)Datagrams_receive, METH_VARARGS,
      "receive(fd, ancillary) -> up to 16 datagrams of the socket `fd` read with one recvmmsg(), each "
      "(data, ancillary data as recvmsg gives it (with `ancillary`) or (), the sender's address), or None "
@@ -732,14 +785,12 @@ static struct PyModuleDef native_datagram_module = {
 };
 
 PyMODINIT_FUNC PyInit__native_datagram(void) {
-    if (PyType_Ready(&DatagramsType) < 0)
+    if (PyType_Ready(&DatagramsType) < 0 || PyStructSequence_InitType2(&EndedType, &ended_desc) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&native_datagram_module);
     if (module == NULL)
         return NULL;
-    Py_INCREF(&DatagramsType);
-    if (PyModule_AddObject(module, "Datagrams", (PyObject *)&DatagramsType) < 0) {
-        Py_DECREF(&DatagramsType);
+    if (PyModule_AddType(module, &DatagramsType) < 0 || PyModule_AddType(module, &EndedType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -49,7 +49,7 @@ import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from hapair.config.nginx.model.addresses import InetAddress
 from hapair.config.nginx.model.logging import ErrorLevel
@@ -86,11 +86,29 @@ _ANCILLARY_SIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size)
 _INET_FAMILIES = (int(socket.AF_INET), int(socket.AF_INET6))  # what native_datagram.py connects to
 
 Address = tuple[str, int] | tuple[str, int, int, int]  # what recvmsg gives for the client
-# what the extension's poll() and remove() give for a session: (handle, status, failed, responses,
-# to_peer, up_received, sent, first_byte_s, ended_s, sendmsg_errno, refused_errno, refused_to_peer,
-# refused_up_received, refused_sent); status 0: removed while going on
-Ended = tuple[int, int, int, int, int, int, int, float, float, int, int, int, int, int]
 Ancillary = tuple[int, int, bytes]  # one item of recvmsg's and sendmsg's ancillary data
+
+
+class Ended(NamedTuple):
+    """What the extension counted of a session until it ended, as its poll() and remove() give it: the
+    extension's own `Ended`, a struct sequence (a tuple whose items are also read by name) of these fields
+    in this order (test_native_datagram checks that they agree). Declared here for its types, and so that
+    the compiled module reads each field as a tuple's item (mypyc does for a NamedTuple); never made here."""
+
+    handle: int
+    status: int  # 200, 502 (timed out before the answers awaited came); 0: removed while going on
+    failed: int  # 1: the peer counts as failed
+    responses: int  # a refusal counts as one
+    to_peer: int
+    up_received: int
+    sent: int  # to the client
+    first_byte_s: float  # from `add`; -1.0: no answer came
+    ended_s: float  # from `add`
+    sendmsg_errno: int  # the failed sendmsg() to the client that ended the session, else 0
+    refused_errno: int  # the peer refused (ECONNREFUSED), else 0; then the counts of that moment:
+    refused_to_peer: int
+    refused_up_received: int
+    refused_sent: int
 
 
 class LocalEnd:
@@ -131,13 +149,12 @@ class DatagramListener:
         "_idle",
         "_local",
         "_locals",
-        "_native_asked",
         "_sessions",
         "family",
         "fd",
         "host",
         "loop",
-        "native",
+        "natives",
         "owned",
         "poller",
         "routes",
@@ -153,6 +170,7 @@ class DatagramListener:
         settings: SessionSettings,
         routes: dict[InetAddress, SessionSettings],
         *,
+        natives: NativeChoice,
         owned: bool,
         wildcard: bool,
     ) -> None:
@@ -165,8 +183,7 @@ class DatagramListener:
         self._sessions: dict[tuple[Address, LocalEnd], DatagramSession] = {}
         self.family = sock.family  # read once: the socket's property makes an enum each time
         self.fd = sock.fileno()
-        self.native: NativeDatagrams | None = None  # the worker's sessions in C, once asked for
-        self._native_asked = int(self.family) not in _INET_FAMILIES  # a unix socket's sessions stay here
+        self.natives = natives  # whether the worker's sessions are in C (the socket is AF_INET or AF_INET6)
         self.poller = UpstreamPoller(self.loop)
         self._idle = {
             id(server): IdleSessions(self.loop, server.idle_timeout_s)
@@ -207,14 +224,6 @@ class DatagramListener:
             return self.sock.sendto(data, remote)
         return self.sock.sendmsg([data], local.source, 0, remote)
 
-    def native_datagrams(self) -> NativeDatagrams | None:
-        """The worker's sessions in C (native_datagram.py), made at the first session that can use them
-        (None: not built)."""
-        if not self._native_asked:
-            self._native_asked = True
-            self.native = self.host.native_datagrams()
-        return self.native
-
     def forget(self, session: DatagramSession) -> None:
         """The next datagram from the session's client begins a new session."""
         key = session.key
@@ -222,7 +231,7 @@ class DatagramListener:
             del self._sessions[key]
 
     def _receive(self) -> None:
-        native = self.native if self._native_asked else self.native_datagrams()
+        native = self.natives.native()
         if native is not None:
             self._receive_batches(native)
             return
@@ -375,14 +384,36 @@ class NativeDatagrams:
 
     def _poll(self) -> None:
         owners = self.owners
-        for ended in self.sessions.poll():
-            owners.pop(ended[0]).datagrams_ended(ended)
+        ended_sessions: list[Ended] = self.sessions.poll()
+        for ended in ended_sessions:
+            owners.pop(ended.handle).datagrams_ended(ended)
 
 
-def native_datagrams(loop: asyncio.AbstractEventLoop) -> NativeDatagrams | None:
-    """The worker's sessions in the extension, or None (not built, or it could not start)."""
-    sessions = make()
-    return None if sessions is None else NativeDatagrams(loop, sessions)
+class NativeChoice:
+    """Whether the worker's UDP sessions do their socket work in the extension, and its `NativeDatagrams`
+    when they do: the one place that decides, made by the service for all its listeners. The extension's
+    sessions are made at the first call (the first datagram of an AF_INET or AF_INET6 listener), never
+    before; None from then on when it is not built (or stale, or pure Python is asked) or could not start."""
+
+    __slots__ = ("_decided", "_loop", "_native")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._decided = False
+        self._native: NativeDatagrams | None = None
+
+    def native(self) -> NativeDatagrams | None:
+        if not self._decided:
+            self._decided = True
+            sessions = make()
+            self._native = None if sessions is None else NativeDatagrams(self._loop, sessions)
+        return self._native
+
+    def close(self) -> None:
+        """The service is closed: no session is left."""
+        native, self._native = self._native, None
+        if native is not None:
+            native.close()
 
 
 class IdleSessions:
@@ -440,9 +471,6 @@ class DatagramHost(Protocol):
         """Start the session of a client address's first datagram."""
 
     def session_finished(self, session: DatagramSession) -> None: ...
-
-    def native_datagrams(self) -> NativeDatagrams | None:
-        """The worker's sessions in C, made at the first call (None: not built, or could not start)."""
 
 
 class DatagramSession(SessionEnds):
@@ -659,7 +687,7 @@ class DatagramSession(SessionEnds):
         self._peer = peer
         self._attempt_started = now
         if self._local.native and peer.family in _INET_FAMILIES:
-            native = self._listener.native_datagrams()
+            native = self._listener.natives.native()
             if native is not None:
                 self._connect_native(native, peer, now)
                 return
@@ -783,9 +811,13 @@ class DatagramSession(SessionEnds):
     def datagrams_ended(self, ended: Ended) -> None:
         """The extension has ended the session (or `remove` has: status 0, ended now, with 200): its counts,
         nginx's error log lines, the end."""
-        status, refused, sendmsg_errno = ended[1], ended[10], ended[9]
+        status, refused, sendmsg_errno = ended.status, ended.refused_errno, ended.sendmsg_errno
         if refused:  # the line as it would have been written then, with the counts of then
-            self._to_peer, self._up_received, self._sent = ended[11], ended[12], ended[13]
+            self._to_peer, self._up_received, self._sent = (
+                ended.refused_to_peer,
+                ended.refused_up_received,
+                ended.refused_sent,
+            )
             self._error(
                 f"recv() failed ({refused}: {os.strerror(refused)}) while proxying and reading from upstream",
                 self._peer_name(),
@@ -802,11 +834,13 @@ class DatagramSession(SessionEnds):
         """What the extension counted, taken over; when the session ended there, on the loop's clock."""
         self._native = None
         started = self._attempt_started
-        self._failed = bool(ended[2])
-        self.responses, self._to_peer, self._up_received, self._sent = ended[3], ended[4], ended[5], ended[6]
-        if ended[7] >= 0:
-            self._first_byte_at = started + ended[7]
-        ended_at = self.active_at = started + ended[8]
+        self._failed = bool(ended.failed)
+        self.responses, self._to_peer = ended.responses, ended.to_peer
+        self._up_received, self._sent = ended.up_received, ended.sent
+        first_byte_s = ended.first_byte_s
+        if first_byte_s >= 0:
+            self._first_byte_at = started + first_byte_s
+        ended_at = self.active_at = started + ended.ended_s
         return ended_at
 
     # -- to and from the peer

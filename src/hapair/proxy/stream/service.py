@@ -32,7 +32,7 @@ from ..metrics import STREAM, WorkerMetrics
 from ..status import ACCEPTED, ACTIVE, HANDLED, WorkerStatus
 from .access import AccessRulesCheck
 from .accesslog import AccessLogWriter, LogFiles
-from .datagram import Address, DatagramListener, DatagramSession, LocalEnd, NativeDatagrams, native_datagrams
+from .datagram import Address, DatagramListener, DatagramSession, LocalEnd, NativeChoice
 from .native import NativeRelay, start
 from .relay import PipePool
 from .session import SessionSettings, StreamSession
@@ -173,8 +173,7 @@ class StreamService:
         self.pipes = PipePool()
         self._native: NativeRelay | None = None
         self._native_started = False
-        self._datagrams: NativeDatagrams | None = None
-        self._datagrams_started = False
+        self.native_choice = NativeChoice(loop)  # whether UDP sessions do their socket work in C
         self.sessions: set[StreamSession | DatagramSession] = set()
         self.closing = False
         self._files = LogFiles()
@@ -275,13 +274,6 @@ class StreamService:
             self._native = start(self.loop)
         return self._native
 
-    def native_datagrams(self) -> NativeDatagrams | None:
-        """The worker's UDP sessions in C, made at the first one (None: datagram.py's sockets)."""
-        if not self._datagrams_started:
-            self._datagrams_started = True
-            self._datagrams = native_datagrams(self.loop)
-        return self._datagrams
-
     def session_finished(self, session: StreamSession | DatagramSession) -> None:
         if self._cells is not None and session in self.sessions:
             self._cells[ACTIVE] -= 1
@@ -321,9 +313,7 @@ class StreamService:
         if self._native is not None:
             self._native.close()
             self._native = None
-        if self._datagrams is not None:
-            self._datagrams.close()
-            self._datagrams = None
+        self.native_choice.close()
 
     def reopen_logs(self) -> None:
         """Reopen the access and error log files (after rotation)."""
@@ -453,6 +443,7 @@ def _datagram_listeners(
             sockets[listen.address],
             settings[id(server)],
             routes.get(listen.address, {}),
+            natives=service.native_choice,
             owned=True,
             wildcard=listen.address.wildcard,
         )
