@@ -447,6 +447,35 @@ def test_drain_answers_the_request_under_way_then_closes(tmp_path: Path) -> None
     run(scenario())
 
 
+def test_drain_answers_a_connection_accepted_before_its_first_request_and_closes_an_idle_one(
+    tmp_path: Path,
+) -> None:
+    """As nginx's graceful stop closes only its keepalive connections: one just accepted (its request
+    may be in the socket's buffer already) is answered."""
+
+    async def scenario() -> None:
+        backend = await Backend(ok()).start()
+        port = free_port()
+        async with proxy(tmp_path, conf(port, backend.port)) as service:
+            idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)
+            idle_writer.write(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            await read_response(idle_reader)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            await eventually(lambda: service.connections == 2)
+            draining = asyncio.create_task(service.drain(timeout=5))
+            assert await idle_reader.read() == b""
+            writer.write(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            response = await read_response(reader)
+            assert (response.status, response.header("connection")) == (200, "close")
+            await draining
+            assert service.connections == 0
+            for opened in (idle_writer, writer):
+                opened.close()
+        backend.stop()
+
+    run(scenario())
+
+
 def test_a_body_larger_than_the_buffer_goes_through_a_temporary_file(tmp_path: Path) -> None:
     temp = tmp_path / "body"
     extra = f"client_body_buffer_size 1k; client_body_temp_path {temp} 1 2;"

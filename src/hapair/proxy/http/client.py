@@ -527,9 +527,12 @@ class ClientConnection(asyncio.Protocol):
             self._read(pending, 0, carried=True)
 
     def drain(self) -> None:
-        """Graceful stop: the request under way is answered, then the connection closes."""
+        """Graceful stop: the request under way is answered, then the connection closes; one waiting
+        between two requests closes now. One accepted that has not sent its first request yet is not
+        idle, as for nginx (whose graceful stop closes only its keepalive connections): its request,
+        maybe already in the socket's buffer, is answered, under client_header_timeout."""
         self._draining = True
-        if self._active is None and self._reader is None and self.transport is not None:
+        if self._idle and self._active is None and self._reader is None and self.transport is not None:
             self.transport.close()
 
     def close(self) -> None:
