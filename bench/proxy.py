@@ -802,6 +802,10 @@ def measure_l4_in_turns(lab: Lab, rows: list[Row]) -> None:
         for row, implementation in rows[:: -1 if round_ % 2 else 1]:
             if not row.unavailable:
                 measure_l4(lab, row, LB_ADDRESS, partial(proxy, lab, implementation))
+    for row, _ in rows:
+        if len(row.l4_runs) > 1:
+            rates = ", ".join(f"{run.requests_per_second:,.0f}" for run in row.l4_runs)
+            row.notes.append(f"{row.name}: L4 req/s of its runs, in order: {rates}")
 
 
 def measure_udp(lab: Lab, row: Row, address: str, start: Starter, port: int) -> None:
