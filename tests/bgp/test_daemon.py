@@ -41,7 +41,13 @@ def listener() -> Iterator[int]:
 @pytest.fixture
 def proxy(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """A stand-in proxy: a process whose pid file the daemon follows, ended by SIGQUIT as nginx's is."""
-    process = subprocess.Popen(["sleep", "600"])
+    yield from followed(subprocess.Popen(["sleep", "600"]), tmp_path)
+
+
+def followed(
+    process: subprocess.Popen[bytes], tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """`process` with a pid file naming it, as a proxy's; killed at the end."""
     pid_file = tmp_path / "proxy.pid"
     pid_file.write_text(f"{process.pid}\n")
     try:
@@ -201,13 +207,7 @@ def stubborn(
     script = f'trap "" {ignored}; echo ready; exec sleep 600'
     process = subprocess.Popen(["sh", "-c", script], stdout=subprocess.PIPE)
     assert process.stdout is not None and process.stdout.readline() == b"ready\n"
-    pid_file = tmp_path / "proxy.pid"
-    pid_file.write_text(f"{process.pid}\n")
-    try:
-        yield process, pid_file
-    finally:
-        process.kill()
-        process.wait()
+    yield from followed(process, tmp_path)
 
 
 def stubborn_daemon(tmp_path: Path, pid_file: Path, clock: FakeClock) -> BgpDaemon:
