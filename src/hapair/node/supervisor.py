@@ -129,10 +129,10 @@ class ProxySupervisor:
             self._deaths.clear()
             self.start()
 
-    async def stop(self, grace: float | None = STOP_GRACE_S) -> signal.Signals | None:
+    async def stop(self, grace: float = STOP_GRACE_S) -> signal.Signals | None:
         """Gracefully (SIGQUIT: the workers finish their connections), then harder if that takes longer
-        than `grace` seconds (None: as long as it takes; the proxy's worker_shutdown_timeout bounds it);
-        the signal that ended it (None: it was not running). Each escalation is logged."""
+        than `grace` seconds; the signal that ended it (None: it was not running). Each escalation is
+        logged."""
         self._stopping = True
         if self._pending is not None:
             self._pending.cancel()
