@@ -224,6 +224,27 @@ async def drain_lines(daemon: BgpDaemon) -> tuple[asyncio.StreamReader, asyncio.
     return reader, writer, lines
 
 
+def drain_answer(daemon: BgpDaemon, clock: FakeClock, *moves: float) -> list[str]:
+    """The whole answer to a drain asked on the control socket (its lines without their ends), the clock
+    moved by each of `moves` in turn: the first once the SIGQUIT is told, each next one once the line the
+    move before it brought has come."""
+
+    async def scenario() -> list[str]:
+        server = await daemon.serve_control()
+        reader, writer, lines = await drain_lines(daemon)
+        *stepped, last = moves
+        for move in stepped:
+            clock.now += move
+            lines.append((await reader.readline()).decode())
+        clock.now += last
+        lines += (await reader.read()).decode().splitlines(keepends=True)
+        writer.close()
+        server.close()
+        return lines
+
+    return [line.rstrip("\n") for line in asyncio.run(asyncio.wait_for(scenario(), 60))]
+
+
 async def ended(process: subprocess.Popen[bytes]) -> None:
     """Until `process` has ended (its pidfd readable)."""
     loop = asyncio.get_running_loop()
@@ -240,18 +261,7 @@ async def ended(process: subprocess.Popen[bytes]) -> None:
 def test_a_proxy_that_ignores_sigquit_gets_sigterm_after_drain_timeout(tmp_path, stubborn, caplog) -> None:
     process, pid_file = stubborn
     clock = FakeClock()
-    daemon = stubborn_daemon(tmp_path, pid_file, clock)
-
-    async def scenario() -> list[str]:
-        server = await daemon.serve_control()
-        reader, writer, lines = await drain_lines(daemon)
-        clock.now += 30.0  # drain_timeout after the SIGQUIT
-        lines += (await reader.read()).decode().splitlines(keepends=True)
-        writer.close()
-        server.close()
-        return lines
-
-    lines = [line.rstrip("\n") for line in asyncio.run(asyncio.wait_for(scenario(), 60))]
+    lines = drain_answer(stubborn_daemon(tmp_path, pid_file, clock), clock, 30.0)  # drain_timeout
     assert process.wait() == -signal.SIGTERM
     assert lines[1].startswith(f"proxy {process.pid} asked to stop at ")
     assert lines[2].startswith(f"proxy {process.pid} still running at ")
@@ -269,20 +279,7 @@ def test_a_proxy_that_outlives_its_sigterm_is_reported_running_and_the_drain_end
 ) -> None:
     process, pid_file = stubborn
     clock = FakeClock()
-    daemon = stubborn_daemon(tmp_path, pid_file, clock)
-
-    async def scenario() -> list[str]:
-        server = await daemon.serve_control()
-        reader, writer, lines = await drain_lines(daemon)
-        clock.now += 30.0
-        lines.append((await reader.readline()).decode())  # the SIGTERM
-        clock.now += FAST_STOP_WAIT_S
-        lines += (await reader.read()).decode().splitlines(keepends=True)
-        writer.close()
-        server.close()
-        return lines
-
-    lines = [line.rstrip("\n") for line in asyncio.run(asyncio.wait_for(scenario(), 60))]
+    lines = drain_answer(stubborn_daemon(tmp_path, pid_file, clock), clock, 30.0, FAST_STOP_WAIT_S)
     assert process.poll() is None
     assert lines[2].endswith("after SIGQUIT: SIGTERM (its fast stop: the connections left are closed)")
     assert lines[3].startswith(f"error: proxy {process.pid} still running at ")
